@@ -1,0 +1,72 @@
+import Foundation
+
+/// An immutable picture of the core's state, which the front end renders without touching the store or network.
+public struct DashboardSnapshot: Sendable {
+    /// Increases each time anything in the snapshot changes, so a reader can skip rebuilding its rows.
+    public var version: UInt64
+    /// The database the core runs on, as the user named it.
+    public var databasePath: String
+    /// Every connection, ordered by scope and then by id.
+    public var connections: [Connection]
+    public var integrations: [String: Integration]
+    /// Connections whose refresh is in flight.
+    public var inFlight: Set<String>
+    /// The newest actor and operator events, oldest first.
+    public var events: [HistoryEntry]
+    /// Full histories loaded on request (``Engine/requestHistory(for:)``), by connection id.
+    public var histories: [String: [HistoryEntry]]
+    /// The next time the refresh actor will act, if anything is scheduled.
+    public var nextDue: Date?
+    public var policy: RefreshPolicy
+    /// A problem the whole dashboard should show, such as a database that cannot be written.
+    public var notice: String?
+
+    public init(
+        version: UInt64 = 0, databasePath: String, connections: [Connection] = [],
+        integrations: [String: Integration] = [:], inFlight: Set<String> = [], events: [HistoryEntry] = [],
+        histories: [String: [HistoryEntry]] = [:], nextDue: Date? = nil, policy: RefreshPolicy = .standard,
+        notice: String? = nil
+    ) {
+        self.version = version
+        self.databasePath = databasePath
+        self.connections = connections
+        self.integrations = integrations
+        self.inFlight = inFlight
+        self.events = events
+        self.histories = histories
+        self.nextDue = nextDue
+        self.policy = policy
+        self.notice = notice
+    }
+
+    /// The status of `connection` at `now`.
+    public func status(of connection: Connection, at now: Date) -> ConnectionStatus {
+        connection.status(at: now, inFlight: inFlight.contains(connection.id), policy: policy)
+    }
+
+    /// How many connections have each status at `now`.
+    public func counts(at now: Date) -> [ConnectionStatus: Int] {
+        // FIXME: counts every connection on each call; at 100,000 connections this wants a transition queue.
+        var counts: [ConnectionStatus: Int] = [:]
+        for connection in connections { counts[status(of: connection, at: now), default: 0] += 1 }
+        return counts
+    }
+}
+
+/// What the operator is told when a connection needs a human to authorize it again.
+public struct ReauthPrompt: Sendable, Equatable {
+    public var connectionID: String
+    /// Who must act, for example "the user alice@example.com must sign in again".
+    public var who: String
+    /// Why, in the provider's words when it gave any.
+    public var reason: String
+    /// Where to start the authorization, when the integration has a known authorization URL.
+    public var url: String?
+
+    public init(connectionID: String, who: String, reason: String, url: String? = nil) {
+        self.connectionID = connectionID
+        self.who = who
+        self.reason = reason
+        self.url = url
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Synchronization
+
+/// The core's one entry point for the dashboard, the daemon and the CLI.
+///
+/// It owns the store, the refresh actor and the live state. Its non-async members never wait on the network or
+/// the disk: commands from the front end run on the actor, and their results arrive in later snapshots.
+public final class Engine: Sendable {
+    public let store: Store
+    public let timeSource: any TimeSource
+    public let policy: RefreshPolicy
+    let state: EngineState
+    let actor: RefreshActor
+    private let loop = LoopHandle()
+
+    /// Loads the store's connections and prepares the refresh actor; nothing runs until ``start()``.
+    /// - Parameters:
+    ///   - databasePath: the path to show in the header, as the user named it.
+    public init(
+        store: Store, transport: any HTTPTransport, timeSource: any TimeSource = SystemTimeSource(),
+        policy: RefreshPolicy = .standard, databasePath: String? = nil
+    ) throws {
+        self.store = store
+        self.timeSource = timeSource
+        self.policy = policy
+        let connections = try store.connections()
+        state = EngineState(
+            databasePath: databasePath ?? store.path, connections: connections, integrations: try store.integrations(),
+            events: try store.recentHistory(limit: EngineState.eventLimit), policy: policy)
+        actor = RefreshActor(
+            store: store, client: OAuthClient(transport: transport), clock: timeSource, policy: policy, state: state)
+    }
+
+    /// Starts the background refresh actor.
+    public func start() {
+        let actor = actor
+        let connections = state.snapshot().connections
+        loop.start {
+            await actor.scheduleAll(connections)
+            await actor.run()
+        }
+    }
+
+    /// Stops the refresh actor after the refreshes in flight finish.
+    public func stop() async { await loop.stop() }
+
+    /// The current state; cheap, and never blocks on the network or the disk.
+    public func snapshot() -> DashboardSnapshot { state.snapshot() }
+
+    /// Asks the actor to refresh `ids` now; failures arrive as events.
+    public func refresh(_ ids: [String]) {
+        for id in ids {
+            Task { [actor, state, timeSource] in
+                do { _ = try await actor.refreshNow(id) } catch {
+                    state.append(
+                        event: HistoryEntry(
+                            at: timeSource.now(), connectionID: id, kind: .refreshFailed, message: "\(error)"))
+                }
+            }
+        }
+    }
+
+    /// Refreshes one connection and returns it afterwards; its `lastError` tells whether the refresh failed.
+    /// - Throws: ``EngineError`` when the connection is unknown or cannot be renewed.
+    public func refreshNow(_ id: String) async throws -> Connection { try await actor.refreshNow(id) }
+
+    /// Asks the actor to revoke `ids`; results and failures arrive as events.
+    public func revoke(_ ids: [String]) {
+        for id in ids {
+            Task { [actor, state, timeSource] in
+                do { _ = try await actor.revoke(id) } catch {
+                    state.append(
+                        event: HistoryEntry(at: timeSource.now(), connectionID: id, kind: .revoked, message: "\(error)"))
+                }
+            }
+        }
+    }
+
+    /// Revokes one connection: at the provider when it has a revocation endpoint, and always here.
+    /// - Returns: the connection afterwards; `revokedAtProvider` says whether the provider was told.
+    public func revokeNow(_ id: String) async throws -> Connection { try await actor.revoke(id) }
+
+    /// What a human must do to bring `id` back, or nil for an unknown connection.
+    public func reauthPrompt(for id: String) -> ReauthPrompt? {
+        guard let connection = state.connection(id) else { return nil }
+        return Self.reauthPrompt(for: connection, at: timeSource.now(), policy: policy)
+    }
+
+    /// Builds the re-auth prompt for `connection`.
+    public static func reauthPrompt(for connection: Connection, at now: Date, policy: RefreshPolicy) -> ReauthPrompt {
+        let who: String
+        switch connection.scope {
+        case .user: who = "the user \(connection.subject) must sign in again"
+        case .org: who = "an admin of \(connection.subject) must grant access again"
+        case .delegated: who = "an admin must renew the delegation that lets the app act as \(connection.subject)"
+        case .workspace: who = "the owner of workspace \(connection.subject) must reconnect it"
+        case .bot: who = "the installer of \(connection.subject) must reinstall or re-register the app"
+        }
+        let reason: String
+        switch connection.status(at: now, policy: policy) {
+        case .needsReauth: reason = connection.reauthReason ?? "the provider refused the grant"
+        case .expired: reason = "the token expired and nothing can renew it"
+        case .revoked: reason = "the connection was revoked; only a new authorization restores it"
+        default: reason = "not needed now: the connection can renew itself; re-auth would replace its grant"
+        }
+        // FIXME: the authorization code + PKCE and device flows that let the human finish here are not built yet.
+        return ReauthPrompt(connectionID: connection.id, who: who, reason: reason)
+    }
+
+    /// Loads the full history of `id` into later snapshots' `histories`.
+    public func requestHistory(for id: String) {
+        Task { [store, state] in
+            if let entries = try? store.history(connectionID: id, limit: 500) { state.setHistory(entries, for: id) }
+        }
+    }
+}
+
+/// Holds the actor's running task so that ``Engine`` can stay a `Sendable` final class.
+private final class LoopHandle: Sendable {
+    private let task = Mutex<Task<Void, Never>?>(nil)
+
+    func start(_ body: @escaping @Sendable () async -> Void) {
+        task.withLock { current in
+            guard current == nil else { return }
+            current = Task(operation: body)
+        }
+    }
+
+    func stop() async {
+        let running = task.withLock { current -> Task<Void, Never>? in
+            defer { current = nil }
+            return current
+        }
+        running?.cancel()
+        await running?.value
+    }
+}

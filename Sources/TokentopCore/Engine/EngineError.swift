@@ -1,0 +1,20 @@
+/// An operator's request that the core cannot carry out, with a message that says why and what to do.
+public struct EngineError: Error, Sendable, CustomStringConvertible, Equatable {
+    public enum Code: String, Sendable {
+        case unknownConnection = "unknown_connection"
+        case notRenewable = "not_renewable"
+        case alreadyRevoked = "already_revoked"
+        case revocationFailed = "revocation_failed"
+        case storage
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

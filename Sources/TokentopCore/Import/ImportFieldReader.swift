@@ -1,0 +1,159 @@
+import Foundation
+
+/// Reads the fields of one JSON object of the import file, turning each mismatch into an ``ImportError`` that
+/// names the file, the entry and the field.
+struct ImportFieldReader {
+    let object: JSONObject
+    let file: String
+    /// The entry's label, such as `integrations[0] (id "acme")`; nil for the top-level object.
+    let entry: String?
+
+    func fail(_ field: String?, _ problem: String) -> ImportError {
+        ImportError(file: file, entry: entry, field: field, problem: problem)
+    }
+
+    /// Rejects every key not in `allowed`, suggesting the closest valid key for a likely typo.
+    func rejectUnknownKeys(_ allowed: [String]) throws {
+        let unknown = object.keys.filter { !allowed.contains($0) }
+        guard let first = unknown.first else { return }
+        let valid = "valid keys are " + allowed.joined(separator: ", ")
+        if unknown.count == 1 {
+            let hint = Self.closest(to: first, in: allowed).map { "did you mean \"\($0)\"? " } ?? ""
+            throw fail(first, "unknown key; \(hint)\(valid)")
+        }
+        let names = unknown.map { "\"\($0)\"" }.joined(separator: ", ")
+        throw fail(nil, "unknown keys \(names); \(valid)")
+    }
+
+    /// The value of `key`, with JSON null treated as absent.
+    func value(_ key: String) -> JSONValue? {
+        if case .null = object[key] { return nil }
+        return object[key]
+    }
+
+    func string(_ key: String) throws -> String? {
+        guard let value = value(key) else { return nil }
+        guard case .string(let text) = value else { throw fail(key, "expected a string, found \(value.kindName)") }
+        return text
+    }
+
+    /// A string that must be present and not blank.
+    func requiredString(_ key: String, _ purpose: String) throws -> String {
+        guard let text = try string(key) else { throw fail(key, "missing; give \(purpose)") }
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw fail(key, "must not be empty; give \(purpose)")
+        }
+        return text
+    }
+
+    /// An identifier: letters, digits and `. _ - @ : +`, so that it is easy to type in a shell.
+    func identifier(_ key: String, _ purpose: String) throws -> String? {
+        guard let text = try string(key) else { return nil }
+        try checkIdentifier(text, field: key, purpose: purpose)
+        return text
+    }
+
+    func checkIdentifier(_ text: String, field: String, purpose: String) throws {
+        guard !text.isEmpty else { throw fail(field, "must not be empty; give \(purpose)") }
+        guard text.count <= 200 else { throw fail(field, "is longer than 200 characters") }
+        guard text.allSatisfy(Self.isIdentifierCharacter) else {
+            throw fail(field, "\"\(text)\" may contain only letters, digits and . _ - @ : +")
+        }
+    }
+
+    static func isIdentifierCharacter(_ character: Character) -> Bool {
+        character.isLetter || character.isNumber || "._-@:+".contains(character)
+    }
+
+    func strings(_ key: String) throws -> [String]? {
+        guard let value = value(key) else { return nil }
+        guard case .array(let elements) = value else {
+            throw fail(key, "expected an array of strings, found \(value.kindName)")
+        }
+        return try elements.enumerated().map { index, element in
+            guard case .string(let text) = element, !text.isEmpty else {
+                throw fail("\(key)[\(index)]", "expected a non-empty string, found \(element.kindName)")
+            }
+            return text
+        }
+    }
+
+    func number(_ key: String) throws -> Double? {
+        guard let value = value(key) else { return nil }
+        guard case .number(let number) = value else { throw fail(key, "expected a number, found \(value.kindName)") }
+        return number
+    }
+
+    /// An absolute http or https URL with a host.
+    func httpURL(_ key: String) throws -> URL? {
+        guard let text = try string(key) else { return nil }
+        // Only the scheme is quoted back: a URL may carry a password in its user part.
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased() else {
+            throw fail(key, "expected an absolute http or https URL, such as \"https://auth.example.com/token\"")
+        }
+        guard scheme == "https" || scheme == "http" else {
+            throw fail(key, "expected an http or https URL, found the scheme \"\(scheme)\"")
+        }
+        guard let host = url.host, !host.isEmpty else { throw fail(key, "expected a URL with a host name") }
+        return url
+    }
+
+    /// One of `E`'s raw values; the error lists them all.
+    func choice<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> E?
+    where E.RawValue == String {
+        guard let text = try string(key) else { return nil }
+        guard let value = E(rawValue: text) else {
+            let valid = E.allCases.map(\.rawValue).joined(separator: ", ")
+            throw fail(key, "unknown value \"\(text)\"; expected one of \(valid)")
+        }
+        return value
+    }
+
+    /// A secret: a non-empty string without surrounding whitespace. Errors never quote it.
+    func secret(_ key: String) throws -> Secret? {
+        guard let value = value(key) else { return nil }
+        guard case .string(let text) = value else { throw fail(key, "expected a string, found \(value.kindName)") }
+        guard !text.isEmpty else { throw fail(key, "must not be empty; leave the key out instead") }
+        guard text.trimmingCharacters(in: .whitespacesAndNewlines) == text else {
+            throw fail(key, "has spaces or line breaks at its start or end, which a copy and paste often adds; "
+                + "remove them")
+        }
+        return Secret(text)
+    }
+
+    /// An RFC 3339 time, such as `2030-01-31T12:00:00Z` or `2030-01-31T13:00:00.5+01:00`.
+    func time(_ key: String) throws -> Date? {
+        guard let value = value(key) else { return nil }
+        guard case .string(let text) = value, let date = Self.parseRFC3339(text) else {
+            throw fail(key, "expected an RFC 3339 time, such as \"2030-01-31T12:00:00Z\"")
+        }
+        return date
+    }
+
+    static func parseRFC3339(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+
+    /// The allowed key within edit distance 2 of `key`, if exactly one is that close.
+    static func closest(to key: String, in allowed: [String]) -> String? {
+        let scored = allowed.map { ($0, distance(Array(key.lowercased()), Array($0))) }
+        let near = scored.filter { $0.1 <= 2 }.sorted { $0.1 < $1.1 }
+        return near.first?.0
+    }
+
+    private static func distance(_ a: [Character], _ b: [Character]) -> Int {
+        var previous = Array(0...b.count)
+        for (i, left) in a.enumerated() {
+            var current = [i + 1]
+            for (j, right) in b.enumerated() {
+                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (left == right ? 0 : 1)))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+
+/// Reads the import file: integrations and connections with their secrets, as documented in
+/// `docs/import-format.md`.
+///
+/// Parsing checks everything that can be checked without the store: the JSON itself, unknown keys, types, URLs,
+/// enum values, duplicate ids and required secrets. Whether a connection's integration exists when the file does not
+/// define it is checked by ``Store/importBundle(_:at:)``.
+public enum ImportFile {
+    static let topKeys = ["integrations", "connections"]
+    static let integrationKeys = [
+        "id", "provider", "token_url", "revocation_url", "client_id", "client_secret", "client_auth", "scopes",
+        "redirect_uri",
+    ]
+    static let connectionKeys = [
+        "id", "integration", "scope", "subject", "credential", "grant", "access_token", "secret", "refresh_token",
+        "expires_at", "expires_in", "granted_scopes",
+    ]
+
+    /// Parses and validates an import file.
+    /// - Parameters:
+    ///   - data: the file's bytes, UTF-8 JSON.
+    ///   - source: the file's name as the user gave it; every error message starts with it.
+    /// - Throws: ``ImportError`` naming the file, the entry and the field.
+    public static func parse(_ data: Data, source: String) throws -> ImportBundle {
+        let root: JSONValue
+        do {
+            root = try JSONValue.parse(data)
+        } catch {
+            throw ImportError(file: source,
+                problem: "not valid JSON: line \(error.line), column \(error.column): \(error.problem)")
+        }
+        guard case .object(let top) = root else {
+            throw ImportError(file: source,
+                problem: "expected a JSON object with \"integrations\" and \"connections\" arrays, found "
+                    + root.kindName)
+        }
+        let reader = ImportFieldReader(object: top, file: source, entry: nil)
+        try reader.rejectUnknownKeys(topKeys)
+        let integrationValues = try entries(reader, "integrations")
+        let connectionValues = try entries(reader, "connections")
+        guard !integrationValues.isEmpty || !connectionValues.isEmpty else {
+            throw ImportError(file: source, problem: "the file has no integrations and no connections to import")
+        }
+
+        var bundle = ImportBundle(source: source)
+        var integrationIndex: [String: Int] = [:]
+        for (index, value) in integrationValues.enumerated() {
+            let entry = try integration(value, index: index, file: source)
+            let id = entry.integration.id
+            if let earlier = integrationIndex[id] {
+                throw ImportError(file: source, entry: "integrations[\(index)] (id \"\(id)\")", field: "id",
+                    problem: "\"\(id)\" is already used by integrations[\(earlier)]")
+            }
+            integrationIndex[id] = index
+            bundle.integrations.append(entry)
+        }
+        var connectionIndex: [String: Int] = [:]
+        for (index, value) in connectionValues.enumerated() {
+            let (entry, derived) = try connection(value, index: index, file: source)
+            if let earlier = connectionIndex[entry.id] {
+                let fix = derived ? "; give one of them an explicit \"id\"" : ""
+                throw ImportError(file: source, entry: "connections[\(index)] (id \"\(entry.id)\")", field: "id",
+                    problem: "\"\(entry.id)\" is already used by connections[\(earlier)]\(fix)")
+            }
+            connectionIndex[entry.id] = index
+            bundle.connections.append(entry)
+        }
+        return bundle
+    }
+
+    /// The default id of a connection: `<integration>-<subject slug>`, for example `acme-alice-example-com`.
+    public static func defaultConnectionID(integration: String, subject: String) -> String {
+        var slug = ""
+        for character in subject.lowercased() {
+            if character.isLetter || character.isNumber {
+                slug.append(character)
+            } else if !slug.isEmpty, slug.last != "-" {
+                slug.append("-")
+            }
+        }
+        while slug.last == "-" { slug.removeLast() }
+        return slug.isEmpty ? "" : "\(integration)-\(slug)"
+    }
+
+    // MARK: - Entries
+
+    private static func entries(_ reader: ImportFieldReader, _ key: String) throws -> [JSONObject] {
+        guard let value = reader.value(key) else { return [] }
+        guard case .array(let elements) = value else {
+            throw reader.fail(key, "expected an array of objects, found \(value.kindName)")
+        }
+        return try elements.enumerated().map { index, element in
+            guard case .object(let object) = element else {
+                throw ImportError(file: reader.file, entry: "\(key)[\(index)]",
+                    problem: "expected an object, found \(element.kindName)")
+            }
+            return object
+        }
+    }
+
+    private static func label(_ list: String, _ index: Int, id: String?) -> String {
+        id.map { "\(list)[\(index)] (id \"\($0)\")" } ?? "\(list)[\(index)]"
+    }
+
+    private static func integration(
+        _ object: JSONObject, index: Int, file: String
+    ) throws -> ImportBundle.IntegrationEntry {
+        let plainID: String? = if case .string(let text) = object["id"] { text } else { nil }
+        let reader = ImportFieldReader(object: object, file: file, entry: label("integrations", index, id: plainID))
+        try reader.rejectUnknownKeys(integrationKeys)
+        guard let id = try reader.identifier("id", "the integration a name that connections refer to") else {
+            throw reader.fail("id", "missing; give the integration a name that connections refer to")
+        }
+        let provider = try reader.requiredString("provider", "the provider's name, for example \"github\"")
+        guard let tokenURL = try reader.httpURL("token_url") else {
+            throw reader.fail("token_url", "missing; give the provider's token endpoint")
+        }
+        let revocationURL = try reader.httpURL("revocation_url")
+        let clientID = try reader.requiredString("client_id", "the client id the provider issued")
+        let clientSecret = try reader.secret("client_secret")
+        let clientAuth = try reader.choice("client_auth", ClientAuthMethod.self) ?? .clientSecretBasic
+        if clientAuth != .none, clientSecret == nil {
+            throw reader.fail("client_secret", "missing; client_auth \(clientAuth.rawValue) needs a client_secret "
+                + "(use \"client_auth\": \"none\" for a public client)")
+        }
+        let scopes = try reader.strings("scopes") ?? []
+        let redirectURI = try reader.string("redirect_uri")
+        if let redirectURI, URL(string: redirectURI)?.scheme == nil {
+            throw reader.fail("redirect_uri", "expected an absolute URI, such as \"http://127.0.0.1:8765/callback\"")
+        }
+        let integration = Integration(
+            id: id, provider: provider, tokenURL: tokenURL, revocationURL: revocationURL, clientID: clientID,
+            clientAuth: clientAuth, scopes: scopes, redirectURI: redirectURI,
+            secretFingerprint: clientSecret?.fingerprint)
+        return ImportBundle.IntegrationEntry(integration: integration, clientSecret: clientSecret)
+    }
+
+    /// The connection at `index`, and whether its id was derived rather than given.
+    private static func connection(
+        _ object: JSONObject, index: Int, file: String
+    ) throws -> (ImportBundle.ConnectionEntry, Bool) {
+        var reader = ImportFieldReader(object: object, file: file, entry: label("connections", index, id: nil))
+        if case .string(let text) = object["id"] {
+            reader = ImportFieldReader(object: object, file: file, entry: label("connections", index, id: text))
+        } else if case .string(let integration) = object["integration"], case .string(let subject) = object["subject"] {
+            let derived = defaultConnectionID(integration: integration, subject: subject)
+            if !derived.isEmpty {
+                reader = ImportFieldReader(object: object, file: file, entry: label("connections", index, id: derived))
+            }
+        }
+        try reader.rejectUnknownKeys(connectionKeys)
+        guard let integration = try reader.identifier("integration", "the id of the connection's integration") else {
+            throw reader.fail("integration", "missing; give the id of the connection's integration")
+        }
+        guard let scope = try reader.choice("scope", IdentityScope.self) else {
+            let valid = IdentityScope.allCases.map(\.rawValue).joined(separator: ", ")
+            throw reader.fail("scope", "missing; give one of \(valid)")
+        }
+        let subject = try reader.requiredString("subject", "who the credential stands for, such as an e-mail address")
+        let givenID = try reader.identifier("id", "the connection a name")
+        let id = givenID ?? defaultConnectionID(integration: integration, subject: subject)
+        if givenID == nil {
+            guard !id.isEmpty else {
+                throw reader.fail("id", "missing, and the subject has no letters or digits to derive one from; "
+                    + "give the connection an \"id\"")
+            }
+            try reader.checkIdentifier(id, field: "id", purpose: "the connection a name")
+        }
+        let credential = try reader.choice("credential", CredentialKind.self) ?? .oauth2
+        let accessToken = try self.accessToken(reader, credential: credential)
+        let refreshToken = try reader.secret("refresh_token")
+        if refreshToken != nil, credential != .oauth2 {
+            throw reader.fail("refresh_token",
+                "only an oauth2 credential has a refresh token, not \(credential.rawValue)")
+        }
+        let grant = try reader.choice("grant", GrantKind.self) ?? (refreshToken == nil ? .none : .refreshToken)
+        if grant == .refreshToken, refreshToken == nil {
+            throw reader.fail("refresh_token", "missing; grant refresh_token needs a refresh_token "
+                + "(or choose another grant, or \"none\")")
+        }
+        let expiresAt = try reader.time("expires_at")
+        let expiresIn = try reader.number("expires_in")
+        if let expiresIn {
+            guard expiresAt == nil else { throw reader.fail("expires_in", "give expires_at or expires_in, not both") }
+            guard expiresIn >= 0 else { throw reader.fail("expires_in", "expected seconds from now, 0 or more") }
+        }
+        let entry = ImportBundle.ConnectionEntry(
+            id: id, integrationID: integration, scope: scope, subject: subject, credential: credential, grant: grant,
+            accessToken: accessToken, refreshToken: refreshToken, expiresAt: expiresAt, expiresIn: expiresIn,
+            grantedScopes: try reader.strings("granted_scopes") ?? [])
+        return (entry, givenID == nil)
+    }
+
+    /// The access token, or for other credentials the key in `access_token` or its alias `secret`.
+    private static func accessToken(_ reader: ImportFieldReader, credential: CredentialKind) throws -> Secret {
+        let token = try reader.secret("access_token")
+        let alias = try reader.secret("secret")
+        if alias != nil {
+            guard credential != .oauth2 else {
+                throw reader.fail("secret", "an oauth2 credential takes its token in access_token")
+            }
+            guard token == nil else { throw reader.fail("secret", "give access_token or secret, not both") }
+        }
+        guard let value = token ?? alias else {
+            let what = credential == .oauth2
+                ? "an oauth2 connection needs its access_token"
+                : "a \(credential.rawValue) connection needs its secret in access_token (or secret)"
+            throw reader.fail("access_token", "missing; \(what)")
+        }
+        return value
+    }
+}

@@ -1,0 +1,239 @@
+/// Where and why a text is not JSON. It never quotes the text, which may hold a secret.
+struct JSONSyntaxError: Error, Equatable {
+    var line: Int
+    var column: Int
+    var problem: String
+}
+
+/// A recursive-descent parser over UTF-8 bytes.
+struct JSONParser {
+    let bytes: [UInt8]
+    var offset = 0
+    var depth = 0
+    static let maximumDepth = 64
+
+    init(bytes: [UInt8]) {
+        self.bytes = bytes
+        // A UTF-8 byte order mark is not JSON, but editors on some systems write one.
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { offset = 3 }
+    }
+
+    mutating func parseDocument() throws(JSONSyntaxError) -> JSONValue {
+        let value = try parseValue()
+        skipWhitespace()
+        guard offset == bytes.count else { throw fail("unexpected text after the end of the JSON value") }
+        return value
+    }
+
+    private mutating func parseValue() throws(JSONSyntaxError) -> JSONValue {
+        skipWhitespace()
+        guard let byte = peek() else { throw fail("the file ends where a value was expected") }
+        switch byte {
+        case UInt8(ascii: "{"): return try parseObject()
+        case UInt8(ascii: "["): return try parseArray()
+        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "t"): try expectWord("true"); return .bool(true)
+        case UInt8(ascii: "f"): try expectWord("false"); return .bool(false)
+        case UInt8(ascii: "n"): try expectWord("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
+        default:
+            throw fail("expected a value: a string in double quotes, a number, true, false, null, [ or {")
+        }
+    }
+
+    private mutating func parseObject() throws(JSONSyntaxError) -> JSONValue {
+        try enter()
+        defer { depth -= 1 }
+        offset += 1
+        var object = JSONObject()
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") {
+            offset += 1
+            return .object(object)
+        }
+        while true {
+            skipWhitespace()
+            guard peek() == UInt8(ascii: "\"") else {
+                throw fail(object.keys.isEmpty ? "expected a key in double quotes" : "expected a key in double "
+                    + "quotes after ',' (JSON allows no trailing comma)")
+            }
+            let keyOffset = offset
+            let key = try parseString()
+            skipWhitespace()
+            guard peek() == UInt8(ascii: ":") else { throw fail("expected ':' after the key \"\(key)\"") }
+            offset += 1
+            let value = try parseValue()
+            guard object.insert(key, value) else {
+                throw fail("the key \"\(key)\" appears twice in one object", at: keyOffset)
+            }
+            skipWhitespace()
+            switch peek() {
+            case UInt8(ascii: ","): offset += 1
+            case UInt8(ascii: "}"):
+                offset += 1
+                return .object(object)
+            default: throw fail("expected ',' or '}' after the value of \"\(key)\"")
+            }
+        }
+    }
+
+    private mutating func parseArray() throws(JSONSyntaxError) -> JSONValue {
+        try enter()
+        defer { depth -= 1 }
+        offset += 1
+        var elements: [JSONValue] = []
+        skipWhitespace()
+        if peek() == UInt8(ascii: "]") {
+            offset += 1
+            return .array(elements)
+        }
+        while true {
+            skipWhitespace()
+            if peek() == UInt8(ascii: "]") { throw fail("expected a value after ',' (JSON allows no trailing comma)") }
+            elements.append(try parseValue())
+            skipWhitespace()
+            switch peek() {
+            case UInt8(ascii: ","): offset += 1
+            case UInt8(ascii: "]"):
+                offset += 1
+                return .array(elements)
+            default: throw fail("expected ',' or ']' in an array")
+            }
+        }
+    }
+
+    private mutating func parseString() throws(JSONSyntaxError) -> String {
+        let start = offset
+        offset += 1
+        var text: [UInt8] = []
+        while true {
+            guard let byte = peek() else { throw fail("a string starting here is never closed", at: start) }
+            offset += 1
+            switch byte {
+            case UInt8(ascii: "\""):
+                guard let string = String(validating: text, as: UTF8.self) else {
+                    throw fail("a string starting here is not valid UTF-8", at: start)
+                }
+                return string
+            case UInt8(ascii: "\\"):
+                try parseEscape(into: &text)
+            case 0..<0x20:
+                throw fail("a control character (such as a line break) inside a string; write it as \\n or \\t",
+                    at: offset - 1)
+            default:
+                text.append(byte)
+            }
+        }
+    }
+
+    private mutating func parseEscape(into text: inout [UInt8]) throws(JSONSyntaxError) {
+        guard let byte = peek() else { throw fail("the file ends inside an escape sequence") }
+        offset += 1
+        let simple: [UInt8: UInt8] = [
+            UInt8(ascii: "\""): 0x22, UInt8(ascii: "\\"): 0x5C, UInt8(ascii: "/"): 0x2F, UInt8(ascii: "b"): 0x08,
+            UInt8(ascii: "f"): 0x0C, UInt8(ascii: "n"): 0x0A, UInt8(ascii: "r"): 0x0D, UInt8(ascii: "t"): 0x09,
+        ]
+        if let replacement = simple[byte] {
+            text.append(replacement)
+            return
+        }
+        guard byte == UInt8(ascii: "u") else { throw fail("an unknown escape sequence in a string", at: offset - 2) }
+        var scalar = try parseHex4()
+        if (0xD800...0xDBFF).contains(scalar) {
+            // A character outside the basic plane is written as a surrogate pair: \uD83D\uDE00.
+            guard bytes.count >= offset + 2, bytes[offset] == UInt8(ascii: "\\"),
+                bytes[offset + 1] == UInt8(ascii: "u")
+            else { throw fail("a \\u escape holds half of a surrogate pair without the other half") }
+            offset += 2
+            let low = try parseHex4()
+            guard (0xDC00...0xDFFF).contains(low) else {
+                throw fail("a \\u escape holds half of a surrogate pair without the other half")
+            }
+            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+        }
+        guard let unicode = Unicode.Scalar(scalar) else {
+            throw fail("a \\u escape holds half of a surrogate pair without the other half")
+        }
+        text.append(contentsOf: Array(String(Character(unicode)).utf8))
+    }
+
+    private mutating func parseHex4() throws(JSONSyntaxError) -> UInt32 {
+        guard bytes.count >= offset + 4 else { throw fail("a \\u escape needs four hexadecimal digits") }
+        var value: UInt32 = 0
+        for byte in bytes[offset..<(offset + 4)] {
+            guard let digit = Int(String(UnicodeScalar(byte)), radix: 16) else {
+                throw fail("a \\u escape needs four hexadecimal digits")
+            }
+            value = value * 16 + UInt32(digit)
+        }
+        offset += 4
+        return value
+    }
+
+    private mutating func parseNumber() throws(JSONSyntaxError) -> Double {
+        let start = offset
+        if peek() == UInt8(ascii: "-") { offset += 1 }
+        if peek() == UInt8(ascii: "0") {
+            offset += 1
+        } else {
+            guard digits() > 0 else { throw fail("a number needs digits after '-'", at: start) }
+        }
+        if peek() == UInt8(ascii: ".") {
+            offset += 1
+            guard digits() > 0 else { throw fail("a number needs digits after '.'", at: start) }
+        }
+        if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+            offset += 1
+            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { offset += 1 }
+            guard digits() > 0 else { throw fail("a number needs digits in its exponent", at: start) }
+        }
+        if let next = peek(), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(next) {
+            throw fail("a number may not start with 0 unless it is 0 or 0.something", at: start)
+        }
+        let lexeme = String(decoding: bytes[start..<offset], as: UTF8.self)
+        guard let value = Double(lexeme), value.isFinite else { throw fail("a number too large", at: start) }
+        return value
+    }
+
+    private mutating func digits() -> Int {
+        var count = 0
+        while let byte = peek(), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
+            offset += 1
+            count += 1
+        }
+        return count
+    }
+
+    private mutating func expectWord(_ word: String) throws(JSONSyntaxError) {
+        let expected = Array(word.utf8)
+        guard bytes.count >= offset + expected.count, Array(bytes[offset..<(offset + expected.count)]) == expected
+        else {
+            throw fail("expected a value: a string in double quotes, a number, true, false, null, [ or {")
+        }
+        offset += expected.count
+    }
+
+    private mutating func enter() throws(JSONSyntaxError) {
+        depth += 1
+        guard depth <= Self.maximumDepth else { throw fail("values nested more than \(Self.maximumDepth) deep") }
+    }
+
+    private mutating func skipWhitespace() {
+        while let byte = peek(), byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { offset += 1 }
+    }
+
+    private func peek() -> UInt8? { offset < bytes.count ? bytes[offset] : nil }
+
+    private func fail(_ problem: String, at position: Int? = nil) -> JSONSyntaxError {
+        let end = min(position ?? offset, bytes.count)
+        var line = 1
+        var lineStart = 0
+        for index in 0..<end where bytes[index] == 0x0A {
+            line += 1
+            lineStart = index + 1
+        }
+        // Columns count characters, not bytes, so that they match what an editor shows.
+        let column = String(decoding: bytes[lineStart..<end], as: UTF8.self).count + 1
+        return JSONSyntaxError(line: line, column: column, problem: problem)
+    }
+}

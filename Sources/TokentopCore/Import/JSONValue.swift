@@ -1,0 +1,50 @@
+import Foundation
+
+/// A parsed JSON value that keeps the order of an object's members.
+///
+/// The import file has its own strict parser (RFC 8259) rather than `JSONDecoder`, because the decoder accepts
+/// trailing commas, keeps one of two duplicate keys silently, cannot tell where invalid JSON went wrong, and
+/// turns `true` into a number on some platforms.
+indirect enum JSONValue {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object(JSONObject)
+
+    /// The value's type as an error message names it: "a string", "an array".
+    var kindName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        }
+    }
+
+    /// Parses `data` as exactly one JSON value.
+    /// - Throws: ``JSONSyntaxError`` naming the line and column where the text stops being JSON.
+    static func parse(_ data: Data) throws(JSONSyntaxError) -> JSONValue {
+        var parser = JSONParser(bytes: [UInt8](data))
+        return try parser.parseDocument()
+    }
+}
+
+/// A JSON object: its members in file order, and by key.
+struct JSONObject {
+    private(set) var keys: [String] = []
+    private var values: [String: JSONValue] = [:]
+
+    subscript(key: String) -> JSONValue? { values[key] }
+
+    /// Adds a member; returns false when the key is already present.
+    mutating func insert(_ key: String, _ value: JSONValue) -> Bool {
+        guard values[key] == nil else { return false }
+        keys.append(key)
+        values[key] = value
+        return true
+    }
+}

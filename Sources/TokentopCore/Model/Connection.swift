@@ -1,0 +1,71 @@
+import Foundation
+
+/// One credential under an integration, bound to an identity model and a subject.
+///
+/// A `Connection` holds only facts that are safe to show: the secrets themselves stay in the store and are read
+/// through ``SecretBox`` when a refresh or a revocation needs them.
+public struct Connection: Codable, Sendable, Equatable, Identifiable {
+    public var id: String
+    public var integrationID: String
+    public var scope: IdentityScope
+    /// Who the credential stands for: an e-mail, an org id, a workspace id, an app id.
+    public var subject: String
+    public var credential: CredentialKind
+    public var grant: GrantKind
+    /// Scopes the provider granted with the current token.
+    public var grantedScopes: [String]
+    /// A fingerprint of the current access token or key (see ``Secret/fingerprint``); never the secret.
+    public var accessFingerprint: String?
+    /// A fingerprint of the current refresh token, when there is one.
+    public var refreshFingerprint: String?
+    /// When the current access token was obtained; the start of its lifetime.
+    public var issuedAt: Date?
+    /// When the current access token expires; nil for credentials without expiry.
+    public var expiresAt: Date?
+    public var lastRefreshAt: Date?
+    /// Consecutive failed refreshes since the last success.
+    public var failures: Int
+    public var lastError: ProviderError?
+    /// The earliest moment of the next retry after a failure.
+    public var retryAt: Date?
+    /// Set when the provider refused the grant: why a human must act.
+    public var reauthReason: String?
+    public var revokedAt: Date?
+    /// Whether the revocation reached the provider, or was recorded here only.
+    public var revokedAtProvider: Bool
+    public var createdAt: Date
+
+    public init(
+        id: String, integrationID: String, scope: IdentityScope, subject: String,
+        credential: CredentialKind, grant: GrantKind, grantedScopes: [String] = [],
+        accessFingerprint: String? = nil, refreshFingerprint: String? = nil, issuedAt: Date? = nil,
+        expiresAt: Date? = nil, lastRefreshAt: Date? = nil, failures: Int = 0, lastError: ProviderError? = nil,
+        retryAt: Date? = nil, reauthReason: String? = nil, revokedAt: Date? = nil, revokedAtProvider: Bool = false,
+        createdAt: Date
+    ) {
+        self.id = id
+        self.integrationID = integrationID
+        self.scope = scope
+        self.subject = subject
+        self.credential = credential
+        self.grant = grant
+        self.grantedScopes = grantedScopes
+        self.accessFingerprint = accessFingerprint
+        self.refreshFingerprint = refreshFingerprint
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.lastRefreshAt = lastRefreshAt
+        self.failures = failures
+        self.lastError = lastError
+        self.retryAt = retryAt
+        self.reauthReason = reauthReason
+        self.revokedAt = revokedAt
+        self.revokedAtProvider = revokedAtProvider
+        self.createdAt = createdAt
+    }
+
+    /// Whether something other than a human can renew this credential.
+    public var isRenewable: Bool {
+        credential.expires && grant != .none && (grant != .refreshToken || refreshFingerprint != nil)
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+
+/// One registered app at a provider. Many connections share it.
+///
+/// The client secret is not part of this value; the store keeps it behind ``SecretBox``.
+public struct Integration: Codable, Sendable, Equatable, Identifiable {
+    public var id: String
+    /// The provider's name, for example `github` or `sandbox`.
+    public var provider: String
+    public var tokenURL: URL
+    /// The RFC 7009 revocation endpoint, when the provider has one.
+    public var revocationURL: URL?
+    public var clientID: String
+    public var clientAuth: ClientAuthMethod
+    /// Scopes the integration asks for.
+    public var scopes: [String]
+    public var redirectURI: String?
+    /// A fingerprint of the client secret, when there is one.
+    public var secretFingerprint: String?
+
+    public init(
+        id: String, provider: String, tokenURL: URL, revocationURL: URL? = nil, clientID: String,
+        clientAuth: ClientAuthMethod, scopes: [String] = [], redirectURI: String? = nil,
+        secretFingerprint: String? = nil
+    ) {
+        self.id = id
+        self.provider = provider
+        self.tokenURL = tokenURL
+        self.revocationURL = revocationURL
+        self.clientID = clientID
+        self.clientAuth = clientAuth
+        self.scopes = scopes
+        self.redirectURI = redirectURI
+        self.secretFingerprint = secretFingerprint
+    }
+}

@@ -1,0 +1,46 @@
+/// Why a refresh or revocation failed, as the provider (or the network) said it.
+public struct ProviderError: Error, Codable, Sendable, Equatable {
+    /// How the refresh actor treats a failure.
+    public enum Kind: String, Codable, Sendable {
+        /// Network error, timeout, 5xx or 429: retry with backoff.
+        case transient
+        /// `invalid_grant`: the grant is gone; a human must re-authorize.
+        case invalidGrant = "invalid_grant"
+        /// `invalid_client` and kin: the integration's configuration is wrong.
+        case configuration
+        /// The answer could not be understood (empty, not JSON, no `access_token`).
+        case malformed
+    }
+
+    public var kind: Kind
+    /// The provider's `error` member, or a name of ours such as `network_error`.
+    public var error: String
+    /// The provider's `error_description`, verbatim, or our explanation.
+    public var errorDescription: String?
+    /// The HTTP status code, when an answer arrived.
+    public var status: Int?
+    /// The first bytes of an answer that could not be understood, with secrets masked.
+    public var bodyPrefix: String?
+    /// Seconds the provider asked us to wait (`Retry-After`).
+    public var retryAfter: Double?
+
+    public init(
+        kind: Kind, error: String, errorDescription: String? = nil, status: Int? = nil,
+        bodyPrefix: String? = nil, retryAfter: Double? = nil
+    ) {
+        self.kind = kind
+        self.error = error
+        self.errorDescription = errorDescription
+        self.status = status
+        self.bodyPrefix = bodyPrefix
+        self.retryAfter = retryAfter
+    }
+
+    /// One line for the event pane and the CLI.
+    public var summary: String {
+        var text = error
+        if let status { text += " (HTTP \(status))" }
+        if let errorDescription, !errorDescription.isEmpty { text += ": \(errorDescription)" }
+        return text
+    }
+}

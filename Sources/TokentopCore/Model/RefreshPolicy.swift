@@ -1,0 +1,105 @@
+import Foundation
+
+/// When the refresh actor renews a token, and how it backs off after a failure.
+public struct RefreshPolicy: Sendable, Equatable {
+    /// The lead window is at least this long, in seconds.
+    public var minimumLead: Double
+    /// The lead window is at least this fraction of the token's lifetime.
+    public var leadFraction: Double
+    /// Each connection's due time moves earlier by up to this fraction of its lead window, so that tokens issued
+    /// together do not all fire in the same second. The amount is fixed per connection.
+    public var jitterFraction: Double
+    /// The first retry delay after a transient failure, in seconds; it doubles with each failure.
+    public var backoffBase: Double
+    /// The longest retry delay, in seconds.
+    public var backoffCap: Double
+    /// The retry delay after a configuration error (`invalid_client`), which a retry is unlikely to mend.
+    public var configurationRetry: Double
+    /// Refreshes in flight at once, across all connections.
+    public var concurrency: Int
+
+    public init(
+        minimumLead: Double = 300, leadFraction: Double = 0.1, jitterFraction: Double = 0.2,
+        backoffBase: Double = 5, backoffCap: Double = 900, configurationRetry: Double = 1800, concurrency: Int = 8
+    ) {
+        self.minimumLead = minimumLead
+        self.leadFraction = leadFraction
+        self.jitterFraction = jitterFraction
+        self.backoffBase = backoffBase
+        self.backoffCap = backoffCap
+        self.configurationRetry = configurationRetry
+        self.concurrency = concurrency
+    }
+
+    /// The policy for production: a lead of the larger of 5 minutes and 10 % of the lifetime.
+    public static let standard = RefreshPolicy()
+
+    /// The demo's policy, scaled to tokens that live minutes: refreshes and retries happen while you watch.
+    public static let demo = RefreshPolicy(
+        minimumLead: 20, leadFraction: 0.15, jitterFraction: 0.3, backoffBase: 3, backoffCap: 30,
+        configurationRetry: 60, concurrency: 4)
+
+    /// The lead window for a token that lives `lifetime` seconds.
+    public func lead(lifetime: Double) -> Double {
+        max(minimumLead, leadFraction * max(0, lifetime))
+    }
+
+    /// When the actor should renew `connection`, or nil when nothing should.
+    ///
+    /// After a failure this is the retry time; otherwise the expiry less the lead window and the connection's
+    /// fixed jitter.
+    public func dueAt(_ connection: Connection) -> Date? {
+        guard connection.isRenewable, connection.revokedAt == nil, connection.reauthReason == nil else { return nil }
+        if let retryAt = connection.retryAt, connection.failures > 0 { return retryAt }
+        guard let expiresAt = connection.expiresAt else { return nil }
+        return expiresAt.addingTimeInterval(-windowStart(connection, expiresAt: expiresAt))
+    }
+
+    /// Seconds before expiry at which the connection counts as `expiring`.
+    func windowStart(_ connection: Connection, expiresAt: Date) -> Double {
+        let start = connection.issuedAt ?? connection.lastRefreshAt ?? connection.createdAt
+        let lead = lead(lifetime: expiresAt.timeIntervalSince(start))
+        return lead * (1 + jitterFraction * Self.unitJitter(connection.id))
+    }
+
+    /// The retry delay after `failures` consecutive transient failures, with up to 25 % random jitter.
+    public func backoff(failures: Int, retryAfter: Double?, random: Double = Double.random(in: 0..<1)) -> Double {
+        let exponent = min(max(failures - 1, 0), 30)
+        let base = min(backoffCap, backoffBase * pow(2, Double(exponent)))
+        let jittered = base * (0.75 + 0.25 * random)
+        guard let retryAfter else { return jittered }
+        return max(jittered, min(retryAfter, backoffCap * 4))
+    }
+
+    /// A stable number in [0, 1) derived from a connection's id (FNV-1a).
+    static func unitJitter(_ id: String) -> Double {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in id.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return Double(hash % 10_000) / 10_000
+    }
+}
+
+extension Connection {
+    /// The connection's one status at `now`.
+    ///
+    /// - Parameters:
+    ///   - now: the clock's time.
+    ///   - inFlight: whether the refresh actor is refreshing it right now.
+    ///   - policy: the lead window that separates `healthy` from `expiring`.
+    public func status(at now: Date, inFlight: Bool = false, policy: RefreshPolicy) -> ConnectionStatus {
+        if revokedAt != nil { return .revoked }
+        if reauthReason != nil { return .needsReauth }
+        if inFlight { return .refreshing }
+        guard credential.expires else { return .static }
+        guard let expiresAt else { return failures > 0 ? .failing : .healthy }
+        if failures > 0 { return isRenewable ? .failing : .expired }
+        if now >= expiresAt { return isRenewable ? .expiring : .expired }
+        if isRenewable, now >= expiresAt.addingTimeInterval(-policy.windowStart(self, expiresAt: expiresAt)) {
+            return .expiring
+        }
+        return .healthy
+    }
+}

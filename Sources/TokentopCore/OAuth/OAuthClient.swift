@@ -1,0 +1,108 @@
+import Foundation
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// Speaks RFC 6749 token requests and RFC 7009 revocations to a provider, through an ``HTTPTransport``.
+public struct OAuthClient: Sendable {
+    let transport: any HTTPTransport
+
+    public init(transport: any HTTPTransport) { self.transport = transport }
+
+    /// Renews an access token with a refresh token (RFC 6749 §6).
+    public func refresh(
+        integration: Integration, clientSecret: Secret?, refreshToken: Secret
+    ) async -> Result<TokenGrant, ProviderError> {
+        await tokenRequest(
+            integration: integration, clientSecret: clientSecret,
+            fields: [("grant_type", "refresh_token"), ("refresh_token", refreshToken.value)])
+    }
+
+    /// Mints a new access token for the client itself (RFC 6749 §4.4).
+    public func clientCredentials(integration: Integration, clientSecret: Secret?) async -> Result<TokenGrant, ProviderError> {
+        var fields = [("grant_type", "client_credentials")]
+        if !integration.scopes.isEmpty { fields.append(("scope", integration.scopes.joined(separator: " "))) }
+        return await tokenRequest(integration: integration, clientSecret: clientSecret, fields: fields)
+    }
+
+    /// Revokes one token at the integration's revocation endpoint (RFC 7009).
+    /// - Parameter hint: `refresh_token` or `access_token`.
+    public func revoke(
+        integration: Integration, clientSecret: Secret?, token: Secret, hint: String
+    ) async -> Result<Void, ProviderError> {
+        guard let url = integration.revocationURL else {
+            return .failure(ProviderError(kind: .configuration, error: "no_revocation_endpoint"))
+        }
+        let request = makeRequest(
+            url: url, integration: integration, clientSecret: clientSecret,
+            fields: [("token", token.value), ("token_type_hint", hint)])
+        switch await send(request) {
+        case .failure(let error): return .failure(error)
+        case .success(let response):
+            // RFC 7009 §2.2: 200 also for a token that was already invalid; 503 means try later.
+            if response.status == 200 { return .success(()) }
+            if case .failure(let error) = TokenResponseParser.parse(response) { return .failure(error) }
+            return .failure(ProviderError(kind: .malformed, error: "unexpected_status", status: response.status))
+        }
+    }
+
+    private func tokenRequest(
+        integration: Integration, clientSecret: Secret?, fields: [(String, String)]
+    ) async -> Result<TokenGrant, ProviderError> {
+        let request = makeRequest(
+            url: integration.tokenURL, integration: integration, clientSecret: clientSecret, fields: fields)
+        switch await send(request) {
+        case .failure(let error): return .failure(error)
+        case .success(let response): return TokenResponseParser.parse(response)
+        }
+    }
+
+    /// A form POST with the integration's client authentication (RFC 6749 §2.3.1).
+    func makeRequest(
+        url: URL, integration: Integration, clientSecret: Secret?, fields: [(String, String)]
+    ) -> HTTPRequest {
+        var fields = fields
+        var headers: [(name: String, value: String)] = [
+            ("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json"),
+        ]
+        switch integration.clientAuth {
+        case .clientSecretBasic:
+            let pair = FormEncoding.escape(integration.clientID) + ":" + FormEncoding.escape(clientSecret?.value ?? "")
+            headers.append(("Authorization", "Basic " + Data(pair.utf8).base64EncodedString()))
+        case .clientSecretPost:
+            fields.append(("client_id", integration.clientID))
+            fields.append(("client_secret", clientSecret?.value ?? ""))
+        case .none:
+            fields.append(("client_id", integration.clientID))
+        }
+        return HTTPRequest(method: "POST", url: url, headers: headers, body: FormEncoding.encode(fields))
+    }
+
+    private func send(_ request: HTTPRequest) async -> Result<HTTPResponse, ProviderError> {
+        do {
+            return .success(try await transport.send(request))
+        } catch {
+            return .failure(Self.networkError(error))
+        }
+    }
+
+    /// A request that got no answer: always transient.
+    static func networkError(_ error: any Error) -> ProviderError {
+        let description: String
+        if let urlError = error as? URLError {
+            description =
+                switch urlError.code {
+                case .timedOut: "no answer before the timeout"
+                case .cannotConnectToHost: "could not connect to the provider"
+                case .cannotFindHost, .dnsLookupFailed: "could not resolve the provider's host"
+                case .networkConnectionLost: "the connection was lost before the answer arrived"
+                case .notConnectedToInternet: "no network"
+                default: "network error \(urlError.code.rawValue)"
+                }
+        } else {
+            description = String(describing: type(of: error))
+        }
+        return ProviderError(kind: .transient, error: "network_error", errorDescription: description)
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// A successful token endpoint answer (RFC 6749 §5.1), parsed.
+public struct TokenGrant: Sendable, Equatable {
+    public var accessToken: Secret
+    /// The new refresh token, when the provider rotated it or issued one; nil means keep the old one.
+    public var refreshToken: Secret?
+    /// Lifetime in seconds from the moment of the answer, when the provider said.
+    public var expiresIn: Double?
+    /// The granted scopes, when the provider said; nil means unchanged (RFC 6749 §5.1).
+    public var scopes: [String]?
+    public var tokenType: String
+
+    public init(
+        accessToken: Secret, refreshToken: Secret? = nil, expiresIn: Double? = nil, scopes: [String]? = nil,
+        tokenType: String = "Bearer"
+    ) {
+        self.accessToken = accessToken
+        self.refreshToken = refreshToken
+        self.expiresIn = expiresIn
+        self.scopes = scopes
+        self.tokenType = tokenType
+    }
+}
+
+/// One entry of a connection's history: what the refresh actor or an operator did, and how it ended.
+public struct HistoryEntry: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable {
+        case imported
+        case refreshed
+        case refreshFailed = "refresh_failed"
+        case needsReauth = "needs_reauth"
+        case revoked
+        case reauthRequested = "reauth_requested"
+    }
+
+    public var at: Date
+    public var connectionID: String
+    public var kind: Kind
+    /// One line that says what happened; never a secret.
+    public var message: String
+    public var error: ProviderError?
+
+    public init(at: Date, connectionID: String, kind: Kind, message: String, error: ProviderError? = nil) {
+        self.at = at
+        self.connectionID = connectionID
+        self.kind = kind
+        self.message = message
+        self.error = error
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+
+/// Turns a token endpoint's answer into a ``TokenGrant`` or a classified ``ProviderError``.
+///
+/// Every answer goes through here: the real network's and the demo sandbox's alike.
+public enum TokenResponseParser {
+    /// How many bytes of an answer we could not understand are kept on the connection.
+    static let bodyPrefixLength = 120
+
+    /// Parses one answer.
+    /// - Parameter response: the HTTP answer of a token endpoint.
+    /// - Returns: the grant, or the failure to record on the connection.
+    public static func parse(_ response: HTTPResponse) -> Result<TokenGrant, ProviderError> {
+        let status = response.status
+        let retryAfter = response.headers["retry-after"].flatMap(parseRetryAfter)
+        let fields = decodeFields(response)
+
+        if let fields, let error = fields["error"] {
+            return .failure(classify(error: error, fields: fields, status: status, retryAfter: retryAfter))
+        }
+        if (200..<300).contains(status), let fields {
+            guard let access = string(fields["access_token"]), !access.isEmpty else {
+                return .failure(malformed(response, status: status, why: "the answer has no access_token"))
+            }
+            let grant = TokenGrant(
+                accessToken: Secret(access),
+                refreshToken: string(fields["refresh_token"]).flatMap { $0.isEmpty ? nil : Secret($0) },
+                expiresIn: seconds(fields["expires_in"]),
+                scopes: string(fields["scope"]).map { $0.split(separator: " ").map(String.init) },
+                tokenType: string(fields["token_type"]) ?? "Bearer")
+            return .success(grant)
+        }
+        if status == 429 || status >= 500 {
+            return .failure(
+                ProviderError(
+                    kind: .transient, error: status == 429 ? "rate_limited" : "server_error",
+                    errorDescription: "the provider answered HTTP \(status)", status: status,
+                    bodyPrefix: bodyPrefix(response.body), retryAfter: retryAfter))
+        }
+        let why = response.body.isEmpty ? "the answer is empty" : "the answer is not an OAuth 2.0 JSON object"
+        return .failure(malformed(response, status: status, why: why))
+    }
+
+    /// Classifies an OAuth error code (RFC 6749 §5.2).
+    static func classify(error: Any, fields: [String: Any], status: Int, retryAfter: Double?) -> ProviderError {
+        let code = string(error) ?? describe(error)
+        let description = string(fields["error_description"]) ?? fields["error_description"].map(describe)
+        let kind: ProviderError.Kind
+        switch code {
+        case "invalid_grant": kind = .invalidGrant
+        case "temporarily_unavailable", "server_error", "slow_down": kind = .transient
+        case "invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope", "invalid_request":
+            kind = status >= 500 ? .transient : .configuration
+        default: kind = (status == 429 || status >= 500) ? .transient : .configuration
+        }
+        return ProviderError(
+            kind: kind, error: code, errorDescription: description, status: status, retryAfter: retryAfter)
+    }
+
+    private static func malformed(_ response: HTTPResponse, status: Int, why: String) -> ProviderError {
+        ProviderError(
+            kind: .malformed, error: "malformed_response", errorDescription: why, status: status,
+            bodyPrefix: bodyPrefix(response.body))
+    }
+
+    /// The answer's members: a JSON object, or a form-encoded body (some providers send one).
+    private static func decodeFields(_ response: HTTPResponse) -> [String: Any]? {
+        let body = response.body
+        guard !body.isEmpty else { return nil }
+        if let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] { return object }
+        let type = response.headers["content-type"]?.lowercased() ?? ""
+        if type.hasPrefix("application/x-www-form-urlencoded") || type.hasPrefix("text/plain") {
+            let fields = FormEncoding.decode(body)
+            if fields["access_token"] != nil || fields["error"] != nil { return fields }
+        }
+        return nil
+    }
+
+    private static func string(_ value: Any?) -> String? {
+        switch value {
+        case let text as String: text
+        case let number as NSNumber: number.stringValue
+        default: nil
+        }
+    }
+
+    private static func describe(_ value: Any) -> String {
+        if JSONSerialization.isValidJSONObject(value),
+            let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])
+        {
+            return String(decoding: data, as: UTF8.self)
+        }
+        return String(describing: value)
+    }
+
+    /// `expires_in` as a number or a numeric string; anything else counts as unknown.
+    private static func seconds(_ value: Any?) -> Double? {
+        let number: Double? =
+            switch value {
+            case let n as NSNumber: n.doubleValue
+            case let s as String: Double(s.trimmingCharacters(in: .whitespaces))
+            default: nil
+            }
+        guard let number, number.isFinite, number > 0 else { return nil }
+        // FIXME: the catalog's default lifetime should apply to absent expiries; until then they count as unknown.
+        return min(number, 10 * 365 * 86_400)
+    }
+
+    /// `Retry-After` as delay seconds or an HTTP date.
+    static func parseRetryAfter(_ text: String) -> Double? {
+        if let seconds = Double(text.trimmingCharacters(in: .whitespaces)) { return max(0, seconds) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return formatter.date(from: text).map { max(0, $0.timeIntervalSinceNow) }
+    }
+
+    /// The first bytes of a body, printable, with anything that looks like a token masked.
+    static func bodyPrefix(_ body: Data) -> String? {
+        guard !body.isEmpty else { return nil }
+        let text = String(decoding: body.prefix(bodyPrefixLength), as: UTF8.self)
+        let printable = String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? " " : Character($0) })
+        return SecretMasking.mask(printable) + (body.count > bodyPrefixLength ? "…" : "")
+    }
+}
+
+/// Hides token-like runs in text that came from outside, so an echoed secret never reaches the screen or a log.
+enum SecretMasking {
+    /// Replaces every run of 20 or more token characters with `[masked]`.
+    static func mask(_ text: String) -> String {
+        var result = ""
+        var run = ""
+        func flush() {
+            result += run.count >= 20 ? "[masked]" : run
+            run = ""
+        }
+        for character in text {
+            if character.isLetter || character.isNumber || "-._~+/=".contains(character) {
+                run.append(character)
+            } else {
+                flush()
+                result.append(character)
+            }
+        }
+        flush()
+        return result
+    }
+}

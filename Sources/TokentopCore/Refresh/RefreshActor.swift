@@ -1,0 +1,212 @@
+import Foundation
+
+/// Renews tokens ahead of expiry, one refresh per connection at a time, and carries out operators' commands.
+///
+/// It keeps due times in a ``DueQueue``, so a tick costs nothing when nothing is due. Every result is written to
+/// the store in one transaction before the new state is published, so a rotated refresh token is durable before
+/// anything can use or show the new access token.
+actor RefreshActor {
+    private let store: Store
+    private let client: OAuthClient
+    private let clock: any TimeSource
+    private let policy: RefreshPolicy
+    private let state: EngineState
+    private var queue = DueQueue()
+    private var inFlight: Set<String> = []
+    /// Callers waiting for a refresh already in flight to finish.
+    private var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+    /// The longest the loop sleeps, so newly scheduled work is picked up promptly.
+    private let maximumNap = 0.25
+
+    init(store: Store, client: OAuthClient, clock: any TimeSource, policy: RefreshPolicy, state: EngineState) {
+        self.store = store
+        self.client = client
+        self.clock = clock
+        self.policy = policy
+        self.state = state
+    }
+
+    /// Puts every connection's next due time into the queue.
+    func scheduleAll(_ connections: [Connection]) {
+        for connection in connections { queue.schedule(connection.id, at: policy.dueAt(connection)) }
+        state.setNextDue(queue.nextDue())
+    }
+
+    /// Fires due refreshes until the task is cancelled, then waits for those in flight.
+    func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            while !Task.isCancelled {
+                let now = clock.now()
+                while inFlight.count < policy.concurrency, let id = queue.popDue(at: now) {
+                    guard !inFlight.contains(id) else { continue }
+                    inFlight.insert(id)
+                    group.addTask { await self.performRefresh(id) }
+                }
+                let next = queue.nextDue()
+                state.setNextDue(next)
+                let nap = next.map { min(maximumNap, max(0.01, $0.timeIntervalSince(now))) } ?? maximumNap
+                do { try await clock.sleep(seconds: nap) } catch { break }
+            }
+            await group.waitForAll()
+        }
+    }
+
+    /// Refreshes `id` now, or waits for the refresh already in flight; returns the connection afterwards.
+    func refreshNow(_ id: String) async throws -> Connection {
+        guard let connection = state.connection(id) else {
+            throw EngineError(.unknownConnection, "no connection named \(id)")
+        }
+        if connection.revokedAt != nil {
+            throw EngineError(.notRenewable, "\(id) is revoked; re-authorize it to restore it")
+        }
+        guard connection.credential.expires else {
+            throw EngineError(.notRenewable, "\(id) holds a \(connection.credential.rawValue) credential, which does not expire")
+        }
+        if let reason = connection.reauthReason {
+            throw EngineError(.notRenewable, "\(id) needs re-auth: \(reason)")
+        }
+        guard connection.isRenewable else {
+            throw EngineError(.notRenewable, "\(id) has no refresh token or grant to renew it; re-authorize it instead")
+        }
+        if inFlight.contains(id) {
+            await withCheckedContinuation { waiters[id, default: []].append($0) }
+        } else {
+            inFlight.insert(id)
+            await performRefresh(id)
+        }
+        return state.connection(id) ?? connection
+    }
+
+    /// Revokes `id` at the provider when it has a revocation endpoint, then marks it revoked here.
+    func revoke(_ id: String) async throws -> Connection {
+        guard let connection = state.connection(id) else {
+            throw EngineError(.unknownConnection, "no connection named \(id)")
+        }
+        if connection.revokedAt != nil { throw EngineError(.alreadyRevoked, "\(id) is already revoked") }
+        guard let integration = state.integration(connection.integrationID) else {
+            throw EngineError(.unknownConnection, "\(id) names an unknown integration \(connection.integrationID)")
+        }
+        while inFlight.contains(id) { await withCheckedContinuation { waiters[id, default: []].append($0) } }
+        inFlight.insert(id)
+        defer { finish(id) }
+        queue.schedule(id, at: nil)
+
+        var atProvider = false
+        var message = "revoked here only: \(integration.id) has no revocation endpoint, "
+            + "so the token stays valid at the provider until it expires"
+        if integration.revocationURL != nil {
+            let tokens = try storage { try store.tokenSecrets(connectionID: id) }
+            let secret = try storage { try store.integrationSecret(id: integration.id) }
+            // The refresh token first: revoking it ends the grant, and most providers then end its access tokens.
+            for (token, hint) in [(tokens.refresh, "refresh_token"), (tokens.access, "access_token")] {
+                guard let token else { continue }
+                let result = await client.revoke(
+                    integration: integration, clientSecret: secret, token: token, hint: hint)
+                if case .failure(let error) = result {
+                    queue.schedule(id, at: policy.dueAt(connection))
+                    throw EngineError(
+                        .revocationFailed,
+                        "revoking \(id) failed at the provider, nothing was changed: \(error.summary)")
+                }
+            }
+            atProvider = true
+            message = "revoked at the provider and here"
+        }
+        let revoked = try storage {
+            try store.recordRevoked(connectionID: id, atProvider: atProvider, at: clock.now(), message: message)
+        }
+        state.update(revoked, event: HistoryEntry(at: clock.now(), connectionID: id, kind: .revoked, message: message))
+        return revoked
+    }
+
+    // MARK: - One refresh
+
+    private func performRefresh(_ id: String) async {
+        defer { finish(id) }
+        guard let connection = state.connection(id), connection.isRenewable, connection.revokedAt == nil,
+            connection.reauthReason == nil, let integration = state.integration(connection.integrationID)
+        else { return }
+        state.setInFlight(id, true)
+        defer { state.setInFlight(id, false) }
+
+        let result: Result<TokenGrant, ProviderError>
+        do {
+            let secret = try store.integrationSecret(id: integration.id)
+            switch connection.grant {
+            case .refreshToken:
+                guard let refreshToken = try store.tokenSecrets(connectionID: id).refresh else {
+                    result = .failure(ProviderError(kind: .invalidGrant, error: "no_refresh_token"))
+                    break
+                }
+                result = await client.refresh(integration: integration, clientSecret: secret, refreshToken: refreshToken)
+            case .clientCredentials:
+                result = await client.clientCredentials(integration: integration, clientSecret: secret)
+            default:
+                // FIXME: jwt_bearer, on_behalf_of, token_exchange and GitHub App grants are not implemented yet.
+                result = .failure(
+                    ProviderError(
+                        kind: .configuration, error: "unsupported_grant",
+                        errorDescription: "tokentop cannot renew \(connection.grant.rawValue) grants yet"))
+            }
+        } catch {
+            record(storageFailure: error, for: connection)
+            return
+        }
+        let now = clock.now()
+        do {
+            switch result {
+            case .success(let grant):
+                let message = grant.refreshToken == nil ? "refreshed" : "refreshed; refresh token rotated"
+                let updated = try store.recordRefreshSuccess(connectionID: id, grant: grant, at: now, message: message)
+                state.update(updated, event: HistoryEntry(at: now, connectionID: id, kind: .refreshed, message: message))
+                queue.schedule(id, at: policy.dueAt(updated))
+            case .failure(let error):
+                let failures = connection.failures + 1
+                var reauth: String?
+                var retryAt: Date?
+                switch error.kind {
+                case .invalidGrant:
+                    reauth = "the provider refused the grant (\(error.summary)); "
+                        + connection.scope.reauthActor
+                case .configuration:
+                    retryAt = now.addingTimeInterval(policy.configurationRetry)
+                case .transient, .malformed:
+                    retryAt = now.addingTimeInterval(policy.backoff(failures: failures, retryAfter: error.retryAfter))
+                }
+                let updated = try store.recordRefreshFailure(
+                    connectionID: id, error: error, retryAt: retryAt, reauthReason: reauth, at: now)
+                let message = reauth == nil ? "refresh failed: \(error.summary)" : "needs re-auth: \(error.summary)"
+                let kind: HistoryEntry.Kind = reauth == nil ? .refreshFailed : .needsReauth
+                state.update(
+                    updated, event: HistoryEntry(at: now, connectionID: id, kind: kind, message: message, error: error))
+                queue.schedule(id, at: policy.dueAt(updated))
+            }
+            state.setNotice(nil)
+        } catch let error as StoreError where error.code == .revoked {
+            // Another process revoked it while the request was out; the store threw the new tokens away.
+            if let revoked = try? store.connection(id: id) { state.update(revoked, event: nil) }
+        } catch {
+            record(storageFailure: error, for: connection)
+        }
+    }
+
+    /// A store that cannot be read or written: keep the stored token, show the problem, and try again later.
+    private func record(storageFailure error: any Error, for connection: Connection) {
+        let now = clock.now()
+        state.setNotice("database problem: \(error)")
+        state.append(
+            event: HistoryEntry(
+                at: now, connectionID: connection.id, kind: .refreshFailed,
+                message: "refresh not recorded, database problem: \(error)"))
+        queue.schedule(connection.id, at: now.addingTimeInterval(policy.backoff(failures: 1, retryAfter: nil)))
+    }
+
+    private func finish(_ id: String) {
+        inFlight.remove(id)
+        for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume() }
+    }
+
+    private func storage<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch { throw EngineError(.storage, "database problem: \(error)") }
+    }
+}

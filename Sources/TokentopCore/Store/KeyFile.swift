@@ -1,0 +1,90 @@
+import CCrypto
+import Foundation
+
+/// The key file: base64 of 32 random bytes on one line, mode 0600, created on first use.
+enum KeyFile {
+    /// Reads the key at `path`, creating the file with a fresh random key when it does not exist.
+    static func readOrCreate(path: String) throws -> [UInt8] {
+        if let key = try read(path: path) { return key }
+        try create(path: path)
+        guard let key = try read(path: path) else {
+            throw StoreError(.badKey, "the key file \(path) vanished right after it was created; retry", path: path)
+        }
+        return key
+    }
+
+    /// The key in the file at `path`, or nil when there is no such file.
+    static func read(path: String) throws -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        if descriptor < 0 {
+            let code = errno
+            if code == ENOENT { return nil }
+            throw StoreError(.badKey, "cannot read the key file \(path) (\(String(cString: strerror(code)))); "
+                + "check its owner and mode, or set \(SecretBox.keyVariable)", path: path)
+        }
+        defer { close(descriptor) }
+        // Checked on the open descriptor, so the file cannot be swapped between the check and the read.
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            throw StoreError(.badKey, "the key file \(path) is not a regular file; move it aside", path: path)
+        }
+        guard info.st_uid == geteuid() else {
+            throw StoreError(.badKey, "the key file \(path) belongs to another user (uid \(info.st_uid)); "
+                + "tokentop uses only a key file you own", path: path)
+        }
+        guard info.st_mode & 0o077 == 0 else {
+            throw StoreError(.badKey, "the key file \(path) can be read by other users (mode "
+                + "\(PrivateFiles.octal(info.st_mode))); run `chmod 600 \(path)` and check who could have read it",
+                path: path)
+        }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        defer { OPENSSL_cleanse(&buffer, buffer.count) }
+        var total = 0
+        while total < buffer.count {
+            let count = buffer.withUnsafeMutableBytes { raw in
+                Foundation.read(descriptor, raw.baseAddress! + total, raw.count - total)
+            }
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else {
+                throw StoreError(.badKey, "cannot read the key file \(path) (\(String(cString: strerror(errno))))",
+                    path: path)
+            }
+            if count == 0 { break }
+            total += count
+        }
+        let text = String(decoding: buffer.prefix(total), as: UTF8.self)
+        return try SecretBox.decodeKey(text, origin: "the key file \(path)", path: path)
+    }
+
+    /// Writes a fresh key to `path`, unless another process does so first.
+    ///
+    /// The key is written to a private temporary file and then hard-linked into place, so a reader never sees a
+    /// half-written key and two processes starting together end up sharing one key.
+    static func create(path: String) throws {
+        try PrivateFiles.makeDirectory((path as NSString).deletingLastPathComponent, for: "the key file")
+        var key = [UInt8](repeating: 0, count: SecretBox.keyLength)
+        guard RAND_bytes(&key, Int32(key.count)) == 1 else {
+            throw StoreError(.crypto, "the system's random number generator failed; cannot create \(path)")
+        }
+        var line = Array((Data(key).base64EncodedString() + "\n").utf8)
+        defer {
+            OPENSSL_cleanse(&key, key.count)
+            OPENSSL_cleanse(&line, line.count)
+        }
+        let temporary = "\(path).\(getpid()).tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw failure(path, errno) }
+        defer { unlink(temporary) }
+        let written = line.withUnsafeBytes { raw in write(descriptor, raw.baseAddress, raw.count) }
+        let synced = fsync(descriptor)
+        let code = errno
+        close(descriptor)
+        guard written == line.count, synced == 0 else { throw failure(path, code) }
+        if link(temporary, path) != 0, errno != EEXIST { throw failure(path, errno) }
+    }
+
+    private static func failure(_ path: String, _ code: Int32) -> StoreError {
+        StoreError(.badKey, "cannot create the key file \(path) (\(String(cString: strerror(code)))); make its "
+            + "directory writable, or set \(SecretBox.keyVariable) to the base64 of 32 random bytes", path: path)
+    }
+}

@@ -1,0 +1,310 @@
+import CSQLite
+import Foundation
+
+/// The one thin Swift layer over an `sqlite3*` handle.
+///
+/// It turns SQLite's result codes into ``StoreError``s that name the file and say what to do, caches prepared
+/// statements, and runs transactions. It is not thread-safe: one owner (``Store``, under its lock) uses it.
+final class SQLiteDatabase {
+    let path: String
+    private let handle: OpaquePointer
+    private let busyTimeoutMilliseconds: Int32
+    /// Prepared statements by SQL text; they are reset after each use and finalized in `deinit`.
+    private var statements: [String: OpaquePointer] = [:]
+    private var transactionDepth = 0
+
+    /// Opens (creating if missing, with mode 0600) the database at `path`.
+    ///
+    /// Opening writes nothing: the journal mode is set by ``configureJournal()``, after the caller has checked that
+    /// it understands the file's schema.
+    init(path: String, busyTimeoutMilliseconds: Int32 = 5000) throws {
+        self.path = path
+        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
+        try Self.createPrivateFile(path)
+        var opened: OpaquePointer?
+        // No SQLITE_OPEN_CREATE: the file exists now, and SQLite must never create it with the umask's mode.
+        // NOMUTEX because our owner serialises every call; SQLite's own mutex would only add cost.
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
+        let result = sqlite3_open_v2(path, &opened, flags, nil)
+        guard let opened else {
+            throw StoreError(.cannotOpen, "cannot open the database \(path): SQLite could not allocate a handle",
+                path: path, sqliteResult: Int(result))
+        }
+        guard result == SQLITE_OK else {
+            let message = String(cString: sqlite3_errmsg(opened))
+            sqlite3_close_v2(opened)
+            throw Self.error(result, message, path: path, doing: "opening")
+        }
+        handle = opened
+        sqlite3_extended_result_codes(handle, 1)
+        sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
+        try execute("PRAGMA foreign_keys = ON")
+        // Reading the header is the first moment SQLite notices a file that is not a database.
+        _ = try userVersion()
+    }
+
+    deinit {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        sqlite3_close_v2(handle)
+    }
+
+    // MARK: - Setup
+
+    /// Switches to write-ahead logging and zeroes freed content, then tightens the mode of the WAL files.
+    func configureJournal() throws {
+        // WAL lets the dashboard read while the refresh actor (or a daemon in another process) writes.
+        let mode = try query("PRAGMA journal_mode = WAL") { $0.string(0) }.first ?? nil
+        if mode?.lowercased() != "wal" {
+            throw StoreError(.readOnly,
+                "cannot switch the database \(path) to write-ahead logging (journal mode stays \(mode ?? "unknown")); "
+                    + "make the file and its directory writable, or use another file with --db",
+                path: path)
+        }
+        // Revoked tokens are ciphertext already; zeroing freed pages also keeps their remains out of the file.
+        try execute("PRAGMA secure_delete = ON")
+        tightenSidecarFiles()
+    }
+
+    /// Sets mode 0600 on the `-wal` and `-shm` files when they exist and are open to others.
+    ///
+    /// SQLite gives them the main file's mode, so this matters only when someone loosened that file or created
+    /// these files by hand; it is cheap enough to do after every open.
+    func tightenSidecarFiles() {
+        for suffix in ["-wal", "-shm"] {
+            var info = stat()
+            let sidecar = path + suffix
+            if stat(sidecar, &info) == 0, info.st_mode & 0o077 != 0 { _ = chmod(sidecar, 0o600) }
+        }
+    }
+
+    /// The schema version stored in the file header (`PRAGMA user_version`).
+    func userVersion() throws -> Int {
+        try query("PRAGMA user_version") { $0.int(0) }.first ?? 0
+    }
+
+    // MARK: - Statements
+
+    /// Runs one statement to completion.
+    func execute(_ sql: String, _ values: [any SQLiteBindable] = []) throws {
+        _ = try query(sql, values) { _ in () }
+    }
+
+    /// Runs one statement and maps each result row through `row`.
+    func query<T>(
+        _ sql: String, _ values: [any SQLiteBindable] = [], row: (SQLiteRow) throws -> T
+    ) throws -> [T] {
+        let statement = try prepared(sql)
+        // Resetting releases the statement's read snapshot, which would otherwise hold back WAL checkpoints.
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        for (offset, value) in values.enumerated() {
+            let result = value.bind(to: statement, at: Int32(offset + 1))
+            guard result == SQLITE_OK else { throw failure(result, doing: "preparing a query for") }
+        }
+        var rows: [T] = []
+        while true {
+            let result = sqlite3_step(statement)
+            if result == SQLITE_DONE { break }
+            guard result == SQLITE_ROW else { throw failure(result, doing: "reading or writing") }
+            rows.append(try row(SQLiteRow(statement: statement)))
+        }
+        return rows
+    }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
+    private func prepared(_ sql: String) throws -> OpaquePointer {
+        if let statement = statements[sql] { return statement }
+        var statement: OpaquePointer?
+        let result = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard result == SQLITE_OK, let statement else { throw failure(result, doing: "preparing a query for") }
+        statements[sql] = statement
+        return statement
+    }
+
+    // MARK: - Transactions
+
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction: committed when it returns, rolled back when it throws.
+    ///
+    /// IMMEDIATE takes the write lock up front, so a transaction that reads and then writes cannot fail halfway
+    /// with SQLITE_BUSY; the busy timeout applies to the BEGIN instead.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        precondition(transactionDepth == 0, "SQLiteDatabase transactions do not nest")
+        try execute("BEGIN IMMEDIATE")
+        transactionDepth += 1
+        defer { transactionDepth -= 1 }
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            // Some errors (SQLITE_FULL, SQLITE_IOERR) make SQLite roll back on its own.
+            if sqlite3_get_autocommit(handle) == 0 { sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
+            throw error
+        }
+    }
+
+    // MARK: - Errors
+
+    private func failure(_ result: Int32, doing: String) -> StoreError {
+        Self.error(result, String(cString: sqlite3_errmsg(handle)), path: path, doing: doing)
+    }
+
+    /// Turns an SQLite result code into an error that says what the user can do.
+    static func error(_ result: Int32, _ detail: String, path: String, doing: String) -> StoreError {
+        let code = Int(result)
+        switch result & 0xff {
+        case SQLITE_CANTOPEN:
+            return StoreError(.cannotOpen,
+                "cannot open the database \(path) (\(detail)); check that the file and its directory exist "
+                    + "and that you may read and write them", path: path, sqliteResult: code)
+        case SQLITE_NOTADB, SQLITE_CORRUPT:
+            return StoreError(.notADatabase,
+                "\(path) is not a tokentop database, or it is damaged (\(detail)); move it aside, "
+                    + "or choose another file with --db or TOKENTOP_DB", path: path, sqliteResult: code)
+        case SQLITE_READONLY:
+            return StoreError(.readOnly,
+                "cannot write the database \(path) (\(detail)); make the file and its directory writable "
+                    + "(chmod u+w), or choose another file with --db", path: path, sqliteResult: code)
+        case SQLITE_BUSY, SQLITE_LOCKED:
+            return StoreError(.busy,
+                "the database \(path) stayed locked by another process for more than 5 seconds; check whether "
+                    + "another tokentop (for example `tokentop daemon`) is stuck, then retry; nothing was changed",
+                path: path, sqliteResult: code)
+        case SQLITE_FULL:
+            return StoreError(.diskFull,
+                "the disk holding \(path) is full (\(detail)); free some space and retry; nothing was changed",
+                path: path, sqliteResult: code)
+        case SQLITE_IOERR:
+            return StoreError(.ioError,
+                "the operating system failed to read or write \(path) (\(detail)); check the disk and the "
+                    + "filesystem, then retry", path: path, sqliteResult: code)
+        case SQLITE_PERM, SQLITE_AUTH:
+            return StoreError(.cannotOpen,
+                "permission denied for the database \(path) (\(detail)); check the file's owner and mode",
+                path: path, sqliteResult: code)
+        default:
+            return StoreError(.sqlite, "SQLite failed while \(doing) \(path): \(detail)", path: path,
+                sqliteResult: code)
+        }
+    }
+
+    /// Creates `path` with mode 0600 if it does not exist, so that no other user can ever read it.
+    private static func createPrivateFile(_ path: String) throws {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if descriptor >= 0 {
+            // The umask may only remove bits, but say 0600 explicitly in case the file system adds some.
+            _ = fchmod(descriptor, 0o600)
+            close(descriptor)
+            return
+        }
+        let code = errno
+        if code == EEXIST {
+            var info = stat()
+            if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+                throw StoreError(.cannotOpen, "cannot open the database \(path): it is a directory; "
+                    + "name a file with --db or TOKENTOP_DB", path: path)
+            }
+            return
+        }
+        let reason = String(cString: strerror(code))
+        let hint = code == EROFS || code == EACCES
+            ? "make the directory writable, or choose another file with --db or TOKENTOP_DB"
+            : "check that its directory exists, or choose another file with --db or TOKENTOP_DB"
+        throw StoreError(code == EROFS ? .readOnly : .cannotOpen,
+            "cannot create the database \(path) (\(reason)); \(hint)", path: path)
+    }
+}
+
+// MARK: - Values
+
+/// A Swift value that can be bound to a statement parameter.
+protocol SQLiteBindable {
+    /// Binds the value to the 1-based parameter `index` and returns SQLite's result code.
+    func bind(to statement: OpaquePointer, at index: Int32) -> Int32
+}
+
+/// Tells SQLite to copy bound text and blobs, since Swift buffers do not outlive the bind call.
+private var transient: sqlite3_destructor_type { unsafeBitCast(-1, to: sqlite3_destructor_type.self) }
+
+extension String: SQLiteBindable {
+    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
+        sqlite3_bind_text(statement, index, self, -1, transient)
+    }
+}
+
+extension Int: SQLiteBindable {
+    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
+        sqlite3_bind_int64(statement, index, Int64(self))
+    }
+}
+
+extension Double: SQLiteBindable {
+    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
+        sqlite3_bind_double(statement, index, self)
+    }
+}
+
+extension Bool: SQLiteBindable {
+    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
+        sqlite3_bind_int64(statement, index, self ? 1 : 0)
+    }
+}
+
+/// Dates are stored as REAL seconds since 1970, which sort and compare in SQL.
+extension Date: SQLiteBindable {
+    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
+        sqlite3_bind_double(statement, index, timeIntervalSince1970)
+    }
+}
+
+extension Array: SQLiteBindable where Element == UInt8 {
+    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
+        withUnsafeBytes { raw in
+            // A zero-length blob still needs a non-null pointer, or SQLite stores NULL.
+            sqlite3_bind_blob(statement, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count),
+                transient)
+        }
+    }
+}
+
+extension Optional: SQLiteBindable where Wrapped: SQLiteBindable {
+    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
+        switch self {
+        case .some(let value): value.bind(to: statement, at: index)
+        case .none: sqlite3_bind_null(statement, index)
+        }
+    }
+}
+
+/// The current row of a statement, valid only inside the `query` callback that received it.
+struct SQLiteRow {
+    fileprivate let statement: OpaquePointer
+
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
+
+    func string(_ column: Int32) -> String? {
+        guard let text = sqlite3_column_text(statement, column) else { return nil }
+        return String(cString: text)
+    }
+
+    func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(statement, column)) }
+
+    func double(_ column: Int32) -> Double? { isNull(column) ? nil : sqlite3_column_double(statement, column) }
+
+    func bool(_ column: Int32) -> Bool { sqlite3_column_int64(statement, column) != 0 }
+
+    func date(_ column: Int32) -> Date? { double(column).map { Date(timeIntervalSince1970: $0) } }
+
+    func blob(_ column: Int32) -> [UInt8]? {
+        if isNull(column) { return nil }
+        // SQLite's rule: ask for the pointer first, then its length.
+        let bytes = sqlite3_column_blob(statement, column)
+        let count = Int(sqlite3_column_bytes(statement, column))
+        guard count > 0, let bytes else { return [] }
+        return Array(UnsafeRawBufferPointer(start: bytes, count: count))
+    }
+}

@@ -1,0 +1,101 @@
+/// The store's tables, as an ordered list of migrations keyed by `PRAGMA user_version`.
+///
+/// Each migration runs in its own transaction together with the version bump, so a crash leaves the file at
+/// either the old or the new version. Migrations are only ever appended; an applied one is never edited.
+enum Schema {
+    struct Migration {
+        let version: Int
+        let statements: [String]
+    }
+
+    static let migrations: [Migration] = [
+        Migration(version: 1, statements: [
+            """
+            CREATE TABLE integrations (
+                id TEXT PRIMARY KEY NOT NULL,
+                provider TEXT NOT NULL,
+                token_url TEXT NOT NULL,
+                revocation_url TEXT,
+                client_id TEXT NOT NULL,
+                client_auth TEXT NOT NULL,
+                scopes TEXT NOT NULL DEFAULT '[]',
+                redirect_uri TEXT,
+                client_secret BLOB,
+                secret_fingerprint TEXT
+            )
+            """,
+            """
+            CREATE TABLE connections (
+                id TEXT PRIMARY KEY NOT NULL,
+                integration_id TEXT NOT NULL REFERENCES integrations(id),
+                scope TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                credential TEXT NOT NULL,
+                grant_kind TEXT NOT NULL,
+                granted_scopes TEXT NOT NULL DEFAULT '[]',
+                access_token BLOB,
+                refresh_token BLOB,
+                access_fingerprint TEXT,
+                refresh_fingerprint TEXT,
+                issued_at REAL,
+                expires_at REAL,
+                last_refresh_at REAL,
+                failures INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT,
+                retry_at REAL,
+                reauth_reason TEXT,
+                revoked_at REAL,
+                revoked_at_provider INTEGER NOT NULL DEFAULT 0,
+                created_at REAL NOT NULL
+            )
+            """,
+            "CREATE INDEX connections_by_integration ON connections(integration_id)",
+            """
+            CREATE TABLE history (
+                id INTEGER PRIMARY KEY,
+                at REAL NOT NULL,
+                connection_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                message TEXT NOT NULL,
+                error TEXT
+            )
+            """,
+            "CREATE INDEX history_by_connection ON history(connection_id, at)",
+            "CREATE INDEX history_by_time ON history(at)",
+            // Holds the key check: a value sealed with the key, so a wrong key is caught before anything is written.
+            "CREATE TABLE meta (name TEXT PRIMARY KEY NOT NULL, value BLOB)",
+        ])
+    ]
+
+    /// The newest schema version this binary knows.
+    static var latest: Int { migrations.last?.version ?? 0 }
+
+    /// Refuses a database whose schema is newer than this binary's, before anything is written to it.
+    static func checkCompatible(_ database: SQLiteDatabase) throws {
+        let version = try database.userVersion()
+        guard version <= latest else { throw newer(version, path: database.path) }
+    }
+
+    /// Applies every migration the database lacks, each in its own transaction.
+    static func migrate(_ database: SQLiteDatabase) throws {
+        // Checked first so that an up-to-date database (perhaps a read-only one) is not even locked for writing.
+        let before = try database.userVersion()
+        for migration in migrations where migration.version > before {
+            try database.transaction {
+                // Read again under the write lock: another process may have migrated since we looked.
+                let current = try database.userVersion()
+                guard current <= latest else { throw newer(current, path: database.path) }
+                guard current < migration.version else { return }
+                for statement in migration.statements { try database.execute(statement) }
+                try database.execute("PRAGMA user_version = \(migration.version)")
+            }
+        }
+    }
+
+    private static func newer(_ version: Int, path: String) -> StoreError {
+        StoreError(.newerSchema,
+            "the database \(path) was written by a newer tokentop (schema version \(version); this tokentop knows "
+                + "up to \(latest)); upgrade tokentop, or choose another file with --db; nothing was changed",
+            path: path)
+    }
+}

@@ -1,0 +1,170 @@
+import CCrypto
+import Foundation
+
+/// The one type through which every secret column is written and read.
+///
+/// Each value is sealed with AES-256-GCM under a fresh random 12-byte nonce, and the value's place in the
+/// database (for example `connections/acme-alice/access_token`) is the additional authenticated data, so a sealed
+/// value copied into another row or column fails to open. The stored form is a version byte, the nonce, the
+/// ciphertext and the 16-byte tag.
+///
+/// The key comes from `TOKENTOP_KEY` (base64 of 32 bytes) or from a key file that is created on first use.
+public final class SecretBox: @unchecked Sendable {
+    // @unchecked Sendable: the key buffer is written once in `init` and only read afterwards, until `deinit` wipes
+    // it; every `seal` and `open` uses its own cipher context, so concurrent calls share nothing mutable.
+
+    /// The environment variable that carries the key as base64 of 32 bytes.
+    public static let keyVariable = "TOKENTOP_KEY"
+    static let keyLength = 32
+    static let nonceLength = 12
+    static let tagLength = 16
+    static let formatVersion: UInt8 = 1
+
+    /// Where the key came from, for messages: `TOKENTOP_KEY`, `key file PATH`, `a random key`, or `a given key`.
+    public let keySource: String
+    private let key: UnsafeMutableBufferPointer<UInt8>
+
+    /// Creates a box with a 32-byte key, for tests and for callers that manage the key themselves.
+    public convenience init(key: [UInt8]) {
+        self.init(key: key, source: "a given key")
+    }
+
+    init(key bytes: [UInt8], source: String) {
+        precondition(bytes.count == Self.keyLength, "SecretBox needs a key of exactly 32 bytes")
+        key = .allocate(capacity: Self.keyLength)
+        _ = key.initialize(from: bytes)
+        keySource = source
+    }
+
+    deinit {
+        OPENSSL_cleanse(key.baseAddress, key.count)
+        key.deallocate()
+    }
+
+    /// A box with a fresh random key that exists only in memory, for the demo and for tests.
+    public static func ephemeral() -> SecretBox {
+        var bytes = [UInt8](repeating: 0, count: keyLength)
+        precondition(RAND_bytes(&bytes, Int32(keyLength)) == 1, "the system's random number generator failed")
+        defer { OPENSSL_cleanse(&bytes, bytes.count) }
+        return SecretBox(key: bytes, source: "a random key")
+    }
+
+    /// The box for this user: the key from `TOKENTOP_KEY`, else from `<config directory>/key`.
+    ///
+    /// The key file is created with mode 0600 (its directory 0700) when it does not exist yet. A key file that
+    /// other users could read is refused rather than used.
+    /// - Throws: ``StoreError`` with code `badKey` when the key is malformed or stored unsafely.
+    public static func load(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> SecretBox {
+        if let text = environment[keyVariable], !text.isEmpty {
+            var bytes = try decodeKey(text, origin: keyVariable, path: nil)
+            defer { OPENSSL_cleanse(&bytes, bytes.count) }
+            return SecretBox(key: bytes, source: keyVariable)
+        }
+        let path = keyFilePath(environment: environment)
+        var bytes = try KeyFile.readOrCreate(path: path)
+        defer { OPENSSL_cleanse(&bytes, bytes.count) }
+        return SecretBox(key: bytes, source: "key file \(path)")
+    }
+
+    /// `<config directory>/key`, where ``load(environment:)`` looks for the key when `TOKENTOP_KEY` is unset.
+    public static func keyFilePath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        Paths.configDirectory(environment: environment) + "/key"
+    }
+
+    static func decodeKey(_ text: String, origin: String, path: String?) throws -> [UInt8] {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let data = Data(base64Encoded: trimmed), data.count == keyLength else {
+            // Never echo the value: it may be a real key with a typo.
+            throw StoreError(.badKey,
+                "\(origin) is not the base64 of 32 bytes; generate a key with `openssl rand -base64 32`, "
+                    + "or use the one this database was created with", path: path)
+        }
+        return [UInt8](data)
+    }
+
+    // MARK: - Sealing
+
+    /// Encrypts `secret` for the place `context` names, such as `connections/acme-alice/access_token`.
+    public func seal(_ secret: Secret, context: String) throws -> [UInt8] {
+        var plaintext = Array(secret.value.utf8)
+        defer { OPENSSL_cleanse(&plaintext, plaintext.count) }
+        var nonce = [UInt8](repeating: 0, count: Self.nonceLength)
+        guard RAND_bytes(&nonce, Int32(Self.nonceLength)) == 1 else {
+            throw StoreError(.crypto, "the system's random number generator failed; cannot encrypt \(context)")
+        }
+        guard let cipher = EVP_CIPHER_CTX_new() else { throw cryptoFailure("encrypt", context) }
+        defer { EVP_CIPHER_CTX_free(cipher) }
+        let aad = Array(context.utf8)
+        // GCM is a stream mode: the ciphertext is as long as the plaintext; one spare block keeps OpenSSL honest.
+        var ciphertext = [UInt8](repeating: 0, count: plaintext.count + 16)
+        var tag = [UInt8](repeating: 0, count: Self.tagLength)
+        var written: Int32 = 0
+        var finalWritten: Int32 = 0
+        guard EVP_EncryptInit_ex2(cipher, EVP_aes_256_gcm(), key.baseAddress, nonce, nil) == 1,
+            EVP_EncryptUpdate(cipher, nil, &written, aad, Int32(aad.count)) == 1,
+            EVP_EncryptUpdate(cipher, &ciphertext, &written, plaintext, Int32(plaintext.count)) == 1,
+            ciphertext.withUnsafeMutableBufferPointer({ out in
+                EVP_EncryptFinal_ex(cipher, out.baseAddress! + Int(written), &finalWritten)
+            }) == 1,
+            EVP_CIPHER_CTX_ctrl(cipher, EVP_CTRL_AEAD_GET_TAG, Int32(Self.tagLength), &tag) == 1
+        else { throw cryptoFailure("encrypt", context) }
+        return [Self.formatVersion] + nonce + ciphertext.prefix(Int(written + finalWritten)) + tag
+    }
+
+    /// Decrypts a value sealed for `context`.
+    /// - Throws: ``StoreError`` with code `cannotDecrypt` when the key is wrong, the value was altered, or it
+    ///   belongs to another place.
+    public func open(_ sealed: [UInt8], context: String) throws -> Secret {
+        try open(sealed, context: context, describing: context, path: nil)
+    }
+
+    /// Decrypts a value sealed for `context`; errors call it `describing` and carry `path`.
+    func open(_ sealed: [UInt8], context: String, describing: String, path: String?) throws -> Secret {
+        let overhead = 1 + Self.nonceLength + Self.tagLength
+        guard sealed.count >= overhead else { throw damaged(describing, path, "it is too short") }
+        guard sealed[0] == Self.formatVersion else {
+            throw damaged(describing, path, "it is in an unknown format (version \(sealed[0])) from a newer tokentop")
+        }
+        let nonce = Array(sealed[1..<(1 + Self.nonceLength)])
+        let ciphertext = Array(sealed[(1 + Self.nonceLength)..<(sealed.count - Self.tagLength)])
+        var tag = Array(sealed.suffix(Self.tagLength))
+        guard let cipher = EVP_CIPHER_CTX_new() else { throw cryptoFailure("decrypt", context) }
+        defer { EVP_CIPHER_CTX_free(cipher) }
+        let aad = Array(context.utf8)
+        var plaintext = [UInt8](repeating: 0, count: ciphertext.count + 16)
+        defer { OPENSSL_cleanse(&plaintext, plaintext.count) }
+        var written: Int32 = 0
+        var finalWritten: Int32 = 0
+        guard EVP_DecryptInit_ex2(cipher, EVP_aes_256_gcm(), key.baseAddress, nonce, nil) == 1,
+            EVP_DecryptUpdate(cipher, nil, &written, aad, Int32(aad.count)) == 1,
+            EVP_DecryptUpdate(cipher, &plaintext, &written, ciphertext, Int32(ciphertext.count)) == 1,
+            EVP_CIPHER_CTX_ctrl(cipher, EVP_CTRL_AEAD_SET_TAG, Int32(Self.tagLength), &tag) == 1
+        else { throw cryptoFailure("decrypt", context) }
+        // The tag is checked here; a wrong key, an altered byte and a foreign context all fail the same way.
+        let verified = plaintext.withUnsafeMutableBufferPointer { out in
+            EVP_DecryptFinal_ex(cipher, out.baseAddress! + Int(written), &finalWritten)
+        }
+        guard verified == 1 else {
+            ERR_clear_error()
+            throw StoreError(.cannotDecrypt,
+                "cannot decrypt \(describing): wrong \(Self.keyVariable) or key file? This tokentop uses "
+                    + "\(keySource); use the key the database was created with; nothing was changed", path: path)
+        }
+        guard let text = String(validating: plaintext.prefix(Int(written + finalWritten)), as: UTF8.self) else {
+            throw damaged(describing, path, "it is not UTF-8 text")
+        }
+        return Secret(text)
+    }
+
+    private func damaged(_ describing: String, _ path: String?, _ why: String) -> StoreError {
+        StoreError(.cannotDecrypt, "cannot decrypt \(describing): \(why); import the credential again", path: path)
+    }
+
+    private func cryptoFailure(_ action: String, _ context: String) -> StoreError {
+        let code = ERR_get_error()
+        ERR_clear_error()
+        return StoreError(.crypto, "OpenSSL failed to \(action) \(context) (error \(code)); check the OpenSSL install")
+    }
+}

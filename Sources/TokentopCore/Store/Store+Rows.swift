@@ -1,0 +1,237 @@
+import Foundation
+
+/// How model values map to rows. Every function here runs with the store's lock held.
+extension Store {
+    static let integrationColumns = """
+        id, provider, token_url, revocation_url, client_id, client_auth, scopes, redirect_uri, secret_fingerprint
+        """
+
+    static let connectionColumns = """
+        id, integration_id, scope, subject, credential, grant_kind, granted_scopes, access_fingerprint, \
+        refresh_fingerprint, issued_at, expires_at, last_refresh_at, failures, last_error, retry_at, reauth_reason, \
+        revoked_at, revoked_at_provider, created_at
+        """
+
+    static let historyColumns = "at, connection_id, kind, message, error"
+
+    /// Sorts by the scope's position in the dashboard, which is not the alphabetical order of its name.
+    static let scopeOrder: String = {
+        let cases = IdentityScope.allCases.map { "WHEN '\($0.rawValue)' THEN \($0.ordinal)" }.joined(separator: " ")
+        return "CASE scope \(cases) ELSE \(IdentityScope.allCases.count) END"
+    }()
+
+    // The additional authenticated data of each secret column: a sealed value opens only in its own place.
+    static func accessTokenContext(_ id: String) -> String { "connections/\(id)/access_token" }
+    static func refreshTokenContext(_ id: String) -> String { "connections/\(id)/refresh_token" }
+    static func clientSecretContext(_ id: String) -> String { "integrations/\(id)/client_secret" }
+
+    // MARK: - Integrations
+
+    func integration(from row: SQLiteRow) throws -> Integration {
+        let id = row.string(0) ?? ""
+        guard let tokenURL = row.string(2).flatMap(URL.init(string:)) else {
+            throw damaged("integration \(id) has no valid token URL")
+        }
+        return Integration(
+            id: id, provider: row.string(1) ?? "", tokenURL: tokenURL,
+            revocationURL: row.string(3).flatMap(URL.init(string:)), clientID: row.string(4) ?? "",
+            clientAuth: try value(row.string(5), ClientAuthMethod.self, "client_auth of integration \(id)"),
+            scopes: try strings(row.string(6), "scopes of integration \(id)"), redirectURI: row.string(7),
+            secretFingerprint: row.string(8))
+    }
+
+    func integrationExists(_ id: String) throws -> Bool {
+        try !database.query("SELECT 1 FROM integrations WHERE id = ?", [id]) { _ in () }.isEmpty
+    }
+
+    /// Inserts or replaces an integration and its client secret; returns whether it replaced one.
+    func saveIntegration(_ entry: ImportBundle.IntegrationEntry) throws -> Bool {
+        let integration = entry.integration
+        let secret = try entry.clientSecret.map {
+            try secrets.seal($0, context: Self.clientSecretContext(integration.id))
+        }
+        let replaced = try integrationExists(integration.id)
+        let values: [any SQLiteBindable] = [
+            integration.provider, integration.tokenURL.absoluteString, integration.revocationURL?.absoluteString,
+            integration.clientID, integration.clientAuth.rawValue, json(integration.scopes),
+            integration.redirectURI, secret, entry.clientSecret?.fingerprint, integration.id,
+        ]
+        // UPDATE rather than INSERT OR REPLACE: a replace deletes the row first, which the connections'
+        // foreign keys would refuse.
+        try database.execute(
+            replaced
+                ? """
+                UPDATE integrations SET provider = ?, token_url = ?, revocation_url = ?, client_id = ?,
+                    client_auth = ?, scopes = ?, redirect_uri = ?, client_secret = ?, secret_fingerprint = ?
+                WHERE id = ?
+                """
+                : """
+                INSERT INTO integrations (provider, token_url, revocation_url, client_id, client_auth, scopes,
+                    redirect_uri, client_secret, secret_fingerprint, id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            values)
+        return replaced
+    }
+
+    // MARK: - Connections
+
+    func loadConnection(_ id: String) throws -> Connection? {
+        var cache: [String: [String]] = [:]
+        return try database.query("SELECT \(Self.connectionColumns) FROM connections WHERE id = ?", [id]) {
+            try connection(from: $0, scopesCache: &cache)
+        }.first
+    }
+
+    /// A connection from a row; `scopesCache` saves decoding the same scope list again for each of many rows.
+    func connection(from row: SQLiteRow, scopesCache: inout [String: [String]]) throws -> Connection {
+        let id = row.string(0) ?? ""
+        let scopesText = row.string(6) ?? "[]"
+        let grantedScopes: [String]
+        if let cached = scopesCache[scopesText] {
+            grantedScopes = cached
+        } else {
+            grantedScopes = try strings(scopesText, "granted scopes of connection \(id)")
+            scopesCache[scopesText] = grantedScopes
+        }
+        let lastError = try row.string(13).map { text in
+            do {
+                return try decoder.decode(ProviderError.self, from: Data(text.utf8))
+            } catch {
+                throw damaged("connection \(id) has an unreadable last error")
+            }
+        }
+        return Connection(
+            id: id, integrationID: row.string(1) ?? "",
+            scope: try value(row.string(2), IdentityScope.self, "scope of connection \(id)"),
+            subject: row.string(3) ?? "",
+            credential: try value(row.string(4), CredentialKind.self, "credential of connection \(id)"),
+            grant: try value(row.string(5), GrantKind.self, "grant of connection \(id)"),
+            grantedScopes: grantedScopes, accessFingerprint: row.string(7), refreshFingerprint: row.string(8),
+            issuedAt: row.date(9), expiresAt: row.date(10), lastRefreshAt: row.date(11), failures: row.int(12),
+            lastError: lastError, retryAt: row.date(14), reauthReason: row.string(15), revokedAt: row.date(16),
+            revokedAtProvider: row.bool(17), createdAt: row.date(18) ?? Date(timeIntervalSince1970: 0))
+    }
+
+    /// Inserts or replaces a connection from an import; returns whether it replaced one.
+    func saveConnection(_ entry: ImportBundle.ConnectionEntry, at: Date) throws -> Bool {
+        let existingCreatedAt = try database.query(
+            "SELECT created_at FROM connections WHERE id = ?", [entry.id]) { $0.date(0) }.first
+        let connection = Connection(
+            id: entry.id, integrationID: entry.integrationID, scope: entry.scope, subject: entry.subject,
+            credential: entry.credential, grant: entry.grant, grantedScopes: entry.grantedScopes,
+            accessFingerprint: entry.accessToken?.fingerprint, refreshFingerprint: entry.refreshToken?.fingerprint,
+            // The import is the start of the token's lifetime as far as tokentop can know.
+            issuedAt: entry.accessToken == nil ? nil : at, expiresAt: entry.expiry(importedAt: at),
+            createdAt: (existingCreatedAt ?? nil) ?? at)
+        let access = try entry.accessToken.map { try secrets.seal($0, context: Self.accessTokenContext(entry.id)) }
+        let refresh = try entry.refreshToken.map {
+            try secrets.seal($0, context: Self.refreshTokenContext(entry.id))
+        }
+        let values = try factValues(connection) + [access, refresh, connection.id]
+        if existingCreatedAt == nil {
+            let columns = Self.factColumns.joined(separator: ", ")
+            let marks = Array(repeating: "?", count: values.count).joined(separator: ", ")
+            try database.execute(
+                "INSERT INTO connections (\(columns), access_token, refresh_token, id) VALUES (\(marks))", values)
+        } else {
+            let assignments = Self.factColumns.map { "\($0) = ?" }.joined(separator: ", ")
+            try database.execute(
+                "UPDATE connections SET \(assignments), access_token = ?, refresh_token = ? WHERE id = ?", values)
+        }
+        return existingCreatedAt != nil
+    }
+
+    /// The columns of a connection other than its id and its secrets, in the order of ``factValues(_:)``.
+    static let factColumns = [
+        "integration_id", "scope", "subject", "credential", "grant_kind", "granted_scopes", "access_fingerprint",
+        "refresh_fingerprint", "issued_at", "expires_at", "last_refresh_at", "failures", "last_error", "retry_at",
+        "reauth_reason", "revoked_at", "revoked_at_provider", "created_at",
+    ]
+
+    func factValues(_ connection: Connection) throws -> [any SQLiteBindable] {
+        let lastError = try connection.lastError.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        return [
+            connection.integrationID, connection.scope.rawValue, connection.subject, connection.credential.rawValue,
+            connection.grant.rawValue, json(connection.grantedScopes), connection.accessFingerprint,
+            connection.refreshFingerprint, connection.issuedAt, connection.expiresAt, connection.lastRefreshAt,
+            connection.failures, lastError, connection.retryAt, connection.reauthReason, connection.revokedAt,
+            connection.revokedAtProvider, connection.createdAt,
+        ]
+    }
+
+    /// Writes every column of `connection` except the secrets.
+    func updateFacts(_ connection: Connection) throws {
+        let assignments = Self.factColumns.map { "\($0) = ?" }.joined(separator: ", ")
+        try database.execute(
+            "UPDATE connections SET \(assignments) WHERE id = ?", try factValues(connection) + [connection.id])
+    }
+
+    // MARK: - History
+
+    func insertHistory(_ entry: HistoryEntry) throws {
+        let error = try entry.error.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        try database.execute(
+            "INSERT INTO history (at, connection_id, kind, message, error) VALUES (?, ?, ?, ?, ?)",
+            [entry.at, entry.connectionID, entry.kind.rawValue, entry.message, error])
+    }
+
+    func historyEntry(from row: SQLiteRow) throws -> HistoryEntry {
+        let connectionID = row.string(1) ?? ""
+        let error = try row.string(4).map { text in
+            do {
+                return try decoder.decode(ProviderError.self, from: Data(text.utf8))
+            } catch {
+                throw damaged("a history entry of connection \(connectionID) has an unreadable error")
+            }
+        }
+        return HistoryEntry(
+            at: row.date(0) ?? Date(timeIntervalSince1970: 0), connectionID: connectionID,
+            kind: try value(row.string(2), HistoryEntry.Kind.self, "history kind of connection \(connectionID)"),
+            message: row.string(3) ?? "", error: error)
+    }
+
+    // MARK: - Values
+
+    /// A JSON array of strings, written by hand: `JSONEncoder` dominated the cost of a large import.
+    func json(_ strings: [String]) -> String {
+        var text = "["
+        for (index, string) in strings.enumerated() {
+            if index > 0 { text += "," }
+            text += "\""
+            for scalar in string.unicodeScalars {
+                switch scalar {
+                case "\"": text += "\\\""
+                case "\\": text += "\\\\"
+                case "\u{20}"...: text.unicodeScalars.append(scalar)
+                default: text += String(format: "\\u%04x", scalar.value)
+                }
+            }
+            text += "\""
+        }
+        return text + "]"
+    }
+
+    private func strings(_ text: String?, _ what: String) throws -> [String] {
+        guard let text, text != "[]" else { return [] }
+        do {
+            return try decoder.decode([String].self, from: Data(text.utf8))
+        } catch {
+            throw damaged("the \(what) is not a JSON list of strings")
+        }
+    }
+
+    private func value<E: RawRepresentable>(_ text: String?, _ type: E.Type, _ what: String) throws -> E
+    where E.RawValue == String {
+        guard let text, let value = E(rawValue: text) else {
+            throw damaged("the \(what) is \"\(text ?? "null")\", which this tokentop does not know")
+        }
+        return value
+    }
+
+    private func damaged(_ problem: String) -> StoreError {
+        StoreError(.notADatabase,
+            "the database \(path) holds data tokentop cannot read: \(problem); it was changed outside tokentop "
+                + "or by a newer version; import the credential again", path: path)
+    }
+}

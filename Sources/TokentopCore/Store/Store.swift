@@ -1,0 +1,303 @@
+import Foundation
+
+/// The database of integrations, connections and their history, with every secret sealed by a ``SecretBox``.
+///
+/// Each public method is one unit: a write runs in one transaction that either lands whole or not at all, and
+/// readers never see half of it. Secrets are read only through ``integrationSecret(id:)`` and
+/// ``tokenSecrets(connectionID:)``; everything else returns facts that are safe to show.
+public final class Store: @unchecked Sendable {
+    // @unchecked Sendable: the only mutable state is the SQLite handle (with its statement cache) and the JSON
+    // coders, and every access to them happens while `lock` is held, so no two threads ever use them at once.
+
+    /// The database file, as the caller named it.
+    public let path: String
+    let secrets: SecretBox
+    let database: SQLiteDatabase
+    private let lock = NSLock()
+    let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+    let decoder = JSONDecoder()
+
+    private init(path: String, secrets: SecretBox, database: SQLiteDatabase) {
+        self.path = path
+        self.secrets = secrets
+        self.database = database
+    }
+
+    /// Opens the database at `path`, creating it (mode 0600, its directory 0700) and its tables when missing.
+    ///
+    /// A database written by a newer tokentop is refused before anything is written to it, and so is a key that
+    /// cannot open the secrets already stored.
+    /// - Throws: ``StoreError``.
+    public static func open(path: String, secrets: SecretBox) throws -> Store {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try PrivateFiles.makeDirectory(directory, for: "the database") }
+        let database = try SQLiteDatabase(path: path)
+        try Schema.checkCompatible(database)
+        try database.configureJournal()
+        try Schema.migrate(database)
+        let store = Store(path: path, secrets: secrets, database: database)
+        try store.verifyKey()
+        database.tightenSidecarFiles()
+        return store
+    }
+
+    func locked<T>(_ body: () throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    // MARK: - Reading
+
+    /// Every integration, ordered by id.
+    public func integrations() throws -> [Integration] {
+        try locked {
+            try database.query("SELECT \(Self.integrationColumns) FROM integrations ORDER BY id") {
+                try integration(from: $0)
+            }
+        }
+    }
+
+    /// Every connection, ordered by scope (user, org, delegated, workspace, bot) and then by id.
+    public func connections() throws -> [Connection] {
+        try locked {
+            var scopesCache: [String: [String]] = [:]
+            return try database.query(
+                "SELECT \(Self.connectionColumns) FROM connections ORDER BY \(Self.scopeOrder), id"
+            ) { try connection(from: $0, scopesCache: &scopesCache) }
+        }
+    }
+
+    /// The connection named `id`, or nil when there is none.
+    public func connection(id: String) throws -> Connection? {
+        try locked { try loadConnection(id) }
+    }
+
+    /// The client secret of the integration named `id`, or nil when it has none.
+    /// - Throws: ``StoreError`` when there is no such integration or the secret cannot be decrypted.
+    public func integrationSecret(id: String) throws -> Secret? {
+        try locked {
+            let rows = try database.query("SELECT client_secret FROM integrations WHERE id = ?", [id]) { $0.blob(0) }
+            guard let row = rows.first else {
+                throw StoreError(.unknownIntegration,
+                    "no integration named \(id) in \(path); `tokentop list` shows the connections and their "
+                        + "integrations", path: path)
+            }
+            return try row.map { try unseal($0, context: Self.clientSecretContext(id)) }
+        }
+    }
+
+    /// The stored access and refresh tokens of a connection (for API keys, the key is the access token).
+    /// - Throws: ``StoreError`` when there is no such connection or a token cannot be decrypted.
+    public func tokenSecrets(connectionID: String) throws -> (access: Secret?, refresh: Secret?) {
+        try locked {
+            let rows = try database.query(
+                "SELECT access_token, refresh_token FROM connections WHERE id = ?", [connectionID]
+            ) { ($0.blob(0), $0.blob(1)) }
+            guard let (access, refresh) = rows.first else { throw unknownConnection(connectionID) }
+            return (
+                try access.map { try unseal($0, context: Self.accessTokenContext(connectionID)) },
+                try refresh.map { try unseal($0, context: Self.refreshTokenContext(connectionID)) }
+            )
+        }
+    }
+
+    // MARK: - Importing
+
+    /// Adds or replaces the bundle's integrations and connections, with their secrets, in one transaction.
+    ///
+    /// A replaced connection gets the bundle's tokens and a clean slate: no failures, no pending re-auth, not
+    /// revoked. Each connection gets an `imported` history entry. On any error nothing is written.
+    /// - Throws: ``ImportError`` when a connection names an integration that is neither in the bundle nor in the
+    ///   store; ``StoreError`` for database and key failures.
+    public func importBundle(_ bundle: ImportBundle, at: Date) throws -> ImportSummary {
+        try locked {
+            try database.transaction {
+                var summary = ImportSummary()
+                for entry in bundle.integrations {
+                    let replaced = try saveIntegration(entry)
+                    if replaced { summary.integrationsUpdated += 1 } else { summary.integrationsAdded += 1 }
+                }
+                // Most connections share a few integrations: look each up once.
+                var known = Set(bundle.integrations.map(\.integration.id))
+                for (index, entry) in bundle.connections.enumerated() {
+                    if !known.contains(entry.integrationID), try integrationExists(entry.integrationID) {
+                        known.insert(entry.integrationID)
+                    }
+                    guard known.contains(entry.integrationID) else {
+                        throw ImportError(
+                            file: bundle.source, entry: bundle.connectionLabel(index), field: "integration",
+                            problem: "no integration \"\(entry.integrationID)\" in the file or in the database "
+                                + "\(path); add it to \"integrations\"")
+                    }
+                    let replaced = try saveConnection(entry, at: at)
+                    if replaced { summary.connectionsUpdated += 1 } else { summary.connectionsAdded += 1 }
+                    let what = replaced ? "re-imported" : "imported"
+                    try insertHistory(HistoryEntry(at: at, connectionID: entry.id, kind: .imported,
+                        message: "\(what) from \(bundle.source)"))
+                }
+                return summary
+            }
+        }
+    }
+
+    // MARK: - Refresh outcomes
+
+    /// Stores the tokens of a successful refresh and clears every trace of earlier failures.
+    ///
+    /// The refresh token is replaced only when the provider rotated it (`grant.refreshToken != nil`).
+    /// - Throws: ``StoreError`` when the connection is unknown, or `revoked` when it was revoked while the refresh
+    ///   was in flight; the new tokens are then not stored.
+    @discardableResult
+    public func recordRefreshSuccess(
+        connectionID: String, grant: TokenGrant, at: Date, message: String
+    ) throws -> Connection {
+        try update(connectionID) { connection in
+            guard connection.revokedAt == nil else {
+                throw StoreError(.revoked,
+                    "connection \(connectionID) was revoked while its refresh was in flight; the new token was "
+                        + "discarded; import or re-authorize the connection to use it again", path: path)
+            }
+            let access = try secrets.seal(grant.accessToken, context: Self.accessTokenContext(connectionID))
+            try database.execute("UPDATE connections SET access_token = ? WHERE id = ?", [access, connectionID])
+            connection.accessFingerprint = grant.accessToken.fingerprint
+            if let refreshToken = grant.refreshToken {
+                let refresh = try secrets.seal(refreshToken, context: Self.refreshTokenContext(connectionID))
+                try database.execute("UPDATE connections SET refresh_token = ? WHERE id = ?", [refresh, connectionID])
+                connection.refreshFingerprint = refreshToken.fingerprint
+            }
+            connection.issuedAt = at
+            connection.expiresAt = grant.expiresIn.map { at.addingTimeInterval($0) }
+            if let scopes = grant.scopes { connection.grantedScopes = scopes }
+            connection.lastRefreshAt = at
+            connection.failures = 0
+            connection.lastError = nil
+            connection.retryAt = nil
+            connection.reauthReason = nil
+            return HistoryEntry(at: at, connectionID: connectionID, kind: .refreshed, message: message)
+        }
+    }
+
+    /// Records a failed refresh; the stored tokens stay as they are.
+    ///
+    /// - Parameters:
+    ///   - retryAt: when the refresh actor will try again, or nil for no retry.
+    ///   - reauthReason: set when a human must act; the history entry is then `needsReauth`.
+    @discardableResult
+    public func recordRefreshFailure(
+        connectionID: String, error: ProviderError, retryAt: Date?, reauthReason: String?, at: Date
+    ) throws -> Connection {
+        try update(connectionID) { connection in
+            connection.failures += 1
+            connection.lastError = error
+            connection.retryAt = retryAt
+            if let reauthReason { connection.reauthReason = reauthReason }
+            let kind: HistoryEntry.Kind = reauthReason == nil ? .refreshFailed : .needsReauth
+            let message = reauthReason.map { "needs re-auth: \($0)" } ?? "refresh failed: \(error.summary)"
+            return HistoryEntry(at: at, connectionID: connectionID, kind: kind, message: message, error: error)
+        }
+    }
+
+    /// Marks a connection revoked and erases both of its stored tokens.
+    ///
+    /// - Parameter atProvider: whether the provider confirmed the revocation, or it was recorded here only.
+    @discardableResult
+    public func recordRevoked(connectionID: String, atProvider: Bool, at: Date, message: String) throws -> Connection {
+        try update(connectionID) { connection in
+            try database.execute(
+                "UPDATE connections SET access_token = NULL, refresh_token = NULL WHERE id = ?", [connectionID])
+            connection.revokedAt = at
+            connection.revokedAtProvider = atProvider
+            connection.retryAt = nil
+            return HistoryEntry(at: at, connectionID: connectionID, kind: .revoked, message: message)
+        }
+    }
+
+    // MARK: - History
+
+    /// Appends one entry to a connection's history.
+    public func appendHistory(_ entry: HistoryEntry) throws {
+        try locked { try insertHistory(entry) }
+    }
+
+    /// The newest `limit` entries of one connection's history, oldest first.
+    public func history(connectionID: String, limit: Int) throws -> [HistoryEntry] {
+        try locked {
+            try database.query(
+                "SELECT \(Self.historyColumns) FROM history WHERE connection_id = ? ORDER BY at DESC, id DESC LIMIT ?",
+                [connectionID, max(0, limit)]
+            ) { try historyEntry(from: $0) }.reversed()
+        }
+    }
+
+    /// The newest `limit` entries across all connections, oldest first.
+    public func recentHistory(limit: Int) throws -> [HistoryEntry] {
+        try locked {
+            try database.query(
+                "SELECT \(Self.historyColumns) FROM history ORDER BY at DESC, id DESC LIMIT ?", [max(0, limit)]
+            ) { try historyEntry(from: $0) }.reversed()
+        }
+    }
+
+    /// Deletes history entries older than `date`, and returns how many went.
+    @discardableResult
+    public func pruneHistory(before date: Date) throws -> Int {
+        try locked {
+            try database.execute("DELETE FROM history WHERE at < ?", [date])
+            return database.changes
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// Loads a connection, lets `change` modify it and name its history entry, and writes both in one transaction.
+    private func update(
+        _ connectionID: String, _ change: (inout Connection) throws -> HistoryEntry
+    ) throws -> Connection {
+        try locked {
+            try database.transaction {
+                guard var connection = try loadConnection(connectionID) else {
+                    throw unknownConnection(connectionID)
+                }
+                let entry = try change(&connection)
+                try updateFacts(connection)
+                try insertHistory(entry)
+                return connection
+            }
+        }
+    }
+
+    func unknownConnection(_ id: String) -> StoreError {
+        StoreError(.unknownConnection,
+            "no connection named \(id) in \(path); `tokentop list` shows the connection ids", path: path)
+    }
+
+    /// Decrypts a stored value, naming the database in the error.
+    func unseal(_ sealed: [UInt8], context: String) throws -> Secret {
+        try secrets.open(sealed, context: context, describing: "\(context) in \(path)", path: path)
+    }
+
+    /// Checks on open that the key opens this database's secrets, so a wrong key fails before anything is written.
+    private func verifyKey() throws {
+        let context = "meta/key_check"
+        let describing = "the secrets of \(path)"
+        let read = { try self.database.query("SELECT value FROM meta WHERE name = 'key_check'") { $0.blob(0) } }
+        if let stored = try read().first ?? nil {
+            _ = try secrets.open(stored, context: context, describing: describing, path: path)
+            return
+        }
+        try database.transaction {
+            guard try read().isEmpty else { return }
+            let sealed = try secrets.seal(Secret("tokentop key check"), context: context)
+            try database.execute("INSERT INTO meta (name, value) VALUES ('key_check', ?)", [sealed])
+        }
+        // Another process may have written its check first, with another key.
+        if let stored = try read().first ?? nil {
+            _ = try secrets.open(stored, context: context, describing: describing, path: path)
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import Testing
+
+@testable import TokentopCore
+
+/// The engine and refresh actor against the real store and the demo's sandbox provider, on a hand-moved clock.
+struct EngineTests {
+    let clock = TestClock()
+
+    /// A store in a fresh directory holding one sandbox integration and the given connections.
+    func makeEngine(
+        provider: String = "acme", rotates: Bool = true, revocation: Bool = true,
+        outage: ClosedRange<Date>? = nil, latency: ClosedRange<Double> = 0...0, connections: [[String: Any]],
+        refused: Set<String> = []
+    ) throws -> (Engine, SandboxProvider) {
+        let directory = try temporaryDirectory()
+        let store = try Store.open(path: directory.appendingPathComponent("t.sqlite3").path, secrets: .ephemeral())
+        let sandbox = SandboxProvider(clock: clock, latency: latency)
+        sandbox.addProvider(provider, behaviour: .init(rotates: rotates, lifetimes: 600...600, outage: outage))
+        sandbox.addClient(id: "client-1", secret: Secret("fake-client-secret"), provider: provider)
+        var integration: [String: Any] = [
+            "id": provider, "provider": provider, "token_url": SandboxProvider.tokenURL(provider).absoluteString,
+            "client_id": "client-1", "client_secret": "fake-client-secret", "client_auth": "client_secret_basic",
+        ]
+        if revocation { integration["revocation_url"] = SandboxProvider.revocationURL(provider).absoluteString }
+        for connection in connections {
+            if let refresh = connection["refresh_token"] as? String, !refused.contains(connection["id"] as! String) {
+                sandbox.issueRefreshToken(Secret(refresh), clientID: "client-1")
+            }
+        }
+        let data = try JSONSerialization.data(withJSONObject: ["integrations": [integration], "connections": connections])
+        _ = try store.importBundle(try ImportFile.parse(data, source: "test"), at: clock.now())
+        let engine = try Engine(store: store, transport: sandbox, timeSource: clock, policy: .standard)
+        return (engine, sandbox)
+    }
+
+    func userConnection(_ id: String, refresh: String = "fake-rt-0001", expiresIn: Int = 3600) -> [String: Any] {
+        [
+            "id": id, "integration": "acme", "scope": "user", "subject": "\(id)@example.com",
+            "access_token": "fake-at-0001", "refresh_token": refresh, "expires_in": expiresIn,
+        ]
+    }
+
+    @Test func refreshRotatesAndPersistsTheNewRefreshToken() async throws {
+        let (engine, _) = try makeEngine(connections: [userConnection("alice")])
+        let before = try #require(engine.snapshot().connections.first)
+        clock.advance(100)
+        let after = try await engine.refreshNow("alice")
+        #expect(after.failures == 0)
+        #expect(after.lastRefreshAt == clock.now())
+        #expect(after.expiresAt == clock.now().addingTimeInterval(600))
+        #expect(after.refreshFingerprint != before.refreshFingerprint)
+        #expect(after.accessFingerprint != before.accessFingerprint)
+        let stored = try engine.store.tokenSecrets(connectionID: "alice")
+        #expect(stored.refresh?.value.hasPrefix("demo-rt-") == true)
+        #expect(engine.snapshot().events.last?.kind == .refreshed)
+        // The rotated token works for the next refresh: the old one would be refused.
+        let again = try await engine.refreshNow("alice")
+        #expect(again.failures == 0)
+    }
+
+    @Test func refreshWithoutRotationKeepsTheOldRefreshToken() async throws {
+        let (engine, _) = try makeEngine(rotates: false, connections: [userConnection("bob")])
+        let after = try await engine.refreshNow("bob")
+        #expect(after.failures == 0)
+        #expect(try engine.store.tokenSecrets(connectionID: "bob").refresh?.value == "fake-rt-0001")
+    }
+
+    @Test func invalidGrantTurnsIntoNeedsReauthAtOnce() async throws {
+        let (engine, _) = try makeEngine(connections: [userConnection("frank")], refused: ["frank"])
+        let after = try await engine.refreshNow("frank")
+        #expect(after.status(at: clock.now(), policy: .standard) == .needsReauth)
+        #expect(after.lastError?.error == "invalid_grant")
+        #expect(after.lastError?.status == 400)
+        #expect(after.reauthReason?.contains("sign in again") == true)
+        #expect(engine.policy.dueAt(after) == nil, "no retries after invalid_grant")
+        let prompt = try #require(engine.reauthPrompt(for: "frank"))
+        #expect(prompt.who == "the user frank@example.com must sign in again")
+        await #expect(throws: EngineError.self) { try await engine.refreshNow("frank") }
+    }
+
+    @Test func outageIsFailingWithBackoffThenRecovers() async throws {
+        let outage = clock.now()...clock.now().addingTimeInterval(60)
+        let (engine, _) = try makeEngine(outage: outage, connections: [userConnection("carol")])
+        let failed = try await engine.refreshNow("carol")
+        #expect(failed.status(at: clock.now(), policy: .standard) == .failing)
+        #expect(failed.failures == 1)
+        #expect(failed.lastError?.status == 503)
+        #expect(failed.lastError?.kind == .transient)
+        let retry = try #require(failed.retryAt)
+        #expect(retry.timeIntervalSince(clock.now()) >= 4, "Retry-After: 4 is honoured")
+        #expect(try engine.store.tokenSecrets(connectionID: "carol").refresh?.value == "fake-rt-0001")
+        clock.advance(61)
+        let recovered = try await engine.refreshNow("carol")
+        #expect(recovered.failures == 0)
+        #expect(recovered.lastError == nil)
+        #expect(recovered.status(at: clock.now(), policy: .standard) == .healthy)
+    }
+
+    @Test func revokeCallsTheProviderAndWipesTheTokens() async throws {
+        let (engine, _) = try makeEngine(connections: [userConnection("dave")])
+        let revoked = try await engine.revokeNow("dave")
+        #expect(revoked.revokedAtProvider)
+        #expect(revoked.status(at: clock.now(), policy: .standard) == .revoked)
+        let tokens = try engine.store.tokenSecrets(connectionID: "dave")
+        #expect(tokens.access == nil && tokens.refresh == nil)
+        await #expect(throws: EngineError.self) { try await engine.refreshNow("dave") }
+    }
+
+    @Test func revokeWithoutAnEndpointSaysSo() async throws {
+        let (engine, _) = try makeEngine(revocation: false, connections: [userConnection("erin")])
+        let revoked = try await engine.revokeNow("erin")
+        #expect(!revoked.revokedAtProvider)
+        #expect(engine.snapshot().events.last?.message.contains("revoked here only") == true)
+    }
+
+    @Test func concurrentRefreshesOfOneConnectionSendOneRequest() async throws {
+        // The sandbox waits (TestClock sleeps briefly), so the second call arrives while the first is in flight.
+        let (engine, _) = try makeEngine(latency: 0.01...0.01, connections: [userConnection("grace")])
+        async let first = engine.refreshNow("grace")
+        async let second = engine.refreshNow("grace")
+        let (a, b) = try await (first, second)
+        // With rotation, a second request would present the rotated-away token and fail with invalid_grant.
+        #expect(a.failures == 0 && b.failures == 0)
+        #expect(try engine.store.history(connectionID: "grace", limit: 10).filter { $0.kind == .refreshed }.count == 1)
+    }
+
+    @Test func theActorRefreshesDueTokensOnItsOwn() async throws {
+        let (engine, _) = try makeEngine(connections: [
+            userConnection("due-soon", expiresIn: 200), userConnection("later", refresh: "fake-rt-0002"),
+        ])
+        engine.start()
+        defer { Task { await engine.stop() } }
+        for _ in 0..<500 {
+            if engine.snapshot().connections.first(where: { $0.id == "due-soon" })?.lastRefreshAt != nil { break }
+            try await Task.sleep(nanoseconds: 5_000_000)
+        }
+        let snapshot = engine.snapshot()
+        #expect(snapshot.connections.first { $0.id == "due-soon" }?.lastRefreshAt != nil)
+        #expect(snapshot.connections.first { $0.id == "later" }?.lastRefreshAt == nil)
+        #expect(snapshot.nextDue != nil)
+        await engine.stop()
+    }
+}

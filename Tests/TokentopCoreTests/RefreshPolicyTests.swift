@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+
+@testable import TokentopCore
+
+struct RefreshPolicyTests {
+    let start = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func connection(lifetime: Double, refresh: Bool = true, credential: CredentialKind = .oauth2) -> Connection {
+        Connection(
+            id: "acme-alice", integrationID: "acme", scope: .user, subject: "alice@example.com",
+            credential: credential, grant: refresh ? .refreshToken : .none, refreshFingerprint: refresh ? "rt" : nil,
+            issuedAt: start, expiresAt: start.addingTimeInterval(lifetime), createdAt: start)
+    }
+
+    @Test(arguments: [(60.0, 300.0), (3600.0, 360.0), (86_400.0, 8_640.0)])
+    func leadIsTheLargerOfFiveMinutesAndTenPercent(lifetime: Double, lead: Double) {
+        #expect(RefreshPolicy.standard.lead(lifetime: lifetime) == lead)
+    }
+
+    @Test func dueTimeFallsInsideTheJitteredLeadWindow() throws {
+        let policy = RefreshPolicy.standard
+        let c = connection(lifetime: 3600)
+        let due = try #require(policy.dueAt(c))
+        let before = c.expiresAt!.timeIntervalSince(due)
+        #expect(before >= 360 && before <= 360 * 1.2)
+        #expect(policy.dueAt(c) == due, "the jitter is fixed per connection")
+    }
+
+    @Test func jitterSpreadsConnectionsIssuedTogether() {
+        let dues = Set((0..<100).map { index -> Date in
+            var c = connection(lifetime: 3600)
+            c.id = "conn-\(index)"
+            return RefreshPolicy.standard.dueAt(c)!
+        })
+        #expect(dues.count > 90)
+    }
+
+    @Test func statusFollowsTheClock() {
+        let policy = RefreshPolicy.standard
+        let c = connection(lifetime: 3600)
+        #expect(c.status(at: start, policy: policy) == .healthy)
+        #expect(c.status(at: start.addingTimeInterval(3600 - 200), policy: policy) == .expiring)
+        #expect(c.status(at: start.addingTimeInterval(3600 - 200), inFlight: true, policy: policy) == .refreshing)
+        #expect(c.status(at: start.addingTimeInterval(4000), policy: policy) == .expiring)
+        #expect(connection(lifetime: 3600, refresh: false).status(at: start.addingTimeInterval(4000), policy: policy)
+            == .expired)
+        #expect(connection(lifetime: 3600, credential: .apiKey).status(at: start, policy: policy) == .static)
+    }
+
+    @Test func storedFactsOutrankTheClock() {
+        let policy = RefreshPolicy.standard
+        var c = connection(lifetime: 3600)
+        c.failures = 2
+        #expect(c.status(at: start, policy: policy) == .failing)
+        c.reauthReason = "invalid_grant"
+        #expect(c.status(at: start, policy: policy) == .needsReauth)
+        #expect(policy.dueAt(c) == nil)
+        c.revokedAt = start
+        #expect(c.status(at: start, inFlight: true, policy: policy) == .revoked)
+    }
+
+    @Test func backoffDoublesUpToTheCapAndHonoursRetryAfter() {
+        let policy = RefreshPolicy(backoffBase: 5, backoffCap: 900)
+        #expect(policy.backoff(failures: 1, retryAfter: nil, random: 1) == 5)
+        #expect(policy.backoff(failures: 3, retryAfter: nil, random: 1) == 20)
+        #expect(policy.backoff(failures: 30, retryAfter: nil, random: 1) == 900)
+        #expect(policy.backoff(failures: 1, retryAfter: nil, random: 0) == 3.75)
+        #expect(policy.backoff(failures: 1, retryAfter: 120, random: 1) == 120)
+    }
+}
+
+struct DueQueueTests {
+    @Test func popsInDueOrderAndDropsReschedules() {
+        var queue = DueQueue()
+        let t = Date(timeIntervalSince1970: 1000)
+        queue.schedule("b", at: t.addingTimeInterval(20))
+        queue.schedule("a", at: t.addingTimeInterval(10))
+        queue.schedule("c", at: t.addingTimeInterval(30))
+        queue.schedule("a", at: t.addingTimeInterval(40))
+        queue.schedule("c", at: nil)
+        #expect(queue.count == 2)
+        #expect(queue.nextDue() == t.addingTimeInterval(20))
+        #expect(queue.popDue(at: t.addingTimeInterval(15)) == nil)
+        #expect(queue.popDue(at: t.addingTimeInterval(100)) == "b")
+        #expect(queue.popDue(at: t.addingTimeInterval(100)) == "a")
+        #expect(queue.popDue(at: t.addingTimeInterval(100)) == nil)
+    }
+
+    @Test func manyEntriesComeOutSorted() {
+        var queue = DueQueue()
+        let t = Date(timeIntervalSince1970: 0)
+        let offsets = (0..<1000).map { _ in Double.random(in: 0..<10_000) }
+        for (index, offset) in offsets.enumerated() { queue.schedule("c\(index)", at: t.addingTimeInterval(offset)) }
+        var last = -1.0
+        var popped = 0
+        while let id = queue.popDue(at: t.addingTimeInterval(20_000)) {
+            let offset = offsets[Int(id.dropFirst())!]
+            #expect(offset >= last)
+            last = offset
+            popped += 1
+        }
+        #expect(popped == 1000)
+    }
+}
+
+struct CountdownTests {
+    @Test(arguments: [
+        (45.0, "45s"), (245.0, "4m05s"), (3720.0, "1h02m"), (273_600.0, "3d04h"), (0.0, "expired"),
+        (-3.0, "expired"), (59.9, "59s"), (60.0, "1m00s"),
+    ])
+    func formats(seconds: Double, text: String) {
+        #expect(Countdown.format(seconds) == text)
+    }
+
+    @Test func noExpiryIsADash() { #expect(Countdown.format(nil) == "—") }
+}

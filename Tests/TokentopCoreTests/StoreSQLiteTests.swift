@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+
+@testable import TokentopCore
+
+/// The SQLite layer's errors: each failure a user can meet has its own code and a message that says what to do.
+@Suite struct StoreSQLiteTests {
+    @Test func aFileThatIsNotADatabaseIsNamed() throws {
+        let directory = try StoreTemporaryDirectory()
+        let path = directory.file("notes.sqlite3")
+        try Data(String(repeating: "these are my notes, not a database\n", count: 200).utf8)
+            .write(to: URL(fileURLWithPath: path))
+        let error = try #require(throws: StoreError.self) {
+            try Store.open(path: path, secrets: SecretBox(key: StoreFixtures.key))
+        }
+        #expect(error.code == .notADatabase)
+        #expect(error.message.hasPrefix("\(path) is not a tokentop database, or it is damaged"))
+        #expect(error.message.contains("--db"))
+    }
+
+    @Test func aDirectoryInPlaceOfTheFileCannotBeOpened() throws {
+        let directory = try StoreTemporaryDirectory()
+        let error = try #require(throws: StoreError.self) {
+            try Store.open(path: directory.path, secrets: SecretBox(key: StoreFixtures.key))
+        }
+        #expect(error.code == .cannotOpen)
+        #expect(error.message.contains("it is a directory"))
+    }
+
+    @Test func anEmptyExistingFileBecomesADatabase() throws {
+        let directory = try StoreTemporaryDirectory()
+        let path = directory.file("empty.sqlite3")
+        #expect(FileManager.default.createFile(atPath: path, contents: Data()))
+        let store = try Store.open(path: path, secrets: SecretBox(key: StoreFixtures.key))
+        #expect(try store.connections().isEmpty)
+    }
+
+    @Test func aLockHeldPastTheTimeoutIsReportedAsBusy() throws {
+        let directory = try StoreTemporaryDirectory()
+        let path = directory.file("busy.sqlite3")
+        let holder = try SQLiteDatabase(path: path)
+        try holder.configureJournal()
+        try holder.execute("CREATE TABLE t (x)")
+        try holder.execute("BEGIN IMMEDIATE")
+        defer { try? holder.execute("ROLLBACK") }
+        let waiter = try SQLiteDatabase(path: path, busyTimeoutMilliseconds: 50)
+        let error = try #require(throws: StoreError.self) {
+            try waiter.transaction { try waiter.execute("INSERT INTO t VALUES (1)") }
+        }
+        #expect(error.code == .busy)
+        #expect(error.message.contains("locked by another process"))
+    }
+
+    @Test func aFullDiskRollsBackAndSaysSo() throws {
+        let directory = try StoreTemporaryDirectory()
+        let database = try SQLiteDatabase(path: directory.file("full.sqlite3"))
+        try database.configureJournal()
+        try database.execute("CREATE TABLE t (x BLOB)")
+        let pages = try database.query("PRAGMA page_count") { $0.int(0) }.first ?? 1
+        // Capping the file at its current size is how SQLite lets a test meet SQLITE_FULL.
+        try database.execute("PRAGMA max_page_count = \(pages)")
+        let error = try #require(throws: StoreError.self) {
+            try database.transaction {
+                try database.execute("INSERT INTO t VALUES (1)")
+                try database.execute("INSERT INTO t VALUES (?)", [[UInt8](repeating: 1, count: 100_000)])
+            }
+        }
+        #expect(error.code == .diskFull)
+        #expect(error.message.contains("is full"))
+        #expect(try database.query("SELECT count(*) FROM t") { $0.int(0) } == [0])
+    }
+
+    @Test func aReadOnlyDatabaseSaysHowToMakeItWritable() throws {
+        let directory = try StoreTemporaryDirectory()
+        let database = try SQLiteDatabase(path: directory.file("ro.sqlite3"))
+        try database.execute("CREATE TABLE t (x)")
+        // Tests run as root, where file modes do not stop writes; query_only makes SQLite refuse them itself.
+        try database.execute("PRAGMA query_only = 1")
+        let error = try #require(throws: StoreError.self) { try database.execute("INSERT INTO t VALUES (1)") }
+        #expect(error.code == .readOnly)
+        #expect(error.message.contains("make the file and its directory writable"))
+    }
+
+    @Test func aFailedTransactionRollsBackEverything() throws {
+        struct Stop: Error {}
+        let directory = try StoreTemporaryDirectory()
+        let database = try SQLiteDatabase(path: directory.file("tx.sqlite3"))
+        try database.execute("CREATE TABLE t (x)")
+        #expect(throws: Stop.self) {
+            try database.transaction {
+                try database.execute("INSERT INTO t VALUES (1)")
+                throw Stop()
+            }
+        }
+        #expect(try database.query("SELECT count(*) FROM t") { $0.int(0) } == [0])
+        try database.transaction { try database.execute("INSERT INTO t VALUES (2)") }
+        #expect(try database.query("SELECT x FROM t") { $0.int(0) } == [2])
+    }
+
+    @Test func valuesRoundTripThroughBindAndColumn() throws {
+        let directory = try StoreTemporaryDirectory()
+        let database = try SQLiteDatabase(path: directory.file("values.sqlite3"))
+        try database.execute("CREATE TABLE t (s, i, d, b, blob, empty, missing, date)")
+        let date = Date(timeIntervalSince1970: 1_700_000_000.5)
+        try database.execute(
+            "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            ["héllo ✓", 42, 2.5, true, [UInt8]([0, 1, 255]), [UInt8](), String?.none, date])
+        let rows = try database.query("SELECT * FROM t") { row in
+            (row.string(0), row.int(1), row.double(2), row.bool(3), row.blob(4), row.blob(5), row.string(6),
+                row.isNull(6), row.date(7))
+        }
+        let row = try #require(rows.first)
+        #expect(row.0 == "héllo ✓")
+        #expect(row.1 == 42)
+        #expect(row.2 == 2.5)
+        #expect(row.3)
+        #expect(row.4 == [0, 1, 255])
+        #expect(row.5 == [])
+        #expect(row.6 == nil)
+        #expect(row.7)
+        #expect(row.8 == date)
+    }
+}
