@@ -1,0 +1,154 @@
+import TokentopCore
+
+/// What the user asked for on the command line, parsed and checked, before anything runs.
+struct Invocation: Equatable {
+    enum Command: Equatable {
+        case dashboard
+        case demo
+        case list(json: Bool, scope: IdentityScope?, status: ConnectionStatus?)
+        case show(id: String, json: Bool)
+        case importFile(path: String)
+        case refresh(ids: [String])
+        case revoke(ids: [String])
+        case reauth(id: String)
+        case daemon
+        case help(topic: String?)
+        case version
+    }
+
+    var command: Command
+    /// `--db PATH`, when given.
+    var database: String?
+    /// `--themes DIR`, when given.
+    var themes: String?
+}
+
+/// A command line that makes no sense; its message says what is wrong and `--help` says the rest.
+struct UsageError: Error, CustomStringConvertible {
+    var description: String
+}
+
+extension Invocation {
+    /// Parses `arguments` (without the program name).
+    static func parse(_ arguments: [String]) throws(UsageError) -> Invocation {
+        var database: String?
+        var themes: String?
+        var json = false
+        var scope: IdentityScope?
+        var status: ConnectionStatus?
+        var positional: [String] = []
+        var flags: [String] = []
+        var index = 0
+
+        func value(for flag: String) throws(UsageError) -> String {
+            index += 1
+            guard index < arguments.count, !arguments[index].isEmpty else {
+                throw UsageError(description: "\(flag) needs a value")
+            }
+            return arguments[index]
+        }
+
+        while index < arguments.count {
+            let argument = arguments[index]
+            var name = argument
+            var inline: String?
+            if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
+                name = String(argument[..<equals])
+                inline = String(argument[argument.index(after: equals)...])
+            }
+            func take() throws(UsageError) -> String {
+                if let inline { return inline }
+                return try value(for: name)
+            }
+            switch name {
+            case "--db": database = try take()
+            case "--themes": themes = try take()
+            case "--json": json = true; flags.append(name)
+            case "--scope":
+                let text = try take()
+                guard let parsed = IdentityScope(rawValue: text) else {
+                    throw UsageError(description: "unknown scope '\(text)'; use one of \(Self.names(IdentityScope.self))")
+                }
+                scope = parsed
+                flags.append(name)
+            case "--status":
+                let text = try take()
+                guard let parsed = ConnectionStatus(rawValue: text) else {
+                    throw UsageError(
+                        description: "unknown status '\(text)'; use one of \(Self.names(ConnectionStatus.self))")
+                }
+                status = parsed
+                flags.append(name)
+            case "-h", "--help": positional.insert("help", at: 0)
+            case "-V", "--version": positional.insert("version", at: 0)
+            case "--": positional.append(contentsOf: arguments[(index + 1)...]); index = arguments.count
+            default:
+                if argument.hasPrefix("-") && argument.count > 1 {
+                    throw UsageError(description: "unknown option '\(argument)'")
+                }
+                positional.append(argument)
+            }
+            index += 1
+        }
+
+        let verb = positional.first
+        let operands = Array(positional.dropFirst())
+        func allow(_ allowed: Set<String>) throws(UsageError) {
+            if let extra = flags.first(where: { !allowed.contains($0) }) {
+                throw UsageError(description: "\(extra) does not apply to '\(verb ?? "tokentop")'")
+            }
+        }
+        func exactly(_ count: Int, _ what: String) throws(UsageError) {
+            guard operands.count == count else {
+                throw UsageError(
+                    description: operands.count < count
+                        ? "'\(verb!)' needs \(what)" : "'\(verb!)' takes \(what), not '\(operands.joined(separator: " "))'")
+            }
+        }
+        let command: Command
+        switch verb {
+        case nil:
+            try allow([])
+            command = .dashboard
+        case "demo":
+            try allow([])
+            try exactly(0, "no operands")
+            command = .demo
+        case "list":
+            try allow(["--json", "--scope", "--status"])
+            try exactly(0, "no operands")
+            command = .list(json: json, scope: scope, status: status)
+        case "show":
+            try allow(["--json"])
+            try exactly(1, "one connection id")
+            command = .show(id: operands[0], json: json)
+        case "import":
+            try allow([])
+            try exactly(1, "one file")
+            command = .importFile(path: operands[0])
+        case "refresh", "revoke":
+            try allow([])
+            guard !operands.isEmpty else { throw UsageError(description: "'\(verb!)' needs at least one connection id") }
+            command = verb == "refresh" ? .refresh(ids: operands) : .revoke(ids: operands)
+        case "reauth":
+            try allow([])
+            try exactly(1, "one connection id")
+            command = .reauth(id: operands[0])
+        case "daemon":
+            try allow([])
+            try exactly(0, "no operands")
+            command = .daemon
+        case "help":
+            command = .help(topic: operands.first)
+        case "version":
+            command = .version
+        case let other?:
+            throw UsageError(description: "unknown command '\(other)'")
+        }
+        return Invocation(command: command, database: database, themes: themes)
+    }
+
+    private static func names<T: CaseIterable & RawRepresentable>(_: T.Type) -> String where T.RawValue == String {
+        T.allCases.map(\.rawValue).joined(separator: ", ")
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import TokentopCore
+import TokentopTUI
+
+/// Runs one parsed ``Invocation`` against the core; returns the exit status.
+struct Runner {
+    var invocation: Invocation
+    var environment = ProcessInfo.processInfo.environment
+
+    var databasePath: String {
+        invocation.database ?? environment["TOKENTOP_DB"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? Paths.defaultDatabase(environment: environment)
+    }
+
+    func run() async throws -> Int32 {
+        switch invocation.command {
+        case .help:
+            print(Usage.text)
+            return 0
+        case .version:
+            print("tokentop \(Usage.version)")
+            return 0
+        case .dashboard:
+            let engine = try openEngine()
+            return try await dashboard(engine)
+        case .demo:
+            return try await demo()
+        case .list(let json, let scope, let status):
+            let engine = try openEngine()
+            let snapshot = engine.snapshot()
+            let now = engine.timeSource.now()
+            let chosen = snapshot.connections.filter { connection in
+                (scope == nil || connection.scope == scope)
+                    && (status == nil || snapshot.status(of: connection, at: now) == status)
+            }
+            print(
+                json
+                    ? ConnectionReport.json(snapshot, connections: chosen, at: now)
+                    : ConnectionReport.table(snapshot, connections: chosen, at: now))
+            return 0
+        case .show(let id, let json):
+            let engine = try openEngine()
+            let snapshot = engine.snapshot()
+            guard let connection = snapshot.connections.first(where: { $0.id == id }) else {
+                throw EngineError(.unknownConnection, "no connection named \(id) in \(databasePath)")
+            }
+            let history = try engine.store.history(connectionID: id, limit: 50)
+            let now = engine.timeSource.now()
+            print(
+                json
+                    ? ConnectionReport.detailJSON(connection, snapshot: snapshot, history: history, at: now)
+                    : ConnectionReport.detailText(connection, snapshot: snapshot, history: history, at: now))
+            return 0
+        case .importFile(let path):
+            let data: Data
+            do {
+                data = try Data(contentsOf: URL(fileURLWithPath: path))
+            } catch {
+                throw UsageError(description: "cannot read \(path): \((error as NSError).localizedDescription)")
+            }
+            let bundle = try ImportFile.parse(data, source: path)
+            let store = try openStore()
+            let summary = try store.importBundle(bundle, at: Date())
+            print("imported \(path) into \(databasePath): \(summary)")
+            return 0
+        case .refresh(let ids):
+            let engine = try openEngine()
+            var status: Int32 = 0
+            for id in ids {
+                do {
+                    let connection = try await engine.refreshNow(id)
+                    if let reason = connection.reauthReason {
+                        print("\(id): needs re-auth: \(reason)")
+                        status = 1
+                    } else if connection.failures > 0, let error = connection.lastError {
+                        print("\(id): refresh failed: \(error.summary)")
+                        status = 1
+                    } else {
+                        let left = connection.expiresAt.map { $0.timeIntervalSince(engine.timeSource.now()) }
+                        print("\(id): refreshed, expires in \(Countdown.format(left))")
+                    }
+                } catch let error as EngineError {
+                    FileHandle.standardError.write(Data("tokentop: \(error)\n".utf8))
+                    status = 1
+                }
+            }
+            return status
+        case .revoke(let ids):
+            let engine = try openEngine()
+            var status: Int32 = 0
+            for id in ids {
+                do {
+                    let connection = try await engine.revokeNow(id)
+                    print(
+                        connection.revokedAtProvider
+                            ? "\(id): revoked at the provider and here"
+                            : "\(id): revoked here only; the integration has no revocation endpoint, "
+                                + "so the token stays valid at the provider until it expires")
+                } catch let error as EngineError {
+                    FileHandle.standardError.write(Data("tokentop: \(error)\n".utf8))
+                    status = 1
+                }
+            }
+            return status
+        case .reauth(let id):
+            let engine = try openEngine()
+            guard let prompt = engine.reauthPrompt(for: id) else {
+                throw EngineError(.unknownConnection, "no connection named \(id) in \(databasePath)")
+            }
+            print("\(id): \(prompt.who)")
+            print("why: \(prompt.reason)")
+            if let url = prompt.url { print("start here: \(url)") }
+            return 0
+        case .daemon:
+            let engine = try openEngine()
+            return await Daemon(engine: engine).run()
+        }
+    }
+
+    // MARK: - Wiring
+
+    private func openStore() throws -> Store {
+        try Store.open(path: databasePath, secrets: try SecretBox.load(environment: environment))
+    }
+
+    private func openEngine() throws -> Engine {
+        try Engine(store: try openStore(), transport: URLSessionTransport(), databasePath: databasePath)
+    }
+
+    private func demo() async throws -> Int32 {
+        let path: String
+        var temporary: String?
+        if let chosen = invocation.database {
+            guard !FileManager.default.fileExists(atPath: chosen) else {
+                throw UsageError(description: "\(chosen) exists; the demo needs a fresh database, remove it or name another")
+            }
+            path = chosen
+        } else {
+            let directory = FileManager.default.temporaryDirectory
+                .appendingPathComponent("tokentop-demo-\(ProcessInfo.processInfo.processIdentifier)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            temporary = directory.path
+            path = directory.appendingPathComponent("demo.sqlite3").path
+        }
+        defer { if let temporary { try? FileManager.default.removeItem(atPath: temporary) } }
+        let clock = SystemTimeSource()
+        let secrets = invocation.database == nil ? SecretBox.ephemeral() : try SecretBox.load(environment: environment)
+        let store = try Store.open(path: path, secrets: secrets)
+        let sandbox = SandboxProvider(clock: clock)
+        try DemoSeed.seed(store: store, sandbox: sandbox, now: clock.now())
+        let engine = try Engine(
+            store: store, transport: sandbox, timeSource: clock, policy: .demo,
+            databasePath: invocation.database ?? "demo (temporary)")
+        return try await dashboard(engine)
+    }
+
+    private func dashboard(_ engine: Engine) async throws -> Int32 {
+        engine.start()
+        do {
+            try runDashboard(backend: engine, themesDirectory: invocation.themes ?? Self.shippedThemes())
+        } catch {
+            await engine.stop()
+            throw error
+        }
+        await engine.stop()
+        return 0
+    }
+
+    /// The `themes/` folder beside the build or install: `<prefix>/share/tokentop/themes` or the source tree's.
+    static func shippedThemes() -> String? {
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = executable.deletingLastPathComponent()
+        for _ in 0..<4 {
+            for candidate in ["themes", "share/tokentop/themes"] {
+                let url = directory.appendingPathComponent(candidate)
+                if FileManager.default.fileExists(atPath: url.appendingPathComponent("default.theme").path) {
+                    return url.path
+                }
+            }
+            directory = directory.deletingLastPathComponent()
+        }
+        return nil
+    }
+}

@@ -1,0 +1,40 @@
+/// Every line of help the command line prints.
+enum Usage {
+    static let version = "0.1.0"
+
+    static let text = """
+        tokentop \(version): a terminal dashboard for OAuth tokens, API keys and app credentials.
+
+        Usage:
+          tokentop [--db PATH]                 open the dashboard
+          tokentop demo [--db PATH]            open the dashboard on a fresh demo database
+          tokentop list [--json] [--scope S] [--status S]
+                                               list connections
+          tokentop show ID [--json]            every stored fact of one connection, and its history
+          tokentop import FILE                 add integrations and connections from a JSON file
+          tokentop refresh ID...               refresh connections now
+          tokentop revoke ID...                revoke at the provider (RFC 7009) and here
+          tokentop reauth ID                   say who must act to re-authorize a connection
+          tokentop daemon                      run the refresh actor without a terminal (JSON lines on stderr)
+          tokentop help | --help | --version
+
+        Options:
+          --db PATH      the database (default: $TOKENTOP_DB, else $XDG_DATA_HOME/tokentop/tokentop.sqlite3)
+          --themes DIR   where theme files live (default: the themes/ folder shipped with tokentop)
+          --json         machine-readable output (list, show)
+          --scope S      user, org, delegated, workspace or bot
+          --status S     healthy, expiring, refreshing, failing, needs-reauth, expired, revoked or static
+
+        Environment:
+          TOKENTOP_DB    the database, when --db is not given
+          TOKENTOP_KEY   base64 of the 32-byte key that encrypts secrets at rest (else a key file in
+                         $XDG_CONFIG_HOME/tokentop/key, created on first use)
+          NO_COLOR       draw the dashboard without colours
+
+        Dashboard keys: arrows or j/k move, Enter details, / filter, 1-5 one scope, 0 all, s sort,
+        space mark, r refresh, x revoke, a re-auth, ? help, q quit.
+
+        Exit status: 0 success, 1 a failure (a refresh or revocation failed, a bad file, a database problem),
+        2 a command line that makes no sense.
+        """
+}

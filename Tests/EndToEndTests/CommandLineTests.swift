@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+
+/// The shell surface of the real binary: import, list, show, refresh, revoke and their bad inputs.
+struct CommandLineTests {
+    static let importFile = """
+        {
+          "integrations": [
+            {"id": "acme", "provider": "acme", "token_url": "http://127.0.0.1:9/token",
+             "client_id": "fake-client", "client_secret": "fake-client-secret-0001"}
+          ],
+          "connections": [
+            {"id": "acme-alice", "integration": "acme", "scope": "user", "subject": "alice@example.com",
+             "access_token": "fake-access-token-0001", "refresh_token": "fake-refresh-token-0001",
+             "expires_at": "2099-01-01T00:00:00Z", "granted_scopes": ["read"]},
+            {"id": "acme-key", "integration": "acme", "scope": "org", "subject": "org:acme",
+             "credential": "api_key", "access_token": "fake-api-key-0001"}
+          ]
+        }
+        """
+
+    @Test func importThenListAndShowWithoutSecrets() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write("import.json", Self.importFile)
+        let imported = try Binary.run(["import", file], environment: sandbox.environment)
+        #expect(imported.status == 0, "\(imported.stderr)")
+
+        let list = try Binary.run(["list", "--json"], environment: sandbox.environment)
+        #expect(list.status == 0)
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        #expect(array.count == 2)
+        let alice = try #require(array.first { $0["id"] as? String == "acme-alice" })
+        #expect(alice["scope"] as? String == "user")
+        #expect(alice["status"] as? String == "healthy")
+        #expect(alice["credential"] as? String == "oauth2")
+        #expect(alice["grant"] as? String == "refresh_token")
+        #expect(alice["expires_at"] as? String == "2099-01-01T00:00:00Z")
+        #expect(alice["provider"] as? String == "acme")
+        #expect(alice["failures"] as? Int == 0)
+        #expect(alice["last_error"] is NSNull)
+        #expect(alice["last_refresh_at"] is NSNull)
+        let key = try #require(array.first { $0["id"] as? String == "acme-key" })
+        #expect(key["status"] as? String == "static")
+        #expect(key["grant"] as? String == "none")
+
+        let filtered = try Binary.run(["list", "--scope", "org"], environment: sandbox.environment)
+        #expect(filtered.stdout.contains("acme-key") && !filtered.stdout.contains("acme-alice"))
+
+        let show = try Binary.run(["show", "acme-alice"], environment: sandbox.environment)
+        #expect(show.status == 0)
+        #expect(show.stdout.contains("alice@example.com"))
+        #expect(show.stdout.contains("imported"))
+        for output in [list.stdout, show.stdout, filtered.stdout, imported.stdout] {
+            #expect(!output.contains("fake-access-token-0001"))
+            #expect(!output.contains("fake-refresh-token-0001"))
+            #expect(!output.contains("fake-client-secret-0001"))
+            #expect(!output.contains("fake-api-key-0001"))
+        }
+        // The database file is private and holds no secret in plain text.
+        let attributes = try FileManager.default.attributesOfItem(atPath: sandbox.database)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        for suffix in ["", "-wal"] {
+            let bytes = (try? Data(contentsOf: URL(fileURLWithPath: sandbox.database + suffix))) ?? Data()
+            #expect(bytes.range(of: Data("fake-refresh-token-0001".utf8)) == nil)
+            #expect(bytes.range(of: Data("fake-client-secret-0001".utf8)) == nil)
+        }
+    }
+
+    @Test func malformedImportNamesFileEntryAndFieldAndWritesNothing() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let bad = Self.importFile.replacingOccurrences(of: #""scope": "org""#, with: #""scope": "galaxy""#)
+        let file = try sandbox.write("bad.json", bad)
+        let run = try Binary.run(["import", file], environment: sandbox.environment)
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("bad.json"))
+        #expect(run.stderr.contains("connections[1]"))
+        #expect(run.stderr.contains("scope"))
+        #expect(run.stderr.split(separator: "\n").count <= 2, "one clear message:\n\(run.stderr)")
+        let list = try Binary.run(["list", "--json"], environment: sandbox.environment)
+        #expect(list.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[\n\n]"
+            || list.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+    }
+
+    @Test(arguments: [
+        (["frobnicate"], "unknown command 'frobnicate'"),
+        (["list", "--colour"], "unknown option '--colour'"),
+        (["list", "--scope", "galaxy"], "unknown scope 'galaxy'"),
+        (["show"], "'show' needs one connection id"),
+        (["refresh"], "'refresh' needs at least one connection id"),
+    ])
+    func badCommandLinesExitTwoWithOneLine(arguments: [String], message: String) throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let run = try Binary.run(arguments, environment: sandbox.environment)
+        #expect(run.status == 2)
+        #expect(run.stderr.contains(message), "\(run.stderr)")
+        #expect(run.stdout.isEmpty)
+    }
+
+    @Test func dashboardWithoutATerminalSaysSo() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let run = try Binary.run([], environment: sandbox.environment)
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("terminal"), "\(run.stderr)")
+        #expect(run.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test func unreadableAndBogusDatabasesGetOneLine() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let bogus = try sandbox.write("bogus.sqlite3", String(repeating: "this is not a database ", count: 400))
+        let run = try Binary.run(["list", "--db", bogus], environment: sandbox.environment)
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("bogus.sqlite3"), "\(run.stderr)")
+        #expect(run.stderr.split(separator: "\n").count == 1)
+
+        let missing = try Binary.run(["import", sandbox.root.appendingPathComponent("nope.json").path],
+            environment: sandbox.environment)
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("nope.json"))
+    }
+
+    @Test func unknownConnectionIsAnError() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        for command in [["show", "ghost"], ["refresh", "ghost"], ["revoke", "ghost"], ["reauth", "ghost"]] {
+            let run = try Binary.run(command, environment: sandbox.environment)
+            #expect(run.status == 1, "\(command)")
+            #expect(run.stderr.contains("no connection named ghost"), "\(command): \(run.stderr)")
+        }
+    }
+
+    @Test func refreshAgainstADeadEndpointIsARecordedFailure() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write("import.json", Self.importFile)
+        _ = try Binary.run(["import", file], environment: sandbox.environment)
+        let run = try Binary.run(["refresh", "acme-alice"], environment: sandbox.environment)
+        #expect(run.status == 1)
+        #expect(run.stdout.contains("acme-alice: refresh failed: network_error"), "\(run.stdout)\(run.stderr)")
+        let show = try Binary.run(["show", "acme-alice", "--json"], environment: sandbox.environment)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
+        #expect(object["status"] as? String == "failing")
+        #expect(object["failures"] as? Int == 1)
+        #expect((object["last_error"] as? [String: Any])?["error"] as? String == "network_error")
+        #expect(object["refresh_fingerprint"] as? String != nil, "the stored token stays")
+    }
+}

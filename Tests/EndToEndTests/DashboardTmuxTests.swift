@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+
+/// The real binary in a real terminal: tmux types the keys and reads the screen.
+@Suite(.serialized)
+struct DashboardTmuxTests {
+    @Test func demoDashboardLivesUpToItsKeys() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let tmux = try Tmux(environment: sandbox.environment, directory: sandbox.root)
+        try tmux.send("\(Binary.path) demo", "Enter")
+
+        // Five group headers.
+        var screen = try tmux.wait(timeout: 20) { $0.contains("Workspace") && $0.contains("Delegated") }
+        for header in ["User", "Org", "Delegated", "Workspace", "Bot"] {
+            #expect(screen.contains(header), "group header \(header) on screen:\n\(screen)")
+        }
+        #expect(screen.contains("acme-bob"))
+
+        // A countdown that changes between two captures.
+        let first = try #require(Self.countdown(of: "acme-bob", in: screen), "no countdown for acme-bob:\n\(screen)")
+        Thread.sleep(forTimeInterval: 2.2)
+        screen = try tmux.capture()
+        let second = try #require(Self.countdown(of: "acme-bob", in: screen))
+        #expect(first != second, "countdown did not tick: \(first) then \(second)")
+
+        // `r` refreshes the row under the cursor: move to acme-bob first.
+        try tmux.send("/")
+        try tmux.send("acme-bob", literal: true)
+        try tmux.send("Enter")
+        screen = try tmux.wait { Self.row(of: "acme-bob", in: $0) != nil && !$0.contains("acme-alice") }
+        try tmux.send("r")
+        screen = try tmux.wait(timeout: 10) { $0.contains("acme-bob") && $0.contains("refreshed") }
+        #expect(screen.contains("refreshed"), "no refresh event:\n\(screen)")
+
+        // `x` asks first, naming the connection; `y` revokes.
+        try tmux.send("x")
+        screen = try tmux.wait { $0.contains("Revoke acme-bob") }
+        #expect(screen.contains("Revoke acme-bob"), "no confirmation:\n\(screen)")
+        try tmux.send("y")
+        screen = try tmux.wait { Self.row(of: "acme-bob", in: $0)?.contains("revoked") == true }
+        #expect(Self.row(of: "acme-bob", in: screen)?.contains("revoked") == true, "not revoked:\n\(screen)")
+
+        // `q` leaves the terminal as it was: the shell answers, with echo back on.
+        try tmux.send("Escape")
+        try tmux.send("q")
+        try tmux.send("echo back-$((40+2))", literal: true)
+        try tmux.send("Enter")
+        screen = try tmux.wait { $0.contains("back-42") }
+        #expect(screen.contains("echo back-$((40+2))"), "typed text not echoed:\n\(screen)")
+        #expect(screen.contains("back-42"))
+        #expect(!screen.contains("Workspace"), "dashboard still on screen:\n\(screen)")
+    }
+
+    @Test func smallTerminalGetsAMessageAndResizeRestores() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let tmux = try Tmux(width: 70, height: 20, environment: sandbox.environment, directory: sandbox.root)
+        try tmux.send("\(Binary.path) demo", "Enter")
+        var screen = try tmux.wait(timeout: 20) { $0.contains("80") }
+        #expect(screen.contains("80×24") || screen.contains("80x24"), "no size message:\n\(screen)")
+        try tmux.resize(width: 120, height: 40)
+        screen = try tmux.wait { $0.contains("Workspace") }
+        #expect(screen.contains("Workspace"))
+        try tmux.send("q")
+    }
+
+    static func row(of id: String, in screen: String) -> String? {
+        screen.split(separator: "\n").first { $0.contains(" \(id) ") }.map(String.init)
+    }
+
+    /// The first countdown-looking word (`45s`, `4m05s`, `1h02m`) on the row of `id`.
+    static func countdown(of id: String, in screen: String) -> String? {
+        guard let row = row(of: id, in: screen) else { return nil }
+        return row.split(separator: " ").map(String.init).first { word in
+            word.range(of: #"^\d+(s|m\d\ds|h\d\dm|d\d\dh)$"#, options: .regularExpression) != nil
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+
+/// The built `tokentop` executable that these tests drive: `$TOKENTOP_BIN`, or the one beside the test bundle.
+enum Binary {
+    static var path: String {
+        if let path = ProcessInfo.processInfo.environment["TOKENTOP_BIN"], !path.isEmpty { return path }
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var directory = bundle
+        for _ in 0..<3 {
+            let candidate = directory.appendingPathComponent("tokentop").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return bundle.appendingPathComponent("tokentop").path
+    }
+
+    /// The result of one run of the binary.
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs `tokentop` with `arguments` and waits for it; `environment` is added to a clean one.
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil
+    ) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        let input = Pipe()
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(stdin) }
+        try input.fileHandleForWriting.close()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+/// A private home for one test: XDG directories and a key, so nothing touches the user's files.
+struct Sandbox {
+    let root: URL
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("tokentop-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    }
+
+    var database: String { root.appendingPathComponent("data/tokentop/tokentop.sqlite3").path }
+
+    var environment: [String: String] {
+        [
+            "HOME": root.path, "XDG_DATA_HOME": root.appendingPathComponent("data").path,
+            "XDG_CONFIG_HOME": root.appendingPathComponent("config").path, "TOKENTOP_DB": "",
+            "TOKENTOP_KEY": "",
+        ]
+    }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        let url = root.appendingPathComponent(name)
+        try Data(text.utf8).write(to: url)
+        return url.path
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: root) }
+}

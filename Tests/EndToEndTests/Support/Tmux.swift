@@ -1,0 +1,82 @@
+import Foundation
+
+/// A real terminal: a detached tmux session that the test types into and reads back.
+final class Tmux {
+    let name = "tokentop-test-\(UUID().uuidString.prefix(8))"
+    let socket: String
+
+    /// Starts a plain shell in a `width`×`height` terminal; `environment` is exported into it.
+    init(width: Int = 120, height: Int = 40, environment: [String: String], directory: URL) throws {
+        socket = directory.appendingPathComponent("tmux.sock").path
+        var env = ["PS1=tt$ ", "TERM=xterm-256color", "LANG=C.UTF-8", "LC_ALL=C.UTF-8"]
+        for (key, value) in environment { env.append("\(key)=\(value)") }
+        // The server forks from this command and keeps its descriptors: give it none of ours to hold open.
+        try Self.tmux(
+            captureOutput: false,
+            ["-S", socket, "-f", "/dev/null", "new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)",
+             "env"] + env + ["bash", "--norc", "--noprofile"])
+    }
+
+    deinit { _ = try? Self.tmux(["-S", socket, "kill-server"]) }
+
+    /// Types `keys` (tmux key names, or literal text with `literal`).
+    func send(_ keys: String..., literal: Bool = false) throws {
+        try Self.tmux(["-S", socket, "send-keys", "-t", name] + (literal ? ["-l"] : []) + keys)
+    }
+
+    /// The visible screen as text.
+    func capture() throws -> String {
+        try Self.tmux(["-S", socket, "capture-pane", "-p", "-t", name])
+    }
+
+    /// Polls the screen until `condition` holds or `timeout` seconds pass; returns the last capture.
+    @discardableResult
+    func wait(timeout: Double = 10, until condition: (String) -> Bool) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        var screen = try capture()
+        while !condition(screen), Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.1)
+            screen = try capture()
+        }
+        return screen
+    }
+
+    func resize(width: Int, height: Int) throws {
+        try Self.tmux(["-S", socket, "resize-window", "-t", name, "-x", "\(width)", "-y", "\(height)"])
+    }
+
+    /// Runs one tmux command and returns what it printed.
+    ///
+    /// Spawned and reaped by hand: Foundation's `Process` never sees the exit of a tmux client whose forked server
+    /// keeps the descriptors it inherited, and waits forever.
+    @discardableResult
+    static func tmux(captureOutput: Bool = true, _ arguments: [String]) throws -> String {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("tmux-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(
+            &actions, 1, captureOutput ? output : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv: [UnsafeMutablePointer<CChar>?] = (["/usr/bin/env", "tmux"] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, environ) == 0 else {
+            throw TmuxError(arguments: arguments, status: -1)
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        let exitCode = (status >> 8) & 0xff
+        guard status & 0x7f == 0, exitCode == 0 else { throw TmuxError(arguments: arguments, status: exitCode) }
+        guard captureOutput else { return "" }
+        return (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+    }
+
+    struct TmuxError: Error, CustomStringConvertible {
+        var arguments: [String]
+        var status: Int32
+        var description: String { "tmux \(arguments.prefix(4).joined(separator: " ")) exited \(status)" }
+    }
+}
