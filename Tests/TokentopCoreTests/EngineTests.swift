@@ -142,3 +142,53 @@ struct EngineTests {
         await engine.stop()
     }
 }
+
+/// A network seam that answers every request with one fixed response, for answers no real provider should send.
+private struct FixedAnswer: HTTPTransport {
+    var response: HTTPResponse
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse { response }
+}
+
+struct OddAnswerTests {
+    let clock = TestClock()
+
+    func engine(answering response: HTTPResponse) throws -> Engine {
+        let directory = try temporaryDirectory()
+        let store = try Store.open(path: directory.appendingPathComponent("t.sqlite3").path, secrets: .ephemeral())
+        let file = """
+            {"integrations": [{"id": "odd", "provider": "odd", "token_url": "https://odd.example/token",
+              "client_id": "c", "client_secret": "fake-secret", "client_auth": "client_secret_post"}],
+             "connections": [{"id": "odd-1", "integration": "odd", "scope": "org", "subject": "org:odd",
+              "access_token": "fake-at-odd", "refresh_token": "fake-rt-odd", "expires_in": 3600}]}
+            """
+        _ = try store.importBundle(try ImportFile.parse(Data(file.utf8), source: "test"), at: clock.now())
+        return try Engine(store: store, transport: FixedAnswer(response: response), timeSource: clock)
+    }
+
+    @Test(arguments: [
+        (200, "", "the answer is empty"),
+        (200, "<html>hello</html>", "the answer is not an OAuth 2.0 JSON object"),
+        (200, #"{"token_type":"bearer"}"#, "the answer has no access_token"),
+    ])
+    func oddAnswersAreRecordedFailuresAndTheTokenStays(status: Int, body: String, why: String) async throws {
+        let engine = try engine(answering: HTTPResponse(status: status, body: Data(body.utf8)))
+        let after = try await engine.refreshNow("odd-1")
+        #expect(after.status(at: clock.now(), policy: .standard) == .failing)
+        #expect(after.lastError?.error == "malformed_response")
+        #expect(after.lastError?.errorDescription == why)
+        #expect(after.lastError?.status == status)
+        #expect(after.lastError?.bodyPrefix == (body.isEmpty ? nil : body))
+        #expect(try engine.store.tokenSecrets(connectionID: "odd-1").refresh?.value == "fake-rt-odd")
+        #expect(after.retryAt != nil)
+    }
+
+    @Test func invalidClientIsTheIntegrationsConfigurationError() async throws {
+        let engine = try engine(
+            answering: HTTPResponse(status: 401, body: Data(#"{"error":"invalid_client"}"#.utf8)))
+        let after = try await engine.refreshNow("odd-1")
+        #expect(after.lastError?.kind == .configuration)
+        #expect(after.reauthReason == nil)
+        #expect(after.retryAt == clock.now().addingTimeInterval(RefreshPolicy.standard.configurationRetry))
+        #expect(engine.snapshot().events.last?.message.hasPrefix("configuration error in integration odd") == true)
+    }
+}

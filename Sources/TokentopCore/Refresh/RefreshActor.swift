@@ -175,7 +175,14 @@ actor RefreshActor {
                 }
                 let updated = try store.recordRefreshFailure(
                     connectionID: id, error: error, retryAt: retryAt, reauthReason: reauth, at: now)
-                let message = reauth == nil ? "refresh failed: \(error.summary)" : "needs re-auth: \(error.summary)"
+                let message =
+                    switch error.kind {
+                    case .invalidGrant: "needs re-auth: \(error.summary)"
+                    case .configuration:
+                        "configuration error in integration \(integration.id), check its client id, secret and "
+                            + "authentication method: \(error.summary)"
+                    case .transient, .malformed: "refresh failed: \(error.summary)"
+                    }
                 let kind: HistoryEntry.Kind = reauth == nil ? .refreshFailed : .needsReauth
                 state.update(
                     updated, event: HistoryEntry(at: now, connectionID: id, kind: kind, message: message, error: error))
