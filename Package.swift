@@ -12,14 +12,16 @@ let package = Package(
         .library(name: "TokentopCore", targets: ["TokentopCore"]),
     ],
     targets: [
-        .systemLibrary(name: "CNcurses", pkgConfig: "ncursesw", providers: [.apt(["libncurses-dev"])]),
+        .systemLibrary(name: "CNcurses", providers: [.apt(["libncurses-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "TokentopCore", dependencies: ["CSQLite", "CCrypto"], swiftSettings: strict),
         .target(name: "TokentopTUI", dependencies: ["TokentopCore", "CNcurses"], swiftSettings: strict),
         .executableTarget(name: "tokentop", dependencies: ["TokentopCore", "TokentopTUI"], swiftSettings: strict),
         .testTarget(name: "TokentopCoreTests", dependencies: ["TokentopCore"], swiftSettings: strict),
-        .testTarget(name: "TokentopTUITests", dependencies: ["TokentopTUI", "TokentopCore"], swiftSettings: strict),
+        .testTarget(
+            name: "TokentopTUITests", dependencies: ["TokentopTUI", "TokentopCore"], exclude: ["Snapshots"],
+            swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests", dependencies: ["TokentopCore", "tokentop"],
             swiftSettings: strict),

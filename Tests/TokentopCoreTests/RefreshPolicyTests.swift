@@ -103,15 +103,3 @@ struct DueQueueTests {
         #expect(popped == 1000)
     }
 }
-
-struct CountdownTests {
-    @Test(arguments: [
-        (45.0, "45s"), (245.0, "4m05s"), (3720.0, "1h02m"), (273_600.0, "3d04h"), (0.0, "expired"),
-        (-3.0, "expired"), (59.9, "59s"), (60.0, "1m00s"),
-    ])
-    func formats(seconds: Double, text: String) {
-        #expect(Countdown.format(seconds) == text)
-    }
-
-    @Test func noExpiryIsADash() { #expect(Countdown.format(nil) == "—") }
-}

@@ -174,18 +174,37 @@ public enum RFC3339 {
     }
 }
 
-/// The countdown format of the dashboard and the CLI: `45s`, `4m05s`, `1h02m`, `3d04h`, `expired`.
+/// The countdown format of the dashboard and the CLI: `45s`, `4m05s`, `1h02m`, `3d04h`, `expired`, and `—` for no expiry.
 public enum Countdown {
-    /// Formats `seconds` left; nil (no expiry) is `—`.
+    /// The text shown when there is nothing to count down to.
+    public static let none = "—"
+
+    /// Formats `seconds` left, or ``none`` when there is no expiry.
     public static func format(_ seconds: Double?) -> String {
-        guard let seconds else { return "—" }
-        guard seconds > 0 else { return "expired" }
-        let total = Int(seconds.rounded(.down))
-        switch total {
-        case ..<60: return "\(total)s"
-        case ..<3600: return String(format: "%dm%02ds", total / 60, total % 60)
-        case ..<86_400: return String(format: "%dh%02dm", total / 3600, (total % 3600) / 60)
-        default: return String(format: "%dd%02dh", total / 86_400, (total % 86_400) / 3600)
-        }
+        seconds.map { format(seconds: $0) } ?? none
     }
+
+    /// Formats the time left until `deadline`, or ``none`` when there is no deadline.
+    public static func format(until deadline: Date?, now: Date) -> String {
+        guard let deadline else { return none }
+        return format(seconds: deadline.timeIntervalSince(now))
+    }
+
+    /// Formats `seconds` left: two units at most, the smaller zero-padded; `expired` at zero or below.
+    ///
+    /// Partial seconds round up, so a countdown never shows `0s`: it reads `1s`, then `expired`.
+    public static func format(seconds: Double) -> String {
+        guard seconds > 0 else { return "expired" }
+        let total = seconds >= Double(Int.max) ? Int.max : Int(seconds.rounded(.up))
+        let days = total / 86_400
+        let hours = total % 86_400 / 3_600
+        let minutes = total % 3_600 / 60
+        let secs = total % 60
+        if days > 0 { return "\(days)d\(twoDigits(hours))h" }
+        if hours > 0 { return "\(hours)h\(twoDigits(minutes))m" }
+        if minutes > 0 { return "\(minutes)m\(twoDigits(secs))s" }
+        return "\(secs)s"
+    }
+
+    private static func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
 }

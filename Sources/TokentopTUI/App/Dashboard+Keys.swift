@@ -1,0 +1,107 @@
+import TokentopCore
+
+extension Dashboard {
+    // MARK: - The connection list
+
+    func perform(_ action: ListAction, key: Key) {
+        let page = max(1, layout.table.height - 1)
+        switch action {
+        case .up: moveCursor(by: -1)
+        case .down: moveCursor(by: 1)
+        case .pageUp: moveCursor(by: -page)
+        case .pageDown: moveCursor(by: page)
+        case .first: moveCursor(to: 0)
+        case .last: moveCursor(to: rows.connectionPositions.count - 1)
+        case .openDetail:
+            guard let connection = cursorConnection else { return say("no connection under the cursor", isError: true) }
+            openDetail(connection.id)
+        case .startFilter: setFilter(filter, editing: true)
+        case .scope:
+            guard case .character(let character) = key, let number = character.wholeNumberValue,
+                IdentityScope.allCases.indices.contains(number - 1)
+            else { return }
+            setScope(IdentityScope.allCases[number - 1])
+        case .allScopes: setScope(nil)
+        case .cycleSort:
+            setSort(sort.next)
+            say("sorted by \(sort.rawValue)")
+        case .toggleMark:
+            guard let id = cursorConnection?.id else { return }
+            var marks = marked
+            if marks.remove(id) == nil { marks.insert(id) }
+            setMarked(marks)
+            moveCursor(by: 1)
+        case .refresh: requestRefresh(targets)
+        case .revoke: askToRevoke(targets)
+        case .reauth: showReauth(for: cursorConnection?.id)
+        case .help: setOverlay(.help)
+        case .back:
+            if !filter.isEmpty {
+                setFilter("", editing: false)
+            } else if !marked.isEmpty {
+                setMarked([])
+                say("marks cleared")
+            }
+        case .quit: quit()
+        }
+    }
+
+    // MARK: - The filter prompt
+
+    func handleFilterKey(_ key: Key) {
+        switch key {
+        case .character(let character): setFilter(filter + String(character), editing: true)
+        case .backspace: setFilter(String(filter.dropLast()), editing: true)
+        case .enter: setFilter(filter, editing: false)
+        case .escape: setFilter("", editing: false)
+        case .up: moveCursor(by: -1)
+        case .down: moveCursor(by: 1)
+        case .pageUp: moveCursor(by: -max(1, layout.table.height - 1))
+        case .pageDown: moveCursor(by: max(1, layout.table.height - 1))
+        default: break
+        }
+    }
+
+    // MARK: - The detail view
+
+    func handleDetailKey(_ key: Key, id: String) {
+        let page = max(1, layout.body.height - 1)
+        let lastTop = max(0, detailLineCount - layout.body.height)
+        switch key {
+        case .escape, .character("q"), .left: closeDetail()
+        case .up, .character("k"): setDetailScroll(min(detailScroll, lastTop) - 1)
+        case .down, .character("j"): setDetailScroll(min(detailScroll + 1, lastTop))
+        case .pageUp: setDetailScroll(min(detailScroll, lastTop) - page)
+        case .pageDown: setDetailScroll(min(detailScroll + page, lastTop))
+        case .home, .character("g"): setDetailScroll(0)
+        case .end, .character("G"): setDetailScroll(lastTop)
+        case .character("r"): requestRefresh([id])
+        case .character("x"): askToRevoke([id])
+        case .character("a"): showReauth(for: id)
+        case .character("?"): setOverlay(.help)
+        default: break
+        }
+    }
+
+    /// How many lines the detail view has at the current width.
+    var detailLineCount: Int {
+        guard case .detail(let id) = view else { return 0 }
+        return DetailContent(dashboard: self, id: id, now: now).lines(width: size.columns).count
+    }
+
+    // MARK: - Overlays
+
+    func handle(_ key: Key, overlay: Overlay) {
+        switch overlay {
+        case .help, .reauth:
+            setOverlay(nil)
+        case .confirmRevoke(let ids):
+            setOverlay(nil)
+            // Only a lower-case y confirms: a stray key, Enter or an upper-case Y from caps lock cancels.
+            guard key == .character("y") else { return say("revoke cancelled") }
+            backend.revoke(ids)
+            setMarked(marked.subtracting(ids))
+            say("revoke requested: \(Self.describe(ids))")
+        }
+    }
+}

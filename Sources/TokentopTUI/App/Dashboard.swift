@@ -1,0 +1,232 @@
+import Foundation
+import TokentopCore
+
+/// The dashboard's state and its answers to keys. It never touches the terminal, so tests drive it directly.
+///
+/// The table's rows are rebuilt only when the snapshot version, the filter, the scope or the sort changes; a frame
+/// reads the rows it shows and nothing else.
+final class Dashboard {
+    let backend: any DashboardBackend
+    private(set) var snapshot: DashboardSnapshot
+    private(set) var size: TerminalSize
+    private(set) var view: DashboardView = .list
+    private(set) var overlay: Overlay?
+    private(set) var filter = ""
+    private(set) var isEditingFilter = false
+    private(set) var scope: IdentityScope?
+    private(set) var sort: SortOrder = .group
+    /// Ids of marked connections; `r` and `x` act on them when there are any.
+    private(set) var marked: Set<String> = []
+    private(set) var rows = RowList()
+    /// How many times the rows were rebuilt; tests check that frames do not rebuild them.
+    private(set) var rowBuilds = 0
+    /// The cursor, as an index into `rows.connectionPositions`; nil when no connection is shown.
+    private(set) var cursor: Int?
+    /// The first table row on screen.
+    private(set) var scrollTop = 0
+    /// The first detail line on screen.
+    private(set) var detailScroll = 0
+    /// The re-auth prompt for the connection in the detail view, fetched when it opens or changes.
+    private(set) var detailPrompt: ReauthPrompt?
+    private(set) var message: StatusMessage?
+    private(set) var shouldQuit = false
+    private var cursorID: String?
+    /// The connection as it was when its history was last requested, so a change asks again.
+    private var historyRequestedFor: Connection?
+    private var searchIndex: SearchIndex?
+    private var countsCache: (version: UInt64, second: Int, counts: [ConnectionStatus: Int])?
+
+    init(backend: any DashboardBackend, size: TerminalSize) {
+        self.backend = backend
+        self.size = size
+        snapshot = DashboardSnapshot(version: .max, databasePath: "")
+        update(snapshot: backend.snapshot())
+    }
+
+    /// The clock the countdowns use.
+    var now: Date { backend.timeSource.now() }
+
+    var layout: Layout { Layout(size: size, hasNotice: snapshot.notice != nil) }
+
+    /// The connection under the cursor.
+    var cursorConnection: Connection? {
+        guard let cursor, case .connection(let index) = rows.rows[rows.connectionPositions[cursor]] else { return nil }
+        return snapshot.connections[index]
+    }
+
+    /// The row position of the cursor in `rows.rows`.
+    var cursorPosition: Int? { cursor.map { rows.connectionPositions[$0] } }
+
+    /// How many connections have each status now; computed at most once per snapshot version and second.
+    func statusCounts(at now: Date) -> [ConnectionStatus: Int] {
+        let second = Int(now.timeIntervalSince1970.rounded(.down))
+        if let cache = countsCache, cache.version == snapshot.version, cache.second == second { return cache.counts }
+        let counts = snapshot.counts(at: now)
+        countsCache = (snapshot.version, second, counts)
+        return counts
+    }
+
+    // MARK: - Inputs
+
+    /// Takes the core's newest snapshot; rows are rebuilt only when its version differs.
+    func update(snapshot newSnapshot: DashboardSnapshot) {
+        let changed = newSnapshot.version != snapshot.version
+        snapshot = newSnapshot
+        guard changed else { return }
+        rebuildRows()
+        if case .detail(let id) = view { detailChanged(id: id) }
+    }
+
+    /// Takes the terminal's size; the cursor stays visible.
+    func resize(to newSize: TerminalSize) {
+        guard newSize != size else { return }
+        size = newSize
+        scrollToCursor()
+    }
+
+    func handle(_ key: Key) {
+        if let overlay {
+            handle(key, overlay: overlay)
+        } else if isEditingFilter {
+            handleFilterKey(key)
+        } else if case .detail(let id) = view {
+            handleDetailKey(key, id: id)
+        } else if let action = KeyBinding.listAction(for: key) {
+            perform(action, key: key)
+        }
+    }
+
+    // MARK: - Rows and cursor
+
+    func rebuildRows() {
+        let query = RowList.Query(version: snapshot.version, filter: filter, scope: scope, sort: sort)
+        guard query != rows.query else { return }
+        let previousCursor = cursor
+        if !filter.isEmpty, searchIndex?.version != snapshot.version {
+            searchIndex = SearchIndex(snapshot: snapshot)
+        } else if filter.isEmpty {
+            searchIndex = nil
+        }
+        rows = RowList(snapshot: snapshot, query: query, now: now, search: searchIndex)
+        rowBuilds += 1
+        if let id = cursorID, let ordinal = rows.ordinalByID[id] {
+            cursor = ordinal
+        } else if rows.connectionPositions.isEmpty {
+            cursor = nil
+        } else {
+            cursor = min(previousCursor ?? 0, rows.connectionPositions.count - 1)
+        }
+        cursorID = cursorConnection?.id
+        scrollToCursor()
+    }
+
+    func moveCursor(to ordinal: Int) {
+        guard !rows.connectionPositions.isEmpty else { return }
+        cursor = min(max(0, ordinal), rows.connectionPositions.count - 1)
+        cursorID = cursorConnection?.id
+        scrollToCursor()
+    }
+
+    func moveCursor(by delta: Int) {
+        guard let cursor else { return }
+        moveCursor(to: cursor + delta)
+    }
+
+    /// Scrolls the least that brings the cursor into the table, with its group header when it is a group's first.
+    func scrollToCursor() {
+        let height = max(1, layout.table.height)
+        let maxTop = max(0, rows.rows.count - height)
+        guard let position = cursorPosition else {
+            scrollTop = min(scrollTop, maxTop)
+            return
+        }
+        if position < scrollTop {
+            scrollTop = position
+        } else if position >= scrollTop + height {
+            scrollTop = position - height + 1
+        }
+        if position > 0, position - 1 < scrollTop, case .group = rows.rows[position - 1] {
+            scrollTop = position - 1
+        }
+        scrollTop = min(max(0, scrollTop), maxTop)
+    }
+
+    // MARK: - Targets and messages
+
+    /// The marked connections in id order, or else the one under the cursor.
+    var targets: [String] {
+        if !marked.isEmpty { return marked.sorted() }
+        return cursorConnection.map { [$0.id] } ?? []
+    }
+
+    func say(_ text: String, isError: Bool = false) {
+        message = StatusMessage(text: text, isError: isError, at: now)
+    }
+
+    /// `ID` for one target, `N connections (a, b, …)` for several.
+    static func describe(_ ids: [String]) -> String {
+        guard ids.count > 1 else { return ids.first ?? "" }
+        let shown = ids.prefix(3).joined(separator: ", ")
+        return "\(ids.count) connections (\(shown)\(ids.count > 3 ? ", …" : ""))"
+    }
+
+    // MARK: - Actions shared by the list and the detail view
+
+    func requestRefresh(_ ids: [String]) {
+        guard !ids.isEmpty else { return say("no connection to refresh", isError: true) }
+        backend.refresh(ids)
+        say("refresh requested: \(Self.describe(ids))")
+    }
+
+    func askToRevoke(_ ids: [String]) {
+        guard !ids.isEmpty else { return say("no connection to revoke", isError: true) }
+        overlay = .confirmRevoke(ids: ids)
+    }
+
+    func showReauth(for id: String?) {
+        guard let id else { return say("no connection under the cursor", isError: true) }
+        overlay = .reauth(id: id, prompt: backend.reauthPrompt(for: id))
+    }
+
+    func openDetail(_ id: String) {
+        view = .detail(id: id)
+        detailScroll = 0
+        historyRequestedFor = nil
+        detailChanged(id: id)
+    }
+
+    /// Asks again for the prompt, and for the history when the connection changed since the last request.
+    private func detailChanged(id: String) {
+        detailPrompt = backend.reauthPrompt(for: id)
+        let connection = snapshot.connections.first { $0.id == id }
+        if historyRequestedFor == nil || connection != historyRequestedFor {
+            backend.requestHistory(for: id)
+            historyRequestedFor = connection
+        }
+    }
+
+    func closeDetail() {
+        view = .list
+        detailPrompt = nil
+        historyRequestedFor = nil
+        scrollToCursor()
+    }
+
+    func setDetailScroll(_ value: Int) { detailScroll = max(0, value) }
+    func setOverlay(_ value: Overlay?) { overlay = value }
+    func setFilter(_ value: String, editing: Bool) {
+        filter = value
+        isEditingFilter = editing
+        rebuildRows()
+    }
+    func setScope(_ value: IdentityScope?) {
+        scope = value
+        rebuildRows()
+    }
+    func setSort(_ value: SortOrder) {
+        sort = value
+        rebuildRows()
+    }
+    func setMarked(_ value: Set<String>) { marked = value }
+    func quit() { shouldQuit = true }
+}

@@ -1,0 +1,214 @@
+import Foundation
+import TokentopCore
+
+/// One line of the detail view: pieces of text, each with its role.
+struct DetailLine: Equatable {
+    var segments: [(text: String, role: ThemeRole)]
+
+    static func == (lhs: DetailLine, rhs: DetailLine) -> Bool {
+        lhs.segments.map(\.text) == rhs.segments.map(\.text) && lhs.segments.map(\.role) == rhs.segments.map(\.role)
+    }
+
+    var text: String { segments.map(\.text).joined() }
+}
+
+/// Every fact about one connection, its integration, its last provider error and its history, as lines.
+///
+/// Fingerprints only: a `Connection` holds no secret, and nothing here reads one.
+struct DetailContent {
+    static let labelWidth = 22
+
+    let snapshot: DashboardSnapshot
+    let connection: Connection?
+    let id: String
+    let prompt: ReauthPrompt?
+    let now: Date
+
+    init(dashboard: Dashboard, id: String, now: Date) {
+        snapshot = dashboard.snapshot
+        connection = dashboard.snapshot.connections.first { $0.id == id }
+        self.id = id
+        prompt = dashboard.detailPrompt
+        self.now = now
+    }
+
+    func lines(width: Int) -> [DetailLine] {
+        guard let connection else {
+            return [DetailLine(segments: [("Connection \(id) no longer exists. Esc goes back.", .error)])]
+        }
+        var builder = Builder(width: width)
+        let status = snapshot.status(of: connection, at: now)
+        builder.title(connection, status: status)
+        connectionFacts(connection, status: status, into: &builder)
+        reauthFacts(connection, status: status, into: &builder)
+        integrationFacts(connection, into: &builder)
+        errorFacts(connection, into: &builder)
+        historyFacts(into: &builder)
+        return builder.lines
+    }
+
+    private func connectionFacts(_ connection: Connection, status: ConnectionStatus, into builder: inout Builder) {
+        builder.section("Connection")
+        builder.fact("id", connection.id)
+        builder.fact("integration", connection.integrationID)
+        builder.fact("provider", snapshot.integrations[connection.integrationID]?.provider ?? "unknown")
+        builder.fact("scope", "\(connection.scope.rawValue) (\(connection.scope.title))")
+        builder.fact("subject", connection.subject)
+        builder.fact("credential", connection.credential.rawValue)
+        builder.fact("grant", connection.grant.rawValue)
+        builder.fact("status", "\(status.symbol) \(status.rawValue)", role: .status(status))
+        builder.fact(
+            "granted scopes",
+            connection.grantedScopes.isEmpty
+                ? "none"
+                : connection.grantedScopes.joined(
+                    separator: " "))
+        builder.fact("access token", connection.accessFingerprint.map { "fingerprint \($0)" } ?? "none")
+        builder.fact("refresh token", connection.refreshFingerprint.map { "fingerprint \($0)" } ?? "none")
+        builder.fact("issued", TimeText.absoluteAndRelative(connection.issuedAt, now: now))
+        builder.fact(
+            "expires",
+            connection.expiresAt == nil
+                ? "never" : "\(TimeText.utc(connection.expiresAt!)) (\(expiresText(connection.expiresAt!)))")
+        builder.fact(
+            "last refresh",
+            connection.lastRefreshAt.map { TimeText.absoluteAndRelative($0, now: now) }
+                ?? "never")
+        builder.fact("failures", "\(connection.failures)", role: connection.failures > 0 ? .error : .row)
+        builder.fact("retry at", TimeText.absoluteAndRelative(connection.retryAt, now: now))
+        builder.fact("reauth reason", connection.reauthReason ?? Countdown.none)
+        if let revokedAt = connection.revokedAt {
+            let place = connection.revokedAtProvider ? "at the provider" : "recorded here only"
+            builder.fact("revoked", "\(TimeText.absoluteAndRelative(revokedAt, now: now)), \(place)")
+        } else {
+            builder.fact("revoked", "no")
+        }
+        builder.fact("created", TimeText.absoluteAndRelative(connection.createdAt, now: now))
+    }
+
+    private func expiresText(_ date: Date) -> String {
+        date > now ? "in \(Countdown.format(until: date, now: now))" : "expired \(TimeText.ago(date, now: now))"
+    }
+
+    private func reauthFacts(_ connection: Connection, status: ConnectionStatus, into builder: inout Builder) {
+        guard status.needsHuman || prompt != nil || connection.reauthReason != nil else { return }
+        builder.section("Re-authorization")
+        builder.fact("who must act", prompt?.who ?? connection.scope.reauthActor, role: .error)
+        builder.fact(
+            "why", prompt?.reason ?? connection.reauthReason ?? "the credential expired and nothing can renew it")
+        if let url = prompt?.url { builder.fact("start at", url) }
+    }
+
+    private func integrationFacts(_ connection: Connection, into builder: inout Builder) {
+        builder.section("Integration \(connection.integrationID)")
+        guard let integration = snapshot.integrations[connection.integrationID] else {
+            builder.fact("missing", "the snapshot has no integration with this id", role: .error)
+            return
+        }
+        builder.fact("provider", integration.provider)
+        builder.fact("client id", integration.clientID)
+        builder.fact("client auth", integration.clientAuth.rawValue)
+        builder.fact("client secret", integration.secretFingerprint.map { "fingerprint \($0)" } ?? "none")
+        builder.fact("token URL", integration.tokenURL.absoluteString)
+        builder.fact(
+            "revocation URL", integration.revocationURL?.absoluteString ?? "none (revocation is recorded here only)")
+        builder.fact("redirect URI", integration.redirectURI ?? "none")
+        builder.fact(
+            "requested scopes", integration.scopes.isEmpty ? "none" : integration.scopes.joined(separator: " "))
+    }
+
+    private func errorFacts(_ connection: Connection, into builder: inout Builder) {
+        builder.section("Last provider error")
+        guard let error = connection.lastError else {
+            builder.fact("error", "none")
+            return
+        }
+        builder.fact("error", error.error, role: .error)
+        builder.fact("error_description", error.errorDescription ?? "none")
+        builder.fact("HTTP status", error.status.map(String.init) ?? "none (no answer arrived)")
+        builder.fact("kind", error.kind.rawValue)
+        if let retryAfter = error.retryAfter { builder.fact("retry after", Countdown.format(seconds: retryAfter)) }
+        if let body = error.bodyPrefix {
+            // Line breaks in the body become visible marks so that one fact stays one block.
+            builder.fact(
+                "body prefix",
+                body.replacingOccurrences(of: "\r\n", with: "↵").replacingOccurrences(
+                    of: "\n", with: "↵"))
+        }
+    }
+
+    private func historyFacts(into builder: inout Builder) {
+        builder.section("History")
+        guard let history = snapshot.histories[id] else {
+            builder.plain("loading…")
+            return
+        }
+        if history.isEmpty { builder.plain("no entries") }
+        for entry in history.reversed() {
+            let role: ThemeRole = entry.error == nil ? .event : .error
+            var text = "\(entry.kind.rawValue.padded(toWidth: 16)) \(entry.message)"
+            if let error = entry.error, !entry.message.contains(error.error) { text += " — \(error.summary)" }
+            builder.entry(TimeText.utc(entry.at), text, role: role)
+        }
+    }
+}
+
+extension DetailContent {
+    /// Lays facts out as `label  value` lines, wrapping long values under their value column.
+    fileprivate struct Builder {
+        let width: Int
+        var lines: [DetailLine] = []
+
+        mutating func title(_ connection: Connection, status: ConnectionStatus) {
+            lines.append(
+                DetailLine(segments: [
+                    (" \(connection.id)  ", .header), ("\(status.symbol) \(status.rawValue)", .status(status)),
+                    ("  \(connection.scope.title) · \(connection.subject)", .header),
+                ]))
+        }
+
+        mutating func section(_ name: String) {
+            lines.append(DetailLine(segments: []))
+            lines.append(DetailLine(segments: [(" \(name)", .groupHeader)]))
+        }
+
+        mutating func plain(_ text: String) {
+            lines.append(DetailLine(segments: [("   \(text)", .row)]))
+        }
+
+        mutating func fact(_ label: String, _ value: String, role: ThemeRole = .row) {
+            wrapped(label: "   " + label.padded(toWidth: DetailContent.labelWidth - 3) + " ", value, role: role)
+        }
+
+        mutating func entry(_ time: String, _ text: String, role: ThemeRole) {
+            wrapped(label: "   \(time)  ", text, role: role)
+        }
+
+        /// Breaks `value` after the last space that fits, or inside a word longer than a line; every character of
+        /// the value is kept, so provider text stays verbatim.
+        private mutating func wrapped(label: String, _ value: String, role: ThemeRole) {
+            let indent = label.displayWidth
+            let room = max(10, width - indent - 1)
+            var chunks: [String] = []
+            var current = ""
+            for character in value {
+                if current.displayWidth + character.displayWidth > room {
+                    if let space = current.lastIndex(of: " "), space > current.startIndex {
+                        let rest = current[current.index(after: space)...]
+                        chunks.append(String(current[...space]))
+                        current = String(rest)
+                    } else {
+                        chunks.append(current)
+                        current = ""
+                    }
+                }
+                current.append(character)
+            }
+            chunks.append(current)
+            for (index, chunk) in chunks.enumerated() {
+                let prefix = index == 0 ? label : String(repeating: " ", count: indent)
+                lines.append(DetailLine(segments: [(prefix, .label), (chunk, role)]))
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import TokentopCore
+
+/// The table's rows for one snapshot version, filter, scope and sort: built once, then only read per frame.
+struct RowList {
+    /// What the rows were built for; a change of any part means a rebuild.
+    struct Query: Equatable {
+        var version: UInt64
+        var filter: String
+        var scope: IdentityScope?
+        var sort: SortOrder
+    }
+
+    enum Row: Equatable {
+        /// A group header: the scope, how many of its connections are shown, and how many it has.
+        case group(IdentityScope, shown: Int, total: Int)
+        /// A connection, by its index in the snapshot's `connections`.
+        case connection(Int)
+    }
+
+    let query: Query
+    let rows: [Row]
+    /// The row position of each shown connection, top to bottom; the cursor moves along these.
+    let connectionPositions: [Int]
+    /// Each shown connection's index in ``connectionPositions``.
+    let ordinalByID: [String: Int]
+
+    /// An empty list, for a dashboard that has not seen a snapshot.
+    init() {
+        query = Query(version: .max, filter: "", scope: nil, sort: .group)
+        rows = []
+        connectionPositions = []
+        ordinalByID = [:]
+    }
+
+    /// Builds the rows; `search` is the snapshot's index, needed only when the query has a filter.
+    init(snapshot: DashboardSnapshot, query: Query, now: Date, search: SearchIndex? = nil) {
+        self.query = query
+        let needle = Array(SearchIndex.fold(query.filter).utf8)
+        let search = query.filter.isEmpty ? nil : (search ?? SearchIndex(snapshot: snapshot))
+        var buckets = Array(repeating: [Int](), count: IdentityScope.allCases.count)
+        var totals = Array(repeating: 0, count: IdentityScope.allCases.count)
+        for (index, connection) in snapshot.connections.enumerated() {
+            totals[connection.scope.ordinal] += 1
+            if let scope = query.scope, scope != connection.scope { continue }
+            if let search, !search.matches(index, needle: needle) { continue }
+            buckets[connection.scope.ordinal].append(index)
+        }
+        let connections = snapshot.connections
+        let order = Self.ordering(query.sort, snapshot: snapshot, now: now)
+        // Group headers of empty scopes show the whole picture when nothing narrows it.
+        let showEmptyGroups = query.filter.isEmpty && query.scope == nil && !connections.isEmpty
+        var rows: [Row] = []
+        var positions: [Int] = []
+        var ordinals: [String: Int] = [:]
+        for scope in IdentityScope.allCases {
+            var bucket = buckets[scope.ordinal]
+            if let scopeFilter = query.scope, scopeFilter != scope { continue }
+            if bucket.isEmpty, !showEmptyGroups, query.scope == nil { continue }
+            if connections.isEmpty { continue }
+            if let order { bucket.sort(by: order) }
+            rows.append(.group(scope, shown: bucket.count, total: totals[scope.ordinal]))
+            for index in bucket {
+                ordinals[connections[index].id] = positions.count
+                positions.append(rows.count)
+                rows.append(.connection(index))
+            }
+        }
+        self.rows = rows
+        connectionPositions = positions
+        ordinalByID = ordinals
+    }
+
+    /// The comparison for `sort` over indexes into the snapshot's connections; nil keeps the snapshot's order.
+    private static func ordering(
+        _ sort: SortOrder, snapshot: DashboardSnapshot, now: Date
+    ) -> ((Int, Int) -> Bool)? {
+        let connections = snapshot.connections
+        switch sort {
+        case .group:
+            return nil
+        case .name:
+            return { connections[$0].id < connections[$1].id }
+        case .expiry:
+            return { lhs, rhs in
+                let left = connections[lhs].expiresAt ?? .distantFuture
+                let right = connections[rhs].expiresAt ?? .distantFuture
+                return left != right ? left < right : connections[lhs].id < connections[rhs].id
+            }
+        case .status:
+            // Statuses are taken at build time: a row whose status changes by the clock alone keeps its place until
+            // the next snapshot version, which the actor's own events bring within seconds.
+            let urgency = connections.map { snapshot.status(of: $0, at: now).urgency }
+            return { lhs, rhs in
+                if urgency[lhs] != urgency[rhs] { return urgency[lhs] < urgency[rhs] }
+                let left = connections[lhs].expiresAt ?? .distantFuture
+                let right = connections[rhs].expiresAt ?? .distantFuture
+                return left != right ? left < right : connections[lhs].id < connections[rhs].id
+            }
+        }
+    }
+}

@@ -1,0 +1,21 @@
+import Foundation
+import TokentopCore
+
+/// What the dashboard needs from the core: snapshots to draw and commands to send back.
+///
+/// `Engine` conforms in the executable (`extension Engine: DashboardBackend {}`); every member must return at
+/// once, because the dashboard calls them between two keystrokes.
+public protocol DashboardBackend: Sendable {
+    /// The core's current state; cheap, and never waits for the network or the disk.
+    func snapshot() -> DashboardSnapshot
+    /// Asks for a refresh of `ids`; the outcome arrives as events in later snapshots.
+    func refresh(_ ids: [String])
+    /// Asks for the revocation of `ids`; the outcome arrives as events in later snapshots.
+    func revoke(_ ids: [String])
+    /// Who must act to authorize connection `id` again, and why; nil when the core has nothing to say.
+    func reauthPrompt(for id: String) -> ReauthPrompt?
+    /// Starts loading the full history of `id` into a later snapshot's `histories[id]`.
+    func requestHistory(for id: String)
+    /// The clock the countdowns are computed from.
+    var timeSource: any TimeSource { get }
+}

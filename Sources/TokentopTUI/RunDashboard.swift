@@ -1,0 +1,32 @@
+import Foundation
+
+/// Opens the dashboard on this terminal, runs it until the user quits, and restores the terminal.
+///
+/// The theme is read before the terminal is touched, so a bad theme file is reported as ordinary text. The
+/// terminal is restored on every way out: `q`, a thrown error, SIGINT, SIGTERM or SIGHUP. What the process writes
+/// to standard error while the dashboard runs is held and printed after the terminal is restored.
+///
+/// - Parameters:
+///   - backend: the core, usually `Engine` (`extension Engine: DashboardBackend {}`).
+///   - themesDirectory: where `NAME.theme` files live, or nil to use the built-in default theme.
+///   - themeName: which theme to load; `default` falls back to the built-in copy when the file is missing.
+///   - maxIterations: stop after this many frames (for smoke tests, like htop's `-n`); nil runs until `q`.
+/// - Throws: ``ThemeError`` for a bad or missing theme; ``TerminalError`` when standard input or output is not a
+///   terminal, `TERM` is unset or unknown, or a signal closed the dashboard (``TerminalError/interrupted(signal:)``,
+///   whose ``TerminalError/exitCode`` is 128 + the signal).
+public func runDashboard(
+    backend: any DashboardBackend, themesDirectory: String?, themeName: String = "default",
+    maxIterations: Int? = nil
+) throws {
+    let environment = ProcessInfo.processInfo.environment
+    let theme = try Theme.load(name: themeName, directory: themesDirectory, environment: environment)
+    let screen = try CursesScreen(useColor: theme.usesColor, environment: environment)
+    defer { screen.close() }
+    let dashboard = Dashboard(backend: backend, size: screen.size)
+    let loop = DashboardLoop(dashboard: dashboard, screen: screen, renderer: DashboardRenderer(theme: theme))
+    loop.run(maxIterations: maxIterations)
+    if let signal = loop.endedBySignal {
+        screen.close()
+        throw TerminalError.interrupted(signal: signal)
+    }
+}

@@ -1,0 +1,148 @@
+import CNcurses
+import Foundation
+
+/// The real terminal, through ncurses. Every ncurses call of the program is in this file.
+///
+/// Not thread-safe, like ncurses itself: one loop on one thread owns it from ``init(useColor:)`` to ``close()``.
+final class CursesScreen: Screen {
+    private let terminal: OpaquePointer
+    private let window: UnsafeMutablePointer<WINDOW>
+    private let colorEnabled: Bool
+    private var pairs: [ColorPairKey: Int32] = [:]
+    private var nextPair: Int32 = 1
+    private let signalTrap: SignalTrap
+    private let stderrHold: StderrHold
+    private var isClosed = false
+
+    private struct ColorPairKey: Hashable {
+        var foreground: ThemeColor
+        var background: ThemeColor
+    }
+
+    /// Takes over the terminal on standard input and output.
+    ///
+    /// - Parameter useColor: start colour when the terminal has it; false for NO_COLOR or a colourless theme.
+    /// - Throws: ``TerminalError`` when there is no terminal or ncurses cannot drive it.
+    init(useColor: Bool, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else { throw TerminalError.notATerminal }
+        guard let term = environment["TERM"], !term.isEmpty else { throw TerminalError.terminalTypeUnset }
+        setlocale(LC_ALL, "")
+        // newterm, unlike initscr, returns nil instead of exiting when the terminal type is unknown.
+        guard let terminal = newterm(nil, tt_stdout(), tt_stdin()) else { throw TerminalError.unknownTerminal(term) }
+        guard let window = tt_stdscr() else {
+            endwin()
+            delscreen(terminal)
+            throw TerminalError.unknownTerminal(term)
+        }
+        self.terminal = terminal
+        self.window = window
+        cbreak()
+        noecho()
+        keypad(window, true)
+        set_escdelay(25)
+        curs_set(0)
+        if useColor, has_colors() {
+            start_color()
+            use_default_colors()
+            colorEnabled = true
+        } else {
+            colorEnabled = false
+        }
+        signalTrap = SignalTrap()
+        stderrHold = StderrHold()
+    }
+
+    deinit { close() }
+
+    var size: TerminalSize {
+        var rows: Int32 = 0
+        var columns: Int32 = 0
+        tt_getmaxyx(window, &rows, &columns)
+        return TerminalSize(rows: Int(rows), columns: Int(columns))
+    }
+
+    func put(_ text: String, style: Style, row: Int, column: Int) {
+        tt_set_style(window, attributes(style.attributes), pair(for: style))
+        wmove(window, Int32(row), Int32(column))
+        // Writing the bottom-right cell reports an error because the cursor cannot advance; the cell is written.
+        _ = waddnstr(window, text, -1)
+    }
+
+    func clear() {
+        wclear(window)
+    }
+
+    func flush() {
+        wrefresh(window)
+    }
+
+    func readKey(timeoutMilliseconds: Int) -> Key? {
+        var value: UInt32 = 0
+        let result = tt_read_key(window, Int32(clamping: timeoutMilliseconds), &value)
+        if let signal = signalTrap.received { return .signal(signal) }
+        if result == tt_key_code_yes() { return Self.key(code: Int32(bitPattern: value)) }
+        guard result == tt_ok(), let scalar = Unicode.Scalar(value) else { return nil }
+        return Key(character: scalar)
+    }
+
+    /// Restores the terminal, the signal handlers and standard error; runs once, however often it is called.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        curs_set(1)
+        endwin()
+        delscreen(terminal)
+        signalTrap.restore()
+        stderrHold.release()
+    }
+
+    // MARK: - Translations
+
+    private static func key(code: Int32) -> Key? {
+        switch code {
+        case tt_key_up(): .up
+        case tt_key_down(): .down
+        case tt_key_left(): .left
+        case tt_key_right(): .right
+        case tt_key_ppage(): .pageUp
+        case tt_key_npage(): .pageDown
+        case tt_key_home(): .home
+        case tt_key_end(): .end
+        case tt_key_enter(): .enter
+        case tt_key_backspace(), tt_key_dc(): .backspace
+        case tt_key_resize(): .resize
+        default: nil
+        }
+    }
+
+    private func attributes(_ attributes: TextAttributes) -> attr_t {
+        var result = tt_a_normal()
+        if attributes.contains(.bold) { result |= tt_a_bold() }
+        if attributes.contains(.dim) { result |= tt_a_dim() }
+        if attributes.contains(.reverse) { result |= tt_a_reverse() }
+        if attributes.contains(.underline) { result |= tt_a_underline() }
+        return result
+    }
+
+    /// The colour pair for `style`'s colours, made on first use; 0 (the terminal's colours) without colour.
+    private func pair(for style: Style) -> Int32 {
+        guard colorEnabled, style.hasColor else { return 0 }
+        let key = ColorPairKey(foreground: style.foreground, background: style.background)
+        if let pair = pairs[key] { return pair }
+        guard nextPair < tt_color_pairs(), nextPair <= Int32(Int16.max) else { return 0 }
+        let pair = nextPair
+        init_pair(Int16(pair), colorNumber(style.foreground), colorNumber(style.background))
+        pairs[key] = pair
+        nextPair += 1
+        return pair
+    }
+
+    /// The terminal's number for `color`; bright colours fall back to their base colour on 8-colour terminals.
+    private func colorNumber(_ color: ThemeColor) -> Int16 {
+        guard case .indexed(let index) = color else { return -1 }
+        let available = Int(tt_colors())
+        if index < available { return Int16(index) }
+        if index < 16, index - 8 < available { return Int16(index - 8) }
+        return -1
+    }
+}

@@ -1,0 +1,75 @@
+/// An in-memory terminal for render tests and headless runs: a grid of cells, a script of keys.
+final class GridScreen: Screen {
+    private(set) var size: TerminalSize
+    private var grid: Canvas
+    /// Keys that ``readKey(timeoutMilliseconds:)`` returns, first to last.
+    var keys: [Key]
+    /// Called when a read finds no scripted key, with the timeout the caller asked for; a test advances its
+    /// clock here, standing in for the time a real terminal would wait.
+    var onIdleWait: ((Int) -> Void)?
+    /// Every timeout asked of ``readKey(timeoutMilliseconds:)``.
+    private(set) var requestedTimeouts: [Int] = []
+    /// How many times ``put(_:style:row:column:)`` was called since creation or ``resetCounters()``.
+    private(set) var putCount = 0
+    private(set) var flushCount = 0
+    private(set) var isClosed = false
+
+    init(columns: Int, rows: Int, keys: [Key] = []) {
+        size = TerminalSize(rows: rows, columns: columns)
+        grid = Canvas(size: size)
+        self.keys = keys
+    }
+
+    /// The screen as lines, trailing spaces removed.
+    var text: [String] {
+        grid.lines.map { String($0.reversed().drop(while: { $0 == " " }).reversed()) }
+    }
+
+    /// The style drawn at `row`, `column`.
+    func style(row: Int, column: Int) -> Style { grid[row, column].style }
+
+    /// Every style anywhere on the screen.
+    var stylesInUse: Set<Style> {
+        var styles: Set<Style> = []
+        for row in 0..<size.rows {
+            for column in 0..<size.columns { styles.insert(grid[row, column].style) }
+        }
+        return styles
+    }
+
+    /// Changes the size, as a terminal window resize does, and queues ``Key/resize`` first.
+    func resize(columns: Int, rows: Int) {
+        size = TerminalSize(rows: rows, columns: columns)
+        grid = Canvas(size: size)
+        keys.insert(.resize, at: 0)
+    }
+
+    func resetCounters() {
+        putCount = 0
+        flushCount = 0
+    }
+
+    func put(_ text: String, style: Style, row: Int, column: Int) {
+        putCount += 1
+        grid.put(text, row: row, column: column, style: style)
+    }
+
+    func clear() {
+        grid = Canvas(size: size)
+    }
+
+    func flush() {
+        flushCount += 1
+    }
+
+    func readKey(timeoutMilliseconds: Int) -> Key? {
+        requestedTimeouts.append(timeoutMilliseconds)
+        if !keys.isEmpty { return keys.removeFirst() }
+        onIdleWait?(timeoutMilliseconds)
+        return nil
+    }
+
+    func close() {
+        isClosed = true
+    }
+}

@@ -1,0 +1,34 @@
+/// One key press, decoded from the terminal.
+enum Key: Hashable, Sendable {
+    case character(Character)
+    case up
+    case down
+    case left
+    case right
+    case pageUp
+    case pageDown
+    case home
+    case end
+    case enter
+    case escape
+    case backspace
+    case tab
+    /// The terminal changed size; the next frame repaints everything.
+    case resize
+    /// Ctrl-L: repaint the whole screen.
+    case redraw
+    /// SIGINT, SIGTERM or SIGHUP arrived: the dashboard closes and the terminal is restored.
+    case signal(Int32)
+
+    /// Decodes one character that arrived as text rather than as a key code.
+    init(character scalar: Unicode.Scalar) {
+        switch scalar.value {
+        case 10, 13: self = .enter
+        case 27: self = .escape
+        case 8, 127: self = .backspace
+        case 9: self = .tab
+        case 12: self = .redraw
+        default: self = .character(Character(scalar))
+        }
+    }
+}

@@ -1,0 +1,33 @@
+/// Why the dashboard could not run on this terminal, or why it stopped early.
+public enum TerminalError: Error, Equatable, CustomStringConvertible {
+    /// Standard input or output is not a terminal (a pipe, a file, a CI job).
+    case notATerminal
+    /// `TERM` is unset or empty.
+    case terminalTypeUnset
+    /// ncurses does not know the terminal type `TERM` names, or could not open the terminal.
+    case unknownTerminal(String)
+    /// A signal (SIGINT, SIGTERM, SIGHUP) closed the dashboard; the terminal was restored first.
+    case interrupted(signal: Int32)
+
+    /// One line that says what is wrong and how to fix it.
+    public var description: String {
+        switch self {
+        case .notATerminal:
+            "the dashboard needs a terminal, but standard input or output is not one; "
+                + "in scripts use 'tokentop list' or 'tokentop show ID'"
+        case .terminalTypeUnset:
+            "TERM is not set, so the terminal's type is unknown; set it, for example TERM=xterm-256color"
+        case .unknownTerminal(let name):
+            "cannot open the terminal as type '\(name)' (from TERM); "
+                + "set TERM to a type in the terminfo database, for example TERM=xterm-256color"
+        case .interrupted(let signal):
+            "interrupted by signal \(signal)"
+        }
+    }
+
+    /// The exit status a shell expects: 128 + the signal for an interruption, 1 otherwise.
+    public var exitCode: Int32 {
+        if case .interrupted(let signal) = self { return 128 + signal }
+        return 1
+    }
+}

@@ -1,0 +1,60 @@
+import TokentopCore
+
+/// The revoke confirmation and the re-auth prompt, as a box in the middle of the screen.
+struct DialogWidget: Widget {
+    let overlay: Overlay
+
+    func draw(in rect: Rect, on canvas: inout Canvas, context: RenderContext) {
+        let (title, paragraphs) = content(context.dashboard)
+        let width = min(rect.width - 4, 76)
+        var lines: [String] = []
+        for (index, paragraph) in paragraphs.enumerated() {
+            if index > 0 { lines.append("") }
+            lines += paragraph.wrapped(toWidth: width - 4)
+        }
+        let box = rect.centered(height: min(rect.height, lines.count + 2), width: width)
+        let style = context.theme[.dialog]
+        canvas.box(box, title: title, style: style)
+        for (offset, line) in lines.prefix(box.height - 2).enumerated() {
+            canvas.put(line, row: box.row + 1 + offset, column: box.column + 2, width: box.width - 4, style: style)
+        }
+    }
+
+    func content(_ dashboard: Dashboard) -> (title: String, paragraphs: [String]) {
+        let snapshot = dashboard.snapshot
+        switch overlay {
+        case .confirmRevoke(let ids):
+            let connections = ids.compactMap { id in snapshot.connections.first { $0.id == id } }
+            let noEndpoint = connections.filter { snapshot.integrations[$0.integrationID]?.revocationURL == nil }
+            var paragraphs: [String]
+            if ids.count == 1 {
+                let subject = connections.first.map { " (\($0.subject))" } ?? ""
+                paragraphs = ["Revoke \(ids[0])\(subject)? This calls the provider's revocation endpoint. [y/N]"]
+            } else {
+                paragraphs = [
+                    "Revoke \(ids.count) connections? This calls the provider's revocation endpoint. [y/N]",
+                    connections.prefix(8).map { "\($0.id) (\($0.subject))" }.joined(separator: "\n")
+                        + (ids.count > 8 ? "\n…and \(ids.count - 8) more" : ""),
+                ]
+            }
+            if !noEndpoint.isEmpty {
+                paragraphs.append(
+                    "No revocation endpoint for \(noEndpoint.map(\.id).prefix(3).joined(separator: ", "))"
+                        + (noEndpoint.count > 3 ? ", …" : "") + ": it is marked revoked here only.")
+            }
+            return ("Revoke", paragraphs)
+        case .reauth(let id, let prompt):
+            guard let prompt else {
+                let connection = snapshot.connections.first { $0.id == id }
+                var text = ["No re-authorization is pending for \(id)."]
+                if let connection { text.append("Were it needed: \(connection.scope.reauthActor).") }
+                return ("Re-auth", text)
+            }
+            var paragraphs = ["Who must act: \(prompt.who)", "Why: \(prompt.reason)"]
+            if let url = prompt.url { paragraphs.append("Start here: \(url)") }
+            return ("Re-auth \(id)", paragraphs)
+        case .help:
+            return ("", [])
+        }
+    }
+}

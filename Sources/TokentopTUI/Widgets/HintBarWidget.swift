@@ -1,0 +1,38 @@
+/// The bottom line: the keys that matter where the user is.
+struct HintBarWidget: Widget {
+    func draw(in rect: Rect, on canvas: inout Canvas, context: RenderContext) {
+        canvas.line(
+            " " + Self.fitted(Self.hints(context.dashboard), width: rect.width - 1), in: rect, row: 0,
+            style: context.theme[.hints])
+    }
+
+    /// The hints joined by two spaces, or one, or with the last ones left out: `?` lists them all anyway.
+    static func fitted(_ hints: [String], width: Int) -> String {
+        for separator in ["  ", " "] {
+            var shown = hints
+            while !shown.isEmpty {
+                let text = shown.joined(separator: separator)
+                if text.displayWidth <= width { return text }
+                if separator == "  " { break }
+                shown.removeLast()
+            }
+        }
+        return ""
+    }
+
+    static func hints(_ dashboard: Dashboard) -> [String] {
+        switch dashboard.overlay {
+        case .confirmRevoke: return ["y revoke", "any other key cancels"]
+        case .help, .reauth: return ["any key closes"]
+        case nil: break
+        }
+        if dashboard.isEditingFilter { return ["type to filter", "Enter keep", "Esc clear", "↑↓ move"] }
+        if case .detail = dashboard.view {
+            return ["Esc/q back", "↑↓ scroll", "r refresh", "x revoke", "a re-auth", "? help"]
+        }
+        return [
+            "q quit", "? help", "↑↓ move", "Enter details", "/ filter", "1-5 scope", "0 all", "s sort", "space mark",
+            "r refresh", "x revoke", "a re-auth",
+        ]
+    }
+}

@@ -1,0 +1,37 @@
+/// The line above the key hints: the filter prompt or the last action's message, and where the cursor is.
+struct MessageWidget: Widget {
+    func draw(in rect: Rect, on canvas: inout Canvas, context: RenderContext) {
+        let dashboard = context.dashboard
+        let theme = context.theme
+        canvas.fill(rect, style: theme[.row])
+        let right = canvas.putRight(Self.position(dashboard) + " ", in: rect, row: 0, style: theme[.row])
+        let room = max(0, right - rect.column - 1)
+        if dashboard.isEditingFilter {
+            let used = canvas.put(
+                "/" + dashboard.filter, row: rect.row, column: rect.column, width: room - 1,
+                style: theme[.row])
+            // The terminal cursor is hidden, so a reverse-video block shows where typing goes.
+            var block = theme[.row]
+            block.attributes.insert(.reverse)
+            canvas.put(" ", row: rect.row, column: rect.column + used, style: block)
+        } else if let message = dashboard.message, message.isShown(at: context.now) {
+            canvas.put(
+                " " + message.text, row: rect.row, column: rect.column, width: room,
+                style: message.isError ? theme[.error] : theme[.row])
+        }
+    }
+
+    /// `[User] sort: expiry  filter: “ali”  3 marked  12/340`, each part only when it says something.
+    static func position(_ dashboard: Dashboard) -> String {
+        var parts: [String] = []
+        if let scope = dashboard.scope { parts.append("[\(scope.title)]") }
+        if dashboard.sort != .group { parts.append("sort: \(dashboard.sort.rawValue)") }
+        if !dashboard.filter.isEmpty, !dashboard.isEditingFilter { parts.append("filter: “\(dashboard.filter)”") }
+        if !dashboard.marked.isEmpty { parts.append("\(dashboard.marked.count) marked") }
+        if case .list = dashboard.view, !dashboard.snapshot.connections.isEmpty {
+            let count = dashboard.rows.connectionPositions.count
+            parts.append("\(dashboard.cursor.map { $0 + 1 } ?? 0)/\(count)")
+        }
+        return parts.joined(separator: "  ")
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import TokentopCore
+
+/// The connection table: column titles, group headers and the visible rows only.
+struct TableWidget: Widget {
+    func draw(in rect: Rect, on canvas: inout Canvas, context: RenderContext) {
+        let dashboard = context.dashboard
+        let theme = context.theme
+        let columns = TableColumns(width: rect.width)
+        let headerStyle = theme[.tableHeader]
+        columns.draw(
+            mark: " ", cells: columns.columns.map { ($0.title, headerStyle) }, row: rect.row,
+            on: &canvas, lineStyle: headerStyle, width: rect.width)
+        let body = Rect(row: rect.row + 1, column: rect.column, height: rect.height - 1, width: rect.width)
+        canvas.fill(body, style: theme[.row])
+
+        if dashboard.snapshot.connections.isEmpty {
+            return EmptyStateWidget().draw(in: body, on: &canvas, context: context)
+        }
+        let rows = dashboard.rows.rows
+        let top = dashboard.scrollTop
+        for (offset, row) in rows[min(top, rows.count)..<min(rows.count, top + body.height)].enumerated() {
+            let line = body.row + offset
+            switch row {
+            case .group(let scope, let shown, let total):
+                let count = shown == total ? "\(total)" : "\(shown) of \(total)"
+                canvas.line(
+                    "\(scope.title) (\(count))", in: Rect(row: line, column: 0, height: 1, width: body.width),
+                    row: 0, style: theme[.groupHeader])
+            case .connection(let index):
+                drawConnection(
+                    dashboard.snapshot.connections[index], position: top + offset, row: line,
+                    columns: columns, on: &canvas, context: context)
+            }
+        }
+        if dashboard.rows.connectionPositions.isEmpty {
+            let hint =
+                dashboard.filter.isEmpty
+                ? "No \(dashboard.scope?.title ?? "") connections. 0 shows every scope."
+                : "No connection matches “\(dashboard.filter)”. Esc clears the filter."
+            let row = body.row + min(rows.count, body.height - 1)
+            canvas.put("  " + hint, row: row, column: body.column, width: body.width, style: theme[.row])
+        }
+    }
+
+    private func drawConnection(
+        _ connection: Connection, position: Int, row: Int, columns: TableColumns, on canvas: inout Canvas,
+        context: RenderContext
+    ) {
+        let dashboard = context.dashboard
+        let theme = context.theme
+        let now = context.now
+        let status = dashboard.snapshot.status(of: connection, at: now)
+        let isCursor = dashboard.cursorPosition == position
+        let isMarked = dashboard.marked.contains(connection.id)
+        let lineStyle = isCursor ? theme[.cursor] : (isMarked ? theme[.marked] : theme[.row])
+        // On the cursor row one style wins, so the bar stays whole; symbols and words still carry the state.
+        func style(_ role: ThemeRole) -> Style { isCursor ? lineStyle : theme[role] }
+        let countdownRole = Self.countdownRole(connection, status: status, now: now)
+        let provider = dashboard.snapshot.integrations[connection.integrationID]?.provider ?? "?"
+        columns.draw(
+            mark: isMarked ? "*" : " ",
+            cells: [
+                ("\(status.symbol) \(status.rawValue)", style(.status(status))),
+                (connection.id, lineStyle),
+                (provider, lineStyle),
+                (connection.subject, lineStyle),
+                (Countdown.format(until: connection.expiresAt, now: now), style(countdownRole)),
+                (TimeText.ago(connection.lastRefreshAt, now: now), lineStyle),
+                ("\(connection.failures)", connection.failures > 0 ? style(.error) : lineStyle),
+            ],
+            row: row, on: &canvas, lineStyle: lineStyle, width: canvas.size.columns)
+    }
+
+    /// Critical in the last minute or when a human must act; a warning while the actor is on it.
+    static func countdownRole(_ connection: Connection, status: ConnectionStatus, now: Date) -> ThemeRole {
+        if let expiresAt = connection.expiresAt, expiresAt.timeIntervalSince(now) <= 60 || status.needsHuman {
+            return .countdownCritical
+        }
+        return [.expiring, .failing, .refreshing].contains(status) ? .countdownWarn : .countdownOK
+    }
+}

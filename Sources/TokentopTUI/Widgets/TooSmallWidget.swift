@@ -1,0 +1,16 @@
+/// Shown instead of the dashboard on a terminal smaller than 80×24.
+struct TooSmallWidget: Widget {
+    static func message(for size: TerminalSize) -> String {
+        "tokentop needs at least \(TerminalSize.minimum) (now \(size))"
+    }
+
+    func draw(in rect: Rect, on canvas: inout Canvas, context: RenderContext) {
+        canvas.fill(rect, style: context.theme[.row])
+        let lines = [Self.message(for: context.dashboard.size), "q quits"]
+        for (offset, line) in lines.enumerated() {
+            let shown = line.truncated(toWidth: rect.width)
+            let area = rect.centered(height: lines.count, width: shown.displayWidth)
+            canvas.put(shown, row: area.row + offset, column: area.column, style: context.theme[.row])
+        }
+    }
+}

@@ -1,0 +1,407 @@
+import Foundation
+import Testing
+import TokentopCore
+
+@testable import TokentopTUI
+
+@Suite struct DashboardKeyTests {
+    // MARK: - Cursor
+
+    @Test func cursorMovesWithArrowsAndVimKeys() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        #expect(harness.dashboard.cursorConnection?.id == "gh-alice")
+        harness.press(.character("j"))
+        #expect(harness.dashboard.cursorConnection?.id == "gh-zoe")
+        harness.press(.down, .down)
+        #expect(harness.dashboard.cursorConnection?.id == "stripe-acme")
+        harness.press(.character("k"), .up)
+        #expect(harness.dashboard.cursorConnection?.id == "gh-zoe")
+        harness.press(.up, .up, .character("k"))
+        #expect(harness.dashboard.cursorConnection?.id == "gh-alice")
+        harness.press(.character("G"))
+        #expect(harness.dashboard.cursorConnection?.id == "slack-bot")
+        #expect(harness.screen.text[38].hasSuffix("10/10"))
+        harness.press(.character("g"))
+        #expect(harness.dashboard.cursorConnection?.id == "gh-alice")
+        harness.press(.end, .home)
+        #expect(harness.dashboard.cursorConnection?.id == "gh-alice")
+    }
+
+    @Test func cursorRowIsDrawnInTheCursorStyle() throws {
+        let harness = Fixtures.harness()
+        let lines = harness.press(.character("j"))
+        let zoe = try #require(lines.firstIndex { $0.contains(" gh-zoe ") })
+        let alice = try #require(lines.firstIndex { $0.contains(" gh-alice ") })
+        #expect(harness.screen.style(row: zoe, column: 20) == Theme.builtIn[.cursor])
+        #expect(harness.screen.style(row: alice, column: 20) == Theme.builtIn[.row])
+    }
+
+    @Test func scrollingKeepsTheCursorVisible() throws {
+        let harness = Fixtures.harness(columns: 80, rows: 24)
+        harness.frame()
+        #expect(!harness.tableShows("slack-bot"))
+        var lines = harness.press(.character("G"))
+        #expect(harness.tableShows("slack-bot"))
+        #expect(!lines.contains("User (3)"))
+        lines = harness.press(.pageUp, .pageUp)
+        #expect(harness.dashboard.cursorConnection?.id == "gh-alice")
+        // The first row of a group brings its header along.
+        #expect(lines.contains("User (3)"))
+        lines = harness.press(.pageDown)
+        let id = try #require(harness.dashboard.cursorConnection?.id)
+        #expect(harness.tableShows(id))
+    }
+
+    // MARK: - Filter
+
+    @Test func filterNarrowsAsYouTypeAndEnterKeepsIt() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        var lines = harness.press(.character("/"))
+        #expect(lines[38].hasPrefix("/"))
+        lines = harness.type("alice")
+        #expect(lines[38].hasPrefix("/alice"))
+        #expect(harness.tableShows("gh-alice"))
+        #expect(!harness.tableShows("gh-zoe"))
+        #expect(lines.contains("User (1 of 3)"))
+        #expect(!lines.contains { $0.hasPrefix("Org (") })
+        lines = harness.press(.enter)
+        #expect(harness.dashboard.filter == "alice")
+        #expect(lines[38].hasSuffix("filter: “alice”  1/1"))
+        // Keys act on the list again once the filter is kept.
+        harness.press(.character("j"))
+        #expect(harness.dashboard.cursorConnection?.id == "gh-alice")
+    }
+
+    @Test func escapeClearsTheFilter() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.press(.character("/"))
+        harness.type("carol")
+        #expect(harness.dashboard.rows.connectionPositions.count == 1)
+        harness.press(.escape)
+        #expect(harness.dashboard.filter.isEmpty)
+        #expect(!harness.dashboard.isEditingFilter)
+        #expect(Fixtures.connections.allSatisfy { harness.tableShows($0.id) })
+    }
+
+    @Test func escapeInTheListClearsAKeptFilter() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.press([.character("/")] + "dave".map { Key.character($0) } + [.enter])
+        #expect(harness.dashboard.rows.connectionPositions.count == 1)
+        harness.press(.escape)
+        #expect(harness.dashboard.rows.connectionPositions.count == 10)
+    }
+
+    @Test(arguments: [
+        ("alice", ["gh-alice"]),
+        ("GOOGLE", ["gws-dave"]),
+        ("notion-int", ["notion-ws", "linear-ws"]),
+        ("ZOË", ["gh-zoe"]),
+        ("slack", ["slack-carol", "slack-bot"]),
+        ("corp", ["gh-org-acme", "gws-dave"]),
+    ])
+    func filterMatchesIdSubjectProviderAndIntegration(text: String, ids: [String]) {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.press(.character("/"))
+        harness.type(text)
+        let shown = harness.dashboard.rows.rows.compactMap { row -> String? in
+            guard case .connection(let index) = row else { return nil }
+            return harness.dashboard.snapshot.connections[index].id
+        }
+        #expect(shown == ids)
+    }
+
+    @Test func backspaceEditsTheFilter() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.press(.character("/"))
+        harness.type("alicex")
+        #expect(harness.dashboard.rows.connectionPositions.isEmpty)
+        #expect(harness.text.contains("No connection matches “alicex”. Esc clears the filter."))
+        harness.press(.backspace)
+        #expect(harness.dashboard.rows.connectionPositions.count == 1)
+    }
+
+    // MARK: - Scope and sort
+
+    @Test(arguments: [
+        ("1", "User (3)", ["gh-alice", "gh-zoe", "slack-carol"]),
+        ("2", "Org (2)", ["stripe-acme", "gh-org-acme"]),
+        ("3", "Delegated (1)", ["gws-dave"]),
+        ("4", "Workspace (2)", ["notion-ws", "linear-ws"]),
+        ("5", "Bot (2)", ["ghapp-inst-678", "slack-bot"]),
+    ])
+    func numberKeysShowOneScope(key: Character, header: String, ids: [String]) {
+        let harness = Fixtures.harness()
+        harness.frame()
+        let lines = harness.press(.character(key))
+        let headers = lines.filter { line in IdentityScope.allCases.contains { line.hasPrefix("\($0.title) (") } }
+        #expect(headers == [header])
+        for connection in Fixtures.connections {
+            #expect(harness.tableShows(connection.id) == ids.contains(connection.id))
+        }
+        #expect(harness.dashboard.cursorConnection?.id == ids.first)
+        let all = harness.press(.character("0"))
+        #expect(all.filter { line in IdentityScope.allCases.contains { line.hasPrefix("\($0.title) (") } }.count == 5)
+    }
+
+    @Test func sortCyclesThroughExpiryStatusNameAndBack() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        func userOrder() -> [String] {
+            harness.dashboard.rows.rows.compactMap { row -> String? in
+                guard case .connection(let index) = row else { return nil }
+                let connection = harness.dashboard.snapshot.connections[index]
+                return connection.scope == .user ? connection.id : nil
+            }
+        }
+        #expect(userOrder() == ["gh-alice", "gh-zoe", "slack-carol"])
+        harness.press(.character("s"))
+        #expect(harness.dashboard.sort == .expiry)
+        #expect(userOrder() == ["slack-carol", "gh-zoe", "gh-alice"])
+        #expect(harness.screen.text[38].contains("sort: expiry"))
+        harness.press(.character("s"))
+        #expect(userOrder() == ["slack-carol", "gh-zoe", "gh-alice"])
+        #expect(harness.dashboard.sort == .status)
+        harness.press(.character("s"))
+        #expect(harness.dashboard.sort == .name)
+        #expect(userOrder() == ["gh-alice", "gh-zoe", "slack-carol"])
+        harness.press(.character("s"))
+        #expect(harness.dashboard.sort == .group)
+        // The cursor follows its connection, not its position.
+        #expect(harness.dashboard.cursorConnection?.id == "gh-alice")
+    }
+
+    // MARK: - Detail view
+
+    @Test func enterOpensTheDetailViewWithFingerprintsOnly() throws {
+        let harness = Fixtures.harness()
+        harness.frame()
+        let lines = harness.press(.enter)
+        let text = lines.joined(separator: "\n")
+        #expect(lines[2].hasPrefix(" gh-alice  ● healthy  User · alice@example.com"))
+        #expect(text.contains("fingerprint \(Fixtures.aliceAccessToken.fingerprint)"))
+        #expect(text.contains("fingerprint \(Fixtures.aliceRefreshToken.fingerprint)"))
+        #expect(!text.contains(Fixtures.aliceAccessToken.value))
+        #expect(!text.contains(Fixtures.aliceRefreshToken.value))
+        #expect(!text.contains("fake-"))
+        for fact in [
+            "integration         github-oauth", "provider            github", "scope               user (User)",
+            "credential          oauth2", "grant               refresh_token", "granted scopes      repo read:user",
+            "issued              2025-12-31 23:00:00 UTC (1h ago)",
+            "expires             2026-01-01 01:02:00 UTC (in 1h02m)",
+            "last refresh        2025-12-31 23:58:00 UTC (2m ago)", "failures            0",
+            "revoked             no", "token URL           https://github.example/login/oauth/token",
+            "revocation URL      https://github.example/applications/revoke", "client auth         client_secret_basic",
+        ] {
+            #expect(text.contains(fact), "missing: \(fact)")
+        }
+        #expect(harness.backend.calls.historyRequests == ["gh-alice"])
+    }
+
+    @Test func historyShowsLoadingUntilItArrives() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.press(.enter, .character("G"))
+        #expect(harness.text.contains("loading…"))
+        harness.backend.publish { snapshot in
+            snapshot.histories["gh-alice"] = [
+                HistoryEntry(at: Fixtures.at(-86_400), connectionID: "gh-alice", kind: .imported, message: "imported"),
+                HistoryEntry(
+                    at: Fixtures.at(-120), connectionID: "gh-alice", kind: .refreshed,
+                    message: "token refreshed, rotated refresh token"),
+            ]
+        }
+        harness.press(.character("G"))
+        #expect(!harness.text.contains("loading…"))
+        #expect(
+            harness.text.contains("2025-12-31 23:58:00 UTC  refreshed        token refreshed, rotated refresh token"))
+        #expect(harness.text.contains("2025-12-31 00:00:00 UTC  imported         imported"))
+        // An unchanged connection is not asked for again.
+        #expect(harness.backend.calls.historyRequests == ["gh-alice"])
+    }
+
+    @Test func detailShowsTheProviderErrorVerbatimAndWhoMustAct() {
+        let prompt = ReauthPrompt(
+            connectionID: "slack-carol", who: "the user carol@example.com must sign in again",
+            reason: "Token has been expired or revoked.", url: "https://slack.example/oauth/v2/authorize?fake=1")
+        let harness = Fixtures.harness(prompts: ["slack-carol": prompt])
+        harness.frame()
+        let lines = harness.press(.down, .down, .enter)
+        #expect(lines[2].contains("! needs-reauth"))
+        harness.press(.character("G"))
+        let text = harness.text
+        #expect(text.contains("who must act        the user carol@example.com must sign in again"))
+        #expect(text.contains("start at            https://slack.example/oauth/v2/authorize?fake=1"))
+        #expect(text.contains("error               invalid_grant"))
+        #expect(text.contains("error_description   Token has been expired or revoked."))
+        #expect(text.contains("HTTP status         400"))
+        #expect(text.contains("body prefix         {\"ok\":false,\"error\":\"invalid_grant\"}"))
+    }
+
+    @Test func detailScrollsAndEscOrQGoesBack() {
+        let harness = Fixtures.harness(columns: 80, rows: 24)
+        harness.frame()
+        harness.press(.enter)
+        #expect(harness.dashboard.view == .detail(id: "gh-alice"))
+        harness.press(.character("j"), .character("j"))
+        #expect(harness.dashboard.detailScroll == 2)
+        harness.press(.character("k"))
+        #expect(harness.dashboard.detailScroll == 1)
+        harness.press(.escape)
+        #expect(harness.dashboard.view == .list)
+        harness.press(.enter, .character("q"))
+        #expect(harness.dashboard.view == .list)
+        #expect(!harness.dashboard.shouldQuit)
+    }
+
+    @Test func detailOfAVanishedConnectionSaysSo() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.press(.enter)
+        harness.backend.publish { $0.connections.removeAll { $0.id == "gh-alice" } }
+        harness.frame()
+        #expect(harness.text.contains("Connection gh-alice no longer exists. Esc goes back."))
+    }
+
+    // MARK: - Commands
+
+    @Test func refreshActsOnTheCursorRow() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        let lines = harness.press(.character("r"))
+        #expect(harness.backend.calls.refreshed == [["gh-alice"]])
+        #expect(lines[38].hasPrefix(" refresh requested: gh-alice"))
+    }
+
+    @Test func spaceMarksAndRefreshActsOnTheMarkedRows() throws {
+        let harness = Fixtures.harness()
+        harness.frame()
+        let lines = harness.press(.character(" "), .character(" "), .character("r"))
+        #expect(harness.dashboard.marked == ["gh-alice", "gh-zoe"])
+        #expect(harness.backend.calls.refreshed == [["gh-alice", "gh-zoe"]])
+        #expect(lines[38].hasPrefix(" refresh requested: 2 connections (gh-alice, gh-zoe)"))
+        #expect(try #require(harness.line(containing: " gh-alice ")).hasPrefix("*"))
+        #expect(try #require(harness.line(containing: " slack-carol ")).hasPrefix(" "))
+        harness.press(.character(" "))
+        #expect(harness.dashboard.marked == ["gh-alice", "gh-zoe", "slack-carol"])
+        harness.press(.character("k"), .character(" "))
+        #expect(harness.dashboard.marked == ["gh-alice", "gh-zoe"])
+    }
+
+    @Test func revokeAsksFirst() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.press(.character("x"))
+        let dialog = DialogWidget(overlay: .confirmRevoke(ids: ["gh-alice"])).content(harness.dashboard)
+        #expect(
+            dialog.paragraphs == [
+                "Revoke gh-alice (alice@example.com)? This calls the provider's revocation endpoint. [y/N]"
+            ])
+        #expect(harness.text.contains("Revoke gh-alice (alice@example.com)? This calls the provider's"))
+        #expect(harness.screen.text[39].contains("y revoke"))
+        #expect(harness.backend.calls.revoked.isEmpty)
+        let lines = harness.press(.character("y"))
+        #expect(harness.backend.calls.revoked == [["gh-alice"]])
+        #expect(lines[38].hasPrefix(" revoke requested: gh-alice"))
+    }
+
+    @Test(arguments: [
+        Key.character("n"), .character("Y"), .enter, .escape, .character("q"), .character(" "), .character("x"),
+        .down,
+    ])
+    func revokeIsCancelledByAnyKeyButY(key: Key) {
+        let harness = Fixtures.harness()
+        harness.frame()
+        let lines = harness.press(.character("x"), key)
+        #expect(harness.backend.calls.revoked.isEmpty)
+        #expect(harness.dashboard.overlay == nil)
+        #expect(lines[38].hasPrefix(" revoke cancelled"))
+        #expect(!harness.dashboard.shouldQuit)
+    }
+
+    @Test func revokeOfMarkedRowsListsThemAndClearsTheMarks() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.press(.character("G"), .character(" "), .character("g"), .character(" "), .character("x"))
+        let dialog = DialogWidget(overlay: .confirmRevoke(ids: ["gh-alice", "slack-bot"])).content(harness.dashboard)
+        #expect(
+            dialog.paragraphs.first
+                == "Revoke 2 connections? This calls the provider's revocation endpoint. [y/N]")
+        #expect(harness.text.contains("Revoke 2 connections? This calls the provider's revocation"))
+        #expect(harness.text.contains("gh-alice (alice@example.com)"))
+        #expect(harness.text.contains("slack-bot (B0FAKEBOT)"))
+        #expect(harness.text.contains("No revocation endpoint for slack-bot: it is marked revoked here only."))
+        harness.press(.character("y"))
+        #expect(harness.backend.calls.revoked == [["gh-alice", "slack-bot"]])
+        #expect(harness.dashboard.marked.isEmpty)
+    }
+
+    @Test func reauthDialogSaysWhoMustActWhyAndWhere() {
+        let prompt = ReauthPrompt(
+            connectionID: "slack-carol", who: "the user carol@example.com must sign in again",
+            reason: "Token has been expired or revoked.", url: "https://slack.example/oauth/v2/authorize?fake=1")
+        let harness = Fixtures.harness(prompts: ["slack-carol": prompt])
+        harness.frame()
+        let text = harness.press(.down, .down, .character("a")).joined(separator: "\n")
+        #expect(text.contains("Re-auth slack-carol"))
+        #expect(text.contains("Who must act: the user carol@example.com must sign in again"))
+        #expect(text.contains("Why: Token has been expired or revoked."))
+        #expect(text.contains("Start here: https://slack.example/oauth/v2/authorize?fake=1"))
+        harness.press(.character("z"))
+        #expect(harness.dashboard.overlay == nil)
+    }
+
+    @Test func reauthWithoutAPromptSaysNothingIsPending() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        let text = harness.press(.character("a")).joined(separator: "\n")
+        #expect(text.contains("No re-authorization is pending for gh-alice."))
+        #expect(text.contains("Were it needed: the user must sign in again."))
+        #expect(harness.backend.calls.reauthPromptRequests == ["gh-alice"])
+    }
+
+    @Test func helpListsEveryKeyOfTheKeyTable() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        let lines = harness.press(.character("?"))
+        for binding in KeyBinding.list {
+            #expect(
+                lines.contains { $0.contains("│ \(binding.label.padded(toWidth: 8))  \(binding.summary)") },
+                "help lacks \(binding.label)")
+        }
+        harness.press(.character("q"))
+        #expect(harness.dashboard.overlay == nil)
+        #expect(!harness.dashboard.shouldQuit)
+    }
+
+    @Test func everyBoundKeyIsOneActionOnly() {
+        let keys = KeyBinding.list.flatMap(\.keys)
+        #expect(Set(keys).count == keys.count)
+    }
+
+    @Test func qQuitsFromTheList() {
+        let harness = Fixtures.harness()
+        harness.screen.keys = [.character("j"), .character("q"), .character("j")]
+        harness.loop.run(maxIterations: 100)
+        #expect(harness.dashboard.shouldQuit)
+        #expect(harness.loop.iterations == 2)
+        #expect(harness.screen.keys == [.character("j")])
+    }
+}
+
+extension DashboardKeyTests {
+    @Test func messagesFadeAfterTenSeconds() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.press(.character("r"))
+        harness.backend.clock.advance(9)
+        #expect(harness.frame()[38].hasPrefix(" refresh requested: gh-alice"))
+        harness.backend.clock.advance(1)
+        #expect(!harness.frame()[38].contains("refresh requested"))
+    }
+}

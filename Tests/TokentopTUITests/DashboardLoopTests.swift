@@ -1,0 +1,156 @@
+import Foundation
+import Glibc
+import Testing
+import TokentopCore
+
+@testable import TokentopTUI
+
+@Suite struct DashboardLoopTests {
+    @Test(
+        arguments: [
+            (0.0, 1_000), (0.25, 750), (0.999, 1), (0.9999, 1), (0.5004, 500),
+        ] as [(Double, Int)])
+    func waitsUntilTheNextWholeSecond(fraction: Double, milliseconds: Int) {
+        let now = TestClock.start.addingTimeInterval(fraction)
+        #expect(DashboardLoop.millisecondsToNextSecond(after: now) == milliseconds)
+    }
+
+    @Test func countdownsTickOnceASecond() throws {
+        let harness = Fixtures.harness()
+        harness.backend.clock.advance(0.25)
+        var seen: [String] = []
+        var timeouts: [Int] = []
+        harness.screen.onIdleWait = { milliseconds in
+            timeouts.append(milliseconds)
+            let row = harness.line(containing: " gh-zoe ") ?? ""
+            seen.append(["45s", "44s", "43s", "42s"].first { row.contains(" \($0) ") } ?? row)
+            harness.backend.clock.advance(Double(milliseconds) / 1_000)
+        }
+        harness.loop.run(maxIterations: 4)
+        #expect(timeouts == [750, 1_000, 1_000])
+        #expect(seen == ["45s", "44s", "43s"])
+        #expect(try #require(harness.line(containing: " gh-zoe ")).contains(" 42s "))
+    }
+
+    @Test func runsABoundedNumberOfFrames() {
+        let harness = Fixtures.harness()
+        harness.loop.run(maxIterations: 5)
+        #expect(harness.loop.iterations == 5)
+        #expect(harness.screen.flushCount == 5)
+        #expect(harness.screen.requestedTimeouts.count == 4)
+    }
+
+    @Test func anUnchangedFrameWritesNothing() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.screen.resetCounters()
+        harness.frame()
+        #expect(harness.screen.putCount == 0)
+        #expect(harness.screen.flushCount == 1)
+        harness.press(.character("j"))
+        // Moving the cursor rewrites the two rows it left and entered, and the position line.
+        #expect(harness.screen.putCount > 0)
+        #expect(harness.screen.putCount < 40)
+    }
+
+    @Test func rowsAreRebuiltPerSnapshotVersionNotPerFrame() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.frame()
+        harness.frame()
+        #expect(harness.dashboard.rowBuilds == 1)
+        harness.backend.publish { $0.connections[0].failures = 1 }
+        harness.frame()
+        harness.frame()
+        #expect(harness.dashboard.rowBuilds == 2)
+    }
+
+    @Test func newSnapshotsShowUpInTheNextFrame() throws {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.backend.publish { snapshot in
+            snapshot.inFlight = []
+            snapshot.events.append(
+                HistoryEntry(
+                    at: Fixtures.at(0), connectionID: "gh-zoe", kind: .refreshed, message: "token refreshed"))
+            snapshot.connections[1].expiresAt = Fixtures.at(3_600)
+        }
+        let lines = harness.frame()
+        #expect(lines.contains(" 00:00:00  gh-zoe                    token refreshed"))
+        #expect(try #require(harness.line(containing: " gh-zoe ")).contains(" 1h00m "))
+        #expect(try #require(harness.line(containing: " ghapp-inst-678 ")).contains("● healthy"))
+    }
+
+    @Test func resizeRepaintsAtTheNewSize() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.screen.resize(columns: 79, rows: 23)
+        harness.press()
+        #expect(harness.text.contains("tokentop needs at least 80×24 (now 79×23)"))
+        harness.screen.resize(columns: 100, rows: 30)
+        harness.press()
+        #expect(!harness.text.contains("needs at least"))
+        #expect(harness.screen.text.count == 30)
+        #expect(harness.screen.text[29].hasPrefix(" q quit"))
+    }
+
+    @Test func keysStillWorkOnASmallTerminal() {
+        let harness = Fixtures.harness(columns: 60, rows: 20)
+        harness.screen.keys = [.character("q")]
+        harness.loop.run(maxIterations: 10)
+        #expect(harness.dashboard.shouldQuit)
+    }
+
+    @Test func aSignalEndsTheLoop() {
+        let harness = Fixtures.harness()
+        harness.screen.keys = [.signal(SIGTERM), .character("j")]
+        harness.loop.run(maxIterations: 10)
+        #expect(harness.loop.endedBySignal == SIGTERM)
+        #expect(harness.dashboard.cursorConnection?.id == "gh-alice")
+    }
+
+    @Test func withoutATerminalRunDashboardSaysSo() throws {
+        // Under `swift test` output goes to a pipe, and CI has no standard input; a developer's tty is skipped.
+        guard isatty(STDIN_FILENO) == 0 || isatty(STDOUT_FILENO) == 0 else { return }
+        let backend = TestBackend(snapshot: Fixtures.snapshot())
+        #expect(throws: TerminalError.notATerminal) {
+            try runDashboard(backend: backend, themesDirectory: nil, maxIterations: 1)
+        }
+    }
+
+    @Test func aBadThemeIsReportedBeforeTheTerminalIsTouched() throws {
+        let backend = TestBackend(snapshot: Fixtures.snapshot())
+        #expect(throws: ThemeError.self) {
+            try runDashboard(backend: backend, themesDirectory: nil, themeName: "no-such-theme", maxIterations: 1)
+        }
+    }
+
+    @Test func terminalErrorsSayHowToFixThem() {
+        #expect(TerminalError.terminalTypeUnset.description.contains("TERM=xterm-256color"))
+        #expect(TerminalError.unknownTerminal("vt9000").description.contains("'vt9000'"))
+        #expect(TerminalError.notATerminal.description.contains("tokentop list"))
+        #expect(TerminalError.interrupted(signal: SIGINT).exitCode == 130)
+    }
+
+    @Test func aHundredThousandConnectionsRenderOnlyWhatIsVisible() throws {
+        let connections = (0..<100_000).map { index in
+            Connection(
+                id: String(format: "conn-%06d", index), integrationID: "github-oauth",
+                scope: IdentityScope.allCases[index % 5], subject: "user\(index)@example.com", credential: .oauth2,
+                grant: .refreshToken, refreshFingerprint: "…\(index)", issuedAt: Fixtures.at(-600),
+                expiresAt: Fixtures.at(Double(600 + index % 7_200)), createdAt: Fixtures.at(-86_400))
+        }
+        let harness = Fixtures.harness(snapshot: Fixtures.snapshot(connections: connections))
+        harness.frame()
+        #expect(harness.screen.text[38].hasSuffix("1/100000"))
+        harness.screen.resetCounters()
+        harness.press(.character("G"))
+        #expect(harness.tableShows("conn-099999"))
+        #expect(harness.screen.text[38].hasSuffix("100000/100000"))
+        #expect(harness.dashboard.rowBuilds == 1)
+        harness.press(.character("/"))
+        harness.type("user4242@")
+        #expect(harness.dashboard.rows.connectionPositions.count == 1)
+        #expect(harness.tableShows("conn-004242"))
+    }
+}

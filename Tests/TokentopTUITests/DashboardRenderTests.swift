@@ -1,0 +1,198 @@
+import Foundation
+import Testing
+import TokentopCore
+
+@testable import TokentopTUI
+
+@Suite struct DashboardRenderTests {
+    @Test func fiveGroupHeadersInScopeOrder() {
+        let lines = Fixtures.harness().frame()
+        let headers = lines.filter { line in IdentityScope.allCases.contains { line.hasPrefix("\($0.title) (") } }
+        #expect(headers == ["User (3)", "Org (2)", "Delegated (1)", "Workspace (2)", "Bot (2)"])
+    }
+
+    @Test func emptyScopesStillShowTheirHeader() {
+        let onlyUsers = Fixtures.connections.filter { $0.scope == .user }
+        let lines = Fixtures.harness(snapshot: Fixtures.snapshot(connections: onlyUsers)).frame()
+        for header in ["User (3)", "Org (0)", "Delegated (0)", "Workspace (0)", "Bot (0)"] {
+            #expect(lines.contains(header))
+        }
+    }
+
+    @Test func columnTitlesInOrder() throws {
+        let harness = Fixtures.harness()
+        harness.frame()
+        let titles = try #require(harness.line(containing: "STATUS"))
+        let order = ["STATUS", "CONNECTION", "PROVIDER", "SUBJECT", "EXPIRES", "REFRESHED", "FAILS"]
+        let positions = order.map { titles.range(of: $0)?.lowerBound }
+        #expect(positions.allSatisfy { $0 != nil })
+        #expect(positions.compactMap { $0 } == positions.compactMap { $0 }.sorted())
+    }
+
+    @Test(arguments: [
+        ("gh-alice", ["● healthy", "github", "alice@example.com", "1h02m", "2m ago"]),
+        ("gh-zoe", ["◐ expiring", "zoë@example.com", "45s", "59m ago"]),
+        ("slack-carol", ["! needs-reauth", "slack", "expired", "2h ago"]),
+        ("stripe-acme", ["■ static", "stripe", "org_acme", "—", "never"]),
+        ("gh-org-acme", ["● healthy", "acme-corp", "3d04h", "1d ago"]),
+        ("gws-dave", ["▲ failing", "google", "4m05s", "1h ago"]),
+        ("notion-ws", ["✕ expired", "notion", "expired", "never"]),
+        ("ghapp-inst-678", ["↻ refreshing", "45m00s", "15m ago"]),
+        ("slack-bot", ["⊘ revoked", "B0FAKEBOT"]),
+    ])
+    func rowShowsStatusSymbolWordAndTimes(id: String, expected: [String]) throws {
+        let harness = Fixtures.harness()
+        harness.frame()
+        let line = try #require(harness.line(containing: " \(id) "))
+        for text in expected { #expect(line.contains(text), "\(id): '\(text)' missing from '\(line)'") }
+    }
+
+    @Test func failuresColumnCountsFailures() throws {
+        let harness = Fixtures.harness()
+        harness.frame()
+        #expect(try #require(harness.line(containing: " gws-dave ")).hasSuffix(" 2"))
+        #expect(try #require(harness.line(containing: " gh-alice ")).hasSuffix(" 0"))
+    }
+
+    @Test func headerNamesTheDatabaseTheActorAndTheCounts() {
+        let lines = Fixtures.harness().frame()
+        #expect(lines[0].hasPrefix(" tokentop  \(Fixtures.databasePath)"))
+        #expect(lines[0].hasSuffix("refreshing 1"))
+        #expect(
+            lines[1] == " 10 connections ●2 healthy ◐1 expiring ↻1 refreshing ▲1 failing !1 needs-reauth ✕1 expired"
+                + " ⊘1 revoked ■2 static")
+    }
+
+    @Test(arguments: [
+        (245.0 as Double?, "next refresh in 4m05s"),
+        (-1, "refresh due now"),
+        (nil, "no refresh scheduled"),
+    ])
+    func headerCountsDownToTheNextRefresh(dueIn: Double?, expected: String) {
+        var snapshot = Fixtures.snapshot()
+        snapshot.inFlight = []
+        snapshot.nextDue = dueIn.map(Fixtures.at)
+        let lines = Fixtures.harness(snapshot: snapshot).frame()
+        #expect(lines[0].hasSuffix(expected))
+    }
+
+    @Test func fewerStatusesShowTheirWordsOnASmallScreen() {
+        let two = Fixtures.connections.filter { ["gh-alice", "gws-dave"].contains($0.id) }
+        let lines = Fixtures.harness(columns: 80, rows: 24, snapshot: Fixtures.snapshot(connections: two)).frame()
+        #expect(lines[1] == " 2 connections  ● 1 healthy  ▲ 1 failing")
+    }
+
+    @Test func eventPaneShowsTheNewestFiveOldestFirst() throws {
+        let harness = Fixtures.harness()
+        let lines = harness.frame()
+        let title = try #require(lines.firstIndex { $0.hasPrefix("─ Events (UTC) ─") })
+        #expect(
+            Array(lines[title + 1...title + 5]) == [
+                " 23:45:00  ghapp-inst-678            installation token",
+                " 23:50:00  slack-carol               provider refused the grant: invalid_grant",
+                " 23:55:00  slack-bot                 revoked at the provider",
+                " 23:58:00  gh-alice                  token refreshed",
+                " 23:59:40  gws-dave                  refresh failed: server_error (HTTP 503)",
+            ])
+        #expect(!harness.text.contains("token refreshed\n 23:45"))
+    }
+
+    @Test func hintBarAndPositionLine() {
+        let lines = Fixtures.harness().frame()
+        #expect(lines[39].hasPrefix(" q quit  ? help  ↑↓ move  Enter details  / filter"))
+        #expect(lines[38].hasSuffix("1/10"))
+    }
+
+    @Test(arguments: [(79, 23), (79, 40), (120, 23), (40, 10)])
+    func smallTerminalShowsTheMinimum(columns: Int, rows: Int) throws {
+        let harness = Fixtures.harness(columns: columns, rows: rows)
+        let lines = harness.frame()
+        let message = "tokentop needs at least 80×24 (now \(columns)×\(rows))"
+        let line = try #require(lines.first { $0.contains(message.prefix(columns - 1)) })
+        if message.count <= columns {
+            #expect(line == String(repeating: " ", count: (columns - message.count) / 2) + message)
+        }
+        #expect(!harness.text.contains("STATUS"))
+    }
+
+    @Test func eightyByTwentyFourIsEnough() {
+        let harness = Fixtures.harness(columns: 80, rows: 24)
+        harness.frame()
+        #expect(!harness.text.contains("needs at least"))
+        #expect(harness.line(containing: "STATUS") != nil)
+        #expect(harness.line(containing: "User (3)") != nil)
+    }
+
+    @Test func emptyDatabaseSaysHowToBegin() {
+        let harness = Fixtures.harness(snapshot: DashboardSnapshot(version: 1, databasePath: "/tmp/empty.sqlite3"))
+        harness.frame()
+        #expect(harness.text.contains("No connections yet."))
+        #expect(harness.text.contains("tokentop import FILE"))
+        #expect(harness.text.contains("tokentop demo"))
+        #expect(harness.screen.text[1] == " 0 connections")
+        #expect(!harness.text.contains("User ("))
+    }
+
+    @Test func noticeGetsItsOwnLine() {
+        let notice = "the database is read-only: refreshes are not saved"
+        let lines = Fixtures.harness(snapshot: Fixtures.snapshot(notice: notice)).frame()
+        #expect(lines[2] == " ! \(notice)")
+        #expect(lines[3].contains("STATUS"))
+    }
+
+    @Test func stylesComeFromTheirRoles() throws {
+        let harness = Fixtures.harness()
+        let lines = harness.frame()
+        let theme = Theme.builtIn
+        let carol = try #require(lines.firstIndex { $0.contains(" slack-carol ") })
+        #expect(harness.screen.style(row: carol, column: 1) == theme[.status(.needsReauth)])
+        let alice = try #require(lines.firstIndex { $0.contains(" gh-alice ") })
+        #expect(harness.screen.style(row: alice, column: 1) == theme[.cursor])
+        #expect(harness.screen.style(row: alice, column: 100) == theme[.cursor])
+        let header = try #require(lines.firstIndex { $0.hasPrefix("Bot (") })
+        #expect(harness.screen.style(row: header, column: 0) == theme[.groupHeader])
+    }
+
+    @Test func controlCharactersFromTheProviderAreDefused() throws {
+        var snapshot = Fixtures.snapshot()
+        snapshot.events.append(
+            HistoryEntry(
+                at: Fixtures.at(-1), connectionID: "gh-alice", kind: .refreshFailed, message: "bad\u{1B}[2Jbody"))
+        let harness = Fixtures.harness(snapshot: snapshot)
+        harness.frame()
+        #expect(try #require(harness.line(containing: "bad")).contains("bad�[2Jbody"))
+    }
+}
+
+extension DashboardRenderTests {
+    @Test func longProviderTextWrapsAtSpacesAndStaysVerbatim() throws {
+        let description =
+            "The refresh token is invalid,  expired or revoked; see https://provider.example/docs/"
+            + "errors#invalid_grant_with_a_very_long_anchor_that_cannot_fit_on_one_line_at_all for details."
+        var connections = Fixtures.connections
+        connections[0].lastError = ProviderError(
+            kind: .invalidGrant, error: "invalid_grant", errorDescription: description)
+        let harness = Fixtures.harness(columns: 80, rows: 60, snapshot: Fixtures.snapshot(connections: connections))
+        harness.frame()
+        harness.press(.enter)
+        let lines = DetailContent(dashboard: harness.dashboard, id: "gh-alice", now: Fixtures.now).lines(width: 80)
+        let first = try #require(lines.firstIndex { $0.text.hasPrefix("   error_description ") })
+        let indent = lines[first].segments[0].text.count
+        var pieces = [lines[first].segments[1].text]
+        for line in lines[(first + 1)...] {
+            guard line.segments.count == 2, line.segments[0].text == String(repeating: " ", count: indent) else {
+                break
+            }
+            pieces.append(line.segments[1].text)
+        }
+        #expect(
+            pieces == [
+                "The refresh token is invalid,  expired or revoked; see ",
+                "https://provider.example/docs/errors#invalid_grant_with_",
+                "a_very_long_anchor_that_cannot_fit_on_one_line_at_all ",
+                "for details.",
+            ])
+        #expect(pieces.joined() == description)
+        #expect(lines.allSatisfy { $0.text.count <= 80 })
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Synchronization
+import TokentopCore
+
+@testable import TokentopTUI
+
+/// An in-memory stand-in for the engine: it serves snapshots a test builds and records the commands it gets.
+///
+/// Only the engine is replaced; every piece of the dashboard under test is the real code.
+final class TestBackend: DashboardBackend {
+    struct Calls: Equatable {
+        var refreshed: [[String]] = []
+        var revoked: [[String]] = []
+        var historyRequests: [String] = []
+        var reauthPromptRequests: [String] = []
+    }
+
+    private struct State {
+        var snapshot: DashboardSnapshot
+        var prompts: [String: ReauthPrompt]
+        var calls = Calls()
+    }
+
+    let clock: TestClock
+    private let state: Mutex<State>
+
+    init(snapshot: DashboardSnapshot, clock: TestClock = TestClock(), prompts: [String: ReauthPrompt] = [:]) {
+        self.clock = clock
+        state = Mutex(State(snapshot: snapshot, prompts: prompts))
+    }
+
+    var timeSource: any TimeSource { clock }
+
+    var calls: Calls { state.withLock { $0.calls } }
+
+    /// Replaces the snapshot, bumping its version as the engine does on every change.
+    func publish(_ change: (inout DashboardSnapshot) -> Void) {
+        state.withLock { state in
+            change(&state.snapshot)
+            state.snapshot.version += 1
+        }
+    }
+
+    func snapshot() -> DashboardSnapshot { state.withLock { $0.snapshot } }
+
+    func refresh(_ ids: [String]) { state.withLock { $0.calls.refreshed.append(ids) } }
+
+    func revoke(_ ids: [String]) { state.withLock { $0.calls.revoked.append(ids) } }
+
+    func reauthPrompt(for id: String) -> ReauthPrompt? {
+        state.withLock { state in
+            state.calls.reauthPromptRequests.append(id)
+            return state.prompts[id]
+        }
+    }
+
+    func requestHistory(for id: String) { state.withLock { $0.calls.historyRequests.append(id) } }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+
+@testable import TokentopTUI
+
+@Suite struct ThemeTests {
+    static let themesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("themes").path
+
+    @Test func embeddedDefaultMatchesTheFile() throws {
+        let file = try String(contentsOfFile: Self.themesDirectory + "/default.theme", encoding: .utf8)
+        #expect(file == DefaultTheme.text)
+    }
+
+    @Test func builtInThemeSetsEveryRole() throws {
+        let parsed = try Theme.parse(DefaultTheme.text, file: "default.theme", base: Theme(styles: [:]))
+        for role in ThemeRole.all {
+            #expect(parsed.styles[role] != nil, "default.theme leaves out \(role)")
+        }
+        #expect(parsed[.status(.needsReauth)] == Style(foreground: .indexed(1), attributes: [.bold]))
+        #expect(parsed[.cursor] == Style(foreground: .indexed(0), background: .indexed(6)))
+    }
+
+    @Test(arguments: ["default", "monochrome"])
+    func shippedThemesLoad(name: String) throws {
+        let theme = try Theme.load(name: name, directory: Self.themesDirectory, environment: [:])
+        #expect(theme.styles.count == ThemeRole.all.count)
+    }
+
+    @Test func noColorThemeHasNoColours() throws {
+        let theme = try Theme.load(name: "default", directory: Self.themesDirectory, environment: ["NO_COLOR": "1"])
+        #expect(!theme.usesColor)
+        for role in ThemeRole.all {
+            #expect(theme[role].foreground == .terminalDefault)
+            #expect(theme[role].background == .terminalDefault)
+        }
+        // Bars and the cursor keep showing, in reverse video; bold stays bold.
+        #expect(theme[.cursor].attributes.contains(.reverse))
+        #expect(theme[.tableHeader].attributes.contains(.reverse))
+        #expect(theme[.status(.failing)].attributes == [.bold])
+    }
+
+    @Test func emptyNoColorKeepsColours() throws {
+        let theme = try Theme.load(name: "default", directory: nil, environment: ["NO_COLOR": ""])
+        #expect(theme.usesColor)
+    }
+
+    @Test func noColorScreenDrawsNoColour() {
+        let harness = Fixtures.harness(environment: ["NO_COLOR": "1"])
+        harness.frame()
+        #expect(harness.screen.stylesInUse.allSatisfy { !$0.hasColor })
+        #expect(harness.screen.stylesInUse.contains { $0.attributes.contains(.reverse) })
+    }
+
+    @Test func fileOverridesOnlyTheRolesItNames() throws {
+        let theme = try Theme.parse("status.failing = magenta default underline\n", file: "mine.theme")
+        #expect(theme[.status(.failing)] == Style(foreground: .indexed(5), attributes: [.underline]))
+        #expect(theme[.cursor] == Theme.builtIn[.cursor])
+    }
+
+    @Test func readsColourForms() throws {
+        let text = """
+            # comment line
+            header = bright-white 236 bold reverse   # trailing comment
+            row = 208
+            error = RED none
+            """
+        let theme = try Theme.parse(text, file: "forms.theme")
+        #expect(
+            theme[.header] == Style(foreground: .indexed(15), background: .indexed(236), attributes: [.bold, .reverse]))
+        #expect(theme[.row] == Style(foreground: .indexed(208)))
+        #expect(theme[.error] == Style(foreground: .indexed(1)))
+    }
+
+    @Test(
+        arguments: [
+            ("header = default default\nrow = purpel default\n", 2, "unknown colour 'purpel'"),
+            ("\n\nstatus.fine = green default\n", 3, "unknown role 'status.fine'"),
+            ("header default bold\n", 1, "expected 'role = foreground"),
+            ("row = green default blink\n", 1, "unknown colour or attribute 'blink'"),
+            ("row =\n", 1, "missing a foreground colour"),
+            ("row = 256\n", 1, "unknown colour '256'"),
+            ("row = red\n# again\nrow = blue\n", 3, "role 'row' is already set on line 1"),
+        ] as [(String, Int, String)])
+    func parseErrorsNameTheLine(text: String, line: Int, message: String) {
+        #expect {
+            try Theme.parse(text, file: "bad.theme")
+        } throws: { error in
+            guard let error = error as? ThemeError else { return false }
+            return error.line == line && error.message.contains(message)
+                && error.description.hasPrefix("bad.theme:\(line): ")
+        }
+    }
+
+    @Test func missingThemeIsAnErrorButMissingDefaultIsNot() throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("tokentop-themes-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        let theme = try Theme.load(name: "default", directory: empty, environment: [:])
+        #expect(theme[.cursor] == Theme.builtIn[.cursor])
+        #expect(throws: ThemeError.self) { try Theme.load(name: "solarized", directory: empty, environment: [:]) }
+        #expect(throws: ThemeError.self) { try Theme.load(name: "../etc/passwd", directory: empty, environment: [:]) }
+    }
+
+    @Test func badFileInThemesDirectoryNamesItsPath() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tokentop-themes-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "header = default\ncursor = black cyn\n".write(
+            toFile: directory + "/default.theme", atomically: true, encoding: .utf8)
+        #expect {
+            try Theme.load(name: "default", directory: directory, environment: [:])
+        } throws: { error in
+            let expected = directory + "/default.theme:2: unknown colour or attribute 'cyn'"
+            return (error as? ThemeError)?.description.hasPrefix(expected) == true
+        }
+    }
+}
