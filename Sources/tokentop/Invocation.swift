@@ -67,7 +67,8 @@ extension Invocation {
             case "--scope":
                 let text = try take()
                 guard let parsed = IdentityScope(rawValue: text) else {
-                    throw UsageError(description: "unknown scope '\(text)'; use one of \(Self.names(IdentityScope.self))")
+                    throw UsageError(
+                        description: "unknown scope '\(text)'; use one of \(Self.names(IdentityScope.self))")
                 }
                 scope = parsed
                 flags.append(name)
@@ -102,7 +103,8 @@ extension Invocation {
             guard operands.count == count else {
                 throw UsageError(
                     description: operands.count < count
-                        ? "'\(verb!)' needs \(what)" : "'\(verb!)' takes \(what), not '\(operands.joined(separator: " "))'")
+                        ? "'\(verb!)' needs \(what)"
+                        : "'\(verb!)' takes \(what), not '\(operands.joined(separator: " "))'")
             }
         }
         let command: Command
@@ -128,7 +130,9 @@ extension Invocation {
             command = .importFile(path: operands[0])
         case "refresh", "revoke":
             try allow([])
-            guard !operands.isEmpty else { throw UsageError(description: "'\(verb!)' needs at least one connection id") }
+            guard !operands.isEmpty else {
+                throw UsageError(description: "'\(verb!)' needs at least one connection id")
+            }
             command = verb == "refresh" ? .refresh(ids: operands) : .revoke(ids: operands)
         case "reauth":
             try allow([])

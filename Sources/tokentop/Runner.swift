@@ -132,7 +132,8 @@ struct Runner {
         var temporary: String?
         if let chosen = invocation.database {
             guard !FileManager.default.fileExists(atPath: chosen) else {
-                throw UsageError(description: "\(chosen) exists; the demo needs a fresh database, remove it or name another")
+                throw UsageError(
+                    description: "\(chosen) exists; the demo needs a fresh database, remove it or name another")
             }
             path = chosen
         } else {

@@ -79,8 +79,9 @@ struct CommandLineTests {
         #expect(run.stderr.contains("scope"))
         #expect(run.stderr.split(separator: "\n").count <= 2, "one clear message:\n\(run.stderr)")
         let list = try Binary.run(["list", "--json"], environment: sandbox.environment)
-        #expect(list.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[\n\n]"
-            || list.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+        #expect(
+            list.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[\n\n]"
+                || list.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
     }
 
     @Test(arguments: [
@@ -117,7 +118,8 @@ struct CommandLineTests {
         #expect(run.stderr.contains("bogus.sqlite3"), "\(run.stderr)")
         #expect(run.stderr.split(separator: "\n").count == 1)
 
-        let missing = try Binary.run(["import", sandbox.root.appendingPathComponent("nope.json").path],
+        let missing = try Binary.run(
+            ["import", sandbox.root.appendingPathComponent("nope.json").path],
             environment: sandbox.environment)
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("nope.json"))

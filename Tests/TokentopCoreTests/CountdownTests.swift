@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-
 import TokentopCore
 
 @Suite struct CountdownTests {

@@ -69,33 +69,35 @@ import Testing
             """
         let bundle = try ImportFile.parse(Data(text.utf8), source: "team.json")
         #expect(bundle.source == "team.json")
-        #expect(bundle.integrations == [
-            ImportBundle.IntegrationEntry(
-                integration: Integration(
-                    id: "acme", provider: "acme", tokenURL: URL(string: "https://auth.acme.test/oauth/token")!,
-                    revocationURL: URL(string: "https://auth.acme.test/oauth/revoke")!, clientID: "fake-client-id",
-                    clientAuth: .clientSecretPost, scopes: ["read", "write"],
-                    redirectURI: "http://127.0.0.1:8765/callback",
-                    secretFingerprint: Secret("fake-client-secret-0001").fingerprint),
-                clientSecret: Secret("fake-client-secret-0001")),
-            ImportBundle.IntegrationEntry(
-                integration: Integration(
-                    id: "globex", provider: "globex", tokenURL: URL(string: "http://127.0.0.1:9000/token")!,
-                    clientID: "fake-public-client", clientAuth: .none)),
-        ])
-        #expect(bundle.connections == [
-            ImportBundle.ConnectionEntry(
-                id: "acme-alice", integrationID: "acme", scope: .user, subject: "alice@example.com",
-                grant: .refreshToken,
-                accessToken: Secret("fake-access-token-0001"), refreshToken: Secret("fake-refresh-token-0001"),
-                expiresAt: Date(timeIntervalSince1970: 1_896_091_200), grantedScopes: ["read"]),
-            ImportBundle.ConnectionEntry(
-                id: "acme-build-bot", integrationID: "acme", scope: .bot, subject: "Build Bot",
-                grant: .clientCredentials, accessToken: Secret("fake-access-token-0002"), expiresIn: 3600),
-            ImportBundle.ConnectionEntry(
-                id: "globex-org-42", integrationID: "globex", scope: .org, subject: "org-42", credential: .apiKey,
-                grant: .none, accessToken: Secret("fake-api-key-0003")),
-        ])
+        #expect(
+            bundle.integrations == [
+                ImportBundle.IntegrationEntry(
+                    integration: Integration(
+                        id: "acme", provider: "acme", tokenURL: URL(string: "https://auth.acme.test/oauth/token")!,
+                        revocationURL: URL(string: "https://auth.acme.test/oauth/revoke")!, clientID: "fake-client-id",
+                        clientAuth: .clientSecretPost, scopes: ["read", "write"],
+                        redirectURI: "http://127.0.0.1:8765/callback",
+                        secretFingerprint: Secret("fake-client-secret-0001").fingerprint),
+                    clientSecret: Secret("fake-client-secret-0001")),
+                ImportBundle.IntegrationEntry(
+                    integration: Integration(
+                        id: "globex", provider: "globex", tokenURL: URL(string: "http://127.0.0.1:9000/token")!,
+                        clientID: "fake-public-client", clientAuth: .none)),
+            ])
+        #expect(
+            bundle.connections == [
+                ImportBundle.ConnectionEntry(
+                    id: "acme-alice", integrationID: "acme", scope: .user, subject: "alice@example.com",
+                    grant: .refreshToken,
+                    accessToken: Secret("fake-access-token-0001"), refreshToken: Secret("fake-refresh-token-0001"),
+                    expiresAt: Date(timeIntervalSince1970: 1_896_091_200), grantedScopes: ["read"]),
+                ImportBundle.ConnectionEntry(
+                    id: "acme-build-bot", integrationID: "acme", scope: .bot, subject: "Build Bot",
+                    grant: .clientCredentials, accessToken: Secret("fake-access-token-0002"), expiresIn: 3600),
+                ImportBundle.ConnectionEntry(
+                    id: "globex-org-42", integrationID: "globex", scope: .org, subject: "org-42", credential: .apiKey,
+                    grant: .none, accessToken: Secret("fake-api-key-0003")),
+            ])
     }
 
     @Test func theDocumentedExampleParses() throws {
@@ -139,179 +141,303 @@ import Testing
         """
 
     static let badFiles: [BadFile] = [
-        BadFile(text: "{\"connections\": [],}", expected: """
-            bad.json: not valid JSON: line 1, column 20: expected a key in double quotes after ',' (JSON allows no \
-            trailing comma)
-            """),
-        BadFile(text: "{\n  \"connections\": [],\n  \"connections\": []\n}", expected: """
-            bad.json: not valid JSON: line 3, column 3: the key "connections" appears twice in one object
-            """),
-        BadFile(text: "{\"connections\": [{\"access_token\": \"fake-unterminated}]}", expected: """
-            bad.json: not valid JSON: line 1, column 35: a string starting here is never closed
-            """),
-        BadFile(text: "{\"connections\": [{\"access_token\": fake-unquoted}]}", expected: """
-            bad.json: not valid JSON: line 1, column 35: expected a value: a string in double quotes, a number, \
-            true, false, null, [ or {
-            """),
-        BadFile(text: "[]", expected: """
-            bad.json: expected a JSON object with "integrations" and "connections" arrays, found an array
-            """),
-        BadFile(text: "{}", expected: "bad.json: the file has no integrations and no connections to import"),
-        BadFile(text: "{\"integration\": []}", expected: """
-            bad.json: integration: unknown key; did you mean "integrations"? valid keys are integrations, connections
-            """),
-        BadFile(text: "{\"integrations\": {}}", expected: """
-            bad.json: integrations: expected an array of objects, found an object
-            """),
-        BadFile(text: file(connections: [alice, "\"acme-bob\""]), expected: """
-            bad.json: connections[1]: expected an object, found a string
-            """),
-        BadFile(text: file(integrations: [integration { $0.replacingOccurrences(of: "token_url", with: "tokn_url") }],
-            connections: []), expected: """
-            bad.json: integrations[0] (id "acme"): tokn_url: unknown key; did you mean "token_url"? valid keys are \
-            id, provider, token_url, revocation_url, client_id, client_secret, client_auth, scopes, redirect_uri
-            """),
-        BadFile(text: file(integrations: [integration { $0.replacingOccurrences(of: "https://", with: "ftp://") }],
-            connections: []), expected: """
-            bad.json: integrations[0] (id "acme"): token_url: expected an http or https URL, found the scheme "ftp"
-            """),
-        BadFile(text: file(integrations: [integration { $0.replacingOccurrences(of: "https://", with: "") }],
-            connections: []), expected: """
-            bad.json: integrations[0] (id "acme"): token_url: expected an absolute http or https URL, such as \
-            "https://auth.example.com/token"
-            """),
-        BadFile(text: file(integrations: [integration { $0.replacingOccurrences(
-            of: "\"client_id\"", with: "\"revocation_url\": \"https:///revoke\", \"client_id\"") }],
-            connections: []), expected: """
-            bad.json: integrations[0] (id "acme"): revocation_url: expected a URL with a host name
-            """),
-        BadFile(text: file(integrations: [integration { $0.replacingOccurrences(
-            of: "\"client_id\"", with: "\"client_auth\": \"jwt\", \"client_id\"") }], connections: []), expected: """
-            bad.json: integrations[0] (id "acme"): client_auth: unknown value "jwt"; expected one of \
-            client_secret_basic, client_secret_post, none
-            """),
-        BadFile(text: file(integrations: [integration { $0.replacingOccurrences(
-            of: ", \"client_secret\": \"fake-client-secret-0001\"", with: "") }], connections: []), expected: """
-            bad.json: integrations[0] (id "acme"): client_secret: missing; client_auth client_secret_basic needs a \
-            client_secret (use "client_auth": "none" for a public client)
-            """),
-        BadFile(text: file(integrations: [integration { $0.replacingOccurrences(
-            of: "\"client_id\"", with: "\"scopes\": \"read write\", \"client_id\"") }], connections: []), expected: """
-            bad.json: integrations[0] (id "acme"): scopes: expected an array of strings, found a string
-            """),
-        BadFile(text: file(integrations: [integration { $0.replacingOccurrences(
-            of: "\"client_id\"", with: "\"scopes\": [\"read\", 7], \"client_id\"") }], connections: []), expected: """
-            bad.json: integrations[0] (id "acme"): scopes[1]: expected a non-empty string, found a number
-            """),
-        BadFile(text: file(integrations: [integration { $0.replacingOccurrences(
-            of: "\"provider\": \"acme\", ", with: "") }], connections: []), expected: """
-            bad.json: integrations[0] (id "acme"): provider: missing; give the provider's name, for example "github"
-            """),
-        BadFile(text: file(integrations: [integration, integration], connections: []), expected: """
-            bad.json: integrations[1] (id "acme"): id: "acme" is already used by integrations[0]
-            """),
-        BadFile(text: file(connections: [alice("scope", "\"team\"")]), expected: """
-            bad.json: connections[0] (id "acme-alice"): scope: unknown value "team"; expected one of user, org, \
-            delegated, workspace, bot
-            """),
-        BadFile(text: file(connections: [alice("scope", nil)]), expected: """
-            bad.json: connections[0] (id "acme-alice"): scope: missing; give one of user, org, delegated, workspace, \
-            bot
-            """),
-        BadFile(text: file(connections: [alice("expires_at", "\"next tuesday\"")]), expected: """
-            bad.json: connections[0] (id "acme-alice"): expires_at: expected an RFC 3339 time, such as \
-            "2030-01-31T12:00:00Z"
-            """),
-        BadFile(text: file(connections: [alice("expires_at", "\"2030-01-31\"")]), expected: """
-            bad.json: connections[0] (id "acme-alice"): expires_at: expected an RFC 3339 time, such as \
-            "2030-01-31T12:00:00Z"
-            """),
-        BadFile(text: file(connections: [alice("expires_in", "\"3600\"")]), expected: """
-            bad.json: connections[0] (id "acme-alice"): expires_in: expected a number, found a string
-            """),
-        BadFile(text: file(connections: [alice("expires_in", "-5")]), expected: """
-            bad.json: connections[0] (id "acme-alice"): expires_in: expected seconds from now, 0 or more
-            """),
-        BadFile(text: file(connections: [alice(replacing: [
-            "expires_in": "60", "expires_at": "\"2030-01-31T12:00:00Z\"",
-        ])]), expected: """
-            bad.json: connections[0] (id "acme-alice"): expires_in: give expires_at or expires_in, not both
-            """),
-        BadFile(text: file(connections: [alice("subject", "\"  \"")]), expected: """
-            bad.json: connections[0] (id "acme-alice"): subject: must not be empty; give who the credential stands \
-            for, such as an e-mail address
-            """),
-        BadFile(text: file(connections: [alice(replacing: ["id": nil, "subject": "\"\""])]), expected: """
-            bad.json: connections[0]: subject: must not be empty; give who the credential stands for, such as an \
-            e-mail address
-            """),
-        BadFile(text: file(connections: [alice(replacing: ["access_token": nil])]), expected: """
-            bad.json: connections[0] (id "acme-alice"): access_token: missing; an oauth2 connection needs its \
-            access_token
-            """),
-        BadFile(text: file(connections: [alice(replacing: [
-            "access_token": nil, "refresh_token": nil, "credential": "\"basic\"",
-        ])]), expected: """
-            bad.json: connections[0] (id "acme-alice"): access_token: missing; a basic connection needs its secret \
-            in access_token (or secret)
-            """),
-        BadFile(text: file(connections: [alice("access_token", "42")]), expected: """
-            bad.json: connections[0] (id "acme-alice"): access_token: expected a string, found a number
-            """),
-        BadFile(text: file(connections: [alice("access_token", "\" fake-access-token-0001\\n\"")]), expected: """
-            bad.json: connections[0] (id "acme-alice"): access_token: has spaces or line breaks at its start or end, \
-            which a copy and paste often adds; remove them
-            """),
-        BadFile(text: file(connections: [alice("secret", "\"fake-api-key-0001\"")]), expected: """
-            bad.json: connections[0] (id "acme-alice"): secret: an oauth2 credential takes its token in access_token
-            """),
-        BadFile(text: file(connections: [alice("credential", "\"password\"")]), expected: """
-            bad.json: connections[0] (id "acme-alice"): credential: unknown value "password"; expected one of \
-            oauth2, api_key, basic, app_key, bot_token
-            """),
-        BadFile(text: file(connections: [alice("credential", "\"api_key\"")]), expected: """
-            bad.json: connections[0] (id "acme-alice"): refresh_token: only an oauth2 credential has a refresh \
-            token, not api_key
-            """),
-        BadFile(text: file(connections: [alice(replacing: ["refresh_token": nil, "grant": "\"refresh_token\""])]),
+        BadFile(
+            text: "{\"connections\": [],}",
             expected: """
-            bad.json: connections[0] (id "acme-alice"): refresh_token: missing; grant refresh_token needs a \
-            refresh_token (or choose another grant, or "none")
-            """),
-        BadFile(text: file(connections: [alice("grant", "\"implicit\"")]), expected: """
-            bad.json: connections[0] (id "acme-alice"): grant: unknown value "implicit"; expected one of \
-            refresh_token, client_credentials, jwt_bearer, on_behalf_of, token_exchange, \
-            github_app_installation, none
-            """),
-        BadFile(text: file(connections: [alice("id", "\"acme alice\"")]), expected: """
-            bad.json: connections[0] (id "acme alice"): id: "acme alice" may contain only letters, digits and \
-            . _ - @ : +
-            """),
-        BadFile(text: file(connections: [alice("integration", nil)]), expected: """
-            bad.json: connections[0] (id "acme-alice"): integration: missing; give the id of the connection's \
-            integration
-            """),
-        BadFile(text: file(connections: [alice("expires", "60")]), expected: """
-            bad.json: connections[0] (id "acme-alice"): expires: unknown key; \(connectionKeys)
-            """),
-        BadFile(text: file(connections: [alice(replacing: ["tokne": "1", "scopes": "[]"])]), expected: """
-            bad.json: connections[0] (id "acme-alice"): unknown keys "tokne", "scopes"; \(connectionKeys)
-            """),
-        BadFile(text: file(connections: [alice(replacing: ["id": nil, "granted_scopes": "\"read\""])]), expected: """
-            bad.json: connections[0] (id "acme-alice-example-com"): granted_scopes: expected an array of strings, \
-            found a string
-            """),
-        BadFile(text: file(connections: [alice(replacing: ["id": nil]), alice(replacing: ["id": nil])]), expected: """
-            bad.json: connections[1] (id "acme-alice-example-com"): id: "acme-alice-example-com" is already used by \
-            connections[0]; give one of them an explicit "id"
-            """),
-        BadFile(text: file(connections: [alice, alice]), expected: """
-            bad.json: connections[1] (id "acme-alice"): id: "acme-alice" is already used by connections[0]
-            """),
-        BadFile(text: file(connections: [alice(replacing: ["id": nil, "subject": "\"@@@\""])]), expected: """
-            bad.json: connections[0]: id: missing, and the subject has no letters or digits to derive one from; \
-            give the connection an "id"
-            """),
+                bad.json: not valid JSON: line 1, column 20: expected a key in double quotes after ',' (JSON allows no \
+                trailing comma)
+                """),
+        BadFile(
+            text: "{\n  \"connections\": [],\n  \"connections\": []\n}",
+            expected: """
+                bad.json: not valid JSON: line 3, column 3: the key "connections" appears twice in one object
+                """),
+        BadFile(
+            text: "{\"connections\": [{\"access_token\": \"fake-unterminated}]}",
+            expected: """
+                bad.json: not valid JSON: line 1, column 35: a string starting here is never closed
+                """),
+        BadFile(
+            text: "{\"connections\": [{\"access_token\": fake-unquoted}]}",
+            expected: """
+                bad.json: not valid JSON: line 1, column 35: expected a value: a string in double quotes, a number, \
+                true, false, null, [ or {
+                """),
+        BadFile(
+            text: "[]",
+            expected: """
+                bad.json: expected a JSON object with "integrations" and "connections" arrays, found an array
+                """),
+        BadFile(text: "{}", expected: "bad.json: the file has no integrations and no connections to import"),
+        BadFile(
+            text: "{\"integration\": []}",
+            expected: """
+                bad.json: integration: unknown key; did you mean "integrations"? valid keys are integrations, connections
+                """),
+        BadFile(
+            text: "{\"integrations\": {}}",
+            expected: """
+                bad.json: integrations: expected an array of objects, found an object
+                """),
+        BadFile(
+            text: file(connections: [alice, "\"acme-bob\""]),
+            expected: """
+                bad.json: connections[1]: expected an object, found a string
+                """),
+        BadFile(
+            text: file(
+                integrations: [integration { $0.replacingOccurrences(of: "token_url", with: "tokn_url") }],
+                connections: []),
+            expected: """
+                bad.json: integrations[0] (id "acme"): tokn_url: unknown key; did you mean "token_url"? valid keys are \
+                id, provider, token_url, revocation_url, client_id, client_secret, client_auth, scopes, redirect_uri
+                """),
+        BadFile(
+            text: file(
+                integrations: [integration { $0.replacingOccurrences(of: "https://", with: "ftp://") }],
+                connections: []),
+            expected: """
+                bad.json: integrations[0] (id "acme"): token_url: expected an http or https URL, found the scheme "ftp"
+                """),
+        BadFile(
+            text: file(
+                integrations: [integration { $0.replacingOccurrences(of: "https://", with: "") }],
+                connections: []),
+            expected: """
+                bad.json: integrations[0] (id "acme"): token_url: expected an absolute http or https URL, such as \
+                "https://auth.example.com/token"
+                """),
+        BadFile(
+            text: file(
+                integrations: [
+                    integration {
+                        $0.replacingOccurrences(
+                            of: "\"client_id\"", with: "\"revocation_url\": \"https:///revoke\", \"client_id\"")
+                    }
+                ],
+                connections: []),
+            expected: """
+                bad.json: integrations[0] (id "acme"): revocation_url: expected a URL with a host name
+                """),
+        BadFile(
+            text: file(
+                integrations: [
+                    integration {
+                        $0.replacingOccurrences(
+                            of: "\"client_id\"", with: "\"client_auth\": \"jwt\", \"client_id\"")
+                    }
+                ], connections: []),
+            expected: """
+                bad.json: integrations[0] (id "acme"): client_auth: unknown value "jwt"; expected one of \
+                client_secret_basic, client_secret_post, none
+                """),
+        BadFile(
+            text: file(
+                integrations: [
+                    integration {
+                        $0.replacingOccurrences(
+                            of: ", \"client_secret\": \"fake-client-secret-0001\"", with: "")
+                    }
+                ], connections: []),
+            expected: """
+                bad.json: integrations[0] (id "acme"): client_secret: missing; client_auth client_secret_basic needs a \
+                client_secret (use "client_auth": "none" for a public client)
+                """),
+        BadFile(
+            text: file(
+                integrations: [
+                    integration {
+                        $0.replacingOccurrences(
+                            of: "\"client_id\"", with: "\"scopes\": \"read write\", \"client_id\"")
+                    }
+                ], connections: []),
+            expected: """
+                bad.json: integrations[0] (id "acme"): scopes: expected an array of strings, found a string
+                """),
+        BadFile(
+            text: file(
+                integrations: [
+                    integration {
+                        $0.replacingOccurrences(
+                            of: "\"client_id\"", with: "\"scopes\": [\"read\", 7], \"client_id\"")
+                    }
+                ], connections: []),
+            expected: """
+                bad.json: integrations[0] (id "acme"): scopes[1]: expected a non-empty string, found a number
+                """),
+        BadFile(
+            text: file(
+                integrations: [
+                    integration {
+                        $0.replacingOccurrences(
+                            of: "\"provider\": \"acme\", ", with: "")
+                    }
+                ], connections: []),
+            expected: """
+                bad.json: integrations[0] (id "acme"): provider: missing; give the provider's name, for example "github"
+                """),
+        BadFile(
+            text: file(integrations: [integration, integration], connections: []),
+            expected: """
+                bad.json: integrations[1] (id "acme"): id: "acme" is already used by integrations[0]
+                """),
+        BadFile(
+            text: file(connections: [alice("scope", "\"team\"")]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): scope: unknown value "team"; expected one of user, org, \
+                delegated, workspace, bot
+                """),
+        BadFile(
+            text: file(connections: [alice("scope", nil)]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): scope: missing; give one of user, org, delegated, workspace, \
+                bot
+                """),
+        BadFile(
+            text: file(connections: [alice("expires_at", "\"next tuesday\"")]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): expires_at: expected an RFC 3339 time, such as \
+                "2030-01-31T12:00:00Z"
+                """),
+        BadFile(
+            text: file(connections: [alice("expires_at", "\"2030-01-31\"")]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): expires_at: expected an RFC 3339 time, such as \
+                "2030-01-31T12:00:00Z"
+                """),
+        BadFile(
+            text: file(connections: [alice("expires_in", "\"3600\"")]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): expires_in: expected a number, found a string
+                """),
+        BadFile(
+            text: file(connections: [alice("expires_in", "-5")]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): expires_in: expected seconds from now, 0 or more
+                """),
+        BadFile(
+            text: file(connections: [
+                alice(replacing: [
+                    "expires_in": "60", "expires_at": "\"2030-01-31T12:00:00Z\"",
+                ])
+            ]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): expires_in: give expires_at or expires_in, not both
+                """),
+        BadFile(
+            text: file(connections: [alice("subject", "\"  \"")]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): subject: must not be empty; give who the credential stands \
+                for, such as an e-mail address
+                """),
+        BadFile(
+            text: file(connections: [alice(replacing: ["id": nil, "subject": "\"\""])]),
+            expected: """
+                bad.json: connections[0]: subject: must not be empty; give who the credential stands for, such as an \
+                e-mail address
+                """),
+        BadFile(
+            text: file(connections: [alice(replacing: ["access_token": nil])]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): access_token: missing; an oauth2 connection needs its \
+                access_token
+                """),
+        BadFile(
+            text: file(connections: [
+                alice(replacing: [
+                    "access_token": nil, "refresh_token": nil, "credential": "\"basic\"",
+                ])
+            ]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): access_token: missing; a basic connection needs its secret \
+                in access_token (or secret)
+                """),
+        BadFile(
+            text: file(connections: [alice("access_token", "42")]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): access_token: expected a string, found a number
+                """),
+        BadFile(
+            text: file(connections: [alice("access_token", "\" fake-access-token-0001\\n\"")]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): access_token: has spaces or line breaks at its start or end, \
+                which a copy and paste often adds; remove them
+                """),
+        BadFile(
+            text: file(connections: [alice("secret", "\"fake-api-key-0001\"")]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): secret: an oauth2 credential takes its token in access_token
+                """),
+        BadFile(
+            text: file(connections: [alice("credential", "\"password\"")]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): credential: unknown value "password"; expected one of \
+                oauth2, api_key, basic, app_key, bot_token
+                """),
+        BadFile(
+            text: file(connections: [alice("credential", "\"api_key\"")]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): refresh_token: only an oauth2 credential has a refresh \
+                token, not api_key
+                """),
+        BadFile(
+            text: file(connections: [alice(replacing: ["refresh_token": nil, "grant": "\"refresh_token\""])]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): refresh_token: missing; grant refresh_token needs a \
+                refresh_token (or choose another grant, or "none")
+                """),
+        BadFile(
+            text: file(connections: [alice("grant", "\"implicit\"")]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): grant: unknown value "implicit"; expected one of \
+                refresh_token, client_credentials, jwt_bearer, on_behalf_of, token_exchange, \
+                github_app_installation, none
+                """),
+        BadFile(
+            text: file(connections: [alice("id", "\"acme alice\"")]),
+            expected: """
+                bad.json: connections[0] (id "acme alice"): id: "acme alice" may contain only letters, digits and \
+                . _ - @ : +
+                """),
+        BadFile(
+            text: file(connections: [alice("integration", nil)]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): integration: missing; give the id of the connection's \
+                integration
+                """),
+        BadFile(
+            text: file(connections: [alice("expires", "60")]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): expires: unknown key; \(connectionKeys)
+                """),
+        BadFile(
+            text: file(connections: [alice(replacing: ["tokne": "1", "scopes": "[]"])]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): unknown keys "tokne", "scopes"; \(connectionKeys)
+                """),
+        BadFile(
+            text: file(connections: [alice(replacing: ["id": nil, "granted_scopes": "\"read\""])]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice-example-com"): granted_scopes: expected an array of strings, \
+                found a string
+                """),
+        BadFile(
+            text: file(connections: [alice(replacing: ["id": nil]), alice(replacing: ["id": nil])]),
+            expected: """
+                bad.json: connections[1] (id "acme-alice-example-com"): id: "acme-alice-example-com" is already used by \
+                connections[0]; give one of them an explicit "id"
+                """),
+        BadFile(
+            text: file(connections: [alice, alice]),
+            expected: """
+                bad.json: connections[1] (id "acme-alice"): id: "acme-alice" is already used by connections[0]
+                """),
+        BadFile(
+            text: file(connections: [alice(replacing: ["id": nil, "subject": "\"@@@\""])]),
+            expected: """
+                bad.json: connections[0]: id: missing, and the subject has no letters or digits to derive one from; \
+                give the connection an "id"
+                """),
     ]
 
     @Test(arguments: badFiles)
@@ -337,7 +463,8 @@ import Testing
         data.append(contentsOf: [0xC3, 0x28])
         data.append(Data("\"}]}".utf8))
         let error = try #require(throws: ImportError.self) { try ImportFile.parse(data, source: "bad.json") }
-        #expect(error.description
-            == "bad.json: not valid JSON: line 1, column 30: a string starting here is not valid UTF-8")
+        #expect(
+            error.description
+                == "bad.json: not valid JSON: line 1, column 30: a string starting here is not valid UTF-8")
     }
 }

@@ -28,11 +28,12 @@ struct RefreshPolicyTests {
     }
 
     @Test func jitterSpreadsConnectionsIssuedTogether() {
-        let dues = Set((0..<100).map { index -> Date in
-            var c = connection(lifetime: 3600)
-            c.id = "conn-\(index)"
-            return RefreshPolicy.standard.dueAt(c)!
-        })
+        let dues = Set(
+            (0..<100).map { index -> Date in
+                var c = connection(lifetime: 3600)
+                c.id = "conn-\(index)"
+                return RefreshPolicy.standard.dueAt(c)!
+            })
         #expect(dues.count > 90)
     }
 
@@ -43,8 +44,9 @@ struct RefreshPolicyTests {
         #expect(c.status(at: start.addingTimeInterval(3600 - 200), policy: policy) == .expiring)
         #expect(c.status(at: start.addingTimeInterval(3600 - 200), inFlight: true, policy: policy) == .refreshing)
         #expect(c.status(at: start.addingTimeInterval(4000), policy: policy) == .expiring)
-        #expect(connection(lifetime: 3600, refresh: false).status(at: start.addingTimeInterval(4000), policy: policy)
-            == .expired)
+        #expect(
+            connection(lifetime: 3600, refresh: false).status(at: start.addingTimeInterval(4000), policy: policy)
+                == .expired)
         #expect(connection(lifetime: 3600, credential: .apiKey).status(at: start, policy: policy) == .static)
     }
 

@@ -38,10 +38,11 @@ import Testing
             try SecretBox(key: [UInt8](repeating: 2, count: 32)).open(sealed, context: Self.context)
         }
         #expect(error.code == .cannotDecrypt)
-        #expect(error.message == """
-            cannot decrypt connections/acme-alice/access_token: wrong TOKENTOP_KEY or key file? This tokentop uses \
-            a given key; use the key the database was created with; nothing was changed
-            """)
+        #expect(
+            error.message == """
+                cannot decrypt connections/acme-alice/access_token: wrong TOKENTOP_KEY or key file? This tokentop uses \
+                a given key; use the key the database was created with; nothing was changed
+                """)
     }
 
     @Test(arguments: [0, 1, 5, 13, 20, 35, 50])
@@ -101,18 +102,20 @@ import Testing
         let error = try #require(throws: StoreError.self) { try SecretBox.load(environment: environment) }
         #expect(error.code == .badKey)
         #expect(error.path == path)
-        #expect(error.message == """
-            the key file \(path) can be read by other users (mode 0\(String(mode, radix: 8))); run \
-            `chmod 600 \(path)` and check who could have read it
-            """)
+        #expect(
+            error.message == """
+                the key file \(path) can be read by other users (mode 0\(String(mode, radix: 8))); run \
+                `chmod 600 \(path)` and check who could have read it
+                """)
     }
 
     @Test func aMalformedKeyFileIsRefused() throws {
         let directory = try StoreTemporaryDirectory()
         try FileManager.default.createDirectory(atPath: directory.file("tokentop"), withIntermediateDirectories: true)
         let path = directory.file("tokentop/key")
-        #expect(FileManager.default.createFile(
-            atPath: path, contents: Data("c2hvcnQ=\n".utf8), attributes: [.posixPermissions: 0o600]))
+        #expect(
+            FileManager.default.createFile(
+                atPath: path, contents: Data("c2hvcnQ=\n".utf8), attributes: [.posixPermissions: 0o600]))
         let error = try #require(throws: StoreError.self) {
             try SecretBox.load(environment: ["XDG_CONFIG_HOME": directory.path])
         }

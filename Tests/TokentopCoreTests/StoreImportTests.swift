@@ -16,12 +16,15 @@ import Testing
         #expect(try store.connections().map(\.id) == ["acme-alice", "acme-bob"])
         #expect(try store.tokenSecrets(connectionID: "acme-bob").refresh == nil)
         #expect(try store.connection(id: "acme-bob")?.grant == GrantKind.none)
-        #expect(try store.recentHistory(limit: 10) == [
-            HistoryEntry(at: StoreFixtures.epoch, connectionID: "acme-alice", kind: .imported,
-                message: "imported from team.json"),
-            HistoryEntry(at: StoreFixtures.epoch, connectionID: "acme-bob", kind: .imported,
-                message: "imported from team.json"),
-        ])
+        #expect(
+            try store.recentHistory(limit: 10) == [
+                HistoryEntry(
+                    at: StoreFixtures.epoch, connectionID: "acme-alice", kind: .imported,
+                    message: "imported from team.json"),
+                HistoryEntry(
+                    at: StoreFixtures.epoch, connectionID: "acme-bob", kind: .imported,
+                    message: "imported from team.json"),
+            ])
     }
 
     @Test func aSecondBadConnectionLeavesTheStoreUntouched() throws {
@@ -34,10 +37,11 @@ import Testing
                 StoreFixtures.connection("globex-bob", integration: "globex"),
             ])
         let error = try #require(throws: ImportError.self) { try store.importBundle(bundle, at: StoreFixtures.epoch) }
-        #expect(error.description == """
-            team.json: connections[1] (id "globex-bob"): integration: no integration "globex" in the file or in \
-            the database \(store.path); add it to "integrations"
-            """)
+        #expect(
+            error.description == """
+                team.json: connections[1] (id "globex-bob"): integration: no integration "globex" in the file or in \
+                the database \(store.path); add it to "integrations"
+                """)
         #expect(try store.integrations().isEmpty)
         #expect(try store.connections().isEmpty)
         #expect(try store.recentHistory(limit: 10).isEmpty)
@@ -67,7 +71,8 @@ import Testing
         integration.integration.clientAuth = .none
         integration.clientSecret = nil
         let summary = try store.importBundle(
-            ImportBundle(source: "again.json", integrations: [integration],
+            ImportBundle(
+                source: "again.json", integrations: [integration],
                 connections: [StoreFixtures.connection(access: "fake-access-token-0005", refresh: nil)]),
             at: later)
         #expect(summary == ImportSummary(integrationsUpdated: 1, connectionsUpdated: 1))

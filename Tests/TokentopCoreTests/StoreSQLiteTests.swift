@@ -106,8 +106,10 @@ import Testing
             "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             ["héllo ✓", 42, 2.5, true, [UInt8]([0, 1, 255]), [UInt8](), String?.none, date])
         let rows = try database.query("SELECT * FROM t") { row in
-            (row.string(0), row.int(1), row.double(2), row.bool(3), row.blob(4), row.blob(5), row.string(6),
-                row.isNull(6), row.date(7))
+            (
+                row.string(0), row.int(1), row.double(2), row.bool(3), row.blob(4), row.blob(5), row.string(6),
+                row.isNull(6), row.date(7)
+            )
         }
         let row = try #require(rows.first)
         #expect(row.0 == "héllo ✓")

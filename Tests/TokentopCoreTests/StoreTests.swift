@@ -66,12 +66,14 @@ enum StoreFixtures {
         let store = try Store.open(path: path, secrets: SecretBox(key: StoreFixtures.key))
         #expect(try store.database.userVersion() == Schema.latest)
         let tables = try store.database.query(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") { $0.string(0) ?? "" }
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+        ) { $0.string(0) ?? "" }
         #expect(tables == ["connections", "history", "integrations", "meta"])
         let indexes = try store.database.query(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name") {
-                $0.string(0) ?? ""
-            }
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name"
+        ) {
+            $0.string(0) ?? ""
+        }
         #expect(indexes == ["connections_by_integration", "history_by_connection", "history_by_time"])
         #expect(try store.database.query("PRAGMA journal_mode") { $0.string(0) } == ["wal"])
         #expect(try store.database.query("PRAGMA foreign_keys") { $0.int(0) } == [1])
@@ -153,8 +155,9 @@ enum StoreFixtures {
             createdAt: Date(timeIntervalSince1970: 1_600_000_000))
         try store.locked { try store.updateFacts(written) }
         #expect(try store.connection(id: "acme-alice") == written)
-        #expect(try Store.open(path: store.path, secrets: SecretBox(key: StoreFixtures.key))
-            .connection(id: "acme-alice") == written)
+        #expect(
+            try Store.open(path: store.path, secrets: SecretBox(key: StoreFixtures.key))
+                .connection(id: "acme-alice") == written)
     }
 
     @Test func roundTripsIntegrationsAndTheirSecret() throws {
@@ -170,16 +173,19 @@ enum StoreFixtures {
 
     @Test func ordersConnectionsByScopeThenID() throws {
         let directory = try StoreTemporaryDirectory()
-        let store = try StoreFixtures.store(in: directory, connections: [
-            StoreFixtures.connection("b-bot", scope: .bot),
-            StoreFixtures.connection("z-user", scope: .user),
-            StoreFixtures.connection("a-workspace", scope: .workspace),
-            StoreFixtures.connection("a-user", scope: .user),
-            StoreFixtures.connection("m-org", scope: .org),
-            StoreFixtures.connection("c-delegated", scope: .delegated),
-        ])
-        #expect(try store.connections().map(\.id)
-            == ["a-user", "z-user", "m-org", "c-delegated", "a-workspace", "b-bot"])
+        let store = try StoreFixtures.store(
+            in: directory,
+            connections: [
+                StoreFixtures.connection("b-bot", scope: .bot),
+                StoreFixtures.connection("z-user", scope: .user),
+                StoreFixtures.connection("a-workspace", scope: .workspace),
+                StoreFixtures.connection("a-user", scope: .user),
+                StoreFixtures.connection("m-org", scope: .org),
+                StoreFixtures.connection("c-delegated", scope: .delegated),
+            ])
+        #expect(
+            try store.connections().map(\.id)
+                == ["a-user", "z-user", "m-org", "c-delegated", "a-workspace", "b-bot"])
     }
 
     @Test func importedConnectionsStartFromTheImportTime() throws {
@@ -292,9 +298,10 @@ enum StoreFixtures {
         #expect(secrets.access == nil)
         #expect(secrets.refresh == nil)
         let columns = try store.database.query(
-            "SELECT access_token IS NULL, refresh_token IS NULL FROM connections WHERE id = 'acme-alice'") {
-                [$0.bool(0), $0.bool(1)]
-            }
+            "SELECT access_token IS NULL, refresh_token IS NULL FROM connections WHERE id = 'acme-alice'"
+        ) {
+            [$0.bool(0), $0.bool(1)]
+        }
         #expect(columns == [[true, true]])
         #expect(try store.history(connectionID: "acme-alice", limit: 1).map(\.kind) == [.revoked])
     }
@@ -342,18 +349,22 @@ enum StoreFixtures {
 
     @Test func historyReturnsTheNewestEntriesOldestFirst() throws {
         let directory = try StoreTemporaryDirectory()
-        let store = try StoreFixtures.store(in: directory, connections: [
-            StoreFixtures.connection("acme-alice"), StoreFixtures.connection("acme-bob"),
-        ])
+        let store = try StoreFixtures.store(
+            in: directory,
+            connections: [
+                StoreFixtures.connection("acme-alice"), StoreFixtures.connection("acme-bob"),
+            ])
         for second in 1...5 {
-            try store.appendHistory(HistoryEntry(
-                at: StoreFixtures.epoch.addingTimeInterval(Double(second)),
-                connectionID: second.isMultiple(of: 2) ? "acme-bob" : "acme-alice", kind: .reauthRequested,
-                message: "event \(second)"))
+            try store.appendHistory(
+                HistoryEntry(
+                    at: StoreFixtures.epoch.addingTimeInterval(Double(second)),
+                    connectionID: second.isMultiple(of: 2) ? "acme-bob" : "acme-alice", kind: .reauthRequested,
+                    message: "event \(second)"))
         }
         #expect(try store.history(connectionID: "acme-alice", limit: 2).map(\.message) == ["event 3", "event 5"])
-        #expect(try store.history(connectionID: "acme-bob", limit: 10).map(\.message)
-            == ["imported from fixture.json", "event 2", "event 4"])
+        #expect(
+            try store.history(connectionID: "acme-bob", limit: 10).map(\.message)
+                == ["imported from fixture.json", "event 2", "event 4"])
         #expect(try store.recentHistory(limit: 3).map(\.message) == ["event 3", "event 4", "event 5"])
         #expect(try store.pruneHistory(before: StoreFixtures.epoch.addingTimeInterval(3)) == 4)
         #expect(try store.recentHistory(limit: 10).map(\.message) == ["event 3", "event 4", "event 5"])
@@ -366,9 +377,10 @@ enum StoreFixtures {
         let store = try StoreFixtures.store(in: directory)
         DispatchQueue.concurrentPerform(iterations: 8) { worker in
             for step in 0..<25 {
-                try? store.appendHistory(HistoryEntry(
-                    at: StoreFixtures.epoch, connectionID: "acme-alice", kind: .reauthRequested,
-                    message: "worker \(worker) step \(step)"))
+                try? store.appendHistory(
+                    HistoryEntry(
+                        at: StoreFixtures.epoch, connectionID: "acme-alice", kind: .reauthRequested,
+                        message: "worker \(worker) step \(step)"))
                 _ = try? store.connections()
                 _ = try? store.tokenSecrets(connectionID: "acme-alice")
             }
@@ -396,20 +408,25 @@ enum StoreFixtures {
         let access = "fake-access-token-PLAINTEXT-PROBE-1111"
         let refresh = "fake-refresh-token-PLAINTEXT-PROBE-2222"
         let rotated = "fake-refresh-token-PLAINTEXT-PROBE-3333"
-        let store = try StoreFixtures.store(in: directory, connections: [
-            StoreFixtures.connection(access: access, refresh: refresh),
-        ])
+        let store = try StoreFixtures.store(
+            in: directory,
+            connections: [
+                StoreFixtures.connection(access: access, refresh: refresh)
+            ])
         _ = try store.recordRefreshSuccess(
             connectionID: "acme-alice",
-            grant: TokenGrant(accessToken: Secret("fake-access-token-PLAINTEXT-PROBE-4444"),
+            grant: TokenGrant(
+                accessToken: Secret("fake-access-token-PLAINTEXT-PROBE-4444"),
                 refreshToken: Secret(rotated)),
             at: StoreFixtures.epoch, message: "ok")
         let files = [store.path, store.path + "-wal"]
         #expect(FileManager.default.fileExists(atPath: store.path + "-wal"))
         for file in files {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
-            for probe in [access, refresh, rotated, "fake-access-token-PLAINTEXT-PROBE-4444",
-                          "fake-client-secret-0001", "PLAINTEXT-PROBE"] {
+            for probe in [
+                access, refresh, rotated, "fake-access-token-PLAINTEXT-PROBE-4444",
+                "fake-client-secret-0001", "PLAINTEXT-PROBE",
+            ] {
                 #expect(bytes.range(of: Data(probe.utf8)) == nil, "\(file) holds \(probe) in plain text")
             }
         }

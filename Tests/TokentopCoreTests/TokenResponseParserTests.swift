@@ -4,13 +4,15 @@ import Testing
 @testable import TokentopCore
 
 struct TokenResponseParserTests {
-    private func parse(_ status: Int, _ body: String, headers: [String: String] = [:]) -> Result<TokenGrant, ProviderError>
-    {
+    private func parse(_ status: Int, _ body: String, headers: [String: String] = [:]) -> Result<
+        TokenGrant, ProviderError
+    > {
         TokenResponseParser.parse(HTTPResponse(status: status, headers: headers, body: Data(body.utf8)))
     }
 
     @Test func successWithRotation() throws {
-        let body = #"{"access_token":"fake-at-1","token_type":"bearer","expires_in":3600,"#
+        let body =
+            #"{"access_token":"fake-at-1","token_type":"bearer","expires_in":3600,"#
             + #""refresh_token":"fake-rt-2","scope":"read write"}"#
         let grant = try parse(200, body).get()
         #expect(grant.accessToken.value == "fake-at-1")
@@ -29,14 +31,16 @@ struct TokenResponseParserTests {
         (#""expires_in":1e30"#, 10 * 365 * 86_400),
     ])
     func expiresInShapes(member: String, expected: Double?) throws {
-        let grant = try parse(200, #"{"access_token":"fake-at","#  + member + "}").get()
+        let grant = try parse(200, #"{"access_token":"fake-at","# + member + "}").get()
         #expect(grant.expiresIn == expected)
         #expect(grant.refreshToken == nil)
     }
 
     @Test(arguments: [
-        (400, #"{"error":"invalid_grant","error_description":"Token revoked"}"#, ProviderError.Kind.invalidGrant,
-         "invalid_grant"),
+        (
+            400, #"{"error":"invalid_grant","error_description":"Token revoked"}"#, ProviderError.Kind.invalidGrant,
+            "invalid_grant"
+        ),
         (401, #"{"error":"invalid_client"}"#, .configuration, "invalid_client"),
         (200, #"{"error":"invalid_grant"}"#, .invalidGrant, "invalid_grant"),
         (503, #"{"error":"temporarily_unavailable"}"#, .transient, "temporarily_unavailable"),

@@ -30,12 +30,15 @@ public enum DemoSeed {
         let outage = now.addingTimeInterval(0)...now.addingTimeInterval(40)
         let providers = [
             Provider(name: "acme-crm", auth: .clientSecretBasic, behaviour: .init(rotates: true, lifetimes: 90...600)),
-            Provider(name: "globex-mail", auth: .clientSecretPost, behaviour: .init(rotates: false, lifetimes: 60...480)),
+            Provider(
+                name: "globex-mail", auth: .clientSecretPost, behaviour: .init(rotates: false, lifetimes: 60...480)),
             Provider(
                 name: "initech-files", auth: .clientSecretBasic,
                 behaviour: .init(rotates: true, lifetimes: 120...600, outage: outage)),
-            Provider(name: "umbrella-hr", auth: .clientSecretBasic, behaviour: .init(rotates: true, lifetimes: 60...540)),
-            Provider(name: "hooli-chat", auth: .clientSecretPost, behaviour: .init(rotates: false, lifetimes: 60...300)),
+            Provider(
+                name: "umbrella-hr", auth: .clientSecretBasic, behaviour: .init(rotates: true, lifetimes: 60...540)),
+            Provider(
+                name: "hooli-chat", auth: .clientSecretPost, behaviour: .init(rotates: false, lifetimes: 60...300)),
             Provider(
                 name: "vandelay-api", auth: .none, behaviour: .init(rotates: false), revocation: false),
         ]
@@ -69,9 +72,15 @@ public enum DemoSeed {
             Seed(
                 id: "umbrella-judy", provider: "umbrella-hr", scope: .delegated, subject: "judy@umbrella.example",
                 expiresIn: 480),
-            Seed(id: "initech-design", provider: "initech-files", scope: .workspace, subject: "ws:design", expiresIn: 30),
-            Seed(id: "initech-eng", provider: "initech-files", scope: .workspace, subject: "ws:engineering", expiresIn: 300),
-            Seed(id: "initech-ops", provider: "initech-files", scope: .workspace, subject: "ws:operations", expiresIn: 570),
+            Seed(
+                id: "initech-design", provider: "initech-files", scope: .workspace, subject: "ws:design",
+                expiresIn: 30),
+            Seed(
+                id: "initech-eng", provider: "initech-files", scope: .workspace, subject: "ws:engineering",
+                expiresIn: 300),
+            Seed(
+                id: "initech-ops", provider: "initech-files", scope: .workspace, subject: "ws:operations",
+                expiresIn: 570),
             Seed(id: "acme-sales-ws", provider: "acme-crm", scope: .workspace, subject: "ws:sales", expiresIn: 105),
             Seed(
                 id: "hooli-deploybot", provider: "hooli-chat", scope: .bot, subject: "app:deploybot",

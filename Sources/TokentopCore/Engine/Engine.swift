@@ -70,7 +70,8 @@ public final class Engine: Sendable {
             Task { [actor, state, timeSource] in
                 do { _ = try await actor.revoke(id) } catch {
                     state.append(
-                        event: HistoryEntry(at: timeSource.now(), connectionID: id, kind: .revoked, message: "\(error)"))
+                        event: HistoryEntry(at: timeSource.now(), connectionID: id, kind: .revoked, message: "\(error)")
+                    )
                 }
             }
         }

@@ -14,8 +14,10 @@ final class EngineState: Sendable {
     /// How many events the snapshot keeps for the event pane.
     static let eventLimit = 200
 
-    init(databasePath: String, connections: [Connection], integrations: [Integration], events: [HistoryEntry],
-         policy: RefreshPolicy) {
+    init(
+        databasePath: String, connections: [Connection], integrations: [Integration], events: [HistoryEntry],
+        policy: RefreshPolicy
+    ) {
         let snapshot = DashboardSnapshot(
             version: 1, databasePath: databasePath, connections: connections,
             integrations: Dictionary(integrations.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),

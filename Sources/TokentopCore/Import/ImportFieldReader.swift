@@ -115,8 +115,10 @@ struct ImportFieldReader {
         guard case .string(let text) = value else { throw fail(key, "expected a string, found \(value.kindName)") }
         guard !text.isEmpty else { throw fail(key, "must not be empty; leave the key out instead") }
         guard text.trimmingCharacters(in: .whitespacesAndNewlines) == text else {
-            throw fail(key, "has spaces or line breaks at its start or end, which a copy and paste often adds; "
-                + "remove them")
+            throw fail(
+                key,
+                "has spaces or line breaks at its start or end, which a copy and paste often adds; "
+                    + "remove them")
         }
         return Secret(text)
     }

@@ -27,11 +27,13 @@ public enum ImportFile {
         do {
             root = try JSONValue.parse(data)
         } catch {
-            throw ImportError(file: source,
+            throw ImportError(
+                file: source,
                 problem: "not valid JSON: line \(error.line), column \(error.column): \(error.problem)")
         }
         guard case .object(let top) = root else {
-            throw ImportError(file: source,
+            throw ImportError(
+                file: source,
                 problem: "expected a JSON object with \"integrations\" and \"connections\" arrays, found "
                     + root.kindName)
         }
@@ -49,7 +51,8 @@ public enum ImportFile {
             let entry = try integration(value, index: index, file: source)
             let id = entry.integration.id
             if let earlier = integrationIndex[id] {
-                throw ImportError(file: source, entry: "integrations[\(index)] (id \"\(id)\")", field: "id",
+                throw ImportError(
+                    file: source, entry: "integrations[\(index)] (id \"\(id)\")", field: "id",
                     problem: "\"\(id)\" is already used by integrations[\(earlier)]")
             }
             integrationIndex[id] = index
@@ -60,7 +63,8 @@ public enum ImportFile {
             let (entry, derived) = try connection(value, index: index, file: source)
             if let earlier = connectionIndex[entry.id] {
                 let fix = derived ? "; give one of them an explicit \"id\"" : ""
-                throw ImportError(file: source, entry: "connections[\(index)] (id \"\(entry.id)\")", field: "id",
+                throw ImportError(
+                    file: source, entry: "connections[\(index)] (id \"\(entry.id)\")", field: "id",
                     problem: "\"\(entry.id)\" is already used by connections[\(earlier)]\(fix)")
             }
             connectionIndex[entry.id] = index
@@ -92,7 +96,8 @@ public enum ImportFile {
         }
         return try elements.enumerated().map { index, element in
             guard case .object(let object) = element else {
-                throw ImportError(file: reader.file, entry: "\(key)[\(index)]",
+                throw ImportError(
+                    file: reader.file, entry: "\(key)[\(index)]",
                     problem: "expected an object, found \(element.kindName)")
             }
             return object
@@ -121,8 +126,10 @@ public enum ImportFile {
         let clientSecret = try reader.secret("client_secret")
         let clientAuth = try reader.choice("client_auth", ClientAuthMethod.self) ?? .clientSecretBasic
         if clientAuth != .none, clientSecret == nil {
-            throw reader.fail("client_secret", "missing; client_auth \(clientAuth.rawValue) needs a client_secret "
-                + "(use \"client_auth\": \"none\" for a public client)")
+            throw reader.fail(
+                "client_secret",
+                "missing; client_auth \(clientAuth.rawValue) needs a client_secret "
+                    + "(use \"client_auth\": \"none\" for a public client)")
         }
         let scopes = try reader.strings("scopes") ?? []
         let redirectURI = try reader.string("redirect_uri")
@@ -162,8 +169,10 @@ public enum ImportFile {
         let id = givenID ?? defaultConnectionID(integration: integration, subject: subject)
         if givenID == nil {
             guard !id.isEmpty else {
-                throw reader.fail("id", "missing, and the subject has no letters or digits to derive one from; "
-                    + "give the connection an \"id\"")
+                throw reader.fail(
+                    "id",
+                    "missing, and the subject has no letters or digits to derive one from; "
+                        + "give the connection an \"id\"")
             }
             try reader.checkIdentifier(id, field: "id", purpose: "the connection a name")
         }
@@ -171,13 +180,16 @@ public enum ImportFile {
         let accessToken = try self.accessToken(reader, credential: credential)
         let refreshToken = try reader.secret("refresh_token")
         if refreshToken != nil, credential != .oauth2 {
-            throw reader.fail("refresh_token",
+            throw reader.fail(
+                "refresh_token",
                 "only an oauth2 credential has a refresh token, not \(credential.rawValue)")
         }
         let grant = try reader.choice("grant", GrantKind.self) ?? (refreshToken == nil ? .none : .refreshToken)
         if grant == .refreshToken, refreshToken == nil {
-            throw reader.fail("refresh_token", "missing; grant refresh_token needs a refresh_token "
-                + "(or choose another grant, or \"none\")")
+            throw reader.fail(
+                "refresh_token",
+                "missing; grant refresh_token needs a refresh_token "
+                    + "(or choose another grant, or \"none\")")
         }
         let expiresAt = try reader.time("expires_at")
         let expiresIn = try reader.number("expires_in")
@@ -203,7 +215,8 @@ public enum ImportFile {
             guard token == nil else { throw reader.fail("secret", "give access_token or secret, not both") }
         }
         guard let value = token ?? alias else {
-            let what = credential == .oauth2
+            let what =
+                credential == .oauth2
                 ? "an oauth2 connection needs its access_token"
                 : "a \(credential.rawValue) connection needs its secret in access_token (or secret)"
             throw reader.fail("access_token", "missing; \(what)")

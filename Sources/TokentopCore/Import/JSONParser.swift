@@ -54,8 +54,11 @@ struct JSONParser {
         while true {
             skipWhitespace()
             guard peek() == UInt8(ascii: "\"") else {
-                throw fail(object.keys.isEmpty ? "expected a key in double quotes" : "expected a key in double "
-                    + "quotes after ',' (JSON allows no trailing comma)")
+                throw fail(
+                    object.keys.isEmpty
+                        ? "expected a key in double quotes"
+                        : "expected a key in double "
+                            + "quotes after ',' (JSON allows no trailing comma)")
             }
             let keyOffset = offset
             let key = try parseString()
@@ -118,7 +121,8 @@ struct JSONParser {
             case UInt8(ascii: "\\"):
                 try parseEscape(into: &text)
             case 0..<0x20:
-                throw fail("a control character (such as a line break) inside a string; write it as \\n or \\t",
+                throw fail(
+                    "a control character (such as a line break) inside a string; write it as \\n or \\t",
                     at: offset - 1)
             default:
                 text.append(byte)

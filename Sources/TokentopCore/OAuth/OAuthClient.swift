@@ -20,7 +20,9 @@ public struct OAuthClient: Sendable {
     }
 
     /// Mints a new access token for the client itself (RFC 6749 §4.4).
-    public func clientCredentials(integration: Integration, clientSecret: Secret?) async -> Result<TokenGrant, ProviderError> {
+    public func clientCredentials(integration: Integration, clientSecret: Secret?) async -> Result<
+        TokenGrant, ProviderError
+    > {
         var fields = [("grant_type", "client_credentials")]
         if !integration.scopes.isEmpty { fields.append(("scope", integration.scopes.joined(separator: " "))) }
         return await tokenRequest(integration: integration, clientSecret: clientSecret, fields: fields)

@@ -60,7 +60,8 @@ actor RefreshActor {
             throw EngineError(.notRenewable, "\(id) is revoked; re-authorize it to restore it")
         }
         guard connection.credential.expires else {
-            throw EngineError(.notRenewable, "\(id) holds a \(connection.credential.rawValue) credential, which does not expire")
+            throw EngineError(
+                .notRenewable, "\(id) holds a \(connection.credential.rawValue) credential, which does not expire")
         }
         if let reason = connection.reauthReason {
             throw EngineError(.notRenewable, "\(id) needs re-auth: \(reason)")
@@ -92,7 +93,8 @@ actor RefreshActor {
         queue.schedule(id, at: nil)
 
         var atProvider = false
-        var message = "revoked here only: \(integration.id) has no revocation endpoint, "
+        var message =
+            "revoked here only: \(integration.id) has no revocation endpoint, "
             + "so the token stays valid at the provider until it expires"
         if integration.revocationURL != nil {
             let tokens = try storage { try store.tokenSecrets(connectionID: id) }
@@ -138,7 +140,8 @@ actor RefreshActor {
                     result = .failure(ProviderError(kind: .invalidGrant, error: "no_refresh_token"))
                     break
                 }
-                result = await client.refresh(integration: integration, clientSecret: secret, refreshToken: refreshToken)
+                result = await client.refresh(
+                    integration: integration, clientSecret: secret, refreshToken: refreshToken)
             case .clientCredentials:
                 result = await client.clientCredentials(integration: integration, clientSecret: secret)
             default:
@@ -158,7 +161,8 @@ actor RefreshActor {
             case .success(let grant):
                 let message = grant.refreshToken == nil ? "refreshed" : "refreshed; refresh token rotated"
                 let updated = try store.recordRefreshSuccess(connectionID: id, grant: grant, at: now, message: message)
-                state.update(updated, event: HistoryEntry(at: now, connectionID: id, kind: .refreshed, message: message))
+                state.update(
+                    updated, event: HistoryEntry(at: now, connectionID: id, kind: .refreshed, message: message))
                 queue.schedule(id, at: policy.dueAt(updated))
             case .failure(let error):
                 let failures = connection.failures + 1
@@ -166,8 +170,7 @@ actor RefreshActor {
                 var retryAt: Date?
                 switch error.kind {
                 case .invalidGrant:
-                    reauth = "the provider refused the grant (\(error.summary)); "
-                        + connection.scope.reauthActor
+                    reauth = "the provider refused the grant: \(error.summary)"
                 case .configuration:
                     retryAt = now.addingTimeInterval(policy.configurationRetry)
                 case .transient, .malformed:

@@ -28,13 +28,14 @@ public enum ConnectionReport {
             "revoked_at_provider": connection.revokedAtProvider,
         ]
         if let error = connection.lastError {
-            object["last_error"] = [
-                "error": error.error,
-                "error_description": error.errorDescription ?? NSNull(),
-                "status": error.status ?? NSNull(),
-                "kind": error.kind.rawValue,
-                "body_prefix": error.bodyPrefix ?? NSNull(),
-            ] as [String: Any]
+            object["last_error"] =
+                [
+                    "error": error.error,
+                    "error_description": error.errorDescription ?? NSNull(),
+                    "status": error.status ?? NSNull(),
+                    "kind": error.kind.rawValue,
+                    "body_prefix": error.bodyPrefix ?? NSNull(),
+                ] as [String: Any]
         } else {
             object["last_error"] = NSNull()
         }
@@ -56,13 +57,14 @@ public enum ConnectionReport {
         let integration = snapshot.integrations[connection.integrationID]
         var result = object(connection, integration: integration, status: snapshot.status(of: connection, at: now))
         if let integration {
-            result["integration_detail"] = [
-                "id": integration.id, "provider": integration.provider,
-                "token_url": integration.tokenURL.absoluteString,
-                "revocation_url": integration.revocationURL?.absoluteString ?? NSNull(),
-                "client_id": integration.clientID, "client_auth": integration.clientAuth.rawValue,
-                "secret_fingerprint": integration.secretFingerprint ?? NSNull(),
-            ] as [String: Any]
+            result["integration_detail"] =
+                [
+                    "id": integration.id, "provider": integration.provider,
+                    "token_url": integration.tokenURL.absoluteString,
+                    "revocation_url": integration.revocationURL?.absoluteString ?? NSNull(),
+                    "client_id": integration.clientID, "client_auth": integration.clientAuth.rawValue,
+                    "secret_fingerprint": integration.secretFingerprint ?? NSNull(),
+                ] as [String: Any]
         }
         result["history"] = history.map { entry -> [String: Any] in
             ["at": timestamp(entry.at), "kind": entry.kind.rawValue, "message": entry.message]
@@ -103,7 +105,10 @@ public enum ConnectionReport {
             ("provider", integration?.provider ?? "?"),
             ("credential", connection.credential.rawValue),
             ("grant", connection.grant.rawValue),
-            ("granted scopes", connection.grantedScopes.isEmpty ? "—" : connection.grantedScopes.joined(separator: " ")),
+            (
+                "granted scopes",
+                connection.grantedScopes.isEmpty ? "—" : connection.grantedScopes.joined(separator: " ")
+            ),
             ("access token", connection.accessFingerprint ?? "—"),
             ("refresh token", connection.refreshFingerprint ?? "—"),
             ("issued", describe(connection.issuedAt, now: now)),
@@ -115,7 +120,10 @@ public enum ConnectionReport {
         if let reason = connection.reauthReason { lines.append(("needs re-auth", reason)) }
         if let revoked = connection.revokedAt {
             lines.append(
-                ("revoked", describe(revoked, now: now) + (connection.revokedAtProvider ? ", at the provider" : ", here only")))
+                (
+                    "revoked",
+                    describe(revoked, now: now) + (connection.revokedAtProvider ? ", at the provider" : ", here only")
+                ))
         }
         if let error = connection.lastError {
             lines.append(("last error", error.error))
@@ -159,7 +167,8 @@ public enum ConnectionReport {
     }
 
     private static func encode(_ value: Any) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .prettyPrinted])) ?? Data()
+        let data =
+            (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .prettyPrinted])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 }
@@ -174,7 +183,8 @@ public enum RFC3339 {
     }
 }
 
-/// The countdown format of the dashboard and the CLI: `45s`, `4m05s`, `1h02m`, `3d04h`, `expired`, and `—` for no expiry.
+/// The countdown format of the dashboard and the CLI: `45s`, `4m05s`, `1h02m`, `3d04h`, `expired`;
+/// `—` for no expiry.
 public enum Countdown {
     /// The text shown when there is nothing to count down to.
     public static let none = "—"

@@ -19,8 +19,10 @@ enum KeyFile {
         if descriptor < 0 {
             let code = errno
             if code == ENOENT { return nil }
-            throw StoreError(.badKey, "cannot read the key file \(path) (\(String(cString: strerror(code)))); "
-                + "check its owner and mode, or set \(SecretBox.keyVariable)", path: path)
+            throw StoreError(
+                .badKey,
+                "cannot read the key file \(path) (\(String(cString: strerror(code)))); "
+                    + "check its owner and mode, or set \(SecretBox.keyVariable)", path: path)
         }
         defer { close(descriptor) }
         // Checked on the open descriptor, so the file cannot be swapped between the check and the read.
@@ -29,12 +31,16 @@ enum KeyFile {
             throw StoreError(.badKey, "the key file \(path) is not a regular file; move it aside", path: path)
         }
         guard info.st_uid == geteuid() else {
-            throw StoreError(.badKey, "the key file \(path) belongs to another user (uid \(info.st_uid)); "
-                + "tokentop uses only a key file you own", path: path)
+            throw StoreError(
+                .badKey,
+                "the key file \(path) belongs to another user (uid \(info.st_uid)); "
+                    + "tokentop uses only a key file you own", path: path)
         }
         guard info.st_mode & 0o077 == 0 else {
-            throw StoreError(.badKey, "the key file \(path) can be read by other users (mode "
-                + "\(PrivateFiles.octal(info.st_mode))); run `chmod 600 \(path)` and check who could have read it",
+            throw StoreError(
+                .badKey,
+                "the key file \(path) can be read by other users (mode "
+                    + "\(PrivateFiles.octal(info.st_mode))); run `chmod 600 \(path)` and check who could have read it",
                 path: path)
         }
         var buffer = [UInt8](repeating: 0, count: 512)
@@ -46,7 +52,8 @@ enum KeyFile {
             }
             if count < 0, errno == EINTR { continue }
             guard count >= 0 else {
-                throw StoreError(.badKey, "cannot read the key file \(path) (\(String(cString: strerror(errno))))",
+                throw StoreError(
+                    .badKey, "cannot read the key file \(path) (\(String(cString: strerror(errno))))",
                     path: path)
             }
             if count == 0 { break }
@@ -84,7 +91,9 @@ enum KeyFile {
     }
 
     private static func failure(_ path: String, _ code: Int32) -> StoreError {
-        StoreError(.badKey, "cannot create the key file \(path) (\(String(cString: strerror(code)))); make its "
-            + "directory writable, or set \(SecretBox.keyVariable) to the base64 of 32 random bytes", path: path)
+        StoreError(
+            .badKey,
+            "cannot create the key file \(path) (\(String(cString: strerror(code)))); make its "
+                + "directory writable, or set \(SecretBox.keyVariable) to the base64 of 32 random bytes", path: path)
     }
 }

@@ -7,7 +7,8 @@ enum PrivateFiles {
         var info = stat()
         if stat(path, &info) == 0 {
             guard info.st_mode & S_IFMT == S_IFDIR else {
-                throw StoreError(.cannotOpen, "cannot use \(path) for \(purpose): it exists and is not a directory",
+                throw StoreError(
+                    .cannotOpen, "cannot use \(path) for \(purpose): it exists and is not a directory",
                     path: path)
             }
             return
@@ -16,7 +17,8 @@ enum PrivateFiles {
             try FileManager.default.createDirectory(
                 atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw StoreError(.cannotOpen,
+            throw StoreError(
+                .cannotOpen,
                 "cannot create the directory \(path) for \(purpose) (\(error.localizedDescription)); create it "
                     + "yourself with `mkdir -p -m 700 \(path)`, or choose another location", path: path)
         }

@@ -27,7 +27,8 @@ final class SQLiteDatabase {
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
         let result = sqlite3_open_v2(path, &opened, flags, nil)
         guard let opened else {
-            throw StoreError(.cannotOpen, "cannot open the database \(path): SQLite could not allocate a handle",
+            throw StoreError(
+                .cannotOpen, "cannot open the database \(path): SQLite could not allocate a handle",
                 path: path, sqliteResult: Int(result))
         }
         guard result == SQLITE_OK else {
@@ -55,7 +56,8 @@ final class SQLiteDatabase {
         // WAL lets the dashboard read while the refresh actor (or a daemon in another process) writes.
         let mode = try query("PRAGMA journal_mode = WAL") { $0.string(0) }.first ?? nil
         if mode?.lowercased() != "wal" {
-            throw StoreError(.readOnly,
+            throw StoreError(
+                .readOnly,
                 "cannot switch the database \(path) to write-ahead logging (journal mode stays \(mode ?? "unknown")); "
                     + "make the file and its directory writable, or use another file with --db",
                 path: path)
@@ -158,36 +160,44 @@ final class SQLiteDatabase {
         let code = Int(result)
         switch result & 0xff {
         case SQLITE_CANTOPEN:
-            return StoreError(.cannotOpen,
+            return StoreError(
+                .cannotOpen,
                 "cannot open the database \(path) (\(detail)); check that the file and its directory exist "
                     + "and that you may read and write them", path: path, sqliteResult: code)
         case SQLITE_NOTADB, SQLITE_CORRUPT:
-            return StoreError(.notADatabase,
+            return StoreError(
+                .notADatabase,
                 "\(path) is not a tokentop database, or it is damaged (\(detail)); move it aside, "
                     + "or choose another file with --db or TOKENTOP_DB", path: path, sqliteResult: code)
         case SQLITE_READONLY:
-            return StoreError(.readOnly,
+            return StoreError(
+                .readOnly,
                 "cannot write the database \(path) (\(detail)); make the file and its directory writable "
                     + "(chmod u+w), or choose another file with --db", path: path, sqliteResult: code)
         case SQLITE_BUSY, SQLITE_LOCKED:
-            return StoreError(.busy,
+            return StoreError(
+                .busy,
                 "the database \(path) stayed locked by another process for more than 5 seconds; check whether "
                     + "another tokentop (for example `tokentop daemon`) is stuck, then retry; nothing was changed",
                 path: path, sqliteResult: code)
         case SQLITE_FULL:
-            return StoreError(.diskFull,
+            return StoreError(
+                .diskFull,
                 "the disk holding \(path) is full (\(detail)); free some space and retry; nothing was changed",
                 path: path, sqliteResult: code)
         case SQLITE_IOERR:
-            return StoreError(.ioError,
+            return StoreError(
+                .ioError,
                 "the operating system failed to read or write \(path) (\(detail)); check the disk and the "
                     + "filesystem, then retry", path: path, sqliteResult: code)
         case SQLITE_PERM, SQLITE_AUTH:
-            return StoreError(.cannotOpen,
+            return StoreError(
+                .cannotOpen,
                 "permission denied for the database \(path) (\(detail)); check the file's owner and mode",
                 path: path, sqliteResult: code)
         default:
-            return StoreError(.sqlite, "SQLite failed while \(doing) \(path): \(detail)", path: path,
+            return StoreError(
+                .sqlite, "SQLite failed while \(doing) \(path): \(detail)", path: path,
                 sqliteResult: code)
         }
     }
@@ -205,16 +215,20 @@ final class SQLiteDatabase {
         if code == EEXIST {
             var info = stat()
             if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
-                throw StoreError(.cannotOpen, "cannot open the database \(path): it is a directory; "
-                    + "name a file with --db or TOKENTOP_DB", path: path)
+                throw StoreError(
+                    .cannotOpen,
+                    "cannot open the database \(path): it is a directory; "
+                        + "name a file with --db or TOKENTOP_DB", path: path)
             }
             return
         }
         let reason = String(cString: strerror(code))
-        let hint = code == EROFS || code == EACCES
+        let hint =
+            code == EROFS || code == EACCES
             ? "make the directory writable, or choose another file with --db or TOKENTOP_DB"
             : "check that its directory exists, or choose another file with --db or TOKENTOP_DB"
-        throw StoreError(code == EROFS ? .readOnly : .cannotOpen,
+        throw StoreError(
+            code == EROFS ? .readOnly : .cannotOpen,
             "cannot create the database \(path) (\(reason)); \(hint)", path: path)
     }
 }
@@ -265,7 +279,8 @@ extension Array: SQLiteBindable where Element == UInt8 {
     func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
         withUnsafeBytes { raw in
             // A zero-length blob still needs a non-null pointer, or SQLite stores NULL.
-            sqlite3_bind_blob(statement, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count),
+            sqlite3_bind_blob(
+                statement, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count),
                 transient)
         }
     }

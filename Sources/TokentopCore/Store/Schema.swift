@@ -9,62 +9,65 @@ enum Schema {
     }
 
     static let migrations: [Migration] = [
-        Migration(version: 1, statements: [
-            """
-            CREATE TABLE integrations (
-                id TEXT PRIMARY KEY NOT NULL,
-                provider TEXT NOT NULL,
-                token_url TEXT NOT NULL,
-                revocation_url TEXT,
-                client_id TEXT NOT NULL,
-                client_auth TEXT NOT NULL,
-                scopes TEXT NOT NULL DEFAULT '[]',
-                redirect_uri TEXT,
-                client_secret BLOB,
-                secret_fingerprint TEXT
-            )
-            """,
-            """
-            CREATE TABLE connections (
-                id TEXT PRIMARY KEY NOT NULL,
-                integration_id TEXT NOT NULL REFERENCES integrations(id),
-                scope TEXT NOT NULL,
-                subject TEXT NOT NULL,
-                credential TEXT NOT NULL,
-                grant_kind TEXT NOT NULL,
-                granted_scopes TEXT NOT NULL DEFAULT '[]',
-                access_token BLOB,
-                refresh_token BLOB,
-                access_fingerprint TEXT,
-                refresh_fingerprint TEXT,
-                issued_at REAL,
-                expires_at REAL,
-                last_refresh_at REAL,
-                failures INTEGER NOT NULL DEFAULT 0,
-                last_error TEXT,
-                retry_at REAL,
-                reauth_reason TEXT,
-                revoked_at REAL,
-                revoked_at_provider INTEGER NOT NULL DEFAULT 0,
-                created_at REAL NOT NULL
-            )
-            """,
-            "CREATE INDEX connections_by_integration ON connections(integration_id)",
-            """
-            CREATE TABLE history (
-                id INTEGER PRIMARY KEY,
-                at REAL NOT NULL,
-                connection_id TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                message TEXT NOT NULL,
-                error TEXT
-            )
-            """,
-            "CREATE INDEX history_by_connection ON history(connection_id, at)",
-            "CREATE INDEX history_by_time ON history(at)",
-            // Holds the key check: a value sealed with the key, so a wrong key is caught before anything is written.
-            "CREATE TABLE meta (name TEXT PRIMARY KEY NOT NULL, value BLOB)",
-        ])
+        Migration(
+            version: 1,
+            statements: [
+                """
+                CREATE TABLE integrations (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    provider TEXT NOT NULL,
+                    token_url TEXT NOT NULL,
+                    revocation_url TEXT,
+                    client_id TEXT NOT NULL,
+                    client_auth TEXT NOT NULL,
+                    scopes TEXT NOT NULL DEFAULT '[]',
+                    redirect_uri TEXT,
+                    client_secret BLOB,
+                    secret_fingerprint TEXT
+                )
+                """,
+                """
+                CREATE TABLE connections (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    integration_id TEXT NOT NULL REFERENCES integrations(id),
+                    scope TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    credential TEXT NOT NULL,
+                    grant_kind TEXT NOT NULL,
+                    granted_scopes TEXT NOT NULL DEFAULT '[]',
+                    access_token BLOB,
+                    refresh_token BLOB,
+                    access_fingerprint TEXT,
+                    refresh_fingerprint TEXT,
+                    issued_at REAL,
+                    expires_at REAL,
+                    last_refresh_at REAL,
+                    failures INTEGER NOT NULL DEFAULT 0,
+                    last_error TEXT,
+                    retry_at REAL,
+                    reauth_reason TEXT,
+                    revoked_at REAL,
+                    revoked_at_provider INTEGER NOT NULL DEFAULT 0,
+                    created_at REAL NOT NULL
+                )
+                """,
+                "CREATE INDEX connections_by_integration ON connections(integration_id)",
+                """
+                CREATE TABLE history (
+                    id INTEGER PRIMARY KEY,
+                    at REAL NOT NULL,
+                    connection_id TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    message TEXT NOT NULL,
+                    error TEXT
+                )
+                """,
+                "CREATE INDEX history_by_connection ON history(connection_id, at)",
+                "CREATE INDEX history_by_time ON history(at)",
+                // Holds the key check: a value sealed with the key, so a wrong key is caught before anything is
+                // written.
+                "CREATE TABLE meta (name TEXT PRIMARY KEY NOT NULL, value BLOB)",
+            ])
     ]
 
     /// The newest schema version this binary knows.
@@ -93,7 +96,8 @@ enum Schema {
     }
 
     private static func newer(_ version: Int, path: String) -> StoreError {
-        StoreError(.newerSchema,
+        StoreError(
+            .newerSchema,
             "the database \(path) was written by a newer tokentop (schema version \(version); this tokentop knows "
                 + "up to \(latest)); upgrade tokentop, or choose another file with --db; nothing was changed",
             path: path)

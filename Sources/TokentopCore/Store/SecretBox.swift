@@ -77,7 +77,8 @@ public final class SecretBox: @unchecked Sendable {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard let data = Data(base64Encoded: trimmed), data.count == keyLength else {
             // Never echo the value: it may be a real key with a typo.
-            throw StoreError(.badKey,
+            throw StoreError(
+                .badKey,
                 "\(origin) is not the base64 of 32 bytes; generate a key with `openssl rand -base64 32`, "
                     + "or use the one this database was created with", path: path)
         }
@@ -148,7 +149,8 @@ public final class SecretBox: @unchecked Sendable {
         }
         guard verified == 1 else {
             ERR_clear_error()
-            throw StoreError(.cannotDecrypt,
+            throw StoreError(
+                .cannotDecrypt,
                 "cannot decrypt \(describing): wrong \(Self.keyVariable) or key file? This tokentop uses "
                     + "\(keySource); use the key the database was created with; nothing was changed", path: path)
         }

@@ -116,7 +116,8 @@ extension Store {
     /// Inserts or replaces a connection from an import; returns whether it replaced one.
     func saveConnection(_ entry: ImportBundle.ConnectionEntry, at: Date) throws -> Bool {
         let existingCreatedAt = try database.query(
-            "SELECT created_at FROM connections WHERE id = ?", [entry.id]) { $0.date(0) }.first
+            "SELECT created_at FROM connections WHERE id = ?", [entry.id]
+        ) { $0.date(0) }.first
         let connection = Connection(
             id: entry.id, integrationID: entry.integrationID, scope: entry.scope, subject: entry.subject,
             credential: entry.credential, grant: entry.grant, grantedScopes: entry.grantedScopes,
@@ -230,7 +231,8 @@ extension Store {
     }
 
     private func damaged(_ problem: String) -> StoreError {
-        StoreError(.notADatabase,
+        StoreError(
+            .notADatabase,
             "the database \(path) holds data tokentop cannot read: \(problem); it was changed outside tokentop "
                 + "or by a newer version; import the credential again", path: path)
     }

@@ -83,7 +83,8 @@ public final class Store: @unchecked Sendable {
         try locked {
             let rows = try database.query("SELECT client_secret FROM integrations WHERE id = ?", [id]) { $0.blob(0) }
             guard let row = rows.first else {
-                throw StoreError(.unknownIntegration,
+                throw StoreError(
+                    .unknownIntegration,
                     "no integration named \(id) in \(path); `tokentop list` shows the connections and their "
                         + "integrations", path: path)
             }
@@ -137,8 +138,10 @@ public final class Store: @unchecked Sendable {
                     let replaced = try saveConnection(entry, at: at)
                     if replaced { summary.connectionsUpdated += 1 } else { summary.connectionsAdded += 1 }
                     let what = replaced ? "re-imported" : "imported"
-                    try insertHistory(HistoryEntry(at: at, connectionID: entry.id, kind: .imported,
-                        message: "\(what) from \(bundle.source)"))
+                    try insertHistory(
+                        HistoryEntry(
+                            at: at, connectionID: entry.id, kind: .imported,
+                            message: "\(what) from \(bundle.source)"))
                 }
                 return summary
             }
@@ -158,7 +161,8 @@ public final class Store: @unchecked Sendable {
     ) throws -> Connection {
         try update(connectionID) { connection in
             guard connection.revokedAt == nil else {
-                throw StoreError(.revoked,
+                throw StoreError(
+                    .revoked,
                     "connection \(connectionID) was revoked while its refresh was in flight; the new token was "
                         + "discarded; import or re-authorize the connection to use it again", path: path)
             }
@@ -272,7 +276,8 @@ public final class Store: @unchecked Sendable {
     }
 
     func unknownConnection(_ id: String) -> StoreError {
-        StoreError(.unknownConnection,
+        StoreError(
+            .unknownConnection,
             "no connection named \(id) in \(path); `tokentop list` shows the connection ids", path: path)
     }
 

@@ -26,7 +26,8 @@ extension Canvas {
             put("│", row: row, column: rect.column, style: style)
             put("│", row: row, column: rect.column + rect.width - 1, style: style)
         }
-        put("└" + String(repeating: "─", count: inner) + "┘", row: rect.bottom - 1, column: rect.column, style: style)
+        let bottom = "└" + String(repeating: "─", count: inner) + "┘"
+        put(bottom, row: rect.bottom - 1, column: rect.column, style: style)
         if !title.isEmpty {
             put(" \(title) ".truncated(toWidth: inner), row: rect.row, column: rect.column + 1, style: style)
         }

@@ -25,7 +25,8 @@ struct HeaderWidget: Widget {
             guard let count = counts[status], count > 0 else { return nil }
             return (status, count)
         }
-        // The widest form that fits: `● 2 healthy`, then `●2 healthy`, then `●2` (the symbol still tells the status).
+        // The widest form that fits: `● 2 healthy`, then `●2 healthy`, then `●2` (the symbol still tells the
+        // status).
         let forms: [(separator: String, label: (ConnectionStatus, Int) -> String)] = [
             ("  ", { "\($0.symbol) \($1) \($0.rawValue)" }),
             (" ", { "\($0.symbol)\($1) \($0.rawValue)" }),

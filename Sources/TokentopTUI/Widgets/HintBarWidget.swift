@@ -31,8 +31,8 @@ struct HintBarWidget: Widget {
             return ["Esc/q back", "↑↓ scroll", "r refresh", "x revoke", "a re-auth", "? help"]
         }
         return [
-            "q quit", "? help", "↑↓ move", "Enter details", "/ filter", "1-5 scope", "0 all", "s sort", "space mark",
-            "r refresh", "x revoke", "a re-auth",
+            "q quit", "? help", "↑↓ move", "Enter details", "/ filter", "1-5 scope", "0 all", "s sort",
+            "space mark", "r refresh", "x revoke", "a re-auth",
         ]
     }
 }

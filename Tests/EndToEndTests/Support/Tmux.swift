@@ -13,8 +13,10 @@ final class Tmux {
         // The server forks from this command and keeps its descriptors: give it none of ours to hold open.
         try Self.tmux(
             captureOutput: false,
-            ["-S", socket, "-f", "/dev/null", "new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)",
-             "env"] + env + ["bash", "--norc", "--noprofile"])
+            [
+                "-S", socket, "-f", "/dev/null", "new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)",
+                "env",
+            ] + env + ["bash", "--norc", "--noprofile"])
     }
 
     deinit { _ = try? Self.tmux(["-S", socket, "kill-server"]) }
