@@ -12,6 +12,7 @@ struct Invocation: Equatable {
         case revoke(ids: [String])
         case reauth(id: String)
         case daemon
+        case audit(json: Bool, verify: Bool)
         case help(topic: String?)
         case version
     }
@@ -34,6 +35,7 @@ extension Invocation {
         var database: String?
         var themes: String?
         var json = false
+        var verify = false
         var scope: IdentityScope?
         var status: ConnectionStatus?
         var positional: [String] = []
@@ -63,6 +65,9 @@ extension Invocation {
             switch name {
             case "--db": database = try take()
             case "--themes": themes = try take()
+            case "--verify":
+                verify = true
+                flags.append(name)
             case "--json": json = true; flags.append(name)
             case "--scope":
                 let text = try take()
@@ -142,6 +147,10 @@ extension Invocation {
             try allow([])
             try exactly(0, "no operands")
             command = .daemon
+        case "audit":
+            try allow(["--json", "--verify"])
+            try exactly(0, "no operands")
+            command = .audit(json: json, verify: verify)
         case "help":
             command = .help(topic: operands.first)
         case "version":

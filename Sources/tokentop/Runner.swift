@@ -52,16 +52,24 @@ struct Runner {
                     : ConnectionReport.detailText(connection, snapshot: snapshot, history: history, at: now))
             return 0
         case .importFile(let path):
-            let data: Data
-            do {
-                data = try Data(contentsOf: URL(fileURLWithPath: path))
-            } catch {
-                throw UsageError(description: "cannot read \(path): \((error as NSError).localizedDescription)")
-            }
-            let bundle = try ImportFile.parse(data, source: path)
-            let store = try openStore()
-            let summary = try store.importBundle(bundle, at: Date())
+            let summary = try ImportFile.run(
+                path: path, into: try openStore(), user: OperatorIdentity.current(), at: Date())
             print("imported \(path) into \(databasePath): \(summary)")
+            return 0
+        case .audit(let json, let verify):
+            let store = try openStore()
+            if verify {
+                let result = try store.verifyAudit()
+                if let problem = result.problem {
+                    FileHandle.standardError.write(
+                        Data("tokentop: audit log of \(databasePath) is broken: \(problem)\n".utf8))
+                    return 1
+                }
+                print("audit log intact: \(result.entries) entries")
+                return 0
+            }
+            let entries = try store.auditLog()
+            print(json ? AuditReport.json(entries) : AuditReport.text(entries))
             return 0
         case .refresh(let ids):
             let engine = try openEngine()
@@ -110,6 +118,7 @@ struct Runner {
             print("\(id): \(prompt.who)")
             print("why: \(prompt.reason)")
             if let url = prompt.url { print("start here: \(url)") }
+            await engine.drainAudit()
             return 0
         case .daemon:
             let engine = try openEngine()

@@ -9,18 +9,22 @@ public final class Engine: Sendable {
     public let store: Store
     public let timeSource: any TimeSource
     public let policy: RefreshPolicy
+    /// The operator whose commands the audit log attributes.
+    public let user: String
     let state: EngineState
     let actor: RefreshActor
     private let loop = LoopHandle()
+    private let pendingAudits = Mutex<[Task<Void, Never>]>([])
 
     /// Loads the store's connections and prepares the refresh actor; nothing runs until ``start()``.
     /// - Parameters:
     ///   - databasePath: the path to show in the header, as the user named it.
     public init(
         store: Store, transport: any HTTPTransport, timeSource: any TimeSource = SystemTimeSource(),
-        policy: RefreshPolicy = .standard, databasePath: String? = nil
+        policy: RefreshPolicy = .standard, databasePath: String? = nil, user: String = OperatorIdentity.current()
     ) throws {
         self.store = store
+        self.user = user
         self.timeSource = timeSource
         self.policy = policy
         let connections = try store.connections()
@@ -41,8 +45,11 @@ public final class Engine: Sendable {
         }
     }
 
-    /// Stops the refresh actor after the refreshes in flight finish.
-    public func stop() async { await loop.stop() }
+    /// Stops the refresh actor after the refreshes in flight finish, and finishes writing the audit log.
+    public func stop() async {
+        await loop.stop()
+        await drainAudit()
+    }
 
     /// The current state; cheap, and never blocks on the network or the disk.
     public func snapshot() -> DashboardSnapshot { state.snapshot() }
@@ -50,8 +57,8 @@ public final class Engine: Sendable {
     /// Asks the actor to refresh `ids` now; failures arrive as events.
     public func refresh(_ ids: [String]) {
         for id in ids {
-            Task { [actor, state, timeSource] in
-                do { _ = try await actor.refreshNow(id) } catch {
+            Task { [self] in
+                do { _ = try await refreshNow(id) } catch {
                     state.append(
                         event: HistoryEntry(
                             at: timeSource.now(), connectionID: id, kind: .refreshFailed, message: "\(error)"))
@@ -61,14 +68,27 @@ public final class Engine: Sendable {
     }
 
     /// Refreshes one connection and returns it afterwards; its `lastError` tells whether the refresh failed.
+    ///
+    /// The operator's request and its outcome go to the audit log.
     /// - Throws: ``EngineError`` when the connection is unknown or cannot be renewed.
-    public func refreshNow(_ id: String) async throws -> Connection { try await actor.refreshNow(id) }
+    public func refreshNow(_ id: String) async throws -> Connection {
+        do {
+            let connection = try await actor.refreshNow(id)
+            let failed = connection.failures > 0 || connection.reauthReason != nil
+            let detail = failed ? (connection.lastError?.summary ?? "refresh failed") : "refreshed"
+            audit(.refresh, id, failed ? "failed" : "ok", detail)
+            return connection
+        } catch {
+            audit(.refresh, id, "failed", "\(error)")
+            throw error
+        }
+    }
 
     /// Asks the actor to revoke `ids`; results and failures arrive as events.
     public func revoke(_ ids: [String]) {
         for id in ids {
-            Task { [actor, state, timeSource] in
-                do { _ = try await actor.revoke(id) } catch {
+            Task { [self] in
+                do { _ = try await revokeNow(id) } catch {
                     state.append(
                         event: HistoryEntry(at: timeSource.now(), connectionID: id, kind: .revoked, message: "\(error)")
                     )
@@ -78,13 +98,50 @@ public final class Engine: Sendable {
     }
 
     /// Revokes one connection: at the provider when it has a revocation endpoint, and always here.
+    ///
+    /// The operator's request and its outcome go to the audit log.
     /// - Returns: the connection afterwards; `revokedAtProvider` says whether the provider was told.
-    public func revokeNow(_ id: String) async throws -> Connection { try await actor.revoke(id) }
+    public func revokeNow(_ id: String) async throws -> Connection {
+        do {
+            let connection = try await actor.revoke(id)
+            let detail = connection.revokedAtProvider ? "revoked at the provider and here" : "revoked here only"
+            audit(.revoke, id, "ok", detail)
+            return connection
+        } catch {
+            audit(.revoke, id, "failed", "\(error)")
+            throw error
+        }
+    }
 
     /// What a human must do to bring `id` back, or nil for an unknown connection.
+    ///
+    /// Asking is an operator action, so it goes to the audit log: written in the background, because the
+    /// dashboard asks between two keystrokes; ``drainAudit()`` waits for it.
     public func reauthPrompt(for id: String) -> ReauthPrompt? {
         guard let connection = state.connection(id) else { return nil }
-        return Self.reauthPrompt(for: connection, at: timeSource.now(), policy: policy)
+        let prompt = Self.reauthPrompt(for: connection, at: timeSource.now(), policy: policy)
+        let task = Task { [self] in audit(.reauth, id, "prompted", prompt.who) }
+        pendingAudits.withLock { $0.append(task) }
+        return prompt
+    }
+
+    /// Waits until every audit entry written in the background is on disk.
+    public func drainAudit() async {
+        let tasks = pendingAudits.withLock { tasks in
+            defer { tasks.removeAll() }
+            return tasks
+        }
+        for task in tasks { await task.value }
+    }
+
+    /// Appends to the audit log; a log that cannot be written shows as the dashboard's notice.
+    private func audit(_ action: AuditEntry.Action, _ target: String?, _ outcome: String, _ detail: String) {
+        do {
+            try store.appendAudit(
+                action: action, target: target, outcome: outcome, detail: detail, user: user, at: timeSource.now())
+        } catch {
+            state.setNotice("audit log not written: \(error)")
+        }
     }
 
     /// Builds the re-auth prompt for `connection`.

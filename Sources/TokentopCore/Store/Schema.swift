@@ -67,7 +67,25 @@ enum Schema {
                 // Holds the key check: a value sealed with the key, so a wrong key is caught before anything is
                 // written.
                 "CREATE TABLE meta (name TEXT PRIMARY KEY NOT NULL, value BLOB)",
-            ])
+            ]),
+        Migration(
+            version: 2,
+            statements: [
+                // Operators' actions, append-only; each row carries the hash of the one before it (a hash chain).
+                """
+                CREATE TABLE audit (
+                    seq INTEGER PRIMARY KEY NOT NULL,
+                    at REAL NOT NULL,
+                    os_user TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    target TEXT,
+                    outcome TEXT NOT NULL,
+                    detail TEXT NOT NULL,
+                    previous_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL
+                )
+                """
+            ]),
     ]
 
     /// The newest schema version this binary knows.

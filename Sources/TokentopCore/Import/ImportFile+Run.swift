@@ -1,0 +1,35 @@
+import Foundation
+
+extension ImportFile {
+    /// Reads `path`, checks it, stores it in one transaction, and records the import in the audit log.
+    ///
+    /// - Returns: what was added and updated.
+    /// - Throws: ``ImportError`` for a file that cannot be read or is malformed (nothing is stored), or
+    ///   ``StoreError``.
+    public static func run(path: String, into store: Store, user: String, at now: Date) throws -> ImportSummary {
+        do {
+            let data: Data
+            do {
+                data = try Data(contentsOf: URL(fileURLWithPath: path))
+            } catch {
+                throw ImportError(file: path, problem: "cannot read the file: \(readProblem(path))")
+            }
+            let summary = try store.importBundle(try parse(data, source: path), at: now)
+            try store.appendAudit(
+                action: .import, target: path, outcome: "ok", detail: summary.description, user: user, at: now)
+            return summary
+        } catch {
+            _ = try? store.appendAudit(
+                action: .import, target: path, outcome: "failed", detail: "\(error)", user: user, at: now)
+            throw error
+        }
+    }
+
+    private static func readProblem(_ path: String) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return "no such file" }
+        if isDirectory.boolValue { return "it is a directory" }
+        if !FileManager.default.isReadableFile(atPath: path) { return "permission denied" }
+        return "it could not be read"
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+
+/// `tokentop audit`: every operator action from the command line, hash-chained, and a broken chain detected.
+struct AuditTests {
+    @Test func operatorActionsAreAuditedAndTamperingIsCaught() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write("import.json", CommandLineTests.importFile)
+        let env = sandbox.environment
+        #expect(try Binary.run(["import", file], environment: env).status == 0)
+        _ = try Binary.run(["refresh", "acme-alice"], environment: env)
+        _ = try Binary.run(["reauth", "acme-alice"], environment: env)
+        #expect(try Binary.run(["revoke", "acme-key"], environment: env).status == 0)
+
+        let json = try Binary.run(["audit", "--json"], environment: env)
+        #expect(json.status == 0)
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        #expect(entries.map { $0["action"] as? String } == ["import", "refresh", "reauth", "revoke"])
+        #expect(entries.map { $0["outcome"] as? String } == ["ok", "failed", "prompted", "ok"])
+        #expect(entries[1]["target"] as? String == "acme-alice")
+        #expect(entries.allSatisfy { ($0["user"] as? String)?.isEmpty == false })
+        #expect(!json.stdout.contains("fake-access-token-0001") && !json.stdout.contains("fake-client-secret-0001"))
+
+        let verify = try Binary.run(["audit", "--verify"], environment: env)
+        #expect(verify.status == 0)
+        #expect(verify.stdout.contains("audit log intact: 4 entries"))
+
+        let edit = Process()
+        edit.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        edit.arguments = [
+            "python3", "-c",
+            "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\n"
+                + "c.execute(\"UPDATE audit SET outcome = 'ok' WHERE seq = 2\")\nc.commit()\n",
+            sandbox.database,
+        ]
+        try edit.run()
+        edit.waitUntilExit()
+        let broken = try Binary.run(["audit", "--verify"], environment: env)
+        #expect(broken.status == 1)
+        #expect(broken.stderr.contains("entry 2 was changed after it was written"), "\(broken.stderr)")
+    }
+}

@@ -1,0 +1,69 @@
+import CSQLite
+import Foundation
+import Testing
+
+@testable import TokentopCore
+
+struct AuditLogTests {
+    func store() throws -> Store {
+        let directory = try temporaryDirectory()
+        return try Store.open(path: directory.appendingPathComponent("a.sqlite3").path, secrets: .ephemeral())
+    }
+
+    func fill(_ store: Store) throws {
+        let at = Date(timeIntervalSince1970: 1_800_000_000)
+        try store.appendAudit(
+            action: .import, target: "team.json", outcome: "ok", detail: "2 added", user: "ops", at: at)
+        try store.appendAudit(
+            action: .refresh, target: "acme-alice", outcome: "ok", detail: "refreshed", user: "ops", at: at + 1)
+        try store.appendAudit(
+            action: .revoke, target: "acme-bob", outcome: "failed", detail: "server_error", user: "ops", at: at + 2)
+    }
+
+    /// Runs raw SQL on the file behind the store's back, as a tamperer would.
+    func tamper(_ store: Store, _ sql: String) throws {
+        var handle: OpaquePointer?
+        #expect(sqlite3_open(store.path, &handle) == SQLITE_OK)
+        defer { sqlite3_close(handle) }
+        #expect(sqlite3_exec(handle, sql, nil, nil, nil) == SQLITE_OK)
+    }
+
+    @Test func entriesChainAndVerify() throws {
+        let store = try store()
+        try fill(store)
+        let log = try store.auditLog()
+        #expect(log.map(\.sequence) == [1, 2, 3])
+        #expect(log[0].previousHash == AuditEntry.genesis)
+        #expect(log[1].previousHash == log[0].hash)
+        #expect(log[2].previousHash == log[1].hash)
+        #expect(log.map(\.action) == [.import, .refresh, .revoke])
+        #expect(try store.verifyAudit() == AuditVerification(entries: 3, firstBroken: nil, problem: nil))
+    }
+
+    @Test(arguments: [
+        ("UPDATE audit SET outcome = 'ok' WHERE seq = 3", 3, "entry 3 was changed after it was written"),
+        ("UPDATE audit SET detail = 'nothing' WHERE seq = 1", 1, "entry 1 was changed after it was written"),
+        ("DELETE FROM audit WHERE seq = 2", 2, "entry 2 is missing (the next one is numbered 3)"),
+        (
+            "DELETE FROM audit WHERE seq = 1; UPDATE audit SET seq = seq - 1", 1,
+            "entry 1 does not link to the entry before it"
+        ),
+    ])
+    func tamperingShows(sql: String, broken: Int, problem: String) throws {
+        let store = try store()
+        try fill(store)
+        try tamper(store, sql)
+        let result = try store.verifyAudit()
+        #expect(result.firstBroken == broken)
+        #expect(result.problem == problem)
+        #expect(!result.isIntact)
+    }
+
+    @Test func detailsAreMasked() throws {
+        let store = try store()
+        let entry = try store.appendAudit(
+            action: .refresh, target: "x", outcome: "failed", detail: "echoed fake0123456789abcdefghijklmnopq back",
+            user: "ops", at: Date())
+        #expect(entry.detail == "echoed [masked] back")
+    }
+}
