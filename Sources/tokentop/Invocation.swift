@@ -13,6 +13,7 @@ struct Invocation: Equatable {
         case reauth(id: String)
         case daemon
         case audit(json: Bool, verify: Bool)
+        case rekey
         case help(topic: String?)
         case version
     }
@@ -151,6 +152,10 @@ extension Invocation {
             try allow(["--json", "--verify"])
             try exactly(0, "no operands")
             command = .audit(json: json, verify: verify)
+        case "rekey":
+            try allow([])
+            try exactly(0, "no operands")
+            command = .rekey
         case "help":
             command = .help(topic: operands.first)
         case "version":

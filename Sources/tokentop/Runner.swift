@@ -56,6 +56,12 @@ struct Runner {
                 path: path, into: try openStore(), user: OperatorIdentity.current(), at: Date())
             print("imported \(path) into \(databasePath): \(summary)")
             return 0
+        case .rekey:
+            let outcome = try Store.rekey(
+                path: databasePath, environment: environment, user: OperatorIdentity.current(), at: Date())
+            print(
+                "re-encrypted \(outcome.secrets) secrets in \(databasePath); the key is now in \(outcome.keyLocation)")
+            return 0
         case .audit(let json, let verify):
             let store = try openStore()
             if verify {

@@ -11,7 +11,8 @@ public final class Store: @unchecked Sendable {
 
     /// The database file, as the caller named it.
     public let path: String
-    let secrets: SecretBox
+    /// Replaced only by `rekey`, under `lock`, like every other use.
+    var secrets: SecretBox
     let database: SQLiteDatabase
     private let lock = NSLock()
     let encoder: JSONEncoder = {

@@ -1,0 +1,107 @@
+import CCrypto
+import Foundation
+
+/// What `tokentop rekey` did.
+public struct RekeyOutcome: Sendable, Equatable {
+    /// How many secrets were re-encrypted.
+    public var secrets: Int
+    /// Where the new key lives now, in words for the operator.
+    public var keyLocation: String
+}
+
+extension Store {
+    /// Re-encrypts every secret with `newBox` in one transaction, then uses `newBox` from here on.
+    ///
+    /// - Returns: how many secrets were re-encrypted.
+    /// - Throws: ``StoreError``; on any error nothing is changed and the old key still opens everything.
+    @discardableResult
+    public func rekey(to newBox: SecretBox) throws -> Int {
+        try locked {
+            let count = try database.transaction { () -> Int in
+                var count = 0
+                func reseal(_ table: String, _ column: String, context: (String) -> String) throws {
+                    let rows = try database.query(
+                        "SELECT id, \(column) FROM \(table) WHERE \(column) IS NOT NULL"
+                    ) { ($0.string(0) ?? "", $0.blob(1) ?? []) }
+                    for (id, sealed) in rows {
+                        let secret = try unseal(sealed, context: context(id))
+                        let resealed = try newBox.seal(secret, context: context(id))
+                        try database.execute("UPDATE \(table) SET \(column) = ? WHERE id = ?", [resealed, id])
+                        count += 1
+                    }
+                }
+                try reseal("integrations", "client_secret", context: Self.clientSecretContext)
+                try reseal("connections", "access_token", context: Self.accessTokenContext)
+                try reseal("connections", "refresh_token", context: Self.refreshTokenContext)
+                let check = try newBox.seal(Secret("tokentop key check"), context: "meta/key_check")
+                try database.execute("UPDATE meta SET value = ? WHERE name = 'key_check'", [check])
+                return count
+            }
+            secrets = newBox
+            return count
+        }
+    }
+
+    /// `tokentop rekey`: a new key for the database at `path`, and every secret re-encrypted under it.
+    ///
+    /// The new key is `TOKENTOP_NEW_KEY` when set. Otherwise, when the key comes from the key file, a fresh random
+    /// key is written beside it first, the database is re-encrypted, and only then does the new file replace the
+    /// old one, so that no moment exists in which the key on disk cannot open the database for good.
+    public static func rekey(
+        path: String, environment: [String: String], user: String, at now: Date
+    ) throws -> RekeyOutcome {
+        let current = try SecretBox.load(environment: environment)
+        let store = try Store.open(path: path, secrets: current)
+        do {
+            let outcome = try rotate(store, current: current, environment: environment)
+            try store.appendAudit(
+                action: .rekey, target: nil, outcome: "ok", detail: "\(outcome.secrets) secrets re-encrypted",
+                user: user, at: now)
+            return outcome
+        } catch {
+            _ = try? store.appendAudit(
+                action: .rekey, target: nil, outcome: "failed", detail: "\(error)", user: user, at: now)
+            throw error
+        }
+    }
+
+    private static func rotate(_ store: Store, current: SecretBox, environment: [String: String]) throws
+        -> RekeyOutcome
+    {
+        if let text = environment["TOKENTOP_NEW_KEY"], !text.isEmpty {
+            var bytes = try SecretBox.decodeKey(text, origin: "TOKENTOP_NEW_KEY", path: nil)
+            defer { OPENSSL_cleanse(&bytes, bytes.count) }
+            let count = try store.rekey(to: SecretBox(key: bytes, source: "TOKENTOP_NEW_KEY"))
+            return RekeyOutcome(
+                secrets: count, keyLocation: "TOKENTOP_NEW_KEY; set TOKENTOP_KEY to it from now on")
+        }
+        guard current.keySource != SecretBox.keyVariable else {
+            throw StoreError(
+                .badKey,
+                "the key comes from \(SecretBox.keyVariable); set TOKENTOP_NEW_KEY to the new key (base64 of 32 "
+                    + "random bytes, e.g. `openssl rand -base64 32`) and run rekey again; nothing was changed")
+        }
+        let keyPath = SecretBox.keyFilePath(environment: environment)
+        let staged = keyPath + ".new"
+        unlink(staged)
+        try KeyFile.create(path: staged)
+        guard var bytes = try KeyFile.read(path: staged) else {
+            throw StoreError(.badKey, "the new key file \(staged) vanished; nothing was changed", path: staged)
+        }
+        defer { OPENSSL_cleanse(&bytes, bytes.count) }
+        let count: Int
+        do {
+            count = try store.rekey(to: SecretBox(key: bytes, source: "key file \(keyPath)"))
+        } catch {
+            unlink(staged)
+            throw error
+        }
+        guard rename(staged, keyPath) == 0 else {
+            throw StoreError(
+                .badKey,
+                "the database now uses the key in \(staged), but it could not replace \(keyPath) "
+                    + "(\(String(cString: strerror(errno)))); move \(staged) to \(keyPath) by hand", path: keyPath)
+        }
+        return RekeyOutcome(secrets: count, keyLocation: "key file \(keyPath)")
+    }
+}
