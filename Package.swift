@@ -15,7 +15,9 @@ let package = Package(
         .systemLibrary(name: "CNcurses", providers: [.apt(["libncurses-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
-        .target(name: "TokentopCore", dependencies: ["CSQLite", "CCrypto"], swiftSettings: strict),
+        .target(
+            name: "TokentopCore", dependencies: ["CSQLite", "CCrypto"],
+            resources: [.embedInCode("Catalog/providers.json")], swiftSettings: strict),
         .target(name: "TokentopTUI", dependencies: ["TokentopCore", "CNcurses"], swiftSettings: strict),
         .executableTarget(name: "tokentop", dependencies: ["TokentopCore", "TokentopTUI"], swiftSettings: strict),
         .testTarget(name: "TokentopCoreTests", dependencies: ["TokentopCore"], swiftSettings: strict),

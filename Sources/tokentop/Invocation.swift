@@ -14,6 +14,7 @@ struct Invocation: Equatable {
         case daemon
         case audit(json: Bool, verify: Bool)
         case rekey
+        case providers(json: Bool)
         case help(topic: String?)
         case version
     }
@@ -152,6 +153,10 @@ extension Invocation {
             try allow(["--json", "--verify"])
             try exactly(0, "no operands")
             command = .audit(json: json, verify: verify)
+        case "providers":
+            try allow(["--json"])
+            try exactly(0, "no operands")
+            command = .providers(json: json)
         case "rekey":
             try allow([])
             try exactly(0, "no operands")

@@ -56,6 +56,10 @@ struct Runner {
                 path: path, into: try openStore(), user: OperatorIdentity.current(), at: Date())
             print("imported \(path) into \(databasePath): \(summary)")
             return 0
+        case .providers(let json):
+            let catalog = try ProviderCatalog.embedded()
+            print(json ? catalog.reportJSON() : catalog.reportTable())
+            return 0
         case .rekey:
             let outcome = try Store.rekey(
                 path: databasePath, environment: environment, user: OperatorIdentity.current(), at: Date())

@@ -150,4 +150,17 @@ struct CommandLineTests {
         #expect((object["last_error"] as? [String: Any])?["error"] as? String == "network_error")
         #expect(object["refresh_fingerprint"] as? String != nil, "the stored token stays")
     }
+
+    @Test func providersListsTheCatalog() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let run = try Binary.run(["providers", "--json"], environment: sandbox.environment)
+        #expect(run.status == 0)
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]])
+        #expect(array.count >= 25)
+        let github = try #require(array.first { $0["id"] as? String == "github-oauth-app" })
+        #expect((github["quirks"] as? [String: Any])?["form_encoded_unless_accept_json"] as? Bool == true)
+        let table = try Binary.run(["providers"], environment: sandbox.environment)
+        #expect(table.stdout.split(separator: "\n").first?.hasPrefix("ID") == true)
+    }
 }

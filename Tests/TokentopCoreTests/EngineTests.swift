@@ -164,7 +164,8 @@ struct OddAnswerTests {
             {"integrations": [{"id": "odd", "provider": "odd", "token_url": "https://odd.example/token",
               "client_id": "c", "client_secret": "fake-secret", "client_auth": "client_secret_post"}],
              "connections": [{"id": "odd-1", "integration": "odd", "scope": "org", "subject": "org:odd",
-              "access_token": "fake-at-odd", "refresh_token": "fake-rt-odd", "expires_in": 3600}]}
+              "access_token": "fake-at-odd", "refresh_token": "fake-rt-odd", "expires_in": 3600,
+              "granted_scopes": ["read"]}]}
             """
         _ = try store.importBundle(try ImportFile.parse(Data(file.utf8), source: "test"), at: clock.now())
         return try Engine(store: store, transport: FixedAnswer(response: response), timeSource: clock)
@@ -195,5 +196,18 @@ struct OddAnswerTests {
         #expect(after.reauthReason == nil)
         #expect(after.retryAt == clock.now().addingTimeInterval(RefreshPolicy.standard.configurationRetry))
         #expect(engine.snapshot().events.last?.message.hasPrefix("configuration error in integration odd") == true)
+    }
+
+    @Test func anAnswerWithoutExpiryIsRenewedOnTheDefaultScheduleAndLostScopesAreFlagged() async throws {
+        let engine = try engine(
+            answering: HTTPResponse(status: 200, body: Data(#"{"access_token":"fake-at-new","scope":"write"}"#.utf8)))
+        let after = try await engine.refreshNow("odd-1")
+        #expect(after.failures == 0)
+        #expect(after.expiresAt == clock.now().addingTimeInterval(RefreshPolicy.standard.unknownExpiryLifetime))
+        #expect(engine.policy.dueAt(after) != nil, "never 'never refresh'")
+        #expect(after.grantedScopes == ["write"])
+        let message = engine.snapshot().events.last?.message ?? ""
+        #expect(message.contains("no expiry in the answer, assuming 1h00m"))
+        #expect(message.contains("scopes no longer granted: read"))
     }
 }

@@ -49,7 +49,7 @@ struct TokenResponseParserTests {
         (200, "", .malformed, "malformed_response"),
         (200, "not json at all", .malformed, "malformed_response"),
         (200, #"{"token_type":"bearer"}"#, .malformed, "malformed_response"),
-        (404, "<html>nope</html>", .malformed, "malformed_response"),
+        (404, "<html>nope</html>", .transient, "http_error"),
     ])
     func failuresAreClassified(status: Int, body: String, kind: ProviderError.Kind, code: String) {
         guard case .failure(let error) = parse(status, body) else {
@@ -99,5 +99,71 @@ struct TokenResponseParserTests {
         }
         #expect(error.error == #"{"code":7,"message":"bad"}"#)
         #expect(error.kind == .configuration)
+    }
+}
+
+/// One row per answer shape real providers send, and what the parser makes of it.
+struct TokenResponseShapeTests {
+    static let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test(arguments: [
+        (#"{"access_token":"a","expires_at":1800000600}"#, 600.0 as Double?),
+        (#"{"access_token":"a","expires_at":"2027-01-15T08:10:00Z"}"#, 600),
+        (#"{"access_token":"a","expires_at":"2027-01-15T08:10:00.500Z"}"#, 600.5),
+        (#"{"access_token":"a","expires_at":1799999000}"#, nil),
+        (#"{"access_token":"a","expires_in":600,"expires_at":1800009999}"#, 600),
+        (#"{"access_token":"a"}"#, nil),
+        (#"{"access_token":"a","expires_in":"soon"}"#, nil),
+        (#"{"access_token":"a","expires_in":true}"#, nil),
+    ])
+    func expiryShapes(body: String, expected: Double?) throws {
+        let response = HTTPResponse(status: 200, body: Data(body.utf8))
+        let grant = try TokenResponseParser.parse(response, now: Self.now).get()
+        #expect(grant.expiresIn == expected)
+    }
+
+    @Test(arguments: ["bearer", "BEARER", "Bearer", "mac"])
+    func tokenTypeInAnyCaseIsKept(type: String) throws {
+        let body = #"{"access_token":"a","token_type":""# + type + #""}"#
+        #expect(try TokenResponseParser.parse(HTTPResponse(status: 200, body: Data(body.utf8))).get().tokenType == type)
+    }
+
+    @Test func extraFieldsAreIgnored() throws {
+        let body = #"{"access_token":"a","id_token":"x.y.z","team":{"id":"T1"},"ok":true}"#
+        #expect(
+            try TokenResponseParser.parse(HTTPResponse(status: 200, body: Data(body.utf8))).get().accessToken.value
+                == "a")
+    }
+
+    @Test(arguments: [(400, "http_error"), (403, "http_error"), (502, "server_error"), (429, "rate_limited")])
+    func htmlErrorPagesAreTransient(status: Int, code: String) {
+        let response = HTTPResponse(
+            status: status, headers: ["Content-Type": "text/html"], body: Data("<html>x</html>".utf8))
+        guard case .failure(let error) = TokenResponseParser.parse(response) else {
+            Issue.record("expected a failure")
+            return
+        }
+        #expect(error.kind == .transient)
+        #expect(error.error == code)
+    }
+
+    @Test func anOAuthErrorInsideA400IsNotTransient() {
+        let response = HTTPResponse(status: 400, body: Data(#"{"error":"invalid_grant"}"#.utf8))
+        guard case .failure(let error) = TokenResponseParser.parse(response) else {
+            Issue.record("expected a failure")
+            return
+        }
+        #expect(error.kind == .invalidGrant)
+    }
+
+    @Test func oversizedBodiesAreCutAndRecorded() {
+        let body = Data(String(repeating: "ab ", count: TokenResponseParser.maximumBodyLength / 3 + 1).utf8)
+        guard case .failure(let error) = TokenResponseParser.parse(HTTPResponse(status: 200, body: body)) else {
+            Issue.record("expected a failure")
+            return
+        }
+        #expect(error.error == "oversized_response")
+        #expect(error.kind == .malformed)
+        #expect(error.bodyPrefix?.count == TokenResponseParser.bodyPrefixLength + 1)
     }
 }

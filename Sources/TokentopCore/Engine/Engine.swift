@@ -32,7 +32,8 @@ public final class Engine: Sendable {
             databasePath: databasePath ?? store.path, connections: connections, integrations: try store.integrations(),
             events: try store.recentHistory(limit: EngineState.eventLimit), policy: policy)
         actor = RefreshActor(
-            store: store, client: OAuthClient(transport: transport), clock: timeSource, policy: policy, state: state)
+            store: store, client: OAuthClient(transport: transport, clock: timeSource), clock: timeSource,
+            policy: policy, state: state)
     }
 
     /// Starts the background refresh actor.

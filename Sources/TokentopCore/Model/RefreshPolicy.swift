@@ -17,10 +17,13 @@ public struct RefreshPolicy: Sendable, Equatable {
     public var configurationRetry: Double
     /// Refreshes in flight at once, across all connections.
     public var concurrency: Int
+    /// The lifetime assumed for a token whose answer gave no expiry, so that it is renewed on a schedule.
+    public var unknownExpiryLifetime: Double
 
     public init(
         minimumLead: Double = 300, leadFraction: Double = 0.1, jitterFraction: Double = 0.2,
-        backoffBase: Double = 5, backoffCap: Double = 900, configurationRetry: Double = 1800, concurrency: Int = 8
+        backoffBase: Double = 5, backoffCap: Double = 900, configurationRetry: Double = 1800, concurrency: Int = 8,
+        unknownExpiryLifetime: Double = 3600
     ) {
         self.minimumLead = minimumLead
         self.leadFraction = leadFraction
@@ -29,6 +32,7 @@ public struct RefreshPolicy: Sendable, Equatable {
         self.backoffCap = backoffCap
         self.configurationRetry = configurationRetry
         self.concurrency = concurrency
+        self.unknownExpiryLifetime = unknownExpiryLifetime
     }
 
     /// The policy for production: a lead of the larger of 5 minutes and 10 % of the lifetime.

@@ -7,8 +7,12 @@ import Foundation
 /// Speaks RFC 6749 token requests and RFC 7009 revocations to a provider, through an ``HTTPTransport``.
 public struct OAuthClient: Sendable {
     let transport: any HTTPTransport
+    let clock: any TimeSource
 
-    public init(transport: any HTTPTransport) { self.transport = transport }
+    public init(transport: any HTTPTransport, clock: any TimeSource = SystemTimeSource()) {
+        self.transport = transport
+        self.clock = clock
+    }
 
     /// Renews an access token with a refresh token (RFC 6749 §6).
     public func refresh(
@@ -44,7 +48,9 @@ public struct OAuthClient: Sendable {
         case .success(let response):
             // RFC 7009 §2.2: 200 also for a token that was already invalid; 503 means try later.
             if response.status == 200 { return .success(()) }
-            if case .failure(let error) = TokenResponseParser.parse(response) { return .failure(error) }
+            if case .failure(let error) = TokenResponseParser.parse(response, now: clock.now()) {
+                return .failure(error)
+            }
             return .failure(ProviderError(kind: .malformed, error: "unexpected_status", status: response.status))
         }
     }
@@ -56,7 +62,7 @@ public struct OAuthClient: Sendable {
             url: integration.tokenURL, integration: integration, clientSecret: clientSecret, fields: fields)
         switch await send(request) {
         case .failure(let error): return .failure(error)
-        case .success(let response): return TokenResponseParser.parse(response)
+        case .success(let response): return TokenResponseParser.parse(response, now: clock.now())
         }
     }
 

@@ -6,13 +6,25 @@ import Foundation
 public enum TokenResponseParser {
     /// How many bytes of an answer we could not understand are kept on the connection.
     static let bodyPrefixLength = 120
+    /// Answers larger than this are not parsed: no token endpoint sends a megabyte.
+    public static let maximumBodyLength = 1 << 20
 
     /// Parses one answer.
-    /// - Parameter response: the HTTP answer of a token endpoint.
+    /// - Parameters:
+    ///   - response: the HTTP answer of a token endpoint.
+    ///   - now: the moment of the answer, to turn an absolute `expires_at` into a lifetime.
     /// - Returns: the grant, or the failure to record on the connection.
-    public static func parse(_ response: HTTPResponse) -> Result<TokenGrant, ProviderError> {
+    public static func parse(_ response: HTTPResponse, now: Date = Date()) -> Result<TokenGrant, ProviderError> {
         let status = response.status
         let retryAfter = response.headers["retry-after"].flatMap(parseRetryAfter)
+        guard response.body.count <= maximumBodyLength else {
+            return .failure(
+                ProviderError(
+                    kind: status >= 400 ? .transient : .malformed, error: "oversized_response",
+                    errorDescription: "the answer is \(response.body.count) bytes, more than the 1 MiB a token "
+                        + "answer may be; it was not parsed", status: status, bodyPrefix: bodyPrefix(response.body),
+                    retryAfter: retryAfter))
+        }
         let fields = decodeFields(response)
 
         if let fields, let error = fields["error"] {
@@ -25,17 +37,18 @@ public enum TokenResponseParser {
             let grant = TokenGrant(
                 accessToken: Secret(access),
                 refreshToken: string(fields["refresh_token"]).flatMap { $0.isEmpty ? nil : Secret($0) },
-                expiresIn: seconds(fields["expires_in"]),
+                expiresIn: seconds(fields["expires_in"]) ?? lifetime(until: fields["expires_at"], now: now),
                 scopes: string(fields["scope"]).map { $0.split(separator: " ").map(String.init) },
                 tokenType: string(fields["token_type"]) ?? "Bearer")
             return .success(grant)
         }
-        if status == 429 || status >= 500 {
+        if status >= 400 {
+            // An HTML page or other non-OAuth answer with an error status: a proxy, a gateway or an outage page.
+            let error = status == 429 ? "rate_limited" : status >= 500 ? "server_error" : "http_error"
             return .failure(
                 ProviderError(
-                    kind: .transient, error: status == 429 ? "rate_limited" : "server_error",
-                    errorDescription: "the provider answered HTTP \(status)", status: status,
-                    bodyPrefix: bodyPrefix(response.body), retryAfter: retryAfter))
+                    kind: .transient, error: error, errorDescription: "the provider answered HTTP \(status)",
+                    status: status, bodyPrefix: bodyPrefix(response.body), retryAfter: retryAfter))
         }
         let why = response.body.isEmpty ? "the answer is empty" : "the answer is not an OAuth 2.0 JSON object"
         return .failure(malformed(response, status: status, why: why))
@@ -97,13 +110,30 @@ public enum TokenResponseParser {
     private static func seconds(_ value: Any?) -> Double? {
         let number: Double? =
             switch value {
-            case let n as NSNumber: n.doubleValue
+            // JSON true and false arrive as NSNumber too; only a real number is a lifetime.
+            case let n as NSNumber where String(cString: n.objCType) != "c": n.doubleValue
             case let s as String: Double(s.trimmingCharacters(in: .whitespaces))
             default: nil
             }
         guard let number, number.isFinite, number > 0 else { return nil }
-        // FIXME: the catalog's default lifetime should apply to absent expiries; until then they count as unknown.
         return min(number, 10 * 365 * 86_400)
+    }
+
+    /// An absolute `expires_at` (Unix seconds, or an RFC 3339 / ISO 8601 time) as seconds from `now`.
+    private static func lifetime(until value: Any?, now: Date) -> Double? {
+        let date: Date?
+        switch value {
+        case let number as NSNumber: date = Date(timeIntervalSince1970: number.doubleValue)
+        case let text as String:
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            let plain = ISO8601DateFormatter()
+            date =
+                formatter.date(from: text) ?? plain.date(from: text)
+                ?? Double(text).map(Date.init(timeIntervalSince1970:))
+        default: date = nil
+        }
+        return seconds(date.map { $0.timeIntervalSince(now) as NSNumber })
     }
 
     /// `Retry-After` as delay seconds or an HTTP date.

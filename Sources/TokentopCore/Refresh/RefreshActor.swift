@@ -158,8 +158,19 @@ actor RefreshActor {
         let now = clock.now()
         do {
             switch result {
-            case .success(let grant):
-                let message = grant.refreshToken == nil ? "refreshed" : "refreshed; refresh token rotated"
+            case .success(var grant):
+                var notes: [String] = [grant.refreshToken == nil ? "refreshed" : "refreshed; refresh token rotated"]
+                if grant.expiresIn == nil {
+                    // FIXME: the provider catalog's default lifetime should replace the policy's single default.
+                    grant.expiresIn = policy.unknownExpiryLifetime
+                    notes.append(
+                        "no expiry in the answer, assuming \(Countdown.format(seconds: policy.unknownExpiryLifetime))")
+                }
+                if let scopes = grant.scopes {
+                    let missing = connection.grantedScopes.filter { !scopes.contains($0) }
+                    if !missing.isEmpty { notes.append("scopes no longer granted: \(missing.joined(separator: " "))") }
+                }
+                let message = notes.joined(separator: "; ")
                 let updated = try store.recordRefreshSuccess(connectionID: id, grant: grant, at: now, message: message)
                 state.update(
                     updated, event: HistoryEntry(at: now, connectionID: id, kind: .refreshed, message: message))
