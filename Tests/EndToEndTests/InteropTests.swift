@@ -126,4 +126,56 @@ struct InteropTests {
         #expect(again.status == 1)
         #expect(again.stderr.contains("needs re-auth"))
     }
+
+    @Test func threeDaemonsShareOneDatabaseWithoutDoubleRefreshes() async throws {
+        let server = try await OAuthServerFixture.shared()
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let count = 40
+        var connections: [(id: String, client: OAuthServerFixture.Client, access: String, refresh: String)] = []
+        for index in 0..<count {
+            let tokens = try await server.passwordGrant(client: server.basicClient)
+            connections.append(("shared-\(index)", server.basicClient, tokens.access, tokens.refresh))
+        }
+        let file = try importFile(server: server, sandbox: sandbox, connections: connections)
+        var environment = sandbox.environment.merging(binaryEnvironment) { $1 }
+        environment["TOKENTOP_DB"] = sandbox.database
+        #expect(try Binary.run(["import", file], environment: environment).status == 0)
+
+        // Three refreshers race for the same 40 due tokens; rotation and reuse protection punish any double use.
+        let daemons = try (0..<3).map { _ in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Binary.path)
+            process.arguments = ["daemon"]
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            process.standardError = FileHandle.nullDevice
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+        let store = try Store.open(path: sandbox.database, secrets: SecretBox(key: Self.key))
+        let deadline = Date().addingTimeInterval(90)
+        while Date() < deadline {
+            let settled = try store.connections().filter { $0.lastRefreshAt != nil || $0.failures > 0 }
+            if settled.count == count { break }
+            try await Task.sleep(nanoseconds: 200_000_000)
+        }
+        for daemon in daemons { kill(daemon.processIdentifier, SIGTERM) }
+        for daemon in daemons { daemon.waitUntilExit() }
+        #expect(daemons.allSatisfy { $0.terminationStatus == 0 })
+
+        let stored = try store.connections()
+        #expect(stored.count == count)
+        #expect(stored.filter { $0.lastRefreshAt != nil }.count == count, "every token refreshed")
+        #expect(stored.filter { $0.reauthReason != nil }.count == 0, "no invalid_grant")
+        #expect(stored.filter { $0.failures > 0 }.count == 0)
+        var refreshes = 0
+        for connection in stored {
+            let history = try store.history(connectionID: connection.id, limit: 50)
+            let refreshed = history.filter { $0.kind == .refreshed }.count
+            #expect(refreshed == 1, "\(connection.id) refreshed \(refreshed) times")
+            refreshes += refreshed
+        }
+        #expect(refreshes == count, "exactly one refresh per token")
+    }
 }

@@ -68,13 +68,16 @@ enum StoreFixtures {
         let tables = try store.database.query(
             "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
         ) { $0.string(0) ?? "" }
-        #expect(tables == ["connections", "history", "integrations", "meta"])
+        #expect(tables == ["audit", "connections", "history", "integrations", "meta"])
         let indexes = try store.database.query(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name"
         ) {
             $0.string(0) ?? ""
         }
-        #expect(indexes == ["connections_by_integration", "history_by_connection", "history_by_time"])
+        #expect(
+            indexes == [
+                "connections_by_change", "connections_by_integration", "history_by_connection", "history_by_time",
+            ])
         #expect(try store.database.query("PRAGMA journal_mode") { $0.string(0) } == ["wal"])
         #expect(try store.database.query("PRAGMA foreign_keys") { $0.int(0) } == [1])
         #expect(StoreFixtures.mode(directory.file("nested/dir")) == 0o700)

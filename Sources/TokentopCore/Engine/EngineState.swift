@@ -50,6 +50,49 @@ final class EngineState: Sendable {
         }
     }
 
+    /// Replaces a connection, or inserts one another process added, keeping the scope-then-id order.
+    func upsert(_ connection: Connection) {
+        inner.withLock { state in
+            if let position = state.index[connection.id] {
+                state.snapshot.connections[position] = connection
+            } else {
+                let position =
+                    state.snapshot.connections.firstIndex {
+                        ($0.scope, $0.id) > (connection.scope, connection.id)
+                    } ?? state.snapshot.connections.endIndex
+                state.snapshot.connections.insert(connection, at: position)
+                state.index = Self.index(state.snapshot.connections)
+            }
+            state.snapshot.version &+= 1
+        }
+    }
+
+    func setIntegrations(_ integrations: [Integration]) {
+        inner.withLock { state in
+            state.snapshot.integrations = Dictionary(integrations.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            state.snapshot.version &+= 1
+        }
+    }
+
+    /// Appends history entries read from the store, skipping those this process already showed.
+    func merge(events: [HistoryEntry]) {
+        guard !events.isEmpty else { return }
+        inner.withLock { state in
+            let recent = state.snapshot.events.suffix(Self.eventLimit)
+            var added = false
+            for event in events
+            where !recent.contains(where: {
+                // Times went through the database as floating point: equal within a millisecond.
+                abs($0.at.timeIntervalSince(event.at)) < 0.001 && $0.connectionID == event.connectionID
+                    && $0.kind == event.kind
+            }) {
+                Self.append(event, to: &state.snapshot)
+                added = true
+            }
+            if added { state.snapshot.version &+= 1 }
+        }
+    }
+
     func append(event: HistoryEntry) {
         inner.withLock { state in
             Self.append(event, to: &state.snapshot)

@@ -17,6 +17,21 @@ actor RefreshActor {
     private var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
     /// The longest the loop sleeps, so newly scheduled work is picked up promptly.
     private let maximumNap = 0.25
+    /// This process's name in refresh leases: host, process id and a random part.
+    private let owner = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
+    /// How long a lease lasts: longer than any request may take, short enough that a crashed owner's work moves on.
+    private let leaseDuration = 90.0
+    /// The newest change and history numbers read from the store, to follow other processes' writes.
+    private var lastChange = 0
+    private var lastHistory = 0
+    private var lastSync = Date.distantPast
+
+    /// What became of one attempt to refresh.
+    enum Attempt {
+        case done
+        /// Another process holds the refresh lease.
+        case busyElsewhere
+    }
 
     init(store: Store, client: OAuthClient, clock: any TimeSource, policy: RefreshPolicy, state: EngineState) {
         self.store = store
@@ -26,10 +41,33 @@ actor RefreshActor {
         self.state = state
     }
 
-    /// Puts every connection's next due time into the queue.
+    /// Puts every connection's next due time into the queue, and starts following other processes' writes.
     func scheduleAll(_ connections: [Connection]) {
         for connection in connections { queue.schedule(connection.id, at: policy.dueAt(connection)) }
         state.setNextDue(queue.nextDue())
+        lastChange = (try? store.latestChange()) ?? 0
+        lastHistory = (try? store.latestHistoryID()) ?? 0
+        lastSync = clock.now()
+    }
+
+    /// Reads what other processes (a daemon, the CLI, another dashboard) wrote since the last look.
+    ///
+    /// Only changed rows are read, through an index on the change number, so this costs nothing when nothing
+    /// changed.
+    private func syncFromStore() {
+        guard let changes = try? store.changes(since: lastChange) else { return }
+        lastChange = changes.latest
+        for connection in changes.connections where !inFlight.contains(connection.id) {
+            if state.integration(connection.integrationID) == nil, let integrations = try? store.integrations() {
+                state.setIntegrations(integrations)
+            }
+            state.upsert(connection)
+            queue.schedule(connection.id, at: policy.dueAt(connection))
+        }
+        if let history = try? store.history(since: lastHistory) {
+            lastHistory = history.latest
+            state.merge(events: history.entries)
+        }
     }
 
     /// Fires due refreshes until the task is cancelled, then waits for those in flight.
@@ -37,6 +75,10 @@ actor RefreshActor {
         await withTaskGroup(of: Void.self) { group in
             while !Task.isCancelled {
                 let now = clock.now()
+                if now.timeIntervalSince(lastSync) >= 1 || now < lastSync {
+                    syncFromStore()
+                    lastSync = now
+                }
                 while inFlight.count < policy.concurrency, let id = queue.popDue(at: now) {
                     guard !inFlight.contains(id) else { continue }
                     inFlight.insert(id)
@@ -69,11 +111,19 @@ actor RefreshActor {
         guard connection.isRenewable else {
             throw EngineError(.notRenewable, "\(id) has no refresh token or grant to renew it; re-authorize it instead")
         }
-        if inFlight.contains(id) {
-            await withCheckedContinuation { waiters[id, default: []].append($0) }
-        } else {
+        let requestedAt = clock.now()
+        let deadline = requestedAt.addingTimeInterval(leaseDuration + 5)
+        while true {
+            if inFlight.contains(id) {
+                await withCheckedContinuation { waiters[id, default: []].append($0) }
+                break
+            }
             inFlight.insert(id)
-            await performRefresh(id)
+            guard await performRefresh(id, requestedAt: requestedAt) == .busyElsewhere, clock.now() < deadline else {
+                break
+            }
+            // Another process is refreshing it; wait for its result, which the next attempt adopts.
+            try? await clock.sleep(seconds: 0.5)
         }
         return state.connection(id) ?? connection
     }
@@ -123,11 +173,41 @@ actor RefreshActor {
 
     // MARK: - One refresh
 
-    private func performRefresh(_ id: String) async {
+    /// Refreshes one connection under its lease.
+    ///
+    /// - Parameter requestedAt: when an operator asked for this refresh; nil for the actor's own schedule.
+    @discardableResult
+    private func performRefresh(_ id: String, requestedAt: Date? = nil) async -> Attempt {
         defer { finish(id) }
-        guard let connection = state.connection(id), connection.isRenewable, connection.revokedAt == nil,
-            connection.reauthReason == nil, let integration = state.integration(connection.integrationID)
-        else { return }
+        guard let known = state.connection(id), known.isRenewable, known.revokedAt == nil,
+            known.reauthReason == nil, let integration = state.integration(known.integrationID)
+        else { return .done }
+        let claimedAt = clock.now()
+        let claim: (Connection, Lease)?
+        do {
+            claim = try store.claimLease(
+                connectionID: id, owner: owner, until: claimedAt.addingTimeInterval(leaseDuration), now: claimedAt)
+        } catch {
+            record(storageFailure: error, for: known)
+            return .done
+        }
+        guard let (connection, lease) = claim else {
+            // Another process is refreshing it: look again shortly, and adopt what it stores.
+            queue.schedule(id, at: claimedAt.addingTimeInterval(2))
+            return .busyElsewhere
+        }
+        defer { try? store.releaseLease(connectionID: id, lease) }
+        if connection != known {
+            // Another process wrote it since we last looked: adopt its state, and refresh only if still needed.
+            state.update(connection, event: nil)
+            let renewable = connection.isRenewable && connection.revokedAt == nil && connection.reauthReason == nil
+            let due = policy.dueAt(connection).map { $0 <= claimedAt } ?? false
+            let asked = requestedAt.map { (connection.lastRefreshAt ?? .distantPast) < $0 } ?? false
+            guard renewable, due || asked else {
+                queue.schedule(id, at: policy.dueAt(connection))
+                return .done
+            }
+        }
         state.setInFlight(id, true)
         defer { state.setInFlight(id, false) }
 
@@ -153,7 +233,7 @@ actor RefreshActor {
             }
         } catch {
             record(storageFailure: error, for: connection)
-            return
+            return .done
         }
         let now = clock.now()
         do {
@@ -171,7 +251,8 @@ actor RefreshActor {
                     if !missing.isEmpty { notes.append("scopes no longer granted: \(missing.joined(separator: " "))") }
                 }
                 let message = notes.joined(separator: "; ")
-                let updated = try store.recordRefreshSuccess(connectionID: id, grant: grant, at: now, message: message)
+                let updated = try store.recordRefreshSuccess(
+                    connectionID: id, grant: grant, at: now, message: message, lease: lease)
                 state.update(
                     updated, event: HistoryEntry(at: now, connectionID: id, kind: .refreshed, message: message))
                 queue.schedule(id, at: policy.dueAt(updated))
@@ -188,7 +269,7 @@ actor RefreshActor {
                     retryAt = now.addingTimeInterval(policy.backoff(failures: failures, retryAfter: error.retryAfter))
                 }
                 let updated = try store.recordRefreshFailure(
-                    connectionID: id, error: error, retryAt: retryAt, reauthReason: reauth, at: now)
+                    connectionID: id, error: error, retryAt: retryAt, reauthReason: reauth, at: now, lease: lease)
                 let message =
                     switch error.kind {
                     case .invalidGrant: "needs re-auth: \(error.summary)"
@@ -203,12 +284,16 @@ actor RefreshActor {
                 queue.schedule(id, at: policy.dueAt(updated))
             }
             state.setNotice(nil)
-        } catch let error as StoreError where error.code == .revoked {
-            // Another process revoked it while the request was out; the store threw the new tokens away.
-            if let revoked = try? store.connection(id: id) { state.update(revoked, event: nil) }
+        } catch let error as StoreError where error.code == .revoked || error.code == .leaseLost {
+            // Another process revoked or refreshed it while the request was out; its write stands, ours is dropped.
+            if let current = try? store.connection(id: id) {
+                state.update(current, event: nil)
+                queue.schedule(id, at: policy.dueAt(current))
+            }
         } catch {
             record(storageFailure: error, for: connection)
         }
+        return .done
     }
 
     /// A store that cannot be read or written: keep the stored token, show the problem, and try again later.

@@ -86,6 +86,18 @@ enum Schema {
                 )
                 """
             ]),
+        Migration(
+            version: 3,
+            statements: [
+                // One refresher at a time across processes: a lease (owner, expiry) and a generation that every
+                // write bumps, so a refresher whose lease was taken over cannot overwrite the winner's tokens.
+                "ALTER TABLE connections ADD COLUMN lease_owner TEXT",
+                "ALTER TABLE connections ADD COLUMN lease_until REAL",
+                "ALTER TABLE connections ADD COLUMN generation INTEGER NOT NULL DEFAULT 0",
+                // Increases with every write, so other processes can read just what changed.
+                "ALTER TABLE connections ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0",
+                "CREATE INDEX connections_by_change ON connections(change_seq)",
+            ]),
     ]
 
     /// The newest schema version this binary knows.

@@ -140,6 +140,7 @@ extension Store {
             try database.execute(
                 "UPDATE connections SET \(assignments), access_token = ?, refresh_token = ? WHERE id = ?", values)
         }
+        try markChanged(entry.id)
         return existingCreatedAt != nil
     }
 

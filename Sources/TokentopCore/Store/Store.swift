@@ -158,9 +158,10 @@ public final class Store: @unchecked Sendable {
     ///   was in flight; the new tokens are then not stored.
     @discardableResult
     public func recordRefreshSuccess(
-        connectionID: String, grant: TokenGrant, at: Date, message: String
+        connectionID: String, grant: TokenGrant, at: Date, message: String, lease: Lease? = nil
     ) throws -> Connection {
         try update(connectionID) { connection in
+            try checkLease(lease, connectionID: connectionID)
             guard connection.revokedAt == nil else {
                 throw StoreError(
                     .revoked,
@@ -194,9 +195,11 @@ public final class Store: @unchecked Sendable {
     ///   - reauthReason: set when a human must act; the history entry is then `needsReauth`.
     @discardableResult
     public func recordRefreshFailure(
-        connectionID: String, error: ProviderError, retryAt: Date?, reauthReason: String?, at: Date
+        connectionID: String, error: ProviderError, retryAt: Date?, reauthReason: String?, at: Date,
+        lease: Lease? = nil
     ) throws -> Connection {
         try update(connectionID) { connection in
+            try checkLease(lease, connectionID: connectionID)
             connection.failures += 1
             connection.lastError = error
             connection.retryAt = retryAt
@@ -270,6 +273,7 @@ public final class Store: @unchecked Sendable {
                 }
                 let entry = try change(&connection)
                 try updateFacts(connection)
+                try markChanged(connectionID)
                 try insertHistory(entry)
                 return connection
             }

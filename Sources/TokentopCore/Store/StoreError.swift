@@ -31,6 +31,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case unknownIntegration = "unknown_integration"
         /// The connection was revoked, so the store refused to give it new tokens.
         case revoked
+        /// Another process took over the connection's refresh lease; this process's result was not stored.
+        case leaseLost = "lease_lost"
         /// Any other SQLite failure; the message carries SQLite's own words.
         case sqlite
     }

@@ -1,0 +1,109 @@
+import Foundation
+
+/// A process's claim on refreshing one connection, valid until another write bumps the generation.
+public struct Lease: Sendable, Equatable {
+    /// Who holds it: host, process id and a random part.
+    public var owner: String
+    /// The connection's generation when the lease was taken.
+    public var generation: Int
+}
+
+extension Store {
+    /// Takes the refresh lease of `connectionID` for `owner` until `until`, unless another owner holds an unexpired
+    /// one.
+    ///
+    /// - Returns: the connection as stored now (perhaps refreshed by another process meanwhile) and the lease, or
+    ///   nil when another process holds the lease.
+    public func claimLease(connectionID: String, owner: String, until: Date, now: Date) throws -> (Connection, Lease)? {
+        try locked {
+            try database.transaction {
+                let rows = try database.query(
+                    "SELECT lease_owner, lease_until, generation FROM connections WHERE id = ?", [connectionID]
+                ) { ($0.string(0), $0.date(1), $0.int(2)) }
+                guard let row = rows.first else { throw unknownConnection(connectionID) }
+                if let holder = row.0, holder != owner, let expiry = row.1, expiry > now { return nil }
+                try database.execute(
+                    "UPDATE connections SET lease_owner = ?, lease_until = ? WHERE id = ?",
+                    [owner, until, connectionID])
+                guard let connection = try loadConnection(connectionID) else { throw unknownConnection(connectionID) }
+                return (connection, Lease(owner: owner, generation: row.2))
+            }
+        }
+    }
+
+    /// Gives the lease back without writing a result, when the refresh turned out not to be needed.
+    public func releaseLease(connectionID: String, _ lease: Lease) throws {
+        try locked {
+            try database.execute(
+                "UPDATE connections SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
+                [connectionID, lease.owner])
+        }
+    }
+
+    /// Throws `leaseLost` unless `lease` still holds: same owner, and no write since it was taken.
+    func checkLease(_ lease: Lease?, connectionID: String) throws {
+        guard let lease else { return }
+        let row = try database.query(
+            "SELECT lease_owner, generation FROM connections WHERE id = ?", [connectionID]
+        ) { ($0.string(0), $0.int(1)) }.first
+        guard let row, row.0 == lease.owner, row.1 == lease.generation else {
+            throw StoreError(
+                .leaseLost,
+                "another process refreshed or changed connection \(connectionID) while this one was refreshing it; "
+                    + "its result was kept and this one discarded", path: path)
+        }
+    }
+
+    /// Records that `connectionID` changed: bumps its generation, ends any lease, and gives it the next change
+    /// number.
+    func markChanged(_ connectionID: String) throws {
+        try database.execute(
+            """
+            UPDATE connections SET generation = generation + 1, lease_owner = NULL, lease_until = NULL,
+                change_seq = (SELECT COALESCE(MAX(change_seq), 0) + 1 FROM connections)
+            WHERE id = ?
+            """, [connectionID])
+    }
+
+    /// The newest change number, to start following changes from.
+    public func latestChange() throws -> Int {
+        try locked {
+            try database.query("SELECT COALESCE(MAX(change_seq), 0) FROM connections") { $0.int(0) }.first ?? 0
+        }
+    }
+
+    /// Connections written after change number `since` (by any process), and the newest change number.
+    public func changes(since: Int) throws -> (connections: [Connection], latest: Int) {
+        try locked {
+            var cache: [String: [String]] = [:]
+            var latest = since
+            let connections = try database.query(
+                "SELECT \(Self.connectionColumns), change_seq FROM connections WHERE change_seq > ? ORDER BY change_seq",
+                [since]
+            ) { row -> Connection in
+                latest = max(latest, row.int(19))
+                return try connection(from: row, scopesCache: &cache)
+            }
+            return (connections, latest)
+        }
+    }
+
+    /// The newest history entry's number.
+    public func latestHistoryID() throws -> Int {
+        try locked { try database.query("SELECT COALESCE(MAX(id), 0) FROM history") { $0.int(0) }.first ?? 0 }
+    }
+
+    /// History entries written after entry number `since` (by any process), oldest first, and the newest number.
+    public func history(since: Int) throws -> (entries: [HistoryEntry], latest: Int) {
+        try locked {
+            var latest = since
+            let entries = try database.query(
+                "SELECT \(Self.historyColumns), id FROM history WHERE id > ? ORDER BY id", [since]
+            ) { row -> HistoryEntry in
+                latest = max(latest, row.int(5))
+                return try historyEntry(from: row)
+            }
+            return (entries, latest)
+        }
+    }
+}
