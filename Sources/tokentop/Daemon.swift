@@ -7,6 +7,11 @@ struct Daemon {
     var engine: Engine
 
     func run() async -> Int32 {
+        // A parent may have started us with these blocked (threads of a test runner do); we must hear them.
+        var wanted = sigset_t()
+        sigemptyset(&wanted)
+        for number in [SIGTERM, SIGINT] { sigaddset(&wanted, number) }
+        pthread_sigmask(SIG_UNBLOCK, &wanted, nil)
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         let (stop, continuation) = AsyncStream<Int32>.makeStream()

@@ -61,7 +61,10 @@ extension Invocation {
                 inline = String(argument[argument.index(after: equals)...])
             }
             func take() throws(UsageError) -> String {
-                if let inline { return inline }
+                if let inline {
+                    guard !inline.isEmpty else { throw UsageError(description: "\(name) needs a value") }
+                    return inline
+                }
                 return try value(for: name)
             }
             switch name {

@@ -15,13 +15,13 @@ struct Runner {
     func run() async throws -> Int32 {
         switch invocation.command {
         case .help:
-            print(Usage.text)
+            Output.out(Usage.text)
             return 0
         case .version:
-            print("tokentop \(Usage.version)")
+            Output.out("tokentop \(Usage.version)")
             return 0
         case .dashboard:
-            let engine = try openEngine()
+            let engine = try openEngine(create: true)
             return try await dashboard(engine)
         case .demo:
             return try await demo()
@@ -33,7 +33,7 @@ struct Runner {
                 (scope == nil || connection.scope == scope)
                     && (status == nil || snapshot.status(of: connection, at: now) == status)
             }
-            print(
+            Output.out(
                 json
                     ? ConnectionReport.json(snapshot, connections: chosen, at: now)
                     : ConnectionReport.table(snapshot, connections: chosen, at: now))
@@ -46,24 +46,24 @@ struct Runner {
             }
             let history = try engine.store.history(connectionID: id, limit: 50)
             let now = engine.timeSource.now()
-            print(
+            Output.out(
                 json
                     ? ConnectionReport.detailJSON(connection, snapshot: snapshot, history: history, at: now)
                     : ConnectionReport.detailText(connection, snapshot: snapshot, history: history, at: now))
             return 0
         case .importFile(let path):
             let summary = try ImportFile.run(
-                path: path, into: try openStore(), user: OperatorIdentity.current(), at: Date())
-            print("imported \(path) into \(databasePath): \(summary)")
+                path: path, into: try openStore(create: true), user: OperatorIdentity.current(), at: Date())
+            Output.out("imported \(path) into \(databasePath): \(summary)")
             return 0
         case .providers(let json):
             let catalog = try ProviderCatalog.embedded()
-            print(json ? catalog.reportJSON() : catalog.reportTable())
+            Output.out(json ? catalog.reportJSON() : catalog.reportTable())
             return 0
         case .rekey:
             let outcome = try Store.rekey(
                 path: databasePath, environment: environment, user: OperatorIdentity.current(), at: Date())
-            print(
+            Output.out(
                 "re-encrypted \(outcome.secrets) secrets in \(databasePath); the key is now in \(outcome.keyLocation)")
             return 0
         case .audit(let json, let verify):
@@ -71,15 +71,14 @@ struct Runner {
             if verify {
                 let result = try store.verifyAudit()
                 if let problem = result.problem {
-                    FileHandle.standardError.write(
-                        Data("tokentop: audit log of \(databasePath) is broken: \(problem)\n".utf8))
+                    Output.error("audit log of \(databasePath) is broken: \(problem)")
                     return 1
                 }
-                print("audit log intact: \(result.entries) entries")
+                Output.out("audit log intact: \(result.entries) entries")
                 return 0
             }
             let entries = try store.auditLog()
-            print(json ? AuditReport.json(entries) : AuditReport.text(entries))
+            Output.out(json ? AuditReport.json(entries) : AuditReport.text(entries))
             return 0
         case .refresh(let ids):
             let engine = try openEngine()
@@ -88,17 +87,17 @@ struct Runner {
                 do {
                     let connection = try await engine.refreshNow(id)
                     if let reason = connection.reauthReason {
-                        print("\(id): needs re-auth: \(reason)")
+                        Output.out("\(id): needs re-auth: \(reason)")
                         status = 1
                     } else if connection.failures > 0, let error = connection.lastError {
-                        print("\(id): refresh failed: \(error.summary)")
+                        Output.out("\(id): refresh failed: \(error.summary)")
                         status = 1
                     } else {
                         let left = connection.expiresAt.map { $0.timeIntervalSince(engine.timeSource.now()) }
-                        print("\(id): refreshed, expires in \(Countdown.format(left))")
+                        Output.out("\(id): refreshed, expires in \(Countdown.format(left))")
                     }
                 } catch let error as EngineError {
-                    FileHandle.standardError.write(Data("tokentop: \(error)\n".utf8))
+                    Output.error("\(error)")
                     status = 1
                 }
             }
@@ -109,13 +108,13 @@ struct Runner {
             for id in ids {
                 do {
                     let connection = try await engine.revokeNow(id)
-                    print(
+                    Output.out(
                         connection.revokedAtProvider
                             ? "\(id): revoked at the provider and here"
                             : "\(id): revoked here only; the integration has no revocation endpoint, "
                                 + "so the token stays valid at the provider until it expires")
                 } catch let error as EngineError {
-                    FileHandle.standardError.write(Data("tokentop: \(error)\n".utf8))
+                    Output.error("\(error)")
                     status = 1
                 }
             }
@@ -125,25 +124,27 @@ struct Runner {
             guard let prompt = engine.reauthPrompt(for: id) else {
                 throw EngineError(.unknownConnection, "no connection named \(id) in \(databasePath)")
             }
-            print("\(id): \(prompt.who)")
-            print("why: \(prompt.reason)")
-            if let url = prompt.url { print("start here: \(url)") }
+            Output.out("\(id): \(prompt.who)")
+            Output.out("why: \(prompt.reason)")
+            if let url = prompt.url { Output.out("start here: \(url)") }
             await engine.drainAudit()
             return 0
         case .daemon:
-            let engine = try openEngine()
+            let engine = try openEngine(create: true)
             return await Daemon(engine: engine).run()
         }
     }
 
     // MARK: - Wiring
 
-    private func openStore() throws -> Store {
-        try Store.open(path: databasePath, secrets: try SecretBox.load(environment: environment))
+    /// - Parameter create: whether a missing database is created (import, the dashboard, the daemon) or named as
+    ///   missing (commands that only read or act on what is there).
+    private func openStore(create: Bool = false) throws -> Store {
+        try Store.open(path: databasePath, secrets: try SecretBox.load(environment: environment), create: create)
     }
 
-    private func openEngine() throws -> Engine {
-        try Engine(store: try openStore(), transport: URLSessionTransport(), databasePath: databasePath)
+    private func openEngine(create: Bool = false) throws -> Engine {
+        try Engine(store: try openStore(create: create), transport: URLSessionTransport(), databasePath: databasePath)
     }
 
     private func demo() async throws -> Int32 {

@@ -11,7 +11,7 @@ enum Usage {
           tokentop list [--json] [--scope S] [--status S]
                                                list connections
           tokentop show ID [--json]            every stored fact of one connection, and its history
-          tokentop import FILE                 add integrations and connections from a JSON file
+          tokentop import FILE                 add integrations and connections from a JSON file (- for stdin)
           tokentop refresh ID...               refresh connections now
           tokentop revoke ID...                revoke at the provider (RFC 7009) and here
           tokentop reauth ID                   say who must act to re-authorize a connection

@@ -7,13 +7,13 @@ let invocation: Invocation
 do {
     invocation = try Invocation.parse(Array(CommandLine.arguments.dropFirst()))
 } catch {
-    FileHandle.standardError.write(Data("tokentop: \(error)\nRun 'tokentop --help' for usage.\n".utf8))
+    Output.error("\(error)\nRun 'tokentop --help' for usage.")
     exit(2)
 }
 
 do {
-    exit(try await Runner(invocation: invocation).run())
+    exit(Output.finish(try await Runner(invocation: invocation).run()))
 } catch {
-    FileHandle.standardError.write(Data("tokentop: \(error)\n".utf8))
-    exit(1)
+    Output.error("\(error)")
+    exit(Output.finish(1))
 }

@@ -128,6 +128,8 @@ struct CommandLineTests {
     @Test func unknownConnectionIsAnError() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
+        let file = try sandbox.write("import.json", Self.importFile)
+        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
         for command in [["show", "ghost"], ["refresh", "ghost"], ["revoke", "ghost"], ["reauth", "ghost"]] {
             let run = try Binary.run(command, environment: sandbox.environment)
             #expect(run.status == 1, "\(command)")
@@ -162,5 +164,63 @@ struct CommandLineTests {
         #expect((github["quirks"] as? [String: Any])?["form_encoded_unless_accept_json"] as? Bool == true)
         let table = try Binary.run(["providers"], environment: sandbox.environment)
         #expect(table.stdout.split(separator: "\n").first?.hasPrefix("ID") == true)
+    }
+
+    @Test func readingCommandsNeverCreateADatabase() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        for command in [["list"], ["show", "x"], ["refresh", "x"], ["audit"], ["rekey"]] {
+            let run = try Binary.run(command, environment: sandbox.environment)
+            #expect(run.status == 1, "\(command)")
+            #expect(run.stderr.contains("there is no database at \(sandbox.database)"), "\(command): \(run.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: sandbox.database))
+    }
+
+    @Test func anotherProgramsDatabaseIsLeftAlone() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let other = sandbox.root.appendingPathComponent("other.sqlite3").path
+        let make = Process()
+        make.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        make.arguments = [
+            "python3", "-c", "import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute('CREATE TABLE foo (x)')", other,
+        ]
+        try make.run()
+        make.waitUntilExit()
+        let before = try Data(contentsOf: URL(fileURLWithPath: other))
+        let file = try sandbox.write("import.json", Self.importFile)
+        let run = try Binary.run(["import", file, "--db", other], environment: sandbox.environment)
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("another program's SQLite database (it holds foo)"), "\(run.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: other)) == before)
+    }
+
+    @Test func importReadsStandardInputAndRefusesControlCharacters() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let piped = try Binary.run(
+            ["import", "-"], environment: sandbox.environment, stdin: Data(Self.importFile.utf8))
+        #expect(piped.status == 0, "\(piped.stderr)")
+        #expect(try Binary.run(["list"], environment: sandbox.environment).stdout.contains("acme-alice"))
+        let hostile = Self.importFile.replacingOccurrences(of: "alice@example.com", with: "alice\\u001b[31m")
+        let run = try Binary.run(["import", "-"], environment: sandbox.environment, stdin: Data(hostile.utf8))
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("subject: contains the control character U+001B"), "\(run.stderr)")
+        #expect(!run.stderr.contains("\u{1b}"))
+    }
+
+    @Test func aFullDiskIsAnErrorNotASuccess() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Binary.path)
+        process.arguments = ["--version"]
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: "/dev/full"))
+        let err = Pipe()
+        process.standardError = err
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(message.contains("cannot write the output"))
     }
 }

@@ -61,7 +61,7 @@ struct DaemonAndLockTests {
         let out = Pipe()
         holder.standardOutput = out
         try holder.run()
-        defer { holder.terminate() }
+        defer { kill(holder.processIdentifier, SIGKILL) }
         _ = out.fileHandleForReading.availableData  // "locked"
 
         let run = try Binary.run(["import", file], environment: sandbox.environment)

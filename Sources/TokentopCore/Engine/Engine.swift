@@ -156,14 +156,17 @@ public final class Engine: Sendable {
         case .bot: who = "the installer of \(connection.subject) must reinstall or re-register the app"
         }
         let reason: String
+        var actor = who
         switch connection.status(at: now, policy: policy) {
         case .needsReauth: reason = connection.reauthReason ?? "the provider refused the grant"
         case .expired: reason = "the token expired and nothing can renew it"
         case .revoked: reason = "the connection was revoked; only a new authorization restores it"
-        default: reason = "not needed now: the connection can renew itself; re-auth would replace its grant"
+        default:
+            actor = "nobody needs to act now"
+            reason = "the connection renews itself; should it break, \(who)"
         }
         // FIXME: the authorization code + PKCE and device flows that let the human finish here are not built yet.
-        return ReauthPrompt(connectionID: connection.id, who: who, reason: reason)
+        return ReauthPrompt(connectionID: connection.id, who: actor, reason: reason)
     }
 
     /// Loads the full history of `id` into later snapshots' `histories`.

@@ -34,6 +34,11 @@ struct ImportFieldReader {
     func string(_ key: String) throws -> String? {
         guard let value = value(key) else { return nil }
         guard case .string(let text) = value else { throw fail(key, "expected a string, found \(value.kindName)") }
+        // Control characters would cut names short in C APIs and drive terminals; the text is not quoted back, since
+        // it may be a secret.
+        if let control = text.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
+            throw fail(key, "contains the control character U+\(String(format: "%04X", control.value)); remove it")
+        }
         return text
     }
 

@@ -10,7 +10,11 @@ extension ImportFile {
         do {
             let data: Data
             do {
-                data = try Data(contentsOf: URL(fileURLWithPath: path))
+                // `-` is standard input, so that secrets need never sit in a file.
+                data =
+                    path == "-"
+                    ? try FileHandle.standardInput.readToEnd() ?? Data()
+                    : try Data(contentsOf: URL(fileURLWithPath: path))
             } catch {
                 throw ImportError(file: path, problem: "cannot read the file: \(readProblem(path))")
             }

@@ -36,6 +36,20 @@ public struct ProviderError: Error, Codable, Sendable, Equatable {
         self.retryAfter = retryAfter
     }
 
+    /// The same error with every occurrence of `secrets` in its text replaced by `[redacted]`.
+    public func redacting(_ secrets: [Secret?]) -> ProviderError {
+        let values = secrets.compactMap { $0?.value }.filter { $0.count >= 4 }
+        guard !values.isEmpty else { return self }
+        func scrub(_ text: String?) -> String? {
+            text.map { text in values.reduce(text) { $0.replacingOccurrences(of: $1, with: "[redacted]") } }
+        }
+        var copy = self
+        copy.error = scrub(error) ?? error
+        copy.errorDescription = scrub(errorDescription)
+        copy.bodyPrefix = scrub(bodyPrefix)
+        return copy
+    }
+
     /// One line for the event pane and the CLI.
     public var summary: String {
         var text = error

@@ -46,17 +46,22 @@ public protocol HTTPTransport: Sendable {
 }
 
 /// The real network, through FoundationNetworking's URLSession.
+///
+/// It never follows a redirect: a token request carries the client's credentials, and a redirect would hand them
+/// to whatever host the answer names. The 3xx answer comes back as it is, and the parser reports it.
 public final class URLSessionTransport: HTTPTransport {
     private let session: URLSession
+    private let timeout: Double
 
-    /// - Parameter timeout: seconds to wait for an answer before the request counts as lost.
+    /// - Parameter timeout: seconds an exchange may take in all before the request counts as lost.
     public init(timeout: Double = 30) {
+        self.timeout = timeout
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeout
         configuration.timeoutIntervalForResource = timeout
         configuration.httpCookieStorage = nil
         configuration.urlCache = nil
-        session = URLSession(configuration: configuration)
+        session = URLSession(configuration: configuration, delegate: RedirectRefusal(), delegateQueue: nil)
     }
 
     deinit { session.invalidateAndCancel() }
@@ -66,7 +71,19 @@ public final class URLSessionTransport: HTTPTransport {
         urlRequest.httpMethod = request.method
         for header in request.headers { urlRequest.addValue(header.value, forHTTPHeaderField: header.name) }
         if !request.body.isEmpty { urlRequest.httpBody = request.body }
-        let (data, response) = try await session.data(for: urlRequest)
+        let session = session
+        let prepared = urlRequest
+        // URLSession's own limits do not bound a server that trickles its answer; this bounds the whole exchange.
+        let (data, response) = try await withThrowingTaskGroup(of: (Data, URLResponse)?.self) { group in
+            group.addTask { try await session.data(for: prepared) }
+            group.addTask { [timeout] in
+                try await Task.sleep(nanoseconds: UInt64(timeout * 1_000_000_000))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let result = first else { throw URLError(.timedOut) }
+            return result
+        }
         guard let http = response as? HTTPURLResponse else {
             throw URLError(.badServerResponse)
         }
@@ -75,5 +92,16 @@ public final class URLSessionTransport: HTTPTransport {
             if let key = key as? String, let value = value as? String { headers[key] = value }
         }
         return HTTPResponse(status: http.statusCode, headers: headers, body: data)
+    }
+}
+
+/// Answers every redirect with "do not follow".
+private final class RedirectRefusal: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
+    // @unchecked Sendable: it has no state at all.
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void
+    ) {
+        completionHandler(nil)
     }
 }

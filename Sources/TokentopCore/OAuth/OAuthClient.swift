@@ -49,7 +49,7 @@ public struct OAuthClient: Sendable {
             // RFC 7009 §2.2: 200 also for a token that was already invalid; 503 means try later.
             if response.status == 200 { return .success(()) }
             if case .failure(let error) = TokenResponseParser.parse(response, now: clock.now()) {
-                return .failure(error)
+                return .failure(error.redacting([token, clientSecret]))
             }
             return .failure(ProviderError(kind: .malformed, error: "unexpected_status", status: response.status))
         }
@@ -62,7 +62,13 @@ public struct OAuthClient: Sendable {
             url: integration.tokenURL, integration: integration, clientSecret: clientSecret, fields: fields)
         switch await send(request) {
         case .failure(let error): return .failure(error)
-        case .success(let response): return TokenResponseParser.parse(response, now: clock.now())
+        case .success(let response):
+            // A provider may quote what it was sent back in its error; none of it may be stored or shown.
+            let sent = fields.filter { ["refresh_token", "assertion", "subject_token", "actor_token"].contains($0.0) }
+                .map { Secret($0.1) }
+            return TokenResponseParser.parse(response, now: clock.now()).mapError {
+                $0.redacting(sent + [clientSecret])
+            }
         }
     }
 
@@ -106,7 +112,9 @@ public struct OAuthClient: Sendable {
                 case .cannotFindHost, .dnsLookupFailed: "could not resolve the provider's host"
                 case .networkConnectionLost: "the connection was lost before the answer arrived"
                 case .notConnectedToInternet: "no network"
-                default: "network error \(urlError.code.rawValue)"
+                case .badServerResponse, .unknown:
+                    "the connection failed before a complete answer arrived"
+                default: "network error (URLError \(urlError.code.rawValue))"
                 }
         } else {
             description = String(describing: type(of: error))

@@ -31,8 +31,11 @@ public enum TokenResponseParser {
             return .failure(classify(error: error, fields: fields, status: status, retryAfter: retryAfter))
         }
         if (200..<300).contains(status), let fields {
-            guard let access = string(fields["access_token"]), !access.isEmpty else {
-                return .failure(malformed(response, status: status, why: "the answer has no access_token"))
+            guard let access = fields["access_token"] as? String, !access.isEmpty else {
+                let why =
+                    fields["access_token"] == nil
+                    ? "the answer has no access_token" : "the answer's access_token is not a string"
+                return .failure(malformed(response, status: status, why: why))
             }
             let grant = TokenGrant(
                 accessToken: Secret(access),
@@ -41,6 +44,15 @@ public enum TokenResponseParser {
                 scopes: string(fields["scope"]).map { $0.split(separator: " ").map(String.init) },
                 tokenType: string(fields["token_type"]) ?? "Bearer")
             return .success(grant)
+        }
+        if (300..<400).contains(status) {
+            let location = response.headers["location"].map { " to \(SafeText.clean($0))" } ?? ""
+            return .failure(
+                ProviderError(
+                    kind: .configuration, error: "redirect",
+                    errorDescription: "the endpoint answered HTTP \(status), a redirect\(location); tokentop does not "
+                        + "follow redirects with client credentials, so correct the integration's URL",
+                    status: status))
         }
         if status >= 400 {
             // An HTML page or other non-OAuth answer with an error status: a proxy, a gateway or an outage page.
@@ -56,8 +68,9 @@ public enum TokenResponseParser {
 
     /// Classifies an OAuth error code (RFC 6749 §5.2).
     static func classify(error: Any, fields: [String: Any], status: Int, retryAfter: Double?) -> ProviderError {
-        let code = string(error) ?? describe(error)
-        let description = string(fields["error_description"]) ?? fields["error_description"].map(describe)
+        let code = SafeText.clean(string(error) ?? describe(error))
+        let description = (string(fields["error_description"]) ?? fields["error_description"].map(describe))
+            .map { SecretMasking.mask(SafeText.clean($0)) }
         let kind: ProviderError.Kind
         switch code {
         case "invalid_grant": kind = .invalidGrant

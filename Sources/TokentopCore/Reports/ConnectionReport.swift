@@ -177,9 +177,16 @@ public enum ConnectionReport {
 public enum RFC3339 {
     /// Formats `date` as `2026-12-04T15:22:22Z`.
     public static func string(from date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
+        // By hand: ISO8601DateFormatter costs tens of microseconds a call, which adds up over 100,000 rows.
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        guard gmtime_r(&seconds, &parts) != nil else { return "" }
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let year = Int(parts.tm_year) + 1900
+        let yearText =
+            year >= 0 && year < 10000 ? String(repeating: "0", count: 4 - String(year).count) + "\(year)" : "\(year)"
+        return "\(yearText)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):"
+            + "\(two(parts.tm_sec))Z"
     }
 }
 

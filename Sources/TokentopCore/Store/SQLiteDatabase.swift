@@ -17,9 +17,16 @@ final class SQLiteDatabase {
     ///
     /// Opening writes nothing: the journal mode is set by ``configureJournal()``, after the caller has checked that
     /// it understands the file's schema.
-    init(path: String, busyTimeoutMilliseconds: Int32 = 5000) throws {
+    /// - Parameter create: whether a missing file is created; a reading command names the missing file instead.
+    init(path: String, create: Bool = true, busyTimeoutMilliseconds: Int32 = 5000) throws {
         self.path = path
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
+        if !create, !FileManager.default.fileExists(atPath: path) {
+            throw StoreError(
+                .cannotOpen,
+                "there is no database at \(path); `tokentop import FILE` creates one, `tokentop demo` shows how "
+                    + "tokentop works, and --db or TOKENTOP_DB choose another file", path: path)
+        }
         try Self.createPrivateFile(path)
         var opened: OpaquePointer?
         // No SQLITE_OPEN_CREATE: the file exists now, and SQLite must never create it with the umask's mode.
@@ -220,6 +227,8 @@ final class SQLiteDatabase {
                     "cannot open the database \(path): it is a directory; "
                         + "name a file with --db or TOKENTOP_DB", path: path)
             }
+            // An existing file others can read (say, an empty file made with the umask's mode) is made private.
+            if info.st_uid == geteuid(), info.st_mode & 0o077 != 0 { _ = chmod(path, 0o600) }
             return
         }
         let reason = String(cString: strerror(code))

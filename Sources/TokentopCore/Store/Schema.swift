@@ -107,6 +107,19 @@ enum Schema {
     static func checkCompatible(_ database: SQLiteDatabase) throws {
         let version = try database.userVersion()
         guard version <= latest else { throw newer(version, path: database.path) }
+        if version == 0 {
+            // Another program's database: never add our tables to it.
+            let tables = try database.query(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            ) { $0.string(0) ?? "" }
+            guard tables.isEmpty else {
+                throw StoreError(
+                    .notADatabase,
+                    "\(database.path) is another program's SQLite database (it holds \(tables.prefix(3).joined(separator: ", "))"
+                        + "\(tables.count > 3 ? ", …" : "")), not tokentop's; name another file with --db; nothing "
+                        + "was changed", path: database.path)
+            }
+        }
     }
 
     /// Applies every migration the database lacks, each in its own transaction.

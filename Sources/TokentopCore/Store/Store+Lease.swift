@@ -78,8 +78,10 @@ extension Store {
             var cache: [String: [String]] = [:]
             var latest = since
             let connections = try database.query(
-                "SELECT \(Self.connectionColumns), change_seq FROM connections WHERE change_seq > ? ORDER BY change_seq",
-                [since]
+                """
+                SELECT \(Self.connectionColumns), change_seq FROM connections
+                WHERE change_seq > ? ORDER BY change_seq
+                """, [since]
             ) { row -> Connection in
                 latest = max(latest, row.int(19))
                 return try connection(from: row, scopesCache: &cache)

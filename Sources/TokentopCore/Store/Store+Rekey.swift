@@ -51,7 +51,7 @@ extension Store {
         path: String, environment: [String: String], user: String, at now: Date
     ) throws -> RekeyOutcome {
         let current = try SecretBox.load(environment: environment)
-        let store = try Store.open(path: path, secrets: current)
+        let store = try Store.open(path: path, secrets: current, create: false)
         do {
             let outcome = try rotate(store, current: current, environment: environment)
             try store.appendAudit(

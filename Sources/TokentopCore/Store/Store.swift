@@ -33,10 +33,11 @@ public final class Store: @unchecked Sendable {
     /// A database written by a newer tokentop is refused before anything is written to it, and so is a key that
     /// cannot open the secrets already stored.
     /// - Throws: ``StoreError``.
-    public static func open(path: String, secrets: SecretBox) throws -> Store {
+    /// - Parameter create: whether a missing database (and its directory) is created, or named as missing.
+    public static func open(path: String, secrets: SecretBox, create: Bool = true) throws -> Store {
         let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try PrivateFiles.makeDirectory(directory, for: "the database") }
-        let database = try SQLiteDatabase(path: path)
+        if create, !directory.isEmpty { try PrivateFiles.makeDirectory(directory, for: "the database") }
+        let database = try SQLiteDatabase(path: path, create: create)
         try Schema.checkCompatible(database)
         try database.configureJournal()
         try Schema.migrate(database)

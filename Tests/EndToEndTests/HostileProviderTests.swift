@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+import TokentopCore
+
+/// The real HTTP path against a provider of our own on 127.0.0.1 that misbehaves on purpose.
+@Suite(.serialized)
+struct HostileProviderTests {
+    /// A small Python server: redirects, echoes what it was sent, or trickles its answer.
+    static let script = #"""
+        import http.server, json, sys, time, urllib.parse
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a): pass
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get('Content-Length', 0))).decode()
+                form = urllib.parse.parse_qs(body)
+                if self.path == '/redirect':
+                    self.send_response(307)
+                    self.send_header('Location', 'http://localhost:%d/ok' % self.server.server_port)
+                    self.end_headers()
+                elif self.path == '/ok':
+                    self.send_response(200)
+                    self.send_header('Content-Type', 'application/json')
+                    self.end_headers()
+                    self.wfile.write(b'{"access_token":"fake-at-stolen","expires_in":3600}')
+                elif self.path == '/echo':
+                    out = json.dumps({'error': 'invalid_grant', 'error_description':
+                        'Invalid refresh token: ' + form['refresh_token'][0] + ' \u001b[31mred'}).encode()
+                    self.send_response(400)
+                    self.send_header('Content-Type', 'application/json')
+                    self.end_headers()
+                    self.wfile.write(out)
+                elif self.path == '/drip':
+                    self.send_response(200)
+                    self.send_header('Content-Type', 'application/json')
+                    self.send_header('Content-Length', '100')
+                    self.end_headers()
+                    for _ in range(20):
+                        self.wfile.write(b' ')
+                        self.wfile.flush()
+                        time.sleep(1)
+        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+        print(server.server_port, flush=True)
+        server.serve_forever()
+        """#
+
+    final class Server {
+        let process = Process()
+        let port: Int
+
+        init() throws {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "-c", HostileProviderTests.script]
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            var line = ""
+            while !line.hasSuffix("\n") {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                line += String(decoding: chunk, as: UTF8.self)
+            }
+            port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        }
+
+        deinit {
+            // SIGKILL: the test runner's threads block SIGTERM, and a child started from one inherits that mask.
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+
+        func integration(_ path: String) -> Integration {
+            Integration(
+                id: "hostile", provider: "hostile", tokenURL: URL(string: "http://127.0.0.1:\(port)\(path)")!,
+                clientID: "fake-client", clientAuth: .clientSecretBasic)
+        }
+    }
+
+    @Test func redirectsAreNotFollowedWithClientCredentials() async throws {
+        let server = try Server()
+        let client = OAuthClient(transport: URLSessionTransport(timeout: 10))
+        let result = await client.refresh(
+            integration: server.integration("/redirect"), clientSecret: Secret("fake-client-secret-0001"),
+            refreshToken: Secret("fake-refresh-token-0001"))
+        guard case .failure(let error) = result else {
+            Issue.record("a redirect was followed and its token accepted")
+            return
+        }
+        #expect(error.kind == .configuration)
+        #expect(error.error == "redirect")
+        #expect(error.status == 307)
+        #expect(error.errorDescription?.contains("to http://localhost:\(server.port)/ok") == true)
+    }
+
+    @Test func secretsAProviderEchoesAreRedactedAndEscapesNeutralised() async throws {
+        let server = try Server()
+        let client = OAuthClient(transport: URLSessionTransport(timeout: 10))
+        let result = await client.refresh(
+            integration: server.integration("/echo"), clientSecret: Secret("fake-client-secret-0001"),
+            refreshToken: Secret("rt_7Hq2Zx"))
+        guard case .failure(let error) = result else {
+            Issue.record("expected a failure")
+            return
+        }
+        #expect(error.kind == .invalidGrant)
+        #expect(error.errorDescription == "Invalid refresh token: [redacted] \u{FFFD}[31mred")
+    }
+
+    @Test func aTricklingAnswerIsCutOffAtTheTimeout() async throws {
+        let server = try Server()
+        let client = OAuthClient(transport: URLSessionTransport(timeout: 3))
+        let started = Date()
+        let result = await client.refresh(
+            integration: server.integration("/drip"), clientSecret: Secret("fake-client-secret-0001"),
+            refreshToken: Secret("fake-refresh-token-0001"))
+        let elapsed = Date().timeIntervalSince(started)
+        guard case .failure(let error) = result else {
+            Issue.record("expected a failure")
+            return
+        }
+        #expect(error.kind == .transient)
+        #expect(error.errorDescription == "no answer before the timeout")
+        #expect(elapsed < 8, "took \(elapsed) s against a 3 s limit")
+    }
+}

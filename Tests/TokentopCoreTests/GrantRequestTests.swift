@@ -1,0 +1,431 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import TokentopCore
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+struct GrantRequestTests {
+    private let now = Date(timeIntervalSince1970: 1_800_000_000)
+    private let client = OAuthClient(transport: CannedTransport(.success(HTTPResponse(status: 500))))
+
+    private let google = Integration(
+        id: "umbrella-google", provider: "google", tokenURL: URL(string: "https://oauth2.googleapis.com/token")!,
+        clientID: "fake-client-id-0001", clientAuth: .none,
+        scopes: ["https://www.googleapis.com/auth/gmail.readonly", "https://www.googleapis.com/auth/calendar"])
+    private let microsoft = Integration(
+        id: "contoso-graph", provider: "microsoft",
+        tokenURL: URL(string: "https://login.microsoftonline.com/fake-tenant/oauth2/v2.0/token")!,
+        clientID: "fake-client-id-0002", clientAuth: .clientSecretPost, scopes: ["https://graph.microsoft.com/.default"]
+    )
+    private let exchanger = Integration(
+        id: "sts", provider: "sts", tokenURL: URL(string: "https://sts.example/token")!,
+        clientID: "fake-client-id-0003", clientAuth: .clientSecretBasic)
+    private let secret = Secret("fake-client-secret-0002")
+
+    private func rsaKey() throws -> SigningKey {
+        try SigningKey(pem: TestKey.shared(.rsa2048).privatePEM(.traditional), label: "test RSA key")
+    }
+
+    // MARK: - JWT bearer, Google shape
+
+    @Test func jwtBearerRequestHasGoogleShape() throws {
+        let request = try client.jwtBearerRequest(
+            integration: google, key: try rsaKey(), issuer: "svc@fake-project.iam.gserviceaccount.com",
+            subject: "grace@umbrella.example", keyID: "fake-key-id-0001", now: now)
+        #expect(request.method == "POST")
+        #expect(request.url == google.tokenURL)
+        #expect(request.header("Content-Type") == "application/x-www-form-urlencoded")
+        #expect(request.header("Authorization") == nil)
+
+        let fields = FormEncoding.decode(request.body)
+        #expect(Set(fields.keys) == ["grant_type", "assertion"])
+        #expect(fields["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer")
+
+        let jwt = try DecodedJWT(try #require(fields["assertion"]))
+        #expect(jwt.header["alg"] as? String == "RS256")
+        #expect(jwt.header["typ"] as? String == "JWT")
+        #expect(jwt.header["kid"] as? String == "fake-key-id-0001")
+        #expect(jwt.claims["iss"] as? String == "svc@fake-project.iam.gserviceaccount.com")
+        #expect(jwt.claims["sub"] as? String == "grace@umbrella.example")
+        #expect(
+            jwt.claims["scope"] as? String
+                == "https://www.googleapis.com/auth/gmail.readonly https://www.googleapis.com/auth/calendar")
+        #expect(jwt.claims["aud"] as? String == "https://oauth2.googleapis.com/token")
+        #expect(jwt.int("iat") == 1_800_000_000)
+        #expect(jwt.int("exp") == 1_800_003_600)
+        #expect(jwt.claims.count == 6)
+        #expect(jwt.payloadText.hasPrefix(#"{"iss":"svc@fake-project.iam.gserviceaccount.com","sub":"grace@"#))
+        #expect(TestKey.shared(.rsa2048).verify(jwsSignature: jwt.signature, message: jwt.signingInput))
+    }
+
+    @Test(arguments: [(7200.0, 3600), (3600, 3600), (600, 600), (0, 1)])
+    func jwtBearerLifetimeIsAtMostOneHour(lifetime: Double, seconds: Int) throws {
+        let request = try client.jwtBearerRequest(
+            integration: google, key: try rsaKey(), issuer: "svc@fake-project.iam.gserviceaccount.com",
+            subject: "grace@umbrella.example", lifetime: lifetime, now: now.addingTimeInterval(0.75))
+        let jwt = try DecodedJWT(try #require(FormEncoding.decode(request.body)["assertion"]))
+        let issuedAt = try #require(jwt.int("iat"))
+        #expect(issuedAt == 1_800_000_000)
+        #expect(try #require(jwt.int("exp")) - issuedAt == seconds)
+    }
+
+    @Test func jwtBearerWithoutSubjectOrScopeLeavesThoseClaimsOut() throws {
+        let request = try client.jwtBearerRequest(
+            integration: google, key: try rsaKey(), issuer: "svc@fake-project.iam.gserviceaccount.com", subject: nil,
+            scopes: [], now: now)
+        let jwt = try DecodedJWT(try #require(FormEncoding.decode(request.body)["assertion"]))
+        #expect(Set(jwt.claims.keys) == ["iss", "aud", "iat", "exp"])
+        #expect(jwt.header["kid"] == nil)
+    }
+
+    @Test func jwtBearerAuthenticatesTheClientWhenConfiguredTo() throws {
+        var integration = google
+        integration.clientAuth = .clientSecretPost
+        let request = try client.jwtBearerRequest(
+            integration: integration, key: try rsaKey(), issuer: "svc@fake-project.iam.gserviceaccount.com",
+            subject: "grace@umbrella.example", clientSecret: secret, now: now)
+        let fields = FormEncoding.decode(request.body)
+        #expect(Set(fields.keys) == ["grant_type", "assertion", "client_id", "client_secret"])
+        #expect(fields["client_id"] == "fake-client-id-0001")
+        #expect(fields["client_secret"] == "fake-client-secret-0002")
+    }
+
+    @Test func jwtBearerNeverSendsAPrivateKeyAsTheClientSecret() throws {
+        var integration = google
+        integration.clientAuth = .clientSecretBasic
+        let pem = TestKey.shared(.rsa2048).privatePEM(.pkcs8)
+        let error = try #require(throws: ProviderError.self) {
+            try client.jwtBearerRequest(
+                integration: integration, key: try rsaKey(), issuer: "svc@example", subject: nil,
+                clientSecret: Secret(pem), now: now)
+        }
+        #expect(error.kind == .configuration)
+        #expect(error.error == "private_key_as_client_secret")
+    }
+
+    @Test func jwtBearerSignsWithAnEC256KeyToo() throws {
+        let key = try SigningKey(pem: TestKey.shared(.p256).privatePEM(.traditional))
+        let request = try client.jwtBearerRequest(
+            integration: google, key: key, issuer: "svc@example", subject: nil, now: now)
+        let jwt = try DecodedJWT(try #require(FormEncoding.decode(request.body)["assertion"]))
+        #expect(jwt.header["alg"] as? String == "ES256")
+        #expect(TestKey.shared(.p256).verify(jwsSignature: jwt.signature, message: jwt.signingInput))
+    }
+
+    @Test func jwtBearerSendsAndParsesGooglesAnswer() async throws {
+        let answer = #"{"access_token":"fake-access-token-0001","expires_in":3599,"token_type":"Bearer"}"#
+        let transport = CannedTransport(.success(HTTPResponse(status: 200, body: Data(answer.utf8))))
+        let result = await OAuthClient(transport: transport).jwtBearer(
+            integration: google, key: try rsaKey(), issuer: "svc@fake-project.iam.gserviceaccount.com",
+            subject: "grace@umbrella.example", now: now)
+        let grant = try result.get()
+        #expect(grant.accessToken.value == "fake-access-token-0001")
+        #expect(grant.expiresIn == 3599)
+        #expect(grant.refreshToken == nil)
+        let sent = try #require(transport.requests.first)
+        #expect(FormEncoding.decode(sent.body)["grant_type"] == OAuthClient.jwtBearerGrantType)
+    }
+
+    @Test func jwtBearerRefusedByGoogleIsInvalidGrant() async throws {
+        let answer = #"{"error":"invalid_grant","error_description":"Invalid email or User ID"}"#
+        let transport = CannedTransport(.success(HTTPResponse(status: 400, body: Data(answer.utf8))))
+        let result = await OAuthClient(transport: transport).jwtBearer(
+            integration: google, key: try rsaKey(), issuer: "svc@example", subject: "gone@umbrella.example", now: now)
+        guard case .failure(let error) = result else { throw Unexpected.success }
+        #expect(error.kind == .invalidGrant)
+        #expect(error.errorDescription == "Invalid email or User ID")
+    }
+
+    // MARK: - On-behalf-of, Microsoft shape
+
+    @Test func onBehalfOfRequestHasMicrosoftShape() {
+        let request = client.onBehalfOfRequest(
+            integration: microsoft, clientSecret: secret, assertion: Secret("fake-upstream-access-token-0001"))
+        #expect(request.url == microsoft.tokenURL)
+        #expect(request.header("Authorization") == nil)
+        let fields = FormEncoding.decode(request.body)
+        #expect(
+            fields == [
+                "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                "client_id": "fake-client-id-0002",
+                "client_secret": "fake-client-secret-0002",
+                "assertion": "fake-upstream-access-token-0001",
+                "scope": "https://graph.microsoft.com/.default",
+                "requested_token_use": "on_behalf_of",
+            ])
+    }
+
+    @Test func onBehalfOfWithBasicAuthKeepsTheSecretInTheHeader() {
+        var integration = microsoft
+        integration.clientAuth = .clientSecretBasic
+        let request = client.onBehalfOfRequest(
+            integration: integration, clientSecret: secret, assertion: Secret("fake-upstream-access-token-0001"),
+            scopes: ["User.Read", "Mail.Read"])
+        let expected = Data("fake-client-id-0002:fake-client-secret-0002".utf8).base64EncodedString()
+        #expect(request.header("Authorization") == "Basic \(expected)")
+        let fields = FormEncoding.decode(request.body)
+        #expect(Set(fields.keys) == ["grant_type", "assertion", "scope", "requested_token_use"])
+        #expect(fields["scope"] == "User.Read Mail.Read")
+    }
+
+    // MARK: - Token exchange, RFC 8693
+
+    @Test func tokenExchangeDefaultsToAnAccessTokenSubject() {
+        let request = client.tokenExchangeRequest(
+            integration: exchanger, clientSecret: secret, subjectToken: Secret("fake-subject-token-0001"))
+        #expect(
+            FormEncoding.decode(request.body) == [
+                "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+                "subject_token": "fake-subject-token-0001",
+                "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+            ])
+        #expect(request.header("Authorization")?.hasPrefix("Basic ") == true)
+    }
+
+    @Test func tokenExchangeCarriesEveryOptionalParameter() throws {
+        let request = client.tokenExchangeRequest(
+            integration: exchanger, clientSecret: secret, subjectToken: Secret("fake-subject-token-0001"),
+            subjectTokenType: "urn:ietf:params:oauth:token-type:jwt", actorToken: Secret("fake-actor-token-0001"),
+            audiences: ["urn:example:api", "urn:example:other"], resources: ["https://api.example/v1"],
+            scopes: ["read", "write"], requestedTokenType: "urn:ietf:params:oauth:token-type:refresh_token")
+        let fields = FormEncoding.decode(request.body)
+        #expect(
+            fields == [
+                "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+                "subject_token": "fake-subject-token-0001",
+                "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+                "actor_token": "fake-actor-token-0001",
+                "actor_token_type": "urn:ietf:params:oauth:token-type:access_token",
+                "audience": "urn:example:api",
+                "resource": "https://api.example/v1",
+                "scope": "read write",
+                "requested_token_type": "urn:ietf:params:oauth:token-type:refresh_token",
+            ])
+        // Repeated parameters stay separate (RFC 8693 §2.1); decode keeps only the first of each.
+        let pairs = String(decoding: request.body, as: UTF8.self).split(separator: "&")
+        #expect(
+            pairs.filter { $0.hasPrefix("audience=") } == [
+                "audience=urn%3Aexample%3Aapi", "audience=urn%3Aexample%3Aother",
+            ])
+    }
+
+    @Test func tokenExchangeSendsNoActorTypeWithoutAnActor() {
+        let request = client.tokenExchangeRequest(
+            integration: exchanger, clientSecret: secret, subjectToken: Secret("fake-subject-token-0001"),
+            actorTokenType: "urn:ietf:params:oauth:token-type:jwt")
+        let fields = FormEncoding.decode(request.body)
+        #expect(fields["actor_token"] == nil)
+        #expect(fields["actor_token_type"] == nil)
+    }
+
+    @Test func tokenExchangeParsesTheIssuedToken() async throws {
+        let answer =
+            #"{"access_token":"fake-exchanged-token-0001","issued_token_type":"urn:ietf:params:oauth:token-type:"#
+            + #"access_token","token_type":"Bearer","expires_in":60}"#
+        let transport = CannedTransport(.success(HTTPResponse(status: 200, body: Data(answer.utf8))))
+        let grant = try await OAuthClient(transport: transport).tokenExchange(
+            integration: exchanger, clientSecret: secret, subjectToken: Secret("fake-subject-token-0001")
+        ).get()
+        #expect(grant.accessToken.value == "fake-exchanged-token-0001")
+        #expect(grant.expiresIn == 60)
+    }
+
+    // MARK: - GitHub App installation token
+
+    @Test(arguments: [
+        ("https://api.github.com", "https://api.github.com/app/installations/4242/access_tokens"),
+        ("https://api.github.com/", "https://api.github.com/app/installations/4242/access_tokens"),
+        ("https://github.example/api/v3", "https://github.example/api/v3/app/installations/4242/access_tokens"),
+    ])
+    func githubRequestCarriesAnAppJWT(apiBase: String, url: String) throws {
+        let request = try client.githubInstallationTokenRequest(
+            appID: "123456", installationID: "4242", key: try rsaKey(), apiBase: URL(string: apiBase)!, now: now)
+        #expect(request.method == "POST")
+        #expect(request.url.absoluteString == url)
+        #expect(request.header("Accept") == "application/vnd.github+json")
+        #expect(request.header("X-GitHub-Api-Version") == "2022-11-28")
+        #expect(request.header("User-Agent") == "tokentop")
+        #expect(request.body.isEmpty)
+
+        let authorization = try #require(request.header("Authorization"))
+        #expect(authorization.hasPrefix("Bearer "))
+        let jwt = try DecodedJWT(String(authorization.dropFirst("Bearer ".count)))
+        #expect(jwt.header["alg"] as? String == "RS256")
+        #expect(jwt.claims["iss"] as? String == "123456")
+        let issuedAt = try #require(jwt.int("iat"))
+        let expires = try #require(jwt.int("exp"))
+        #expect(issuedAt == 1_800_000_000 - 60)
+        #expect(expires == 1_800_000_000 + 540)
+        #expect(expires - issuedAt <= 600)
+        #expect(TestKey.shared(.rsa2048).verify(jwsSignature: jwt.signature, message: jwt.signingInput))
+    }
+
+    @Test func githubRefusesAnECKey() throws {
+        let key = try SigningKey(pem: TestKey.shared(.p256).privatePEM(.pkcs8), label: "the key of integration gh")
+        let error = try #require(throws: ProviderError.self) {
+            try client.githubInstallationTokenRequest(appID: "1", installationID: "2", key: key, now: now)
+        }
+        #expect(error.kind == .configuration)
+        #expect(error.error == "invalid_signing_key")
+        #expect(
+            error.errorDescription
+                == "the key of integration gh: GitHub signs app JWTs with RS256 only, and this is an ES256 key; "
+                + "use the RSA private key GitHub generated for the app")
+    }
+
+    @Test(arguments: ["", "12/../../user", "12?x=1", "４２"])
+    func githubRefusesAnInstallationIDThatIsNotANumber(id: String) throws {
+        let error = try #require(throws: ProviderError.self) {
+            try client.githubInstallationTokenRequest(appID: "1", installationID: id, key: try rsaKey(), now: now)
+        }
+        #expect(error.kind == .configuration)
+        #expect(error.error == "invalid_installation_id")
+    }
+
+    @Test func githubAnswerBecomesAGrant() throws {
+        let body = """
+            {"token":"ghs_fake000000000000000000000000000001","expires_at":"2027-01-15T09:00:00Z",
+             "permissions":{"issues":"write","contents":"read","metadata":"read"},
+             "repository_selection":"selected","repositories":[{"id":1296269,"name":"Hello-World"}]}
+            """
+        let expiresAt = try #require(OAuthClient.parseISO8601("2027-01-15T09:00:00Z"))
+        let now = expiresAt.addingTimeInterval(-3540)
+        let response = HTTPResponse(
+            status: 201, headers: ["Content-Type": "application/json; charset=utf-8"], body: Data(body.utf8))
+        let grant = try OAuthClient.parseInstallationToken(response, now: now).get()
+        #expect(grant.accessToken.value == "ghs_fake000000000000000000000000000001")
+        #expect(grant.expiresIn == 3540)
+        #expect(grant.refreshToken == nil)
+        #expect(grant.scopes == ["contents:read", "issues:write", "metadata:read"])
+        #expect(grant.tokenType == "Bearer")
+    }
+
+    @Test func githubExpiryWithFractionalSecondsIsRead() throws {
+        let body = #"{"token":"ghs_fake000000000000000000000000000002","expires_at":"2027-01-15T09:00:00.500Z"}"#
+        let now = try #require(OAuthClient.parseISO8601("2027-01-15T08:00:00Z"))
+        let grant = try OAuthClient.parseInstallationToken(HTTPResponse(status: 201, body: Data(body.utf8)), now: now)
+            .get()
+        #expect(grant.expiresIn == 3600.5)
+        #expect(grant.scopes == nil)
+    }
+
+    @Test func githubExpiryBeforeNowIsAClockProblem() throws {
+        let body = #"{"token":"ghs_fake000000000000000000000000000003","expires_at":"2027-01-15T09:00:00Z"}"#
+        let now = try #require(OAuthClient.parseISO8601("2027-01-15T10:00:00Z"))
+        let error = try #require(
+            OAuthClient.parseInstallationToken(HTTPResponse(status: 201, body: Data(body.utf8)), now: now).failure)
+        #expect(error.kind == .configuration)
+        #expect(error.error == "clock_skew")
+    }
+
+    @Test(arguments: [
+        (
+            401,
+            #"{"message":"A JSON web token could not be decoded","documentation_url":"https://docs.github.com/rest"}"#,
+            [String: String](), ProviderError.Kind.configuration, "invalid_client",
+            "the app JWT was refused: check the app id, the private key and this machine's clock "
+                + "(GitHub: A JSON web token could not be decoded; see https://docs.github.com/rest)", nil as Double?
+        ),
+        (
+            404, #"{"message":"Not Found","documentation_url":"https://docs.github.com/rest/apps/apps"}"#, [:],
+            .invalidGrant, "installation_gone",
+            "installation gone: app uninstalled, or the installation id is wrong; reinstall the app "
+                + "(GitHub: Not Found; see https://docs.github.com/rest/apps/apps)", nil
+        ),
+        (
+            422, #"{"message":"Validation Failed","documentation_url":"https://docs.github.com/rest"}"#, [:],
+            .configuration, "validation_failed",
+            "GitHub could not grant the requested repositories or permissions "
+                + "(GitHub: Validation Failed; see https://docs.github.com/rest)", nil
+        ),
+        (
+            403, #"{"message":"This installation has been suspended"}"#, [:], .invalidGrant, "installation_suspended",
+            "installation suspended: an owner of the account must unsuspend the app "
+                + "(GitHub: This installation has been suspended)", nil
+        ),
+        (
+            403, #"{"message":"API rate limit exceeded"}"#,
+            ["X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1800000090"], .transient, "rate_limited",
+            "GitHub's rate limit was reached (GitHub: API rate limit exceeded)", 90
+        ),
+        (
+            429, "", ["Retry-After": "30"], .transient, "rate_limited",
+            "GitHub's rate limit was reached (GitHub answered HTTP 429)", 30
+        ),
+        (
+            503, "<html>unicorn</html>", [:], .transient, "server_error",
+            "GitHub is unavailable; retrying later (GitHub answered HTTP 503)", nil
+        ),
+    ])
+    func githubFailuresAreClassified(
+        status: Int, body: String, headers: [String: String], kind: ProviderError.Kind, code: String,
+        description: String, retryAfter: Double?
+    ) throws {
+        let response = HTTPResponse(status: status, headers: headers, body: Data(body.utf8))
+        let error = try #require(OAuthClient.parseInstallationToken(response, now: now).failure)
+        #expect(error.kind == kind)
+        #expect(error.error == code)
+        #expect(error.status == status)
+        #expect(error.errorDescription == description)
+        #expect(error.retryAfter == retryAfter)
+    }
+
+    @Test(arguments: [(201, #"{"expires_at":"2027-01-15T09:00:00Z"}"#), (201, "ok"), (302, "<html></html>")])
+    func githubAnswersWithoutATokenAreMalformed(status: Int, body: String) throws {
+        let response = HTTPResponse(status: status, body: Data(body.utf8))
+        let error = try #require(OAuthClient.parseInstallationToken(response, now: now).failure)
+        #expect(error.kind == .malformed)
+        #expect(error.bodyPrefix == body)
+    }
+
+    @Test func githubInstallationTokenRoundTrip() async throws {
+        let body = #"{"token":"ghs_fake000000000000000000000000000004","expires_at":"2027-01-15T09:00:00Z"}"#
+        let transport = CannedTransport(.success(HTTPResponse(status: 201, body: Data(body.utf8))))
+        let now = try #require(OAuthClient.parseISO8601("2027-01-15T08:00:00Z"))
+        let grant = try await OAuthClient(transport: transport).githubAppInstallationToken(
+            appID: "123456", installationID: "4242", key: try rsaKey(), now: now
+        ).get()
+        #expect(grant.accessToken.value == "ghs_fake000000000000000000000000000004")
+        #expect(grant.expiresIn == 3600)
+        #expect(transport.requests.map(\.url.path) == ["/app/installations/4242/access_tokens"])
+    }
+
+    @Test func githubWithoutAnAnswerIsTransient() async throws {
+        let transport = CannedTransport(.failure(URLError(.timedOut)))
+        let result = await OAuthClient(transport: transport).githubAppInstallationToken(
+            appID: "123456", installationID: "4242", key: try rsaKey(), now: now)
+        let error = try #require(result.failure)
+        #expect(error.kind == .transient)
+        #expect(error.error == "network_error")
+        #expect(error.errorDescription == "no answer before the timeout")
+    }
+}
+
+/// The HTTP seam with one fixed answer; it keeps every request it was given.
+final class CannedTransport: HTTPTransport {
+    private let answer: Result<HTTPResponse, URLError>
+    private let sent = Mutex<[HTTPRequest]>([])
+
+    init(_ answer: Result<HTTPResponse, URLError>) { self.answer = answer }
+
+    var requests: [HTTPRequest] { sent.withLock { $0 } }
+
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        sent.withLock { $0.append(request) }
+        return try answer.get()
+    }
+}
+
+enum Unexpected: Error { case success }
+
+extension Result {
+    /// The error of a failure, or nil.
+    fileprivate var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
+    }
+}
