@@ -113,11 +113,11 @@ enum Schema {
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
             ) { $0.string(0) ?? "" }
             guard tables.isEmpty else {
+                let named = tables.prefix(3).joined(separator: ", ") + (tables.count > 3 ? ", …" : "")
                 throw StoreError(
                     .notADatabase,
-                    "\(database.path) is another program's SQLite database (it holds \(tables.prefix(3).joined(separator: ", "))"
-                        + "\(tables.count > 3 ? ", …" : "")), not tokentop's; name another file with --db; nothing "
-                        + "was changed", path: database.path)
+                    "\(database.path) is another program's SQLite database (it holds \(named)), not tokentop's; "
+                        + "name another file with --db; nothing was changed", path: database.path)
             }
         }
     }
