@@ -1,0 +1,56 @@
+"""The fixture's fake identities, and the environment the Swift tests read.
+
+This module is the single source of the client ids, secrets and the test user.
+Every value is fake and exists only in the throwaway SQLite file of one test run.
+It must not import Django: scripts/oauth-server runs it to print the environment.
+"""
+
+import os
+import re
+import sys
+
+USERNAME = "alice"
+PASSWORD = "fake-alice-password-0001"
+# Granted when a request names no scope; `introspection` must be asked for explicitly.
+SCOPES = "read write"
+
+# (client_id, client_secret, purpose); secrets are stored unhashed so the tests can reuse them.
+BASIC_CLIENT = ("tokentop-basic", "fake-basic-client-secret-0001")
+POST_CLIENT = ("tokentop-post", "fake-post-client-secret-0001")
+INTROSPECTOR_CLIENT = ("introspector", "fake-introspector-secret-0001")
+
+
+def environment(base_url):
+    """Return the variables the end-to-end tests read, in a stable order."""
+    return [
+        ("TOKENTOP_OAUTH_URL", base_url),
+        ("TOKENTOP_OAUTH_TOKEN_URL", base_url + "/o/token/"),
+        ("TOKENTOP_OAUTH_REVOKE_URL", base_url + "/o/revoke_token/"),
+        ("TOKENTOP_OAUTH_INTROSPECT_URL", base_url + "/o/introspect/"),
+        ("TOKENTOP_OAUTH_BASIC_CLIENT_ID", BASIC_CLIENT[0]),
+        ("TOKENTOP_OAUTH_BASIC_CLIENT_SECRET", BASIC_CLIENT[1]),
+        ("TOKENTOP_OAUTH_POST_CLIENT_ID", POST_CLIENT[0]),
+        ("TOKENTOP_OAUTH_POST_CLIENT_SECRET", POST_CLIENT[1]),
+        ("TOKENTOP_OAUTH_INTROSPECT_CLIENT_ID", INTROSPECTOR_CLIENT[0]),
+        ("TOKENTOP_OAUTH_INTROSPECT_CLIENT_SECRET", INTROSPECTOR_CLIENT[1]),
+        ("TOKENTOP_OAUTH_USERNAME", USERNAME),
+        ("TOKENTOP_OAUTH_PASSWORD", PASSWORD),
+        ("TOKENTOP_OAUTH_ACCESS_TOKEN_SECONDS", str(access_token_seconds())),
+    ]
+
+
+def access_token_seconds():
+    """Lifetime of issued access tokens; tests that watch expiry start the server with a short one."""
+    return int(os.environ.get("TOKENTOP_OAUTH_ACCESS_TOKEN_SECONDS", "3600"))
+
+
+# Values must survive `eval "$(scripts/oauth-server env)"` unquoted, so no spaces or quotes.
+_SHELL_SAFE = re.compile(r"[A-Za-z0-9_.:/@%+,=-]*")
+
+
+if __name__ == "__main__":
+    # Usage: python -m tokentop_dot.fixture BASE_URL  -> KEY=VALUE lines.
+    for key, value in environment(sys.argv[1]):
+        if not _SHELL_SAFE.fullmatch(value):
+            sys.exit(f"fixture value of {key} would need shell quoting")
+        print(f"{key}={value}")

@@ -1,0 +1,44 @@
+"""Creates, or resets to their known values, the fake user and applications the tests use."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from oauth2_provider.models import get_application_model
+
+from tokentop_dot import fixture
+
+
+class Command(BaseCommand):
+    help = "Create (idempotently) the user alice and the tokentop test applications."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        user, _ = get_user_model().objects.get_or_create(username=fixture.USERNAME)
+        user.set_password(fixture.PASSWORD)
+        user.is_active = True
+        user.save()
+
+        application = get_application_model()
+        apps = [
+            (fixture.BASIC_CLIENT, application.GRANT_PASSWORD),
+            (fixture.POST_CLIENT, application.GRANT_PASSWORD),
+            # client_credentials lets the introspector also fetch a bearer token with the
+            # `introspection` scope; plain client authentication works too (see README).
+            (fixture.INTROSPECTOR_CLIENT, application.GRANT_CLIENT_CREDENTIALS),
+        ]
+        for (client_id, client_secret), grant in apps:
+            application.objects.update_or_create(
+                client_id=client_id,
+                defaults={
+                    "name": client_id,
+                    "client_secret": client_secret,
+                    # Stored as given, so the test suite can authenticate with the same fake value.
+                    "hash_client_secret": False,
+                    "client_type": application.CLIENT_CONFIDENTIAL,
+                    "authorization_grant_type": grant,
+                    "redirect_uris": "",
+                    "skip_authorization": True,
+                },
+            )
+        # Counts only: this command never prints a secret.
+        self.stdout.write(f"fixtures ready: 1 user, {len(apps)} applications")
