@@ -211,3 +211,42 @@ struct OddAnswerTests {
         #expect(message.contains("scopes no longer granted: read"))
     }
 }
+
+/// A provider that takes the request, rotates the token, and then the answer is lost; the next try is refused.
+private final class LostAnswer: HTTPTransport, @unchecked Sendable {
+    // @unchecked Sendable: `calls` is only touched under `lock`.
+    private let lock = NSLock()
+    private var calls = 0
+
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let call = lock.withLock {
+            calls += 1
+            return calls
+        }
+        if call == 1 { throw URLError(.networkConnectionLost) }
+        return HTTPResponse(status: 400, body: Data(#"{"error":"invalid_grant"}"#.utf8))
+    }
+}
+
+struct LostAnswerTests {
+    @Test func invalidGrantAfterALostAnswerIsExplainedAsSuch() async throws {
+        let clock = TestClock()
+        let directory = try temporaryDirectory()
+        let store = try Store.open(path: directory.appendingPathComponent("t.sqlite3").path, secrets: .ephemeral())
+        let file = """
+            {"integrations": [{"id": "lossy", "provider": "lossy", "token_url": "https://lossy.example/token",
+              "client_id": "c", "client_secret": "fake-secret"}],
+             "connections": [{"id": "lossy-1", "integration": "lossy", "scope": "user", "subject": "u@example.com",
+              "access_token": "fake-at", "refresh_token": "fake-rt", "expires_in": 3600}]}
+            """
+        _ = try store.importBundle(try ImportFile.parse(Data(file.utf8), source: "test"), at: clock.now())
+        let engine = try Engine(store: store, transport: LostAnswer(), timeSource: clock)
+        let first = try await engine.refreshNow("lossy-1")
+        #expect(first.lastError?.error == "network_error")
+        #expect(first.status(at: clock.now(), policy: .standard) == .failing)
+        #expect(try store.tokenSecrets(connectionID: "lossy-1").refresh?.value == "fake-rt", "retried with the same")
+        let second = try await engine.refreshNow("lossy-1")
+        #expect(second.status(at: clock.now(), policy: .standard) == .needsReauth)
+        #expect(second.reauthReason?.contains("the answer carrying the new one was lost") == true)
+    }
+}

@@ -262,7 +262,16 @@ actor RefreshActor {
                 var retryAt: Date?
                 switch error.kind {
                 case .invalidGrant:
-                    reauth = "the provider refused the grant: \(error.summary)"
+                    if connection.lastError?.error == "network_error", connection.failures > 0 {
+                        // The last request went out and no answer came back: the provider may have rotated the
+                        // refresh token in an answer that was lost. That is not the user withdrawing consent.
+                        reauth =
+                            "the provider refused the refresh token after an earlier request got no answer; it "
+                            + "probably rotated the token and the answer carrying the new one was lost "
+                            + "(\(error.summary))"
+                    } else {
+                        reauth = "the provider refused the grant: \(error.summary)"
+                    }
                 case .configuration:
                     retryAt = now.addingTimeInterval(policy.configurationRetry)
                 case .transient, .malformed:
