@@ -190,7 +190,8 @@ import Testing
                 connections: []),
             expected: """
                 bad.json: integrations[0] (id "acme"): tokn_url: unknown key; did you mean "token_url"? valid keys are \
-                id, provider, token_url, revocation_url, client_id, client_secret, client_auth, scopes, redirect_uri
+                id, provider, token_url, revocation_url, client_id, client_secret, client_auth, scopes, redirect_uri, \
+                private_key, private_key_file
                 """),
         BadFile(
             text: file(

@@ -10,7 +10,7 @@ public enum ImportFile {
     static let topKeys = ["integrations", "connections"]
     static let integrationKeys = [
         "id", "provider", "token_url", "revocation_url", "client_id", "client_secret", "client_auth", "scopes",
-        "redirect_uri",
+        "redirect_uri", "private_key", "private_key_file",
     ]
     static let connectionKeys = [
         "id", "integration", "scope", "subject", "credential", "grant", "access_token", "secret", "refresh_token",
@@ -123,9 +123,14 @@ public enum ImportFile {
         }
         let revocationURL = try reader.httpURL("revocation_url")
         let clientID = try reader.requiredString("client_id", "the client id the provider issued")
-        let clientSecret = try reader.secret("client_secret")
-        let clientAuth = try reader.choice("client_auth", ClientAuthMethod.self) ?? .clientSecretBasic
-        if clientAuth != .none, clientSecret == nil {
+        let key = try privateKey(reader, source: file)
+        if key != nil, object["client_secret"] != nil {
+            throw reader.fail("client_secret", "give a client_secret or a private key, not both")
+        }
+        let clientSecret = try key?.pem ?? reader.secret("client_secret")
+        let clientAuth =
+            try reader.choice("client_auth", ClientAuthMethod.self) ?? (key == nil ? .clientSecretBasic : .none)
+        if key == nil, clientAuth != .none, clientSecret == nil {
             throw reader.fail(
                 "client_secret",
                 "missing; client_auth \(clientAuth.rawValue) needs a client_secret "
@@ -139,8 +144,45 @@ public enum ImportFile {
         let integration = Integration(
             id: id, provider: provider, tokenURL: tokenURL, revocationURL: revocationURL, clientID: clientID,
             clientAuth: clientAuth, scopes: scopes, redirectURI: redirectURI,
-            secretFingerprint: clientSecret?.fingerprint)
+            secretFingerprint: key.map { "sha256:" + $0.key.publicKeyFingerprint.prefix(16) } ?? clientSecret?.fingerprint,
+            secretKind: key == nil ? .clientSecret : .privateKey)
         return ImportBundle.IntegrationEntry(integration: integration, clientSecret: clientSecret)
+    }
+
+    /// A PEM private key given inline (`private_key`) or by path (`private_key_file`), loaded once to check it.
+    private static func privateKey(_ reader: ImportFieldReader, source: String) throws -> (pem: Secret, key: SigningKey)? {
+        // Read as it is: a PEM is lines of text, so its line breaks are no reason to refuse it.
+        var inline: Secret?
+        if let value = reader.value("private_key") {
+            guard case .string(let text) = value else {
+                throw reader.fail("private_key", "expected a string, found \(value.kindName)")
+            }
+            inline = Secret(text)
+        }
+        let path = try reader.string("private_key_file")
+        if inline != nil, path != nil {
+            throw reader.fail("private_key_file", "give private_key or private_key_file, not both")
+        }
+        let field = path == nil ? "private_key" : "private_key_file"
+        let pem: Secret
+        if let path {
+            // Relative to the import file, like any path in a configuration file.
+            let base = source == "-" ? "" : (source as NSString).deletingLastPathComponent
+            let resolved = path.hasPrefix("/") || base.isEmpty ? path : base + "/" + path
+            guard let data = FileManager.default.contents(atPath: resolved) else {
+                throw reader.fail(field, "cannot read the key file \(resolved)")
+            }
+            pem = Secret(String(decoding: data, as: UTF8.self))
+        } else if let inline {
+            pem = inline
+        } else {
+            return nil
+        }
+        do {
+            return (pem, try SigningKey(pem: pem.value, label: path ?? "the private key"))
+        } catch {
+            throw reader.fail(field, error.message)
+        }
     }
 
     /// The connection at `index`, and whether its id was derived rather than given.
@@ -177,7 +219,10 @@ public enum ImportFile {
             try reader.checkIdentifier(id, field: "id", purpose: "the connection a name")
         }
         let credential = try reader.choice("credential", CredentialKind.self) ?? .oauth2
-        let accessToken = try self.accessToken(reader, credential: credential)
+        // Grants that mint a token from the integration's key or secret need none to start with.
+        let minted: Set<String> = ["client_credentials", "jwt_bearer", "github_app_installation"]
+        let mintedGrant: Bool = if case .string(let text) = object["grant"] { minted.contains(text) } else { false }
+        let accessToken = try self.accessToken(reader, credential: credential, optional: mintedGrant)
         let refreshToken = try reader.secret("refresh_token")
         if refreshToken != nil, credential != .oauth2 {
             throw reader.fail(
@@ -185,13 +230,17 @@ public enum ImportFile {
                 "only an oauth2 credential has a refresh token, not \(credential.rawValue)")
         }
         let grant = try reader.choice("grant", GrantKind.self) ?? (refreshToken == nil ? .none : .refreshToken)
-        let renewable: Set<GrantKind> = [.refreshToken, .clientCredentials, .none]
+        let renewable: Set<GrantKind> = [.refreshToken, .clientCredentials, .jwtBearer, .githubAppInstallation, .none]
         if !renewable.contains(grant) {
-            // FIXME: jwt_bearer, on_behalf_of, token_exchange and GitHub App grants are built in the OAuth client but
-            // not yet wired to the store (private keys, upstream tokens); refused here rather than failing forever.
+            // FIXME: on_behalf_of and token_exchange are built in the OAuth client but need the upstream token stored
+            // with the connection; refused here rather than failing forever.
             throw reader.fail(
                 "grant",
-                "\(grant.rawValue) is not supported yet; use refresh_token, client_credentials or none")
+                "\(grant.rawValue) is not supported yet; use refresh_token, client_credentials, jwt_bearer, "
+                    + "github_app_installation or none")
+        }
+        if grant != .none, credential != .oauth2 {
+            throw reader.fail("grant", "\(credential.rawValue) credentials are static; their grant is none")
         }
         if grant == .refreshToken, refreshToken == nil {
             throw reader.fail(
@@ -222,7 +271,9 @@ public enum ImportFile {
     }
 
     /// The access token, or for other credentials the key in `access_token` or its alias `secret`.
-    private static func accessToken(_ reader: ImportFieldReader, credential: CredentialKind) throws -> Secret {
+    private static func accessToken(
+        _ reader: ImportFieldReader, credential: CredentialKind, optional: Bool
+    ) throws -> Secret? {
         let token = try reader.secret("access_token")
         let alias = try reader.secret("secret")
         if alias != nil {
@@ -231,6 +282,7 @@ public enum ImportFile {
             }
             guard token == nil else { throw reader.fail("secret", "give access_token or secret, not both") }
         }
+        if optional, token == nil, alias == nil { return nil }
         guard let value = token ?? alias else {
             let what =
                 credential == .oauth2

@@ -17,11 +17,20 @@ public struct Integration: Codable, Sendable, Equatable, Identifiable {
     public var redirectURI: String?
     /// A fingerprint of the client secret, when there is one.
     public var secretFingerprint: String?
+    /// What the integration's sealed secret is: a client secret, or a PEM private key that signs assertions.
+    public var secretKind: SecretKind
+
+    /// The kinds of secret an integration holds.
+    public enum SecretKind: String, Codable, Sendable {
+        case clientSecret = "client_secret"
+        /// A PEM private key: Google's service-account key, a GitHub App's key.
+        case privateKey = "private_key"
+    }
 
     public init(
         id: String, provider: String, tokenURL: URL, revocationURL: URL? = nil, clientID: String,
         clientAuth: ClientAuthMethod, scopes: [String] = [], redirectURI: String? = nil,
-        secretFingerprint: String? = nil
+        secretFingerprint: String? = nil, secretKind: SecretKind = .clientSecret
     ) {
         self.id = id
         self.provider = provider
@@ -32,5 +41,6 @@ public struct Integration: Codable, Sendable, Equatable, Identifiable {
         self.scopes = scopes
         self.redirectURI = redirectURI
         self.secretFingerprint = secretFingerprint
+        self.secretKind = secretKind
     }
 }

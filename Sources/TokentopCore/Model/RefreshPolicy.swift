@@ -55,7 +55,10 @@ public struct RefreshPolicy: Sendable, Equatable {
     public func dueAt(_ connection: Connection) -> Date? {
         guard connection.isRenewable, connection.revokedAt == nil, connection.reauthReason == nil else { return nil }
         if let retryAt = connection.retryAt, connection.failures > 0 { return retryAt }
-        guard let expiresAt = connection.expiresAt else { return nil }
+        guard let expiresAt = connection.expiresAt else {
+            // A grant that mints its token (a key, a client secret) and has none yet is due at once.
+            return connection.accessFingerprint == nil ? connection.createdAt : nil
+        }
         return expiresAt.addingTimeInterval(-windowStart(connection, expiresAt: expiresAt))
     }
 
@@ -98,7 +101,10 @@ extension Connection {
         if reauthReason != nil { return .needsReauth }
         if inFlight { return .refreshing }
         guard credential.expires else { return .static }
-        guard let expiresAt else { return failures > 0 ? .failing : .healthy }
+        guard let expiresAt else {
+            if failures > 0 { return .failing }
+            return accessFingerprint == nil && isRenewable ? .expiring : .healthy
+        }
         if failures > 0 { return isRenewable ? .failing : .expired }
         if now >= expiresAt { return isRenewable ? .expiring : .expired }
         if isRenewable, now >= expiresAt.addingTimeInterval(-policy.windowStart(self, expiresAt: expiresAt)) {

@@ -25,6 +25,8 @@ actor RefreshActor {
     private var lastChange = 0
     private var lastHistory = 0
     private var lastSync = Date.distantPast
+    /// Private keys already loaded, by integration and key fingerprint.
+    private var signingKeys: [String: SigningKey] = [:]
 
     /// What became of one attempt to refresh.
     enum Attempt {
@@ -224,8 +226,22 @@ actor RefreshActor {
                     integration: integration, clientSecret: secret, refreshToken: refreshToken)
             case .clientCredentials:
                 result = await client.clientCredentials(integration: integration, clientSecret: secret)
-            default:
-                // FIXME: jwt_bearer, on_behalf_of, token_exchange and GitHub App grants are not implemented yet.
+            case .jwtBearer, .githubAppInstallation:
+                switch signingKey(integration, secret) {
+                case .failure(let error): result = .failure(error)
+                case .success(let key) where connection.grant == .jwtBearer:
+                    // Google domain-wide delegation: the service account (client id) acts as the subject.
+                    result = await client.jwtBearer(
+                        integration: integration, key: key, issuer: integration.clientID, subject: connection.subject,
+                        scopes: integration.scopes.isEmpty ? connection.grantedScopes : integration.scopes,
+                        now: clock.now())
+                case .success(let key):
+                    result = await client.githubAppInstallationToken(
+                        appID: integration.clientID, installationID: connection.subject, key: key,
+                        apiBase: integration.tokenURL, now: clock.now())
+                }
+            case .onBehalfOf, .tokenExchange, .none:
+                // FIXME: on_behalf_of and token_exchange need the upstream token stored with the connection.
                 result = .failure(
                     ProviderError(
                         kind: .configuration, error: "unsupported_grant",
@@ -303,6 +319,27 @@ actor RefreshActor {
             record(storageFailure: error, for: connection)
         }
         return .done
+    }
+
+    /// The integration's private key, loaded once per key and kept; a bad key is the integration's configuration
+    /// error.
+    private func signingKey(_ integration: Integration, _ secret: Secret?) -> Result<SigningKey, ProviderError> {
+        let cacheKey = integration.id + "/" + (integration.secretFingerprint ?? "")
+        if let key = signingKeys[cacheKey] { return .success(key) }
+        guard integration.secretKind == .privateKey, let secret else {
+            return .failure(
+                ProviderError(
+                    kind: .configuration, error: "no_private_key",
+                    errorDescription: "integration \(integration.id) has no private key; import it with private_key_file"))
+        }
+        do {
+            let key = try SigningKey(pem: secret.value, label: "the private key of integration \(integration.id)")
+            signingKeys[cacheKey] = key
+            return .success(key)
+        } catch {
+            return .failure(
+                ProviderError(kind: .configuration, error: "invalid_signing_key", errorDescription: error.message))
+        }
     }
 
     /// A store that cannot be read or written: keep the stored token, show the problem, and try again later.

@@ -98,6 +98,12 @@ enum Schema {
                 "ALTER TABLE connections ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0",
                 "CREATE INDEX connections_by_change ON connections(change_seq)",
             ]),
+        Migration(
+            version: 4,
+            statements: [
+                // Whether client_secret holds a client secret or a PEM private key that signs assertions.
+                "ALTER TABLE integrations ADD COLUMN secret_kind TEXT NOT NULL DEFAULT 'client_secret'"
+            ]),
     ]
 
     /// The newest schema version this binary knows.

@@ -3,7 +3,8 @@ import Foundation
 /// How model values map to rows. Every function here runs with the store's lock held.
 extension Store {
     static let integrationColumns = """
-        id, provider, token_url, revocation_url, client_id, client_auth, scopes, redirect_uri, secret_fingerprint
+        id, provider, token_url, revocation_url, client_id, client_auth, scopes, redirect_uri, secret_fingerprint, \
+        secret_kind
         """
 
     static let connectionColumns = """
@@ -37,7 +38,8 @@ extension Store {
             revocationURL: row.string(3).flatMap(URL.init(string:)), clientID: row.string(4) ?? "",
             clientAuth: try value(row.string(5), ClientAuthMethod.self, "client_auth of integration \(id)"),
             scopes: try strings(row.string(6), "scopes of integration \(id)"), redirectURI: row.string(7),
-            secretFingerprint: row.string(8))
+            secretFingerprint: row.string(8),
+            secretKind: try value(row.string(9), Integration.SecretKind.self, "secret kind of integration \(id)"))
     }
 
     func integrationExists(_ id: String) throws -> Bool {
@@ -54,7 +56,10 @@ extension Store {
         let values: [any SQLiteBindable] = [
             integration.provider, integration.tokenURL.absoluteString, integration.revocationURL?.absoluteString,
             integration.clientID, integration.clientAuth.rawValue, json(integration.scopes),
-            integration.redirectURI, secret, entry.clientSecret?.fingerprint, integration.id,
+            integration.redirectURI, secret,
+            // A key's fingerprint is its public key's, worked out by the importer; a PEM's first characters say nothing.
+            integration.secretKind == .privateKey ? integration.secretFingerprint : entry.clientSecret?.fingerprint,
+            integration.secretKind.rawValue, integration.id,
         ]
         // UPDATE rather than INSERT OR REPLACE: a replace deletes the row first, which the connections'
         // foreign keys would refuse.
@@ -62,13 +67,14 @@ extension Store {
             replaced
                 ? """
                 UPDATE integrations SET provider = ?, token_url = ?, revocation_url = ?, client_id = ?,
-                    client_auth = ?, scopes = ?, redirect_uri = ?, client_secret = ?, secret_fingerprint = ?
+                    client_auth = ?, scopes = ?, redirect_uri = ?, client_secret = ?, secret_fingerprint = ?,
+                    secret_kind = ?
                 WHERE id = ?
                 """
                 : """
                 INSERT INTO integrations (provider, token_url, revocation_url, client_id, client_auth, scopes,
-                    redirect_uri, client_secret, secret_fingerprint, id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    redirect_uri, client_secret, secret_fingerprint, secret_kind, id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             values)
         return replaced
