@@ -50,6 +50,11 @@ static inline int tt_read_key(WINDOW *win, int timeout_ms, unsigned int *out) {
     return result;
 }
 
+/* How many cells the terminal gives one character in the current locale; wcwidth is declared only under
+   X/Open, which the system headers were not built with. */
+extern int wcwidth(wchar_t c);
+static inline int tt_wcwidth(unsigned int c) { return wcwidth((wchar_t)c); }
+
 static inline int tt_ok(void) { return OK; }
 static inline int tt_err(void) { return ERR; }
 static inline int tt_key_code_yes(void) { return KEY_CODE_YES; }

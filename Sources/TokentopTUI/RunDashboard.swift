@@ -8,8 +8,10 @@ import Foundation
 ///
 /// - Parameters:
 ///   - backend: the core, usually `Engine` (`extension Engine: DashboardBackend {}`).
-///   - themesDirectory: where `NAME.theme` files live, or nil to use the built-in default theme.
-///   - themeName: which theme to load; `default` falls back to the built-in copy when the file is missing.
+///   - themesDirectory: where `NAME.theme` files live, or nil when there is none (then only `default`, built in,
+///     loads); a directory that does not exist is a ``ThemeError``, not a silent fallback.
+///   - themeName: which theme to load, as `--theme NAME` gives it (`default`, `monochrome`, …); `default` falls
+///     back to the built-in copy when its file is missing, any other missing theme is a ``ThemeError``.
 ///   - maxIterations: stop after this many frames (for smoke tests, like htop's `-n`); nil runs until `q`.
 /// - Throws: ``ThemeError`` for a bad or missing theme; ``TerminalError`` when standard input or output is not a
 ///   terminal, `TERM` is unset or unknown, or a signal closed the dashboard (``TerminalError/interrupted(signal:)``,

@@ -24,6 +24,8 @@ struct Invocation: Equatable {
     var database: String?
     /// `--themes DIR`, when given.
     var themes: String?
+    /// `--theme NAME`, when given.
+    var theme: String?
 }
 
 /// A command line that makes no sense; its message says what is wrong and `--help` says the rest.
@@ -36,6 +38,7 @@ extension Invocation {
     static func parse(_ arguments: [String]) throws(UsageError) -> Invocation {
         var database: String?
         var themes: String?
+        var theme: String?
         var json = false
         var verify = false
         var scope: IdentityScope?
@@ -70,6 +73,7 @@ extension Invocation {
             switch name {
             case "--db": database = try take()
             case "--themes": themes = try take()
+            case "--theme": theme = try take()
             case "--verify":
                 verify = true
                 flags.append(name)
@@ -171,7 +175,7 @@ extension Invocation {
         case let other?:
             throw UsageError(description: "unknown command '\(other)'")
         }
-        return Invocation(command: command, database: database, themes: themes)
+        return Invocation(command: command, database: database, themes: themes, theme: theme)
     }
 
     private static func names<T: CaseIterable & RawRepresentable>(_: T.Type) -> String where T.RawValue == String {

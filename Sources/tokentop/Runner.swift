@@ -178,7 +178,9 @@ struct Runner {
     private func dashboard(_ engine: Engine) async throws -> Int32 {
         engine.start()
         do {
-            try runDashboard(backend: engine, themesDirectory: invocation.themes ?? Self.shippedThemes())
+            try runDashboard(
+                backend: engine, themesDirectory: invocation.themes ?? Self.shippedThemes(),
+                themeName: invocation.theme ?? "default")
         } catch {
             await engine.stop()
             throw error

@@ -25,6 +25,7 @@ enum Usage {
         Options:
           --db PATH      the database (default: $TOKENTOP_DB, else $XDG_DATA_HOME/tokentop/tokentop.sqlite3)
           --themes DIR   where theme files live (default: the themes/ folder shipped with tokentop)
+          --theme NAME   the dashboard's theme: default or monochrome (a file NAME.theme in the themes folder)
           --json         machine-readable output (list, show)
           --scope S      user, org, delegated, workspace or bot
           --status S     healthy, expiring, refreshing, failing, needs-reauth, expired, revoked or static
@@ -35,8 +36,8 @@ enum Usage {
                          $XDG_CONFIG_HOME/tokentop/key, created on first use)
           NO_COLOR       draw the dashboard without colours
 
-        Dashboard keys: arrows or j/k move, Enter details, / filter, 1-5 one scope, 0 all, s sort,
-        space mark, r refresh, x revoke, a re-auth, ? help, q quit.
+        Dashboard keys: q quit, ? help, r refresh, x revoke, a re-auth, Enter details, / filter,
+        arrows or j/k move, 1-5 one scope, 0 all, s sort, space mark, Esc back or clear the filter.
 
         Exit status: 0 success, 1 a failure (a refresh or revocation failed, a bad file, a database problem),
         2 a command line that makes no sense.

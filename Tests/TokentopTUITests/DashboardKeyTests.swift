@@ -95,6 +95,23 @@ import TokentopCore
         #expect(harness.dashboard.rows.connectionPositions.count == 10)
     }
 
+    @Test func escapeInTheListWithoutAFilterDoesNothing() throws {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.press(.character(" "), .character("3"))
+        let before = harness.text
+        let lines = harness.press(.escape, .escape)
+        #expect(harness.text == before)
+        #expect(harness.dashboard.marked == ["gh-alice"])
+        #expect(harness.dashboard.scope == .delegated)
+        #expect(harness.dashboard.view == .list)
+        #expect(!harness.dashboard.shouldQuit)
+        #expect(lines[38].hasSuffix("[Delegated]  sort: group  1 marked  1/1"))
+        // The help says exactly that.
+        let help = harness.press(.character("?"))
+        #expect(help.contains { $0.contains("│ Esc       clear the filter; without a filter, nothing (q quits)") })
+    }
+
     @Test(arguments: [
         ("alice", ["gh-alice"]),
         ("GOOGLE", ["gws-dave"]),

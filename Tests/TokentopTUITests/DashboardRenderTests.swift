@@ -99,8 +99,60 @@ import TokentopCore
 
     @Test func hintBarAndPositionLine() {
         let lines = Fixtures.harness().frame()
-        #expect(lines[39].hasPrefix(" q quit  ? help  ↑↓ move  Enter details  / filter"))
-        #expect(lines[38].hasSuffix("1/10"))
+        #expect(
+            lines[39]
+                == " q quit  ? help  r refresh  x revoke  a re-auth  Enter details  / filter  ↑↓ move  1-5 scope  0 all"
+                + "  s sort  space mark")
+        #expect(lines[38].hasSuffix("sort: group  1/10"))
+    }
+
+    @Test func hintBarKeepsTheActionsAtEightyColumns() {
+        let lines = Fixtures.harness(columns: 80, rows: 24).frame()
+        #expect(lines[23] == " q quit ? help r refresh x revoke a re-auth Enter details / filter ↑↓ move")
+        let detail = Fixtures.harness(columns: 80, rows: 24)
+        detail.frame()
+        #expect(detail.press(.enter)[23] == " q/Esc back  ? help  r refresh  x revoke  a re-auth  ↑↓ scroll")
+    }
+
+    @Test(arguments: [(80, 24), (120, 40)])
+    func sortIsStatedUnderTheTable(columns: Int, rows: Int) {
+        let harness = Fixtures.harness(columns: columns, rows: rows)
+        #expect(harness.frame()[rows - 2].hasSuffix("sort: group  1/10"))
+        // The cursor stays on gh-alice, which both orders put third.
+        #expect(harness.press(.character("s"))[rows - 2].hasSuffix("sort: expiry  3/10"))
+        #expect(harness.press(.character("s"))[rows - 2].hasSuffix("sort: status  3/10"))
+        // The detail view has no rows to sort, so it does not say.
+        #expect(!harness.press(.enter)[rows - 2].contains("sort:"))
+    }
+
+    @Test func revokedRowShowsADashNotACountdown() throws {
+        var connections = Fixtures.connections
+        connections[0].revokedAt = Fixtures.at(-30)
+        connections[0].expiresAt = Fixtures.at(259)
+        let harness = Fixtures.harness(snapshot: Fixtures.snapshot(connections: connections))
+        harness.frame()
+        let line = try #require(harness.line(containing: " gh-alice "))
+        #expect(line.hasPrefix(" ⊘ revoked      gh-alice "))
+        #expect(!line.contains("4m19s"))
+        // EXPIRES, REFRESHED and FAILS are right-aligned, so the row's tail pins the dash in its column.
+        #expect(line.hasSuffix("alice@example.com                          —    2m ago     0"))
+        harness.press(.enter)
+        #expect(harness.text.contains("expires             2026-01-01 00:04:19 UTC (revoked)"))
+        #expect(!harness.text.contains("in 4m19s"))
+    }
+
+    @Test func revokedRowsSortWithThoseThatNeverExpire() {
+        var connections = Fixtures.connections
+        connections[1].revokedAt = Fixtures.at(-30)  // gh-zoe, 45s left
+        let harness = Fixtures.harness(snapshot: Fixtures.snapshot(connections: connections))
+        harness.frame()
+        harness.press(.character("s"))
+        let users = harness.dashboard.rows.rows.compactMap { row -> String? in
+            guard case .connection(let index) = row else { return nil }
+            let connection = harness.dashboard.snapshot.connections[index]
+            return connection.scope == .user ? connection.id : nil
+        }
+        #expect(users == ["slack-carol", "gh-alice", "gh-zoe"])
     }
 
     @Test(arguments: [(79, 23), (79, 40), (120, 23), (40, 10)])

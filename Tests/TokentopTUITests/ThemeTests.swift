@@ -102,6 +102,62 @@ import Testing
         #expect(throws: ThemeError.self) { try Theme.load(name: "../etc/passwd", directory: empty, environment: [:]) }
     }
 
+    @Test func monochromeLoadsFromTheThemesDirectory() throws {
+        let theme = try Theme.load(name: "monochrome", directory: Self.themesDirectory, environment: [:])
+        #expect(!theme.usesColor)
+        #expect(theme[.cursor] == Style(attributes: [.reverse]))
+        #expect(theme[.status(.needsReauth)] == Style(attributes: [.bold, .reverse]))
+        #expect(theme[.status(.revoked)] == Style(attributes: [.dim]))
+    }
+
+    @Test func anUnknownThemeNamesThePathItLookedForAndWhatIsThere() {
+        #expect {
+            try Theme.load(name: "solarized", directory: Self.themesDirectory, environment: [:])
+        } throws: { error in
+            guard let error = error as? ThemeError else { return false }
+            return error.file == Self.themesDirectory + "/solarized.theme" && error.line == nil
+                && error.message == "no theme named 'solarized': the file does not exist; "
+                    + "themes there: default, monochrome"
+        }
+    }
+
+    @Test(arguments: ["default", "monochrome"])
+    func aThemesDirectoryThatDoesNotExistIsAnError(name: String) {
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-themes-\(UUID())").path
+        #expect {
+            try Theme.load(name: name, directory: missing, environment: [:])
+        } throws: { error in
+            guard let error = error as? ThemeError else { return false }
+            return error.file == missing
+                && error.description
+                    == "\(missing): the themes directory does not exist, so \(name).theme cannot be loaded from it; "
+                    + "name an existing directory with --themes DIR"
+        }
+    }
+
+    @Test func withoutAThemesDirectoryOnlyTheDefaultLoads() throws {
+        let theme = try Theme.load(name: "default", directory: nil, environment: [:])
+        #expect(theme[.cursor] == Theme.builtIn[.cursor])
+        #expect(theme.styles.count == ThemeRole.all.count)
+        #expect {
+            try Theme.load(name: "monochrome", directory: nil, environment: [:])
+        } throws: { error in
+            (error as? ThemeError)?.description
+                == "monochrome.theme: no theme named 'monochrome': no themes directory was found to look for "
+                + "monochrome.theme in; name one with --themes DIR, or use 'default'"
+        }
+    }
+
+    @Test func runDashboardLoadsTheNamedThemeBeforeTheTerminal() {
+        let backend = TestBackend(snapshot: Fixtures.snapshot())
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-themes-\(UUID())").path
+        #expect {
+            try runDashboard(backend: backend, themesDirectory: missing, themeName: "monochrome", maxIterations: 1)
+        } throws: { error in
+            (error as? ThemeError)?.file == missing
+        }
+    }
+
     @Test func badFileInThemesDirectoryNamesItsPath() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tokentop-themes-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

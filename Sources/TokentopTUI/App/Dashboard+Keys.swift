@@ -36,12 +36,8 @@ extension Dashboard {
         case .reauth: showReauth(for: cursorConnection?.id)
         case .help: setOverlay(.help)
         case .back:
-            if !filter.isEmpty {
-                setFilter("", editing: false)
-            } else if !marked.isEmpty {
-                setMarked([])
-                say("marks cleared")
-            }
+            // Like k9s: Esc clears a filter and otherwise does nothing, so a stray Esc never quits or loses marks.
+            if !filter.isEmpty { setFilter("", editing: false) }
         case .quit: quit()
         }
     }
@@ -99,9 +95,7 @@ extension Dashboard {
             setOverlay(nil)
             // Only a lower-case y confirms: a stray key, Enter or an upper-case Y from caps lock cancels.
             guard key == .character("y") else { return say("revoke cancelled") }
-            backend.revoke(ids)
-            setMarked(marked.subtracting(ids))
-            say("revoke requested: \(Self.describe(ids))")
+            revoke(ids)
         }
     }
 }

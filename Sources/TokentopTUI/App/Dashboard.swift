@@ -29,6 +29,8 @@ final class Dashboard {
     /// The re-auth prompt for the connection in the detail view, fetched when it opens or changes.
     private(set) var detailPrompt: ReauthPrompt?
     private(set) var message: StatusMessage?
+    /// Refreshes and revocations asked for here whose outcome no snapshot has shown yet.
+    private(set) var pending = PendingRequests()
     private(set) var shouldQuit = false
     private var cursorID: String?
     /// The connection as it was when its history was last requested, so a change asks again.
@@ -57,6 +59,17 @@ final class Dashboard {
     /// The row position of the cursor in `rows.rows`.
     var cursorPosition: Int? { cursor.map { rows.connectionPositions[$0] } }
 
+    /// The status a row shows: the core's, or what the user asked for while it has not shown yet.
+    func shownStatus(of connection: Connection, at now: Date) -> (text: String, role: ThemeRole) {
+        switch pending.kind(of: connection.id) {
+        case .refresh: return ("\(ConnectionStatus.refreshing.symbol) refreshing", .status(.refreshing))
+        case .revoke: return ("… revoking", .status(.revoked))
+        case nil:
+            let status = snapshot.status(of: connection, at: now)
+            return ("\(status.symbol) \(status.rawValue)", .status(status))
+        }
+    }
+
     /// How many connections have each status now; computed at most once per snapshot version and second.
     func statusCounts(at now: Date) -> [ConnectionStatus: Int] {
         let second = Int(now.timeIntervalSince1970.rounded(.down))
@@ -73,6 +86,7 @@ final class Dashboard {
         let changed = newSnapshot.version != snapshot.version
         snapshot = newSnapshot
         guard changed else { return }
+        pending.settle(with: snapshot)
         rebuildRows()
         if case .detail(let id) = view { detailChanged(id: id) }
     }
@@ -175,6 +189,7 @@ final class Dashboard {
     func requestRefresh(_ ids: [String]) {
         guard !ids.isEmpty else { return say("no connection to refresh", isError: true) }
         backend.refresh(ids)
+        pending.add(.refresh, ids: ids, at: now, snapshot: snapshot)
         say("refresh requested: \(Self.describe(ids))")
     }
 
@@ -228,5 +243,13 @@ final class Dashboard {
         rebuildRows()
     }
     func setMarked(_ value: Set<String>) { marked = value }
+
+    /// Sends the revocation of `ids` the user confirmed.
+    func revoke(_ ids: [String]) {
+        backend.revoke(ids)
+        pending.add(.revoke, ids: ids, at: now, snapshot: snapshot)
+        setMarked(marked.subtracting(ids))
+        say("revoke requested: \(Self.describe(ids))")
+    }
     func quit() { shouldQuit = true }
 }

@@ -23,6 +23,10 @@ struct DetailContent {
     let id: String
     let prompt: ReauthPrompt?
     let now: Date
+    /// The user's open requests, so the view says what it waits for.
+    let pending: [PendingRequests.Request]
+    /// The title's status: the core's, or the open request's.
+    let shownStatus: (text: String, role: ThemeRole)?
 
     init(dashboard: Dashboard, id: String, now: Date) {
         snapshot = dashboard.snapshot
@@ -30,6 +34,8 @@ struct DetailContent {
         self.id = id
         prompt = dashboard.detailPrompt
         self.now = now
+        pending = dashboard.pending.requests
+        shownStatus = connection.map { dashboard.shownStatus(of: $0, at: now) }
     }
 
     func lines(width: Int) -> [DetailLine] {
@@ -38,7 +44,7 @@ struct DetailContent {
         }
         var builder = Builder(width: width)
         let status = snapshot.status(of: connection, at: now)
-        builder.title(connection, status: status)
+        builder.title(connection, status: shownStatus ?? ("\(status.symbol) \(status.rawValue)", .status(status)))
         connectionFacts(connection, status: status, into: &builder)
         reauthFacts(connection, status: status, into: &builder)
         integrationFacts(connection, into: &builder)
@@ -57,6 +63,9 @@ struct DetailContent {
         builder.fact("credential", connection.credential.rawValue)
         builder.fact("grant", connection.grant.rawValue)
         builder.fact("status", "\(status.symbol) \(status.rawValue)", role: .status(status))
+        if let request = pending.first(where: { $0.ids.contains(connection.id) }) {
+            builder.fact("requested", "\(request.kind.rawValue) at \(TimeText.utc(request.at)), waiting for the result")
+        }
         builder.fact(
             "granted scopes",
             connection.grantedScopes.isEmpty
@@ -66,10 +75,7 @@ struct DetailContent {
         builder.fact("access token", connection.accessFingerprint.map { "fingerprint \($0)" } ?? "none")
         builder.fact("refresh token", connection.refreshFingerprint.map { "fingerprint \($0)" } ?? "none")
         builder.fact("issued", TimeText.absoluteAndRelative(connection.issuedAt, now: now))
-        builder.fact(
-            "expires",
-            connection.expiresAt == nil
-                ? "never" : "\(TimeText.utc(connection.expiresAt!)) (\(expiresText(connection.expiresAt!)))")
+        builder.fact("expires", expiresText(connection, status: status))
         builder.fact(
             "last refresh",
             connection.lastRefreshAt.map { TimeText.absoluteAndRelative($0, now: now) }
@@ -86,8 +92,14 @@ struct DetailContent {
         builder.fact("created", TimeText.absoluteAndRelative(connection.createdAt, now: now))
     }
 
-    private func expiresText(_ date: Date) -> String {
-        date > now ? "in \(Countdown.format(until: date, now: now))" : "expired \(TimeText.ago(date, now: now))"
+    /// `2026-01-01 01:02:00 UTC (in 1h02m)`; a revoked credential says `revoked` instead of counting down.
+    private func expiresText(_ connection: Connection, status: ConnectionStatus) -> String {
+        guard let date = connection.expiresAt else { return status == .revoked ? "never (revoked)" : "never" }
+        let relative =
+            status == .revoked
+            ? "revoked"
+            : date > now ? "in \(Countdown.format(until: date, now: now))" : "expired \(TimeText.ago(date, now: now))"
+        return "\(TimeText.utc(date)) (\(relative))"
     }
 
     private func reauthFacts(_ connection: Connection, status: ConnectionStatus, into builder: inout Builder) {
@@ -159,10 +171,10 @@ extension DetailContent {
         let width: Int
         var lines: [DetailLine] = []
 
-        mutating func title(_ connection: Connection, status: ConnectionStatus) {
+        mutating func title(_ connection: Connection, status: (text: String, role: ThemeRole)) {
             lines.append(
                 DetailLine(segments: [
-                    (" \(connection.id)  ", .header), ("\(status.symbol) \(status.rawValue)", .status(status)),
+                    (" \(connection.id)  ", .header), (status.text, status.role),
                     ("  \(connection.scope.title) · \(connection.subject)", .header),
                 ]))
         }

@@ -14,6 +14,9 @@ struct KeyBinding {
     let action: ListAction
     let summary: String
 
+    /// What Esc does in the list; the README's key table says the same.
+    static let escapeSummary = "clear the filter; without a filter, nothing (q quits)"
+
     /// The connection list's key table; `?` shows it, so every key the list reacts to is here.
     static let list: [KeyBinding] = [
         KeyBinding(keys: [.up, .character("k")], label: "↑ k", action: .up, summary: "cursor up"),
@@ -33,7 +36,7 @@ struct KeyBinding {
         KeyBinding(keys: [.character("0")], label: "0", action: .allScopes, summary: "every scope"),
         KeyBinding(
             keys: [.character("s")], label: "s", action: .cycleSort,
-            summary: "sort: " + SortOrder.allCases.map(\.rawValue).joined(separator: " → ")),
+            summary: "sort within each scope: " + SortOrder.allCases.map(\.rawValue).joined(separator: " → ")),
         KeyBinding(keys: [.character(" ")], label: "space", action: .toggleMark, summary: "mark or unmark the row"),
         KeyBinding(
             keys: [.character("r")], label: "r", action: .refresh,
@@ -43,7 +46,7 @@ struct KeyBinding {
             summary: "revoke the marked rows, or the cursor row (asks first)"),
         KeyBinding(keys: [.character("a")], label: "a", action: .reauth, summary: "re-auth: who must act, and where"),
         KeyBinding(keys: [.character("?")], label: "?", action: .help, summary: "this help"),
-        KeyBinding(keys: [.escape], label: "Esc", action: .back, summary: "clear the filter, then the marks"),
+        KeyBinding(keys: [.escape], label: "Esc", action: .back, summary: Self.escapeSummary),
         KeyBinding(keys: [.character("q")], label: "q", action: .quit, summary: "quit"),
     ]
 

@@ -83,8 +83,8 @@ struct RowList {
             return { connections[$0].id < connections[$1].id }
         case .expiry:
             return { lhs, rhs in
-                let left = connections[lhs].expiresAt ?? .distantFuture
-                let right = connections[rhs].expiresAt ?? .distantFuture
+                let left = connections[lhs].countdownEnd ?? .distantFuture
+                let right = connections[rhs].countdownEnd ?? .distantFuture
                 return left != right ? left < right : connections[lhs].id < connections[rhs].id
             }
         case .status:
@@ -93,10 +93,16 @@ struct RowList {
             let urgency = connections.map { snapshot.status(of: $0, at: now).urgency }
             return { lhs, rhs in
                 if urgency[lhs] != urgency[rhs] { return urgency[lhs] < urgency[rhs] }
-                let left = connections[lhs].expiresAt ?? .distantFuture
-                let right = connections[rhs].expiresAt ?? .distantFuture
+                let left = connections[lhs].countdownEnd ?? .distantFuture
+                let right = connections[rhs].countdownEnd ?? .distantFuture
                 return left != right ? left < right : connections[lhs].id < connections[rhs].id
             }
         }
     }
+}
+
+extension Connection {
+    /// What the EXPIRES column counts down to: nothing for a revoked credential, which sorts with those that
+    /// never expire.
+    fileprivate var countdownEnd: Date? { revokedAt == nil ? expiresAt : nil }
 }

@@ -73,6 +73,13 @@ struct Canvas: Equatable {
         return max(0, at - max(column, 0))
     }
 
+    /// Adds a zero-width scalar (a combining mark, a joiner) to the character at `row`, `column`, as a terminal
+    /// joins it to the cell written before it.
+    mutating func attach(_ scalar: Unicode.Scalar, row: Int, column: Int) {
+        guard row >= 0, row < size.rows, column >= 0, column < size.columns else { return }
+        cells[row * size.columns + column].text.unicodeScalars.append(scalar)
+    }
+
     /// The runs of cells that differ from `previous`; every cell when there is no previous frame of this size.
     func changes(since previous: Canvas?) -> [Run] {
         let previous = previous?.size == size ? previous : nil

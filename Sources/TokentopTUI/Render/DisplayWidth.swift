@@ -1,19 +1,64 @@
 extension Character {
-    /// How many terminal cells the character takes: 2 for East Asian wide and emoji, 1 otherwise.
+    /// How many terminal cells the character (a grapheme cluster) takes: 2 when any of its scalars is East Asian
+    /// wide or fullwidth or an emoji, 0 when all of them are combining marks, joiners or variation selectors, and
+    /// 1 otherwise.
     ///
-    /// This is computed here, not with `wcwidth`, so that render tests do not depend on the process locale.
+    /// The whole cluster is one unit, so `👩‍💻` (woman, zero-width joiner, laptop) is 2 cells, not 4. This is
+    /// computed here, not with `wcwidth`, so that render tests do not depend on the process locale.
     var displayWidth: Int {
-        guard let first = unicodeScalars.first else { return 0 }
-        if unicodeScalars.contains(where: { $0.value == 0xFE0F }) { return 2 }
-        return Self.isWide(first.value) ? 2 : 1
+        // Most text on the dashboard is ASCII; it skips the property lookups.
+        if asciiValue != nil { return 1 }
+        var width = 0
+        for scalar in unicodeScalars {
+            let cells = scalar.cellWidth
+            if cells == 2 { return 2 }
+            width = max(width, cells)
+        }
+        // An emoji that is text by default (❤, ☺, a keycap digit) asks for emoji presentation with U+FE0F.
+        if unicodeScalars.contains(where: { $0.value == 0xFE0F }), unicodeScalars.first?.properties.isEmoji == true {
+            return 2
+        }
+        return width
     }
 
     /// Whether the terminal must not receive this character as it is: control and format characters could move
     /// the cursor, change colours or reorder text (bidi overrides).
+    ///
+    /// Inside a cluster the joiners and the tag characters of flag sequences are harmless and allowed; a cluster
+    /// that starts with a format character, or holds any other, is not.
     var isUnsafeForTerminal: Bool {
-        guard let first = unicodeScalars.first else { return true }
-        switch first.properties.generalCategory {
-        case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .unassigned: return true
+        for (offset, scalar) in unicodeScalars.enumerated() {
+            switch scalar.properties.generalCategory {
+            case .control, .lineSeparator, .paragraphSeparator, .surrogate, .unassigned: return true
+            case .format:
+                let joiner = (0x200C...0x200D).contains(scalar.value) || (0xE0020...0xE007F).contains(scalar.value)
+                if offset == 0 || !joiner { return true }
+            default: continue
+            }
+        }
+        return unicodeScalars.isEmpty
+    }
+}
+
+extension Unicode.Scalar {
+    /// The cells one scalar takes on its own: 0 for combining marks, joiners and variation selectors, 2 for East
+    /// Asian wide and fullwidth characters and emoji presentation, 1 otherwise.
+    ///
+    /// ``GridScreen`` places scalars by these widths as a terminal places them by `wcwidth`.
+    var cellWidth: Int {
+        if value < 0x300 { return 1 }
+        if isZeroWidth { return 0 }
+        return Self.isWide(value) || properties.isEmojiPresentation ? 2 : 1
+    }
+
+    /// Combining marks, zero-width (non-)joiners and variation selectors: they only change the scalar before them.
+    var isZeroWidth: Bool {
+        switch value {
+        case 0x200B...0x200D, 0xFE00...0xFE0F, 0xE0100...0xE01EF, 0xE0020...0xE007F: return true
+        default: break
+        }
+        switch properties.generalCategory {
+        case .nonspacingMark, .enclosingMark, .spacingMark: return true
         default: return false
         }
     }

@@ -13,6 +13,7 @@ final class CursesScreen: Screen {
     private let signalTrap: SignalTrap
     private let stderrHold: StderrHold
     private var isClosed = false
+    private var decoder = KeyDecoder()
 
     private struct ColorPairKey: Hashable {
         var foreground: ThemeColor
@@ -39,7 +40,7 @@ final class CursesScreen: Screen {
         cbreak()
         noecho()
         keypad(window, true)
-        set_escdelay(25)
+        set_escdelay(Int32(KeyDecoder.escapeDelayMilliseconds))
         curs_set(0)
         if useColor, has_colors() {
             start_color()
@@ -65,7 +66,7 @@ final class CursesScreen: Screen {
         tt_set_style(window, attributes(style.attributes), pair(for: style))
         wmove(window, Int32(row), Int32(column))
         // Writing the bottom-right cell reports an error because the cursor cannot advance; the cell is written.
-        _ = waddnstr(window, text, -1)
+        _ = waddnstr(window, TerminalText.encode(text) { Int(tt_wcwidth($0.value)) }, -1)
     }
 
     func clear() {
@@ -77,12 +78,19 @@ final class CursesScreen: Screen {
     }
 
     func readKey(timeoutMilliseconds: Int) -> Key? {
+        let key = decoder.nextKey(timeoutMilliseconds: timeoutMilliseconds) { readInput(timeoutMilliseconds: $0) }
+        if let signal = signalTrap.received { return .signal(signal) }
+        return key
+    }
+
+    /// One character or one key curses recognised, within the timeout; nil for none, or for a signal.
+    private func readInput(timeoutMilliseconds: Int) -> TerminalInput? {
         var value: UInt32 = 0
         let result = tt_read_key(window, Int32(clamping: timeoutMilliseconds), &value)
-        if let signal = signalTrap.received { return .signal(signal) }
-        if result == tt_key_code_yes() { return Self.key(code: Int32(bitPattern: value)) }
+        if signalTrap.received != nil { return nil }
+        if result == tt_key_code_yes() { return Self.key(code: Int32(bitPattern: value)).map(TerminalInput.key) }
         guard result == tt_ok(), let scalar = Unicode.Scalar(value) else { return nil }
-        return Key(character: scalar)
+        return .scalar(scalar)
     }
 
     /// Restores the terminal, the signal handlers and standard error; runs once, however often it is called.

@@ -1,9 +1,19 @@
 /// An in-memory terminal for render tests and headless runs: a grid of cells, a script of keys.
+///
+/// It places what it is given as a terminal does: scalar by scalar, each ``Unicode/Scalar/cellWidth`` cells wide,
+/// with zero-width scalars joining the cell before them. So a character the canvas counts differently from a
+/// terminal shows up here as a shifted row, as it would on a real one.
 final class GridScreen: Screen {
     private(set) var size: TerminalSize
     private var grid: Canvas
     /// Keys that ``readKey(timeoutMilliseconds:)`` returns, first to last.
     var keys: [Key]
+    /// Raw input decoded as a terminal's is, before ``keys``: nil stands for a pause longer than the escape delay.
+    var input: [TerminalInput?] = []
+    private var decoder = KeyDecoder()
+
+    /// Whether raw input remains to be read or decoded.
+    var hasUnreadInput: Bool { !input.isEmpty || decoder.hasPending }
     /// Called when a read finds no scripted key, with the timeout the caller asked for; a test advances its
     /// clock here, standing in for the time a real terminal would wait.
     var onIdleWait: ((Int) -> Void)?
@@ -51,7 +61,18 @@ final class GridScreen: Screen {
 
     func put(_ text: String, style: Style, row: Int, column: Int) {
         putCount += 1
-        grid.put(text, row: row, column: column, style: style)
+        var at = column
+        var previous: Int?
+        for scalar in TerminalText.encode(text, scalarWidth: \.cellWidth).unicodeScalars {
+            let width = scalar.cellWidth
+            if width == 0 {
+                if let previous { grid.attach(scalar, row: row, column: previous) }
+                continue
+            }
+            grid.put(String(scalar), row: row, column: at, style: style)
+            previous = at
+            at += width
+        }
     }
 
     func clear() {
@@ -64,6 +85,11 @@ final class GridScreen: Screen {
 
     func readKey(timeoutMilliseconds: Int) -> Key? {
         requestedTimeouts.append(timeoutMilliseconds)
+        if hasUnreadInput {
+            return decoder.nextKey(timeoutMilliseconds: timeoutMilliseconds) { _ in
+                input.isEmpty ? nil : input.removeFirst()
+            }
+        }
         if !keys.isEmpty { return keys.removeFirst() }
         onIdleWait?(timeoutMilliseconds)
         return nil

@@ -28,38 +28,62 @@ struct Theme: Sendable {
         !(environment["NO_COLOR"] ?? "").isEmpty
     }
 
-    /// Loads the theme `name` from `directory`, falling back to the built-in default theme.
+    /// Loads the theme `name` from `directory`.
     ///
     /// - Parameters:
-    ///   - name: the theme's file name without `.theme`.
-    ///   - directory: where theme files live; nil uses the built-in theme only.
+    ///   - name: the theme's file name without `.theme`, such as `default` or `monochrome`.
+    ///   - directory: where theme files live; nil when there is none, and then only `default` (built in) loads.
     ///   - environment: read for `NO_COLOR`.
-    /// - Throws: ``ThemeError`` when the file is malformed, or when a theme other than `default` is missing.
+    /// - Throws: ``ThemeError`` when the file is malformed, when `directory` does not exist, or when a theme other
+    ///   than `default` is not there; the error names the path it looked for. A `default.theme` missing from an
+    ///   existing directory falls back to the built-in copy.
     static func load(name: String, directory: String?, environment: [String: String]) throws -> Theme {
         let theme = try loadColored(name: name, directory: directory)
         return noColorRequested(environment: environment) ? theme.monochrome() : theme
     }
 
     private static func loadColored(name: String, directory: String?) throws -> Theme {
-        guard !name.isEmpty, !name.contains("/") else {
-            throw ThemeError(file: name, line: nil, message: "a theme name is a file name without '/' or '.theme'")
+        guard !name.isEmpty, !name.contains("/"), !name.hasSuffix(".theme") else {
+            throw ThemeError(
+                file: name, line: nil,
+                message: "a theme name is a file name without '/' or '.theme', such as 'default' or 'monochrome'")
         }
-        if let directory {
-            let path = (directory as NSString).appendingPathComponent("\(name).theme")
-            if FileManager.default.fileExists(atPath: path) {
-                let text: String
-                do {
-                    text = try String(contentsOfFile: path, encoding: .utf8)
-                } catch {
-                    throw ThemeError(file: path, line: nil, message: "cannot read the file as UTF-8 text (\(error))")
-                }
-                return try parse(text, file: path)
-            }
+        let file = "\(name).theme"
+        guard let directory else {
+            if name == "default" { return builtIn }
+            throw ThemeError(
+                file: file, line: nil,
+                message: "no theme named '\(name)': no themes directory was found to look for \(file) in; "
+                    + "name one with --themes DIR, or use 'default'")
         }
-        if name == "default" { return builtIn }
-        let place = directory.map { "in \($0)" } ?? "(no themes directory was given)"
-        throw ThemeError(
-            file: "\(name).theme", line: nil,
-            message: "no theme named '\(name)' \(place); use 'default' or add \(name).theme there")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ThemeError(
+                file: directory, line: nil,
+                message: "the themes directory does not exist, so \(file) cannot be loaded from it; "
+                    + "name an existing directory with --themes DIR")
+        }
+        let path = (directory as NSString).appendingPathComponent(file)
+        guard FileManager.default.fileExists(atPath: path) else {
+            if name == "default" { return builtIn }
+            throw ThemeError(
+                file: path, line: nil,
+                message: "no theme named '\(name)': the file does not exist; \(available(in: directory))")
+        }
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ThemeError(file: path, line: nil, message: "cannot read the file as UTF-8 text (\(error))")
+        }
+        return try parse(text, file: path)
+    }
+
+    /// `themes there: default, monochrome`, or what to do when there are none.
+    private static func available(in directory: String) -> String {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasSuffix(".theme") }.map { String($0.dropLast(".theme".count)) }.sorted()
+        if names.isEmpty { return "the directory has no .theme files; use 'default'" }
+        return "themes there: \(names.joined(separator: ", "))"
     }
 }

@@ -27,12 +27,13 @@ struct HintBarWidget: Widget {
         case nil: break
         }
         if dashboard.isEditingFilter { return ["type to filter", "Enter keep", "Esc clear", "↑↓ move"] }
+        // Most important first, since a narrow terminal drops hints from the end: leaving, help, then the actions.
         if case .detail = dashboard.view {
-            return ["Esc/q back", "↑↓ scroll", "r refresh", "x revoke", "a re-auth", "? help"]
+            return ["q/Esc back", "? help", "r refresh", "x revoke", "a re-auth", "↑↓ scroll"]
         }
         return [
-            "q quit", "? help", "↑↓ move", "Enter details", "/ filter", "1-5 scope", "0 all", "s sort",
-            "space mark", "r refresh", "x revoke", "a re-auth",
+            "q quit", "? help", "r refresh", "x revoke", "a re-auth", "Enter details", "/ filter", "↑↓ move",
+            "1-5 scope", "0 all", "s sort", "space mark",
         ]
     }
 }

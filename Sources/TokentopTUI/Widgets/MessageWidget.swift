@@ -21,14 +21,17 @@ struct MessageWidget: Widget {
         }
     }
 
-    /// `[User] sort: expiry  filter: “ali”  3 marked  12/340`, each part only when it says something.
+    /// `[User]  sort: expiry  filter: “ali”  3 marked  12/340`; the sort always in the list, the rest when they
+    /// say something.
     static func position(_ dashboard: Dashboard) -> String {
         var parts: [String] = []
         if let scope = dashboard.scope { parts.append("[\(scope.title)]") }
-        if dashboard.sort != .group { parts.append("sort: \(dashboard.sort.rawValue)") }
+        let listing = dashboard.view == .list && !dashboard.snapshot.connections.isEmpty
+        // Always stated under the table: rows are sorted inside each scope group, which the rows alone do not tell.
+        if listing { parts.append("sort: \(dashboard.sort.rawValue)") }
         if !dashboard.filter.isEmpty, !dashboard.isEditingFilter { parts.append("filter: “\(dashboard.filter)”") }
         if !dashboard.marked.isEmpty { parts.append("\(dashboard.marked.count) marked") }
-        if case .list = dashboard.view, !dashboard.snapshot.connections.isEmpty {
+        if listing {
             let count = dashboard.rows.connectionPositions.count
             parts.append("\(dashboard.cursor.map { $0 + 1 } ?? 0)/\(count)")
         }

@@ -56,20 +56,30 @@ struct TableWidget: Widget {
         let lineStyle = isCursor ? theme[.cursor] : (isMarked ? theme[.marked] : theme[.row])
         // On the cursor row one style wins, so the bar stays whole; symbols and words still carry the state.
         func style(_ role: ThemeRole) -> Style { isCursor ? lineStyle : theme[role] }
-        let countdownRole = Self.countdownRole(connection, status: status, now: now)
+        let shown = dashboard.shownStatus(of: connection, at: now)
         let provider = dashboard.snapshot.integrations[connection.integrationID]?.provider ?? "?"
         columns.draw(
             mark: isMarked ? "*" : " ",
             cells: [
-                ("\(status.symbol) \(status.rawValue)", style(.status(status))),
+                (shown.text, style(shown.role)),
                 (connection.id, lineStyle),
                 (provider, lineStyle),
                 (connection.subject, lineStyle),
-                (Countdown.format(until: connection.expiresAt, now: now), style(countdownRole)),
+                Self.expires(connection, status: status, now: now, style: style),
                 (TimeText.ago(connection.lastRefreshAt, now: now), lineStyle),
                 ("\(connection.failures)", connection.failures > 0 ? style(.error) : lineStyle),
             ],
             row: row, on: &canvas, lineStyle: lineStyle, width: canvas.size.columns)
+    }
+
+    /// The EXPIRES cell: a countdown, or `—` for no expiry and for a revoked credential, which nothing counts
+    /// down to any more.
+    private static func expires(
+        _ connection: Connection, status: ConnectionStatus, now: Date, style: (ThemeRole) -> Style
+    ) -> (text: String, style: Style) {
+        if status == .revoked { return (Countdown.none, style(.row)) }
+        let role = countdownRole(connection, status: status, now: now)
+        return (Countdown.format(until: connection.expiresAt, now: now), style(role))
     }
 
     /// Critical in the last minute or when a human must act; a warning while the actor is on it.

@@ -152,6 +152,21 @@ final class Harness {
         return screen.text
     }
 
+    /// Sends raw terminal input (nil: a pause longer than the escape delay) through the real loop and its key
+    /// decoder, one read per frame, and returns the screen once all of it was read.
+    @discardableResult
+    func send(_ input: [TerminalInput?]) -> [String] {
+        screen.input += input
+        while screen.hasUnreadInput, !dashboard.shouldQuit {
+            loop.run(maxIterations: loop.iterations + 2)
+        }
+        return screen.text
+    }
+
+    /// Sends `text` as a terminal delivers it, escape sequences included.
+    @discardableResult
+    func send(_ text: String) -> [String] { send(TerminalInput.characters(text)) }
+
     /// Types `text` one character at a time.
     @discardableResult
     func type(_ text: String) -> [String] {
