@@ -29,6 +29,16 @@ struct HostileProviderTests {
                     self.send_header('Content-Type', 'application/json')
                     self.end_headers()
                     self.wfile.write(out)
+                elif self.path == '/slow-rotate':
+                    # Rotates at once, answers three seconds later: a stop in between must not lose the answer.
+                    self.server.issued += 1
+                    time.sleep(3)
+                    out = json.dumps({'access_token': 'fake-at-%d' % self.server.issued, 'expires_in': 3600,
+                        'refresh_token': 'fake-rt-rotated-%d' % self.server.issued}).encode()
+                    self.send_response(200)
+                    self.send_header('Content-Type', 'application/json')
+                    self.end_headers()
+                    self.wfile.write(out)
                 elif self.path == '/drip':
                     self.send_response(200)
                     self.send_header('Content-Type', 'application/json')
@@ -38,7 +48,12 @@ struct HostileProviderTests {
                         self.wfile.write(b' ')
                         self.wfile.flush()
                         time.sleep(1)
+            def do_GET(self):
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(str(self.server.issued).encode())
         server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+        server.issued = 0
         print(server.server_port, flush=True)
         server.serve_forever()
         """#
@@ -121,5 +136,42 @@ struct HostileProviderTests {
         #expect(error.kind == .transient)
         #expect(error.errorDescription == "no answer before the timeout")
         #expect(elapsed < 8, "took \(elapsed) s against a 3 s limit")
+    }
+    @Test func stoppingTheDaemonMidRefreshKeepsTheRotatedToken() throws {
+        let server = try Server()
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        let url = "http://127.0.0.1:\(server.port)/slow-rotate"
+        let file = try sandbox.write(
+            "slow.json",
+            """
+            {"integrations": [{"id": "slow", "provider": "slow", "token_url": "\(url)",
+              "client_id": "fake-client", "client_secret": "fake-client-secret-0001"}],
+             "connections": [{"id": "slow-1", "integration": "slow", "scope": "user", "subject": "u@example.com",
+              "access_token": "fake-at-0", "refresh_token": "fake-rt-original", "expires_in": 0}]}
+            """)
+        #expect(try Binary.run(["import", file], environment: env).status == 0)
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: Binary.path)
+        daemon.arguments = ["daemon"]
+        daemon.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        daemon.standardError = FileHandle.nullDevice
+        daemon.standardOutput = FileHandle.nullDevice
+        try daemon.run()
+        // Wait until the provider has rotated the token, then stop the daemon while the answer is on its way.
+        let issuedURL = URL(string: "http://127.0.0.1:\(server.port)/issued")!
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline, (try? String(contentsOf: issuedURL, encoding: .utf8)) != "1" {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        kill(daemon.processIdentifier, SIGTERM)
+        daemon.waitUntilExit()
+        #expect(daemon.terminationStatus == 0)
+        let shown = try Binary.run(["show", "slow-1", "--json"], environment: env)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        #expect(object["failures"] as? Int == 0, "\(shown.stdout)")
+        #expect(object["last_refresh_at"] is String, "the answer that arrived after SIGTERM was stored")
+        #expect(object["status"] as? String == "healthy")
     }
 }

@@ -29,8 +29,8 @@ struct InteropTests {
                 "id": connection.id, "integration": connection.client.id, "scope": "user",
                 "subject": "alice@example.com", "access_token": connection.access,
                 "refresh_token": connection.refresh,
-                // Inside the lead window, so the actor renews it at once.
-                "expires_in": 60, "granted_scopes": ["read"],
+                // Already due (tokentop takes it as expiring now), so the actor renews it at once.
+                "expires_in": 0, "granted_scopes": ["read"],
             ]
         }
         let data = try JSONSerialization.data(withJSONObject: ["integrations": integrations, "connections": entries])

@@ -54,3 +54,30 @@ struct RekeyTests {
         #expect(list.stdout.contains("acme-alice"))
     }
 }
+
+/// Rekey must not pull the key from under a running refresher.
+struct RekeyWhileRunningTests {
+    @Test func rekeyRefusesWhileADaemonRuns() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        let file = try sandbox.write("import.json", CommandLineTests.importFile)
+        #expect(try Binary.run(["import", file], environment: env).status == 0)
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: Binary.path)
+        daemon.arguments = ["daemon"]
+        daemon.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        daemon.standardError = FileHandle.nullDevice
+        daemon.standardOutput = FileHandle.nullDevice
+        try daemon.run()
+        defer {
+            kill(daemon.processIdentifier, SIGKILL)
+            daemon.waitUntilExit()
+        }
+        Thread.sleep(forTimeInterval: 2.5)
+        let refused = try Binary.run(["rekey"], environment: env)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("stop every dashboard and daemon"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("nothing was changed"))
+    }
+}

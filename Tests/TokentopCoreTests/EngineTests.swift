@@ -132,7 +132,7 @@ struct EngineTests {
 
     @Test func theActorRefreshesDueTokensOnItsOwn() async throws {
         let (engine, _) = try makeEngine(connections: [
-            userConnection("due-soon", expiresIn: 200), userConnection("later", refresh: "fake-rt-0002"),
+            userConnection("due-soon", expiresIn: 0), userConnection("later", refresh: "fake-rt-0002"),
         ])
         engine.start()
         defer { Task { await engine.stop() } }

@@ -70,6 +70,16 @@ struct RefreshPolicyTests {
         #expect(policy.backoff(failures: 1, retryAfter: nil, random: 0) == 3.75)
         #expect(policy.backoff(failures: 1, retryAfter: 120, random: 1) == 120)
     }
+
+    @Test(arguments: [300.0, 120.0, 30.0, 12.0, 5.0, 0.0])
+    func shortLivedTokensAreNotDueTheMomentTheyAreIssued(lifetime: Double) throws {
+        let c = connection(lifetime: lifetime)
+        let due = try #require(RefreshPolicy.standard.dueAt(c))
+        let sinceIssue = due.timeIntervalSince(start)
+        #expect(sinceIssue >= min(lifetime, RefreshPolicy.standard.minimumInterval))
+        #expect(sinceIssue >= lifetime * (1 - 0.5 * 1.2) - 0.001, "at most 60 % of the lifetime ahead")
+        #expect(due <= c.expiresAt!)
+    }
 }
 
 struct DueQueueTests {

@@ -14,7 +14,8 @@ public final class Engine: Sendable {
     let state: EngineState
     let actor: RefreshActor
     private let loop = LoopHandle()
-    private let pendingAudits = Mutex<[Task<Void, Never>]>([])
+    /// Work started for the front end (refreshes, revocations, audit entries) that stopping waits for.
+    private let pending = Mutex<[Task<Void, Never>]>([])
 
     /// Loads the store's connections and prepares the refresh actor; nothing runs until ``start()``.
     /// - Parameters:
@@ -58,13 +59,14 @@ public final class Engine: Sendable {
     /// Asks the actor to refresh `ids` now; failures arrive as events.
     public func refresh(_ ids: [String]) {
         for id in ids {
-            Task { [self] in
-                do { _ = try await refreshNow(id) } catch {
-                    state.append(
-                        event: HistoryEntry(
-                            at: timeSource.now(), connectionID: id, kind: .refreshFailed, message: "\(error)"))
-                }
-            }
+            keep(
+                Task { [self] in
+                    do { _ = try await refreshNow(id) } catch {
+                        state.append(
+                            event: HistoryEntry(
+                                at: timeSource.now(), connectionID: id, kind: .refreshFailed, message: "\(error)"))
+                    }
+                })
         }
     }
 
@@ -88,13 +90,15 @@ public final class Engine: Sendable {
     /// Asks the actor to revoke `ids`; results and failures arrive as events.
     public func revoke(_ ids: [String]) {
         for id in ids {
-            Task { [self] in
-                do { _ = try await revokeNow(id) } catch {
-                    state.append(
-                        event: HistoryEntry(at: timeSource.now(), connectionID: id, kind: .revoked, message: "\(error)")
-                    )
-                }
-            }
+            keep(
+                Task { [self] in
+                    do { _ = try await revokeNow(id) } catch {
+                        state.append(
+                            event: HistoryEntry(
+                                at: timeSource.now(), connectionID: id, kind: .revoked, message: "\(error)")
+                        )
+                    }
+                })
         }
     }
 
@@ -121,18 +125,24 @@ public final class Engine: Sendable {
     public func reauthPrompt(for id: String) -> ReauthPrompt? {
         guard let connection = state.connection(id) else { return nil }
         let prompt = Self.reauthPrompt(for: connection, at: timeSource.now(), policy: policy)
-        let task = Task { [self] in audit(.reauth, id, "prompted", prompt.who) }
-        pendingAudits.withLock { $0.append(task) }
+        keep(Task { [self] in audit(.reauth, id, "prompted", prompt.who) })
         return prompt
     }
 
-    /// Waits until every audit entry written in the background is on disk.
+    /// Waits until every refresh, revocation and audit entry started for the front end has finished.
     public func drainAudit() async {
-        let tasks = pendingAudits.withLock { tasks in
-            defer { tasks.removeAll() }
-            return tasks
+        while true {
+            let tasks = pending.withLock { tasks in
+                defer { tasks.removeAll() }
+                return tasks
+            }
+            guard !tasks.isEmpty else { return }
+            for task in tasks { await task.value }
         }
-        for task in tasks { await task.value }
+    }
+
+    private func keep(_ task: Task<Void, Never>) {
+        pending.withLock { $0.append(task) }
     }
 
     /// Appends to the audit log; a log that cannot be written shows as the dashboard's notice.

@@ -17,6 +17,11 @@ public struct RefreshPolicy: Sendable, Equatable {
     public var configurationRetry: Double
     /// Refreshes in flight at once, across all connections.
     public var concurrency: Int
+    /// The lead window is at most this fraction of the token's lifetime (before jitter), so that a short-lived
+    /// token is not due the moment it is issued.
+    public var maximumLeadFraction: Double = 0.5
+    /// No connection is due again sooner than this many seconds after its token was issued.
+    public var minimumInterval: Double = 10
     /// The lifetime assumed for a token whose answer gave no expiry, so that it is renewed on a schedule.
     public var unknownExpiryLifetime: Double
 
@@ -63,10 +68,16 @@ public struct RefreshPolicy: Sendable, Equatable {
     }
 
     /// Seconds before expiry at which the connection counts as `expiring`.
+    ///
+    /// The larger of the minimum lead and the lead fraction, but never more than half the lifetime (a 5-minute
+    /// token is renewed after about 2½ minutes, not in a loop), then moved earlier by the fixed jitter, and never
+    /// sooner than ``minimumInterval`` after the token was issued.
     func windowStart(_ connection: Connection, expiresAt: Date) -> Double {
         let start = connection.issuedAt ?? connection.lastRefreshAt ?? connection.createdAt
-        let lead = lead(lifetime: expiresAt.timeIntervalSince(start))
-        return lead * (1 + jitterFraction * Self.unitJitter(connection.id))
+        let lifetime = max(0, expiresAt.timeIntervalSince(start))
+        let lead = min(lead(lifetime: lifetime), maximumLeadFraction * lifetime)
+        let jittered = lead * (1 + jitterFraction * Self.unitJitter(connection.id))
+        return min(jittered, max(0, lifetime - minimumInterval))
     }
 
     /// The retry delay after `failures` consecutive transient failures, with up to 25 % random jitter.

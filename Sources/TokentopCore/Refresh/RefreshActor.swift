@@ -27,12 +27,16 @@ actor RefreshActor {
     private var lastSync = Date.distantPast
     /// Private keys already loaded, by integration and key fingerprint.
     private var signingKeys: [String: SigningKey] = [:]
+    /// Refreshes in flight that the loop started, which stopping waits for.
+    private var running: [UUID: Task<Attempt, Never>] = [:]
 
     /// What became of one attempt to refresh.
-    enum Attempt {
+    enum Attempt: Sendable {
         case done
         /// Another process holds the refresh lease.
         case busyElsewhere
+        /// The database could not be read or written; nothing was refreshed or recorded.
+        case storageFailed(String)
     }
 
     init(store: Store, client: OAuthClient, clock: any TimeSource, policy: RefreshPolicy, state: EngineState) {
@@ -57,6 +61,7 @@ actor RefreshActor {
     /// Only changed rows are read, through an index on the change number, so this costs nothing when nothing
     /// changed.
     private func syncFromStore() {
+        try? store.heartbeat(owner: owner, at: clock.now())
         guard let changes = try? store.changes(since: lastChange) else { return }
         lastChange = changes.latest
         for connection in changes.connections where !inFlight.contains(connection.id) {
@@ -73,26 +78,47 @@ actor RefreshActor {
     }
 
     /// Fires due refreshes until the task is cancelled, then waits for those in flight.
+    ///
+    /// Refreshes run as tasks of their own, not as children of the loop: stopping the loop must not cancel a
+    /// request that may already have rotated the refresh token at the provider, or its answer would be lost.
     func run() async {
-        await withTaskGroup(of: Void.self) { group in
-            while !Task.isCancelled {
-                let now = clock.now()
-                if now.timeIntervalSince(lastSync) >= 1 || now < lastSync {
-                    syncFromStore()
-                    lastSync = now
-                }
-                while inFlight.count < policy.concurrency, let id = queue.popDue(at: now) {
-                    guard !inFlight.contains(id) else { continue }
-                    inFlight.insert(id)
-                    group.addTask { await self.performRefresh(id) }
-                }
-                let next = queue.nextDue()
-                state.setNextDue(next)
-                let nap = next.map { min(maximumNap, max(0.01, $0.timeIntervalSince(now))) } ?? maximumNap
-                do { try await clock.sleep(seconds: nap) } catch { break }
+        while !Task.isCancelled {
+            let now = clock.now()
+            if now.timeIntervalSince(lastSync) >= 1 || now < lastSync {
+                syncFromStore()
+                lastSync = now
             }
-            await group.waitForAll()
+            while inFlight.count < policy.concurrency, let id = queue.popDue(at: now) {
+                guard !inFlight.contains(id) else { continue }
+                inFlight.insert(id)
+                track(Task { await self.performRefresh(id) })
+            }
+            let next = queue.nextDue()
+            state.setNextDue(next)
+            let nap = next.map { min(maximumNap, max(0.01, $0.timeIntervalSince(now))) } ?? maximumNap
+            do { try await clock.sleep(seconds: nap) } catch { break }
         }
+        await finishInFlight()
+    }
+
+    /// Keeps a refresh's task until it ends, so that stopping can wait for it.
+    private func track(_ task: Task<Attempt, Never>) {
+        let id = UUID()
+        running[id] = task
+        Task {
+            _ = await task.value
+            self.running[id] = nil
+        }
+    }
+
+    /// Waits for every refresh in flight to store its result (each is bounded by the HTTP time limit).
+    func finishInFlight() async {
+        while !running.isEmpty {
+            let tasks = running
+            for task in tasks.values { _ = await task.value }
+            for id in tasks.keys { running[id] = nil }
+        }
+        try? store.removeHeartbeat(owner: owner)
     }
 
     /// Refreshes `id` now, or waits for the refresh already in flight; returns the connection afterwards.
@@ -121,9 +147,11 @@ actor RefreshActor {
                 break
             }
             inFlight.insert(id)
-            guard await performRefresh(id, requestedAt: requestedAt) == .busyElsewhere, clock.now() < deadline else {
-                break
+            let attempt = await performRefresh(id, requestedAt: requestedAt)
+            if case .storageFailed(let problem) = attempt {
+                throw EngineError(.storage, "\(id) was not refreshed: database problem: \(problem)")
             }
+            guard case .busyElsewhere = attempt, clock.now() < deadline else { break }
             // Another process is refreshing it; wait for its result, which the next attempt adopts.
             try? await clock.sleep(seconds: 0.5)
         }
@@ -191,7 +219,7 @@ actor RefreshActor {
                 connectionID: id, owner: owner, until: claimedAt.addingTimeInterval(leaseDuration), now: claimedAt)
         } catch {
             record(storageFailure: error, for: known)
-            return .done
+            return .storageFailed("\(error)")
         }
         guard let (connection, lease) = claim else {
             // Another process is refreshing it: look again shortly, and adopt what it stores.
@@ -249,7 +277,7 @@ actor RefreshActor {
             }
         } catch {
             record(storageFailure: error, for: connection)
-            return .done
+            return .storageFailed("\(error)")
         }
         let now = clock.now()
         do {
@@ -317,6 +345,7 @@ actor RefreshActor {
             }
         } catch {
             record(storageFailure: error, for: connection)
+            return .storageFailed("\(error)")
         }
         return .done
     }
@@ -330,7 +359,8 @@ actor RefreshActor {
             return .failure(
                 ProviderError(
                     kind: .configuration, error: "no_private_key",
-                    errorDescription: "integration \(integration.id) has no private key; import it with private_key_file"))
+                    errorDescription:
+                        "integration \(integration.id) has no private key; import it with private_key_file"))
         }
         do {
             let key = try SigningKey(pem: secret.value, label: "the private key of integration \(integration.id)")
@@ -350,7 +380,10 @@ actor RefreshActor {
             event: HistoryEntry(
                 at: now, connectionID: connection.id, kind: .refreshFailed,
                 message: "refresh not recorded, database problem: \(error)"))
-        queue.schedule(connection.id, at: now.addingTimeInterval(policy.backoff(failures: 1, retryAfter: nil)))
+        // A key changed under us will not come back by itself: look again rarely, and say so in the notice.
+        let keyChanged = (error as? StoreError)?.code == .keyChanged
+        let delay = keyChanged ? policy.backoffCap : policy.backoff(failures: 1, retryAfter: nil)
+        queue.schedule(connection.id, at: now.addingTimeInterval(delay))
     }
 
     private func finish(_ id: String) {

@@ -104,6 +104,13 @@ enum Schema {
                 // Whether client_secret holds a client secret or a PEM private key that signs assertions.
                 "ALTER TABLE integrations ADD COLUMN secret_kind TEXT NOT NULL DEFAULT 'client_secret'"
             ]),
+        Migration(
+            version: 5,
+            statements: [
+                // Refreshers that are running (a heartbeat a second), so that rekey can refuse to pull the key
+                // from under them.
+                "CREATE TABLE processes (owner TEXT PRIMARY KEY NOT NULL, last_seen REAL NOT NULL)"
+            ]),
     ]
 
     /// The newest schema version this binary knows.

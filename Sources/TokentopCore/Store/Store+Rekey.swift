@@ -52,6 +52,14 @@ extension Store {
     ) throws -> RekeyOutcome {
         let current = try SecretBox.load(environment: environment)
         let store = try Store.open(path: path, secrets: current, create: false)
+        // A running dashboard or daemon would go on sealing with the old key: stop them first.
+        let running = try store.activeProcesses(since: now.addingTimeInterval(-5))
+        guard running.isEmpty else {
+            throw StoreError(
+                .busy,
+                "\(running.count) tokentop process(es) are using \(path) (\(running.joined(separator: ", "))); stop "
+                    + "every dashboard and daemon on it, then run rekey again; nothing was changed", path: path)
+        }
         do {
             let outcome = try rotate(store, current: current, environment: environment)
             try store.appendAudit(

@@ -120,6 +120,7 @@ public final class Store: @unchecked Sendable {
     public func importBundle(_ bundle: ImportBundle, at: Date) throws -> ImportSummary {
         try locked {
             try database.transaction {
+                try checkKeyUnchanged()
                 var summary = ImportSummary()
                 for entry in bundle.integrations {
                     let replaced = try saveIntegration(entry)
@@ -163,6 +164,7 @@ public final class Store: @unchecked Sendable {
     ) throws -> Connection {
         try update(connectionID) { connection in
             try checkLease(lease, connectionID: connectionID)
+            try checkKeyUnchanged()
             guard connection.revokedAt == nil else {
                 throw StoreError(
                     .revoked,

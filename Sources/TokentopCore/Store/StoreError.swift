@@ -33,6 +33,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case revoked
         /// Another process took over the connection's refresh lease; this process's result was not stored.
         case leaseLost = "lease_lost"
+        /// Another process re-keyed the database; this process's key no longer opens it.
+        case keyChanged = "key_changed"
         /// Any other SQLite failure; the message carries SQLite's own words.
         case sqlite
     }

@@ -1,0 +1,42 @@
+import Foundation
+
+extension Store {
+    /// Records that refresher `owner` is alive.
+    public func heartbeat(owner: String, at now: Date) throws {
+        try locked {
+            try database.execute(
+                "INSERT INTO processes (owner, last_seen) VALUES (?, ?) "
+                    + "ON CONFLICT(owner) DO UPDATE SET last_seen = excluded.last_seen", [owner, now])
+        }
+    }
+
+    /// Removes refresher `owner`, which is stopping.
+    public func removeHeartbeat(owner: String) throws {
+        try locked { try database.execute("DELETE FROM processes WHERE owner = ?", [owner]) }
+    }
+
+    /// Refreshers seen alive since `since`.
+    public func activeProcesses(since: Date) throws -> [String] {
+        try locked {
+            try database.query("SELECT owner FROM processes WHERE last_seen >= ? ORDER BY owner", [since]) {
+                $0.string(0) ?? ""
+            }
+        }
+    }
+
+    /// Throws `keyChanged` when this store's key no longer opens the database: another process re-keyed it.
+    ///
+    /// Called inside every transaction that seals a secret, so that nothing is ever stored under a stale key.
+    func checkKeyUnchanged() throws {
+        let stored = try database.query("SELECT value FROM meta WHERE name = 'key_check'") { $0.blob(0) }.first ?? nil
+        guard let stored else { return }
+        do {
+            _ = try secrets.open(stored, context: "meta/key_check", describing: "the key check", path: path)
+        } catch {
+            throw StoreError(
+                .keyChanged,
+                "the database \(path) was re-keyed by another process; this process's key no longer opens it, so "
+                    + "nothing was written; restart it with the new key", path: path)
+        }
+    }
+}
