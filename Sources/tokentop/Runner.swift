@@ -53,7 +53,7 @@ struct Runner {
             return 0
         case .importFile(let path):
             let summary = try ImportFile.run(
-                path: path, into: try openStore(create: true), user: OperatorIdentity.current(), at: Date())
+                path: path, openStore: { try openStore(create: $0) }, user: OperatorIdentity.current(), at: Date())
             Output.out("imported \(path) into \(databasePath): \(summary)")
             return 0
         case .providers(let json):

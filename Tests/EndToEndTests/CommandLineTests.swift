@@ -78,10 +78,7 @@ struct CommandLineTests {
         #expect(run.stderr.contains("connections[1]"))
         #expect(run.stderr.contains("scope"))
         #expect(run.stderr.split(separator: "\n").count <= 2, "one clear message:\n\(run.stderr)")
-        let list = try Binary.run(["list", "--json"], environment: sandbox.environment)
-        #expect(
-            list.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[\n\n]"
-                || list.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.database), "a malformed file creates no database")
     }
 
     @Test(arguments: [
@@ -206,7 +203,7 @@ struct CommandLineTests {
         let hostile = Self.importFile.replacingOccurrences(of: "alice@example.com", with: "alice\\u001b[31m")
         let run = try Binary.run(["import", "-"], environment: sandbox.environment, stdin: Data(hostile.utf8))
         #expect(run.status == 1)
-        #expect(run.stderr.contains("subject: contains the control character U+001B"), "\(run.stderr)")
+        #expect(run.stderr.contains("subject: contains the control or invisible character U+001B"), "\(run.stderr)")
         #expect(!run.stderr.contains("\u{1b}"))
     }
 

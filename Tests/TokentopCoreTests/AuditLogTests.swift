@@ -59,6 +59,32 @@ struct AuditLogTests {
         #expect(!result.isIntact)
     }
 
+    @Test(arguments: [
+        ("DELETE FROM audit WHERE seq = 3", 3, "entries 3 to 3 were removed from the end of the log"),
+        ("DELETE FROM audit", 1, "entries 1 to 3 were removed from the end of the log"),
+        ("DELETE FROM meta WHERE name = 'audit_anchor'", 1, "the log's sealed anchor is missing"),
+    ])
+    func removingTheTailOrTheAnchorShows(sql: String, broken: Int, problem: String) throws {
+        let store = try store()
+        try fill(store)
+        try tamper(store, sql)
+        let result = try store.verifyAudit()
+        #expect(result.firstBroken == broken)
+        #expect(result.problem == problem)
+    }
+
+    @Test func aChainRecomputedWithoutTheKeyDoesNotMatchTheAnchor() throws {
+        let store = try store()
+        try fill(store)
+        // Rewrite entry 3 and recompute its hash, as someone with write access but no key could.
+        var entry = try store.auditLog()[2]
+        entry.user = "mallory"
+        let forged = entry.expectedHash
+        try tamper(store, "UPDATE audit SET os_user = 'mallory', hash = '\(forged)' WHERE seq = 3")
+        let result = try store.verifyAudit()
+        #expect(result.problem == "the log was rewritten: its newest entry does not match the sealed anchor")
+    }
+
     @Test func detailsAreMasked() throws {
         let store = try store()
         let entry = try store.appendAudit(

@@ -36,11 +36,19 @@ struct ImportFieldReader {
         guard case .string(let text) = value else { throw fail(key, "expected a string, found \(value.kindName)") }
         // Control characters would cut names short in C APIs and drive terminals; the text is not quoted back, since
         // it may be a secret.
-        if let control = text.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
-            throw fail(key, "contains the control character U+\(String(format: "%04X", control.value)); remove it")
+        if let control = text.unicodeScalars.first(where: SafeText.isUnsafe) {
+            throw fail(
+                key, "contains the control or invisible character U+\(String(format: "%04X", control.value)); remove it"
+            )
+        }
+        guard text.utf8.count <= Self.maximumStringBytes else {
+            throw fail(key, "is \(text.utf8.count) bytes long, more than the 64 KiB any field may be")
         }
         return text
     }
+
+    /// The longest string any field may hold; no token, key or name is longer.
+    static let maximumStringBytes = 64 * 1024
 
     /// A string that must be present and not blank.
     func requiredString(_ key: String, _ purpose: String) throws -> String {

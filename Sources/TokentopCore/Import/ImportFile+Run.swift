@@ -3,10 +3,16 @@ import Foundation
 extension ImportFile {
     /// Reads `path`, checks it, stores it in one transaction, and records the import in the audit log.
     ///
+    /// The file is read and checked before the database is touched, so a malformed file creates no database;
+    /// when one already exists, the failed import is audited there.
+    /// - Parameter openStore: opens the database; its argument says whether a missing one may be created.
     /// - Returns: what was added and updated.
     /// - Throws: ``ImportError`` for a file that cannot be read or is malformed (nothing is stored), or
     ///   ``StoreError``.
-    public static func run(path: String, into store: Store, user: String, at now: Date) throws -> ImportSummary {
+    public static func run(
+        path: String, openStore: (_ create: Bool) throws -> Store, user: String, at now: Date
+    ) throws -> ImportSummary {
+        let bundle: ImportBundle
         do {
             let data: Data
             do {
@@ -18,7 +24,17 @@ extension ImportFile {
             } catch {
                 throw ImportError(file: path, problem: "cannot read the file: \(readProblem(path))")
             }
-            let summary = try store.importBundle(try parse(data, source: path), at: now)
+            bundle = try parse(data, source: path)
+        } catch {
+            if let store = try? openStore(false) {
+                _ = try? store.appendAudit(
+                    action: .import, target: path, outcome: "failed", detail: "\(error)", user: user, at: now)
+            }
+            throw error
+        }
+        let store = try openStore(true)
+        do {
+            let summary = try store.importBundle(bundle, at: now)
             try store.appendAudit(
                 action: .import, target: path, outcome: "ok", detail: summary.description, user: user, at: now)
             return summary

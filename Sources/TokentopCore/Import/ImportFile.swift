@@ -144,13 +144,16 @@ public enum ImportFile {
         let integration = Integration(
             id: id, provider: provider, tokenURL: tokenURL, revocationURL: revocationURL, clientID: clientID,
             clientAuth: clientAuth, scopes: scopes, redirectURI: redirectURI,
-            secretFingerprint: key.map { "sha256:" + $0.key.publicKeyFingerprint.prefix(16) } ?? clientSecret?.fingerprint,
+            secretFingerprint: key.map { "sha256:" + $0.key.publicKeyFingerprint.prefix(16) }
+                ?? clientSecret?.fingerprint,
             secretKind: key == nil ? .clientSecret : .privateKey)
         return ImportBundle.IntegrationEntry(integration: integration, clientSecret: clientSecret)
     }
 
     /// A PEM private key given inline (`private_key`) or by path (`private_key_file`), loaded once to check it.
-    private static func privateKey(_ reader: ImportFieldReader, source: String) throws -> (pem: Secret, key: SigningKey)? {
+    private static func privateKey(
+        _ reader: ImportFieldReader, source: String
+    ) throws -> (pem: Secret, key: SigningKey)? {
         // Read as it is: a PEM is lines of text, so its line breaks are no reason to refuse it.
         var inline: Secret?
         if let value = reader.value("private_key") {

@@ -25,6 +25,7 @@ extension Store {
                         entry.sequence, entry.at, entry.user, entry.action.rawValue, entry.target, entry.outcome,
                         entry.detail, entry.previousHash, entry.hash,
                     ])
+                try writeAuditAnchor(sequence: entry.sequence, hash: entry.hash)
                 return entry
             }
         }
@@ -45,9 +46,24 @@ extension Store {
         }
     }
 
-    /// Checks the hash chain: every entry links to the one before it and carries the hash of its own fields.
+    /// Seals the newest entry's number and hash, so that removing entries from the end, or rewriting the whole
+    /// chain, shows: the anchor can only be written with the key.
+    func writeAuditAnchor(sequence: Int, hash: String) throws {
+        let sealed = try secrets.seal(Secret("\(sequence):\(hash)"), context: Self.auditAnchorContext)
+        try database.execute(
+            "INSERT INTO meta (name, value) VALUES ('audit_anchor', ?) "
+                + "ON CONFLICT(name) DO UPDATE SET value = excluded.value", [sealed])
+    }
+
+    static let auditAnchorContext = "meta/audit_anchor"
+
+    /// Checks the hash chain: every entry links to the one before it and carries the hash of its own fields, and
+    /// the newest entry matches the sealed anchor.
     public func verifyAudit() throws -> AuditVerification {
         let entries = try auditLog()
+        let sealedAnchor = try locked {
+            try database.query("SELECT value FROM meta WHERE name = 'audit_anchor'") { $0.blob(0) }.first ?? nil
+        }
         var previous = AuditEntry.genesis
         for (index, entry) in entries.enumerated() {
             if entry.sequence != index + 1 {
@@ -67,6 +83,34 @@ extension Store {
             }
             previous = entry.hash
         }
+        if let broken = try checkAnchor(sealedAnchor, entries: entries) { return broken }
         return AuditVerification(entries: entries.count, firstBroken: nil, problem: nil)
+    }
+
+    private func checkAnchor(_ sealed: [UInt8]?, entries: [AuditEntry]) throws -> AuditVerification? {
+        func broken(_ at: Int, _ problem: String) -> AuditVerification {
+            AuditVerification(entries: entries.count, firstBroken: at, problem: problem)
+        }
+        guard let sealed else {
+            return entries.isEmpty ? nil : broken(1, "the log's sealed anchor is missing")
+        }
+        let anchor: String
+        do {
+            anchor = try unseal(sealed, context: Self.auditAnchorContext).value
+        } catch {
+            return broken(1, "the log's sealed anchor was altered")
+        }
+        let parts = anchor.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let sequence = Int(parts[0]) else { return broken(1, "the log's anchor is unreadable") }
+        let last = entries.last
+        if (last?.sequence ?? 0) < sequence {
+            return broken(
+                (last?.sequence ?? 0) + 1,
+                "entries \((last?.sequence ?? 0) + 1) to \(sequence) were removed from the end of the log")
+        }
+        if last?.sequence != sequence || last?.hash != parts[1] {
+            return broken(sequence, "the log was rewritten: its newest entry does not match the sealed anchor")
+        }
+        return nil
     }
 }

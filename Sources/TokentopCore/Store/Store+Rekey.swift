@@ -35,6 +35,12 @@ extension Store {
                 try reseal("connections", "refresh_token", context: Self.refreshTokenContext)
                 let check = try newBox.seal(Secret("tokentop key check"), context: "meta/key_check")
                 try database.execute("UPDATE meta SET value = ? WHERE name = 'key_check'", [check])
+                let anchors = try database.query("SELECT value FROM meta WHERE name = 'audit_anchor'") { $0.blob(0) }
+                if let sealed = anchors.first ?? nil {
+                    let anchor = try newBox.seal(
+                        try unseal(sealed, context: Self.auditAnchorContext), context: Self.auditAnchorContext)
+                    try database.execute("UPDATE meta SET value = ? WHERE name = 'audit_anchor'", [anchor])
+                }
                 return count
             }
             secrets = newBox

@@ -57,7 +57,7 @@ extension Store {
             integration.provider, integration.tokenURL.absoluteString, integration.revocationURL?.absoluteString,
             integration.clientID, integration.clientAuth.rawValue, json(integration.scopes),
             integration.redirectURI, secret,
-            // A key's fingerprint is its public key's, worked out by the importer; a PEM's first characters say nothing.
+            // A key's fingerprint is its public key's, from the importer; a PEM's first characters say nothing.
             integration.secretKind == .privateKey ? integration.secretFingerprint : entry.clientSecret?.fingerprint,
             integration.secretKind.rawValue, integration.id,
         ]

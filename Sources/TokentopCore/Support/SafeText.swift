@@ -1,14 +1,20 @@
 /// Text from outside (a provider's answer, an imported name) made safe to print on a terminal.
 public enum SafeText {
-    /// Replaces control characters (escape sequences among them) with U+FFFD, so that no text can drive the
-    /// terminal it is printed on.
+    /// Replaces control characters (escape sequences among them) and invisible direction and zero-width marks
+    /// with U+FFFD, so that no text can drive the terminal or disguise itself on it.
     public static func clean(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isControl) else { return text }
-        return String(String.UnicodeScalarView(text.unicodeScalars.map { isControl($0) ? "\u{FFFD}" : $0 }))
+        guard text.unicodeScalars.contains(where: isUnsafe) else { return text }
+        return String(String.UnicodeScalarView(text.unicodeScalars.map { isUnsafe($0) ? "\u{FFFD}" : $0 }))
     }
 
-    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.properties.generalCategory == .control
+    /// Control characters, and the invisible marks that reorder or hide text (bidi overrides and isolates, the
+    /// zero-width space, the byte order mark). Zero-width joiners stay: emoji sequences need them.
+    public static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.properties.generalCategory == .control { return true }
+        switch scalar.value {
+        case 0x061C, 0x200B, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069, 0xFEFF: return true
+        default: return false
+        }
     }
 }
 
