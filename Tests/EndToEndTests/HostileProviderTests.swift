@@ -152,13 +152,7 @@ struct HostileProviderTests {
               "access_token": "fake-at-0", "refresh_token": "fake-rt-original", "expires_in": 0}]}
             """)
         #expect(try Binary.run(["import", file], environment: env).status == 0)
-        let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: Binary.path)
-        daemon.arguments = ["daemon"]
-        daemon.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        daemon.standardError = FileHandle.nullDevice
-        daemon.standardOutput = FileHandle.nullDevice
-        try daemon.run()
+        let daemon = try Binary.startDaemon(environment: env)
         // Wait until the provider has rotated the token, then stop the daemon while the answer is on its way.
         let issuedURL = URL(string: "http://127.0.0.1:\(server.port)/issued")!
         let deadline = Date().addingTimeInterval(15)

@@ -143,16 +143,7 @@ struct InteropTests {
         #expect(try Binary.run(["import", file], environment: environment).status == 0)
 
         // Three refreshers race for the same 40 due tokens; rotation and reuse protection punish any double use.
-        let daemons = try (0..<3).map { _ in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Binary.path)
-            process.arguments = ["daemon"]
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-            process.standardError = FileHandle.nullDevice
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            return process
-        }
+        let daemons = try (0..<3).map { _ in try Binary.startDaemon(environment: environment) }
         let store = try Store.open(path: sandbox.database, secrets: SecretBox(key: Self.key))
         let deadline = Date().addingTimeInterval(90)
         while Date() < deadline {

@@ -63,13 +63,7 @@ struct RekeyWhileRunningTests {
         let env = sandbox.environment
         let file = try sandbox.write("import.json", CommandLineTests.importFile)
         #expect(try Binary.run(["import", file], environment: env).status == 0)
-        let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: Binary.path)
-        daemon.arguments = ["daemon"]
-        daemon.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        daemon.standardError = FileHandle.nullDevice
-        daemon.standardOutput = FileHandle.nullDevice
-        try daemon.run()
+        let daemon = try Binary.startDaemon(environment: env)
         defer {
             kill(daemon.processIdentifier, SIGKILL)
             daemon.waitUntilExit()

@@ -22,6 +22,18 @@ enum Binary {
         var stderr: String
     }
 
+    /// Starts `tokentop daemon` in the background with `environment` added; its output goes nowhere.
+    static func startDaemon(environment: [String: String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = ["daemon"]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// Runs `tokentop` with `arguments` and waits for it; `environment` is added to a clean one.
     static func run(
         _ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil
