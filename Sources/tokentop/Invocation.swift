@@ -15,6 +15,7 @@ struct Invocation: Equatable {
         case audit(json: Bool, verify: Bool)
         case rekey
         case providers(json: Bool)
+        case status
         case help(topic: String?)
         case version
     }
@@ -160,6 +161,10 @@ extension Invocation {
             try allow(["--json", "--verify"])
             try exactly(0, "no operands")
             command = .audit(json: json, verify: verify)
+        case "status":
+            try allow([])
+            try exactly(0, "no operands")
+            command = .status
         case "providers":
             try allow(["--json"])
             try exactly(0, "no operands")

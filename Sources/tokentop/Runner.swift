@@ -19,7 +19,13 @@ struct Runner {
             return 0
         case .version:
             Output.out("tokentop \(Usage.version)")
+            Output.out("linked: \(terminalLibraryVersion()), \(LinkedLibraries.sqlite), \(LinkedLibraries.openssl)")
             return 0
+        case .status:
+            let engine = try openEngine()
+            let summary = StatusSummary(engine.snapshot(), at: engine.timeSource.now())
+            Output.out(summary.line)
+            return summary.exitCode
         case .dashboard:
             let engine = try openEngine(create: true)
             return try await dashboard(engine)

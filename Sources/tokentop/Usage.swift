@@ -16,6 +16,7 @@ enum Usage {
           tokentop revoke ID...                revoke at the provider (RFC 7009) and here
           tokentop reauth ID                   say who must act to re-authorize a connection
           tokentop daemon                      run the refresh actor without a terminal (JSON lines on stderr)
+          tokentop status                      one line for monitoring; exit 0 OK, 1 failing, 2 re-auth or expired
           tokentop providers [--json]          the provider catalog: endpoints, grants, rotation, quirks
           tokentop rekey                       re-encrypt every secret under a new key (TOKENTOP_NEW_KEY, or a
                                                fresh key file)

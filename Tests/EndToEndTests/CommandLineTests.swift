@@ -220,4 +220,22 @@ struct CommandLineTests {
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(message.contains("cannot write the output"))
     }
+
+    @Test func statusExitCodesFollowMonitoringConventions() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write("import.json", Self.importFile)
+        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+        let healthy = try Binary.run(["status"], environment: sandbox.environment)
+        #expect(healthy.status == 0)
+        #expect(healthy.stdout == "OK: 2 connections: 1 healthy, 1 static\n")
+        _ = try Binary.run(["refresh", "acme-alice"], environment: sandbox.environment)
+        let failing = try Binary.run(["status"], environment: sandbox.environment)
+        #expect(failing.status == 1)
+        #expect(failing.stdout == "WARNING: 2 connections: 1 failing, 1 static\n")
+        _ = try Binary.run(["revoke", "acme-alice"], environment: sandbox.environment)
+        let version = try Binary.run(["--version"], environment: sandbox.environment)
+        #expect(version.stdout.contains("ncurses 6") && version.stdout.contains("SQLite 3"))
+        #expect(version.stdout.contains("OpenSSL 3"))
+    }
 }
