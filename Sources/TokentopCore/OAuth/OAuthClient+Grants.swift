@@ -192,7 +192,7 @@ extension OAuthClient {
         } catch {
             return .failure(error)
         }
-        switch await deliver(request) {
+        switch await send(request) {
         case .failure(let error): return .failure(error)
         case .success(let response): return Self.parseInstallationToken(response, now: now)
         }
@@ -337,18 +337,9 @@ extension OAuthClient {
     }
 
     private func tokenAnswer(_ request: HTTPRequest) async -> Result<TokenGrant, ProviderError> {
-        switch await deliver(request) {
+        switch await send(request) {
         case .failure(let error): return .failure(error)
-        case .success(let response): return TokenResponseParser.parse(response)
-        }
-    }
-
-    // FIXME: a copy of OAuthClient's private `send`; make that one internal and drop this when the lead can edit it.
-    private func deliver(_ request: HTTPRequest) async -> Result<HTTPResponse, ProviderError> {
-        do {
-            return .success(try await transport.send(request))
-        } catch {
-            return .failure(Self.networkError(error))
+        case .success(let response): return TokenResponseParser.parse(response, now: clock.now())
         }
     }
 }

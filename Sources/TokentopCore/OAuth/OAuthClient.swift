@@ -93,7 +93,8 @@ public struct OAuthClient: Sendable {
         return HTTPRequest(method: "POST", url: url, headers: headers, body: FormEncoding.encode(fields))
     }
 
-    private func send(_ request: HTTPRequest) async -> Result<HTTPResponse, ProviderError> {
+    /// Sends `request`; a request that got no answer becomes a transient ``ProviderError``.
+    func send(_ request: HTTPRequest) async -> Result<HTTPResponse, ProviderError> {
         do {
             return .success(try await transport.send(request))
         } catch {
