@@ -15,7 +15,7 @@ public final class Engine: Sendable {
     let actor: RefreshActor
     private let loop = LoopHandle()
     /// Work started for the front end (refreshes, revocations, audit entries) that stopping waits for.
-    private let pending = Mutex<[Task<Void, Never>]>([])
+    private let pending = Mutex<[UUID: Task<Void, Never>]>([:])
 
     /// Loads the store's connections and prepares the refresh actor; nothing runs until ``start()``.
     /// - Parameters:
@@ -134,15 +134,21 @@ public final class Engine: Sendable {
         while true {
             let tasks = pending.withLock { tasks in
                 defer { tasks.removeAll() }
-                return tasks
+                return Array(tasks.values)
             }
             guard !tasks.isEmpty else { return }
             for task in tasks { await task.value }
         }
     }
 
+    /// Remembers `task` until it ends, so that a long session does not pile up finished tasks.
     private func keep(_ task: Task<Void, Never>) {
-        pending.withLock { $0.append(task) }
+        let id = UUID()
+        pending.withLock { $0[id] = task }
+        Task { [self] in
+            await task.value
+            pending.withLock { $0[id] = nil }
+        }
     }
 
     /// Appends to the audit log; a log that cannot be written shows as the dashboard's notice.
