@@ -2,52 +2,54 @@ import Foundation
 
 /// The stable, documented JSON and text shapes of `tokentop list` and `tokentop show`. Never a secret.
 public enum ConnectionReport {
-    /// One JSON object per connection, with the fields that `list --json` promises.
-    public static func object(
+    /// The fields of one connection's JSON object, with the names `list --json` promises, sorted by name.
+    static func fields(
         _ connection: Connection, integration: Integration?, status: ConnectionStatus
-    ) -> [String: Any] {
-        var object: [String: Any] = [
-            "id": connection.id,
-            "integration": connection.integrationID,
-            "provider": integration?.provider ?? NSNull(),
-            "scope": connection.scope.rawValue,
-            "subject": connection.subject,
-            "status": status.rawValue,
-            "credential": connection.credential.rawValue,
-            "grant": connection.grant.rawValue,
-            "expires_at": timestamp(connection.expiresAt),
-            "issued_at": timestamp(connection.issuedAt),
-            "last_refresh_at": timestamp(connection.lastRefreshAt),
-            "failures": connection.failures,
-            "retry_at": timestamp(connection.retryAt),
-            "granted_scopes": connection.grantedScopes,
-            "access_fingerprint": connection.accessFingerprint ?? NSNull(),
-            "refresh_fingerprint": connection.refreshFingerprint ?? NSNull(),
-            "reauth_reason": connection.reauthReason ?? NSNull(),
-            "revoked_at": timestamp(connection.revokedAt),
-            "revoked_at_provider": connection.revokedAtProvider,
-        ]
-        if let error = connection.lastError {
-            object["last_error"] =
-                [
-                    "error": error.error,
-                    "error_description": error.errorDescription ?? NSNull(),
-                    "status": error.status ?? NSNull(),
-                    "kind": error.kind.rawValue,
-                    "body_prefix": error.bodyPrefix ?? NSNull(),
-                ] as [String: Any]
-        } else {
-            object["last_error"] = NSNull()
+    ) -> [(String, JSONWriter.Value)] {
+        let lastError: [(String, JSONWriter.Value)]? = connection.lastError.map { error in
+            [
+                ("body_prefix", .string(error.bodyPrefix)), ("error", .string(error.error)),
+                ("error_description", .string(error.errorDescription)), ("kind", .string(error.kind.rawValue)),
+                ("status", .int(error.status)),
+            ]
         }
-        return object
+        let fields: [(String, JSONWriter.Value)] = [
+            ("access_fingerprint", .string(connection.accessFingerprint)),
+            ("credential", .string(connection.credential.rawValue)),
+            ("expires_at", .string(timestamp(connection.expiresAt))),
+            ("failures", .int(connection.failures)),
+            ("grant", .string(connection.grant.rawValue)),
+            ("granted_scopes", .strings(connection.grantedScopes)),
+            ("id", .string(connection.id)),
+            ("integration", .string(connection.integrationID)),
+            ("issued_at", .string(timestamp(connection.issuedAt))),
+            ("last_error", .object(lastError)),
+            ("last_refresh_at", .string(timestamp(connection.lastRefreshAt))),
+            ("provider", .string(integration?.provider)),
+            ("reauth_reason", .string(connection.reauthReason)),
+            ("refresh_fingerprint", .string(connection.refreshFingerprint)),
+            ("retry_at", .string(timestamp(connection.retryAt))),
+            ("revoked_at", .string(timestamp(connection.revokedAt))),
+            ("revoked_at_provider", .bool(connection.revokedAtProvider)),
+            ("scope", .string(connection.scope.rawValue)),
+            ("status", .string(status.rawValue)),
+            ("subject", .string(connection.subject)),
+        ]
+        return fields
     }
 
-    /// `list --json`: one JSON array, keys sorted, one element per connection.
+    /// `list --json`: one JSON array, keys sorted, one element per line.
     public static func json(_ snapshot: DashboardSnapshot, connections: [Connection], at now: Date) -> String {
-        let array = connections.map {
-            object($0, integration: snapshot.integrations[$0.integrationID], status: snapshot.status(of: $0, at: now))
+        var writer = JSONWriter()
+        writer.raw("[")
+        for (index, connection) in connections.enumerated() {
+            writer.raw(index == 0 ? "\n" : ",\n")
+            let status = snapshot.status(of: connection, at: now)
+            writer.object(
+                fields(connection, integration: snapshot.integrations[connection.integrationID], status: status))
         }
-        return encode(array)
+        writer.raw(connections.isEmpty ? "]" : "\n]")
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
     /// `show ID --json`: the connection's object, its integration (without secrets) and its history.
@@ -55,21 +57,33 @@ public enum ConnectionReport {
         _ connection: Connection, snapshot: DashboardSnapshot, history: [HistoryEntry], at now: Date
     ) -> String {
         let integration = snapshot.integrations[connection.integrationID]
-        var result = object(connection, integration: integration, status: snapshot.status(of: connection, at: now))
-        if let integration {
-            result["integration_detail"] =
-                [
-                    "id": integration.id, "provider": integration.provider,
-                    "token_url": integration.tokenURL.absoluteString,
-                    "revocation_url": integration.revocationURL?.absoluteString ?? NSNull(),
-                    "client_id": integration.clientID, "client_auth": integration.clientAuth.rawValue,
-                    "secret_fingerprint": integration.secretFingerprint ?? NSNull(),
-                ] as [String: Any]
+        var result = fields(connection, integration: integration, status: snapshot.status(of: connection, at: now))
+        let detail: [(String, JSONWriter.Value)]? = integration.map { integration in
+            [
+                ("client_auth", .string(integration.clientAuth.rawValue)), ("client_id", .string(integration.clientID)),
+                ("id", .string(integration.id)), ("provider", .string(integration.provider)),
+                ("revocation_url", .string(integration.revocationURL?.absoluteString)),
+                ("secret_fingerprint", .string(integration.secretFingerprint)),
+                ("secret_kind", .string(integration.secretKind.rawValue)),
+                ("token_url", .string(integration.tokenURL.absoluteString)),
+            ]
         }
-        result["history"] = history.map { entry -> [String: Any] in
-            ["at": timestamp(entry.at), "kind": entry.kind.rawValue, "message": entry.message]
-        }
-        return encode(result)
+        result.append(
+            (
+                "history",
+                .objects(
+                    history.map { entry in
+                        [
+                            ("at", .string(timestamp(entry.at))), ("kind", .string(entry.kind.rawValue)),
+                            ("message", .string(entry.message)),
+                        ]
+                    })
+            ))
+        result.append(("integration_detail", .object(detail)))
+        result.sort { $0.0 < $1.0 }
+        var writer = JSONWriter()
+        writer.object(result)
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
     /// `list`: an aligned text table, one row per connection.
@@ -141,7 +155,7 @@ public enum ConnectionReport {
         var text = lines.map { pad($0.0, width) + "  " + $0.1 }.joined(separator: "\n")
         if !history.isEmpty {
             text += "\n\nhistory\n"
-            text += history.map { "  \(timestamp($0.at) as? String ?? "")  \($0.kind.rawValue)  \($0.message)" }
+            text += history.map { "  \(timestamp($0.at) ?? "")  \($0.kind.rawValue)  \($0.message)" }
                 .joined(separator: "\n")
         }
         return text
@@ -153,23 +167,16 @@ public enum ConnectionReport {
         guard let date else { return "—" }
         let delta = date.timeIntervalSince(now)
         let relative = delta >= 0 ? "in \(Countdown.format(delta))" : "\(Countdown.format(-delta)) ago"
-        return "\(timestamp(date) as? String ?? "")  (\(relative))"
+        return "\(timestamp(date) ?? "")  (\(relative))"
     }
 
     /// RFC 3339 in UTC, or JSON null.
-    static func timestamp(_ date: Date?) -> Any {
-        guard let date else { return NSNull() }
-        return RFC3339.string(from: date)
+    static func timestamp(_ date: Date?) -> String? {
+        date.map(RFC3339.string(from:))
     }
 
     private static func pad(_ text: String, _ width: Int) -> String {
         text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
-    }
-
-    private static func encode(_ value: Any) -> String {
-        let data =
-            (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .prettyPrinted])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
     }
 }
 
