@@ -80,20 +80,10 @@ extension Invocation {
                 flags.append(name)
             case "--json": json = true; flags.append(name)
             case "--scope":
-                let text = try take()
-                guard let parsed = IdentityScope(rawValue: text) else {
-                    throw UsageError(
-                        description: "unknown scope '\(text)'; use one of \(Self.names(IdentityScope.self))")
-                }
-                scope = parsed
+                scope = try Self.choice(try take(), "scope")
                 flags.append(name)
             case "--status":
-                let text = try take()
-                guard let parsed = ConnectionStatus(rawValue: text) else {
-                    throw UsageError(
-                        description: "unknown status '\(text)'; use one of \(Self.names(ConnectionStatus.self))")
-                }
-                status = parsed
+                status = try Self.choice(try take(), "status")
                 flags.append(name)
             case "-h", "--help": positional.insert("help", at: 0)
             case "-V", "--version": positional.insert("version", at: 0)
@@ -183,7 +173,14 @@ extension Invocation {
         return Invocation(command: command, database: database, themes: themes, theme: theme)
     }
 
-    private static func names<T: CaseIterable & RawRepresentable>(_: T.Type) -> String where T.RawValue == String {
-        T.allCases.map(\.rawValue).joined(separator: ", ")
+    /// One of an enumeration's raw values, or a usage error listing them all.
+    private static func choice<T: CaseIterable & RawRepresentable>(
+        _ text: String, _ noun: String
+    ) throws(UsageError) -> T where T.RawValue == String {
+        guard let value = T(rawValue: text) else {
+            let names = T.allCases.map(\.rawValue).joined(separator: ", ")
+            throw UsageError(description: "unknown \(noun) '\(text)'; use one of \(names)")
+        }
+        return value
     }
 }

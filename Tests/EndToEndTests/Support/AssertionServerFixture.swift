@@ -237,28 +237,12 @@ final class AssertionServerFixture {
         guard let path = tool("openssl") else {
             throw OAuthServerFixture.Failure("openssl is not on PATH")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        let stdin = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = stdin
-        try process.run()
-        // Inputs are a few hundred bytes, well inside a pipe's buffer, so writing before reading cannot block.
-        if let input { stdin.fileHandleForWriting.write(input) }
-        try stdin.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        let run = try Binary.run(executable: path, arguments, stdin: input)
+        guard run.status == 0 else {
             throw OAuthServerFixture.Failure(
-                "openssl \(arguments.first ?? "") exited with \(process.terminationStatus): "
-                    + String(decoding: message, as: UTF8.self))
+                "openssl \(arguments.first ?? "") exited with \(run.status): \(run.stderr)")
         }
-        return data
+        return run.output
     }
 
     /// The first executable called `name` on `PATH`.

@@ -18,8 +18,12 @@ enum Binary {
     /// The result of one run of the binary.
     struct Run {
         var status: Int32
-        var stdout: String
+        /// Standard output as bytes, for programs (openssl) whose output is binary.
+        var output: Data
         var stderr: String
+
+        /// Standard output as text.
+        var stdout: String { String(decoding: output, as: UTF8.self) }
     }
 
     /// Starts `tokentop daemon` in the background with `environment` added; its output goes nowhere.
@@ -38,8 +42,15 @@ enum Binary {
     static func run(
         _ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil
     ) throws -> Run {
+        try run(executable: path, arguments, environment: environment, stdin: stdin)
+    }
+
+    /// Runs any program to the end: its output read whole, `stdin` (small, within a pipe's buffer) written first.
+    static func run(
+        executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil
+    ) throws -> Run {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
@@ -56,9 +67,7 @@ enum Binary {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Run(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+        return Run(status: process.terminationStatus, output: outData, stderr: String(decoding: errData, as: UTF8.self))
     }
 }
 
