@@ -137,7 +137,7 @@ import Testing
 
     static let connectionKeys = """
         valid keys are id, integration, scope, subject, credential, grant, access_token, secret, refresh_token, \
-        expires_at, expires_in, granted_scopes
+        expires_at, expires_in, granted_scopes, parent, workspace, members, secret_set_at
         """
 
     static let badFiles: [BadFile] = [
@@ -191,7 +191,8 @@ import Testing
             expected: """
                 bad.json: integrations[0] (id "acme"): tokn_url: unknown key; did you mean "token_url"? valid keys are \
                 id, provider, token_url, revocation_url, client_id, client_secret, client_auth, scopes, redirect_uri, \
-                private_key, private_key_file
+                private_key, private_key_file, authorization_url, \
+                device_authorization_url, api_key_in, api_key_name, probe_url, probe_interval
                 """),
         BadFile(
             text: file(

@@ -43,12 +43,21 @@ public struct ImportBundle: Sendable, Equatable {
         public var expiresIn: Double?
         /// Scopes the provider granted with the access token.
         public var grantedScopes: [String]
+        /// The connection whose token this one is derived from, in the bundle or already in the store.
+        public var parentID: String?
+        /// The project, team or workspace that owns the credential.
+        public var workspace: String?
+        /// Who shares the credential.
+        public var members: [String]
+        /// When the secret was set; nil means the moment of the import.
+        public var secretSetAt: Date?
 
         /// Creates an entry; `expiresAt` wins over `expiresIn` when both are given.
         public init(
             id: String, integrationID: String, scope: IdentityScope, subject: String,
             credential: CredentialKind = .oauth2, grant: GrantKind, accessToken: Secret?, refreshToken: Secret? = nil,
-            expiresAt: Date? = nil, expiresIn: Double? = nil, grantedScopes: [String] = []
+            expiresAt: Date? = nil, expiresIn: Double? = nil, grantedScopes: [String] = [], parentID: String? = nil,
+            workspace: String? = nil, members: [String] = [], secretSetAt: Date? = nil
         ) {
             self.id = id
             self.integrationID = integrationID
@@ -61,6 +70,10 @@ public struct ImportBundle: Sendable, Equatable {
             self.expiresAt = expiresAt
             self.expiresIn = expiresIn
             self.grantedScopes = grantedScopes
+            self.parentID = parentID
+            self.workspace = workspace
+            self.members = members
+            self.secretSetAt = secretSetAt
         }
 
         /// The expiry this entry gives its access token when imported at `now`.

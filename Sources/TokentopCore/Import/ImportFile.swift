@@ -10,11 +10,12 @@ public enum ImportFile {
     static let topKeys = ["integrations", "connections"]
     static let integrationKeys = [
         "id", "provider", "token_url", "revocation_url", "client_id", "client_secret", "client_auth", "scopes",
-        "redirect_uri", "private_key", "private_key_file",
+        "redirect_uri", "private_key", "private_key_file", "authorization_url", "device_authorization_url",
+        "api_key_in", "api_key_name", "probe_url", "probe_interval",
     ]
     static let connectionKeys = [
         "id", "integration", "scope", "subject", "credential", "grant", "access_token", "secret", "refresh_token",
-        "expires_at", "expires_in", "granted_scopes",
+        "expires_at", "expires_in", "granted_scopes", "parent", "workspace", "members", "secret_set_at",
     ]
 
     /// Parses and validates an import file.
@@ -146,8 +147,46 @@ public enum ImportFile {
             clientAuth: clientAuth, scopes: scopes, redirectURI: redirectURI,
             secretFingerprint: key.map { "sha256:" + $0.key.publicKeyFingerprint.prefix(16) }
                 ?? clientSecret?.fingerprint,
-            secretKind: key == nil ? .clientSecret : .privateKey)
+            secretKind: key == nil ? .clientSecret : .privateKey,
+            authorizationURL: try reader.httpURL("authorization_url"),
+            deviceAuthorizationURL: try reader.httpURL("device_authorization_url"),
+            apiKeyPlacement: try apiKeyPlacement(reader), probeURL: try reader.httpURL("probe_url"),
+            probeInterval: try probeInterval(reader))
         return ImportBundle.IntegrationEntry(integration: integration, clientSecret: clientSecret)
+    }
+
+    /// `api_key_in` and `api_key_name`: where the integration's API keys travel; both or neither.
+    private static func apiKeyPlacement(_ reader: ImportFieldReader) throws -> APIKeyPlacement? {
+        let location = try reader.choice("api_key_in", APIKeyPlacement.Location.self)
+        let name = try reader.string("api_key_name")
+        switch (location, name) {
+        case (nil, nil):
+            return nil
+        case (.some, nil):
+            throw reader.fail("api_key_name", "missing; api_key_in needs the header's or parameter's name")
+        case (nil, .some):
+            throw reader.fail("api_key_in", "missing; say whether api_key_name is a \"header\" or a \"query\" name")
+        case (.some(let location), .some(let name)):
+            let token = name.unicodeScalars.allSatisfy {
+                $0.isASCII && $0.value > 0x20 && $0.value < 0x7f && !"()<>@,;:\\\"/[]?={}&#".unicodeScalars.contains($0)
+            }
+            guard !name.isEmpty, token else {
+                throw reader.fail("api_key_name", "expected a plain header or parameter name, such as \"X-API-Key\"")
+            }
+            return APIKeyPlacement(location: location, name: name)
+        }
+    }
+
+    /// `probe_interval`: seconds between scheduled probes, from one minute to one week.
+    private static func probeInterval(_ reader: ImportFieldReader) throws -> TimeInterval? {
+        guard let seconds = try reader.number("probe_interval") else { return nil }
+        guard reader.value("probe_url") != nil else {
+            throw reader.fail("probe_interval", "given without a probe_url to check")
+        }
+        guard seconds >= 60, seconds <= 7 * 86_400 else {
+            throw reader.fail("probe_interval", "expected seconds between 60 (one minute) and 604800 (one week)")
+        }
+        return seconds
     }
 
     /// A PEM private key given inline (`private_key`) or by path (`private_key_file`), loaded once to check it.
@@ -260,16 +299,30 @@ public enum ImportFile {
                 throw reader.fail("expires_in", "more than ten years; give an expiry a token can really have")
             }
         }
+        if let expiresAt, expiresAt.timeIntervalSinceNow > 10 * 365 * 86_400 {
+            throw reader.fail("expires_at", "more than ten years ahead; give an expiry a token can really have")
+        }
         if credential != .oauth2, expiresAt != nil || expiresIn != nil {
             // FIXME: API keys and app keys can expire too; until tokentop tracks that, it refuses rather than ignores.
             throw reader.fail(
                 expiresAt != nil ? "expires_at" : "expires_in",
                 "only oauth2 credentials carry an expiry here; a \(credential.rawValue) credential is static")
         }
+        let parentID = try reader.identifier("parent", "the id of the connection this one is derived from")
+        if let parentID, parentID == id {
+            throw reader.fail("parent", "a connection cannot be its own parent")
+        }
+        let workspace = try reader.string("workspace")
+        if let workspace, workspace.isEmpty {
+            throw reader.fail("workspace", "must not be empty; leave it out instead")
+        }
+        let members = try reader.strings("members") ?? []
+        let secretSetAt = try reader.time("secret_set_at")
         let entry = ImportBundle.ConnectionEntry(
             id: id, integrationID: integration, scope: scope, subject: subject, credential: credential, grant: grant,
             accessToken: accessToken, refreshToken: refreshToken, expiresAt: expiresAt, expiresIn: expiresIn,
-            grantedScopes: try reader.strings("granted_scopes") ?? [])
+            grantedScopes: try reader.strings("granted_scopes") ?? [], parentID: parentID, workspace: workspace,
+            members: members, secretSetAt: secretSetAt)
         return (entry, givenID == nil)
     }
 

@@ -34,6 +34,16 @@ public struct Connection: Codable, Sendable, Equatable, Identifiable {
     /// Whether the revocation reached the provider, or was recorded here only.
     public var revokedAtProvider: Bool
     public var createdAt: Date
+    /// The connection whose token this one is derived from (on-behalf-of, token exchange); nil for a root grant.
+    public var parentID: String?
+    /// The project, team or workspace that owns the credential, when one does.
+    public var workspace: String?
+    /// Who shares the credential: a workspace's members, by name or e-mail.
+    public var members: [String]
+    /// When the current secret was set: the age of a static key, the start of a token's grant.
+    public var secretSetAt: Date?
+    /// The last check of the credential against the integration's probe URL.
+    public var probe: ProbeResult?
 
     public init(
         id: String, integrationID: String, scope: IdentityScope, subject: String,
@@ -41,7 +51,8 @@ public struct Connection: Codable, Sendable, Equatable, Identifiable {
         accessFingerprint: String? = nil, refreshFingerprint: String? = nil, issuedAt: Date? = nil,
         expiresAt: Date? = nil, lastRefreshAt: Date? = nil, failures: Int = 0, lastError: ProviderError? = nil,
         retryAt: Date? = nil, reauthReason: String? = nil, revokedAt: Date? = nil, revokedAtProvider: Bool = false,
-        createdAt: Date
+        createdAt: Date, parentID: String? = nil, workspace: String? = nil, members: [String] = [],
+        secretSetAt: Date? = nil, probe: ProbeResult? = nil
     ) {
         self.id = id
         self.integrationID = integrationID
@@ -62,6 +73,11 @@ public struct Connection: Codable, Sendable, Equatable, Identifiable {
         self.revokedAt = revokedAt
         self.revokedAtProvider = revokedAtProvider
         self.createdAt = createdAt
+        self.parentID = parentID
+        self.workspace = workspace
+        self.members = members
+        self.secretSetAt = secretSetAt
+        self.probe = probe
     }
 
     /// Whether something other than a human can renew this credential.

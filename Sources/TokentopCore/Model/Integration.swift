@@ -19,6 +19,16 @@ public struct Integration: Codable, Sendable, Equatable, Identifiable {
     public var secretFingerprint: String?
     /// What the integration's sealed secret is: a client secret, or a PEM private key that signs assertions.
     public var secretKind: SecretKind
+    /// The authorization endpoint, where a user signs in again (authorization code with PKCE).
+    public var authorizationURL: URL?
+    /// The RFC 8628 device authorization endpoint; when present, re-auth offers the device flow.
+    public var deviceAuthorizationURL: URL?
+    /// Where an API key goes in a request; nil means `Authorization: Bearer`.
+    public var apiKeyPlacement: APIKeyPlacement?
+    /// A URL that answers 2xx to a valid credential, checked on a schedule and on demand.
+    public var probeURL: URL?
+    /// Seconds between two scheduled probes; nil means the default.
+    public var probeInterval: TimeInterval?
 
     /// The kinds of secret an integration holds.
     public enum SecretKind: String, Codable, Sendable {
@@ -30,7 +40,9 @@ public struct Integration: Codable, Sendable, Equatable, Identifiable {
     public init(
         id: String, provider: String, tokenURL: URL, revocationURL: URL? = nil, clientID: String,
         clientAuth: ClientAuthMethod, scopes: [String] = [], redirectURI: String? = nil,
-        secretFingerprint: String? = nil, secretKind: SecretKind = .clientSecret
+        secretFingerprint: String? = nil, secretKind: SecretKind = .clientSecret, authorizationURL: URL? = nil,
+        deviceAuthorizationURL: URL? = nil, apiKeyPlacement: APIKeyPlacement? = nil, probeURL: URL? = nil,
+        probeInterval: TimeInterval? = nil
     ) {
         self.id = id
         self.provider = provider
@@ -42,5 +54,10 @@ public struct Integration: Codable, Sendable, Equatable, Identifiable {
         self.redirectURI = redirectURI
         self.secretFingerprint = secretFingerprint
         self.secretKind = secretKind
+        self.authorizationURL = authorizationURL
+        self.deviceAuthorizationURL = deviceAuthorizationURL
+        self.apiKeyPlacement = apiKeyPlacement
+        self.probeURL = probeURL
+        self.probeInterval = probeInterval
     }
 }

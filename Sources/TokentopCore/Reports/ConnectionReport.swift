@@ -13,6 +13,9 @@ public enum ConnectionReport {
                 ("status", .int(error.status)),
             ]
         }
+        let probe: [(String, JSONWriter.Value)]? = connection.probe.map { probe in
+            [("at", .string(timestamp(probe.at))), ("detail", .string(probe.detail)), ("ok", .bool(probe.ok))]
+        }
         let fields: [(String, JSONWriter.Value)] = [
             ("access_fingerprint", .string(connection.accessFingerprint)),
             ("credential", .string(connection.credential.rawValue)),
@@ -25,6 +28,9 @@ public enum ConnectionReport {
             ("issued_at", .string(timestamp(connection.issuedAt))),
             ("last_error", .object(lastError)),
             ("last_refresh_at", .string(timestamp(connection.lastRefreshAt))),
+            ("members", .strings(connection.members)),
+            ("parent", .string(connection.parentID)),
+            ("probe", .object(probe)),
             ("provider", .string(integration?.provider)),
             ("reauth_reason", .string(connection.reauthReason)),
             ("refresh_fingerprint", .string(connection.refreshFingerprint)),
@@ -32,8 +38,10 @@ public enum ConnectionReport {
             ("revoked_at", .string(timestamp(connection.revokedAt))),
             ("revoked_at_provider", .bool(connection.revokedAtProvider)),
             ("scope", .string(connection.scope.rawValue)),
+            ("secret_set_at", .string(timestamp(connection.secretSetAt))),
             ("status", .string(status.rawValue)),
             ("subject", .string(connection.subject)),
+            ("workspace", .string(connection.workspace)),
         ]
         return fields
     }
@@ -131,6 +139,13 @@ public enum ConnectionReport {
             ("failures", String(connection.failures)),
             ("retry at", describe(connection.retryAt, now: now)),
         ]
+        if let parent = connection.parentID { lines.append(("derived from", parent)) }
+        if let workspace = connection.workspace { lines.append(("workspace", workspace)) }
+        if !connection.members.isEmpty { lines.append(("members", connection.members.joined(separator: ", "))) }
+        if let set = connection.secretSetAt { lines.append(("secret set", describe(set, now: now))) }
+        if let probe = connection.probe {
+            lines.append(("probe", "\(probe.ok ? "ok" : "failed"): \(probe.detail), \(describe(probe.at, now: now))"))
+        }
         if let reason = connection.reauthReason { lines.append(("needs re-auth", reason)) }
         if let revoked = connection.revokedAt {
             lines.append(

@@ -111,6 +111,26 @@ enum Schema {
                 // from under them.
                 "CREATE TABLE processes (owner TEXT PRIMARY KEY NOT NULL, last_seen REAL NOT NULL)"
             ]),
+        Migration(
+            version: 6,
+            statements: [
+                // The identity models' own facts: where a user signs in again, how a static key travels and is
+                // checked, which grant a derived token hangs from, and who shares a workspace's credential.
+                "ALTER TABLE integrations ADD COLUMN authorization_url TEXT",
+                "ALTER TABLE integrations ADD COLUMN device_authorization_url TEXT",
+                "ALTER TABLE integrations ADD COLUMN api_key_in TEXT",
+                "ALTER TABLE integrations ADD COLUMN api_key_name TEXT",
+                "ALTER TABLE integrations ADD COLUMN probe_url TEXT",
+                "ALTER TABLE integrations ADD COLUMN probe_interval REAL",
+                "ALTER TABLE connections ADD COLUMN parent_id TEXT",
+                "ALTER TABLE connections ADD COLUMN workspace TEXT",
+                "ALTER TABLE connections ADD COLUMN members TEXT NOT NULL DEFAULT '[]'",
+                "ALTER TABLE connections ADD COLUMN secret_set_at REAL",
+                "ALTER TABLE connections ADD COLUMN probe_at REAL",
+                "ALTER TABLE connections ADD COLUMN probe_ok INTEGER",
+                "ALTER TABLE connections ADD COLUMN probe_detail TEXT",
+                "CREATE INDEX connections_by_parent ON connections(parent_id) WHERE parent_id IS NOT NULL",
+            ]),
     ]
 
     /// The newest schema version this binary knows.

@@ -83,7 +83,7 @@ extension Store {
                 WHERE change_seq > ? ORDER BY change_seq
                 """, [since]
             ) { row -> Connection in
-                latest = max(latest, row.int(19))
+                latest = max(latest, row.int(Self.changeSeqColumn))
                 return try connection(from: row, scopesCache: &cache)
             }
             return (connections, latest)

@@ -4,14 +4,18 @@ import Foundation
 extension Store {
     static let integrationColumns = """
         id, provider, token_url, revocation_url, client_id, client_auth, scopes, redirect_uri, secret_fingerprint, \
-        secret_kind
+        secret_kind, authorization_url, device_authorization_url, api_key_in, api_key_name, probe_url, probe_interval
         """
 
     static let connectionColumns = """
         id, integration_id, scope, subject, credential, grant_kind, granted_scopes, access_fingerprint, \
         refresh_fingerprint, issued_at, expires_at, last_refresh_at, failures, last_error, retry_at, reauth_reason, \
-        revoked_at, revoked_at_provider, created_at
+        revoked_at, revoked_at_provider, created_at, parent_id, workspace, members, secret_set_at, probe_at, probe_ok, \
+        probe_detail
         """
+
+    /// The position of `change_seq` when a query selects it right after ``connectionColumns``.
+    static let changeSeqColumn: Int32 = 26
 
     static let historyColumns = "at, connection_id, kind, message, error"
 
@@ -39,7 +43,15 @@ extension Store {
             clientAuth: try value(row.string(5), ClientAuthMethod.self, "client_auth of integration \(id)"),
             scopes: try strings(row.string(6), "scopes of integration \(id)"), redirectURI: row.string(7),
             secretFingerprint: row.string(8),
-            secretKind: try value(row.string(9), Integration.SecretKind.self, "secret kind of integration \(id)"))
+            secretKind: try value(row.string(9), Integration.SecretKind.self, "secret kind of integration \(id)"),
+            authorizationURL: row.string(10).flatMap(URL.init(string:)),
+            deviceAuthorizationURL: row.string(11).flatMap(URL.init(string:)),
+            apiKeyPlacement: try row.string(12).map {
+                APIKeyPlacement(
+                    location: try value($0, APIKeyPlacement.Location.self, "API key placement of integration \(id)"),
+                    name: row.string(13) ?? "")
+            },
+            probeURL: row.string(14).flatMap(URL.init(string:)), probeInterval: row.double(15))
     }
 
     func integrationExists(_ id: String) throws -> Bool {
@@ -59,7 +71,10 @@ extension Store {
             integration.redirectURI, secret,
             // A key's fingerprint is its public key's, from the importer; a PEM's first characters say nothing.
             integration.secretKind == .privateKey ? integration.secretFingerprint : entry.clientSecret?.fingerprint,
-            integration.secretKind.rawValue, integration.id,
+            integration.secretKind.rawValue, integration.authorizationURL?.absoluteString,
+            integration.deviceAuthorizationURL?.absoluteString, integration.apiKeyPlacement?.location.rawValue,
+            integration.apiKeyPlacement?.name, integration.probeURL?.absoluteString, integration.probeInterval,
+            integration.id,
         ]
         // UPDATE rather than INSERT OR REPLACE: a replace deletes the row first, which the connections'
         // foreign keys would refuse.
@@ -68,13 +83,15 @@ extension Store {
                 ? """
                 UPDATE integrations SET provider = ?, token_url = ?, revocation_url = ?, client_id = ?,
                     client_auth = ?, scopes = ?, redirect_uri = ?, client_secret = ?, secret_fingerprint = ?,
-                    secret_kind = ?
+                    secret_kind = ?, authorization_url = ?, device_authorization_url = ?, api_key_in = ?,
+                    api_key_name = ?, probe_url = ?, probe_interval = ?
                 WHERE id = ?
                 """
                 : """
                 INSERT INTO integrations (provider, token_url, revocation_url, client_id, client_auth, scopes,
-                    redirect_uri, client_secret, secret_fingerprint, secret_kind, id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    redirect_uri, client_secret, secret_fingerprint, secret_kind, authorization_url,
+                    device_authorization_url, api_key_in, api_key_name, probe_url, probe_interval, id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             values)
         return replaced
@@ -116,7 +133,10 @@ extension Store {
             grantedScopes: grantedScopes, accessFingerprint: row.string(7), refreshFingerprint: row.string(8),
             issuedAt: row.date(9), expiresAt: row.date(10), lastRefreshAt: row.date(11), failures: row.int(12),
             lastError: lastError, retryAt: row.date(14), reauthReason: row.string(15), revokedAt: row.date(16),
-            revokedAtProvider: row.bool(17), createdAt: row.date(18) ?? Date(timeIntervalSince1970: 0))
+            revokedAtProvider: row.bool(17), createdAt: row.date(18) ?? Date(timeIntervalSince1970: 0),
+            parentID: row.string(19), workspace: row.string(20),
+            members: try strings(row.string(21), "members of connection \(id)"), secretSetAt: row.date(22),
+            probe: row.date(23).map { ProbeResult(at: $0, ok: row.bool(24), detail: row.string(25) ?? "") })
     }
 
     /// Inserts or replaces a connection from an import; returns whether it replaced one.
@@ -130,7 +150,8 @@ extension Store {
             accessFingerprint: entry.accessToken?.fingerprint, refreshFingerprint: entry.refreshToken?.fingerprint,
             // The import is the start of the token's lifetime as far as tokentop can know.
             issuedAt: entry.accessToken == nil ? nil : at, expiresAt: entry.expiry(importedAt: at),
-            createdAt: (existingCreatedAt ?? nil) ?? at)
+            createdAt: (existingCreatedAt ?? nil) ?? at, parentID: entry.parentID, workspace: entry.workspace,
+            members: entry.members, secretSetAt: entry.accessToken == nil ? nil : (entry.secretSetAt ?? at))
         let access = try entry.accessToken.map { try secrets.seal($0, context: Self.accessTokenContext(entry.id)) }
         let refresh = try entry.refreshToken.map {
             try secrets.seal($0, context: Self.refreshTokenContext(entry.id))
@@ -154,7 +175,8 @@ extension Store {
     static let factColumns = [
         "integration_id", "scope", "subject", "credential", "grant_kind", "granted_scopes", "access_fingerprint",
         "refresh_fingerprint", "issued_at", "expires_at", "last_refresh_at", "failures", "last_error", "retry_at",
-        "reauth_reason", "revoked_at", "revoked_at_provider", "created_at",
+        "reauth_reason", "revoked_at", "revoked_at_provider", "created_at", "parent_id", "workspace", "members",
+        "secret_set_at", "probe_at", "probe_ok", "probe_detail",
     ]
 
     func factValues(_ connection: Connection) throws -> [any SQLiteBindable] {
@@ -164,7 +186,9 @@ extension Store {
             connection.grant.rawValue, json(connection.grantedScopes), connection.accessFingerprint,
             connection.refreshFingerprint, connection.issuedAt, connection.expiresAt, connection.lastRefreshAt,
             connection.failures, lastError, connection.retryAt, connection.reauthReason, connection.revokedAt,
-            connection.revokedAtProvider, connection.createdAt,
+            connection.revokedAtProvider, connection.createdAt, connection.parentID, connection.workspace,
+            json(connection.members), connection.secretSetAt, connection.probe?.at, connection.probe?.ok,
+            connection.probe?.detail,
         ]
     }
 

@@ -146,6 +146,31 @@ public final class Store: @unchecked Sendable {
                             at: at, connectionID: entry.id, kind: .imported,
                             message: "\(what) from \(bundle.source)"))
                 }
+                // Checked once every entry is written: a parent may come later in the file than its children.
+                for (index, entry) in bundle.connections.enumerated() {
+                    guard let parentID = entry.parentID else { continue }
+                    let parent = try database.query(
+                        "SELECT parent_id FROM connections WHERE id = ?", [parentID]) { $0.string(0) }
+                    guard let grandparent = parent.first else {
+                        throw ImportError(
+                            file: bundle.source, entry: bundle.connectionLabel(index), field: "parent",
+                            problem: "no connection \"\(parentID)\" in the file or in the database \(path)")
+                    }
+                    let children = try database.query(
+                        "SELECT id FROM connections WHERE parent_id = ? LIMIT 1", [entry.id]) { $0.string(0) ?? "" }
+                    if let child = children.first {
+                        throw ImportError(
+                            file: bundle.source, entry: bundle.connectionLabel(index), field: "parent",
+                            problem: "\"\(entry.id)\" is the parent of \"\(child)\", so it cannot be derived itself; "
+                                + "one level of derivation only")
+                    }
+                    if grandparent != nil {
+                        throw ImportError(
+                            file: bundle.source, entry: bundle.connectionLabel(index), field: "parent",
+                            problem: "\"\(parentID)\" is itself derived from another connection; "
+                                + "name the root grant as the parent")
+                    }
+                }
                 return summary
             }
         }

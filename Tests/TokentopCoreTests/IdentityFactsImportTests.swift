@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+
+@testable import TokentopCore
+
+/// The facts each identity model adds to an import: sign-in endpoints, key placement and probes, parents,
+/// workspaces and members; and that they survive the store.
+@Suite struct IdentityFactsImportTests {
+    static let file = """
+        {"integrations": [
+          {"id": "acme", "provider": "acme", "token_url": "https://auth.acme.test/oauth/token",
+           "client_id": "fake-client-id", "client_secret": "fake-client-secret-0001",
+           "authorization_url": "https://auth.acme.test/oauth/authorize",
+           "device_authorization_url": "https://auth.acme.test/oauth/device"},
+          {"id": "vandelay", "provider": "vandelay", "token_url": "https://api.vandelay.test/token",
+           "client_id": "fake-client-id", "client_auth": "none", "api_key_in": "query", "api_key_name": "key",
+           "probe_url": "https://api.vandelay.test/v1/me", "probe_interval": 600}
+        ],
+        "connections": [
+          {"id": "child", "integration": "acme", "scope": "delegated", "subject": "bob@example.com",
+           "access_token": "fake-access-token-0002", "parent": "admin"},
+          {"id": "admin", "integration": "acme", "scope": "org", "subject": "org:acme",
+           "access_token": "fake-access-token-0001", "refresh_token": "fake-refresh-token-0001"},
+          {"id": "ws", "integration": "vandelay", "scope": "workspace", "subject": "ws:sales",
+           "credential": "api_key", "secret": "fake-api-key-0003", "workspace": "Sales",
+           "members": ["ann@example.com", "bo@example.com"], "secret_set_at": "2026-10-24T09:00:00Z"}
+        ]}
+        """
+
+    @Test func theNewFactsRoundTripThroughTheStore() throws {
+        let bundle = try ImportFile.parse(Data(Self.file.utf8), source: "models.json")
+        let directory = try StoreTemporaryDirectory()
+        let store = try Store.open(path: directory.file("db.sqlite3"), secrets: SecretBox(key: StoreFixtures.key))
+        _ = try store.importBundle(bundle, at: StoreFixtures.epoch)
+
+        let acme = try #require(try store.integrations().first { $0.id == "acme" })
+        #expect(acme.authorizationURL?.absoluteString == "https://auth.acme.test/oauth/authorize")
+        #expect(acme.deviceAuthorizationURL?.absoluteString == "https://auth.acme.test/oauth/device")
+        #expect(acme.apiKeyPlacement == nil)
+        let vandelay = try #require(try store.integrations().first { $0.id == "vandelay" })
+        #expect(vandelay.apiKeyPlacement == APIKeyPlacement(location: .query, name: "key"))
+        #expect(vandelay.probeURL?.absoluteString == "https://api.vandelay.test/v1/me")
+        #expect(vandelay.probeInterval == 600)
+
+        let child = try #require(try store.connection(id: "child"))
+        #expect(child.parentID == "admin")
+        #expect(child.secretSetAt == StoreFixtures.epoch)
+        let ws = try #require(try store.connection(id: "ws"))
+        #expect(ws.workspace == "Sales")
+        #expect(ws.members == ["ann@example.com", "bo@example.com"])
+        #expect(ws.secretSetAt == ImportFieldReader.parseRFC3339("2026-10-24T09:00:00Z"))
+        #expect(ws.parentID == nil && ws.probe == nil)
+
+        var probed = ws
+        probed.probe = ProbeResult(at: StoreFixtures.epoch, ok: false, detail: "HTTP 401")
+        try store.locked { try store.updateFacts(probed) }
+        #expect(try store.connection(id: "ws")?.probe == probed.probe)
+        #expect(try store.changes(since: 0).connections.map(\.id).contains("ws"))
+    }
+
+    @Test func aMissingParentIsRefusedAndNothingIsWritten() throws {
+        let text = Self.file.replacingOccurrences(of: "\"parent\": \"admin\"", with: "\"parent\": \"nobody\"")
+        let bundle = try ImportFile.parse(Data(text.utf8), source: "models.json")
+        let directory = try StoreTemporaryDirectory()
+        let store = try Store.open(path: directory.file("db.sqlite3"), secrets: SecretBox(key: StoreFixtures.key))
+        let error = try #require(throws: ImportError.self) { try store.importBundle(bundle, at: StoreFixtures.epoch) }
+        #expect(
+            error.description
+                == "models.json: connections[0] (id \"child\"): parent: no connection \"nobody\" in the file or in "
+                + "the database \(store.path)")
+        #expect(try store.connections().isEmpty)
+    }
+
+    @Test func derivationIsOneLevelDeep() throws {
+        let text = Self.file.replacingOccurrences(
+            of: "\"refresh_token\": \"fake-refresh-token-0001\"}",
+            with: "\"refresh_token\": \"fake-refresh-token-0001\", \"parent\": \"ws\"}")
+        let bundle = try ImportFile.parse(Data(text.utf8), source: "models.json")
+        let directory = try StoreTemporaryDirectory()
+        let store = try Store.open(path: directory.file("db.sqlite3"), secrets: SecretBox(key: StoreFixtures.key))
+        let error = try #require(throws: ImportError.self) { try store.importBundle(bundle, at: StoreFixtures.epoch) }
+        #expect(error.description.contains("parent: \"admin\" is itself derived from another connection"))
+        #expect(try store.connections().isEmpty)
+    }
+
+    @Test(arguments: [
+        ("\"api_key_in\": \"query\"", "integrations[0] (id \"acme\"): api_key_name: missing; api_key_in needs"),
+        ("\"api_key_name\": \"X-Key\"", "integrations[0] (id \"acme\"): api_key_in: missing; say whether"),
+        (
+            "\"api_key_in\": \"cookie\", \"api_key_name\": \"k\"",
+            "integrations[0] (id \"acme\"): api_key_in: unknown value \"cookie\"; expected one of header, query"
+        ),
+        (
+            "\"api_key_in\": \"header\", \"api_key_name\": \"X Key\"",
+            "integrations[0] (id \"acme\"): api_key_name: expected a plain header or parameter name"
+        ),
+        ("\"probe_interval\": 600", "integrations[0] (id \"acme\"): probe_interval: given without a probe_url"),
+        (
+            "\"probe_url\": \"https://a.test/me\", \"probe_interval\": 5",
+            "integrations[0] (id \"acme\"): probe_interval: expected seconds between 60"
+        ),
+        ("\"probe_url\": \"ftp://a.test/me\"", "integrations[0] (id \"acme\"): probe_url: expected an http or https"),
+    ])
+    func badIntegrationFactsAreNamed(_ extra: String, _ expected: String) throws {
+        let text = Self.file.replacingOccurrences(
+            of: "\"device_authorization_url\": \"https://auth.acme.test/oauth/device\"}",
+            with: "\"device_authorization_url\": \"https://auth.acme.test/oauth/device\", \(extra)}")
+        let error = try #require(throws: ImportError.self) {
+            try ImportFile.parse(Data(text.utf8), source: "models.json")
+        }
+        #expect(error.description.hasPrefix("models.json: \(expected)"))
+    }
+
+    @Test(arguments: [
+        ("\"parent\": \"child\"", "parent: a connection cannot be its own parent"),
+        ("\"workspace\": \"\"", "workspace: must not be empty"),
+        ("\"members\": [\"a\", \"\"]", "members[1]: expected a non-empty string"),
+        ("\"secret_set_at\": \"2026-02-30T00:00:00Z\"", "secret_set_at: expected an RFC 3339 time"),
+        ("\"expires_at\": \"2026-13-01T00:00:00Z\"", "expires_at: expected an RFC 3339 time"),
+        ("\"expires_at\": \"9999-01-01T00:00:00Z\"", "expires_at: more than ten years ahead"),
+    ])
+    func badConnectionFactsAreNamed(_ extra: String, _ expected: String) throws {
+        let text = Self.file.replacingOccurrences(of: "\"parent\": \"admin\"", with: extra)
+        let error = try #require(throws: ImportError.self) {
+            try ImportFile.parse(Data(text.utf8), source: "models.json")
+        }
+        #expect(error.description.hasPrefix("models.json: connections[0] (id \"child\"): \(expected)"))
+    }
+
+    @Test func leapDaysExistOnlyInLeapYears() {
+        #expect(ImportFieldReader.parseRFC3339("2028-02-29T00:00:00Z") != nil)
+        #expect(ImportFieldReader.parseRFC3339("2027-02-29T00:00:00Z") == nil)
+        #expect(ImportFieldReader.parseRFC3339("2100-02-29T00:00:00Z") == nil)
+        #expect(ImportFieldReader.parseRFC3339("2000-02-29T00:00:00Z") != nil)
+    }
+}
