@@ -26,7 +26,7 @@ enum Usage {
         Options:
           --db PATH      the database (default: $TOKENTOP_DB, else $XDG_DATA_HOME/tokentop/tokentop.sqlite3)
           --themes DIR   where theme files live (default: the themes/ folder shipped with tokentop)
-          --theme NAME   the dashboard's theme: default or monochrome (a file NAME.theme in the themes folder)
+          --theme NAME   the dashboard's theme: default, light, high-contrast, monochrome, or NAME.theme in --themes
           --json         machine-readable output (list, show)
           --scope S      user, org, delegated, workspace or bot
           --status S     healthy, expiring, refreshing, failing, needs-reauth, expired, revoked or static
