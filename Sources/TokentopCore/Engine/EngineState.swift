@@ -86,6 +86,8 @@ final class EngineState: Sendable {
                 abs($0.at.timeIntervalSince(event.at)) < 0.001 && $0.connectionID == event.connectionID
                     && $0.kind == event.kind
             }) {
+                var event = event
+                event.byAnotherProcess = true
                 Self.append(event, to: &state.snapshot)
                 added = true
             }
@@ -102,6 +104,7 @@ final class EngineState: Sendable {
 
     private static func append(_ event: HistoryEntry, to snapshot: inout DashboardSnapshot) {
         snapshot.events.append(event)
+        snapshot.eventsAppended += 1
         if snapshot.events.count > eventLimit { snapshot.events.removeFirst(snapshot.events.count - eventLimit) }
     }
 
