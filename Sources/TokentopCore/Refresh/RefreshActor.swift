@@ -285,10 +285,10 @@ actor RefreshActor {
             case .success(var grant):
                 var notes: [String] = [grant.refreshToken == nil ? "refreshed" : "refreshed; refresh token rotated"]
                 if grant.expiresIn == nil {
-                    // FIXME: the provider catalog's default lifetime should replace the policy's single default.
-                    grant.expiresIn = policy.unknownExpiryLifetime
-                    notes.append(
-                        "no expiry in the answer, assuming \(Countdown.format(seconds: policy.unknownExpiryLifetime))")
+                    // The provider's documented default when the catalog knows one, else the policy's.
+                    let (lifetime, source) = policy.assumedLifetime(provider: integration.provider)
+                    grant.expiresIn = lifetime
+                    notes.append("no expiry in the answer, assuming \(Countdown.format(seconds: lifetime)) (\(source))")
                 }
                 if let scopes = grant.scopes {
                     let missing = connection.grantedScopes.filter { !scopes.contains($0) }
