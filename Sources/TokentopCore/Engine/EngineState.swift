@@ -123,6 +123,13 @@ final class EngineState: Sendable {
         }
     }
 
+    func setReadOnly(_ readOnly: Bool) {
+        inner.withLock { state in
+            state.snapshot.readOnly = readOnly
+            state.snapshot.version &+= 1
+        }
+    }
+
     func setNotice(_ notice: String?) {
         inner.withLock { state in
             guard state.snapshot.notice != notice else { return }

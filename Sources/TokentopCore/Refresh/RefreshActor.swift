@@ -39,7 +39,14 @@ actor RefreshActor {
         case storageFailed(String)
     }
 
-    init(store: Store, client: OAuthClient, clock: any TimeSource, policy: RefreshPolicy, state: EngineState) {
+    /// Follows other processes' writes but renews nothing: a read-only dashboard.
+    private let observeOnly: Bool
+
+    init(
+        store: Store, client: OAuthClient, clock: any TimeSource, policy: RefreshPolicy, state: EngineState,
+        observeOnly: Bool = false
+    ) {
+        self.observeOnly = observeOnly
         self.store = store
         self.client = client
         self.clock = clock
@@ -88,7 +95,7 @@ actor RefreshActor {
                 syncFromStore()
                 lastSync = now
             }
-            while inFlight.count < policy.concurrency, let id = queue.popDue(at: now) {
+            while !observeOnly, inFlight.count < policy.concurrency, let id = queue.popDue(at: now) {
                 guard !inFlight.contains(id) else { continue }
                 inFlight.insert(id)
                 track(Task { await self.performRefresh(id) })
