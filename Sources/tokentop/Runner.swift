@@ -157,7 +157,10 @@ struct Runner {
             return 0
         case .daemon:
             let engine = try openEngine(create: true)
-            return await Daemon(engine: engine).run()
+            let runner = self
+            return try await Daemon(
+                engine: engine, settings: try configuration().settings, reload: { try runner.configuration() }
+            ).run()
         }
     }
 
@@ -211,17 +214,26 @@ struct Runner {
     }
 
     private func dashboard(_ engine: Engine) async throws -> Int32 {
+        let settings = try configuration().settings
+        let operations = OperationsLoop(engine: engine) { message, fields in
+            // The dashboard has no log: a problem with the metrics file or the event command is its notice.
+            let details = fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            engine.post(notice: "\(message): \(details)")
+        }
+        operations.apply(settings)
         engine.start()
+        operations.start()
         do {
-            let settings = try configuration().settings
             try runDashboard(
                 backend: engine, themesDirectory: settings.themesDirectory ?? Self.shippedThemes(),
                 themeName: settings.theme ?? "default")
         } catch {
             await engine.stop()
+            await operations.stop()
             throw error
         }
         await engine.stop()
+        await operations.stop()
         return 0
     }
 

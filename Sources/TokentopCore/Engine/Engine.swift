@@ -8,11 +8,14 @@ import Synchronization
 public final class Engine: Sendable {
     public let store: Store
     public let timeSource: any TimeSource
-    public let policy: RefreshPolicy
+    /// The refresh policy in force; ``apply(policy:)`` changes it.
+    public var policy: RefreshPolicy { state.snapshot().policy }
     /// The operator whose commands the audit log attributes.
     public let user: String
     /// Whether this process only watches: no refresh, revocation or re-auth, by the actor or an operator.
     public let readOnly: Bool
+    /// The refresh actor's counters, for `--metrics`.
+    public let metrics = RefreshMetrics()
     let state: EngineState
     let actor: RefreshActor
     private let loop = LoopHandle()
@@ -31,14 +34,13 @@ public final class Engine: Sendable {
         self.readOnly = readOnly
         self.user = user
         self.timeSource = timeSource
-        self.policy = policy
         let connections = try store.connections()
         state = EngineState(
             databasePath: databasePath ?? store.path, connections: connections, integrations: try store.integrations(),
             events: try store.recentHistory(limit: EngineState.eventLimit), policy: policy)
         actor = RefreshActor(
             store: store, client: OAuthClient(transport: transport, clock: timeSource), clock: timeSource,
-            policy: policy, state: state, observeOnly: readOnly)
+            policy: policy, state: state, observeOnly: readOnly, metrics: metrics)
         state.setReadOnly(readOnly)
     }
 
@@ -66,8 +68,19 @@ public final class Engine: Sendable {
         await drainAudit()
     }
 
+    /// Takes a new refresh policy (a reloaded configuration); every connection is rescheduled under it.
+    public func apply(policy: RefreshPolicy) async {
+        await actor.setPolicy(policy)
+    }
+
     /// The current state; cheap, and never blocks on the network or the disk.
     public func snapshot() -> DashboardSnapshot { state.snapshot() }
+
+    /// Shows `notice` across the dashboard until the next successful refresh replaces it.
+    public func post(notice: String) { state.setNotice(notice) }
+
+    /// One connection as the live state has it, found through an index.
+    public func connection(_ id: String) -> Connection? { state.connection(id) }
 
     /// Asks the actor to refresh `ids` now; failures arrive as events.
     public func refresh(_ ids: [String]) {

@@ -123,6 +123,13 @@ final class EngineState: Sendable {
         }
     }
 
+    func setPolicy(_ policy: RefreshPolicy) {
+        inner.withLock { state in
+            state.snapshot.policy = policy
+            state.snapshot.version &+= 1
+        }
+    }
+
     func setReadOnly(_ readOnly: Bool) {
         inner.withLock { state in
             state.snapshot.readOnly = readOnly

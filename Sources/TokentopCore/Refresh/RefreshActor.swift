@@ -9,7 +9,7 @@ actor RefreshActor {
     private let store: Store
     private let client: OAuthClient
     private let clock: any TimeSource
-    private let policy: RefreshPolicy
+    private var policy: RefreshPolicy
     private let state: EngineState
     private var queue = DueQueue()
     private var inFlight: Set<String> = []
@@ -41,12 +41,15 @@ actor RefreshActor {
 
     /// Follows other processes' writes but renews nothing: a read-only dashboard.
     private let observeOnly: Bool
+    /// Counts refreshes, failures and their latency for `--metrics`.
+    private let metrics: RefreshMetrics
 
     init(
         store: Store, client: OAuthClient, clock: any TimeSource, policy: RefreshPolicy, state: EngineState,
-        observeOnly: Bool = false
+        observeOnly: Bool = false, metrics: RefreshMetrics = RefreshMetrics()
     ) {
         self.observeOnly = observeOnly
+        self.metrics = metrics
         self.store = store
         self.client = client
         self.clock = clock
@@ -61,6 +64,16 @@ actor RefreshActor {
         lastChange = (try? store.latestChange()) ?? 0
         lastHistory = (try? store.latestHistoryID()) ?? 0
         lastSync = clock.now()
+    }
+
+    /// Takes a new policy (a reloaded configuration) and reschedules every connection under it.
+    func setPolicy(_ policy: RefreshPolicy) {
+        self.policy = policy
+        state.setPolicy(policy)
+        for connection in state.snapshot().connections where !inFlight.contains(connection.id) {
+            queue.schedule(connection.id, at: policy.dueAt(connection))
+        }
+        state.setNextDue(queue.nextDue())
     }
 
     /// Reads what other processes (a daemon, the CLI, another dashboard) wrote since the last look.
@@ -249,6 +262,7 @@ actor RefreshActor {
         defer { state.setInFlight(id, false) }
 
         let result: Result<TokenGrant, ProviderError>
+        let started = ContinuousClock.now
         do {
             let secret = try store.integrationSecret(id: integration.id)
             switch connection.grant {
@@ -287,6 +301,13 @@ actor RefreshActor {
             return .storageFailed("\(error)")
         }
         let now = clock.now()
+        let elapsed = started.duration(to: .now)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        switch result {
+        case .success: metrics.recordSuccess(provider: integration.provider, seconds: seconds)
+        case .failure(let error):
+            metrics.recordFailure(provider: integration.provider, reason: error.error, seconds: seconds)
+        }
         do {
             switch result {
             case .success(var grant):
