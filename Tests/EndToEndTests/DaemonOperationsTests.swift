@@ -33,7 +33,7 @@ struct DaemonOperationsTests {
         defer { sandbox.remove() }
         let file = try sandbox.write(
             "import.json",
-            CommandLineTests.importFile.replacingOccurrences(of: "2099-01-01T00:00:00Z", with: "2020-01-01T00:00:00Z"))
+            CommandLineTests.importFile.replacingOccurrences(of: CommandLineTests.farFuture, with: "2020-01-01T00:00:00Z"))
         #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
         let log = sandbox.root.appendingPathComponent("daemon.log").path
         let metrics = sandbox.root.appendingPathComponent("tokentop.prom").path
@@ -105,7 +105,7 @@ struct DaemonOperationsTests {
         defer { sandbox.remove() }
         let file = try sandbox.write(
             "import.json",
-            CommandLineTests.importFile.replacingOccurrences(of: "2099-01-01T00:00:00Z", with: "2020-01-01T00:00:00Z"))
+            CommandLineTests.importFile.replacingOccurrences(of: CommandLineTests.farFuture, with: "2020-01-01T00:00:00Z"))
         #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
         let log = sandbox.root.appendingPathComponent("slow.log").path
         let daemon = try Binary.start(
