@@ -13,7 +13,10 @@ public final class Engine: Sendable {
     public let user: String
     let state: EngineState
     let actor: RefreshActor
+    /// Checks static credentials against their integration's probe URL.
+    let prober: Prober
     private let loop = LoopHandle()
+    private let probeLoop = LoopHandle()
     /// Work started for the front end (refreshes, revocations, audit entries) that stopping waits for.
     private let pending = Mutex<[UUID: Task<Void, Never>]>([:])
 
@@ -22,7 +25,8 @@ public final class Engine: Sendable {
     ///   - databasePath: the path to show in the header, as the user named it.
     public init(
         store: Store, transport: any HTTPTransport, timeSource: any TimeSource = SystemTimeSource(),
-        policy: RefreshPolicy = .standard, databasePath: String? = nil, user: String = OperatorIdentity.current()
+        policy: RefreshPolicy = .standard, databasePath: String? = nil, user: String = OperatorIdentity.current(),
+        probePolicy: ProbePolicy = .standard
     ) throws {
         self.store = store
         self.user = user
@@ -35,6 +39,7 @@ public final class Engine: Sendable {
         actor = RefreshActor(
             store: store, client: OAuthClient(transport: transport, clock: timeSource), clock: timeSource,
             policy: policy, state: state)
+        prober = Prober(store: store, transport: transport, clock: timeSource, policy: probePolicy, state: state)
     }
 
     /// Starts the background refresh actor.
@@ -45,11 +50,14 @@ public final class Engine: Sendable {
             await actor.scheduleAll(connections)
             await actor.run()
         }
+        let prober = prober
+        probeLoop.start { await prober.run() }
     }
 
     /// Stops the refresh actor after the refreshes in flight finish, and finishes writing the audit log.
     public func stop() async {
         await loop.stop()
+        await probeLoop.stop()
         await drainAudit()
     }
 
@@ -75,6 +83,7 @@ public final class Engine: Sendable {
     /// The operator's request and its outcome go to the audit log.
     /// - Throws: ``EngineError`` when the connection is unknown or cannot be renewed.
     public func refreshNow(_ id: String) async throws -> Connection {
+        if let connection = state.connection(id), !connection.credential.expires { return try await probeNow(id) }
         do {
             let connection = try await actor.refreshNow(id)
             let failed = connection.failures > 0 || connection.reauthReason != nil
@@ -152,7 +161,7 @@ public final class Engine: Sendable {
     }
 
     /// Appends to the audit log; a log that cannot be written shows as the dashboard's notice.
-    private func audit(_ action: AuditEntry.Action, _ target: String?, _ outcome: String, _ detail: String) {
+    func audit(_ action: AuditEntry.Action, _ target: String?, _ outcome: String, _ detail: String) {
         do {
             try store.appendAudit(
                 action: action, target: target, outcome: outcome, detail: detail, user: user, at: timeSource.now())
