@@ -62,6 +62,9 @@ struct Runner {
                 path: path, openStore: { try openStore(create: $0) }, user: OperatorIdentity.current(), at: Date())
             Output.out("imported \(path) into \(databasePath): \(summary)")
             return 0
+        case .explain(let scope):
+            Output.out(IdentityModelFacts.text(width: 80, highlight: scope))
+            return 0
         case .providers(let json):
             let catalog = try ProviderCatalog.embedded()
             Output.out(json ? catalog.reportJSON() : catalog.reportTable())
