@@ -18,6 +18,8 @@ actor Prober {
     private let policy: ProbePolicy
     private let state: EngineState
     private var queue = DueQueue()
+    /// Each id's time in `queue`, so that a rescan that finds it unchanged pushes nothing onto the heap.
+    private var scheduled: [String: Date] = [:]
     private var inFlight: Set<String> = []
     private var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
     /// Probes the loop started, which stopping waits for.
@@ -57,6 +59,7 @@ actor Prober {
                 reschedule(now: now)
             }
             while inFlight.count < policy.concurrency, let id = queue.popDue(at: now) {
+                scheduled[id] = nil
                 guard !inFlight.contains(id) else { continue }
                 inFlight.insert(id)
                 track(Task { _ = await self.perform(id, requested: false) })
@@ -71,6 +74,8 @@ actor Prober {
         }
     }
 
+    // FIXME: learns of connections another process imported by walking the snapshot every 15 s when it changed; a
+    // feed of changed ids from the refresh actor's store sync would spare the walk at 100,000 connections.
     /// Puts every probed connection's due time into the queue when the snapshot changed since the last look.
     private func reschedule(now: Date) {
         lastScan = now
@@ -80,8 +85,15 @@ actor Prober {
         for connection in snapshot.connections
         where ProbePolicy.probedCredentials.contains(connection.credential) && !inFlight.contains(connection.id) {
             let integration = snapshot.integrations[connection.integrationID]
-            queue.schedule(connection.id, at: policy.dueAt(connection, integration: integration))
+            schedule(connection.id, at: policy.dueAt(connection, integration: integration))
         }
+    }
+
+    /// Puts `id` in the queue at `due` (nil takes it out), unless it is there at that time already.
+    private func schedule(_ id: String, at due: Date?) {
+        guard scheduled[id] != due else { return }
+        scheduled[id] = due
+        queue.schedule(id, at: due)
     }
 
     private func track(_ task: Task<Void, Never>) {
@@ -147,12 +159,12 @@ actor Prober {
         guard policy.isProbed(connection, integration: integration), let integration,
             let url = integration.probeURL
         else {
-            queue.schedule(id, at: nil)
+            schedule(id, at: nil)
             return .done(connection)
         }
         if !requested, let due = policy.dueAt(connection, integration: integration), due > now {
             // Another process probed it since this one was scheduled: take its result and wait for the next turn.
-            queue.schedule(id, at: due)
+            schedule(id, at: due)
             return .done(connection)
         }
         let secret: Secret?
@@ -162,7 +174,7 @@ actor Prober {
             return storageFailure(error, id: id)
         }
         guard let secret else {
-            queue.schedule(id, at: nil)
+            schedule(id, at: nil)
             return .done(connection)
         }
         let verdict: ProbeVerdict
@@ -192,7 +204,7 @@ actor Prober {
             // Revoked or imported again while the probe was out: that write stands, and this result is dropped.
             if let current = try? store.connection(id: id) {
                 state.update(current, event: nil)
-                queue.schedule(id, at: policy.dueAt(current, integration: integration))
+                schedule(id, at: policy.dueAt(current, integration: integration))
             }
             return .done(state.connection(id))
         }
@@ -203,7 +215,7 @@ actor Prober {
                 verdict, connectionID: id, rejectedReason: reason, cleared: false, at: finished)
         }
         state.update(record.connection, event: event)
-        queue.schedule(id, at: policy.dueAt(record.connection, integration: integration))
+        schedule(id, at: policy.dueAt(record.connection, integration: integration))
         return .done(record.connection)
     }
 
@@ -240,7 +252,7 @@ actor Prober {
             event: HistoryEntry(
                 at: now, connectionID: id, kind: .probeFailed, message: "probe not recorded, database problem: \(error)"
             ))
-        queue.schedule(id, at: now.addingTimeInterval(60))
+        schedule(id, at: now.addingTimeInterval(60))
         return .storageFailed("\(error)")
     }
 
