@@ -15,6 +15,7 @@ struct Invocation: Equatable {
         case audit(json: Bool, verify: Bool)
         case rekey
         case providers(json: Bool)
+        case explain(scope: IdentityScope?)
         case status
         case help(topic: String?)
         case version
@@ -201,6 +202,15 @@ extension Invocation {
             try allow(["--json"])
             try exactly(0, "no operands")
             command = .providers(json: json)
+        case "explain":
+            try allow([])
+            guard operands.count <= 1 else {
+                throw UsageError(
+                    description: "'explain' takes at most one scope, not '\(operands.joined(separator: " "))'")
+            }
+            var scope: IdentityScope?
+            if let operand = operands.first { scope = try Self.choice(operand, "scope") }
+            command = .explain(scope: scope)
         case "rekey":
             try allow([])
             try exactly(0, "no operands")

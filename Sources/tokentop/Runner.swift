@@ -82,6 +82,9 @@ struct Runner {
                 path: path, openStore: { try openStore(create: $0) }, user: OperatorIdentity.current(), at: Date())
             Output.out("imported \(path) into \(databasePath): \(summary)")
             return 0
+        case .explain(let scope):
+            Output.out(IdentityModelFacts.text(width: 80, highlight: scope))
+            return 0
         case .providers(let json):
             let catalog = try ProviderCatalog.embedded()
             Output.out(json ? catalog.reportJSON() : catalog.reportTable())
@@ -112,7 +115,12 @@ struct Runner {
             for id in ids {
                 do {
                     let connection = try await engine.refreshNow(id)
-                    if let reason = connection.reauthReason {
+                    if !connection.credential.expires, let probe = connection.probe {
+                        // A static credential is not renewed, only checked at its probe URL.
+                        Output.out("\(id): probe \(probe.ok ? "ok" : "failed"): \(probe.detail)")
+                        if let reason = connection.reauthReason { Output.out("\(id): needs re-auth: \(reason)") }
+                        if !probe.ok { status = 1 }
+                    } else if let reason = connection.reauthReason {
                         Output.out("\(id): needs re-auth: \(reason)")
                         status = 1
                     } else if connection.failures > 0, let error = connection.lastError {

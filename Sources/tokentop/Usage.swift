@@ -12,7 +12,7 @@ enum Usage {
                                                list connections
           tokentop show ID [--json]            every stored fact of one connection, and its history
           tokentop import FILE                 add integrations and connections from a JSON file (- for stdin)
-          tokentop refresh ID...               refresh connections now
+          tokentop refresh ID...               refresh connections now (a static key: check it at its probe URL)
           tokentop revoke ID...                revoke at the provider (RFC 7009) and here
           tokentop reauth ID                   say who must act to re-authorize a connection
           tokentop daemon                      run the refresh actor without a terminal (JSON lines on stderr)
@@ -22,6 +22,7 @@ enum Usage {
                                                fresh key file)
           tokentop audit [--json] [--verify]   the operators' actions, hash-chained; --verify checks the chain
           tokentop config                      the settings in force, and where each comes from
+          tokentop explain [SCOPE]             the five identity models side by side; SCOPE's column is marked
           tokentop help | --help | --version
 
         Options:
@@ -48,7 +49,8 @@ enum Usage {
           NO_COLOR       draw the dashboard without colours
 
         Dashboard keys: q quit, ? help, r refresh, x revoke, a re-auth, Enter details, / filter,
-        arrows or j/k move, 1-5 one scope, 0 all, s sort, space mark, Esc back or clear the filter.
+        arrows or j/k move, 1-5 one scope, 0 all, s sort, space mark, i explain the identity model,
+        Esc back or clear the filter.
 
         Exit status: 0 success, 1 a failure (a refresh or revocation failed, a bad file, a database problem),
         2 a command line that makes no sense.

@@ -18,7 +18,10 @@ public final class Engine: Sendable {
     public let metrics = RefreshMetrics()
     let state: EngineState
     let actor: RefreshActor
+    /// Checks static credentials against their integration's probe URL.
+    let prober: Prober
     private let loop = LoopHandle()
+    private let probeLoop = LoopHandle()
     /// Work started for the front end (refreshes, revocations, audit entries) that stopping waits for.
     private let pending = Mutex<[UUID: Task<Void, Never>]>([:])
 
@@ -28,7 +31,7 @@ public final class Engine: Sendable {
     public init(
         store: Store, transport: any HTTPTransport, timeSource: any TimeSource = SystemTimeSource(),
         policy: RefreshPolicy = .standard, databasePath: String? = nil, user: String = OperatorIdentity.current(),
-        readOnly: Bool = false
+        readOnly: Bool = false, probePolicy: ProbePolicy = .standard
     ) throws {
         self.store = store
         self.readOnly = readOnly
@@ -41,6 +44,7 @@ public final class Engine: Sendable {
         actor = RefreshActor(
             store: store, client: OAuthClient(transport: transport, clock: timeSource), clock: timeSource,
             policy: policy, state: state, observeOnly: readOnly, metrics: metrics)
+        prober = Prober(store: store, transport: transport, clock: timeSource, policy: probePolicy, state: state)
         state.setReadOnly(readOnly)
     }
 
@@ -60,11 +64,16 @@ public final class Engine: Sendable {
             await actor.scheduleAll(connections)
             await actor.run()
         }
+        // A read-only process checks nothing either: a probe's verdict is a write.
+        guard !readOnly else { return }
+        let prober = prober
+        probeLoop.start { await prober.run() }
     }
 
     /// Stops the refresh actor after the refreshes in flight finish, and finishes writing the audit log.
     public func stop() async {
         await loop.stop()
+        await probeLoop.stop()
         await drainAudit()
     }
 
@@ -102,6 +111,7 @@ public final class Engine: Sendable {
     /// - Throws: ``EngineError`` when the connection is unknown or cannot be renewed.
     public func refreshNow(_ id: String) async throws -> Connection {
         try checkWritable("refreshed", id)
+        if let connection = state.connection(id), !connection.credential.expires { return try await probeNow(id) }
         do {
             let connection = try await actor.refreshNow(id)
             let failed = connection.failures > 0 || connection.reauthReason != nil
@@ -180,7 +190,7 @@ public final class Engine: Sendable {
     }
 
     /// Appends to the audit log; a log that cannot be written shows as the dashboard's notice.
-    private func audit(_ action: AuditEntry.Action, _ target: String?, _ outcome: String, _ detail: String) {
+    func audit(_ action: AuditEntry.Action, _ target: String?, _ outcome: String, _ detail: String) {
         do {
             try store.appendAudit(
                 action: action, target: target, outcome: outcome, detail: detail, user: user, at: timeSource.now())

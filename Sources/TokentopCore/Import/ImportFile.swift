@@ -272,6 +272,12 @@ public enum ImportFile {
         let minted: Set<String> = ["client_credentials", "jwt_bearer", "github_app_installation"]
         let mintedGrant: Bool = if case .string(let text) = object["grant"] { minted.contains(text) } else { false }
         let accessToken = try self.accessToken(reader, credential: credential, optional: mintedGrant)
+        let colon = accessToken?.value.firstIndex(of: ":")
+        if credential == .basic, let secret = accessToken?.value, colon == nil || colon == secret.startIndex {
+            throw reader.fail(
+                reader.value("secret") == nil ? "access_token" : "secret",
+                "a basic credential is \"user:password\", a user name, a colon and the password")
+        }
         let refreshToken = try reader.secret("refresh_token")
         if refreshToken != nil, credential != .oauth2 {
             throw reader.fail(

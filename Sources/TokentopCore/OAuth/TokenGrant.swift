@@ -32,6 +32,10 @@ public struct HistoryEntry: Codable, Sendable, Equatable {
         case needsReauth = "needs_reauth"
         case revoked
         case reauthRequested = "reauth_requested"
+        /// A static credential's probe succeeded where the one before did not (or there was none).
+        case probeOK = "probe_ok"
+        /// A static credential's probe failed for a reason other than a rejected credential.
+        case probeFailed = "probe_failed"
     }
 
     public var at: Date

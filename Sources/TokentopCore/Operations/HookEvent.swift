@@ -9,6 +9,8 @@ public struct HookEvent: Sendable, Equatable {
         case needsReauth = "needs_reauth"
         case revoked
         case recovered
+        /// A static credential's probe failed (a 401 or 403 also makes it need re-auth).
+        case probeFailed = "probe_failed"
     }
 
     public var kind: Kind
@@ -66,7 +68,10 @@ public struct HookEventFilter: Sendable {
         case .revoked:
             troubled.remove(entry.connectionID)
             kind = .revoked
-        case .refreshed:
+        case .probeFailed:
+            troubled.insert(entry.connectionID)
+            kind = .probeFailed
+        case .refreshed, .probeOK:
             guard troubled.remove(entry.connectionID) != nil else { return nil }
             kind = .recovered
         case .imported, .reauthRequested:

@@ -102,7 +102,9 @@ public enum ConnectionReport {
             rows.append([
                 connection.id, connection.scope.rawValue, status.rawValue,
                 snapshot.integrations[connection.integrationID]?.provider ?? "?", connection.subject,
-                Countdown.format(connection.expiresAt.map { $0.timeIntervalSince(now) }),
+                !connection.credential.expires && status != .revoked
+                    ? connection.secretSetAt.map { SecretAge.short(since: $0, now: now) } ?? Countdown.none
+                    : Countdown.format(connection.expiresAt.map { $0.timeIntervalSince(now) }),
                 String(connection.failures),
             ])
         }
@@ -142,7 +144,9 @@ public enum ConnectionReport {
         if let parent = connection.parentID { lines.append(("derived from", parent)) }
         if let workspace = connection.workspace { lines.append(("workspace", workspace)) }
         if !connection.members.isEmpty { lines.append(("members", connection.members.joined(separator: ", "))) }
-        if let set = connection.secretSetAt { lines.append(("secret set", describe(set, now: now))) }
+        if let set = connection.secretSetAt {
+            lines.append(("secret set", "\(timestamp(set) ?? "")  (\(SecretAge.phrase(since: set, now: now)))"))
+        }
         if let probe = connection.probe {
             lines.append(("probe", "\(probe.ok ? "ok" : "failed"): \(probe.detail), \(describe(probe.at, now: now))"))
         }

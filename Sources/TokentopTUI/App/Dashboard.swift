@@ -26,6 +26,10 @@ final class Dashboard {
     private(set) var scrollTop = 0
     /// The first detail line on screen.
     private(set) var detailScroll = 0
+    /// The first line of the explainer's aspects on screen.
+    private(set) var explainScroll = 0
+    /// Where Esc goes back to from the explainer: the list, or the detail view it was opened from.
+    private var explainReturn: DashboardView = .list
     /// The re-auth prompt for the connection in the detail view, fetched when it opens or changes.
     private(set) var detailPrompt: ReauthPrompt?
     private(set) var message: StatusMessage?
@@ -66,6 +70,11 @@ final class Dashboard {
         case .revoke: return ("… revoking", .status(.revoked))
         case nil:
             let status = snapshot.status(of: connection, at: now)
+            if status == .static, let probe = connection.probe {
+                // The last probe's verdict, by a mark as well as a colour: ✓ accepted, ✗ failed.
+                return probe.ok
+                    ? ("\(status.symbol) static ✓", .status(.static)) : ("\(status.symbol) static ✗", .status(.failing))
+            }
             return ("\(status.symbol) \(status.rawValue)", .status(status))
         }
     }
@@ -103,6 +112,8 @@ final class Dashboard {
             handle(key, overlay: overlay)
         } else if isEditingFilter {
             handleFilterKey(key)
+        } else if case .explain = view {
+            handleExplainKey(key)
         } else if case .detail(let id) = view {
             handleDetailKey(key, id: id)
         } else if let action = KeyBinding.listAction(for: key) {
@@ -236,6 +247,20 @@ final class Dashboard {
         scrollToCursor()
     }
 
+    /// Opens the explainer for `id`; Esc comes back to the current view.
+    func openExplain(_ id: String) {
+        if case .explain = view {} else { explainReturn = view }
+        view = .explain(id: id)
+        explainScroll = 0
+    }
+
+    func closeExplain() {
+        view = explainReturn
+        explainReturn = .list
+        if view == .list { scrollToCursor() }
+    }
+
+    func setExplainScroll(_ value: Int) { explainScroll = max(0, value) }
     func setDetailScroll(_ value: Int) { detailScroll = max(0, value) }
     func setOverlay(_ value: Overlay?) { overlay = value }
     func setFilter(_ value: String, editing: Bool) {

@@ -4,7 +4,7 @@ import TokentopCore
 enum ListAction: Equatable {
     case up, down, pageUp, pageDown, first, last
     case openDetail, startFilter, scope, allScopes, cycleSort, toggleMark
-    case refresh, revoke, reauth, help, back, quit
+    case refresh, revoke, reauth, explain, help, back, quit
 }
 
 /// One row of the key table: the keys, how help names them, and what they do.
@@ -45,6 +45,9 @@ struct KeyBinding {
             keys: [.character("x")], label: "x", action: .revoke,
             summary: "revoke the marked rows, or the cursor row (asks first)"),
         KeyBinding(keys: [.character("a")], label: "a", action: .reauth, summary: "re-auth: who must act, and where"),
+        KeyBinding(
+            keys: [.character("i")], label: "i", action: .explain,
+            summary: "explain the identity model, beside the other four"),
         KeyBinding(keys: [.character("?")], label: "?", action: .help, summary: "this help"),
         KeyBinding(keys: [.escape], label: "Esc", action: .back, summary: Self.escapeSummary),
         KeyBinding(keys: [.character("q")], label: "q", action: .quit, summary: "quit"),
@@ -53,8 +56,8 @@ struct KeyBinding {
     /// Keys that work everywhere, and in the detail view; listed in help after the table.
     static let elsewhere: [(label: String, summary: String)] = [
         ("Ctrl-L", "repaint the screen"),
-        ("details", "↑↓ j k PgUp PgDn g G scroll · Esc q back"),
-        ("", "r refresh · x revoke · a re-auth: act on the connection shown"),
+        ("details", "↑↓ j k PgUp PgDn g G scroll · Esc q back (explain: the same)"),
+        ("", "r refresh · x revoke · a re-auth · i explain, on the one shown"),
     ]
 
     private static let actionByKey: [Key: ListAction] = {

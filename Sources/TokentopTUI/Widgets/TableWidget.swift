@@ -72,12 +72,16 @@ struct TableWidget: Widget {
             row: row, on: &canvas, lineStyle: lineStyle, width: canvas.size.columns)
     }
 
-    /// The EXPIRES cell: a countdown, or `—` for no expiry and for a revoked credential, which nothing counts
-    /// down to any more.
+    /// The EXPIRES cell: a countdown; a static secret's age (`41d old`); or `—` for no expiry and for a revoked
+    /// credential, which nothing counts down to any more.
     private static func expires(
         _ connection: Connection, status: ConnectionStatus, now: Date, style: (ThemeRole) -> Style
     ) -> (text: String, style: Style) {
         if status == .revoked { return (Countdown.none, style(.row)) }
+        if !connection.credential.expires, let setAt = connection.secretSetAt {
+            // A static secret never expires; its age is what says it is due for rotation.
+            return (SecretAge.short(since: setAt, now: now), style(.row))
+        }
         let role = countdownRole(connection, status: status, now: now)
         return (Countdown.format(until: connection.expiresAt, now: now), style(role))
     }
