@@ -159,7 +159,7 @@ final class AssertionServerFixture {
     }
 
     /// Reads until the first newline or EOF, off the cooperative pool because the read blocks a thread.
-    private static func firstLine(of handle: FileHandle) async -> String {
+    static func firstLine(of handle: FileHandle) async -> String {
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 var bytes = Data()
@@ -263,7 +263,7 @@ final class AssertionServerFixture {
     }
 
     /// The first executable called `name` on `PATH`.
-    private static func tool(_ name: String) -> String? {
+    static func tool(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         return path.split(separator: ":").map { "\($0)/\(name)" }
             .first { FileManager.default.isExecutableFile(atPath: $0) }
