@@ -289,8 +289,9 @@ struct DerivedGrantTests {
         let first = try Binary.run(["refresh", "obo-graph"], environment: sandbox.environment)
         #expect(first.status == 1)
         #expect(
-            first.stderr.contains("obo-graph was not refreshed: parent acme-admin needs re-auth: invalid_grant (HTTP "
-                + "400): the refresh token is unknown"), "\(first.stdout)\(first.stderr)")
+            first.stderr.contains(
+                "obo-graph was not refreshed: parent acme-admin needs re-auth: invalid_grant (HTTP "
+                    + "400): the refresh token is unknown"), "\(first.stdout)\(first.stderr)")
         let second = try Binary.run(["refresh", "tx-orders"], environment: sandbox.environment)
         #expect(second.status == 1)
         #expect(second.stderr.contains("tx-orders cannot renew: parent acme-admin needs re-auth"), "\(second.stderr)")
@@ -336,8 +337,9 @@ struct DerivedGrantTests {
         #expect(child["revoked_at"] is NSNull)
         #expect(child["access_fingerprint"] is String)
         let block = try #require(child["blocked_by_parent"] as? [String: Any])
-        #expect(block["reason"] as? String == "blocked: parent acme-admin was revoked here; re-authorize it, then "
-            + "this renews again")
+        #expect(
+            block["reason"] as? String == "blocked: parent acme-admin was revoked here; re-authorize it, then "
+                + "this renews again")
 
         let refresh = try Binary.run(["refresh", "obo-graph"], environment: sandbox.environment)
         #expect(refresh.status == 1)

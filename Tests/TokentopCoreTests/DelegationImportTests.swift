@@ -96,7 +96,8 @@ import Testing
         ("\"resource\": [\"https://a.test/#x\"]", "resource[0]: expected an absolute URI without a fragment"),
     ])
     func badExchangeTargetsAreNamed(_ replacement: String, _ expected: String) throws {
-        let targets = "\"audience\": \"api://orders\", \"resource\": [\"https://orders.example.test\", "
+        let targets =
+            "\"audience\": \"api://orders\", \"resource\": [\"https://orders.example.test\", "
             + "\"https://billing.example.test\"]"
         let text = Self.file.replacingOccurrences(of: targets, with: replacement)
         let error = try #require(throws: ImportError.self) {

@@ -4,11 +4,16 @@ import Foundation
 extension DashboardSnapshot {
     /// The connection called `id`, found through the snapshot's index.
     public func connection(id: String) -> Connection? {
+        index(of: id).map { connections[$0] }
+    }
+
+    /// The position of connection `id` in `connections`.
+    public func index(of id: String) -> Int? {
         if let position = positions[id], position < connections.count, connections[position].id == id {
-            return connections[position]
+            return position
         }
         // `connections` is public, and a caller may have changed it without the index: look the slow way.
-        return connections.first { $0.id == id }
+        return connections.firstIndex { $0.id == id }
     }
 
     /// The parent of `connection`, when it names one and the snapshot has it.

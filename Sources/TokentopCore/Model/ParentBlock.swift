@@ -36,8 +36,10 @@ public struct ParentBlock: Sendable, Equatable {
         let said = parent.lastError.map { ": \($0.summary)" } ?? ""
         switch parentStatus {
         case .needsReauth:
-            reason = "parent \(parentID) needs re-auth" + (parent.lastError == nil
-                ? parent.reauthReason.map { ": \($0)" } ?? "" : said)
+            reason =
+                "parent \(parentID) needs re-auth"
+                + (parent.lastError == nil
+                    ? parent.reauthReason.map { ": \($0)" } ?? "" : said)
             needsHuman = true
         case .revoked:
             let place = parent.revokedAtProvider ? "at the provider" : "here"
@@ -47,7 +49,8 @@ public struct ParentBlock: Sendable, Equatable {
             reason = "parent \(parentID) expired and nothing can renew it; re-authorize it"
             needsHuman = true
         case .static:
-            reason = "parent \(parentID) holds a static \(parent.credential.rawValue) credential, not a token "
+            reason =
+                "parent \(parentID) holds a static \(parent.credential.rawValue) credential, not a token "
                 + "to exchange"
             needsHuman = true
         case .failing:

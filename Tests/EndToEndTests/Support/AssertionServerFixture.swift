@@ -113,11 +113,12 @@ final class AssertionServerFixture {
         let script = OAuthServerFixture.packageRoot.appendingPathComponent("Tests/Interop/assertions/server.py")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [
+        let arguments = [
             script.path, "--issuer", Self.serviceAccount, "--app-id", Self.appID,
             "--installation", Self.installationID,
             "--watch-pid", String(ProcessInfo.processInfo.processIdentifier),
-        ] + extra + [publicKey]
+        ]
+        process.arguments = arguments + extra + [publicKey]
         // No __pycache__ written into the source tree.
         var environment = ProcessInfo.processInfo.environment
         environment["PYTHONDONTWRITEBYTECODE"] = "1"
