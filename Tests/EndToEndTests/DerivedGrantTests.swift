@@ -314,6 +314,10 @@ struct DerivedGrantTests {
         #expect(try await server.seen().isEmpty)
         #expect(try await server.refused().map(\.grant) == ["refresh_token"], "one request, the parent's")
 
+        let prompt = try Binary.run(["reauth", "tx-orders"], environment: sandbox.environment)
+        #expect(prompt.stdout.contains("for parent acme-admin; then tx-orders renews by itself"), "\(prompt.stdout)")
+        #expect(prompt.stdout.contains("why: parent acme-admin needs re-auth: invalid_grant"))
+
         let status = try Binary.run(["status"], environment: sandbox.environment)
         #expect(status.status == 2, "\(status.stdout)")
         #expect(status.stdout.contains("3 needs-reauth"))
