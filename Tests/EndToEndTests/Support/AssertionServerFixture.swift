@@ -136,10 +136,7 @@ final class AssertionServerFixture {
 
         // A server that never prints its port would block the read forever; killing it ends the read with EOF.
         let pid = process.processIdentifier
-        let timeout = DispatchWorkItem { kill(pid, SIGKILL) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 30, execute: timeout)
-        let line = await Self.firstLine(of: output.fileHandleForReading)
-        timeout.cancel()
+        let line = await ServerLaunch.firstLine(of: output.fileHandleForReading, pid: pid)
         guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)), port > 0 else {
             // deinit does not run for a partly initialised object: stop the server here.
             kill(pid, SIGKILL)
@@ -157,21 +154,6 @@ final class AssertionServerFixture {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         try? FileManager.default.removeItem(at: directory)
-    }
-
-    /// Reads until the first newline or EOF, off the cooperative pool because the read blocks a thread.
-    static func firstLine(of handle: FileHandle) async -> String {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                var bytes = Data()
-                while !bytes.contains(UInt8(ascii: "\n")) {
-                    let chunk = handle.availableData
-                    if chunk.isEmpty { break }
-                    bytes.append(chunk)
-                }
-                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
-            }
-        }
     }
 
     /// The interop venv's python, which has `cryptography`; `scripts/oauth-server start` creates the venv.

@@ -88,10 +88,7 @@ final class AuthlibServerFixture {
 
         // A server that never prints its port would block the read forever; killing it ends the read with EOF.
         let pid = process.processIdentifier
-        let timeout = DispatchWorkItem { kill(pid, SIGKILL) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 30, execute: timeout)
-        let line = await AssertionServerFixture.firstLine(of: output.fileHandleForReading)
-        timeout.cancel()
+        let line = await ServerLaunch.firstLine(of: output.fileHandleForReading, pid: pid)
         guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)), port > 0 else {
             kill(pid, SIGKILL)
             process.waitUntilExit()

@@ -254,11 +254,15 @@ def watch(pid):
     # Poll rather than rely on signals: the test runner may die by SIGKILL. A reparented child sees a new ppid.
     while True:
         if os.getppid() != PARENT:
+            sys.stderr.write(f"exiting: the parent {PARENT} is gone (parent now {os.getppid()})\n")
+            sys.stderr.flush()
             os._exit(0)
         if pid is not None:
             try:
                 os.kill(pid, 0)
             except ProcessLookupError:
+                sys.stderr.write(f"exiting: the watched process {pid} is gone\n")
+                sys.stderr.flush()
                 os._exit(0)
             except PermissionError:
                 pass
