@@ -87,6 +87,8 @@ extension RefreshActor {
             inFlight.insert(parentID)
             let attempt = await performRefresh(parentID, requestedAt: asked ? now : nil)
             refreshedParent = true
+            // FIXME: an operator's refresh of the child gives up here instead of waiting for the other process's
+            // parent refresh, as refreshNow waits for a busy child; the actor's own schedule retries in 2 s.
             if case .busyElsewhere = attempt {
                 return .blocked(
                     reason: "parent \(parentID) is being refreshed by another process; waiting for it",
@@ -118,6 +120,7 @@ extension RefreshActor {
             return await client.onBehalfOf(
                 integration: integration, clientSecret: secret, assertion: upstream, scopes: scopes)
         }
+        // FIXME: impersonation only: no actor_token (RFC 8693 delegation), and the subject is always an access token.
         return await client.tokenExchange(
             integration: integration, clientSecret: secret, subjectToken: upstream,
             audiences: integration.audiences, resources: integration.resources, scopes: scopes)
