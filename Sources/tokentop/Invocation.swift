@@ -5,7 +5,7 @@ struct Invocation: Equatable {
     enum Command: Equatable {
         case dashboard
         case demo
-        case list(json: Bool, scope: IdentityScope?, status: ConnectionStatus?)
+        case list(json: Bool, scope: IdentityScope?, status: ConnectionStatus?, workspace: String? = nil)
         case show(id: String, json: Bool)
         case importFile(path: String)
         case refresh(ids: [String])
@@ -53,6 +53,7 @@ extension Invocation {
         var verify = false
         var scope: IdentityScope?
         var status: ConnectionStatus?
+        var workspace: String?
         var positional: [String] = []
         var flags: [String] = []
         var index = 0
@@ -125,6 +126,9 @@ extension Invocation {
             case "--status":
                 status = try Self.choice(try take(), "status")
                 flags.append(name)
+            case "--workspace":
+                workspace = try take()
+                flags.append(name)
             case "-h", "--help": positional.insert("help", at: 0)
             case "-V", "--version": positional.insert("version", at: 0)
             case "--": positional.append(contentsOf: arguments[(index + 1)...]); index = arguments.count
@@ -165,9 +169,9 @@ extension Invocation {
             try exactly(0, "no operands")
             command = .demo
         case "list":
-            try allow(["--json", "--scope", "--status"])
+            try allow(["--json", "--scope", "--status", "--workspace"])
             try exactly(0, "no operands")
-            command = .list(json: json, scope: scope, status: status)
+            command = .list(json: json, scope: scope, status: status, workspace: workspace)
         case "show":
             try allow(["--json"])
             try exactly(1, "one connection id")

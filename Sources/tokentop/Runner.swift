@@ -51,12 +51,13 @@ struct Runner {
             return try await dashboard(engine)
         case .demo:
             return try await demo()
-        case .list(let json, let scope, let status):
+        case .list(let json, let scope, let status, let workspace):
             let engine = try openEngine()
             let snapshot = engine.snapshot()
             let now = engine.timeSource.now()
             let chosen = snapshot.connections.filter { connection in
                 (scope == nil || connection.scope == scope)
+                    && (workspace == nil || connection.workspaceName == workspace)
                     && (status == nil || snapshot.status(of: connection, at: now) == status)
             }
             Output.out(

@@ -8,7 +8,7 @@ enum Usage {
         Usage:
           tokentop [--db PATH]                 open the dashboard
           tokentop demo [--db PATH]            open the dashboard on a fresh demo database
-          tokentop list [--json] [--scope S] [--status S]
+          tokentop list [--json] [--scope S] [--status S] [--workspace W]
                                                list connections
           tokentop show ID [--json]            every stored fact of one connection, and its history
           tokentop import FILE                 add integrations and connections from a JSON file (- for stdin)
@@ -32,6 +32,8 @@ enum Usage {
           --json         machine-readable output (list, show)
           --scope S      user, org, delegated, workspace or bot
           --status S     healthy, expiring, refreshing, failing, needs-reauth, expired, revoked or static
+          --workspace W  one workspace's connections: those whose workspace is W, and workspace-scope
+                         connections without one whose subject is W
           --config FILE  the configuration file (default: $TOKENTOP_CONFIG, else $XDG_CONFIG_HOME/tokentop/config.json)
           --lead SECONDS the shortest refresh lead window (dashboard, demo, daemon; default 300)
           --concurrency N  refreshes in flight at once (default 8)

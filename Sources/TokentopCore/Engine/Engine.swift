@@ -162,7 +162,9 @@ public final class Engine: Sendable {
     /// dashboard asks between two keystrokes; ``drainAudit()`` waits for it.
     public func reauthPrompt(for id: String) -> ReauthPrompt? {
         guard let connection = state.connection(id) else { return nil }
-        let prompt = Self.reauthPrompt(for: connection, at: timeSource.now(), policy: policy)
+        let prompt =
+            Self.parentPrompt(for: connection, snapshot: state.snapshot(), at: timeSource.now())
+            ?? Self.reauthPrompt(for: connection, at: timeSource.now(), policy: policy)
         keep(Task { [self] in audit(.reauth, id, "prompted", prompt.who) })
         return prompt
     }

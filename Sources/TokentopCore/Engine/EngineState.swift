@@ -62,6 +62,7 @@ final class EngineState: Sendable {
                     } ?? state.snapshot.connections.endIndex
                 state.snapshot.connections.insert(connection, at: position)
                 state.index = Self.index(state.snapshot.connections)
+                state.snapshot.positions = state.index
             }
             state.snapshot.version &+= 1
         }

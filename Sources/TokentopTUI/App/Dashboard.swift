@@ -170,8 +170,9 @@ final class Dashboard {
         } else if position >= scrollTop + height {
             scrollTop = position - height + 1
         }
-        if position > 0, position - 1 < scrollTop, case .group = rows.rows[position - 1] {
-            scrollTop = position - 1
+        if position > 0, position - 1 < scrollTop {
+            // The group, workspace or parent lines right above the cursor come into view with it.
+            scrollTop = max(rows.headingStart(above: position), position - height + 1)
         }
         scrollTop = min(max(0, scrollTop), maxTop)
     }

@@ -27,6 +27,8 @@ struct DetailContent {
     let pending: [PendingRequests.Request]
     /// The title's status: the core's, or the open request's.
     let shownStatus: (text: String, role: ThemeRole)?
+    /// The snapshot indexes of the connections derived from this one.
+    let children: [Int]
 
     init(dashboard: Dashboard, id: String, now: Date) {
         snapshot = dashboard.snapshot
@@ -36,6 +38,7 @@ struct DetailContent {
         self.now = now
         pending = dashboard.pending.requests
         shownStatus = connection.map { dashboard.shownStatus(of: $0, at: now) }
+        children = dashboard.rows.childrenByParent[id] ?? []
     }
 
     func lines(width: Int) -> [DetailLine] {
@@ -64,6 +67,8 @@ struct DetailContent {
         builder.fact("credential", connection.credential.rawValue)
         builder.fact("grant", connection.grant.rawValue)
         builder.fact("status", "\(status.symbol) \(status.rawValue)", role: .status(status))
+        delegationFacts(connection, into: &builder)
+        workspaceFacts(connection, into: &builder)
         if let request = pending.first(where: { $0.ids.contains(connection.id) }) {
             builder.fact("requested", "\(request.kind.rawValue) at \(TimeText.utc(request.at)), waiting for the result")
         }
@@ -205,7 +210,7 @@ struct DetailContent {
 
 extension DetailContent {
     /// Lays facts out as `label  value` lines, wrapping long values under their value column.
-    fileprivate struct Builder {
+    struct Builder {
         let width: Int
         var lines: [DetailLine] = []
 

@@ -28,7 +28,7 @@ struct KeyBinding {
         KeyBinding(keys: [.enter], label: "Enter", action: .openDetail, summary: "details of the connection"),
         KeyBinding(
             keys: [.character("/")], label: "/", action: .startFilter,
-            summary: "filter id/subject/provider/integration; Enter keeps, Esc clears"),
+            summary: "filter id, subject, workspace, parent…; Enter keeps, Esc clears"),
         KeyBinding(
             keys: IdentityScope.allCases.map { .character(Character("\($0.ordinal + 1)")) }, label: "1–5",
             action: .scope,
