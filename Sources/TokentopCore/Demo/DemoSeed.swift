@@ -170,7 +170,6 @@ public enum DemoSeed {
     }()
 
     /// The grants the import file format does not take yet; the demo hands them to the store directly.
-    private static let derivedGrants: Set<GrantKind> = [.onBehalfOf, .tokenExchange]
 
     /// Creates the demo's integrations and connections in `store` and registers their secrets with `sandbox`.
     /// - Parameter now: the moment the demo starts; the script of trouble is timed from it.
@@ -185,7 +184,6 @@ public enum DemoSeed {
             integrations.append(try integration(provider, sandbox: sandbox, keys: &keys))
         }
         var connections: [[String: Any]] = []
-        var derived: [ImportBundle.ConnectionEntry] = []
         for seed in seeds {
             let provider = providers.first { $0.name == seed.provider }!
             let secret = secret(for: seed, keys: keys)
@@ -200,23 +198,11 @@ public enum DemoSeed {
                     sandbox.issueRefreshToken(refresh, clientID: "demo-client-\(seed.provider)")
                 }
             }
-            if derivedGrants.contains(seed.grant) {
-                derived.append(
-                    ImportBundle.ConnectionEntry(
-                        id: seed.id, integrationID: seed.provider, scope: seed.scope, subject: seed.subject,
-                        grant: seed.grant, accessToken: secret, expiresIn: seed.expiresIn.map(Double.init),
-                        grantedScopes: seed.scopes, parentID: seed.parent))
-                continue
-            }
             connections.append(entry(seed, secret: secret, refresh: refresh, now: now))
         }
         let data = try JSONSerialization.data(
             withJSONObject: ["integrations": integrations, "connections": connections], options: [.sortedKeys])
-        var bundle = try ImportFile.parse(data, source: "demo")
-        // FIXME: on_behalf_of and token_exchange connections are seeded, but renew only once the refresh actor
-        // serves those grants; until then they show `failing` when their first token runs out.
-        bundle.connections += derived
-        _ = try store.importBundle(bundle, at: now)
+        _ = try store.importBundle(try ImportFile.parse(data, source: "demo"), at: now)
     }
 
     /// The import entry of one provider's integration; registers its client or trusted key with the sandbox.
