@@ -26,8 +26,11 @@ struct Daemon {
         log("daemon started", ["connections": engine.snapshot().connections.count])
         let printer = Task {
             var seen = engine.snapshot().events.last?.at ?? .distantPast
+            var outages: [String: ProviderOutage] = [:]
             while !Task.isCancelled {
-                for event in engine.snapshot().events where event.at > seen {
+                let snapshot = engine.snapshot()
+                outages = logBreakers(snapshot.outages, previously: outages)
+                for event in snapshot.events where event.at > seen {
                     var fields: [String: Any] = ["connection.id": event.connectionID, "detail": event.message]
                     if let error = event.error {
                         fields["error"] = error.error
@@ -47,6 +50,32 @@ struct Daemon {
         printer.cancel()
         log("daemon stopped", [:])
         return 0
+    }
+
+    /// One line when a provider's breaker opens and one when it closes, instead of a line per held refresh.
+    /// - Returns: the open breakers by provider, for the next look.
+    private func logBreakers(
+        _ outages: [ProviderOutage], previously: [String: ProviderOutage]
+    ) -> [String: ProviderOutage] {
+        let now = Date()
+        let current = Dictionary(outages.map { ($0.provider, $0) }, uniquingKeysWith: { a, _ in a })
+        for outage in outages where previously[outage.provider] == nil {
+            log(
+                "breaker_opened",
+                [
+                    "provider": outage.provider, "detail": outage.banner(at: now),
+                    "error": outage.lastError?.error ?? NSNull(), "http.status": outage.lastError?.status ?? NSNull(),
+                ])
+        }
+        for (provider, outage) in previously where current[provider] == nil {
+            log(
+                "breaker_closed",
+                [
+                    "provider": provider, "open_seconds": Int(now.timeIntervalSince(outage.since).rounded()),
+                    "detail": "provider \(provider) answers again; held refreshes resume spread out",
+                ])
+        }
+        return current
     }
 
     private func log(_ message: String, _ fields: [String: Any]) {

@@ -20,12 +20,14 @@ public struct DashboardSnapshot: Sendable {
     public var policy: RefreshPolicy
     /// A problem the whole dashboard should show, such as a database that cannot be written.
     public var notice: String?
+    /// Providers whose refreshes are paused because they fail for everyone: one banner line each.
+    public var outages: [ProviderOutage]
 
     public init(
         version: UInt64 = 0, databasePath: String, connections: [Connection] = [],
         integrations: [String: Integration] = [:], inFlight: Set<String> = [], events: [HistoryEntry] = [],
         histories: [String: [HistoryEntry]] = [:], nextDue: Date? = nil, policy: RefreshPolicy = .standard,
-        notice: String? = nil
+        notice: String? = nil, outages: [ProviderOutage] = []
     ) {
         self.version = version
         self.databasePath = databasePath
@@ -37,6 +39,7 @@ public struct DashboardSnapshot: Sendable {
         self.nextDue = nextDue
         self.policy = policy
         self.notice = notice
+        self.outages = outages
     }
 
     /// The status of `connection` at `now`.

@@ -128,6 +128,14 @@ final class EngineState: Sendable {
         }
     }
 
+    func setOutages(_ outages: [ProviderOutage]) {
+        inner.withLock { state in
+            guard state.snapshot.outages != outages else { return }
+            state.snapshot.outages = outages
+            state.snapshot.version &+= 1
+        }
+    }
+
     func setHistory(_ entries: [HistoryEntry], for id: String) {
         inner.withLock { state in
             state.snapshot.histories[id] = entries

@@ -29,6 +29,8 @@ actor RefreshActor {
     private var signingKeys: [String: SigningKey] = [:]
     /// Refreshes in flight that the loop started, which stopping waits for.
     private var running: [UUID: Task<Attempt, Never>] = [:]
+    /// Holds a provider's refreshes while it fails for everyone.
+    private var breaker: ProviderBreaker
 
     /// What became of one attempt to refresh.
     enum Attempt: Sendable {
@@ -45,6 +47,7 @@ actor RefreshActor {
         self.clock = clock
         self.policy = policy
         self.state = state
+        breaker = ProviderBreaker(policy: policy)
     }
 
     /// Puts every connection's next due time into the queue, and starts following other processes' writes.
@@ -88,11 +91,16 @@ actor RefreshActor {
                 syncFromStore()
                 lastSync = now
             }
-            while inFlight.count < policy.concurrency, let id = queue.popDue(at: now) {
-                guard !inFlight.contains(id) else { continue }
+            for id in breaker.probes(at: now) where !inFlight.contains(id) {
                 inFlight.insert(id)
                 track(Task { await self.performRefresh(id) })
             }
+            while inFlight.count < policy.concurrency, let id = queue.popDue(at: now) {
+                guard !inFlight.contains(id), admit(id, at: now) else { continue }
+                inFlight.insert(id)
+                track(Task { await self.performRefresh(id) })
+            }
+            state.setOutages(breaker.outages)
             let next = queue.nextDue()
             state.setNextDue(next)
             let nap = next.map { min(maximumNap, max(0.01, $0.timeIntervalSince(now))) } ?? maximumNap
@@ -280,6 +288,7 @@ actor RefreshActor {
             return .storageFailed("\(error)")
         }
         let now = clock.now()
+        noteOutcome(id, provider: integration.provider, result)
         do {
             switch result {
             case .success(var grant):
@@ -386,8 +395,31 @@ actor RefreshActor {
         queue.schedule(connection.id, at: now.addingTimeInterval(delay))
     }
 
+    // MARK: - Provider outages
+
+    /// Asks the provider's breaker whether a due refresh may go out; a held one waits in the breaker.
+    private func admit(_ id: String, at now: Date) -> Bool {
+        guard let connection = state.connection(id), let integration = state.integration(connection.integrationID)
+        else { return true }
+        return breaker.admit(id, provider: integration.provider, at: now) != .held
+    }
+
+    /// Tells the provider's breaker how a request went; a breaker that closes releases what it held, spread out.
+    private func noteOutcome(_ id: String, provider: String, _ result: Result<TokenGrant, ProviderError>) {
+        let now = clock.now()
+        let failure: ProviderError? = if case .failure(let error) = result { error } else { nil }
+        if case .closed(_, _, let released) = breaker.record(id, provider: provider, failure: failure, at: now) {
+            for held in released {
+                guard let due = state.connection(held).flatMap(policy.dueAt) else { continue }
+                queue.schedule(held, at: max(due, breaker.releaseTime(after: now)))
+            }
+        }
+        state.setOutages(breaker.outages)
+    }
+
     private func finish(_ id: String) {
         inFlight.remove(id)
+        breaker.abandon(id, at: clock.now())
         for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume() }
     }
 
