@@ -18,7 +18,7 @@ actor RefreshActor {
     /// The longest the loop sleeps, so newly scheduled work is picked up promptly.
     private let maximumNap = 0.25
     /// This process's name in refresh leases: host, process id and a random part.
-    private let owner = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
+    private let owner = LeaseOwner.make()
     /// How long a lease lasts: longer than any request may take, short enough that a crashed owner's work moves on.
     private let leaseDuration = 90.0
     /// The newest change and history numbers read from the store, to follow other processes' writes.
@@ -293,6 +293,7 @@ actor RefreshActor {
             switch result {
             case .success(var grant):
                 var notes: [String] = [grant.refreshToken == nil ? "refreshed" : "refreshed; refresh token rotated"]
+                if lease.interrupted { notes.append("resumed a refresh that a stopped process left unfinished") }
                 if grant.expiresIn == nil {
                     // FIXME: the provider catalog's default lifetime should replace the policy's single default.
                     grant.expiresIn = policy.unknownExpiryLifetime
@@ -315,7 +316,13 @@ actor RefreshActor {
                 var retryAt: Date?
                 switch error.kind {
                 case .invalidGrant:
-                    if connection.lastError?.error == "network_error", connection.failures > 0 {
+                    if lease.interrupted {
+                        // The refresher before us stopped mid-refresh: its request may have rotated the token.
+                        reauth =
+                            "the provider refused the refresh token after a refresh by a process that stopped "
+                            + "before storing its answer; the provider probably rotated the token in that answer, "
+                            + "and no rotation grace window let us get it back (\(error.summary))"
+                    } else if connection.lastError?.error == "network_error", connection.failures > 0 {
                         // The last request went out and no answer came back: the provider may have rotated the
                         // refresh token in an answer that was lost. That is not the user withdrawing consent.
                         reauth =
