@@ -48,7 +48,7 @@ struct Daemon {
         }
         await engine.stop()
         printer.cancel()
-        log("daemon stopped", [:])
+        log("daemon stopped", ["refreshes": engine.snapshot().refreshesHere])
         return 0
     }
 

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 
 /// `tokentop daemon` against a provider of our own on 127.0.0.1 that answers 503 until told to recover.
@@ -40,38 +39,6 @@ struct ProviderOutageDaemonTests {
         server.serve_forever()
         """#
 
-    /// Collects a process's standard error on a thread of its own, so the test can wait for a line with a deadline.
-    final class LineCollector: Sendable {
-        private let text = Mutex("")
-
-        init(_ handle: FileHandle) {
-            Thread.detachNewThread { [self] in
-                while true {
-                    let chunk = handle.availableData
-                    if chunk.isEmpty { return }
-                    text.withLock { $0 += String(decoding: chunk, as: UTF8.self) }
-                }
-            }
-        }
-
-        /// The JSON objects of the complete lines so far.
-        var objects: [[String: Any]] {
-            text.withLock { $0 }.split(separator: "\n").compactMap {
-                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-            }
-        }
-
-        /// Waits up to `seconds` for a line whose `msg` is `message`.
-        func waitFor(_ message: String, seconds: Double) -> [String: Any]? {
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline {
-                if let line = objects.first(where: { $0["msg"] as? String == message }) { return line }
-                Thread.sleep(forTimeInterval: 0.1)
-            }
-            return nil
-        }
-    }
-
     @Test func anOutageIsOneLogLineAndOnlyAProbeUntilTheProviderRecovers() throws {
         let server = try HostileProviderTests.Server(script: Self.script)
         let sandbox = try Sandbox()
@@ -93,16 +60,8 @@ struct ProviderOutageDaemonTests {
             """)
         #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Binary.path)
-        process.arguments = ["daemon"]
-        process.environment = ProcessInfo.processInfo.environment.merging(sandbox.environment) { $1 }
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let (process, log) = try Binary.startLoggingDaemon(environment: sandbox.environment)
         defer { kill(process.processIdentifier, SIGKILL) }
-        let log = LineCollector(err.fileHandleForReading)
 
         let opened = try #require(log.waitFor("breaker_opened", seconds: 15), "no breaker_opened line")
         #expect(opened["provider"] as? String == "acme-crm")

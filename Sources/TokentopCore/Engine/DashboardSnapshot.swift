@@ -22,6 +22,8 @@ public struct DashboardSnapshot: Sendable {
     public var notice: String?
     /// Providers whose refreshes are paused because they fail for everyone: one banner line each.
     public var outages: [ProviderOutage]
+    /// Refreshes this process completed since it started; those of other processes it follows are not counted.
+    public var refreshesHere = 0
 
     public init(
         version: UInt64 = 0, databasePath: String, connections: [Connection] = [],

@@ -46,6 +46,8 @@ final class EngineState: Sendable {
                 state.snapshot.connections[position] = connection
             }
             if let event { Self.append(event, to: &state.snapshot) }
+            // Only this process's own results come through here; other processes' arrive through merge(events:).
+            if event?.kind == .refreshed { state.snapshot.refreshesHere += 1 }
             state.snapshot.version &+= 1
         }
     }
