@@ -35,8 +35,11 @@ struct Daemon {
         log.write("daemon started", ["connections": engine.snapshot().connections.count])
         let printer = Task {
             var cursor = EventCursor(after: engine.snapshot())
+            var outages: [String: ProviderOutage] = [:]
             while !Task.isCancelled {
-                for event in cursor.unseen(in: engine.snapshot()) {
+                let snapshot = engine.snapshot()
+                outages = logBreakers(snapshot.outages, previously: outages, log: log)
+                for event in cursor.unseen(in: snapshot) {
                     var fields: [String: Any] = ["connection.id": event.connectionID, "detail": event.message]
                     if let error = event.error {
                         fields["error"] = error.error
@@ -71,7 +74,33 @@ struct Daemon {
         await engine.stop()
         await operations.stop()
         printer.cancel()
-        log.write("daemon stopped", [:])
+        log.write("daemon stopped", ["refreshes": engine.snapshot().refreshesHere])
         return 0
+    }
+
+    /// One line when a provider's breaker opens and one when it closes, instead of a line per held refresh.
+    /// - Returns: the open breakers by provider, for the next look.
+    private func logBreakers(
+        _ outages: [ProviderOutage], previously: [String: ProviderOutage], log: JSONLinesLog
+    ) -> [String: ProviderOutage] {
+        let now = Date()
+        let current = Dictionary(outages.map { ($0.provider, $0) }, uniquingKeysWith: { a, _ in a })
+        for outage in outages where previously[outage.provider] == nil {
+            log.write(
+                "breaker_opened",
+                [
+                    "provider": outage.provider, "detail": outage.banner(at: now),
+                    "error": outage.lastError?.error ?? NSNull(), "http.status": outage.lastError?.status ?? NSNull(),
+                ])
+        }
+        for (provider, outage) in previously where current[provider] == nil {
+            log.write(
+                "breaker_closed",
+                [
+                    "provider": provider, "open_seconds": Int(now.timeIntervalSince(outage.since).rounded()),
+                    "detail": "provider \(provider) answers again; held refreshes resume spread out",
+                ])
+        }
+        return current
     }
 }

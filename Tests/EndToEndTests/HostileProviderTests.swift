@@ -62,9 +62,10 @@ struct HostileProviderTests {
         let process = Process()
         let port: Int
 
-        init() throws {
+        /// Starts `script`, which prints the port it listens on.
+        init(script: String = HostileProviderTests.script) throws {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-c", HostileProviderTests.script]
+            process.arguments = ["python3", "-c", script]
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice

@@ -192,6 +192,27 @@ import TokentopCore
         #expect(lines[3].contains("STATUS"))
     }
 
+    @Test func eachOpenProviderBreakerIsOneBannerLine() {
+        let error = ProviderError(kind: .transient, error: "server_error", status: 503)
+        let outages = ["acme-crm", "globex", "hooli", "initech"].map { provider in
+            ProviderOutage(
+                provider: provider, since: Fixtures.at(-60), heldRefreshes: 37, nextProbeAt: Fixtures.at(12),
+                lastError: error)
+        }
+        let two = Fixtures.harness(snapshot: Fixtures.snapshot(outages: Array(outages.prefix(2)))).frame()
+        #expect(
+            two[2] == " ! provider acme-crm is failing: 37 refreshes paused, next try in 12s (server_error (HTTP 503))")
+        #expect(two[3].hasPrefix(" ! provider globex is failing: 37 refreshes paused"))
+        #expect(two[4].contains("STATUS"))
+        // More than fit: the notice, one banner, then one line naming the rest; the table keeps its room.
+        let notice = "the database is read-only: refreshes are not saved"
+        let many = Fixtures.harness(snapshot: Fixtures.snapshot(notice: notice, outages: outages)).frame()
+        #expect(many[2] == " ! \(notice)")
+        #expect(many[3].hasPrefix(" ! provider acme-crm is failing"))
+        #expect(many[4] == " ! 3 more providers are failing (111 refreshes paused): globex, hooli, initech")
+        #expect(many[5].contains("STATUS"))
+    }
+
     @Test func stylesComeFromTheirRoles() throws {
         let harness = Fixtures.harness()
         let lines = harness.frame()

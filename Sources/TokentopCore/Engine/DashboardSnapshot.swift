@@ -27,12 +27,16 @@ public struct DashboardSnapshot: Sendable {
     public var readOnly = false
     /// Each connection's index in `connections`, by id; kept by whoever changes the order of `connections`.
     var positions: [String: Int]
+    /// Providers whose refreshes are paused because they fail for everyone: one banner line each.
+    public var outages: [ProviderOutage]
+    /// Refreshes this process completed since it started; those of other processes it follows are not counted.
+    public var refreshesHere = 0
 
     public init(
         version: UInt64 = 0, databasePath: String, connections: [Connection] = [],
         integrations: [String: Integration] = [:], inFlight: Set<String> = [], events: [HistoryEntry] = [],
         histories: [String: [HistoryEntry]] = [:], nextDue: Date? = nil, policy: RefreshPolicy = .standard,
-        notice: String? = nil
+        notice: String? = nil, outages: [ProviderOutage] = []
     ) {
         self.version = version
         self.databasePath = databasePath
@@ -45,6 +49,7 @@ public struct DashboardSnapshot: Sendable {
         self.policy = policy
         self.notice = notice
         positions = Self.positions(of: connections)
+        self.outages = outages
     }
 
     /// The status of `connection` at `now`; a derived connection's also depends on its parent's.

@@ -46,6 +46,8 @@ final class EngineState: Sendable {
                 state.snapshot.connections[position] = connection
             }
             if let event { Self.append(event, to: &state.snapshot) }
+            // Only this process's own results come through here; other processes' arrive through merge(events:).
+            if event?.kind == .refreshed { state.snapshot.refreshesHere += 1 }
             state.snapshot.version &+= 1
         }
     }
@@ -142,6 +144,14 @@ final class EngineState: Sendable {
         inner.withLock { state in
             guard state.snapshot.notice != notice else { return }
             state.snapshot.notice = notice
+            state.snapshot.version &+= 1
+        }
+    }
+
+    func setOutages(_ outages: [ProviderOutage]) {
+        inner.withLock { state in
+            guard state.snapshot.outages != outages else { return }
+            state.snapshot.outages = outages
             state.snapshot.version &+= 1
         }
     }

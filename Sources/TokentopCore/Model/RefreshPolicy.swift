@@ -24,6 +24,18 @@ public struct RefreshPolicy: Sendable, Equatable {
     public var minimumInterval: Double = 10
     /// The lifetime assumed for a token whose answer gave no expiry, so that it is renewed on a schedule.
     public var unknownExpiryLifetime: Double
+    /// A provider's circuit breaker opens after this many transient failures with no success in between...
+    public var breakerFailures = 5
+    /// ...on at least this many distinct connections...
+    public var breakerConnections = 3
+    /// ...within this many seconds.
+    public var breakerWindow: Double = 30
+    /// Seconds an open breaker waits before one probe; each failed probe doubles it.
+    public var breakerCoolDown: Double = 15
+    /// The longest wait between two probes, in seconds.
+    public var breakerCoolDownCap: Double = 300
+    /// Refreshes held by an open breaker resume spread at random over this many seconds once it closes.
+    public var breakerReleaseSpread: Double = 30
 
     public init(
         minimumLead: Double = 300, leadFraction: Double = 0.1, jitterFraction: Double = 0.2,

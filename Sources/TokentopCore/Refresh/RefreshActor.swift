@@ -21,7 +21,7 @@ actor RefreshActor {
     /// The longest the loop sleeps, so newly scheduled work is picked up promptly.
     private let maximumNap = 0.25
     /// This process's name in refresh leases: host, process id and a random part.
-    private let owner = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
+    private let owner = LeaseOwner.make()
     /// How long a lease lasts: longer than any request may take, short enough that a crashed owner's work moves on.
     private let leaseDuration = 90.0
     /// The newest change and history numbers read from the store, to follow other processes' writes.
@@ -32,6 +32,8 @@ actor RefreshActor {
     private var signingKeys: [String: SigningKey] = [:]
     /// Refreshes in flight that the loop started, which stopping waits for.
     private var running: [UUID: Task<Attempt, Never>] = [:]
+    /// Holds a provider's refreshes while it fails for everyone.
+    private var breaker: ProviderBreaker
 
     /// What became of one attempt to refresh.
     enum Attempt: Sendable {
@@ -60,6 +62,7 @@ actor RefreshActor {
         self.clock = clock
         self.policy = policy
         self.state = state
+        breaker = ProviderBreaker(policy: policy)
     }
 
     /// Puts every connection's next due time into the queue, and starts following other processes' writes.
@@ -118,11 +121,16 @@ actor RefreshActor {
                 syncFromStore()
                 lastSync = now
             }
-            while !observeOnly, inFlight.count < policy.concurrency, let id = queue.popDue(at: now) {
-                guard !inFlight.contains(id) else { continue }
+            for id in breaker.probes(at: now) where !observeOnly && !inFlight.contains(id) {
                 inFlight.insert(id)
                 track(Task { await self.performRefresh(id) })
             }
+            while !observeOnly, inFlight.count < policy.concurrency, let id = queue.popDue(at: now) {
+                guard !inFlight.contains(id), admit(id, at: now) else { continue }
+                inFlight.insert(id)
+                track(Task { await self.performRefresh(id) })
+            }
+            state.setOutages(breaker.outages)
             let next = queue.nextDue()
             state.setNextDue(next)
             let nap = next.map { min(maximumNap, max(0.01, $0.timeIntervalSince(now))) } ?? maximumNap
@@ -333,6 +341,7 @@ actor RefreshActor {
         case .failure(let error):
             metrics.recordFailure(provider: integration.provider, reason: error.error, seconds: seconds)
         }
+        noteOutcome(id, provider: integration.provider, result)
         do {
             switch result {
             case .success(var grant):
@@ -342,6 +351,7 @@ actor RefreshActor {
                     grant.refreshToken = nil
                     notes = ["refreshed from parent \(parentID)'s token"]
                 }
+                if lease.interrupted { notes.append("resumed a refresh that a stopped process left unfinished") }
                 if grant.expiresIn == nil {
                     // The provider's documented default when the catalog knows one, else the policy's.
                     let (lifetime, source) = policy.assumedLifetime(provider: integration.provider)
@@ -365,7 +375,13 @@ actor RefreshActor {
                 var retryAt: Date?
                 switch error.kind {
                 case .invalidGrant:
-                    if connection.lastError?.error == "network_error", connection.failures > 0 {
+                    if lease.interrupted {
+                        // The refresher before us stopped mid-refresh: its request may have rotated the token.
+                        reauth =
+                            "the provider refused the refresh token after a refresh by a process that stopped "
+                            + "before storing its answer; the provider probably rotated the token in that answer, "
+                            + "and no rotation grace window let us get it back (\(error.summary))"
+                    } else if connection.lastError?.error == "network_error", connection.failures > 0 {
                         // The last request went out and no answer came back: the provider may have rotated the
                         // refresh token in an answer that was lost. That is not the user withdrawing consent.
                         reauth =
@@ -445,8 +461,31 @@ actor RefreshActor {
         queue.schedule(connection.id, at: now.addingTimeInterval(delay))
     }
 
+    // MARK: - Provider outages
+
+    /// Asks the provider's breaker whether a due refresh may go out; a held one waits in the breaker.
+    private func admit(_ id: String, at now: Date) -> Bool {
+        guard let connection = state.connection(id), let integration = state.integration(connection.integrationID)
+        else { return true }
+        return breaker.admit(id, provider: integration.provider, at: now) != .held
+    }
+
+    /// Tells the provider's breaker how a request went; a breaker that closes releases what it held, spread out.
+    private func noteOutcome(_ id: String, provider: String, _ result: Result<TokenGrant, ProviderError>) {
+        let now = clock.now()
+        let failure: ProviderError? = if case .failure(let error) = result { error } else { nil }
+        if case .closed(_, _, let released) = breaker.record(id, provider: provider, failure: failure, at: now) {
+            for held in released {
+                guard let due = state.connection(held).flatMap(policy.dueAt) else { continue }
+                queue.schedule(held, at: max(due, breaker.releaseTime(after: now)))
+            }
+        }
+        state.setOutages(breaker.outages)
+    }
+
     func finish(_ id: String) {
         inFlight.remove(id)
+        breaker.abandon(id, at: clock.now())
         for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume() }
     }
 

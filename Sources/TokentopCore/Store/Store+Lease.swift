@@ -6,11 +6,14 @@ public struct Lease: Sendable, Equatable {
     public var owner: String
     /// The connection's generation when the lease was taken.
     public var generation: Int
+    /// Whether it was taken over from a refresher that stopped while holding it (killed, crashed, or past its
+    /// lease time): that refresher's request may have reached the provider and rotated the refresh token.
+    public var interrupted = false
 }
 
 extension Store {
     /// Takes the refresh lease of `connectionID` for `owner` until `until`, unless another owner holds an unexpired
-    /// one.
+    /// one whose process is alive (see ``LeaseOwner``).
     ///
     /// - Returns: the connection as stored now (perhaps refreshed by another process meanwhile) and the lease, or
     ///   nil when another process holds the lease.
@@ -21,12 +24,16 @@ extension Store {
                     "SELECT lease_owner, lease_until, generation FROM connections WHERE id = ?", [connectionID]
                 ) { ($0.string(0), $0.date(1), $0.int(2)) }
                 guard let row = rows.first else { throw unknownConnection(connectionID) }
-                if let holder = row.0, holder != owner, let expiry = row.1, expiry > now { return nil }
+                if let holder = row.0, holder != owner, let expiry = row.1, expiry > now, !LeaseOwner.isGone(holder) {
+                    return nil
+                }
                 try database.execute(
                     "UPDATE connections SET lease_owner = ?, lease_until = ? WHERE id = ?",
                     [owner, until, connectionID])
                 guard let connection = try loadConnection(connectionID) else { throw unknownConnection(connectionID) }
-                return (connection, Lease(owner: owner, generation: row.2))
+                // A lease still recorded under another name was never given back: its refresh did not finish.
+                let interrupted = row.0.map { $0 != owner } ?? false
+                return (connection, Lease(owner: owner, generation: row.2, interrupted: interrupted))
             }
         }
     }

@@ -52,7 +52,7 @@ final class Dashboard {
     /// The clock the countdowns use.
     var now: Date { backend.timeSource.now() }
 
-    var layout: Layout { Layout(size: size, hasNotice: snapshot.notice != nil) }
+    var layout: Layout { Layout(size: size, noticeLines: NoticeWidget.lineCount(snapshot)) }
 
     /// The connection under the cursor.
     var cursorConnection: Connection? {

@@ -6,7 +6,8 @@ struct Layout: Equatable {
     let size: TerminalSize
     /// Two header lines: title and actor state, then the status counts.
     let header: Rect
-    /// The core's notice (for example a database that cannot be written), when there is one.
+    /// The core's notice (for example a database that cannot be written) and one banner line per provider outage,
+    /// when there are any.
     let notice: Rect?
     let tableHeader: Rect
     /// The table's rows, below its column header.
@@ -18,14 +19,14 @@ struct Layout: Equatable {
     /// Where a full-screen view (details) goes: everything between the header and the message line.
     let body: Rect
 
-    init(size: TerminalSize, hasNotice: Bool) {
+    init(size: TerminalSize, noticeLines: Int) {
         self.size = size
         let width = size.columns
         header = Rect(row: 0, column: 0, height: 2, width: width)
         var next = 2
-        if hasNotice {
-            notice = Rect(row: next, column: 0, height: 1, width: width)
-            next += 1
+        if noticeLines > 0 {
+            notice = Rect(row: next, column: 0, height: noticeLines, width: width)
+            next += noticeLines
         } else {
             notice = nil
         }

@@ -64,6 +64,10 @@ struct OAuthServerFixture: Sendable {
     let username: String
     let password: String
     let accessTokenSeconds: Int
+    /// REFRESH_TOKEN_GRACE_PERIOD_SECONDS: 0 on the shared server.
+    let graceSeconds: Int
+    /// The server's run directory (pid, port, database), which `scripts/oauth-server seed` and `stop` need.
+    let runDirectory: String
 
     // MARK: - Finding the server
 
@@ -82,7 +86,7 @@ struct OAuthServerFixture: Sendable {
                 "TOKENTOP_OAUTH_URL is not set under CI=true: run the suite through scripts/test, "
                     + "which starts the django-oauth-toolkit server")
         }
-        let started = try await startServer()
+        let started = try await startServer(runDirectory: nil, settings: [:])
         guard let fixture = try OAuthServerFixture(environment: started) else {
             throw Failure("scripts/oauth-server start printed no TOKENTOP_OAUTH_URL")
         }
@@ -122,6 +126,50 @@ struct OAuthServerFixture: Sendable {
         username = try value("TOKENTOP_OAUTH_USERNAME")
         password = try value("TOKENTOP_OAUTH_PASSWORD")
         accessTokenSeconds = Int(environment["TOKENTOP_OAUTH_ACCESS_TOKEN_SECONDS"] ?? "") ?? 3600
+        graceSeconds = Int(environment["TOKENTOP_OAUTH_GRACE_SECONDS"] ?? "") ?? 0
+        runDirectory =
+            environment["TOKENTOP_INTEROP_RUN_DIR"]
+            ?? ProcessInfo.processInfo.environment["TOKENTOP_INTEROP_RUN_DIR"]
+            ?? Self.packageRoot.appendingPathComponent(".build/interop-run").path
+    }
+
+    /// Starts a server of the caller's own in `runDirectory`, with settings the shared one must not have
+    /// (`TOKENTOP_OAUTH_ACCESS_TOKEN_SECONDS`, `TOKENTOP_OAUTH_GRACE_SECONDS`); ``stop()`` ends it, and it exits
+    /// with the test process in any case.
+    static func startPrivate(runDirectory: String, settings: [String: String]) async throws -> OAuthServerFixture {
+        var values = try await startServer(runDirectory: runDirectory, settings: settings)
+        values["TOKENTOP_INTEROP_RUN_DIR"] = runDirectory
+        guard let fixture = try OAuthServerFixture(environment: values) else {
+            throw Failure("scripts/oauth-server start printed no TOKENTOP_OAUTH_URL")
+        }
+        return fixture
+    }
+
+    /// Stops a server started with ``startPrivate(runDirectory:settings:)``.
+    func stop() throws {
+        let run = try Binary.run(
+            executable: Self.packageRoot.appendingPathComponent("scripts/oauth-server").path, ["stop"],
+            environment: ["TOKENTOP_INTEROP_RUN_DIR": runDirectory])
+        guard run.status == 0 else { throw Failure("scripts/oauth-server stop: \(run.stderr)") }
+    }
+
+    /// Issues `count` token pairs for the fixture user under `client` straight into the server's database, far
+    /// faster than `count` password grants; each refresh token is its own family, as after a password grant.
+    func seed(client: Client, count: Int) throws -> [(access: String, refresh: String)] {
+        let prefix = "seed-" + UUID().uuidString.prefix(8).lowercased()
+        let run = try Binary.run(
+            executable: Self.packageRoot.appendingPathComponent("scripts/oauth-server").path,
+            ["seed", client.id, prefix, String(count)], environment: ["TOKENTOP_INTEROP_RUN_DIR": runDirectory])
+        guard run.status == 0 else { throw Failure("scripts/oauth-server seed failed: \(run.stderr)") }
+        // The database seeded must be the one behind this fixture's URL.
+        let seededFor = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard seededFor == baseURL.absoluteString else {
+            throw Failure("seeded the server at \(seededFor), but the tests talk to \(baseURL.absoluteString)")
+        }
+        return (0..<count).map { index in
+            let number = String(repeating: "0", count: max(0, 5 - String(index).count)) + String(index)
+            return ("fake-at-\(prefix)-\(number)", "fake-rt-\(prefix)-\(number)")
+        }
     }
 
     /// The package root, found from this file's place in `Tests/EndToEndTests/Support/`.
@@ -134,7 +182,12 @@ struct OAuthServerFixture: Sendable {
     }
 
     /// Runs `scripts/oauth-server start` and returns the `KEY=VALUE` lines it prints.
-    private static func startServer() async throws -> [String: String] {
+    /// - Parameters:
+    ///   - runDirectory: the server's own run directory, or nil for the shared one.
+    ///   - settings: `TOKENTOP_OAUTH_*` settings for the server.
+    private static func startServer(
+        runDirectory: String?, settings: [String: String]
+    ) async throws -> [String: String] {
         let script = packageRoot.appendingPathComponent("scripts/oauth-server")
         let process = Process()
         process.executableURL = script
@@ -142,6 +195,8 @@ struct OAuthServerFixture: Sendable {
         var environment = ProcessInfo.processInfo.environment
         // The server exits once this test process is gone, so a local `swift test` leaves nothing behind.
         environment["TOKENTOP_OAUTH_WATCH_PID"] = String(ProcessInfo.processInfo.processIdentifier)
+        if let runDirectory { environment["TOKENTOP_INTEROP_RUN_DIR"] = runDirectory }
+        environment.merge(settings) { $1 }
         process.environment = environment
         let output = Pipe()
         process.standardOutput = output

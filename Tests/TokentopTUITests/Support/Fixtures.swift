@@ -105,10 +105,12 @@ enum Fixtures {
             error: ProviderError(kind: .transient, error: "server_error", status: 503)),
     ]
 
-    static func snapshot(connections: [Connection] = connections, notice: String? = nil) -> DashboardSnapshot {
+    static func snapshot(
+        connections: [Connection] = connections, notice: String? = nil, outages: [ProviderOutage] = []
+    ) -> DashboardSnapshot {
         DashboardSnapshot(
             version: 1, databasePath: databasePath, connections: connections, integrations: integrations,
-            inFlight: ["ghapp-inst-678"], events: events, nextDue: at(20), notice: notice)
+            inFlight: ["ghapp-inst-678"], events: events, nextDue: at(20), notice: notice, outages: outages)
     }
 
     /// A backend, a dashboard on it and a grid screen of `columns` × `rows`, ready to run frames.

@@ -36,12 +36,18 @@ def environment(base_url):
         ("TOKENTOP_OAUTH_USERNAME", USERNAME),
         ("TOKENTOP_OAUTH_PASSWORD", PASSWORD),
         ("TOKENTOP_OAUTH_ACCESS_TOKEN_SECONDS", str(access_token_seconds())),
+        ("TOKENTOP_OAUTH_GRACE_SECONDS", str(grace_seconds())),
     ]
 
 
 def access_token_seconds():
     """Lifetime of issued access tokens; tests that watch expiry start the server with a short one."""
     return int(os.environ.get("TOKENTOP_OAUTH_ACCESS_TOKEN_SECONDS", "3600"))
+
+
+def grace_seconds():
+    """REFRESH_TOKEN_GRACE_PERIOD_SECONDS: 0 for the shared server; the crash test starts one of its own with more."""
+    return int(os.environ.get("TOKENTOP_OAUTH_GRACE_SECONDS", "0"))
 
 
 # Values must survive `eval "$(scripts/oauth-server env)"` unquoted, so no spaces or quotes.

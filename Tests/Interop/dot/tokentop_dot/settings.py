@@ -70,7 +70,9 @@ OAUTH2_PROVIDER = {
     "ROTATE_REFRESH_TOKEN": True,
     # Replaying a rotated refresh token revokes its whole family (RFC 9700 §4.14.2).
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
-    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    # 0 unless TOKENTOP_OAUTH_GRACE_SECONDS says otherwise: within the grace period a rotated refresh token
+    # presented again answers the pair it was rotated into (a client that lost the answer gets it back).
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": fixture.grace_seconds(),
     "ACCESS_TOKEN_EXPIRE_SECONDS": fixture.access_token_seconds(),
     # PKCE applies to the authorization-code grant only; the password grant never asks for it.
     "PKCE_REQUIRED": True,

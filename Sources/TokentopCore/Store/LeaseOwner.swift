@@ -1,0 +1,26 @@
+import Foundation
+
+/// Names a refresher in refresh leases, and tells whether the process behind a name is gone.
+///
+/// A name is `host:pid:random`. A process killed while it held a lease (`kill -9`, a crash, a power cut of a
+/// container) never gives it back; if others waited for it to expire, an interrupted refresh would be retried
+/// only after the lease time, too late for a provider's rotation grace window, which is often 30 to 60 seconds.
+/// On the same host a dead pid is certain, so its leases are taken over at once.
+enum LeaseOwner {
+    /// A fresh name for this process: host, process id and a random part (several engines may share a process).
+    static func make() -> String {
+        "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
+    }
+
+    /// Whether `owner` names a process on this host that no longer exists.
+    ///
+    /// Another host's process, a name of another shape, or a pid that is alive (even if reused by an unrelated
+    /// process) counts as alive: its lease then ends only when it expires.
+    static func isGone(_ owner: String) -> Bool {
+        let parts = owner.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count >= 3, let pid = pid_t(parts[parts.count - 2]), pid > 0 else { return false }
+        let host = parts.dropLast(2).joined(separator: ":")
+        guard host == ProcessInfo.processInfo.hostName, pid != getpid() else { return false }
+        return kill(pid, 0) != 0 && errno == ESRCH
+    }
+}
