@@ -13,6 +13,10 @@ public final class Engine: Sendable {
     public let user: String
     let state: EngineState
     let actor: RefreshActor
+    /// The OAuth client the refresh actor and re-authorizations share.
+    let client: OAuthClient
+    /// Users' sign-ins in progress (see `Engine+Reauth.swift`).
+    let reauths = ReauthRegistry()
     private let loop = LoopHandle()
     /// Work started for the front end (refreshes, revocations, audit entries) that stopping waits for.
     private let pending = Mutex<[UUID: Task<Void, Never>]>([:])
@@ -32,9 +36,8 @@ public final class Engine: Sendable {
         state = EngineState(
             databasePath: databasePath ?? store.path, connections: connections, integrations: try store.integrations(),
             events: try store.recentHistory(limit: EngineState.eventLimit), policy: policy)
-        actor = RefreshActor(
-            store: store, client: OAuthClient(transport: transport, clock: timeSource), clock: timeSource,
-            policy: policy, state: state)
+        client = OAuthClient(transport: transport, clock: timeSource)
+        actor = RefreshActor(store: store, client: client, clock: timeSource, policy: policy, state: state)
     }
 
     /// Starts the background refresh actor.
@@ -47,8 +50,10 @@ public final class Engine: Sendable {
         }
     }
 
-    /// Stops the refresh actor after the refreshes in flight finish, and finishes writing the audit log.
+    /// Stops the refresh actor after the refreshes in flight finish, cancels users' sign-ins in progress, and
+    /// finishes writing the audit log.
     public func stop() async {
+        await cancelAllReauths()
         await loop.stop()
         await drainAudit()
     }
@@ -181,7 +186,7 @@ public final class Engine: Sendable {
             actor = "nobody needs to act now"
             reason = "the connection renews itself; should it break, \(who)"
         }
-        // FIXME: the authorization code + PKCE and device flows that let the human finish here are not built yet.
+        // A user connection whose integration has a sign-in endpoint is re-authorized here instead: startReauth.
         return ReauthPrompt(connectionID: connection.id, who: actor, reason: reason)
     }
 

@@ -32,6 +32,10 @@ public struct HistoryEntry: Codable, Sendable, Equatable {
         case needsReauth = "needs_reauth"
         case revoked
         case reauthRequested = "reauth_requested"
+        /// A user signed in again and the connection got new tokens.
+        case reauthorized
+        /// A sign-in started here did not finish (denied, expired, cancelled, refused); nothing was stored.
+        case reauthFailed = "reauth_failed"
     }
 
     public var at: Date
