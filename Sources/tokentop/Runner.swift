@@ -125,14 +125,23 @@ struct Runner {
                 }
             }
             return status
-        case .reauth(let id):
+        case .reauth(let id, let browser, let timeout):
             let engine = try openEngine()
+            if case .success = engine.reauthMethod(for: id) {
+                return await ReauthCommand(
+                    engine: engine, id: id, options: ReauthOptions(timeout: timeout), openBrowser: browser,
+                    environment: environment
+                ).run()
+            }
             guard let prompt = engine.reauthPrompt(for: id) else {
                 throw EngineError(.unknownConnection, "no connection named \(id) in \(databasePath)")
             }
             Output.out("\(id): \(prompt.who)")
             Output.out("why: \(prompt.reason)")
             if let url = prompt.url { Output.out("start here: \(url)") }
+            if case .failure(let why) = engine.reauthMethod(for: id), why.code == .configuration {
+                Output.out("sign-in from tokentop: \(why.message)")
+            }
             await engine.drainAudit()
             return 0
         case .daemon:
