@@ -37,8 +37,9 @@ extension Engine {
             store: store, client: client, clock: timeSource, policy: policy, connection: connection,
             integration: integration, method: method, options: options,
             publish: { [weak session] in session?.publish($0) })
-        recordAudit(id, "started", "\(method.title) for \(connection.subject)")
         session.run { [self] in
+            // Written here, off the caller's thread: the dashboard starts a sign-in between two keystrokes.
+            recordAudit(id, "started", "\(method.title) for \(connection.subject)")
             let outcome = await flow.run()
             switch outcome.progress {
             case .succeeded(let updated):

@@ -63,6 +63,7 @@ struct ReauthFlow: Sendable {
             verifier: request.pkce.verifier)
         switch result {
         case .success(let grant): return grant
+        case .failure where Task.isCancelled: throw Self.cancelled
         case .failure(let error): throw tokenFailure(error, refused: "the authorization code")
         }
     }
@@ -180,6 +181,7 @@ struct ReauthFlow: Sendable {
                 // Someone wrote the connection between the claim and the write: claim again on the fresh row.
                 continue
             } catch {
+                if let lease { try? store.releaseLease(connectionID: connection.id, lease) }
                 throw ReauthFailure(
                     .storage,
                     "the sign-in succeeded but its tokens could not be stored, so nothing changed: \(error); run "
