@@ -13,7 +13,9 @@ import Foundation
 ///   - themeName: which theme to load, as `--theme NAME` gives it (`default`, `monochrome`, …); `default` falls
 ///     back to the built-in copy when its file is missing, any other missing theme is a ``ThemeError``.
 ///   - maxIterations: stop after this many frames (for smoke tests, like htop's `-n`); nil runs until `q`.
-/// - Throws: ``ThemeError`` for a bad or missing theme; ``TerminalError`` when standard input or output is not a
+/// A theme file with a bad line does not stop the dashboard: it opens in the built-in default theme and says which
+/// line and role to fix.
+/// - Throws: ``ThemeError`` for a missing theme; ``TerminalError`` when standard input or output is not a
 ///   terminal, `TERM` is unset or unknown, or a signal closed the dashboard (``TerminalError/interrupted(signal:)``,
 ///   whose ``TerminalError/exitCode`` is 128 + the signal).
 public func runDashboard(
@@ -21,10 +23,16 @@ public func runDashboard(
     maxIterations: Int? = nil
 ) throws {
     let environment = ProcessInfo.processInfo.environment
-    let theme = try Theme.load(name: themeName, directory: themesDirectory, environment: environment)
+    let (theme, warning) = try Theme.loadFallingBack(
+        name: themeName, directory: themesDirectory, environment: environment)
     let screen = try CursesScreen(useColor: theme.usesColor, environment: environment)
     defer { screen.close() }
     let dashboard = Dashboard(backend: backend, size: screen.size)
+    if let warning {
+        // Said twice: on screen for ten seconds, and on standard error once the terminal is restored.
+        dashboard.say("\(warning); using the built-in default theme", isError: true)
+        FileHandle.standardError.write(Data("tokentop: \(warning); the built-in default theme was used\n".utf8))
+    }
     let loop = DashboardLoop(dashboard: dashboard, screen: screen, renderer: DashboardRenderer(theme: theme))
     loop.run(maxIterations: maxIterations)
     if let signal = loop.endedBySignal {

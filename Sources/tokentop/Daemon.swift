@@ -25,17 +25,22 @@ struct Daemon {
         engine.start()
         log("daemon started", ["connections": engine.snapshot().connections.count])
         let printer = Task {
-            var seen = engine.snapshot().events.last?.at ?? .distantPast
+            var seen = engine.snapshot().eventsAppended
             while !Task.isCancelled {
-                for event in engine.snapshot().events where event.at > seen {
+                let snapshot = engine.snapshot()
+                let unseen = min(snapshot.events.count, max(0, snapshot.eventsAppended - seen))
+                for event in snapshot.events.suffix(unseen) {
                     var fields: [String: Any] = ["connection.id": event.connectionID, "detail": event.message]
                     if let error = event.error {
                         fields["error"] = error.error
                         fields["http.status"] = error.status ?? NSNull()
                     }
+                    // Several processes may share the database: each logs what it did, and says so when it only
+                    // saw another process's work.
+                    fields["by"] = event.byAnotherProcess ? "another process" : "this daemon"
                     log(event.kind.rawValue, fields)
-                    seen = event.at
                 }
+                seen = snapshot.eventsAppended
                 try? await Task.sleep(nanoseconds: 200_000_000)
             }
         }

@@ -19,15 +19,22 @@ struct Invocation: Equatable {
         case status
         case help(topic: String?)
         case version
+        case config
     }
 
     var command: Command
     /// `--db PATH`, when given.
     var database: String?
     /// `--themes DIR`, when given.
-    var themes: String?
+    var themes: String? { settings.themesDirectory }
     /// `--theme NAME`, when given.
-    var theme: String?
+    var theme: String? { settings.theme }
+    /// Settings given as flags; the configuration file fills in the rest (see ``EffectiveConfiguration``).
+    var settings = Settings()
+    /// The flag that set each setting, by the setting's name in the file, for `tokentop config`.
+    var flagNames: [String: String] = [:]
+    /// `--config FILE`, when given.
+    var configFile: String?
 }
 
 /// A command line that makes no sense; its message says what is wrong and `--help` says the rest.
@@ -39,8 +46,9 @@ extension Invocation {
     /// Parses `arguments` (without the program name).
     static func parse(_ arguments: [String]) throws(UsageError) -> Invocation {
         var database: String?
-        var themes: String?
-        var theme: String?
+        var settings = Settings()
+        var flagNames: [String: String] = [:]
+        var configFile: String?
         var json = false
         var verify = false
         var browser = true
@@ -74,10 +82,41 @@ extension Invocation {
                 }
                 return try value(for: name)
             }
+            /// Records that this flag set the setting `key`, for `tokentop config` and for `allow`.
+            func note(_ key: String) {
+                flagNames[key] = name
+                flags.append(name)
+            }
             switch name {
             case "--db": database = try take()
-            case "--themes": themes = try take()
-            case "--theme": theme = try take()
+            case "--themes":
+                settings.themesDirectory = try take()
+                flagNames["themes_dir"] = name
+            case "--theme":
+                settings.theme = try take()
+                flagNames["theme"] = name
+            case "--config": configFile = try take()
+            case "--lead":
+                settings.leadSeconds = try Self.number(try take(), name, range: 10...86_400)
+                note("lead_seconds")
+            case "--concurrency":
+                settings.concurrency = Int(try Self.number(try take(), name, range: 1...1024, whole: true))
+                note("concurrency")
+            case "--readonly":
+                settings.readOnly = true
+                note("readonly")
+            case "--log":
+                settings.logFile = try take()
+                note("log_file")
+            case "--metrics":
+                settings.metricsFile = try take()
+                note("metrics_file")
+            case "--on-event":
+                settings.onEvent = try take()
+                note("on_event")
+            case "--on-event-timeout":
+                settings.onEventTimeout = try Self.number(try take(), name, range: 0.1...600)
+                note("on_event_timeout_seconds")
             case "--verify":
                 verify = true
                 flags.append(name)
@@ -122,12 +161,15 @@ extension Invocation {
             }
         }
         let command: Command
+        let running: Set<String> = [
+            "--lead", "--concurrency", "--readonly", "--metrics", "--on-event", "--on-event-timeout",
+        ]
         switch verb {
         case nil:
-            try allow([])
+            try allow(running)
             command = .dashboard
         case "demo":
-            try allow([])
+            try allow(running)
             try exactly(0, "no operands")
             command = .demo
         case "list":
@@ -153,7 +195,7 @@ extension Invocation {
             try exactly(1, "one connection id")
             command = .reauth(id: operands[0], browser: browser, timeout: timeout)
         case "daemon":
-            try allow([])
+            try allow(running.union(["--log"]))
             try exactly(0, "no operands")
             command = .daemon
         case "audit":
@@ -176,10 +218,30 @@ extension Invocation {
             command = .help(topic: operands.first)
         case "version":
             command = .version
+        case "config":
+            try allow(running.union(["--log"]))
+            try exactly(0, "no operands")
+            command = .config
         case let other?:
             throw UsageError(description: "unknown command '\(other)'")
         }
-        return Invocation(command: command, database: database, themes: themes, theme: theme)
+        return Invocation(
+            command: command, database: database, settings: settings, flagNames: flagNames, configFile: configFile)
+    }
+
+    /// A number within `range`, or a usage error naming the flag.
+    private static func number(
+        _ text: String, _ flag: String, range: ClosedRange<Double>, whole: Bool = false
+    ) throws(UsageError) -> Double {
+        guard let value = Double(text), value.isFinite, range.contains(value), !whole || value == value.rounded()
+        else {
+            let kind = whole ? "a whole number" : "a number"
+            let low =
+                range.lowerBound == range.lowerBound.rounded() ? "\(Int(range.lowerBound))" : "\(range.lowerBound)"
+            throw UsageError(
+                description: "\(flag) needs \(kind) from \(low) to \(Int(range.upperBound)), not '\(text)'")
+        }
+        return value
     }
 
     /// A number of seconds from 1 to one day.

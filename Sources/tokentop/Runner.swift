@@ -12,8 +12,28 @@ struct Runner {
             ?? Paths.defaultDatabase(environment: environment)
     }
 
+    /// Where the configuration file is: `--config`, `TOKENTOP_CONFIG`, or the XDG default.
+    var configPath: (path: String, required: Bool) {
+        if let given = invocation.configFile { return (given, true) }
+        if let given = environment["TOKENTOP_CONFIG"], !given.isEmpty { return (given, true) }
+        return (ConfigFile.defaultPath(environment: environment), false)
+    }
+
+    /// The settings in force: the flags over the configuration file over the defaults.
+    func configuration() throws -> EffectiveConfiguration {
+        let (path, required) = configPath
+        let file = try ConfigFile.load(path: path, required: required)
+        return EffectiveConfiguration(file: (file, path), flags: invocation.settings, flagNames: invocation.flagNames)
+    }
+
     func run() async throws -> Int32 {
         switch invocation.command {
+        case .config:
+            let (path, _) = configPath
+            let exists = FileManager.default.fileExists(atPath: path)
+            Output.out("configuration file: \(path)\(exists ? "" : " (not present; defaults apply)")")
+            Output.out(try configuration().report())
+            return 0
         case .help:
             Output.out(Usage.text)
             return 0
@@ -159,7 +179,11 @@ struct Runner {
     }
 
     private func openEngine(create: Bool = false) throws -> Engine {
-        try Engine(store: try openStore(create: create), transport: URLSessionTransport(), databasePath: databasePath)
+        let configuration = try configuration()
+        return try Engine(
+            store: try openStore(create: create), transport: URLSessionTransport(),
+            policy: configuration.policy(base: .standard), databasePath: databasePath,
+            readOnly: configuration.settings.readOnly ?? false)
     }
 
     private func demo() async throws -> Int32 {
@@ -184,18 +208,24 @@ struct Runner {
         let store = try Store.open(path: path, secrets: secrets)
         let sandbox = SandboxProvider(clock: clock)
         try DemoSeed.seed(store: store, sandbox: sandbox, now: clock.now())
+        let configuration = try configuration()
+        // The demo keeps its own short lead window unless a flag asks otherwise: its tokens live minutes.
+        var policy = RefreshPolicy.demo
+        if let lead = invocation.settings.leadSeconds { policy.minimumLead = lead }
+        if let concurrency = invocation.settings.concurrency { policy.concurrency = concurrency }
         let engine = try Engine(
-            store: store, transport: sandbox, timeSource: clock, policy: .demo,
-            databasePath: invocation.database ?? "demo (temporary)")
+            store: store, transport: sandbox, timeSource: clock, policy: policy,
+            databasePath: invocation.database ?? "demo (temporary)", readOnly: configuration.settings.readOnly ?? false)
         return try await dashboard(engine)
     }
 
     private func dashboard(_ engine: Engine) async throws -> Int32 {
         engine.start()
         do {
+            let settings = try configuration().settings
             try runDashboard(
-                backend: engine, themesDirectory: invocation.themes ?? Self.shippedThemes(),
-                themeName: invocation.theme ?? "default")
+                backend: engine, themesDirectory: settings.themesDirectory ?? Self.shippedThemes(),
+                themeName: settings.theme ?? "default")
         } catch {
             await engine.stop()
             throw error

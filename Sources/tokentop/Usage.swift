@@ -23,15 +23,24 @@ enum Usage {
           tokentop rekey                       re-encrypt every secret under a new key (TOKENTOP_NEW_KEY, or a
                                                fresh key file)
           tokentop audit [--json] [--verify]   the operators' actions, hash-chained; --verify checks the chain
+          tokentop config                      the settings in force, and where each comes from
           tokentop help | --help | --version
 
         Options:
           --db PATH      the database (default: $TOKENTOP_DB, else $XDG_DATA_HOME/tokentop/tokentop.sqlite3)
           --themes DIR   where theme files live (default: the themes/ folder shipped with tokentop)
-          --theme NAME   the dashboard's theme: default or monochrome (a file NAME.theme in the themes folder)
+          --theme NAME   the dashboard's theme: default, light, high-contrast, monochrome, or NAME.theme in --themes
           --json         machine-readable output (list, show)
           --scope S      user, org, delegated, workspace or bot
           --status S     healthy, expiring, refreshing, failing, needs-reauth, expired, revoked or static
+          --config FILE  the configuration file (default: $TOKENTOP_CONFIG, else $XDG_CONFIG_HOME/tokentop/config.json)
+          --lead SECONDS the shortest refresh lead window (dashboard, demo, daemon; default 300)
+          --concurrency N  refreshes in flight at once (default 8)
+          --readonly     no refresh, revoke or re-auth from this process; the header shows a lock
+          --log FILE     the daemon's JSON-lines log (default: stderr); reopened on SIGHUP
+          --metrics FILE write Prometheus text exposition there, atomically, every few seconds
+          --on-event CMD run CMD (with sh -c) for each event, the event as JSON on its stdin
+          --on-event-timeout SECONDS   kill an event command after this long (default 10)
           --no-browser   reauth: print the sign-in URL without opening a browser
           --timeout SECONDS
                          reauth: how long to wait for the user (default: 300 for the browser, the device
@@ -39,6 +48,7 @@ enum Usage {
 
         Environment:
           TOKENTOP_DB    the database, when --db is not given
+          TOKENTOP_CONFIG the configuration file, when --config is not given
           TOKENTOP_KEY   base64 of the 32-byte key that encrypts secrets at rest (else a key file in
                          $XDG_CONFIG_HOME/tokentop/key, created on first use)
           NO_COLOR       draw the dashboard without colours

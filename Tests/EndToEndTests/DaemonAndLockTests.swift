@@ -28,6 +28,13 @@ struct DaemonAndLockTests {
             if chunk.isEmpty { break }
             log += String(decoding: chunk, as: UTF8.self)
         }
+        // Another process acts on the same database: the daemon sees it, and says it was not its own doing.
+        _ = try Binary.run(["revoke", "acme-alice"], environment: sandbox.environment)
+        while Date() < deadline.addingTimeInterval(10), !log.contains("\"revoked\"") {
+            let chunk = reader.availableData
+            if chunk.isEmpty { break }
+            log += String(decoding: chunk, as: UTF8.self)
+        }
         kill(process.processIdentifier, SIGTERM)
         log += String(decoding: reader.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
@@ -39,6 +46,10 @@ struct DaemonAndLockTests {
         let failure = try #require(objects.first { $0["msg"] as? String == "refresh_failed" })
         #expect(failure["connection.id"] as? String == "acme-alice")
         #expect(failure["error"] as? String == "network_error")
+        #expect(failure["by"] as? String == "this daemon")
+        let revoked = try #require(objects.first { $0["msg"] as? String == "revoked" }, "\(log)")
+        #expect(revoked["connection.id"] as? String == "acme-alice")
+        #expect(revoked["by"] as? String == "another process")
         #expect(objects.last?["msg"] as? String == "daemon stopped")
         #expect(!log.contains("fake-refresh-token-0001") && !log.contains("fake-access-token-0001"))
     }

@@ -11,7 +11,7 @@ struct EngineTests {
     func makeEngine(
         provider: String = "acme", rotates: Bool = true, revocation: Bool = true,
         outage: ClosedRange<Date>? = nil, latency: ClosedRange<Double> = 0...0, connections: [[String: Any]],
-        refused: Set<String> = []
+        refused: Set<String> = [], readOnly: Bool = false
     ) throws -> (Engine, SandboxProvider) {
         let directory = try temporaryDirectory()
         let store = try Store.open(path: directory.appendingPathComponent("t.sqlite3").path, secrets: .ephemeral())
@@ -32,7 +32,8 @@ struct EngineTests {
             "integrations": [integration], "connections": connections,
         ])
         _ = try store.importBundle(try ImportFile.parse(data, source: "test"), at: clock.now())
-        let engine = try Engine(store: store, transport: sandbox, timeSource: clock, policy: .standard)
+        let engine = try Engine(
+            store: store, transport: sandbox, timeSource: clock, policy: .standard, readOnly: readOnly)
         return (engine, sandbox)
     }
 
@@ -110,6 +111,28 @@ struct EngineTests {
         let tokens = try engine.store.tokenSecrets(connectionID: "dave")
         #expect(tokens.access == nil && tokens.refresh == nil)
         await #expect(throws: EngineError.self) { try await engine.refreshNow("dave") }
+    }
+
+    @Test func aReadOnlyEngineRenewsNothingAndRefusesOperators() async throws {
+        let (engine, _) = try makeEngine(connections: [userConnection("olga", expiresIn: 30)], readOnly: true)
+        #expect(engine.snapshot().readOnly)
+        let before = try engine.store.tokenSecrets(connectionID: "olga")
+        engine.start()
+        clock.advance(60)
+        try await Task.sleep(nanoseconds: 300_000_000)
+        await engine.stop()
+        let after = try #require(try engine.store.connection(id: "olga"))
+        #expect(after.lastRefreshAt == nil, "the actor refreshed in a read-only engine")
+        #expect(try engine.store.tokenSecrets(connectionID: "olga") == before)
+        await #expect(throws: EngineError.self) { try await engine.refreshNow("olga") }
+        do {
+            _ = try await engine.revokeNow("olga")
+            Issue.record("revoked in a read-only engine")
+        } catch let error as EngineError {
+            #expect(error.code == .readOnly)
+            #expect(error.message.hasPrefix("olga: not revoked: this tokentop runs read-only"))
+        }
+        #expect(try engine.store.connection(id: "olga")?.revokedAt == nil)
     }
 
     @Test func revokeWithoutAnEndpointSaysSo() async throws {

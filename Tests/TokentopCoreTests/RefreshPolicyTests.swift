@@ -115,3 +115,16 @@ struct DueQueueTests {
         #expect(popped == 1000)
     }
 }
+
+@Suite struct AssumedLifetimeTests {
+    @Test func theCatalogsDocumentedDefaultWinsOverTheGenericOne() {
+        let policy = RefreshPolicy.standard
+        #expect(policy.assumedLifetime(provider: "hubspot") == (1800, "hubspot's documented default"))
+        #expect(policy.assumedLifetime(provider: "gitlab").seconds == 7200)
+        // Not in the catalog, or the catalog does not know: the policy's own figure, said to be a guess.
+        #expect(
+            policy.assumedLifetime(provider: "acme-crm")
+                == (policy.unknownExpiryLifetime, "tokentop's default for providers that do not say"))
+        #expect(policy.assumedLifetime(provider: "google").seconds == policy.unknownExpiryLifetime)
+    }
+}

@@ -21,7 +21,7 @@ import Testing
         #expect(parsed[.cursor] == Style(foreground: .indexed(0), background: .indexed(6)))
     }
 
-    @Test(arguments: ["default", "monochrome"])
+    @Test(arguments: ["default", "monochrome", "light", "high-contrast"])
     func shippedThemesLoad(name: String) throws {
         let theme = try Theme.load(name: name, directory: Self.themesDirectory, environment: [:])
         #expect(theme.styles.count == ThemeRole.all.count)
@@ -117,11 +117,11 @@ import Testing
             guard let error = error as? ThemeError else { return false }
             return error.file == Self.themesDirectory + "/solarized.theme" && error.line == nil
                 && error.message == "no theme named 'solarized': the file does not exist; "
-                    + "themes there: default, monochrome"
+                    + "themes there: default, high-contrast, light, monochrome"
         }
     }
 
-    @Test(arguments: ["default", "monochrome"])
+    @Test(arguments: ["default", "monochrome", "light", "high-contrast"])
     func aThemesDirectoryThatDoesNotExistIsAnError(name: String) {
         let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-themes-\(UUID())").path
         #expect {
@@ -167,8 +167,56 @@ import Testing
         #expect {
             try Theme.load(name: "default", directory: directory, environment: [:])
         } throws: { error in
-            let expected = directory + "/default.theme:2: unknown colour or attribute 'cyn'"
+            let expected = directory + "/default.theme:2: cursor: unknown colour or attribute 'cyn'"
             return (error as? ThemeError)?.description.hasPrefix(expected) == true
+        }
+    }
+
+    @Test func aBrokenThemeFileGivesWayToTheDefaultAndSaysWhichLineAndRole() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tokentop-themes-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "header = default\n\nstatus.failing = orange\n".write(
+            toFile: directory + "/mine.theme", atomically: true, encoding: .utf8)
+        let (theme, warning) = try Theme.loadFallingBack(name: "mine", directory: directory, environment: [:])
+        #expect(theme[.cursor] == Theme.builtIn[.cursor])
+        #expect(theme[.status(.failing)] == Theme.builtIn[.status(.failing)])
+        #expect(warning?.line == 3)
+        #expect(warning?.description.hasPrefix(directory + "/mine.theme:3: status.failing: unknown colour 'orange'") == true)
+        // A theme that is not there at all is still an error: a typo in --theme should not pass unnoticed.
+        #expect(throws: ThemeError.self) {
+            try Theme.loadFallingBack(name: "mien", directory: directory, environment: [:])
+        }
+    }
+
+    @Test func aUserThemeInTheConfigDirectoryOverridesTheShippedOne() throws {
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("tokentop-config-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: config + "/tokentop/themes", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try "cursor = black yellow\n".write(
+            toFile: config + "/tokentop/themes/light.theme", atomically: true, encoding: .utf8)
+        let environment = ["XDG_CONFIG_HOME": config]
+        let theme = try Theme.load(name: "light", directory: Self.themesDirectory, environment: environment)
+        #expect(theme[.cursor] == Style(foreground: .indexed(0), background: .indexed(3)))
+        // Themes the user has no file for still come from the shipped folder.
+        let shipped = try Theme.load(name: "monochrome", directory: Self.themesDirectory, environment: environment)
+        #expect(shipped[.cursor] == Style(attributes: [.reverse]))
+        // NO_COLOR still wins over the user's colours.
+        let plain = try Theme.load(
+            name: "light", directory: Self.themesDirectory, environment: environment.merging(["NO_COLOR": "1"]) { $1 })
+        #expect(!plain.usesColor)
+    }
+
+    @Test func everyShippedThemeSetsEveryRoleAndTellsStatusesApart() throws {
+        for name in ["default", "light", "high-contrast", "monochrome"] {
+            let text = try String(contentsOfFile: Self.themesDirectory + "/\(name).theme", encoding: .utf8)
+            let parsed = try Theme.parse(text, file: "\(name).theme", base: Theme(styles: [:]))
+            for role in ThemeRole.all {
+                #expect(parsed.styles[role] != nil, "\(name).theme leaves out \(role)")
+            }
+            // Trouble must not look like health: the styles of the two ends of the scale differ.
+            #expect(parsed[.status(.healthy)] != parsed[.status(.needsReauth)], "\(name)")
+            #expect(parsed[.cursor] != parsed[.row], "\(name)")
         }
     }
 }

@@ -20,6 +20,11 @@ public struct DashboardSnapshot: Sendable {
     public var policy: RefreshPolicy
     /// A problem the whole dashboard should show, such as a database that cannot be written.
     public var notice: String?
+    /// How many events were ever appended; the last of ``events`` is number `eventsAppended`. Lets a reader that
+    /// polls pick up exactly the events it has not seen, even several within one clock tick.
+    public var eventsAppended: Int = 0
+    /// Whether the engine runs read-only: the header shows a lock, and refresh, revoke and re-auth are refused.
+    public var readOnly = false
 
     public init(
         version: UInt64 = 0, databasePath: String, connections: [Connection] = [],

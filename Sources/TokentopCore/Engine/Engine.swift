@@ -11,6 +11,8 @@ public final class Engine: Sendable {
     public let policy: RefreshPolicy
     /// The operator whose commands the audit log attributes.
     public let user: String
+    /// Whether this process only watches: no refresh, revocation or re-auth, by the actor or an operator.
+    public let readOnly: Bool
     let state: EngineState
     let actor: RefreshActor
     /// The OAuth client the refresh actor and re-authorizations share.
@@ -26,9 +28,11 @@ public final class Engine: Sendable {
     ///   - databasePath: the path to show in the header, as the user named it.
     public init(
         store: Store, transport: any HTTPTransport, timeSource: any TimeSource = SystemTimeSource(),
-        policy: RefreshPolicy = .standard, databasePath: String? = nil, user: String = OperatorIdentity.current()
+        policy: RefreshPolicy = .standard, databasePath: String? = nil, user: String = OperatorIdentity.current(),
+        readOnly: Bool = false
     ) throws {
         self.store = store
+        self.readOnly = readOnly
         self.user = user
         self.timeSource = timeSource
         self.policy = policy
@@ -37,7 +41,17 @@ public final class Engine: Sendable {
             databasePath: databasePath ?? store.path, connections: connections, integrations: try store.integrations(),
             events: try store.recentHistory(limit: EngineState.eventLimit), policy: policy)
         client = OAuthClient(transport: transport, clock: timeSource)
-        actor = RefreshActor(store: store, client: client, clock: timeSource, policy: policy, state: state)
+        actor = RefreshActor(
+            store: store, client: client, clock: timeSource, policy: policy, state: state, observeOnly: readOnly)
+        state.setReadOnly(readOnly)
+    }
+
+    /// Refuses an operator's change in a read-only process.
+    private func checkWritable(_ action: String, _ id: String) throws {
+        guard readOnly else { return }
+        throw EngineError(
+            .readOnly,
+            "\(id): not \(action): this tokentop runs read-only (--readonly, or readonly in the configuration)")
     }
 
     /// Starts the background refresh actor.
@@ -80,6 +94,7 @@ public final class Engine: Sendable {
     /// The operator's request and its outcome go to the audit log.
     /// - Throws: ``EngineError`` when the connection is unknown or cannot be renewed.
     public func refreshNow(_ id: String) async throws -> Connection {
+        try checkWritable("refreshed", id)
         do {
             let connection = try await actor.refreshNow(id)
             let failed = connection.failures > 0 || connection.reauthReason != nil
@@ -112,6 +127,7 @@ public final class Engine: Sendable {
     /// The operator's request and its outcome go to the audit log.
     /// - Returns: the connection afterwards; `revokedAtProvider` says whether the provider was told.
     public func revokeNow(_ id: String) async throws -> Connection {
+        try checkWritable("revoked", id)
         do {
             let connection = try await actor.revoke(id)
             let detail = connection.revokedAtProvider ? "revoked at the provider and here" : "revoked here only"

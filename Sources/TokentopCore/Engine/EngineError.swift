@@ -6,6 +6,7 @@ public struct EngineError: Error, Sendable, CustomStringConvertible, Equatable {
         case alreadyRevoked = "already_revoked"
         case revocationFailed = "revocation_failed"
         case storage
+        case readOnly = "read_only"
     }
 
     public var code: Code

@@ -86,6 +86,8 @@ final class EngineState: Sendable {
                 abs($0.at.timeIntervalSince(event.at)) < 0.001 && $0.connectionID == event.connectionID
                     && $0.kind == event.kind
             }) {
+                var event = event
+                event.byAnotherProcess = true
                 Self.append(event, to: &state.snapshot)
                 added = true
             }
@@ -102,6 +104,7 @@ final class EngineState: Sendable {
 
     private static func append(_ event: HistoryEntry, to snapshot: inout DashboardSnapshot) {
         snapshot.events.append(event)
+        snapshot.eventsAppended += 1
         if snapshot.events.count > eventLimit { snapshot.events.removeFirst(snapshot.events.count - eventLimit) }
     }
 
@@ -116,6 +119,13 @@ final class EngineState: Sendable {
         inner.withLock { state in
             guard state.snapshot.nextDue != date else { return }
             state.snapshot.nextDue = date
+            state.snapshot.version &+= 1
+        }
+    }
+
+    func setReadOnly(_ readOnly: Bool) {
+        inner.withLock { state in
+            state.snapshot.readOnly = readOnly
             state.snapshot.version &+= 1
         }
     }

@@ -11,7 +11,7 @@ public enum ImportFile {
     static let integrationKeys = [
         "id", "provider", "token_url", "revocation_url", "client_id", "client_secret", "client_auth", "scopes",
         "redirect_uri", "private_key", "private_key_file", "authorization_url", "device_authorization_url",
-        "api_key_in", "api_key_name", "probe_url", "probe_interval",
+        "api_key_in", "api_key_name", "probe_url", "probe_interval", "catalog_values",
     ]
     static let connectionKeys = [
         "id", "integration", "scope", "subject", "credential", "grant", "access_token", "secret", "refresh_token",
@@ -119,10 +119,14 @@ public enum ImportFile {
             throw reader.fail("id", "missing; give the integration a name that connections refer to")
         }
         let provider = try reader.requiredString("provider", "the provider's name, for example \"github\"")
-        guard let tokenURL = try reader.httpURL("token_url") else {
-            throw reader.fail("token_url", "missing; give the provider's token endpoint")
+        let catalog = try CatalogDefaults(reader, provider: provider)
+        guard let tokenURL = try reader.httpURL("token_url") ?? catalog.url(\.tokenURL, "token_url") else {
+            throw reader.fail(
+                "token_url",
+                "missing; give the provider's token endpoint (\"\(provider)\" is not in the provider catalog, "
+                    + "see tokentop providers)")
         }
-        let revocationURL = try reader.httpURL("revocation_url")
+        let revocationURL = try reader.httpURL("revocation_url") ?? catalog.url(\.revocationURL, "revocation_url")
         let clientID = try reader.requiredString("client_id", "the client id the provider issued")
         let key = try privateKey(reader, source: file)
         if key != nil, object["client_secret"] != nil {
@@ -130,7 +134,8 @@ public enum ImportFile {
         }
         let clientSecret = try key?.pem ?? reader.secret("client_secret")
         let clientAuth =
-            try reader.choice("client_auth", ClientAuthMethod.self) ?? (key == nil ? .clientSecretBasic : .none)
+            try reader.choice("client_auth", ClientAuthMethod.self)
+            ?? (key == nil ? catalog.profile?.defaultClientAuth ?? .clientSecretBasic : .none)
         if key == nil, clientAuth != .none, clientSecret == nil {
             throw reader.fail(
                 "client_secret",
@@ -148,8 +153,10 @@ public enum ImportFile {
             secretFingerprint: key.map { "sha256:" + $0.key.publicKeyFingerprint.prefix(16) }
                 ?? clientSecret?.fingerprint,
             secretKind: key == nil ? .clientSecret : .privateKey,
-            authorizationURL: try reader.httpURL("authorization_url"),
-            deviceAuthorizationURL: try reader.httpURL("device_authorization_url"),
+            authorizationURL: try reader.httpURL("authorization_url")
+                ?? catalog.url(\.authorizationURL, "authorization_url"),
+            deviceAuthorizationURL: try reader.httpURL("device_authorization_url")
+                ?? catalog.url(\.deviceAuthorizationURL, "device_authorization_url"),
             apiKeyPlacement: try apiKeyPlacement(reader), probeURL: try reader.httpURL("probe_url"),
             probeInterval: try probeInterval(reader))
         return ImportBundle.IntegrationEntry(integration: integration, clientSecret: clientSecret)

@@ -44,12 +44,33 @@ public struct HistoryEntry: Codable, Sendable, Equatable {
     /// One line that says what happened; never a secret.
     public var message: String
     public var error: ProviderError?
+    /// Whether another process (a daemon, a CLI command, another dashboard) did this; this process read it from the
+    /// store. Not stored: it says where the entry came from as seen by this process.
+    public var byAnotherProcess: Bool
 
-    public init(at: Date, connectionID: String, kind: Kind, message: String, error: ProviderError? = nil) {
+    public init(
+        at: Date, connectionID: String, kind: Kind, message: String, error: ProviderError? = nil,
+        byAnotherProcess: Bool = false
+    ) {
         self.at = at
         self.connectionID = connectionID
         self.kind = kind
         self.message = message
         self.error = error
+        self.byAnotherProcess = byAnotherProcess
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case at, connectionID, kind, message, error
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            at: try container.decode(Date.self, forKey: .at),
+            connectionID: try container.decode(String.self, forKey: .connectionID),
+            kind: try container.decode(Kind.self, forKey: .kind),
+            message: try container.decode(String.self, forKey: .message),
+            error: try container.decodeIfPresent(ProviderError.self, forKey: .error))
     }
 }

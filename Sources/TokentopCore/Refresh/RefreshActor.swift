@@ -39,7 +39,14 @@ actor RefreshActor {
         case storageFailed(String)
     }
 
-    init(store: Store, client: OAuthClient, clock: any TimeSource, policy: RefreshPolicy, state: EngineState) {
+    /// Follows other processes' writes but renews nothing: a read-only dashboard.
+    private let observeOnly: Bool
+
+    init(
+        store: Store, client: OAuthClient, clock: any TimeSource, policy: RefreshPolicy, state: EngineState,
+        observeOnly: Bool = false
+    ) {
+        self.observeOnly = observeOnly
         self.store = store
         self.client = client
         self.clock = clock
@@ -88,7 +95,7 @@ actor RefreshActor {
                 syncFromStore()
                 lastSync = now
             }
-            while inFlight.count < policy.concurrency, let id = queue.popDue(at: now) {
+            while !observeOnly, inFlight.count < policy.concurrency, let id = queue.popDue(at: now) {
                 guard !inFlight.contains(id) else { continue }
                 inFlight.insert(id)
                 track(Task { await self.performRefresh(id) })
@@ -285,10 +292,10 @@ actor RefreshActor {
             case .success(var grant):
                 var notes: [String] = [grant.refreshToken == nil ? "refreshed" : "refreshed; refresh token rotated"]
                 if grant.expiresIn == nil {
-                    // FIXME: the provider catalog's default lifetime should replace the policy's single default.
-                    grant.expiresIn = policy.unknownExpiryLifetime
-                    notes.append(
-                        "no expiry in the answer, assuming \(Countdown.format(seconds: policy.unknownExpiryLifetime))")
+                    // The provider's documented default when the catalog knows one, else the policy's.
+                    let (lifetime, source) = policy.assumedLifetime(provider: integration.provider)
+                    grant.expiresIn = lifetime
+                    notes.append("no expiry in the answer, assuming \(Countdown.format(seconds: lifetime)) (\(source))")
                 }
                 if let scopes = grant.scopes {
                     let missing = connection.grantedScopes.filter { !scopes.contains($0) }

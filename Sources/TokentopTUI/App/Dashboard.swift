@@ -189,7 +189,15 @@ final class Dashboard {
 
     // MARK: - Actions shared by the list and the detail view
 
+    /// Says why nothing happens in a read-only session; true when the action may go ahead.
+    private func writable(_ action: String) -> Bool {
+        guard snapshot.readOnly else { return true }
+        say("read-only: tokentop was started with --readonly, so it does not \(action)", isError: true)
+        return false
+    }
+
     func requestRefresh(_ ids: [String]) {
+        guard writable("refresh") else { return }
         guard !ids.isEmpty else { return say("no connection to refresh", isError: true) }
         backend.refresh(ids)
         pending.add(.refresh, ids: ids, at: now, snapshot: snapshot)
@@ -197,6 +205,7 @@ final class Dashboard {
     }
 
     func askToRevoke(_ ids: [String]) {
+        guard writable("revoke") else { return }
         guard !ids.isEmpty else { return say("no connection to revoke", isError: true) }
         overlay = .confirmRevoke(ids: ids)
     }

@@ -23,7 +23,9 @@ extension Theme {
             }
             if let first = seenAt[role] { throw fail("role '\(name)' is already set on line \(first)") }
             seenAt[role] = number
-            styles[role] = try parseStyle(sides[1].split(whereSeparator: \.isWhitespace).map(String.init), fail: fail)
+            styles[role] = try parseStyle(sides[1].split(whereSeparator: \.isWhitespace).map(String.init)) {
+                fail("\(name): \($0)")
+            }
         }
         var merged = base ?? builtIn
         for (role, style) in styles { merged.styles[role] = style }

@@ -1,4 +1,5 @@
 import Foundation
+import TokentopCore
 
 /// Semantic roles mapped to styles. Widgets ask for a role; the theme decides colours and attributes.
 struct Theme: Sendable {
@@ -38,8 +39,30 @@ struct Theme: Sendable {
     ///   than `default` is not there; the error names the path it looked for. A `default.theme` missing from an
     ///   existing directory falls back to the built-in copy.
     static func load(name: String, directory: String?, environment: [String: String]) throws -> Theme {
-        let theme = try loadColored(name: name, directory: directory)
+        let theme = try loadColored(name: name, directory: userDirectory(holding: name, environment) ?? directory)
         return noColorRequested(environment: environment) ? theme.monochrome() : theme
+    }
+
+    /// Loads like ``load(name:directory:environment:)``, except that a theme file with a bad line gives way to the
+    /// built-in default: the dashboard still opens, and the returned error says which line and role to fix.
+    /// - Throws: ``ThemeError`` only when the theme cannot be found at all.
+    static func loadFallingBack(
+        name: String, directory: String?, environment: [String: String]
+    ) throws -> (theme: Theme, warning: ThemeError?) {
+        do {
+            return (try load(name: name, directory: directory, environment: environment), nil)
+        } catch let error as ThemeError where error.line != nil {
+            let theme = noColorRequested(environment: environment) ? builtIn.monochrome() : builtIn
+            return (theme, error)
+        }
+    }
+
+    /// `$XDG_CONFIG_HOME/tokentop/themes` when it holds the theme asked for: a user's file overrides a shipped one.
+    private static func userDirectory(holding name: String, _ environment: [String: String]) -> String? {
+        guard !name.contains("/") else { return nil }
+        let directory = (Paths.configDirectory(environment: environment) as NSString).appendingPathComponent("themes")
+        let file = (directory as NSString).appendingPathComponent("\(name).theme")
+        return FileManager.default.fileExists(atPath: file) ? directory : nil
     }
 
     private static func loadColored(name: String, directory: String?) throws -> Theme {

@@ -48,6 +48,8 @@ struct HeaderWidget: Widget {
 
     /// `refreshing N`, `next refresh in 4m05s`, `refresh due now` or `no refresh scheduled`.
     static func actorState(_ snapshot: DashboardSnapshot, now: Date) -> String {
+        // A lock first, as vault and k9s mark a session that cannot change anything.
+        if snapshot.readOnly { return "🔒 read-only" }
         if !snapshot.inFlight.isEmpty { return "refreshing \(snapshot.inFlight.count)" }
         guard let due = snapshot.nextDue else { return "no refresh scheduled" }
         if due <= now { return "refresh due now" }

@@ -15,7 +15,8 @@ final class Tmux {
             captureOutput: false,
             [
                 "-S", socket, "-f", "/dev/null", "new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)",
-                "env",
+                // The test runner's own NO_COLOR (swift test may set it) must not leak into the terminal under test.
+                "env", "-u", "NO_COLOR",
             ] + env + ["bash", "--norc", "--noprofile"])
     }
 
@@ -29,6 +30,11 @@ final class Tmux {
     /// The visible screen as text.
     func capture() throws -> String {
         try Self.tmux(["-S", socket, "capture-pane", "-p", "-t", name])
+    }
+
+    /// The visible screen with its colours and attributes, as the escape sequences tmux would draw them with.
+    func captureWithStyles() throws -> String {
+        try Self.tmux(["-S", socket, "capture-pane", "-p", "-e", "-t", name])
     }
 
     /// Polls the screen until `condition` holds or `timeout` seconds pass; returns the last capture.

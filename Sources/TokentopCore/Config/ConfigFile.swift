@@ -1,0 +1,118 @@
+import Foundation
+
+/// Reads the configuration file: one JSON object whose keys are ``Settings/names``, as documented in
+/// `docs/configuration.md`.
+public enum ConfigFile {
+    /// `$XDG_CONFIG_HOME/tokentop/config.json`.
+    public static func defaultPath(environment: [String: String]) -> String {
+        Paths.configDirectory(environment: environment) + "/config.json"
+    }
+
+    /// Reads the file at `path`; a missing file is no settings, not an error, unless `required`.
+    /// - Throws: ``ConfigError`` naming the file, the key and what is wrong.
+    public static func load(path: String, required: Bool = false) throws -> Settings {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+                throw ConfigError("\(path): cannot be read (\(isDirectory.boolValue ? "it is a directory" : "denied"))")
+            }
+            if required { throw ConfigError("\(path): no such file") }
+            return Settings()
+        }
+        return try parse(data, source: path)
+    }
+
+    /// Parses a configuration document.
+    public static func parse(_ data: Data, source: String) throws -> Settings {
+        do {
+            return try read(data, source: source)
+        } catch let error as ImportError {
+            // The import file's reader serves here too; only its wording of the place differs.
+            throw ConfigError(error.description)
+        }
+    }
+
+    private static func read(_ data: Data, source: String) throws -> Settings {
+        let root: JSONValue
+        do {
+            root = try JSONValue.parse(data)
+        } catch {
+            throw ConfigError("\(source): not valid JSON: line \(error.line), column \(error.column): \(error.problem)")
+        }
+        guard case .object(let object) = root else {
+            throw ConfigError("\(source): expected a JSON object of settings, found \(root.kindName)")
+        }
+        let reader = ImportFieldReader(object: object, file: source, entry: nil)
+        try reader.rejectUnknownKeys(Settings.names)
+        var settings = Settings()
+        if let lead = try reader.number("lead_seconds") {
+            guard lead >= 10, lead <= 86_400 else {
+                throw reader.fail("lead_seconds", "expected seconds from 10 to 86400 (one day)")
+            }
+            settings.leadSeconds = lead
+        }
+        if let concurrency = try reader.number("concurrency") {
+            guard concurrency == concurrency.rounded(), concurrency >= 1, concurrency <= 1024 else {
+                throw reader.fail("concurrency", "expected a whole number from 1 to 1024")
+            }
+            settings.concurrency = Int(concurrency)
+        }
+        settings.theme = try reader.string("theme")
+        settings.themesDirectory = try reader.string("themes_dir")
+        if let value = reader.value("readonly") {
+            guard case .bool(let flag) = value else {
+                throw reader.fail("readonly", "expected true or false, found \(value.kindName)")
+            }
+            settings.readOnly = flag
+        }
+        settings.logFile = try reader.string("log_file")
+        settings.metricsFile = try reader.string("metrics_file")
+        settings.onEvent = try reader.string("on_event")
+        if let timeout = try reader.number("on_event_timeout_seconds") {
+            guard timeout > 0, timeout <= 600 else {
+                throw reader.fail("on_event_timeout_seconds", "expected seconds above 0, at most 600")
+            }
+            settings.onEventTimeout = timeout
+        }
+        if let value = reader.value("keys") {
+            settings.keys = try keys(value, reader: reader)
+        }
+        return settings
+    }
+
+    private static func keys(_ value: JSONValue, reader: ImportFieldReader) throws -> [String: String] {
+        guard case .object(let object) = value else {
+            throw reader.fail("keys", "expected an object such as {\"refresh\": \"R\"}, found \(value.kindName)")
+        }
+        var keys: [String: String] = [:]
+        var owner: [String: String] = [:]
+        for action in object.keys {
+            guard Settings.bindableActions.contains(action) else {
+                throw reader.fail(
+                    "keys.\(action)",
+                    "unknown action; actions are " + Settings.bindableActions.joined(separator: ", "))
+            }
+            guard case .string(let key) = object[action], key.count == 1, let scalar = key.unicodeScalars.first,
+                scalar.value > 0x20, scalar.value < 0x7f
+            else {
+                throw reader.fail("keys.\(action)", "expected one printable ASCII character, such as \"R\"")
+            }
+            if let other = owner[key] {
+                throw reader.fail("keys.\(action)", "\"\(key)\" is already the key of \(other)")
+            }
+            owner[key] = action
+            keys[action] = key
+        }
+        return keys
+    }
+}
+
+/// A configuration file that cannot be used, with a message naming the file, the setting and the problem.
+public struct ConfigError: Error, Sendable, CustomStringConvertible, Equatable {
+    public var description: String
+
+    /// Creates an error with its whole message.
+    public init(_ description: String) {
+        self.description = description
+    }
+}

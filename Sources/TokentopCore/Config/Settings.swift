@@ -1,0 +1,42 @@
+import Foundation
+
+/// The settings an operator can choose, each in the configuration file, most also as a flag.
+///
+/// Every member is optional: nil means "not said here". ``EffectiveConfiguration`` layers the built-in defaults,
+/// the file, the environment and the flags, in that order.
+public struct Settings: Sendable, Equatable {
+    /// The shortest refresh lead window, in seconds (`lead_seconds`, `--lead`).
+    public var leadSeconds: Double?
+    /// Refreshes in flight at once (`concurrency`, `--concurrency`).
+    public var concurrency: Int?
+    /// The dashboard's theme (`theme`, `--theme`).
+    public var theme: String?
+    /// Where theme files live (`themes_dir`, `--themes`).
+    public var themesDirectory: String?
+    /// No refresh, revoke or re-auth from this process (`readonly`, `--readonly`).
+    public var readOnly: Bool?
+    /// The daemon's log file instead of standard error (`log_file`, `--log`).
+    public var logFile: String?
+    /// Where to write Prometheus text exposition (`metrics_file`, `--metrics`).
+    public var metricsFile: String?
+    /// A command run for each event, with the event as JSON on its standard input (`on_event`, `--on-event`).
+    public var onEvent: String?
+    /// How long an event command may run before it is killed (`on_event_timeout_seconds`, `--on-event-timeout`).
+    public var onEventTimeout: Double?
+    /// Key binding overrides of the dashboard: action name to key (`keys`; file only).
+    public var keys: [String: String]?
+
+    /// Creates settings that say nothing.
+    public init() {}
+
+    /// Every setting's name in the file, in the order `tokentop config` prints them.
+    public static let names = [
+        "lead_seconds", "concurrency", "theme", "themes_dir", "readonly", "log_file", "metrics_file", "on_event",
+        "on_event_timeout_seconds", "keys",
+    ]
+
+    /// The dashboard actions whose keys the `keys` setting may change.
+    public static let bindableActions = [
+        "refresh", "revoke", "reauth", "help", "quit", "filter", "sort", "mark", "details", "explain", "copy",
+    ]
+}

@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+
+/// `tokentop config`, the configuration file and the flags that override it, through the real binary.
+struct ConfigCommandTests {
+    @Test func configSaysEachValueAndWhereItCameFrom() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let directory = sandbox.root.appendingPathComponent("config/tokentop")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent("config.json").path
+        try Data(#"{"lead_seconds": 120, "theme": "light", "readonly": true}"#.utf8).write(
+            to: URL(fileURLWithPath: file))
+        let run = try Binary.run(["config", "--concurrency", "3"], environment: sandbox.environment)
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "configuration file: \(file)")
+        func line(_ name: String) -> String { lines.first { $0.hasPrefix(name + " ") } ?? "" }
+        #expect(line("lead_seconds").contains("120") && line("lead_seconds").hasSuffix("(file \(file))"))
+        #expect(line("concurrency").contains("3") && line("concurrency").hasSuffix("(flag --concurrency)"))
+        #expect(line("readonly").contains("true"))
+        #expect(line("metrics_file").hasSuffix("(default)"))
+    }
+
+    @Test func aBrokenConfigurationFileStopsEveryCommandWithItsName() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write("tt.json", #"{"concurrency": "eight"}"#)
+        let run = try Binary.run(["list", "--config", file], environment: sandbox.environment)
+        #expect(run.status == 1)
+        #expect(run.stderr == "tokentop: \(file): concurrency: expected a number, found a string\n")
+        let missing = try Binary.run(
+            ["status"], environment: sandbox.environment.merging(["TOKENTOP_CONFIG": file + ".gone"]) { $1 })
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("\(file).gone: no such file"))
+    }
+
+    @Test(arguments: [
+        (["--lead", "5"], "--lead needs a number from 10 to 86400, not '5'"),
+        (["--concurrency", "0"], "--concurrency needs a whole number from 1 to 1024, not '0'"),
+        (["list", "--readonly"], "--readonly does not apply to 'list'"),
+        (["list", "--log", "x.log"], "--log does not apply to 'list'"),
+    ])
+    func badFlagsAreUsageErrors(_ arguments: [String], _ message: String) throws {
+        let run = try Binary.run(arguments)
+        #expect(run.status == 2)
+        #expect(run.stderr.hasPrefix("tokentop: \(message)"), "\(run.stderr)")
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+
+@testable import TokentopCore
+
+@Suite struct ConfigurationTests {
+    static func parse(_ text: String) throws -> Settings {
+        try ConfigFile.parse(Data(text.utf8), source: "config.json")
+    }
+
+    static func failure(_ text: String) -> String {
+        do {
+            _ = try parse(text)
+            return "parsed"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func everySettingReads() throws {
+        let settings = try Self.parse(
+            """
+            {"lead_seconds": 120, "concurrency": 4, "theme": "light", "themes_dir": "/opt/themes",
+             "readonly": true, "log_file": "/var/log/tt.log", "metrics_file": "/var/lib/node/tt.prom",
+             "on_event": "logger -t tokentop", "on_event_timeout_seconds": 2.5, "keys": {"refresh": "R"}}
+            """)
+        #expect(settings.leadSeconds == 120)
+        #expect(settings.concurrency == 4)
+        #expect(settings.theme == "light")
+        #expect(settings.themesDirectory == "/opt/themes")
+        #expect(settings.readOnly == true)
+        #expect(settings.logFile == "/var/log/tt.log")
+        #expect(settings.metricsFile == "/var/lib/node/tt.prom")
+        #expect(settings.onEvent == "logger -t tokentop")
+        #expect(settings.onEventTimeout == 2.5)
+        #expect(settings.keys == ["refresh": "R"])
+    }
+
+    @Test(arguments: [
+        ("{\"lead\": 5}", "config.json: lead: unknown key; valid keys are lead_seconds, concurrency"),
+        ("{\"them\": 5}", "config.json: them: unknown key; did you mean \"theme\"?"),
+        ("{\"lead_seconds\": 5}", "config.json: lead_seconds: expected seconds from 10 to 86400 (one day)"),
+        ("{\"concurrency\": 2.5}", "config.json: concurrency: expected a whole number from 1 to 1024"),
+        ("{\"readonly\": \"yes\"}", "config.json: readonly: expected true or false, found a string"),
+        ("{\"keys\": {\"refesh\": \"R\"}}", "config.json: keys.refesh: unknown action; actions are refresh, revoke"),
+        ("{\"keys\": {\"refresh\": \"RR\"}}", "config.json: keys.refresh: expected one printable ASCII character"),
+        (
+            "{\"keys\": {\"refresh\": \"R\", \"revoke\": \"R\"}}",
+            "config.json: keys.revoke: \"R\" is already the key of refresh"
+        ),
+        ("[1]", "config.json: expected a JSON object of settings, found an array"),
+        ("{\"theme\": \"light\",}", "config.json: not valid JSON: line 1, column 19"),
+    ])
+    func mistakesAreNamed(_ text: String, _ expected: String) {
+        let message = Self.failure(text)
+        #expect(message.hasPrefix(expected), "\(message)")
+    }
+
+    @Test func flagsWinOverTheFileWhichWinsOverDefaults() throws {
+        let file = try Self.parse("{\"lead_seconds\": 120, \"concurrency\": 4, \"theme\": \"light\"}")
+        var flags = Settings()
+        flags.concurrency = 16
+        let effective = EffectiveConfiguration(
+            file: (file, "/etc/tt.json"), flags: flags, flagNames: ["concurrency": "--concurrency"])
+        #expect(effective.settings.leadSeconds == 120)
+        #expect(effective.settings.concurrency == 16)
+        #expect(effective.settings.theme == "light")
+        #expect(effective.settings.readOnly == false)
+        let sources = Dictionary(uniqueKeysWithValues: effective.entries.map { ($0.name, $0) })
+        #expect(sources["lead_seconds"]?.source == .file("/etc/tt.json"))
+        #expect(sources["concurrency"]?.source == .flag("--concurrency"))
+        #expect(sources["readonly"]?.source == .builtIn)
+        #expect(sources["metrics_file"]?.value == "-")
+        let policy = effective.policy(base: .standard)
+        #expect(policy.minimumLead == 120 && policy.concurrency == 16)
+        let report = effective.report()
+        #expect(report.contains("concurrency               16"))
+        #expect(report.split(separator: "\n").first { $0.hasPrefix("lead_seconds") }?.hasSuffix("(file /etc/tt.json)") == true)
+        #expect(report.split(separator: "\n").count == Settings.names.count)
+    }
+
+    @Test func aMissingFileIsNoSettingsUnlessItWasNamed() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("no-\(UUID()).json").path
+        #expect(try ConfigFile.load(path: path) == Settings())
+        #expect(throws: ConfigError("\(path): no such file")) { try ConfigFile.load(path: path, required: true) }
+    }
+}
