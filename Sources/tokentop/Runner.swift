@@ -147,11 +147,16 @@ struct Runner {
             return status
         case .reauth(let id, let browser, let timeout):
             let engine = try openEngine()
-            if case .success = engine.reauthMethod(for: id) {
+            switch engine.reauthMethod(for: id) {
+            case .success:
                 return await ReauthCommand(
                     engine: engine, id: id, options: ReauthOptions(timeout: timeout), openBrowser: browser,
                     environment: environment
                 ).run()
+            case .failure(let why) where why.code == .readOnly:
+                throw why
+            case .failure:
+                break
             }
             guard let prompt = engine.reauthPrompt(for: id) else {
                 throw EngineError(.unknownConnection, "no connection named \(id) in \(databasePath)")

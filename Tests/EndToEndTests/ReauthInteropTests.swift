@@ -171,7 +171,7 @@ struct ReauthInteropTests {
         let started = Date()
         let process = try setup.reauth("alice")
         #expect(process.finish() == 1)
-        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(Date().timeIntervalSince(started) < 30)
         #expect(process.stderr.contains("re-auth failed: port \(holder.port) on 127.0.0.1 is taken by another program"))
         #expect(!process.stdout.contains("/o/authorize/"))
         #expect(try setup.lastHistory("alice")["kind"] as? String == "reauth_failed")
@@ -227,7 +227,7 @@ struct ReauthInteropTests {
         let started = Date()
         let process = try setup.reauth("tv")
         #expect(process.finish() == 1)
-        #expect(Date().timeIntervalSince(started) < 20)
+        #expect(Date().timeIntervalSince(started) < 60)
         #expect(process.stdout.contains("the code expires in 3s"))
         #expect(
             process.stderr.contains(

@@ -4,13 +4,21 @@ import Foundation
 /// flow, run in the core while the front end shows the progress.
 extension Engine {
     /// How connection `id` can be re-authorized from tokentop, or why it cannot: it is not a user connection,
-    /// or its integration has no endpoint to sign in at (then only ``reauthPrompt(for:)`` applies).
+    /// its integration has no endpoint to sign in at (then only ``reauthPrompt(for:)`` applies), or this process
+    /// is read-only.
     public func reauthMethod(for id: String) -> Result<ReauthMethod, ReauthFailure> {
         guard let connection = state.connection(id) else {
             return .failure(
                 ReauthFailure(
                     .unknownConnection,
                     "no connection named \(id) in \(store.path); `tokentop list` shows the connection ids"))
+        }
+        guard !readOnly else {
+            return .failure(
+                ReauthFailure(
+                    .readOnly,
+                    "\(id): not re-authorized: this tokentop runs read-only (--readonly, or readonly in the "
+                        + "configuration)"))
         }
         guard let integration = state.integration(connection.integrationID) else {
             return .failure(

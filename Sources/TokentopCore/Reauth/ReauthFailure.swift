@@ -8,6 +8,8 @@ public struct ReauthFailure: Error, Sendable, Equatable, CustomStringConvertible
         case unknownConnection = "unknown_connection"
         /// The connection is not one a user signs in to from here (org, delegated, workspace, bot, or not OAuth).
         case notInteractive = "not_interactive"
+        /// This process runs read-only (`--readonly`, or `readonly` in the configuration).
+        case readOnly = "read_only"
         /// The integration lacks what a sign-in needs: an endpoint, a loopback redirect URI.
         case configuration
         /// The loopback listener could not start, for example because the redirect URI's port is taken.

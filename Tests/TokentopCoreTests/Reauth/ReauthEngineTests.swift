@@ -11,7 +11,8 @@ import Testing
     /// An engine whose store holds user connection `alice`, refused by the provider (so it needs re-auth), and bot
     /// connection `robot`.
     func makeEngine(
-        _ provider: SignInProvider, device: Bool = false, authorizationURL: Bool = true, redirect: String? = nil
+        _ provider: SignInProvider, device: Bool = false, authorizationURL: Bool = true, redirect: String? = nil,
+        readOnly: Bool = false
     ) throws -> Engine {
         let store = try Store.open(
             path: try temporaryDirectory().appendingPathComponent("t.sqlite3").path, secrets: .ephemeral())
@@ -41,7 +42,8 @@ import Testing
         try store.recordRefreshFailure(
             connectionID: "alice", error: ProviderError(kind: .invalidGrant, error: "invalid_grant", status: 400),
             retryAt: nil, reauthReason: "the provider refused the grant: invalid_grant (HTTP 400)", at: clock.now())
-        return try Engine(store: store, transport: provider, timeSource: clock, user: "operator")
+        return try Engine(
+            store: store, transport: provider, timeSource: clock, user: "operator", readOnly: readOnly)
     }
 
     /// The first step `pick` accepts; fails when the flow ends before one.
@@ -328,6 +330,16 @@ import Testing
         guard case .failure(let none) = bare.reauthMethod(for: "alice") else { throw SignInError("no endpoint") }
         #expect(none.code == .configuration)
         #expect(none.message.hasPrefix("integration signin has neither authorization_url nor device_authorization_url"))
+    }
+
+    @Test func aReadOnlyProcessStartsNoSignIn() throws {
+        let engine = try makeEngine(SignInProvider(), readOnly: true)
+        guard case .failure(let failure) = engine.reauthMethod(for: "alice") else { throw SignInError("allowed") }
+        #expect(failure.code == .readOnly)
+        #expect(
+            failure.message == "alice: not re-authorized: this tokentop runs read-only (--readonly, or readonly in "
+                + "the configuration)")
+        #expect(engine.startReauth(for: "alice") == false)
     }
 
     /// The connection still has its old tokens and state, and its history ends with the failed attempt.
