@@ -133,6 +133,8 @@ final class LoopbackListener: Sendable {
                 return .failure(Self.failure("waiting for the browser failed", port: port))
             }
             guard ready > 0 else { continue }
+            // FIXME: one connection at a time: a local process that connects and sends nothing holds the browser's
+            // redirect back for up to 5 s per connection.
             // accept4 is hidden behind _GNU_SOURCE in Glibc's module; set close-on-exec right after.
             let client = accept(socket, nil, nil)
             guard client >= 0 else { continue }

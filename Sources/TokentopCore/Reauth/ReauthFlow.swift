@@ -164,6 +164,8 @@ struct ReauthFlow: Sendable {
                 "no expiry in the answer, assuming \(Countdown.format(seconds: policy.unknownExpiryLifetime))")
         }
         let granted = grant.scopes ?? (scopes.isEmpty ? connection.grantedScopes : scopes)
+        // FIXME: nothing checks that whoever signed in is the connection's subject (no id_token or userinfo call
+        // is made), so a sign-in as another user replaces the tokens all the same.
         let message = notes.joined(separator: "; ")
         let owner = "reauth:\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
         var attempt = 0
