@@ -2,34 +2,41 @@ import Dispatch
 import Foundation
 import TokentopCore
 
-/// `tokentop daemon`: the refresh actor without a terminal, logging JSON lines to stderr until SIGTERM or SIGINT.
+/// `tokentop daemon`: the refresh actor without a terminal, logging JSON lines until SIGTERM or SIGINT.
+///
+/// SIGHUP reloads the configuration: the lead window and concurrency, the metrics file, the event command, and
+/// the log file, which is opened again (as logrotate expects).
 struct Daemon {
     var engine: Engine
+    var settings: Settings
+    /// Reads the configuration again, as at start-up (the flags still win over the file).
+    var reload: @Sendable () throws -> EffectiveConfiguration
 
-    func run() async -> Int32 {
+    func run() async throws -> Int32 {
+        let log = try JSONLinesLog(path: settings.logFile)
         // A parent may have started us with these blocked (threads of a test runner do); we must hear them.
         var wanted = sigset_t()
         sigemptyset(&wanted)
-        for number in [SIGTERM, SIGINT] { sigaddset(&wanted, number) }
+        for number in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&wanted, number) }
         pthread_sigmask(SIG_UNBLOCK, &wanted, nil)
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        let (stop, continuation) = AsyncStream<Int32>.makeStream()
-        let sources = [SIGTERM, SIGINT].map { number in
+        for number in [SIGTERM, SIGINT, SIGHUP] { signal(number, SIG_IGN) }
+        let (signals, continuation) = AsyncStream<Int32>.makeStream()
+        let sources = [SIGTERM, SIGINT, SIGHUP].map { number in
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { continuation.yield(number) }
             source.resume()
             return source
         }
         defer { sources.forEach { $0.cancel() } }
+        let operations = OperationsLoop(engine: engine) { message, fields in log.write(message, fields) }
+        operations.apply(settings)
         engine.start()
-        log("daemon started", ["connections": engine.snapshot().connections.count])
+        operations.start()
+        log.write("daemon started", ["connections": engine.snapshot().connections.count])
         let printer = Task {
-            var seen = engine.snapshot().eventsAppended
+            var cursor = EventCursor(after: engine.snapshot())
             while !Task.isCancelled {
-                let snapshot = engine.snapshot()
-                let unseen = min(snapshot.events.count, max(0, snapshot.eventsAppended - seen))
-                for event in snapshot.events.suffix(unseen) {
+                for event in cursor.unseen(in: engine.snapshot()) {
                     var fields: [String: Any] = ["connection.id": event.connectionID, "detail": event.message]
                     if let error = event.error {
                         fields["error"] = error.error
@@ -38,27 +45,33 @@ struct Daemon {
                     // Several processes may share the database: each logs what it did, and says so when it only
                     // saw another process's work.
                     fields["by"] = event.byAnotherProcess ? "another process" : "this daemon"
-                    log(event.kind.rawValue, fields)
+                    log.write(event.kind.rawValue, fields)
                 }
-                seen = snapshot.eventsAppended
                 try? await Task.sleep(nanoseconds: 200_000_000)
             }
         }
-        for await number in stop {
-            log("stopping", ["signal": number])
-            break
+        for await number in signals {
+            guard number == SIGHUP else {
+                log.write("stopping", ["signal": number])
+                break
+            }
+            do {
+                let fresh = try reload()
+                try log.reopen(path: fresh.settings.logFile)
+                operations.apply(fresh.settings)
+                await engine.apply(policy: fresh.policy(base: engine.policy))
+                log.write(
+                    "configuration reloaded",
+                    Dictionary(uniqueKeysWithValues: fresh.entries.map { ("config.\($0.name)", $0.value) }))
+            } catch {
+                // A broken file on reload keeps the configuration that works, as nginx and systemd units do.
+                log.write("configuration not reloaded, keeping the one in force", ["reason": "\(error)"])
+            }
         }
         await engine.stop()
+        await operations.stop()
         printer.cancel()
-        log("daemon stopped", [:])
+        log.write("daemon stopped", [:])
         return 0
-    }
-
-    private func log(_ message: String, _ fields: [String: Any]) {
-        var object = fields
-        object["time"] = RFC3339.string(from: Date())
-        object["msg"] = message
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
-        FileHandle.standardError.write(data + Data("\n".utf8))
     }
 }

@@ -5,7 +5,7 @@ struct Invocation: Equatable {
     enum Command: Equatable {
         case dashboard
         case demo
-        case list(json: Bool, scope: IdentityScope?, status: ConnectionStatus?)
+        case list(json: Bool, scope: IdentityScope?, status: ConnectionStatus?, workspace: String? = nil)
         case show(id: String, json: Bool)
         case importFile(path: String)
         case refresh(ids: [String])
@@ -16,6 +16,7 @@ struct Invocation: Equatable {
         case audit(json: Bool, verify: Bool)
         case rekey
         case providers(json: Bool)
+        case explain(scope: IdentityScope?)
         case status
         case help(topic: String?)
         case version
@@ -55,6 +56,7 @@ extension Invocation {
         var timeout: Double?
         var scope: IdentityScope?
         var status: ConnectionStatus?
+        var workspace: String?
         var positional: [String] = []
         var flags: [String] = []
         var index = 0
@@ -133,6 +135,9 @@ extension Invocation {
             case "--status":
                 status = try Self.choice(try take(), "status")
                 flags.append(name)
+            case "--workspace":
+                workspace = try take()
+                flags.append(name)
             case "-h", "--help": positional.insert("help", at: 0)
             case "-V", "--version": positional.insert("version", at: 0)
             case "--": positional.append(contentsOf: arguments[(index + 1)...]); index = arguments.count
@@ -173,9 +178,9 @@ extension Invocation {
             try exactly(0, "no operands")
             command = .demo
         case "list":
-            try allow(["--json", "--scope", "--status"])
+            try allow(["--json", "--scope", "--status", "--workspace"])
             try exactly(0, "no operands")
-            command = .list(json: json, scope: scope, status: status)
+            command = .list(json: json, scope: scope, status: status, workspace: workspace)
         case "show":
             try allow(["--json"])
             try exactly(1, "one connection id")
@@ -210,6 +215,15 @@ extension Invocation {
             try allow(["--json"])
             try exactly(0, "no operands")
             command = .providers(json: json)
+        case "explain":
+            try allow([])
+            guard operands.count <= 1 else {
+                throw UsageError(
+                    description: "'explain' takes at most one scope, not '\(operands.joined(separator: " "))'")
+            }
+            var scope: IdentityScope?
+            if let operand = operands.first { scope = try Self.choice(operand, "scope") }
+            command = .explain(scope: scope)
         case "rekey":
             try allow([])
             try exactly(0, "no operands")

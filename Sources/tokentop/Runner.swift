@@ -51,12 +51,13 @@ struct Runner {
             return try await dashboard(engine)
         case .demo:
             return try await demo()
-        case .list(let json, let scope, let status):
+        case .list(let json, let scope, let status, let workspace):
             let engine = try openEngine()
             let snapshot = engine.snapshot()
             let now = engine.timeSource.now()
             let chosen = snapshot.connections.filter { connection in
                 (scope == nil || connection.scope == scope)
+                    && (workspace == nil || connection.workspaceName == workspace)
                     && (status == nil || snapshot.status(of: connection, at: now) == status)
             }
             Output.out(
@@ -81,6 +82,9 @@ struct Runner {
             let summary = try ImportFile.run(
                 path: path, openStore: { try openStore(create: $0) }, user: OperatorIdentity.current(), at: Date())
             Output.out("imported \(path) into \(databasePath): \(summary)")
+            return 0
+        case .explain(let scope):
+            Output.out(IdentityModelFacts.text(width: 80, highlight: scope))
             return 0
         case .providers(let json):
             let catalog = try ProviderCatalog.embedded()
@@ -112,7 +116,12 @@ struct Runner {
             for id in ids {
                 do {
                     let connection = try await engine.refreshNow(id)
-                    if let reason = connection.reauthReason {
+                    if !connection.credential.expires, let probe = connection.probe {
+                        // A static credential is not renewed, only checked at its probe URL.
+                        Output.out("\(id): probe \(probe.ok ? "ok" : "failed"): \(probe.detail)")
+                        if let reason = connection.reauthReason { Output.out("\(id): needs re-auth: \(reason)") }
+                        if !probe.ok { status = 1 }
+                    } else if let reason = connection.reauthReason {
                         Output.out("\(id): needs re-auth: \(reason)")
                         status = 1
                     } else if connection.failures > 0, let error = connection.lastError {
@@ -171,7 +180,10 @@ struct Runner {
             return 0
         case .daemon:
             let engine = try openEngine(create: true)
-            return await Daemon(engine: engine).run()
+            let runner = self
+            return try await Daemon(
+                engine: engine, settings: try configuration().settings, reload: { try runner.configuration() }
+            ).run()
         }
     }
 
@@ -225,17 +237,26 @@ struct Runner {
     }
 
     private func dashboard(_ engine: Engine) async throws -> Int32 {
+        let settings = try configuration().settings
+        let operations = OperationsLoop(engine: engine) { message, fields in
+            // The dashboard has no log: a problem with the metrics file or the event command is its notice.
+            let details = fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            engine.post(notice: "\(message): \(details)")
+        }
+        operations.apply(settings)
         engine.start()
+        operations.start()
         do {
-            let settings = try configuration().settings
             try runDashboard(
                 backend: engine, themesDirectory: settings.themesDirectory ?? Self.shippedThemes(),
                 themeName: settings.theme ?? "default")
         } catch {
             await engine.stop()
+            await operations.stop()
             throw error
         }
         await engine.stop()
+        await operations.stop()
         return 0
     }
 

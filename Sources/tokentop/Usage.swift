@@ -8,11 +8,11 @@ enum Usage {
         Usage:
           tokentop [--db PATH]                 open the dashboard
           tokentop demo [--db PATH]            open the dashboard on a fresh demo database
-          tokentop list [--json] [--scope S] [--status S]
+          tokentop list [--json] [--scope S] [--status S] [--workspace W]
                                                list connections
           tokentop show ID [--json]            every stored fact of one connection, and its history
           tokentop import FILE                 add integrations and connections from a JSON file (- for stdin)
-          tokentop refresh ID...               refresh connections now
+          tokentop refresh ID...               refresh connections now (a static key: check it at its probe URL)
           tokentop revoke ID...                revoke at the provider (RFC 7009) and here
           tokentop reauth ID [--no-browser] [--timeout SECONDS]
                                                sign a user connection in again (browser with PKCE, or a
@@ -24,6 +24,7 @@ enum Usage {
                                                fresh key file)
           tokentop audit [--json] [--verify]   the operators' actions, hash-chained; --verify checks the chain
           tokentop config                      the settings in force, and where each comes from
+          tokentop explain [SCOPE]             the five identity models side by side; SCOPE's column is marked
           tokentop help | --help | --version
 
         Options:
@@ -33,6 +34,8 @@ enum Usage {
           --json         machine-readable output (list, show)
           --scope S      user, org, delegated, workspace or bot
           --status S     healthy, expiring, refreshing, failing, needs-reauth, expired, revoked or static
+          --workspace W  one workspace's connections: those whose workspace is W, and workspace-scope
+                         connections without one whose subject is W
           --config FILE  the configuration file (default: $TOKENTOP_CONFIG, else $XDG_CONFIG_HOME/tokentop/config.json)
           --lead SECONDS the shortest refresh lead window (dashboard, demo, daemon; default 300)
           --concurrency N  refreshes in flight at once (default 8)
@@ -54,7 +57,8 @@ enum Usage {
           NO_COLOR       draw the dashboard without colours
 
         Dashboard keys: q quit, ? help, r refresh, x revoke, a re-auth, Enter details, / filter,
-        arrows or j/k move, 1-5 one scope, 0 all, s sort, space mark, Esc back or clear the filter.
+        arrows or j/k move, 1-5 one scope, 0 all, s sort, space mark, i explain the identity model,
+        Esc back or clear the filter.
 
         Exit status: 0 success, 1 a failure (a refresh or revocation failed, a bad file, a database problem),
         2 a command line that makes no sense.

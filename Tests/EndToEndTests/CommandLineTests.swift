@@ -3,6 +3,9 @@ import Testing
 
 /// The shell surface of the real binary: import, list, show, refresh, revoke and their bad inputs.
 struct CommandLineTests {
+    /// A valid expiry a few years ahead, within the import's ten-year limit whatever year the tests run in.
+    static let farFuture = "\(Calendar(identifier: .gregorian).component(.year, from: Date()) + 3)-01-01T00:00:00Z"
+
     static let importFile = """
         {
           "integrations": [
@@ -12,7 +15,7 @@ struct CommandLineTests {
           "connections": [
             {"id": "acme-alice", "integration": "acme", "scope": "user", "subject": "alice@example.com",
              "access_token": "fake-access-token-0001", "refresh_token": "fake-refresh-token-0001",
-             "expires_at": "2099-01-01T00:00:00Z", "granted_scopes": ["read"]},
+             "expires_at": "\(farFuture)", "granted_scopes": ["read"]},
             {"id": "acme-key", "integration": "acme", "scope": "org", "subject": "org:acme",
              "credential": "api_key", "access_token": "fake-api-key-0001"}
           ]
@@ -35,7 +38,7 @@ struct CommandLineTests {
         #expect(alice["status"] as? String == "healthy")
         #expect(alice["credential"] as? String == "oauth2")
         #expect(alice["grant"] as? String == "refresh_token")
-        #expect(alice["expires_at"] as? String == "2099-01-01T00:00:00Z")
+        #expect(alice["expires_at"] as? String == Self.farFuture)
         #expect(alice["provider"] as? String == "acme")
         #expect(alice["failures"] as? Int == 0)
         #expect(alice["last_error"] is NSNull)

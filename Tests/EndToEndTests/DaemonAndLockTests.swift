@@ -8,7 +8,7 @@ struct DaemonAndLockTests {
         defer { sandbox.remove() }
         let file = try sandbox.write(
             "import.json",
-            CommandLineTests.importFile.replacingOccurrences(of: "2099-01-01T00:00:00Z", with: "2020-01-01T00:00:00Z"))
+            CommandLineTests.importFile.replacingOccurrences(of: CommandLineTests.farFuture, with: "2020-01-01T00:00:00Z"))
         #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
 
         let process = Process()

@@ -52,6 +52,34 @@ struct DashboardTmuxTests {
         #expect(!screen.contains("Workspace"), "dashboard still on screen:\n\(screen)")
     }
 
+    @Test func iExplainsTheIdentityModelAndStaticKeysShowTheirProbe() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let tmux = try Tmux(width: 80, height: 24, environment: sandbox.environment, directory: sandbox.root)
+        try tmux.send("\(Binary.path) demo", "Enter")
+        var screen = try tmux.wait(timeout: 20) { $0.contains("acme-alice") }
+        // A static key: filter to it, and its row shows its age and, once probed, the probe's mark.
+        try tmux.send("/")
+        try tmux.send("vandelay-key", literal: true)
+        try tmux.send("Enter")
+        screen = try tmux.wait(timeout: 10) { Self.row(of: "vandelay-key", in: $0)?.contains("static ✓") == true }
+        let row = try #require(Self.row(of: "vandelay-key", in: screen), "no vandelay-key row:\n\(screen)")
+        #expect(row.contains("■ static ✓") && row.contains("41d old"), "row: \(row)")
+        try tmux.send("i")
+        screen = try tmux.wait { $0.contains("Identity models") }
+        #expect(screen.contains("Identity models · vandelay-key is Org"), "no explainer:\n\(screen)")
+        #expect(screen.contains("[Org]") && screen.contains("Delegated") && screen.contains("Workspace"))
+        #expect(screen.contains("enforces"))
+        try tmux.send("G")
+        screen = try tmux.wait { $0.contains("Examples") }
+        #expect(screen.contains("Stripe API"), "not scrolled to the end:\n\(screen)")
+        try tmux.send("Escape")
+        screen = try tmux.wait { !$0.contains("Identity models") }
+        #expect(Self.row(of: "vandelay-key", in: screen) != nil, "not back on the list:\n\(screen)")
+        try tmux.send("Escape")
+        try tmux.send("q")
+    }
+
     @Test func smallTerminalGetsAMessageAndResizeRestores() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

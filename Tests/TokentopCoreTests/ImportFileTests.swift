@@ -192,7 +192,8 @@ import Testing
                 bad.json: integrations[0] (id "acme"): tokn_url: unknown key; did you mean "token_url"? valid keys are \
                 id, provider, token_url, revocation_url, client_id, client_secret, client_auth, scopes, redirect_uri, \
                 private_key, private_key_file, authorization_url, \
-                device_authorization_url, api_key_in, api_key_name, probe_url, probe_interval, catalog_values
+                device_authorization_url, api_key_in, api_key_name, probe_url, probe_interval, catalog_values, \
+                audience, resource
                 """),
         BadFile(
             text: file(

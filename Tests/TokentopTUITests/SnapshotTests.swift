@@ -57,6 +57,12 @@ import TokentopCore
         try expectSnapshot(harness.frame(), named: "sign-in-120x40")
     }
 
+    @Test func explain80x24() throws {
+        let harness = Fixtures.harness(columns: 80, rows: 24)
+        harness.frame()
+        try expectSnapshot(harness.press(.down, .down, .down, .character("i")), named: "explain-stripe-acme-80x24")
+    }
+
     @Test func emptyDatabase80x24() throws {
         let snapshot = DashboardSnapshot(version: 1, databasePath: "/home/op/.local/share/tokentop/tokentop.sqlite3")
         try expectSnapshot(Fixtures.harness(columns: 80, rows: 24, snapshot: snapshot).frame(), named: "empty-80x24")

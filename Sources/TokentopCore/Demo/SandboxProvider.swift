@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
 
-/// The demo's in-process authorization servers: real RFC 6749 and RFC 7009 exchanges, no network.
+/// The demo's in-process providers: real RFC 6749, 7009, 7523 and 8693 exchanges, GitHub's installation-token
+/// endpoint and an API that checks keys, answered through the same parsers as the network path, with no network.
 ///
 /// It serves every host under `sandbox.invalid` (a name that can never resolve, RFC 2606). Each provider has a
 /// behaviour, so that the demo shows refreshes, rotation, a transient outage and a refused grant while you watch.
@@ -22,22 +23,37 @@ public final class SandboxProvider: HTTPTransport {
         }
     }
 
-    private struct Client {
+    struct Client {
         var secret: String
         var provider: String
     }
 
-    private struct Registry {
+    /// A key the sandbox trusts for signed assertions: a service account's (JWT bearer) or a GitHub App's.
+    struct TrustedKey {
+        var provider: String
+        var key: SigningKey
+        /// For a GitHub App, the installations that exist; any other id answers 404.
+        var installations: Set<String> = []
+    }
+
+    struct Registry {
         var clients: [String: Client] = [:]
         /// Live refresh tokens, by value, mapped to the client id that owns them.
         var refreshTokens: [String: String] = [:]
         var accessTokens: Set<String> = []
         var behaviours: [String: Behaviour] = [:]
-        var serial = 0
+        /// Service accounts by `iss`, whose assertions the token endpoint accepts (RFC 7523).
+        var serviceAccounts: [String: TrustedKey] = [:]
+        /// GitHub Apps by app id, whose JWTs buy installation tokens.
+        var apps: [String: TrustedKey] = [:]
+        /// API keys and `user:password` pairs the probe endpoint accepts, by value, mapped to their provider.
+        var staticSecrets: [String: String] = [:]
+        /// Where each provider's API expects its key; nil means `Authorization: Bearer`.
+        var placements: [String: APIKeyPlacement] = [:]
     }
 
-    private let registry = Mutex(Registry())
-    private let clock: any TimeSource
+    let registry = Mutex(Registry())
+    let clock: any TimeSource
     /// Simulated network latency, in seconds, so that `refreshing` is visible.
     private let latency: ClosedRange<Double>
 
@@ -52,6 +68,10 @@ public final class SandboxProvider: HTTPTransport {
     public static func revocationURL(_ name: String) -> URL {
         URL(string: "https://\(name).sandbox.invalid/oauth/revoke")!
     }
+    /// The API root of sandbox provider `name`: GitHub's shape, where installation tokens are minted.
+    public static func apiBase(_ name: String) -> URL { URL(string: "https://\(name).sandbox.invalid")! }
+    /// The URL that answers 200 to a valid API key or basic credential of sandbox provider `name`.
+    public static func probeURL(_ name: String) -> URL { URL(string: "https://\(name).sandbox.invalid/v1/me")! }
 
     /// Registers a provider's behaviour.
     public func addProvider(_ name: String, behaviour: Behaviour) {
@@ -68,6 +88,32 @@ public final class SandboxProvider: HTTPTransport {
         registry.withLock { $0.refreshTokens[token.value] = clientID }
     }
 
+    /// Makes `token` a live access token, one that on-behalf-of and token exchange accept as their subject.
+    public func issueAccessToken(_ token: Secret) {
+        registry.withLock { _ = $0.accessTokens.insert(token.value) }
+    }
+
+    /// Trusts `key` for JWT bearer assertions whose `iss` is `issuer`, at `provider`'s token endpoint.
+    public func addServiceAccount(_ issuer: String, key: SigningKey, provider: String) {
+        registry.withLock { $0.serviceAccounts[issuer] = TrustedKey(provider: provider, key: key) }
+    }
+
+    /// Trusts `key` for the JWTs of GitHub App `appID` at `provider`, which has the given installations.
+    public func addGitHubApp(_ appID: String, key: SigningKey, provider: String, installations: Set<String>) {
+        registry.withLock {
+            $0.apps[appID] = TrustedKey(provider: provider, key: key, installations: installations)
+        }
+    }
+
+    /// Accepts `secret` (an API key or bot token, or `user:password`) at `provider`'s probe URL, read from where
+    /// `placement` says (nil: `Authorization: Bearer`; basic auth always comes as `Authorization: Basic`).
+    public func acceptStaticSecret(_ secret: Secret, provider: String, placement: APIKeyPlacement? = nil) {
+        registry.withLock { registry in
+            registry.staticSecrets[secret.value] = provider
+            if let placement { registry.placements[provider] = placement }
+        }
+    }
+
     /// A fresh random token with a recognisable, obviously fake prefix.
     public static func makeToken(_ prefix: String) -> Secret {
         var generator = SystemRandomNumberGenerator()
@@ -82,16 +128,30 @@ public final class SandboxProvider: HTTPTransport {
         }
         let provider = String(host.dropLast(".sandbox.invalid".count))
         let form = FormEncoding.decode(request.body)
+        let now = clock.now()
         return registry.withLock { registry in
-            if let outage = registry.behaviours[provider]?.outage, outage.contains(clock.now()) {
+            if let outage = registry.behaviours[provider]?.outage, outage.contains(now) {
                 return HTTPResponse(
                     status: 503, headers: ["Content-Type": "text/html", "Retry-After": "4"],
                     body: Data("<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>".utf8))
             }
+            let path = request.url.path
+            if request.method == "GET", path == Self.probeURL(provider).path {
+                return probe(request, provider: provider, registry: registry)
+            }
+            if path.hasPrefix("/app/installations/") {
+                return installationToken(request, provider: provider, now: now, registry: &registry)
+            }
+            if path == "/oauth/token", form["grant_type"] == OAuthClient.jwtBearerGrantType,
+                form["requested_token_use"] == nil
+            {
+                // RFC 7523 §2.1 as Google takes it: the signed assertion authenticates the service account.
+                return jwtBearer(form, provider: provider, now: now, registry: &registry)
+            }
             guard let clientID = authenticate(request, form: form, registry: registry, provider: provider) else {
                 return Self.error(401, "invalid_client", "Client authentication failed.")
             }
-            switch request.url.path {
+            switch path {
             case "/oauth/token": return token(form, clientID: clientID, provider: provider, registry: &registry)
             case "/oauth/revoke":
                 if let token = form["token"] {
@@ -140,6 +200,23 @@ public final class SandboxProvider: HTTPTransport {
             }
         case "client_credentials":
             break
+        case OAuthClient.jwtBearerGrantType?:
+            // Microsoft's on-behalf-of: the upstream token the middle tier received is the assertion.
+            guard form["requested_token_use"] == "on_behalf_of" else {
+                return Self.error(400, "invalid_request", "requested_token_use must be on_behalf_of.")
+            }
+            guard let assertion = form["assertion"], registry.accessTokens.contains(assertion) else {
+                return Self.error(400, "invalid_grant", "AADSTS50013: Assertion failed signature validation.")
+            }
+        case OAuthClient.tokenExchangeGrantType?:
+            // RFC 8693 §2.1: the subject token must be one this server issued, of the type it says it is.
+            guard form["subject_token_type"] == OAuthClient.accessTokenType else {
+                return Self.error(400, "invalid_request", "subject_token_type must be an access token type.")
+            }
+            guard let subject = form["subject_token"], registry.accessTokens.contains(subject) else {
+                return Self.error(400, "invalid_grant", "The subject token is invalid or expired.")
+            }
+            body["issued_token_type"] = OAuthClient.accessTokenType
         case let other:
             return Self.error(400, "unsupported_grant_type", "Grant type \(other ?? "(none)") is not supported.")
         }
@@ -150,11 +227,11 @@ public final class SandboxProvider: HTTPTransport {
         return Self.json(200, body)
     }
 
-    private static func error(_ status: Int, _ code: String, _ description: String) -> HTTPResponse {
+    static func error(_ status: Int, _ code: String, _ description: String) -> HTTPResponse {
         json(status, ["error": code, "error_description": description])
     }
 
-    private static func json(_ status: Int, _ body: [String: Any]) -> HTTPResponse {
+    static func json(_ status: Int, _ body: [String: Any]) -> HTTPResponse {
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
         return HTTPResponse(
             status: status, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"], body: data)

@@ -25,6 +25,8 @@ public struct DashboardSnapshot: Sendable {
     public var eventsAppended: Int = 0
     /// Whether the engine runs read-only: the header shows a lock, and refresh, revoke and re-auth are refused.
     public var readOnly = false
+    /// Each connection's index in `connections`, by id; kept by whoever changes the order of `connections`.
+    var positions: [String: Int]
 
     public init(
         version: UInt64 = 0, databasePath: String, connections: [Connection] = [],
@@ -42,11 +44,14 @@ public struct DashboardSnapshot: Sendable {
         self.nextDue = nextDue
         self.policy = policy
         self.notice = notice
+        positions = Self.positions(of: connections)
     }
 
-    /// The status of `connection` at `now`.
+    /// The status of `connection` at `now`; a derived connection's also depends on its parent's.
     public func status(of connection: Connection, at now: Date) -> ConnectionStatus {
-        connection.status(at: now, inFlight: inFlight.contains(connection.id), policy: policy)
+        connection.status(
+            at: now, inFlight: inFlight.contains(connection.id), policy: policy,
+            parentBlock: parentBlock(of: connection, at: now))
     }
 
     /// How many connections have each status at `now`.

@@ -8,18 +8,24 @@ import Synchronization
 public final class Engine: Sendable {
     public let store: Store
     public let timeSource: any TimeSource
-    public let policy: RefreshPolicy
+    /// The refresh policy in force; ``apply(policy:)`` changes it.
+    public var policy: RefreshPolicy { state.snapshot().policy }
     /// The operator whose commands the audit log attributes.
     public let user: String
     /// Whether this process only watches: no refresh, revocation or re-auth, by the actor or an operator.
     public let readOnly: Bool
+    /// The refresh actor's counters, for `--metrics`.
+    public let metrics = RefreshMetrics()
     let state: EngineState
     let actor: RefreshActor
     /// The OAuth client the refresh actor and re-authorizations share.
     let client: OAuthClient
     /// Users' sign-ins in progress (see `Engine+Reauth.swift`).
     let reauths = ReauthRegistry()
+    /// Checks static credentials against their integration's probe URL.
+    let prober: Prober
     private let loop = LoopHandle()
+    private let probeLoop = LoopHandle()
     /// Work started for the front end (refreshes, revocations, audit entries) that stopping waits for.
     private let pending = Mutex<[UUID: Task<Void, Never>]>([:])
 
@@ -29,20 +35,21 @@ public final class Engine: Sendable {
     public init(
         store: Store, transport: any HTTPTransport, timeSource: any TimeSource = SystemTimeSource(),
         policy: RefreshPolicy = .standard, databasePath: String? = nil, user: String = OperatorIdentity.current(),
-        readOnly: Bool = false
+        readOnly: Bool = false, probePolicy: ProbePolicy = .standard
     ) throws {
         self.store = store
         self.readOnly = readOnly
         self.user = user
         self.timeSource = timeSource
-        self.policy = policy
         let connections = try store.connections()
         state = EngineState(
             databasePath: databasePath ?? store.path, connections: connections, integrations: try store.integrations(),
             events: try store.recentHistory(limit: EngineState.eventLimit), policy: policy)
         client = OAuthClient(transport: transport, clock: timeSource)
         actor = RefreshActor(
-            store: store, client: client, clock: timeSource, policy: policy, state: state, observeOnly: readOnly)
+            store: store, client: client, clock: timeSource, policy: policy, state: state, observeOnly: readOnly,
+            metrics: metrics)
+        prober = Prober(store: store, transport: transport, clock: timeSource, policy: probePolicy, state: state)
         state.setReadOnly(readOnly)
     }
 
@@ -62,6 +69,10 @@ public final class Engine: Sendable {
             await actor.scheduleAll(connections)
             await actor.run()
         }
+        // A read-only process checks nothing either: a probe's verdict is a write.
+        guard !readOnly else { return }
+        let prober = prober
+        probeLoop.start { await prober.run() }
     }
 
     /// Stops the refresh actor after the refreshes in flight finish, cancels users' sign-ins in progress, and
@@ -69,11 +80,23 @@ public final class Engine: Sendable {
     public func stop() async {
         await cancelAllReauths()
         await loop.stop()
+        await probeLoop.stop()
         await drainAudit()
+    }
+
+    /// Takes a new refresh policy (a reloaded configuration); every connection is rescheduled under it.
+    public func apply(policy: RefreshPolicy) async {
+        await actor.setPolicy(policy)
     }
 
     /// The current state; cheap, and never blocks on the network or the disk.
     public func snapshot() -> DashboardSnapshot { state.snapshot() }
+
+    /// Shows `notice` across the dashboard until the next successful refresh replaces it.
+    public func post(notice: String) { state.setNotice(notice) }
+
+    /// One connection as the live state has it, found through an index.
+    public func connection(_ id: String) -> Connection? { state.connection(id) }
 
     /// Asks the actor to refresh `ids` now; failures arrive as events.
     public func refresh(_ ids: [String]) {
@@ -95,6 +118,7 @@ public final class Engine: Sendable {
     /// - Throws: ``EngineError`` when the connection is unknown or cannot be renewed.
     public func refreshNow(_ id: String) async throws -> Connection {
         try checkWritable("refreshed", id)
+        if let connection = state.connection(id), !connection.credential.expires { return try await probeNow(id) }
         do {
             let connection = try await actor.refreshNow(id)
             let failed = connection.failures > 0 || connection.reauthReason != nil
@@ -145,7 +169,9 @@ public final class Engine: Sendable {
     /// dashboard asks between two keystrokes; ``drainAudit()`` waits for it.
     public func reauthPrompt(for id: String) -> ReauthPrompt? {
         guard let connection = state.connection(id) else { return nil }
-        let prompt = Self.reauthPrompt(for: connection, at: timeSource.now(), policy: policy)
+        let prompt =
+            Self.parentPrompt(for: connection, snapshot: state.snapshot(), at: timeSource.now())
+            ?? Self.reauthPrompt(for: connection, at: timeSource.now(), policy: policy)
         keep(Task { [self] in audit(.reauth, id, "prompted", prompt.who) })
         return prompt
     }
@@ -173,7 +199,7 @@ public final class Engine: Sendable {
     }
 
     /// Appends to the audit log; a log that cannot be written shows as the dashboard's notice.
-    private func audit(_ action: AuditEntry.Action, _ target: String?, _ outcome: String, _ detail: String) {
+    func audit(_ action: AuditEntry.Action, _ target: String?, _ outcome: String, _ detail: String) {
         do {
             try store.appendAudit(
                 action: action, target: target, outcome: outcome, detail: detail, user: user, at: timeSource.now())

@@ -62,6 +62,7 @@ final class EngineState: Sendable {
                     } ?? state.snapshot.connections.endIndex
                 state.snapshot.connections.insert(connection, at: position)
                 state.index = Self.index(state.snapshot.connections)
+                state.snapshot.positions = state.index
             }
             state.snapshot.version &+= 1
         }
@@ -119,6 +120,13 @@ final class EngineState: Sendable {
         inner.withLock { state in
             guard state.snapshot.nextDue != date else { return }
             state.snapshot.nextDue = date
+            state.snapshot.version &+= 1
+        }
+    }
+
+    func setPolicy(_ policy: RefreshPolicy) {
+        inner.withLock { state in
+            state.snapshot.policy = policy
             state.snapshot.version &+= 1
         }
     }

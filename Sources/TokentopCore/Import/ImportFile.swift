@@ -11,7 +11,8 @@ public enum ImportFile {
     static let integrationKeys = [
         "id", "provider", "token_url", "revocation_url", "client_id", "client_secret", "client_auth", "scopes",
         "redirect_uri", "private_key", "private_key_file", "authorization_url", "device_authorization_url",
-        "api_key_in", "api_key_name", "probe_url", "probe_interval", "catalog_values",
+        "api_key_in", "api_key_name", "probe_url", "probe_interval", "catalog_values", "audience",
+        "resource",
     ]
     static let connectionKeys = [
         "id", "integration", "scope", "subject", "credential", "grant", "access_token", "secret", "refresh_token",
@@ -158,7 +159,8 @@ public enum ImportFile {
             deviceAuthorizationURL: try reader.httpURL("device_authorization_url")
                 ?? catalog.url(\.deviceAuthorizationURL, "device_authorization_url"),
             apiKeyPlacement: try apiKeyPlacement(reader), probeURL: try reader.httpURL("probe_url"),
-            probeInterval: try probeInterval(reader))
+            probeInterval: try probeInterval(reader), audiences: try exchangeTargets(reader, "audience"),
+            resources: try exchangeTargets(reader, "resource"))
         return ImportBundle.IntegrationEntry(integration: integration, clientSecret: clientSecret)
     }
 
@@ -268,10 +270,19 @@ public enum ImportFile {
             try reader.checkIdentifier(id, field: "id", purpose: "the connection a name")
         }
         let credential = try reader.choice("credential", CredentialKind.self) ?? .oauth2
-        // Grants that mint a token from the integration's key or secret need none to start with.
-        let minted: Set<String> = ["client_credentials", "jwt_bearer", "github_app_installation"]
+        // Grants that mint a token from the integration's key or secret, or from the parent's token, need none to
+        // start with.
+        let minted: Set<String> = [
+            "client_credentials", "jwt_bearer", "github_app_installation", "on_behalf_of", "token_exchange",
+        ]
         let mintedGrant: Bool = if case .string(let text) = object["grant"] { minted.contains(text) } else { false }
         let accessToken = try self.accessToken(reader, credential: credential, optional: mintedGrant)
+        let colon = accessToken?.value.firstIndex(of: ":")
+        if credential == .basic, let secret = accessToken?.value, colon == nil || colon == secret.startIndex {
+            throw reader.fail(
+                reader.value("secret") == nil ? "access_token" : "secret",
+                "a basic credential is \"user:password\", a user name, a colon and the password")
+        }
         let refreshToken = try reader.secret("refresh_token")
         if refreshToken != nil, credential != .oauth2 {
             throw reader.fail(
@@ -279,15 +290,6 @@ public enum ImportFile {
                 "only an oauth2 credential has a refresh token, not \(credential.rawValue)")
         }
         let grant = try reader.choice("grant", GrantKind.self) ?? (refreshToken == nil ? .none : .refreshToken)
-        let renewable: Set<GrantKind> = [.refreshToken, .clientCredentials, .jwtBearer, .githubAppInstallation, .none]
-        if !renewable.contains(grant) {
-            // FIXME: on_behalf_of and token_exchange are built in the OAuth client but need the upstream token stored
-            // with the connection; refused here rather than failing forever.
-            throw reader.fail(
-                "grant",
-                "\(grant.rawValue) is not supported yet; use refresh_token, client_credentials, jwt_bearer, "
-                    + "github_app_installation or none")
-        }
         if grant != .none, credential != .oauth2 {
             throw reader.fail("grant", "\(credential.rawValue) credentials are static; their grant is none")
         }
@@ -319,6 +321,7 @@ public enum ImportFile {
         if let parentID, parentID == id {
             throw reader.fail("parent", "a connection cannot be its own parent")
         }
+        try checkDerivedGrant(reader, grant: grant, parentID: parentID)
         let workspace = try reader.string("workspace")
         if let workspace, workspace.isEmpty {
             throw reader.fail("workspace", "must not be empty; leave it out instead")

@@ -29,6 +29,10 @@ public struct Integration: Codable, Sendable, Equatable, Identifiable {
     public var probeURL: URL?
     /// Seconds between two scheduled probes; nil means the default.
     public var probeInterval: TimeInterval?
+    /// RFC 8693 `audience` values a token exchange asks for: logical names of the services the new token is for.
+    public var audiences: [String]
+    /// RFC 8693 `resource` values (RFC 8707): URIs of the services a token exchange's new token is for.
+    public var resources: [String]
 
     /// The kinds of secret an integration holds.
     public enum SecretKind: String, Codable, Sendable {
@@ -42,7 +46,7 @@ public struct Integration: Codable, Sendable, Equatable, Identifiable {
         clientAuth: ClientAuthMethod, scopes: [String] = [], redirectURI: String? = nil,
         secretFingerprint: String? = nil, secretKind: SecretKind = .clientSecret, authorizationURL: URL? = nil,
         deviceAuthorizationURL: URL? = nil, apiKeyPlacement: APIKeyPlacement? = nil, probeURL: URL? = nil,
-        probeInterval: TimeInterval? = nil
+        probeInterval: TimeInterval? = nil, audiences: [String] = [], resources: [String] = []
     ) {
         self.id = id
         self.provider = provider
@@ -59,5 +63,7 @@ public struct Integration: Codable, Sendable, Equatable, Identifiable {
         self.apiKeyPlacement = apiKeyPlacement
         self.probeURL = probeURL
         self.probeInterval = probeInterval
+        self.audiences = audiences
+        self.resources = resources
     }
 }

@@ -101,7 +101,8 @@ extension OAuthClient {
     ) async -> Result<TokenGrant, ProviderError> {
         await tokenAnswer(
             onBehalfOfRequest(
-                integration: integration, clientSecret: clientSecret, assertion: assertion, scopes: scopes))
+                integration: integration, clientSecret: clientSecret, assertion: assertion, scopes: scopes),
+            sent: [assertion, clientSecret])
     }
 
     // FIXME: certificate credentials (client_assertion, RFC 7523 §2.2) are not built; only client secrets work here.
@@ -141,7 +142,8 @@ extension OAuthClient {
             tokenExchangeRequest(
                 integration: integration, clientSecret: clientSecret, subjectToken: subjectToken,
                 subjectTokenType: subjectTokenType, actorToken: actorToken, actorTokenType: actorTokenType,
-                audiences: audiences, resources: resources, scopes: scopes, requestedTokenType: requestedTokenType))
+                audiences: audiences, resources: resources, scopes: scopes, requestedTokenType: requestedTokenType),
+            sent: [subjectToken, actorToken, clientSecret])
     }
 
     /// The request `tokenExchange` sends.
@@ -336,10 +338,13 @@ extension OAuthClient {
         }
     }
 
-    private func tokenAnswer(_ request: HTTPRequest) async -> Result<TokenGrant, ProviderError> {
+    /// Sends a token request and parses the answer; `sent` are the secrets it carried, which a provider that quotes
+    /// them back must not get into an error.
+    private func tokenAnswer(_ request: HTTPRequest, sent: [Secret?] = []) async -> Result<TokenGrant, ProviderError> {
         switch await send(request) {
         case .failure(let error): return .failure(error)
-        case .success(let response): return TokenResponseParser.parse(response, now: clock.now())
+        case .success(let response):
+            return TokenResponseParser.parse(response, now: clock.now()).mapError { $0.redacting(sent) }
         }
     }
 }

@@ -36,6 +36,10 @@ public struct HistoryEntry: Codable, Sendable, Equatable {
         case reauthorized
         /// A sign-in started here did not finish (denied, expired, cancelled, refused); nothing was stored.
         case reauthFailed = "reauth_failed"
+        /// A static credential's probe succeeded where the one before did not (or there was none).
+        case probeOK = "probe_ok"
+        /// A static credential's probe failed for a reason other than a rejected credential.
+        case probeFailed = "probe_failed"
     }
 
     public var at: Date

@@ -6,15 +6,18 @@ import Foundation
 /// the store in one transaction before the new state is published, so a rotated refresh token is durable before
 /// anything can use or show the new access token.
 actor RefreshActor {
-    private let store: Store
-    private let client: OAuthClient
-    private let clock: any TimeSource
-    private let policy: RefreshPolicy
-    private let state: EngineState
-    private var queue = DueQueue()
-    private var inFlight: Set<String> = []
+    // Internal rather than private where RefreshActor+Delegation.swift needs them.
+    let store: Store
+    let client: OAuthClient
+    let clock: any TimeSource
+    var policy: RefreshPolicy
+    let state: EngineState
+    var queue = DueQueue()
+    var inFlight: Set<String> = []
     /// Callers waiting for a refresh already in flight to finish.
-    private var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+    var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+    /// The children of each parent connection, so that a parent's recovery wakes them.
+    var parents = ParentIndex()
     /// The longest the loop sleeps, so newly scheduled work is picked up promptly.
     private let maximumNap = 0.25
     /// This process's name in refresh leases: host, process id and a random part.
@@ -37,16 +40,21 @@ actor RefreshActor {
         case busyElsewhere
         /// The database could not be read or written; nothing was refreshed or recorded.
         case storageFailed(String)
+        /// A derived connection's parent cannot serve it now; nothing was sent, and the reason says why.
+        case blockedByParent(String)
     }
 
     /// Follows other processes' writes but renews nothing: a read-only dashboard.
     private let observeOnly: Bool
+    /// Counts refreshes, failures and their latency for `--metrics`.
+    private let metrics: RefreshMetrics
 
     init(
         store: Store, client: OAuthClient, clock: any TimeSource, policy: RefreshPolicy, state: EngineState,
-        observeOnly: Bool = false
+        observeOnly: Bool = false, metrics: RefreshMetrics = RefreshMetrics()
     ) {
         self.observeOnly = observeOnly
+        self.metrics = metrics
         self.store = store
         self.client = client
         self.clock = clock
@@ -56,11 +64,24 @@ actor RefreshActor {
 
     /// Puts every connection's next due time into the queue, and starts following other processes' writes.
     func scheduleAll(_ connections: [Connection]) {
-        for connection in connections { queue.schedule(connection.id, at: policy.dueAt(connection)) }
+        for connection in connections {
+            queue.schedule(connection.id, at: policy.dueAt(connection))
+            noteParent(of: connection)
+        }
         state.setNextDue(queue.nextDue())
         lastChange = (try? store.latestChange()) ?? 0
         lastHistory = (try? store.latestHistoryID()) ?? 0
         lastSync = clock.now()
+    }
+
+    /// Takes a new policy (a reloaded configuration) and reschedules every connection under it.
+    func setPolicy(_ policy: RefreshPolicy) {
+        self.policy = policy
+        state.setPolicy(policy)
+        for connection in state.snapshot().connections where !inFlight.contains(connection.id) {
+            queue.schedule(connection.id, at: policy.dueAt(connection))
+        }
+        state.setNextDue(queue.nextDue())
     }
 
     /// Reads what other processes (a daemon, the CLI, another dashboard) wrote since the last look.
@@ -77,6 +98,8 @@ actor RefreshActor {
             }
             state.upsert(connection)
             queue.schedule(connection.id, at: policy.dueAt(connection))
+            noteParent(of: connection)
+            wakeChildren(of: connection.id)
         }
         if let history = try? store.history(since: lastHistory) {
             lastHistory = history.latest
@@ -146,6 +169,9 @@ actor RefreshActor {
         guard connection.isRenewable else {
             throw EngineError(.notRenewable, "\(id) has no refresh token or grant to renew it; re-authorize it instead")
         }
+        if let block = humanBlock(of: connection) {
+            throw EngineError(.notRenewable, "\(id) cannot renew: \(block.reason)")
+        }
         let requestedAt = clock.now()
         let deadline = requestedAt.addingTimeInterval(leaseDuration + 5)
         while true {
@@ -157,6 +183,9 @@ actor RefreshActor {
             let attempt = await performRefresh(id, requestedAt: requestedAt)
             if case .storageFailed(let problem) = attempt {
                 throw EngineError(.storage, "\(id) was not refreshed: database problem: \(problem)")
+            }
+            if case .blockedByParent(let reason) = attempt {
+                throw EngineError(.notRenewable, "\(id) was not refreshed: \(reason)")
             }
             guard case .busyElsewhere = attempt, clock.now() < deadline else { break }
             // Another process is refreshing it; wait for its result, which the next attempt adopts.
@@ -214,7 +243,7 @@ actor RefreshActor {
     ///
     /// - Parameter requestedAt: when an operator asked for this refresh; nil for the actor's own schedule.
     @discardableResult
-    private func performRefresh(_ id: String, requestedAt: Date? = nil) async -> Attempt {
+    func performRefresh(_ id: String, requestedAt: Date? = nil) async -> Attempt {
         defer { finish(id) }
         guard let known = state.connection(id), known.isRenewable, known.revokedAt == nil,
             known.reauthReason == nil, let integration = state.integration(known.integrationID)
@@ -249,6 +278,7 @@ actor RefreshActor {
         defer { state.setInFlight(id, false) }
 
         let result: Result<TokenGrant, ProviderError>
+        let started = ContinuousClock.now
         do {
             let secret = try store.integrationSecret(id: integration.id)
             switch connection.grant {
@@ -275,22 +305,43 @@ actor RefreshActor {
                         appID: integration.clientID, installationID: connection.subject, key: key,
                         apiBase: integration.tokenURL, now: clock.now())
                 }
-            case .onBehalfOf, .tokenExchange, .none:
-                // FIXME: on_behalf_of and token_exchange need the upstream token stored with the connection.
+            case .onBehalfOf, .tokenExchange:
+                switch await upstreamToken(for: connection, asked: requestedAt != nil) {
+                case .token(let token):
+                    result = await derivedGrant(connection, integration: integration, secret: secret, upstream: token)
+                case .blocked(let reason, let retryAt):
+                    // Nothing is sent and nothing stored: the child's status derives from its parent's, and it
+                    // waits for the parent (or for a human) instead of spending doomed requests.
+                    queue.schedule(id, at: retryAt)
+                    return .blockedByParent(reason)
+                }
+            case .none:
                 result = .failure(
                     ProviderError(
-                        kind: .configuration, error: "unsupported_grant",
-                        errorDescription: "tokentop cannot renew \(connection.grant.rawValue) grants yet"))
+                        kind: .configuration, error: "no_grant",
+                        errorDescription: "\(id) has no grant to renew it; a human must re-authorize it"))
             }
         } catch {
             record(storageFailure: error, for: connection)
             return .storageFailed("\(error)")
         }
         let now = clock.now()
+        let elapsed = started.duration(to: .now)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        switch result {
+        case .success: metrics.recordSuccess(provider: integration.provider, seconds: seconds)
+        case .failure(let error):
+            metrics.recordFailure(provider: integration.provider, reason: error.error, seconds: seconds)
+        }
         do {
             switch result {
             case .success(var grant):
                 var notes: [String] = [grant.refreshToken == nil ? "refreshed" : "refreshed; refresh token rotated"]
+                if connection.grant.derivesFromParent, let parentID = connection.parentID {
+                    // Renewed from the parent's token every time; a refresh token would be one more secret unused.
+                    grant.refreshToken = nil
+                    notes = ["refreshed from parent \(parentID)'s token"]
+                }
                 if grant.expiresIn == nil {
                     // The provider's documented default when the catalog knows one, else the policy's.
                     let (lifetime, source) = policy.assumedLifetime(provider: integration.provider)
@@ -307,6 +358,7 @@ actor RefreshActor {
                 state.update(
                     updated, event: HistoryEntry(at: now, connectionID: id, kind: .refreshed, message: message))
                 queue.schedule(id, at: policy.dueAt(updated))
+                wakeChildren(of: id)
             case .failure(let error):
                 let failures = connection.failures + 1
                 var reauth: String?
@@ -393,7 +445,7 @@ actor RefreshActor {
         queue.schedule(connection.id, at: now.addingTimeInterval(delay))
     }
 
-    private func finish(_ id: String) {
+    func finish(_ id: String) {
         inFlight.remove(id)
         for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume() }
     }

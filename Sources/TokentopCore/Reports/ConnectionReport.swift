@@ -4,7 +4,7 @@ import Foundation
 public enum ConnectionReport {
     /// The fields of one connection's JSON object, with the names `list --json` promises, sorted by name.
     static func fields(
-        _ connection: Connection, integration: Integration?, status: ConnectionStatus
+        _ connection: Connection, integration: Integration?, status: ConnectionStatus, block: ParentBlock? = nil
     ) -> [(String, JSONWriter.Value)] {
         let lastError: [(String, JSONWriter.Value)]? = connection.lastError.map { error in
             [
@@ -18,6 +18,7 @@ public enum ConnectionReport {
         }
         let fields: [(String, JSONWriter.Value)] = [
             ("access_fingerprint", .string(connection.accessFingerprint)),
+            ("blocked_by_parent", .object(blockFields(block))),
             ("credential", .string(connection.credential.rawValue)),
             ("expires_at", .string(timestamp(connection.expiresAt))),
             ("failures", .int(connection.failures)),
@@ -54,7 +55,9 @@ public enum ConnectionReport {
             writer.raw(index == 0 ? "\n" : ",\n")
             let status = snapshot.status(of: connection, at: now)
             writer.object(
-                fields(connection, integration: snapshot.integrations[connection.integrationID], status: status))
+                fields(
+                    connection, integration: snapshot.integrations[connection.integrationID], status: status,
+                    block: snapshot.parentBlock(of: connection, at: now)))
         }
         writer.raw(connections.isEmpty ? "]" : "\n]")
         return String(decoding: writer.bytes, as: UTF8.self)
@@ -65,7 +68,10 @@ public enum ConnectionReport {
         _ connection: Connection, snapshot: DashboardSnapshot, history: [HistoryEntry], at now: Date
     ) -> String {
         let integration = snapshot.integrations[connection.integrationID]
-        var result = fields(connection, integration: integration, status: snapshot.status(of: connection, at: now))
+        var result = fields(
+            connection, integration: integration, status: snapshot.status(of: connection, at: now),
+            block: snapshot.parentBlock(of: connection, at: now))
+        result.append(("children", .strings(snapshot.children(of: connection.id))))
         let detail: [(String, JSONWriter.Value)]? = integration.map { integration in
             [
                 ("client_auth", .string(integration.clientAuth.rawValue)), ("client_id", .string(integration.clientID)),
@@ -102,7 +108,9 @@ public enum ConnectionReport {
             rows.append([
                 connection.id, connection.scope.rawValue, status.rawValue,
                 snapshot.integrations[connection.integrationID]?.provider ?? "?", connection.subject,
-                Countdown.format(connection.expiresAt.map { $0.timeIntervalSince(now) }),
+                !connection.credential.expires && status != .revoked
+                    ? connection.secretSetAt.map { SecretAge.short(since: $0, now: now) } ?? Countdown.none
+                    : Countdown.format(connection.expiresAt.map { $0.timeIntervalSince(now) }),
                 String(connection.failures),
             ])
         }
@@ -139,10 +147,12 @@ public enum ConnectionReport {
             ("failures", String(connection.failures)),
             ("retry at", describe(connection.retryAt, now: now)),
         ]
-        if let parent = connection.parentID { lines.append(("derived from", parent)) }
+        lines += delegationLines(connection, snapshot: snapshot, at: now)
         if let workspace = connection.workspace { lines.append(("workspace", workspace)) }
         if !connection.members.isEmpty { lines.append(("members", connection.members.joined(separator: ", "))) }
-        if let set = connection.secretSetAt { lines.append(("secret set", describe(set, now: now))) }
+        if let set = connection.secretSetAt {
+            lines.append(("secret set", "\(timestamp(set) ?? "")  (\(SecretAge.phrase(since: set, now: now)))"))
+        }
         if let probe = connection.probe {
             lines.append(("probe", "\(probe.ok ? "ok" : "failed"): \(probe.detail), \(describe(probe.at, now: now))"))
         }

@@ -131,6 +131,13 @@ enum Schema {
                 "ALTER TABLE connections ADD COLUMN probe_detail TEXT",
                 "CREATE INDEX connections_by_parent ON connections(parent_id) WHERE parent_id IS NOT NULL",
             ]),
+        Migration(
+            version: 7,
+            statements: [
+                // Which services a token exchange (RFC 8693) asks a token for: JSON lists, like scopes.
+                "ALTER TABLE integrations ADD COLUMN audiences TEXT NOT NULL DEFAULT '[]'",
+                "ALTER TABLE integrations ADD COLUMN resources TEXT NOT NULL DEFAULT '[]'",
+            ]),
     ]
 
     /// The newest schema version this binary knows.

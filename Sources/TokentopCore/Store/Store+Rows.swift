@@ -4,7 +4,8 @@ import Foundation
 extension Store {
     static let integrationColumns = """
         id, provider, token_url, revocation_url, client_id, client_auth, scopes, redirect_uri, secret_fingerprint, \
-        secret_kind, authorization_url, device_authorization_url, api_key_in, api_key_name, probe_url, probe_interval
+        secret_kind, authorization_url, device_authorization_url, api_key_in, api_key_name, probe_url, probe_interval, \
+        audiences, resources
         """
 
     static let connectionColumns = """
@@ -51,7 +52,9 @@ extension Store {
                     location: try value($0, APIKeyPlacement.Location.self, "API key placement of integration \(id)"),
                     name: row.string(13) ?? "")
             },
-            probeURL: row.string(14).flatMap(URL.init(string:)), probeInterval: row.double(15))
+            probeURL: row.string(14).flatMap(URL.init(string:)), probeInterval: row.double(15),
+            audiences: try strings(row.string(16), "audiences of integration \(id)"),
+            resources: try strings(row.string(17), "resources of integration \(id)"))
     }
 
     func integrationExists(_ id: String) throws -> Bool {
@@ -74,7 +77,7 @@ extension Store {
             integration.secretKind.rawValue, integration.authorizationURL?.absoluteString,
             integration.deviceAuthorizationURL?.absoluteString, integration.apiKeyPlacement?.location.rawValue,
             integration.apiKeyPlacement?.name, integration.probeURL?.absoluteString, integration.probeInterval,
-            integration.id,
+            json(integration.audiences), json(integration.resources), integration.id,
         ]
         // UPDATE rather than INSERT OR REPLACE: a replace deletes the row first, which the connections'
         // foreign keys would refuse.
@@ -84,14 +87,15 @@ extension Store {
                 UPDATE integrations SET provider = ?, token_url = ?, revocation_url = ?, client_id = ?,
                     client_auth = ?, scopes = ?, redirect_uri = ?, client_secret = ?, secret_fingerprint = ?,
                     secret_kind = ?, authorization_url = ?, device_authorization_url = ?, api_key_in = ?,
-                    api_key_name = ?, probe_url = ?, probe_interval = ?
+                    api_key_name = ?, probe_url = ?, probe_interval = ?, audiences = ?, resources = ?
                 WHERE id = ?
                 """
                 : """
                 INSERT INTO integrations (provider, token_url, revocation_url, client_id, client_auth, scopes,
                     redirect_uri, client_secret, secret_fingerprint, secret_kind, authorization_url,
-                    device_authorization_url, api_key_in, api_key_name, probe_url, probe_interval, id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    device_authorization_url, api_key_in, api_key_name, probe_url, probe_interval, audiences,
+                    resources, id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             values)
         return replaced

@@ -150,11 +150,18 @@ public final class Store: @unchecked Sendable {
                 for (index, entry) in bundle.connections.enumerated() {
                     guard let parentID = entry.parentID else { continue }
                     let parent = try database.query(
-                        "SELECT parent_id FROM connections WHERE id = ?", [parentID]) { $0.string(0) }
-                    guard let grandparent = parent.first else {
+                        "SELECT parent_id, credential FROM connections WHERE id = ?", [parentID]
+                    ) { ($0.string(0), $0.string(1)) }
+                    guard let (grandparent, credential) = parent.first else {
                         throw ImportError(
                             file: bundle.source, entry: bundle.connectionLabel(index), field: "parent",
                             problem: "no connection \"\(parentID)\" in the file or in the database \(path)")
+                    }
+                    if entry.grant.derivesFromParent, credential != CredentialKind.oauth2.rawValue {
+                        throw ImportError(
+                            file: bundle.source, entry: bundle.connectionLabel(index), field: "parent",
+                            problem: "\"\(parentID)\" holds a \(credential ?? "?") credential, not an OAuth 2.0 "
+                                + "access token for \(entry.grant.rawValue) to exchange")
                     }
                     let children = try database.query(
                         "SELECT id FROM connections WHERE parent_id = ? LIMIT 1", [entry.id]) { $0.string(0) ?? "" }

@@ -34,6 +34,9 @@ extension Dashboard {
         case .refresh: requestRefresh(targets)
         case .revoke: askToRevoke(targets)
         case .reauth: showReauth(for: cursorConnection?.id)
+        case .explain:
+            guard let connection = cursorConnection else { return say("no connection under the cursor", isError: true) }
+            openExplain(connection.id)
         case .help: setOverlay(.help)
         case .back:
             // Like k9s: Esc clears a filter and otherwise does nothing, so a stray Esc never quits or loses marks.
@@ -74,6 +77,7 @@ extension Dashboard {
         case .character("r"): requestRefresh([id])
         case .character("x"): askToRevoke([id])
         case .character("a"): showReauth(for: id)
+        case .character("i"): openExplain(id)
         case .character("?"): setOverlay(.help)
         default: break
         }

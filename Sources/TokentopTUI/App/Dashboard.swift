@@ -26,6 +26,10 @@ final class Dashboard {
     private(set) var scrollTop = 0
     /// The first detail line on screen.
     private(set) var detailScroll = 0
+    /// The first line of the explainer's aspects on screen.
+    private(set) var explainScroll = 0
+    /// Where Esc goes back to from the explainer: the list, or the detail view it was opened from.
+    private var explainReturn: DashboardView = .list
     /// The re-auth prompt for the connection in the detail view, fetched when it opens or changes.
     private(set) var detailPrompt: ReauthPrompt?
     private(set) var message: StatusMessage?
@@ -68,6 +72,11 @@ final class Dashboard {
         case .revoke: return ("… revoking", .status(.revoked))
         case nil:
             let status = snapshot.status(of: connection, at: now)
+            if status == .static, let probe = connection.probe {
+                // The last probe's verdict, by a mark as well as a colour: ✓ accepted, ✗ failed.
+                return probe.ok
+                    ? ("\(status.symbol) static ✓", .status(.static)) : ("\(status.symbol) static ✗", .status(.failing))
+            }
             return ("\(status.symbol) \(status.rawValue)", .status(status))
         }
     }
@@ -106,6 +115,8 @@ final class Dashboard {
             handle(key, overlay: overlay)
         } else if isEditingFilter {
             handleFilterKey(key)
+        } else if case .explain = view {
+            handleExplainKey(key)
         } else if case .detail(let id) = view {
             handleDetailKey(key, id: id)
         } else if let action = KeyBinding.listAction(for: key) {
@@ -162,8 +173,9 @@ final class Dashboard {
         } else if position >= scrollTop + height {
             scrollTop = position - height + 1
         }
-        if position > 0, position - 1 < scrollTop, case .group = rows.rows[position - 1] {
-            scrollTop = position - 1
+        if position > 0, position - 1 < scrollTop {
+            // The group, workspace or parent lines right above the cursor come into view with it.
+            scrollTop = max(rows.headingStart(above: position), position - height + 1)
         }
         scrollTop = min(max(0, scrollTop), maxTop)
     }
@@ -240,6 +252,20 @@ final class Dashboard {
         scrollToCursor()
     }
 
+    /// Opens the explainer for `id`; Esc comes back to the current view.
+    func openExplain(_ id: String) {
+        if case .explain = view {} else { explainReturn = view }
+        view = .explain(id: id)
+        explainScroll = 0
+    }
+
+    func closeExplain() {
+        view = explainReturn
+        explainReturn = .list
+        if view == .list { scrollToCursor() }
+    }
+
+    func setExplainScroll(_ value: Int) { explainScroll = max(0, value) }
     func setDetailScroll(_ value: Int) { detailScroll = max(0, value) }
     func setOverlay(_ value: Overlay?) { overlay = value }
     func setFilter(_ value: String, editing: Bool) {

@@ -24,6 +24,8 @@ struct DashboardRenderer {
             EventPaneWidget().draw(in: layout.events, on: &canvas, context: context)
         case .detail:
             DetailWidget().draw(in: layout.body, on: &canvas, context: context)
+        case .explain:
+            ExplainWidget().draw(in: layout.body, on: &canvas, context: context)
         }
         MessageWidget().draw(in: layout.message, on: &canvas, context: context)
         HintBarWidget().draw(in: layout.hints, on: &canvas, context: context)

@@ -7,6 +7,8 @@ enum DashboardView: Equatable {
     case list
     /// Every fact about one connection.
     case detail(id: String)
+    /// The connection's identity model beside the other four.
+    case explain(id: String)
 }
 
 /// A box drawn over the current view; it takes every key until it closes.

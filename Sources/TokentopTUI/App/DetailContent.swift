@@ -27,6 +27,8 @@ struct DetailContent {
     let pending: [PendingRequests.Request]
     /// The title's status: the core's, or the open request's.
     let shownStatus: (text: String, role: ThemeRole)?
+    /// The snapshot indexes of the connections derived from this one.
+    let children: [Int]
 
     init(dashboard: Dashboard, id: String, now: Date) {
         snapshot = dashboard.snapshot
@@ -36,6 +38,7 @@ struct DetailContent {
         self.now = now
         pending = dashboard.pending.requests
         shownStatus = connection.map { dashboard.shownStatus(of: $0, at: now) }
+        children = dashboard.rows.childrenByParent[id] ?? []
     }
 
     func lines(width: Int) -> [DetailLine] {
@@ -46,6 +49,7 @@ struct DetailContent {
         let status = snapshot.status(of: connection, at: now)
         builder.title(connection, status: shownStatus ?? ("\(status.symbol) \(status.rawValue)", .status(status)))
         connectionFacts(connection, status: status, into: &builder)
+        staticFacts(connection, into: &builder)
         reauthFacts(connection, status: status, into: &builder)
         integrationFacts(connection, into: &builder)
         errorFacts(connection, into: &builder)
@@ -63,6 +67,8 @@ struct DetailContent {
         builder.fact("credential", connection.credential.rawValue)
         builder.fact("grant", connection.grant.rawValue)
         builder.fact("status", "\(status.symbol) \(status.rawValue)", role: .status(status))
+        delegationFacts(connection, into: &builder)
+        workspaceFacts(connection, into: &builder)
         if let request = pending.first(where: { $0.ids.contains(connection.id) }) {
             builder.fact("requested", "\(request.kind.rawValue) at \(TimeText.utc(request.at)), waiting for the result")
         }
@@ -100,6 +106,43 @@ struct DetailContent {
             ? "revoked"
             : date > now ? "in \(Countdown.format(until: date, now: now))" : "expired \(TimeText.ago(date, now: now))"
         return "\(TimeText.utc(date)) (\(relative))"
+    }
+
+    /// A credential that does not expire: how old it is, where it travels, and what its probe said.
+    private func staticFacts(_ connection: Connection, into builder: inout Builder) {
+        guard !connection.credential.expires else { return }
+        builder.section("Static credential")
+        if let setAt = connection.secretSetAt {
+            builder.fact("secret set", "\(TimeText.utc(setAt)) (\(SecretAge.phrase(since: setAt, now: now)))")
+        } else {
+            builder.fact("secret set", "unknown")
+        }
+        let integration = snapshot.integrations[connection.integrationID]
+        switch (connection.credential, integration?.apiKeyPlacement) {
+        case (.basic, _): builder.fact("sent as", "Authorization: Basic (user:password)")
+        case (.appKey, _): builder.fact("sent as", "never sent: the key signs assertions")
+        case (_, nil): builder.fact("sent as", "Authorization: Bearer")
+        case (_, let placement?):
+            builder.fact("sent as", "\(placement.location == .header ? "header" : "query parameter") \(placement.name)")
+        }
+        guard let integration, let url = integration.probeURL else {
+            builder.fact("probe", "none: the integration has no probe URL")
+            return
+        }
+        let policy = ProbePolicy.standard
+        builder.fact(
+            "probe URL", "\(url.absoluteString), every \(Countdown.format(seconds: policy.interval(for: integration)))")
+        if let probe = connection.probe {
+            let verdict = probe.ok ? "✓ ok" : "✗ failed"
+            builder.fact(
+                "last probe", "\(verdict): \(probe.detail), \(TimeText.ago(probe.at, now: now))",
+                role: probe.ok ? .status(.static) : .error)
+        } else {
+            builder.fact("last probe", "not yet")
+        }
+        if let due = policy.dueAt(connection, integration: integration) {
+            builder.fact("next probe", due <= now ? "now" : TimeText.relative(due, now: now))
+        }
     }
 
     private func reauthFacts(_ connection: Connection, status: ConnectionStatus, into builder: inout Builder) {
@@ -167,7 +210,7 @@ struct DetailContent {
 
 extension DetailContent {
     /// Lays facts out as `label  value` lines, wrapping long values under their value column.
-    fileprivate struct Builder {
+    struct Builder {
         let width: Int
         var lines: [DetailLine] = []
 

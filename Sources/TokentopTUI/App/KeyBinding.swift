@@ -4,7 +4,7 @@ import TokentopCore
 enum ListAction: Equatable {
     case up, down, pageUp, pageDown, first, last
     case openDetail, startFilter, scope, allScopes, cycleSort, toggleMark
-    case refresh, revoke, reauth, help, back, quit
+    case refresh, revoke, reauth, explain, help, back, quit
 }
 
 /// One row of the key table: the keys, how help names them, and what they do.
@@ -28,7 +28,7 @@ struct KeyBinding {
         KeyBinding(keys: [.enter], label: "Enter", action: .openDetail, summary: "details of the connection"),
         KeyBinding(
             keys: [.character("/")], label: "/", action: .startFilter,
-            summary: "filter id/subject/provider/integration; Enter keeps, Esc clears"),
+            summary: "filter id, subject, workspace, parent…; Enter keeps, Esc clears"),
         KeyBinding(
             keys: IdentityScope.allCases.map { .character(Character("\($0.ordinal + 1)")) }, label: "1–5",
             action: .scope,
@@ -47,6 +47,9 @@ struct KeyBinding {
         KeyBinding(
             keys: [.character("a")], label: "a", action: .reauth,
             summary: "re-auth: the user signs in, or who must act"),
+        KeyBinding(
+            keys: [.character("i")], label: "i", action: .explain,
+            summary: "explain the identity model, beside the other four"),
         KeyBinding(keys: [.character("?")], label: "?", action: .help, summary: "this help"),
         KeyBinding(keys: [.escape], label: "Esc", action: .back, summary: Self.escapeSummary),
         KeyBinding(keys: [.character("q")], label: "q", action: .quit, summary: "quit"),
@@ -55,8 +58,8 @@ struct KeyBinding {
     /// Keys that work everywhere, and in the detail view; listed in help after the table.
     static let elsewhere: [(label: String, summary: String)] = [
         ("Ctrl-L", "repaint the screen"),
-        ("details", "↑↓ j k PgUp PgDn g G scroll · Esc q back"),
-        ("", "r refresh · x revoke · a re-auth: act on the connection shown"),
+        ("details", "↑↓ j k PgUp PgDn g G scroll · Esc q back (explain: the same)"),
+        ("", "r refresh · x revoke · a re-auth · i explain, on the one shown"),
     ]
 
     private static let actionByKey: [Key: ListAction] = {

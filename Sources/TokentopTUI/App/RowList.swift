@@ -14,12 +14,29 @@ struct RowList {
     enum Row: Equatable {
         /// A group header: the scope, how many of its connections are shown, and how many it has.
         case group(IdentityScope, shown: Int, total: Int)
+        /// A sub-heading inside a group: a workspace, or the key that mints the delegated tokens beneath it.
+        case subgroup(String, shown: Int)
+        /// A parent shown above its children in a group it does not belong to; the cursor skips it.
+        case context(Int)
         /// A connection, by its index in the snapshot's `connections`.
         case connection(Int)
     }
 
+    /// Where a row hangs in its group's tree: the glyph before its id.
+    enum TreeMark: Equatable {
+        case none
+        /// `├─`: a child with siblings after it.
+        case branch
+        /// `└─`: the last child.
+        case last
+    }
+
     let query: Query
     let rows: [Row]
+    /// Each row's place in its group's tree, parallel to ``rows``.
+    let marks: [TreeMark]
+    /// The indexes of every connection's children in the snapshot, filtered or not, by parent id.
+    let childrenByParent: [String: [Int]]
     /// The row position of each shown connection, top to bottom; the cursor moves along these.
     let connectionPositions: [Int]
     /// Each shown connection's index in ``connectionPositions``.
@@ -29,6 +46,8 @@ struct RowList {
     init() {
         query = Query(version: .max, filter: "", scope: nil, sort: .group)
         rows = []
+        marks = []
+        childrenByParent = [:]
         connectionPositions = []
         ordinalByID = [:]
     }
@@ -40,8 +59,10 @@ struct RowList {
         let search = query.filter.isEmpty ? nil : (search ?? SearchIndex(snapshot: snapshot))
         var buckets = Array(repeating: [Int](), count: IdentityScope.allCases.count)
         var totals = Array(repeating: 0, count: IdentityScope.allCases.count)
+        var children: [String: [Int]] = [:]
         for (index, connection) in snapshot.connections.enumerated() {
             totals[connection.scope.ordinal] += 1
+            if let parent = connection.parentID { children[parent, default: []].append(index) }
             if let scope = query.scope, scope != connection.scope { continue }
             if let search, !search.matches(index, needle: needle) { continue }
             buckets[connection.scope.ordinal].append(index)
@@ -51,6 +72,7 @@ struct RowList {
         // Group headers of empty scopes show the whole picture when nothing narrows it.
         let showEmptyGroups = query.filter.isEmpty && query.scope == nil && !connections.isEmpty
         var rows: [Row] = []
+        var marks: [TreeMark] = []
         var positions: [Int] = []
         var ordinals: [String: Int] = [:]
         for scope in IdentityScope.allCases {
@@ -60,13 +82,19 @@ struct RowList {
             if connections.isEmpty { continue }
             if let order { bucket.sort(by: order) }
             rows.append(.group(scope, shown: bucket.count, total: totals[scope.ordinal]))
-            for index in bucket {
-                ordinals[connections[index].id] = positions.count
-                positions.append(rows.count)
-                rows.append(.connection(index))
+            marks.append(.none)
+            for (row, mark) in Self.groupRows(scope, bucket: bucket, snapshot: snapshot, sort: query.sort) {
+                if case .connection(let index) = row {
+                    ordinals[connections[index].id] = positions.count
+                    positions.append(rows.count)
+                }
+                rows.append(row)
+                marks.append(mark)
             }
         }
         self.rows = rows
+        self.marks = marks
+        childrenByParent = children
         connectionPositions = positions
         ordinalByID = ordinals
     }

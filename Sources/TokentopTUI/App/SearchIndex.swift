@@ -1,7 +1,8 @@
 import Foundation
 import TokentopCore
 
-/// The filter's haystack: each connection's id, subject, integration and provider, lower-cased, as UTF-8 bytes.
+/// The filter's haystack: each connection's id, subject, integration, provider, workspace and parent, lower-cased,
+/// as UTF-8 bytes.
 ///
 /// Built once per snapshot version, and only while a filter is in use, so that each keystroke of the filter is a
 /// byte scan (milliseconds at 100,000 connections) rather than a case-folding comparison per field.
@@ -14,8 +15,10 @@ struct SearchIndex {
         haystacks = snapshot.connections.map { connection in
             let provider = snapshot.integrations[connection.integrationID]?.provider ?? ""
             // A separator that no needle contains keeps a match from spanning two fields.
-            let text = [connection.id, connection.subject, connection.integrationID, provider].joined(
-                separator: "\u{0}")
+            let text = [
+                connection.id, connection.subject, connection.integrationID, provider,
+                connection.workspaceName ?? "", connection.parentID ?? "",
+            ].joined(separator: "\u{0}")
             return Array(Self.fold(text).utf8)
         }
     }

@@ -32,6 +32,7 @@ struct HintBarWidget: Widget {
         if case .detail = dashboard.view {
             return ["q/Esc back", "? help", "r refresh", "x revoke", "a re-auth", "↑↓ scroll"]
         }
+        if case .explain = dashboard.view { return ["q/Esc back", "? help", "↑↓ scroll", "g/G top/bottom"] }
         return [
             "q quit", "? help", "r refresh", "x revoke", "a re-auth", "Enter details", "/ filter", "↑↓ move",
             "1-5 scope", "0 all", "s sort", "space mark",

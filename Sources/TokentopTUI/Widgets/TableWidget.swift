@@ -27,6 +27,14 @@ struct TableWidget: Widget {
                 canvas.line(
                     "\(scope.title) (\(count))", in: Rect(row: line, column: 0, height: 1, width: body.width),
                     row: 0, style: theme[.groupHeader])
+            case .subgroup(let title, let shown):
+                canvas.line(
+                    "\(title) (\(shown))", in: Rect(row: line, column: 0, height: 1, width: body.width), row: 0,
+                    style: theme[.label])
+            case .context(let index):
+                drawConnection(
+                    dashboard.snapshot.connections[index], position: top + offset, row: line,
+                    columns: columns, on: &canvas, context: context, isContext: true)
             case .connection(let index):
                 drawConnection(
                     dashboard.snapshot.connections[index], position: top + offset, row: line,
@@ -43,16 +51,18 @@ struct TableWidget: Widget {
         }
     }
 
+    /// Draws one connection; a context row is a parent shown above its children in another group, never under
+    /// the cursor, with its own scope after its id.
     private func drawConnection(
         _ connection: Connection, position: Int, row: Int, columns: TableColumns, on canvas: inout Canvas,
-        context: RenderContext
+        context: RenderContext, isContext: Bool = false
     ) {
         let dashboard = context.dashboard
         let theme = context.theme
         let now = context.now
         let status = dashboard.snapshot.status(of: connection, at: now)
-        let isCursor = dashboard.cursorPosition == position
-        let isMarked = dashboard.marked.contains(connection.id)
+        let isCursor = !isContext && dashboard.cursorPosition == position
+        let isMarked = !isContext && dashboard.marked.contains(connection.id)
         let lineStyle = isCursor ? theme[.cursor] : (isMarked ? theme[.marked] : theme[.row])
         // On the cursor row one style wins, so the bar stays whole; symbols and words still carry the state.
         func style(_ role: ThemeRole) -> Style { isCursor ? lineStyle : theme[role] }
@@ -62,7 +72,7 @@ struct TableWidget: Widget {
             mark: isMarked ? "*" : " ",
             cells: [
                 (shown.text, style(shown.role)),
-                (connection.id, lineStyle),
+                (Self.name(connection, mark: dashboard.rows.marks[position], isContext: isContext), lineStyle),
                 (provider, lineStyle),
                 (connection.subject, lineStyle),
                 Self.expires(connection, status: status, now: now, style: style),
@@ -72,12 +82,26 @@ struct TableWidget: Widget {
             row: row, on: &canvas, lineStyle: lineStyle, width: canvas.size.columns)
     }
 
-    /// The EXPIRES cell: a countdown, or `—` for no expiry and for a revoked credential, which nothing counts
-    /// down to any more.
+    /// The CONNECTION cell: the id after its tree glyph, or a context row's id with its scope.
+    static func name(_ connection: Connection, mark: RowList.TreeMark, isContext: Bool) -> String {
+        if isContext { return "\(connection.id) (\(connection.scope.rawValue))" }
+        switch mark {
+        case .none: return connection.id
+        case .branch: return "├─ \(connection.id)"
+        case .last: return "└─ \(connection.id)"
+        }
+    }
+
+    /// The EXPIRES cell: a countdown; a static secret's age (`41d old`); or `—` for no expiry and for a revoked
+    /// credential, which nothing counts down to any more.
     private static func expires(
         _ connection: Connection, status: ConnectionStatus, now: Date, style: (ThemeRole) -> Style
     ) -> (text: String, style: Style) {
         if status == .revoked { return (Countdown.none, style(.row)) }
+        if !connection.credential.expires, let setAt = connection.secretSetAt {
+            // A static secret never expires; its age is what says it is due for rotation.
+            return (SecretAge.short(since: setAt, now: now), style(.row))
+        }
         let role = countdownRole(connection, status: status, now: now)
         return (Countdown.format(until: connection.expiresAt, now: now), style(role))
     }

@@ -24,14 +24,23 @@ final class AssertionServerFixture {
     /// An installation id the server does not know.
     static let missingInstallationID = "4040"
 
-    /// One request the server verified, or one it refused (then only `grant` and `errorDescription` are set).
+    /// One request the server verified, or one it refused (then only `grant`, `error` and `errorDescription` are
+    /// set).
     struct Record: Decodable, Sendable, Equatable {
-        /// `jwt_bearer` or `github_app_installation`.
+        /// `jwt_bearer`, `github_app_installation`, `on_behalf_of`, `token_exchange` or `refresh_token`.
         let grant: String
         let sub: String?
         let scope: String?
         let iss: String?
         let installation: String?
+        /// The derived grants' `audience` and `resource` parameters, sorted.
+        let audience: [String]?
+        let resource: [String]?
+        /// How the client authenticated: `client_secret_basic` or `client_secret_post`.
+        let clientAuth: String?
+        /// How many times the upstream token's grant had been refreshed when the token was issued; 0 when seeded.
+        let upstreamGeneration: Int?
+        let error: String?
         let errorDescription: String?
     }
 
@@ -77,7 +86,8 @@ final class AssertionServerFixture {
     ///
     /// When the venv or `openssl` is missing, the test is cancelled (a skip) locally and fails under `CI=true`.
     /// A server that is there but does not start is always a failure.
-    static func start() async throws -> AssertionServerFixture {
+    /// - Parameter upstreamLifetime: seconds the access tokens of the parent's refresh grant live.
+    static func start(upstreamLifetime: Int = 3600) async throws -> AssertionServerFixture {
         let python = try await interpreter()
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("tokentop-assertions-\(UUID().uuidString)")
@@ -86,25 +96,33 @@ final class AssertionServerFixture {
         do {
             let (privateKey, publicKey) = try generateKeyPair(in: directory, name: "trusted")
             return try await AssertionServerFixture(
-                python: python, directory: directory, privateKey: privateKey, publicKey: publicKey)
+                python: python, directory: directory, privateKey: privateKey, publicKey: publicKey,
+                extra: Self.delegationArguments(upstreamLifetime: upstreamLifetime))
         } catch {
             try? FileManager.default.removeItem(at: directory)
             throw error
         }
     }
 
-    private init(python: String, directory: URL, privateKey: String, publicKey: String) async throws {
+    private init(
+        python: String, directory: URL, privateKey: String, publicKey: String, extra: [String]
+    ) async throws {
         self.directory = directory
         privateKeyPath = privateKey
         publicKeyPath = publicKey
         let script = OAuthServerFixture.packageRoot.appendingPathComponent("Tests/Interop/assertions/server.py")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [
+        let arguments = [
             script.path, "--issuer", Self.serviceAccount, "--app-id", Self.appID,
             "--installation", Self.installationID,
-            "--watch-pid", String(ProcessInfo.processInfo.processIdentifier), publicKey,
+            "--watch-pid", String(ProcessInfo.processInfo.processIdentifier),
         ]
+        process.arguments = arguments + extra + [publicKey]
+        // No __pycache__ written into the source tree.
+        var environment = ProcessInfo.processInfo.environment
+        environment["PYTHONDONTWRITEBYTECODE"] = "1"
+        process.environment = environment
         let logURL = directory.appendingPathComponent("server.log")
         guard FileManager.default.createFile(atPath: logURL.path, contents: nil) else {
             throw OAuthServerFixture.Failure("cannot create \(logURL.path)")
@@ -118,10 +136,7 @@ final class AssertionServerFixture {
 
         // A server that never prints its port would block the read forever; killing it ends the read with EOF.
         let pid = process.processIdentifier
-        let timeout = DispatchWorkItem { kill(pid, SIGKILL) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 30, execute: timeout)
-        let line = await Self.firstLine(of: output.fileHandleForReading)
-        timeout.cancel()
+        let line = await ServerLaunch.firstLine(of: output.fileHandleForReading, pid: pid)
         guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)), port > 0 else {
             // deinit does not run for a partly initialised object: stop the server here.
             kill(pid, SIGKILL)
@@ -139,21 +154,6 @@ final class AssertionServerFixture {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         try? FileManager.default.removeItem(at: directory)
-    }
-
-    /// Reads until the first newline or EOF, off the cooperative pool because the read blocks a thread.
-    private static func firstLine(of handle: FileHandle) async -> String {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                var bytes = Data()
-                while !bytes.contains(UInt8(ascii: "\n")) {
-                    let chunk = handle.availableData
-                    if chunk.isEmpty { break }
-                    bytes.append(chunk)
-                }
-                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
-            }
-        }
     }
 
     /// The interop venv's python, which has `cryptography`; `scripts/oauth-server start` creates the venv.
@@ -246,7 +246,7 @@ final class AssertionServerFixture {
     }
 
     /// The first executable called `name` on `PATH`.
-    private static func tool(_ name: String) -> String? {
+    static func tool(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         return path.split(separator: ":").map { "\($0)/\(name)" }
             .first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -307,7 +307,7 @@ final class AssertionServerFixture {
         return try await send(request)
     }
 
-    private func send(_ request: URLRequest) async throws -> Reply {
+    func send(_ request: URLRequest) async throws -> Reply {
         let (body, response) = try await Self.session.data(for: request)
         guard let http = response as? HTTPURLResponse else {
             throw OAuthServerFixture.Failure("no HTTP response from \(request.url?.path ?? "?")")
@@ -317,5 +317,5 @@ final class AssertionServerFixture {
     }
 
     /// Ephemeral: no cookies or cache shared between tests.
-    private static let session = URLSession(configuration: .ephemeral)
+    static let session = URLSession(configuration: .ephemeral)
 }

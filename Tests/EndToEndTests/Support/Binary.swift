@@ -28,14 +28,37 @@ enum Binary {
 
     /// Starts `tokentop daemon` in the background with `environment` added; its output goes nowhere.
     static func startDaemon(environment: [String: String]) throws -> Process {
+        try start(["daemon"], environment: environment).process
+    }
+
+    /// A `tokentop` running in the background; its output goes nowhere (tests read its log files instead).
+    final class Background {
+        let process: Process
+
+        init(_ process: Process) { self.process = process }
+
+        func signal(_ number: Int32) { Foundation.kill(process.processIdentifier, number) }
+
+        /// Kills it if it still runs: for a test that failed before stopping it properly.
+        func kill() { if process.isRunning { signal(SIGKILL) } }
+
+        /// Waits for it to end; its exit status.
+        func wait() -> Int32 {
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+    }
+
+    /// Starts `tokentop` with `arguments` in the background, `environment` added to this process's.
+    static func start(_ arguments: [String], environment: [String: String]) throws -> Background {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["daemon"]
+        process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        return process
+        return Background(process)
     }
 
     /// Runs `tokentop` with `arguments` and waits for it; `environment` is added to a clean one.

@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """A token server for the end-to-end tests that VERIFIES signed JWTs instead of trusting them.
 
-Two grants that django-oauth-toolkit does not offer, each checked the way its real provider checks it:
+Grants that django-oauth-toolkit does not offer, each checked the way its real provider checks it:
 
-  POST /token                                    RFC 7523 JWT bearer grant, Google domain-wide delegation shape
+  POST /token                                    RFC 7523 JWT bearer grant, Google domain-wide delegation shape;
+                                                 with requested_token_use, Microsoft's on-behalf-of; RFC 8693 token
+                                                 exchange; and the refresh grant of the parent whose token those two
+                                                 exchange (delegation.py checks these three field by field)
   POST /app/installations/<digits>/access_tokens GitHub App installation token, bought with an app JWT
   GET  /seen                                     every verified request, oldest first, as a JSON list
   GET  /refused                                  every refused one, with the reason, as a JSON list
@@ -11,6 +14,8 @@ Two grants that django-oauth-toolkit does not offer, each checked the way its re
 Usage (run with the interop venv's python, which has `cryptography`):
 
   server.py --issuer svc@fake-project.iam.example --app-id 424242 --installation 1001 PUBLIC.pem [PUBLIC.pem...]
+            [--client-id ID --client-secret SECRET --refresh-token VALUE=SUBJECT --upstream-token VALUE=SUBJECT
+             --obo-scope SCOPE --exchange-scope SCOPE --audience A --resource R --upstream-lifetime SECONDS]
 
 It binds 127.0.0.1 on a port the kernel picks and prints that port, alone on one line, to stdout; everything else
 goes to stderr. Signatures must verify (RS256) with one of the public keys given. Only installation ids named with
@@ -41,6 +46,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+import delegation
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # Google refuses assertions that live longer than an hour; GitHub app JWTs longer than ten minutes.
@@ -140,6 +147,7 @@ class State:
         self.lock = threading.Lock()
         self.seen = []
         self.refused = []
+        self.delegation = delegation.Delegation(args)
 
     def record(self, verified, entry):
         with self.lock:
@@ -222,6 +230,11 @@ class Handler(BaseHTTPRequestHandler):
             form = urllib.parse.parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
         except (UnicodeDecodeError, ValueError):
             self.oauth_error("invalid_request", "the body is not application/x-www-form-urlencoded")
+            return
+        if delegation.Delegation.wants(form):
+            status, answer, verified, record = self.state.delegation.handle(form, self.headers)
+            self.state.record(verified, record)
+            self.answer(status, answer)
             return
         grant_types = form.get("grant_type", [])
         if grant_types != [JWT_BEARER]:
@@ -342,11 +355,15 @@ def watch(pid):
     # Poll rather than rely on signals: the test runner may die by SIGKILL. A reparented child sees a new ppid.
     while True:
         if os.getppid() != PARENT:
+            sys.stderr.write(f"exiting: the parent {PARENT} is gone (parent now {os.getppid()})\n")
+            sys.stderr.flush()
             os._exit(0)
         if pid is not None:
             try:
                 os.kill(pid, 0)
             except ProcessLookupError:
+                sys.stderr.write(f"exiting: the watched process {pid} is gone\n")
+                sys.stderr.flush()
                 os._exit(0)
             except PermissionError:
                 pass
@@ -362,6 +379,7 @@ def main():
         "--installation", action="append", default=[], help="an installation id that exists (repeatable)"
     )
     parser.add_argument("--watch-pid", type=int, help="exit when this process is gone")
+    delegation.add_arguments(parser)
     args = parser.parse_args()
     for installation in args.installation:
         if not installation.isdigit():
@@ -376,7 +394,10 @@ def main():
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    server.state = State(args, load_public_keys(args.public_keys))
+    try:
+        server.state = State(args, load_public_keys(args.public_keys))
+    except ValueError as error:
+        parser.error(str(error))
     threading.Thread(target=watch, args=(args.watch_pid,), daemon=True).start()
     print(server.server_port, flush=True)
     server.serve_forever()

@@ -1,0 +1,69 @@
+import Foundation
+
+/// The GET a probe sends: the integration's probe URL, with the credential where the integration says it goes.
+///
+/// An API key or bot token travels as `Authorization: Bearer KEY` unless the integration names a header or a query
+/// parameter; basic auth (`user:password`) travels as `Authorization: Basic` (RFC 7617).
+struct ProbeRequest {
+    /// What goes on the wire.
+    let request: HTTPRequest
+    /// Every form the secret takes in the request, longest first, so that an answer echoing any of them is scrubbed.
+    let secretForms: [String]
+
+    /// Builds the request, or says why none can be built (without quoting the secret).
+    static func make(
+        url: URL, credential: CredentialKind, secret: Secret, placement: APIKeyPlacement?
+    ) -> Result<ProbeRequest, ProbeProblem> {
+        var headers: [(name: String, value: String)] = [("Accept", "application/json"), ("User-Agent", "tokentop")]
+        var target = url
+        var forms = [secret.value]
+        switch credential {
+        case .basic:
+            // RFC 7617: user-id ":" password, UTF-8, in base64; a credential without the colon cannot be sent.
+            guard let colon = secret.value.firstIndex(of: ":"), colon != secret.value.startIndex else {
+                return .failure(
+                    ProbeProblem(
+                        "the basic credential is not user:password; import it again as \"user:password\""))
+            }
+            let encoded = Data(secret.value.utf8).base64EncodedString()
+            headers.append(("Authorization", "Basic \(encoded)"))
+            forms += [encoded, String(secret.value[secret.value.index(after: colon)...])]
+        case .apiKey, .botToken:
+            switch placement {
+            case nil:
+                headers.append(("Authorization", "Bearer \(secret.value)"))
+            case .some(let placement) where placement.location == .header:
+                headers.append((placement.name, secret.value))
+            case .some(let placement):
+                guard var components = URLComponents(url: url, resolvingAgainstBaseURL: false) else {
+                    return .failure(ProbeProblem("the probe URL cannot carry a query parameter"))
+                }
+                let pair = "\(FormEncoding.escape(placement.name))=\(FormEncoding.escape(secret.value))"
+                let query = components.percentEncodedQuery.map { $0.isEmpty ? pair : "\($0)&\(pair)" } ?? pair
+                components.percentEncodedQuery = query
+                guard let withKey = components.url else {
+                    return .failure(ProbeProblem("the probe URL cannot carry a query parameter"))
+                }
+                target = withKey
+                forms.append(FormEncoding.escape(secret.value))
+            }
+        case .oauth2, .appKey:
+            return .failure(ProbeProblem("a \(credential.rawValue) credential is not probed"))
+        }
+        let scrubbed = Array(Set(forms.filter { $0.count >= 4 })).sorted { $0.count > $1.count }
+        return .success(
+            ProbeRequest(request: HTTPRequest(method: "GET", url: target, headers: headers), secretForms: scrubbed))
+    }
+
+    /// `text` with every form of the secret replaced by `[redacted]`.
+    func scrub(_ text: String) -> String {
+        secretForms.reduce(text) { $0.replacingOccurrences(of: $1, with: "[redacted]") }
+    }
+}
+
+/// Why a probe could not be sent at all; its message never quotes the secret.
+struct ProbeProblem: Error, Equatable {
+    let message: String
+
+    init(_ message: String) { self.message = message }
+}

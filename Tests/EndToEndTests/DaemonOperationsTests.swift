@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+
+/// The daemon as operators run it: a log file logrotate may move, a metrics file for node_exporter's textfile
+/// collector, an event command, and SIGHUP to reload the configuration.
+@Suite(.serialized)
+struct DaemonOperationsTests {
+    /// Python with prometheus_client, from the interoperability venv that the OAuth server fixture builds.
+    static func parseMetrics(_ path: String) async throws -> [String: Any] {
+        _ = try await OAuthServerFixture.shared()
+        let root = OAuthServerFixture.packageRoot
+        let python = root.appendingPathComponent(".build/interop-venv/bin/python").path
+        let script = root.appendingPathComponent("Tests/Interop/metrics/parse.py").path
+        let run = try Binary.run(executable: python, [script, path])
+        guard run.status == 0 else { throw OAuthServerFixture.Failure("prometheus_client refused \(path): \(run.stderr)") }
+        return try #require(try JSONSerialization.jsonObject(with: run.output) as? [String: Any])
+    }
+
+    static func waitFor(_ seconds: Double, _ what: String, until condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while try !condition() {
+            guard Date() < deadline else { throw OAuthServerFixture.Failure("gave up waiting for \(what)") }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+    }
+
+    static func read(_ path: String) -> String {
+        (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    }
+
+    @Test func logMetricsEventsAndReloadOnSIGHUP() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write(
+            "import.json",
+            CommandLineTests.importFile.replacingOccurrences(of: CommandLineTests.farFuture, with: "2020-01-01T00:00:00Z"))
+        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+        let log = sandbox.root.appendingPathComponent("daemon.log").path
+        let metrics = sandbox.root.appendingPathComponent("tokentop.prom").path
+        let reloadedMetrics = sandbox.root.appendingPathComponent("reloaded.prom").path
+        let events = sandbox.root.appendingPathComponent("events.jsonl").path
+        let config = try sandbox.write("config.json", "{\"on_event_timeout_seconds\": 5}")
+
+        let daemon = try Binary.start(
+            [
+                "daemon", "--config", config, "--log", log, "--metrics", metrics, "--on-event", "cat >> '\(events)'",
+            ], environment: sandbox.environment)
+        defer { daemon.kill() }
+
+        // The expired token's refresh fails against a dead endpoint: the event command hears of it.
+        try Self.waitFor(20, "the event command's output") { Self.read(events).contains("refresh_failed") }
+        let event = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(Self.read(events).split(separator: "\n")[0].utf8)) as? [String: Any])
+        #expect(event["event"] as? String == "refresh_failed")
+        #expect(event["connection_id"] as? String == "acme-alice")
+        #expect((event["connection"] as? [String: Any])?["provider"] as? String == "acme")
+        #expect((event["error"] as? [String: Any])?["error"] as? String == "network_error")
+
+        // The metrics file parses with Prometheus's own parser and counts that failure.
+        try Self.waitFor(15, "a metrics file counting the failure") {
+            Self.read(metrics).contains("tokentop_refresh_failures_total{provider=\"acme\",reason=\"network_error\"}")
+        }
+        let parsed = try await Self.parseMetrics(metrics)
+        let families = try #require(parsed["families"] as? [String: String])
+        #expect(families["tokentop_connections"] == "gauge")
+        #expect(families["tokentop_refresh_failures"] == "counter")
+        #expect(families["tokentop_refresh_duration_seconds"] == "histogram")
+        let samples = try #require(parsed["samples"] as? [[Any]])
+        func sample(_ name: String, _ labels: [String: String]) -> Double? {
+            samples.first { ($0[0] as? String) == name && ($0[1] as? [String: String]) == labels }?[2] as? Double
+        }
+        #expect(sample("tokentop_connections", ["scope": "org", "status": "static"]) == 1)
+        #expect(sample("tokentop_refresh_failures_total", ["provider": "acme", "reason": "network_error"]) ?? 0 >= 1)
+        #expect(sample("tokentop_refresh_duration_seconds_count", [:]) ?? 0 >= 1)
+
+        // logrotate moves the log away; SIGHUP opens a fresh one and takes the new configuration.
+        try FileManager.default.moveItem(atPath: log, toPath: log + ".1")
+        try Data(
+            "{\"metrics_file\": \"\(reloadedMetrics)\", \"on_event\": \"exit 3\", \"lead_seconds\": 120}".utf8
+        ).write(to: URL(fileURLWithPath: config))
+        // The flags still win over the file: pass none for the settings the reload changes.
+        daemon.signal(SIGHUP)
+        try Self.waitFor(10, "the reload in the new log") { Self.read(log).contains("configuration reloaded") }
+        #expect(Self.read(log + ".1").contains("\"msg\":\"daemon started\""))
+
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait() == 0)
+        let all = [Self.read(log), Self.read(log + ".1"), Self.read(metrics), Self.read(events)].joined()
+        for secret in ["fake-refresh-token-0001", "fake-access-token-0001", "fake-client-secret-0001", "fake-api-key"] {
+            #expect(!all.contains(secret), "\(secret) leaked")
+        }
+        let reload = try #require(
+            Self.read(log).split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }.first { $0["msg"] as? String == "configuration reloaded" })
+        #expect(reload["config.lead_seconds"] as? String == "120")
+        // The flags given at start-up still win over the file on reload.
+        #expect(reload["config.metrics_file"] as? String == metrics)
+        #expect(reload["config.on_event"] as? String == "cat >> '\(events)'")
+    }
+
+    @Test func aSlowAndAFailingEventCommandAreLoggedAndNeverStopTheDaemon() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write(
+            "import.json",
+            CommandLineTests.importFile.replacingOccurrences(of: CommandLineTests.farFuture, with: "2020-01-01T00:00:00Z"))
+        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+        let log = sandbox.root.appendingPathComponent("slow.log").path
+        let daemon = try Binary.start(
+            ["daemon", "--log", log, "--on-event", "sleep 30", "--on-event-timeout", "1"],
+            environment: sandbox.environment)
+        defer { daemon.kill() }
+        try Self.waitFor(20, "the timeout in the log") { Self.read(log).contains("event command timed out") }
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait() == 0)
+
+        let failing = try Binary.start(
+            ["daemon", "--log", log, "--on-event", "echo nope >&2; exit 7"], environment: sandbox.environment)
+        defer { failing.kill() }
+        try Self.waitFor(20, "the failure in the log") { Self.read(log).contains("\"exit.status\":\"7\"") }
+        failing.signal(SIGTERM)
+        #expect(failing.wait() == 0)
+        #expect(Self.read(log).contains("\"msg\":\"event command failed\""))
+    }
+}

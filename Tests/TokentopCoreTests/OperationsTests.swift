@@ -1,0 +1,154 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import TokentopCore
+
+@Suite struct PrometheusExpositionTests {
+    @Test func connectionsCountersAndHistogramAreExposed() throws {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let integration = Integration(
+            id: "acme", provider: "acme \"crm\"", tokenURL: URL(string: "https://a.test/t")!, clientID: "c",
+            clientAuth: .none)
+        let healthy = Connection(
+            id: "a", integrationID: "acme", scope: .user, subject: "a@example.com", credential: .oauth2,
+            grant: .refreshToken, refreshFingerprint: "sha256:1", expiresAt: now.addingTimeInterval(3600),
+            createdAt: now)
+        var soon = healthy
+        soon.id = "b"
+        soon.expiresAt = now.addingTimeInterval(90.5)
+        var key = healthy
+        key.id = "k"
+        key.scope = .org
+        key.credential = .apiKey
+        key.grant = .none
+        key.expiresAt = nil
+        let snapshot = DashboardSnapshot(
+            databasePath: "t", connections: [healthy, soon, key], integrations: ["acme": integration])
+        let metrics = RefreshMetrics()
+        metrics.recordSuccess(provider: "acme \"crm\"", seconds: 0.07)
+        metrics.recordSuccess(provider: "acme \"crm\"", seconds: 3)
+        metrics.recordFailure(provider: "acme \"crm\"", reason: "invalid_grant", seconds: 0.2)
+        let text = PrometheusExposition.text(snapshot, metrics: metrics, at: now)
+        let lines = Set(text.split(separator: "\n").map(String.init))
+        #expect(lines.contains("tokentop_connections{scope=\"user\",status=\"healthy\"} 2"))
+        #expect(lines.contains("tokentop_connections{scope=\"org\",status=\"static\"} 1"))
+        #expect(lines.contains("tokentop_connections{scope=\"bot\",status=\"failing\"} 0"))
+        #expect(lines.contains("tokentop_next_expiry_seconds 90.5"))
+        #expect(lines.contains("tokentop_refreshes_total{provider=\"acme \\\"crm\\\"\"} 2"))
+        #expect(
+            lines.contains(
+                "tokentop_refresh_failures_total{provider=\"acme \\\"crm\\\"\",reason=\"invalid_grant\"} 1"))
+        #expect(lines.contains("tokentop_refresh_duration_seconds_bucket{le=\"0.1\"} 1"))
+        #expect(lines.contains("tokentop_refresh_duration_seconds_bucket{le=\"0.25\"} 2"))
+        #expect(lines.contains("tokentop_refresh_duration_seconds_bucket{le=\"5\"} 3"))
+        #expect(lines.contains("tokentop_refresh_duration_seconds_bucket{le=\"+Inf\"} 3"))
+        #expect(lines.contains("tokentop_refresh_duration_seconds_count 3"))
+        #expect(lines.contains("tokentop_refresh_duration_seconds_sum 3.27"))
+        #expect(text.hasSuffix("\n"))
+    }
+
+    @Test func theFileIsReplacedWholeWithItsMode() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("tokentop.prom").path
+        try AtomicFile.write("a 1\n", to: path)
+        try AtomicFile.write("a 2\n", to: path)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "a 2\n")
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o644)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["tokentop.prom"])
+        #expect(throws: AtomicFileError.self) { try AtomicFile.write("x", to: directory.path + "/no/such/dir/f") }
+    }
+}
+
+@Suite struct HookRunnerTests {
+    static func event(_ kind: HookEvent.Kind = .refreshFailed) -> HookEvent {
+        let entry = HistoryEntry(
+            at: Date(timeIntervalSince1970: 1_800_000_000), connectionID: "acme-alice", kind: .refreshFailed,
+            message: "refresh failed: server_error (HTTP 503)",
+            error: ProviderError(kind: .transient, error: "server_error", status: 503))
+        return HookEvent(kind: kind, entry: entry, connection: nil, provider: nil, status: nil)
+    }
+
+    @Test func theEventArrivesAsJSONOnStandardInput() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let out = directory.appendingPathComponent("events.jsonl").path
+        let logged = LogRecorder()
+        let runner = HookRunner(command: "cat >> '\(out)'", timeout: 5, log: logged.record)
+        runner.submit(Self.event())
+        runner.submit(Self.event(.recovered))
+        runner.drain()
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2)
+        let first = try #require(
+            try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(first["event"] as? String == "refresh_failed")
+        #expect(first["connection_id"] as? String == "acme-alice")
+        #expect(first["at"] as? String == "2027-01-15T08:00:00Z")
+        #expect((first["error"] as? [String: Any])?["status"] as? Int == 503)
+        #expect(lines[1].contains("\"event\":\"recovered\""))
+        #expect(logged.lines.isEmpty)
+    }
+
+    @Test func aFailingCommandAndASlowOneAreLoggedNotFatal() throws {
+        let logged = LogRecorder()
+        let failing = HookRunner(command: "exit 3", timeout: 5, log: logged.record)
+        failing.submit(Self.event())
+        failing.drain()
+        #expect(logged.lines == ["event command failed event=refresh_failed connection.id=acme-alice exit.status=3"])
+
+        let slow = HookRunner(command: "sleep 30; echo never", timeout: 0.3, log: logged.record)
+        let started = Date()
+        slow.submit(Self.event())
+        slow.drain()
+        #expect(Date().timeIntervalSince(started) < 10, "the timeout did not kill the command")
+        #expect(logged.lines.last == "event command timed out and was killed event=refresh_failed connection.id=acme-alice timeout.seconds=0.3")
+    }
+
+    @Test func aCommandThatIgnoresItsInputOrCannotRunIsReported() throws {
+        let logged = LogRecorder()
+        HookRunner(command: "true", timeout: 5, log: logged.record).submit(Self.event())
+        let missing = HookRunner(command: "/no/such/program", timeout: 5, log: logged.record)
+        missing.submit(Self.event())
+        missing.drain()
+        #expect(logged.lines == ["event command failed event=refresh_failed connection.id=acme-alice exit.status=127"])
+    }
+
+    @Test func recoveredFollowsTroubleAndOtherProcessesWorkIsSkipped() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let snapshot = DashboardSnapshot(databasePath: "t")
+        var filter = HookEventFilter(snapshot)
+        func entry(_ kind: HistoryEntry.Kind, other: Bool = false) -> HistoryEntry {
+            HistoryEntry(at: now, connectionID: "c", kind: kind, message: "m", byAnotherProcess: other)
+        }
+        func kind(_ entry: HistoryEntry) -> HookEvent.Kind? {
+            filter.event(for: entry, in: snapshot, at: now, lookup: { _ in nil })?.kind
+        }
+        #expect(kind(entry(.refreshed)) == nil)
+        #expect(kind(entry(.refreshFailed)) == .refreshFailed)
+        #expect(kind(entry(.refreshed)) == .recovered)
+        #expect(kind(entry(.refreshed)) == nil)
+        #expect(kind(entry(.needsReauth, other: true)) == nil)
+        #expect(kind(entry(.revoked)) == .revoked)
+        #expect(kind(entry(.imported)) == nil)
+    }
+}
+
+/// Collects a hook runner's log lines as `message key=value …`, fields in the order they were given.
+final class LogRecorder: Sendable {
+    private let store = Mutex<[String]>([])
+
+    var lines: [String] { store.withLock { $0 } }
+
+    var record: @Sendable (String, [String: String]) -> Void {
+        { [self] message, fields in append(message, fields) }
+    }
+
+    private func append(_ message: String, _ fields: [String: String]) {
+        let order = ["event", "connection.id", "exit.status", "signal", "timeout.seconds", "reason"]
+        let parts = order.compactMap { key in fields[key].map { "\(key)=\($0)" } }
+        store.withLock { $0.append(([message] + parts).joined(separator: " ")) }
+    }
+}
