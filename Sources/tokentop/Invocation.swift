@@ -10,7 +10,8 @@ struct Invocation: Equatable {
         case importFile(path: String)
         case refresh(ids: [String])
         case revoke(ids: [String])
-        case reauth(id: String)
+        /// `browser`: whether to try to open a browser for the sign-in URL (`--no-browser` turns it off).
+        case reauth(id: String, browser: Bool, timeout: Double?)
         case daemon
         case audit(json: Bool, verify: Bool)
         case rekey
@@ -51,6 +52,8 @@ extension Invocation {
         var configFile: String?
         var json = false
         var verify = false
+        var browser = true
+        var timeout: Double?
         var scope: IdentityScope?
         var status: ConnectionStatus?
         var workspace: String?
@@ -120,6 +123,12 @@ extension Invocation {
                 verify = true
                 flags.append(name)
             case "--json": json = true; flags.append(name)
+            case "--no-browser":
+                browser = false
+                flags.append(name)
+            case "--timeout":
+                timeout = try Self.seconds(try take(), name)
+                flags.append(name)
             case "--scope":
                 scope = try Self.choice(try take(), "scope")
                 flags.append(name)
@@ -187,9 +196,9 @@ extension Invocation {
             }
             command = verb == "refresh" ? .refresh(ids: operands) : .revoke(ids: operands)
         case "reauth":
-            try allow([])
+            try allow(["--no-browser", "--timeout"])
             try exactly(1, "one connection id")
-            command = .reauth(id: operands[0])
+            command = .reauth(id: operands[0], browser: browser, timeout: timeout)
         case "daemon":
             try allow(running.union(["--log"]))
             try exactly(0, "no operands")
@@ -245,6 +254,14 @@ extension Invocation {
                 range.lowerBound == range.lowerBound.rounded() ? "\(Int(range.lowerBound))" : "\(range.lowerBound)"
             throw UsageError(
                 description: "\(flag) needs \(kind) from \(low) to \(Int(range.upperBound)), not '\(text)'")
+        }
+        return value
+    }
+
+    /// A number of seconds from 1 to one day.
+    private static func seconds(_ text: String, _ flag: String) throws(UsageError) -> Double {
+        guard let value = Double(text), value.isFinite, value >= 1, value <= 86_400 else {
+            throw UsageError(description: "\(flag) takes seconds from 1 to 86400, not '\(text)'")
         }
         return value
     }

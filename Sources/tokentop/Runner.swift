@@ -154,14 +154,28 @@ struct Runner {
                 }
             }
             return status
-        case .reauth(let id):
+        case .reauth(let id, let browser, let timeout):
             let engine = try openEngine()
+            switch engine.reauthMethod(for: id) {
+            case .success:
+                return await ReauthCommand(
+                    engine: engine, id: id, options: ReauthOptions(timeout: timeout), openBrowser: browser,
+                    environment: environment
+                ).run()
+            case .failure(let why) where why.code == .readOnly:
+                throw why
+            case .failure:
+                break
+            }
             guard let prompt = engine.reauthPrompt(for: id) else {
                 throw EngineError(.unknownConnection, "no connection named \(id) in \(databasePath)")
             }
             Output.out("\(id): \(prompt.who)")
             Output.out("why: \(prompt.reason)")
             if let url = prompt.url { Output.out("start here: \(url)") }
+            if case .failure(let why) = engine.reauthMethod(for: id), why.code == .configuration {
+                Output.out("sign-in from tokentop: \(why.message)")
+            }
             await engine.drainAudit()
             return 0
         case .daemon:

@@ -14,7 +14,9 @@ enum Usage {
           tokentop import FILE                 add integrations and connections from a JSON file (- for stdin)
           tokentop refresh ID...               refresh connections now (a static key: check it at its probe URL)
           tokentop revoke ID...                revoke at the provider (RFC 7009) and here
-          tokentop reauth ID                   say who must act to re-authorize a connection
+          tokentop reauth ID [--no-browser] [--timeout SECONDS]
+                                               sign a user connection in again (browser with PKCE, or a
+                                               device code); for other scopes, say who must act
           tokentop daemon                      run the refresh actor without a terminal (JSON lines on stderr)
           tokentop status                      one line for monitoring; exit 0 OK, 1 failing, 2 re-auth or expired
           tokentop providers [--json]          the provider catalog: endpoints, grants, rotation, quirks
@@ -42,6 +44,10 @@ enum Usage {
           --metrics FILE write Prometheus text exposition there, atomically, every few seconds
           --on-event CMD run CMD (with sh -c) for each event, the event as JSON on its stdin
           --on-event-timeout SECONDS   kill an event command after this long (default 10)
+          --no-browser   reauth: print the sign-in URL without opening a browser
+          --timeout SECONDS
+                         reauth: how long to wait for the user (default: 300 for the browser, the device
+                         code's own lifetime for a device code)
 
         Environment:
           TOKENTOP_DB    the database, when --db is not given

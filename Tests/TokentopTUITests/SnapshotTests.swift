@@ -48,6 +48,15 @@ import TokentopCore
         try expectSnapshot(harness.press(.down, .down, .character("a")), named: "reauth-120x40")
     }
 
+    @Test func signInDialog120x40() throws {
+        let harness = Fixtures.harness()
+        harness.backend.allowSignIn(["gh-alice"])
+        harness.frame()
+        harness.press(.character("a"))
+        harness.backend.publishSignIn("gh-alice", SignInDialogTests.browser)
+        try expectSnapshot(harness.frame(), named: "sign-in-120x40")
+    }
+
     @Test func explain80x24() throws {
         let harness = Fixtures.harness(columns: 80, rows: 24)
         harness.frame()

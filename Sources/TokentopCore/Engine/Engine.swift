@@ -18,6 +18,10 @@ public final class Engine: Sendable {
     public let metrics = RefreshMetrics()
     let state: EngineState
     let actor: RefreshActor
+    /// The OAuth client the refresh actor and re-authorizations share.
+    let client: OAuthClient
+    /// Users' sign-ins in progress (see `Engine+Reauth.swift`).
+    let reauths = ReauthRegistry()
     /// Checks static credentials against their integration's probe URL.
     let prober: Prober
     private let loop = LoopHandle()
@@ -41,9 +45,10 @@ public final class Engine: Sendable {
         state = EngineState(
             databasePath: databasePath ?? store.path, connections: connections, integrations: try store.integrations(),
             events: try store.recentHistory(limit: EngineState.eventLimit), policy: policy)
+        client = OAuthClient(transport: transport, clock: timeSource)
         actor = RefreshActor(
-            store: store, client: OAuthClient(transport: transport, clock: timeSource), clock: timeSource,
-            policy: policy, state: state, observeOnly: readOnly, metrics: metrics)
+            store: store, client: client, clock: timeSource, policy: policy, state: state, observeOnly: readOnly,
+            metrics: metrics)
         prober = Prober(store: store, transport: transport, clock: timeSource, policy: probePolicy, state: state)
         state.setReadOnly(readOnly)
     }
@@ -70,8 +75,10 @@ public final class Engine: Sendable {
         probeLoop.start { await prober.run() }
     }
 
-    /// Stops the refresh actor after the refreshes in flight finish, and finishes writing the audit log.
+    /// Stops the refresh actor after the refreshes in flight finish, cancels users' sign-ins in progress, and
+    /// finishes writing the audit log.
     public func stop() async {
+        await cancelAllReauths()
         await loop.stop()
         await probeLoop.stop()
         await drainAudit()
@@ -221,7 +228,7 @@ public final class Engine: Sendable {
             actor = "nobody needs to act now"
             reason = "the connection renews itself; should it break, \(who)"
         }
-        // FIXME: the authorization code + PKCE and device flows that let the human finish here are not built yet.
+        // A user connection whose integration has a sign-in endpoint is re-authorized here instead: startReauth.
         return ReauthPrompt(connectionID: connection.id, who: actor, reason: reason)
     }
 

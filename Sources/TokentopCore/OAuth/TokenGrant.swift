@@ -32,6 +32,10 @@ public struct HistoryEntry: Codable, Sendable, Equatable {
         case needsReauth = "needs_reauth"
         case revoked
         case reauthRequested = "reauth_requested"
+        /// A user signed in again and the connection got new tokens.
+        case reauthorized
+        /// A sign-in started here did not finish (denied, expired, cancelled, refused); nothing was stored.
+        case reauthFailed = "reauth_failed"
         /// A static credential's probe succeeded where the one before did not (or there was none).
         case probeOK = "probe_ok"
         /// A static credential's probe failed for a reason other than a rejected credential.

@@ -71,10 +71,11 @@ public struct HookEventFilter: Sendable {
         case .probeFailed:
             troubled.insert(entry.connectionID)
             kind = .probeFailed
-        case .refreshed, .probeOK:
+        case .refreshed, .probeOK, .reauthorized:
             guard troubled.remove(entry.connectionID) != nil else { return nil }
             kind = .recovered
-        case .imported, .reauthRequested:
+        case .imported, .reauthRequested, .reauthFailed:
+            // A sign-in that did not finish leaves the connection as it was, and its trouble was told already.
             return nil
         }
         let connection = lookup(entry.connectionID)

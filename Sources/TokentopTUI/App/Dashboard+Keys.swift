@@ -95,6 +95,8 @@ extension Dashboard {
         switch overlay {
         case .help, .reauth:
             setOverlay(nil)
+        case .signIn(let id):
+            handleSignInKey(key, id: id)
         case .confirmRevoke(let ids):
             setOverlay(nil)
             // Only a lower-case y confirms: a stray key, Enter or an upper-case Y from caps lock cancels.

@@ -36,6 +36,8 @@ final class Dashboard {
     /// Refreshes and revocations asked for here whose outcome no snapshot has shown yet.
     private(set) var pending = PendingRequests()
     private(set) var shouldQuit = false
+    /// The sign-in the dialog shows; changed only by `Dashboard+SignIn.swift`.
+    var signIn = SignInDialog()
     private var cursorID: String?
     /// The connection as it was when its history was last requested, so a change asks again.
     private var historyRequestedFor: Connection?
@@ -92,6 +94,7 @@ final class Dashboard {
 
     /// Takes the core's newest snapshot; rows are rebuilt only when its version differs.
     func update(snapshot newSnapshot: DashboardSnapshot) {
+        pollSignIn()
         let changed = newSnapshot.version != snapshot.version
         snapshot = newSnapshot
         guard changed else { return }
@@ -221,6 +224,7 @@ final class Dashboard {
 
     func showReauth(for id: String?) {
         guard let id else { return say("no connection under the cursor", isError: true) }
+        if startSignIn(id) { return }
         overlay = .reauth(id: id, prompt: backend.reauthPrompt(for: id))
     }
 

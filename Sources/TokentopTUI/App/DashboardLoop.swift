@@ -43,6 +43,7 @@ final class DashboardLoop {
     /// Polls the backend, draws a frame and writes only the cells that changed since the last one.
     func drawFrame() {
         dashboard.update(snapshot: dashboard.backend.snapshot())
+        if let text = dashboard.takeClipboardRequest() { dashboard.clipboardDelivered(screen.copyToClipboard(text)) }
         dashboard.resize(to: screen.size)
         let frame = renderer.render(dashboard, now: dashboard.now)
         for run in frame.changes(since: previousFrame) {

@@ -19,6 +19,8 @@ enum Overlay: Equatable {
     case confirmRevoke(ids: [String])
     /// Who must act to authorize `id` again; nil prompt when the core has none.
     case reauth(id: String, prompt: ReauthPrompt?)
+    /// A user's sign-in for `id` running in the core: the URL or the device code, then the outcome.
+    case signIn(id: String)
 }
 
 /// A one-line message about the last action, shown above the key hints for ``lifetime`` seconds.

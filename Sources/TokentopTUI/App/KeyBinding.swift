@@ -44,7 +44,9 @@ struct KeyBinding {
         KeyBinding(
             keys: [.character("x")], label: "x", action: .revoke,
             summary: "revoke the marked rows, or the cursor row (asks first)"),
-        KeyBinding(keys: [.character("a")], label: "a", action: .reauth, summary: "re-auth: who must act, and where"),
+        KeyBinding(
+            keys: [.character("a")], label: "a", action: .reauth,
+            summary: "re-auth: the user signs in, or who must act"),
         KeyBinding(
             keys: [.character("i")], label: "i", action: .explain,
             summary: "explain the identity model, beside the other four"),

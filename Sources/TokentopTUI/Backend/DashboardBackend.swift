@@ -14,6 +14,13 @@ public protocol DashboardBackend: Sendable {
     func revoke(_ ids: [String])
     /// Who must act to authorize connection `id` again, and why; nil when the core has nothing to say.
     func reauthPrompt(for id: String) -> ReauthPrompt?
+    /// Starts a user's sign-in for connection `id` in the core, when it can have one (a user connection whose
+    /// integration has a sign-in endpoint); false when only ``reauthPrompt(for:)`` fits.
+    func startReauth(for id: String) -> Bool
+    /// Where the sign-in of `id` stands; nil when none was started, or it was forgotten.
+    func reauthProgress(for id: String) -> ReauthProgress?
+    /// Cancels the sign-in of `id` if it still runs, and forgets it.
+    func cancelReauth(for id: String)
     /// Starts loading the full history of `id` into a later snapshot's `histories[id]`.
     func requestHistory(for id: String)
     /// The clock the countdowns are computed from.

@@ -14,6 +14,8 @@ final class CursesScreen: Screen {
     private let stderrHold: StderrHold
     private var isClosed = false
     private var decoder = KeyDecoder()
+    /// Whether the terminal may be sent OSC 52 (see ``TerminalClipboard/isUsable(environment:outputIsTerminal:)``).
+    private let clipboardUsable: Bool
 
     private struct ColorPairKey: Hashable {
         var foreground: ThemeColor
@@ -51,6 +53,7 @@ final class CursesScreen: Screen {
         }
         signalTrap = SignalTrap()
         stderrHold = StderrHold()
+        clipboardUsable = TerminalClipboard.isUsable(environment: environment, outputIsTerminal: true)
     }
 
     deinit { close() }
@@ -91,6 +94,20 @@ final class CursesScreen: Screen {
         if result == tt_key_code_yes() { return Self.key(code: Int32(bitPattern: value)).map(TerminalInput.key) }
         guard result == tt_ok(), let scalar = Unicode.Scalar(value) else { return nil }
         return .scalar(scalar)
+    }
+
+    func copyToClipboard(_ text: String) -> Bool {
+        guard clipboardUsable, let sequence = TerminalClipboard.sequence(for: text) else { return false }
+        // Straight to the terminal between two frames, when curses has flushed everything: the sequence moves no
+        // cursor and draws nothing, so curses' picture of the screen stays true.
+        let bytes = Array(sequence.utf8)
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            guard count > 0 else { return false }
+            written += count
+        }
+        return true
     }
 
     /// Restores the terminal, the signal handlers and standard error; runs once, however often it is called.

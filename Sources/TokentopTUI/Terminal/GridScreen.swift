@@ -23,6 +23,10 @@ final class GridScreen: Screen {
     private(set) var putCount = 0
     private(set) var flushCount = 0
     private(set) var isClosed = false
+    /// Every text put on the clipboard, oldest first.
+    private(set) var clipboard: [String] = []
+    /// Whether this screen plays a terminal that takes OSC 52.
+    var acceptsClipboard = true
 
     init(columns: Int, rows: Int, keys: [Key] = []) {
         size = TerminalSize(rows: rows, columns: columns)
@@ -93,6 +97,12 @@ final class GridScreen: Screen {
         if !keys.isEmpty { return keys.removeFirst() }
         onIdleWait?(timeoutMilliseconds)
         return nil
+    }
+
+    func copyToClipboard(_ text: String) -> Bool {
+        guard acceptsClipboard else { return false }
+        clipboard.append(text)
+        return true
     }
 
     func close() {

@@ -12,6 +12,8 @@ protocol Screen: AnyObject {
     func flush()
     /// Waits at most `timeoutMilliseconds` for one key; nil when none arrived in time.
     func readKey(timeoutMilliseconds: Int) -> Key?
+    /// Puts `text` on the terminal's clipboard (OSC 52); false when this terminal cannot be asked to.
+    func copyToClipboard(_ text: String) -> Bool
     /// Gives the terminal back; safe to call more than once.
     func close()
 }

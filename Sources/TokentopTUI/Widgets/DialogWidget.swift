@@ -1,6 +1,6 @@
 import TokentopCore
 
-/// The revoke confirmation and the re-auth prompt, as a box in the middle of the screen.
+/// The revoke confirmation, the re-auth prompt and the sign-in, as a box in the middle of the screen.
 struct DialogWidget: Widget {
     let overlay: Overlay
 
@@ -53,6 +53,8 @@ struct DialogWidget: Widget {
             var paragraphs = ["Who must act: \(prompt.who)", "Why: \(prompt.reason)"]
             if let url = prompt.url { paragraphs.append("Start here: \(url)") }
             return ("Re-auth \(id)", paragraphs)
+        case .signIn(let id):
+            return SignInDialog.content(id: id, dashboard: dashboard)
         case .help:
             return ("", [])
         }

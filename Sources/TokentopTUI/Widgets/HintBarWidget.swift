@@ -24,6 +24,7 @@ struct HintBarWidget: Widget {
         switch dashboard.overlay {
         case .confirmRevoke: return ["y revoke", "any other key cancels"]
         case .help, .reauth: return ["any key closes"]
+        case .signIn: return SignInDialog.hints(dashboard)
         case nil: break
         }
         if dashboard.isEditingFilter { return ["type to filter", "Enter keep", "Esc clear", "↑↓ move"] }

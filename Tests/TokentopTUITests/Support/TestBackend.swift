@@ -13,12 +13,17 @@ final class TestBackend: DashboardBackend {
         var revoked: [[String]] = []
         var historyRequests: [String] = []
         var reauthPromptRequests: [String] = []
+        var signInsStarted: [String] = []
+        var signInsCancelled: [String] = []
     }
 
     private struct State {
         var snapshot: DashboardSnapshot
         var prompts: [String: ReauthPrompt]
         var calls = Calls()
+        /// Connections a sign-in can start for, and the progress of each one started.
+        var signInable: Set<String> = []
+        var signIns: [String: ReauthProgress] = [:]
     }
 
     let clock: TestClock
@@ -55,4 +60,28 @@ final class TestBackend: DashboardBackend {
     }
 
     func requestHistory(for id: String) { state.withLock { $0.calls.historyRequests.append(id) } }
+
+    /// Lets `ids` start a sign-in, as user connections with a sign-in endpoint do in the engine.
+    func allowSignIn(_ ids: Set<String>) { state.withLock { $0.signInable = ids } }
+
+    /// Moves the sign-in of `id` on, as the core's flow would.
+    func publishSignIn(_ id: String, _ progress: ReauthProgress) { state.withLock { $0.signIns[id] = progress } }
+
+    func startReauth(for id: String) -> Bool {
+        state.withLock { state in
+            guard state.signInable.contains(id) else { return false }
+            state.calls.signInsStarted.append(id)
+            state.signIns[id] = state.signIns[id] ?? .starting(.authorizationCode)
+            return true
+        }
+    }
+
+    func reauthProgress(for id: String) -> ReauthProgress? { state.withLock { $0.signIns[id] } }
+
+    func cancelReauth(for id: String) {
+        state.withLock { state in
+            state.calls.signInsCancelled.append(id)
+            state.signIns[id] = nil
+        }
+    }
 }

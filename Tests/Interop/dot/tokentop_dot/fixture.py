@@ -19,6 +19,17 @@ BASIC_CLIENT = ("tokentop-basic", "fake-basic-client-secret-0001")
 POST_CLIENT = ("tokentop-post", "fake-post-client-secret-0001")
 INTROSPECTOR_CLIENT = ("introspector", "fake-introspector-secret-0001")
 
+# Users' re-authorization: a confidential authorization-code client that asks for consent (so a test can
+# deny it) and may redirect to any port of http://127.0.0.1/callback (RFC 8252 section 7.3), and public
+# device-code clients; the second one's codes expire after DEVICE_SHORT_SECONDS.
+USER_CLIENT = ("tokentop-user", "fake-user-client-secret-0001")
+USER_REDIRECT_URI = "http://127.0.0.1/callback"
+DEVICE_CLIENT = "tokentop-device"
+DEVICE_SHORT_CLIENT = "tokentop-device-short"
+DEVICE_SHORT_SECONDS = 3
+# Seconds between device-code polls; django-oauth-toolkit's default is 5, which only slows the tests.
+DEVICE_INTERVAL = 1
+
 
 def environment(base_url):
     """Return the variables the end-to-end tests read, in a stable order."""
@@ -33,6 +44,16 @@ def environment(base_url):
         ("TOKENTOP_OAUTH_POST_CLIENT_SECRET", POST_CLIENT[1]),
         ("TOKENTOP_OAUTH_INTROSPECT_CLIENT_ID", INTROSPECTOR_CLIENT[0]),
         ("TOKENTOP_OAUTH_INTROSPECT_CLIENT_SECRET", INTROSPECTOR_CLIENT[1]),
+        ("TOKENTOP_OAUTH_AUTHORIZE_URL", base_url + "/o/authorize/"),
+        ("TOKENTOP_OAUTH_DEVICE_URL", base_url + "/o/device-authorization/"),
+        ("TOKENTOP_OAUTH_USER_CLIENT_ID", USER_CLIENT[0]),
+        ("TOKENTOP_OAUTH_USER_CLIENT_SECRET", USER_CLIENT[1]),
+        ("TOKENTOP_OAUTH_USER_REDIRECT_URI", USER_REDIRECT_URI),
+        ("TOKENTOP_OAUTH_DEVICE_CLIENT_ID", DEVICE_CLIENT),
+        ("TOKENTOP_OAUTH_DEVICE_SHORT_CLIENT_ID", DEVICE_SHORT_CLIENT),
+        ("TOKENTOP_OAUTH_DEVICE_SHORT_SECONDS", str(DEVICE_SHORT_SECONDS)),
+        # The venv's interpreter, which runs play_user.py (it needs requests).
+        ("TOKENTOP_OAUTH_PYTHON", sys.executable),
         ("TOKENTOP_OAUTH_USERNAME", USERNAME),
         ("TOKENTOP_OAUTH_PASSWORD", PASSWORD),
         ("TOKENTOP_OAUTH_ACCESS_TOKEN_SECONDS", str(access_token_seconds())),

@@ -24,13 +24,15 @@ INSTALLED_APPS = [
     "tokentop_dot",
 ]
 
-# Sessions and auth keep /o/authorize/ from crashing; the token endpoints need neither.
+# Sessions and auth serve the sign-in the re-auth tests play: /accounts/login/, consent at /o/authorize/,
+# the device pages. No CSRF middleware: only the login view checks its token (it is csrf_protect'ed).
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
 
 ROOT_URLCONF = "tokentop_dot.urls"
+LOGIN_URL = "/accounts/login/"
 WSGI_APPLICATION = "tokentop_dot.wsgi.application"
 
 TEMPLATES = [
@@ -82,6 +84,9 @@ OAUTH2_PROVIDER = {
         "introspection": "Introspect tokens",
     },
     "DEFAULT_SCOPES": fixture.SCOPES.split(),
+    "DEVICE_FLOW_INTERVAL": fixture.DEVICE_INTERVAL,
+    # Made absolute, with this server's port, by tokentop_dot.views.DeviceAuthorizationView.
+    "OAUTH_DEVICE_VERIFICATION_URI": "/o/device/",
 }
 
 LOGGING = {

@@ -40,5 +40,30 @@ class Command(BaseCommand):
                     "skip_authorization": True,
                 },
             )
+        application.objects.update_or_create(
+            client_id=fixture.USER_CLIENT[0],
+            defaults={
+                "name": fixture.USER_CLIENT[0],
+                "client_secret": fixture.USER_CLIENT[1],
+                "hash_client_secret": False,
+                "client_type": application.CLIENT_CONFIDENTIAL,
+                "authorization_grant_type": application.GRANT_AUTHORIZATION_CODE,
+                "redirect_uris": fixture.USER_REDIRECT_URI,
+                # The consent page is shown, so that a test can deny it.
+                "skip_authorization": False,
+            },
+        )
+        for client_id in (fixture.DEVICE_CLIENT, fixture.DEVICE_SHORT_CLIENT):
+            application.objects.update_or_create(
+                client_id=client_id,
+                defaults={
+                    "name": client_id,
+                    "client_secret": "",
+                    "client_type": application.CLIENT_PUBLIC,
+                    "authorization_grant_type": application.GRANT_DEVICE_CODE,
+                    "redirect_uris": "",
+                    "skip_authorization": False,
+                },
+            )
         # Counts only: this command never prints a secret.
-        self.stdout.write(f"fixtures ready: 1 user, {len(apps)} applications")
+        self.stdout.write(f"fixtures ready: 1 user, {len(apps) + 3} applications")

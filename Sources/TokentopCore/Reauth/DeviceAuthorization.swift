@@ -1,0 +1,75 @@
+import Foundation
+
+/// A device authorization endpoint's answer (RFC 8628 §3.2).
+struct DeviceAuthorization: Sendable, Equatable {
+    /// The code the client polls with; a secret, since it buys tokens once the user approves.
+    var deviceCode: Secret
+    /// The code the user types at the verification page.
+    var userCode: String
+    var verificationURI: URL
+    var verificationURIComplete: URL?
+    /// Seconds until both codes expire.
+    var expiresIn: Double
+    /// Seconds between polls.
+    var interval: Double
+
+    /// RFC 8628 §3.2: 5 seconds when the answer names no interval.
+    static let defaultInterval = 5.0
+    /// A code without `expires_in` (which the RFC requires) is given ten minutes.
+    static let defaultLifetime = 600.0
+
+    /// Parses an answer; an error or an answer missing a required member is a ``ProviderError``.
+    static func parse(_ response: HTTPResponse, now: Date) -> Result<DeviceAuthorization, ProviderError> {
+        guard (200..<300).contains(response.status),
+            let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        else {
+            // Errors (RFC 8628 §3.2 refers to RFC 6749 §5.2) read like the token endpoint's.
+            if case .failure(let error) = TokenResponseParser.parse(response, now: now) { return .failure(error) }
+            return .failure(malformed(response, "the answer is not a JSON object"))
+        }
+        if object["error"] != nil, case .failure(let error) = TokenResponseParser.parse(response, now: now) {
+            return .failure(error)
+        }
+        guard let deviceCode = object["device_code"] as? String, !deviceCode.isEmpty else {
+            return .failure(malformed(response, "the answer has no device_code"))
+        }
+        guard let userCode = object["user_code"] as? String, !userCode.isEmpty, userCode.count <= 64 else {
+            return .failure(malformed(response, "the answer has no usable user_code"))
+        }
+        // Google's endpoint says verification_url; RFC 8628 says verification_uri.
+        guard let verification = webURL(object["verification_uri"] ?? object["verification_url"]) else {
+            return .failure(malformed(response, "the answer has no http(s) verification_uri"))
+        }
+        return .success(
+            DeviceAuthorization(
+                deviceCode: Secret(deviceCode), userCode: SafeText.clean(userCode), verificationURI: verification,
+                verificationURIComplete: webURL(object["verification_uri_complete"]),
+                expiresIn: positive(object["expires_in"]) ?? defaultLifetime,
+                interval: positive(object["interval"]) ?? defaultInterval))
+    }
+
+    private static func webURL(_ value: Any?) -> URL? {
+        guard let text = value as? String, let url = URL(string: text),
+            ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil
+        else { return nil }
+        return url
+    }
+
+    private static func positive(_ value: Any?) -> Double? {
+        let number: Double? =
+            switch value {
+            // JSON true and false arrive as NSNumber too; only a real number counts.
+            case let n as NSNumber where String(cString: n.objCType) != "c": n.doubleValue
+            case let s as String: Double(s)
+            default: nil
+            }
+        guard let number, number.isFinite, number > 0 else { return nil }
+        return min(number, 86_400)
+    }
+
+    private static func malformed(_ response: HTTPResponse, _ why: String) -> ProviderError {
+        ProviderError(
+            kind: .malformed, error: "malformed_response", errorDescription: why, status: response.status,
+            bodyPrefix: TokenResponseParser.bodyPrefix(response.body))
+    }
+}

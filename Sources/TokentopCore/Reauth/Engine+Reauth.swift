@@ -1,0 +1,101 @@
+import Foundation
+
+/// Users' re-authorizations: the browser flow (authorization code with PKCE, loopback redirect) or the device
+/// flow, run in the core while the front end shows the progress.
+extension Engine {
+    /// How connection `id` can be re-authorized from tokentop, or why it cannot: it is not a user connection,
+    /// its integration has no endpoint to sign in at (then only ``reauthPrompt(for:)`` applies), or this process
+    /// is read-only.
+    public func reauthMethod(for id: String) -> Result<ReauthMethod, ReauthFailure> {
+        guard let connection = state.connection(id) else {
+            return .failure(
+                ReauthFailure(
+                    .unknownConnection,
+                    "no connection named \(id) in \(store.path); `tokentop list` shows the connection ids"))
+        }
+        guard !readOnly else {
+            return .failure(
+                ReauthFailure(
+                    .readOnly,
+                    "\(id): not re-authorized: this tokentop runs read-only (--readonly, or readonly in the "
+                        + "configuration)"))
+        }
+        guard let integration = state.integration(connection.integrationID) else {
+            return .failure(
+                ReauthFailure(.configuration, "\(id) names an unknown integration \(connection.integrationID)"))
+        }
+        return Result { () throws(ReauthFailure) in try ReauthMethod.choose(for: connection, integration: integration) }
+    }
+
+    /// Starts the re-authorization of user connection `id` in the background and returns its session; when one
+    /// is already running for `id`, returns that one.
+    ///
+    /// The start and the outcome go to the audit log; the outcome also to the connection's history, and a
+    /// success replaces the connection's tokens (``Store/recordReauthorization``).
+    /// - Throws: ``ReauthFailure`` when the connection is unknown or cannot be re-authorized here.
+    public func startReauth(
+        _ id: String, options: ReauthOptions = ReauthOptions()
+    ) throws(ReauthFailure) -> ReauthSession {
+        let method = try reauthMethod(for: id).get()
+        guard let connection = state.connection(id), let integration = state.integration(connection.integrationID)
+        else { throw ReauthFailure(.unknownConnection, "no connection named \(id) in \(store.path)") }
+        let (session, isNew) = try reauths.insert(for: id) { ReauthSession(connectionID: id, method: method) }
+        guard isNew else { return session }
+        let flow = ReauthFlow(
+            store: store, client: client, clock: timeSource, policy: policy, connection: connection,
+            integration: integration, method: method, options: options,
+            publish: { [weak session] in session?.publish($0) })
+        session.run { [self] in
+            // Written here, off the caller's thread: the dashboard starts a sign-in between two keystrokes.
+            recordAudit(id, "started", "\(method.title) for \(connection.subject)")
+            let outcome = await flow.run()
+            switch outcome.progress {
+            case .succeeded(let updated):
+                state.update(updated, event: outcome.event)
+                recordAudit(id, "ok", outcome.event.message)
+            case .failed(let failure):
+                state.append(event: outcome.event)
+                recordAudit(id, failure.code == .cancelled ? "cancelled" : "failed", failure.message)
+            default:
+                break
+            }
+            // Published last, so that whoever sees the outcome finds the snapshot already showing it.
+            session.publish(outcome.progress)
+        }
+        return session
+    }
+
+    /// The re-authorization of `id` running or last finished here, if any.
+    public func reauthSession(for id: String) -> ReauthSession? { reauths.session(for: id) }
+
+    /// Starts the re-authorization of `id` when it can have one; false when only a prompt fits.
+    public func startReauth(for id: String) -> Bool {
+        (try? startReauth(id)) != nil
+    }
+
+    /// The progress of the re-authorization of `id`; nil when none was started or it was forgotten.
+    public func reauthProgress(for id: String) -> ReauthProgress? { reauths.session(for: id)?.progress }
+
+    /// Cancels the re-authorization of `id` if it still runs, and forgets it.
+    public func cancelReauth(for id: String) {
+        reauths.remove(id)?.cancel()
+    }
+
+    /// Cancels every re-authorization and waits until each has recorded its outcome.
+    func cancelAllReauths() async {
+        for session in reauths.all() {
+            session.cancel()
+            await session.finished()
+        }
+    }
+
+    /// Appends a re-auth entry to the audit log; a log that cannot be written shows as the dashboard's notice.
+    private func recordAudit(_ id: String, _ outcome: String, _ detail: String) {
+        do {
+            try store.appendAudit(
+                action: .reauth, target: id, outcome: outcome, detail: detail, user: user, at: timeSource.now())
+        } catch {
+            state.setNotice("audit log not written: \(error)")
+        }
+    }
+}

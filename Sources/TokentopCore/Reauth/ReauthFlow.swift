@@ -1,0 +1,260 @@
+import Foundation
+
+/// One re-authorization from start to stored tokens: the browser flow or the device flow, then one store
+/// transaction. Every way it can end leaves a history entry on the connection.
+struct ReauthFlow: Sendable {
+    let store: Store
+    let client: OAuthClient
+    let clock: any TimeSource
+    let policy: RefreshPolicy
+    let connection: Connection
+    let integration: Integration
+    let method: ReauthMethod
+    let options: ReauthOptions
+    /// Receives each step as it happens.
+    let publish: @Sendable (ReauthProgress) -> Void
+
+    /// How long the store step waits for another process's refresh of the old grant to finish.
+    static let leaseWait = 10.0
+
+    /// How the flow ended, and the history entry it wrote.
+    struct Outcome: Sendable {
+        var progress: ReauthProgress
+        var event: HistoryEntry
+    }
+
+    /// The scopes asked for: the integration's, or else those the connection was granted before.
+    var scopes: [String] { integration.scopes.isEmpty ? connection.grantedScopes : integration.scopes }
+
+    func run() async -> Outcome {
+        do throws(ReauthFailure) {
+            let grant: TokenGrant
+            switch method {
+            case .authorizationCode: grant = try await browserGrant()
+            case .deviceCode: grant = try await deviceGrant()
+            }
+            let (updated, event) = try await save(grant)
+            return Outcome(progress: .succeeded(updated), event: event)
+        } catch {
+            return Outcome(progress: .failed(error), event: record(error))
+        }
+    }
+
+    // MARK: - Browser (authorization code with PKCE, loopback redirect)
+
+    private func browserGrant() async throws(ReauthFailure) -> TokenGrant {
+        let redirect = try LoopbackRedirect(registered: integration.redirectURI, integrationID: integration.id)
+        let secret = try clientSecret()
+        let listener = try LoopbackListener(redirect)
+        defer { listener.close() }
+        let request = try AuthorizationRequest(
+            integration: integration, redirectURI: listener.redirectURI, scopes: scopes)
+        let timeout = options.timeout ?? ReauthOptions.defaultBrowserTimeout
+        publish(
+            .waitingForBrowser(
+                ReauthProgress.BrowserStep(
+                    url: try request.url(), redirectURI: listener.redirectURI,
+                    deadline: clock.now().addingTimeInterval(timeout))))
+        let parameters = try await listener.receive(timeout: timeout) { request.page(for: $0) }
+        let code = try request.code(from: parameters).get()
+        publish(.exchanging(.authorizationCode))
+        let result = await client.authorizationCode(
+            integration: integration, clientSecret: secret, code: Secret(code), redirectURI: listener.redirectURI,
+            verifier: request.pkce.verifier)
+        switch result {
+        case .success(let grant): return grant
+        case .failure where Task.isCancelled: throw Self.cancelled
+        case .failure(let error): throw tokenFailure(error, refused: "the authorization code")
+        }
+    }
+
+    // MARK: - Device authorization (RFC 8628)
+
+    private func deviceGrant() async throws(ReauthFailure) -> TokenGrant {
+        let secret = try clientSecret()
+        let started = clock.now()
+        let authorization: DeviceAuthorization
+        switch await client.deviceAuthorization(integration: integration, clientSecret: secret, scopes: scopes) {
+        case .success(let answer): authorization = answer
+        case .failure(let error):
+            throw ReauthFailure(
+                .provider,
+                "the device authorization endpoint of integration \(integration.id) refused: \(error.summary); "
+                    + "nothing was stored", providerError: error)
+        }
+        var step = ReauthProgress.DeviceStep(
+            userCode: authorization.userCode, verificationURI: authorization.verificationURI,
+            verificationURIComplete: authorization.verificationURIComplete,
+            expiresAt: started.addingTimeInterval(authorization.expiresIn), interval: authorization.interval)
+        publish(.waitingForDevice(step))
+        // The provider's own expired_token is the clearer answer, so without a timeout of the operator's, polling
+        // goes on one interval past the code's expiry before tokentop concludes it by itself.
+        let ownLimit = options.timeout.map { $0 < authorization.expiresIn } ?? false
+        let deadline =
+            ownLimit
+            ? started.addingTimeInterval(options.timeout ?? 0)
+            : step.expiresAt.addingTimeInterval(step.interval + 1)
+        while true {
+            do {
+                try await clock.sleep(seconds: step.interval)
+            } catch {
+                throw Self.cancelled
+            }
+            if Task.isCancelled { throw Self.cancelled }
+            let result = await client.deviceToken(
+                integration: integration, clientSecret: secret, deviceCode: authorization.deviceCode)
+            switch result {
+            case .success(let grant):
+                publish(.exchanging(.deviceCode))
+                return grant
+            case .failure(let error):
+                switch error.error {
+                case "authorization_pending": break
+                case "slow_down":
+                    step.interval += 5
+                    publish(.waitingForDevice(step))
+                case "expired_token":
+                    throw ReauthFailure(
+                        .expired,
+                        "the device code expired before the user approved it (expired_token); nothing was stored; "
+                            + "run the re-auth again for a new code", providerError: error)
+                case "access_denied":
+                    throw ReauthFailure(
+                        .denied, "the user denied the device code (access_denied); nothing was stored",
+                        providerError: error)
+                default:
+                    if Task.isCancelled { throw Self.cancelled }
+                    guard error.kind == .transient else { throw tokenFailure(error, refused: "the device code") }
+                    // RFC 8628 §3.5: after a failed connection, poll less often.
+                    step.interval = min(step.interval * 2, 60)
+                    publish(.waitingForDevice(step))
+                }
+            }
+            if clock.now() >= deadline {
+                if ownLimit {
+                    throw ReauthFailure(
+                        .timedOut,
+                        "the user did not approve the device code within "
+                            + "\(Countdown.format(seconds: options.timeout ?? 0)); nothing was stored")
+                }
+                throw ReauthFailure(
+                    .expired,
+                    "the device code expired before the user approved it (after "
+                        + "\(Countdown.format(seconds: authorization.expiresIn))); nothing was stored; run the "
+                        + "re-auth again for a new code")
+            }
+        }
+    }
+
+    // MARK: - Storing
+
+    /// Writes the new tokens under the connection's refresh lease and returns the connection and its history
+    /// entry.
+    private func save(_ answer: TokenGrant) async throws(ReauthFailure) -> (Connection, HistoryEntry) {
+        var grant = answer
+        var notes = [
+            method == .authorizationCode
+                ? "re-authorized: the user signed in in a browser (authorization code with PKCE)"
+                : "re-authorized: the user approved the device code",
+            grant.refreshToken == nil ? "no refresh token issued" : "new refresh token",
+        ]
+        if grant.expiresIn == nil {
+            grant.expiresIn = policy.unknownExpiryLifetime
+            notes.append(
+                "no expiry in the answer, assuming \(Countdown.format(seconds: policy.unknownExpiryLifetime))")
+        }
+        let granted = grant.scopes ?? (scopes.isEmpty ? connection.grantedScopes : scopes)
+        // FIXME: nothing checks that whoever signed in is the connection's subject (no id_token or userinfo call
+        // is made), so a sign-in as another user replaces the tokens all the same.
+        let message = notes.joined(separator: "; ")
+        let owner = "reauth:\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
+        var attempt = 0
+        while true {
+            attempt += 1
+            let lease = await claimLease(owner: owner)
+            let at = clock.now()
+            do {
+                let updated = try store.recordReauthorization(
+                    connectionID: connection.id, grant: grant, grantedScopes: granted, at: at, message: message,
+                    lease: lease)
+                let event = HistoryEntry(at: at, connectionID: connection.id, kind: .reauthorized, message: message)
+                return (updated, event)
+            } catch let error as StoreError where error.code == .leaseLost && attempt < 3 {
+                // Someone wrote the connection between the claim and the write: claim again on the fresh row.
+                continue
+            } catch {
+                if let lease { try? store.releaseLease(connectionID: connection.id, lease) }
+                throw ReauthFailure(
+                    .storage,
+                    "the sign-in succeeded but its tokens could not be stored, so nothing changed: \(error); run "
+                        + "the re-auth again")
+            }
+        }
+    }
+
+    /// The refresh lease, waiting up to ``leaseWait`` for another process's refresh to end; nil when it stays
+    /// taken or cannot be read (the write then goes ahead without it).
+    private func claimLease(owner: String) async -> Lease? {
+        let giveUp = clock.now().addingTimeInterval(Self.leaseWait)
+        while true {
+            let now = clock.now()
+            do {
+                if let (_, lease) = try store.claimLease(
+                    connectionID: connection.id, owner: owner, until: now.addingTimeInterval(60), now: now)
+                {
+                    return lease
+                }
+            } catch {
+                return nil
+            }
+            guard now < giveUp, !Task.isCancelled else { return nil }
+            try? await clock.sleep(seconds: 0.25)
+        }
+    }
+
+    // MARK: - Failures
+
+    /// Writes the failure to the connection's history; the connection's facts and tokens stay as they were.
+    private func record(_ failure: ReauthFailure) -> HistoryEntry {
+        let message =
+            failure.code == .cancelled ? "re-auth cancelled; nothing was stored" : "re-auth failed: \(failure.message)"
+        let entry = HistoryEntry(
+            at: clock.now(), connectionID: connection.id, kind: .reauthFailed, message: message,
+            error: failure.providerError)
+        // A history that cannot be written is not worth failing over: the outcome still reaches the caller.
+        try? store.appendHistory(entry)
+        return entry
+    }
+
+    static let cancelled = ReauthFailure(.cancelled, "the re-auth was cancelled; nothing was stored")
+
+    /// The integration's client secret; a key integration signs instead and sends none.
+    private func clientSecret() throws(ReauthFailure) -> Secret? {
+        guard integration.secretKind == .clientSecret else { return nil }
+        do {
+            return try store.integrationSecret(id: integration.id)
+        } catch {
+            throw ReauthFailure(.storage, "cannot read the client secret of integration \(integration.id): \(error)")
+        }
+    }
+
+    /// A token endpoint's refusal, in words that say what to do.
+    private func tokenFailure(_ error: ProviderError, refused what: String) -> ReauthFailure {
+        let message: String
+        switch error.kind {
+        case .invalidGrant:
+            message =
+                "the provider refused \(what) (\(error.summary)): it expired or was used already, or the PKCE "
+                + "verifier did not match; nothing was stored; run the re-auth again"
+        case .configuration:
+            message =
+                "the token endpoint refused (\(error.summary)); check integration \(integration.id)'s client id, "
+                + "secret and authentication method; nothing was stored"
+        case .transient:
+            message = "the token endpoint did not answer usefully (\(error.summary)); nothing was stored; try again"
+        case .malformed:
+            message = "the token endpoint's answer could not be understood (\(error.summary)); nothing was stored"
+        }
+        return ReauthFailure(.provider, message, providerError: error)
+    }
+}

@@ -1,0 +1,276 @@
+import Foundation
+import Testing
+import TokentopCore
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// `tokentop reauth` against django-oauth-toolkit: the fixture user signs in through the browser flow
+/// (authorization code with PKCE, redirected to tokentop's loopback listener) or approves a device code, and
+/// every way that can go wrong leaves a message and nothing half-stored.
+///
+/// Each test has its own database; its connection starts refused by the server (a fake refresh token answers
+/// invalid_grant), so it needs re-auth. Token values never reach an `#expect`.
+@Suite("Re-auth against django-oauth-toolkit")
+struct ReauthInteropTests {
+    static let key = [UInt8](repeating: 0x37, count: 32)
+
+    struct Setup {
+        let server: SignInServer
+        let sandbox: Sandbox
+        let environment: [String: String]
+
+        func run(_ arguments: [String]) throws -> Binary.Run {
+            try Binary.run(arguments, environment: environment)
+        }
+
+        func show(_ id: String) throws -> [String: Any] {
+            let run = try run(["show", id, "--json"])
+            return try #require(try JSONSerialization.jsonObject(with: run.output) as? [String: Any])
+        }
+
+        func lastHistory(_ id: String) throws -> [String: Any] {
+            try #require((try show(id)["history"] as? [[String: Any]])?.last)
+        }
+
+        func reauth(_ id: String, _ extra: [String] = []) throws -> LiveProcess {
+            try LiveProcess(["reauth", id, "--no-browser"] + extra, environment: environment)
+        }
+
+        func store() throws -> Store { try Store.open(path: sandbox.database, secrets: SecretBox(key: key)) }
+    }
+
+    /// A database with `connections`, each already refused by the server, so each needs re-auth (or, with a wrong
+    /// client secret, fails).
+    func setup(
+        _ connections: [(id: String, integration: String)], userClientSecret: String? = nil,
+        redirectURI: String? = nil
+    ) async throws -> Setup {
+        let server = try await SignInServer.shared()
+        let sandbox = try Sandbox()
+        var environment = sandbox.environment
+        environment["TOKENTOP_KEY"] = Data(Self.key).base64EncodedString()
+        environment["TOKENTOP_DB"] = sandbox.database
+        let setup = Setup(server: server, sandbox: sandbox, environment: environment)
+        let file = try server.importFile(
+            sandbox: sandbox, userClientSecret: userClientSecret, redirectURI: redirectURI, connections: connections)
+        let imported = try setup.run(["import", file])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        for connection in connections {
+            _ = try setup.run(["refresh", connection.id])
+            // With a wrong client secret the refresh fails as a configuration error instead.
+            let expected = userClientSecret == nil ? "needs-reauth" : "failing"
+            #expect(try setup.show(connection.id)["status"] as? String == expected)
+        }
+        return setup
+    }
+
+    /// The sign-in URL `tokentop reauth` printed.
+    func signInURL(_ process: LiveProcess) throws -> String {
+        let output = process.waitForOutput { $0.contains("Waiting up to") }
+        let line = output.split(separator: "\n").first { $0.hasPrefix("  http") }
+        return try #require(
+            line.map { $0.trimmingCharacters(in: .whitespaces) }, "no URL in: \(output)\(process.stderr)")
+    }
+
+    /// The user code `tokentop reauth` printed for the device flow.
+    func userCode(_ process: LiveProcess) throws -> String {
+        let output = process.waitForOutput { $0.contains("Waiting for") }
+        let lines = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let index = try #require(lines.firstIndex { $0.hasSuffix("and enter the code:") }, "\(output)")
+        return lines[index + 2].trimmingCharacters(in: .whitespaces)
+    }
+
+    // MARK: - Browser: authorization code with PKCE
+
+    @Test func aUserSignsInThroughTheBrowserAndTheNewTokensWork() async throws {
+        let setup = try await setup([("alice", "dot-user")])
+        defer { setup.sandbox.remove() }
+        let before = try setup.show("alice")
+        let process = try setup.reauth("alice")
+        let url = try signInURL(process)
+        #expect(url.hasPrefix(setup.server.authorizeURL.absoluteString + "?response_type=code&client_id=tokentop-user"))
+        #expect(url.contains("code_challenge_method=S256"))
+        #expect(url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A"))
+        #expect(!url.contains("code_verifier") && !url.contains("client_secret"))
+
+        let page = try setup.server.consent(to: url)
+        #expect(page["status"] as? Int == 200)
+        #expect(page["title"] as? String == "tokentop: Signed in")
+        #expect(process.finish() == 0, "\(process.stderr)")
+        #expect(
+            process.stdout.contains("alice: re-authorized; expires in 1h00m; scopes: read write; refresh token stored"))
+
+        let after = try setup.show("alice")
+        #expect(after["status"] as? String == "healthy")
+        #expect(after["reauth_reason"] is NSNull)
+        #expect(after["failures"] as? Int == 0)
+        #expect(after["access_fingerprint"] as? String != before["access_fingerprint"] as? String)
+        #expect(try setup.lastHistory("alice")["kind"] as? String == "reauthorized")
+        // The stored tokens are the server's: its introspection calls the access token active, and the refresh
+        // token renews (and rotates) at once.
+        let tokens = try setup.store().tokenSecrets(connectionID: "alice")
+        let active = try await setup.server.server.introspect(token: try #require(tokens.access).value)
+        #expect(active)
+        let refreshed = try setup.run(["refresh", "alice"])
+        #expect(refreshed.status == 0, "\(refreshed.stdout)\(refreshed.stderr)")
+        let audit = try setup.run(["audit", "--json"])
+        let entries = try #require(try JSONSerialization.jsonObject(with: audit.output) as? [[String: Any]])
+        let reauths = entries.filter { $0["action"] as? String == "reauth" }.map { $0["outcome"] as? String }
+        #expect(reauths == ["started", "ok"])
+    }
+
+    @Test func aDeniedConsentIsAClearFailureAndChangesNothing() async throws {
+        let setup = try await setup([("alice", "dot-user")])
+        defer { setup.sandbox.remove() }
+        let before = try setup.show("alice")
+        let process = try setup.reauth("alice")
+        let page = try setup.server.consent(to: try signInURL(process), deny: true)
+        #expect(page["title"] as? String == "tokentop: Sign-in not completed")
+        #expect(process.finish() == 1)
+        #expect(
+            process.stderr.contains("tokentop: alice: re-auth failed: the user declined the consent (access_denied"))
+        try expectUnchanged(setup, before: before)
+    }
+
+    @Test func aRedirectWithAForgedStateIsRefused() async throws {
+        let setup = try await setup([("alice", "dot-user")])
+        defer { setup.sandbox.remove() }
+        let before = try setup.show("alice")
+        let process = try setup.reauth("alice")
+        let redirect = try setup.server.consent(to: try signInURL(process), follow: false)
+        let location = try #require(redirect["location"] as? String)
+        var components = try #require(URLComponents(string: location))
+        components.queryItems = components.queryItems?.map {
+            $0.name == "state" ? URLQueryItem(name: "state", value: "fake-forged-state-0001") : $0
+        }
+        let (body, response) = try await URLSession(configuration: .ephemeral).data(from: try #require(components.url))
+        #expect((response as? HTTPURLResponse)?.statusCode == 403)
+        #expect(String(decoding: body, as: UTF8.self).contains("does not answer this sign-in"))
+        #expect(process.finish() == 1)
+        #expect(process.stderr.contains("carried a state other than the one tokentop sent"))
+        try expectUnchanged(setup, before: before)
+    }
+
+    @Test func aTokenEndpointThatRefusesTheClientIsNamed() async throws {
+        let setup = try await setup([("alice", "dot-user")], userClientSecret: "fake-wrong-secret-0000")
+        defer { setup.sandbox.remove() }
+        let process = try setup.reauth("alice")
+        _ = try setup.server.consent(to: try signInURL(process))
+        #expect(process.finish() == 1)
+        #expect(process.stderr.contains("re-auth failed: the token endpoint refused (invalid_client (HTTP 401)"))
+        #expect(process.stderr.contains("check integration dot-user's client id, secret and authentication method"))
+        #expect(!process.stderr.contains("fake-wrong-secret-0000"))
+    }
+
+    @Test func aTakenPortFailsAtOnceWithoutAURL() async throws {
+        let holder = try PortHolder()
+        let setup = try await setup([("alice", "dot-user")], redirectURI: "http://127.0.0.1:\(holder.port)/callback")
+        defer { setup.sandbox.remove() }
+        let started = Date()
+        let process = try setup.reauth("alice")
+        #expect(process.finish() == 1)
+        #expect(Date().timeIntervalSince(started) < 30)
+        #expect(process.stderr.contains("re-auth failed: port \(holder.port) on 127.0.0.1 is taken by another program"))
+        #expect(!process.stdout.contains("/o/authorize/"))
+        #expect(try setup.lastHistory("alice")["kind"] as? String == "reauth_failed")
+    }
+
+    @Test func ctrlCCancelsTheSignIn() async throws {
+        let setup = try await setup([("alice", "dot-user")])
+        defer { setup.sandbox.remove() }
+        let process = try setup.reauth("alice")
+        _ = try signInURL(process)
+        process.interrupt()
+        #expect(process.finish(timeout: 10) == 1)
+        #expect(process.stderr.contains("re-auth failed: the sign-in was cancelled; nothing was stored"))
+        #expect(try setup.lastHistory("alice")["message"] as? String == "re-auth cancelled; nothing was stored")
+    }
+
+    // MARK: - Device authorization grant
+
+    @Test func aUserApprovesADeviceCode() async throws {
+        let setup = try await setup([("tv", "dot-device")])
+        defer { setup.sandbox.remove() }
+        let process = try setup.reauth("tv")
+        let code = try userCode(process)
+        #expect(process.stdout.contains("open \(setup.server.server.baseURL.absoluteString)/o/device/ and enter"))
+        #expect(
+            process.stdout.contains("or open \(setup.server.server.baseURL.absoluteString)/o/device/?user_code=\(code)")
+        )
+        let page = try setup.server.decide(userCode: code)
+        #expect(page["title"] as? String == "Device Authorized")
+        #expect(process.finish() == 0, "\(process.stderr)")
+        #expect(process.stdout.contains("tv: re-authorized; expires in 1h00m; scopes: read; refresh token stored"))
+        #expect(try setup.show("tv")["status"] as? String == "healthy")
+        let tokens = try setup.store().tokenSecrets(connectionID: "tv")
+        let active = try await setup.server.server.introspect(token: try #require(tokens.access).value)
+        #expect(active)
+    }
+
+    @Test func aDeniedDeviceCodeChangesNothing() async throws {
+        let setup = try await setup([("tv", "dot-device")])
+        defer { setup.sandbox.remove() }
+        let before = try setup.show("tv")
+        let process = try setup.reauth("tv")
+        _ = try setup.server.decide(userCode: try userCode(process), deny: true)
+        #expect(process.finish() == 1)
+        #expect(process.stderr.contains("re-auth failed: the user denied the device code (access_denied)"))
+        try expectUnchanged(setup, id: "tv", before: before)
+    }
+
+    @Test func aDeviceCodeNobodyApprovesExpires() async throws {
+        let setup = try await setup([("tv", "dot-device-short")])
+        defer { setup.sandbox.remove() }
+        let before = try setup.show("tv")
+        let started = Date()
+        let process = try setup.reauth("tv")
+        #expect(process.finish() == 1)
+        #expect(Date().timeIntervalSince(started) < 60)
+        #expect(process.stdout.contains("the code expires in 3s"))
+        #expect(
+            process.stderr.contains(
+                "re-auth failed: the device code expired before the user approved it (expired_token)"))
+        try expectUnchanged(setup, id: "tv", before: before)
+    }
+
+    /// The connection still needs re-auth with its old token, and its history ends with the failed attempt.
+    func expectUnchanged(
+        _ setup: Setup, id: String = "alice", before: [String: Any], sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let after = try setup.show(id)
+        #expect(after["status"] as? String == "needs-reauth", sourceLocation: sourceLocation)
+        #expect(
+            after["access_fingerprint"] as? String == before["access_fingerprint"] as? String,
+            sourceLocation: sourceLocation)
+        #expect(
+            after["refresh_fingerprint"] as? String == before["refresh_fingerprint"] as? String,
+            sourceLocation: sourceLocation)
+        #expect(try setup.lastHistory(id)["kind"] as? String == "reauth_failed", sourceLocation: sourceLocation)
+    }
+}
+
+/// A port on 127.0.0.1 that another program listens on, for as long as this value lives.
+final class PortHolder {
+    let port: UInt16
+    private let socket: Int32
+
+    init() throws {
+        let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr = in_addr(s_addr: UInt32(0x7f00_0001).bigEndian)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                bind(fd, address, length) == 0 && listen(fd, 1) == 0 && getsockname(fd, address, &length) == 0
+            }
+        }
+        guard fd >= 0, bound else { throw OAuthServerFixture.Failure("cannot hold a port on 127.0.0.1") }
+        socket = fd
+        port = UInt16(bigEndian: address.sin_port)
+    }
+
+    deinit { close(socket) }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Synchronization
+
+/// A run of the binary that the test talks to while it runs: its output is read as it comes, so the test can
+/// act on a line (a URL, a user code) before the program ends.
+final class LiveProcess {
+    private let process = Process()
+    private let output = Collected()
+    private let errors = Collected()
+
+    /// Bytes a pipe delivered so far, appended from the pipe's reading thread.
+    private final class Collected: Sendable {
+        private let data = Mutex(Data())
+        func append(_ chunk: Data) { data.withLock { $0.append(chunk) } }
+        var text: String { String(decoding: data.withLock { $0 }, as: UTF8.self) }
+    }
+
+    /// Starts `tokentop` with `arguments`; `environment` is added to this process's.
+    init(_ arguments: [String], environment: [String: String]) throws {
+        process.executableURL = URL(fileURLWithPath: Binary.path)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardInput = FileHandle.nullDevice
+        let out = Pipe()
+        let err = Pipe()
+        out.fileHandleForReading.readabilityHandler = { [output] in output.append($0.availableData) }
+        err.fileHandleForReading.readabilityHandler = { [errors] in errors.append($0.availableData) }
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+    }
+
+    var stdout: String { output.text }
+    var stderr: String { errors.text }
+
+    /// Waits until stdout satisfies `condition` (or the program ends, or `timeout` passes); returns stdout.
+    @discardableResult
+    func waitForOutput(timeout: Double = 20, until condition: (String) -> Bool) -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !condition(stdout), process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        return stdout
+    }
+
+    /// Sends SIGINT, as Ctrl-C in a terminal does.
+    func interrupt() { process.interrupt() }
+
+    /// Waits for the exit (SIGKILL after `timeout`) and returns the status; nil when it had to be killed.
+    func finish(timeout: Double = 30) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        guard !process.isRunning else {
+            kill(process.processIdentifier, SIGKILL)
+            return nil
+        }
+        // The last bytes may still be on their way from the pipes' reading threads.
+        Thread.sleep(forTimeInterval: 0.1)
+        return process.terminationStatus
+    }
+}

@@ -1,0 +1,360 @@
+import Foundation
+import Testing
+
+@testable import TokentopCore
+
+/// Users' re-authorizations through the engine: the real flows, listener, store and audit log, against an
+/// in-process authorization server behind the HTTP seam. The test plays the user and the browser.
+@Suite struct ReauthEngineTests {
+    let clock = TestClock()
+
+    /// An engine whose store holds user connection `alice`, refused by the provider (so it needs re-auth), and bot
+    /// connection `robot`.
+    func makeEngine(
+        _ provider: SignInProvider, device: Bool = false, authorizationURL: Bool = true, redirect: String? = nil,
+        readOnly: Bool = false
+    ) throws -> Engine {
+        let store = try Store.open(
+            path: try temporaryDirectory().appendingPathComponent("t.sqlite3").path, secrets: .ephemeral())
+        var integration: [String: Any] = [
+            "id": "signin", "provider": "signin", "token_url": SignInProvider.tokenURL.absoluteString,
+            "client_id": SignInProvider.clientID, "client_secret": SignInProvider.clientSecret,
+            "client_auth": "client_secret_basic", "scopes": ["read", "write"],
+        ]
+        if authorizationURL { integration["authorization_url"] = SignInProvider.authorizeURL.absoluteString }
+        if device { integration["device_authorization_url"] = SignInProvider.deviceURL.absoluteString }
+        if let redirect { integration["redirect_uri"] = redirect }
+        let connections: [[String: Any]] = [
+            [
+                "id": "alice", "integration": "signin", "scope": "user", "subject": "alice@example.com",
+                "access_token": "fake-access-token-old-0001", "refresh_token": "fake-refresh-token-old-0001",
+                "expires_in": 60, "granted_scopes": ["read"],
+            ],
+            [
+                "id": "robot", "integration": "signin", "scope": "bot", "subject": "robot",
+                "grant": "client_credentials", "access_token": "fake-access-token-bot-0001", "expires_in": 600,
+            ],
+        ]
+        let data = try JSONSerialization.data(withJSONObject: [
+            "integrations": [integration], "connections": connections,
+        ])
+        _ = try store.importBundle(try ImportFile.parse(data, source: "test"), at: clock.now())
+        try store.recordRefreshFailure(
+            connectionID: "alice", error: ProviderError(kind: .invalidGrant, error: "invalid_grant", status: 400),
+            retryAt: nil, reauthReason: "the provider refused the grant: invalid_grant (HTTP 400)", at: clock.now())
+        return try Engine(
+            store: store, transport: provider, timeSource: clock, user: "operator", readOnly: readOnly)
+    }
+
+    /// The first step `pick` accepts; fails when the flow ends before one.
+    func step<T>(_ session: ReauthSession, _ pick: (ReauthProgress) -> T?) async throws -> T {
+        for await progress in session.updates() {
+            if let value = pick(progress) { return value }
+            if progress.isFinished { throw SignInError("the flow ended before the step: \(progress)") }
+        }
+        throw SignInError("the session's updates ended")
+    }
+
+    func browserStep(_ session: ReauthSession) async throws -> ReauthProgress.BrowserStep {
+        try await step(session) { if case .waitingForBrowser(let step) = $0 { step } else { nil } }
+    }
+
+    func failureOf(_ progress: ReauthProgress) -> ReauthFailure? {
+        if case .failed(let failure) = progress { failure } else { nil }
+    }
+
+    func stateParameter(_ url: URL) -> String {
+        SignInProvider.query(URLComponents(url: url, resolvingAgainstBaseURL: false)?.percentEncodedQuery ?? "")[
+            "state"] ?? ""
+    }
+
+    // MARK: - Browser
+
+    @Test func aBrowserSignInReplacesTheTokensAndClearsNeedsReauth() async throws {
+        let provider = SignInProvider()
+        let engine = try makeEngine(provider)
+        let before = try #require(try engine.store.connection(id: "alice"))
+        #expect(before.status(at: clock.now(), policy: .standard) == .needsReauth)
+
+        let session = try engine.startReauth("alice")
+        #expect(session.method == .authorizationCode)
+        let step = try await browserStep(session)
+        #expect(step.url.absoluteString.hasPrefix("https://signin.sandbox.invalid/authorize?prompt=consent&"))
+        #expect(step.redirectURI.hasPrefix("http://127.0.0.1:"))
+        #expect(step.deadline == clock.now().addingTimeInterval(ReauthOptions.defaultBrowserTimeout))
+        let page = try await Browser.get(try provider.authorize(step.url).absoluteString)
+        #expect(page.status == 200)
+        #expect(page.body.contains("You can close this tab"))
+
+        guard case .succeeded(let after) = await session.outcome() else {
+            Issue.record("no success: \(session.progress)")
+            return
+        }
+        #expect(after.reauthReason == nil)
+        #expect(after.failures == 0)
+        #expect(after.lastError == nil)
+        #expect(after.grant == .refreshToken)
+        #expect(after.grantedScopes == ["read", "write"])
+        #expect(after.expiresAt == clock.now().addingTimeInterval(3600))
+        #expect(after.status(at: clock.now(), policy: .standard) == .healthy)
+        let tokens = try engine.store.tokenSecrets(connectionID: "alice")
+        #expect(tokens.access?.value.hasPrefix("fake-access-token-new-") == true)
+        #expect(tokens.refresh?.value.hasPrefix("fake-refresh-token-new-") == true)
+        #expect(after.refreshFingerprint == tokens.refresh?.fingerprint)
+        #expect(try engine.store.connection(id: "alice") == after)
+        #expect(engine.snapshot().connections.first { $0.id == "alice" } == after)
+        #expect(engine.snapshot().events.last?.kind == .reauthorized)
+        let history = try engine.store.history(connectionID: "alice", limit: 1)
+        #expect(
+            history.first?.message
+                == "re-authorized: the user signed in in a browser (authorization code with PKCE); new refresh token")
+        let audit = try engine.store.auditLog().suffix(2).map { "\($0.action.rawValue) \($0.outcome) \($0.user)" }
+        #expect(audit == ["reauth started operator", "reauth ok operator"])
+
+        // The code went to the token endpoint with its verifier, and the client authenticated in the header.
+        let exchange = try #require(provider.requests.last)
+        let form = SignInProvider.query(String(decoding: exchange.body, as: UTF8.self))
+        #expect(form["grant_type"] == "authorization_code")
+        #expect(form["redirect_uri"] == step.redirectURI)
+        #expect(form["code_verifier"]?.count == 64)
+        #expect(form["client_secret"] == nil)
+        #expect(exchange.header("Authorization")?.hasPrefix("Basic ") == true)
+    }
+
+    @Test func aRedirectWithAnotherStateIsRefusedAndNothingIsStored() async throws {
+        let provider = SignInProvider()
+        let engine = try makeEngine(provider)
+        let before = try engine.store.tokenSecrets(connectionID: "alice")
+        let session = try engine.startReauth("alice")
+        let step = try await browserStep(session)
+        let forged = try provider.authorize(step.url).absoluteString
+            .replacingOccurrences(of: stateParameter(step.url), with: "fake-forged-state")
+        let page = try await Browser.get(forged)
+        #expect(page.status == 403)
+        let failure = try #require(failureOf(await session.outcome()))
+        #expect(failure.code == .wrongState)
+        #expect(failure.message.contains("a state other than the one tokentop sent"))
+        try expectUnchanged(engine, tokens: before)
+        #expect(!provider.requests.contains { $0.url.path == "/token" })
+    }
+
+    @Test func aDeniedConsentIsRecordedOnTheConnection() async throws {
+        let engine = try makeEngine(SignInProvider())
+        let before = try engine.store.tokenSecrets(connectionID: "alice")
+        let session = try engine.startReauth("alice")
+        let step = try await browserStep(session)
+        let state = stateParameter(step.url)
+        let page = try await Browser.get(
+            "\(step.redirectURI)?error=access_denied&error_description=Denied+by+alice&state=\(state)")
+        #expect(page.body.contains("declined the consent"))
+        let failure = try #require(failureOf(await session.outcome()))
+        #expect(failure.code == .denied)
+        try expectUnchanged(engine, tokens: before)
+        let entry = try #require(try engine.store.history(connectionID: "alice", limit: 1).first)
+        #expect(entry.kind == .reauthFailed)
+        #expect(
+            entry.message == "re-auth failed: the user declined the consent (access_denied: Denied by alice); "
+                + "nothing was stored")
+        #expect(entry.error?.error == "access_denied")
+        #expect(try engine.store.auditLog().last?.outcome == "failed")
+    }
+
+    @Test func aCodeTheProviderRefusesIsAProviderError() async throws {
+        let engine = try makeEngine(SignInProvider())
+        let before = try engine.store.tokenSecrets(connectionID: "alice")
+        let session = try engine.startReauth("alice")
+        let step = try await browserStep(session)
+        _ = try await Browser.get("\(step.redirectURI)?code=fake-code-unknown&state=\(stateParameter(step.url))")
+        let failure = try #require(failureOf(await session.outcome()))
+        #expect(failure.code == .provider)
+        #expect(failure.message.hasPrefix("the provider refused the authorization code (invalid_grant (HTTP 400)"))
+        #expect(failure.providerError?.status == 400)
+        try expectUnchanged(engine, tokens: before)
+    }
+
+    @Test func aTakenPortFailsBeforeAnyURLIsShown() async throws {
+        let holder = try LoopbackListener(LoopbackRedirect(host: "127.0.0.1", port: 0, path: "/x"))
+        defer { holder.close() }
+        let engine = try makeEngine(SignInProvider(), redirect: "http://127.0.0.1:\(holder.port)/callback")
+        let session = try engine.startReauth("alice")
+        var seen: [ReauthProgress] = []
+        for await progress in session.updates() { seen.append(progress) }
+        #expect(seen.count == 2)
+        let last = try #require(seen.last)
+        let failure = try #require(failureOf(last))
+        #expect(failure.code == .listenerFailed)
+        #expect(failure.message.hasPrefix("port \(holder.port) on 127.0.0.1 is taken by another program"))
+        let entry = try #require(try engine.store.history(connectionID: "alice", limit: 1).first)
+        #expect(entry.message.hasPrefix("re-auth failed: port \(holder.port) on 127.0.0.1 is taken"))
+    }
+
+    @Test func cancellingStopsTheListenerAndSaysSo() async throws {
+        let engine = try makeEngine(SignInProvider())
+        let before = try engine.store.tokenSecrets(connectionID: "alice")
+        let session = try engine.startReauth("alice")
+        let step = try await browserStep(session)
+        engine.cancelReauth(for: "alice")
+        #expect(engine.reauthProgress(for: "alice") == nil)
+        let failure = try #require(failureOf(await session.outcome()))
+        #expect(failure.code == .cancelled)
+        try expectUnchanged(engine, tokens: before)
+        #expect(
+            try engine.store.history(connectionID: "alice", limit: 1).first?.message
+                == "re-auth cancelled; nothing was stored")
+        #expect(try engine.store.auditLog().last?.outcome == "cancelled")
+        await #expect(throws: (any Error).self) { _ = try await Browser.get(step.redirectURI) }
+    }
+
+    @Test func stoppingTheEngineCancelsASignInInProgress() async throws {
+        let engine = try makeEngine(SignInProvider())
+        let session = try engine.startReauth("alice")
+        _ = try await browserStep(session)
+        await engine.stop()
+        #expect(failureOf(session.progress)?.code == .cancelled)
+    }
+
+    @Test func aSecondStartReturnsTheRunningSession() async throws {
+        let engine = try makeEngine(SignInProvider())
+        let first = try engine.startReauth("alice")
+        let second = try engine.startReauth("alice")
+        #expect(first === second)
+        first.cancel()
+        _ = await first.outcome()
+        let third = try engine.startReauth("alice")
+        #expect(third !== first)
+        third.cancel()
+        _ = await third.outcome()
+    }
+
+    @Test func aRevokedUserConnectionComesBack() async throws {
+        let provider = SignInProvider()
+        let engine = try makeEngine(provider)
+        _ = try await engine.revokeNow("alice")
+        let session = try engine.startReauth("alice")
+        let step = try await browserStep(session)
+        _ = try await Browser.get(try provider.authorize(step.url).absoluteString)
+        guard case .succeeded(let after) = await session.outcome() else { throw SignInError("\(session.progress)") }
+        #expect(after.revokedAt == nil)
+        #expect(after.status(at: clock.now(), policy: .standard) == .healthy)
+    }
+
+    // MARK: - Device
+
+    @Test func theDeviceFlowPollsThroughPendingAndSlowDown() async throws {
+        let provider = SignInProvider()
+        provider.setDevice(interval: 2, lifetime: 900)
+        provider.script(polls: ["authorization_pending", "slow_down"])
+        provider.decide(.approve)
+        let engine = try makeEngine(provider, device: true)
+        let session = try engine.startReauth("alice")
+        #expect(session.method == .deviceCode)
+        var steps: [ReauthProgress.DeviceStep] = []
+        var last: ReauthProgress?
+        for await progress in session.updates() {
+            if case .waitingForDevice(let step) = progress { steps.append(step) }
+            last = progress
+        }
+        guard case .succeeded(let after) = last else { throw SignInError("no success: \(String(describing: last))") }
+        #expect(after.reauthReason == nil)
+        #expect(provider.polls == 3)
+        #expect(steps.map(\.interval) == [2, 7])
+        let first = try #require(steps.first)
+        #expect(first.userCode == "WDJB-MJHT")
+        #expect(first.verificationURI.absoluteString == SignInProvider.verificationURI)
+        let complete = SignInProvider.verificationURI + "?user_code=WDJB-MJHT"
+        #expect(first.verificationURIComplete?.absoluteString == complete)
+        #expect(first.expiresAt == clock.now().addingTimeInterval(900))
+        #expect(ReauthProgress.waitingForDevice(first).textToCopy == complete)
+        #expect(
+            try engine.store.history(connectionID: "alice", limit: 1).first?.message
+                == "re-authorized: the user approved the device code; new refresh token")
+        let request = try #require(provider.requests.first)
+        #expect(request.url == SignInProvider.deviceURL)
+        let form = SignInProvider.query(String(decoding: request.body, as: UTF8.self))
+        #expect(form == ["client_id": SignInProvider.clientID, "scope": "read write"])
+    }
+
+    @Test(arguments: [
+        (SignInProvider.Decision.deny, ReauthFailure.Code.denied, "the user denied the device code (access_denied)"),
+        (.expire, .expired, "the device code expired before the user approved it (expired_token)"),
+    ])
+    func aDeviceCodeThatIsNotApprovedStoresNothing(
+        decision: SignInProvider.Decision, code: ReauthFailure.Code, message: String
+    ) async throws {
+        let provider = SignInProvider()
+        provider.script(polls: ["authorization_pending"])
+        provider.decide(decision)
+        let engine = try makeEngine(provider, device: true)
+        let before = try engine.store.tokenSecrets(connectionID: "alice")
+        let failure = try #require(failureOf(await engine.startReauth("alice").outcome()))
+        #expect(failure.code == code)
+        #expect(failure.message.hasPrefix(message))
+        try expectUnchanged(engine, tokens: before)
+    }
+
+    @Test func aDeviceCodeNobodyApprovesExpiresByTheClock() async throws {
+        let clock = clock
+        let provider = SignInProvider(onPoll: { clock.advance(6) })
+        provider.setDevice(interval: 5, lifetime: 10)
+        let engine = try makeEngine(provider, device: true)
+        let failure = try #require(failureOf(await engine.startReauth("alice").outcome()))
+        #expect(failure.code == .expired)
+        #expect(failure.message.hasPrefix("the device code expired before the user approved it (after 10s)"))
+        #expect(provider.polls == 3)
+    }
+
+    @Test func anOperatorsTimeoutEndsTheDeviceFlowSooner() async throws {
+        let clock = clock
+        let provider = SignInProvider(onPoll: { clock.advance(6) })
+        let engine = try makeEngine(provider, device: true)
+        let session = try engine.startReauth("alice", options: ReauthOptions(timeout: 10))
+        let failure = try #require(failureOf(await session.outcome()))
+        #expect(failure.code == .timedOut)
+        #expect(failure.message.hasPrefix("the user did not approve the device code within 10s"))
+    }
+
+    // MARK: - Who can sign in here
+
+    @Test func onlyUserConnectionsWithASignInEndpointStartAFlow() throws {
+        let engine = try makeEngine(SignInProvider())
+        #expect(throws: ReauthFailure.self) { try engine.startReauth("robot") }
+        guard case .failure(let bot) = engine.reauthMethod(for: "robot") else { throw SignInError("bot allowed") }
+        #expect(bot.code == .notInteractive)
+        #expect(bot.message.contains("the installer must reinstall or re-register the app"))
+        guard case .failure(let ghost) = engine.reauthMethod(for: "ghost") else { throw SignInError("ghost") }
+        #expect(ghost.code == .unknownConnection)
+        #expect(engine.startReauth(for: "robot") == false)
+        #expect(engine.reauthProgress(for: "robot") == nil)
+
+        let bare = try makeEngine(SignInProvider(), authorizationURL: false)
+        guard case .failure(let none) = bare.reauthMethod(for: "alice") else { throw SignInError("no endpoint") }
+        #expect(none.code == .configuration)
+        #expect(none.message.hasPrefix("integration signin has neither authorization_url nor device_authorization_url"))
+    }
+
+    @Test func aReadOnlyProcessStartsNoSignIn() throws {
+        let engine = try makeEngine(SignInProvider(), readOnly: true)
+        guard case .failure(let failure) = engine.reauthMethod(for: "alice") else { throw SignInError("allowed") }
+        #expect(failure.code == .readOnly)
+        #expect(
+            failure.message == "alice: not re-authorized: this tokentop runs read-only (--readonly, or readonly in "
+                + "the configuration)")
+        #expect(engine.startReauth(for: "alice") == false)
+    }
+
+    /// The connection still has its old tokens and state, and its history ends with the failed attempt.
+    func expectUnchanged(
+        _ engine: Engine, tokens before: (access: Secret?, refresh: Secret?),
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let after = try engine.store.tokenSecrets(connectionID: "alice")
+        #expect(after.access == before.access, sourceLocation: sourceLocation)
+        #expect(after.refresh == before.refresh, sourceLocation: sourceLocation)
+        let connection = try #require(try engine.store.connection(id: "alice"), sourceLocation: sourceLocation)
+        #expect(connection.reauthReason != nil, sourceLocation: sourceLocation)
+        #expect(connection.failures == 1, sourceLocation: sourceLocation)
+        let last = try engine.store.history(connectionID: "alice", limit: 1).first
+        #expect(last?.kind == .reauthFailed, sourceLocation: sourceLocation)
+        #expect(engine.snapshot().events.last?.kind == .reauthFailed, sourceLocation: sourceLocation)
+    }
+}
