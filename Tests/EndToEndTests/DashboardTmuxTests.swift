@@ -7,7 +7,8 @@ struct DashboardTmuxTests {
     @Test func demoDashboardLivesUpToItsKeys() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
-        let tmux = try Tmux(environment: sandbox.environment, directory: sandbox.root)
+        // Tall enough for all five groups of the demo at once.
+        let tmux = try Tmux(height: 60, environment: sandbox.environment, directory: sandbox.root)
         try tmux.send("\(Binary.path) demo", "Enter")
 
         // Five group headers.

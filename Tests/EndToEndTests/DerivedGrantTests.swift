@@ -374,7 +374,7 @@ struct DerivedGrantTests {
             path: sandbox.database, secrets: try SecretBox.load(environment: sandbox.environment), create: false)
         let engine = try Engine(store: store, transport: URLSessionTransport(timeout: 10), user: "test")
         engine.start()
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Date().addingTimeInterval(60)
         var settled = false
         while Date() < deadline {
             let snapshot = engine.snapshot()

@@ -20,7 +20,7 @@ struct ProberTests {
 
     static func setup(
         server: ProbeServer, path: String, credential: String = "api_key", secret: String = key,
-        placement: (String, String)? = nil, timeout: Double = 10, interval: Double? = nil
+        placement: (String, String)? = nil, timeout: Double = 30, interval: Double? = nil
     ) throws -> Setup {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tokentop-probe-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -30,8 +30,9 @@ struct ThemeTmuxTests {
     func screen(theme: String, environment extra: [String: String] = [:]) throws -> (text: String, styled: String) {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
+        // Tall enough for all five groups of the demo at once.
         let tmux = try Tmux(
-            environment: sandbox.environment.merging(extra) { $1 }, directory: sandbox.root)
+            height: 60, environment: sandbox.environment.merging(extra) { $1 }, directory: sandbox.root)
         try tmux.send("\(Binary.path) demo --themes \(Self.themes) --theme \(theme)", "Enter")
         let text = try tmux.wait(timeout: 20) { $0.contains("Workspace") && $0.contains("Bot") }
         let styled = try tmux.captureWithStyles()
