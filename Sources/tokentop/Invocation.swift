@@ -19,6 +19,7 @@ struct Invocation: Equatable {
         case explain(scope: IdentityScope?)
         case status
         case help(topic: String?)
+        case manPage
         case version
         case config
     }
@@ -123,6 +124,8 @@ extension Invocation {
                 verify = true
                 flags.append(name)
             case "--json": json = true; flags.append(name)
+            // Not in the help: it prints the man page, which the repository keeps as doc/tokentop.1.
+            case "--roff": flags.append(name)
             case "--no-browser":
                 browser = false
                 flags.append(name)
@@ -170,8 +173,9 @@ extension Invocation {
             "--lead", "--concurrency", "--readonly", "--metrics", "--on-event", "--on-event-timeout",
         ]
         switch verb {
-        case nil:
+        case nil, "dashboard":
             try allow(running)
+            try exactly(0, "no operands")
             command = .dashboard
         case "demo":
             try allow(running)
@@ -229,7 +233,15 @@ extension Invocation {
             try exactly(0, "no operands")
             command = .rekey
         case "help":
-            command = .help(topic: operands.first)
+            try allow(["--roff"])
+            guard operands.count <= 1 else {
+                throw UsageError(description: "'help' takes at most one command, not '\(operands.joined(separator: " "))'")
+            }
+            if let topic = operands.first, Usage.help(topic) == nil {
+                let names = Usage.commands.map(\.name).joined(separator: ", ")
+                throw UsageError(description: "no command '\(topic)'; commands are \(names)")
+            }
+            command = flags.contains("--roff") ? .manPage : .help(topic: operands.first)
         case "version":
             command = .version
         case "config":

@@ -34,8 +34,12 @@ struct Runner {
             Output.out("configuration file: \(path)\(exists ? "" : " (not present; defaults apply)")")
             Output.out(try configuration().report())
             return 0
-        case .help:
-            Output.out(Usage.text)
+        case .help(let topic):
+            Output.out(topic.flatMap(Usage.help) ?? Usage.text)
+            return 0
+        case .manPage:
+            // The page ends in a line break of its own.
+            Output.out(String(Usage.manPage.dropLast()))
             return 0
         case .version:
             Output.out("tokentop \(Usage.version)")

@@ -1,66 +1,267 @@
-/// Every line of help the command line prints.
+/// Every line of help the command line prints, and the man page: one source, so they cannot drift apart.
 enum Usage {
     static let version = "0.1.0"
+    /// The man page's date: when its text last changed.
+    static let manDate = "2026-12-04"
 
-    static let text = """
-        tokentop \(version): a terminal dashboard for OAuth tokens, API keys and app credentials.
+    /// One subcommand: how it is called, one line for the overview, and what `tokentop help NAME` adds.
+    struct Command {
+        let name: String
+        let synopsis: [String]
+        let summary: String
+        let details: String
+        /// The options it accepts, by flag.
+        let options: [String]
+    }
 
-        Usage:
-          tokentop [--db PATH]                 open the dashboard
-          tokentop demo [--db PATH]            open the dashboard on a fresh demo database
-          tokentop list [--json] [--scope S] [--status S] [--workspace W]
-                                               list connections
-          tokentop show ID [--json]            every stored fact of one connection, and its history
-          tokentop import FILE                 add integrations and connections from a JSON file (- for stdin)
-          tokentop refresh ID...               refresh connections now (a static key: check it at its probe URL)
-          tokentop revoke ID...                revoke at the provider (RFC 7009) and here
-          tokentop reauth ID [--no-browser] [--timeout SECONDS]
-                                               sign a user connection in again (browser with PKCE, or a
-                                               device code); for other scopes, say who must act
-          tokentop daemon                      run the refresh actor without a terminal (JSON lines on stderr)
-          tokentop status                      one line for monitoring; exit 0 OK, 1 failing, 2 re-auth or expired
-          tokentop providers [--json]          the provider catalog: endpoints, grants, rotation, quirks
-          tokentop rekey                       re-encrypt every secret under a new key (TOKENTOP_NEW_KEY, or a
-                                               fresh key file)
-          tokentop audit [--json] [--verify]   the operators' actions, hash-chained; --verify checks the chain
-          tokentop config                      the settings in force, and where each comes from
-          tokentop explain [SCOPE]             the five identity models side by side; SCOPE's column is marked
-          tokentop help | --help | --version
+    static let running = ["--lead", "--concurrency", "--readonly", "--metrics", "--on-event", "--on-event-timeout"]
 
-        Options:
-          --db PATH      the database (default: $TOKENTOP_DB, else $XDG_DATA_HOME/tokentop/tokentop.sqlite3)
-          --themes DIR   where theme files live (default: the themes/ folder shipped with tokentop)
-          --theme NAME   the dashboard's theme: default, light, high-contrast, monochrome, or NAME.theme in --themes
-          --json         machine-readable output (list, show)
-          --scope S      user, org, delegated, workspace or bot
-          --status S     healthy, expiring, refreshing, failing, needs-reauth, expired, revoked or static
-          --workspace W  one workspace's connections: those whose workspace is W, and workspace-scope
-                         connections without one whose subject is W
-          --config FILE  the configuration file (default: $TOKENTOP_CONFIG, else $XDG_CONFIG_HOME/tokentop/config.json)
-          --lead SECONDS the shortest refresh lead window (dashboard, demo, daemon; default 300)
-          --concurrency N  refreshes in flight at once (default 8)
-          --readonly     no refresh, revoke or re-auth from this process; the header shows a lock
-          --log FILE     the daemon's JSON-lines log (default: stderr); reopened on SIGHUP
-          --metrics FILE write Prometheus text exposition there, atomically, every few seconds
-          --on-event CMD run CMD (with sh -c) for each event, the event as JSON on its stdin
-          --on-event-timeout SECONDS   kill an event command after this long (default 10)
-          --no-browser   reauth: print the sign-in URL without opening a browser
-          --timeout SECONDS
-                         reauth: how long to wait for the user (default: 300 for the browser, the device
-                         code's own lifetime for a device code)
+    static let commands: [Command] = [
+        Command(
+            name: "dashboard", synopsis: ["tokentop [--db PATH]"], summary: "open the dashboard",
+            details: """
+                The terminal dashboard on the database: connections grouped by identity model, live countdowns, \
+                failures and re-auth prompts; the refresh actor runs in the same process. Press ? inside for the \
+                keys.
+                """, options: ["--db", "--theme", "--themes", "--config"] + running),
+        Command(
+            name: "demo", synopsis: ["tokentop demo [--db PATH]"],
+            summary: "open the dashboard on a fresh demo database",
+            details: """
+                Every identity model on its own grant, served by an in-process sandbox provider with short-lived \
+                tokens, an outage and a refused grant, so refreshes, failures and re-auth prompts happen while you \
+                watch. The database is temporary unless --db names a new file.
+                """, options: ["--db", "--theme", "--themes", "--config"] + running),
+        Command(
+            name: "list", synopsis: ["tokentop list [--json] [--scope S] [--status S] [--workspace W]"],
+            summary: "list connections",
+            details: """
+                One line per connection, or with --json one JSON array whose elements are documented in the \
+                README (never a secret). The filters combine.
+                """, options: ["--json", "--scope", "--status", "--workspace", "--db"]),
+        Command(
+            name: "show", synopsis: ["tokentop show ID [--json]"],
+            summary: "every stored fact of one connection, and its history",
+            details: "Fingerprints stand for the secrets, which are never shown.", options: ["--json", "--db"]),
+        Command(
+            name: "import", synopsis: ["tokentop import FILE"],
+            summary: "add integrations and connections from a JSON file (- for stdin)",
+            details: """
+                The format is docs/import-format.md. Everything in the file is imported in one transaction, or \
+                nothing; secrets are encrypted before they reach the database. An existing id is replaced.
+                """, options: ["--db"]),
+        Command(
+            name: "refresh", synopsis: ["tokentop refresh ID..."],
+            summary: "refresh connections now (a static key: check it at its probe URL)",
+            details: "Exit status 1 when any refresh or probe failed; each connection gets one line.",
+            options: ["--db"]),
+        Command(
+            name: "revoke", synopsis: ["tokentop revoke ID..."], summary: "revoke at the provider (RFC 7009) and here",
+            details: """
+                The refresh token is revoked first, then the connection is marked revoked and its tokens erased. \
+                Without a revocation endpoint it is revoked here only, and the command says so.
+                """, options: ["--db"]),
+        Command(
+            name: "reauth", synopsis: ["tokentop reauth ID [--no-browser] [--timeout SECONDS]"],
+            summary: "sign a user connection in again (browser with PKCE, or a device code)",
+            details: """
+                For a user connection whose integration has a sign-in endpoint: the authorization code flow with \
+                PKCE over a loopback listener on 127.0.0.1, or the device flow when the integration has a device \
+                endpoint. Exit 0 once the new tokens are stored. For other scopes it says who must act.
+                """, options: ["--no-browser", "--timeout", "--db"]),
+        Command(
+            name: "daemon", synopsis: ["tokentop daemon [--log FILE] [--metrics FILE] [--on-event CMD]"],
+            summary: "run the refresh actor without a terminal (JSON lines on stderr)",
+            details: """
+                SIGTERM or SIGINT lets the refreshes in flight finish and exits 0. SIGHUP reloads the \
+                configuration and reopens the log file. Several daemons, dashboards and CLI commands may share \
+                one database.
+                """, options: ["--db", "--config", "--log"] + running),
+        Command(
+            name: "status", synopsis: ["tokentop status"],
+            summary: "one line for monitoring; exit 0 OK, 1 failing, 2 re-auth or expired",
+            details: "The convention of monitoring checks (Nagios, Sensu): the worst status decides the exit code.",
+            options: ["--db"]),
+        Command(
+            name: "providers", synopsis: ["tokentop providers [--json]"],
+            summary: "the provider catalog: endpoints, grants, rotation, quirks",
+            details: "Each fact is taken from the provider's documentation; docs/provider-catalog.md has the format.",
+            options: ["--json"]),
+        Command(
+            name: "rekey", synopsis: ["tokentop rekey"],
+            summary: "re-encrypt every secret under a new key (TOKENTOP_NEW_KEY, or a fresh key file)",
+            details: "In one transaction; refused while a refresher runs on the database.", options: ["--db"]),
+        Command(
+            name: "audit", synopsis: ["tokentop audit [--json] [--verify]"],
+            summary: "the operators' actions, hash-chained; --verify checks the chain",
+            details: "--verify exits 1 and names the first entry that was changed or removed.",
+            options: ["--json", "--verify", "--db"]),
+        Command(
+            name: "config", synopsis: ["tokentop config"],
+            summary: "the settings in force, and where each comes from",
+            details: "Each setting, its value, and whether a flag, the configuration file or the default set it.",
+            options: ["--config", "--log"] + running),
+        Command(
+            name: "explain", synopsis: ["tokentop explain [SCOPE]"],
+            summary: "the five identity models side by side; SCOPE's column is marked",
+            details: """
+                Who enforces permissions, whose name the provider's audit log shows, how many sign-ins \
+                onboarding takes, the blast radius of a leak, how the credential is renewed, what re-auth means.
+                """, options: []),
+        Command(
+            name: "help", synopsis: ["tokentop help [COMMAND]", "tokentop --help", "tokentop --version"],
+            summary: "this help, one command's help, or the version and linked libraries", details: "",
+            options: []),
+    ]
 
-        Environment:
-          TOKENTOP_DB    the database, when --db is not given
-          TOKENTOP_CONFIG the configuration file, when --config is not given
-          TOKENTOP_KEY   base64 of the 32-byte key that encrypts secrets at rest (else a key file in
-                         $XDG_CONFIG_HOME/tokentop/key, created on first use)
-          NO_COLOR       draw the dashboard without colours
+    static let options: [(flag: String, argument: String, text: String)] = [
+        ("--db", "PATH", "the database (default: $TOKENTOP_DB, else $XDG_DATA_HOME/tokentop/tokentop.sqlite3)"),
+        ("--themes", "DIR", "where theme files live (default: the themes/ folder shipped with tokentop)"),
+        ("--theme", "NAME", "the dashboard's theme: default, light, high-contrast, monochrome, or NAME.theme"),
+        ("--json", "", "machine-readable output"),
+        ("--scope", "S", "user, org, delegated, workspace or bot"),
+        ("--status", "S", "healthy, expiring, refreshing, failing, needs-reauth, expired, revoked or static"),
+        ("--workspace", "W", "connections whose workspace is W, or workspace-scope ones whose subject is W"),
+        ("--verify", "", "check the audit log's hash chain"),
+        ("--config", "FILE", "the configuration file (default: $TOKENTOP_CONFIG, else $XDG_CONFIG_HOME/tokentop/config.json)"),
+        ("--lead", "SECONDS", "the shortest refresh lead window (default 300)"),
+        ("--concurrency", "N", "refreshes in flight at once (default 8)"),
+        ("--readonly", "", "no refresh, revoke or re-auth from this process; the header shows a lock"),
+        ("--log", "FILE", "the daemon's JSON-lines log (default: stderr); reopened on SIGHUP"),
+        ("--metrics", "FILE", "write Prometheus text exposition there, atomically, every 5 seconds"),
+        ("--on-event", "CMD", "run CMD with sh -c for each event, the event as JSON on its stdin"),
+        ("--on-event-timeout", "SECONDS", "kill an event command after this long (default 10)"),
+        ("--no-browser", "", "print the sign-in URL without opening a browser"),
+        ("--timeout", "SECONDS", "how long to wait for the user (default 300, or the device code's lifetime)"),
+    ]
 
-        Dashboard keys: q quit, ? help, r refresh, x revoke, a re-auth, Enter details, / filter,
-        arrows or j/k move, 1-5 one scope, 0 all, s sort, space mark, i explain the identity model,
-        Esc back or clear the filter.
+    static let environment: [(name: String, text: String)] = [
+        ("TOKENTOP_DB", "the database, when --db is not given"),
+        ("TOKENTOP_CONFIG", "the configuration file, when --config is not given"),
+        ("TOKENTOP_KEY", "base64 of the 32-byte key that encrypts secrets (else a 0600 key file in $XDG_CONFIG_HOME/tokentop)"),
+        ("TOKENTOP_NEW_KEY", "the key rekey moves to"),
+        ("NO_COLOR", "draw the dashboard without colours"),
+    ]
 
-        Exit status: 0 success, 1 a failure (a refresh or revocation failed, a bad file, a database problem),
-        2 a command line that makes no sense.
+    static let keys = """
+        q quit, ? help, r refresh, x revoke, a re-auth, Enter details, / filter, arrows or j/k move, \
+        1-5 one scope, 0 all, s sort, space mark, i explain the identity model, Esc back or clear the filter
         """
+
+    static let exitStatus = """
+        0 success; 1 a failure (a refresh or revocation failed, a bad file, a database problem); \
+        2 a command line that makes no sense
+        """
+
+    // MARK: - Text
+
+    /// `tokentop --help`.
+    static var text: String {
+        var lines = ["tokentop \(version): a terminal dashboard for OAuth tokens, API keys and app credentials.", ""]
+        lines.append("Usage:")
+        for command in commands {
+            let first = "  " + command.synopsis[0]
+            let summary = wrap(command.summary, width: 100 - 39).replacingOccurrences(
+                of: "\n", with: "\n" + String(repeating: " ", count: 39))
+            if first.count < 39 {
+                lines.append(first.padding(toLength: 39, withPad: " ", startingAt: 0) + summary)
+            } else {
+                lines.append(first)
+                lines.append(String(repeating: " ", count: 39) + summary)
+            }
+            for more in command.synopsis.dropFirst() { lines.append("  " + more) }
+        }
+        lines += ["", "Options:"]
+        lines += options.map(optionLine)
+        lines += ["", "Environment:"]
+        lines += environment.map {
+            "  " + $0.name.padding(toLength: 20, withPad: " ", startingAt: 0)
+                + wrap($0.text, width: 78).replacingOccurrences(of: "\n", with: "\n" + String(repeating: " ", count: 22))
+        }
+        lines += ["", wrap("Dashboard keys: " + keys, width: 100), "", wrap("Exit status: " + exitStatus, width: 100), ""]
+        lines.append("'tokentop help COMMAND' says more about one command; the man page is tokentop(1).")
+        return lines.joined(separator: "\n")
+    }
+
+    /// `tokentop help NAME`, or nil for a name that is no command.
+    static func help(_ name: String) -> String? {
+        guard let command = commands.first(where: { $0.name == name }) else { return nil }
+        var lines = ["Usage: " + command.synopsis.joined(separator: "\n       "), "", command.summary + "."]
+        if !command.details.isEmpty { lines += ["", wrap(command.details, width: 100)] }
+        let own = options.filter { command.options.contains($0.flag) }
+        if !own.isEmpty { lines += ["", "Options:"] + own.map(optionLine) }
+        return lines.joined(separator: "\n")
+    }
+
+    /// `text` in lines of at most `width` characters, broken between words.
+    static func wrap(_ text: String, width: Int) -> String {
+        var lines: [String] = []
+        var line = ""
+        for word in text.split(separator: " ") {
+            if !line.isEmpty, line.count + 1 + word.count > width {
+                lines.append(line)
+                line = ""
+            }
+            line += (line.isEmpty ? "" : " ") + word
+        }
+        if !line.isEmpty { lines.append(line) }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func optionLine(_ option: (flag: String, argument: String, text: String)) -> String {
+        let head = "  " + option.flag + (option.argument.isEmpty ? "" : " " + option.argument)
+        let text = wrap(option.text, width: 100 - 22).replacingOccurrences(
+            of: "\n", with: "\n" + String(repeating: " ", count: 22))
+        return head.count < 22
+            ? head.padding(toLength: 22, withPad: " ", startingAt: 0) + text
+            : head + "\n" + String(repeating: " ", count: 22) + text
+    }
+
+    // MARK: - The man page
+
+    /// `tokentop.1` in roff (man(7) macros), from the same tables as the help.
+    static var manPage: String {
+        func escape(_ text: String) -> String {
+            var escaped = text.replacingOccurrences(of: "\\", with: "\\e").replacingOccurrences(of: "-", with: "\\-")
+            if escaped.hasPrefix(".") || escaped.hasPrefix("'") { escaped = "\\&" + escaped }
+            return escaped
+        }
+        var lines = [
+            ".TH TOKENTOP 1 \"\(manDate)\" \"tokentop \(version)\" \"User Commands\"",
+            ".SH NAME", "tokentop \\- a terminal dashboard for OAuth tokens, API keys and app credentials",
+            ".SH SYNOPSIS",
+        ]
+        for command in commands {
+            for synopsis in command.synopsis { lines += [".br", ".B " + escape(synopsis)] }
+        }
+        lines += [
+            ".SH DESCRIPTION",
+            escape(
+                "tokentop shows the credentials a product holds for its customers, grouped by identity model "
+                    + "(user, org, delegated, workspace, bot), counts down every expiry, shows refresh failures "
+                    + "and re-auth prompts, and lets an operator refresh, revoke and re-authorize by hand, while a "
+                    + "refresh actor renews tokens before they expire."),
+            ".SH COMMANDS",
+        ]
+        for command in commands {
+            lines += [".TP", ".B " + escape(command.synopsis[0]), escape(command.summary + ".")]
+            if !command.details.isEmpty { lines.append(escape(command.details)) }
+        }
+        lines.append(".SH OPTIONS")
+        for option in options {
+            lines += [".TP", ".B " + escape(option.flag) + (option.argument.isEmpty ? "" : " \\fI\(option.argument)\\fR")]
+            lines.append(escape(option.text))
+        }
+        lines.append(".SH ENVIRONMENT")
+        for variable in environment { lines += [".TP", ".B " + escape(variable.name), escape(variable.text)] }
+        lines += [
+            ".SH KEYS", escape(keys), ".SH EXIT STATUS", escape(exitStatus), ".SH FILES", ".TP",
+            ".I $XDG_DATA_HOME/tokentop/tokentop.sqlite3", "the database", ".TP",
+            ".I $XDG_CONFIG_HOME/tokentop/config.json", "the configuration file", ".TP",
+            ".I $XDG_CONFIG_HOME/tokentop/key", "the key that encrypts secrets, mode 0600", ".TP",
+            ".I $XDG_CONFIG_HOME/tokentop/themes/NAME.theme", "a user's theme",
+            ".SH SEE ALSO", "The README and docs/ in the source distribution.",
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
 }

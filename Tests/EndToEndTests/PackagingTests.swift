@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+
+/// The help, the man page, the shell completions and `make install` tell the same story.
+@Suite(.serialized)
+struct PackagingTests {
+    static let root = OAuthServerFixture.packageRoot
+
+    static func file(_ path: String) throws -> String {
+        try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)
+    }
+
+    /// The command names and option flags `tokentop --help` lists.
+    static func helpNames() throws -> (commands: [String], options: [String]) {
+        let help = try Binary.run(["--help"]).stdout
+        let usage = help.components(separatedBy: "\nOptions:")[0]
+        var commands = ["dashboard"]
+        for line in usage.split(separator: "\n") where line.hasPrefix("  tokentop ") {
+            let word = line.dropFirst("  tokentop ".count).split(separator: " ").first.map(String.init) ?? ""
+            if !word.hasPrefix("-"), !word.hasPrefix("["), !commands.contains(word) { commands.append(word) }
+        }
+        let options = help.components(separatedBy: "\nOptions:")[1].components(separatedBy: "\nEnvironment:")[0]
+            .split(separator: "\n").compactMap { line -> String? in
+                let trimmed = line.drop { $0 == " " }
+                return trimmed.hasPrefix("--") ? String(trimmed.split(separator: " ")[0]) : nil
+            }
+        return (commands, options)
+    }
+
+    @Test func theManPageIsTheOneTheBinaryWrites() throws {
+        let run = try Binary.run(["help", "--roff"])
+        #expect(run.status == 0)
+        // Regenerate with: tokentop help --roff > doc/tokentop.1
+        #expect(run.stdout == (try Self.file("doc/tokentop.1")), "doc/tokentop.1 is stale")
+    }
+
+    @Test func everyCommandHasHelpAndEveryCompletionKnowsEveryCommandAndOption() throws {
+        let (commands, options) = try Self.helpNames()
+        #expect(commands.count >= 16, "\(commands)")
+        #expect(options.contains("--on-event-timeout") && options.contains("--workspace"))
+        let man = try Self.file("doc/tokentop.1")
+        for command in commands {
+            let help = try Binary.run(["help", command])
+            #expect(help.status == 0, "help \(command): \(help.stderr)")
+            #expect(help.stdout.hasPrefix("Usage: tokentop"), "\(help.stdout)")
+        }
+        for name in ["completions/tokentop.bash", "completions/_tokentop", "completions/tokentop.fish"] {
+            let text = try Self.file(name)
+            for command in commands { #expect(text.contains(command), "\(name) lacks the command \(command)") }
+            for option in options {
+                // zsh and fish spell a long option without its dashes in places; the name is what must be there.
+                #expect(text.contains(String(option.dropFirst(2))), "\(name) lacks \(option)")
+            }
+        }
+        for option in options { #expect(man.contains(option.replacingOccurrences(of: "-", with: "\\-"))) }
+        let unknown = try Binary.run(["help", "lsit"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.hasPrefix("tokentop: no command 'lsit'; commands are dashboard, demo, list"))
+    }
+
+    @Test func bashCompletesCommandsScopesAndOptions() throws {
+        func complete(_ words: [String]) throws -> [String] {
+            let quoted = words.map { "'\($0)'" }.joined(separator: " ")
+            let script = """
+                source '\(Self.root.appendingPathComponent("completions/tokentop.bash").path)'
+                COMP_WORDS=(\(quoted)); COMP_CWORD=\(words.count - 1); _tokentop; printf '%s\\n' "${COMPREPLY[@]}"
+                """
+            let run = try Binary.run(executable: "/bin/bash", ["--norc", "-c", script])
+            #expect(run.status == 0, "\(run.stderr)")
+            return run.stdout.split(separator: "\n").map(String.init)
+        }
+        #expect(try complete(["tokentop", "li"]) == ["list"])
+        #expect(try complete(["tokentop", "list", "--scope", "de"]) == ["delegated"])
+        #expect(try complete(["tokentop", "daemon", "--on-e"]).sorted() == ["--on-event", "--on-event-timeout"])
+        #expect(try complete(["tokentop", "--theme", "h"]) == ["high-contrast"])
+    }
+
+    @Test func makeInstallPutsEverythingWhereTheBinaryAndTheShellsFindIt() throws {
+        let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("tt-prefix-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: prefix) }
+        let install = try Binary.run(
+            executable: "/usr/bin/make",
+            ["-C", Self.root.path, "install", "PREFIX=\(prefix)", "TOKENTOP_BIN=\(Binary.path)"])
+        #expect(install.status == 0, "\(install.stderr)")
+        let expected = [
+            "bin/tokentop", "share/man/man1/tokentop.1", "share/tokentop/themes/default.theme",
+            "share/tokentop/themes/light.theme", "share/tokentop/themes/high-contrast.theme",
+            "share/tokentop/themes/monochrome.theme", "share/bash-completion/completions/tokentop",
+            "share/zsh/site-functions/_tokentop", "share/fish/vendor_completions.d/tokentop.fish",
+            "lib/systemd/system/tokentop.service",
+        ]
+        for path in expected {
+            #expect(FileManager.default.fileExists(atPath: "\(prefix)/\(path)"), "\(path) not installed")
+        }
+        let unit = try String(contentsOfFile: "\(prefix)/lib/systemd/system/tokentop.service", encoding: .utf8)
+        #expect(unit.contains("ExecStart=\(prefix)/bin/tokentop daemon"))
+        let version = try Binary.run(executable: "\(prefix)/bin/tokentop", ["--version"])
+        #expect(version.status == 0 && version.stdout.hasPrefix("tokentop "))
+
+        // The installed binary finds the installed themes by itself.
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let tmux = try Tmux(height: 60, environment: sandbox.environment, directory: sandbox.root)
+        try tmux.send("\(prefix)/bin/tokentop demo --theme high-contrast", "Enter")
+        let screen = try tmux.wait(timeout: 20) { $0.contains("Workspace") }
+        #expect(screen.contains("Workspace"), "\(screen)")
+        try tmux.send("q")
+
+        let uninstall = try Binary.run(
+            executable: "/usr/bin/make", ["-C", Self.root.path, "uninstall", "PREFIX=\(prefix)"])
+        #expect(uninstall.status == 0, "\(uninstall.stderr)")
+        for path in expected { #expect(!FileManager.default.fileExists(atPath: "\(prefix)/\(path)"), "\(path) left") }
+    }
+}

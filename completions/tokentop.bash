@@ -1,0 +1,48 @@
+# bash completion for tokentop; installed as $PREFIX/share/bash-completion/completions/tokentop
+_tokentop() {
+    local cur prev words cword
+    _init_completion 2>/dev/null || {
+        cur=${COMP_WORDS[COMP_CWORD]}
+        prev=${COMP_WORDS[COMP_CWORD-1]}
+        words=("${COMP_WORDS[@]}")
+        cword=$COMP_CWORD
+    }
+    local commands="dashboard demo list show import refresh revoke reauth daemon status providers rekey audit config explain help"
+    local scopes="user org delegated workspace bot"
+    local statuses="healthy expiring refreshing failing needs-reauth expired revoked static"
+    case $prev in
+        --db|--config|--log|--metrics) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --themes) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --theme) COMPREPLY=($(compgen -W "default light high-contrast monochrome" -- "$cur")); return ;;
+        --scope) COMPREPLY=($(compgen -W "$scopes" -- "$cur")); return ;;
+        --status) COMPREPLY=($(compgen -W "$statuses" -- "$cur")); return ;;
+        --lead|--concurrency|--on-event|--on-event-timeout|--timeout|--workspace) return ;;
+    esac
+    local command="" word
+    for word in "${words[@]:1:cword-1}"; do
+        case $word in -*) ;; *) command=$word; break ;; esac
+    done
+    local running="--lead --concurrency --readonly --metrics --on-event --on-event-timeout"
+    local options
+    case $command in
+        ""|dashboard|demo) options="--db --theme --themes --config $running --help --version" ;;
+        list) options="--json --scope --status --workspace --db" ;;
+        show) options="--json --db" ;;
+        import|refresh|revoke|status|rekey) options="--db" ;;
+        reauth) options="--no-browser --timeout --db" ;;
+        daemon) options="--db --config --log $running" ;;
+        providers) options="--json" ;;
+        audit) options="--json --verify --db" ;;
+        config) options="--config --log $running" ;;
+        explain) COMPREPLY=($(compgen -W "$scopes" -- "$cur")); return ;;
+        help) COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;
+    esac
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "$options" -- "$cur"))
+    elif [[ -z $command ]]; then
+        COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+    elif [[ $command == import ]]; then
+        COMPREPLY=($(compgen -f -- "$cur"))
+    fi
+}
+complete -F _tokentop tokentop
