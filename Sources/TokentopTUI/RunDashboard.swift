@@ -12,6 +12,7 @@ import Foundation
 ///     loads); a directory that does not exist is a ``ThemeError``, not a silent fallback.
 ///   - themeName: which theme to load, as `--theme NAME` gives it (`default`, `monochrome`, …); `default` falls
 ///     back to the built-in copy when its file is missing, any other missing theme is a ``ThemeError``.
+///   - keys: the configuration's key overrides, action name to character (`["refresh": "R"]`).
 ///   - maxIterations: stop after this many frames (for smoke tests, like htop's `-n`); nil runs until `q`.
 /// A theme file with a bad line does not stop the dashboard: it opens in the built-in default theme and says which
 /// line and role to fix.
@@ -20,14 +21,17 @@ import Foundation
 ///   whose ``TerminalError/exitCode`` is 128 + the signal).
 public func runDashboard(
     backend: any DashboardBackend, themesDirectory: String?, themeName: String = "default",
-    maxIterations: Int? = nil
+    keys: [String: String] = [:], maxIterations: Int? = nil
 ) throws {
+    // Checked before the terminal is touched, like the theme: a clash is reported as ordinary text.
+    let keyMap = try KeyMap(overrides: keys)
     let environment = ProcessInfo.processInfo.environment
     let (theme, warning) = try Theme.loadFallingBack(
         name: themeName, directory: themesDirectory, environment: environment)
     let screen = try CursesScreen(useColor: theme.usesColor, environment: environment)
     defer { screen.close() }
     let dashboard = Dashboard(backend: backend, size: screen.size)
+    dashboard.keyMap = keyMap
     if let warning {
         // Said twice: on screen for ten seconds, and on standard error once the terminal is restored.
         dashboard.say("\(warning); using the built-in default theme", isError: true)

@@ -235,7 +235,8 @@ extension Invocation {
         case "help":
             try allow(["--roff"])
             guard operands.count <= 1 else {
-                throw UsageError(description: "'help' takes at most one command, not '\(operands.joined(separator: " "))'")
+                throw UsageError(
+                    description: "'help' takes at most one command, not '\(operands.joined(separator: " "))'")
             }
             if let topic = operands.first, Usage.help(topic) == nil {
                 let names = Usage.commands.map(\.name).joined(separator: ", ")

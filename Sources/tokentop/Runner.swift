@@ -253,7 +253,7 @@ struct Runner {
         do {
             try runDashboard(
                 backend: engine, themesDirectory: settings.themesDirectory ?? Self.shippedThemes(),
-                themeName: settings.theme ?? "default")
+                themeName: settings.theme ?? "default", keys: settings.keys ?? [:])
         } catch {
             await engine.stop()
             await operations.stop()

@@ -123,7 +123,10 @@ enum Usage {
         ("--status", "S", "healthy, expiring, refreshing, failing, needs-reauth, expired, revoked or static"),
         ("--workspace", "W", "connections whose workspace is W, or workspace-scope ones whose subject is W"),
         ("--verify", "", "check the audit log's hash chain"),
-        ("--config", "FILE", "the configuration file (default: $TOKENTOP_CONFIG, else $XDG_CONFIG_HOME/tokentop/config.json)"),
+        (
+            "--config", "FILE",
+            "the configuration file (default: $TOKENTOP_CONFIG, else $XDG_CONFIG_HOME/tokentop/config.json)"
+        ),
         ("--lead", "SECONDS", "the shortest refresh lead window (default 300)"),
         ("--concurrency", "N", "refreshes in flight at once (default 8)"),
         ("--readonly", "", "no refresh, revoke or re-auth from this process; the header shows a lock"),
@@ -138,7 +141,10 @@ enum Usage {
     static let environment: [(name: String, text: String)] = [
         ("TOKENTOP_DB", "the database, when --db is not given"),
         ("TOKENTOP_CONFIG", "the configuration file, when --config is not given"),
-        ("TOKENTOP_KEY", "base64 of the 32-byte key that encrypts secrets (else a 0600 key file in $XDG_CONFIG_HOME/tokentop)"),
+        (
+            "TOKENTOP_KEY",
+            "base64 of the 32-byte key that encrypts secrets (else a 0600 key file in $XDG_CONFIG_HOME/tokentop)"
+        ),
         ("TOKENTOP_NEW_KEY", "the key rekey moves to"),
         ("NO_COLOR", "draw the dashboard without colours"),
     ]
@@ -174,11 +180,13 @@ enum Usage {
         lines += ["", "Options:"]
         lines += options.map(optionLine)
         lines += ["", "Environment:"]
+        let indent = "\n" + String(repeating: " ", count: 22)
         lines += environment.map {
             "  " + $0.name.padding(toLength: 20, withPad: " ", startingAt: 0)
-                + wrap($0.text, width: 78).replacingOccurrences(of: "\n", with: "\n" + String(repeating: " ", count: 22))
+                + wrap($0.text, width: 78).replacingOccurrences(of: "\n", with: indent)
         }
-        lines += ["", wrap("Dashboard keys: " + keys, width: 100), "", wrap("Exit status: " + exitStatus, width: 100), ""]
+        lines += ["", wrap("Dashboard keys: " + keys, width: 100), ""]
+        lines += [wrap("Exit status: " + exitStatus, width: 100), ""]
         lines.append("'tokentop help COMMAND' says more about one command; the man page is tokentop(1).")
         return lines.joined(separator: "\n")
     }
@@ -249,7 +257,8 @@ enum Usage {
         }
         lines.append(".SH OPTIONS")
         for option in options {
-            lines += [".TP", ".B " + escape(option.flag) + (option.argument.isEmpty ? "" : " \\fI\(option.argument)\\fR")]
+            let argument = option.argument.isEmpty ? "" : " \\fI\(option.argument)\\fR"
+            lines += [".TP", ".B " + escape(option.flag) + argument]
             lines.append(escape(option.text))
         }
         lines.append(".SH ENVIRONMENT")

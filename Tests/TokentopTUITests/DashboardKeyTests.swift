@@ -298,7 +298,8 @@ import TokentopCore
     @Test func spaceMarksAndRefreshActsOnTheMarkedRows() throws {
         let harness = Fixtures.harness()
         harness.frame()
-        let lines = harness.press(.character(" "), .character(" "), .character("r"))
+        // Several rows ask first (one confirmation naming how many); y goes ahead.
+        let lines = harness.press(.character(" "), .character(" "), .character("r"), .character("y"))
         #expect(harness.dashboard.marked == ["gh-alice", "gh-zoe"])
         #expect(harness.backend.calls.refreshed == [["gh-alice", "gh-zoe"]])
         #expect(lines[38].hasPrefix(" refresh requested: 2 connections (gh-alice, gh-zoe)"))

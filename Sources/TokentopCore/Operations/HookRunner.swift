@@ -73,7 +73,8 @@ public final class HookRunner: Sendable {
         queue.sync {}
     }
 
-    enum Outcome: Equatable {
+    /// How a command run by ``run(_:input:timeout:)`` ended.
+    public enum Outcome: Equatable, Sendable {
         case exited(Int32)
         case killed(Int32)
         case timedOut
@@ -81,7 +82,7 @@ public final class HookRunner: Sendable {
     }
 
     /// Runs `sh -c command` in a process group of its own, feeds it `input`, and waits at most `timeout`.
-    static func run(_ command: String, input: Data, timeout: Double) -> Outcome {
+    public static func run(_ command: String, input: Data, timeout: Double) -> Outcome {
         var pipe: [Int32] = [0, 0]
         guard Glibc.pipe(&pipe) == 0 else { return .notStarted(String(cString: strerror(errno))) }
         var actions = posix_spawn_file_actions_t()

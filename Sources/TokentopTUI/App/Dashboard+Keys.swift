@@ -31,7 +31,10 @@ extension Dashboard {
             if marks.remove(id) == nil { marks.insert(id) }
             setMarked(marks)
             moveCursor(by: 1)
-        case .refresh: requestRefresh(targets)
+        case .refresh: askToRefresh(targets)
+        case .copy:
+            guard let id = cursorConnection?.id else { return say("no connection under the cursor", isError: true) }
+            copyRequest = id
         case .revoke: askToRevoke(targets)
         case .reauth: showReauth(for: cursorConnection?.id)
         case .explain:
@@ -74,12 +77,17 @@ extension Dashboard {
         case .pageDown: setDetailScroll(min(detailScroll + page, lastTop))
         case .home, .character("g"): setDetailScroll(0)
         case .end, .character("G"): setDetailScroll(lastTop)
-        case .character("r"): requestRefresh([id])
-        case .character("x"): askToRevoke([id])
-        case .character("a"): showReauth(for: id)
-        case .character("i"): openExplain(id)
-        case .character("?"): setOverlay(.help)
-        default: break
+        default:
+            // The actions go by the key map, so a rebound key works here as in the list.
+            switch keyMap.action(for: key) {
+            case .refresh?: requestRefresh([id])
+            case .revoke?: askToRevoke([id])
+            case .reauth?: showReauth(for: id)
+            case .explain?: openExplain(id)
+            case .copy?: copyRequest = id
+            case .help?: setOverlay(.help)
+            default: break
+            }
         }
     }
 
@@ -97,6 +105,10 @@ extension Dashboard {
             setOverlay(nil)
         case .signIn(let id):
             handleSignInKey(key, id: id)
+        case .confirmRefresh(let ids):
+            setOverlay(nil)
+            guard key == .character("y") else { return say("refresh cancelled") }
+            requestRefresh(ids)
         case .confirmRevoke(let ids):
             setOverlay(nil)
             // Only a lower-case y confirms: a stray key, Enter or an upper-case Y from caps lock cancels.

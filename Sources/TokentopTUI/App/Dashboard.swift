@@ -38,6 +38,10 @@ final class Dashboard {
     private(set) var shouldQuit = false
     /// The sign-in the dialog shows; changed only by `Dashboard+SignIn.swift`.
     var signIn = SignInDialog()
+    /// The list's keys, with the configuration's overrides.
+    var keyMap = KeyMap.standard
+    /// Text the user asked to copy (`c`), for the loop to hand to the clipboard between two frames.
+    var copyRequest: String?
     private var cursorID: String?
     /// The connection as it was when its history was last requested, so a change asks again.
     private var historyRequestedFor: Connection?
@@ -75,7 +79,8 @@ final class Dashboard {
             if status == .static, let probe = connection.probe {
                 // The last probe's verdict, by a mark as well as a colour: ✓ accepted, ✗ failed.
                 return probe.ok
-                    ? ("\(status.symbol) static ✓", .status(.static)) : ("\(status.symbol) static ✗", .status(.failing))
+                    ? ("\(status.symbol) static ✓", .status(.static))
+                    : ("\(status.symbol) static ✗", .status(.failing))
             }
             return ("\(status.symbol) \(status.rawValue)", .status(status))
         }
@@ -119,7 +124,7 @@ final class Dashboard {
             handleExplainKey(key)
         } else if case .detail(let id) = view {
             handleDetailKey(key, id: id)
-        } else if let action = KeyBinding.listAction(for: key) {
+        } else if let action = keyMap.action(for: key) {
             perform(action, key: key)
         }
     }
@@ -214,6 +219,25 @@ final class Dashboard {
         backend.refresh(ids)
         pending.add(.refresh, ids: ids, at: now, snapshot: snapshot)
         say("refresh requested: \(Self.describe(ids))")
+    }
+
+    /// Says how `text` reached the clipboard: by a desktop tool, by OSC 52, or not at all.
+    func copied(_ text: String, via: String?) {
+        switch via {
+        case "OSC 52"?: say("copied \(text) to the terminal's clipboard (OSC 52, where the terminal allows it)")
+        case let tool?: say("copied \(text) (\(tool))")
+        case nil:
+            say(
+                "cannot copy \(text): no clipboard tool (wl-copy, xclip, xsel) and this terminal takes no OSC 52",
+                isError: true)
+        }
+    }
+
+    /// One connection refreshes at once; several marked ones ask first, naming how many.
+    func askToRefresh(_ ids: [String]) {
+        guard ids.count > 1 else { return requestRefresh(ids) }
+        guard writable("refresh") else { return }
+        overlay = .confirmRefresh(ids: ids)
     }
 
     func askToRevoke(_ ids: [String]) {

@@ -44,6 +44,13 @@ final class DashboardLoop {
     func drawFrame() {
         dashboard.update(snapshot: dashboard.backend.snapshot())
         if let text = dashboard.takeClipboardRequest() { dashboard.clipboardDelivered(screen.copyToClipboard(text)) }
+        if let text = dashboard.copyRequest {
+            dashboard.copyRequest = nil
+            let environment = ProcessInfo.processInfo.environment
+            let via =
+                SystemClipboard.copy(text, environment: environment) ?? (screen.copyToClipboard(text) ? "OSC 52" : nil)
+            dashboard.copied(text, via: via)
+        }
         dashboard.resize(to: screen.size)
         let frame = renderer.render(dashboard, now: dashboard.now)
         for run in frame.changes(since: previousFrame) {

@@ -17,6 +17,8 @@ enum Overlay: Equatable {
     case help
     /// Asks before revoking `ids`; only `y` confirms.
     case confirmRevoke(ids: [String])
+    /// Asks before refreshing several marked connections at once; only `y` confirms.
+    case confirmRefresh(ids: [String])
     /// Who must act to authorize `id` again; nil prompt when the core has none.
     case reauth(id: String, prompt: ReauthPrompt?)
     /// A user's sign-in for `id` running in the core: the URL or the device code, then the outcome.

@@ -4,7 +4,7 @@ import TokentopCore
 enum ListAction: Equatable {
     case up, down, pageUp, pageDown, first, last
     case openDetail, startFilter, scope, allScopes, cycleSort, toggleMark
-    case refresh, revoke, reauth, explain, help, back, quit
+    case refresh, revoke, reauth, explain, copy, help, back, quit
 }
 
 /// One row of the key table: the keys, how help names them, and what they do.
@@ -50,6 +50,9 @@ struct KeyBinding {
         KeyBinding(
             keys: [.character("i")], label: "i", action: .explain,
             summary: "explain the identity model, beside the other four"),
+        KeyBinding(
+            keys: [.character("c")], label: "c", action: .copy,
+            summary: "copy the connection's id to the clipboard"),
         KeyBinding(keys: [.character("?")], label: "?", action: .help, summary: "this help"),
         KeyBinding(keys: [.escape], label: "Esc", action: .back, summary: Self.escapeSummary),
         KeyBinding(keys: [.character("q")], label: "q", action: .quit, summary: "quit"),
@@ -62,14 +65,79 @@ struct KeyBinding {
         ("", "r refresh · x revoke · a re-auth · i explain, on the one shown"),
     ]
 
-    private static let actionByKey: [Key: ListAction] = {
-        var map: [Key: ListAction] = [:]
-        for binding in list {
-            for key in binding.keys { map[key] = binding.action }
+}
+
+/// The list's key table with the configuration's `keys` overrides applied (`{"refresh": "R"}`).
+struct KeyMap {
+    /// The actions a configuration may rebind, by the name the configuration file uses.
+    static let bindable: [String: ListAction] = [
+        "refresh": .refresh, "revoke": .revoke, "reauth": .reauth, "help": .help, "quit": .quit,
+        "filter": .startFilter, "sort": .cycleSort, "mark": .toggleMark, "details": .openDetail,
+        "explain": .explain, "copy": .copy,
+    ]
+
+    /// The built-in table; it has no conflicts, which KeyMapTests checks, so building it cannot fail.
+    static let standard: KeyMap = try! KeyMap()
+
+    let bindings: [KeyBinding]
+    private let actionByKey: [Key: ListAction]
+
+    /// The table with each overridden action's character key replaced (Enter keeps opening details).
+    /// - Throws: ``KeyMapError`` when a new key is already another action's.
+    init(overrides: [String: String] = [:]) throws(KeyMapError) {
+        var bindings = KeyBinding.list
+        for (name, text) in overrides.sorted(by: { $0.key < $1.key }) {
+            guard let action = Self.bindable[name], let character = text.first, text.count == 1,
+                let index = bindings.firstIndex(where: { $0.action == action })
+            else { throw KeyMapError(description: "keys.\(name): not an action a key can be given to") }
+            let old = bindings[index]
+            let others = old.keys.filter { if case .character = $0 { false } else { true } }
+            let label = others.isEmpty ? String(character) : "\(old.label) \(character)"
+            bindings[index] = KeyBinding(
+                keys: [.character(character)] + others, label: label, action: action, summary: old.summary)
         }
-        return map
-    }()
+        var map: [Key: ListAction] = [:]
+        let moved = Set(overrides.keys.compactMap { Self.bindable[$0] })
+        for binding in bindings {
+            for key in binding.keys {
+                if let taken = map[key], taken != binding.action {
+                    // Name the setting that moved a key onto another action's.
+                    let (mine, theirs) =
+                        moved.contains(binding.action) ? (binding.action, taken) : (taken, binding.action)
+                    let other =
+                        Self.name(of: theirs) ?? bindings.first { $0.action == theirs }?.summary ?? "another key"
+                    throw KeyMapError(
+                        description: "keys.\(Self.name(of: mine) ?? "?"): '\(Self.label(of: key))' is already the key of "
+                            + "\(other); choose another character")
+                }
+                map[key] = binding.action
+            }
+        }
+        self.bindings = bindings
+        actionByKey = map
+    }
 
     /// The list action of `key`, if it has one.
-    static func listAction(for key: Key) -> ListAction? { actionByKey[key] }
+    func action(for key: Key) -> ListAction? { actionByKey[key] }
+
+    /// The character that triggers `action` now, as hints show it (`r`, or its replacement).
+    func label(_ action: ListAction) -> String {
+        guard let binding = bindings.first(where: { $0.action == action }) else { return "" }
+        for key in binding.keys { if case .character(let character) = key { return String(character) } }
+        return binding.label
+    }
+
+    private static func label(of key: Key) -> String {
+        if case .character(let character) = key { return String(character) }
+        return "\(key)"
+    }
+
+    private static func name(of action: ListAction) -> String? {
+        bindable.first { $0.value == action }?.key
+    }
+}
+
+/// Key overrides that cannot work together, with a message naming the setting.
+public struct KeyMapError: Error, Sendable, CustomStringConvertible {
+    public let description: String
 }

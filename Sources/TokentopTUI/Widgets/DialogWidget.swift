@@ -23,8 +23,18 @@ struct DialogWidget: Widget {
     func content(_ dashboard: Dashboard) -> (title: String, paragraphs: [String]) {
         let snapshot = dashboard.snapshot
         switch overlay {
+        case .confirmRefresh(let ids):
+            let connections = ids.compactMap { snapshot.connection(id: $0) }
+            return (
+                "Refresh",
+                [
+                    "Refresh \(ids.count) connections now? Each asks its provider for a new token. [y/N]",
+                    connections.prefix(8).map { "\($0.id) (\($0.subject))" }.joined(separator: "\n")
+                        + (ids.count > 8 ? "\n…and \(ids.count - 8) more" : ""),
+                ]
+            )
         case .confirmRevoke(let ids):
-            let connections = ids.compactMap { id in snapshot.connections.first { $0.id == id } }
+            let connections = ids.compactMap { snapshot.connection(id: $0) }
             let noEndpoint = connections.filter { snapshot.integrations[$0.integrationID]?.revocationURL == nil }
             var paragraphs: [String]
             if ids.count == 1 {

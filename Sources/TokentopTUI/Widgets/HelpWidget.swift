@@ -1,14 +1,14 @@
 /// The `?` overlay: every key of the key table, and what it does.
 struct HelpWidget: Widget {
-    static var lines: [String] {
+    static func lines(_ keys: KeyMap) -> [String] {
         let labelWidth = 8
-        var lines = KeyBinding.list.map { $0.label.padded(toWidth: labelWidth) + "  " + $0.summary }
+        var lines = keys.bindings.map { $0.label.padded(toWidth: labelWidth) + "  " + $0.summary }
         lines += KeyBinding.elsewhere.map { $0.label.padded(toWidth: labelWidth) + "  " + $0.summary }
         return lines
     }
 
     func draw(in rect: Rect, on canvas: inout Canvas, context: RenderContext) {
-        let lines = Self.lines
+        let lines = Self.lines(context.dashboard.keyMap)
         let width = min(rect.width - 2, (lines.map(\.displayWidth).max() ?? 0) + 4)
         let box = rect.centered(height: min(rect.height, lines.count + 2), width: width)
         let style = context.theme[.help]

@@ -23,19 +23,27 @@ struct HintBarWidget: Widget {
     static func hints(_ dashboard: Dashboard) -> [String] {
         switch dashboard.overlay {
         case .confirmRevoke: return ["y revoke", "any other key cancels"]
+        case .confirmRefresh: return ["y refresh", "any other key cancels"]
         case .help, .reauth: return ["any key closes"]
         case .signIn: return SignInDialog.hints(dashboard)
         case nil: break
         }
         if dashboard.isEditingFilter { return ["type to filter", "Enter keep", "Esc clear", "↑↓ move"] }
         // Most important first, since a narrow terminal drops hints from the end: leaving, help, then the actions.
+        let keys = dashboard.keyMap
+        func hint(_ action: ListAction, _ text: String) -> String { "\(keys.label(action)) \(text)" }
         if case .detail = dashboard.view {
-            return ["q/Esc back", "? help", "r refresh", "x revoke", "a re-auth", "↑↓ scroll"]
+            return [
+                "q/Esc back", hint(.help, "help"), hint(.refresh, "refresh"), hint(.revoke, "revoke"),
+                hint(.reauth, "re-auth"), "↑↓ scroll",
+            ]
         }
         if case .explain = dashboard.view { return ["q/Esc back", "? help", "↑↓ scroll", "g/G top/bottom"] }
         return [
-            "q quit", "? help", "r refresh", "x revoke", "a re-auth", "Enter details", "/ filter", "↑↓ move",
-            "1-5 scope", "0 all", "s sort", "space mark",
+            hint(.quit, "quit"), hint(.help, "help"), hint(.refresh, "refresh"), hint(.revoke, "revoke"),
+            hint(.reauth, "re-auth"), "Enter details", hint(.startFilter, "filter"), "↑↓ move", "1-5 scope",
+            "0 all", hint(.cycleSort, "sort"),
+            keys.label(.toggleMark) == " " ? "space mark" : hint(.toggleMark, "mark"),
         ]
     }
 }
