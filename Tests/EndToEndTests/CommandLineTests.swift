@@ -6,6 +6,15 @@ struct CommandLineTests {
     /// A valid expiry a few years ahead, within the import's ten-year limit whatever year the tests run in.
     static let farFuture = "\(Calendar(identifier: .gregorian).component(.year, from: Date()) + 3)-01-01T00:00:00Z"
 
+    /// Imports ``importFile`` with acme-alice's token already expired, so a refresher acts on it at once (and
+    /// fails: its token endpoint is a closed port).
+    static func importExpired(into sandbox: Sandbox) throws {
+        let file = try sandbox.write(
+            "import.json", importFile.replacingOccurrences(of: farFuture, with: "2020-01-01T00:00:00Z"))
+        let run = try Binary.run(["import", file], environment: sandbox.environment)
+        guard run.status == 0 else { throw OAuthServerFixture.Failure("import failed: \(run.stderr)") }
+    }
+
     static let importFile = """
         {
           "integrations": [

@@ -6,10 +6,7 @@ struct DaemonAndLockTests {
     @Test func daemonLogsJSONLinesAndStopsOnSIGTERM() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
-        let file = try sandbox.write(
-            "import.json",
-            CommandLineTests.importFile.replacingOccurrences(of: CommandLineTests.farFuture, with: "2020-01-01T00:00:00Z"))
-        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+        try CommandLineTests.importExpired(into: sandbox)
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Binary.path)

@@ -31,10 +31,7 @@ struct DaemonOperationsTests {
     @Test func logMetricsEventsAndReloadOnSIGHUP() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
-        let file = try sandbox.write(
-            "import.json",
-            CommandLineTests.importFile.replacingOccurrences(of: CommandLineTests.farFuture, with: "2020-01-01T00:00:00Z"))
-        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+        try CommandLineTests.importExpired(into: sandbox)
         let log = sandbox.root.appendingPathComponent("daemon.log").path
         let metrics = sandbox.root.appendingPathComponent("tokentop.prom").path
         let reloadedMetrics = sandbox.root.appendingPathComponent("reloaded.prom").path
@@ -103,10 +100,7 @@ struct DaemonOperationsTests {
     @Test func aSlowAndAFailingEventCommandAreLoggedAndNeverStopTheDaemon() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
-        let file = try sandbox.write(
-            "import.json",
-            CommandLineTests.importFile.replacingOccurrences(of: CommandLineTests.farFuture, with: "2020-01-01T00:00:00Z"))
-        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+        try CommandLineTests.importExpired(into: sandbox)
         let log = sandbox.root.appendingPathComponent("slow.log").path
         let daemon = try Binary.start(
             ["daemon", "--log", log, "--on-event", "sleep 30", "--on-event-timeout", "1"],

@@ -55,7 +55,8 @@ public struct OAuthClient: Sendable {
         }
     }
 
-    private func tokenRequest(
+    /// One token request; an error answer may quote none of the secrets it was sent.
+    func tokenRequest(
         integration: Integration, clientSecret: Secret?, fields: [(String, String)]
     ) async -> Result<TokenGrant, ProviderError> {
         let request = makeRequest(
@@ -64,8 +65,10 @@ public struct OAuthClient: Sendable {
         case .failure(let error): return .failure(error)
         case .success(let response):
             // A provider may quote what it was sent back in its error; none of it may be stored or shown.
-            let sent = fields.filter { ["refresh_token", "assertion", "subject_token", "actor_token"].contains($0.0) }
-                .map { Secret($0.1) }
+            let secretFields: Set = [
+                "refresh_token", "assertion", "subject_token", "actor_token", "code", "code_verifier", "device_code",
+            ]
+            let sent = fields.filter { secretFields.contains($0.0) }.map { Secret($0.1) }
             return TokenResponseParser.parse(response, now: clock.now()).mapError {
                 $0.redacting(sent + [clientSecret])
             }

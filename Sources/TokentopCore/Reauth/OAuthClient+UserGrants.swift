@@ -10,12 +10,12 @@ extension OAuthClient {
     func authorizationCode(
         integration: Integration, clientSecret: Secret?, code: Secret, redirectURI: String, verifier: Secret
     ) async -> Result<TokenGrant, ProviderError> {
-        await userGrant(
+        await tokenRequest(
             integration: integration, clientSecret: clientSecret,
             fields: [
                 ("grant_type", "authorization_code"), ("code", code.value), ("redirect_uri", redirectURI),
                 ("code_verifier", verifier.value),
-            ], secrets: [code, verifier])
+            ])
     }
 
     /// Asks the device authorization endpoint for a device code and a user code (RFC 8628 §3.1).
@@ -45,24 +45,8 @@ extension OAuthClient {
     func deviceToken(
         integration: Integration, clientSecret: Secret?, deviceCode: Secret
     ) async -> Result<TokenGrant, ProviderError> {
-        await userGrant(
+        await tokenRequest(
             integration: integration, clientSecret: clientSecret,
-            fields: [("grant_type", Self.deviceCodeGrantType), ("device_code", deviceCode.value)],
-            secrets: [deviceCode])
-    }
-
-    /// One token request whose answer, when it is an error, may quote none of `secrets`.
-    private func userGrant(
-        integration: Integration, clientSecret: Secret?, fields: [(String, String)], secrets: [Secret]
-    ) async -> Result<TokenGrant, ProviderError> {
-        let request = makeRequest(
-            url: integration.tokenURL, integration: integration, clientSecret: clientSecret, fields: fields)
-        switch await send(request) {
-        case .failure(let error): return .failure(error)
-        case .success(let response):
-            return TokenResponseParser.parse(response, now: clock.now()).mapError {
-                $0.redacting(secrets + [clientSecret])
-            }
-        }
+            fields: [("grant_type", Self.deviceCodeGrantType), ("device_code", deviceCode.value)])
     }
 }
