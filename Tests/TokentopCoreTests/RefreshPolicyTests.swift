@@ -127,4 +127,14 @@ struct DueQueueTests {
                 == (policy.unknownExpiryLifetime, "tokentop's default for providers that do not say"))
         #expect(policy.assumedLifetime(provider: "google").seconds == policy.unknownExpiryLifetime)
     }
+
+    @Test func aLostAnswerIsRetriedInsideTheProvidersGraceWindow() {
+        let policy = RefreshPolicy.standard
+        // Okta documents a 30 s default grace period: a retry 10 s later still replays the same token safely.
+        #expect(policy.lostAnswerRetry(provider: "okta", backoff: 45) == 10)
+        #expect(policy.lostAnswerRetry(provider: "okta", backoff: 4) == 4)
+        // No documented window: the ordinary backoff.
+        #expect(policy.lostAnswerRetry(provider: "google", backoff: 45) == 45)
+        #expect(policy.lostAnswerRetry(provider: "acme-crm", backoff: 45) == 45)
+    }
 }

@@ -394,7 +394,13 @@ actor RefreshActor {
                 case .configuration:
                     retryAt = now.addingTimeInterval(policy.configurationRetry)
                 case .transient, .malformed:
-                    retryAt = now.addingTimeInterval(policy.backoff(failures: failures, retryAfter: error.retryAfter))
+                    var delay = policy.backoff(failures: failures, retryAfter: error.retryAfter)
+                    if connection.grant == .refreshToken, error.error == "network_error" {
+                        // The request may have rotated the refresh token in an answer that never came: retry
+                        // with the same token while the provider still accepts it (its grace window).
+                        delay = policy.lostAnswerRetry(provider: integration.provider, backoff: delay)
+                    }
+                    retryAt = now.addingTimeInterval(delay)
                 }
                 let updated = try store.recordRefreshFailure(
                     connectionID: id, error: error, retryAt: retryAt, reauthReason: reauth, at: now, lease: lease)

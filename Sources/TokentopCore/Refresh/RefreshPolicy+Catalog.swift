@@ -9,4 +9,14 @@ extension RefreshPolicy {
         }
         return (unknownExpiryLifetime, "tokentop's default for providers that do not say")
     }
+
+    /// The delay before retrying a refresh whose answer was lost: within the provider's grace window for replaying
+    /// a rotated refresh token (a third of it, at least a second), when the catalog documents one and `backoff`
+    /// would miss it; otherwise `backoff`.
+    func lostAnswerRetry(provider: String, backoff: Double) -> Double {
+        guard let grace = CatalogDefaults.catalog?.profile(id: provider)?.rotationGrace, grace > 0 else {
+            return backoff
+        }
+        return min(backoff, max(1, Double(grace) / 3))
+    }
 }
