@@ -2,7 +2,8 @@ import Foundation
 
 /// The demo's integrations and connections: all five identity models, each on the grant its providers really use,
 /// tokens that live minutes, and a script of trouble (one provider's outage, one refused refresh token, one API key
-/// the provider no longer accepts) that plays out in the first minute.
+/// the provider no longer accepts) that plays out in the first minute. The refused user signs in again by the device
+/// flow, which a pretend user at the sandbox approves a few seconds after `a`.
 ///
 /// The ids, subjects, scopes, grants and timings are fixed, so tests can rely on them; only the secrets (tokens and
 /// the two private keys, made once per process) are random.
@@ -25,6 +26,8 @@ public enum DemoSeed {
         var probe = false
         var placement: APIKeyPlacement?
         var scopes: [String] = []
+        /// Whether users sign in again by the device flow (RFC 8628), which the sandbox's pretend user approves.
+        var device = false
     }
 
     private struct Seed {
@@ -50,7 +53,9 @@ public enum DemoSeed {
     }
 
     private static let providers: [Provider] = [
-        Provider(name: "acme-crm", auth: .clientSecretBasic, behaviour: .init(rotates: true, lifetimes: 90...600)),
+        Provider(
+            name: "acme-crm", auth: .clientSecretBasic, behaviour: .init(rotates: true, lifetimes: 90...600),
+            device: true),
         Provider(name: "globex-mail", auth: .clientSecretPost, behaviour: .init(rotates: false, lifetimes: 60...480)),
         Provider(
             name: "initech-files", auth: .clientSecretBasic, behaviour: .init(rotates: true, lifetimes: 120...600)),
@@ -238,6 +243,9 @@ public enum DemoSeed {
         }
         if provider.revocation {
             entry["revocation_url"] = SandboxProvider.revocationURL(provider.name).absoluteString
+        }
+        if provider.device {
+            entry["device_authorization_url"] = SandboxProvider.deviceAuthorizationURL(provider.name).absoluteString
         }
         if provider.probe {
             entry["probe_url"] = SandboxProvider.probeURL(provider.name).absoluteString

@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 
-/// The demo's in-process providers: real RFC 6749, 7009, 7523 and 8693 exchanges, GitHub's installation-token
+/// The demo's in-process providers: real RFC 6749, 7009, 7523, 8628 and 8693 exchanges, GitHub's installation-token
 /// endpoint and an API that checks keys, answered through the same parsers as the network path, with no network.
 ///
 /// It serves every host under `sandbox.invalid` (a name that can never resolve, RFC 2606). Each provider has a
@@ -50,6 +50,8 @@ public final class SandboxProvider: HTTPTransport {
         var staticSecrets: [String: String] = [:]
         /// Where each provider's API expects its key; nil means `Authorization: Bearer`.
         var placements: [String: APIKeyPlacement] = [:]
+        /// Device codes issued and not yet exchanged (RFC 8628), by value.
+        var deviceCodes: [String: DeviceCode] = [:]
     }
 
     let registry = Mutex(Registry())
@@ -152,6 +154,10 @@ public final class SandboxProvider: HTTPTransport {
                 return Self.error(401, "invalid_client", "Client authentication failed.")
             }
             switch path {
+            case Self.deviceAuthorizationURL(provider).path:
+                return deviceAuthorization(form, clientID: clientID, provider: provider, now: now, registry: &registry)
+            case "/oauth/token" where form["grant_type"] == OAuthClient.deviceCodeGrantType:
+                return deviceToken(form, clientID: clientID, provider: provider, now: now, registry: &registry)
             case "/oauth/token": return token(form, clientID: clientID, provider: provider, registry: &registry)
             case "/oauth/revoke":
                 if let token = form["token"] {
