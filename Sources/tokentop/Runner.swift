@@ -196,7 +196,9 @@ struct Runner {
     /// - Parameter create: whether a missing database is created (import, the dashboard, the daemon) or named as
     ///   missing (commands that only read or act on what is there).
     private func openStore(create: Bool = false) throws -> Store {
-        try Store.open(path: databasePath, secrets: try SecretBox.load(environment: environment), create: create)
+        let (store, note) = try Store.open(path: databasePath, environment: environment, create: create)
+        if let note { Output.error("note: \(note)") }
+        return store
     }
 
     private func openEngine(create: Bool = false) throws -> Engine {

@@ -33,6 +33,38 @@ struct RekeyTests {
         #expect(audit.contains("rekey") && audit.contains("4 secrets re-encrypted"))
     }
 
+    @Test func rekeyOfOneDatabaseLosesNoOtherThatSharesTheKeyFile() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        let file = try sandbox.write("import.json", CommandLineTests.importFile)
+        let first = sandbox.root.appendingPathComponent("a.sqlite3").path
+        let second = sandbox.root.appendingPathComponent("b.sqlite3").path
+        for database in [first, second] {
+            #expect(try Binary.run(["import", file, "--db", database], environment: env).status == 0)
+        }
+        let listed = try Binary.run(["list", "--json", "--db", first], environment: env).stdout
+        #expect(try Binary.run(["rekey", "--db", second], environment: env).status == 0)
+        let kept = try FileManager.default.contentsOfDirectory(
+            atPath: sandbox.root.appendingPathComponent("config/tokentop").path
+        ).filter { $0.hasPrefix("key.replaced-") }
+        #expect(kept.count == 1, "\(kept)")
+
+        // The first database still opens, with the key kept aside, and says how to move it to a key of its own.
+        let list = try Binary.run(["list", "--json", "--db", first], environment: env)
+        #expect(list.status == 0, "\(list.stderr)")
+        #expect(list.stdout == listed)
+        #expect(list.stderr.contains("is sealed with an earlier key, kept in"), "\(list.stderr)")
+        let moved = try Binary.run(["rekey", "--db", first], environment: env)
+        #expect(moved.status == 0, "\(moved.stderr)")
+        // Now the second is the one on a kept key; both still read.
+        for database in [first, second] {
+            let again = try Binary.run(["list", "--json", "--db", database], environment: env)
+            #expect(again.status == 0 && again.stdout == listed, "\(again.stderr)")
+        }
+        #expect(try Binary.run(["list", "--db", first], environment: env).stderr.isEmpty)
+    }
+
     @Test func rekeyFromTheEnvironmentNeedsTheNewKeyThere() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

@@ -96,4 +96,24 @@ enum KeyFile {
             "cannot create the key file \(path) (\(String(cString: strerror(code)))); make its "
                 + "directory writable, or set \(SecretBox.keyVariable) to the base64 of 32 random bytes", path: path)
     }
+
+    /// Keeps the key at `path` as `path.replaced-TIME` (a hard link, so mode 0600 stays) before it is replaced.
+    static func retain(path: String) throws {
+        let stamp = RFC3339.string(from: Date()).replacingOccurrences(of: ":", with: "")
+        var target = "\(path).replaced-\(stamp)"
+        var attempt = 1
+        while FileManager.default.fileExists(atPath: target) {
+            attempt += 1
+            target = "\(path).replaced-\(stamp)-\(attempt)"
+        }
+        guard link(path, target) == 0 else { throw failure(target, errno) }
+    }
+
+    /// The kept keys beside `path`, newest first.
+    static func retained(besides path: String) -> [String] {
+        let directory = (path as NSString).deletingLastPathComponent
+        let prefix = (path as NSString).lastPathComponent + ".replaced-"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasPrefix(prefix) }.sorted(by: >).map { directory + "/" + $0 }
+    }
 }

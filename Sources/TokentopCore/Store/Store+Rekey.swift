@@ -56,8 +56,8 @@ extension Store {
     public static func rekey(
         path: String, environment: [String: String], user: String, at now: Date
     ) throws -> RekeyOutcome {
-        let current = try SecretBox.load(environment: environment)
-        let store = try Store.open(path: path, secrets: current, create: false)
+        let (store, _) = try Store.open(path: path, environment: environment, create: false)
+        let current = store.secrets
         // A running dashboard or daemon would go on sealing with the old key: stop them first.
         let running = try store.activeProcesses(since: now.addingTimeInterval(-5))
         guard running.isEmpty else {
@@ -110,12 +110,46 @@ extension Store {
             unlink(staged)
             throw error
         }
+        // The key file is shared by every database that uses it: keep the old key, so that those still sealed
+        // with it open (Store.open(path:environment:) tries it) instead of being lost.
+        try KeyFile.retain(path: keyPath)
         guard rename(staged, keyPath) == 0 else {
             throw StoreError(
                 .badKey,
                 "the database now uses the key in \(staged), but it could not replace \(keyPath) "
                     + "(\(String(cString: strerror(errno)))); move \(staged) to \(keyPath) by hand", path: keyPath)
         }
-        return RekeyOutcome(secrets: count, keyLocation: "key file \(keyPath)")
+        return RekeyOutcome(
+            secrets: count,
+            keyLocation: "key file \(keyPath) (the previous key is kept beside it for other databases that use it)")
+    }
+
+    /// Opens the database at `path` with the key from `environment` (TOKENTOP_KEY or the key file); when that key
+    /// cannot open it and the key file is in use, with a key `rekey` of another database replaced (newest first).
+    /// - Returns: the store, and a note for the user when an earlier key opened it.
+    public static func open(
+        path: String, environment: [String: String], create: Bool
+    ) throws -> (store: Store, note: String?) {
+        let current = try SecretBox.load(environment: environment)
+        do {
+            return (try Store.open(path: path, secrets: current, create: create), nil)
+        } catch let error as StoreError
+            where error.code == .cannotDecrypt && current.keySource != SecretBox.keyVariable
+        {
+            let keyPath = SecretBox.keyFilePath(environment: environment)
+            for retained in KeyFile.retained(besides: keyPath) {
+                guard var bytes = try? KeyFile.read(path: retained) else { continue }
+                defer { OPENSSL_cleanse(&bytes, bytes.count) }
+                guard let store = try? Store.open(
+                    path: path, secrets: SecretBox(key: bytes, source: "key file \(retained)"), create: false)
+                else { continue }
+                return (
+                    store,
+                    "\(path) is sealed with an earlier key, kept in \(retained) since rekey gave \(keyPath) a new "
+                        + "one; run `tokentop rekey --db \(path)` to move it to a key of its own"
+                )
+            }
+            throw error
+        }
     }
 }
