@@ -13,6 +13,7 @@ struct Daemon {
     var reload: @Sendable () throws -> EffectiveConfiguration
 
     func run() async throws -> Int32 {
+        try OperationsLoop.check(settings)
         let log = try JSONLinesLog(path: settings.logFile)
         // A parent may have started us with these blocked (threads of a test runner do); we must hear them.
         var wanted = sigset_t()
@@ -60,6 +61,7 @@ struct Daemon {
             }
             do {
                 let fresh = try reload()
+                try OperationsLoop.check(fresh.settings)
                 try log.reopen(path: fresh.settings.logFile)
                 operations.apply(fresh.settings)
                 await engine.apply(policy: fresh.policy(base: engine.policy))

@@ -244,6 +244,7 @@ struct Runner {
 
     private func dashboard(_ engine: Engine) async throws -> Int32 {
         let settings = try configuration().settings
+        try OperationsLoop.check(settings)
         let operations = OperationsLoop(engine: engine) { message, fields in
             // The dashboard has no log: a problem with the metrics file or the event command is its notice.
             let details = fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")

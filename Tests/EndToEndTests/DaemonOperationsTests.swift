@@ -119,3 +119,27 @@ struct DaemonOperationsTests {
         #expect(Self.read(log).contains("\"msg\":\"event command failed\""))
     }
 }
+
+/// A mistyped `--metrics` never overwrites a file that is not a metrics file of ours.
+struct MetricsPathTests {
+    @Test func theDatabaseTheKeyAndAMissingFolderAreRefusedAtStart() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        try CommandLineTests.importExpired(into: sandbox)
+        let key = sandbox.root.appendingPathComponent("config/tokentop/key").path
+        let keyBefore = try Data(contentsOf: URL(fileURLWithPath: key))
+        for target in [sandbox.database, key] {
+            let run = try Binary.run(["daemon", "--metrics", target], environment: sandbox.environment)
+            #expect(run.status == 1)
+            #expect(
+                run.stderr == "tokentop: refusing to replace \(target): it exists and is not a metrics file tokentop "
+                    + "wrote; name a new file\n")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: key)) == keyBefore)
+        #expect(try Binary.run(["list"], environment: sandbox.environment).status == 0)
+        let missing = sandbox.root.appendingPathComponent("no/such/folder/m.prom").path
+        let run = try Binary.run(["daemon", "--metrics", missing], environment: sandbox.environment)
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("its folder \(sandbox.root.path)/no/such/folder does not exist"), "\(run.stderr)")
+    }
+}

@@ -83,6 +83,7 @@ public final class OperationsLoop: Sendable {
         guard let path = config.withLock({ $0.metricsFile }) else { return }
         let text = PrometheusExposition.text(engine.snapshot(), metrics: engine.metrics, at: engine.timeSource.now())
         do {
+            try Self.checkReplaceable(path)
             try AtomicFile.write(text, to: path)
             config.withLock { $0.lastMetricsProblem = nil }
         } catch {
@@ -93,6 +94,34 @@ public final class OperationsLoop: Sendable {
                 return config.lastMetricsProblem != problem
             }
             if fresh { log("metrics file not written", ["path": path, "reason": problem]) }
+        }
+    }
+
+    /// Checks `settings` before anything starts: a metrics file that cannot be written is an error at start-up,
+    /// as a log file that cannot be opened is, rather than a line in the log later.
+    public static func check(_ settings: Settings) throws {
+        guard let path = settings.metricsFile else { return }
+        try checkReplaceable(path)
+        let directory = (path as NSString).deletingLastPathComponent
+        let folder = directory.isEmpty ? "." : directory
+        guard access(folder, W_OK | X_OK) == 0 else {
+            throw AtomicFileError(
+                description: "cannot write the metrics file \(path): its folder \(folder) "
+                    + "\(FileManager.default.fileExists(atPath: folder) ? "is not writable" : "does not exist")")
+        }
+    }
+
+    /// Refuses to replace a file that is not an earlier metrics file of ours: a mistyped `--metrics` must not
+    /// overwrite the database or the key.
+    static func checkReplaceable(_ path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        let handle = FileHandle(forReadingAtPath: path)
+        let head = (try? handle?.read(upToCount: PrometheusExposition.signature.utf8.count)) ?? nil
+        try? handle?.close()
+        guard let head, String(decoding: head, as: UTF8.self) == PrometheusExposition.signature else {
+            throw AtomicFileError(
+                description: "refusing to replace \(path): it exists and is not a metrics file tokentop wrote; "
+                    + "name a new file")
         }
     }
 }

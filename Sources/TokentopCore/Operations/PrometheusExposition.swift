@@ -3,6 +3,9 @@ import Foundation
 /// Prometheus text exposition (format 0.0.4) of the connections and the refresh counters, for node_exporter's
 /// textfile collector or any scraper that reads a file.
 public enum PrometheusExposition {
+    /// How every exposition begins; a file that starts otherwise is not ours to replace.
+    static let signature = "# HELP tokentop_connections "
+
     /// The whole exposition: connections by scope and status, seconds to the nearest expiry, refreshes and
     /// failures by provider and reason, and the refresh latency histogram.
     public static func text(_ snapshot: DashboardSnapshot, metrics: RefreshMetrics, at now: Date) -> String {
