@@ -67,7 +67,12 @@ struct Daemon {
                 await engine.apply(policy: fresh.policy(base: engine.policy))
                 log.write(
                     "configuration reloaded",
-                    Dictionary(uniqueKeysWithValues: fresh.entries.map { ("config.\($0.name)", $0.value) }))
+                    Dictionary(
+                        uniqueKeysWithValues: fresh.entries.map { entry in
+                            // The command may carry a webhook's secret in its URL: say only whether one is set.
+                            let value = entry.name == "on_event" && entry.value != "-" ? "set" : entry.value
+                            return ("config.\(entry.name)", value)
+                        }))
             } catch {
                 // A broken file on reload keeps the configuration that works, as nginx and systemd units do.
                 log.write("configuration not reloaded, keeping the one in force", ["reason": "\(error)"])

@@ -30,9 +30,10 @@ struct Runner {
         switch invocation.command {
         case .config:
             let (path, _) = configPath
+            let report = try configuration().report()
             let exists = FileManager.default.fileExists(atPath: path)
             Output.out("configuration file: \(path)\(exists ? "" : " (not present; defaults apply)")")
-            Output.out(try configuration().report())
+            Output.out(report)
             return 0
         case .help(let topic):
             Output.out(topic.flatMap(Usage.help) ?? Usage.text)

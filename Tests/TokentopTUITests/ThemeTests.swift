@@ -12,6 +12,16 @@ import Testing
         #expect(file == DefaultTheme.text)
     }
 
+    @Test(arguments: ["light", "high-contrast", "monochrome"])
+    func everyShippedThemeIsBuiltInAsItsFileSays(name: String) throws {
+        let file = try String(contentsOfFile: Self.themesDirectory + "/\(name).theme", encoding: .utf8)
+        #expect(ShippedThemes.texts[name] == file, "regenerate ShippedThemes.swift from themes/\(name).theme")
+        // Without a themes folder the built-in copy serves, exactly as the file would.
+        let fromFile = try Theme.load(name: name, directory: Self.themesDirectory, environment: [:])
+        let builtIn = try Theme.load(name: name, directory: nil, environment: [:])
+        #expect(fromFile.styles == builtIn.styles)
+    }
+
     @Test func builtInThemeSetsEveryRole() throws {
         let parsed = try Theme.parse(DefaultTheme.text, file: "default.theme", base: Theme(styles: [:]))
         for role in ThemeRole.all {
@@ -135,16 +145,17 @@ import Testing
         }
     }
 
-    @Test func withoutAThemesDirectoryOnlyTheDefaultLoads() throws {
+    @Test func withoutAThemesDirectoryTheShippedThemesAreBuiltIn() throws {
         let theme = try Theme.load(name: "default", directory: nil, environment: [:])
         #expect(theme[.cursor] == Theme.builtIn[.cursor])
         #expect(theme.styles.count == ThemeRole.all.count)
+        #expect(try Theme.load(name: "monochrome", directory: nil, environment: [:])[.cursor].attributes == [.reverse])
         #expect {
-            try Theme.load(name: "monochrome", directory: nil, environment: [:])
+            try Theme.load(name: "solarized", directory: nil, environment: [:])
         } throws: { error in
             (error as? ThemeError)?.description
-                == "monochrome.theme: no theme named 'monochrome': no themes directory was found to look for "
-                + "monochrome.theme in; name one with --themes DIR, or use 'default'"
+                == "solarized.theme: no theme named 'solarized': no themes directory was found to look for "
+                + "solarized.theme in; name one with --themes DIR, or use 'default'"
         }
     }
 
@@ -187,6 +198,17 @@ import Testing
         #expect(throws: ThemeError.self) {
             try Theme.loadFallingBack(name: "mien", directory: directory, environment: [:])
         }
+    }
+
+    @Test func aThemeFileThatIsNotUTF8NamesItsLineAndGivesWay() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tokentop-themes-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Data("header = default\nrow = red\n".utf8 + [0xFF, 0xFE, 0x0A]).write(
+            to: URL(fileURLWithPath: directory + "/bin.theme"))
+        let (theme, warning) = try Theme.loadFallingBack(name: "bin", directory: directory, environment: [:])
+        #expect(theme[.row] == Theme.builtIn[.row])
+        #expect(warning?.description == directory + "/bin.theme:3: not UTF-8 text; save the file as UTF-8")
     }
 
     @Test func aUserThemeInTheConfigDirectoryOverridesTheShippedOne() throws {

@@ -73,7 +73,7 @@ struct Theme: Sendable {
         }
         let file = "\(name).theme"
         guard let directory else {
-            if name == "default" { return builtIn }
+            if let embedded = try embedded(name) { return embedded }
             throw ThemeError(
                 file: file, line: nil,
                 message: "no theme named '\(name)': no themes directory was found to look for \(file) in; "
@@ -88,18 +88,28 @@ struct Theme: Sendable {
         }
         let path = (directory as NSString).appendingPathComponent(file)
         guard FileManager.default.fileExists(atPath: path) else {
-            if name == "default" { return builtIn }
+            if let embedded = try embedded(name) { return embedded }
             throw ThemeError(
                 file: path, line: nil,
                 message: "no theme named '\(name)': the file does not exist; \(available(in: directory))")
         }
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ThemeError(file: path, line: nil, message: "cannot read the file as UTF-8 text (\(error))")
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ThemeError(file: path, line: nil, message: "cannot read the file")
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            // Named by its line, like any other bad line, so the dashboard can still open in the default theme.
+            let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+            let bad = (lines.firstIndex { String(validating: $0, as: UTF8.self) == nil } ?? 0) + 1
+            throw ThemeError(file: path, line: bad, message: "not UTF-8 text; save the file as UTF-8")
         }
         return try parse(text, file: path)
+    }
+
+    /// A shipped theme built into the binary, for when its file is not at hand.
+    private static func embedded(_ name: String) throws -> Theme? {
+        if name == "default" { return builtIn }
+        guard let text = ShippedThemes.texts[name] else { return nil }
+        return try parse(text, file: "built-in \(name) theme")
     }
 
     /// `themes there: default, monochrome`, or what to do when there are none.
