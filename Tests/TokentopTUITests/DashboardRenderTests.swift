@@ -211,6 +211,11 @@ import TokentopCore
         #expect(many[3].hasPrefix(" ! provider acme-crm is failing"))
         #expect(many[4] == " ! 3 more providers are failing (111 refreshes paused): globex, hooli, initech")
         #expect(many[5].contains("STATUS"))
+        // With nothing else queued, the header counts what the breakers hold rather than "no refresh scheduled".
+        var held = Fixtures.snapshot(outages: outages)
+        held.inFlight = []
+        held.nextDue = nil
+        #expect(Fixtures.harness(snapshot: held).frame()[0].hasSuffix("148 refreshes held"))
     }
 
     @Test func stylesComeFromTheirRoles() throws {

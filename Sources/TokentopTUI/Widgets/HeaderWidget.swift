@@ -51,7 +51,11 @@ struct HeaderWidget: Widget {
         // A lock first, as vault and k9s mark a session that cannot change anything.
         if snapshot.readOnly { return "🔒 read-only" }
         if !snapshot.inFlight.isEmpty { return "refreshing \(snapshot.inFlight.count)" }
-        guard let due = snapshot.nextDue else { return "no refresh scheduled" }
+        let held = snapshot.outages.reduce(0) { $0 + $1.heldRefreshes }
+        guard let due = snapshot.nextDue else {
+            // Held refreshes are not in the queue, but they are scheduled: the banner says when they go out.
+            return held > 0 ? "\(held) refresh\(held == 1 ? "" : "es") held" : "no refresh scheduled"
+        }
         if due <= now { return "refresh due now" }
         return "next refresh in \(Countdown.format(until: due, now: now))"
     }
