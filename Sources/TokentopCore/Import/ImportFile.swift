@@ -31,6 +31,12 @@ public enum ImportFile {
     ///   - source: the file's name as the user gave it; every error message starts with it.
     /// - Throws: ``ImportError`` naming the file, the entry and the field.
     public static func parse(_ data: Data, source: String) throws -> ImportBundle {
+        // An empty file (or /dev/null) would otherwise be named as invalid JSON at line 1, column 1.
+        guard data.contains(where: { !" \t\r\n".utf8.contains($0) }) else {
+            throw ImportError(
+                file: source,
+                problem: "the file is empty; expected a JSON object with \"integrations\" and \"connections\" arrays")
+        }
         let root: JSONValue
         do {
             root = try JSONValue.parse(data)
