@@ -88,6 +88,39 @@ import Testing
         #expect(try store.connections().isEmpty)
     }
 
+    @Test func reImportingAParentAsAStaticCredentialIsRefusedWhileADerivedChildIsStored() throws {
+        let first = """
+            {"integrations": [{"id": "entra", "provider": "microsoft", "token_url": "https://login.entra.test/token",
+              "client_id": "fake-middle-tier", "client_secret": "fake-client-secret-0001"}],
+            "connections": [
+              {"id": "p", "integration": "entra", "scope": "user", "subject": "admin@example.com",
+               "access_token": "fake-access-token-0001", "refresh_token": "fake-refresh-token-0001"},
+              {"id": "a", "integration": "entra", "scope": "delegated", "subject": "bob@example.com",
+               "grant": "on_behalf_of", "parent": "p"}]}
+            """
+        let second = """
+            {"connections": [{"id": "p", "integration": "entra", "scope": "user", "subject": "admin@example.com",
+              "credential": "api_key", "secret": "fake-api-key-0005"}]}
+            """
+        let (store, directory) = try Self.open()
+        defer { _ = directory }
+        _ = try store.importBundle(try ImportFile.parse(Data(first.utf8), source: "one.json"), at: StoreFixtures.epoch)
+        let bundle = try ImportFile.parse(Data(second.utf8), source: "two.json")
+        let error = try #require(throws: ImportError.self) {
+            try store.importBundle(bundle, at: StoreFixtures.epoch.addingTimeInterval(60))
+        }
+        #expect(
+            error.description
+                == "two.json: connections[0] (id \"p\"): credential: \"p\" holds a api_key credential, not an OAuth "
+                + "2.0 access token for on_behalf_of to exchange; connection \"a\" derives its token from it: "
+                + "remove or re-parent \"a\" first")
+        // Nothing written: the parent keeps its OAuth 2.0 tokens and only the first import is in its history.
+        let parent = try #require(try store.connection(id: "p"))
+        #expect(parent.credential == .oauth2)
+        #expect(parent.accessFingerprint == Secret("fake-access-token-0001").fingerprint)
+        #expect(try store.history(connectionID: "p", limit: 10).map(\.message) == ["imported from one.json"])
+    }
+
     @Test(arguments: [
         ("\"audience\": \"\"", "audience: must not be empty"),
         ("\"audience\": [\"a b\"]", "audience[0]: must not contain spaces"),

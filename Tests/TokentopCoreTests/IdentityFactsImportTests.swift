@@ -58,6 +58,42 @@ import Testing
         #expect(try store.changes(since: 0).connections.map(\.id).contains("ws"))
     }
 
+    @Test func showNamesTheSignInProbeAndKeyFactsOrNull() throws {
+        let bundle = try ImportFile.parse(Data(Self.file.utf8), source: "models.json")
+        let directory = try StoreTemporaryDirectory()
+        let store = try Store.open(path: directory.file("db.sqlite3"), secrets: SecretBox(key: StoreFixtures.key))
+        _ = try store.importBundle(bundle, at: StoreFixtures.epoch)
+        let integrations = Dictionary(uniqueKeysWithValues: try store.integrations().map { ($0.id, $0) })
+        let snapshot = DashboardSnapshot(
+            databasePath: "db.sqlite3", connections: try store.connections(), integrations: integrations)
+        func detail(_ id: String) throws -> [String: Any] {
+            let connection = try #require(try store.connection(id: id))
+            let json = ConnectionReport.detailJSON(connection, snapshot: snapshot, history: [], at: StoreFixtures.epoch)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+            return try #require(object["integration_detail"] as? [String: Any])
+        }
+        let keyed = try detail("ws")
+        #expect(keyed["api_key_in"] as? String == "query")
+        #expect(keyed["api_key_name"] as? String == "key")
+        #expect(keyed["probe_url"] as? String == "https://api.vandelay.test/v1/me")
+        #expect(keyed["probe_interval"] as? Int == 600)
+        #expect(keyed["authorization_url"] is NSNull && keyed["device_authorization_url"] is NSNull)
+        let signIn = try detail("admin")
+        #expect(signIn["authorization_url"] as? String == "https://auth.acme.test/oauth/authorize")
+        #expect(signIn["device_authorization_url"] as? String == "https://auth.acme.test/oauth/device")
+        for key in ["api_key_in", "api_key_name", "probe_url", "probe_interval"] { #expect(signIn[key] is NSNull) }
+
+        let ws = try #require(try store.connection(id: "ws"))
+        let text = ConnectionReport.detailText(ws, snapshot: snapshot, history: [], at: StoreFixtures.epoch)
+        let lines = text.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+            .map { $0.joined(separator: " ") }
+        #expect(lines.contains("probe URL https://api.vandelay.test/v1/me"))
+        #expect(lines.contains("probe interval 10m00s"))
+        #expect(lines.contains("API key in query key"))
+        #expect(lines.contains("authorization URL none"))
+        #expect(lines.contains("device auth URL none"))
+    }
+
     @Test func aMissingParentIsRefusedAndNothingIsWritten() throws {
         let text = Self.file.replacingOccurrences(of: "\"parent\": \"admin\"", with: "\"parent\": \"nobody\"")
         let bundle = try ImportFile.parse(Data(text.utf8), source: "models.json")

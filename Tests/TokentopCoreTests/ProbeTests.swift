@@ -40,6 +40,26 @@ import Testing
         #expect(query.scrub("got fake key+&=/0001 and fake%20key%2B%26%3D%2F0001") == "got [redacted] and [redacted]")
     }
 
+    @Test(arguments: [
+        "fake+apikey%2FSECRET%2B2%26x%3D1",  // Python's quote_plus
+        "fake%20apikey/SECRET%2B2%26x%3D1",  // Python's quote: the slash left alone
+        "fake%20apikey%2fSECRET%2b2%26x%3d1",  // lower-case hex
+        "fake apikey\\/SECRET+2&x=1",  // JSON with an escaped slash
+        "%66ake+apikey%2FSECRET+2&x=1",  // a letter encoded, the plus sign not
+    ])
+    func aQueryKeyEchoedInAnyEncodingIsScrubbed(_ echo: String) throws {
+        let secret = Secret("fake apikey/SECRET+2&x=1")
+        let query = try Self.request(secret: secret, placement: APIKeyPlacement(location: .query, name: "key"))
+        #expect(query.scrub("{\"error\": \"bad key \(echo)\"}") == "{\"error\": \"bad key [redacted]\"}")
+    }
+
+    @Test func aBasicPasswordEchoedPercentEncodedIsScrubbed() throws {
+        let basic = try Self.request(.basic, secret: Secret("svc:fake pass/0001"))
+        #expect(
+            basic.scrub("c3ZjOmZha2UgcGFzcy8wMDAx fake+pass%2F0001 fake%20pass/0001")
+                == "[redacted] [redacted] [redacted]")
+    }
+
     @Test func basicAuthIsUserColonPasswordInBase64() throws {
         let basic = try Self.request(.basic, secret: Secret("svc:fake-pass-0001"))
         #expect(basic.request.header("Authorization") == "Basic c3ZjOmZha2UtcGFzcy0wMDAx")

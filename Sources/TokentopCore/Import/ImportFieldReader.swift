@@ -59,6 +59,18 @@ struct ImportFieldReader {
         return text
     }
 
+    /// A name shown on the dashboard: at most `maximumLength` characters, with at least one visible character.
+    func checkName(_ text: String, field: String, maximumLength: Int) throws {
+        // The byte count bounds the cost of counting characters.
+        guard text.utf8.count <= 4 * maximumLength else {
+            throw fail(field, "is \(text.utf8.count) bytes long, more than \(maximumLength) characters can take")
+        }
+        guard text.count <= maximumLength else { throw fail(field, "is longer than \(maximumLength) characters") }
+        guard !SafeText.isInvisible(text) else {
+            throw fail(field, "has no visible character, only spaces or invisible format characters; give a name")
+        }
+    }
+
     /// An identifier: letters, digits and `. _ - @ : +`, so that it is easy to type in a shell.
     func identifier(_ key: String, _ purpose: String) throws -> String? {
         guard let text = try string(key) else { return nil }
@@ -78,14 +90,28 @@ struct ImportFieldReader {
         character.isLetter || character.isNumber || "._-@:+".contains(character)
     }
 
-    func strings(_ key: String) throws -> [String]? {
+    /// An array of non-empty strings of at most `maximumCount` elements, each held to the rules of ``string(_:)``.
+    func strings(_ key: String, maximumCount: Int = 10_000) throws -> [String]? {
         guard let value = value(key) else { return nil }
         guard case .array(let elements) = value else {
             throw fail(key, "expected an array of strings, found \(value.kindName)")
         }
+        guard elements.count <= maximumCount else {
+            throw fail(key, "has \(elements.count) entries, more than the \(maximumCount) allowed")
+        }
         return try elements.enumerated().map { index, element in
-            guard case .string(let text) = element, !text.isEmpty else {
-                throw fail("\(key)[\(index)]", "expected a non-empty string, found \(element.kindName)")
+            let field = "\(key)[\(index)]"
+            guard case .string(let text) = element else {
+                throw fail(field, "expected a non-empty string, found \(element.kindName)")
+            }
+            guard !text.isEmpty else { throw fail(field, "expected a non-empty string, found an empty string") }
+            if let control = text.unicodeScalars.first(where: SafeText.isUnsafe) {
+                throw fail(
+                    field,
+                    "contains the control or invisible character U+\(String(format: "%04X", control.value)); remove it")
+            }
+            guard text.utf8.count <= Self.maximumStringBytes else {
+                throw fail(field, "is \(text.utf8.count) bytes long, more than the 64 KiB any field may be")
             }
             return text
         }

@@ -50,6 +50,14 @@ extension ImportFile {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return "no such file" }
         if isDirectory.boolValue { return "it is a directory" }
         if !FileManager.default.isReadableFile(atPath: path) { return "permission denied" }
+        let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        let type = (try? FileManager.default.attributesOfItem(atPath: target))?[.type] as? FileAttributeType
+        let kinds: [FileAttributeType: String] = [
+            .typeCharacterSpecial: "a character device", .typeBlockSpecial: "a block device", .typeSocket: "a socket",
+        ]
+        if let type, let kind = kinds[type] {
+            return "it is \(kind), not a regular file; give a JSON file, or - to read standard input"
+        }
         return "it could not be read"
     }
 }

@@ -18,6 +18,12 @@ public enum ImportFile {
         "id", "integration", "scope", "subject", "credential", "grant", "access_token", "secret", "refresh_token",
         "expires_at", "expires_in", "granted_scopes", "parent", "workspace", "members", "secret_set_at",
     ]
+    /// The most members a workspace connection may list; the dashboard shows and filters them all.
+    static let maximumMembers = 1_000
+    /// The longest member name, the longest an e-mail address can be.
+    static let maximumMemberLength = 320
+    /// The longest workspace name.
+    static let maximumWorkspaceLength = 200
 
     /// Parses and validates an import file.
     /// - Parameters:
@@ -25,6 +31,12 @@ public enum ImportFile {
     ///   - source: the file's name as the user gave it; every error message starts with it.
     /// - Throws: ``ImportError`` naming the file, the entry and the field.
     public static func parse(_ data: Data, source: String) throws -> ImportBundle {
+        // An empty file (or /dev/null) would otherwise be named as invalid JSON at line 1, column 1.
+        guard data.contains(where: { !" \t\r\n".utf8.contains($0) }) else {
+            throw ImportError(
+                file: source,
+                problem: "the file is empty; expected a JSON object with \"integrations\" and \"connections\" arrays")
+        }
         let root: JSONValue
         do {
             root = try JSONValue.parse(data)
@@ -258,6 +270,9 @@ public enum ImportFile {
             throw reader.fail("scope", "missing; give one of \(valid)")
         }
         let subject = try reader.requiredString("subject", "who the credential stands for, such as an e-mail address")
+        guard !SafeText.isInvisible(subject) else {
+            throw reader.fail("subject", "has no visible character, only spaces or invisible format characters")
+        }
         let givenID = try reader.identifier("id", "the connection a name")
         let id = givenID ?? defaultConnectionID(integration: integration, subject: subject)
         if givenID == nil {
@@ -323,10 +338,15 @@ public enum ImportFile {
         }
         try checkDerivedGrant(reader, grant: grant, parentID: parentID)
         let workspace = try reader.string("workspace")
-        if let workspace, workspace.isEmpty {
-            throw reader.fail("workspace", "must not be empty; leave it out instead")
+        if let workspace {
+            guard !workspace.isEmpty else { throw reader.fail("workspace", "must not be empty; leave it out instead") }
+            try reader.checkName(workspace, field: "workspace", maximumLength: Self.maximumWorkspaceLength)
         }
-        let members = try reader.strings("members") ?? []
+        // The dashboard lists and filters members on every frame; an address is at most 320 characters (RFC 3696).
+        let members = try reader.strings("members", maximumCount: Self.maximumMembers) ?? []
+        for (index, member) in members.enumerated() {
+            try reader.checkName(member, field: "members[\(index)]", maximumLength: Self.maximumMemberLength)
+        }
         let secretSetAt = try reader.time("secret_set_at")
         let entry = ImportBundle.ConnectionEntry(
             id: id, integrationID: integration, scope: scope, subject: subject, credential: credential, grant: grant,

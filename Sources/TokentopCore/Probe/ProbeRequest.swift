@@ -56,8 +56,36 @@ struct ProbeRequest {
     }
 
     /// `text` with every form of the secret replaced by `[redacted]`.
+    ///
+    /// Besides the exact forms, each form is matched however an echo may have encoded it: any character raw or
+    /// percent-encoded in upper or lower hex, a space also as `+` (form encoding, Python's `quote_plus`), a slash
+    /// also as `\/` (JSON). Which characters a provider leaves unescaped differs, so each is matched on its own.
+    // FIXME: JSON \uXXXX escapes and base64 of an API key or bot token (only basic auth's is known) are not matched.
     func scrub(_ text: String) -> String {
-        secretForms.reduce(text) { $0.replacingOccurrences(of: $1, with: "[redacted]") }
+        let exact = secretForms.reduce(text) { $0.replacingOccurrences(of: $1, with: "[redacted]") }
+        guard exact.contains("%") || exact.contains("+") || exact.contains("\\") else { return exact }
+        return secretForms.reduce(exact) { text, form in
+            guard let pattern = try? NSRegularExpression(pattern: Self.encodedPattern(form)) else { return text }
+            let range = NSRange(text.startIndex..., in: text)
+            return pattern.stringByReplacingMatches(in: text, range: range, withTemplate: "[redacted]")
+        }
+    }
+
+    /// A regular expression that matches `form` with each character raw or encoded as described at ``scrub(_:)``.
+    static func encodedPattern(_ form: String) -> String {
+        form.unicodeScalars.map { scalar in
+            let raw = String(scalar)
+            var choices = [NSRegularExpression.escapedPattern(for: raw)]
+            // Each hex digit matches in either case: %2f and %2F are the same byte.
+            let percent = raw.utf8.map { byte in
+                "%" + String(format: "%02X", byte).map { $0.isLetter ? "[\($0)\($0.lowercased())]" : "\($0)" }
+                    .joined()
+            }
+            choices.append(percent.joined())
+            if scalar == " " { choices.append("\\+") }
+            if scalar == "/" { choices.append("\\\\/") }
+            return "(?:" + choices.joined(separator: "|") + ")"
+        }.joined()
     }
 }
 

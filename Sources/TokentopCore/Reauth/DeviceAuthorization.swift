@@ -13,8 +13,13 @@ struct DeviceAuthorization: Sendable, Equatable {
     /// Seconds between polls.
     var interval: Double
 
-    /// RFC 8628 §3.2: 5 seconds when the answer names no interval.
+    /// RFC 8628 §3.2: 5 seconds when the answer names no interval (or one that is not a positive number).
     static let defaultInterval = 5.0
+    /// The shortest wait between polls, whatever the provider says: no provider means to be hammered.
+    static let shortestInterval = 1.0
+    /// The longest wait between polls, slow_down and back-off included: a user who approved at once should not
+    /// wait longer, and a code's life is counted in minutes.
+    static let longestInterval = 60.0
     /// A code without `expires_in` (which the RFC requires) is given ten minutes.
     static let defaultLifetime = 600.0
 
@@ -45,7 +50,8 @@ struct DeviceAuthorization: Sendable, Equatable {
                 deviceCode: Secret(deviceCode), userCode: SafeText.clean(userCode), verificationURI: verification,
                 verificationURIComplete: webURL(object["verification_uri_complete"]),
                 expiresIn: positive(object["expires_in"]) ?? defaultLifetime,
-                interval: positive(object["interval"]) ?? defaultInterval))
+                interval: min(max(positive(object["interval"]) ?? defaultInterval, shortestInterval), longestInterval)
+            ))
     }
 
     private static func webURL(_ value: Any?) -> URL? {

@@ -87,20 +87,19 @@ struct ReauthFlow: Sendable {
             verificationURIComplete: authorization.verificationURIComplete,
             expiresAt: started.addingTimeInterval(authorization.expiresIn), interval: authorization.interval)
         publish(.waitingForDevice(step))
-        // The provider's own expired_token is the clearer answer, so without a timeout of the operator's, polling
-        // goes on one interval past the code's expiry before tokentop concludes it by itself.
+        // A poll at or after the code's expiry can only fail, so the flow never sleeps past it: it ends there by
+        // itself, or at the operator's timeout when that comes first.
         let ownLimit = options.timeout.map { $0 < authorization.expiresIn } ?? false
-        let deadline =
-            ownLimit
-            ? started.addingTimeInterval(options.timeout ?? 0)
-            : step.expiresAt.addingTimeInterval(step.interval + 1)
+        let deadline = ownLimit ? started.addingTimeInterval(options.timeout ?? 0) : step.expiresAt
         while true {
+            let left = deadline.timeIntervalSince(clock.now())
             do {
-                try await clock.sleep(seconds: step.interval)
+                if left > 0 { try await clock.sleep(seconds: min(step.interval, left)) }
             } catch {
                 throw Self.cancelled
             }
             if Task.isCancelled { throw Self.cancelled }
+            if left <= step.interval { throw deviceDeadlinePassed(ownLimit: ownLimit, authorization: authorization) }
             let result = await client.deviceToken(
                 integration: integration, clientSecret: secret, deviceCode: authorization.deviceCode)
             switch result {
@@ -111,7 +110,7 @@ struct ReauthFlow: Sendable {
                 switch error.error {
                 case "authorization_pending": break
                 case "slow_down":
-                    step.interval += 5
+                    step.interval = min(step.interval + 5, DeviceAuthorization.longestInterval)
                     publish(.waitingForDevice(step))
                 case "expired_token":
                     throw ReauthFailure(
@@ -126,24 +125,27 @@ struct ReauthFlow: Sendable {
                     if Task.isCancelled { throw Self.cancelled }
                     guard error.kind == .transient else { throw tokenFailure(error, refused: "the device code") }
                     // RFC 8628 §3.5: after a failed connection, poll less often.
-                    step.interval = min(step.interval * 2, 60)
+                    step.interval = min(step.interval * 2, DeviceAuthorization.longestInterval)
                     publish(.waitingForDevice(step))
                 }
             }
-            if clock.now() >= deadline {
-                if ownLimit {
-                    throw ReauthFailure(
-                        .timedOut,
-                        "the user did not approve the device code within "
-                            + "\(Countdown.format(seconds: options.timeout ?? 0)); nothing was stored")
-                }
-                throw ReauthFailure(
-                    .expired,
-                    "the device code expired before the user approved it (after "
-                        + "\(Countdown.format(seconds: authorization.expiresIn))); nothing was stored; run the "
-                        + "re-auth again for a new code")
-            }
+            if clock.now() >= deadline { throw deviceDeadlinePassed(ownLimit: ownLimit, authorization: authorization) }
         }
+    }
+
+    /// The failure when the device code expired, or the operator's timeout passed, with nobody approving it.
+    private func deviceDeadlinePassed(ownLimit: Bool, authorization: DeviceAuthorization) -> ReauthFailure {
+        if ownLimit {
+            return ReauthFailure(
+                .timedOut,
+                "the user did not approve the device code within "
+                    + "\(Countdown.format(seconds: options.timeout ?? 0)); nothing was stored")
+        }
+        return ReauthFailure(
+            .expired,
+            "the device code expired before the user approved it (after "
+                + "\(Countdown.format(seconds: authorization.expiresIn))); nothing was stored; run the "
+                + "re-auth again for a new code")
     }
 
     // MARK: - Storing

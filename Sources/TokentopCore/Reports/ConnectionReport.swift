@@ -74,8 +74,15 @@ public enum ConnectionReport {
         result.append(("children", .strings(snapshot.children(of: connection.id))))
         let detail: [(String, JSONWriter.Value)]? = integration.map { integration in
             [
+                ("api_key_in", .string(integration.apiKeyPlacement?.location.rawValue)),
+                ("api_key_name", .string(integration.apiKeyPlacement?.name)),
+                ("authorization_url", .string(integration.authorizationURL?.absoluteString)),
                 ("client_auth", .string(integration.clientAuth.rawValue)), ("client_id", .string(integration.clientID)),
-                ("id", .string(integration.id)), ("provider", .string(integration.provider)),
+                ("device_authorization_url", .string(integration.deviceAuthorizationURL?.absoluteString)),
+                ("id", .string(integration.id)),
+                ("probe_interval", .int(integration.probeInterval.map { Int($0.rounded()) })),
+                ("probe_url", .string(integration.probeURL?.absoluteString)),
+                ("provider", .string(integration.provider)),
                 ("revocation_url", .string(integration.revocationURL?.absoluteString)),
                 ("secret_fingerprint", .string(integration.secretFingerprint)),
                 ("secret_kind", .string(integration.secretKind.rawValue)),
@@ -175,6 +182,13 @@ public enum ConnectionReport {
             lines.append(("revocation URL", integration.revocationURL?.absoluteString ?? "none"))
             lines.append(("client id", integration.clientID))
             lines.append(("client auth", integration.clientAuth.rawValue))
+            lines.append(("authorization URL", integration.authorizationURL?.absoluteString ?? "none"))
+            lines.append(("device auth URL", integration.deviceAuthorizationURL?.absoluteString ?? "none"))
+            lines.append(("probe URL", integration.probeURL?.absoluteString ?? "none"))
+            lines.append(("probe interval", integration.probeInterval.map { Countdown.format(seconds: $0) } ?? "—"))
+            if let placement = integration.apiKeyPlacement {
+                lines.append(("API key in", "\(placement.location.rawValue) \(placement.name)"))
+            }
         }
         let width = lines.map(\.0.count).max() ?? 0
         var text = lines.map { pad($0.0, width) + "  " + $0.1 }.joined(separator: "\n")

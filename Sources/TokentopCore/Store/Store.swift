@@ -178,6 +178,23 @@ public final class Store: @unchecked Sendable {
                                 + "name the root grant as the parent")
                     }
                 }
+                // A re-imported parent must still suit the derived children already stored, not only those in
+                // the file: otherwise the import succeeds and every later refresh of the child fails.
+                for (index, entry) in bundle.connections.enumerated() where entry.credential != .oauth2 {
+                    let derivedKinds = GrantKind.allCases.filter(\.derivesFromParent).map(\.rawValue)
+                    let placeholders = derivedKinds.map { _ in "?" }.joined(separator: ", ")
+                    let children = try database.query(
+                        "SELECT id, grant_kind FROM connections "
+                            + "WHERE parent_id = ? AND grant_kind IN (\(placeholders)) ORDER BY id LIMIT 1",
+                        [entry.id] + derivedKinds
+                    ) { ($0.string(0) ?? "", $0.string(1) ?? "") }
+                    guard let (child, grant) = children.first else { continue }
+                    throw ImportError(
+                        file: bundle.source, entry: bundle.connectionLabel(index), field: "credential",
+                        problem: "\"\(entry.id)\" holds a \(entry.credential.rawValue) credential, not an OAuth 2.0 "
+                            + "access token for \(grant) to exchange; connection \"\(child)\" derives its token "
+                            + "from it: remove or re-parent \"\(child)\" first")
+                }
                 return summary
             }
         }

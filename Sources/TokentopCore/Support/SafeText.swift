@@ -7,13 +7,23 @@ public enum SafeText {
         return String(String.UnicodeScalarView(text.unicodeScalars.map { isUnsafe($0) ? "\u{FFFD}" : $0 }))
     }
 
-    /// Control characters, and the invisible marks that reorder or hide text (bidi overrides and isolates, the
-    /// zero-width space, the byte order mark). Zero-width joiners stay: emoji sequences need them.
+    /// Control characters, the line and paragraph separators (which break a line like a newline does), and the
+    /// invisible marks that reorder or hide text (bidi overrides and isolates, the zero-width space, the byte order
+    /// mark). Zero-width joiners stay: emoji sequences need them.
     public static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
         if scalar.properties.generalCategory == .control { return true }
         switch scalar.value {
-        case 0x061C, 0x200B, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069, 0xFEFF: return true
+        case 0x061C, 0x200B, 0x200E, 0x200F, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069, 0xFEFF: return true
         default: return false
+        }
+    }
+
+    /// Whether `text` shows nothing on a terminal: it is empty or made only of white space and format characters
+    /// (zero-width joiners, the soft hyphen, the word joiner, …), so a name made of it looks blank.
+    public static func isInvisible(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy { scalar in
+            scalar.properties.isWhitespace || scalar.properties.generalCategory == .format
+                || isUnsafe(scalar)
         }
     }
 }

@@ -300,6 +300,50 @@ import Testing
         let failure = try #require(failureOf(await engine.startReauth("alice").outcome()))
         #expect(failure.code == .expired)
         #expect(failure.message.hasPrefix("the device code expired before the user approved it (after 10s)"))
+        // One poll at 0 + 5 s moves the clock to 6 s; the next would come after the expiry, so none is sent.
+        #expect(provider.polls == 1)
+        #expect(clock.sleeps == [5, 4])
+    }
+
+    @Test(arguments: [
+        // (interval the provider names, code lifetime, the waits, the polls sent)
+        (1e12, 10, [10.0], 0),  // clamped to 60 s, but never past the expiry: ends at 10 s without a poll
+        (0, 12, [5, 5, 2], 2),  // not a positive number: the RFC's 5 s
+        (-3, 12, [5, 5, 2], 2),
+        (0.01, 3, [1, 1, 1], 2),  // at least 1 s
+        (90, 200, [60, 60, 60, 20], 3),  // at most 60 s
+    ])
+    func aHostileIntervalIsClampedAndNoPollComesAfterTheExpiry(
+        interval: Double, lifetime: Int, waits: [Double], polls: Int
+    ) async throws {
+        let clock = clock
+        clock.letSleepingMoveTime()
+        let provider = SignInProvider()
+        provider.setDevice(interval: interval, lifetime: lifetime)
+        let engine = try makeEngine(provider, device: true)
+        let started = clock.now()
+        let failure = try #require(failureOf(await engine.startReauth("alice").outcome()))
+        #expect(failure.code == .expired)
+        #expect(failure.message.hasPrefix("the device code expired before the user approved it"))
+        #expect(clock.sleeps == waits)
+        #expect(provider.polls == polls)
+        #expect(clock.now() == started.addingTimeInterval(Double(lifetime)))
+    }
+
+    @Test func slowDownStaysWithinSixtySeconds() async throws {
+        let clock = clock
+        clock.letSleepingMoveTime()
+        let provider = SignInProvider()
+        provider.setDevice(interval: 50, lifetime: 900)
+        provider.script(polls: ["slow_down", "slow_down"])
+        provider.decide(.approve)
+        let engine = try makeEngine(provider, device: true)
+        var intervals: [Double] = []
+        for await progress in try engine.startReauth("alice").updates() {
+            if case .waitingForDevice(let step) = progress { intervals.append(step.interval) }
+        }
+        #expect(intervals == [50, 55, 60])
+        #expect(clock.sleeps == [50, 55, 60])
         #expect(provider.polls == 3)
     }
 

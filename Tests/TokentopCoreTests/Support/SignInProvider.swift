@@ -30,7 +30,7 @@ final class SignInProvider: HTTPTransport {
         var polls = 0
         var serial = 0
         var requests: [HTTPRequest] = []
-        var deviceInterval = 5
+        var deviceInterval = 5.0
         var deviceLifetime = 900
         var refreshTokenIssued = true
     }
@@ -48,7 +48,7 @@ final class SignInProvider: HTTPTransport {
 
     func decide(_ decision: Decision) { state.withLock { $0.decision = decision } }
     func script(polls errors: [String]) { state.withLock { $0.scriptedPolls = errors } }
-    func setDevice(interval: Int, lifetime: Int) {
+    func setDevice(interval: Double, lifetime: Int) {
         state.withLock {
             $0.deviceInterval = interval
             $0.deviceLifetime = lifetime

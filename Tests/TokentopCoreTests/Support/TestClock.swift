@@ -2,18 +2,34 @@ import Foundation
 import Synchronization
 import TokentopCore
 
-/// A clock the test moves by hand; `sleep` waits briefly without moving it.
+/// A clock the test moves by hand; `sleep` waits briefly without moving it, unless told to let the time pass.
 final class TestClock: TimeSource {
-    private let current: Mutex<Date>
+    private struct State {
+        var now: Date
+        var sleeps: [Double] = []
+        var sleepingMovesTime = false
+    }
 
-    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { current = Mutex(start) }
+    private let state: Mutex<State>
 
-    func now() -> Date { current.withLock { $0 } }
+    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { state = Mutex(State(now: start)) }
 
-    func advance(_ seconds: Double) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
+    func now() -> Date { state.withLock { $0.now } }
+
+    func advance(_ seconds: Double) { state.withLock { $0.now = $0.now.addingTimeInterval(seconds) } }
+
+    /// Every wait asked of ``sleep(seconds:)``, in seconds, oldest first.
+    var sleeps: [Double] { state.withLock { $0.sleeps } }
+
+    /// From now on each sleep moves the clock by the time it was asked to wait, as a real wait would.
+    func letSleepingMoveTime() { state.withLock { $0.sleepingMovesTime = true } }
 
     /// Sleeps for real, but at most 20 ms, so waits take place without slowing the tests.
     func sleep(seconds: Double) async throws {
+        state.withLock {
+            $0.sleeps.append(seconds)
+            if $0.sleepingMovesTime { $0.now = $0.now.addingTimeInterval(seconds) }
+        }
         try await Task.sleep(nanoseconds: UInt64(max(0.001, min(seconds, 0.02)) * 1_000_000_000))
     }
 }
