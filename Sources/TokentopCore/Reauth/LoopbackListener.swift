@@ -154,6 +154,12 @@ final class LoopbackListener: Sendable {
                 continue
             }
             let query = FormEncoding.decode(Data(request.query.utf8))
+            guard query["code"] != nil || query["error"] != nil else {
+                // A stale tab or a browser's prefetch, not the provider's redirect: the sign-in goes on.
+                let text = "This page waits for the provider to send you back after you sign in."
+                Self.respond(client, Page(status: 400, html: Self.page(title: "Nothing to sign in with", text: text)))
+                continue
+            }
             Self.respond(client, answer(query))
             return .success(query)
         }

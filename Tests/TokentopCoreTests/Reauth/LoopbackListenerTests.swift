@@ -34,6 +34,10 @@ import Testing
         #expect(favicon.body.contains("tokentop waits for the sign-in at /callback"))
         let post = try await Browser.get("\(listener.redirectURI)?code=x", method: "POST")
         #expect(post.status == 405)
+        // The callback without a code or an error (a stale tab, a prefetch) does not end the sign-in.
+        let bare = try await Browser.get(listener.redirectURI)
+        #expect(bare.status == 400)
+        #expect(bare.body.contains("waits for the provider to send you back"))
         _ = try await Browser.get("\(listener.redirectURI)?code=fake-code-0002&state=s")
         #expect(try await received["code"] == "fake-code-0002")
     }
