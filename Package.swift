@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .executable(name: "tokentop", targets: ["tokentop"]),
         .library(name: "TokentopCore", targets: ["TokentopCore"]),
+        .executable(name: "tokentop-bench", targets: ["tokentop-bench"]),
     ],
     targets: [
         .systemLibrary(name: "CNcurses", providers: [.apt(["libncurses-dev"])]),
@@ -20,6 +21,8 @@ let package = Package(
             resources: [.embedInCode("Catalog/providers.json")], swiftSettings: strict),
         .target(name: "TokentopTUI", dependencies: ["TokentopCore", "CNcurses"], swiftSettings: strict),
         .executableTarget(name: "tokentop", dependencies: ["TokentopCore", "TokentopTUI"], swiftSettings: strict),
+        .executableTarget(
+            name: "tokentop-bench", dependencies: ["TokentopCore", "TokentopTUI"], swiftSettings: strict),
         .testTarget(name: "TokentopCoreTests", dependencies: ["TokentopCore"], swiftSettings: strict),
         .testTarget(
             name: "TokentopTUITests", dependencies: ["TokentopTUI", "TokentopCore"], exclude: ["Snapshots"],
