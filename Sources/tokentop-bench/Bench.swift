@@ -18,10 +18,11 @@ struct Bench {
     func run() throws {
         let work = try options.work ?? Self.temporaryDirectory()
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        var keyBytes = [UInt8](repeating: 0, count: 32)
-        for index in keyBytes.indices { keyBytes[index] = UInt8.random(in: 0...255) }
-        let key = Data(keyBytes).base64EncodedString()
         var environment = ProcessInfo.processInfo.environment
+        // A fresh key for fake tokens, unless TOKENTOP_KEY names one (to open the databases a --work run keeps).
+        let key =
+            environment[SecretBox.keyVariable].flatMap { $0.isEmpty ? nil : $0 }
+            ?? Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
         environment[SecretBox.keyVariable] = key
         let secrets = try SecretBox.load(environment: [SecretBox.keyVariable: key])
         let endpoint = options.network ? try TokenEndpoint(directory: work + "/nginx", workers: 2) : nil

@@ -5,7 +5,8 @@ import TokentopCore
 struct BenchOptions {
     static let usage = """
         usage: tokentop-bench [--connections N[,N...]] [--idle-seconds S] [--due N] [--refreshes N]
-                              [--wrk-seconds S] [--transport curl|urlsession] [--work DIR] [--no-network]
+                              [--wrk-seconds S] [--key-samples N]
+                              [--transport curl|urlsession] [--work DIR] [--no-network]
 
         Builds a database of N connections (default 1000,100000) and prints one figure per line, `name value`,
         for each N in turn. Needs nginx and wrk (apt-get install -y nginx-light wrk) unless --no-network.
@@ -15,6 +16,7 @@ struct BenchOptions {
           --due N               connections due within one minute for lateness_ms_p99 (default 10000, at most N)
           --refreshes N         connections due at once for refresh_per_s (default 20000, at most N)
           --wrk-seconds S       how long wrk runs for wrk_per_s (default 10)
+          --key-samples N       keys timed for each frame figure (default 300)
           --transport NAME      the HTTP transport the engine uses (default: the one tokentop uses)
           --work DIR            where databases and nginx's files go (default: a new temporary directory)
           --no-network          skip refresh_per_s, wrk_per_s, refresh_ratio and lateness_ms_p99
@@ -69,6 +71,7 @@ struct BenchOptions {
             case "--transport": transport = try value(flag)
             case "--work": work = try value(flag)
             case "--no-network": network = false
+            case "--key-samples": keySamples = max(1, Int(try number(flag)))
             case "--phase": phase = try value(flag)
             case "--db": database = try value(flag)
             case "--started-at": startedAt = UInt64(try number(flag))
@@ -92,7 +95,7 @@ struct BenchOptions {
     /// The arguments that pass these options on to a phase's process.
     var childArguments: [String] {
         [
-            "--idle-seconds", "\(idleSeconds)", "--transport", transport,
+            "--idle-seconds", "\(idleSeconds)", "--transport", transport, "--key-samples", "\(keySamples)",
         ]
     }
 }

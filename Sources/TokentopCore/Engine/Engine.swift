@@ -31,7 +31,7 @@ public final class Engine: Sendable {
         let connections = try store.connections()
         state = EngineState(
             databasePath: databasePath ?? store.path, connections: connections, integrations: try store.integrations(),
-            events: try store.recentHistory(limit: EngineState.eventLimit), policy: policy)
+            events: try store.recentHistory(limit: EngineState.eventLimit), policy: policy, now: timeSource.now())
         actor = RefreshActor(
             store: store, client: OAuthClient(transport: transport, clock: timeSource), clock: timeSource,
             policy: policy, state: state)
@@ -54,7 +54,7 @@ public final class Engine: Sendable {
     }
 
     /// The current state; cheap, and never blocks on the network or the disk.
-    public func snapshot() -> DashboardSnapshot { state.snapshot() }
+    public func snapshot() -> DashboardSnapshot { state.snapshot(at: timeSource.now()) }
 
     /// Asks the actor to refresh `ids` now; failures arrive as events.
     public func refresh(_ ids: [String]) {

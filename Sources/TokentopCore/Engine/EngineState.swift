@@ -3,11 +3,13 @@ import Synchronization
 
 /// The core's live state, shared by the refresh actor (writer) and the front end (reader of snapshots).
 ///
-/// A mutex guards one ``DashboardSnapshot``; readers copy it, which is cheap until a writer changes it.
+/// A mutex guards one ``DashboardSnapshot``; readers copy it. A write under a held copy copies one chunk of the
+/// ``ConnectionList``, not every connection, and the status counts follow each write (``StatusTally``).
 final class EngineState: Sendable {
     private struct Inner {
         var snapshot: DashboardSnapshot
         var index: [String: Int]
+        var tally: StatusTally
     }
 
     private let inner: Mutex<Inner>
@@ -16,20 +18,48 @@ final class EngineState: Sendable {
 
     init(
         databasePath: String, connections: [Connection], integrations: [Integration], events: [HistoryEntry],
-        policy: RefreshPolicy
+        policy: RefreshPolicy, now: Date
     ) {
         let snapshot = DashboardSnapshot(
             version: 1, databasePath: databasePath, connections: connections,
             integrations: Dictionary(integrations.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
             events: events, policy: policy)
-        inner = Mutex(Inner(snapshot: snapshot, index: Self.index(connections)))
+        let tally = StatusTally(snapshot.connections, inFlight: [], policy: policy, at: now)
+        inner = Mutex(Inner(snapshot: snapshot, index: Self.index(snapshot.connections), tally: tally))
     }
 
-    private static func index(_ connections: [Connection]) -> [String: Int] {
-        Dictionary(connections.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+    private static func index(_ connections: ConnectionList) -> [String: Int] {
+        var index: [String: Int] = [:]
+        index.reserveCapacity(connections.count)
+        for (position, connection) in connections.enumerated() where index[connection.id] == nil {
+            index[connection.id] = position
+        }
+        return index
     }
 
-    func snapshot() -> DashboardSnapshot { inner.withLock { $0.snapshot } }
+    /// The current state; with `now`, its status counts are brought to that moment first.
+    func snapshot(at now: Date? = nil) -> DashboardSnapshot {
+        inner.withLock { state in
+            if let now, now < state.tally.time {
+                // The clock went back (a test's clock, a corrected system clock): count afresh.
+                state.tally = StatusTally(
+                    state.snapshot.connections, inFlight: state.snapshot.inFlight, policy: state.snapshot.policy,
+                    at: now)
+            }
+            if let now {
+                state.tally.advance(to: now, state.snapshot.connections, inFlight: state.snapshot.inFlight)
+                state.snapshot.tally = (state.tally.counts, state.tally.time)
+            }
+            return state.snapshot
+        }
+    }
+
+    /// Keeps the status counts right after the connection at `position` changed.
+    private static func tally(_ state: inout Inner, _ position: Int) {
+        let connection = state.snapshot.connections[position]
+        state.tally.update(position, connection, inFlight: state.snapshot.inFlight.contains(connection.id))
+        state.snapshot.tally = nil
+    }
 
     func connection(_ id: String) -> Connection? {
         inner.withLock { state in state.index[id].map { state.snapshot.connections[$0] } }
@@ -40,10 +70,9 @@ final class EngineState: Sendable {
     /// Replaces one connection and appends an event, in one step that readers see whole.
     func update(_ connection: Connection, event: HistoryEntry?) {
         inner.withLock { state in
-            // FIXME: replacing one element copies the whole array while a reader holds a snapshot (O(n) per
-            // update); at 100,000 connections this wants a persistent structure or coalesced publishing.
             if let position = state.index[connection.id] {
                 state.snapshot.connections[position] = connection
+                Self.tally(&state, position)
             }
             if let event { Self.append(event, to: &state.snapshot) }
             state.snapshot.version &+= 1
@@ -55,13 +84,19 @@ final class EngineState: Sendable {
         inner.withLock { state in
             if let position = state.index[connection.id] {
                 state.snapshot.connections[position] = connection
+                Self.tally(&state, position)
             } else {
                 let position =
                     state.snapshot.connections.firstIndex {
                         ($0.scope, $0.id) > (connection.scope, connection.id)
                     } ?? state.snapshot.connections.endIndex
+                // Positions move: the index and the counts start afresh (another process's import; rare).
                 state.snapshot.connections.insert(connection, at: position)
                 state.index = Self.index(state.snapshot.connections)
+                state.tally = StatusTally(
+                    state.snapshot.connections, inFlight: state.snapshot.inFlight, policy: state.snapshot.policy,
+                    at: state.tally.time)
+                state.snapshot.tally = nil
             }
             state.snapshot.version &+= 1
         }
@@ -108,6 +143,7 @@ final class EngineState: Sendable {
     func setInFlight(_ id: String, _ flying: Bool) {
         inner.withLock { state in
             if flying { state.snapshot.inFlight.insert(id) } else { state.snapshot.inFlight.remove(id) }
+            if let position = state.index[id] { Self.tally(&state, position) }
             state.snapshot.version &+= 1
         }
     }

@@ -48,7 +48,7 @@ actor RefreshActor {
     }
 
     /// Puts every connection's next due time into the queue, and starts following other processes' writes.
-    func scheduleAll(_ connections: [Connection]) {
+    func scheduleAll(_ connections: ConnectionList) {
         for connection in connections { queue.schedule(connection.id, at: policy.dueAt(connection)) }
         state.setNextDue(queue.nextDue())
         lastChange = (try? store.latestChange()) ?? 0
