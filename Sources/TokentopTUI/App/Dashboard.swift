@@ -36,6 +36,7 @@ final class Dashboard {
     /// The connection as it was when its history was last requested, so a change asks again.
     private var historyRequestedFor: Connection?
     private var searchIndex: SearchIndex?
+    private var order: RowOrder?
     private var countsCache: (version: UInt64, second: Int, counts: [ConnectionStatus: Int])?
 
     init(backend: any DashboardBackend, size: TerminalSize) {
@@ -116,14 +117,35 @@ final class Dashboard {
         let query = RowList.Query(version: snapshot.version, filter: filter, scope: scope, sort: sort)
         guard query != rows.query else { return }
         let previousCursor = cursor
-        if !filter.isEmpty, searchIndex?.version != snapshot.version {
-            searchIndex = SearchIndex(snapshot: snapshot)
-        } else if filter.isEmpty {
-            searchIndex = nil
+        let previous = rows.query
+        let cursorAt = cursorIndex()
+        // The order and the search index outlive a version that moved nothing (a refresh): then only a new
+        // filter or scope builds new rows, and a refresh that changed no row's place builds none.
+        var reordered = false
+        if var kept = order, kept.adopt(snapshot, sort: sort) {
+            order = kept
+        } else {
+            order = RowOrder(snapshot: snapshot, sort: sort, now: now)
+            reordered = true
         }
-        rows = RowList(snapshot: snapshot, query: query, now: now, search: searchIndex)
+        var reindexed = false
+        if filter.isEmpty {
+            searchIndex = nil
+        } else if var index = searchIndex {
+            reindexed = index.adopt(snapshot)
+            searchIndex = index
+        } else {
+            searchIndex = SearchIndex(snapshot: snapshot)
+        }
+        let sameShape = previous.filter == filter && previous.scope == scope && previous.sort == sort
+        if sameShape, !reordered, !reindexed, previous.version != .max {
+            rows = rows.carried(to: snapshot.version)
+            return
+        }
+        let matches = filter.isEmpty ? nil : searchIndex?.search(filter)
+        rows = RowList(snapshot: snapshot, query: query, order: order!, matches: matches)
         rowBuilds += 1
-        if let id = cursorID, let ordinal = rows.ordinalByID[id] {
+        if let ordinal = cursorAt.flatMap({ rows.ordinal(ofConnectionAt: $0) }) {
             cursor = ordinal
         } else if rows.connectionPositions.isEmpty {
             cursor = nil
@@ -132,6 +154,18 @@ final class Dashboard {
         }
         cursorID = cursorConnection?.id
         scrollToCursor()
+    }
+
+    /// Where the connection under the cursor is in the snapshot now: where it was, unless the snapshot moved it.
+    private func cursorIndex() -> Int? {
+        guard let id = cursorID else { return nil }
+        let connections = snapshot.connections
+        if let cursor, cursor < rows.connectionPositions.count, case .connection(let index) = rows.rows[
+            rows.connectionPositions[cursor]], index < connections.count, connections[index].id == id
+        {
+            return index
+        }
+        return connections.firstIndex { $0.id == id }
     }
 
     func moveCursor(to ordinal: Int) {

@@ -1,0 +1,84 @@
+import Foundation
+import TokentopCore
+
+/// Each scope's connections in the order one sort shows them, as positions in the snapshot.
+///
+/// Sorting is the costly part of building rows, so it is done once per snapshot version and sort, and a scope or
+/// filter change reuses it. An order that depends only on scope and id (``SortOrder/group``, ``SortOrder/name``)
+/// also survives a new version that left every connection in its place, as a refresh does.
+struct RowOrder {
+    let sort: SortOrder
+    private(set) var version: UInt64
+    /// Per scope ordinal: positions in display order.
+    let buckets: [[Int]]
+    /// Per scope ordinal: how many connections the scope has.
+    let totals: [Int]
+    /// The ids in snapshot order, to tell whether a new version moved anything.
+    private let ids: [String]
+
+    init(snapshot: DashboardSnapshot, sort: SortOrder, now: Date) {
+        self.sort = sort
+        version = snapshot.version
+        let connections = snapshot.connections
+        var buckets = Array(repeating: [Int](), count: IdentityScope.allCases.count)
+        var ids: [String] = []
+        ids.reserveCapacity(connections.count)
+        for position in connections.indices {
+            let connection = connections[position]
+            buckets[connection.scope.ordinal].append(position)
+            ids.append(connection.id)
+        }
+        totals = buckets.map(\.count)
+        if let order = Self.ordering(sort, snapshot: snapshot, now: now) {
+            for index in buckets.indices { buckets[index].sort(by: order) }
+        }
+        self.buckets = buckets
+        self.ids = ids
+    }
+
+    /// Takes `snapshot` when this order still holds for it; false when it must be built again.
+    mutating func adopt(_ snapshot: DashboardSnapshot, sort: SortOrder) -> Bool {
+        guard sort == self.sort else { return false }
+        if snapshot.version == version { return true }
+        guard sort == .group || sort == .name, snapshot.connections.count == ids.count else { return false }
+        for (position, connection) in snapshot.connections.enumerated() where connection.id != ids[position] {
+            return false
+        }
+        version = snapshot.version
+        return true
+    }
+
+    /// The comparison for `sort` over positions in the snapshot; nil keeps the snapshot's order.
+    private static func ordering(
+        _ sort: SortOrder, snapshot: DashboardSnapshot, now: Date
+    ) -> ((Int, Int) -> Bool)? {
+        let connections = snapshot.connections
+        switch sort {
+        case .group:
+            return nil
+        case .name:
+            let ids = connections.map(\.id)
+            return { ids[$0] < ids[$1] }
+        case .expiry:
+            let ids = connections.map(\.id)
+            let ends = connections.map { $0.countdownEnd ?? .distantFuture }
+            return { lhs, rhs in ends[lhs] != ends[rhs] ? ends[lhs] < ends[rhs] : ids[lhs] < ids[rhs] }
+        case .status:
+            // Statuses are taken at build time: a row whose status changes by the clock alone keeps its place until
+            // the next snapshot version, which the actor's own events bring within seconds.
+            let ids = connections.map(\.id)
+            let ends = connections.map { $0.countdownEnd ?? .distantFuture }
+            let urgency = connections.map { snapshot.status(of: $0, at: now).urgency }
+            return { lhs, rhs in
+                if urgency[lhs] != urgency[rhs] { return urgency[lhs] < urgency[rhs] }
+                return ends[lhs] != ends[rhs] ? ends[lhs] < ends[rhs] : ids[lhs] < ids[rhs]
+            }
+        }
+    }
+}
+
+extension Connection {
+    /// What the EXPIRES column counts down to: nothing for a revoked credential, which sorts with those that
+    /// never expire.
+    fileprivate var countdownEnd: Date? { revokedAt == nil ? expiresAt : nil }
+}
