@@ -16,8 +16,9 @@ let package = Package(
         .systemLibrary(name: "CNcurses", providers: [.apt(["libncurses-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(
-            name: "TokentopCore", dependencies: ["CSQLite", "CCrypto"],
+            name: "TokentopCore", dependencies: ["CSQLite", "CCrypto", "CCurl"],
             resources: [.embedInCode("Catalog/providers.json")], swiftSettings: strict),
         .target(name: "TokentopTUI", dependencies: ["TokentopCore", "CNcurses"], swiftSettings: strict),
         .executableTarget(name: "tokentop", dependencies: ["TokentopCore", "TokentopTUI"], swiftSettings: strict),

@@ -88,7 +88,7 @@ struct BenchOptions {
     func makeTransport() throws -> any HTTPTransport {
         switch transport {
         case "urlsession": URLSessionTransport()
-        default: URLSessionTransport()
+        default: try CurlTransport()
         }
     }
 

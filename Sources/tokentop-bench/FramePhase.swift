@@ -14,11 +14,21 @@ struct FramePhase {
 
     func run() async throws -> [(String, String)] {
         let inProcess = Measure.monotonicNanoseconds()
+        var steps: [Double] = []
+        var mark = inProcess
+        func step() {
+            steps.append(Measure.milliseconds(since: mark))
+            mark = Measure.monotonicNanoseconds()
+        }
         let store = try Store.open(path: options.database, secrets: try SecretBox.load(), create: false)
+        step()
         let engine = try Engine(store: store, transport: try options.makeTransport(), databasePath: options.database)
+        step()
         engine.start()
         let dashboard = HeadlessDashboard(backend: engine, columns: options.columns, rows: options.rows)
+        step()
         dashboard.drawFrame()
+        step()
         let firstFrame = Measure.milliseconds(since: startedAt)
         let firstFrameInProcess = Measure.milliseconds(since: inProcess)
         let total = engine.snapshot().connections.count
@@ -28,6 +38,9 @@ struct FramePhase {
         var figures: [(String, String)] = [
             ("first_frame_ms", Measure.format(firstFrame)),
             ("first_frame_in_process_ms", Measure.format(firstFrameInProcess)),
+            // Where the cold start goes: opening the store, loading the engine, building the dashboard's rows, and
+            // drawing.
+            ("first_frame_steps_ms", steps.map { Measure.format($0, digits: 1) }.joined(separator: "/")),
         ]
         let samples = options.keySamples
         let cursor = time(dashboard, samples) { _ in .down }

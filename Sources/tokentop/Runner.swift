@@ -150,7 +150,7 @@ struct Runner {
     }
 
     private func openEngine(create: Bool = false) throws -> Engine {
-        try Engine(store: try openStore(create: create), transport: URLSessionTransport(), databasePath: databasePath)
+        try Engine(store: try openStore(create: create), transport: try CurlTransport(), databasePath: databasePath)
     }
 
     private func demo() async throws -> Int32 {
