@@ -43,13 +43,16 @@ struct Bench {
             }
             say("N=\(count): seeded in \(Measure.format(seedTime / 1_000, digits: 1)) s")
 
-            let frames = try phase("frames", copyOf: base, environment: environment)
-            figures.merge(frames) { $1 }
-            rss.append(Double(frames["peak_rss_mb"] ?? "0") ?? 0)
+            var frames: [String: String] = [:]
+            if options.phases.contains("frames") {
+                frames = try phase("frames", copyOf: base, environment: environment)
+                figures.merge(frames) { $1 }
+                rss.append(Double(frames["peak_rss_mb"] ?? "0") ?? 0)
+            }
 
-            if let endpoint {
+            if let endpoint, options.phases.contains("throughput") {
                 let policy = RefreshPolicy.standard
-                let wrkRate = try Wrk.rate(
+                let wrkRate = options.prepareOnly ? 1 : try Wrk.rate(
                     url: endpoint.url, connections: policy.concurrency, seconds: options.wrkSeconds,
                     directory: work)
                 figures["wrk_per_s"] = Measure.format(wrkRate, digits: 1)
@@ -63,7 +66,8 @@ struct Bench {
                 rss.append(Double(throughput["peak_rss_mb"] ?? "0") ?? 0)
                 let refreshRate = Double(throughput["refresh_per_s"] ?? "0") ?? 0
                 figures["refresh_ratio"] = Measure.format(refreshRate / wrkRate, digits: 4)
-
+            }
+            if options.network, options.phases.contains("lateness") {
                 let dueCount = min(options.due, fleet.renewable.count)
                 let stride = max(1, fleet.renewable.count / max(1, dueCount))
                 let duePositions = (0..<dueCount).map { fleet.renewable[($0 * stride) % fleet.renewable.count] }
@@ -105,6 +109,10 @@ struct Bench {
         let arguments =
             ["--phase", name, "--db", path, "--started-at", "\(Measure.monotonicNanoseconds())"]
             + options.childArguments
+        if options.prepareOnly {
+            say("prepared: \(executable) \(arguments.joined(separator: " "))")
+            return [:]
+        }
         let child = try Subprocess(executable, arguments, environment: environment, capture: true)
         let (output, status) = child.finish()
         if options.work == nil { try? removeDatabase(path) }

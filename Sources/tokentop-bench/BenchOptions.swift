@@ -6,7 +6,7 @@ struct BenchOptions {
     static let usage = """
         usage: tokentop-bench [--connections N[,N...]] [--idle-seconds S] [--due N] [--refreshes N]
                               [--wrk-seconds S] [--key-samples N]
-                              [--transport curl|urlsession] [--work DIR] [--no-network]
+                              [--transport curl|urlsession] [--work DIR] [--no-network] [--phases LIST]
 
         Builds a database of N connections (default 1000,100000) and prints one figure per line, `name value`,
         for each N in turn. Needs nginx and wrk (apt-get install -y nginx-light wrk) unless --no-network.
@@ -20,6 +20,8 @@ struct BenchOptions {
           --transport NAME      the HTTP transport the engine uses (default: the one tokentop uses)
           --work DIR            where databases and nginx's files go (default: a new temporary directory)
           --no-network          skip refresh_per_s, wrk_per_s, refresh_ratio and lateness_ms_p99
+          --phases LIST         run only some of frames,throughput,lateness (default all)
+          --prepare-only        prepare each phase's database under --work and print its command, for a profiler
         """
 
     var connections = [1_000, 100_000]
@@ -30,6 +32,10 @@ struct BenchOptions {
     var transport = "default"
     var work: String?
     var network = true
+    /// Prepare the phases' databases and print their commands instead of running them (for profiling).
+    var prepareOnly = false
+    /// Which phases run; all by default.
+    var phases: Set<String> = ["frames", "throughput", "lateness"]
     var columns = 160
     var rows = 50
     /// Keys timed per kind of key.
@@ -71,6 +77,12 @@ struct BenchOptions {
             case "--transport": transport = try value(flag)
             case "--work": work = try value(flag)
             case "--no-network": network = false
+            case "--prepare-only": prepareOnly = true
+            case "--phases":
+                phases = Set(try value(flag).split(separator: ",").map(String.init))
+                guard phases.isSubset(of: ["frames", "throughput", "lateness"]) else {
+                    throw BenchError("--phases names some of frames,throughput,lateness")
+                }
             case "--key-samples": keySamples = max(1, Int(try number(flag)))
             case "--phase": phase = try value(flag)
             case "--db": database = try value(flag)

@@ -180,8 +180,7 @@ final class CurlMulti: @unchecked Sendable {
         guard let data, let context else { return 0 }
         let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
         let length = size * count
-        let bytes = UnsafeRawBufferPointer(start: data, count: length)
-        transfer.receiveHeader(String(decoding: bytes, as: UTF8.self))
+        transfer.receiveHeader(UnsafeRawBufferPointer(start: data, count: length))
         return length
     }
 

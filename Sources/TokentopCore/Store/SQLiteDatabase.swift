@@ -71,6 +71,8 @@ final class SQLiteDatabase {
         }
         // Revoked tokens are ciphertext already; zeroing freed pages also keeps their remains out of the file.
         try execute("PRAGMA secure_delete = ON")
+        // Every commit waits for the disk unless the caller says that losing it to a power cut loses nothing.
+        try execute("PRAGMA synchronous = FULL")
         tightenSidecarFiles()
     }
 
@@ -140,8 +142,10 @@ final class SQLiteDatabase {
     ///
     /// IMMEDIATE takes the write lock up front, so a transaction that reads and then writes cannot fail halfway
     /// with SQLITE_BUSY; the busy timeout applies to the BEGIN instead.
-    func transaction<T>(_ body: () throws -> T) throws -> T {
+    func transaction<T>(durable: Bool = true, _ body: () throws -> T) throws -> T {
         precondition(transactionDepth == 0, "SQLiteDatabase transactions do not nest")
+        if !durable { try setDurable(false) }
+        defer { if !durable { try? setDurable(true) } }
         try execute("BEGIN IMMEDIATE")
         transactionDepth += 1
         defer { transactionDepth -= 1 }
@@ -154,6 +158,24 @@ final class SQLiteDatabase {
             if sqlite3_get_autocommit(handle) == 0 { sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
             throw error
         }
+    }
+
+    /// Whether a commit waits until the write-ahead log is on the disk (`synchronous = FULL`, the default here) or
+    /// only until the operating system has it (`NORMAL`: safe against a crash of this process, not of the machine).
+    private var durable = true
+
+    /// Sets how the next commits reach the disk; see ``durable``.
+    func setDurable(_ value: Bool) throws {
+        guard value != durable else { return }
+        try execute(value ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+        durable = value
+    }
+
+    /// Runs `body`, whose statements commit on their own, without waiting for the disk.
+    func withoutWaitingForDisk<T>(_ body: () throws -> T) throws -> T {
+        try setDurable(false)
+        defer { try? setDurable(true) }
+        return try body()
     }
 
     // MARK: - Errors

@@ -187,7 +187,9 @@ public final class Store: @unchecked Sendable {
     public func recordRefreshSuccess(
         connectionID: String, grant: TokenGrant, at: Date, message: String, lease: Lease? = nil
     ) throws -> Connection {
-        try update(connectionID) { connection in
+        // The disk is waited for only when the answer rotated the refresh token: losing that write to a power cut
+        // would lose the credential, while losing any other refresh result only means refreshing again.
+        try update(connectionID, durable: grant.refreshToken != nil) { connection in
             try checkLease(lease, connectionID: connectionID)
             try checkKeyUnchanged()
             guard connection.revokedAt == nil else {
@@ -226,7 +228,8 @@ public final class Store: @unchecked Sendable {
         connectionID: String, error: ProviderError, retryAt: Date?, reauthReason: String?, at: Date,
         lease: Lease? = nil
     ) throws -> Connection {
-        try update(connectionID) { connection in
+        // A failure record lost to a power cut costs one more attempt: no need to wait for the disk.
+        try update(connectionID, durable: false) { connection in
             try checkLease(lease, connectionID: connectionID)
             connection.failures += 1
             connection.lastError = error
@@ -292,10 +295,10 @@ public final class Store: @unchecked Sendable {
 
     /// Loads a connection, lets `change` modify it and name its history entry, and writes both in one transaction.
     private func update(
-        _ connectionID: String, _ change: (inout Connection) throws -> HistoryEntry
+        _ connectionID: String, durable: Bool = true, _ change: (inout Connection) throws -> HistoryEntry
     ) throws -> Connection {
         try locked {
-            try database.transaction {
+            try database.transaction(durable: durable) {
                 guard var connection = try loadConnection(connectionID) else {
                     throw unknownConnection(connectionID)
                 }
