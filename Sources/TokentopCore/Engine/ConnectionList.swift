@@ -11,13 +11,13 @@ public struct ConnectionList: RandomAccessCollection, MutableCollection, Sendabl
     ExpressibleByArrayLiteral
 {
     /// How many connections share one chunk: a copy on write costs about this many.
-    static let chunkShift = 9
+    @usableFromInline static let chunkShift = 9
     static let chunkSize = 1 << chunkShift
-    private static let chunkMask = chunkSize - 1
+    @usableFromInline static let chunkMask = chunkSize - 1
 
     /// Every chunk is full except the last, so a position maps to its chunk by shifts alone.
-    private var chunks: [[Connection]] = []
-    private var total = 0
+    @usableFromInline var chunks: [[Connection]] = []
+    @usableFromInline var total = 0
 
     /// An empty list.
     public init() {}
@@ -33,17 +33,20 @@ public struct ConnectionList: RandomAccessCollection, MutableCollection, Sendabl
     }
 
     /// The position of the first connection: always 0.
-    public var startIndex: Int { 0 }
+    @inlinable public var startIndex: Int { 0 }
     /// One past the position of the last connection: the count.
-    public var endIndex: Int { total }
+    @inlinable public var endIndex: Int { total }
     /// How many connections there are.
-    public var count: Int { total }
+    @inlinable public var count: Int { total }
 
     /// The connection at `position`.
-    public subscript(position: Int) -> Connection {
-        get {
+    ///
+    /// Inlinable, and read in place (`_read`), so that reading one field of a connection from another module does
+    /// not copy the whole connection: that copy retained every string in it and dominated loops over 100,000.
+    @inlinable public subscript(position: Int) -> Connection {
+        _read {
             precondition(position >= 0 && position < total, "ConnectionList index out of range")
-            return chunks[position >> Self.chunkShift][position & Self.chunkMask]
+            yield chunks[position >> Self.chunkShift][position & Self.chunkMask]
         }
         _modify {
             precondition(position >= 0 && position < total, "ConnectionList index out of range")

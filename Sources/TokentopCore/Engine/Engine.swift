@@ -28,7 +28,7 @@ public final class Engine: Sendable {
         self.user = user
         self.timeSource = timeSource
         self.policy = policy
-        let connections = try store.connections()
+        let connections = try store.connectionList()
         state = EngineState(
             databasePath: databasePath ?? store.path, connections: connections, integrations: try store.integrations(),
             events: try store.recentHistory(limit: EngineState.eventLimit), policy: policy, now: timeSource.now())

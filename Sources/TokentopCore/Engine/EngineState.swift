@@ -17,13 +17,14 @@ final class EngineState: Sendable {
     static let eventLimit = 200
 
     init(
-        databasePath: String, connections: [Connection], integrations: [Integration], events: [HistoryEntry],
+        databasePath: String, connections: ConnectionList, integrations: [Integration], events: [HistoryEntry],
         policy: RefreshPolicy, now: Date
     ) {
-        let snapshot = DashboardSnapshot(
-            version: 1, databasePath: databasePath, connections: connections,
+        var snapshot = DashboardSnapshot(
+            version: 1, databasePath: databasePath,
             integrations: Dictionary(integrations.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
             events: events, policy: policy)
+        snapshot.connections = connections
         let tally = StatusTally(snapshot.connections, inFlight: [], policy: policy, at: now)
         inner = Mutex(Inner(snapshot: snapshot, index: Self.index(snapshot.connections), tally: tally))
     }

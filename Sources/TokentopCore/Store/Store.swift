@@ -66,12 +66,41 @@ public final class Store: @unchecked Sendable {
 
     /// Every connection, ordered by scope (user, org, delegated, workspace, bot) and then by id.
     public func connections() throws -> [Connection] {
-        try locked {
+        Array(try connectionList())
+    }
+
+    /// Every connection, ordered as ``connections()`` orders them, straight into the engine's chunked list.
+    func connectionList() throws -> ConnectionList {
+        let rows = try locked {
             var scopesCache: [String: [String]] = [:]
-            return try database.query(
-                "SELECT \(Self.connectionColumns) FROM connections ORDER BY \(Self.scopeOrder), id"
-            ) { try connection(from: $0, scopesCache: &scopesCache) }
+            return try database.query("SELECT \(Self.connectionColumns) FROM connections") {
+                try connection(from: $0, scopesCache: &scopesCache)
+            }
         }
+        // Sorted here rather than by SQLite, whose sorter copied every column of every row: at 100,000 connections
+        // that cost as much as reading them. Ids compare as UTF-8 bytes, as SQLite's BINARY collation does, from
+        // one buffer, so that no comparison touches a String.
+        var bytes: [UInt8] = []
+        var bounds: [(start: Int, end: Int, scope: Int)] = []
+        bounds.reserveCapacity(rows.count)
+        for row in rows {
+            let start = bytes.count
+            bytes.append(contentsOf: row.id.utf8)
+            bounds.append((start, bytes.count, row.scope.ordinal))
+        }
+        let order = bytes.withUnsafeBufferPointer { buffer in
+            rows.indices.sorted { lhs, rhs in
+                let left = bounds[lhs]
+                let right = bounds[rhs]
+                if left.scope != right.scope { return left.scope < right.scope }
+                let common = min(left.end - left.start, right.end - right.start)
+                let shorter = left.end - left.start < right.end - right.start
+                guard common > 0, let base = buffer.baseAddress else { return shorter }
+                let order = memcmp(base + left.start, base + right.start, common)
+                return order != 0 ? order < 0 : shorter
+            }
+        }
+        return ConnectionList(order.lazy.map { rows[$0] })
     }
 
     /// The connection named `id`, or nil when there is none.

@@ -128,14 +128,15 @@ final class Dashboard {
             order = RowOrder(snapshot: snapshot, sort: sort, now: now)
             reordered = true
         }
+        // The index is kept while the filter is empty, so that the next `/` starts typing at once.
         var reindexed = false
-        if filter.isEmpty {
-            searchIndex = nil
-        } else if var index = searchIndex {
-            reindexed = index.adopt(snapshot)
-            searchIndex = index
-        } else {
-            searchIndex = SearchIndex(snapshot: snapshot)
+        if !filter.isEmpty {
+            if var index = searchIndex {
+                reindexed = index.adopt(snapshot)
+                searchIndex = index
+            } else {
+                searchIndex = SearchIndex(snapshot: snapshot)
+            }
         }
         let sameShape = previous.filter == filter && previous.scope == scope && previous.sort == sort
         if sameShape, !reordered, !reindexed, previous.version != .max {
@@ -154,6 +155,16 @@ final class Dashboard {
         }
         cursorID = cursorConnection?.id
         scrollToCursor()
+    }
+
+    /// Builds the filter's index when `/` opens the prompt, so that the first character typed only searches.
+    func prepareSearch() {
+        if var index = searchIndex {
+            index.adopt(snapshot)
+            searchIndex = index
+        } else {
+            searchIndex = SearchIndex(snapshot: snapshot)
+        }
     }
 
     /// Where the connection under the cursor is in the snapshot now: where it was, unless the snapshot moved it.

@@ -98,7 +98,8 @@ struct SearchIndex {
                 bytes.append(0)
             }
             starts.append(bytes.count)
-            sources.append(Source(id: connection.id, subject: connection.subject, integrationID: connection.integrationID))
+            sources.append(
+                Source(id: connection.id, subject: connection.subject, integrationID: connection.integrationID))
         }
     }
 
