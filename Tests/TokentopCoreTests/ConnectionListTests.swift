@@ -14,7 +14,10 @@ import Testing
     }
 
     /// Counts on both sides of chunk boundaries.
-    @Test(arguments: [0, 1, ConnectionList.chunkSize - 1, ConnectionList.chunkSize, ConnectionList.chunkSize + 1, 1_700])
+    @Test(
+        arguments: [
+            0, 1, ConnectionList.chunkSize - 1, ConnectionList.chunkSize, ConnectionList.chunkSize + 1, 1_700,
+        ])
     func holdsWhatWasAppendedInOrder(count: Int) {
         let connections = (0..<count).map(Self.connection)
         let list = ConnectionList(connections)

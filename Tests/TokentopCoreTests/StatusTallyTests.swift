@@ -29,7 +29,8 @@ import Testing
     static func scan(_ list: ConnectionList, inFlight: Set<String>, at now: Date) -> [ConnectionStatus: Int] {
         var counts: [ConnectionStatus: Int] = [:]
         for connection in list {
-            counts[connection.status(at: now, inFlight: inFlight.contains(connection.id), policy: policy), default: 0] += 1
+            let status = connection.status(at: now, inFlight: inFlight.contains(connection.id), policy: policy)
+            counts[status, default: 0] += 1
         }
         return counts
     }
