@@ -1,6 +1,10 @@
 import Foundation
 
 // tokentop-bench: the figures of issue 5. Without --phase it orchestrates; with --phase it is one phase's process.
+if CommandLine.arguments.contains("--help") || CommandLine.arguments.contains("-h") {
+    print(BenchOptions.usage)
+    exit(0)
+}
 do {
     let options = try BenchOptions(Array(CommandLine.arguments.dropFirst()))
     switch options.phase {
