@@ -11,7 +11,7 @@ public struct ConnectionList: RandomAccessCollection, MutableCollection, Sendabl
     ExpressibleByArrayLiteral
 {
     /// How many connections share one chunk: a copy on write costs about this many.
-    @usableFromInline static let chunkShift = 9
+    @usableFromInline static let chunkShift = 6
     static let chunkSize = 1 << chunkShift
     @usableFromInline static let chunkMask = chunkSize - 1
 

@@ -40,8 +40,10 @@ public final class Engine: Sendable {
     /// Starts the background refresh actor.
     public func start() {
         let actor = actor
+        let state = state
         let connections = state.snapshot().connections
         loop.start {
+            state.buildIndex()
             await actor.scheduleAll(connections)
             await actor.run()
         }

@@ -8,7 +8,8 @@ import Synchronization
 final class EngineState: Sendable {
     private struct Inner {
         var snapshot: DashboardSnapshot
-        var index: [String: Int]
+        /// Each connection's position by id; nil until ``buildIndex()`` ran, and then a lookup scans.
+        var index: [String: Int]?
         var tally: StatusTally
     }
 
@@ -26,7 +27,25 @@ final class EngineState: Sendable {
             events: events, policy: policy)
         snapshot.connections = connections
         let tally = StatusTally(snapshot.connections, inFlight: [], policy: policy, at: now)
-        inner = Mutex(Inner(snapshot: snapshot, index: Self.index(snapshot.connections), tally: tally))
+        inner = Mutex(Inner(snapshot: snapshot, index: nil, tally: tally))
+    }
+
+    /// Builds the index by id, off the lock: at 100,000 connections it takes tens of milliseconds that the first
+    /// frame need not wait for. The engine calls it as its actor starts, before the first refresh.
+    func buildIndex() {
+        let connections = inner.withLock { state in state.index == nil ? state.snapshot.connections : nil }
+        guard let connections else { return }
+        let index = Self.index(connections)
+        inner.withLock { state in
+            // An insert meanwhile built its own index; this one is then out of date.
+            if state.index == nil, state.snapshot.connections.count == connections.count { state.index = index }
+        }
+    }
+
+    /// The position of connection `id`: from the index, or by a scan before the index is built.
+    private static func position(of id: String, in state: Inner) -> Int? {
+        if let index = state.index { return index[id] }
+        return state.snapshot.connections.firstIndex { $0.id == id }
     }
 
     private static func index(_ connections: ConnectionList) -> [String: Int] {
@@ -63,7 +82,7 @@ final class EngineState: Sendable {
     }
 
     func connection(_ id: String) -> Connection? {
-        inner.withLock { state in state.index[id].map { state.snapshot.connections[$0] } }
+        inner.withLock { state in Self.position(of: id, in: state).map { state.snapshot.connections[$0] } }
     }
 
     func integration(_ id: String) -> Integration? { inner.withLock { $0.snapshot.integrations[id] } }
@@ -71,7 +90,7 @@ final class EngineState: Sendable {
     /// Replaces one connection and appends an event, in one step that readers see whole.
     func update(_ connection: Connection, event: HistoryEntry?) {
         inner.withLock { state in
-            if let position = state.index[connection.id] {
+            if let position = Self.position(of: connection.id, in: state) {
                 state.snapshot.connections[position] = connection
                 Self.tally(&state, position)
             }
@@ -83,7 +102,7 @@ final class EngineState: Sendable {
     /// Replaces a connection, or inserts one another process added, keeping the scope-then-id order.
     func upsert(_ connection: Connection) {
         inner.withLock { state in
-            if let position = state.index[connection.id] {
+            if let position = Self.position(of: connection.id, in: state) {
                 state.snapshot.connections[position] = connection
                 Self.tally(&state, position)
             } else {
@@ -144,7 +163,7 @@ final class EngineState: Sendable {
     func setInFlight(_ id: String, _ flying: Bool) {
         inner.withLock { state in
             if flying { state.snapshot.inFlight.insert(id) } else { state.snapshot.inFlight.remove(id) }
-            if let position = state.index[id] { Self.tally(&state, position) }
+            if let position = Self.position(of: id, in: state) { Self.tally(&state, position) }
             state.snapshot.version &+= 1
         }
     }

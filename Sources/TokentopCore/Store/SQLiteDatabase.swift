@@ -101,8 +101,9 @@ final class SQLiteDatabase {
     }
 
     /// Runs one statement and maps each result row through `row`.
+    /// - Parameter capacity: how many rows to make room for at once, when the caller knows (large reads).
     func query<T>(
-        _ sql: String, _ values: [any SQLiteBindable] = [], row: (SQLiteRow) throws -> T
+        _ sql: String, _ values: [any SQLiteBindable] = [], capacity: Int = 0, row: (SQLiteRow) throws -> T
     ) throws -> [T] {
         let statement = try prepared(sql)
         // Resetting releases the statement's read snapshot, which would otherwise hold back WAL checkpoints.
@@ -115,6 +116,7 @@ final class SQLiteDatabase {
             guard result == SQLITE_OK else { throw failure(result, doing: "preparing a query for") }
         }
         var rows: [T] = []
+        rows.reserveCapacity(capacity)
         while true {
             let result = sqlite3_step(statement)
             if result == SQLITE_DONE { break }
@@ -333,8 +335,10 @@ struct SQLiteRow {
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
 
     func string(_ column: Int32) -> String? {
+        // SQLite's rule: ask for the pointer first, then its length (which spares a strlen per value).
         guard let text = sqlite3_column_text(statement, column) else { return nil }
-        return String(cString: text)
+        let count = Int(sqlite3_column_bytes(statement, column))
+        return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
     }
 
     func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(statement, column)) }
