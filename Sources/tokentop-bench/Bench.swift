@@ -15,7 +15,7 @@ struct Bench {
         "idle_cpu_percent", "peak_rss_mb", "refresh_per_s", "wrk_per_s", "refresh_ratio", "lateness_ms_p99",
     ]
 
-    func run() throws {
+    func run() async throws {
         let work = try options.work ?? Self.temporaryDirectory()
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         var environment = ProcessInfo.processInfo.environment
@@ -56,6 +56,12 @@ struct Bench {
                     url: endpoint.url, connections: policy.concurrency, seconds: options.wrkSeconds,
                     directory: work)
                 figures["wrk_per_s"] = Measure.format(wrkRate, digits: 1)
+                if !options.prepareOnly {
+                    let bare = await TransportRate.measure(
+                        try options.makeTransport(), url: endpoint.url, concurrency: policy.concurrency,
+                        seconds: Double(options.wrkSeconds))
+                    figures["transport_per_s"] = Measure.format(bare, digits: 1)
+                }
 
                 let refreshCount = min(options.refreshes, fleet.renewable.count)
                 let throughput = try phase(

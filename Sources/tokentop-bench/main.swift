@@ -9,7 +9,7 @@ do {
     let options = try BenchOptions(Array(CommandLine.arguments.dropFirst()))
     switch options.phase {
     case nil:
-        try Bench(options: options).run()
+        try await Bench(options: options).run()
     case "frames":
         let figures = try await FramePhase(options: options, startedAt: options.startedAt).run()
         for (name, value) in figures { print("\(name) \(value)") }
