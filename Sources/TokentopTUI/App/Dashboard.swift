@@ -122,12 +122,14 @@ final class Dashboard {
         // The order and the search index outlive a version that moved nothing (a refresh): then only a new
         // filter or scope builds new rows, and a refresh that changed no row's place builds none.
         var reordered = false
+        let current: RowOrder
         if var kept = order, kept.adopt(snapshot, sort: sort) {
-            order = kept
+            current = kept
         } else {
-            order = RowOrder(snapshot: snapshot, sort: sort, now: now)
+            current = RowOrder(snapshot: snapshot, sort: sort, now: now)
             reordered = true
         }
+        order = current
         // The index is kept while the filter is empty, so that the next `/` starts typing at once.
         var reindexed = false
         if !filter.isEmpty {
@@ -144,7 +146,7 @@ final class Dashboard {
             return
         }
         let matches = filter.isEmpty ? nil : searchIndex?.search(filter)
-        rows = RowList(snapshot: snapshot, query: query, order: order!, matches: matches)
+        rows = RowList(snapshot: snapshot, query: query, order: current, matches: matches)
         rowBuilds += 1
         if let ordinal = cursorAt.flatMap({ rows.ordinal(ofConnectionAt: $0) }) {
             cursor = ordinal

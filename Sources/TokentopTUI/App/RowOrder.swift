@@ -13,8 +13,9 @@ struct RowOrder {
     let buckets: [[Int]]
     /// Per scope ordinal: how many connections the scope has.
     let totals: [Int]
-    /// The ids in snapshot order, to tell whether a new version moved anything.
+    /// The ids and scopes in snapshot order, to tell whether a new version moved anything.
     private let ids: [String]
+    private let scopes: [Int]
 
     init(snapshot: DashboardSnapshot, sort: SortOrder, now: Date) {
         self.sort = sort
@@ -22,11 +23,14 @@ struct RowOrder {
         let connections = snapshot.connections
         var buckets = Array(repeating: [Int](), count: IdentityScope.allCases.count)
         var ids: [String] = []
+        var scopes: [Int] = []
         ids.reserveCapacity(connections.count)
+        scopes.reserveCapacity(connections.count)
         for position in connections.indices {
             let connection = connections[position]
             buckets[connection.scope.ordinal].append(position)
             ids.append(connection.id)
+            scopes.append(connection.scope.ordinal)
         }
         totals = buckets.map(\.count)
         if let order = Self.ordering(sort, snapshot: snapshot, now: now) {
@@ -34,6 +38,7 @@ struct RowOrder {
         }
         self.buckets = buckets
         self.ids = ids
+        self.scopes = scopes
     }
 
     /// Takes `snapshot` when this order still holds for it; false when it must be built again.
@@ -41,7 +46,8 @@ struct RowOrder {
         guard sort == self.sort else { return false }
         if snapshot.version == version { return true }
         guard sort == .group || sort == .name, snapshot.connections.count == ids.count else { return false }
-        for (position, connection) in snapshot.connections.enumerated() where connection.id != ids[position] {
+        for (position, connection) in snapshot.connections.enumerated()
+        where connection.id != ids[position] || connection.scope.ordinal != scopes[position] {
             return false
         }
         version = snapshot.version
