@@ -10,16 +10,20 @@ let package = Package(
     products: [
         .executable(name: "tokentop", targets: ["tokentop"]),
         .library(name: "TokentopCore", targets: ["TokentopCore"]),
+        .executable(name: "tokentop-bench", targets: ["tokentop-bench"]),
     ],
     targets: [
         .systemLibrary(name: "CNcurses", providers: [.apt(["libncurses-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(
-            name: "TokentopCore", dependencies: ["CSQLite", "CCrypto"],
+            name: "TokentopCore", dependencies: ["CSQLite", "CCrypto", "CCurl"],
             resources: [.embedInCode("Catalog/providers.json")], swiftSettings: strict),
         .target(name: "TokentopTUI", dependencies: ["TokentopCore", "CNcurses"], swiftSettings: strict),
         .executableTarget(name: "tokentop", dependencies: ["TokentopCore", "TokentopTUI"], swiftSettings: strict),
+        .executableTarget(
+            name: "tokentop-bench", dependencies: ["TokentopCore", "TokentopTUI"], swiftSettings: strict),
         .testTarget(name: "TokentopCoreTests", dependencies: ["TokentopCore"], swiftSettings: strict),
         .testTarget(
             name: "TokentopTUITests", dependencies: ["TokentopTUI", "TokentopCore"], exclude: ["Snapshots"],

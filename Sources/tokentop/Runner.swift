@@ -205,7 +205,7 @@ struct Runner {
     private func openEngine(create: Bool = false) throws -> Engine {
         let configuration = try configuration()
         return try Engine(
-            store: try openStore(create: create), transport: URLSessionTransport(),
+            store: try openStore(create: create), transport: try CurlTransport(),
             policy: configuration.policy(base: .standard), databasePath: databasePath,
             readOnly: configuration.settings.readOnly ?? false)
     }

@@ -92,9 +92,16 @@ struct HostileProviderTests {
         }
     }
 
-    @Test func redirectsAreNotFollowedWithClientCredentials() async throws {
+    /// Each transport tokentop has: libcurl's (the one it uses) and URLSession's.
+    static let transports = ["curl", "urlsession"]
+
+    static func transport(_ name: String, timeout: Double) throws -> any HTTPTransport {
+        name == "curl" ? try CurlTransport(timeout: timeout) : URLSessionTransport(timeout: timeout)
+    }
+
+    @Test(arguments: transports) func redirectsAreNotFollowedWithClientCredentials(transport: String) async throws {
         let server = try Server()
-        let client = OAuthClient(transport: URLSessionTransport(timeout: 10))
+        let client = OAuthClient(transport: try Self.transport(transport, timeout: 10))
         let result = await client.refresh(
             integration: server.integration("/redirect"), clientSecret: Secret("fake-client-secret-0001"),
             refreshToken: Secret("fake-refresh-token-0001"))
@@ -108,9 +115,10 @@ struct HostileProviderTests {
         #expect(error.errorDescription?.contains("to http://localhost:\(server.port)/ok") == true)
     }
 
-    @Test func secretsAProviderEchoesAreRedactedAndEscapesNeutralised() async throws {
+    @Test(arguments: transports)
+    func secretsAProviderEchoesAreRedactedAndEscapesNeutralised(transport: String) async throws {
         let server = try Server()
-        let client = OAuthClient(transport: URLSessionTransport(timeout: 10))
+        let client = OAuthClient(transport: try Self.transport(transport, timeout: 10))
         let result = await client.refresh(
             integration: server.integration("/echo"), clientSecret: Secret("fake-client-secret-0001"),
             refreshToken: Secret("rt_7Hq2Zx"))
@@ -122,9 +130,9 @@ struct HostileProviderTests {
         #expect(error.errorDescription == "Invalid refresh token: [redacted] \u{FFFD}[31mred")
     }
 
-    @Test func aTricklingAnswerIsCutOffAtTheTimeout() async throws {
+    @Test(arguments: transports) func aTricklingAnswerIsCutOffAtTheTimeout(transport: String) async throws {
         let server = try Server()
-        let client = OAuthClient(transport: URLSessionTransport(timeout: 3))
+        let client = OAuthClient(transport: try Self.transport(transport, timeout: 3))
         let started = Date()
         let result = await client.refresh(
             integration: server.integration("/drip"), clientSecret: Secret("fake-client-secret-0001"),

@@ -116,7 +116,7 @@ struct ProberTests {
 
         let snapshot = engine.snapshot()
         let texts = [
-            ConnectionReport.json(snapshot, connections: snapshot.connections, at: Date()),
+            ConnectionReport.json(snapshot, connections: Array(snapshot.connections), at: Date()),
             ConnectionReport.detailJSON(connection, snapshot: snapshot, history: history, at: Date()),
             ConnectionReport.detailText(connection, snapshot: snapshot, history: history, at: Date()),
             snapshot.events.map { "\($0.message) \($0.error?.summary ?? "")" }.joined(separator: "\n"),

@@ -438,3 +438,23 @@ enum StoreFixtures {
         #expect(try store.tokenSecrets(connectionID: "acme-alice").refresh == Secret(rotated))
     }
 }
+
+/// The store lists connections by scope, then by id as SQLite's BINARY collation orders it (UTF-8 bytes).
+@Suite struct StoreOrderTests {
+    @Test func connectionsComeByScopeThenByIdBytes() throws {
+        let directory = try StoreTemporaryDirectory()
+        let ids: [(String, IdentityScope)] = [
+            ("b", .user), ("a", .bot), ("B", .user), ("a-1", .user), ("a1", .user), ("ä", .user), ("a", .user),
+            ("zz", .org), ("Zz", .org), ("", .delegated), ("x", .workspace), ("aa", .user), ("a\u{0}", .delegated),
+        ]
+        let store = try StoreFixtures.store(
+            in: directory, connections: ids.map { StoreFixtures.connection($0.0 + "-" + $0.1.rawValue, scope: $0.1) })
+        let listed = try store.connections().map(\.id)
+        let expected = try store.database.query(
+            "SELECT id FROM connections ORDER BY CASE scope WHEN 'user' THEN 0 WHEN 'org' THEN 1 "
+                + "WHEN 'delegated' THEN 2 WHEN 'workspace' THEN 3 ELSE 4 END, id"
+        ) { $0.string(0) ?? "" }
+        #expect(listed == expected)
+        #expect(listed.first == "B-user")
+    }
+}

@@ -53,16 +53,22 @@ import TokentopCore
         #expect(harness.screen.putCount < 40)
     }
 
-    @Test func rowsAreRebuiltPerSnapshotVersionNotPerFrame() {
+    @Test func rowsAreRebuiltWhenASnapshotMovesARowNotPerFrame() throws {
         let harness = Fixtures.harness()
         harness.frame()
         harness.frame()
         harness.frame()
         #expect(harness.dashboard.rowBuilds == 1)
+        // A refresh or a failure changes a row's contents, not its place: the frame shows it, the rows stay.
         harness.backend.publish { $0.connections[0].failures = 1 }
+        harness.frame()
+        #expect(harness.dashboard.rowBuilds == 1)
+        #expect(try #require(harness.line(containing: " gh-alice ")).contains("▲ failing"))
+        harness.backend.publish { $0.connections.removeAll { $0.id == "gh-zoe" } }
         harness.frame()
         harness.frame()
         #expect(harness.dashboard.rowBuilds == 2)
+        #expect(harness.line(containing: " gh-zoe ") == nil)
     }
 
     @Test func newSnapshotsShowUpInTheNextFrame() throws {

@@ -95,6 +95,42 @@ import TokentopCore
             ])
     }
 
+    @Test func aConnectionThatChangesParentMovesInTheTreeOnTheNextSnapshot() {
+        let harness = Self.harness()
+        harness.frame()
+        // Same ids, scopes and places: only the tree differs, which the kept row order must notice.
+        harness.backend.publish { snapshot in
+            let position = snapshot.connections.firstIndex { $0.id == "obo-mail" }!
+            snapshot.connections[position].parentID = "gh-alice"
+        }
+        harness.frame()
+        #expect(
+            Self.tree(harness).prefix(10) == [
+                "Delegated (6)",
+                " ● healthy      acme-admin",
+                " ● healthy      └─ obo-graph",
+                "  google-dwd · key of svc@fake.example (2)",
+                " ● healthy      ├─ gws-bob",
+                " ● healthy      └─ gws-dave",
+                " ● healthy      gh-alice (user)",
+                " ● healthy      ├─ obo-mail",
+                " ● healthy      └─ tx-orders",
+                "Workspace (3)",
+            ])
+    }
+
+    @Test func theFilterMatchesTheParentID() {
+        let harness = Self.harness()
+        harness.frame()
+        harness.press(.character("/"))
+        harness.type("gh-ali")
+        let shown = harness.dashboard.rows.rows.compactMap { row -> String? in
+            guard case .connection(let index) = row else { return nil }
+            return harness.dashboard.snapshot.connections[index].id
+        }
+        #expect(shown == ["gh-alice", "tx-orders"])
+    }
+
     @Test func theCursorSkipsHeadingsAndContextRows() {
         let harness = Self.harness()
         harness.frame()

@@ -25,10 +25,8 @@ extension DashboardSnapshot {
     /// parent can serve it.
     public func parentBlock(of connection: Connection, at now: Date) -> ParentBlock? {
         guard connection.grant.derivesFromParent, let parentID = connection.parentID else { return nil }
-        let parent = self.connection(id: parentID)
-        return ParentBlock(
-            parent: parent, parentID: parentID,
-            parentStatus: parent.map { $0.status(at: now, inFlight: inFlight.contains($0.id), policy: policy) })
+        return connection.parentBlock(
+            parent: self.connection(id: parentID), at: now, inFlight: inFlight, policy: policy)
     }
 
     /// The ids of the connections that name `id` as their parent, in snapshot order.
@@ -45,6 +43,24 @@ extension DashboardSnapshot {
 }
 
 extension Connection {
+    /// The status ``DashboardSnapshot/status(of:at:)`` gives, with the parent already found (nil when missing).
+    ///
+    /// One function for the snapshot and the engine's running counts (`StatusTally`), so that the header's counts
+    /// and the rows never disagree.
+    func status(at now: Date, inFlight: Set<String>, policy: RefreshPolicy, parent: Connection?) -> ConnectionStatus {
+        status(
+            at: now, inFlight: inFlight.contains(id), policy: policy,
+            parentBlock: parentBlock(parent: parent, at: now, inFlight: inFlight, policy: policy))
+    }
+
+    /// Why this connection cannot renew because of `parent`, or nil when it derives from none or the parent serves.
+    func parentBlock(parent: Connection?, at now: Date, inFlight: Set<String>, policy: RefreshPolicy) -> ParentBlock? {
+        guard grant.derivesFromParent, let parentID else { return nil }
+        return ParentBlock(
+            parent: parent, parentID: parentID,
+            parentStatus: parent.map { $0.status(at: now, inFlight: inFlight.contains($0.id), policy: policy) })
+    }
+
     /// The workspace the dashboard groups this connection under: its `workspace`, or for a workspace-scope
     /// connection without one, its subject.
     public var workspaceName: String? {

@@ -7,7 +7,7 @@ public struct DashboardSnapshot: Sendable {
     /// The database the core runs on, as the user named it.
     public var databasePath: String
     /// Every connection, ordered by scope and then by id.
-    public var connections: [Connection]
+    public var connections: ConnectionList
     public var integrations: [String: Integration]
     /// Connections whose refresh is in flight.
     public var inFlight: Set<String>
@@ -31,6 +31,8 @@ public struct DashboardSnapshot: Sendable {
     public var outages: [ProviderOutage]
     /// Refreshes this process completed since it started; those of other processes it follows are not counted.
     public var refreshesHere = 0
+    /// The engine's running count of each status and the moment it holds for; nil in a snapshot built by hand.
+    var tally: (counts: [ConnectionStatus: Int], at: Date)?
 
     public init(
         version: UInt64 = 0, databasePath: String, connections: [Connection] = [],
@@ -40,7 +42,7 @@ public struct DashboardSnapshot: Sendable {
     ) {
         self.version = version
         self.databasePath = databasePath
-        self.connections = connections
+        self.connections = ConnectionList(connections)
         self.integrations = integrations
         self.inFlight = inFlight
         self.events = events
@@ -54,14 +56,19 @@ public struct DashboardSnapshot: Sendable {
 
     /// The status of `connection` at `now`; a derived connection's also depends on its parent's.
     public func status(of connection: Connection, at now: Date) -> ConnectionStatus {
-        connection.status(
-            at: now, inFlight: inFlight.contains(connection.id), policy: policy,
-            parentBlock: parentBlock(of: connection, at: now))
+        let parent = connection.grant.derivesFromParent ? self.parent(of: connection) : nil
+        return connection.status(at: now, inFlight: inFlight, policy: policy, parent: parent)
     }
 
     /// How many connections have each status at `now`.
+    ///
+    /// A snapshot from the engine carries counts it keeps current (see `StatusTally`), taken when the snapshot was;
+    /// within a second of that they are returned as they are, so a frame never scans every connection. Otherwise,
+    /// and for snapshots built by hand, every connection is counted.
     public func counts(at now: Date) -> [ConnectionStatus: Int] {
-        // FIXME: counts every connection on each call; at 100,000 connections this wants a transition queue.
+        if let tally, now >= tally.at, now.timeIntervalSince(tally.at) < 1 {
+            return tally.counts.filter { $0.value > 0 }
+        }
         var counts: [ConnectionStatus: Int] = [:]
         for connection in connections { counts[status(of: connection, at: now), default: 0] += 1 }
         return counts

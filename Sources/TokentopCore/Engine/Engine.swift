@@ -41,10 +41,10 @@ public final class Engine: Sendable {
         self.readOnly = readOnly
         self.user = user
         self.timeSource = timeSource
-        let connections = try store.connections()
+        let connections = try store.connectionList()
         state = EngineState(
             databasePath: databasePath ?? store.path, connections: connections, integrations: try store.integrations(),
-            events: try store.recentHistory(limit: EngineState.eventLimit), policy: policy)
+            events: try store.recentHistory(limit: EngineState.eventLimit), policy: policy, now: timeSource.now())
         client = OAuthClient(transport: transport, clock: timeSource)
         actor = RefreshActor(
             store: store, client: client, clock: timeSource, policy: policy, state: state, observeOnly: readOnly,
@@ -64,8 +64,10 @@ public final class Engine: Sendable {
     /// Starts the background refresh actor.
     public func start() {
         let actor = actor
+        let state = state
         let connections = state.snapshot().connections
         loop.start {
+            state.buildIndex()
             await actor.scheduleAll(connections)
             await actor.run()
         }
@@ -90,7 +92,7 @@ public final class Engine: Sendable {
     }
 
     /// The current state; cheap, and never blocks on the network or the disk.
-    public func snapshot() -> DashboardSnapshot { state.snapshot() }
+    public func snapshot() -> DashboardSnapshot { state.snapshot(at: timeSource.now()) }
 
     /// Shows `notice` across the dashboard until the next successful refresh replaces it.
     public func post(notice: String) { state.setNotice(notice) }

@@ -3,11 +3,14 @@ import Synchronization
 
 /// The core's live state, shared by the refresh actor (writer) and the front end (reader of snapshots).
 ///
-/// A mutex guards one ``DashboardSnapshot``; readers copy it, which is cheap until a writer changes it.
+/// A mutex guards one ``DashboardSnapshot``; readers copy it. A write under a held copy copies one chunk of the
+/// ``ConnectionList``, not every connection, and the status counts follow each write (``StatusTally``).
 final class EngineState: Sendable {
     private struct Inner {
         var snapshot: DashboardSnapshot
-        var index: [String: Int]
+        /// Each connection's position by id; nil until ``buildIndex()`` ran, and then a lookup scans.
+        var index: [String: Int]?
+        var tally: StatusTally
     }
 
     private let inner: Mutex<Inner>
@@ -15,24 +18,88 @@ final class EngineState: Sendable {
     static let eventLimit = 200
 
     init(
-        databasePath: String, connections: [Connection], integrations: [Integration], events: [HistoryEntry],
-        policy: RefreshPolicy
+        databasePath: String, connections: ConnectionList, integrations: [Integration], events: [HistoryEntry],
+        policy: RefreshPolicy, now: Date
     ) {
-        let snapshot = DashboardSnapshot(
-            version: 1, databasePath: databasePath, connections: connections,
+        var snapshot = DashboardSnapshot(
+            version: 1, databasePath: databasePath,
             integrations: Dictionary(integrations.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
             events: events, policy: policy)
-        inner = Mutex(Inner(snapshot: snapshot, index: Self.index(connections)))
+        snapshot.connections = connections
+        let tally = StatusTally(snapshot.connections, inFlight: [], policy: policy, at: now)
+        inner = Mutex(Inner(snapshot: snapshot, index: nil, tally: tally))
     }
 
-    private static func index(_ connections: [Connection]) -> [String: Int] {
-        Dictionary(connections.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+    /// Builds the index by id, off the lock: at 100,000 connections it takes tens of milliseconds that the first
+    /// frame need not wait for. The engine calls it as its actor starts, before the first refresh.
+    func buildIndex() {
+        let connections = inner.withLock { state in state.index == nil ? state.snapshot.connections : nil }
+        guard let connections else { return }
+        let index = Self.index(connections)
+        inner.withLock { state in
+            // An insert meanwhile built its own index; this one is then out of date.
+            if state.index == nil, state.snapshot.connections.count == connections.count {
+                state.index = index
+                // The snapshot's own lookups by id (parents, `connection(id:)`) scan until they have it.
+                state.snapshot.positions = index
+            }
+        }
     }
 
-    func snapshot() -> DashboardSnapshot { inner.withLock { $0.snapshot } }
+    /// The position of connection `id`: from the index, or by a scan before the index is built.
+    private static func position(of id: String, in state: Inner) -> Int? {
+        if let index = state.index { return index[id] }
+        return state.snapshot.connections.firstIndex { $0.id == id }
+    }
+
+    private static func index(_ connections: ConnectionList) -> [String: Int] {
+        var index: [String: Int] = [:]
+        index.reserveCapacity(connections.count)
+        for (position, connection) in connections.enumerated() where index[connection.id] == nil {
+            index[connection.id] = position
+        }
+        return index
+    }
+
+    /// The current state; with `now`, its status counts are brought to that moment first.
+    func snapshot(at now: Date? = nil) -> DashboardSnapshot {
+        inner.withLock { state in
+            if let now, now < state.tally.time {
+                // The clock went back (a test's clock, a corrected system clock): count afresh.
+                state.tally = StatusTally(
+                    state.snapshot.connections, inFlight: state.snapshot.inFlight, policy: state.snapshot.policy,
+                    at: now)
+            }
+            if let now {
+                state.tally.advance(to: now, state.snapshot.connections, inFlight: state.snapshot.inFlight)
+                state.snapshot.tally = (state.tally.counts, state.tally.time)
+            }
+            return state.snapshot
+        }
+    }
+
+    /// Keeps the status counts right after the connection at `position` changed.
+    private static func tally(_ state: inout Inner, _ position: Int) {
+        let connection = state.snapshot.connections[position]
+        if state.tally.knowsParent(of: connection, at: position) {
+            state.tally.update(position, state.snapshot.connections, inFlight: state.snapshot.inFlight)
+        } else {
+            // A connection that names another parent (a re-import): count afresh; rare.
+            recount(&state)
+        }
+        state.snapshot.tally = nil
+    }
+
+    /// Counts every connection again at the tally's moment, under the snapshot's policy.
+    private static func recount(_ state: inout Inner) {
+        state.tally = StatusTally(
+            state.snapshot.connections, inFlight: state.snapshot.inFlight, policy: state.snapshot.policy,
+            at: state.tally.time)
+        state.snapshot.tally = nil
+    }
 
     func connection(_ id: String) -> Connection? {
-        inner.withLock { state in state.index[id].map { state.snapshot.connections[$0] } }
+        inner.withLock { state in Self.position(of: id, in: state).map { state.snapshot.connections[$0] } }
     }
 
     func integration(_ id: String) -> Integration? { inner.withLock { $0.snapshot.integrations[id] } }
@@ -40,10 +107,9 @@ final class EngineState: Sendable {
     /// Replaces one connection and appends an event, in one step that readers see whole.
     func update(_ connection: Connection, event: HistoryEntry?) {
         inner.withLock { state in
-            // FIXME: replacing one element copies the whole array while a reader holds a snapshot (O(n) per
-            // update); at 100,000 connections this wants a persistent structure or coalesced publishing.
-            if let position = state.index[connection.id] {
+            if let position = Self.position(of: connection.id, in: state) {
                 state.snapshot.connections[position] = connection
+                Self.tally(&state, position)
             }
             if let event { Self.append(event, to: &state.snapshot) }
             // Only this process's own results come through here; other processes' arrive through merge(events:).
@@ -55,16 +121,19 @@ final class EngineState: Sendable {
     /// Replaces a connection, or inserts one another process added, keeping the scope-then-id order.
     func upsert(_ connection: Connection) {
         inner.withLock { state in
-            if let position = state.index[connection.id] {
+            if let position = Self.position(of: connection.id, in: state) {
                 state.snapshot.connections[position] = connection
+                Self.tally(&state, position)
             } else {
                 let position =
                     state.snapshot.connections.firstIndex {
                         ($0.scope, $0.id) > (connection.scope, connection.id)
                     } ?? state.snapshot.connections.endIndex
+                // Positions move: the index and the counts start afresh (another process's import; rare).
                 state.snapshot.connections.insert(connection, at: position)
                 state.index = Self.index(state.snapshot.connections)
-                state.snapshot.positions = state.index
+                state.snapshot.positions = state.index ?? [:]
+                Self.recount(&state)
             }
             state.snapshot.version &+= 1
         }
@@ -114,6 +183,7 @@ final class EngineState: Sendable {
     func setInFlight(_ id: String, _ flying: Bool) {
         inner.withLock { state in
             if flying { state.snapshot.inFlight.insert(id) } else { state.snapshot.inFlight.remove(id) }
+            if let position = Self.position(of: id, in: state) { Self.tally(&state, position) }
             state.snapshot.version &+= 1
         }
     }
@@ -129,6 +199,8 @@ final class EngineState: Sendable {
     func setPolicy(_ policy: RefreshPolicy) {
         inner.withLock { state in
             state.snapshot.policy = policy
+            // Lead windows move with the policy: every connection's status and next change may differ.
+            Self.recount(&state)
             state.snapshot.version &+= 1
         }
     }

@@ -71,6 +71,8 @@ final class SQLiteDatabase {
         }
         // Revoked tokens are ciphertext already; zeroing freed pages also keeps their remains out of the file.
         try execute("PRAGMA secure_delete = ON")
+        // Every commit waits for the disk unless the caller says that losing it to a power cut loses nothing.
+        try execute("PRAGMA synchronous = FULL")
         tightenSidecarFiles()
     }
 
@@ -99,8 +101,9 @@ final class SQLiteDatabase {
     }
 
     /// Runs one statement and maps each result row through `row`.
+    /// - Parameter capacity: how many rows to make room for at once, when the caller knows (large reads).
     func query<T>(
-        _ sql: String, _ values: [any SQLiteBindable] = [], row: (SQLiteRow) throws -> T
+        _ sql: String, _ values: [any SQLiteBindable] = [], capacity: Int = 0, row: (SQLiteRow) throws -> T
     ) throws -> [T] {
         let statement = try prepared(sql)
         // Resetting releases the statement's read snapshot, which would otherwise hold back WAL checkpoints.
@@ -113,6 +116,7 @@ final class SQLiteDatabase {
             guard result == SQLITE_OK else { throw failure(result, doing: "preparing a query for") }
         }
         var rows: [T] = []
+        rows.reserveCapacity(capacity)
         while true {
             let result = sqlite3_step(statement)
             if result == SQLITE_DONE { break }
@@ -140,8 +144,10 @@ final class SQLiteDatabase {
     ///
     /// IMMEDIATE takes the write lock up front, so a transaction that reads and then writes cannot fail halfway
     /// with SQLITE_BUSY; the busy timeout applies to the BEGIN instead.
-    func transaction<T>(_ body: () throws -> T) throws -> T {
+    func transaction<T>(durable: Bool = true, _ body: () throws -> T) throws -> T {
         precondition(transactionDepth == 0, "SQLiteDatabase transactions do not nest")
+        if !durable { try setDurable(false) }
+        defer { if !durable { try? setDurable(true) } }
         try execute("BEGIN IMMEDIATE")
         transactionDepth += 1
         defer { transactionDepth -= 1 }
@@ -154,6 +160,24 @@ final class SQLiteDatabase {
             if sqlite3_get_autocommit(handle) == 0 { sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
             throw error
         }
+    }
+
+    /// Whether a commit waits until the write-ahead log is on the disk (`synchronous = FULL`, the default here) or
+    /// only until the operating system has it (`NORMAL`: safe against a crash of this process, not of the machine).
+    private var durable = true
+
+    /// Sets how the next commits reach the disk; see ``durable``.
+    func setDurable(_ value: Bool) throws {
+        guard value != durable else { return }
+        try execute(value ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+        durable = value
+    }
+
+    /// Runs `body`, whose statements commit on their own, without waiting for the disk.
+    func withoutWaitingForDisk<T>(_ body: () throws -> T) throws -> T {
+        try setDurable(false)
+        defer { try? setDurable(true) }
+        return try body()
     }
 
     // MARK: - Errors
@@ -311,8 +335,10 @@ struct SQLiteRow {
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
 
     func string(_ column: Int32) -> String? {
+        // SQLite's rule: ask for the pointer first, then its length (which spares a strlen per value).
         guard let text = sqlite3_column_text(statement, column) else { return nil }
-        return String(cString: text)
+        let count = Int(sqlite3_column_bytes(statement, column))
+        return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
     }
 
     func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(statement, column)) }

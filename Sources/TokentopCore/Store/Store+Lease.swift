@@ -18,8 +18,9 @@ extension Store {
     /// - Returns: the connection as stored now (perhaps refreshed by another process meanwhile) and the lease, or
     ///   nil when another process holds the lease.
     public func claimLease(connectionID: String, owner: String, until: Date, now: Date) throws -> (Connection, Lease)? {
+        // A lease lost to a power cut only lets another process refresh sooner: no need to wait for the disk.
         try locked {
-            try database.transaction {
+            try database.transaction(durable: false) {
                 let rows = try database.query(
                     "SELECT lease_owner, lease_until, generation FROM connections WHERE id = ?", [connectionID]
                 ) { ($0.string(0), $0.date(1), $0.int(2)) }
@@ -41,9 +42,11 @@ extension Store {
     /// Gives the lease back without writing a result, when the refresh turned out not to be needed.
     public func releaseLease(connectionID: String, _ lease: Lease) throws {
         try locked {
-            try database.execute(
-                "UPDATE connections SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
-                [connectionID, lease.owner])
+            try database.withoutWaitingForDisk {
+                try database.execute(
+                    "UPDATE connections SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
+                    [connectionID, lease.owner])
+            }
         }
     }
 

@@ -3,10 +3,13 @@ import Foundation
 extension Store {
     /// Records that refresher `owner` is alive.
     public func heartbeat(owner: String, at now: Date) throws {
+        // Written every second; a heartbeat lost to a power cut is rewritten by the next one.
         try locked {
-            try database.execute(
-                "INSERT INTO processes (owner, last_seen) VALUES (?, ?) "
-                    + "ON CONFLICT(owner) DO UPDATE SET last_seen = excluded.last_seen", [owner, now])
+            try database.withoutWaitingForDisk {
+                try database.execute(
+                    "INSERT INTO processes (owner, last_seen) VALUES (?, ?) "
+                        + "ON CONFLICT(owner) DO UPDATE SET last_seen = excluded.last_seen", [owner, now])
+            }
         }
     }
 

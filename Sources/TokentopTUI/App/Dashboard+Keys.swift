@@ -15,7 +15,9 @@ extension Dashboard {
         case .openDetail:
             guard let connection = cursorConnection else { return say("no connection under the cursor", isError: true) }
             openDetail(connection.id)
-        case .startFilter: setFilter(filter, editing: true)
+        case .startFilter:
+            prepareSearch()
+            setFilter(filter, editing: true)
         case .scope:
             guard case .character(let character) = key, let number = character.wholeNumberValue,
                 IdentityScope.allCases.indices.contains(number - 1)

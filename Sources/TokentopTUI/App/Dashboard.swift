@@ -46,6 +46,7 @@ final class Dashboard {
     /// The connection as it was when its history was last requested, so a change asks again.
     private var historyRequestedFor: Connection?
     private var searchIndex: SearchIndex?
+    private var order: RowOrder?
     private var countsCache: (version: UInt64, second: Int, counts: [ConnectionStatus: Int])?
 
     init(backend: any DashboardBackend, size: TerminalSize) {
@@ -135,14 +136,38 @@ final class Dashboard {
         let query = RowList.Query(version: snapshot.version, filter: filter, scope: scope, sort: sort)
         guard query != rows.query else { return }
         let previousCursor = cursor
-        if !filter.isEmpty, searchIndex?.version != snapshot.version {
-            searchIndex = SearchIndex(snapshot: snapshot)
-        } else if filter.isEmpty {
-            searchIndex = nil
+        let previous = rows.query
+        let cursorAt = cursorIndex()
+        // The order and the search index outlive a version that moved nothing (a refresh): then only a new
+        // filter or scope builds new rows, and a refresh that changed no row's place builds none.
+        var reordered = false
+        let current: RowOrder
+        if var kept = order, kept.adopt(snapshot, sort: sort) {
+            current = kept
+        } else {
+            current = RowOrder(snapshot: snapshot, sort: sort, now: now)
+            reordered = true
         }
-        rows = RowList(snapshot: snapshot, query: query, now: now, search: searchIndex)
+        order = current
+        // The index is kept while the filter is empty, so that the next `/` starts typing at once.
+        var reindexed = false
+        if !filter.isEmpty {
+            if var index = searchIndex {
+                reindexed = index.adopt(snapshot)
+                searchIndex = index
+            } else {
+                searchIndex = SearchIndex(snapshot: snapshot)
+            }
+        }
+        let sameShape = previous.filter == filter && previous.scope == scope && previous.sort == sort
+        if sameShape, !reordered, !reindexed, previous.version != .max {
+            rows = rows.carried(to: snapshot.version)
+            return
+        }
+        let matches = filter.isEmpty ? nil : searchIndex?.search(filter)
+        rows = RowList(snapshot: snapshot, query: query, order: current, matches: matches)
         rowBuilds += 1
-        if let id = cursorID, let ordinal = rows.ordinalByID[id] {
+        if let ordinal = cursorAt.flatMap({ rows.ordinal(ofConnectionAt: $0) }) {
             cursor = ordinal
         } else if rows.connectionPositions.isEmpty {
             cursor = nil
@@ -151,6 +176,28 @@ final class Dashboard {
         }
         cursorID = cursorConnection?.id
         scrollToCursor()
+    }
+
+    /// Builds the filter's index when `/` opens the prompt, so that the first character typed only searches.
+    func prepareSearch() {
+        if var index = searchIndex {
+            index.adopt(snapshot)
+            searchIndex = index
+        } else {
+            searchIndex = SearchIndex(snapshot: snapshot)
+        }
+    }
+
+    /// Where the connection under the cursor is in the snapshot now: where it was, unless the snapshot moved it.
+    private func cursorIndex() -> Int? {
+        guard let id = cursorID else { return nil }
+        let connections = snapshot.connections
+        if let cursor, cursor < rows.connectionPositions.count, case .connection(let index) = rows.rows[
+            rows.connectionPositions[cursor]], index < connections.count, connections[index].id == id
+        {
+            return index
+        }
+        return connections.firstIndex { $0.id == id }
     }
 
     func moveCursor(to ordinal: Int) {

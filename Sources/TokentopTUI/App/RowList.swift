@@ -31,7 +31,7 @@ struct RowList {
         case last
     }
 
-    let query: Query
+    private(set) var query: Query
     let rows: [Row]
     /// Each row's place in its group's tree, parallel to ``rows``.
     let marks: [TreeMark]
@@ -39,8 +39,11 @@ struct RowList {
     let childrenByParent: [String: [Int]]
     /// The row position of each shown connection, top to bottom; the cursor moves along these.
     let connectionPositions: [Int]
-    /// Each shown connection's index in ``connectionPositions``.
-    let ordinalByID: [String: Int]
+    /// For each connection in the snapshot, its index in ``connectionPositions``, or -1 when it is not shown.
+    ///
+    /// An array rather than a dictionary by id: hashing every id made each rebuild cost tens of milliseconds at
+    /// 100,000 connections.
+    private let ordinals: [Int32]
 
     /// An empty list, for a dashboard that has not seen a snapshot.
     init() {
@@ -49,43 +52,39 @@ struct RowList {
         marks = []
         childrenByParent = [:]
         connectionPositions = []
-        ordinalByID = [:]
+        ordinals = []
     }
 
-    /// Builds the rows; `search` is the snapshot's index, needed only when the query has a filter.
-    init(snapshot: DashboardSnapshot, query: Query, now: Date, search: SearchIndex? = nil) {
+    /// Builds the rows from `order`; `matches` are the filter's matching positions (ascending), nil for no filter.
+    init(snapshot: DashboardSnapshot, query: Query, order: RowOrder, matches: [Int]?) {
         self.query = query
-        let needle = Array(SearchIndex.fold(query.filter).utf8)
-        let search = query.filter.isEmpty ? nil : (search ?? SearchIndex(snapshot: snapshot))
-        var buckets = Array(repeating: [Int](), count: IdentityScope.allCases.count)
-        var totals = Array(repeating: 0, count: IdentityScope.allCases.count)
-        var children: [String: [Int]] = [:]
-        for (index, connection) in snapshot.connections.enumerated() {
-            totals[connection.scope.ordinal] += 1
-            if let parent = connection.parentID { children[parent, default: []].append(index) }
-            if let scope = query.scope, scope != connection.scope { continue }
-            if let search, !search.matches(index, needle: needle) { continue }
-            buckets[connection.scope.ordinal].append(index)
+        var shown: [Bool]?
+        if let matches {
+            var flags = [Bool](repeating: false, count: snapshot.connections.count)
+            for position in matches { flags[position] = true }
+            shown = flags
         }
-        let connections = snapshot.connections
-        let order = Self.ordering(query.sort, snapshot: snapshot, now: now)
         // Group headers of empty scopes show the whole picture when nothing narrows it.
-        let showEmptyGroups = query.filter.isEmpty && query.scope == nil && !connections.isEmpty
+        let showEmptyGroups = query.filter.isEmpty && query.scope == nil && !snapshot.connections.isEmpty
         var rows: [Row] = []
         var marks: [TreeMark] = []
         var positions: [Int] = []
-        var ordinals: [String: Int] = [:]
+        var ordinals = [Int32](repeating: -1, count: snapshot.connections.count)
         for scope in IdentityScope.allCases {
-            var bucket = buckets[scope.ordinal]
             if let scopeFilter = query.scope, scopeFilter != scope { continue }
-            if bucket.isEmpty, !showEmptyGroups, query.scope == nil { continue }
-            if connections.isEmpty { continue }
-            if let order { bucket.sort(by: order) }
-            rows.append(.group(scope, shown: bucket.count, total: totals[scope.ordinal]))
+            if snapshot.connections.isEmpty { continue }
+            let bucket = order.buckets[scope.ordinal]
+            let visible = shown.map { flags in bucket.filter { flags[$0] } } ?? bucket
+            if visible.isEmpty, !showEmptyGroups, query.scope == nil { continue }
+            rows.reserveCapacity(rows.count + visible.count + 1)
+            marks.reserveCapacity(rows.count + visible.count + 1)
+            rows.append(.group(scope, shown: visible.count, total: order.totals[scope.ordinal]))
             marks.append(.none)
-            for (row, mark) in Self.groupRows(scope, bucket: bucket, snapshot: snapshot, sort: query.sort) {
+            let grouped = Self.groupRows(
+                scope, bucket: visible, snapshot: snapshot, parents: order.parents, sort: query.sort)
+            for (row, mark) in grouped {
                 if case .connection(let index) = row {
-                    ordinals[connections[index].id] = positions.count
+                    ordinals[index] = Int32(positions.count)
                     positions.append(rows.count)
                 }
                 rows.append(row)
@@ -94,43 +93,21 @@ struct RowList {
         }
         self.rows = rows
         self.marks = marks
-        childrenByParent = children
+        childrenByParent = order.children
         connectionPositions = positions
-        ordinalByID = ordinals
+        self.ordinals = ordinals
     }
 
-    /// The comparison for `sort` over indexes into the snapshot's connections; nil keeps the snapshot's order.
-    private static func ordering(
-        _ sort: SortOrder, snapshot: DashboardSnapshot, now: Date
-    ) -> ((Int, Int) -> Bool)? {
-        let connections = snapshot.connections
-        switch sort {
-        case .group:
-            return nil
-        case .name:
-            return { connections[$0].id < connections[$1].id }
-        case .expiry:
-            return { lhs, rhs in
-                let left = connections[lhs].countdownEnd ?? .distantFuture
-                let right = connections[rhs].countdownEnd ?? .distantFuture
-                return left != right ? left < right : connections[lhs].id < connections[rhs].id
-            }
-        case .status:
-            // Statuses are taken at build time: a row whose status changes by the clock alone keeps its place until
-            // the next snapshot version, which the actor's own events bring within seconds.
-            let urgency = connections.map { snapshot.status(of: $0, at: now).urgency }
-            return { lhs, rhs in
-                if urgency[lhs] != urgency[rhs] { return urgency[lhs] < urgency[rhs] }
-                let left = connections[lhs].countdownEnd ?? .distantFuture
-                let right = connections[rhs].countdownEnd ?? .distantFuture
-                return left != right ? left < right : connections[lhs].id < connections[rhs].id
-            }
-        }
+    /// The ordinal (index in ``connectionPositions``) of the connection at snapshot position `index`, when shown.
+    func ordinal(ofConnectionAt index: Int) -> Int? {
+        guard index >= 0, index < ordinals.count, ordinals[index] >= 0 else { return nil }
+        return Int(ordinals[index])
     }
-}
 
-extension Connection {
-    /// What the EXPIRES column counts down to: nothing for a revoked credential, which sorts with those that
-    /// never expire.
-    fileprivate var countdownEnd: Date? { revokedAt == nil ? expiresAt : nil }
+    /// The same rows for a newer snapshot version that moved no connection and changed no searchable field.
+    func carried(to version: UInt64) -> RowList {
+        var list = self
+        list.query.version = version
+        return list
+    }
 }

@@ -1,0 +1,185 @@
+import Foundation
+
+/// How many connections have each status, kept current as connections change and as the clock carries them into
+/// their lead windows, so that the header's counts never scan every connection.
+///
+/// A status changes by the clock alone at one moment at most: a healthy token becomes `expiring` when its lead
+/// window opens, or `expired` at its expiry when nothing can renew it. Those moments wait in a min-heap; advancing
+/// the clock pops only the ones it passed. A write recomputes only the connection it wrote, and the connections
+/// whose status derives from it.
+///
+/// Statuses are those of ``DashboardSnapshot/status(of:at:)``: a connection whose token derives from its parent's
+/// takes the parent into account. A parent's status changes by the clock or by a write, and either recomputes its
+/// children here.
+struct StatusTally {
+    private(set) var counts: [ConnectionStatus: Int] = [:]
+    /// The time the counts hold for.
+    private(set) var time: Date
+    /// Each position's status at ``time``, as an index into `ConnectionStatus.allCases`.
+    private var statuses: [UInt8] = []
+    /// Each position's next change by the clock (seconds since the reference date), or infinity.
+    private var changes: [Double] = []
+    private var heap: [Entry] = []
+    private let policy: RefreshPolicy
+    /// For each connection that derives its token from a parent: the parent's position, or -1 when it is missing.
+    private var parentOf: [Int: Int] = [:]
+    /// The parent id each such connection had when its parent was found, to notice a change.
+    private var parentIDs: [Int: String] = [:]
+    /// The positions of each parent's deriving children.
+    private var childrenOf: [Int: [Int]] = [:]
+
+    private struct Entry {
+        var at: Double
+        var position: Int32
+    }
+
+    private static let all = ConnectionStatus.allCases
+
+    init(_ connections: ConnectionList, inFlight: Set<String>, policy: RefreshPolicy, at now: Date) {
+        self.policy = policy
+        time = now
+        findParents(connections)
+        statuses.reserveCapacity(connections.count)
+        changes.reserveCapacity(connections.count)
+        for (position, connection) in connections.enumerated() {
+            let status = derivedStatus(position, connection, connections, inFlight: inFlight)
+            let own = connection.status(at: now, inFlight: inFlight.contains(connection.id), policy: policy)
+            let change = Self.nextChange(connection, status: own, policy: policy)
+            statuses.append(Self.code(status))
+            changes.append(change)
+            counts[status, default: 0] += 1
+            if change.isFinite { heap.append(Entry(at: change, position: Int32(position))) }
+        }
+        heapify()
+    }
+
+    /// Whether the tally still knows `connection`'s parent, written at `position`; false means count afresh.
+    func knowsParent(of connection: Connection, at position: Int) -> Bool {
+        let derived = connection.grant.derivesFromParent ? connection.parentID : nil
+        return parentIDs[position] == derived
+    }
+
+    /// Recomputes the connection at `position` after a write, and the connections that derive from it.
+    mutating func update(_ position: Int, _ connections: ConnectionList, inFlight: Set<String>) {
+        guard position < statuses.count, position < connections.count else { return }
+        recount(position, connections, inFlight: inFlight)
+        for child in childrenOf[position] ?? [] where child < connections.count {
+            recount(child, connections, inFlight: inFlight)
+        }
+    }
+
+    private mutating func recount(_ position: Int, _ connections: ConnectionList, inFlight: Set<String>) {
+        let connection = connections[position]
+        let status = derivedStatus(position, connection, connections, inFlight: inFlight)
+        counts[Self.all[Int(statuses[position])], default: 0] -= 1
+        counts[status, default: 0] += 1
+        statuses[position] = Self.code(status)
+        // The clock changes the connection's own status; a change of its parent's comes through the parent.
+        let own = connection.status(at: time, inFlight: inFlight.contains(connection.id), policy: policy)
+        let change = Self.nextChange(connection, status: own, policy: policy)
+        changes[position] = change
+        if change.isFinite { push(Entry(at: change, position: Int32(position))) }
+        // Rescheduled positions leave stale entries behind; start afresh before they outnumber the live ones.
+        if heap.count > 2 * statuses.count + 1_024 { rebuildHeap() }
+    }
+
+    /// Moves the counts to `now`, recomputing only the connections whose status the clock changed meanwhile.
+    mutating func advance(to now: Date, _ connections: ConnectionList, inFlight: Set<String>) {
+        guard now > time else { return }
+        time = now
+        let limit = now.timeIntervalSinceReferenceDate
+        while let top = heap.first, top.at <= limit {
+            popTop()
+            let position = Int(top.position)
+            // Skip an entry that a later write replaced.
+            guard changes[position] == top.at, position < connections.count else { continue }
+            update(position, connections, inFlight: inFlight)
+        }
+    }
+
+    /// The status `DashboardSnapshot.status(of:at:)` gives at ``time``, with the parent found by position.
+    private func derivedStatus(
+        _ position: Int, _ connection: Connection, _ connections: ConnectionList, inFlight: Set<String>
+    ) -> ConnectionStatus {
+        let parent = parentOf[position].flatMap { $0 >= 0 && $0 < connections.count ? connections[$0] : nil }
+        return connection.status(at: time, inFlight: inFlight, policy: policy, parent: parent)
+    }
+
+    /// Finds the parent of each connection that derives from one. A fleet without such connections pays one look
+    /// at each grant; otherwise one more pass hashes each id.
+    private mutating func findParents(_ connections: ConnectionList) {
+        var wanted: [String: [Int]] = [:]
+        for (position, connection) in connections.enumerated() where connection.grant.derivesFromParent {
+            guard let parentID = connection.parentID else { continue }
+            wanted[parentID, default: []].append(position)
+            parentIDs[position] = parentID
+            parentOf[position] = -1
+        }
+        guard !wanted.isEmpty else { return }
+        for (position, connection) in connections.enumerated() {
+            guard let children = wanted.removeValue(forKey: connection.id) else { continue }
+            for child in children { parentOf[child] = position }
+            childrenOf[position] = children
+            if wanted.isEmpty { break }
+        }
+    }
+
+    /// When the clock alone next changes `connection`'s status, or infinity.
+    static func nextChange(_ connection: Connection, status: ConnectionStatus, policy: RefreshPolicy) -> Double {
+        guard status == .healthy, let expiresAt = connection.expiresAt else { return .infinity }
+        let at = connection.isRenewable
+            ? expiresAt.addingTimeInterval(-policy.windowStart(connection, expiresAt: expiresAt)) : expiresAt
+        return at.timeIntervalSinceReferenceDate
+    }
+
+    private static func code(_ status: ConnectionStatus) -> UInt8 {
+        UInt8(all.firstIndex(of: status)!)
+    }
+
+    // MARK: - The heap
+
+    private mutating func rebuildHeap() {
+        heap.removeAll(keepingCapacity: true)
+        for (position, change) in changes.enumerated() where change.isFinite {
+            heap.append(Entry(at: change, position: Int32(position)))
+        }
+        heapify()
+    }
+
+    private mutating func heapify() {
+        guard heap.count > 1 else { return }
+        for index in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(index) }
+    }
+
+    private mutating func push(_ entry: Entry) {
+        heap.append(entry)
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child].at < heap[parent].at else { return }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private mutating func popTop() {
+        let last = heap.removeLast()
+        guard !heap.isEmpty else { return }
+        heap[0] = last
+        siftDown(0)
+    }
+
+    private mutating func siftDown(_ index: Int) {
+        var parent = index
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < heap.count, heap[left].at < heap[smallest].at { smallest = left }
+            if right < heap.count, heap[right].at < heap[smallest].at { smallest = right }
+            guard smallest != parent else { return }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
+    }
+}

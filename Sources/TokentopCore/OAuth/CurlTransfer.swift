@@ -1,0 +1,61 @@
+import CCurl
+import Foundation
+import Synchronization
+
+/// One request on its way through ``CurlMulti``: what to send, what came back, and who waits for it.
+///
+/// Created by ``CurlTransport/send(_:)``; from then on only the multi's thread reads or writes it, except
+/// `cancelled`, which any thread may set.
+final class CurlTransfer: @unchecked Sendable {
+    // @unchecked Sendable: after `send` hands it over, every field but `cancelled` (an atomic) is used only on the
+    // multi's one thread, and `continuation` is resumed there exactly once.
+
+    /// The most of a body kept; a provider that sends more is cut off with an error rather than filling memory.
+    static let bodyLimit = 4 << 20
+
+    let request: HTTPRequest
+    let timeoutMilliseconds: Int
+    let connectTimeoutMilliseconds: Int
+    var continuation: CheckedContinuation<HTTPResponse, any Error>?
+    let cancelled = Atomic<Bool>(false)
+    var body: [UInt8] = []
+    var headers: [String: String] = [:]
+    /// The header list handed to libcurl, freed when the transfer ends.
+    var headerList: UnsafeMutablePointer<curl_slist>?
+    var tooLarge = false
+
+    init(request: HTTPRequest, timeout: Double, connectTimeout: Double) {
+        self.request = request
+        timeoutMilliseconds = max(1, Int(timeout * 1_000))
+        connectTimeoutMilliseconds = max(1, Int(min(timeout, connectTimeout) * 1_000))
+    }
+
+    /// Resumes the caller, once.
+    func finish(_ result: Result<HTTPResponse, any Error>) {
+        if let headerList { curl_slist_free_all(headerList) }
+        headerList = nil
+        continuation?.resume(with: result)
+        continuation = nil
+    }
+
+    /// One header line of the answer; a status line starts a new answer (after `100 Continue`, say).
+    ///
+    /// Parsed as bytes: Foundation's trimming cost more than the rest of a refresh's HTTP work.
+    func receiveHeader(_ line: UnsafeRawBufferPointer) {
+        let bytes = line.bindMemory(to: UInt8.self)
+        if bytes.starts(with: "HTTP/".utf8) {
+            headers = [:]
+            return
+        }
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return }
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0d || byte == 0x0a }
+        var start = colon + 1
+        var end = bytes.count
+        while start < end, isSpace(bytes[start]) { start += 1 }
+        while end > start, isSpace(bytes[end - 1]) { end -= 1 }
+        let name = String(decoding: bytes[..<colon].filter { !isSpace($0) }.map { $0 &- 0x41 < 26 ? $0 | 0x20 : $0 },
+            as: UTF8.self)
+        let value = String(decoding: bytes[start..<end], as: UTF8.self)
+        headers[name] = headers[name].map { "\($0), \(value)" } ?? value
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import TokentopCore
+import TokentopTUI
+
+/// The dashboard's figures, in a process of its own: a cold start to the first frame, the cost of a key to its
+/// finished frame, and the CPU of an idle minute.
+///
+/// Everything runs as `tokentop` runs it: the store opened from the file, the engine and its refresh actor started,
+/// the real dashboard drawing frames; only the terminal is the in-memory screen.
+struct FramePhase {
+    let options: BenchOptions
+    /// The parent's monotonic clock just before it started this process, so the cold start includes the exec.
+    let startedAt: UInt64
+
+    func run() async throws -> [(String, String)] {
+        let inProcess = Measure.monotonicNanoseconds()
+        var steps: [Double] = []
+        var mark = inProcess
+        func step() {
+            steps.append(Measure.milliseconds(since: mark))
+            mark = Measure.monotonicNanoseconds()
+        }
+        let store = try Store.open(path: options.database, secrets: try SecretBox.load(), create: false)
+        step()
+        let engine = try Engine(store: store, transport: try options.makeTransport(), databasePath: options.database)
+        step()
+        engine.start()
+        let dashboard = HeadlessDashboard(backend: engine, columns: options.columns, rows: options.rows)
+        step()
+        dashboard.drawFrame()
+        step()
+        let firstFrame = Measure.milliseconds(since: startedAt)
+        let firstFrameInProcess = Measure.milliseconds(since: inProcess)
+        let total = engine.snapshot().connections.count
+        guard dashboard.text.count > 1, dashboard.text[1].contains(" \(total) connections") else {
+            throw BenchError("the first frame does not show \(total) connections: \(dashboard.text.prefix(3))")
+        }
+        var figures: [(String, String)] = [
+            ("first_frame_ms", Measure.format(firstFrame)),
+            ("first_frame_in_process_ms", Measure.format(firstFrameInProcess)),
+            // Where the cold start goes: opening the store, loading the engine, building the dashboard's rows, and
+            // drawing.
+            ("first_frame_steps_ms", steps.map { Measure.format($0, digits: 1) }.joined(separator: "/")),
+        ]
+        let samples = options.keySamples
+        let cursor = time(dashboard, samples) { _ in .down }
+        dashboard.press(.first)
+        let page = time(dashboard, samples) { _ in .pageDown }
+        dashboard.press(.first)
+        let filter = filterTimes(dashboard, samples: samples)
+        let scopes: [HeadlessDashboard.Press] = IdentityScope.allCases.map { .scope($0) } + [.allScopes]
+        let scope = time(dashboard, samples) { scopes[$0 % scopes.count] }
+        for (name, times) in [("cursor", cursor), ("page", page), ("filter", filter), ("scope", scope)] {
+            figures.append(("frame_ms_p50_\(name)", Measure.format(Measure.percentile(50, of: times), digits: 3)))
+            figures.append(("frame_ms_p99_\(name)", Measure.format(Measure.percentile(99, of: times), digits: 3)))
+        }
+
+        let cpuBefore = Measure.cpuSeconds()
+        let wallBefore = Measure.monotonicNanoseconds()
+        dashboard.idle(seconds: options.idleSeconds)
+        let wall = Measure.milliseconds(since: wallBefore) / 1_000
+        let idleCPU = (Measure.cpuSeconds() - cpuBefore) / wall * 100
+        figures.append(("idle_cpu_percent", Measure.format(idleCPU, digits: 3)))
+        figures.append(("idle_seconds", Measure.format(wall, digits: 1)))
+        await engine.stop()
+        figures.append(("peak_rss_mb", Measure.format(Measure.peakResidentMB(), digits: 1)))
+        return figures
+    }
+
+    /// Presses `press(k)` for k in 0..<samples, at most `limit` seconds in all; the time of each key to its frame.
+    private func time(
+        _ dashboard: HeadlessDashboard, _ samples: Int, limit: Double = 30,
+        _ press: (Int) -> HeadlessDashboard.Press
+    ) -> [Double] {
+        var times: [Double] = []
+        let start = Measure.monotonicNanoseconds()
+        for k in 0..<samples {
+            times.append(Measure.time { dashboard.press(press(k)) })
+            if Measure.milliseconds(since: start) > limit * 1_000 { break }
+        }
+        return times
+    }
+
+    /// Types queries into the filter one character at a time; the time of each character to its frame.
+    private func filterTimes(_ dashboard: HeadlessDashboard, samples: Int, limit: Double = 60) -> [Double] {
+        // Queries an operator types: a tenant, a provider, a user, a domain, a workspace, and one that matches
+        // nothing; each narrows from everything to a few rows.
+        let queries = ["t042", "okta", "user123", "example.com", "ws:t1", "salesforce-app3", "zzz"]
+        var times: [Double] = []
+        let start = Measure.monotonicNanoseconds()
+        var round = 0
+        while times.count < samples, Measure.milliseconds(since: start) < limit * 1_000 {
+            dashboard.press(.startFilter)
+            for character in queries[round % queries.count] {
+                times.append(Measure.time { dashboard.press(.character(character)) })
+            }
+            dashboard.press(.escape)
+            round += 1
+        }
+        return times
+    }
+}

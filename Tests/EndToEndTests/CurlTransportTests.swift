@@ -1,0 +1,185 @@
+import Foundation
+import Testing
+import TokentopCore
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// libcurl's transport against a server of our own on 127.0.0.1 that reports what it received.
+@Suite(.serialized)
+struct CurlTransportTests {
+    /// Answers every request with what it saw: method, path, headers and body, as JSON; `/status/N` answers N,
+    /// `/big` answers more than the transport keeps, `/header` sets a header twice.
+    static let script = #"""
+        import http.server, json
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+            def log_message(self, *a): pass
+            def answer(self):
+                length = int(self.headers.get('Content-Length', 0))
+                body = self.rfile.read(length).decode() if length else ''
+                if self.path == '/big':
+                    out = b'x' * (5 << 20)
+                    status = 200
+                else:
+                    status = int(self.path[len('/status/'):]) if self.path.startswith('/status/') else 200
+                    out = json.dumps({'method': self.command, 'path': self.path, 'body': body,
+                        'headers': {k.lower(): v for k, v in self.headers.items()},
+                        'peer': self.client_address[1]}).encode()
+                self.send_response(status)
+                self.send_header('Content-Type', 'application/json')
+                self.send_header('X-Twice', 'a')
+                self.send_header('X-Twice', 'b')
+                self.send_header('Content-Length', str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+            do_GET = do_POST = do_DELETE = answer
+        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+        print(server.server_port, flush=True)
+        server.serve_forever()
+        """#
+
+    final class Server {
+        let process = Process()
+        let port: Int
+
+        init() throws {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "-c", CurlTransportTests.script]
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            var line = ""
+            while !line.hasSuffix("\n") {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                line += String(decoding: chunk, as: UTF8.self)
+            }
+            port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        }
+
+        deinit {
+            // SIGKILL: the test runner's threads block SIGTERM, and a child started from one inherits that mask.
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+
+        func url(_ path: String) -> URL { URL(string: "http://127.0.0.1:\(port)\(path)")! }
+    }
+
+    static func seen(_ response: HTTPResponse) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: response.body) as? [String: Any])
+    }
+
+    @Test func aPostArrivesWithItsHeadersAndBody() async throws {
+        let server = try Server()
+        let transport = try CurlTransport(timeout: 10)
+        let request = HTTPRequest(
+            method: "POST", url: server.url("/token"),
+            headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
+            body: Data("grant_type=refresh_token&refresh_token=fake-refresh-token-0001".utf8))
+        let response = try await transport.send(request)
+        #expect(response.status == 200)
+        #expect(response.headers["content-type"] == "application/json")
+        #expect(response.headers["x-twice"] == "a, b")
+        let seen = try Self.seen(response)
+        #expect(seen["method"] as? String == "POST")
+        #expect(seen["path"] as? String == "/token")
+        #expect(seen["body"] as? String == "grant_type=refresh_token&refresh_token=fake-refresh-token-0001")
+        let headers = try #require(seen["headers"] as? [String: String])
+        #expect(headers["content-type"] == "application/x-www-form-urlencoded")
+        #expect(headers["accept"] == "application/json")
+        #expect(headers["user-agent"] == "tokentop")
+        #expect(headers["expect"] == nil)
+    }
+
+    @Test(arguments: ["GET", "DELETE"]) func otherMethodsAreSentAsAsked(method: String) async throws {
+        let server = try Server()
+        let response = try await CurlTransport(timeout: 10).send(HTTPRequest(method: method, url: server.url("/x")))
+        #expect(try Self.seen(response)["method"] as? String == method)
+    }
+
+    @Test(arguments: [400, 401, 429, 503]) func errorStatusesComeBackAsAnswers(status: Int) async throws {
+        let server = try Server()
+        let response = try await CurlTransport(timeout: 10).send(HTTPRequest(url: server.url("/status/\(status)")))
+        #expect(response.status == status)
+        #expect(try Self.seen(response)["path"] as? String == "/status/\(status)")
+    }
+
+    @Test func aLongBodyWithoutExpectContinueArrivesWhole() async throws {
+        let server = try Server()
+        let body = String(repeating: "assertion=", count: 400)
+        let response = try await CurlTransport(timeout: 10).send(
+            HTTPRequest(url: server.url("/long"), body: Data(body.utf8)))
+        #expect(try Self.seen(response)["body"] as? String == body)
+    }
+
+    @Test func concurrentRequestsEachGetTheirOwnAnswerOverKeptConnections() async throws {
+        let server = try Server()
+        let transport = try CurlTransport(timeout: 10)
+        // Eight at a time, as the refresh actor sends them; each worker sends 25 in a row.
+        let urls = (0..<200).map { server.url("/n/\($0)") }
+        let answers = try await withThrowingTaskGroup(of: [(Int, String, Int)].self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    var seen: [(Int, String, Int)] = []
+                    for index in stride(from: worker, to: urls.count, by: 8) {
+                        let response = try await transport.send(
+                            HTTPRequest(url: urls[index], body: Data("n=\(index)".utf8)))
+                        let answer = try Self.seen(response)
+                        seen.append((index, answer["body"] as? String ?? "", answer["peer"] as? Int ?? 0))
+                    }
+                    return seen
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(answers.count == 200)
+        #expect(answers.allSatisfy { $0.1 == "n=\($0.0)" })
+        // Connections are kept between requests: about one client port per worker, not one per request.
+        #expect(Set(answers.map(\.2)).count <= 16)
+    }
+
+    @Test func aBodyOverTheLimitIsRefusedNotKept() async throws {
+        let server = try Server()
+        await #expect(throws: URLError.self) {
+            _ = try await CurlTransport(timeout: 10).send(HTTPRequest(url: server.url("/big")))
+        }
+    }
+
+    @Test func aClosedPortIsACouldNotConnectError() async throws {
+        // Bind and release a port, so that nothing listens on it.
+        let port = try Server().port
+        let result = await OAuthClient(transport: try CurlTransport(timeout: 5)).clientCredentials(
+            integration: Integration(
+                id: "closed", provider: "closed", tokenURL: URL(string: "http://127.0.0.1:\(port)/token")!,
+                clientID: "fake-client", clientAuth: .clientSecretBasic),
+            clientSecret: Secret("fake-client-secret-0001"))
+        guard case .failure(let error) = result else {
+            Issue.record("a closed port answered")
+            return
+        }
+        #expect(error.kind == .transient)
+        #expect(error.errorDescription == "could not connect to the provider")
+    }
+
+    @Test func otherSchemesAreRefused() async throws {
+        await #expect(throws: URLError.self) {
+            _ = try await CurlTransport(timeout: 5).send(HTTPRequest(url: URL(fileURLWithPath: "/etc/hostname")))
+        }
+    }
+
+    /// The drip answer takes 20 s to complete; a cancelled request ends with `CancellationError`, not its answer.
+    @Test func aCancelledRequestEndsWithoutItsAnswer() async throws {
+        let server = try HostileProviderTests.Server()
+        let transport = try CurlTransport(timeout: 30)
+        let task = Task {
+            try await transport.send(HTTPRequest(url: URL(string: "http://127.0.0.1:\(server.port)/drip")!))
+        }
+        try await Task.sleep(nanoseconds: 300_000_000)
+        task.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await task.value }
+    }
+}
