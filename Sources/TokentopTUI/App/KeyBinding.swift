@@ -107,8 +107,8 @@ struct KeyMap {
                     let other =
                         Self.name(of: theirs) ?? bindings.first { $0.action == theirs }?.summary ?? "another key"
                     throw KeyMapError(
-                        description: "keys.\(Self.name(of: mine) ?? "?"): '\(Self.label(of: key))' is already the key of "
-                            + "\(other); choose another character")
+                        description: "keys.\(Self.name(of: mine) ?? "?"): '\(Self.label(of: key))' is already the "
+                            + "key of \(other); choose another character")
                 }
                 map[key] = binding.action
             }
