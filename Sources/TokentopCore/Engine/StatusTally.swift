@@ -19,7 +19,8 @@ struct StatusTally {
     private var statuses: [UInt8] = []
     /// Each position's next change by the clock (seconds since the reference date), or infinity.
     private var changes: [Double] = []
-    private var heap: [Entry] = []
+    /// Each position's next change, keyed by time; entries a later write replaced stay until they reach the top.
+    private var heap = MinHeap<Double, Int32>()
     private let policy: RefreshPolicy
     /// For each connection that derives its token from a parent: the parent's position, or -1 when it is missing.
     private var parentOf: [Int: Int] = [:]
@@ -27,11 +28,6 @@ struct StatusTally {
     private var parentIDs: [Int: String] = [:]
     /// The positions of each parent's deriving children.
     private var childrenOf: [Int: [Int]] = [:]
-
-    private struct Entry {
-        var at: Double
-        var position: Int32
-    }
 
     private static let all = ConnectionStatus.allCases
 
@@ -48,9 +44,8 @@ struct StatusTally {
             statuses.append(Self.code(status))
             changes.append(change)
             counts[status, default: 0] += 1
-            if change.isFinite { heap.append(Entry(at: change, position: Int32(position))) }
         }
-        heapify()
+        rebuildHeap()
     }
 
     /// Whether the tally still knows `connection`'s parent, written at `position`; false means count afresh.
@@ -78,7 +73,7 @@ struct StatusTally {
         let own = connection.status(at: time, inFlight: inFlight.contains(connection.id), policy: policy)
         let change = Self.nextChange(connection, status: own, policy: policy)
         changes[position] = change
-        if change.isFinite { push(Entry(at: change, position: Int32(position))) }
+        if change.isFinite { heap.push(Int32(position), key: change) }
         // Rescheduled positions leave stale entries behind; start afresh before they outnumber the live ones.
         if heap.count > 2 * statuses.count + 1_024 { rebuildHeap() }
     }
@@ -88,11 +83,11 @@ struct StatusTally {
         guard now > time else { return }
         time = now
         let limit = now.timeIntervalSinceReferenceDate
-        while let top = heap.first, top.at <= limit {
-            popTop()
-            let position = Int(top.position)
+        while let top = heap.top, top.key <= limit {
+            heap.pop()
+            let position = Int(top.value)
             // Skip an entry that a later write replaced.
-            guard changes[position] == top.at, position < connections.count else { continue }
+            guard changes[position] == top.key, position < connections.count else { continue }
             update(position, connections, inFlight: inFlight)
         }
     }
@@ -139,47 +134,9 @@ struct StatusTally {
     // MARK: - The heap
 
     private mutating func rebuildHeap() {
-        heap.removeAll(keepingCapacity: true)
-        for (position, change) in changes.enumerated() where change.isFinite {
-            heap.append(Entry(at: change, position: Int32(position)))
-        }
-        heapify()
-    }
-
-    private mutating func heapify() {
-        guard heap.count > 1 else { return }
-        for index in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(index) }
-    }
-
-    private mutating func push(_ entry: Entry) {
-        heap.append(entry)
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].at < heap[parent].at else { return }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private mutating func popTop() {
-        let last = heap.removeLast()
-        guard !heap.isEmpty else { return }
-        heap[0] = last
-        siftDown(0)
-    }
-
-    private mutating func siftDown(_ index: Int) {
-        var parent = index
-        while true {
-            let left = 2 * parent + 1
-            let right = left + 1
-            var smallest = parent
-            if left < heap.count, heap[left].at < heap[smallest].at { smallest = left }
-            if right < heap.count, heap[right].at < heap[smallest].at { smallest = right }
-            guard smallest != parent else { return }
-            heap.swapAt(parent, smallest)
-            parent = smallest
-        }
+        heap = MinHeap(
+            changes.enumerated().compactMap { position, change in
+                change.isFinite ? (key: change, value: Int32(position)) : nil
+            })
     }
 }
