@@ -114,6 +114,10 @@ import TokentopCore
         #expect(harness.backend.calls.signInsCancelled == ["gh-alice"])
         #expect(harness.dashboard.overlay == nil)
         #expect(lines[38].hasPrefix(" re-auth of gh-alice cancelled"))
+        // A new sign-in does not keep the old "cancelled" under its own progress.
+        let again = harness.press(.character("a"))
+        #expect(harness.dashboard.overlay == .signIn(id: "gh-alice"))
+        #expect(!again[38].contains("cancelled"))
     }
 
     @Test func theOutcomeIsShownUntilClosed() {

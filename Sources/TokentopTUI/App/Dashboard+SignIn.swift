@@ -6,6 +6,8 @@ extension Dashboard {
     /// Starts the sign-in of `id` and opens its dialog; false when the core has none for `id`.
     func startSignIn(_ id: String) -> Bool {
         guard backend.startReauth(for: id) else { return false }
+        // An earlier sign-in's "cancelled" must not stand under this one's progress.
+        clearMessage()
         signIn = SignInDialog(id: id)
         pollSignIn()
         setOverlay(.signIn(id: id))

@@ -244,6 +244,9 @@ final class Dashboard {
         message = StatusMessage(text: text, isError: isError, at: now)
     }
 
+    /// Forgets the last message: a new action's dialog says what goes on now.
+    func clearMessage() { message = nil }
+
     /// `ID` for one target, `N connections (a, b, …)` for several.
     static func describe(_ ids: [String]) -> String {
         guard ids.count > 1 else { return ids.first ?? "" }
