@@ -211,6 +211,9 @@ import TokentopCore
         #expect(many[3].hasPrefix(" ! provider acme-crm is failing"))
         #expect(many[4] == " ! 3 more providers are failing (111 refreshes paused): globex, hooli, initech")
         #expect(many[5].contains("STATUS"))
+        // A banner wider than the screen ends in an ellipsis.
+        let narrow = Fixtures.harness(columns: 80, rows: 24, snapshot: Fixtures.snapshot(outages: [outages[0]])).frame()
+        #expect(narrow[2].hasSuffix("…") && narrow[2].displayWidth == 80, "\(narrow[2])")
         // With nothing else queued, the header counts what the breakers hold rather than "no refresh scheduled".
         var held = Fixtures.snapshot(outages: outages)
         held.inFlight = []

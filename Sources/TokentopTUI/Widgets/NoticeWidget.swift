@@ -9,7 +9,8 @@ struct NoticeWidget: Widget {
 
     func draw(in rect: Rect, on canvas: inout Canvas, context: RenderContext) {
         for (row, line) in Self.lines(context.dashboard.snapshot, now: context.now).prefix(rect.height).enumerated() {
-            canvas.line(" ! \(line)", in: rect, row: row, style: context.theme[.error])
+            // Cut with an ellipsis, so a long provider error never looks complete when it is not.
+            canvas.line(" ! \(line)".truncated(toWidth: rect.width), in: rect, row: row, style: context.theme[.error])
         }
     }
 
