@@ -263,6 +263,13 @@ struct Runner {
             await operations.stop()
             throw error
         }
+        let flying = engine.snapshot().inFlight.count
+        if flying > 0 {
+            // The terminal is back; say why the prompt does not return at once.
+            Output.error(
+                "waiting for \(flying) refresh\(flying == 1 ? "" : "es") in flight to be stored (at most 30s); "
+                    + "Ctrl-C abandons \(flying == 1 ? "it" : "them")")
+        }
         await engine.stop()
         await operations.stop()
         return 0

@@ -29,11 +29,22 @@ public struct ProviderError: Error, Codable, Sendable, Equatable {
         bodyPrefix: String? = nil, retryAfter: Double? = nil
     ) {
         self.kind = kind
-        self.error = error
-        self.errorDescription = errorDescription
+        // A provider's text is kept short: it is stored, logged and drawn, and a page of it helps nobody.
+        self.error = Self.bounded(error, Self.errorLimit)
+        self.errorDescription = errorDescription.map { Self.bounded($0, Self.descriptionLimit) }
         self.status = status
-        self.bodyPrefix = bodyPrefix
+        self.bodyPrefix = bodyPrefix.map { Self.bounded($0, Self.descriptionLimit) }
         self.retryAfter = retryAfter
+    }
+
+    /// The longest `error` kept, in characters.
+    static let errorLimit = 200
+    /// The longest `errorDescription` and `bodyPrefix` kept, in characters.
+    static let descriptionLimit = 1_000
+    static let cutMark = "…"
+
+    private static func bounded(_ text: String, _ limit: Int) -> String {
+        text.count <= limit ? text : String(text.prefix(limit - 1)) + cutMark
     }
 
     /// The same error with every occurrence of `secrets` in its text replaced by `[redacted]`.
@@ -41,7 +52,21 @@ public struct ProviderError: Error, Codable, Sendable, Equatable {
         let values = secrets.compactMap { $0?.value }.filter { $0.count >= 4 }
         guard !values.isEmpty else { return self }
         func scrub(_ text: String?) -> String? {
-            text.map { text in values.reduce(text) { $0.replacingOccurrences(of: $1, with: "[redacted]") } }
+            text.map { text in
+                var scrubbed = values.reduce(text) { $0.replacingOccurrences(of: $1, with: "[redacted]") }
+                // A secret the length limit cut in two leaves its start at the end of the text: hide that too.
+                guard scrubbed.hasSuffix(Self.cutMark) else { return scrubbed }
+                scrubbed.removeLast()
+                for value in values {
+                    for length in stride(from: min(value.count - 1, scrubbed.count), through: 4, by: -1)
+                    where scrubbed.hasSuffix(value.prefix(length)) {
+                        scrubbed.removeLast(length)
+                        scrubbed += "[redacted]"
+                        break
+                    }
+                }
+                return scrubbed + Self.cutMark
+            }
         }
         var copy = self
         copy.error = scrub(error) ?? error

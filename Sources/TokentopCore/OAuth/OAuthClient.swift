@@ -108,9 +108,19 @@ public struct OAuthClient: Sendable {
     /// A request that got no answer: always transient.
     static func networkError(_ error: any Error) -> ProviderError {
         let description: String
+        if let urlError = error as? URLError, urlError.code == .dataLengthExceedsMaximum {
+            // Not a network fault: the provider sent more than any token answer needs.
+            return ProviderError(
+                kind: .malformed, error: "answer_too_large",
+                errorDescription: "the answer was larger than tokentop reads (4 MiB); it was not parsed")
+        }
         if let urlError = error as? URLError {
+            let detail = (urlError.userInfo[NSLocalizedDescriptionKey] as? String).map { " (\($0))" } ?? ""
             description =
                 switch urlError.code {
+                case .unsupportedURL: "the answer was not HTTP, or the URL is not http(s)\(detail)"
+                case .serverCertificateUntrusted: "the provider's TLS certificate is not trusted\(detail)"
+                case .secureConnectionFailed: "the TLS handshake with the provider failed\(detail)"
                 case .timedOut: "no answer before the timeout"
                 case .cannotConnectToHost: "could not connect to the provider"
                 case .cannotFindHost, .dnsLookupFailed: "could not resolve the provider's host"
@@ -118,7 +128,7 @@ public struct OAuthClient: Sendable {
                 case .notConnectedToInternet: "no network"
                 case .badServerResponse, .unknown:
                     "the connection failed before a complete answer arrived"
-                default: "network error (URLError \(urlError.code.rawValue))"
+                default: "network error (URLError \(urlError.code.rawValue))\(detail)"
                 }
         } else {
             description = String(describing: type(of: error))

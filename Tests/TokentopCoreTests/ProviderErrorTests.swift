@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+
+@testable import TokentopCore
+
+@Suite struct ProviderErrorTests {
+    @Test func aProvidersLongTextIsKeptShort() {
+        let error = ProviderError(
+            kind: .invalidGrant, error: String(repeating: "x", count: 100_000),
+            errorDescription: String(repeating: "y", count: 100_000), bodyPrefix: String(repeating: "z", count: 5_000))
+        #expect(error.error.count == ProviderError.errorLimit && error.error.hasSuffix("…"))
+        #expect(error.errorDescription?.count == ProviderError.descriptionLimit)
+        #expect(error.bodyPrefix?.count == ProviderError.descriptionLimit)
+        #expect(error.summary.count < 1_300)
+    }
+
+    @Test func aSecretTheLimitCutInTwoIsStillRedacted() {
+        let secret = Secret("fake-refresh-token-0001")
+        // The description ends 9 characters into the echoed secret once cut.
+        let padding = String(repeating: "a", count: ProviderError.descriptionLimit - 10)
+        let error = ProviderError(
+            kind: .invalidGrant, error: "invalid_grant", errorDescription: padding + secret.value + " was refused")
+        #expect(error.errorDescription?.hasSuffix("fake-refr…") == true)
+        let redacted = error.redacting([secret])
+        #expect(redacted.errorDescription?.hasSuffix("[redacted]…") == true)
+        #expect(redacted.errorDescription?.contains("fake-ref") == false)
+    }
+
+    @Test func anOversizedAnswerAndANonHTTPAnswerSayWhatHappened() {
+        let large = OAuthClient.networkError(URLError(.dataLengthExceedsMaximum))
+        #expect(large.kind == .malformed)
+        #expect(large.error == "answer_too_large")
+        let junk = OAuthClient.networkError(
+            URLError(.unsupportedURL, userInfo: [NSLocalizedDescriptionKey: "libcurl: Unsupported protocol"]))
+        #expect(junk.errorDescription == "the answer was not HTTP, or the URL is not http(s) (libcurl: Unsupported protocol)")
+    }
+}
