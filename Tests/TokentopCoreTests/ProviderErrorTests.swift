@@ -32,6 +32,8 @@ import Testing
         #expect(large.error == "answer_too_large")
         let junk = OAuthClient.networkError(
             URLError(.unsupportedURL, userInfo: [NSLocalizedDescriptionKey: "libcurl: Unsupported protocol"]))
-        #expect(junk.errorDescription == "the answer was not HTTP, or the URL is not http(s) (libcurl: Unsupported protocol)")
+        #expect(
+            junk.errorDescription
+                == "the answer was not HTTP, or the URL is not http(s) (libcurl: Unsupported protocol)")
     }
 }

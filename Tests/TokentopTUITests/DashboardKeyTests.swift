@@ -321,6 +321,9 @@ import TokentopCore
                 "Revoke gh-alice (alice@example.com)? This calls the provider's revocation endpoint. [y/N]"
             ])
         #expect(harness.text.contains("Revoke gh-alice (alice@example.com)? This calls the provider's"))
+        // Without a revocation endpoint the dialog does not promise a call to one.
+        let here = DialogWidget(overlay: .confirmRevoke(ids: ["stripe-acme"])).content(harness.dashboard)
+        #expect(here.paragraphs.first?.contains("has no revocation endpoint: it is marked revoked here only") == true)
         #expect(harness.screen.text[39].contains("y revoke"))
         #expect(harness.backend.calls.revoked.isEmpty)
         let lines = harness.press(.character("y"))

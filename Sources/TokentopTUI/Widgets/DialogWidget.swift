@@ -39,7 +39,12 @@ struct DialogWidget: Widget {
             var paragraphs: [String]
             if ids.count == 1 {
                 let subject = connections.first.map { " (\($0.subject))" } ?? ""
-                paragraphs = ["Revoke \(ids[0])\(subject)? This calls the provider's revocation endpoint. [y/N]"]
+                let how =
+                    noEndpoint.isEmpty
+                    ? "This calls the provider's revocation endpoint."
+                    : "Its integration has no revocation endpoint: it is marked revoked here only, and its token "
+                        + "stays valid at the provider until it expires."
+                return ("Revoke", ["Revoke \(ids[0])\(subject)? \(how) [y/N]"])
             } else {
                 paragraphs = [
                     "Revoke \(ids.count) connections? This calls the provider's revocation endpoint. [y/N]",
