@@ -37,3 +37,19 @@ import Testing
                 == "the answer was not HTTP, or the URL is not http(s) (libcurl: Unsupported protocol)")
     }
 }
+
+@Suite struct ListTableTests {
+    @Test func aRevokedConnectionShowsNoExpiry() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let integration = Integration(
+            id: "acme", provider: "acme", tokenURL: URL(string: "https://a.test/t")!, clientID: "c", clientAuth: .none)
+        let revoked = Connection(
+            id: "acme-alice", integrationID: "acme", scope: .user, subject: "alice@example.com", credential: .oauth2,
+            grant: .refreshToken, expiresAt: now.addingTimeInterval(97_200), revokedAt: now, createdAt: now)
+        let snapshot = DashboardSnapshot(databasePath: "t", connections: [revoked], integrations: ["acme": integration])
+        let table = ConnectionReport.table(snapshot, connections: [revoked], at: now)
+        let row = table.split(separator: "\n")[1]
+        #expect(row.contains("revoked") && row.contains("—"), "\(row)")
+        #expect(!row.contains("1d03h"))
+    }
+}

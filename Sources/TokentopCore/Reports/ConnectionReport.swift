@@ -115,9 +115,12 @@ public enum ConnectionReport {
             rows.append([
                 connection.id, connection.scope.rawValue, status.rawValue,
                 snapshot.integrations[connection.integrationID]?.provider ?? "?", connection.subject,
-                !connection.credential.expires && status != .revoked
-                    ? connection.secretSetAt.map { SecretAge.short(since: $0, now: now) } ?? Countdown.none
-                    : Countdown.format(connection.expiresAt.map { $0.timeIntervalSince(now) }),
+                // A revoked credential counts down to nothing, as the dashboard shows it.
+                status == .revoked
+                    ? Countdown.none
+                    : !connection.credential.expires
+                        ? connection.secretSetAt.map { SecretAge.short(since: $0, now: now) } ?? Countdown.none
+                        : Countdown.format(connection.expiresAt.map { $0.timeIntervalSince(now) }),
                 String(connection.failures),
             ])
         }
