@@ -110,43 +110,14 @@ final class AssertionServerFixture {
         self.directory = directory
         privateKeyPath = privateKey
         publicKeyPath = publicKey
-        let script = OAuthServerFixture.packageRoot.appendingPathComponent("Tests/Interop/assertions/server.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
         let arguments = [
-            script.path, "--issuer", Self.serviceAccount, "--app-id", Self.appID,
-            "--installation", Self.installationID,
+            "--issuer", Self.serviceAccount, "--app-id", Self.appID, "--installation", Self.installationID,
             "--watch-pid", String(ProcessInfo.processInfo.processIdentifier),
         ]
-        process.arguments = arguments + extra + [publicKey]
-        // No __pycache__ written into the source tree.
-        var environment = ProcessInfo.processInfo.environment
-        environment["PYTHONDONTWRITEBYTECODE"] = "1"
-        process.environment = environment
-        let logURL = directory.appendingPathComponent("server.log")
-        guard FileManager.default.createFile(atPath: logURL.path, contents: nil) else {
-            throw OAuthServerFixture.Failure("cannot create \(logURL.path)")
-        }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = try FileHandle(forWritingTo: logURL)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-
-        // A server that never prints its port would block the read forever; killing it ends the read with EOF.
-        let pid = process.processIdentifier
-        let line = await ServerLaunch.firstLine(of: output.fileHandleForReading, pid: pid)
-        guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)), port > 0 else {
-            // deinit does not run for a partly initialised object: stop the server here.
-            kill(pid, SIGKILL)
-            process.waitUntilExit()
-            let log = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
-            throw OAuthServerFixture.Failure(
-                "Tests/Interop/assertions/server.py printed no port (exit \(process.terminationStatus)); "
-                    + "its stderr:\n\(log.suffix(4000))")
-        }
-        self.port = port
+        // deinit does not run for a partly initialised object: startPython stops a server that printed no port.
+        (process, port) = try await ServerLaunch.startPython(
+            python, script: "Tests/Interop/assertions/server.py", arguments: arguments + extra + [publicKey],
+            directory: directory)
     }
 
     deinit {

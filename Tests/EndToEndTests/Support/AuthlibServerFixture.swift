@@ -65,39 +65,12 @@ final class AuthlibServerFixture {
     private init(python: String, directory: URL, privateKey: String, publicKey: String) async throws {
         self.directory = directory
         privateKeyPath = privateKey
-        let script = OAuthServerFixture.packageRoot.appendingPathComponent("Tests/Interop/authlib/server.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments =
-            [script.path, "--issuer", Self.serviceAccount]
+        let arguments =
+            ["--issuer", Self.serviceAccount]
             + Self.scopes.flatMap { ["--scope", $0] } + Self.users.flatMap { ["--user", $0] }
             + ["--watch-pid", String(ProcessInfo.processInfo.processIdentifier), publicKey]
-        var environment = ProcessInfo.processInfo.environment
-        environment["PYTHONDONTWRITEBYTECODE"] = "1"
-        process.environment = environment
-        let logURL = directory.appendingPathComponent("server.log")
-        guard FileManager.default.createFile(atPath: logURL.path, contents: nil) else {
-            throw OAuthServerFixture.Failure("cannot create \(logURL.path)")
-        }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = try FileHandle(forWritingTo: logURL)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-
-        // A server that never prints its port would block the read forever; killing it ends the read with EOF.
-        let pid = process.processIdentifier
-        let line = await ServerLaunch.firstLine(of: output.fileHandleForReading, pid: pid)
-        guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)), port > 0 else {
-            kill(pid, SIGKILL)
-            process.waitUntilExit()
-            let log = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
-            throw OAuthServerFixture.Failure(
-                "Tests/Interop/authlib/server.py printed no port (exit \(process.terminationStatus)); its stderr:\n"
-                    + log.suffix(4000))
-        }
-        self.port = port
+        (process, port) = try await ServerLaunch.startPython(
+            python, script: "Tests/Interop/authlib/server.py", arguments: arguments, directory: directory)
     }
 
     deinit {
