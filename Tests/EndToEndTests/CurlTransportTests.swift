@@ -40,41 +40,15 @@ struct CurlTransportTests {
         server.serve_forever()
         """#
 
-    final class Server {
-        let process = Process()
-        let port: Int
-
-        init() throws {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-c", CurlTransportTests.script]
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            var line = ""
-            while !line.hasSuffix("\n") {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line += String(decoding: chunk, as: UTF8.self)
-            }
-            port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-        }
-
-        deinit {
-            // SIGKILL: the test runner's threads block SIGTERM, and a child started from one inherits that mask.
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-
-        func url(_ path: String) -> URL { URL(string: "http://127.0.0.1:\(port)\(path)")! }
-    }
+    /// The hostile-provider tests' server running this file's script.
+    typealias Server = HostileProviderTests.Server
 
     static func seen(_ response: HTTPResponse) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: response.body) as? [String: Any])
     }
 
     @Test func aPostArrivesWithItsHeadersAndBody() async throws {
-        let server = try Server()
+        let server = try Server(script: Self.script)
         let transport = try CurlTransport(timeout: 10)
         let request = HTTPRequest(
             method: "POST", url: server.url("/token"),
@@ -96,20 +70,20 @@ struct CurlTransportTests {
     }
 
     @Test(arguments: ["GET", "DELETE"]) func otherMethodsAreSentAsAsked(method: String) async throws {
-        let server = try Server()
+        let server = try Server(script: Self.script)
         let response = try await CurlTransport(timeout: 10).send(HTTPRequest(method: method, url: server.url("/x")))
         #expect(try Self.seen(response)["method"] as? String == method)
     }
 
     @Test(arguments: [400, 401, 429, 503]) func errorStatusesComeBackAsAnswers(status: Int) async throws {
-        let server = try Server()
+        let server = try Server(script: Self.script)
         let response = try await CurlTransport(timeout: 10).send(HTTPRequest(url: server.url("/status/\(status)")))
         #expect(response.status == status)
         #expect(try Self.seen(response)["path"] as? String == "/status/\(status)")
     }
 
     @Test func aLongBodyWithoutExpectContinueArrivesWhole() async throws {
-        let server = try Server()
+        let server = try Server(script: Self.script)
         let body = String(repeating: "assertion=", count: 400)
         let response = try await CurlTransport(timeout: 10).send(
             HTTPRequest(url: server.url("/long"), body: Data(body.utf8)))
@@ -117,7 +91,7 @@ struct CurlTransportTests {
     }
 
     @Test func concurrentRequestsEachGetTheirOwnAnswerOverKeptConnections() async throws {
-        let server = try Server()
+        let server = try Server(script: Self.script)
         let transport = try CurlTransport(timeout: 10)
         // Eight at a time, as the refresh actor sends them; each worker sends 25 in a row.
         let urls = (0..<200).map { server.url("/n/\($0)") }
@@ -143,7 +117,7 @@ struct CurlTransportTests {
     }
 
     @Test func aBodyOverTheLimitIsRefusedNotKept() async throws {
-        let server = try Server()
+        let server = try Server(script: Self.script)
         await #expect(throws: URLError.self) {
             _ = try await CurlTransport(timeout: 10).send(HTTPRequest(url: server.url("/big")))
         }

@@ -85,9 +85,11 @@ struct HostileProviderTests {
             process.waitUntilExit()
         }
 
+        func url(_ path: String) -> URL { URL(string: "http://127.0.0.1:\(port)\(path)")! }
+
         func integration(_ path: String) -> Integration {
             Integration(
-                id: "hostile", provider: "hostile", tokenURL: URL(string: "http://127.0.0.1:\(port)\(path)")!,
+                id: "hostile", provider: "hostile", tokenURL: url(path),
                 clientID: "fake-client", clientAuth: .clientSecretBasic)
         }
     }
