@@ -9,7 +9,7 @@ import Testing
 
     @Test func embeddedDefaultMatchesTheFile() throws {
         let file = try String(contentsOfFile: Self.themesDirectory + "/default.theme", encoding: .utf8)
-        #expect(file == DefaultTheme.text)
+        #expect(file == ShippedThemes.texts["default"])
     }
 
     @Test(arguments: ["light", "high-contrast", "monochrome"])
@@ -23,7 +23,7 @@ import Testing
     }
 
     @Test func builtInThemeSetsEveryRole() throws {
-        let parsed = try Theme.parse(DefaultTheme.text, file: "default.theme", base: Theme(styles: [:]))
+        let parsed = try Theme.parse(ShippedThemes.texts["default"]!, file: "default.theme", base: Theme(styles: [:]))
         for role in ThemeRole.all {
             #expect(parsed.styles[role] != nil, "default.theme leaves out \(role)")
         }

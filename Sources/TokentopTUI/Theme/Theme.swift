@@ -17,7 +17,8 @@ struct Theme: Sendable {
 
     /// The theme built from `themes/default.theme`'s embedded copy.
     // The embedded text is ours and ThemeTests parses it, so a failure here is a build defect, not a user error.
-    static let builtIn: Theme = try! parse(DefaultTheme.text, file: "built-in default theme", base: Theme(styles: [:]))
+    static let builtIn: Theme = try! parse(
+        ShippedThemes.texts["default"]!, file: "built-in default theme", base: Theme(styles: [:]))
 
     /// The same theme with every colour removed (see ``Style/monochrome``).
     func monochrome() -> Theme {
@@ -107,7 +108,7 @@ struct Theme: Sendable {
 
     /// A shipped theme built into the binary, for when its file is not at hand.
     private static func embedded(_ name: String) throws -> Theme? {
-        if name == "default" { return builtIn }
+        if name == "default" { return builtIn }  // parsed once, not on every load
         guard let text = ShippedThemes.texts[name] else { return nil }
         return try parse(text, file: "built-in \(name) theme")
     }
