@@ -253,7 +253,8 @@ struct Runner {
         }
         operations.apply(settings)
         engine.start()
-        operations.start()
+        // Nothing to write and nobody to tell: no loop waking five times a second in an idle dashboard.
+        if settings.metricsFile != nil || settings.onEvent != nil { operations.start() }
         do {
             try runDashboard(
                 backend: engine, themesDirectory: settings.themesDirectory ?? Self.shippedThemes(),
