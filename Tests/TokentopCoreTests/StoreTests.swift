@@ -64,7 +64,7 @@ enum StoreFixtures {
         let directory = try StoreTemporaryDirectory()
         let path = directory.file("nested/dir/tokentop.sqlite3")
         let store = try Store.open(path: path, secrets: SecretBox(key: StoreFixtures.key))
-        #expect(try store.database.userVersion() == Schema.latest)
+        #expect(try store.database.schemaVersion() == Schema.latest)
         let tables = try store.database.query(
             "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
         ) { $0.string(0) ?? "" }
@@ -95,7 +95,7 @@ enum StoreFixtures {
             path: directory.file("tokentop.sqlite3"), secrets: SecretBox(key: StoreFixtures.key))
         #expect(try reopened.connections().map(\.id) == ["acme-alice"])
         #expect(try reopened.tokenSecrets(connectionID: "acme-alice").access == Secret("fake-access-token-0001"))
-        #expect(try reopened.database.userVersion() == Schema.latest)
+        #expect(try reopened.database.schemaVersion() == Schema.latest)
     }
 
     @Test func refusesADatabaseFromANewerTokentopWithoutWritingToIt() throws {

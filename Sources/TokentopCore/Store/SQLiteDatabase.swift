@@ -5,8 +5,10 @@ import Foundation
 ///
 /// It turns SQLite's result codes into ``StoreError``s that name the file and say what to do, caches prepared
 /// statements, and runs transactions. It is not thread-safe: one owner (``Store``, under its lock) uses it.
-final class SQLiteDatabase {
+final class SQLiteDatabase: SQLDatabase {
     let path: String
+    var location: String { path }
+    let dialect = SQLDialect.sqlite
     private let handle: OpaquePointer
     private let busyTimeoutMilliseconds: Int32
     /// Prepared statements by SQL text; they are reset after each use and finalized in `deinit`.
@@ -93,17 +95,27 @@ final class SQLiteDatabase {
         try query("PRAGMA user_version") { $0.int(0) }.first ?? 0
     }
 
-    // MARK: - Statements
+    func schemaVersion() throws -> Int { try userVersion() }
 
-    /// Runs one statement to completion.
-    func execute(_ sql: String, _ values: [any SQLiteBindable] = []) throws {
-        _ = try query(sql, values) { _ in () }
+    func setSchemaVersion(_ version: Int) throws { try execute("PRAGMA user_version = \(version)") }
+
+    func foreignTables() throws -> [String] {
+        try query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name") {
+            $0.string(0) ?? ""
+        }
     }
 
-    /// Runs one statement and maps each result row through `row`.
-    /// - Parameter capacity: how many rows to make room for at once, when the caller knows (large reads).
+    /// SQLite's write lock already keeps other processes out: a migration is an ordinary write transaction.
+    func migrationTransaction(_ body: () throws -> Void) throws { try transaction(durable: true, body) }
+
+    // MARK: - Statements
+
+    func execute(_ sql: String, _ values: [any SQLBindable]) throws {
+        _ = try query(sql, values, capacity: 0) { _ in () }
+    }
+
     func query<T>(
-        _ sql: String, _ values: [any SQLiteBindable] = [], capacity: Int = 0, row: (SQLiteRow) throws -> T
+        _ sql: String, _ values: [any SQLBindable], capacity: Int, row: (SQLRow) throws -> T
     ) throws -> [T] {
         let statement = try prepared(sql)
         // Resetting releases the statement's read snapshot, which would otherwise hold back WAL checkpoints.
@@ -112,7 +124,7 @@ final class SQLiteDatabase {
             sqlite3_clear_bindings(statement)
         }
         for (offset, value) in values.enumerated() {
-            let result = value.bind(to: statement, at: Int32(offset + 1))
+            let result = Self.bind(value.sqlValue, to: statement, at: Int32(offset + 1))
             guard result == SQLITE_OK else { throw failure(result, doing: "preparing a query for") }
         }
         var rows: [T] = []
@@ -121,7 +133,7 @@ final class SQLiteDatabase {
             let result = sqlite3_step(statement)
             if result == SQLITE_DONE { break }
             guard result == SQLITE_ROW else { throw failure(result, doing: "reading or writing") }
-            rows.append(try row(SQLiteRow(statement: statement)))
+            rows.append(try row(SQLRow(source: .sqlite(statement))))
         }
         return rows
     }
@@ -144,7 +156,7 @@ final class SQLiteDatabase {
     ///
     /// IMMEDIATE takes the write lock up front, so a transaction that reads and then writes cannot fail halfway
     /// with SQLITE_BUSY; the busy timeout applies to the BEGIN instead.
-    func transaction<T>(durable: Bool = true, _ body: () throws -> T) throws -> T {
+    func transaction<T>(durable: Bool, _ body: () throws -> T) throws -> T {
         precondition(transactionDepth == 0, "SQLiteDatabase transactions do not nest")
         if !durable { try setDurable(false) }
         defer { if !durable { try? setDurable(true) } }
@@ -268,93 +280,24 @@ final class SQLiteDatabase {
 
 // MARK: - Values
 
-/// A Swift value that can be bound to a statement parameter.
-protocol SQLiteBindable {
-    /// Binds the value to the 1-based parameter `index` and returns SQLite's result code.
-    func bind(to statement: OpaquePointer, at index: Int32) -> Int32
-}
-
 /// Tells SQLite to copy bound text and blobs, since Swift buffers do not outlive the bind call.
 private var transient: sqlite3_destructor_type { unsafeBitCast(-1, to: sqlite3_destructor_type.self) }
 
-extension String: SQLiteBindable {
-    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
-        sqlite3_bind_text(statement, index, self, -1, transient)
-    }
-}
-
-extension Int: SQLiteBindable {
-    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
-        sqlite3_bind_int64(statement, index, Int64(self))
-    }
-}
-
-extension Double: SQLiteBindable {
-    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
-        sqlite3_bind_double(statement, index, self)
-    }
-}
-
-extension Bool: SQLiteBindable {
-    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
-        sqlite3_bind_int64(statement, index, self ? 1 : 0)
-    }
-}
-
-/// Dates are stored as REAL seconds since 1970, which sort and compare in SQL.
-extension Date: SQLiteBindable {
-    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
-        sqlite3_bind_double(statement, index, timeIntervalSince1970)
-    }
-}
-
-extension Array: SQLiteBindable where Element == UInt8 {
-    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
-        withUnsafeBytes { raw in
-            // A zero-length blob still needs a non-null pointer, or SQLite stores NULL.
-            sqlite3_bind_blob(
-                statement, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count),
-                transient)
+extension SQLiteDatabase {
+    /// Binds one value to the 1-based parameter `index` and returns SQLite's result code.
+    fileprivate static func bind(_ value: SQLValue, to statement: OpaquePointer, at index: Int32) -> Int32 {
+        switch value {
+        case .null: sqlite3_bind_null(statement, index)
+        case .text(let text): sqlite3_bind_text(statement, index, text, -1, transient)
+        case .integer(let integer): sqlite3_bind_int64(statement, index, Int64(integer))
+        case .real(let real): sqlite3_bind_double(statement, index, real)
+        case .blob(let bytes):
+            bytes.withUnsafeBytes { raw in
+                // A zero-length blob still needs a non-null pointer, or SQLite stores NULL.
+                sqlite3_bind_blob(
+                    statement, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count),
+                    transient)
+            }
         }
-    }
-}
-
-extension Optional: SQLiteBindable where Wrapped: SQLiteBindable {
-    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
-        switch self {
-        case .some(let value): value.bind(to: statement, at: index)
-        case .none: sqlite3_bind_null(statement, index)
-        }
-    }
-}
-
-/// The current row of a statement, valid only inside the `query` callback that received it.
-struct SQLiteRow {
-    fileprivate let statement: OpaquePointer
-
-    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
-
-    func string(_ column: Int32) -> String? {
-        // SQLite's rule: ask for the pointer first, then its length (which spares a strlen per value).
-        guard let text = sqlite3_column_text(statement, column) else { return nil }
-        let count = Int(sqlite3_column_bytes(statement, column))
-        return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
-    }
-
-    func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(statement, column)) }
-
-    func double(_ column: Int32) -> Double? { isNull(column) ? nil : sqlite3_column_double(statement, column) }
-
-    func bool(_ column: Int32) -> Bool { sqlite3_column_int64(statement, column) != 0 }
-
-    func date(_ column: Int32) -> Date? { double(column).map { Date(timeIntervalSince1970: $0) } }
-
-    func blob(_ column: Int32) -> [UInt8]? {
-        if isNull(column) { return nil }
-        // SQLite's rule: ask for the pointer first, then its length.
-        let bytes = sqlite3_column_blob(statement, column)
-        let count = Int(sqlite3_column_bytes(statement, column))
-        guard count > 0, let bytes else { return [] }
-        return Array(UnsafeRawBufferPointer(start: bytes, count: count))
     }
 }

@@ -22,7 +22,8 @@ extension Store {
         try locked {
             try database.transaction(durable: false) {
                 let rows = try database.query(
-                    "SELECT lease_owner, lease_until, generation FROM connections WHERE id = ?", [connectionID]
+                    "SELECT lease_owner, lease_until, generation FROM connections WHERE id = ?"
+                        + database.dialect.lockRows, [connectionID]
                 ) { ($0.string(0), $0.date(1), $0.int(2)) }
                 guard let row = rows.first else { throw unknownConnection(connectionID) }
                 if let holder = row.0, holder != owner, let expiry = row.1, expiry > now, !LeaseOwner.isGone(holder) {
@@ -53,8 +54,9 @@ extension Store {
     /// Throws `leaseLost` unless `lease` still holds: same owner, and no write since it was taken.
     func checkLease(_ lease: Lease?, connectionID: String) throws {
         guard let lease else { return }
+        // Locked on PostgreSQL until the write commits: a claim by another process cannot slip in between.
         let row = try database.query(
-            "SELECT lease_owner, generation FROM connections WHERE id = ?", [connectionID]
+            "SELECT lease_owner, generation FROM connections WHERE id = ?" + database.dialect.lockRows, [connectionID]
         ) { ($0.string(0), $0.int(1)) }.first
         guard let row, row.0 == lease.owner, row.1 == lease.generation else {
             throw StoreError(
@@ -73,6 +75,14 @@ extension Store {
                 change_seq = (SELECT COALESCE(MAX(change_seq), 0) + 1 FROM connections)
             WHERE id = ?
             """, [connectionID])
+        try announceChange()
+    }
+
+    /// Tells other processes that follow this store that something changed, when the engine can (PostgreSQL's
+    /// NOTIFY, delivered at commit); on SQLite they look every second.
+    func announceChange() throws {
+        guard database.dialect.isPostgres else { return }
+        try database.execute("SELECT pg_notify('\(PostgresDatabase.changeChannel)', '')")
     }
 
     /// The newest change number, to start following changes from.

@@ -33,7 +33,7 @@ extension Store {
 
     // MARK: - Integrations
 
-    func integration(from row: SQLiteRow) throws -> Integration {
+    func integration(from row: SQLRow) throws -> Integration {
         let id = row.string(0) ?? ""
         guard let tokenURL = row.string(2).flatMap(URL.init(string:)) else {
             throw damaged("integration \(id) has no valid token URL")
@@ -69,7 +69,7 @@ extension Store {
             try secrets.seal($0, context: Self.clientSecretContext(integration.id))
         }
         let replaced = try integrationExists(integration.id)
-        let values: [any SQLiteBindable] = [
+        let values: [any SQLBindable] = [
             integration.provider, integration.tokenURL.absoluteString, integration.revocationURL?.absoluteString,
             integration.clientID, integration.clientAuth.rawValue, json(integration.scopes),
             integration.redirectURI, secret,
@@ -112,7 +112,7 @@ extension Store {
     }
 
     /// A connection from a row; `scopesCache` saves decoding the same scope list again for each of many rows.
-    func connection(from row: SQLiteRow, scopesCache: inout [String: [String]]) throws -> Connection {
+    func connection(from row: SQLRow, scopesCache: inout [String: [String]]) throws -> Connection {
         let id = row.string(0) ?? ""
         let scopesText = row.string(6) ?? "[]"
         let grantedScopes: [String]
@@ -184,7 +184,7 @@ extension Store {
         "secret_set_at", "probe_at", "probe_ok", "probe_detail",
     ]
 
-    func factValues(_ connection: Connection) throws -> [any SQLiteBindable] {
+    func factValues(_ connection: Connection) throws -> [any SQLBindable] {
         let lastError = try connection.lastError.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         return [
             connection.integrationID, connection.scope.rawValue, connection.subject, connection.credential.rawValue,
@@ -211,9 +211,10 @@ extension Store {
         try database.execute(
             "INSERT INTO history (at, connection_id, kind, message, error) VALUES (?, ?, ?, ?, ?)",
             [entry.at, entry.connectionID, entry.kind.rawValue, entry.message, error])
+        try announceChange()
     }
 
-    func historyEntry(from row: SQLiteRow) throws -> HistoryEntry {
+    func historyEntry(from row: SQLRow) throws -> HistoryEntry {
         let connectionID = row.string(1) ?? ""
         let error = try row.string(4).map { text in
             do {

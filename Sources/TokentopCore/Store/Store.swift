@@ -13,7 +13,7 @@ public final class Store: @unchecked Sendable {
     public let path: String
     /// Replaced only by `rekey`, under `lock`, like every other use.
     var secrets: SecretBox
-    let database: SQLiteDatabase
+    let database: any SQLDatabase
     private let lock = NSLock()
     let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
@@ -22,7 +22,7 @@ public final class Store: @unchecked Sendable {
     }()
     let decoder = JSONDecoder()
 
-    private init(path: String, secrets: SecretBox, database: SQLiteDatabase) {
+    private init(path: String, secrets: SecretBox, database: any SQLDatabase) {
         self.path = path
         self.secrets = secrets
         self.database = database
@@ -34,7 +34,24 @@ public final class Store: @unchecked Sendable {
     /// cannot open the secrets already stored.
     /// - Throws: ``StoreError``.
     /// - Parameter create: whether a missing database (and its directory) is created, or named as missing.
+    /// - Parameter path: an SQLite file, or a PostgreSQL URL (`postgres://USER@HOST:PORT/DB`); see
+    ///   ``isPostgres(_:)``. A PostgreSQL store is named by its URL without the password from then on.
     public static func open(path: String, secrets: SecretBox, create: Bool = true) throws -> Store {
+        guard !PostgresDatabase.isURL(path) else {
+            let database = try PostgresDatabase(url: path)
+            try Schema.checkCompatible(database)
+            if !create, try database.schemaVersion() == 0 {
+                throw StoreError(
+                    .cannotOpen,
+                    "the PostgreSQL database \(database.location) holds no tokentop store yet; `tokentop migrate "
+                        + "--store URL` creates its tables and `tokentop import FILE --store URL` fills it",
+                    path: database.location)
+            }
+            try Schema.migrate(database)
+            let store = Store(path: database.location, secrets: secrets, database: database)
+            try store.verifyKey()
+            return store
+        }
         let directory = (path as NSString).deletingLastPathComponent
         if create, !directory.isEmpty { try PrivateFiles.makeDirectory(directory, for: "the database") }
         let database = try SQLiteDatabase(path: path, create: create)
@@ -46,6 +63,12 @@ public final class Store: @unchecked Sendable {
         database.tightenSidecarFiles()
         return store
     }
+
+    /// Whether `location` names a PostgreSQL store (a `postgres://` or `postgresql://` URL) rather than a file.
+    public static func isPostgres(_ location: String) -> Bool { PostgresDatabase.isURL(location) }
+
+    /// Whether this store lives on a PostgreSQL server, shared by processes on several machines.
+    public var isShared: Bool { database.dialect.isPostgres }
 
     func locked<T>(_ body: () throws -> T) throws -> T {
         lock.lock()
@@ -315,7 +338,9 @@ public final class Store: @unchecked Sendable {
 
     /// Appends one entry to a connection's history.
     public func appendHistory(_ entry: HistoryEntry) throws {
-        try locked { try insertHistory(entry) }
+        // In a write transaction, so that history numbers are handed out in commit order on both engines, and a
+        // reader following them by number never skips one.
+        try locked { try database.transaction { try insertHistory(entry) } }
     }
 
     /// The newest `limit` entries of one connection's history, oldest first.

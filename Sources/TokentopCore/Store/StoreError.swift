@@ -5,7 +5,7 @@
 public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kind of failure, for callers that react differently to each.
     public enum Code: String, Sendable, Equatable {
-        /// The file or its directory cannot be opened or created.
+        /// The file or its directory cannot be opened or created, or the PostgreSQL server refused the login.
         case cannotOpen = "cannot_open"
         /// The file is not an SQLite database, or it is corrupt.
         case notADatabase = "not_a_database"
@@ -37,6 +37,10 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case keyChanged = "key_changed"
         /// Any other SQLite failure; the message carries SQLite's own words.
         case sqlite
+        /// The PostgreSQL server cannot be reached, or the connection to it was lost.
+        case unreachable
+        /// Any other PostgreSQL failure; the message carries the server's own words and its SQLSTATE.
+        case postgres
     }
 
     /// The kind of failure.

@@ -1,0 +1,81 @@
+import CPostgres
+import CSQLite
+import Foundation
+
+/// The current row of a query, valid only inside the `query` callback that received it.
+///
+/// A struct over the engine's own result rather than a protocol: a large read calls these accessors millions of
+/// times, and a switch costs less than a dynamic call.
+struct SQLRow {
+    enum Source {
+        /// A stepped SQLite statement.
+        case sqlite(OpaquePointer)
+        /// A PostgreSQL result (text format) and the row's index in it.
+        case postgres(OpaquePointer, Int32)
+    }
+
+    let source: Source
+
+    func isNull(_ column: Int32) -> Bool {
+        switch source {
+        case .sqlite(let statement): sqlite3_column_type(statement, column) == SQLITE_NULL
+        case .postgres(let result, let row): PQgetisnull(result, row, column) != 0
+        }
+    }
+
+    func string(_ column: Int32) -> String? {
+        switch source {
+        case .sqlite(let statement):
+            // SQLite's rule: ask for the pointer first, then its length (which spares a strlen per value).
+            guard let text = sqlite3_column_text(statement, column) else { return nil }
+            let count = Int(sqlite3_column_bytes(statement, column))
+            return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
+        case .postgres(let result, let row):
+            guard PQgetisnull(result, row, column) == 0, let text = PQgetvalue(result, row, column) else { return nil }
+            let count = Int(PQgetlength(result, row, column))
+            return text.withMemoryRebound(to: UInt8.self, capacity: count) {
+                String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self)
+            }
+        }
+    }
+
+    func int(_ column: Int32) -> Int {
+        switch source {
+        case .sqlite(let statement): return Int(sqlite3_column_int64(statement, column))
+        case .postgres(let result, let row):
+            guard PQgetisnull(result, row, column) == 0, let text = PQgetvalue(result, row, column) else { return 0 }
+            return Int(strtoll(text, nil, 10))
+        }
+    }
+
+    func double(_ column: Int32) -> Double? {
+        if isNull(column) { return nil }
+        switch source {
+        case .sqlite(let statement): return sqlite3_column_double(statement, column)
+        case .postgres(let result, let row): return PQgetvalue(result, row, column).map { strtod($0, nil) }
+        }
+    }
+
+    func bool(_ column: Int32) -> Bool { int(column) != 0 }
+
+    func date(_ column: Int32) -> Date? { double(column).map { Date(timeIntervalSince1970: $0) } }
+
+    func blob(_ column: Int32) -> [UInt8]? {
+        if isNull(column) { return nil }
+        switch source {
+        case .sqlite(let statement):
+            // SQLite's rule: ask for the pointer first, then its length.
+            let bytes = sqlite3_column_blob(statement, column)
+            let count = Int(sqlite3_column_bytes(statement, column))
+            guard count > 0, let bytes else { return [] }
+            return Array(UnsafeRawBufferPointer(start: bytes, count: count))
+        case .postgres(let result, let row):
+            // bytea in text format is hex: `\x` and two digits per byte.
+            guard let text = PQgetvalue(result, row, column) else { return nil }
+            let count = Int(PQgetlength(result, row, column))
+            return text.withMemoryRebound(to: UInt8.self, capacity: count) {
+                PostgresDatabase.decodeHex(UnsafeBufferPointer(start: $0, count: count))
+            }
+        }
+    }
+}
