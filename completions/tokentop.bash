@@ -7,7 +7,7 @@ _tokentop() {
         words=("${COMP_WORDS[@]}")
         cword=$COMP_CWORD
     }
-    local commands="dashboard demo list show import refresh revoke reauth daemon status providers rekey audit config explain help"
+    local commands="dashboard demo list show import refresh revoke reauth daemon status providers rekey migrate audit config explain help"
     local scopes="user org delegated workspace bot"
     local statuses="healthy expiring refreshing failing needs-reauth expired revoked static"
     case $prev in
@@ -16,7 +16,7 @@ _tokentop() {
         --theme) COMPREPLY=($(compgen -W "default light high-contrast monochrome" -- "$cur")); return ;;
         --scope) COMPREPLY=($(compgen -W "$scopes" -- "$cur")); return ;;
         --status) COMPREPLY=($(compgen -W "$statuses" -- "$cur")); return ;;
-        --lead|--concurrency|--on-event|--on-event-timeout|--timeout|--workspace) return ;;
+        --lead|--concurrency|--on-event|--on-event-timeout|--timeout|--workspace|--store) return ;;
     esac
     local command="" word
     for word in "${words[@]:1:cword-1}"; do
@@ -25,14 +25,14 @@ _tokentop() {
     local running="--lead --concurrency --readonly --metrics --on-event --on-event-timeout"
     local options
     case $command in
-        ""|dashboard|demo) options="--db --theme --themes --config $running --help --version" ;;
-        list) options="--json --scope --status --workspace --db" ;;
-        show) options="--json --db" ;;
-        import|refresh|revoke|status|rekey) options="--db" ;;
-        reauth) options="--no-browser --timeout --db" ;;
-        daemon) options="--db --config --log $running" ;;
+        ""|dashboard|demo) options="--db --store --theme --themes --config $running --help --version" ;;
+        list) options="--json --scope --status --workspace --db --store" ;;
+        show) options="--json --db --store" ;;
+        import|refresh|revoke|status|rekey|migrate) options="--db --store" ;;
+        reauth) options="--no-browser --timeout --db --store" ;;
+        daemon) options="--db --store --config --log $running" ;;
         providers) options="--json" ;;
-        audit) options="--json --verify --db" ;;
+        audit) options="--json --verify --db --store" ;;
         config) options="--config --log $running" ;;
         explain) COMPREPLY=($(compgen -W "$scopes" -- "$cur")); return ;;
         help) COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;

@@ -1,5 +1,5 @@
 # fish completion for tokentop; installed as $PREFIX/share/fish/vendor_completions.d/tokentop.fish
-set -l commands dashboard demo list show import refresh revoke reauth daemon status providers rekey audit config explain help
+set -l commands dashboard demo list show import refresh revoke reauth daemon status providers rekey migrate audit config explain help
 set -l scopes user org delegated workspace bot
 set -l statuses healthy expiring refreshing failing needs-reauth expired revoked static
 
@@ -16,12 +16,14 @@ complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a daemon -d
 complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a status -d 'one line for monitoring'
 complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a providers -d 'the provider catalog'
 complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a rekey -d 're-encrypt every secret'
+complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a migrate -d 'create or upgrade the store tables'
 complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a audit -d 'the operators actions'
 complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a config -d 'the settings in force'
 complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a explain -d 'the identity models side by side'
 complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a help -d 'help for one command'
 
 complete -c tokentop -l db -r -F -d 'the database'
+complete -c tokentop -l store -x -d 'a PostgreSQL store URL'
 complete -c tokentop -l config -r -F -d 'the configuration file'
 complete -c tokentop -l theme -x -a 'default light high-contrast monochrome' -d 'the dashboard theme'
 complete -c tokentop -l themes -x -a '(__fish_complete_directories)' -d 'where theme files live'

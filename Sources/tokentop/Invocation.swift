@@ -22,10 +22,11 @@ struct Invocation: Equatable {
         case manPage
         case version
         case config
+        case migrate
     }
 
     var command: Command
-    /// `--db PATH`, when given.
+    /// `--db PATH` or `--store URL`, when given: an SQLite file or a PostgreSQL URL.
     var database: String?
     /// `--themes DIR`, when given.
     var themes: String? { settings.themesDirectory }
@@ -91,7 +92,9 @@ extension Invocation {
                 flags.append(name)
             }
             switch name {
-            case "--db": database = try take()
+            case "--db", "--store":
+                if database != nil { throw UsageError(description: "give one store: --db PATH or --store URL, once") }
+                database = try take()
             case "--themes":
                 settings.themesDirectory = try take()
                 flagNames["themes_dir"] = name
@@ -249,6 +252,10 @@ extension Invocation {
             try allow(running.union(["--log"]))
             try exactly(0, "no operands")
             command = .config
+        case "migrate":
+            try allow([])
+            try exactly(0, "no operands")
+            command = .migrate
         case let other?:
             throw UsageError(description: "unknown command '\(other)'")
         }

@@ -7,10 +7,15 @@ struct Runner {
     var invocation: Invocation
     var environment = ProcessInfo.processInfo.environment
 
+    /// The store: `--db` or `--store`, then `TOKENTOP_STORE`, then `TOKENTOP_DB`, then the XDG default file.
     var databasePath: String {
-        invocation.database ?? environment["TOKENTOP_DB"].flatMap { $0.isEmpty ? nil : $0 }
+        invocation.database ?? environment["TOKENTOP_STORE"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? environment["TOKENTOP_DB"].flatMap { $0.isEmpty ? nil : $0 }
             ?? Paths.defaultDatabase(environment: environment)
     }
+
+    /// The store as messages name it: a PostgreSQL URL loses its password.
+    var storeName: String { Store.displayName(databasePath) }
 
     /// Where the configuration file is: `--config`, `TOKENTOP_CONFIG`, or the XDG default.
     var configPath: (path: String, required: Bool) {
@@ -46,6 +51,10 @@ struct Runner {
             Output.out("tokentop \(Usage.version)")
             Output.out("linked: \(terminalLibraryVersion()), \(LinkedLibraries.sqlite), \(LinkedLibraries.openssl)")
             return 0
+        case .migrate:
+            let outcome = try Store.migrate(path: databasePath)
+            Output.out(outcome.description)
+            return 0
         case .status:
             let engine = try openEngine()
             let summary = StatusSummary(engine.snapshot(), at: engine.timeSource.now())
@@ -74,7 +83,7 @@ struct Runner {
             let engine = try openEngine()
             let snapshot = engine.snapshot()
             guard let connection = snapshot.connections.first(where: { $0.id == id }) else {
-                throw EngineError(.unknownConnection, "no connection named \(id) in \(databasePath)")
+                throw EngineError(.unknownConnection, "no connection named \(id) in \(storeName)")
             }
             let history = try engine.store.history(connectionID: id, limit: 50)
             let now = engine.timeSource.now()
@@ -86,7 +95,7 @@ struct Runner {
         case .importFile(let path):
             let summary = try ImportFile.run(
                 path: path, openStore: { try openStore(create: $0) }, user: OperatorIdentity.current(), at: Date())
-            Output.out("imported \(path) into \(databasePath): \(summary)")
+            Output.out("imported \(path) into \(storeName): \(summary)")
             return 0
         case .explain(let scope):
             Output.out(IdentityModelFacts.text(width: 80, highlight: scope))
@@ -99,14 +108,14 @@ struct Runner {
             let outcome = try Store.rekey(
                 path: databasePath, environment: environment, user: OperatorIdentity.current(), at: Date())
             Output.out(
-                "re-encrypted \(outcome.secrets) secrets in \(databasePath); the key is now in \(outcome.keyLocation)")
+                "re-encrypted \(outcome.secrets) secrets in \(storeName); the key is now in \(outcome.keyLocation)")
             return 0
         case .audit(let json, let verify):
             let store = try openStore()
             if verify {
                 let result = try store.verifyAudit()
                 if let problem = result.problem {
-                    Output.error("audit log of \(databasePath) is broken: \(problem)")
+                    Output.error("audit log of \(storeName) is broken: \(problem)")
                     return 1
                 }
                 Output.out("audit log intact: \(result.entries) entries")
@@ -173,7 +182,7 @@ struct Runner {
                 break
             }
             guard let prompt = engine.reauthPrompt(for: id) else {
-                throw EngineError(.unknownConnection, "no connection named \(id) in \(databasePath)")
+                throw EngineError(.unknownConnection, "no connection named \(id) in \(storeName)")
             }
             Output.out("\(id): \(prompt.who)")
             Output.out("why: \(prompt.reason)")
@@ -206,7 +215,7 @@ struct Runner {
         let configuration = try configuration()
         return try Engine(
             store: try openStore(create: create), transport: try CurlTransport(),
-            policy: configuration.policy(base: .standard), databasePath: databasePath,
+            policy: configuration.policy(base: .standard), databasePath: storeName,
             readOnly: configuration.settings.readOnly ?? false)
     }
 

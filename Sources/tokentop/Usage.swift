@@ -97,6 +97,14 @@ enum Usage {
             details: "--verify exits 1 and names the first entry that was changed or removed.",
             options: ["--json", "--verify", "--db"]),
         Command(
+            name: "migrate", synopsis: ["tokentop migrate [--store URL]"],
+            summary: "create or upgrade the store's tables, and say which schema version it is at",
+            details: """
+                Each migration runs in its own transaction; two processes migrating at once take turns, and the \
+                second finds nothing to do. A store written by a newer tokentop is refused and left as it is. Every \
+                command migrates on its own; this one is for doing it ahead of time, by hand.
+                """, options: ["--db"]),
+        Command(
             name: "config", synopsis: ["tokentop config"],
             summary: "the settings in force, and where each comes from",
             details: "Each setting, its value, and whether a flag, the configuration file or the default set it.",
@@ -116,6 +124,11 @@ enum Usage {
 
     static let options: [(flag: String, argument: String, text: String)] = [
         ("--db", "PATH", "the database (default: $TOKENTOP_DB, else $XDG_DATA_HOME/tokentop/tokentop.sqlite3)"),
+        (
+            "--store", "URL",
+            "a PostgreSQL store, postgres://USER@HOST:PORT/DB, in place of the database file (default: "
+                + "$TOKENTOP_STORE); the password comes from PGPASSWORD or ~/.pgpass"
+        ),
         ("--themes", "DIR", "where theme files live (default: the themes/ folder shipped with tokentop)"),
         ("--theme", "NAME", "the dashboard's theme: default, light, high-contrast, monochrome, or NAME.theme"),
         ("--json", "", "machine-readable output"),
@@ -139,7 +152,8 @@ enum Usage {
     ]
 
     static let environment: [(name: String, text: String)] = [
-        ("TOKENTOP_DB", "the database, when --db is not given"),
+        ("TOKENTOP_STORE", "a PostgreSQL URL (or a database file), when neither --db nor --store is given"),
+        ("TOKENTOP_DB", "the database, when --db, --store and TOKENTOP_STORE are not given"),
         ("TOKENTOP_CONFIG", "the configuration file, when --config is not given"),
         (
             "TOKENTOP_KEY",
@@ -196,7 +210,9 @@ enum Usage {
         guard let command = commands.first(where: { $0.name == name }) else { return nil }
         var lines = ["Usage: " + command.synopsis.joined(separator: "\n       "), "", command.summary + "."]
         if !command.details.isEmpty { lines += ["", wrap(command.details, width: 100)] }
-        let own = options.filter { command.options.contains($0.flag) }
+        // Wherever a database is named, a PostgreSQL store may be named instead.
+        let accepted = command.options.contains("--db") ? command.options + ["--store"] : command.options
+        let own = options.filter { accepted.contains($0.flag) }
         if !own.isEmpty { lines += ["", "Options:"] + own.map(optionLine) }
         return lines.joined(separator: "\n")
     }

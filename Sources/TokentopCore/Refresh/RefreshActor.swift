@@ -28,6 +28,10 @@ actor RefreshActor {
     private var lastChange = 0
     private var lastHistory = 0
     private var lastSync = Date.distantPast
+    /// The store's change-notice count at the last sync; a new notice means "read the feed now".
+    private var lastNotice: UInt64 = 0
+    /// When this process last said it is alive (rekey refuses while a refresher is).
+    private var lastHeartbeat = Date.distantPast
     /// Private keys already loaded, by integration and key fingerprint.
     private var signingKeys: [String: SigningKey] = [:]
     /// Refreshes in flight that the loop started, which stopping waits for.
@@ -77,6 +81,7 @@ actor RefreshActor {
         lastChange = (try? store.latestChange()) ?? 0
         lastHistory = (try? store.latestHistoryID()) ?? 0
         lastSync = clock.now()
+        store.followChanges()
     }
 
     /// Takes a new policy (a reloaded configuration) and reschedules every connection under it.
@@ -94,7 +99,6 @@ actor RefreshActor {
     /// Only changed rows are read, through an index on the change number, so this costs nothing when nothing
     /// changed.
     private func syncFromStore() {
-        try? store.heartbeat(owner: owner, at: clock.now())
         guard let changes = try? store.changes(since: lastChange) else { return }
         lastChange = changes.latest
         for connection in changes.connections where !inFlight.contains(connection.id) {
@@ -120,7 +124,13 @@ actor RefreshActor {
         looping = true
         while !Task.isCancelled {
             let now = clock.now()
-            if now.timeIntervalSince(lastSync) >= 1 || now < lastSync {
+            if now.timeIntervalSince(lastHeartbeat) >= 1 || now < lastHeartbeat {
+                try? store.heartbeat(owner: owner, at: now)
+                lastHeartbeat = now
+            }
+            let notice = store.changeNotices
+            if notice != lastNotice || now.timeIntervalSince(lastSync) >= store.changePollInterval || now < lastSync {
+                lastNotice = notice
                 syncFromStore()
                 lastSync = now
             }

@@ -145,8 +145,8 @@ extension Store {
                 else { continue }
                 return (
                     store,
-                    "\(path) is sealed with an earlier key, kept in \(retained) since rekey gave \(keyPath) a new "
-                        + "one; run `tokentop rekey --db \(path)` to move it to a key of its own"
+                    "\(store.path) is sealed with an earlier key, kept in \(retained) since rekey gave \(keyPath) a "
+                        + "new one; run `tokentop rekey --db \(store.path)` to move it to a key of its own"
                 )
             }
             throw error

@@ -22,11 +22,18 @@ public final class Store: @unchecked Sendable {
     }()
     let decoder = JSONDecoder()
 
-    private init(path: String, secrets: SecretBox, database: any SQLDatabase) {
+    /// PostgreSQL's change notices, for a store that follows other processes' writes (see ``followChanges()``).
+    private let listener: PostgresListener?
+    private var following = false
+
+    private init(path: String, secrets: SecretBox, database: any SQLDatabase, listener: PostgresListener? = nil) {
         self.path = path
         self.secrets = secrets
         self.database = database
+        self.listener = listener
     }
+
+    deinit { listener?.stop() }
 
     /// Opens the database at `path`, creating it (mode 0600, its directory 0700) and its tables when missing.
     ///
@@ -37,31 +44,58 @@ public final class Store: @unchecked Sendable {
     /// - Parameter path: an SQLite file, or a PostgreSQL URL (`postgres://USER@HOST:PORT/DB`); see
     ///   ``isPostgres(_:)``. A PostgreSQL store is named by its URL without the password from then on.
     public static func open(path: String, secrets: SecretBox, create: Bool = true) throws -> Store {
-        guard !PostgresDatabase.isURL(path) else {
+        let database = try openDatabase(path, create: create)
+        if database.dialect.isPostgres, !create, try database.schemaVersion() == 0 {
+            throw StoreError(
+                .cannotOpen,
+                "the PostgreSQL database \(database.location) holds no tokentop store yet; `tokentop migrate "
+                    + "--store URL` creates its tables and `tokentop import FILE --store URL` fills it",
+                path: database.location)
+        }
+        try Schema.migrate(database)
+        let listener = database.dialect.isPostgres ? PostgresListener(url: path, location: database.location) : nil
+        let store = Store(path: database.location, secrets: secrets, database: database, listener: listener)
+        try store.verifyKey()
+        (database as? SQLiteDatabase)?.tightenSidecarFiles()
+        return store
+    }
+
+    /// Starts listening for other processes' changes where the engine announces them (PostgreSQL); from then on
+    /// ``changeNotices`` moves whenever a change commits. Idempotent.
+    public func followChanges() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let listener, !following else { return }
+        following = true
+        listener.start()
+    }
+
+    /// A number that moves when another process may have written (PostgreSQL's notices); always 0 on SQLite,
+    /// where readers poll instead.
+    public var changeNotices: UInt64 { listener?.notices ?? 0 }
+
+    /// How often a follower reads the change feed when no notice arrived: every second on SQLite; on PostgreSQL
+    /// only as a safety net for lost notices.
+    public var changePollInterval: Double { listener == nil ? 1 : 5 }
+
+    /// Opens the engine `path` names and checks that this tokentop understands what is there; writes nothing.
+    static func openDatabase(_ path: String, create: Bool) throws -> any SQLDatabase {
+        if PostgresDatabase.isURL(path) {
             let database = try PostgresDatabase(url: path)
             try Schema.checkCompatible(database)
-            if !create, try database.schemaVersion() == 0 {
-                throw StoreError(
-                    .cannotOpen,
-                    "the PostgreSQL database \(database.location) holds no tokentop store yet; `tokentop migrate "
-                        + "--store URL` creates its tables and `tokentop import FILE --store URL` fills it",
-                    path: database.location)
-            }
-            try Schema.migrate(database)
-            let store = Store(path: database.location, secrets: secrets, database: database)
-            try store.verifyKey()
-            return store
+            return database
         }
         let directory = (path as NSString).deletingLastPathComponent
         if create, !directory.isEmpty { try PrivateFiles.makeDirectory(directory, for: "the database") }
         let database = try SQLiteDatabase(path: path, create: create)
         try Schema.checkCompatible(database)
         try database.configureJournal()
-        try Schema.migrate(database)
-        let store = Store(path: path, secrets: secrets, database: database)
-        try store.verifyKey()
-        database.tightenSidecarFiles()
-        return store
+        return database
+    }
+
+    /// `location` as messages show it: a PostgreSQL URL without its password or query.
+    public static func displayName(_ location: String) -> String {
+        PostgresDatabase.isURL(location) ? PostgresDatabase.redacted(location) : location
     }
 
     /// Whether `location` names a PostgreSQL store (a `postgres://` or `postgresql://` URL) rather than a file.

@@ -1,0 +1,28 @@
+/// What `tokentop migrate` did to a store's schema.
+public struct MigrationOutcome: Sendable, Equatable, CustomStringConvertible {
+    /// The store, as messages name it.
+    public var location: String
+    /// The schema version before, 0 for a store without tables.
+    public var from: Int
+    /// The schema version now.
+    public var to: Int
+
+    public var description: String {
+        from == to
+            ? "\(location): schema already at version \(to); nothing to do"
+            : "\(location): schema migrated from version \(from) to \(to)"
+    }
+}
+
+extension Store {
+    /// Brings the schema of the store at `path` up to this tokentop's, each migration in its own transaction.
+    ///
+    /// It needs no key: migrations move no secret. Two processes migrating at once take turns (SQLite's write lock,
+    /// PostgreSQL's advisory lock), and the second finds nothing left to do.
+    public static func migrate(path: String) throws -> MigrationOutcome {
+        let database = try openDatabase(path, create: true)
+        let before = try database.schemaVersion()
+        try Schema.migrate(database)
+        return MigrationOutcome(location: database.location, from: before, to: try database.schemaVersion())
+    }
+}
