@@ -25,12 +25,16 @@ let package = Package(
         .executableTarget(name: "tokentop", dependencies: ["TokentopCore", "TokentopTUI"], swiftSettings: strict),
         .executableTarget(
             name: "tokentop-bench", dependencies: ["TokentopCore", "TokentopTUI"], swiftSettings: strict),
-        .testTarget(name: "TokentopCoreTests", dependencies: ["TokentopCore"], swiftSettings: strict),
+        // Fixtures that more than one test target uses (the PostgreSQL server); a library, since SwiftPM lets
+        // no source file belong to two targets.
+        .target(name: "TokentopTestSupport", path: "Tests/TokentopTestSupport", swiftSettings: strict),
+        .testTarget(
+            name: "TokentopCoreTests", dependencies: ["TokentopCore", "TokentopTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "TokentopTUITests", dependencies: ["TokentopTUI", "TokentopCore"], exclude: ["Snapshots"],
             swiftSettings: strict),
         .testTarget(
-            name: "EndToEndTests", dependencies: ["TokentopCore", "tokentop"],
+            name: "EndToEndTests", dependencies: ["TokentopCore", "tokentop", "TokentopTestSupport"],
             swiftSettings: strict),
     ]
 )
