@@ -17,9 +17,8 @@ struct LeaseOwnerTests {
         return process.processIdentifier
     }
 
-    func store() throws -> Store {
-        let directory = try temporaryDirectory()
-        let store = try Store.open(path: directory.appendingPathComponent("t.sqlite3").path, secrets: .ephemeral())
+    func store(in directory: StoreTemporaryDirectory) throws -> Store {
+        let store = try Store.open(path: try directory.location("t"), secrets: .ephemeral())
         let file = """
             {"integrations": [{"id": "acme", "provider": "acme", "token_url": "https://acme.example/token",
               "client_id": "c", "client_secret": "fake-secret"}],
@@ -38,8 +37,10 @@ struct LeaseOwnerTests {
         #expect(!LeaseOwner.isGone("not a lease owner"))
     }
 
-    @Test func aDeadHoldersLeaseIsTakenOverAndMarkedInterrupted() throws {
-        let store = try store()
+    @Test(arguments: StoreEngine.available)
+    func aDeadHoldersLeaseIsTakenOverAndMarkedInterrupted(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
+        let store = try store(in: directory)
         let dead = "\(host):\(try deadPID()):dead0001"
         let first = try #require(
             try store.claimLease(connectionID: "acme-1", owner: dead, until: now.addingTimeInterval(90), now: now))
@@ -52,8 +53,10 @@ struct LeaseOwnerTests {
         #expect(next.1.interrupted)
     }
 
-    @Test func aLiveHoldersLeaseStandsUntilItExpires() throws {
-        let store = try store()
+    @Test(arguments: StoreEngine.available)
+    func aLiveHoldersLeaseStandsUntilItExpires(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
+        let store = try store(in: directory)
         let alive = LeaseOwner.make()
         let held = try store.claimLease(
             connectionID: "acme-1", owner: alive, until: now.addingTimeInterval(90), now: now)

@@ -4,9 +4,10 @@ import Testing
 @testable import TokentopCore
 
 @Suite struct StoreImportTests {
-    @Test func importWritesIntegrationsConnectionsSecretsAndHistory() throws {
-        let directory = try StoreTemporaryDirectory()
-        let store = try Store.open(path: directory.file("db.sqlite3"), secrets: SecretBox(key: StoreFixtures.key))
+    @Test(arguments: StoreEngine.available)
+    func importWritesIntegrationsConnectionsSecretsAndHistory(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
+        let store = try Store.open(path: try directory.location("db"), secrets: SecretBox(key: StoreFixtures.key))
         let bundle = ImportBundle(
             source: "team.json", integrations: [StoreFixtures.integration()],
             connections: [StoreFixtures.connection("acme-alice"), StoreFixtures.connection("acme-bob", refresh: nil)])
@@ -27,9 +28,10 @@ import Testing
             ])
     }
 
-    @Test func aSecondBadConnectionLeavesTheStoreUntouched() throws {
-        let directory = try StoreTemporaryDirectory()
-        let store = try Store.open(path: directory.file("db.sqlite3"), secrets: SecretBox(key: StoreFixtures.key))
+    @Test(arguments: StoreEngine.available)
+    func aSecondBadConnectionLeavesTheStoreUntouched(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
+        let store = try Store.open(path: try directory.location("db"), secrets: SecretBox(key: StoreFixtures.key))
         let bundle = ImportBundle(
             source: "team.json", integrations: [StoreFixtures.integration()],
             connections: [
@@ -47,8 +49,9 @@ import Testing
         #expect(try store.recentHistory(limit: 10).isEmpty)
     }
 
-    @Test func aConnectionMayUseAnIntegrationAlreadyInTheStore() throws {
-        let directory = try StoreTemporaryDirectory()
+    @Test(arguments: StoreEngine.available)
+    func aConnectionMayUseAnIntegrationAlreadyInTheStore(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
         let store = try StoreFixtures.store(in: directory, connections: [])
         let summary = try store.importBundle(
             ImportBundle(source: "more.json", connections: [StoreFixtures.connection("acme-carol")]),
@@ -57,8 +60,9 @@ import Testing
         #expect(try store.connection(id: "acme-carol")?.integrationID == "acme")
     }
 
-    @Test func reimportingReplacesTheCredentialAndClearsItsTrouble() throws {
-        let directory = try StoreTemporaryDirectory()
+    @Test(arguments: StoreEngine.available)
+    func reimportingReplacesTheCredentialAndClearsItsTrouble(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
         let store = try StoreFixtures.store(in: directory)
         _ = try store.recordRefreshFailure(
             connectionID: "acme-alice", error: ProviderError(kind: .invalidGrant, error: "invalid_grant"),
@@ -92,9 +96,10 @@ import Testing
         #expect(try store.history(connectionID: "acme-alice", limit: 1).first?.message == "re-imported from again.json")
     }
 
-    @Test func aParsedFileImportsEndToEnd() throws {
-        let directory = try StoreTemporaryDirectory()
-        let store = try Store.open(path: directory.file("db.sqlite3"), secrets: SecretBox(key: StoreFixtures.key))
+    @Test(arguments: StoreEngine.available)
+    func aParsedFileImportsEndToEnd(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
+        let store = try Store.open(path: try directory.location("db"), secrets: SecretBox(key: StoreFixtures.key))
         let file = """
             {"integrations": [{"id": "acme", "provider": "acme", "token_url": "https://auth.acme.test/token",
                                "client_id": "fake-client-id", "client_secret": "fake-client-secret-0001"}],

@@ -1,20 +1,50 @@
 import Foundation
 import Testing
+import TokentopTestSupport
 
 @testable import TokentopCore
 
-/// A directory under the system's temporary directory, removed when the value goes away.
+/// The engines the store's tests run on: SQLite always; PostgreSQL when a server can be started, which CI requires.
+enum StoreEngine: String, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+
+    static var available: [StoreEngine] { PostgresServer.isAvailable ? [.sqlite, .postgres] : [.sqlite] }
+
+    var testDescription: String { rawValue }
+}
+
+/// A directory under the system's temporary directory, and the stores of one test on its engine; removed (the
+/// directory, and each PostgreSQL database) when the value goes away.
 final class StoreTemporaryDirectory {
     let path: String
+    let engine: StoreEngine
+    private var databases: [String: String] = [:]
 
-    init() throws {
+    init(_ engine: StoreEngine = .sqlite) throws {
+        self.engine = engine
         path = FileManager.default.temporaryDirectory.path + "/tokentop-store-tests-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+        for url in databases.values { try? PostgresServer.dropDatabase(url) }
+    }
 
     func file(_ name: String) -> String { path + "/" + name }
+
+    /// The store called `name` on this test's engine: a file in the directory, or a database of its own.
+    func location(_ name: String) throws -> String {
+        switch engine {
+        case .sqlite: return file(name + ".sqlite3")
+        case .postgres:
+            if let url = databases[name] { return url }
+            let url = try PostgresServer.freshDatabase(label: name)
+            databases[name] = url
+            return url
+        }
+    }
 }
 
 /// Fake credentials and helpers shared by the store's tests.
@@ -45,7 +75,7 @@ enum StoreFixtures {
     static func store(
         in directory: StoreTemporaryDirectory, connections: [ImportBundle.ConnectionEntry] = [connection()]
     ) throws -> Store {
-        let store = try Store.open(path: directory.file("tokentop.sqlite3"), secrets: SecretBox(key: key))
+        let store = try Store.open(path: try directory.location("tokentop"), secrets: SecretBox(key: key))
         _ = try store.importBundle(
             ImportBundle(source: "fixture.json", integrations: [integration()], connections: connections), at: epoch)
         return store
@@ -85,14 +115,15 @@ enum StoreFixtures {
         #expect(StoreFixtures.mode(directory.file("nested")) == 0o700)
     }
 
-    @Test func reopensAnExistingDatabaseWithItsData() throws {
-        let directory = try StoreTemporaryDirectory()
+    @Test(arguments: StoreEngine.available)
+    func reopensAnExistingDatabaseWithItsData(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
         do {
             let store = try StoreFixtures.store(in: directory)
             #expect(try store.connections().count == 1)
         }
         let reopened = try Store.open(
-            path: directory.file("tokentop.sqlite3"), secrets: SecretBox(key: StoreFixtures.key))
+            path: try directory.location("tokentop"), secrets: SecretBox(key: StoreFixtures.key))
         #expect(try reopened.connections().map(\.id) == ["acme-alice"])
         #expect(try reopened.tokenSecrets(connectionID: "acme-alice").access == Secret("fake-access-token-0001"))
         #expect(try reopened.database.schemaVersion() == Schema.latest)
@@ -126,8 +157,9 @@ enum StoreFixtures {
         #expect(StoreFixtures.mode(store.path + "-shm") == 0o600)
     }
 
-    @Test func refusesTheWrongKeyAtOpenAndKeepsTheSecrets() throws {
-        let directory = try StoreTemporaryDirectory()
+    @Test(arguments: StoreEngine.available)
+    func refusesTheWrongKeyAtOpenAndKeepsTheSecrets(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
         let path = try StoreFixtures.store(in: directory).path
         let error = try #require(throws: StoreError.self) {
             try Store.open(path: path, secrets: SecretBox(key: [UInt8](repeating: 9, count: 32)))
@@ -140,8 +172,9 @@ enum StoreFixtures {
 
     // MARK: - Round trips
 
-    @Test func roundTripsEveryConnectionField() throws {
-        let directory = try StoreTemporaryDirectory()
+    @Test(arguments: StoreEngine.available)
+    func roundTripsEveryConnectionField(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
         let store = try StoreFixtures.store(in: directory)
         let written = Connection(
             id: "acme-alice", integrationID: "acme", scope: .delegated, subject: "alice@example.com",
@@ -164,8 +197,9 @@ enum StoreFixtures {
                 .connection(id: "acme-alice") == written)
     }
 
-    @Test func roundTripsIntegrationsAndTheirSecret() throws {
-        let directory = try StoreTemporaryDirectory()
+    @Test(arguments: StoreEngine.available)
+    func roundTripsIntegrationsAndTheirSecret(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
         let store = try StoreFixtures.store(in: directory)
         var expected = StoreFixtures.integration().integration
         expected.secretFingerprint = Secret("fake-client-secret-0001").fingerprint
@@ -175,8 +209,9 @@ enum StoreFixtures {
         #expect(error.code == .unknownIntegration)
     }
 
-    @Test func ordersConnectionsByScopeThenID() throws {
-        let directory = try StoreTemporaryDirectory()
+    @Test(arguments: StoreEngine.available)
+    func ordersConnectionsByScopeThenID(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
         let store = try StoreFixtures.store(
             in: directory,
             connections: [
@@ -192,8 +227,9 @@ enum StoreFixtures {
                 == ["a-user", "z-user", "m-org", "c-delegated", "a-workspace", "b-bot"])
     }
 
-    @Test func importedConnectionsStartFromTheImportTime() throws {
-        let directory = try StoreTemporaryDirectory()
+    @Test(arguments: StoreEngine.available)
+    func importedConnectionsStartFromTheImportTime(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
         let store = try StoreFixtures.store(in: directory)
         let connection = try #require(try store.connection(id: "acme-alice"))
         #expect(connection.createdAt == StoreFixtures.epoch)
@@ -207,8 +243,9 @@ enum StoreFixtures {
 
     // MARK: - Refresh outcomes
 
-    @Test func refreshSuccessRotatesTheRefreshTokenWhenTheProviderSendsOne() throws {
-        let directory = try StoreTemporaryDirectory()
+    @Test(arguments: StoreEngine.available)
+    func refreshSuccessRotatesTheRefreshTokenWhenTheProviderSendsOne(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
         let store = try StoreFixtures.store(in: directory)
         _ = try store.recordRefreshFailure(
             connectionID: "acme-alice", error: ProviderError(kind: .transient, error: "network_error"),
@@ -235,8 +272,9 @@ enum StoreFixtures {
         #expect(last == HistoryEntry(at: at, connectionID: "acme-alice", kind: .refreshed, message: "ok"))
     }
 
-    @Test func refreshSuccessKeepsTheOldRefreshTokenWhenNoneIsSent() throws {
-        let directory = try StoreTemporaryDirectory()
+    @Test(arguments: StoreEngine.available)
+    func refreshSuccessKeepsTheOldRefreshTokenWhenNoneIsSent(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
         let store = try StoreFixtures.store(in: directory)
         try store.locked {
             var connection = try #require(try store.loadConnection("acme-alice"))
@@ -255,8 +293,9 @@ enum StoreFixtures {
         #expect(secrets.refresh == Secret("fake-refresh-token-0001"))
     }
 
-    @Test func refreshFailureCountsAndKeepsTheTokens() throws {
-        let directory = try StoreTemporaryDirectory()
+    @Test(arguments: StoreEngine.available)
+    func refreshFailureCountsAndKeepsTheTokens(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
         let store = try StoreFixtures.store(in: directory)
         let transient = ProviderError(kind: .transient, error: "server_error", status: 503)
         let retryAt = StoreFixtures.epoch.addingTimeInterval(10)
@@ -290,8 +329,9 @@ enum StoreFixtures {
         #expect(history[2].error == refused)
     }
 
-    @Test func revokingWipesBothStoredTokens() throws {
-        let directory = try StoreTemporaryDirectory()
+    @Test(arguments: StoreEngine.available)
+    func revokingWipesBothStoredTokens(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
         let store = try StoreFixtures.store(in: directory)
         let at = StoreFixtures.epoch.addingTimeInterval(30)
         let connection = try store.recordRevoked(connectionID: "acme-alice", atProvider: true, at: at, message: "bye")
@@ -310,8 +350,9 @@ enum StoreFixtures {
         #expect(try store.history(connectionID: "acme-alice", limit: 1).map(\.kind) == [.revoked])
     }
 
-    @Test func aRefreshThatLandsAfterARevocationIsDiscarded() throws {
-        let directory = try StoreTemporaryDirectory()
+    @Test(arguments: StoreEngine.available)
+    func aRefreshThatLandsAfterARevocationIsDiscarded(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
         let store = try StoreFixtures.store(in: directory)
         _ = try store.recordRevoked(
             connectionID: "acme-alice", atProvider: false, at: StoreFixtures.epoch, message: "x")
@@ -324,9 +365,9 @@ enum StoreFixtures {
         #expect(try store.tokenSecrets(connectionID: "acme-alice").access == nil)
     }
 
-    @Test(arguments: ["success", "failure", "revoke", "secrets"])
-    func anUnknownConnectionIsNamedInTheError(_ operation: String) throws {
-        let directory = try StoreTemporaryDirectory()
+    @Test(arguments: StoreEngine.available, ["success", "failure", "revoke", "secrets"])
+    func anUnknownConnectionIsNamedInTheError(engine: StoreEngine, _ operation: String) throws {
+        let directory = try StoreTemporaryDirectory(engine)
         let store = try StoreFixtures.store(in: directory)
         let error = try #require(throws: StoreError.self) {
             switch operation {
@@ -351,8 +392,9 @@ enum StoreFixtures {
 
     // MARK: - History
 
-    @Test func historyReturnsTheNewestEntriesOldestFirst() throws {
-        let directory = try StoreTemporaryDirectory()
+    @Test(arguments: StoreEngine.available)
+    func historyReturnsTheNewestEntriesOldestFirst(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
         let store = try StoreFixtures.store(
             in: directory,
             connections: [
@@ -376,8 +418,9 @@ enum StoreFixtures {
 
     // MARK: - Sharing
 
-    @Test func concurrentCallersAreSerialised() throws {
-        let directory = try StoreTemporaryDirectory()
+    @Test(arguments: StoreEngine.available)
+    func concurrentCallersAreSerialised(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
         let store = try StoreFixtures.store(in: directory)
         DispatchQueue.concurrentPerform(iterations: 8) { worker in
             for step in 0..<25 {
@@ -392,8 +435,9 @@ enum StoreFixtures {
         #expect(try store.history(connectionID: "acme-alice", limit: 1000).count == 1 + 8 * 25)
     }
 
-    @Test func twoStoresOnOneFileSeeEachOthersWrites() throws {
-        let directory = try StoreTemporaryDirectory()
+    @Test(arguments: StoreEngine.available)
+    func twoStoresOnOneFileSeeEachOthersWrites(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
         let first = try StoreFixtures.store(in: directory)
         let second = try Store.open(path: first.path, secrets: SecretBox(key: StoreFixtures.key))
         let failed = try second.recordRefreshFailure(
@@ -441,8 +485,9 @@ enum StoreFixtures {
 
 /// The store lists connections by scope, then by id as SQLite's BINARY collation orders it (UTF-8 bytes).
 @Suite struct StoreOrderTests {
-    @Test func connectionsComeByScopeThenByIdBytes() throws {
-        let directory = try StoreTemporaryDirectory()
+    @Test(arguments: StoreEngine.available)
+    func connectionsComeByScopeThenByIdBytes(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
         let ids: [(String, IdentityScope)] = [
             ("b", .user), ("a", .bot), ("B", .user), ("a-1", .user), ("a1", .user), ("ä", .user), ("a", .user),
             ("zz", .org), ("Zz", .org), ("", .delegated), ("x", .workspace), ("aa", .user), ("a\u{0}", .delegated),

@@ -118,19 +118,44 @@ final class PostgresDatabase: SQLDatabase {
 
     /// Prepares (once) and runs one statement, reopening a lost connection first when no transaction is open.
     private func run(_ sql: String, _ values: [any SQLBindable]) throws -> OpaquePointer {
-        try reconnectIfNeeded()
-        let name = try prepared(sql)
         let texts = values.map { Self.text($0.sqlValue) }
-        let result = withOptionalCStrings(texts) { pointers in
-            PQexecPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
+        // A read changes nothing, so it may be sent again on a new connection; a write may have committed before
+        // the connection broke, so its caller hears of the loss instead.
+        let reads = sql.hasPrefix("SELECT") && !sql.contains("pg_notify") && !sql.contains("FOR UPDATE")
+        return try attempt(retry: reads, doing: "running a statement on") {
+            let name = try prepared(sql)
+            return withOptionalCStrings(texts) { pointers in
+                PQexecPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
+            }
         }
-        return try check(result, doing: "running a statement on")
     }
 
     /// Runs a statement that takes no values and is not worth preparing (transaction control).
     private func command(_ sql: String) throws {
+        // BEGIN is sent before anything else of a transaction: on a broken connection, nothing was done yet.
+        PQclear(try attempt(retry: sql == "BEGIN", doing: "running \(sql.prefix(20)) on") { PQexec(handle, sql) })
+    }
+
+    /// Sends a statement; when the connection turns out to be broken outside a transaction and `retry` allows,
+    /// reconnects and sends it once more.
+    private func attempt(
+        retry: Bool, doing: String, _ send: () throws -> OpaquePointer?
+    ) throws -> OpaquePointer {
         try reconnectIfNeeded()
-        PQclear(try check(PQexec(handle, sql), doing: "running \(sql.prefix(20)) on"))
+        let result: OpaquePointer?
+        do {
+            result = try send()
+        } catch let error as StoreError where error.code == .unreachable && retry && !inTransaction {
+            // Preparing found the connection broken: nothing ran.
+            try reconnectIfNeeded()
+            return try check(try send(), doing: doing)
+        }
+        if retry, !inTransaction, PQstatus(handle) != CONNECTION_OK {
+            PQclear(result)
+            try reconnectIfNeeded()
+            return try check(try send(), doing: doing)
+        }
+        return try check(result, doing: doing)
     }
 
     private func prepared(_ sql: String) throws -> String {
@@ -238,7 +263,12 @@ final class PostgresDatabase: SQLDatabase {
     // MARK: - Schema
 
     func schemaVersion() throws -> Int {
-        let exists = try query("SELECT to_regclass('tokentop_schema') IS NOT NULL") { $0.string(0) == "t" }
+        // Read from the catalog with a fresh snapshot: to_regclass would answer from this session's cache, which a
+        // migration committed by another process while this one waited for the lock has not invalidated yet.
+        let exists = try query(
+            "SELECT count(*) > 0 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() "
+                + "AND tablename = 'tokentop_schema'"
+        ) { $0.bool(0) }
         guard exists.first == true else { return 0 }
         return try query("SELECT COALESCE(MAX(version), 0) FROM tokentop_schema") { $0.int(0) }.first ?? 0
     }

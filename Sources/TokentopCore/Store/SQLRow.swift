@@ -56,7 +56,15 @@ struct SQLRow {
         }
     }
 
-    func bool(_ column: Int32) -> Bool { int(column) != 0 }
+    func bool(_ column: Int32) -> Bool {
+        switch source {
+        case .sqlite(let statement): return sqlite3_column_int64(statement, column) != 0
+        case .postgres(let result, let row):
+            // A boolean expression comes as `t` or `f`; the store's own flags are integer columns.
+            guard PQgetisnull(result, row, column) == 0, let text = PQgetvalue(result, row, column) else { return false }
+            return text.pointee == CChar(bitPattern: UInt8(ascii: "t")) || strtoll(text, nil, 10) != 0
+        }
+    }
 
     func date(_ column: Int32) -> Date? { double(column).map { Date(timeIntervalSince1970: $0) } }
 
