@@ -234,14 +234,19 @@ final class PostgresDatabase: SQLDatabase {
         try transaction(lock: Self.migrationLock, durable: true, body)
     }
 
-    private func transaction<T>(lock: Int64, durable: Bool, _ body: () throws -> T) throws -> T {
+    func claimTransaction<T>(_ body: () throws -> T) throws -> T {
+        try transaction(lock: nil, durable: false, body)
+    }
+
+    /// - Parameter lock: the advisory lock to hold until the end, or nil for one that locks only its rows.
+    private func transaction<T>(lock: Int64?, durable: Bool, _ body: () throws -> T) throws -> T {
         precondition(!inTransaction, "PostgresDatabase transactions do not nest")
         try command("BEGIN")
         inTransaction = true
         defer { inTransaction = false }
         do {
             // Held until COMMIT or ROLLBACK: writers take turns, as they do on SQLite.
-            try command("SELECT pg_advisory_xact_lock(\(lock))")
+            if let lock { try command("SELECT pg_advisory_xact_lock(\(lock))") }
             if !durable { try command("SET LOCAL synchronous_commit = off") }
             let value = try body()
             try command("COMMIT")

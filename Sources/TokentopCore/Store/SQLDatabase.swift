@@ -26,6 +26,10 @@ protocol SQLDatabase: AnyObject {
     /// - Parameter durable: whether the commit waits for the disk; false when losing it to a power cut loses
     ///   nothing that cannot be done again.
     func transaction<T>(durable: Bool, _ body: () throws -> T) throws -> T
+    /// Runs `body` in one transaction that only locks the rows it selects with ``SQLDialect/skipLocked``, so that
+    /// refreshers claiming work never wait for each other or for writers; it does not wait for the disk. On
+    /// SQLite, whose write lock covers the whole file, it is an ordinary write transaction.
+    func claimTransaction<T>(_ body: () throws -> T) throws -> T
     /// Runs `body`, whose statements commit on their own, without waiting for the disk.
     func withoutWaitingForDisk<T>(_ body: () throws -> T) throws -> T
 

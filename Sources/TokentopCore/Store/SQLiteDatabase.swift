@@ -174,6 +174,8 @@ final class SQLiteDatabase: SQLDatabase {
         }
     }
 
+    func claimTransaction<T>(_ body: () throws -> T) throws -> T { try transaction(durable: false, body) }
+
     /// Whether a commit waits until the write-ahead log is on the disk (`synchronous = FULL`, the default here) or
     /// only until the operating system has it (`NORMAL`: safe against a crash of this process, not of the machine).
     private var durable = true

@@ -140,6 +140,14 @@ enum Schema {
                 "ALTER TABLE integrations ADD COLUMN audiences TEXT NOT NULL DEFAULT '[]'",
                 "ALTER TABLE integrations ADD COLUMN resources TEXT NOT NULL DEFAULT '[]'",
             ]),
+        Migration(
+            version: 8,
+            statements: [
+                // When each connection is next due, by the policy of the process that last wrote it: refreshers
+                // sharing a store claim due work through this index instead of each scanning the whole table.
+                "ALTER TABLE connections ADD COLUMN due_at REAL",
+                "CREATE INDEX connections_by_due ON connections(due_at) WHERE due_at IS NOT NULL",
+            ]),
     ]
 
     /// The newest schema version this binary knows.

@@ -181,7 +181,7 @@ extension Store {
         "integration_id", "scope", "subject", "credential", "grant_kind", "granted_scopes", "access_fingerprint",
         "refresh_fingerprint", "issued_at", "expires_at", "last_refresh_at", "failures", "last_error", "retry_at",
         "reauth_reason", "revoked_at", "revoked_at_provider", "created_at", "parent_id", "workspace", "members",
-        "secret_set_at", "probe_at", "probe_ok", "probe_detail",
+        "secret_set_at", "probe_at", "probe_ok", "probe_detail", "due_at",
     ]
 
     func factValues(_ connection: Connection) throws -> [any SQLBindable] {
@@ -193,7 +193,7 @@ extension Store {
             connection.failures, lastError, connection.retryAt, connection.reauthReason, connection.revokedAt,
             connection.revokedAtProvider, connection.createdAt, connection.parentID, connection.workspace,
             json(connection.members), connection.secretSetAt, connection.probe?.at, connection.probe?.ok,
-            connection.probe?.detail,
+            connection.probe?.detail, duePolicy.dueAt(connection),
         ]
     }
 

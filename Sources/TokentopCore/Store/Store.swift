@@ -22,6 +22,9 @@ public final class Store: @unchecked Sendable {
     }()
     let decoder = JSONDecoder()
 
+    /// The schedule written into each connection's `due_at`, which refreshers sharing the store claim by; set by
+    /// the engine to its refresh policy (``setDuePolicy(_:)``). Guarded by `lock`.
+    var duePolicy = RefreshPolicy.standard
     /// PostgreSQL's change notices, for a store that follows other processes' writes (see ``followChanges()``).
     private let listener: PostgresListener?
     private var following = false
@@ -58,6 +61,13 @@ public final class Store: @unchecked Sendable {
         try store.verifyKey()
         (database as? SQLiteDatabase)?.tightenSidecarFiles()
         return store
+    }
+
+    /// Sets the policy whose due times this process writes into the rows it changes.
+    public func setDuePolicy(_ policy: RefreshPolicy) {
+        lock.lock()
+        defer { lock.unlock() }
+        duePolicy = policy
     }
 
     /// Starts listening for other processes' changes where the engine announces them (PostgreSQL); from then on

@@ -1,0 +1,76 @@
+import Foundation
+
+extension Store {
+    /// Claims up to `limit` connections that are due by `now` and whose refresh lease is free or expired, for
+    /// `owner` until `until`: the work-sharing of refreshers on a shared store.
+    ///
+    /// Rows come from the index over due times, earliest first. On PostgreSQL they are locked with
+    /// `FOR UPDATE SKIP LOCKED`, so refreshers claiming at the same moment pass over each other's rows instead of
+    /// waiting or taking the same ones, and the transaction holds no lock beyond them. A lease that was never given
+    /// back (its holder died) is taken once it expires, and the claim says it was interrupted.
+    /// - Returns: each claimed connection as stored now, with its lease.
+    public func claimDue(owner: String, limit: Int, now: Date, until: Date) throws -> [(Connection, Lease)] {
+        guard limit > 0 else { return [] }
+        return try locked {
+            try database.claimTransaction {
+                let rows = try database.query(
+                    """
+                    SELECT id, lease_owner, generation FROM connections
+                    WHERE due_at <= ? AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until <= ?)
+                    ORDER BY due_at LIMIT ?
+                    """ + database.dialect.skipLocked, [now, now, limit]
+                ) { ($0.string(0) ?? "", $0.string(1), $0.int(2)) }
+                var claimed: [(Connection, Lease)] = []
+                claimed.reserveCapacity(rows.count)
+                for (id, holder, generation) in rows {
+                    try database.execute(
+                        "UPDATE connections SET lease_owner = ?, lease_until = ? WHERE id = ?", [owner, until, id])
+                    guard let connection = try loadConnection(id) else { continue }
+                    let interrupted = holder.map { $0 != owner } ?? false
+                    claimed.append((connection, Lease(owner: owner, generation: generation, interrupted: interrupted)))
+                }
+                return claimed
+            }
+        }
+    }
+
+    /// Keeps `lease` without writing a result until `until`, when the refresh cannot happen yet (its parent is not
+    /// ready, its provider's circuit breaker is open): nobody claims the connection again before then, and if this
+    /// process dies the lease simply expires.
+    public func holdLease(connectionID: String, _ lease: Lease, until: Date) throws {
+        try locked {
+            try database.withoutWaitingForDisk {
+                try database.execute(
+                    "UPDATE connections SET lease_until = ? WHERE id = ? AND lease_owner = ? AND generation = ?",
+                    [until, connectionID, lease.owner, lease.generation])
+            }
+        }
+    }
+
+    /// Writes the due time of rows that have none yet (written before due times were stored, or by an older
+    /// tokentop), with this process's policy, so that claims find them. Rows with nothing to renew stay empty.
+    /// - Returns: how many rows got a due time.
+    @discardableResult
+    public func fillMissingDueTimes() throws -> Int {
+        try locked {
+            try database.transaction(durable: false) {
+                let pending = try database.query(
+                    """
+                    SELECT \(Self.connectionColumns) FROM connections
+                    WHERE due_at IS NULL AND revoked_at IS NULL AND reauth_reason IS NULL
+                    """
+                ) { row -> Connection in
+                    var cache: [String: [String]] = [:]
+                    return try connection(from: row, scopesCache: &cache)
+                }
+                var filled = 0
+                for connection in pending {
+                    guard let due = duePolicy.dueAt(connection) else { continue }
+                    try database.execute("UPDATE connections SET due_at = ? WHERE id = ?", [due, connection.id])
+                    filled += 1
+                }
+                return filled
+            }
+        }
+    }
+}

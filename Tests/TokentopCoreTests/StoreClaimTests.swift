@@ -1,0 +1,88 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import TokentopCore
+
+/// Refreshers sharing a store claim due connections through the index over due times, each row by one of them.
+struct StoreClaimTests {
+    let now = StoreFixtures.epoch.addingTimeInterval(3600)
+
+    /// A store whose connections' tokens expire `expiries` seconds after the fixture's import time.
+    func store(in directory: StoreTemporaryDirectory, expiries: [Double]) throws -> Store {
+        let connections = expiries.enumerated().map { index, seconds in
+            var entry = StoreFixtures.connection(String(format: "acme-%03d", index))
+            entry.expiresIn = seconds
+            return entry
+        }
+        return try StoreFixtures.store(in: directory, connections: connections)
+    }
+
+    @Test(arguments: StoreEngine.available)
+    func claimsTheEarliestDueUpToTheLimitAndNobodyTakesThemTwice(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
+        // Imported at the epoch; by `now` (an hour later) those expiring within the hour plus the lead are due.
+        let store = try store(in: directory, expiries: [3000, 600, 1800, 86_400, 2400])
+        let first = try store.claimDue(owner: "host:1:a", limit: 2, now: now, until: now.addingTimeInterval(90))
+        #expect(first.map(\.0.id) == ["acme-001", "acme-002"])
+        #expect(first.allSatisfy { !$0.1.interrupted && $0.1.owner == "host:1:a" })
+        let second = try store.claimDue(owner: "host:2:b", limit: 10, now: now, until: now.addingTimeInterval(90))
+        #expect(second.map(\.0.id) == ["acme-004", "acme-000"])
+        #expect(try store.claimDue(owner: "host:3:c", limit: 10, now: now, until: now.addingTimeInterval(90)).isEmpty)
+
+        // A lease that expires without a result is taken over, and the claim says the refresh was interrupted.
+        let later = now.addingTimeInterval(91)
+        let retaken = try store.claimDue(owner: "host:3:c", limit: 10, now: later, until: later.addingTimeInterval(90))
+        #expect(Set(retaken.map(\.0.id)) == ["acme-000", "acme-001", "acme-002", "acme-004"])
+        #expect(retaken.allSatisfy { $0.1.interrupted })
+    }
+
+    @Test(arguments: StoreEngine.available)
+    func aStoredResultMovesTheDueTimeAndAHeldLeaseWaits(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
+        let store = try store(in: directory, expiries: [600, 900])
+        let claimed = try store.claimDue(owner: "host:1:a", limit: 10, now: now, until: now.addingTimeInterval(90))
+        #expect(claimed.count == 2)
+        let (refreshed, lease) = try #require(claimed.first)
+        try store.recordRefreshSuccess(
+            connectionID: refreshed.id, grant: TokenGrant(accessToken: Secret("fake-access-token-0100"), expiresIn: 3600),
+            at: now, message: "refreshed", lease: lease)
+        // The other is held (say, its parent is not ready) for five minutes.
+        let (held, heldLease) = claimed[1]
+        try store.holdLease(connectionID: held.id, heldLease, until: now.addingTimeInterval(300))
+        let soon = now.addingTimeInterval(120)
+        #expect(try store.claimDue(owner: "host:2:b", limit: 10, now: soon, until: soon.addingTimeInterval(90)).isEmpty)
+        let after = now.addingTimeInterval(301)
+        let again = try store.claimDue(owner: "host:2:b", limit: 10, now: after, until: after.addingTimeInterval(90))
+        #expect(again.map(\.0.id) == [held.id])
+    }
+
+    @Test(arguments: StoreEngine.available)
+    func concurrentClaimersShareTheWorkWithoutOverlap(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
+        let first = try store(in: directory, expiries: Array(repeating: 600, count: 60))
+        let claimers = try (0..<3).map { _ in try Store.open(path: first.path, secrets: SecretBox(key: StoreFixtures.key)) }
+        let taken = Mutex<[[String]]>([[], [], []])
+        DispatchQueue.concurrentPerform(iterations: 3) { index in
+            while true {
+                let batch = (try? claimers[index].claimDue(
+                    owner: "host:\(index):x", limit: 4, now: now, until: now.addingTimeInterval(90))) ?? []
+                if batch.isEmpty { break }
+                taken.withLock { $0[index] += batch.map(\.0.id) }
+            }
+        }
+        let all = taken.withLock { $0 }
+        #expect(all.flatMap { $0 }.count == 60, "every due connection claimed once")
+        #expect(Set(all.flatMap { $0 }).count == 60, "none twice")
+    }
+
+    @Test(arguments: StoreEngine.available)
+    func rowsWithoutADueTimeGetOneFromThePolicy(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
+        let store = try store(in: directory, expiries: [600, 600])
+        try store.locked { try store.database.execute("UPDATE connections SET due_at = NULL") }
+        #expect(try store.claimDue(owner: "host:1:a", limit: 10, now: now, until: now.addingTimeInterval(90)).isEmpty)
+        #expect(try store.fillMissingDueTimes() == 2)
+        #expect(try store.claimDue(owner: "host:1:a", limit: 10, now: now, until: now.addingTimeInterval(90)).count == 2)
+    }
+}
