@@ -88,6 +88,13 @@ struct Runner {
                 path: path, openStore: { try openStore(create: $0) }, user: OperatorIdentity.current(), at: Date())
             Output.out("imported \(path) into \(databasePath): \(summary)")
             return 0
+        case .exportStore(let path):
+            let summary = try StoreExport.run(
+                store: try openStore(), to: path, user: OperatorIdentity.current(), at: Date())
+            // On standard output the document stands alone; the summary goes beside it.
+            let line = "exported \(databasePath) to \(path ?? "-"): \(summary)"
+            if path == nil || path == "-" { Output.error(line) } else { Output.out(line) }
+            return 0
         case .explain(let scope):
             Output.out(IdentityModelFacts.text(width: 80, highlight: scope))
             return 0

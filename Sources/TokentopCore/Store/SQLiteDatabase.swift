@@ -105,6 +105,10 @@ final class SQLiteDatabase: SQLDatabase {
         }
     }
 
+    func columns(of table: String) throws -> [String] {
+        try query("SELECT name FROM pragma_table_info(?) ORDER BY cid", [table]) { $0.string(0) ?? "" }
+    }
+
     /// SQLite's write lock already keeps other processes out: a migration is an ordinary write transaction.
     func migrationTransaction(_ body: () throws -> Void) throws { try transaction(durable: true, body) }
 
@@ -169,6 +173,23 @@ final class SQLiteDatabase: SQLDatabase {
             return value
         } catch {
             // Some errors (SQLITE_FULL, SQLITE_IOERR) make SQLite roll back on its own.
+            if sqlite3_get_autocommit(handle) == 0 { sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
+            throw error
+        }
+    }
+
+    /// A deferred transaction: in write-ahead-log mode its first read fixes the moment every later read sees, and
+    /// writers carry on meanwhile.
+    func snapshot<T>(_ body: () throws -> T) throws -> T {
+        precondition(transactionDepth == 0, "SQLiteDatabase transactions do not nest")
+        try execute("BEGIN DEFERRED")
+        transactionDepth += 1
+        defer { transactionDepth -= 1 }
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
             if sqlite3_get_autocommit(handle) == 0 { sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
             throw error
         }
