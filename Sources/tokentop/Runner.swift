@@ -92,8 +92,9 @@ struct Runner {
             let summary = try StoreExport.run(
                 store: try openStore(), to: path, user: OperatorIdentity.current(), at: Date())
             // On standard output the document stands alone; the summary goes beside it.
-            let line = "exported \(databasePath) to \(path ?? "-"): \(summary)"
-            if path == nil || path == "-" { Output.error(line) } else { Output.out(line) }
+            let file = path.flatMap { $0 == "-" ? nil : $0 }
+            let line = "exported \(databasePath) to \(file ?? "standard output"): \(summary)"
+            if file == nil { Output.error(line) } else { Output.out(line) }
             return 0
         case .explain(let scope):
             Output.out(IdentityModelFacts.text(width: 80, highlight: scope))
