@@ -48,10 +48,11 @@ import Testing
             connections = try store.connections()
             history = try store.recentHistory(limit: 1_000)
             audit = try store.auditLog()
-            tokens = try connections.flatMap { connection in
-                let (access, refresh) = try store.tokenSecrets(connectionID: connection.id)
-                return [access?.value ?? "-", refresh?.value ?? "-"]
-            } + [try store.integrationSecret(id: "acme")?.value ?? "-"]
+            tokens =
+                try connections.flatMap { connection in
+                    let (access, refresh) = try store.tokenSecrets(connectionID: connection.id)
+                    return [access?.value ?? "-", refresh?.value ?? "-"]
+                } + [try store.integrationSecret(id: "acme")?.value ?? "-"]
         }
     }
 
