@@ -7,7 +7,7 @@ _tokentop() {
         words=("${COMP_WORDS[@]}")
         cword=$COMP_CWORD
     }
-    local commands="dashboard demo list show import refresh revoke reauth daemon status providers rekey migrate audit config explain help"
+    local commands="dashboard demo list show import export refresh revoke reauth daemon status providers rekey migrate audit config explain help"
     local scopes="user org delegated workspace bot"
     local statuses="healthy expiring refreshing failing needs-reauth expired revoked static"
     case $prev in
@@ -28,7 +28,7 @@ _tokentop() {
         ""|dashboard|demo) options="--db --store --theme --themes --config $running --help --version" ;;
         list) options="--json --scope --status --workspace --db --store" ;;
         show) options="--json --db --store" ;;
-        import|refresh|revoke|status|rekey|migrate) options="--db --store" ;;
+        import|export|refresh|revoke|status|rekey|migrate) options="--db --store" ;;
         reauth) options="--no-browser --timeout --db --store" ;;
         daemon) options="--db --store --config --log $running" ;;
         providers) options="--json" ;;
@@ -41,7 +41,7 @@ _tokentop() {
         COMPREPLY=($(compgen -W "$options" -- "$cur"))
     elif [[ -z $command ]]; then
         COMPREPLY=($(compgen -W "$commands" -- "$cur"))
-    elif [[ $command == import ]]; then
+    elif [[ $command == import || $command == export ]]; then
         COMPREPLY=($(compgen -f -- "$cur"))
     fi
 }

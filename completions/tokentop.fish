@@ -1,5 +1,5 @@
 # fish completion for tokentop; installed as $PREFIX/share/fish/vendor_completions.d/tokentop.fish
-set -l commands dashboard demo list show import refresh revoke reauth daemon status providers rekey migrate audit config explain help
+set -l commands dashboard demo list show import export refresh revoke reauth daemon status providers rekey migrate audit config explain help
 set -l scopes user org delegated workspace bot
 set -l statuses healthy expiring refreshing failing needs-reauth expired revoked static
 
@@ -9,6 +9,7 @@ complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a demo -d '
 complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a list -d 'list connections'
 complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a show -d 'one connection and its history'
 complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a import -d 'import a JSON file'
+complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a export -d 'the whole store as one JSON file'
 complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a refresh -d 'refresh connections now'
 complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a revoke -d 'revoke at the provider and here'
 complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a reauth -d 'sign a user connection in again'
@@ -43,6 +44,6 @@ complete -c tokentop -n '__fish_seen_subcommand_from reauth' -l no-browser -d 'p
 complete -c tokentop -n '__fish_seen_subcommand_from reauth' -l timeout -x -d 'seconds to wait for the user'
 complete -c tokentop -n '__fish_seen_subcommand_from explain' -x -a "$scopes"
 complete -c tokentop -n '__fish_seen_subcommand_from help' -x -a "$commands"
-complete -c tokentop -n '__fish_seen_subcommand_from import' -F
+complete -c tokentop -n '__fish_seen_subcommand_from import export' -F
 complete -c tokentop -l help -d 'usage'
 complete -c tokentop -l version -d 'version and linked libraries'

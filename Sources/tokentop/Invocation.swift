@@ -8,6 +8,8 @@ struct Invocation: Equatable {
         case list(json: Bool, scope: IdentityScope?, status: ConnectionStatus?, workspace: String? = nil)
         case show(id: String, json: Bool)
         case importFile(path: String)
+        /// `tokentop export [FILE]`: nil or `-` for standard output.
+        case exportStore(path: String?)
         case refresh(ids: [String])
         case revoke(ids: [String])
         /// `browser`: whether to try to open a browser for the sign-in URL (`--no-browser` turns it off).
@@ -196,6 +198,13 @@ extension Invocation {
             try allow([])
             try exactly(1, "one file")
             command = .importFile(path: operands[0])
+        case "export":
+            try allow([])
+            guard operands.count <= 1 else {
+                throw UsageError(
+                    description: "'export' takes at most one file, not '\(operands.joined(separator: " "))'")
+            }
+            command = .exportStore(path: operands.first)
         case "refresh", "revoke":
             try allow([])
             guard !operands.isEmpty else {

@@ -97,6 +97,14 @@ struct Runner {
                 path: path, openStore: { try openStore(create: $0) }, user: OperatorIdentity.current(), at: Date())
             Output.out("imported \(path) into \(storeName): \(summary)")
             return 0
+        case .exportStore(let path):
+            let summary = try StoreExport.run(
+                store: try openStore(), to: path, user: OperatorIdentity.current(), at: Date())
+            // On standard output the document stands alone; the summary goes beside it.
+            let file = path.flatMap { $0 == "-" ? nil : $0 }
+            let line = "exported \(databasePath) to \(file ?? "standard output"): \(summary)"
+            if file == nil { Output.error(line) } else { Output.out(line) }
+            return 0
         case .explain(let scope):
             Output.out(IdentityModelFacts.text(width: 80, highlight: scope))
             return 0

@@ -48,7 +48,16 @@ enum Usage {
             summary: "add integrations and connections from a JSON file (- for stdin)",
             details: """
                 The format is docs/import-format.md. Everything in the file is imported in one transaction, or \
-                nothing; secrets are encrypted before they reach the database. An existing id is replaced.
+                nothing; secrets are encrypted before they reach the database. An existing id is replaced. A file \
+                written by `tokentop export` is restored whole, into an empty store only.
+                """, options: ["--db"]),
+        Command(
+            name: "export", synopsis: ["tokentop export [FILE]"],
+            summary: "the whole store as one JSON file (mode 0600; - or none for stdout), secrets still sealed",
+            details: """
+                Integrations, connections, history, the audit log and its sealed anchor, read at one moment. \
+                `tokentop import FILE` restores it into a new, empty store (another --db file, or a PostgreSQL \
+                database), which must use the same key: this is how a store moves between SQLite and PostgreSQL.
                 """, options: ["--db"]),
         Command(
             name: "refresh", synopsis: ["tokentop refresh ID..."],

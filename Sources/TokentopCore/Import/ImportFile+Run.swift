@@ -3,6 +3,9 @@ import Foundation
 extension ImportFile {
     /// Reads `path`, checks it, stores it in one transaction, and records the import in the audit log.
     ///
+    /// A whole-store export (`tokentop export`, its `format` says so) is restored instead, into a store that holds
+    /// no connections yet; see ``Store/restore(_:file:user:at:)``.
+    ///
     /// The file is read and checked before the database is touched, so a malformed file creates no database;
     /// when one already exists, the failed import is audited there.
     /// - Parameter openStore: opens the database; its argument says whether a missing one may be created.
@@ -13,6 +16,7 @@ extension ImportFile {
         path: String, openStore: (_ create: Bool) throws -> Store, user: String, at now: Date
     ) throws -> ImportSummary {
         let bundle: ImportBundle
+        let export: StoreDump?
         do {
             let data: Data
             do {
@@ -24,7 +28,9 @@ extension ImportFile {
             } catch {
                 throw ImportError(file: path, problem: "cannot read the file: \(readProblem(path))")
             }
-            bundle = try parse(data, source: path)
+            let root = try document(data, source: path)
+            export = StoreExport.isExport(root) ? try StoreExport.read(root, source: path) : nil
+            bundle = export == nil ? try parse(root, source: path) : ImportBundle(source: path)
         } catch {
             if let store = try? openStore(false) {
                 _ = try? store.appendAudit(
@@ -32,6 +38,7 @@ extension ImportFile {
             }
             throw error
         }
+        if let export { return try restore(export, path: path, openStore: openStore, user: user, at: now) }
         let store = try openStore(true)
         do {
             let summary = try store.importBundle(bundle, at: now)
@@ -41,6 +48,39 @@ extension ImportFile {
         } catch {
             _ = try? store.appendAudit(
                 action: .import, target: path, outcome: "failed", detail: "\(error)", user: user, at: now)
+            throw error
+        }
+    }
+
+    /// Restores a whole-store export; a store this call created is taken away again when the restore fails, so
+    /// that nothing is left behind.
+    private static func restore(
+        _ export: StoreDump, path: String, openStore: (_ create: Bool) throws -> Store, user: String, at now: Date
+    ) throws -> ImportSummary {
+        var created: String?
+        func attempt() throws -> ImportSummary {
+            let store: Store
+            do {
+                store = try openStore(false)
+            } catch let error as StoreError where error.code == .cannotOpen {
+                store = try openStore(true)
+                if !store.isShared { created = store.path }
+            }
+            do {
+                return ImportSummary(wholeStore: try store.restore(export, file: path, user: user, at: now))
+            } catch {
+                if created == nil {
+                    _ = try? store.appendAudit(
+                        action: .import, target: path, outcome: "failed", detail: "\(error)", user: user, at: now)
+                }
+                throw error
+            }
+        }
+        do {
+            return try attempt()
+        } catch {
+            // The store is closed once `attempt` returns; its files go with it.
+            if let created { for suffix in ["", "-wal", "-shm"] { unlink(created + suffix) } }
             throw error
         }
     }

@@ -31,20 +31,28 @@ public enum ImportFile {
     ///   - source: the file's name as the user gave it; every error message starts with it.
     /// - Throws: ``ImportError`` naming the file, the entry and the field.
     public static func parse(_ data: Data, source: String) throws -> ImportBundle {
+        try parse(try document(data, source: source), source: source)
+    }
+
+    /// The file's JSON, before anyone looks at what it holds (an import file or a whole-store export).
+    static func document(_ data: Data, source: String) throws -> JSONValue {
         // An empty file (or /dev/null) would otherwise be named as invalid JSON at line 1, column 1.
         guard data.contains(where: { !" \t\r\n".utf8.contains($0) }) else {
             throw ImportError(
                 file: source,
                 problem: "the file is empty; expected a JSON object with \"integrations\" and \"connections\" arrays")
         }
-        let root: JSONValue
         do {
-            root = try JSONValue.parse(data)
+            return try JSONValue.parse(data)
         } catch {
             throw ImportError(
                 file: source,
                 problem: "not valid JSON: line \(error.line), column \(error.column): \(error.problem)")
         }
+    }
+
+    /// Checks an import file already parsed as JSON.
+    static func parse(_ root: JSONValue, source: String) throws -> ImportBundle {
         guard case .object(let top) = root else {
             throw ImportError(
                 file: source,

@@ -5,6 +5,8 @@ struct JSONWriter {
     enum Value {
         case string(String?)
         case int(Int?)
+        /// Written in Swift's shortest form that reads back as the same double, so a date survives a round trip.
+        case double(Double?)
         case bool(Bool)
         case strings([String])
         case object([(String, Value)]?)
@@ -27,10 +29,20 @@ struct JSONWriter {
 
     mutating func raw(_ text: String) { bytes.append(contentsOf: text.utf8) }
 
+    /// Appends `"key":`, for a document written member by member (an export too large to build first).
+    mutating func key(_ key: String) {
+        string(key)
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    /// Appends one value on its own.
+    mutating func append(_ value: Value) { self.value(value) }
+
     private mutating func value(_ value: Value) {
         switch value {
         case .string(let text?): string(text)
         case .int(let number?): raw(String(number))
+        case .double(let number?): raw(number.isFinite ? "\(number)" : "null")
         case .bool(let flag): raw(flag ? "true" : "false")
         case .strings(let list):
             bytes.append(UInt8(ascii: "["))
@@ -47,7 +59,7 @@ struct JSONWriter {
                 object(fields)
             }
             bytes.append(UInt8(ascii: "]"))
-        case .string(nil), .int(nil), .object(nil): raw("null")
+        case .string(nil), .int(nil), .double(nil), .object(nil): raw("null")
         }
     }
 

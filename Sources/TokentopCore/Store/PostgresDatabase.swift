@@ -259,6 +259,24 @@ final class PostgresDatabase: SQLDatabase {
         }
     }
 
+    /// REPEATABLE READ: every statement sees the moment of the first, and no lock holds up the writers.
+    func snapshot<T>(_ body: () throws -> T) throws -> T {
+        precondition(!inTransaction, "PostgresDatabase transactions do not nest")
+        try command("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        inTransaction = true
+        defer { inTransaction = false }
+        do {
+            let value = try body()
+            try command("COMMIT")
+            return value
+        } catch {
+            if PQstatus(handle) == CONNECTION_OK, PQtransactionStatus(handle) != PQTRANS_IDLE {
+                PQclear(PQexec(handle, "ROLLBACK"))
+            }
+            throw error
+        }
+    }
+
     func withoutWaitingForDisk<T>(_ body: () throws -> T) throws -> T {
         try command("SET synchronous_commit = off")
         defer { if PQstatus(handle) == CONNECTION_OK { PQclear(PQexec(handle, "SET synchronous_commit = on")) } }
@@ -282,6 +300,15 @@ final class PostgresDatabase: SQLDatabase {
         try command("CREATE TABLE IF NOT EXISTS tokentop_schema (version BIGINT NOT NULL)")
         try command("DELETE FROM tokentop_schema")
         try command("INSERT INTO tokentop_schema (version) VALUES (\(version))")
+    }
+
+    func columns(of table: String) throws -> [String] {
+        try query(
+            """
+            SELECT column_name FROM information_schema.columns
+            WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position
+            """, [table]
+        ) { $0.string(0) ?? "" }
     }
 
     func foreignTables() throws -> [String] {

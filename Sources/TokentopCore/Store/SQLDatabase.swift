@@ -30,6 +30,9 @@ protocol SQLDatabase: AnyObject {
     /// refreshers claiming work never wait for each other or for writers; it does not wait for the disk. On
     /// SQLite, whose write lock covers the whole file, it is an ordinary write transaction.
     func claimTransaction<T>(_ body: () throws -> T) throws -> T
+    /// Runs `body`, which only reads, in one transaction that sees a single moment of the database while others
+    /// go on writing (an export reads every table at once without holding up the refreshers).
+    func snapshot<T>(_ body: () throws -> T) throws -> T
     /// Runs `body`, whose statements commit on their own, without waiting for the disk.
     func withoutWaitingForDisk<T>(_ body: () throws -> T) throws -> T
 
@@ -37,6 +40,8 @@ protocol SQLDatabase: AnyObject {
     func schemaVersion() throws -> Int
     /// Records the schema version, inside a migration's transaction.
     func setSchemaVersion(_ version: Int) throws
+    /// The names of `table`'s columns, in the order they were created.
+    func columns(of table: String) throws -> [String]
     /// Tables in the database that are not tokentop's bookkeeping, to refuse another program's database.
     func foreignTables() throws -> [String]
     /// Runs `body` in one transaction that no other process's migration overlaps.

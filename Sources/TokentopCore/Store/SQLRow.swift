@@ -86,4 +86,36 @@ struct SQLRow {
             }
         }
     }
+
+    /// The column's value in the type the engine holds it in, for copying rows without knowing their columns.
+    func value(_ column: Int32) -> SQLValue {
+        if isNull(column) { return .null }
+        switch source {
+        case .sqlite(let statement):
+            switch sqlite3_column_type(statement, column) {
+            case SQLITE_INTEGER: return .integer(int(column))
+            case SQLITE_FLOAT: return .real(sqlite3_column_double(statement, column))
+            case SQLITE_BLOB: return .blob(blob(column) ?? [])
+            default: return .text(string(column) ?? "")
+            }
+        case .postgres(let result, _):
+            switch PQftype(result, column) {
+            case Self.int8, Self.int4, Self.int2: return .integer(int(column))
+            case Self.float8, Self.float4, Self.numeric: return double(column).map { .real($0) } ?? .null
+            case Self.bytea: return .blob(blob(column) ?? [])
+            case Self.bool: return .integer(string(column) == "t" ? 1 : 0)
+            default: return .text(string(column) ?? "")
+            }
+        }
+    }
+
+    // PostgreSQL's type OIDs (pg_type.dat), fixed since the catalog began; libpq exports no names for them.
+    private static let bool: Oid = 16
+    private static let bytea: Oid = 17
+    private static let int8: Oid = 20
+    private static let int2: Oid = 21
+    private static let int4: Oid = 23
+    private static let float4: Oid = 700
+    private static let float8: Oid = 701
+    private static let numeric: Oid = 1700
 }

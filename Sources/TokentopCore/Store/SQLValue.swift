@@ -1,7 +1,7 @@
 import Foundation
 
-/// A value bound to a statement parameter, in the form both engines take.
-enum SQLValue {
+/// A value bound to a statement parameter, in the form both engines take; also a column's value as read.
+enum SQLValue: Equatable {
     case null
     case text(String)
     case integer(Int)
@@ -13,6 +13,11 @@ enum SQLValue {
 protocol SQLBindable {
     /// The value as the engines bind it.
     var sqlValue: SQLValue { get }
+}
+
+/// A value read from one engine binds unchanged to the other, which is how an export copies rows.
+extension SQLValue: SQLBindable {
+    var sqlValue: SQLValue { self }
 }
 
 extension String: SQLBindable {

@@ -105,6 +105,10 @@ final class SQLiteDatabase: SQLDatabase {
         }
     }
 
+    func columns(of table: String) throws -> [String] {
+        try query("SELECT name FROM pragma_table_info(?) ORDER BY cid", [table]) { $0.string(0) ?? "" }
+    }
+
     /// SQLite's write lock already keeps other processes out: a migration is an ordinary write transaction.
     func migrationTransaction(_ body: () throws -> Void) throws { try transaction(durable: true, body) }
 
@@ -175,6 +179,23 @@ final class SQLiteDatabase: SQLDatabase {
     }
 
     func claimTransaction<T>(_ body: () throws -> T) throws -> T { try transaction(durable: false, body) }
+
+    /// A deferred transaction: in write-ahead-log mode its first read fixes the moment every later read sees, and
+    /// writers carry on meanwhile.
+    func snapshot<T>(_ body: () throws -> T) throws -> T {
+        precondition(transactionDepth == 0, "SQLiteDatabase transactions do not nest")
+        try execute("BEGIN DEFERRED")
+        transactionDepth += 1
+        defer { transactionDepth -= 1 }
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            if sqlite3_get_autocommit(handle) == 0 { sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
+            throw error
+        }
+    }
 
     /// Whether a commit waits until the write-ahead log is on the disk (`synchronous = FULL`, the default here) or
     /// only until the operating system has it (`NORMAL`: safe against a crash of this process, not of the machine).

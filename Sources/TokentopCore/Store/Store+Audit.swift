@@ -8,41 +8,53 @@ extension Store {
     ) throws -> AuditEntry {
         try locked {
             try database.transaction {
-                let last = try database.query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1") {
-                    ($0.int(0), $0.string(1) ?? AuditEntry.genesis)
-                }.first
-                var entry = AuditEntry(
-                    sequence: (last?.0 ?? 0) + 1, at: at, user: user, action: action, target: target,
-                    outcome: outcome, detail: SecretMasking.mask(detail), previousHash: last?.1 ?? AuditEntry.genesis,
-                    hash: "")
-                entry.hash = entry.expectedHash
-                try database.execute(
-                    """
-                    INSERT INTO audit (seq, at, os_user, action, target, outcome, detail, previous_hash, hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    [
-                        entry.sequence, entry.at, entry.user, entry.action.rawValue, entry.target, entry.outcome,
-                        entry.detail, entry.previousHash, entry.hash,
-                    ])
-                try writeAuditAnchor(sequence: entry.sequence, hash: entry.hash)
-                return entry
+                try insertAudit(
+                    action: action, target: target, outcome: outcome, detail: detail, user: user, at: at)
             }
         }
     }
 
+    /// Appends one entry after the newest and seals it as the anchor; the caller holds the lock and a transaction.
+    @discardableResult
+    func insertAudit(
+        action: AuditEntry.Action, target: String?, outcome: String, detail: String, user: String, at: Date
+    ) throws -> AuditEntry {
+        let last = try database.query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1") {
+            ($0.int(0), $0.string(1) ?? AuditEntry.genesis)
+        }.first
+        var entry = AuditEntry(
+            sequence: (last?.0 ?? 0) + 1, at: at, user: user, action: action, target: target,
+            outcome: outcome, detail: SecretMasking.mask(detail), previousHash: last?.1 ?? AuditEntry.genesis,
+            hash: "")
+        entry.hash = entry.expectedHash
+        try database.execute(
+            """
+            INSERT INTO audit (seq, at, os_user, action, target, outcome, detail, previous_hash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                entry.sequence, entry.at, entry.user, entry.action.rawValue, entry.target, entry.outcome,
+                entry.detail, entry.previousHash, entry.hash,
+            ])
+        try writeAuditAnchor(sequence: entry.sequence, hash: entry.hash)
+        return entry
+    }
+
     /// The whole audit log, oldest first.
     public func auditLog() throws -> [AuditEntry] {
-        try locked {
-            try database.query(
-                "SELECT seq, at, os_user, action, target, outcome, detail, previous_hash, hash FROM audit ORDER BY seq"
-            ) { row in
-                AuditEntry(
-                    sequence: row.int(0), at: row.date(1) ?? .distantPast, user: row.string(2) ?? "",
-                    action: AuditEntry.Action(rawValue: row.string(3) ?? "") ?? .refresh, target: row.string(4),
-                    outcome: row.string(5) ?? "", detail: row.string(6) ?? "", previousHash: row.string(7) ?? "",
-                    hash: row.string(8) ?? "")
-            }
+        try locked { try readAuditLog() }
+    }
+
+    /// The whole audit log, oldest first; the caller holds the lock.
+    func readAuditLog() throws -> [AuditEntry] {
+        try database.query(
+            "SELECT seq, at, os_user, action, target, outcome, detail, previous_hash, hash FROM audit ORDER BY seq"
+        ) { row in
+            AuditEntry(
+                sequence: row.int(0), at: row.date(1) ?? .distantPast, user: row.string(2) ?? "",
+                action: AuditEntry.Action(rawValue: row.string(3) ?? "") ?? .refresh, target: row.string(4),
+                outcome: row.string(5) ?? "", detail: row.string(6) ?? "", previousHash: row.string(7) ?? "",
+                hash: row.string(8) ?? "")
         }
     }
 
@@ -60,10 +72,14 @@ extension Store {
     /// Checks the hash chain: every entry links to the one before it and carries the hash of its own fields, and
     /// the newest entry matches the sealed anchor.
     public func verifyAudit() throws -> AuditVerification {
-        let entries = try auditLog()
-        let sealedAnchor = try locked {
+        try locked { try checkAudit() }
+    }
+
+    /// ``verifyAudit()`` for a caller that holds the lock, perhaps inside a transaction.
+    func checkAudit() throws -> AuditVerification {
+        let entries = try readAuditLog()
+        let sealedAnchor =
             try database.query("SELECT value FROM meta WHERE name = 'audit_anchor'") { $0.blob(0) }.first ?? nil
-        }
         var previous = AuditEntry.genesis
         for (index, entry) in entries.enumerated() {
             if entry.sequence != index + 1 {

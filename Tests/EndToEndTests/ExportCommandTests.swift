@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+
+/// `tokentop export` and `tokentop import` of the export, through the binary: a whole store moves to another
+/// database, no secret shows on the way, and the moved store works.
+struct ExportCommandTests {
+    static let secrets = [
+        "fake-client-secret-0001", "fake-access-token-0001", "fake-refresh-token-0001", "fake-api-key-0001",
+    ]
+
+    static func contents(_ path: String) throws -> String {
+        try [path, path + "-wal"].filter { FileManager.default.fileExists(atPath: $0) }.map {
+            String(decoding: try Data(contentsOf: URL(fileURLWithPath: $0)), as: UTF8.self)
+        }.joined()
+    }
+
+    @Test func exportThenImportMovesTheStoreAndShowsNoSecret() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        let source = sandbox.root.appendingPathComponent("source.sqlite3").path
+        let target = sandbox.root.appendingPathComponent("target.sqlite3").path
+        let file = try sandbox.write("import.json", CommandLineTests.importFile)
+        #expect(try Binary.run(["import", file, "--db", source], environment: env).status == 0)
+        // The token endpoint is a closed port: the refresh fails, and the failure is part of what moves.
+        #expect(try Binary.run(["refresh", "acme-alice", "--db", source], environment: env).status == 1)
+
+        let export = sandbox.root.appendingPathComponent("store.json").path
+        let exported = try Binary.run(["export", export, "--db", source], environment: env)
+        #expect(exported.status == 0, "\(exported.stderr)")
+        #expect(exported.stdout.contains("exported \(source) to \(export): 1 integrations, 2 connections"))
+        let mode = try FileManager.default.attributesOfItem(atPath: export)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+
+        let imported = try Binary.run(["import", export, "--db", target], environment: env)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.contains("whole store restored: 1 integrations, 2 connections"), "\(imported.stdout)")
+
+        let listed = try [source, target].map { try Binary.run(["list", "--json", "--db", $0], environment: env) }
+        #expect(listed[0].status == 0 && listed[1].status == 0)
+        #expect(listed[0].stdout == listed[1].stdout)
+        #expect(listed[1].stdout.contains("\"failures\":1"), "\(listed[1].stdout)")
+        let shown = try Binary.run(["show", "acme-alice", "--db", target], environment: env)
+        #expect(shown.status == 0 && shown.stdout.contains("refresh_failed"), "\(shown.stderr)")
+        #expect(try Binary.run(["audit", "--verify", "--db", target], environment: env).status == 0)
+
+        // The moved store refreshes with the moved secrets; the closed port is a recorded failure, not a crash.
+        let refreshed = try Binary.run(["refresh", "acme-alice", "--db", target], environment: env)
+        #expect(refreshed.status == 1)
+        #expect(refreshed.stdout.contains("acme-alice: refresh failed"), "\(refreshed.stdout)\(refreshed.stderr)")
+        let after = try Binary.run(["list", "--json", "--db", target], environment: env).stdout
+        #expect(after.contains("\"failures\":2"), "\(after)")
+        #expect(try Binary.run(["audit", "--verify", "--db", target], environment: env).status == 0)
+
+        // To standard output: the document alone there, the summary on stderr.
+        let piped = try Binary.run(["export", "--db", target], environment: env)
+        #expect(piped.status == 0)
+        #expect(piped.stdout.hasPrefix("{\n\"format\":\"tokentop-export\""))
+        #expect(piped.stderr.contains("to standard output"))
+        #expect(try JSONSerialization.jsonObject(with: piped.output) is [String: Any])
+
+        let audit = try Binary.run(["audit", "--db", source], environment: env).stdout
+        #expect(audit.contains("export  \(export)  ok"), "\(audit)")
+        for secret in Self.secrets {
+            for (name, text) in [
+                ("the export", try Self.contents(export)), ("the target", try Self.contents(target)),
+                ("standard output", piped.stdout),
+            ] {
+                #expect(!text.contains(secret), "\(name) shows \(secret)")
+            }
+        }
+    }
+
+    @Test func aGarbledOrForeignExportIsRefusedAndNothingIsWritten() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        let source = sandbox.root.appendingPathComponent("source.sqlite3").path
+        let target = sandbox.root.appendingPathComponent("target.sqlite3").path
+        let file = try sandbox.write("import.json", CommandLineTests.importFile)
+        #expect(try Binary.run(["import", file, "--db", source], environment: env).status == 0)
+        let document = try Binary.run(["export", "-", "--db", source], environment: env).stdout
+
+        let cut = try sandbox.write("cut.json", String(document.prefix(document.count * 2 / 3)))
+        let truncated = try Binary.run(["import", cut, "--db", target], environment: env)
+        #expect(truncated.status == 1)
+        #expect(truncated.stderr.contains("\(cut): not valid JSON"), "\(truncated.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: target))
+
+        var other = env
+        other["TOKENTOP_KEY"] = Data(repeating: 3, count: 32).base64EncodedString()
+        let whole = try sandbox.write("whole.json", document)
+        let foreign = try Binary.run(["import", whole, "--db", target], environment: other)
+        #expect(foreign.status == 1)
+        #expect(foreign.stderr.contains("the export was sealed with another key"), "\(foreign.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: target))
+
+        // Into the store it came from: it holds connections already.
+        let occupied = try Binary.run(["import", whole, "--db", source], environment: env)
+        #expect(occupied.status == 1)
+        #expect(occupied.stderr.contains("already holds 2 connections"), "\(occupied.stderr)")
+    }
+}
