@@ -34,11 +34,11 @@ final class PostgresDatabase: SQLDatabase {
 
     /// `url` without a password or query parameters (which may carry one).
     static func redacted(_ url: String) -> String {
-        guard var components = URLComponents(string: url) else { return "the PostgreSQL store given" }
+        guard var components = URLComponents(string: url) else { return "the --store URL" }
         components.password = nil
         components.query = nil
         components.fragment = nil
-        return components.string ?? "the PostgreSQL store given"
+        return components.string ?? "the --store URL"
     }
 
     /// Connects to `url`, a libpq connection URI (`postgres://USER@HOST:PORT/DB`).
@@ -52,6 +52,20 @@ final class PostgresDatabase: SQLDatabase {
 
     /// Opens one connection; shared with ``PostgresListener``.
     static func connect(_ url: String, location: String) throws -> OpaquePointer {
+        // A URL libpq cannot parse is a mistake in what the user typed, not a server that cannot be reached.
+        var parseError: UnsafeMutablePointer<CChar>?
+        if let options = PQconninfoParse(url, &parseError) {
+            PQconninfoFree(options)
+        } else {
+            // libpq quotes the URL, password and all.
+            let detail = (parseError.map { oneLine(String(cString: $0)) } ?? "libpq could not read it")
+                .replacingOccurrences(of: url, with: location)
+            if let parseError { PQfreemem(parseError) }
+            throw StoreError(
+                .cannotOpen,
+                "\(location) is not a PostgreSQL URL libpq can read (\(detail)); write it as "
+                    + "postgres://USER@HOST:PORT/DATABASE", path: location)
+        }
         // Defaults first: libpq keeps the last value of a repeated keyword, so the URL's own settings win.
         let keywords = ["connect_timeout", "application_name", "dbname"]
         let values = ["5", "tokentop", url]
@@ -65,7 +79,7 @@ final class PostgresDatabase: SQLDatabase {
             throw StoreError(.unreachable, "cannot connect to \(location): libpq could not allocate a connection")
         }
         guard PQstatus(handle) == CONNECTION_OK else {
-            let detail = Self.errorText(handle)
+            let detail = Self.errorText(handle).replacingOccurrences(of: url, with: location)
             PQfinish(handle)
             let lowered = detail.lowercased()
             if lowered.contains("authentication") || lowered.contains("password") || lowered.contains("role") {
@@ -79,6 +93,11 @@ final class PostgresDatabase: SQLDatabase {
                     .cannotOpen,
                     "cannot open \(location): \(detail); create the database (`createdb`), or name another one "
                         + "with --store or TOKENTOP_STORE", path: location)
+            }
+            guard lowered.contains("connection to server") || lowered.contains("could not translate host") else {
+                throw StoreError(
+                    .cannotOpen,
+                    "cannot connect to \(location) (\(detail)); check the URL's parameters", path: location)
             }
             throw StoreError(
                 .unreachable,
@@ -403,9 +422,13 @@ final class PostgresDatabase: SQLDatabase {
     /// libpq's last message on `handle`, on one line.
     static func errorText(_ handle: OpaquePointer) -> String {
         guard let text = PQerrorMessage(handle) else { return "no message" }
-        return String(cString: text).split(whereSeparator: \.isNewline).joined(separator: " ")
-            .trimmingCharacters(in: .whitespaces)
+        return oneLine(String(cString: text))
     }
+}
+
+/// libpq's multi-line, tab-indented messages on one line.
+private func oneLine(_ text: String) -> String {
+    text.split(whereSeparator: { $0.isNewline || $0 == "\t" || $0 == " " }).joined(separator: " ")
 }
 
 /// Calls `body` with C strings of `strings`, valid only during the call.
