@@ -99,6 +99,19 @@ struct StorePostgresTests {
         #expect(Store.displayName(url) == "postgres://ghost@127.0.0.1:\(port)/postgres")
     }
 
+    @Test func aURLLibpqCannotReadIsNamedWithoutItsPassword() throws {
+        let error = try #require(throws: StoreError.self) {
+            try Store.open(path: "postgres://tokentop:fake-password-0002@[::1", secrets: key)
+        }
+        #expect(error.code == .cannotOpen)
+        #expect(error.message.contains("is not a PostgreSQL URL libpq can read"))
+        #expect(!error.message.contains("fake-password-0002"))
+        let parameter = try #require(throws: StoreError.self) {
+            try Store.open(path: "postgres://tokentop@127.0.0.1:9/x?sslmode=bogus", secrets: key)
+        }
+        #expect(parameter.message.hasPrefix("cannot connect to postgres://tokentop@127.0.0.1:9/x (invalid sslmode"))
+    }
+
     @Test func anUnreachableServerIsOneClearError() throws {
         // A port nothing listens on: the kernel refuses at once.
         let error = try #require(throws: StoreError.self) {
