@@ -473,7 +473,8 @@ actor RefreshActor {
         }
         storing += 1
         if looping { startDue(at: clock.now()) }
-        let written = await writer.record(RefreshRecord(connection: connection, lease: lease, outcome: outcome, at: now))
+        let written = await writer.record(
+            RefreshRecord(connection: connection, lease: lease, outcome: outcome, at: now))
         storing -= 1
         switch written {
         case .success(let updated):
