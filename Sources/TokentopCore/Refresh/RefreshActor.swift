@@ -283,11 +283,11 @@ actor RefreshActor {
     /// Refreshes one connection under its lease.
     ///
     /// - Parameter requestedAt: when an operator asked for this refresh; nil for the actor's own schedule.
-    // FIXME: about 2,000 refreshes/s on 2 cores, 0.02-0.03 of wrk's rate against the same nginx (issue 5 wants
-    // 0.15): each refresh is three write transactions (lease claim, result, lease release) and two secret reads
-    // under the store's one lock, and `syncFromStore` reads this process's own writes back each second. The HTTP
-    // path alone reaches ~0.28 of wrk (`transport_per_s`); batching results of several refreshes into one
-    // transaction, and skipping our own changes when following others, is the next step.
+    // FIXME: about 4,000 refreshes/s at N = 100,000 on 2 cores (0.05 of wrk's rate; issue 5 wants 0.15). Claims
+    // and results share group-committed transactions on `RefreshWriter`'s queue, which is now the bottleneck: each
+    // refresh still writes its row's page twice (lease, then result) and the change-number and history index pages,
+    // and SQLite's automatic checkpoint (every 1,000 pages, with two fsyncs) runs inside the writer's commits. Next:
+    // checkpoint outside the writer, claim many due leases per statement, narrow the result's UPDATE.
     @discardableResult
     func performRefresh(_ id: String, requestedAt: Date? = nil) async -> Attempt {
         defer { finish(id) }
