@@ -62,11 +62,11 @@ struct StoreBatchTests {
         let failure = ProviderError(kind: .invalidGrant, error: "invalid_grant", status: 400)
         let records = [
             RefreshRecord(
-                connection: claims[0].connection, lease: claims[0].lease, outcome: .success(grant, message: "refreshed"),
-                at: at),
+                connection: claims[0].connection, lease: claims[0].lease,
+                outcome: .success(grant, message: "refreshed"), at: at),
             RefreshRecord(
-                connection: claims[1].connection, lease: claims[1].lease, outcome: .success(grant, message: "refreshed"),
-                at: at),
+                connection: claims[1].connection, lease: claims[1].lease,
+                outcome: .success(grant, message: "refreshed"), at: at),
             RefreshRecord(
                 connection: claims[2].connection, lease: claims[2].lease,
                 outcome: .failure(failure, retryAt: nil, reauthReason: "the provider refused the grant"), at: at),
