@@ -11,7 +11,13 @@ final class RecordingTransport: HTTPTransport {
     private let answers = Atomic<Int>(0)
     private static let marker = Array("refresh_token=fake-refresh-token-".utf8)
 
-    init(_ inner: any HTTPTransport) { self.inner = inner }
+    /// Whether send times are noted: only the lateness phase reads them, and noting costs the throughput phase.
+    private let recording: Bool
+
+    init(_ inner: any HTTPTransport, recording: Bool = true) {
+        self.inner = inner
+        self.recording = recording
+    }
 
     /// When the first request for each connection was sent.
     var sendTimes: [String: Date] { sends.withLock { $0 } }
@@ -21,7 +27,7 @@ final class RecordingTransport: HTTPTransport {
 
     func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let now = Date()
-        if let id = Self.connectionID(in: request.body) {
+        if recording, let id = Self.connectionID(in: request.body) {
             sends.withLock { times in
                 if times[id] == nil { times[id] = now }
             }

@@ -18,7 +18,7 @@ struct RefreshPhase {
 
     func run() async throws -> [(String, String)] {
         let store = try Store.open(path: options.database, secrets: try SecretBox.load(), create: false)
-        let transport = RecordingTransport(try options.makeTransport())
+        let transport = RecordingTransport(try options.makeTransport(), recording: kind == .lateness)
         let engine = try Engine(store: store, transport: transport, databasePath: options.database)
         let policy = engine.policy
         let now = Date()

@@ -210,8 +210,12 @@ struct ProviderOutageTests {
             engine.snapshot().outages.first?.nextProbeAt.map { $0 > clock.now() } ?? false
         }
         #expect(probed)
-        let afterProbe = try store.history(since: 0).entries.filter { $0.kind == .refreshFailed }.count
-        #expect(afterProbe == errors + 1, "one probe, one failure")
+        // The breaker hears of the probe's failure before the writer has stored it: wait for the history entry.
+        let failures = { (try? store.history(since: 0).entries.filter { $0.kind == .refreshFailed }.count) ?? -1 }
+        let recorded = try await waitFor { failures() == errors + 1 }
+        #expect(recorded, "one probe, one failure")
+        try await Task.sleep(nanoseconds: 200_000_000)
+        #expect(failures() == errors + 1, "nothing else was sent")
 
         // The provider is back: the next probe closes the breaker and the held refreshes resume spread out.
         clock.advance(131)

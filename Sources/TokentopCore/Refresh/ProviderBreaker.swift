@@ -76,6 +76,13 @@ struct ProviderBreaker {
         }
     }
 
+    /// Whether a refresh admitted earlier may still go out now: it may, unless the breaker opened since (it is then
+    /// held like a refresh that ``admit(_:provider:at:)`` holds), and a probe always may.
+    mutating func readmit(_ connectionID: String, provider: String, at now: Date) -> Bool {
+        if probing[connectionID] == provider { return true }
+        return admit(connectionID, provider: provider, at: now) != .held
+    }
+
     /// Held refreshes to send now as probes: one for each open provider whose cool-down is over.
     mutating func probes(at now: Date) -> [String] {
         var chosen: [String] = []

@@ -34,8 +34,19 @@ actor RefreshActor {
     private var lastHeartbeat = Date.distantPast
     /// Private keys already loaded, by integration and key fingerprint.
     private var signingKeys: [String: SigningKey] = [:]
-    /// Refreshes in flight that the loop started, which stopping waits for.
-    private var running: [UUID: Task<Attempt, Never>] = [:]
+    /// Refreshes in flight that the loop started, which stopping waits for, by a number of their own.
+    private var running: [Int: Task<Attempt, Never>] = [:]
+    private var nextRunning = 0
+    /// Lease claims and results go through one group-committing writer.
+    let writer: RefreshWriter
+    /// Refreshes in flight whose request is answered and whose result waits for the writer.
+    private var storing = 0
+    /// Requests at providers now, which the policy's concurrency bounds, and refreshes waiting for a free slot.
+    private var sending = 0
+    private var slotWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Client secrets read from the store, by integration id with the fingerprint they were read under; emptied at
+    /// each look at the store, so a secret another process imported is used within a second.
+    private var clientSecrets: [String: (fingerprint: String?, secret: Secret?)] = [:]
     /// Holds a provider's refreshes while it fails for everyone.
     private var breaker: ProviderBreaker
     /// Whether ``run()`` is scheduling; a finished refresh then starts the next due one at once.
@@ -69,6 +80,7 @@ actor RefreshActor {
         self.policy = policy
         self.state = state
         breaker = ProviderBreaker(policy: policy)
+        writer = RefreshWriter(store: store)
     }
 
     /// Puts every connection's next due time into the queue, and starts following other processes' writes.
@@ -99,7 +111,9 @@ actor RefreshActor {
     /// Only changed rows are read, through an index on the change number, so this costs nothing when nothing
     /// changed.
     private func syncFromStore() {
-        guard let changes = try? store.changes(since: lastChange) else { return }
+        clientSecrets = [:]
+        // This actor's own results are in the state already: only other writers' rows are read.
+        guard let changes = try? store.changes(since: lastChange, skipping: writer.ownChanges) else { return }
         lastChange = changes.latest
         for connection in changes.connections where !inFlight.contains(connection.id) {
             if state.integration(connection.integrationID) == nil, let integrations = try? store.integrations() {
@@ -110,10 +124,11 @@ actor RefreshActor {
             noteParent(of: connection)
             wakeChildren(of: connection.id)
         }
-        if let history = try? store.history(since: lastHistory) {
+        if let history = try? store.history(since: lastHistory, skipping: writer.ownHistory) {
             lastHistory = history.latest
             state.merge(events: history.entries)
         }
+        writer.forget(changesThrough: lastChange, historyThrough: lastHistory)
     }
 
     /// Fires due refreshes until the task is cancelled, then waits for those in flight.
@@ -149,23 +164,31 @@ actor RefreshActor {
         guard !observeOnly else { return }
         for id in breaker.probes(at: now) where !inFlight.contains(id) {
             inFlight.insert(id)
-            track(Task { await self.performRefresh(id) })
+            launch(id)
         }
-        while inFlight.count < policy.concurrency, let id = queue.popDue(at: now) {
+        // The policy's concurrency bounds requests at providers (see `acquireSlot`). As many again may be claiming
+        // their leases meanwhile, so that a slot never waits for the writer, and as many again may wait for their
+        // results to be stored, so that a slow disk slows the refreshes instead of piling them up.
+        while inFlight.count - storing < policy.concurrency * 2, inFlight.count < policy.concurrency * 3,
+            let id = queue.popDue(at: now)
+        {
             guard !inFlight.contains(id), admit(id, at: now) else { continue }
             inFlight.insert(id)
-            track(Task { await self.performRefresh(id) })
+            launch(id)
         }
         state.setOutages(breaker.outages)
     }
 
-    /// Keeps a refresh's task until it ends, so that stopping can wait for it.
-    private func track(_ task: Task<Attempt, Never>) {
-        let id = UUID()
-        running[id] = task
-        Task {
-            _ = await task.value
-            self.running[id] = nil
+    /// Starts refreshing `id` in a task of its own, kept until it ends so that stopping can wait for it.
+    private func launch(_ id: String) {
+        // A counter, not a UUID: Foundation's UUID reads /dev/urandom each time, once per refresh.
+        let key = nextRunning
+        nextRunning &+= 1
+        // The task runs on this actor, so it starts only after `running` holds it.
+        running[key] = Task {
+            let attempt = await self.performRefresh(id)
+            self.running[key] = nil
+            return attempt
         }
     }
 
@@ -270,11 +293,11 @@ actor RefreshActor {
     /// Refreshes one connection under its lease.
     ///
     /// - Parameter requestedAt: when an operator asked for this refresh; nil for the actor's own schedule.
-    // FIXME: about 2,000 refreshes/s on 2 cores, 0.02-0.03 of wrk's rate against the same nginx (issue 5 wants
-    // 0.15): each refresh is three write transactions (lease claim, result, lease release) and two secret reads
-    // under the store's one lock, and `syncFromStore` reads this process's own writes back each second. The HTTP
-    // path alone reaches ~0.28 of wrk (`transport_per_s`); batching results of several refreshes into one
-    // transaction, and skipping our own changes when following others, is the next step.
+    // FIXME: about 4,000 refreshes/s at N = 100,000 on 2 cores (0.05 of wrk's rate; issue 5 wants 0.15). Claims
+    // and results share group-committed transactions on `RefreshWriter`'s queue, which is now the bottleneck: each
+    // refresh still writes its row's page twice (lease, then result) and the change-number and history index pages,
+    // and SQLite's automatic checkpoint (every 1,000 pages, with two fsyncs) runs inside the writer's commits. Next:
+    // checkpoint outside the writer, claim many due leases per statement, narrow the result's UPDATE.
     @discardableResult
     func performRefresh(_ id: String, requestedAt: Date? = nil) async -> Attempt {
         defer { finish(id) }
@@ -282,20 +305,25 @@ actor RefreshActor {
             known.reauthReason == nil, let integration = state.integration(known.integrationID)
         else { return .done }
         let claimedAt = clock.now()
-        let claim: (Connection, Lease)?
-        do {
-            claim = try store.claimLease(
-                connectionID: id, owner: owner, until: claimedAt.addingTimeInterval(leaseDuration), now: claimedAt)
-        } catch {
+        let claim: ClaimedRefresh?
+        switch await writer.claim(
+            LeaseRequest(
+                connectionID: id, owner: owner, until: claimedAt.addingTimeInterval(leaseDuration), now: claimedAt))
+        {
+        case .failure(let error):
             record(storageFailure: error, for: known)
             return .storageFailed("\(error)")
+        case .success(let claimed): claim = claimed
         }
-        guard let (connection, lease) = claim else {
+        guard let claim else {
             // Another process is refreshing it: look again shortly, and adopt what it stores.
             queue.schedule(id, at: claimedAt.addingTimeInterval(2))
             return .busyElsewhere
         }
-        defer { try? store.releaseLease(connectionID: id, lease) }
+        let (connection, lease) = (claim.connection, claim.lease)
+        // Storing a result gives the lease back in the same write; only an attempt that stores nothing returns it.
+        var stored = false
+        defer { if !stored { try? store.releaseLease(connectionID: id, lease) } }
         if connection != known {
             // Another process wrote it since we last looked: adopt its state, and refresh only if still needed.
             state.update(connection, event: nil)
@@ -309,14 +337,26 @@ actor RefreshActor {
         }
         state.setInFlight(id, true)
         defer { state.setInFlight(id, false) }
+        // A derived connection may refresh its parent first, inside its own refresh: it takes no slot, so that
+        // children waiting for parents can never hold every slot.
+        var holdsSlot = !connection.grant.derivesFromParent
+        if holdsSlot {
+            await acquireSlot()
+            // Admitted before its claim; the provider's breaker may have opened meanwhile.
+            guard breaker.readmit(id, provider: integration.provider, at: clock.now()) else {
+                releaseSlot()
+                return .done
+            }
+        }
+        defer { if holdsSlot { releaseSlot() } }
 
         let result: Result<TokenGrant, ProviderError>
         let started = ContinuousClock.now
         do {
-            let secret = try store.integrationSecret(id: integration.id)
+            let secret = try clientSecret(of: integration)
             switch connection.grant {
             case .refreshToken:
-                guard let refreshToken = try store.tokenSecrets(connectionID: id).refresh else {
+                guard let refreshToken = claim.refreshToken else {
                     result = .failure(ProviderError(kind: .invalidGrant, error: "no_refresh_token"))
                     break
                 }
@@ -367,93 +407,113 @@ actor RefreshActor {
             metrics.recordFailure(provider: integration.provider, reason: error.error, seconds: seconds)
         }
         noteOutcome(id, provider: integration.provider, result)
-        do {
-            switch result {
-            case .success(var grant):
-                var notes: [String] = [grant.refreshToken == nil ? "refreshed" : "refreshed; refresh token rotated"]
-                if connection.grant.derivesFromParent, let parentID = connection.parentID {
-                    // Renewed from the parent's token every time; a refresh token would be one more secret unused.
-                    grant.refreshToken = nil
-                    notes = ["refreshed from parent \(parentID)'s token"]
-                }
-                if lease.interrupted { notes.append("resumed a refresh that a stopped process left unfinished") }
-                if grant.expiresIn == nil {
-                    // The provider's documented default when the catalog knows one, else the policy's.
-                    let (lifetime, source) = policy.assumedLifetime(provider: integration.provider)
-                    grant.expiresIn = lifetime
-                    notes.append("no expiry in the answer, assuming \(Countdown.format(seconds: lifetime)) (\(source))")
-                }
-                if let scopes = grant.scopes {
-                    let missing = connection.grantedScopes.filter { !scopes.contains($0) }
-                    if !missing.isEmpty { notes.append("scopes no longer granted: \(missing.joined(separator: " "))") }
-                }
-                let message = notes.joined(separator: "; ")
-                let updated = try store.recordRefreshSuccess(
-                    connectionID: id, grant: grant, at: now, message: message, lease: lease)
-                state.update(
-                    updated, event: HistoryEntry(at: now, connectionID: id, kind: .refreshed, message: message))
-                queue.schedule(id, at: policy.dueAt(updated))
-                wakeChildren(of: id)
-            case .failure(let error):
-                let failures = connection.failures + 1
-                var reauth: String?
-                var retryAt: Date?
-                switch error.kind {
-                case .invalidGrant:
-                    if lease.interrupted {
-                        // The refresher before us stopped mid-refresh: its request may have rotated the token.
-                        reauth =
-                            "the provider refused the refresh token after a refresh by a process that stopped "
-                            + "before storing its answer; the provider probably rotated the token in that answer, "
-                            + "and no rotation grace window let us get it back (\(error.summary))"
-                    } else if connection.lastError?.error == "network_error", connection.failures > 0 {
-                        // The last request went out and no answer came back: the provider may have rotated the
-                        // refresh token in an answer that was lost. That is not the user withdrawing consent.
-                        reauth =
-                            "the provider refused the refresh token after an earlier request got no answer; it "
-                            + "probably rotated the token and the answer carrying the new one was lost "
-                            + "(\(error.summary))"
-                    } else {
-                        reauth = "the provider refused the grant: \(error.summary)"
-                    }
-                case .configuration:
-                    retryAt = now.addingTimeInterval(policy.configurationRetry)
-                case .transient, .malformed:
-                    var delay = policy.backoff(failures: failures, retryAfter: error.retryAfter)
-                    if connection.grant == .refreshToken, error.error == "network_error" {
-                        // The request may have rotated the refresh token in an answer that never came: retry
-                        // with the same token while the provider still accepts it (its grace window).
-                        delay = policy.lostAnswerRetry(provider: integration.provider, backoff: delay)
-                    }
-                    retryAt = now.addingTimeInterval(delay)
-                }
-                let updated = try store.recordRefreshFailure(
-                    connectionID: id, error: error, retryAt: retryAt, reauthReason: reauth, at: now, lease: lease)
-                let message =
-                    switch error.kind {
-                    case .invalidGrant: "needs re-auth: \(error.summary)"
-                    case .configuration:
-                        "configuration error in integration \(integration.id), check its client id, secret and "
-                            + "authentication method: \(error.summary)"
-                    case .transient, .malformed: "refresh failed: \(error.summary)"
-                    }
-                let kind: HistoryEntry.Kind = reauth == nil ? .refreshFailed : .needsReauth
-                state.update(
-                    updated, event: HistoryEntry(at: now, connectionID: id, kind: kind, message: message, error: error))
-                queue.schedule(id, at: policy.dueAt(updated))
+        let outcome: RefreshRecord.Outcome
+        let event: HistoryEntry
+        switch result {
+        case .success(var grant):
+            var notes: [String] = [grant.refreshToken == nil ? "refreshed" : "refreshed; refresh token rotated"]
+            if connection.grant.derivesFromParent, let parentID = connection.parentID {
+                // Renewed from the parent's token every time; a refresh token would be one more secret unused.
+                grant.refreshToken = nil
+                notes = ["refreshed from parent \(parentID)'s token"]
             }
+            if lease.interrupted { notes.append("resumed a refresh that a stopped process left unfinished") }
+            if grant.expiresIn == nil {
+                // The provider's documented default when the catalog knows one, else the policy's.
+                let (lifetime, source) = policy.assumedLifetime(provider: integration.provider)
+                grant.expiresIn = lifetime
+                notes.append("no expiry in the answer, assuming \(Countdown.format(seconds: lifetime)) (\(source))")
+            }
+            if let scopes = grant.scopes {
+                let missing = connection.grantedScopes.filter { !scopes.contains($0) }
+                if !missing.isEmpty { notes.append("scopes no longer granted: \(missing.joined(separator: " "))") }
+            }
+            let message = notes.joined(separator: "; ")
+            outcome = .success(grant, message: message)
+            event = HistoryEntry(at: now, connectionID: id, kind: .refreshed, message: message)
+        case .failure(let error):
+            let failures = connection.failures + 1
+            var reauth: String?
+            var retryAt: Date?
+            switch error.kind {
+            case .invalidGrant:
+                if lease.interrupted {
+                    // The refresher before us stopped mid-refresh: its request may have rotated the token.
+                    reauth =
+                        "the provider refused the refresh token after a refresh by a process that stopped "
+                        + "before storing its answer; the provider probably rotated the token in that answer, "
+                        + "and no rotation grace window let us get it back (\(error.summary))"
+                } else if connection.lastError?.error == "network_error", connection.failures > 0 {
+                    // The last request went out and no answer came back: the provider may have rotated the
+                    // refresh token in an answer that was lost. That is not the user withdrawing consent.
+                    reauth =
+                        "the provider refused the refresh token after an earlier request got no answer; it "
+                        + "probably rotated the token and the answer carrying the new one was lost "
+                        + "(\(error.summary))"
+                } else {
+                    reauth = "the provider refused the grant: \(error.summary)"
+                }
+            case .configuration:
+                retryAt = now.addingTimeInterval(policy.configurationRetry)
+            case .transient, .malformed:
+                var delay = policy.backoff(failures: failures, retryAfter: error.retryAfter)
+                if connection.grant == .refreshToken, error.error == "network_error" {
+                    // The request may have rotated the refresh token in an answer that never came: retry
+                    // with the same token while the provider still accepts it (its grace window).
+                    delay = policy.lostAnswerRetry(provider: integration.provider, backoff: delay)
+                }
+                retryAt = now.addingTimeInterval(delay)
+            }
+            outcome = .failure(error, retryAt: retryAt, reauthReason: reauth)
+            let message =
+                switch error.kind {
+                case .invalidGrant: "needs re-auth: \(error.summary)"
+                case .configuration:
+                    "configuration error in integration \(integration.id), check its client id, secret and "
+                        + "authentication method: \(error.summary)"
+                case .transient, .malformed: "refresh failed: \(error.summary)"
+                }
+            let kind: HistoryEntry.Kind = reauth == nil ? .refreshFailed : .needsReauth
+            event = HistoryEntry(at: now, connectionID: id, kind: kind, message: message, error: error)
+        }
+        // The request is answered: its slot goes to the next refresh while the result waits for the writer.
+        if holdsSlot {
+            releaseSlot()
+            holdsSlot = false
+        }
+        storing += 1
+        if looping { startDue(at: clock.now()) }
+        let written = await writer.record(
+            RefreshRecord(connection: connection, lease: lease, outcome: outcome, at: now))
+        storing -= 1
+        switch written {
+        case .success(let updated):
+            stored = true
+            state.update(updated, event: event)
+            queue.schedule(id, at: policy.dueAt(updated))
+            if case .success = result { wakeChildren(of: id) }
             state.setNotice(nil)
-        } catch let error as StoreError where error.code == .revoked || error.code == .leaseLost {
+        case .failure(let error as StoreError) where error.code == .revoked || error.code == .leaseLost:
             // Another process revoked or refreshed it while the request was out; its write stands, ours is dropped.
             if let current = try? store.connection(id: id) {
                 state.update(current, event: nil)
                 queue.schedule(id, at: policy.dueAt(current))
             }
-        } catch {
+        case .failure(let error):
             record(storageFailure: error, for: connection)
             return .storageFailed("\(error)")
         }
         return .done
+    }
+
+    /// The integration's client secret (or private key), read from the store at most once a second.
+    private func clientSecret(of integration: Integration) throws -> Secret? {
+        if let cached = clientSecrets[integration.id], cached.fingerprint == integration.secretFingerprint {
+            return cached.secret
+        }
+        let secret = try store.integrationSecret(id: integration.id)
+        clientSecrets[integration.id] = (integration.secretFingerprint, secret)
+        return secret
     }
 
     /// The integration's private key, loaded once per key and kept; a bad key is the integration's configuration
@@ -521,6 +581,24 @@ actor RefreshActor {
         // The freed slot goes to the next due connection now, not after the loop's next nap: with a backlog, the
         // nap left each slot idle for up to 10 ms, which capped the actor at a few hundred refreshes a second.
         if looping { startDue(at: clock.now()) }
+    }
+
+    /// Waits for one of the policy's request slots.
+    private func acquireSlot() async {
+        if sending < policy.concurrency {
+            sending += 1
+            return
+        }
+        await withCheckedContinuation { slotWaiters.append($0) }
+    }
+
+    /// Hands the slot to the longest waiting refresh, or frees it.
+    private func releaseSlot() {
+        if slotWaiters.isEmpty {
+            sending -= 1
+        } else {
+            slotWaiters.removeFirst().resume()
+        }
     }
 
     private func storage<T>(_ body: () throws -> T) throws -> T {

@@ -61,7 +61,9 @@ struct SQLRow {
         case .sqlite(let statement): return sqlite3_column_int64(statement, column) != 0
         case .postgres(let result, let row):
             // A boolean expression comes as `t` or `f`; the store's own flags are integer columns.
-            guard PQgetisnull(result, row, column) == 0, let text = PQgetvalue(result, row, column) else { return false }
+            guard PQgetisnull(result, row, column) == 0, let text = PQgetvalue(result, row, column) else {
+                return false
+            }
             return text.pointee == CChar(bitPattern: UInt8(ascii: "t")) || strtoll(text, nil, 10) != 0
         }
     }

@@ -42,18 +42,17 @@ import Testing
         #expect(try await received["code"] == "fake-code-0002")
     }
 
-    @Test func aRedirectThatNeverComesTimesOut() async throws {
+    // Only that it ends, with the time-out: a test run whose other tests keep both threads of the pool busy may
+    // resume this one long after the listener gave up, so the wall clock proves nothing here.
+    @Test(.timeLimit(.minutes(2))) func aRedirectThatNeverComesTimesOut() async throws {
         let listener = try LoopbackListener(LoopbackRedirect(host: "127.0.0.1", port: 0, path: "/callback"))
         defer { listener.close() }
-        let started = Date()
         await #expect {
             _ = try await listener.receive(timeout: 0.3) { _ in Self.okPage }
         } throws: { error in
             let failure = error as? ReauthFailure
             return failure?.code == .timedOut && failure?.message.contains("no redirect reached") == true
         }
-        // Only that it ends: a loaded machine may start the listener thread late.
-        #expect(Date().timeIntervalSince(started) < 30)
     }
 
     @Test func cancellingTheTaskEndsTheWaitAtOnce() async throws {
