@@ -24,17 +24,17 @@ struct StoreClaimTests {
         // Imported at the epoch; by `now` (an hour later) those expiring within the hour plus the lead are due.
         let store = try store(in: directory, expiries: [3000, 600, 1800, 86_400, 2400])
         let first = try store.claimDue(owner: "host:1:a", limit: 2, now: now, until: now.addingTimeInterval(90))
-        #expect(first.map(\.0.id) == ["acme-001", "acme-002"])
-        #expect(first.allSatisfy { !$0.1.interrupted && $0.1.owner == "host:1:a" })
+        #expect(first.map(\.connection.id) == ["acme-001", "acme-002"])
+        #expect(first.allSatisfy { !$0.lease.interrupted && $0.lease.owner == "host:1:a" })
         let second = try store.claimDue(owner: "host:2:b", limit: 10, now: now, until: now.addingTimeInterval(90))
-        #expect(second.map(\.0.id) == ["acme-004", "acme-000"])
+        #expect(second.map(\.connection.id) == ["acme-004", "acme-000"])
         #expect(try store.claimDue(owner: "host:3:c", limit: 10, now: now, until: now.addingTimeInterval(90)).isEmpty)
 
         // A lease that expires without a result is taken over, and the claim says the refresh was interrupted.
         let later = now.addingTimeInterval(91)
         let retaken = try store.claimDue(owner: "host:3:c", limit: 10, now: later, until: later.addingTimeInterval(90))
-        #expect(Set(retaken.map(\.0.id)) == ["acme-000", "acme-001", "acme-002", "acme-004"])
-        #expect(retaken.allSatisfy { $0.1.interrupted })
+        #expect(Set(retaken.map(\.connection.id)) == ["acme-000", "acme-001", "acme-002", "acme-004"])
+        #expect(retaken.allSatisfy { $0.lease.interrupted })
     }
 
     @Test(arguments: StoreEngine.available)
@@ -43,18 +43,19 @@ struct StoreClaimTests {
         let store = try store(in: directory, expiries: [600, 900])
         let claimed = try store.claimDue(owner: "host:1:a", limit: 10, now: now, until: now.addingTimeInterval(90))
         #expect(claimed.count == 2)
-        let (refreshed, lease) = try #require(claimed.first)
+        let first = try #require(claimed.first)
+        let (refreshed, lease) = (first.connection, first.lease)
         try store.recordRefreshSuccess(
             connectionID: refreshed.id, grant: TokenGrant(accessToken: Secret("fake-access-token-0100"), expiresIn: 3600),
             at: now, message: "refreshed", lease: lease)
         // The other is held (say, its parent is not ready) for five minutes.
-        let (held, heldLease) = claimed[1]
+        let (held, heldLease) = (claimed[1].connection, claimed[1].lease)
         try store.holdLease(connectionID: held.id, heldLease, until: now.addingTimeInterval(300))
         let soon = now.addingTimeInterval(120)
         #expect(try store.claimDue(owner: "host:2:b", limit: 10, now: soon, until: soon.addingTimeInterval(90)).isEmpty)
         let after = now.addingTimeInterval(301)
         let again = try store.claimDue(owner: "host:2:b", limit: 10, now: after, until: after.addingTimeInterval(90))
-        #expect(again.map(\.0.id) == [held.id])
+        #expect(again.map(\.connection.id) == [held.id])
     }
 
     @Test(arguments: StoreEngine.available)
@@ -68,7 +69,7 @@ struct StoreClaimTests {
                 let batch = (try? claimers[index].claimDue(
                     owner: "host:\(index):x", limit: 4, now: now, until: now.addingTimeInterval(90))) ?? []
                 if batch.isEmpty { break }
-                taken.withLock { $0[index] += batch.map(\.0.id) }
+                taken.withLock { $0[index] += batch.map(\.connection.id) }
             }
         }
         let all = taken.withLock { $0 }

@@ -32,6 +32,12 @@ actor RefreshActor {
     private var lastNotice: UInt64 = 0
     /// When this process last said it is alive (rekey refuses while a refresher is).
     private var lastHeartbeat = Date.distantPast
+    /// Whether due work is claimed from the shared store's index over due times (PostgreSQL, refreshers on several
+    /// hosts) rather than taken from this process's own queue one connection at a time (SQLite).
+    private let claimsFromStore: Bool
+    /// When this process last claimed from the store; it looks at least once a second even when its own queue
+    /// says nothing is due (another process's work, left when it died, or written under another policy).
+    private var lastClaim = Date.distantPast
     /// Private keys already loaded, by integration and key fingerprint.
     private var signingKeys: [String: SigningKey] = [:]
     /// Refreshes in flight that the loop started, which stopping waits for, by a number of their own.
@@ -81,6 +87,8 @@ actor RefreshActor {
         self.state = state
         breaker = ProviderBreaker(policy: policy)
         writer = RefreshWriter(store: store)
+        claimsFromStore = store.isShared
+        store.setDuePolicy(policy)
     }
 
     /// Puts every connection's next due time into the queue, and starts following other processes' writes.
@@ -94,12 +102,16 @@ actor RefreshActor {
         lastHistory = (try? store.latestHistoryID()) ?? 0
         lastSync = clock.now()
         store.followChanges()
+        // Rows written before due times were stored, or by a process that only reads, have none: claims would
+        // never find them.
+        if claimsFromStore, !observeOnly { _ = try? store.fillMissingDueTimes() }
     }
 
     /// Takes a new policy (a reloaded configuration) and reschedules every connection under it.
     func setPolicy(_ policy: RefreshPolicy) {
         self.policy = policy
         state.setPolicy(policy)
+        store.setDuePolicy(policy)
         for connection in state.snapshot().connections where !inFlight.contains(connection.id) {
             queue.schedule(connection.id, at: policy.dueAt(connection))
         }
@@ -166,27 +178,72 @@ actor RefreshActor {
             inFlight.insert(id)
             launch(id)
         }
-        // The policy's concurrency bounds requests at providers (see `acquireSlot`). As many again may be claiming
-        // their leases meanwhile, so that a slot never waits for the writer, and as many again may wait for their
-        // results to be stored, so that a slow disk slows the refreshes instead of piling them up.
-        while inFlight.count - storing < policy.concurrency * 2, inFlight.count < policy.concurrency * 3,
-            let id = queue.popDue(at: now)
-        {
-            guard !inFlight.contains(id), admit(id, at: now) else { continue }
-            inFlight.insert(id)
-            launch(id)
+        if claimsFromStore {
+            claimFromStore(at: now)
+        } else {
+            // The policy's concurrency bounds requests at providers (see `acquireSlot`). As many again may be
+            // claiming their leases meanwhile, so that a slot never waits for the writer, and as many again may wait
+            // for their results to be stored, so that a slow disk slows the refreshes instead of piling them up.
+            while room > 0, let id = queue.popDue(at: now) {
+                guard !inFlight.contains(id), admit(id, at: now) else { continue }
+                inFlight.insert(id)
+                launch(id)
+            }
         }
         state.setOutages(breaker.outages)
     }
 
+    /// How many more refreshes may start now (see `startDue`).
+    private var room: Int {
+        min(policy.concurrency * 2 - (inFlight.count - storing), policy.concurrency * 3 - inFlight.count)
+    }
+
+    /// On a shared store: claims due connections from the store's index, as many as there is room for, and starts
+    /// them. Other refreshers claim at the same time without waiting for each other or taking the same rows.
+    private func claimFromStore(at now: Date) {
+        let locallyDue = queue.nextDue().map { $0 <= now } ?? false
+        guard room > 0, locallyDue || now.timeIntervalSince(lastClaim) >= 1 || now < lastClaim else { return }
+        // This process's queue only says when to look: what others claimed comes back through the change feed.
+        while queue.popDue(at: now) != nil {}
+        lastClaim = now
+        let limit = room
+        let claims: [ClaimedRefresh]
+        do {
+            claims = try store.claimDue(
+                owner: owner, limit: limit, now: now, until: now.addingTimeInterval(leaseDuration))
+        } catch {
+            state.setNotice("cannot claim due refreshes from \(store.path): \(error)")
+            return
+        }
+        for claim in claims {
+            let id = claim.connection.id
+            guard !inFlight.contains(id) else {
+                try? store.releaseLease(connectionID: id, claim.lease)
+                continue
+            }
+            if state.connection(id) == nil { state.upsert(claim.connection) }
+            guard admit(id, at: now) else {
+                // Its provider is failing for everyone: nobody takes it again before the breaker's next look.
+                let until = now.addingTimeInterval(policy.breakerCoolDown)
+                try? store.holdLease(connectionID: id, claim.lease, until: until)
+                continue
+            }
+            inFlight.insert(id)
+            launch(id, claimed: claim)
+        }
+        // A full batch means more may be due: claim again on the next tick rather than in a second.
+        if claims.count == limit { lastClaim = .distantPast }
+    }
+
     /// Starts refreshing `id` in a task of its own, kept until it ends so that stopping can wait for it.
-    private func launch(_ id: String) {
+    /// - Parameter claimed: the lease already taken for it, when it was claimed from the shared store.
+    private func launch(_ id: String, claimed: ClaimedRefresh? = nil) {
         // A counter, not a UUID: Foundation's UUID reads /dev/urandom each time, once per refresh.
         let key = nextRunning
         nextRunning &+= 1
         // The task runs on this actor, so it starts only after `running` holds it.
         running[key] = Task {
-            let attempt = await self.performRefresh(id)
+            let attempt = await self.performRefresh(id, claimed: claimed)
             self.running[key] = nil
             return attempt
         }
@@ -299,21 +356,29 @@ actor RefreshActor {
     // and SQLite's automatic checkpoint (every 1,000 pages, with two fsyncs) runs inside the writer's commits. Next:
     // checkpoint outside the writer, claim many due leases per statement, narrow the result's UPDATE.
     @discardableResult
-    func performRefresh(_ id: String, requestedAt: Date? = nil) async -> Attempt {
+    func performRefresh(_ id: String, requestedAt: Date? = nil, claimed: ClaimedRefresh? = nil) async -> Attempt {
         defer { finish(id) }
         guard let known = state.connection(id), known.isRenewable, known.revokedAt == nil,
             known.reauthReason == nil, let integration = state.integration(known.integrationID)
-        else { return .done }
+        else {
+            if let claimed { try? store.releaseLease(connectionID: id, claimed.lease) }
+            return .done
+        }
         let claimedAt = clock.now()
         let claim: ClaimedRefresh?
-        switch await writer.claim(
-            LeaseRequest(
-                connectionID: id, owner: owner, until: claimedAt.addingTimeInterval(leaseDuration), now: claimedAt))
-        {
-        case .failure(let error):
-            record(storageFailure: error, for: known)
-            return .storageFailed("\(error)")
-        case .success(let claimed): claim = claimed
+        if let claimed {
+            claim = claimed
+        } else {
+            switch await writer.claim(
+                LeaseRequest(
+                    connectionID: id, owner: owner, until: claimedAt.addingTimeInterval(leaseDuration),
+                    now: claimedAt))
+            {
+            case .failure(let error):
+                record(storageFailure: error, for: known)
+                return .storageFailed("\(error)")
+            case .success(let claimed): claim = claimed
+            }
         }
         guard let claim else {
             // Another process is refreshing it: look again shortly, and adopt what it stores.
@@ -328,7 +393,8 @@ actor RefreshActor {
             // Another process wrote it since we last looked: adopt its state, and refresh only if still needed.
             state.update(connection, event: nil)
             let renewable = connection.isRenewable && connection.revokedAt == nil && connection.reauthReason == nil
-            let due = policy.dueAt(connection).map { $0 <= claimedAt } ?? false
+            // A claim from the shared store is due by the store's schedule, which the last writer's policy set.
+            let due = claimed != nil || (policy.dueAt(connection).map { $0 <= claimedAt } ?? false)
             let asked = requestedAt.map { (connection.lastRefreshAt ?? .distantPast) < $0 } ?? false
             guard renewable, due || asked else {
                 queue.schedule(id, at: policy.dueAt(connection))
@@ -386,6 +452,12 @@ actor RefreshActor {
                     // Nothing is sent and nothing stored: the child's status derives from its parent's, and it
                     // waits for the parent (or for a human) instead of spending doomed requests.
                     queue.schedule(id, at: retryAt)
+                    if claimed != nil {
+                        // On a shared store the lease keeps it: no refresher claims it again before then.
+                        stored = true
+                        let until = retryAt ?? clock.now().addingTimeInterval(policy.breakerCoolDown)
+                        try? store.holdLease(connectionID: id, lease, until: until)
+                    }
                     return .blockedByParent(reason)
                 }
             case .none:

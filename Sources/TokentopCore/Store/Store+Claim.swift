@@ -8,26 +8,36 @@ extension Store {
     /// `FOR UPDATE SKIP LOCKED`, so refreshers claiming at the same moment pass over each other's rows instead of
     /// waiting or taking the same ones, and the transaction holds no lock beyond them. A lease that was never given
     /// back (its holder died) is taken once it expires, and the claim says it was interrupted.
-    /// - Returns: each claimed connection as stored now, with its lease.
-    public func claimDue(owner: String, limit: Int, now: Date, until: Date) throws -> [(Connection, Lease)] {
+    /// - Returns: each claimed connection as stored now, with its lease and, for a connection that renews with a
+    ///   refresh token, that token.
+    func claimDue(owner: String, limit: Int, now: Date, until: Date) throws -> [ClaimedRefresh] {
         guard limit > 0 else { return [] }
         return try locked {
             try database.claimTransaction {
                 let rows = try database.query(
                     """
-                    SELECT id, lease_owner, generation FROM connections
+                    SELECT id, lease_owner, generation, refresh_token FROM connections
                     WHERE due_at <= ? AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until <= ?)
                     ORDER BY due_at LIMIT ?
                     """ + database.dialect.skipLocked, [now, now, limit]
-                ) { ($0.string(0) ?? "", $0.string(1), $0.int(2)) }
-                var claimed: [(Connection, Lease)] = []
+                ) { ($0.string(0) ?? "", $0.string(1), $0.int(2), $0.blob(3)) }
+                var claimed: [ClaimedRefresh] = []
                 claimed.reserveCapacity(rows.count)
-                for (id, holder, generation) in rows {
+                for (id, holder, generation, sealed) in rows {
+                    guard let connection = try loadConnection(id) else { continue }
+                    // Opened before the lease is taken: a token that cannot be opened fails the claim and leaves
+                    // no lease behind.
+                    let refreshToken =
+                        connection.grant == .refreshToken
+                        ? try sealed.map { try unseal($0, context: Self.refreshTokenContext(id)) } : nil
                     try database.execute(
                         "UPDATE connections SET lease_owner = ?, lease_until = ? WHERE id = ?", [owner, until, id])
-                    guard let connection = try loadConnection(id) else { continue }
                     let interrupted = holder.map { $0 != owner } ?? false
-                    claimed.append((connection, Lease(owner: owner, generation: generation, interrupted: interrupted)))
+                    claimed.append(
+                        ClaimedRefresh(
+                            connection: connection,
+                            lease: Lease(owner: owner, generation: generation, interrupted: interrupted),
+                            refreshToken: refreshToken))
                 }
                 return claimed
             }
