@@ -152,7 +152,7 @@ final class PostgresDatabase: SQLDatabase {
     /// Runs a statement that takes no values and is not worth preparing (transaction control).
     private func command(_ sql: String) throws {
         // BEGIN is sent before anything else of a transaction: on a broken connection, nothing was done yet.
-        PQclear(try attempt(retry: sql == "BEGIN", doing: "running \(sql.prefix(20)) on") { PQexec(handle, sql) })
+        PQclear(try attempt(retry: sql.hasPrefix("BEGIN"), doing: "running \(sql.prefix(20)) on") { PQexec(handle, sql) })
     }
 
     /// Sends a statement; when the connection turns out to be broken outside a transaction and `retry` allows,
@@ -259,29 +259,23 @@ final class PostgresDatabase: SQLDatabase {
 
     /// - Parameter lock: the advisory lock to hold until the end, or nil for one that locks only its rows.
     private func transaction<T>(lock: Int64?, durable: Bool, _ body: () throws -> T) throws -> T {
-        precondition(!inTransaction, "PostgresDatabase transactions do not nest")
-        try command("BEGIN")
-        inTransaction = true
-        defer { inTransaction = false }
-        do {
+        try inTransaction(begin: "BEGIN") {
             // Held until COMMIT or ROLLBACK: writers take turns, as they do on SQLite.
             if let lock { try command("SELECT pg_advisory_xact_lock(\(lock))") }
             if !durable { try command("SET LOCAL synchronous_commit = off") }
-            let value = try body()
-            try command("COMMIT")
-            return value
-        } catch {
-            if PQstatus(handle) == CONNECTION_OK, PQtransactionStatus(handle) != PQTRANS_IDLE {
-                PQclear(PQexec(handle, "ROLLBACK"))
-            }
-            throw error
+            return try body()
         }
     }
 
     /// REPEATABLE READ: every statement sees the moment of the first, and no lock holds up the writers.
     func snapshot<T>(_ body: () throws -> T) throws -> T {
+        try inTransaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
+    }
+
+    /// Runs `body` between `begin` and COMMIT, rolling back when it throws.
+    private func inTransaction<T>(begin: String, _ body: () throws -> T) throws -> T {
         precondition(!inTransaction, "PostgresDatabase transactions do not nest")
-        try command("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try command(begin)
         inTransaction = true
         defer { inTransaction = false }
         do {

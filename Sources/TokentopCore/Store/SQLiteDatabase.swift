@@ -161,10 +161,21 @@ final class SQLiteDatabase: SQLDatabase {
     /// IMMEDIATE takes the write lock up front, so a transaction that reads and then writes cannot fail halfway
     /// with SQLITE_BUSY; the busy timeout applies to the BEGIN instead.
     func transaction<T>(durable: Bool, _ body: () throws -> T) throws -> T {
-        precondition(transactionDepth == 0, "SQLiteDatabase transactions do not nest")
         if !durable { try setDurable(false) }
         defer { if !durable { try? setDurable(true) } }
-        try execute("BEGIN IMMEDIATE")
+        return try inTransaction(begin: "BEGIN IMMEDIATE", body)
+    }
+
+    func claimTransaction<T>(_ body: () throws -> T) throws -> T { try transaction(durable: false, body) }
+
+    /// A deferred transaction: in write-ahead-log mode its first read fixes the moment every later read sees, and
+    /// writers carry on meanwhile.
+    func snapshot<T>(_ body: () throws -> T) throws -> T { try inTransaction(begin: "BEGIN DEFERRED", body) }
+
+    /// Runs `body` between `begin` and COMMIT, rolling back when it throws.
+    private func inTransaction<T>(begin: String, _ body: () throws -> T) throws -> T {
+        precondition(transactionDepth == 0, "SQLiteDatabase transactions do not nest")
+        try execute(begin)
         transactionDepth += 1
         defer { transactionDepth -= 1 }
         do {
@@ -173,25 +184,6 @@ final class SQLiteDatabase: SQLDatabase {
             return value
         } catch {
             // Some errors (SQLITE_FULL, SQLITE_IOERR) make SQLite roll back on its own.
-            if sqlite3_get_autocommit(handle) == 0 { sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
-            throw error
-        }
-    }
-
-    func claimTransaction<T>(_ body: () throws -> T) throws -> T { try transaction(durable: false, body) }
-
-    /// A deferred transaction: in write-ahead-log mode its first read fixes the moment every later read sees, and
-    /// writers carry on meanwhile.
-    func snapshot<T>(_ body: () throws -> T) throws -> T {
-        precondition(transactionDepth == 0, "SQLiteDatabase transactions do not nest")
-        try execute("BEGIN DEFERRED")
-        transactionDepth += 1
-        defer { transactionDepth -= 1 }
-        do {
-            let value = try body()
-            try execute("COMMIT")
-            return value
-        } catch {
             if sqlite3_get_autocommit(handle) == 0 { sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
             throw error
         }

@@ -197,35 +197,10 @@ extension Store {
         switch record.outcome {
         case .success(let grant, let message):
             if let keyProblem { throw keyProblem }
-            guard row.2 == nil else {
-                throw StoreError(
-                    .revoked,
-                    "connection \(id) was revoked while its refresh was in flight; the new token was discarded; "
-                        + "import or re-authorize the connection to use it again", path: path)
-            }
-            access = try secrets.seal(grant.accessToken, context: Self.accessTokenContext(id))
-            connection.accessFingerprint = grant.accessToken.fingerprint
-            if let refreshToken = grant.refreshToken {
-                refresh = try secrets.seal(refreshToken, context: Self.refreshTokenContext(id))
-                connection.refreshFingerprint = refreshToken.fingerprint
-            }
-            connection.issuedAt = record.at
-            connection.expiresAt = grant.expiresIn.map { record.at.addingTimeInterval($0) }
-            if let scopes = grant.scopes { connection.grantedScopes = scopes }
-            connection.lastRefreshAt = record.at
-            connection.failures = 0
-            connection.lastError = nil
-            connection.retryAt = nil
-            connection.reauthReason = nil
-            entry = HistoryEntry(at: record.at, connectionID: id, kind: .refreshed, message: message)
+            guard row.2 == nil else { throw revokedWhileInFlight(id) }
+            (access, refresh, entry) = try applySuccess(grant, message: message, at: record.at, to: &connection)
         case .failure(let error, let retryAt, let reauthReason):
-            connection.failures += 1
-            connection.lastError = error
-            connection.retryAt = retryAt
-            if let reauthReason { connection.reauthReason = reauthReason }
-            let kind: HistoryEntry.Kind = reauthReason == nil ? .refreshFailed : .needsReauth
-            let message = reauthReason.map { "needs re-auth: \($0)" } ?? "refresh failed: \(error.summary)"
-            entry = HistoryEntry(at: record.at, connectionID: id, kind: kind, message: message, error: error)
+            entry = applyFailure(error, retryAt: retryAt, reauthReason: reauthReason, at: record.at, to: &connection)
         }
         // One statement writes the facts, the tokens, and what `markChanged` writes: a new generation, no lease,
         // and the next change number.

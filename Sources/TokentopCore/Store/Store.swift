@@ -314,29 +314,11 @@ public final class Store: @unchecked Sendable {
         try update(connectionID, durable: grant.refreshToken != nil) { connection in
             try checkLease(lease, connectionID: connectionID)
             try checkKeyUnchanged()
-            guard connection.revokedAt == nil else {
-                throw StoreError(
-                    .revoked,
-                    "connection \(connectionID) was revoked while its refresh was in flight; the new token was "
-                        + "discarded; import or re-authorize the connection to use it again", path: path)
-            }
-            let access = try secrets.seal(grant.accessToken, context: Self.accessTokenContext(connectionID))
-            try database.execute("UPDATE connections SET access_token = ? WHERE id = ?", [access, connectionID])
-            connection.accessFingerprint = grant.accessToken.fingerprint
-            if let refreshToken = grant.refreshToken {
-                let refresh = try secrets.seal(refreshToken, context: Self.refreshTokenContext(connectionID))
-                try database.execute("UPDATE connections SET refresh_token = ? WHERE id = ?", [refresh, connectionID])
-                connection.refreshFingerprint = refreshToken.fingerprint
-            }
-            connection.issuedAt = at
-            connection.expiresAt = grant.expiresIn.map { at.addingTimeInterval($0) }
-            if let scopes = grant.scopes { connection.grantedScopes = scopes }
-            connection.lastRefreshAt = at
-            connection.failures = 0
-            connection.lastError = nil
-            connection.retryAt = nil
-            connection.reauthReason = nil
-            return HistoryEntry(at: at, connectionID: connectionID, kind: .refreshed, message: message)
+            let (access, refresh, entry) = try applySuccess(grant, message: message, at: at, to: &connection)
+            try database.execute(
+                "UPDATE connections SET access_token = ?, refresh_token = COALESCE(?, refresh_token) WHERE id = ?",
+                [access, refresh, connectionID])
+            return entry
         }
     }
 
@@ -353,13 +335,7 @@ public final class Store: @unchecked Sendable {
         // A failure record lost to a power cut costs one more attempt: no need to wait for the disk.
         try update(connectionID, durable: false) { connection in
             try checkLease(lease, connectionID: connectionID)
-            connection.failures += 1
-            connection.lastError = error
-            connection.retryAt = retryAt
-            if let reauthReason { connection.reauthReason = reauthReason }
-            let kind: HistoryEntry.Kind = reauthReason == nil ? .refreshFailed : .needsReauth
-            let message = reauthReason.map { "needs re-auth: \($0)" } ?? "refresh failed: \(error.summary)"
-            return HistoryEntry(at: at, connectionID: connectionID, kind: kind, message: message, error: error)
+            return applyFailure(error, retryAt: retryAt, reauthReason: reauthReason, at: at, to: &connection)
         }
     }
 

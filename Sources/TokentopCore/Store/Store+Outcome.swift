@@ -1,0 +1,53 @@
+import Foundation
+
+/// What a refresh's outcome does to a connection, shared by the single write and the group commit.
+extension Store {
+    /// Seals a successful refresh's tokens and applies its facts to `connection`: new expiry, scopes, and every
+    /// trace of earlier failures cleared.
+    /// - Returns: the sealed access token, the sealed refresh token when the provider rotated it (nil keeps the
+    ///   stored one), and the history entry.
+    /// - Throws: ``StoreError`` `revoked` when the connection was revoked while the refresh was in flight.
+    func applySuccess(
+        _ grant: TokenGrant, message: String, at: Date, to connection: inout Connection
+    ) throws -> (access: [UInt8], refresh: [UInt8]?, entry: HistoryEntry) {
+        let id = connection.id
+        guard connection.revokedAt == nil else { throw revokedWhileInFlight(id) }
+        let access = try secrets.seal(grant.accessToken, context: Self.accessTokenContext(id))
+        connection.accessFingerprint = grant.accessToken.fingerprint
+        var refresh: [UInt8]?
+        if let refreshToken = grant.refreshToken {
+            refresh = try secrets.seal(refreshToken, context: Self.refreshTokenContext(id))
+            connection.refreshFingerprint = refreshToken.fingerprint
+        }
+        connection.issuedAt = at
+        connection.expiresAt = grant.expiresIn.map { at.addingTimeInterval($0) }
+        if let scopes = grant.scopes { connection.grantedScopes = scopes }
+        connection.lastRefreshAt = at
+        connection.failures = 0
+        connection.lastError = nil
+        connection.retryAt = nil
+        connection.reauthReason = nil
+        return (access, refresh, HistoryEntry(at: at, connectionID: id, kind: .refreshed, message: message))
+    }
+
+    /// Applies a failed refresh to `connection`; its tokens stay as they are.
+    /// - Returns: the history entry: `needsReauth` when a human must act, else `refreshFailed`.
+    func applyFailure(
+        _ error: ProviderError, retryAt: Date?, reauthReason: String?, at: Date, to connection: inout Connection
+    ) -> HistoryEntry {
+        connection.failures += 1
+        connection.lastError = error
+        connection.retryAt = retryAt
+        if let reauthReason { connection.reauthReason = reauthReason }
+        let kind: HistoryEntry.Kind = reauthReason == nil ? .refreshFailed : .needsReauth
+        let message = reauthReason.map { "needs re-auth: \($0)" } ?? "refresh failed: \(error.summary)"
+        return HistoryEntry(at: at, connectionID: connection.id, kind: kind, message: message, error: error)
+    }
+
+    func revokedWhileInFlight(_ id: String) -> StoreError {
+        StoreError(
+            .revoked,
+            "connection \(id) was revoked while its refresh was in flight; the new token was discarded; import or "
+                + "re-authorize the connection to use it again", path: path)
+    }
+}
