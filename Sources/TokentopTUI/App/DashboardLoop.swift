@@ -3,7 +3,8 @@ import Foundation
 /// Runs the dashboard: poll the snapshot, draw the frame, wait for a key until the next whole second.
 ///
 /// The wait ends at the next whole second of the time source, so countdowns tick once a second however many
-/// keys arrive in between.
+/// keys arrive in between; it also ends when the core's snapshot changes (a refresh here or in another process),
+/// looked at four times a second, so a change shows well within a second.
 final class DashboardLoop {
     let dashboard: Dashboard
     let screen: any Screen
@@ -13,6 +14,10 @@ final class DashboardLoop {
     /// The signal that ended the loop, when one did.
     private(set) var endedBySignal: Int32?
     private var previousFrame: Canvas?
+    /// The version of the snapshot the last frame showed.
+    private var drawnVersion: UInt64 = 0
+    /// How often the wait for a key looks whether the snapshot changed.
+    static let changeCheckMilliseconds = 250
 
     init(dashboard: Dashboard, screen: any Screen, renderer: DashboardRenderer) {
         self.dashboard = dashboard
@@ -25,8 +30,7 @@ final class DashboardLoop {
         while !dashboard.shouldQuit {
             drawFrame()
             if let maxIterations, iterations >= maxIterations { return }
-            let timeout = Self.millisecondsToNextSecond(after: dashboard.now)
-            guard let key = screen.readKey(timeoutMilliseconds: timeout) else { continue }
+            guard let key = waitForKey() else { continue }
             switch key {
             case .resize, .redraw:
                 screen.clear()
@@ -40,9 +44,21 @@ final class DashboardLoop {
         }
     }
 
+    /// A key, or nil at the next whole second or as soon as the snapshot changed.
+    private func waitForKey() -> Key? {
+        while true {
+            let toSecond = Self.millisecondsToNextSecond(after: dashboard.now)
+            let slice = min(toSecond, Self.changeCheckMilliseconds)
+            if let key = screen.readKey(timeoutMilliseconds: slice) { return key }
+            if slice == toSecond || dashboard.backend.snapshot().version != drawnVersion { return nil }
+        }
+    }
+
     /// Polls the backend, draws a frame and writes only the cells that changed since the last one.
     func drawFrame() {
-        dashboard.update(snapshot: dashboard.backend.snapshot())
+        let snapshot = dashboard.backend.snapshot()
+        drawnVersion = snapshot.version
+        dashboard.update(snapshot: snapshot)
         if let text = dashboard.takeClipboardRequest() { dashboard.clipboardDelivered(screen.copyToClipboard(text)) }
         if let text = dashboard.copyRequest {
             dashboard.copyRequest = nil
