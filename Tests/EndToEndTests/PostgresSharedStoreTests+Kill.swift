@@ -83,7 +83,9 @@ extension PostgresSharedStoreTests {
         }
         #expect(orphaned > 0, "the killed daemon held no lease; the kill interrupted nothing")
         #expect(resumed.count >= 1 && resumed.count <= orphaned, "resumed \(resumed.count) of \(orphaned) leases")
-        // Within the lease time either way (see above); at once with the per-connection claim on one host.
+        // Within the lease time either way (see above). With the per-connection claim on one host the lease is free
+        // at once, but a survivor that found it busy looks again only 2 s later, behind the due work still queued:
+        // the resumed refreshes come near the end of the run (measured: 7 s after the kill, with 8 s of work left).
         let takeover = resumed.map { $0.at.timeIntervalSince(killedAt) }
         #expect((takeover.max() ?? 0) < 90 + 30, "the killed daemon's leases were taken over within their lease time")
         print(
