@@ -145,16 +145,9 @@ extension PostgresSharedStoreTests {
         return 10
     }
 
-    /// Every latency within 1.0 s, as issue 7 asks, and within 1.5 s for certain.
+    /// Every latency within 1.0 s, as issue 7 asks: the dashboard's wait for a key ends when its snapshot changes.
     static func expectWithinASecond(_ latencies: [Double], _ what: String) {
-        // FIXME: the dashboard redraws only when a key arrives or a whole second begins (DashboardLoop waits for a
-        // key until the next second), so a change its engine learnt of within 0.25 s reaches the screen up to a
-        // second later: over 1.0 s when the change lands just after a redraw. Waking the loop when the snapshot
-        // changes would fix it; until then the 1.0 s bound is a known intermittent issue.
-        #expect(latencies.allSatisfy { $0 <= 1.5 }, "\(what): \(latencies)")
-        withKnownIssue("the dashboard shows a change at its next whole-second redraw", isIntermittent: true) {
-            #expect(latencies.allSatisfy { $0 <= 1.0 }, "\(what): \(latencies)")
-        }
+        #expect(latencies.allSatisfy { $0 <= 1.0 }, "\(what): \(latencies)")
     }
 
     /// A query over the store's own sessions that are listening for change notices.

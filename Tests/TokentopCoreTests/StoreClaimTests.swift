@@ -78,6 +78,28 @@ struct StoreClaimTests {
     }
 
     @Test(arguments: StoreEngine.available)
+    func leasesOfARefresherThatDiedOnThisHostEndAtOnce(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
+        let store = try store(in: directory, expiries: [600, 600, 600])
+        let host = ProcessInfo.processInfo.hostName
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/true")
+        try process.run()
+        process.waitUntilExit()
+        let dead = "\(host):\(process.processIdentifier):dead0001"
+        let until = now.addingTimeInterval(90)
+        let left = try #require(try store.claimDue(owner: dead, limit: 1, now: now, until: until).first)
+        let far = "elsewhere.example:\(process.processIdentifier):far00001"
+        _ = try store.claimDue(owner: far, limit: 1, now: now, until: until)
+        _ = try store.claimDue(owner: LeaseOwner.make(), limit: 1, now: now, until: until)
+        #expect(try store.claimDue(owner: "host:9:z", limit: 10, now: now, until: until).isEmpty)
+        #expect(try store.endLeasesOfGoneOwners(now: now) == 1, "only the dead process on this host")
+        let taken = try store.claimDue(owner: "host:9:z", limit: 10, now: now, until: until)
+        #expect(taken.map(\.connection.id) == [left.connection.id])
+        #expect(taken.first?.lease.interrupted == true)
+    }
+
+    @Test(arguments: StoreEngine.available)
     func rowsWithoutADueTimeGetOneFromThePolicy(engine: StoreEngine) throws {
         let directory = try StoreTemporaryDirectory(engine)
         let store = try store(in: directory, expiries: [600, 600])

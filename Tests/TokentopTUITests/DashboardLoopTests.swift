@@ -27,9 +27,25 @@ import TokentopCore
             harness.backend.clock.advance(Double(milliseconds) / 1_000)
         }
         harness.loop.run(maxIterations: 4)
-        #expect(timeouts == [750, 1_000, 1_000])
-        #expect(seen == ["45s", "44s", "43s"])
+        // The wait to each whole second is cut into quarters, to look whether the snapshot changed meanwhile.
+        #expect(timeouts == Array(repeating: 250, count: 3 + 4 + 4))
+        #expect(harness.loop.iterations == 4, "no frame between whole seconds when nothing changed")
+        #expect(seen == ["45s", "45s", "45s", "44s", "44s", "44s", "44s", "43s", "43s", "43s", "43s"])
         #expect(try #require(harness.line(containing: " gh-zoe ")).contains(" 42s "))
+    }
+
+    @Test func aChangedSnapshotIsDrawnWithoutWaitingForTheSecond() {
+        let harness = Fixtures.harness()
+        var waits = 0
+        harness.screen.onIdleWait = { milliseconds in
+            waits += 1
+            // Another process's refresh lands a quarter of a second into the wait.
+            if waits == 1 { harness.backend.publish { $0.databasePath = "changed elsewhere" } }
+            harness.backend.clock.advance(Double(milliseconds) / 1_000)
+        }
+        harness.loop.run(maxIterations: 2)
+        #expect(waits == 1, "the second frame came after one slice, not at the whole second")
+        #expect(harness.screen.requestedTimeouts == [250])
     }
 
     @Test func runsABoundedNumberOfFrames() {
@@ -37,7 +53,8 @@ import TokentopCore
         harness.loop.run(maxIterations: 5)
         #expect(harness.loop.iterations == 5)
         #expect(harness.screen.flushCount == 5)
-        #expect(harness.screen.requestedTimeouts.count == 4)
+        // Four waits for a key, each cut into quarter seconds to look for a changed snapshot.
+        #expect(harness.screen.requestedTimeouts.count == 4 * 4)
     }
 
     @Test func anUnchangedFrameWritesNothing() {

@@ -38,6 +38,8 @@ actor RefreshActor {
     /// When this process last claimed from the store; it looks at least once a second even when its own queue
     /// says nothing is due (another process's work, left when it died, or written under another policy).
     private var lastClaim = Date.distantPast
+    /// When this process last looked for leases left by refreshers that died on this host.
+    private var lastGoneCheck = Date.distantPast
     /// Private keys already loaded, by integration and key fingerprint.
     private var signingKeys: [String: SigningKey] = [:]
     /// Refreshes in flight that the loop started, which stopping waits for, by a number of their own.
@@ -206,6 +208,10 @@ actor RefreshActor {
         // This process's queue only says when to look: what others claimed comes back through the change feed.
         while queue.popDue(at: now) != nil {}
         lastClaim = now
+        if now.timeIntervalSince(lastGoneCheck) >= 2 || now < lastGoneCheck {
+            lastGoneCheck = now
+            _ = try? store.endLeasesOfGoneOwners(now: now)
+        }
         let limit = room
         let claims: [ClaimedRefresh]
         do {

@@ -152,7 +152,10 @@ final class PostgresDatabase: SQLDatabase {
     /// Runs a statement that takes no values and is not worth preparing (transaction control).
     private func command(_ sql: String) throws {
         // BEGIN is sent before anything else of a transaction: on a broken connection, nothing was done yet.
-        PQclear(try attempt(retry: sql.hasPrefix("BEGIN"), doing: "running \(sql.prefix(20)) on") { PQexec(handle, sql) })
+        let result = try attempt(retry: sql.hasPrefix("BEGIN"), doing: "running \(sql.prefix(20)) on") {
+            PQexec(handle, sql)
+        }
+        PQclear(result)
     }
 
     /// Sends a statement; when the connection turns out to be broken outside a transaction and `retry` allows,

@@ -148,6 +148,12 @@ enum Schema {
                 "ALTER TABLE connections ADD COLUMN due_at REAL",
                 "CREATE INDEX connections_by_due ON connections(due_at) WHERE due_at IS NOT NULL",
             ]),
+        Migration(
+            version: 9,
+            statements: [
+                // Who holds leases: refreshers look for owners that died on their host without a full scan.
+                "CREATE INDEX connections_by_lease ON connections(lease_owner) WHERE lease_owner IS NOT NULL"
+            ]),
     ]
 
     /// The newest schema version this binary knows.

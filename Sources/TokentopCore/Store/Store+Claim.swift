@@ -44,6 +44,29 @@ extension Store {
         }
     }
 
+    /// Ends the leases of refreshers on this host that are gone (killed, crashed): their connections can be claimed
+    /// at once, and the claim says the refresh was interrupted, instead of after the lease time, which is longer
+    /// than many providers' rotation grace windows. Another host's refresher's leases end only when they expire.
+    /// - Returns: how many leases were ended.
+    @discardableResult
+    public func endLeasesOfGoneOwners(now: Date) throws -> Int {
+        try locked {
+            let owners = try database.query(
+                "SELECT DISTINCT lease_owner FROM connections WHERE lease_owner IS NOT NULL AND lease_until > ?", [now]
+            ) { $0.string(0) ?? "" }
+            var ended = 0
+            for owner in owners where LeaseOwner.isGone(owner) {
+                try database.withoutWaitingForDisk {
+                    try database.execute(
+                        "UPDATE connections SET lease_until = ? WHERE lease_owner = ? AND lease_until > ?",
+                        [now, owner, now])
+                }
+                ended += database.changes
+            }
+            return ended
+        }
+    }
+
     /// Keeps `lease` without writing a result until `until`, when the refresh cannot happen yet (its parent is not
     /// ready, its provider's circuit breaker is open): nobody claims the connection again before then, and if this
     /// process dies the lease simply expires.

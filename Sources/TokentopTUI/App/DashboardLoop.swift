@@ -46,12 +46,16 @@ final class DashboardLoop {
 
     /// A key, or nil at the next whole second or as soon as the snapshot changed.
     private func waitForKey() -> Key? {
-        while true {
-            let toSecond = Self.millisecondsToNextSecond(after: dashboard.now)
-            let slice = min(toSecond, Self.changeCheckMilliseconds)
+        // Counted in slices rather than read from the clock, so a screen whose reads return at once (a test's)
+        // still ends the wait.
+        var left = Self.millisecondsToNextSecond(after: dashboard.now)
+        while left > 0 {
+            let slice = min(left, Self.changeCheckMilliseconds)
             if let key = screen.readKey(timeoutMilliseconds: slice) { return key }
-            if slice == toSecond || dashboard.backend.snapshot().version != drawnVersion { return nil }
+            left -= slice
+            if left > 0, dashboard.backend.snapshot().version != drawnVersion { return nil }
         }
+        return nil
     }
 
     /// Polls the backend, draws a frame and writes only the cells that changed since the last one.
