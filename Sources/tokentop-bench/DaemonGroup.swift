@@ -85,6 +85,20 @@ final class DaemonGroup {
         }
     }
 
+    /// The CPU seconds (user and system) each daemon has used so far; read before ``stop()``, while they run.
+    func cpuSeconds() -> [Double] {
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return processes.map { process in
+            guard let stat = try? String(contentsOfFile: "/proc/\(process.pid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return 0 }
+            // After the command name: state is field 3, utime and stime are fields 14 and 15.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+            return (user + system) / ticks
+        }
+    }
+
     /// Ends the daemons at once, when a run failed; nothing when they have stopped already.
     func kill() {
         guard !stopped else { return }

@@ -114,6 +114,7 @@ struct PostgresPhase {
                 if let at = connection.lastRefreshAt, at > imported { refreshed[connection.id] = at }
             }
         }
+        let cpu = group.cpuSeconds()
         let split = try group.stop()
         let failures = try store.connections().filter { dueAt[$0.id] != nil && $0.failures > 0 }.count
         let times = Array(refreshed.values)
@@ -129,6 +130,8 @@ struct PostgresPhase {
             add("first_refresh_ms", Measure.format(firstRefresh.timeIntervalSince(earliest) * 1_000, digits: 1))
             add("refresh_split", split.map(String.init).joined(separator: "/"))
             add("start_ms", Measure.format(started.timeIntervalSince(spawned) * 1_000, digits: 0))
+            // Until the poll noticed the last refresh and stopped them, so a little idle time is included.
+            add("daemon_cpu_s", cpu.map { Measure.format($0, digits: 1) }.joined(separator: "/"))
             add("refresh_failures", "\(failures)")
         case .lateness:
             var lateness: [Double] = []
@@ -145,7 +148,9 @@ struct PostgresPhase {
             add("lateness_split", split.map(String.init).joined(separator: "/"))
             add("lateness_failures", "\(failures)")
         }
-        say("\(label): " + figures.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
+        // The machine may be shared with other work: the load beside each run's figures says how much.
+        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first
+        say("\(label) (load \(load ?? "?")): " + figures.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
         return figures
     }
 
