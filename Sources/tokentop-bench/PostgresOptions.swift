@@ -10,7 +10,7 @@ struct PostgresOptions {
           --pg-due N            connections due one after another for pg_lateness_ms_* (default 2000)
           --pg-due-window S     their due times spread over S seconds (default 30)
           --pg-start-delay S    seconds from the import to the first due time, for the daemons to start
-                                (default 20)
+                                (default 20, longer when seeding was slow)
           --no-sqlite-daemon    skip sqlite_daemon_*, the same daemon figures on an SQLite file
         The pg phase uses the server TOKENTOP_TEST_PG_URL names, or starts one with scripts/postgres.
         """

@@ -67,7 +67,9 @@ struct PostgresPhase {
             positions = (0..<wanted).map { fleet.renewable[($0 * stride) % fleet.renewable.count] }
         }
         let now = Date()
-        let first = now.addingTimeInterval(settings.startDelay)
+        // Re-importing the measured connections costs about as much as seeding did (more under load, on a shared
+        // machine): leave that time and more before the first due time, so the daemons start before it.
+        let first = now.addingTimeInterval(max(settings.startDelay, 1.5 * seedTime / 1_000 + 5))
         try fleet.makeDue(positions, in: store, at: now, policy: policy) { k in
             kind == .throughput ? first : first.addingTimeInterval(settings.dueWindow * Double(k) / Double(wanted))
         }
@@ -128,7 +130,7 @@ struct PostgresPhase {
             let rate = Double(wanted) / max(0.001, lastRefresh.timeIntervalSince(earliest))
             add("refresh_per_s", Measure.format(rate, digits: 1))
             add("first_refresh_ms", Measure.format(firstRefresh.timeIntervalSince(earliest) * 1_000, digits: 1))
-            add("refresh_split", split.map(String.init).joined(separator: "/"))
+            add("refresh_split", split.map { $0.map(String.init) ?? "?" }.joined(separator: "/"))
             add("start_ms", Measure.format(started.timeIntervalSince(spawned) * 1_000, digits: 0))
             // Until the poll noticed the last refresh and stopped them, so a little idle time is included.
             add("daemon_cpu_s", cpu.map { Measure.format($0, digits: 1) }.joined(separator: "/"))
@@ -145,7 +147,7 @@ struct PostgresPhase {
             add("lateness_ms_p99", Measure.format(Measure.percentile(99, of: lateness), digits: 1))
             add("lateness_ms_max", Measure.format(lateness.max() ?? 0, digits: 1))
             add("refreshed_early", "\(early)")
-            add("lateness_split", split.map(String.init).joined(separator: "/"))
+            add("lateness_split", split.map { $0.map(String.init) ?? "?" }.joined(separator: "/"))
             add("lateness_failures", "\(failures)")
         }
         // The machine may be shared with other work: the load beside each run's figures says how much.
