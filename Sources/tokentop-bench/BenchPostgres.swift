@@ -66,8 +66,9 @@ struct BenchPostgres {
         let child = try Subprocess(script, ["start"], environment: environment, capture: true)
         let (output, status) = child.finish()
         guard status == 0 else {
-            throw BenchError("\(script) start exited with \(status); apt-get install postgresql, or set "
-                + "TOKENTOP_TEST_PG_URL to a running server")
+            throw BenchError(
+                "\(script) start exited with \(status); apt-get install postgresql, or set "
+                    + "TOKENTOP_TEST_PG_URL to a running server")
         }
         var values: [String: String] = [:]
         for line in output.split(separator: "\n") {
