@@ -31,7 +31,8 @@ struct Bench {
         var table: [[String: String]] = []
         say("work directory \(work)\(endpoint.map { ", token endpoint \($0.url)" } ?? "")")
 
-        for count in options.connections {
+        // The SQLite phases run on a fleet of each size; the pg phase seeds stores of its own.
+        for count in options.connections where !options.phases.subtracting(["pg"]).isEmpty {
             var figures: [String: String] = ["connections": "\(count)"]
             var rss: [Double] = []
             let base = "\(work)/fleet-\(count).sqlite3"
@@ -94,6 +95,11 @@ struct Bench {
             if options.work == nil { try? removeDatabase(base) }
         }
         if table.count > 1 { printSideBySide(table) }
+        if let endpoint, options.phases.contains("pg"), !options.prepareOnly {
+            let phase = PostgresPhase(options: options, tokenURL: endpoint.url, work: work, environment: environment)
+            let shared = try phase.run()
+            FileHandle.standardOutput.write(Data(shared.map { "\($0.0) \($0.1)\n" }.joined().utf8))
+        }
         if options.work == nil { try? FileManager.default.removeItem(atPath: work) }
     }
 

@@ -19,9 +19,12 @@ struct BenchOptions {
           --key-samples N       keys timed for each frame figure (default 300)
           --transport NAME      the HTTP transport the engine uses (default: the one tokentop uses)
           --work DIR            where databases and nginx's files go (default: a new temporary directory)
-          --no-network          skip refresh_per_s, wrk_per_s, refresh_ratio and lateness_ms_p99
-          --phases LIST         run only some of frames,throughput,lateness (default all)
+          --no-network          skip refresh_per_s, wrk_per_s, refresh_ratio, lateness_ms_p99 and the pg phase
+          --phases LIST         run only some of frames,throughput,lateness,pg (default all)
           --prepare-only        prepare each phase's database under --work and print its command, for a profiler
+
+        The pg phase (daemons sharing one store; `--phases pg` runs it alone):
+        \(PostgresOptions.usage)
         """
 
     var connections = [1_000, 100_000]
@@ -35,7 +38,9 @@ struct BenchOptions {
     /// Prepare the phases' databases and print their commands instead of running them (for profiling).
     var prepareOnly = false
     /// Which phases run; all by default.
-    var phases: Set<String> = ["frames", "throughput", "lateness"]
+    var phases: Set<String> = ["frames", "throughput", "lateness", "pg"]
+    /// The options of the pg phase.
+    var postgres = PostgresOptions()
     var columns = 160
     var rows = 50
     /// Keys timed per kind of key.
@@ -80,9 +85,11 @@ struct BenchOptions {
             case "--prepare-only": prepareOnly = true
             case "--phases":
                 phases = Set(try value(flag).split(separator: ",").map(String.init))
-                guard phases.isSubset(of: ["frames", "throughput", "lateness"]) else {
-                    throw BenchError("--phases names some of frames,throughput,lateness")
+                guard phases.isSubset(of: ["frames", "throughput", "lateness", "pg"]) else {
+                    throw BenchError("--phases names some of frames,throughput,lateness,pg")
                 }
+            case let flag where PostgresOptions.flags.contains(flag): try postgres.parse(flag, try value(flag))
+            case "--no-sqlite-daemon": postgres.sqlite = false
             case "--key-samples": keySamples = max(1, Int(try number(flag)))
             case "--phase": phase = try value(flag)
             case "--db": database = try value(flag)
