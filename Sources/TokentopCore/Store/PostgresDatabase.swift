@@ -21,6 +21,8 @@ final class PostgresDatabase: SQLDatabase {
     /// Prepared statement names by SQL text, for the current connection.
     private var statements: [String: String] = [:]
     private var inTransaction = false
+    /// Whether the open transaction changed something that followers must hear of at its commit.
+    private var changedInTransaction = false
     /// The advisory lock every write transaction takes, and the one migrations take.
     static let writeLock: Int64 = 0x746f_6b65_6e74_6f70
     static let migrationLock: Int64 = writeLock + 1
@@ -280,9 +282,12 @@ final class PostgresDatabase: SQLDatabase {
         precondition(!inTransaction, "PostgresDatabase transactions do not nest")
         try command(begin)
         inTransaction = true
+        changedInTransaction = false
         defer { inTransaction = false }
         do {
             let value = try body()
+            // One notice per transaction, however many rows it changed; PostgreSQL delivers it at the commit.
+            if changedInTransaction { try command("SELECT pg_notify('\(Self.changeChannel)', '')") }
             try command("COMMIT")
             return value
         } catch {
@@ -290,6 +295,14 @@ final class PostgresDatabase: SQLDatabase {
                 PQclear(PQexec(handle, "ROLLBACK"))
             }
             throw error
+        }
+    }
+
+    func announceChange() throws {
+        if inTransaction {
+            changedInTransaction = true
+        } else {
+            try command("SELECT pg_notify('\(Self.changeChannel)', '')")
         }
     }
 

@@ -33,6 +33,9 @@ protocol SQLDatabase: AnyObject {
     /// Runs `body`, which only reads, in one transaction that sees a single moment of the database while others
     /// go on writing (an export reads every table at once without holding up the refreshers).
     func snapshot<T>(_ body: () throws -> T) throws -> T
+    /// Tells the processes that follow this database that something changed, once the change commits; nothing on
+    /// an engine whose followers poll (SQLite).
+    func announceChange() throws
     /// Runs `body`, whose statements commit on their own, without waiting for the disk.
     func withoutWaitingForDisk<T>(_ body: () throws -> T) throws -> T
 

@@ -168,6 +168,9 @@ final class SQLiteDatabase: SQLDatabase {
 
     func claimTransaction<T>(_ body: () throws -> T) throws -> T { try transaction(durable: false, body) }
 
+    /// Followers of an SQLite file read its change feed every second: there is no one to tell.
+    func announceChange() throws {}
+
     /// A deferred transaction: in write-ahead-log mode its first read fixes the moment every later read sees, and
     /// writers carry on meanwhile.
     func snapshot<T>(_ body: () throws -> T) throws -> T { try inTransaction(begin: "BEGIN DEFERRED", body) }

@@ -78,12 +78,8 @@ extension Store {
         try announceChange()
     }
 
-    /// Tells other processes that follow this store that something changed, when the engine can (PostgreSQL's
-    /// NOTIFY, delivered at commit); on SQLite they look every second.
-    func announceChange() throws {
-        guard database.dialect.isPostgres else { return }
-        try database.execute("SELECT pg_notify('\(PostgresDatabase.changeChannel)', '')")
-    }
+    /// Tells other processes that follow this store that something changed (see ``SQLDatabase/announceChange()``).
+    func announceChange() throws { try database.announceChange() }
 
     /// The newest change number, to start following changes from.
     public func latestChange() throws -> Int {
