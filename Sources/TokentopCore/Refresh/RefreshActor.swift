@@ -356,11 +356,11 @@ actor RefreshActor {
     /// Refreshes one connection under its lease.
     ///
     /// - Parameter requestedAt: when an operator asked for this refresh; nil for the actor's own schedule.
-    // FIXME: about 4,000 refreshes/s at N = 100,000 on 2 cores (0.05 of wrk's rate; issue 5 wants 0.15). Claims
-    // and results share group-committed transactions on `RefreshWriter`'s queue, which is now the bottleneck: each
-    // refresh still writes its row's page twice (lease, then result) and the change-number and history index pages,
-    // and SQLite's automatic checkpoint (every 1,000 pages, with two fsyncs) runs inside the writer's commits. Next:
-    // checkpoint outside the writer, claim many due leases per statement, narrow the result's UPDATE.
+    // FIXME: about 6,000 refreshes/s at N = 100,000 on 2 cores (0.05-0.07 of wrk's rate; issue 5 wants 0.15).
+    // Claims and results share group-committed transactions on `RefreshWriter`'s queue, which is the bottleneck:
+    // each refresh writes its row's page twice (lease, then result), its history row and the change-number, due-time
+    // and history index pages. Checkpoints already run on their own thread (`SQLiteCheckpointer`). Next: claim many
+    // due leases per statement, narrow the result's UPDATE.
     @discardableResult
     func performRefresh(_ id: String, requestedAt: Date? = nil, claimed: ClaimedRefresh? = nil) async -> Attempt {
         defer { finish(id) }

@@ -70,14 +70,17 @@ public final class Store: @unchecked Sendable {
         duePolicy = policy
     }
 
-    /// Starts listening for other processes' changes where the engine announces them (PostgreSQL); from then on
-    /// ``changeNotices`` moves whenever a change commits. Idempotent.
+    /// Tells the store that this process keeps it open and follows it (a dashboard, a daemon). On PostgreSQL it
+    /// starts listening for other processes' changes, and from then on ``changeNotices`` moves whenever a change
+    /// commits; on SQLite it checkpoints the write-ahead log on a thread of its own, so that the refreshes' commits
+    /// stop paying for it. Idempotent.
     public func followChanges() {
         lock.lock()
         defer { lock.unlock() }
-        guard let listener, !following else { return }
+        guard !following else { return }
         following = true
-        listener.start()
+        listener?.start()
+        (database as? SQLiteDatabase)?.startBackgroundCheckpoints()
     }
 
     /// A number that moves when another process may have written (PostgreSQL's notices); always 0 on SQLite,
