@@ -33,13 +33,26 @@ struct Daemon {
         operations.apply(settings)
         engine.start()
         operations.start()
-        log.write("daemon started", ["connections": engine.snapshot().connections.count])
+        log.write(
+            "daemon started",
+            ["connections": engine.snapshot().connections.count, "store": engine.snapshot().databasePath])
         let printer = Task {
             var cursor = EventCursor(after: engine.snapshot())
             var outages: [String: ProviderOutage] = [:]
+            var notice: String?
             while !Task.isCancelled {
                 let snapshot = engine.snapshot()
                 outages = logBreakers(snapshot.outages, previously: outages, log: log)
+                if snapshot.notice != notice {
+                    // A database that cannot be reached or written is said once when it starts and once when it
+                    // ends, not once per refresh it holds up.
+                    if let text = snapshot.notice, text.hasPrefix("database problem") {
+                        log.write("store_unavailable", ["store": snapshot.databasePath, "detail": text])
+                    } else if notice?.hasPrefix("database problem") == true {
+                        log.write("store_recovered", ["store": snapshot.databasePath])
+                    }
+                    notice = snapshot.notice
+                }
                 for event in cursor.unseen(in: snapshot) {
                     var fields: [String: Any] = ["connection.id": event.connectionID, "detail": event.message]
                     if let error = event.error {

@@ -96,7 +96,13 @@ extension Invocation {
             switch name {
             case "--db", "--store":
                 if database != nil { throw UsageError(description: "give one store: --db PATH or --store URL, once") }
-                database = try take()
+                let value = try take()
+                if name == "--store", !Store.isPostgres(value) {
+                    throw UsageError(
+                        description: "--store \(Store.displayName(value)) is not a PostgreSQL URL; write "
+                            + "postgres://USER@HOST:PORT/DATABASE, or name an SQLite file with --db")
+                }
+                database = value
             case "--themes":
                 settings.themesDirectory = try take()
                 flagNames["themes_dir"] = name

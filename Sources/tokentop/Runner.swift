@@ -102,7 +102,7 @@ struct Runner {
                 store: try openStore(), to: path, user: OperatorIdentity.current(), at: Date())
             // On standard output the document stands alone; the summary goes beside it.
             let file = path.flatMap { $0 == "-" ? nil : $0 }
-            let line = "exported \(databasePath) to \(file ?? "standard output"): \(summary)"
+            let line = "exported \(storeName) to \(file ?? "standard output"): \(summary)"
             if file == nil { Output.error(line) } else { Output.out(line) }
             return 0
         case .explain(let scope):
@@ -230,7 +230,14 @@ struct Runner {
     private func demo() async throws -> Int32 {
         let path: String
         var temporary: String?
+        // Nothing is seeded for a dashboard that cannot open: the demo's connections must never land in a store.
+        guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else { throw TerminalError.notATerminal }
         if let chosen = invocation.database {
+            guard !Store.isPostgres(chosen) else {
+                throw UsageError(
+                    description: "the demo runs on a fresh SQLite file of its own; it never writes into a PostgreSQL "
+                        + "store (\(storeName))")
+            }
             guard !FileManager.default.fileExists(atPath: chosen) else {
                 throw UsageError(
                     description: "\(chosen) exists; the demo needs a fresh database, remove it or name another")

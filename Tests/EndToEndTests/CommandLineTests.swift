@@ -99,6 +99,10 @@ struct CommandLineTests {
         (["list", "--scope", "galaxy"], "unknown scope 'galaxy'"),
         (["show"], "'show' needs one connection id"),
         (["refresh"], "'refresh' needs at least one connection id"),
+        (
+            ["list", "--store", "mysql://u:fake-pw-0001@127.0.0.1/y"],
+            "--store mysql://u@127.0.0.1/y is not a PostgreSQL URL"
+        ),
     ])
     func badCommandLinesExitTwoWithOneLine(arguments: [String], message: String) throws {
         let sandbox = try Sandbox()

@@ -100,4 +100,36 @@ struct ExportCommandTests {
         #expect(occupied.status == 1)
         #expect(occupied.stderr.contains("already holds 2 connections"), "\(occupied.stderr)")
     }
+
+    /// A full disk or a device in place of the file is an error, never a finished export; the demo never seeds a
+    /// store it was not made for; a URL of another scheme creates nothing.
+    @Test func writesThatCannotFinishFailAndNothingLandsWhereItShouldNot() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        let source = sandbox.root.appendingPathComponent("source.sqlite3").path
+        let file = try sandbox.write("import.json", CommandLineTests.importFile)
+        #expect(try Binary.run(["import", file, "--db", source], environment: env).status == 0)
+        let full = try Binary.run(["export", "--db", source], environment: env, stdout: "/dev/full")
+        #expect(full.status == 1)
+        #expect(full.stderr.contains("cannot write the export to standard output (No space left on device)"))
+        let fifo = sandbox.root.appendingPathComponent("pipe").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let piped = try Binary.run(["export", fifo, "--db", source], environment: env)
+        #expect(piped.status == 1)
+        #expect(piped.stderr.contains("is not a regular file"))
+        let audit = try Binary.run(["audit", "--db", source], environment: env).stdout
+        let failedExports = audit.split(separator: "\n").filter { $0.contains(" export ") && $0.contains("failed") }
+        #expect(failedExports.count == 2, "\(audit)")
+
+        let demo = try Binary.run(["demo", "--store", "postgres://tokentop@127.0.0.1:9/x"], environment: env)
+        #expect(demo.status != 0)
+        var other = env
+        other["TOKENTOP_STORE"] = "mysql://u:fake-pw-0002@127.0.0.1/y"
+        let typo = try Binary.run(["list"], environment: other)
+        #expect(typo.status == 1)
+        #expect(typo.stderr.contains("mysql://u@127.0.0.1/y is not a PostgreSQL URL"))
+        #expect(!typo.stderr.contains("fake-pw-0002"))
+        #expect(!FileManager.default.fileExists(atPath: sandbox.root.appendingPathComponent("mysql:").path))
+    }
 }

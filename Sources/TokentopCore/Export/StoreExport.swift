@@ -21,8 +21,14 @@ public enum StoreExport {
             let dump = try store.dump()
             let document = try self.document(dump, at: now)
             if target == "standard output" {
-                try FileHandle.standardOutput.write(contentsOf: document)
+                try writeToStandardOutput(document)
             } else {
+                var info = stat()
+                if lstat(target, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+                    throw AtomicFileError(
+                        description: "\(target) is not a regular file (a directory, a device, a pipe or a link); "
+                            + "name a file for the export, or - for standard output; nothing was written")
+                }
                 do {
                     try AtomicFile.write(String(decoding: document, as: UTF8.self), to: target, mode: 0o600)
                 } catch let error as AtomicFileError {
@@ -39,6 +45,24 @@ public enum StoreExport {
             _ = try? store.appendAudit(
                 action: .export, target: target, outcome: "failed", detail: "\(error)", user: user, at: now)
             throw error
+        }
+    }
+
+    /// Writes all of `document` to standard output, or throws: a full disk or a closed pipe must not pass for a
+    /// finished export.
+    private static func writeToStandardOutput(_ document: [UInt8]) throws {
+        try document.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(STDOUT_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    let reason = String(cString: strerror(errno))
+                    throw AtomicFileError(
+                        description: "cannot write the export to standard output (\(reason)); it is incomplete")
+                }
+                offset += written
+            }
         }
     }
 

@@ -38,6 +38,9 @@ actor RefreshActor {
     /// When this process last claimed from the store; it looks at least once a second even when its own queue
     /// says nothing is due (another process's work, left when it died, or written under another policy).
     private var lastClaim = Date.distantPast
+    /// Whether the last claim failed (the store unreachable, or not writable for this user), so that the next one
+    /// that works clears the notice.
+    private var claimsFailing = false
     /// When this process last looked for leases left by refreshers that died on this host.
     private var lastGoneCheck = Date.distantPast
     /// Private keys already loaded, by integration and key fingerprint.
@@ -218,8 +221,13 @@ actor RefreshActor {
             claims = try store.claimDue(
                 owner: owner, limit: limit, now: now, until: now.addingTimeInterval(leaseDuration))
         } catch {
-            state.setNotice("cannot claim due refreshes from \(store.path): \(error)")
+            claimsFailing = true
+            state.setNotice("database problem: cannot claim due refreshes from \(store.path): \(error)")
             return
+        }
+        if claimsFailing {
+            claimsFailing = false
+            state.setNotice(nil)
         }
         for claim in claims {
             let id = claim.connection.id

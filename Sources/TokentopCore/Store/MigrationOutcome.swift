@@ -21,8 +21,9 @@ extension Store {
     /// PostgreSQL's advisory lock), and the second finds nothing left to do.
     public static func migrate(path: String) throws -> MigrationOutcome {
         let database = try openDatabase(path, create: true)
-        let before = try database.schemaVersion()
-        try Schema.migrate(database)
-        return MigrationOutcome(location: database.location, from: before, to: try database.schemaVersion())
+        // What this process applied, not what it saw before: another one may have migrated meanwhile.
+        let applied = try Schema.migrate(database)
+        let now = try database.schemaVersion()
+        return MigrationOutcome(location: database.location, from: applied.first.map { $0 - 1 } ?? now, to: now)
     }
 }

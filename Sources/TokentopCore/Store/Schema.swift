@@ -166,7 +166,8 @@ enum Schema {
         if version == 0 {
             // Another program's database: never add our tables to it.
             let tables = try database.foreignTables()
-            guard tables.isEmpty else {
+            // Another tokentop may have committed the first migration between the two reads: then they are ours.
+            guard try tables.isEmpty || database.schemaVersion() > 0 else {
                 let named = tables.prefix(3).joined(separator: ", ") + (tables.count > 3 ? ", …" : "")
                 let which = database.dialect.isPostgres ? "PostgreSQL database" : "SQLite database"
                 let other =
@@ -214,10 +215,11 @@ enum Schema {
     }
 
     private static func newer(_ version: Int, path: String) -> StoreError {
-        StoreError(
+        let other = path.contains("://") ? "another database with --store" : "another file with --db"
+        return StoreError(
             .newerSchema,
             "the database \(path) was written by a newer tokentop (schema version \(version); this tokentop knows "
-                + "up to \(latest)); upgrade tokentop, or choose another file with --db; nothing was changed",
+                + "up to \(latest)); upgrade tokentop, or choose \(other); nothing was changed",
             path: path)
     }
 }

@@ -93,6 +93,13 @@ public final class Store: @unchecked Sendable {
 
     /// Opens the engine `path` names and checks that this tokentop understands what is there; writes nothing.
     static func openDatabase(_ path: String, create: Bool) throws -> any SQLDatabase {
+        // A URL of another scheme (a typo, another engine) must not become a local file of that name.
+        if path.contains("://"), !PostgresDatabase.isURL(path) {
+            throw StoreError(
+                .cannotOpen,
+                "\(displayName(path)) is not a PostgreSQL URL (postgres://USER@HOST:PORT/DATABASE) nor a file path; "
+                    + "nothing was created", path: displayName(path))
+        }
         if PostgresDatabase.isURL(path) {
             let database = try PostgresDatabase(url: path)
             try Schema.checkCompatible(database)
@@ -108,7 +115,7 @@ public final class Store: @unchecked Sendable {
 
     /// `location` as messages show it: a PostgreSQL URL without its password or query.
     public static func displayName(_ location: String) -> String {
-        PostgresDatabase.isURL(location) ? PostgresDatabase.redacted(location) : location
+        location.contains("://") ? PostgresDatabase.redacted(location) : location
     }
 
     /// Whether `location` names a PostgreSQL store (a `postgres://` or `postgresql://` URL) rather than a file.

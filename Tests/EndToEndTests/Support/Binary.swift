@@ -62,15 +62,17 @@ enum Binary {
     }
 
     /// Runs `tokentop` with `arguments` and waits for it; `environment` is added to a clean one.
+    /// - Parameter stdout: a file to write standard output to (say, /dev/full) instead of capturing it.
     static func run(
-        _ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil
+        _ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil, stdout: String? = nil
     ) throws -> Run {
-        try run(executable: path, arguments, environment: environment, stdin: stdin)
+        try run(executable: path, arguments, environment: environment, stdin: stdin, stdout: stdout)
     }
 
     /// Runs any program to the end: its output read whole, `stdin` (small, within a pipe's buffer) written first.
     static func run(
-        executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil
+        executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil,
+        stdout: String? = nil
     ) throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -80,7 +82,12 @@ enum Binary {
         process.environment = env
         let out = Pipe()
         let err = Pipe()
-        process.standardOutput = out
+        if let stdout, let file = FileHandle(forWritingAtPath: stdout) {
+            process.standardOutput = file
+            try out.fileHandleForWriting.close()
+        } else {
+            process.standardOutput = out
+        }
         process.standardError = err
         let input = Pipe()
         process.standardInput = input
