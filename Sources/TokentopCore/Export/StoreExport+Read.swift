@@ -1,5 +1,8 @@
 import Foundation
 
+// FIXME: only the secrets (sealed to their rows) and the audit chain are checked against the key; the facts around
+// them (a subject, a history entry, the whole audit log with its anchor) can be edited or removed in an export
+// without the import noticing. Sealing a digest of the whole document under the key would catch that.
 extension StoreExport {
     static let topKeys = ["format", "version", "schema", "exported_at", "source", "key_check", "tables"]
 
