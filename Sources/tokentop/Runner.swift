@@ -14,6 +14,13 @@ struct Runner {
             ?? Paths.defaultDatabase(environment: environment)
     }
 
+    /// Where ``databasePath`` came from, for `tokentop config`.
+    var storeSource: String {
+        if invocation.database != nil { return "flag" }
+        for name in ["TOKENTOP_STORE", "TOKENTOP_DB"] where !(environment[name] ?? "").isEmpty { return name }
+        return "default"
+    }
+
     /// The store as messages name it: a PostgreSQL URL loses its password.
     var storeName: String { Store.displayName(databasePath) }
 
@@ -38,6 +45,7 @@ struct Runner {
             let report = try configuration().report()
             let exists = FileManager.default.fileExists(atPath: path)
             Output.out("configuration file: \(path)\(exists ? "" : " (not present; defaults apply)")")
+            Output.out("store: \(storeName) (\(storeSource))")
             Output.out(report)
             return 0
         case .help(let topic):

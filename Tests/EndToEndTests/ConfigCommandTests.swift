@@ -20,6 +20,15 @@ struct ConfigCommandTests {
         #expect(line("concurrency").contains("3") && line("concurrency").hasSuffix("(flag --concurrency)"))
         #expect(line("readonly").contains("true"))
         #expect(line("metrics_file").hasSuffix("(default)"))
+        #expect(lines.dropFirst().first == "store: \(sandbox.database) (default)")
+
+        // A PostgreSQL store is named without its password, and config does not connect to it.
+        var shared = sandbox.environment
+        shared["TOKENTOP_STORE"] = "postgres://ops:fake-password-0003@127.0.0.1:9/fleet"
+        let store = try Binary.run(["config"], environment: shared)
+        #expect(store.status == 0, "\(store.stderr)")
+        #expect(store.stdout.contains("store: postgres://ops@127.0.0.1:9/fleet (TOKENTOP_STORE)\n"))
+        #expect(!store.stdout.contains("fake-password-0003"))
     }
 
     @Test func aBrokenConfigurationFileStopsEveryCommandWithItsName() throws {
