@@ -17,7 +17,7 @@ public enum StoreExport {
     /// - Throws: ``StoreError`` for the store, ``AtomicFileError`` when the file cannot be written.
     public static func run(store: Store, to path: String?, user: String, at now: Date) throws -> ExportSummary {
         let target = path == nil || path == "-" ? "standard output" : path!
-        do {
+        return try store.audited(.export, target: target, user: user, at: now, detail: \.description) {
             let dump = try store.dump()
             let document = try self.document(dump, at: now)
             if target == "standard output" {
@@ -37,14 +37,7 @@ public enum StoreExport {
                             + "and is writable; nothing was written")
                 }
             }
-            let summary = dump.summary
-            try store.appendAudit(
-                action: .export, target: target, outcome: "ok", detail: summary.description, user: user, at: now)
-            return summary
-        } catch {
-            _ = try? store.appendAudit(
-                action: .export, target: target, outcome: "failed", detail: "\(error)", user: user, at: now)
-            throw error
+            return dump.summary
         }
     }
 

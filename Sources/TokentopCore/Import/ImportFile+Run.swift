@@ -40,15 +40,8 @@ extension ImportFile {
         }
         if let export { return try restore(export, path: path, openStore: openStore, user: user, at: now) }
         let store = try openStore(true)
-        do {
-            let summary = try store.importBundle(bundle, at: now)
-            try store.appendAudit(
-                action: .import, target: path, outcome: "ok", detail: summary.description, user: user, at: now)
-            return summary
-        } catch {
-            _ = try? store.appendAudit(
-                action: .import, target: path, outcome: "failed", detail: "\(error)", user: user, at: now)
-            throw error
+        return try store.audited(.import, target: path, user: user, at: now, detail: \.description) {
+            try store.importBundle(bundle, at: now)
         }
     }
 

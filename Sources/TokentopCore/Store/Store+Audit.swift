@@ -40,6 +40,23 @@ extension Store {
         return entry
     }
 
+    /// Runs `body` and records it in the audit log: `ok` with `detail` of what it returned, or `failed` with the
+    /// error it threw, which is then thrown on.
+    func audited<T>(
+        _ action: AuditEntry.Action, target: String?, user: String, at: Date, detail: (T) -> String,
+        _ body: () throws -> T
+    ) throws -> T {
+        do {
+            let value = try body()
+            try appendAudit(action: action, target: target, outcome: "ok", detail: detail(value), user: user, at: at)
+            return value
+        } catch {
+            _ = try? appendAudit(
+                action: action, target: target, outcome: "failed", detail: "\(error)", user: user, at: at)
+            throw error
+        }
+    }
+
     /// The whole audit log, oldest first.
     public func auditLog() throws -> [AuditEntry] {
         try locked { try readAuditLog() }

@@ -66,16 +66,9 @@ extension Store {
                 "\(running.count) tokentop process(es) are using \(path) (\(running.joined(separator: ", "))); stop "
                     + "every dashboard and daemon on it, then run rekey again; nothing was changed", path: path)
         }
-        do {
-            let outcome = try rotate(store, current: current, environment: environment)
-            try store.appendAudit(
-                action: .rekey, target: nil, outcome: "ok", detail: "\(outcome.secrets) secrets re-encrypted",
-                user: user, at: now)
-            return outcome
-        } catch {
-            _ = try? store.appendAudit(
-                action: .rekey, target: nil, outcome: "failed", detail: "\(error)", user: user, at: now)
-            throw error
+        let detail = { (outcome: RekeyOutcome) in "\(outcome.secrets) secrets re-encrypted" }
+        return try store.audited(.rekey, target: nil, user: user, at: now, detail: detail) {
+            try rotate(store, current: current, environment: environment)
         }
     }
 
