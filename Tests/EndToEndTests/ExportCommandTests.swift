@@ -14,14 +14,20 @@ struct ExportCommandTests {
         }.joined()
     }
 
+    /// A database in `sandbox` holding the command-line tests' import file.
+    static func importedSource(_ sandbox: Sandbox) throws -> String {
+        let source = sandbox.root.appendingPathComponent("source.sqlite3").path
+        let file = try sandbox.write("import.json", CommandLineTests.importFile)
+        #expect(try Binary.run(["import", file, "--db", source], environment: sandbox.environment).status == 0)
+        return source
+    }
+
     @Test func exportThenImportMovesTheStoreAndShowsNoSecret() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let env = sandbox.environment
-        let source = sandbox.root.appendingPathComponent("source.sqlite3").path
+        let source = try Self.importedSource(sandbox)
         let target = sandbox.root.appendingPathComponent("target.sqlite3").path
-        let file = try sandbox.write("import.json", CommandLineTests.importFile)
-        #expect(try Binary.run(["import", file, "--db", source], environment: env).status == 0)
         // The token endpoint is a closed port: the refresh fails, and the failure is part of what moves.
         #expect(try Binary.run(["refresh", "acme-alice", "--db", source], environment: env).status == 1)
 
@@ -75,10 +81,8 @@ struct ExportCommandTests {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let env = sandbox.environment
-        let source = sandbox.root.appendingPathComponent("source.sqlite3").path
+        let source = try Self.importedSource(sandbox)
         let target = sandbox.root.appendingPathComponent("target.sqlite3").path
-        let file = try sandbox.write("import.json", CommandLineTests.importFile)
-        #expect(try Binary.run(["import", file, "--db", source], environment: env).status == 0)
         let document = try Binary.run(["export", "-", "--db", source], environment: env).stdout
 
         let cut = try sandbox.write("cut.json", String(document.prefix(document.count * 2 / 3)))
@@ -107,9 +111,7 @@ struct ExportCommandTests {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let env = sandbox.environment
-        let source = sandbox.root.appendingPathComponent("source.sqlite3").path
-        let file = try sandbox.write("import.json", CommandLineTests.importFile)
-        #expect(try Binary.run(["import", file, "--db", source], environment: env).status == 0)
+        let source = try Self.importedSource(sandbox)
         let full = try Binary.run(["export", "--db", source], environment: env, stdout: "/dev/full")
         #expect(full.status == 1)
         #expect(full.stderr.contains("cannot write the export to standard output (No space left on device)"))
