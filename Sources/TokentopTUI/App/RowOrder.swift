@@ -35,6 +35,11 @@ struct RowOrder {
             workspace = connection.workspaceName
             grant = connection.grant
         }
+
+        /// Whether `connection` has these facts, without copying them out of it.
+        func matches(_ connection: Connection) -> Bool {
+            grant == connection.grant && parentID == connection.parentID && workspace == connection.workspaceName
+        }
     }
 
     init(snapshot: DashboardSnapshot, sort: SortOrder, now: Date) {
@@ -85,11 +90,12 @@ struct RowOrder {
         if snapshot.version == version { return true }
         guard sort == .group || sort == .name, snapshot.connections.count == ids.count else { return false }
         guard clients == snapshot.integrations.mapValues(\.clientID) else { return false }
-        for (position, connection) in snapshot.connections.enumerated()
-        where connection.id != ids[position] || connection.scope.ordinal != scopes[position]
-            || trees[position] != TreeFacts(connection)
-        {
-            return false
+        // Read in place by position: iterating would copy each of the 100,000 connections, a retain per string.
+        let connections = snapshot.connections
+        for position in connections.indices {
+            guard connections[position].id == ids[position], connections[position].scope.ordinal == scopes[position],
+                trees[position].matches(connections[position])
+            else { return false }
         }
         version = snapshot.version
         return true
