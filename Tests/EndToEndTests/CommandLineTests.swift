@@ -237,6 +237,40 @@ struct CommandLineTests {
         #expect(message.contains("cannot write the output"))
     }
 
+    /// A token with a refresh token, past its expiry and renewed by nobody (no daemon runs): `status` exits 2 and
+    /// every command calls it expired, also once a refresh of it has failed.
+    @Test func aRenewableTokenPastItsExpiryIsExpiredAndCritical() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        try Self.importExpired(into: sandbox)
+        func statuses() throws -> (status: Binary.Run, listed: String?, shown: String?, filtered: String) {
+            let list = try Binary.run(["list", "--json"], environment: sandbox.environment)
+            let array = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]]
+            let show = try Binary.run(["show", "acme-alice", "--json"], environment: sandbox.environment)
+            let object = try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any]
+            return (
+                try Binary.run(["status"], environment: sandbox.environment),
+                array?.first { $0["id"] as? String == "acme-alice" }?["status"] as? String,
+                object?["status"] as? String,
+                try Binary.run(["list", "--status", "expired"], environment: sandbox.environment).stdout
+            )
+        }
+        let fresh = try statuses()
+        #expect(fresh.status.status == 2)
+        #expect(fresh.status.stdout == "CRITICAL: 2 connections: 1 expired, 1 static\n")
+        #expect(fresh.listed == "expired")
+        #expect(fresh.shown == "expired")
+        #expect(fresh.filtered.contains("acme-alice"))
+        // Its refresh fails against a dead endpoint: still expired, not merely failing.
+        let refresh = try Binary.run(["refresh", "acme-alice"], environment: sandbox.environment)
+        #expect(refresh.status == 1)
+        let failed = try statuses()
+        #expect(failed.status.status == 2)
+        #expect(failed.status.stdout == "CRITICAL: 2 connections: 1 expired, 1 static\n")
+        #expect(failed.listed == "expired")
+        #expect(failed.shown == "expired")
+    }
+
     @Test func statusExitCodesFollowMonitoringConventions() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

@@ -68,6 +68,18 @@ import Testing
             }, fresh: .needsReauth, due: .needsReauth,
             reason: "parent acme-admin expired and nothing can renew it; re-authorize it"),
         Case(
+            name: "expired, but its refresh token renews it first",
+            change: { $0.expiresAt = now.addingTimeInterval(-1) }, fresh: .healthy, due: .expiring, reason: nil),
+        Case(
+            name: "expired while its refresh fails",
+            change: {
+                $0.expiresAt = now.addingTimeInterval(-1)
+                $0.failures = 2
+                $0.lastError = ProviderError(kind: .transient, error: "server_error", status: 503)
+                $0.retryAt = now.addingTimeInterval(30)
+            }, fresh: .healthy, due: .failing,
+            reason: "parent acme-admin expired and its refresh is failing: server_error (HTTP 503); this waits for it"),
+        Case(
             name: "failing",
             change: {
                 $0.failures = 2
@@ -87,6 +99,17 @@ import Testing
         #expect(snapshot.status(of: due, at: Self.now) == item.due)
         #expect(snapshot.parentBlock(of: fresh, at: Self.now)?.reason == item.reason)
         #expect(snapshot.parentBlock(of: due, at: Self.now)?.parentID == (item.reason == nil ? nil : "acme-admin"))
+    }
+
+    @Test func aChildWhoseOwnTokenExpiredReadsExpiredWhateverItsParent() {
+        let failing = Self.parent {
+            $0.failures = 2
+            $0.lastError = ProviderError(kind: .transient, error: "server_error", status: 503)
+        }
+        for parent in [Self.parent(), failing] {
+            let child = Self.child("obo-dead", expiresIn: -1)
+            #expect(Self.snapshot([parent, child]).status(of: child, at: Self.now) == .expired)
+        }
     }
 
     @Test func theChildsOwnFactsComeFirst() {

@@ -43,11 +43,36 @@ struct RefreshPolicyTests {
         #expect(c.status(at: start, policy: policy) == .healthy)
         #expect(c.status(at: start.addingTimeInterval(3600 - 200), policy: policy) == .expiring)
         #expect(c.status(at: start.addingTimeInterval(3600 - 200), inFlight: true, policy: policy) == .refreshing)
-        #expect(c.status(at: start.addingTimeInterval(4000), policy: policy) == .expiring)
+        #expect(c.status(at: start.addingTimeInterval(4000), policy: policy) == .expired)
         #expect(
             connection(lifetime: 3600, refresh: false).status(at: start.addingTimeInterval(4000), policy: policy)
                 == .expired)
         #expect(connection(lifetime: 3600, credential: .apiKey).status(at: start, policy: policy) == .static)
+    }
+
+    @Test func aTokenIsExpiredFromTheInstantOfItsExpiryWithoutGrace() {
+        let policy = RefreshPolicy.standard
+        let c = connection(lifetime: 3600)
+        let expiry = start.addingTimeInterval(3600)
+        #expect(c.status(at: expiry.addingTimeInterval(-0.001), policy: policy) == .expiring)
+        #expect(c.status(at: expiry, policy: policy) == .expired)
+        #expect(c.status(at: expiry.addingTimeInterval(0.001), policy: policy) == .expired)
+        // A refresh in flight still shows as one: it may bring the token back.
+        #expect(c.status(at: expiry, inFlight: true, policy: policy) == .refreshing)
+    }
+
+    @Test func aFailingRefreshIsFailingWhileTheTokenLastsAndExpiredAfter() {
+        let policy = RefreshPolicy.standard
+        var c = connection(lifetime: 3600)
+        c.failures = 3
+        c.lastError = ProviderError(kind: .transient, error: "server_error", status: 503)
+        #expect(c.status(at: start.addingTimeInterval(3599), policy: policy) == .failing)
+        #expect(c.status(at: start.addingTimeInterval(3600), policy: policy) == .expired)
+        // Without a refresh token nothing retries, but a token that still works is not expired.
+        var stranded = connection(lifetime: 3600, refresh: false)
+        stranded.failures = 1
+        #expect(stranded.status(at: start.addingTimeInterval(60), policy: policy) == .failing)
+        #expect(stranded.status(at: start.addingTimeInterval(3600), policy: policy) == .expired)
     }
 
     @Test func storedFactsOutrankTheClock() {

@@ -47,6 +47,37 @@ import TokentopCore
         for text in expected { #expect(line.contains(text), "\(id): '\(text)' missing from '\(line)'") }
     }
 
+    /// A renewable token nobody renewed in time (its provider's breaker held the refresh, or no actor ran) reads
+    /// expired in the status column as in EXPIRES, and in the header's counts; one still valid while its refreshes
+    /// fail reads failing.
+    @Test func aRenewableTokenPastItsExpiryReadsExpiredEverywhere() throws {
+        func renewable(_ id: String, expiresIn: Double, failures: Int) -> Connection {
+            Connection(
+                id: id, integrationID: "github-oauth", scope: .user, subject: "\(id)@example.com",
+                credential: .oauth2, grant: .refreshToken, accessFingerprint: "…0badf00d",
+                refreshFingerprint: "…1badf00d", issuedAt: Fixtures.at(expiresIn - 3_600),
+                expiresAt: Fixtures.at(expiresIn), failures: failures, createdAt: Fixtures.at(-86_400))
+        }
+        let connections = [
+            renewable("held-by-breaker", expiresIn: -30, failures: 0),
+            renewable("ran-out-failing", expiresIn: -1, failures: 4),
+            renewable("still-valid-failing", expiresIn: 600, failures: 4),
+        ]
+        var snapshot = Fixtures.snapshot(connections: connections)
+        snapshot.inFlight = []
+        let harness = Fixtures.harness(snapshot: snapshot)
+        let lines = harness.frame()
+        for id in ["held-by-breaker", "ran-out-failing"] {
+            let line = try #require(harness.line(containing: " \(id) "))
+            #expect(line.hasPrefix(" ✕ expired "), "\(line)")
+            #expect(line.contains(" expired "), "EXPIRES: \(line)")
+        }
+        let valid = try #require(harness.line(containing: " still-valid-failing "))
+        #expect(valid.hasPrefix(" ▲ failing "), "\(valid)")
+        #expect(valid.contains("10m00s"), "\(valid)")
+        #expect(lines[1] == " 3 connections  ▲ 1 failing  ✕ 2 expired")
+    }
+
     @Test func failuresColumnCountsFailures() throws {
         let harness = Fixtures.harness()
         harness.frame()

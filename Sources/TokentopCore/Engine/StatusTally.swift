@@ -3,10 +3,10 @@ import Foundation
 /// How many connections have each status, kept current as connections change and as the clock carries them into
 /// their lead windows, so that the header's counts never scan every connection.
 ///
-/// A status changes by the clock alone at one moment at most: a healthy token becomes `expiring` when its lead
-/// window opens, or `expired` at its expiry when nothing can renew it. Those moments wait in a min-heap; advancing
-/// the clock pops only the ones it passed. A write recomputes only the connection it wrote, and the connections
-/// whose status derives from it.
+/// A status changes by the clock alone at two moments at most: a healthy renewable token becomes `expiring` when its
+/// lead window opens, and any token still valid becomes `expired` at its expiry. The next such moment of each
+/// connection waits in a min-heap; advancing the clock pops only the ones it passed. A write recomputes only the
+/// connection it wrote, and the connections whose status derives from it.
 ///
 /// Statuses are those of ``DashboardSnapshot/status(of:at:)``: a connection whose token derives from its parent's
 /// takes the parent into account. A parent's status changes by the clock or by a write, and either recomputes its
@@ -119,10 +119,14 @@ struct StatusTally {
         }
     }
 
-    /// When the clock alone next changes `connection`'s status, or infinity.
+    /// When the clock alone next changes `connection`'s own status, or infinity: a healthy renewable token's lead
+    /// window opens, or any token that is still valid (healthy, expiring or failing) expires.
     static func nextChange(_ connection: Connection, status: ConnectionStatus, policy: RefreshPolicy) -> Double {
-        guard status == .healthy, let expiresAt = connection.expiresAt else { return .infinity }
-        let at = connection.isRenewable
+        guard [.healthy, .expiring, .failing].contains(status), let expiresAt = connection.expiresAt else {
+            return .infinity
+        }
+        let at =
+            status == .healthy && connection.isRenewable
             ? expiresAt.addingTimeInterval(-policy.windowStart(connection, expiresAt: expiresAt)) : expiresAt
         return at.timeIntervalSinceReferenceDate
     }

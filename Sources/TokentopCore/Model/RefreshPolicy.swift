@@ -115,6 +115,16 @@ public struct RefreshPolicy: Sendable, Equatable {
 extension Connection {
     /// The connection's one status at `now`.
     ///
+    /// One rule serves every reader (the dashboard, `list`, `show`, `status`, metrics, hooks), in this order: the
+    /// stored facts (`revoked`, `needs-reauth`), a refresh in flight (`refreshing`), a credential without expiry
+    /// (`static`); then a token at or past its expiry is `expired`, whether or not something could still renew
+    /// it, since the token in hand no longer works and nobody may be renewing it (no daemon, a provider's breaker
+    /// holding its refresh); a still-valid token whose last refresh failed is `failing`; one inside its lead window
+    /// is `expiring`; the rest are `healthy`.
+    ///
+    /// There is no grace period: a token is expired from the instant its `expires_at` passes on this host's clock.
+    /// The refresh actor renews tokens minutes before they expire, so a token that reaches its expiry was not
+    /// renewed in time, and a few seconds of skew between hosts only move when an overdue token is reported.
     /// - Parameters:
     ///   - now: the clock's time.
     ///   - inFlight: whether the refresh actor is refreshing it right now.
@@ -128,8 +138,8 @@ extension Connection {
             if failures > 0 { return .failing }
             return accessFingerprint == nil && isRenewable ? .expiring : .healthy
         }
-        if failures > 0 { return isRenewable ? .failing : .expired }
-        if now >= expiresAt { return isRenewable ? .expiring : .expired }
+        if now >= expiresAt { return .expired }
+        if failures > 0 { return .failing }
         if isRenewable, now >= expiresAt.addingTimeInterval(-policy.windowStart(self, expiresAt: expiresAt)) {
             return .expiring
         }
