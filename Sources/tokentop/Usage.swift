@@ -89,8 +89,11 @@ enum Usage {
         Command(
             name: "status", synopsis: ["tokentop status"],
             summary: "one line for monitoring; exit 0 OK, 1 failing, 2 re-auth or expired",
-            details: "The convention of monitoring checks (Nagios, Sensu): the worst status decides the exit code.",
-            options: ["--db"]),
+            details: """
+                The convention of monitoring checks (Nagios, Sensu): the worst status decides the exit code. A \
+                token past its expiry counts as expired (exit 2) even when a refresh token could renew it, since \
+                nothing may be renewing it; a still-valid token whose refresh fails counts as failing (exit 1).
+                """, options: ["--db"]),
         Command(
             name: "providers", synopsis: ["tokentop providers [--json]"],
             summary: "the provider catalog: endpoints, grants, rotation, quirks",
