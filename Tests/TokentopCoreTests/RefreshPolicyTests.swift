@@ -57,6 +57,9 @@ struct RefreshPolicyTests {
         #expect(c.status(at: expiry.addingTimeInterval(-0.001), policy: policy) == .expiring)
         #expect(c.status(at: expiry, policy: policy) == .expired)
         #expect(c.status(at: expiry.addingTimeInterval(0.001), policy: policy) == .expired)
+        // The countdown turns at the same instant, so the EXPIRES column and the status never disagree.
+        #expect(Countdown.format(until: expiry, now: expiry.addingTimeInterval(-0.001)) == "1s")
+        #expect(Countdown.format(until: expiry, now: expiry) == "expired")
         // A refresh in flight still shows as one: it may bring the token back.
         #expect(c.status(at: expiry, inFlight: true, policy: policy) == .refreshing)
     }

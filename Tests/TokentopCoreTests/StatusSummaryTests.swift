@@ -44,7 +44,7 @@ import Testing
     @Test func allWellIsZero() {
         let summary = Self.summary([Self.renewable("alice", expiresIn: 3000)])
         #expect(summary.exitCode == 0)
-        #expect(summary.line == "OK: 1 connections: 1 healthy")
+        #expect(summary.line == "OK: 1 connection: 1 healthy")
     }
 
     /// The engine's running counts (which `status` reads) follow the clock past a renewable token's expiry too,

@@ -18,6 +18,6 @@ public struct StatusSummary: Sendable, Equatable {
         exitCode = needsHuman > 0 ? 2 : failing > 0 ? 1 : 0
         let verdict = needsHuman > 0 ? "CRITICAL" : failing > 0 ? "WARNING" : "OK"
         let detail = parts.isEmpty ? "no connections" : parts.joined(separator: ", ")
-        line = "\(verdict): \(total) connections: \(detail)"
+        line = "\(verdict): \(total) connection\(total == 1 ? "" : "s"): \(detail)"
     }
 }
