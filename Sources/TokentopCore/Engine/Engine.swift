@@ -224,12 +224,6 @@ public final class Engine: Sendable {
         var actor = who
         switch connection.status(at: now, policy: policy) {
         case .needsReauth: reason = connection.reauthReason ?? "the provider refused the grant"
-        case .expired where connection.isRenewable:
-            // Nothing refused it: a refresh may bring it back without a human, if one runs.
-            actor =
-                "a refresh can renew it (`tokentop refresh \(connection.id)`, a running daemon or dashboard); "
-                + "should the provider refuse it, \(who)"
-            reason = "the token expired before anything renewed it"
         case .expired: reason = "the token expired and nothing can renew it"
         case .revoked: reason = "the connection was revoked; only a new authorization restores it"
         default:

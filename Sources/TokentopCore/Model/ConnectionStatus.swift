@@ -23,7 +23,6 @@ public enum ConnectionStatus: String, CaseIterable, Codable, Sendable {
         }
     }
 
-    /// Whether someone must act to bring the connection back: re-auth, or a token that expired before anything
-    /// renewed it; `tokentop status` exits 2 for these.
+    /// Whether a human is needed to bring the connection back.
     public var needsHuman: Bool { self == .needsReauth || self == .expired }
 }

@@ -45,11 +45,6 @@ public struct ParentBlock: Sendable, Equatable {
             let place = parent.revokedAtProvider ? "at the provider" : "here"
             reason = "blocked: parent \(parentID) was revoked \(place); re-authorize it, then this renews again"
             needsHuman = true
-        case .expired where parent.isRenewable:
-            // The child's refresh renews the parent first; only a renewal that keeps failing holds the child back.
-            guard parent.failures > 0 else { return nil }
-            reason = "parent \(parentID) expired and its refresh is failing\(said); this waits for it"
-            needsHuman = false
         case .expired:
             reason = "parent \(parentID) expired and nothing can renew it; re-authorize it"
             needsHuman = true
@@ -73,8 +68,7 @@ extension Connection {
     /// A child whose parent needs a human is `needs-reauth` itself, even while its own token lasts: nothing can
     /// renew it until someone acts on the parent. A child whose parent is failing for a transient reason stays
     /// `healthy` while its token is fresh and is `failing` once it is due, since it cannot renew before the parent
-    /// recovers; a child whose own token has expired stays `expired`. The child's own facts (revoked, refused, in
-    /// flight) come first.
+    /// recovers. The child's own facts (revoked, refused, in flight) come first.
     public func status(
         at now: Date, inFlight: Bool = false, policy: RefreshPolicy, parentBlock: ParentBlock?
     ) -> ConnectionStatus {
@@ -85,7 +79,7 @@ extension Connection {
             return own
         case .healthy, .expiring, .failing, .expired:
             if parentBlock.needsHuman { return .needsReauth }
-            return own == .healthy || own == .expired ? own : .failing
+            return own == .healthy ? .healthy : .failing
         }
     }
 }
