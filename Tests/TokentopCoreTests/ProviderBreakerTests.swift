@@ -236,9 +236,10 @@ struct ProviderOutageTests {
         #expect(seconds.count >= 5, "released over many seconds, not at once: \(seconds.count)")
     }
 
-    /// A refresh the breaker holds is not a failure of that connection, but once its token runs out it is expired:
-    /// the dashboard, `list` and `status` must not call it `expiring` while nothing renews it.
-    @Test func aHeldRefreshWhoseTokenRunsOutReadsExpired() async throws {
+    /// A refresh the breaker holds is not a failure of that connection; once its token runs out it is still not
+    /// `expired` (its refresh token renews it when the provider is back, no human needed), but overdue, and
+    /// `status` warns (exit 1) that refreshes are not getting through.
+    @Test func aHeldRefreshWhoseTokenRunsOutIsOverdueNotExpired() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try Store.open(path: directory.appendingPathComponent("t.sqlite3").path, secrets: .ephemeral())
@@ -283,10 +284,20 @@ struct ProviderOutageTests {
         let snapshot = engine.snapshot()
         #expect(!snapshot.outages.isEmpty, "the breaker still holds them")
         for connection in snapshot.connections {
-            #expect(snapshot.status(of: connection, at: clock.now()) == .expired, "\(connection.id)")
+            let status = snapshot.status(of: connection, at: clock.now())
+            // Held ones are due; one a probe tried is failing: the refresh actor's to act on, either way.
+            let expected: ConnectionStatus = connection.failures == 0 ? .expiring : .failing
+            #expect(status == expected, "\(connection.id)")
+            #expect(connection.isOverdue(at: clock.now(), status: status), "\(connection.id)")
         }
-        #expect(snapshot.counts(at: clock.now()) == [.expired: 12])
-        #expect(StatusSummary(snapshot, at: clock.now()).exitCode == 2)
+        let counts = snapshot.counts(at: clock.now())
+        #expect(counts[.expired] == nil)
+        #expect((counts[.expiring] ?? 0) + (counts[.failing] ?? 0) == 12)
+        let summary = StatusSummary(snapshot, at: clock.now())
+        #expect(summary.exitCode == 1)
+        #expect(summary.overdue == 12)
+        #expect(summary.line.hasPrefix("WARNING: 12 connections: "))
+        #expect(summary.line.hasSuffix("; 12 overdue (past expiry, not renewed: is a daemon or dashboard running?)"))
         await engine.stop()
     }
 
