@@ -219,10 +219,12 @@ struct Runner {
 
     // MARK: - Wiring
 
-    /// - Parameter create: whether a missing database is created (import, the dashboard, the daemon) or named as
-    ///   missing (commands that only read or act on what is there).
+    /// - Parameter create: whether a missing database and a missing key file are created (import, the dashboard,
+    ///   the daemon: they write secrets) or named as missing (commands that only read or act on what is there:
+    ///   without a key they still read a store that holds no secret).
     private func openStore(create: Bool = false) throws -> Store {
-        let (store, note) = try Store.open(path: databasePath, environment: environment, create: create)
+        let (store, note) = try Store.open(
+            path: databasePath, environment: environment, create: create, createKey: create)
         if let note { Output.error("note: \(note)") }
         return store
     }

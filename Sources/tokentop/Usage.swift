@@ -88,9 +88,14 @@ enum Usage {
                 """, options: ["--db", "--config", "--log"] + running),
         Command(
             name: "status", synopsis: ["tokentop status"],
-            summary: "one line for monitoring; exit 0 OK, 1 failing, 2 re-auth or expired",
-            details: "The convention of monitoring checks (Nagios, Sensu): the worst status decides the exit code.",
-            options: ["--db"]),
+            summary: "one line for monitoring; exit 0 OK, 1 failing or overdue, 2 re-auth or expired",
+            details: """
+                The convention of monitoring checks (Nagios, Sensu): the worst status decides the exit code. \
+                Overdue: a token that a refresh token or grant can renew, past its expiry and not renewed. It \
+                reads expiring (or failing), not expired, since no human must act; but nothing is refreshing it \
+                (no daemon or dashboard runs), or its refreshes do not get through. Expired: past expiry, with \
+                nothing to renew it.
+                """, options: ["--db"]),
         Command(
             name: "providers", synopsis: ["tokentop providers [--json]"],
             summary: "the provider catalog: endpoints, grants, rotation, quirks",

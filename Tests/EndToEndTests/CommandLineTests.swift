@@ -237,6 +237,67 @@ struct CommandLineTests {
         #expect(message.contains("cannot write the output"))
     }
 
+    /// A token with a refresh token, past its expiry and renewed by nobody (no daemon runs): DESIGN.md's `expired`
+    /// is for what nothing can renew, so every command calls it `expiring` (then `failing` once a refresh of it has
+    /// failed), marks it overdue in JSON, and `status` warns with exit 1 rather than calling for a human.
+    @Test func aRenewableTokenPastItsExpiryIsOverdueAndAWarning() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        try Self.importExpired(into: sandbox)
+        func statuses() throws -> (status: Binary.Run, listed: [String: Any]?, shown: [String: Any]?, table: String) {
+            let list = try Binary.run(["list", "--json"], environment: sandbox.environment)
+            let array = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]]
+            let show = try Binary.run(["show", "acme-alice", "--json"], environment: sandbox.environment)
+            return (
+                try Binary.run(["status"], environment: sandbox.environment),
+                array?.first { $0["id"] as? String == "acme-alice" },
+                try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any],
+                try Binary.run(["list", "--status", "expired"], environment: sandbox.environment).stdout
+            )
+        }
+        let hint = "1 overdue (past expiry, not renewed: is a daemon or dashboard running?)"
+        let fresh = try statuses()
+        #expect(fresh.status.status == 1)
+        #expect(fresh.status.stdout == "WARNING: 2 connections: 1 expiring, 1 static; \(hint)\n")
+        #expect(fresh.listed?["status"] as? String == "expiring")
+        #expect(fresh.listed?["overdue"] as? Bool == true)
+        #expect(fresh.shown?["status"] as? String == "expiring")
+        #expect(fresh.shown?["overdue"] as? Bool == true)
+        #expect(!fresh.table.contains("acme-alice"), "not listed as expired: \(fresh.table)")
+        // Its refresh fails against a dead endpoint: failing, still overdue, still no human needed.
+        let refresh = try Binary.run(["refresh", "acme-alice"], environment: sandbox.environment)
+        #expect(refresh.status == 1)
+        let failed = try statuses()
+        #expect(failed.status.status == 1)
+        #expect(failed.status.stdout == "WARNING: 2 connections: 1 failing, 1 static; \(hint)\n")
+        #expect(failed.listed?["status"] as? String == "failing")
+        #expect(failed.listed?["overdue"] as? Bool == true)
+        #expect(failed.shown?["status"] as? String == "failing")
+        // The static key never expires: not overdue.
+        let list = try Binary.run(["list", "--json"], environment: sandbox.environment)
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        #expect(array.first { $0["id"] as? String == "acme-key" }?["overdue"] as? Bool == false)
+    }
+
+    /// A token nothing can renew (no refresh token), past its expiry: `expired` in DESIGN.md's sense, exit 2.
+    @Test func aTokenNothingCanRenewPastItsExpiryIsExpiredAndCritical() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write(
+            "import.json",
+            Self.importFile.replacingOccurrences(of: Self.farFuture, with: "2020-01-01T00:00:00Z")
+                .replacingOccurrences(of: "\"refresh_token\": \"fake-refresh-token-0001\",", with: ""))
+        let imported = try Binary.run(["import", file], environment: sandbox.environment)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let status = try Binary.run(["status"], environment: sandbox.environment)
+        #expect(status.status == 2)
+        #expect(status.stdout == "CRITICAL: 2 connections: 1 expired, 1 static\n")
+        let shown = try Binary.run(["show", "acme-alice", "--json"], environment: sandbox.environment)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        #expect(object["status"] as? String == "expired")
+        #expect(object["overdue"] as? Bool == false)
+    }
+
     @Test func statusExitCodesFollowMonitoringConventions() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

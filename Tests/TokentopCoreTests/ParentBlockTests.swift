@@ -68,6 +68,18 @@ import Testing
             }, fresh: .needsReauth, due: .needsReauth,
             reason: "parent acme-admin expired and nothing can renew it; re-authorize it"),
         Case(
+            name: "past its expiry, but its refresh token renews it first (expiring, not expired)",
+            change: { $0.expiresAt = now.addingTimeInterval(-1) }, fresh: .healthy, due: .expiring, reason: nil),
+        Case(
+            name: "past its expiry while its refresh fails (failing, not expired)",
+            change: {
+                $0.expiresAt = now.addingTimeInterval(-1)
+                $0.failures = 2
+                $0.lastError = ProviderError(kind: .transient, error: "server_error", status: 503)
+                $0.retryAt = now.addingTimeInterval(30)
+            }, fresh: .healthy, due: .failing,
+            reason: "parent acme-admin is failing: server_error (HTTP 503); this waits for it"),
+        Case(
             name: "failing",
             change: {
                 $0.failures = 2
@@ -87,6 +99,21 @@ import Testing
         #expect(snapshot.status(of: due, at: Self.now) == item.due)
         #expect(snapshot.parentBlock(of: fresh, at: Self.now)?.reason == item.reason)
         #expect(snapshot.parentBlock(of: due, at: Self.now)?.parentID == (item.reason == nil ? nil : "acme-admin"))
+    }
+
+    /// A derived token past its own expiry can still be minted again: it is due (`expiring`), or `failing` while
+    /// its parent fails, and overdue either way; never `expired`, which is for what nothing can renew.
+    @Test func aChildPastItsOwnExpiryIsDueAndOverdueNotExpired() {
+        let failing = Self.parent {
+            $0.failures = 2
+            $0.lastError = ProviderError(kind: .transient, error: "server_error", status: 503)
+        }
+        for (parent, expected) in [(Self.parent(), ConnectionStatus.expiring), (failing, .failing)] {
+            let child = Self.child("obo-dead", expiresIn: -1)
+            let status = Self.snapshot([parent, child]).status(of: child, at: Self.now)
+            #expect(status == expected)
+            #expect(child.isOverdue(at: Self.now, status: status))
+        }
     }
 
     @Test func theChildsOwnFactsComeFirst() {

@@ -236,6 +236,71 @@ struct ProviderOutageTests {
         #expect(seconds.count >= 5, "released over many seconds, not at once: \(seconds.count)")
     }
 
+    /// A refresh the breaker holds is not a failure of that connection; once its token runs out it is still not
+    /// `expired` (its refresh token renews it when the provider is back, no human needed), but overdue, and
+    /// `status` warns (exit 1) that refreshes are not getting through.
+    @Test func aHeldRefreshWhoseTokenRunsOutIsOverdueNotExpired() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try Store.open(path: directory.appendingPathComponent("t.sqlite3").path, secrets: .ephemeral())
+        let sandbox = SandboxProvider(clock: clock, latency: 0...0)
+        let down = clock.now()...clock.now().addingTimeInterval(3600)
+        sandbox.addProvider("acme", behaviour: .init(rotates: true, lifetimes: 3600...3600, outage: down))
+        sandbox.addClient(id: "client-acme", secret: Secret("fake-client-secret"), provider: "acme")
+        let connections: [[String: Any]] = (0..<12).map { index in
+            sandbox.issueRefreshToken(Secret("fake-rt-acme-\(index)"), clientID: "client-acme")
+            return [
+                "id": "acme-\(index)", "integration": "acme", "scope": "user", "subject": "u\(index)@acme.example",
+                "access_token": "fake-at-acme-\(index)", "refresh_token": "fake-rt-acme-\(index)", "expires_in": 200,
+            ]
+        }
+        let data = try JSONSerialization.data(withJSONObject: [
+            "integrations": [
+                [
+                    "id": "acme", "provider": "acme", "token_url": SandboxProvider.tokenURL("acme").absoluteString,
+                    "client_id": "client-acme", "client_secret": "fake-client-secret",
+                ]
+            ],
+            "connections": connections,
+        ])
+        _ = try store.importBundle(try ImportFile.parse(data, source: "test"), at: clock.now())
+        var policy = RefreshPolicy.standard
+        policy.concurrency = 2
+        let engine = try Engine(store: store, transport: sandbox, timeSource: clock, policy: policy)
+        clock.advance(100)
+        engine.start()
+        let opened = try await waitFor { engine.snapshot().outages.first?.heldRefreshes ?? 0 >= 5 }
+        #expect(opened)
+        let held = engine.snapshot().connections.filter { $0.failures == 0 }
+        #expect(held.count >= 5, "refreshes held, with nothing recorded against them")
+        for connection in held {
+            #expect(engine.snapshot().status(of: connection, at: clock.now()) == .expiring, "\(connection.id)")
+        }
+        // Past the tokens' expiry, with the provider still down and the breaker open.
+        clock.advance(101)
+        // A probe may go out meanwhile, and fail: wait until none is in flight.
+        try await Task.sleep(nanoseconds: 100_000_000)
+        #expect(try await waitFor { engine.snapshot().inFlight.isEmpty })
+        let snapshot = engine.snapshot()
+        #expect(!snapshot.outages.isEmpty, "the breaker still holds them")
+        for connection in snapshot.connections {
+            let status = snapshot.status(of: connection, at: clock.now())
+            // Held ones are due; one a probe tried is failing: the refresh actor's to act on, either way.
+            let expected: ConnectionStatus = connection.failures == 0 ? .expiring : .failing
+            #expect(status == expected, "\(connection.id)")
+            #expect(connection.isOverdue(at: clock.now(), status: status), "\(connection.id)")
+        }
+        let counts = snapshot.counts(at: clock.now())
+        #expect(counts[.expired] == nil)
+        #expect((counts[.expiring] ?? 0) + (counts[.failing] ?? 0) == 12)
+        let summary = StatusSummary(snapshot, at: clock.now())
+        #expect(summary.exitCode == 1)
+        #expect(summary.overdue == 12)
+        #expect(summary.line.hasPrefix("WARNING: 12 connections: "))
+        #expect(summary.line.hasSuffix("; 12 overdue (past expiry, not renewed: is a daemon or dashboard running?)"))
+        await engine.stop()
+    }
+
     /// Polls `condition` for up to ten seconds of real time.
     func waitFor(_ condition: () throws -> Bool) async throws -> Bool {
         for _ in 0..<1000 {

@@ -43,11 +43,53 @@ struct RefreshPolicyTests {
         #expect(c.status(at: start, policy: policy) == .healthy)
         #expect(c.status(at: start.addingTimeInterval(3600 - 200), policy: policy) == .expiring)
         #expect(c.status(at: start.addingTimeInterval(3600 - 200), inFlight: true, policy: policy) == .refreshing)
+        // Past expiry, a refresh token can still renew it: due for the refresh actor, not expired.
         #expect(c.status(at: start.addingTimeInterval(4000), policy: policy) == .expiring)
         #expect(
             connection(lifetime: 3600, refresh: false).status(at: start.addingTimeInterval(4000), policy: policy)
                 == .expired)
         #expect(connection(lifetime: 3600, credential: .apiKey).status(at: start, policy: policy) == .static)
+    }
+
+    /// DESIGN.md: `expired` is past expiry with nothing to renew it. A renewable token past its expiry stays
+    /// `expiring` (a refresh is due) and is overdue from the instant its `expires_at` passes.
+    @Test func aRenewableTokenPastItsExpiryIsExpiringAndOverdueNeverExpired() {
+        let policy = RefreshPolicy.standard
+        let c = connection(lifetime: 3600)
+        let expiry = start.addingTimeInterval(3600)
+        for (offset, overdue) in [(-0.001, false), (0, true), (0.001, true), (86_400, true)] {
+            let now = expiry.addingTimeInterval(offset)
+            let status = c.status(at: now, policy: policy)
+            #expect(status == .expiring, "\(offset)")
+            #expect(c.isOverdue(at: now, status: status) == overdue, "\(offset)")
+        }
+        // The countdown turns at the same instant as the overdue mark.
+        #expect(Countdown.format(until: expiry, now: expiry.addingTimeInterval(-0.001)) == "1s")
+        #expect(Countdown.format(until: expiry, now: expiry) == "expired")
+        // A refresh in flight shows as one, and is not counted as overdue: something is renewing it.
+        #expect(c.status(at: expiry, inFlight: true, policy: policy) == .refreshing)
+        #expect(!c.isOverdue(at: expiry, status: .refreshing))
+        // Nothing can renew a token without a refresh token: expired from its expiry on, and not overdue.
+        let stranded = connection(lifetime: 3600, refresh: false)
+        #expect(stranded.status(at: expiry.addingTimeInterval(-0.001), policy: policy) == .healthy)
+        #expect(stranded.status(at: expiry, policy: policy) == .expired)
+        #expect(!stranded.isOverdue(at: expiry, status: .expired))
+    }
+
+    @Test func aFailingRefreshIsFailingBeforeAndPastExpiryWhenRenewable() {
+        let policy = RefreshPolicy.standard
+        var c = connection(lifetime: 3600)
+        c.failures = 3
+        c.lastError = ProviderError(kind: .transient, error: "server_error", status: 503)
+        #expect(c.status(at: start.addingTimeInterval(3599), policy: policy) == .failing)
+        #expect(!c.isOverdue(at: start.addingTimeInterval(3599), status: .failing))
+        #expect(c.status(at: start.addingTimeInterval(3600), policy: policy) == .failing)
+        #expect(c.isOverdue(at: start.addingTimeInterval(3600), status: .failing))
+        // Without a refresh token nothing retries: a token that still works is failing, one past expiry expired.
+        var stranded = connection(lifetime: 3600, refresh: false)
+        stranded.failures = 1
+        #expect(stranded.status(at: start.addingTimeInterval(60), policy: policy) == .failing)
+        #expect(stranded.status(at: start.addingTimeInterval(3600), policy: policy) == .expired)
     }
 
     @Test func storedFactsOutrankTheClock() {

@@ -47,6 +47,42 @@ import TokentopCore
         for text in expected { #expect(line.contains(text), "\(id): '\(text)' missing from '\(line)'") }
     }
 
+    /// A renewable token nobody renewed in time (its provider's breaker held the refresh, or no actor ran) is due,
+    /// not `expired` (DESIGN.md: that is for tokens nothing can renew): `◐ expiring`, or `▲ failing` while its
+    /// refreshes fail, with EXPIRES reading `expired` in the critical style.
+    @Test func aRenewableTokenPastItsExpiryReadsDueWithAnExpiredCountdown() throws {
+        func renewable(_ id: String, expiresIn: Double, failures: Int) -> Connection {
+            Connection(
+                id: id, integrationID: "github-oauth", scope: .user, subject: "\(id)@example.com",
+                credential: .oauth2, grant: .refreshToken, accessFingerprint: "…0badf00d",
+                refreshFingerprint: "…1badf00d", issuedAt: Fixtures.at(expiresIn - 3_600),
+                expiresAt: Fixtures.at(expiresIn), failures: failures, createdAt: Fixtures.at(-86_400))
+        }
+        let connections = [
+            // First in its group, so the cursor's style covers its row rather than one this test reads.
+            renewable("a-fresh", expiresIn: 3_000, failures: 0),
+            renewable("held-by-breaker", expiresIn: -30, failures: 0),
+            renewable("ran-out-failing", expiresIn: -1, failures: 4),
+            renewable("still-valid-failing", expiresIn: 600, failures: 4),
+        ]
+        var snapshot = Fixtures.snapshot(connections: connections)
+        snapshot.inFlight = []
+        let harness = Fixtures.harness(snapshot: snapshot)
+        let lines = harness.frame()
+        for (id, status) in [("held-by-breaker", "◐ expiring"), ("ran-out-failing", "▲ failing")] {
+            let row = try #require(lines.firstIndex { $0.contains(" \(id) ") })
+            let line = lines[row]
+            #expect(line.hasPrefix(" \(status) "), "\(line)")
+            let countdown = try #require(line.range(of: " expired "), "EXPIRES: \(line)")
+            let column = line.distance(from: line.startIndex, to: countdown.lowerBound) + 1
+            #expect(harness.screen.style(row: row, column: column) == Theme.builtIn[.countdownCritical], "\(id)")
+        }
+        let valid = try #require(harness.line(containing: " still-valid-failing "))
+        #expect(valid.hasPrefix(" ▲ failing "), "\(valid)")
+        #expect(valid.contains("10m00s"), "\(valid)")
+        #expect(lines[1] == " 4 connections  ● 1 healthy  ◐ 1 expiring  ▲ 2 failing")
+    }
+
     @Test func failuresColumnCountsFailures() throws {
         let harness = Fixtures.harness()
         harness.frame()

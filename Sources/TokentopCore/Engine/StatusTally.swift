@@ -3,10 +3,10 @@ import Foundation
 /// How many connections have each status, kept current as connections change and as the clock carries them into
 /// their lead windows, so that the header's counts never scan every connection.
 ///
-/// A status changes by the clock alone at one moment at most: a healthy token becomes `expiring` when its lead
-/// window opens, or `expired` at its expiry when nothing can renew it. Those moments wait in a min-heap; advancing
-/// the clock pops only the ones it passed. A write recomputes only the connection it wrote, and the connections
-/// whose status derives from it.
+/// A status changes by the clock alone at one moment at most: a healthy renewable token becomes `expiring` when its
+/// lead window opens (and stays so past its expiry), and a token nothing can renew, healthy or failing, becomes
+/// `expired` at its expiry. Those moments wait in a min-heap; advancing the clock pops only the ones it passed. A
+/// write recomputes only the connection it wrote, and the connections whose status derives from it.
 ///
 /// Statuses are those of ``DashboardSnapshot/status(of:at:)``: a connection whose token derives from its parent's
 /// takes the parent into account. A parent's status changes by the clock or by a write, and either recomputes its
@@ -119,11 +119,21 @@ struct StatusTally {
         }
     }
 
-    /// When the clock alone next changes `connection`'s status, or infinity.
+    /// When the clock alone next changes `connection`'s own status, or infinity.
+    ///
+    /// A renewable token that is `expiring` or `failing` keeps that status past its expiry, so it schedules nothing:
+    /// a moment that changes nothing would come back to the top of the heap at once.
     static func nextChange(_ connection: Connection, status: ConnectionStatus, policy: RefreshPolicy) -> Double {
-        guard status == .healthy, let expiresAt = connection.expiresAt else { return .infinity }
-        let at = connection.isRenewable
-            ? expiresAt.addingTimeInterval(-policy.windowStart(connection, expiresAt: expiresAt)) : expiresAt
+        guard let expiresAt = connection.expiresAt else { return .infinity }
+        let at: Date
+        if connection.isRenewable {
+            guard status == .healthy else { return .infinity }
+            at = expiresAt.addingTimeInterval(-policy.windowStart(connection, expiresAt: expiresAt))
+        } else {
+            // A token nothing can renew may be failing while it lasts (a refresh tried and failed); both expire.
+            guard status == .healthy || status == .failing else { return .infinity }
+            at = expiresAt
+        }
         return at.timeIntervalSinceReferenceDate
     }
 

@@ -17,6 +17,15 @@ public enum StoreExport {
     /// - Throws: ``StoreError`` for the store, ``AtomicFileError`` when the file cannot be written.
     public static func run(store: Store, to path: String?, user: String, at now: Date) throws -> ExportSummary {
         let target = path == nil || path == "-" ? "standard output" : path!
+        guard store.secrets.hasKey else {
+            // Opened without a key, so it holds nothing sealed, and no key check that an import could verify.
+            throw StoreError(
+                .badKey,
+                "cannot export \(store.path): no key exists yet (\(SecretBox.keyVariable) is unset and there is no "
+                    + "key file at \(store.secrets.missingKeyFile ?? "?")), so the store holds no secret and no key "
+                    + "check to bind an export to; import into it first, or set \(SecretBox.keyVariable) to its key; "
+                    + "nothing was written", path: store.path)
+        }
         return try store.audited(.export, target: target, user: user, at: now, detail: \.description) {
             let dump = try store.dump()
             let document = try self.document(dump, at: now)

@@ -113,8 +113,16 @@ public struct RefreshPolicy: Sendable, Equatable {
 }
 
 extension Connection {
-    /// The connection's one status at `now`.
+    /// The connection's one status at `now`, as DESIGN.md defines it.
     ///
+    /// One rule serves every reader (the dashboard, `list`, `show`, `status`, metrics, hooks), in this order: the
+    /// stored facts (`revoked`, `needs-reauth`), a refresh in flight (`refreshing`), a credential without expiry
+    /// (`static`); then a token past its expiry that nothing can renew is `expired`; one whose last refresh failed is
+    /// `failing` (the token may still be valid); a renewable one inside its lead window, or past its expiry, is
+    /// `expiring`: a refresh is due, and the refresh actor, not a human, acts on it. The rest are `healthy`.
+    ///
+    /// A renewable token past its expiry is therefore never `expired`; ``isOverdue(at:status:)`` tells it apart,
+    /// so that `tokentop status` can warn that nothing renewed it in time.
     /// - Parameters:
     ///   - now: the clock's time.
     ///   - inFlight: whether the refresh actor is refreshing it right now.
@@ -128,11 +136,23 @@ extension Connection {
             if failures > 0 { return .failing }
             return accessFingerprint == nil && isRenewable ? .expiring : .healthy
         }
-        if failures > 0 { return isRenewable ? .failing : .expired }
-        if now >= expiresAt { return isRenewable ? .expiring : .expired }
+        // Nothing retries a token that cannot renew: once it runs out, only a human brings it back.
+        if now >= expiresAt, !isRenewable { return .expired }
+        if failures > 0 { return .failing }
         if isRenewable, now >= expiresAt.addingTimeInterval(-policy.windowStart(self, expiresAt: expiresAt)) {
             return .expiring
         }
         return .healthy
+    }
+
+    /// Whether the token is past its expiry though something could renew it, and nothing has: its status is
+    /// `expiring` or `failing` (never `expired`, which is for tokens nothing can renew), but the refresh actor renews
+    /// inside the lead window, so no refresher runs or its refreshes do not get through.
+    /// - Parameters:
+    ///   - now: the clock's time.
+    ///   - status: the connection's status at `now`, as ``DashboardSnapshot/status(of:at:)`` gives it.
+    public func isOverdue(at now: Date, status: ConnectionStatus) -> Bool {
+        guard status == .expiring || status == .failing, let expiresAt else { return false }
+        return now >= expiresAt
     }
 }

@@ -4,7 +4,8 @@ import Foundation
 public enum ConnectionReport {
     /// The fields of one connection's JSON object, with the names `list --json` promises, sorted by name.
     static func fields(
-        _ connection: Connection, integration: Integration?, status: ConnectionStatus, block: ParentBlock? = nil
+        _ connection: Connection, integration: Integration?, status: ConnectionStatus, at now: Date,
+        block: ParentBlock? = nil
     ) -> [(String, JSONWriter.Value)] {
         let lastError: [(String, JSONWriter.Value)]? = connection.lastError.map { error in
             [
@@ -30,6 +31,7 @@ public enum ConnectionReport {
             ("last_error", .object(lastError)),
             ("last_refresh_at", .string(timestamp(connection.lastRefreshAt))),
             ("members", .strings(connection.members)),
+            ("overdue", .bool(connection.isOverdue(at: now, status: status))),
             ("parent", .string(connection.parentID)),
             ("probe", .object(probe)),
             ("provider", .string(integration?.provider)),
@@ -57,7 +59,7 @@ public enum ConnectionReport {
             writer.object(
                 fields(
                     connection, integration: snapshot.integrations[connection.integrationID], status: status,
-                    block: snapshot.parentBlock(of: connection, at: now)))
+                    at: now, block: snapshot.parentBlock(of: connection, at: now)))
         }
         writer.raw(connections.isEmpty ? "]" : "\n]")
         return String(decoding: writer.bytes, as: UTF8.self)
@@ -69,7 +71,7 @@ public enum ConnectionReport {
     ) -> String {
         let integration = snapshot.integrations[connection.integrationID]
         var result = fields(
-            connection, integration: integration, status: snapshot.status(of: connection, at: now),
+            connection, integration: integration, status: snapshot.status(of: connection, at: now), at: now,
             block: snapshot.parentBlock(of: connection, at: now))
         result.append(("children", .strings(snapshot.children(of: connection.id))))
         let detail: [(String, JSONWriter.Value)]? = integration.map { integration in

@@ -2,9 +2,12 @@ import Foundation
 
 /// `tokentop status`: one line and the exit status of a monitoring check.
 public struct StatusSummary: Sendable, Equatable {
-    /// 0 when all is well, 1 when something is failing, 2 when something needs a human (re-auth or expired).
+    /// 0 when all is well; 1 when something is failing or overdue; 2 when something needs a human (re-auth, or a
+    /// token expired that nothing can renew).
     public var exitCode: Int32
     public var line: String
+    /// How many renewable tokens are past their expiry and not renewed (see ``Connection/isOverdue(at:status:)``).
+    public var overdue: Int
 
     /// Summarises `snapshot` at `now`.
     public init(_ snapshot: DashboardSnapshot, at now: Date) {
@@ -13,11 +16,27 @@ public struct StatusSummary: Sendable, Equatable {
         let parts = ConnectionStatus.allCases.compactMap { status in
             counts[status].map { "\($0) \(status.rawValue)" }
         }
+        overdue = Self.overdue(snapshot, at: now, counts: counts)
         let needsHuman = (counts[.needsReauth] ?? 0) + (counts[.expired] ?? 0)
-        let failing = counts[.failing] ?? 0
-        exitCode = needsHuman > 0 ? 2 : failing > 0 ? 1 : 0
-        let verdict = needsHuman > 0 ? "CRITICAL" : failing > 0 ? "WARNING" : "OK"
-        let detail = parts.isEmpty ? "no connections" : parts.joined(separator: ", ")
-        line = "\(verdict): \(total) connections: \(detail)"
+        let warnings = (counts[.failing] ?? 0) + overdue
+        exitCode = needsHuman > 0 ? 2 : warnings > 0 ? 1 : 0
+        let verdict = needsHuman > 0 ? "CRITICAL" : warnings > 0 ? "WARNING" : "OK"
+        var detail = parts.isEmpty ? "no connections" : parts.joined(separator: ", ")
+        if overdue > 0 {
+            // Not a status of its own: these are among the expiring and failing ones counted before the semicolon.
+            detail += "; \(overdue) overdue (past expiry, not renewed: is a daemon or dashboard running?)"
+        }
+        line = "\(verdict): \(total) connection\(total == 1 ? "" : "s"): \(detail)"
+    }
+
+    /// Counts the overdue connections; only when some are expiring or failing, since no other status can be.
+    private static func overdue(_ snapshot: DashboardSnapshot, at now: Date, counts: [ConnectionStatus: Int]) -> Int {
+        guard (counts[.expiring] ?? 0) + (counts[.failing] ?? 0) > 0 else { return 0 }
+        var overdue = 0
+        for connection in snapshot.connections where connection.isRenewable {
+            guard let expiresAt = connection.expiresAt, now >= expiresAt else { continue }
+            if connection.isOverdue(at: now, status: snapshot.status(of: connection, at: now)) { overdue += 1 }
+        }
+        return overdue
     }
 }

@@ -8,7 +8,9 @@ import Foundation
 /// value copied into another row or column fails to open. The stored form is a version byte, the nonce, the
 /// ciphertext and the 16-byte tag.
 ///
-/// The key comes from `TOKENTOP_KEY` (base64 of 32 bytes) or from a key file that is created on first use.
+/// The key comes from `TOKENTOP_KEY` (base64 of 32 bytes) or from a key file, which only a command that writes
+/// secrets creates (``load(environment:createKey:)``). A box loaded without a key, for a command that only reads,
+/// opens and seals nothing: each attempt throws an error that says where the key was looked for.
 public final class SecretBox: @unchecked Sendable {
     // @unchecked Sendable: the key buffer is written once in `init` and only read afterwards, until `deinit` wipes
     // it; every `seal` and `open` uses its own cipher context, so concurrent calls share nothing mutable.
@@ -20,9 +22,16 @@ public final class SecretBox: @unchecked Sendable {
     static let tagLength = 16
     static let formatVersion: UInt8 = 1
 
-    /// Where the key came from, for messages: `TOKENTOP_KEY`, `key file PATH`, `a random key`, or `a given key`.
+    /// Where the key came from, for messages: `TOKENTOP_KEY`, `key file PATH`, `a random key`, `a given key`, or
+    /// `no key` when none exists yet.
     public let keySource: String
-    private let key: UnsafeMutableBufferPointer<UInt8>
+    /// Nil in a box loaded without a key.
+    private let key: UnsafeMutableBufferPointer<UInt8>?
+    /// The key file that did not exist, in a box without a key.
+    let missingKeyFile: String?
+
+    /// Whether the box has a key; a box without one seals and opens nothing.
+    public var hasKey: Bool { key != nil }
 
     /// Creates a box with a 32-byte key, for tests and for callers that manage the key themselves.
     public convenience init(key: [UInt8]) {
@@ -31,12 +40,22 @@ public final class SecretBox: @unchecked Sendable {
 
     init(key bytes: [UInt8], source: String) {
         precondition(bytes.count == Self.keyLength, "SecretBox needs a key of exactly 32 bytes")
-        key = .allocate(capacity: Self.keyLength)
-        _ = key.initialize(from: bytes)
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: Self.keyLength)
+        _ = buffer.initialize(from: bytes)
+        key = buffer
         keySource = source
+        missingKeyFile = nil
+    }
+
+    /// A box without a key: `TOKENTOP_KEY` is unset and `keyFile` does not exist.
+    private init(missingKeyFile keyFile: String) {
+        key = nil
+        missingKeyFile = keyFile
+        keySource = "no key"
     }
 
     deinit {
+        guard let key else { return }
         OPENSSL_cleanse(key.baseAddress, key.count)
         key.deallocate()
     }
@@ -51,11 +70,13 @@ public final class SecretBox: @unchecked Sendable {
 
     /// The box for this user: the key from `TOKENTOP_KEY`, else from `<config directory>/key`.
     ///
-    /// The key file is created with mode 0600 (its directory 0700) when it does not exist yet. A key file that
-    /// other users could read is refused rather than used.
+    /// A key file that other users could read is refused rather than used.
+    /// - Parameter createKey: whether a missing key file is created (mode 0600, its directory 0700), for a command
+    ///   that writes secrets; otherwise a missing key gives a box without one (see ``hasKey``), and nothing is
+    ///   created.
     /// - Throws: ``StoreError`` with code `badKey` when the key is malformed or stored unsafely.
     public static func load(
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment, createKey: Bool = true
     ) throws -> SecretBox {
         if let text = environment[keyVariable], !text.isEmpty {
             var bytes = try decodeKey(text, origin: keyVariable, path: nil)
@@ -63,9 +84,21 @@ public final class SecretBox: @unchecked Sendable {
             return SecretBox(key: bytes, source: keyVariable)
         }
         let path = keyFilePath(environment: environment)
-        var bytes = try KeyFile.readOrCreate(path: path)
+        guard var bytes = try createKey ? KeyFile.readOrCreate(path: path) : KeyFile.read(path: path) else {
+            return SecretBox(missingKeyFile: path)
+        }
         defer { OPENSSL_cleanse(&bytes, bytes.count) }
         return SecretBox(key: bytes, source: "key file \(path)")
+    }
+
+    /// The error of a box without a key, for `what` (for example `the secrets of PATH`): where the key was looked
+    /// for, and how to give one.
+    func missingKey(_ what: String, path: String?) -> StoreError {
+        StoreError(
+            .badKey,
+            "no key to open \(what): \(Self.keyVariable) is unset and there is no key file at "
+                + "\(missingKeyFile ?? "?"); set \(Self.keyVariable) to the key the store was created with, or put "
+                + "its key file back (mode 0600); nothing was created", path: path ?? missingKeyFile)
     }
 
     /// `<config directory>/key`, where ``load(environment:)`` looks for the key when `TOKENTOP_KEY` is unset.
@@ -89,6 +122,7 @@ public final class SecretBox: @unchecked Sendable {
 
     /// Encrypts `secret` for the place `context` names, such as `connections/acme-alice/access_token`.
     public func seal(_ secret: Secret, context: String) throws -> [UInt8] {
+        guard let key else { throw missingKey(context, path: nil) }
         var plaintext = Array(secret.value.utf8)
         defer { OPENSSL_cleanse(&plaintext, plaintext.count) }
         var nonce = [UInt8](repeating: 0, count: Self.nonceLength)
@@ -123,6 +157,7 @@ public final class SecretBox: @unchecked Sendable {
 
     /// Decrypts a value sealed for `context`; errors call it `describing` and carry `path`.
     func open(_ sealed: [UInt8], context: String, describing: String, path: String?) throws -> Secret {
+        guard let key else { throw missingKey(describing, path: path) }
         let overhead = 1 + Self.nonceLength + Self.tagLength
         guard sealed.count >= overhead else { throw damaged(describing, path, "it is too short") }
         guard sealed[0] == Self.formatVersion else {

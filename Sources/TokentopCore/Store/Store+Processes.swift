@@ -33,6 +33,8 @@ extension Store {
     func checkKeyUnchanged() throws {
         let stored = try database.query("SELECT value FROM meta WHERE name = 'key_check'") { $0.blob(0) }.first ?? nil
         guard let stored else { return }
+        // Another process sealed the first secret since this one opened the store without a key.
+        guard secrets.hasKey else { throw secrets.missingKey("the secrets of \(path)", path: path) }
         do {
             _ = try secrets.open(stored, context: "meta/key_check", describing: "the key check", path: path)
         } catch {

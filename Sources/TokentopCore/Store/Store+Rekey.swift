@@ -56,7 +56,8 @@ extension Store {
     public static func rekey(
         path: String, environment: [String: String], user: String, at now: Date
     ) throws -> RekeyOutcome {
-        let (store, _) = try Store.open(path: path, environment: environment, create: false)
+        // No key is created to open it: one the store was not sealed with could only fail to open its secrets.
+        let (store, _) = try Store.open(path: path, environment: environment, create: false, createKey: false)
         let current = store.secrets
         // A running dashboard or daemon would go on sealing with the old key: stop them first.
         let running = try store.activeProcesses(since: now.addingTimeInterval(-5))
@@ -75,6 +76,14 @@ extension Store {
     private static func rotate(_ store: Store, current: SecretBox, environment: [String: String]) throws
         -> RekeyOutcome
     {
+        guard current.hasKey else {
+            // Opened without a key, so nothing in it is sealed: there is nothing to re-encrypt, and no key to keep.
+            throw StoreError(
+                .badKey,
+                "\(store.path) holds no secret yet and no key exists (\(SecretBox.keyVariable) is unset and there is "
+                    + "no key file at \(SecretBox.keyFilePath(environment: environment))), so there is nothing to "
+                    + "re-encrypt; the first import creates the key; nothing was changed", path: store.path)
+        }
         if let text = environment["TOKENTOP_NEW_KEY"], !text.isEmpty {
             var bytes = try SecretBox.decodeKey(text, origin: "TOKENTOP_NEW_KEY", path: nil)
             defer { OPENSSL_cleanse(&bytes, bytes.count) }
@@ -119,13 +128,25 @@ extension Store {
 
     /// Opens the database at `path` with the key from `environment` (TOKENTOP_KEY or the key file); when that key
     /// cannot open it and the key file is in use, with a key `rekey` of another database replaced (newest first).
+    /// - Parameters:
+    ///   - create: whether a missing database is created, or named as missing.
+    ///   - createKey: whether a missing key file is created, for a store that holds no secret yet, by a command that
+    ///     writes secrets (import, the dashboard, the daemon). With no key anywhere, a store that holds no sealed
+    ///     value opens without one (or with the new key), and one that holds any is refused, naming where the key
+    ///     was looked for, and no key file is created.
     /// - Returns: the store, and a note for the user when an earlier key opened it.
     public static func open(
-        path: String, environment: [String: String], create: Bool
+        path: String, environment: [String: String], create: Bool, createKey: Bool
     ) throws -> (store: Store, note: String?) {
-        let current = try SecretBox.load(environment: environment)
+        let current = try SecretBox.load(environment: environment, createKey: false)
         do {
-            return (try Store.open(path: path, secrets: current, create: create), nil)
+            let store = try Store.open(path: path, secrets: current, create: create)
+            if !current.hasKey, createKey {
+                // Only now that the store proved to hold no secret: a key made up for one that holds some could
+                // open none of them, and would stay behind to confuse the next command.
+                try store.adopt(try SecretBox.load(environment: environment, createKey: true))
+            }
+            return (store, nil)
         } catch let error as StoreError
             where error.code == .cannotDecrypt && current.keySource != SecretBox.keyVariable
         {

@@ -63,6 +63,12 @@ public final class Store: @unchecked Sendable {
         return store
     }
 
+    /// Takes `box`, the first key of a store opened without one, and binds the store to it (its key check).
+    func adopt(_ box: SecretBox) throws {
+        try locked { secrets = box }
+        try verifyKey()
+    }
+
     /// Sets the policy whose due times this process writes into the rows it changes.
     public func setDuePolicy(_ policy: RefreshPolicy) {
         lock.lock()
@@ -427,15 +433,36 @@ public final class Store: @unchecked Sendable {
             "no connection named \(id) in \(path); `tokentop list` shows the connection ids", path: path)
     }
 
+    /// Whether anything in the store is sealed: a key check, an audit anchor, a client secret or key, a token.
+    func holdsSealedValues() throws -> Bool {
+        let queries = [
+            "SELECT count(*) FROM meta WHERE name IN ('key_check', 'audit_anchor')",
+            "SELECT count(*) FROM integrations WHERE client_secret IS NOT NULL",
+            "SELECT count(*) FROM connections WHERE access_token IS NOT NULL OR refresh_token IS NOT NULL",
+        ]
+        for query in queries {
+            let count = try database.query(query) { $0.int(0) }.first ?? 0
+            if count > 0 { return true }
+        }
+        return false
+    }
+
     /// Decrypts a stored value, naming the database in the error.
     func unseal(_ sealed: [UInt8], context: String) throws -> Secret {
         try secrets.open(sealed, context: context, describing: "\(context) in \(path)", path: path)
     }
 
     /// Checks on open that the key opens this database's secrets, so a wrong key fails before anything is written.
+    ///
+    /// Without a key (a reading command, and no key exists yet) a store that holds no sealed value opens, and its
+    /// key check is left for the first command that has a key; one that holds sealed values is refused at once.
     private func verifyKey() throws {
         let context = "meta/key_check"
         let describing = "the secrets of \(path)"
+        guard secrets.hasKey else {
+            if try holdsSealedValues() { throw secrets.missingKey(describing, path: path) }
+            return
+        }
         let read = { try self.database.query("SELECT value FROM meta WHERE name = 'key_check'") { $0.blob(0) } }
         if let stored = try read().first ?? nil {
             _ = try secrets.open(stored, context: context, describing: describing, path: path)

@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+
+@testable import TokentopCore
+
+/// `tokentop status`: 0 all well, 1 something failing or overdue, 2 something needs re-auth or has expired (past
+/// expiry, and nothing can renew it).
+@Suite struct StatusSummaryTests {
+    static let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    /// A user token with a refresh token, issued an hour before it expires `expiresIn` seconds from ``now``.
+    static func renewable(_ id: String, expiresIn: Double, failures: Int = 0) -> Connection {
+        let expiry = now.addingTimeInterval(expiresIn)
+        return Connection(
+            id: id, integrationID: "acme", scope: .user, subject: "\(id)@example.com", credential: .oauth2,
+            grant: .refreshToken, accessFingerprint: "fake…0001", refreshFingerprint: "fake…0002",
+            issuedAt: expiry.addingTimeInterval(-3600), expiresAt: expiry, failures: failures,
+            lastError: failures > 0 ? ProviderError(kind: .transient, error: "server_error", status: 503) : nil,
+            createdAt: now.addingTimeInterval(-86_400))
+    }
+
+    static func summary(_ connections: [Connection]) -> StatusSummary {
+        StatusSummary(DashboardSnapshot(databasePath: "test", connections: connections), at: now)
+    }
+
+    /// A token nobody renewed past its expiry (no daemon runs) is `expiring`, since its refresh token can still
+    /// renew it, but overdue: a warning for the on-call engineer, not a re-auth for a human.
+    @Test func aRenewableTokenPastItsExpiryIsOverdueAndAWarning() {
+        let summary = Self.summary([Self.renewable("alice", expiresIn: 3000), Self.renewable("bob", expiresIn: -5)])
+        #expect(summary.exitCode == 1)
+        #expect(summary.overdue == 1)
+        #expect(
+            summary.line
+                == "WARNING: 2 connections: 1 healthy, 1 expiring; "
+                + "1 overdue (past expiry, not renewed: is a daemon or dashboard running?)")
+    }
+
+    /// Inside its lead window but not yet past expiry, a token is due, not overdue: the refresh actor has time.
+    @Test func aTokenDueButNotYetPastItsExpiryIsOK() {
+        let summary = Self.summary([Self.renewable("alice", expiresIn: 3000), Self.renewable("bob", expiresIn: 5)])
+        #expect(summary.exitCode == 0)
+        #expect(summary.overdue == 0)
+        #expect(summary.line == "OK: 2 connections: 1 healthy, 1 expiring")
+    }
+
+    @Test func aTokenWhoseRefreshFailsIsAWarningBeforeAndAfterItsExpiry() {
+        let failing = Self.renewable("bob", expiresIn: 120, failures: 3)
+        let warning = Self.summary([Self.renewable("alice", expiresIn: 3000), failing])
+        #expect(warning.exitCode == 1)
+        #expect(warning.line == "WARNING: 2 connections: 1 healthy, 1 failing")
+        var ran = failing
+        ran.expiresAt = Self.now
+        let overdue = Self.summary([Self.renewable("alice", expiresIn: 3000), ran])
+        #expect(overdue.exitCode == 1)
+        #expect(
+            overdue.line
+                == "WARNING: 2 connections: 1 healthy, 1 failing; "
+                + "1 overdue (past expiry, not renewed: is a daemon or dashboard running?)")
+    }
+
+    /// `expired` in DESIGN.md's sense: past expiry with nothing to renew it. A human must act: exit 2, and the
+    /// overdue count still says what else waits for a refresher.
+    @Test func aTokenNothingCanRenewPastItsExpiryIsCritical() {
+        var stranded = Self.renewable("carol", expiresIn: -60)
+        stranded.refreshFingerprint = nil
+        let summary = Self.summary([Self.renewable("bob", expiresIn: -5), stranded])
+        #expect(summary.exitCode == 2)
+        #expect(
+            summary.line
+                == "CRITICAL: 2 connections: 1 expiring, 1 expired; "
+                + "1 overdue (past expiry, not renewed: is a daemon or dashboard running?)")
+        let alone = Self.summary([stranded])
+        #expect(alone.exitCode == 2)
+        #expect(alone.overdue == 0)
+        #expect(alone.line == "CRITICAL: 1 connection: 1 expired")
+    }
+
+    @Test func allWellIsZero() {
+        let summary = Self.summary([Self.renewable("alice", expiresIn: 3000)])
+        #expect(summary.exitCode == 0)
+        #expect(summary.line == "OK: 1 connection: 1 healthy")
+    }
+
+    /// The engine's running counts (which `status` reads) follow the clock into a renewable token's lead window,
+    /// and the summary sees it pass its expiry unrenewed; a token nothing can renew turns expired on the clock too.
+    @Test func theEnginesRunningCountsSeeTokensRunOut() throws {
+        let clock = TestClock()
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try Store.open(path: directory.appendingPathComponent("t.sqlite3").path, secrets: .ephemeral())
+        var connections: [[String: Any]] = [("alice", 3600), ("bob", 600)].map { id, lifetime in
+            [
+                "id": id, "integration": "acme", "scope": "user", "subject": "\(id)@example.com",
+                "access_token": "fake-at-\(id)-0001", "refresh_token": "fake-rt-\(id)-0001", "expires_in": lifetime,
+            ]
+        }
+        connections.append([
+            "id": "carol", "integration": "acme", "scope": "user", "subject": "carol@example.com",
+            "access_token": "fake-at-carol-0001", "expires_in": 900,
+        ])
+        let data = try JSONSerialization.data(withJSONObject: [
+            "integrations": [
+                [
+                    "id": "acme", "provider": "acme", "token_url": "http://127.0.0.1:9/token",
+                    "client_id": "fake-client", "client_secret": "fake-client-secret-0001",
+                ]
+            ],
+            "connections": connections,
+        ])
+        _ = try store.importBundle(try ImportFile.parse(data, source: "test"), at: clock.now())
+        // Never started: nothing refreshes bob, as when no daemon runs.
+        let engine = try Engine(store: store, transport: SandboxProvider(clock: clock), timeSource: clock)
+        #expect(StatusSummary(engine.snapshot(), at: clock.now()).line == "OK: 3 connections: 3 healthy")
+        clock.advance(400)
+        #expect(engine.snapshot().counts(at: clock.now()) == [.healthy: 2, .expiring: 1])
+        #expect(StatusSummary(engine.snapshot(), at: clock.now()).exitCode == 0)
+        clock.advance(200)
+        let snapshot = engine.snapshot()
+        #expect(snapshot.counts(at: clock.now()) == [.healthy: 2, .expiring: 1])
+        let summary = StatusSummary(snapshot, at: clock.now())
+        #expect(summary.exitCode == 1)
+        #expect(
+            summary.line
+                == "WARNING: 3 connections: 2 healthy, 1 expiring; "
+                + "1 overdue (past expiry, not renewed: is a daemon or dashboard running?)")
+        let bob = try #require(snapshot.connection(id: "bob"))
+        #expect(snapshot.status(of: bob, at: clock.now()) == .expiring)
+        // Nobody must re-authorize bob: the refresh actor renews him once it runs.
+        let prompt = Engine.reauthPrompt(for: bob, at: clock.now(), policy: snapshot.policy)
+        #expect(prompt.who == "nobody needs to act now")
+        // carol has no refresh token: expired at her expiry, by the clock alone, and critical.
+        clock.advance(300)
+        let later = engine.snapshot()
+        #expect(later.counts(at: clock.now()) == [.healthy: 1, .expiring: 1, .expired: 1])
+        let critical = StatusSummary(later, at: clock.now())
+        #expect(critical.exitCode == 2)
+        #expect(critical.overdue == 1)
+    }
+}
