@@ -237,6 +237,14 @@ struct CommandLineTests {
         #expect(message.contains("cannot write the output"))
     }
 
+    /// The manual page is longer than stdout's buffer, so its first part fails while it is still being written and
+    /// the last flush finds an empty buffer: the error must not be lost in between.
+    @Test func aFullDiskUnderALongOutputIsAnErrorToo() throws {
+        let run = try Binary.run(["help", "--roff"], environment: [:], stdout: "/dev/full")
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("cannot write the output"), "\(run.stderr)")
+    }
+
     /// A token with a refresh token, past its expiry and renewed by nobody (no daemon runs): DESIGN.md's `expired`
     /// is for what nothing can renew, so every command calls it `expiring` (then `failing` once a refresh of it has
     /// failed), marks it overdue in JSON, and `status` warns with exit 1 rather than calling for a human.
