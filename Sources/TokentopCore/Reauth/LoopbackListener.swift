@@ -9,8 +9,9 @@ import Synchronization
 ///
 /// It binds before the authorization URL is shown, so a taken port fails at once rather than after the user
 /// signed in. It answers stray requests (a favicon, a wrong path) with an error page and keeps waiting; the first
-/// request to the redirect path ends it, whatever it carries. Blocking socket calls run on a thread of their own,
-/// in slices of at most 100 ms, so a cancellation or the deadline is noticed promptly.
+/// request to the redirect path that carries a code or an error ends it. Several connections are read at once. Socket
+/// calls run on a thread of their own, polling in slices of at most 100 ms, so a cancellation or the deadline is
+/// noticed promptly.
 final class LoopbackListener: Sendable {
     /// What the listener answers the browser.
     struct Page: Sendable, Equatable {
@@ -113,12 +114,17 @@ final class LoopbackListener: Sendable {
     private func serve(timeout: Double, answer: @Sendable ([String: String]) -> Page) -> Outcome {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .milliseconds(Int64(max(0, timeout) * 1000)))
+        // Browsers open spare connections and send nothing on them: each is read as its bytes come, beside the
+        // others, so a silent one never holds back the redirect.
+        var clients: [Client] = []
+        defer { for client in clients { Glibc.close(client.socket) } }
         while true {
             let (closed, cancelled) = flags.withLock { ($0.closed, $0.cancelled) }
             if cancelled || closed {
                 return .failure(ReauthFailure(.cancelled, "the sign-in was cancelled; nothing was stored"))
             }
-            let left = clock.now.duration(to: deadline)
+            let now = clock.now
+            let left = now.duration(to: deadline)
             guard left > .zero else {
                 return .failure(
                     ReauthFailure(
@@ -126,58 +132,101 @@ final class LoopbackListener: Sendable {
                         "no redirect reached \(redirectURI) within \(Countdown.format(seconds: timeout)); "
                             + "nothing was stored; run the re-auth again and finish the sign-in sooner"))
             }
-            var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+            // A connection that sent no whole request within its time gets the error page, as a garbled one does.
+            for client in clients where client.deadline <= now {
+                Self.respond(client.socket, Page(status: 400, html: Self.page(title: "Bad request", text: "")))
+                Glibc.close(client.socket)
+            }
+            clients.removeAll { $0.deadline <= now }
+            var descriptors = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0)]
+            descriptors += clients.map { pollfd(fd: $0.socket, events: Int16(POLLIN), revents: 0) }
             let slice = Int32(min(100, max(1, (left / .milliseconds(1)).rounded(.up))))
-            let ready = poll(&descriptor, 1, slice)
+            let ready = poll(&descriptors, nfds_t(descriptors.count), slice)
             if ready < 0, errno != EINTR {
                 return .failure(Self.failure("waiting for the browser failed", port: port))
             }
             guard ready > 0 else { continue }
-            // FIXME: one connection at a time: a local process that connects and sends nothing holds the browser's
-            // redirect back for up to 5 s per connection.
-            // accept4 is hidden behind _GNU_SOURCE in Glibc's module; set close-on-exec right after.
-            let client = accept(socket, nil, nil)
-            guard client >= 0 else { continue }
-            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-            defer { Glibc.close(client) }
-            guard let request = Self.readRequest(client) else {
-                Self.respond(client, Page(status: 400, html: Self.page(title: "Bad request", text: "")))
-                continue
+            var finished: [Int] = []
+            for index in clients.indices where descriptors[index + 1].revents != 0 {
+                guard clients[index].read() else { continue }
+                finished.append(index)
             }
-            guard request.method == "GET" else {
-                Self.respond(client, Page(status: 405, html: Self.page(title: "Method not allowed", text: "")))
-                continue
+            for index in finished.reversed() {
+                let client = clients.remove(at: index)
+                defer { Glibc.close(client.socket) }
+                if let outcome = handle(client, answer: answer) { return outcome }
             }
-            guard request.path == path else {
-                let text = "tokentop waits for the sign-in at \(path), not here."
-                Self.respond(client, Page(status: 404, html: Self.page(title: "Not found", text: text)))
-                continue
+            if descriptors[0].revents & Int16(POLLIN) != 0 {
+                // accept4 is hidden behind _GNU_SOURCE in Glibc's module; set close-on-exec right after.
+                let accepted = accept(socket, nil, nil)
+                guard accepted >= 0 else { continue }
+                _ = fcntl(accepted, F_SETFD, FD_CLOEXEC)
+                _ = fcntl(accepted, F_SETFL, fcntl(accepted, F_GETFL) | O_NONBLOCK)
+                if clients.count >= Self.maximumClients {
+                    // Something floods the port: the oldest silent connection makes room.
+                    Glibc.close(clients.removeFirst().socket)
+                }
+                clients.append(Client(socket: accepted, deadline: clock.now.advanced(by: .seconds(5))))
             }
-            let query = FormEncoding.decode(Data(request.query.utf8))
-            guard query["code"] != nil || query["error"] != nil else {
-                // A stale tab or a browser's prefetch, not the provider's redirect: the sign-in goes on.
-                let text = "This page waits for the provider to send you back after you sign in."
-                Self.respond(client, Page(status: 400, html: Self.page(title: "Nothing to sign in with", text: text)))
-                continue
-            }
-            Self.respond(client, answer(query))
-            return .success(query)
         }
     }
 
-    /// The request line of one HTTP request, read within 5 seconds; nil for anything that is not one.
-    private static func readRequest(_ client: Int32) -> (method: String, path: String, query: String)? {
-        var limit = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        var received: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while received.count < maximumRequestLength {
-            let count = recv(client, &chunk, chunk.count, 0)
-            guard count > 0 else { break }
-            received += chunk[0..<count]
-            // The headers end with an empty line; a redirect has no body.
-            if String(decoding: received, as: UTF8.self).contains("\r\n\r\n") { break }
+    /// Answers one whole request; the redirect's parameters end the wait, anything else gets an error page.
+    private func handle(_ client: Client, answer: @Sendable ([String: String]) -> Page) -> Outcome? {
+        // The answer is written with blocking sends: a page is a few hundred bytes.
+        _ = fcntl(client.socket, F_SETFL, fcntl(client.socket, F_GETFL) & ~O_NONBLOCK)
+        guard let request = Self.requestLine(client.received) else {
+            Self.respond(client.socket, Page(status: 400, html: Self.page(title: "Bad request", text: "")))
+            return nil
         }
+        guard request.method == "GET" else {
+            Self.respond(client.socket, Page(status: 405, html: Self.page(title: "Method not allowed", text: "")))
+            return nil
+        }
+        guard request.path == path else {
+            let text = "tokentop waits for the sign-in at \(path), not here."
+            Self.respond(client.socket, Page(status: 404, html: Self.page(title: "Not found", text: text)))
+            return nil
+        }
+        let query = FormEncoding.decode(Data(request.query.utf8))
+        guard query["code"] != nil || query["error"] != nil else {
+            // A stale tab or a browser's prefetch, not the provider's redirect: the sign-in goes on.
+            let text = "This page waits for the provider to send you back after you sign in."
+            let page = Page(status: 400, html: Self.page(title: "Nothing to sign in with", text: text))
+            Self.respond(client.socket, page)
+            return nil
+        }
+        Self.respond(client.socket, answer(query))
+        return .success(query)
+    }
+
+    /// Connections served at once; a browser opens a few.
+    static let maximumClients = 16
+
+    /// One accepted connection and what it sent so far.
+    private struct Client {
+        let socket: Int32
+        /// When it must have sent its whole request line and headers.
+        let deadline: ContinuousClock.Instant
+        var received: [UInt8] = []
+
+        /// Reads what has arrived; true once the request is whole, the peer stopped sending, or it sent too much.
+        mutating func read() -> Bool {
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while received.count < LoopbackListener.maximumRequestLength {
+                let count = recv(socket, &chunk, chunk.count, 0)
+                if count < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return false }
+                guard count > 0 else { return true }
+                received += chunk[0..<count]
+                // The headers end with an empty line; a redirect has no body.
+                if String(decoding: received, as: UTF8.self).contains("\r\n\r\n") { return true }
+            }
+            return true
+        }
+    }
+
+    /// The method, path and query of a request's first line; nil for anything that is not HTTP/1.
+    private static func requestLine(_ received: [UInt8]) -> (method: String, path: String, query: String)? {
         guard let lineEnd = received.firstIndex(of: 13) ?? received.firstIndex(of: 10) else { return nil }
         let line = String(decoding: received[..<lineEnd], as: UTF8.self)
         let parts = line.split(separator: " ", omittingEmptySubsequences: true)

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Testing
 
 @testable import TokentopCore
@@ -40,6 +43,25 @@ import Testing
         #expect(bare.body.contains("waits for the provider to send you back"))
         _ = try await Browser.get("\(listener.redirectURI)?code=fake-code-0002&state=s")
         #expect(try await received["code"] == "fake-code-0002")
+    }
+
+    /// A browser's spare connection that sends nothing, and one that stops halfway, are read beside the redirect:
+    /// it is answered while they wait. Serving one connection at a time answered the silent one first, after its
+    /// 5 s, with an error page; here they get none and are closed when the sign-in ends.
+    @Test func silentConnectionsDoNotHoldBackTheRedirect() async throws {
+        let listener = try LoopbackListener(LoopbackRedirect(host: "127.0.0.1", port: 0, path: "/callback"))
+        defer { listener.close() }
+        async let received = listener.receive(timeout: 30) { _ in Self.okPage }
+        let silent = try RawClient(port: listener.port)
+        defer { silent.close() }
+        let halfway = try RawClient(port: listener.port)
+        defer { halfway.close() }
+        halfway.send("GET /callback?code=fake-code-half")
+        let page = try await Browser.get("\(listener.redirectURI)?code=fake-code-0003&state=s")
+        #expect(page.status == 200)
+        #expect(try await received["code"] == "fake-code-0003")
+        #expect(silent.readToEnd() == "")
+        #expect(halfway.readToEnd() == "")
     }
 
     // Only that it ends, with the time-out: a test run whose other tests keep both threads of the pool busy may
@@ -112,4 +134,44 @@ enum Browser {
     }
 
     private static let session = URLSession(configuration: .ephemeral)
+}
+
+/// A TCP connection to 127.0.0.1 that sends exactly what a test says, and no more.
+private final class RawClient {
+    let socket: Int32
+
+    init(port: UInt16) throws {
+        socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr = in_addr(s_addr: UInt32(0x7f00_0001).bigEndian)
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+    }
+
+    func send(_ text: String) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// Everything the listener wrote until it closed the connection (within 10 s).
+    func readToEnd() -> String {
+        var limit = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(socket, &chunk, chunk.count, 0)
+            guard count > 0 else { break }
+            received += chunk[0..<count]
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
+    func close() { Glibc.close(socket) }
 }
