@@ -79,6 +79,22 @@ struct BadEntry: Sendable, CustomTestStringConvertible {
         KnownFact(id: "linkedin", field: "default_access_token_lifetime_seconds", expected: "5184000") {
             $0.defaultAccessTokenLifetime.map(String.init)
         },
+        KnownFact(id: "zoom", field: "refresh_token_rotates", expected: "true") {
+            $0.refreshTokenRotates.map { String($0) }
+        },
+        KnownFact(id: "intuit-quickbooks", field: "default_access_token_lifetime_seconds", expected: "3600") {
+            $0.defaultAccessTokenLifetime.map(String.init)
+        },
+        KnownFact(id: "intuit-quickbooks", field: "refresh_token_idle_lifetime_seconds", expected: "8640000") {
+            $0.refreshTokenIdleLifetime.map(String.init)
+        },
+        KnownFact(id: "auth0", field: "device_authorization_url", expected: "https://{yourDomain}/oauth/device/code") {
+            $0.deviceAuthorizationURL
+        },
+        KnownFact(id: "atlassian", field: "rotation_grace_seconds", expected: nil) {
+            $0.rotationGrace.map(String.init)
+        },
+        KnownFact(id: "notion", field: "revocation_url", expected: nil) { $0.revocationURL },
     ]
 
     static let badEntries: [BadEntry] = [
