@@ -202,20 +202,20 @@ extension Store {
         case .failure(let error, let retryAt, let reauthReason):
             entry = applyFailure(error, retryAt: retryAt, reauthReason: reauthReason, at: record.at, to: &connection)
         }
-        // One statement writes the facts, the tokens, and what `markChanged` writes: a new generation, no lease,
-        // and the next change number.
+        // One statement writes what the outcome changed, the tokens, and what `markChanged` writes: a new
+        // generation, no lease, and the next change number. The lease proves the other facts are as claimed.
         try database.execute(
             """
-            UPDATE connections SET \(Self.factAssignments),
+            UPDATE connections SET \(Self.outcomeAssignments),
                 access_token = COALESCE(?, access_token), refresh_token = COALESCE(?, refresh_token),
                 generation = generation + 1, lease_owner = NULL, lease_until = NULL, change_seq = ?
             WHERE id = ?
-            """, try factValues(connection) + [access, refresh, change, id])
+            """, try outcomeValues(connection) + [access, refresh, change, id])
         try insertHistory(entry)
         return connection
     }
 
-    private static let factAssignments = factColumns.map { "\($0) = ?" }.joined(separator: ", ")
+    private static let outcomeAssignments = outcomeColumns.map { "\($0) = ?" }.joined(separator: ", ")
 
     // MARK: - Claims
 

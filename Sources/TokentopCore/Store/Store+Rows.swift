@@ -197,6 +197,24 @@ extension Store {
         ]
     }
 
+    /// The columns a refresh's outcome changes (``applySuccess(_:message:at:to:)`` and
+    /// ``applyFailure(_:retryAt:reauthReason:at:to:)``), and their positions in ``factColumns``.
+    ///
+    /// The refresh actor's group commit writes only these: setting a column, even to its old value, makes SQLite
+    /// rewrite every index over it, and `integration_id`'s index page was one more page in the write-ahead log per
+    /// refresh, with a foreign-key lookup besides.
+    static let outcomeColumns = [
+        "granted_scopes", "access_fingerprint", "refresh_fingerprint", "issued_at", "expires_at", "last_refresh_at",
+        "failures", "last_error", "retry_at", "reauth_reason", "due_at",
+    ]
+    private static let outcomePositions = outcomeColumns.map { column in factColumns.firstIndex(of: column)! }
+
+    /// The values of ``outcomeColumns`` for `connection`, in that order.
+    func outcomeValues(_ connection: Connection) throws -> [any SQLBindable] {
+        let facts = try factValues(connection)
+        return Self.outcomePositions.map { facts[$0] }
+    }
+
     /// Writes every column of `connection` except the secrets.
     func updateFacts(_ connection: Connection) throws {
         let assignments = Self.factColumns.map { "\($0) = ?" }.joined(separator: ", ")
