@@ -155,7 +155,8 @@ struct Runner {
                         Output.out("\(id): needs re-auth: \(reason)")
                         status = 1
                     } else if connection.failures > 0, let error = connection.lastError {
-                        Output.out("\(id): refresh failed: \(error.summary)")
+                        let detail = error.refreshFailureDetail(integrationID: connection.integrationID)
+                        Output.out("\(id): refresh failed: \(detail)")
                         status = 1
                     } else {
                         let left = connection.expiresAt.map { $0.timeIntervalSince(engine.timeSource.now()) }

@@ -75,6 +75,14 @@ public struct ProviderError: Error, Codable, Sendable, Equatable {
         return copy
     }
 
+    /// What went wrong, for a refresh under integration `integrationID` that needs no re-auth: a configuration
+    /// error (`invalid_client` and kin) names the integration and what to check there, since retrying never mends it.
+    public func refreshFailureDetail(integrationID: String) -> String {
+        guard kind == .configuration else { return summary }
+        return "configuration error in integration \(integrationID), check its client id, secret and authentication "
+            + "method: \(summary)"
+    }
+
     /// One line for the event pane and the CLI.
     public var summary: String {
         var text = error

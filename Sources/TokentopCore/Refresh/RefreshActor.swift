@@ -556,9 +556,7 @@ actor RefreshActor {
             let message =
                 switch error.kind {
                 case .invalidGrant: "needs re-auth: \(error.summary)"
-                case .configuration:
-                    "configuration error in integration \(integration.id), check its client id, secret and "
-                        + "authentication method: \(error.summary)"
+                case .configuration: error.refreshFailureDetail(integrationID: integration.id)
                 case .transient, .malformed: "refresh failed: \(error.summary)"
                 }
             let kind: HistoryEntry.Kind = reauth == nil ? .refreshFailed : .needsReauth

@@ -40,7 +40,15 @@ extension Store {
         connection.retryAt = retryAt
         if let reauthReason { connection.reauthReason = reauthReason }
         let kind: HistoryEntry.Kind = reauthReason == nil ? .refreshFailed : .needsReauth
-        let message = reauthReason.map { "needs re-auth: \($0)" } ?? "refresh failed: \(error.summary)"
+        // The words the refresh actor's event uses, so the history and the dashboard agree.
+        let message: String
+        if let reauthReason {
+            message = "needs re-auth: \(reauthReason)"
+        } else if error.kind == .configuration {
+            message = error.refreshFailureDetail(integrationID: connection.integrationID)
+        } else {
+            message = "refresh failed: \(error.summary)"
+        }
         return HistoryEntry(at: at, connectionID: connection.id, kind: kind, message: message, error: error)
     }
 

@@ -61,6 +61,12 @@ struct OAuthServerFixture: Sendable {
     let postClient: Client
     /// `introspector`, which calls /o/introspect/ with HTTP basic client authentication.
     let introspector: Client
+    /// `tokentop-bot-basic`, a client_credentials app, used with client_secret_basic.
+    let botBasicClient: Client
+    /// `tokentop-bot-post`, a client_credentials app, used with client_secret_post.
+    let botPostClient: Client
+    /// The venv's interpreter (Django, requests, sqlite3).
+    let python: String
     let username: String
     let password: String
     let accessTokenSeconds: Int
@@ -123,6 +129,13 @@ struct OAuthServerFixture: Sendable {
         introspector = Client(
             id: try value("TOKENTOP_OAUTH_INTROSPECT_CLIENT_ID"),
             secret: try value("TOKENTOP_OAUTH_INTROSPECT_CLIENT_SECRET"), authentication: .basic)
+        botBasicClient = Client(
+            id: try value("TOKENTOP_OAUTH_BOT_BASIC_CLIENT_ID"),
+            secret: try value("TOKENTOP_OAUTH_BOT_BASIC_CLIENT_SECRET"), authentication: .basic)
+        botPostClient = Client(
+            id: try value("TOKENTOP_OAUTH_BOT_POST_CLIENT_ID"),
+            secret: try value("TOKENTOP_OAUTH_BOT_POST_CLIENT_SECRET"), authentication: .post)
+        python = try value("TOKENTOP_OAUTH_PYTHON")
         username = try value("TOKENTOP_OAUTH_USERNAME")
         password = try value("TOKENTOP_OAUTH_PASSWORD")
         accessTokenSeconds = Int(environment["TOKENTOP_OAUTH_ACCESS_TOKEN_SECONDS"] ?? "") ?? 3600
@@ -269,11 +282,18 @@ struct OAuthServerFixture: Sendable {
 
     /// Asks the RFC 7662 endpoint, as the introspector client, whether an access token is active.
     func introspect(token: String) async throws -> Bool {
+        try await introspection(of: token).active
+    }
+
+    /// The RFC 7662 answer about an access token, as the introspector client gets it.
+    func introspection(of token: String) async throws -> Introspection {
         let (status, body) = try await post(["token": token], to: introspectURL, client: introspector)
         guard status == 200 else {
             throw Failure("introspection failed: HTTP \(status)")
         }
-        return try JSONDecoder().decode(Introspection.self, from: body).active
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(Introspection.self, from: body)
     }
 
     // MARK: - HTTP
@@ -328,7 +348,14 @@ struct OAuthServerFixture: Sendable {
         let error: String
     }
 
-    private struct Introspection: Decodable {
+    /// RFC 7662 §2.2: only `active` is always there; the rest describes an active token.
+    struct Introspection: Decodable, Sendable {
         let active: Bool
+        /// The client the token was issued to.
+        let clientId: String?
+        /// Space-separated scopes granted.
+        let scope: String?
+        /// Expiry, in seconds since 1970.
+        let exp: Int?
     }
 }

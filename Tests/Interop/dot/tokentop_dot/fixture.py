@@ -18,6 +18,10 @@ SCOPES = "read write"
 BASIC_CLIENT = ("tokentop-basic", "fake-basic-client-secret-0001")
 POST_CLIENT = ("tokentop-post", "fake-post-client-secret-0001")
 INTROSPECTOR_CLIENT = ("introspector", "fake-introspector-secret-0001")
+# Bots: confidential apps with only the client_credentials grant, one per client authentication the tests use
+# (DOT takes either from any client; two ids let introspection tell whose token it is).
+BOT_BASIC_CLIENT = ("tokentop-bot-basic", "fake-bot-basic-secret-0001")
+BOT_POST_CLIENT = ("tokentop-bot-post", "fake-bot-post-secret-0001")
 
 # Users' re-authorization: a confidential authorization-code client that asks for consent (so a test can
 # deny it) and may redirect to any port of http://127.0.0.1/callback (RFC 8252 section 7.3), and public
@@ -44,6 +48,10 @@ def environment(base_url):
         ("TOKENTOP_OAUTH_POST_CLIENT_SECRET", POST_CLIENT[1]),
         ("TOKENTOP_OAUTH_INTROSPECT_CLIENT_ID", INTROSPECTOR_CLIENT[0]),
         ("TOKENTOP_OAUTH_INTROSPECT_CLIENT_SECRET", INTROSPECTOR_CLIENT[1]),
+        ("TOKENTOP_OAUTH_BOT_BASIC_CLIENT_ID", BOT_BASIC_CLIENT[0]),
+        ("TOKENTOP_OAUTH_BOT_BASIC_CLIENT_SECRET", BOT_BASIC_CLIENT[1]),
+        ("TOKENTOP_OAUTH_BOT_POST_CLIENT_ID", BOT_POST_CLIENT[0]),
+        ("TOKENTOP_OAUTH_BOT_POST_CLIENT_SECRET", BOT_POST_CLIENT[1]),
         ("TOKENTOP_OAUTH_AUTHORIZE_URL", base_url + "/o/authorize/"),
         ("TOKENTOP_OAUTH_DEVICE_URL", base_url + "/o/device-authorization/"),
         ("TOKENTOP_OAUTH_USER_CLIENT_ID", USER_CLIENT[0]),

@@ -25,6 +25,9 @@ class Command(BaseCommand):
             # client_credentials lets the introspector also fetch a bearer token with the
             # `introspection` scope; plain client authentication works too (see README).
             (fixture.INTROSPECTOR_CLIENT, application.GRANT_CLIENT_CREDENTIALS),
+            # tokentop's bot connections mint their tokens with these (RFC 6749 section 4.4).
+            (fixture.BOT_BASIC_CLIENT, application.GRANT_CLIENT_CREDENTIALS),
+            (fixture.BOT_POST_CLIENT, application.GRANT_CLIENT_CREDENTIALS),
         ]
         for (client_id, client_secret), grant in apps:
             application.objects.update_or_create(
