@@ -148,6 +148,8 @@ struct TokenAnswerShapeTests {
             name: "an empty refresh_token keeps the old one",
             body: #"{"access_token":"fake-at-shapes-0002","expires_in":3600,"refresh_token":""}"#,
             expected: Expected(status: .healthy, lifetime: 3600)),
+        // FIXME: token_type is not a stored fact (no column), so these rows can assert only that the answer was
+        // accepted and its token stored; a non-Bearer type (DPoP, mac) is stored and probed as Bearer.
         Shape(
             name: "token_type in lower case",
             body: #"{"access_token":"fake-at-shapes-0002","token_type":"bearer","expires_in":3600}"#,
