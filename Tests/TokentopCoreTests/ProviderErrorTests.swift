@@ -52,4 +52,35 @@ import Testing
         #expect(row.contains("revoked") && row.contains("—"), "\(row)")
         #expect(!row.contains("1d03h"))
     }
+
+    /// An expiry the provider never gave reads `~59m` in `list`, `expiry_assumed` in JSON, and says so in `show`.
+    @Test func anAssumedExpiryIsShownAsSuch() throws {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let integration = Integration(
+            id: "acme", provider: "acme", tokenURL: URL(string: "https://a.test/t")!, clientID: "c", clientAuth: .none)
+        let refreshed = now.addingTimeInterval(-60)
+        let assumed = Connection(
+            id: "acme-alice", integrationID: "acme", scope: .user, subject: "alice@example.com", credential: .oauth2,
+            grant: .refreshToken, refreshFingerprint: "fake", issuedAt: refreshed,
+            expiresAt: refreshed.addingTimeInterval(3600), lastRefreshAt: refreshed, createdAt: refreshed,
+            expiryAssumed: true)
+        var dated = assumed
+        dated.id = "acme-bob"
+        dated.expiryAssumed = false
+        let snapshot = DashboardSnapshot(
+            databasePath: "t", connections: [assumed, dated], integrations: ["acme": integration])
+        let rows = ConnectionReport.table(snapshot, connections: [assumed, dated], at: now).split(separator: "\n")
+        #expect(rows[1].hasPrefix("acme-alice") && rows[1].contains("  ~59m00s  "), "\(rows[1])")
+        #expect(
+            rows[2].hasPrefix("acme-bob") && rows[2].contains("  59m00s   0") && !rows[2].contains("~"), "\(rows[2])")
+        let json = ConnectionReport.json(snapshot, connections: [assumed, dated], at: now)
+        let objects = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+        #expect(objects.map { $0["expiry_assumed"] as? Bool } == [true, false])
+        let text = ConnectionReport.detailText(assumed, snapshot: snapshot, history: [], at: now)
+        #expect(
+            text.contains(
+                "(in 59m00s); expiry unknown (the provider's answer gave none); assumed 1h00m from tokentop's "
+                    + "default for providers that do not say"), "\(text)")
+        #expect(Countdown.format(until: now.addingTimeInterval(-1), now: now, assumed: true) == "expired")
+    }
 }

@@ -12,7 +12,8 @@ import TokentopTestSupport
     /// Not a whole second, so that a date that lost digits on the way would show.
     static let later = StoreFixtures.epoch.addingTimeInterval(12.345678901)
 
-    /// A source store with a refresh failure, a rotated token, history and audit entries.
+    /// A source store with a refresh failure, a refresh whose answer gave no expiry (an assumed one), history and
+    /// audit entries.
     static func source(_ directory: StoreTemporaryDirectory, at location: String? = nil) throws -> Store {
         let store = try Store.open(
             path: location ?? directory.file("source.sqlite3"), secrets: SecretBox(key: StoreFixtures.key))
@@ -28,6 +29,10 @@ import TokentopTestSupport
             connectionID: "acme-alice",
             error: ProviderError(kind: .transient, error: "temporarily_unavailable", status: 503),
             retryAt: later.addingTimeInterval(30), reauthReason: nil, at: later)
+        var assumed = TokenGrant(accessToken: Secret("fake-access-token-0002"), expiresIn: 3600)
+        assumed.expiryAssumed = true
+        try store.recordRefreshSuccess(
+            connectionID: "acme-bot", grant: assumed, at: later, message: "refreshed; no expiry in the answer")
         try store.appendAudit(
             action: .import, target: "fixture.json", outcome: "ok", detail: "2 connections", user: "tester",
             at: StoreFixtures.epoch)
@@ -71,9 +76,10 @@ import TokentopTestSupport
         let directory = try StoreTemporaryDirectory()
         let source = try Self.source(directory)
         let before = try Contents(source)
+        #expect(before.connections.map(\.expiryAssumed) == [false, true], "acme-alice, acme-bot")
         let file = directory.file("store.json")
         let exported = try StoreExport.run(store: source, to: file, user: "tester", at: Self.later)
-        #expect(exported == ExportSummary(integrations: 1, connections: 2, history: 3, audit: 2))
+        #expect(exported == ExportSummary(integrations: 1, connections: 2, history: 4, audit: 2))
         #expect(StoreFixtures.mode(file) == 0o600)
         let document = try String(contentsOfFile: file, encoding: .utf8)
         #expect(document.contains("\"format\":\"tokentop-export\""))
@@ -198,6 +204,7 @@ import TokentopTestSupport
         let directory = try StoreTemporaryDirectory()
         let source = try Self.source(directory)
         let before = try Contents(source)
+        #expect(before.connections.map(\.expiryAssumed) == [false, true], "acme-alice, acme-bot")
         let server = try StoreTemporaryDirectory(.postgres)
         let database = (url: try server.location("export"), dump: {
             try ["integrations", "connections", "history", "audit", "meta"].map {

@@ -22,6 +22,9 @@ public struct Connection: Codable, Sendable, Equatable, Identifiable {
     public var issuedAt: Date?
     /// When the current access token expires; nil for credentials without expiry.
     public var expiresAt: Date?
+    /// Whether ``expiresAt`` is an assumption: the provider's answer gave no expiry, so the catalog's (or the
+    /// policy's) default lifetime stands in for it, and the token is renewed on that schedule.
+    public var expiryAssumed: Bool
     public var lastRefreshAt: Date?
     /// Consecutive failed refreshes since the last success.
     public var failures: Int
@@ -52,7 +55,7 @@ public struct Connection: Codable, Sendable, Equatable, Identifiable {
         expiresAt: Date? = nil, lastRefreshAt: Date? = nil, failures: Int = 0, lastError: ProviderError? = nil,
         retryAt: Date? = nil, reauthReason: String? = nil, revokedAt: Date? = nil, revokedAtProvider: Bool = false,
         createdAt: Date, parentID: String? = nil, workspace: String? = nil, members: [String] = [],
-        secretSetAt: Date? = nil, probe: ProbeResult? = nil
+        secretSetAt: Date? = nil, probe: ProbeResult? = nil, expiryAssumed: Bool = false
     ) {
         self.id = id
         self.integrationID = integrationID
@@ -65,6 +68,7 @@ public struct Connection: Codable, Sendable, Equatable, Identifiable {
         self.refreshFingerprint = refreshFingerprint
         self.issuedAt = issuedAt
         self.expiresAt = expiresAt
+        self.expiryAssumed = expiryAssumed
         self.lastRefreshAt = lastRefreshAt
         self.failures = failures
         self.lastError = lastError

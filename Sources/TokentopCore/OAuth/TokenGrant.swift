@@ -7,6 +7,8 @@ public struct TokenGrant: Sendable, Equatable {
     public var refreshToken: Secret?
     /// Lifetime in seconds from the moment of the answer, when the provider said.
     public var expiresIn: Double?
+    /// Whether ``expiresIn`` was assumed by tokentop because the answer gave no expiry; the parser never sets it.
+    public var expiryAssumed = false
     /// The granted scopes, when the provider said; nil means unchanged (RFC 6749 §5.1).
     public var scopes: [String]?
     public var tokenType: String

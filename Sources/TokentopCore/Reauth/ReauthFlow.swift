@@ -162,6 +162,7 @@ struct ReauthFlow: Sendable {
         ]
         if grant.expiresIn == nil {
             grant.expiresIn = policy.unknownExpiryLifetime
+            grant.expiryAssumed = true
             notes.append(
                 "no expiry in the answer, assuming \(Countdown.format(seconds: policy.unknownExpiryLifetime))")
         }

@@ -37,6 +37,7 @@ extension Store {
                 connection.grant = grant.refreshToken == nil ? .none : .refreshToken
                 connection.issuedAt = at
                 connection.expiresAt = grant.expiresIn.map { at.addingTimeInterval($0) }
+                connection.expiryAssumed = grant.expiryAssumed
                 connection.grantedScopes = grantedScopes
                 connection.lastRefreshAt = at
                 connection.secretSetAt = at

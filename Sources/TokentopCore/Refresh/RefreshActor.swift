@@ -510,6 +510,7 @@ actor RefreshActor {
                 // The provider's documented default when the catalog knows one, else the policy's.
                 let (lifetime, source) = policy.assumedLifetime(provider: integration.provider)
                 grant.expiresIn = lifetime
+                grant.expiryAssumed = true
                 notes.append("no expiry in the answer, assuming \(Countdown.format(seconds: lifetime)) (\(source))")
             }
             if let scopes = grant.scopes {

@@ -22,6 +22,7 @@ public enum ConnectionReport {
             ("blocked_by_parent", .object(blockFields(block))),
             ("credential", .string(connection.credential.rawValue)),
             ("expires_at", .string(timestamp(connection.expiresAt))),
+            ("expiry_assumed", .bool(connection.expiryAssumed)),
             ("failures", .int(connection.failures)),
             ("grant", .string(connection.grant.rawValue)),
             ("granted_scopes", .strings(connection.grantedScopes)),
@@ -122,7 +123,8 @@ public enum ConnectionReport {
                     ? Countdown.none
                     : !connection.credential.expires
                         ? connection.secretSetAt.map { SecretAge.short(since: $0, now: now) } ?? Countdown.none
-                        : Countdown.format(connection.expiresAt.map { $0.timeIntervalSince(now) }),
+                        : Countdown.format(
+                            until: connection.expiresAt, now: now, assumed: connection.expiryAssumed),
                 String(connection.failures),
             ])
         }
@@ -154,7 +156,12 @@ public enum ConnectionReport {
             ("access token", connection.accessFingerprint ?? "—"),
             ("refresh token", connection.refreshFingerprint ?? "—"),
             ("issued", describe(connection.issuedAt, now: now)),
-            ("expires", describe(connection.expiresAt, now: now)),
+            (
+                "expires",
+                describe(connection.expiresAt, now: now)
+                    + (connection.expiryAssumed
+                        ? "; " + assumedExpiryPhrase(connection, provider: integration?.provider) : "")
+            ),
             ("last refresh", describe(connection.lastRefreshAt, now: now)),
             ("failures", String(connection.failures)),
             ("retry at", describe(connection.retryAt, now: now)),
@@ -207,6 +214,20 @@ public enum ConnectionReport {
 
     // MARK: - Helpers
 
+    /// Why an expiry is only an estimate: `expiry unknown; assumed 1h00m from tokentop's default`.
+    /// - Parameter provider: the integration's provider, to name whose default lifetime stood in.
+    public static func assumedExpiryPhrase(_ connection: Connection, provider: String?) -> String {
+        var lifetime = ""
+        if let start = connection.issuedAt ?? connection.lastRefreshAt, let end = connection.expiresAt {
+            lifetime = Countdown.format(seconds: end.timeIntervalSince(start)) + " "
+        }
+        let documented = provider.flatMap { CatalogDefaults.catalog?.profile(id: $0)?.defaultAccessTokenLifetime }
+        let source =
+            (documented ?? 0) > 0
+            ? "the provider's documented default" : "tokentop's default for providers that do not say"
+        return "expiry unknown (the provider's answer gave none); assumed \(lifetime)from \(source)"
+    }
+
     private static func describe(_ date: Date?, now: Date) -> String {
         guard let date else { return "—" }
         let delta = date.timeIntervalSince(now)
@@ -256,6 +277,16 @@ public enum Countdown {
     public static func format(until deadline: Date?, now: Date) -> String {
         guard let deadline else { return none }
         return format(seconds: deadline.timeIntervalSince(now))
+    }
+
+    /// The mark before a countdown to an assumed expiry (`~59m`): the provider gave none, so it is an estimate.
+    public static let assumedMark = "~"
+
+    /// Formats the time left until `deadline`; an `assumed` deadline that is still ahead reads `~59m`.
+    public static func format(until deadline: Date?, now: Date, assumed: Bool) -> String {
+        let text = format(until: deadline, now: now)
+        guard assumed, let deadline, deadline > now else { return text }
+        return assumedMark + text
     }
 
     /// Formats `seconds` left: two units at most, the smaller zero-padded; `expired` at zero or below.

@@ -154,6 +154,13 @@ enum Schema {
                 // Who holds leases: refreshers look for owners that died on their host without a full scan.
                 "CREATE INDEX connections_by_lease ON connections(lease_owner) WHERE lease_owner IS NOT NULL"
             ]),
+        Migration(
+            version: 10,
+            statements: [
+                // Whether expires_at is tokentop's assumption (the answer gave no expiry), so that it is shown as
+                // one rather than as a countdown the provider promised.
+                "ALTER TABLE connections ADD COLUMN expiry_assumed INTEGER NOT NULL DEFAULT 0"
+            ]),
     ]
 
     /// The newest schema version this binary knows.

@@ -21,6 +21,8 @@ extension Store {
         }
         connection.issuedAt = at
         connection.expiresAt = grant.expiresIn.map { at.addingTimeInterval($0) }
+        // Cleared as soon as an answer carries an expiry again.
+        connection.expiryAssumed = grant.expiryAssumed
         if let scopes = grant.scopes { connection.grantedScopes = scopes }
         connection.lastRefreshAt = at
         connection.failures = 0

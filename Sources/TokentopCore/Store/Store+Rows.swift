@@ -12,11 +12,11 @@ extension Store {
         id, integration_id, scope, subject, credential, grant_kind, granted_scopes, access_fingerprint, \
         refresh_fingerprint, issued_at, expires_at, last_refresh_at, failures, last_error, retry_at, reauth_reason, \
         revoked_at, revoked_at_provider, created_at, parent_id, workspace, members, secret_set_at, probe_at, probe_ok, \
-        probe_detail
+        probe_detail, expiry_assumed
         """
 
     /// The position of `change_seq` when a query selects it right after ``connectionColumns``.
-    static let changeSeqColumn: Int32 = 26
+    static let changeSeqColumn: Int32 = 27
 
     static let historyColumns = "at, connection_id, kind, message, error"
 
@@ -141,7 +141,8 @@ extension Store {
             revokedAtProvider: row.bool(17), createdAt: row.date(18) ?? Date(timeIntervalSince1970: 0),
             parentID: row.string(19), workspace: row.string(20),
             members: try strings(row.string(21), { "members of connection \(id)" }), secretSetAt: row.date(22),
-            probe: row.date(23).map { ProbeResult(at: $0, ok: row.bool(24), detail: row.string(25) ?? "") })
+            probe: row.date(23).map { ProbeResult(at: $0, ok: row.bool(24), detail: row.string(25) ?? "") },
+            expiryAssumed: row.bool(26))
     }
 
     /// Inserts or replaces a connection from an import; returns whether it replaced one.
@@ -181,7 +182,7 @@ extension Store {
         "integration_id", "scope", "subject", "credential", "grant_kind", "granted_scopes", "access_fingerprint",
         "refresh_fingerprint", "issued_at", "expires_at", "last_refresh_at", "failures", "last_error", "retry_at",
         "reauth_reason", "revoked_at", "revoked_at_provider", "created_at", "parent_id", "workspace", "members",
-        "secret_set_at", "probe_at", "probe_ok", "probe_detail", "due_at",
+        "secret_set_at", "probe_at", "probe_ok", "probe_detail", "due_at", "expiry_assumed",
     ]
 
     func factValues(_ connection: Connection) throws -> [any SQLBindable] {
@@ -193,7 +194,7 @@ extension Store {
             connection.failures, lastError, connection.retryAt, connection.reauthReason, connection.revokedAt,
             connection.revokedAtProvider, connection.createdAt, connection.parentID, connection.workspace,
             json(connection.members), connection.secretSetAt, connection.probe?.at, connection.probe?.ok,
-            connection.probe?.detail, duePolicy.dueAt(connection),
+            connection.probe?.detail, duePolicy.dueAt(connection), connection.expiryAssumed,
         ]
     }
 

@@ -98,14 +98,20 @@ struct DetailContent {
         builder.fact("created", TimeText.absoluteAndRelative(connection.createdAt, now: now))
     }
 
-    /// `2026-01-01 01:02:00 UTC (in 1h02m)`; a revoked credential says `revoked` instead of counting down.
+    /// `2026-01-01 01:02:00 UTC (in 1h02m)`; a revoked credential says `revoked` instead of counting down; an
+    /// assumed expiry reads `(in ~59m)` and says that the provider gave none.
     private func expiresText(_ connection: Connection, status: ConnectionStatus) -> String {
         guard let date = connection.expiresAt else { return status == .revoked ? "never (revoked)" : "never" }
         let relative =
             status == .revoked
             ? "revoked"
-            : date > now ? "in \(Countdown.format(until: date, now: now))" : "expired \(TimeText.ago(date, now: now))"
-        return "\(TimeText.utc(date)) (\(relative))"
+            : date > now
+                ? "in \(Countdown.format(until: date, now: now, assumed: connection.expiryAssumed))"
+                : "expired \(TimeText.ago(date, now: now))"
+        guard connection.expiryAssumed else { return "\(TimeText.utc(date)) (\(relative))" }
+        let provider = snapshot.integrations[connection.integrationID]?.provider
+        return "\(TimeText.utc(date)) (\(relative)); "
+            + ConnectionReport.assumedExpiryPhrase(connection, provider: provider)
     }
 
     /// A credential that does not expire: how old it is, where it travels, and what its probe said.

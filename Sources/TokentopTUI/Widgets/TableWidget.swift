@@ -92,8 +92,8 @@ struct TableWidget: Widget {
         }
     }
 
-    /// The EXPIRES cell: a countdown; a static secret's age (`41d old`); or `—` for no expiry and for a revoked
-    /// credential, which nothing counts down to any more.
+    /// The EXPIRES cell: a countdown (`~59m` to an assumed expiry); a static secret's age (`41d old`); or `—` for
+    /// no expiry and for a revoked credential, which nothing counts down to any more.
     private static func expires(
         _ connection: Connection, status: ConnectionStatus, now: Date, style: (ThemeRole) -> Style
     ) -> (text: String, style: Style) {
@@ -103,7 +103,9 @@ struct TableWidget: Widget {
             return (SecretAge.short(since: setAt, now: now), style(.row))
         }
         let role = countdownRole(connection, status: status, now: now)
-        return (Countdown.format(until: connection.expiresAt, now: now), style(role))
+        // `~59m`: the provider gave no expiry, so the countdown runs to an assumed one.
+        let text = Countdown.format(until: connection.expiresAt, now: now, assumed: connection.expiryAssumed)
+        return (text, style(role))
     }
 
     /// Critical in the last minute or when a human must act; a warning while the actor is on it.
