@@ -191,7 +191,9 @@ struct TokenAnswerShapeTests {
             body: #"{"error":{"code":"bad_thing","message":"no"},"error_description":{"text":"nested"}}"#,
             expected: Expected(
                 status: .failing, accessReplaced: false, history: .refreshFailed,
-                message: #"refresh failed: {"code":"bad_thing","message":"no"} (HTTP 400): {"text":"nested"}"#,
+                // A configuration error names the integration to check (see ProviderError.refreshFailureDetail).
+                message: #"configuration error in integration shapes, check its client id, secret and "#
+                    + #"authentication method: {"code":"bad_thing","message":"no"} (HTTP 400): {"text":"nested"}"#,
                 error: (#"{"code":"bad_thing","message":"no"}"#, .configuration, #"{"text":"nested"}"#, 400))),
         Shape(
             name: "an HTML page with HTTP 502 is transient",

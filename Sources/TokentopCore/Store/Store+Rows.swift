@@ -206,7 +206,7 @@ extension Store {
     /// refresh, with a foreign-key lookup besides.
     static let outcomeColumns = [
         "granted_scopes", "access_fingerprint", "refresh_fingerprint", "issued_at", "expires_at", "last_refresh_at",
-        "failures", "last_error", "retry_at", "reauth_reason", "due_at",
+        "failures", "last_error", "retry_at", "reauth_reason", "due_at", "expiry_assumed",
     ]
     private static let outcomePositions = outcomeColumns.map { column in factColumns.firstIndex(of: column)! }
 
