@@ -83,6 +83,28 @@ import TokentopCore
         #expect(lines[1] == " 4 connections  ● 1 healthy  ◐ 1 expiring  ▲ 2 failing")
     }
 
+    /// An answer without an expiry was stored with an assumed lifetime: the countdown says so with `~`, and the
+    /// detail view says the expiry is unknown and where the assumption came from.
+    @Test func anAssumedExpiryIsShownAsSuch() throws {
+        let assumed = Connection(
+            id: "a-assumed", integrationID: "github-oauth", scope: .user, subject: "assumed@example.com",
+            credential: .oauth2, grant: .refreshToken, accessFingerprint: "…0badf00d", refreshFingerprint: "…1badf00d",
+            issuedAt: Fixtures.at(-60), expiresAt: Fixtures.at(3_540), createdAt: Fixtures.at(-86_400),
+            expiryAssumed: true)
+        let known = Connection(
+            id: "b-known", integrationID: "github-oauth", scope: .user, subject: "known@example.com",
+            credential: .oauth2, grant: .refreshToken, accessFingerprint: "…2badf00d", refreshFingerprint: "…3badf00d",
+            issuedAt: Fixtures.at(-60), expiresAt: Fixtures.at(3_540), createdAt: Fixtures.at(-86_400))
+        let harness = Fixtures.harness(snapshot: Fixtures.snapshot(connections: [assumed, known]))
+        harness.frame()
+        #expect(try #require(harness.line(containing: " a-assumed ")).contains(" ~59m00s "))
+        let plain = try #require(harness.line(containing: " b-known "))
+        #expect(plain.contains(" 59m00s ") && !plain.contains("~"), "\(plain)")
+        harness.press(.enter)
+        #expect(harness.dashboard.view == .detail(id: "a-assumed"))
+        #expect(harness.text.contains("expiry unknown"), "\(harness.text)")
+    }
+
     @Test func failuresColumnCountsFailures() throws {
         let harness = Fixtures.harness()
         harness.frame()
