@@ -23,6 +23,10 @@ struct StorePostgresTests {
             tables.split(separator: "\n")
                 == ["audit", "connections", "history", "integrations", "meta", "processes", "tokentop_schema"])
         #expect(try PostgresServer.psql(url, "SELECT version FROM tokentop_schema") == "\(Schema.latest)")
+        // Refreshers sharing the store claim due work through this index; only SQLite drops it.
+        #expect(
+            try PostgresServer.psql(url, "SELECT indexname FROM pg_indexes WHERE indexname = 'connections_by_due'")
+                == "connections_by_due")
         let types = try PostgresServer.psql(
             url,
             """
