@@ -2,8 +2,8 @@ import Foundation
 import Testing
 
 /// Database faults met by the real binary: a file it may read but not write, a writer that holds the lock past the
-/// busy timeout, and a damaged file. Each gives a clear message naming the file, the dashboard keeps running and
-/// shows the problem, and nothing is half-written.
+/// busy timeout, a full disk (a small tmpfs) and a damaged file. Each gives a clear message naming the file, the
+/// dashboard keeps running and shows the problem, and nothing is half-written.
 @Suite(.serialized)
 struct DatabaseFaultTests {
     /// A fresh base64 key, passed in TOKENTOP_KEY so that no key file is involved.
@@ -233,6 +233,79 @@ struct DatabaseFaultTests {
         print(
             "database-faults: lock notice shown \(String(format: "%.1f", shownAfter)) s and a refresh's failure "
                 + "\(String(format: "%.1f", refreshAfter)) s after the lock was taken")
+    }
+
+    // MARK: - Disk full
+
+    /// A tmpfs of `kilobytes` mounted on `directory`; nil when this machine does not let the tests mount one.
+    static func mountSmallFilesystem(at directory: URL, kilobytes: Int) throws -> Bool {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let options = "size=\(kilobytes)k,mode=0700"
+        let mounted = try Binary.run(
+            executable: "/usr/bin/env", ["mount", "-t", "tmpfs", "-o", options, "tmpfs", directory.path])
+        return mounted.status == 0
+    }
+
+    /// Writes `path` until the filesystem refuses more; the bytes written.
+    static func fill(_ path: String) -> Int {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard descriptor >= 0 else { return 0 }
+        defer { close(descriptor) }
+        let chunk = [UInt8](repeating: 0x5A, count: 4096)
+        var total = 0
+        while true {
+            let written = chunk.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            if written <= 0 { break }
+            total += written
+        }
+        return total
+    }
+
+    @Test func aFullDiskIsShownAndTheDashboardRecoversWhenSpaceComesBack() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let disk = sandbox.root.appendingPathComponent("disk")
+        guard try Self.mountSmallFilesystem(at: disk, kilobytes: 1024) else {
+            // Mounting needs a privilege containers often lack; the SQLite layer's max_page_count test still runs.
+            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("cannot mount a tmpfs under CI") }
+            return
+        }
+        defer { _ = try? Binary.run(executable: "/usr/bin/env", ["umount", "-l", disk.path]) }
+        let environment = sandbox.environment.merging(["TOKENTOP_KEY": Self.newKey()]) { $1 }
+        let database = disk.appendingPathComponent("tokentop.sqlite3").path
+        // acme-alice has expired and its token URL is dead: the dashboard records a failure, again and again.
+        let file = try sandbox.write(
+            "import.json",
+            CommandLineTests.importFile.replacingOccurrences(
+                of: CommandLineTests.farFuture, with: "2020-01-01T00:00:00Z"))
+        try #require(try Binary.run(["import", file, "--db", database], environment: environment).status == 0)
+        let tmux = try Tmux(width: 250, height: 30, environment: environment, directory: sandbox.root)
+        try tmux.send("\(Binary.path) --db \(database); echo \"exit\"=$?", "Enter")
+        var screen = try tmux.wait(timeout: 20) { $0.contains("acme-alice") }
+        try #require(screen.contains("acme-alice"), "no dashboard:\n\(screen)")
+
+        let filler = disk.appendingPathComponent("filler").path
+        let filled = Self.fill(filler)
+        let notice = " ! database problem: the disk holding \(database) is full"
+        screen = try tmux.wait(timeout: 60) { $0.contains(notice) }
+        #expect(screen.contains(notice), "no disk-full notice after \(filled) bytes of filler:\n\(screen)")
+        #expect(screen.contains("free some space and retry"))
+        #expect(DashboardTmuxTests.row(of: "acme-alice", in: screen) != nil, "rows gone:\n\(screen)")
+
+        // Space comes back: the next write lands, and the notice goes.
+        try FileManager.default.removeItem(atPath: filler)
+        screen = try tmux.wait(timeout: 60) { !$0.contains(" ! database problem") }
+        #expect(!screen.contains(" ! database problem"), "notice stayed after space came back:\n\(screen)")
+        try tmux.send("q")
+        screen = try tmux.wait { Self.exitStatus(in: $0) != nil }
+        #expect(Self.exitStatus(in: screen) == 0, "q did not quit cleanly:\n\(screen)")
+        // Nothing half-written: the file checks out and the failures were counted, none lost to a torn write.
+        #expect(try Self.sqlite(database, "PRAGMA integrity_check") == "ok")
+        let rows = try Self.list(database, environment: environment)
+        let alice = try #require(rows.first { $0["id"] as? String == "acme-alice" })
+        #expect((alice["failures"] as? Int ?? 0) >= 1, "\(alice)")
+        #expect(rows.count == 2)
+        print("database-faults: disk full after \(filled) bytes of filler on a 1 MiB tmpfs, shown and recovered")
     }
 
     // MARK: - Damaged
