@@ -157,9 +157,6 @@ actor RefreshActor {
         while !Task.isCancelled {
             let now = clock.now()
             if now.timeIntervalSince(lastHeartbeat) >= 1 || now < lastHeartbeat {
-                // FIXME: while another process holds the write lock, this waits out the 5 s busy timeout on the
-                // actor every second; a due refresh's failure then shows about 15 s after the lock was taken, not 5
-                // (DatabaseFaultTests). A heartbeat may be skipped: give it a short timeout of its own.
                 try? store.heartbeat(owner: owner, at: now)
                 lastHeartbeat = now
             }
