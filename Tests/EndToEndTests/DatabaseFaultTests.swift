@@ -197,7 +197,8 @@ struct DatabaseFaultTests {
         #expect(screen.contains("nothing was changed"))
         // A refresh falls due while the lock lasts: its result is not recorded, and the events say why.
         let unrecorded = "refresh not recorded, database problem: the database \(database) stayed locked"
-        screen = try tmux.wait(timeout: 60) { $0.contains(unrecorded) }
+        // The demo's first renewal falls due up to about 40 s after it starts: wait for it, and then 5 s more.
+        screen = try tmux.wait(timeout: 90) { $0.contains(unrecorded) }
         let refreshAfter = Date().timeIntervalSince(lockedAt)
         #expect(screen.contains(unrecorded), "no refresh met the lock:\n\(screen)")
         #expect(screen.contains(notice))
