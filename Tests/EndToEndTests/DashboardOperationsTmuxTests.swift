@@ -55,11 +55,11 @@ struct DashboardOperationsTmuxTests {
         let tmux = try Tmux(
             width: 200, environment: sandbox.environment.merging(environment) { $1 }, directory: sandbox.root)
         try tmux.send("\(Binary.path) demo; echo \"exit\"=$?", "Enter")
-        _ = try tmux.wait(timeout: 20) { $0.contains("acme-alice") }
+        _ = try tmux.wait(timeout: 30) { $0.contains("acme-alice") }
         try tmux.send("/")
         try tmux.send("acme-bob", literal: true)
         try tmux.send("Enter")
-        let screen = try tmux.wait {
+        let screen = try tmux.wait(timeout: 20) {
             DashboardTmuxTests.row(of: "acme-bob", in: $0) != nil && !$0.contains("acme-alice")
         }
         try #require(DashboardTmuxTests.row(of: "acme-bob", in: screen) != nil, "not filtered:\n\(screen)")
@@ -77,10 +77,10 @@ struct DashboardOperationsTmuxTests {
         try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
         let clip = sandbox.root.appendingPathComponent("clipboard").path
         let arguments = sandbox.root.appendingPathComponent("arguments").path
-        let script = bin.appendingPathComponent(tool).path
+        let source = sandbox.root.appendingPathComponent("\(tool).sh").path
         try Data("#!/bin/sh\nprintf '%s\\n' \"$*\" > '\(arguments)'\ncat > '\(clip)'\n".utf8)
-            .write(to: URL(fileURLWithPath: script))
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+            .write(to: URL(fileURLWithPath: source))
+        try Unprivileged.installExecutable(from: source, to: bin.appendingPathComponent(tool).path)
         var environment = ["PATH": "\(bin.path):/usr/local/bin:/usr/bin:/bin", "DISPLAY": "", "WAYLAND_DISPLAY": ""]
         environment[display] = value
         let tmux = try Self.demoOnAcmeBob(sandbox, environment: environment)

@@ -40,8 +40,16 @@ enum Unprivileged {
     /// A copy of the tokentop binary in `directory` that nobody may run, whatever the modes above the original.
     static func copyOfBinary(into directory: URL) throws -> String {
         let copy = directory.appendingPathComponent("tokentop").path
-        try FileManager.default.copyItem(atPath: Binary.path, toPath: copy)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: copy)
+        try installExecutable(from: Binary.path, to: copy)
         return copy
+    }
+
+    /// Copies `source` to an executable `destination` with `install`, in a process of its own.
+    ///
+    /// Written from this process, the file could not be run at once: a child another test spawns at that moment
+    /// inherits the open descriptor, and exec then fails with "Text file busy" for as long as that child lives.
+    static func installExecutable(from source: String, to destination: String) throws {
+        let run = try Binary.run(executable: "/usr/bin/env", ["install", "-m", "0755", source, destination])
+        guard run.status == 0 else { throw OAuthServerFixture.Failure("install failed: \(run.stderr)") }
     }
 }
