@@ -19,6 +19,7 @@ struct FuzzRegressionTests {
     @Test func theSeedCorporaAreThere() {
         #expect(Self.inputs("token-response").count >= 10)
         #expect(Self.inputs("import-file").count >= 3)
+        #expect(Self.inputs("config-file").count >= 9)
     }
 
     @Test(arguments: inputs("token-response"))
@@ -41,6 +42,36 @@ struct FuzzRegressionTests {
             _ = try ImportFile.parse(data, source: name)
         } catch is ImportError {
             // A clear refusal is a fine outcome; only a crash or another kind of error is not.
+        }
+    }
+}
+
+extension FuzzRegressionTests {
+    @Test(arguments: inputs("config-file"))
+    func configFile(_ name: String) throws {
+        let data = try Data(contentsOf: FuzzInputs.root.appendingPathComponent(name))
+        do {
+            let settings = try ConfigFile.parse(data, source: name)
+            #expect(ConfigFuzzPromises.check(settings) == nil)
+        } catch is ConfigError {
+            // A clear refusal is a fine outcome; only a crash, another kind of error or a broken promise is not.
+        }
+    }
+
+    /// The seeds reach both outcomes: the documented example is read whole, and each bad one is refused.
+    @Test func theConfigSeedsAreReadAsDocumented() throws {
+        let full = try ConfigFile.parse(
+            Data(contentsOf: FuzzInputs.root.appendingPathComponent("corpus/config-file/full.json")), source: "full")
+        #expect(full.leadSeconds == 120 && full.concurrency == 8 && full.theme == "light")
+        #expect(full.keys == ["refresh": "R", "revoke": "X", "copy": "y"])
+        // combining-mark: "a" and a combining accent is one Character; the reader once took it for one ASCII key.
+        let refused = [
+            "out-of-range", "key-twice", "unknown-action", "wrong-types", "not-an-object", "unknown-key",
+            "combining-mark",
+        ]
+        for name in refused {
+            let data = try Data(contentsOf: FuzzInputs.root.appendingPathComponent("corpus/config-file/\(name).json"))
+            #expect(throws: ConfigError.self, "\(name)") { try ConfigFile.parse(data, source: name) }
         }
     }
 }

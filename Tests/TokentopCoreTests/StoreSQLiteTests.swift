@@ -51,6 +51,24 @@ import Testing
         #expect(error.message.contains("locked by another process"))
     }
 
+    @Test func aHeartbeatGivesUpOnAnotherWritersLockAtOnce() throws {
+        let directory = try StoreTemporaryDirectory()
+        let path = directory.file("beat.sqlite3")
+        let store = try Store.open(path: path, secrets: SecretBox(key: StoreFixtures.key))
+        let holder = try SQLiteDatabase(path: path)
+        try holder.execute("BEGIN IMMEDIATE")
+        let started = Date()
+        let error = try #require(throws: StoreError.self) { try store.heartbeat(owner: "beat", at: Date()) }
+        let waited = Date().timeIntervalSince(started)
+        try holder.execute("ROLLBACK")
+        #expect(error.code == .busy)
+        // Skippable, so it waits 100 ms rather than the 5 s busy timeout that other writes wait.
+        #expect(waited < 2, "waited \(waited) s")
+        // The usual timeout is back for everything else: the next heartbeat, with the lock gone, lands.
+        try store.heartbeat(owner: "beat", at: Date())
+        #expect(try store.activeProcesses(since: started.addingTimeInterval(-1)) == ["beat"])
+    }
+
     @Test func aFullDiskRollsBackAndSaysSo() throws {
         let directory = try StoreTemporaryDirectory()
         let database = try SQLiteDatabase(path: directory.file("full.sqlite3"))

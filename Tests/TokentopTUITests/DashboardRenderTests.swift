@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-import TokentopCore
 
+@testable import TokentopCore
 @testable import TokentopTUI
 
 @Suite struct DashboardRenderTests {
@@ -243,11 +243,26 @@ import TokentopCore
         #expect(!harness.text.contains("User ("))
     }
 
+    /// The notice the refresh actor sets when it cannot store a refresh in a read-only file: SQLite's result code
+    /// turned into words by the store's own error table, behind the actor's "database problem: " prefix.
+    static let readOnlyNotice: String = {
+        let error = SQLiteDatabase.error(8, "attempt to write a readonly database", path: "/srv/tt.sqlite3", doing: "")
+        return "database problem: \(error)"
+    }()
+
     @Test func noticeGetsItsOwnLine() {
-        let notice = "the database is read-only: refreshes are not saved"
-        let lines = Fixtures.harness(snapshot: Fixtures.snapshot(notice: notice)).frame()
+        let notice = Self.readOnlyNotice
+        #expect(
+            notice == "database problem: cannot write the database /srv/tt.sqlite3 (attempt to write a readonly "
+                + "database); make the file and its directory writable (chmod u+w), or choose another file with --db")
+        let lines = Fixtures.harness(columns: 200, snapshot: Fixtures.snapshot(notice: notice)).frame()
         #expect(lines[2] == " ! \(notice)")
         #expect(lines[3].contains("STATUS"))
+        // Narrower than the notice: it ends in an ellipsis rather than pushing the table down.
+        let narrow = Fixtures.harness(columns: 120, snapshot: Fixtures.snapshot(notice: notice)).frame()
+        #expect(narrow[2].hasPrefix(" ! database problem: cannot write the database /srv/tt.sqlite3"))
+        #expect(narrow[2].hasSuffix("…") && narrow[2].displayWidth == 120, "\(narrow[2])")
+        #expect(narrow[3].contains("STATUS"))
     }
 
     @Test func eachOpenProviderBreakerIsOneBannerLine() {
@@ -263,8 +278,8 @@ import TokentopCore
         #expect(two[3].hasPrefix(" ! provider globex is failing: 37 refreshes paused"))
         #expect(two[4].contains("STATUS"))
         // More than fit: the notice, one banner, then one line naming the rest; the table keeps its room.
-        let notice = "the database is read-only: refreshes are not saved"
-        let many = Fixtures.harness(snapshot: Fixtures.snapshot(notice: notice, outages: outages)).frame()
+        let notice = Self.readOnlyNotice
+        let many = Fixtures.harness(columns: 200, snapshot: Fixtures.snapshot(notice: notice, outages: outages)).frame()
         #expect(many[2] == " ! \(notice)")
         #expect(many[3].hasPrefix(" ! provider acme-crm is failing"))
         #expect(many[4] == " ! 3 more providers are failing (111 refreshes paused): globex, hooli, initech")

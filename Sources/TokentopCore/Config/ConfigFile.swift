@@ -95,7 +95,9 @@ public enum ConfigFile {
                     "keys.\(action)",
                     "unknown action; actions are " + Settings.bindableActions.joined(separator: ", "))
             }
-            guard case .string(let key) = object[action], key.count == 1, let scalar = key.unicodeScalars.first,
+            // Counted in scalars: "a" followed by a combining accent is one Character but no key anyone can press.
+            guard case .string(let key) = object[action], key.unicodeScalars.count == 1,
+                let scalar = key.unicodeScalars.first,
                 scalar.value > 0x20, scalar.value < 0x7f
             else {
                 throw reader.fail("keys.\(action)", "expected one printable ASCII character, such as \"R\"")

@@ -230,6 +230,13 @@ final class SQLiteDatabase: SQLDatabase {
         return try body()
     }
 
+    /// Runs `body` with a busy timeout of 100 ms instead of the usual one, for a write that may be skipped.
+    func waitingBriefly<T>(_ body: () throws -> T) throws -> T {
+        sqlite3_busy_timeout(handle, 100)
+        defer { sqlite3_busy_timeout(handle, busyTimeoutMilliseconds) }
+        return try body()
+    }
+
     // MARK: - Errors
 
     private func failure(_ result: Int32, doing: String) -> StoreError {

@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+
+/// The dashboard's share of the operations surface (issue 6): its `--metrics` file, read by Prometheus's own
+/// parser, and `c`, which copies through the desktop's clipboard tool, or says that it cannot.
+@Suite(.serialized)
+struct DashboardOperationsTmuxTests {
+    @Test func theDashboardWritesAMetricsFilePrometheusParses() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        // acme-alice has expired and its token URL is dead: the dashboard's refresh fails, and the file counts it.
+        try CommandLineTests.importExpired(into: sandbox)
+        let directory = sandbox.root.appendingPathComponent("textfile")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let metrics = directory.appendingPathComponent("tokentop.prom").path
+        let tmux = try Tmux(environment: sandbox.environment, directory: sandbox.root)
+        try tmux.send("\(Binary.path) --metrics \(metrics); echo \"exit\"=$?", "Enter")
+        var screen = try tmux.wait(timeout: 20) { $0.contains("acme-alice") }
+        try #require(screen.contains("acme-alice"), "no dashboard:\n\(screen)")
+        let failures = "tokentop_refresh_failures_total{provider=\"acme\",reason=\"network_error\"}"
+        try DaemonOperationsTests.waitFor(20, "a metrics file counting the failure") {
+            DaemonOperationsTests.read(metrics).contains(failures)
+        }
+
+        let parsed = try await DaemonOperationsTests.parseMetrics(metrics)
+        let families = try #require(parsed["families"] as? [String: String])
+        #expect(families["tokentop_connections"] == "gauge")
+        #expect(families["tokentop_refresh_failures"] == "counter")
+        #expect(families["tokentop_refresh_duration_seconds"] == "histogram")
+        let samples = try #require(parsed["samples"] as? [[Any]])
+        func sample(_ name: String, _ labels: [String: String]) -> Double? {
+            samples.first { ($0[0] as? String) == name && ($0[1] as? [String: String]) == labels }?[2] as? Double
+        }
+        #expect(sample("tokentop_connections", ["scope": "org", "status": "static"]) == 1)
+        let connections = samples.filter { ($0[0] as? String) == "tokentop_connections" }
+        #expect(connections.compactMap { $0[2] as? Double }.reduce(0, +) == 2, "\(connections)")
+        #expect(sample("tokentop_refresh_failures_total", ["provider": "acme", "reason": "network_error"]) ?? 0 >= 1)
+        #expect(sample("tokentop_refresh_duration_seconds_count", [:]) ?? 0 >= 1)
+        // Written atomically: only the finished file is in the collector's directory, never a half-written one.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["tokentop.prom"])
+        // The file's writer raised no notice, and the dashboard quits cleanly.
+        screen = try tmux.capture()
+        #expect(!screen.split(separator: "\n").contains { $0.hasPrefix(" ! ") }, "a notice:\n\(screen)")
+        try tmux.send("q")
+        screen = try tmux.wait { DatabaseFaultTests.exitStatus(in: $0) != nil }
+        #expect(DatabaseFaultTests.exitStatus(in: screen) == 0, "\(screen)")
+        let text = DaemonOperationsTests.read(metrics)
+        for secret in ["fake-refresh-token-0001", "fake-access-token-0001", "fake-client-secret-0001", "fake-api-key"] {
+            #expect(!text.contains(secret), "\(secret) in the metrics file")
+        }
+    }
+
+    /// Opens the demo in a terminal with `environment` and puts the cursor on acme-bob.
+    static func demoOnAcmeBob(_ sandbox: Sandbox, environment: [String: String]) throws -> Tmux {
+        let tmux = try Tmux(
+            width: 200, environment: sandbox.environment.merging(environment) { $1 }, directory: sandbox.root)
+        try tmux.send("\(Binary.path) demo; echo \"exit\"=$?", "Enter")
+        _ = try tmux.wait(timeout: 30) { $0.contains("acme-alice") }
+        try tmux.send("/")
+        try tmux.send("acme-bob", literal: true)
+        try tmux.send("Enter")
+        let screen = try tmux.wait(timeout: 20) {
+            DashboardTmuxTests.row(of: "acme-bob", in: $0) != nil && !$0.contains("acme-alice")
+        }
+        try #require(DashboardTmuxTests.row(of: "acme-bob", in: screen) != nil, "not filtered:\n\(screen)")
+        return tmux
+    }
+
+    /// A stand-in for the desktop's clipboard tool: a script of the test's own that keeps what it was given.
+    @Test(arguments: [
+        ("xclip", "DISPLAY", ":99", "-selection clipboard"), ("wl-copy", "WAYLAND_DISPLAY", "wayland-9", ""),
+    ])
+    func cCopiesThroughTheDesktopsClipboardTool(tool: String, display: String, value: String, flags: String) throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let bin = sandbox.root.appendingPathComponent("bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let clip = sandbox.root.appendingPathComponent("clipboard").path
+        let arguments = sandbox.root.appendingPathComponent("arguments").path
+        let source = sandbox.root.appendingPathComponent("\(tool).sh").path
+        try Data("#!/bin/sh\nprintf '%s\\n' \"$*\" > '\(arguments)'\ncat > '\(clip)'\n".utf8)
+            .write(to: URL(fileURLWithPath: source))
+        try Unprivileged.installExecutable(from: source, to: bin.appendingPathComponent(tool).path)
+        var environment = ["PATH": "\(bin.path):/usr/local/bin:/usr/bin:/bin", "DISPLAY": "", "WAYLAND_DISPLAY": ""]
+        environment[display] = value
+        let tmux = try Self.demoOnAcmeBob(sandbox, environment: environment)
+        try tmux.send("c")
+        var screen = try tmux.wait { $0.contains("copied acme-bob") }
+        #expect(screen.contains("copied acme-bob (\(tool))"), "\(screen)")
+        // The id went to the tool on its standard input, whole and alone; the flags are the tool's usual ones.
+        #expect(DaemonOperationsTests.read(clip) == "acme-bob")
+        #expect(DaemonOperationsTests.read(arguments) == flags + "\n")
+        try tmux.send("Escape")
+        try tmux.send("q")
+        screen = try tmux.wait { DatabaseFaultTests.exitStatus(in: $0) != nil }
+        #expect(DatabaseFaultTests.exitStatus(in: screen) == 0, "\(screen)")
+    }
+
+    @Test func cWithNeitherToolNorOSC52SaysSo() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        // No display for any tool, and OSC 52 turned off: nothing can take the text.
+        let tmux = try Self.demoOnAcmeBob(
+            sandbox, environment: ["DISPLAY": "", "WAYLAND_DISPLAY": "", "TOKENTOP_NO_CLIPBOARD": "1"])
+        try tmux.send("c")
+        let message = "cannot copy acme-bob: no clipboard tool (wl-copy, xclip, xsel) and this terminal takes no OSC 52"
+        var screen = try tmux.wait { $0.contains("cannot copy") }
+        #expect(screen.contains(message), "\(screen)")
+        // Nothing reached tmux's clipboard either.
+        #expect((try? Tmux.tmux(["-S", tmux.socket, "show-buffer"])) ?? "" == "")
+        try tmux.send("Escape")
+        try tmux.send("q")
+        screen = try tmux.wait { DatabaseFaultTests.exitStatus(in: $0) != nil }
+        #expect(DatabaseFaultTests.exitStatus(in: screen) == 0, "\(screen)")
+    }
+
+    @Test func cWithoutAToolSendsOSC52ThatTmuxTakes() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let tmux = try Self.demoOnAcmeBob(sandbox, environment: ["DISPLAY": "", "WAYLAND_DISPLAY": ""])
+        // tmux keeps what an application sends with OSC 52 as a paste buffer once set-clipboard is on.
+        try Tmux.tmux(["-S", tmux.socket, "set-option", "-s", "set-clipboard", "on"])
+        try tmux.send("c")
+        var screen = try tmux.wait { $0.contains("copied acme-bob") }
+        #expect(screen.contains("copied acme-bob to the terminal's clipboard (OSC 52"), "\(screen)")
+        #expect(try Tmux.tmux(["-S", tmux.socket, "show-buffer"]) == "acme-bob")
+        try tmux.send("Escape")
+        try tmux.send("q")
+        screen = try tmux.wait { DatabaseFaultTests.exitStatus(in: $0) != nil }
+        #expect(DatabaseFaultTests.exitStatus(in: screen) == 0, "\(screen)")
+    }
+}
