@@ -146,7 +146,9 @@ struct HostileProviderTests {
         }
         #expect(error.kind == .transient)
         #expect(error.errorDescription == "no answer before the timeout")
-        #expect(elapsed < 8, "took \(elapsed) s against a 3 s limit")
+        // The drip lasts 20 s; a loaded machine may resume this test late, so the bound only has to tell the 3 s
+        // limit from the drip's end (CI once took 10.2 s here).
+        #expect(elapsed < 15, "took \(elapsed) s against a 3 s limit and a 20 s drip")
     }
     @Test func stoppingTheDaemonMidRefreshKeepsTheRotatedToken() throws {
         let server = try Server()

@@ -31,7 +31,9 @@ struct ReauthTmuxTests {
         #expect(screen.contains("✓ Re-authorized alice (alice)."), "no outcome:\n\(screen)")
         #expect(screen.contains("Enter/Esc close"))
         try tmux.send("Enter")
-        screen = try tmux.wait { !$0.contains("Re-auth alice") }
+        // Waits for what closing leaves, not for the dialog's title to go: a capture taken while the terminal was
+        // being redrawn once lacked the title with the rest of the dialog still there.
+        screen = try tmux.wait { !$0.contains("Enter/Esc close") && $0.contains("alice re-authorized") }
         #expect(DashboardTmuxTests.row(of: "alice", in: screen)?.contains("● healthy") == true, "\(screen)")
         #expect(screen.contains("alice re-authorized"))
         try tmux.send("q")
