@@ -70,7 +70,14 @@ extension Invocation {
             guard index < arguments.count, !arguments[index].isEmpty else {
                 throw UsageError(description: "\(flag) needs a value")
             }
-            return arguments[index]
+            // `list --workspace --db x` forgot the workspace: taking `--db` for it would leave `x` unexplained.
+            let next = arguments[index]
+            if next.hasPrefix("--"), next.count > 2 {
+                throw UsageError(
+                    description: "\(flag) needs a value, not the option '\(next)' (write \(flag)=\(next) for a value "
+                        + "that starts with --)")
+            }
+            return next
         }
 
         while index < arguments.count {

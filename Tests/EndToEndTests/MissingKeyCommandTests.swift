@@ -68,7 +68,7 @@ struct MissingKeyCommandTests {
         try FileManager.default.moveItem(atPath: Self.keyFile(sandbox), toPath: kept)
         let before = try Data(contentsOf: URL(fileURLWithPath: sandbox.database))
         let expected =
-            "tokentop: no key to open the secrets of \(sandbox.database): TOKENTOP_KEY is unset and there is no key "
+            "tokentop: no key to open the secrets of \(sandbox.database): TOKENTOP_KEY is unset or empty and there is no key "
             + "file at \(Self.keyFile(sandbox)); set TOKENTOP_KEY to the key the store was created with, or put its "
             + "key file back (mode 0600); nothing was created\n"
         let commands =

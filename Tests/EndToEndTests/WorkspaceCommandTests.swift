@@ -54,6 +54,11 @@ import Testing
         let missing = try Binary.run(["list", "--workspace"], environment: sandbox.environment)
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("--workspace needs a value"))
+        // The next option is not taken for the value.
+        let swallowed = try Binary.run(
+            ["list", "--workspace", "--db", sandbox.database], environment: sandbox.environment)
+        #expect(swallowed.status == 2)
+        #expect(swallowed.stderr.contains("--workspace needs a value, not the option '--db'"), "\(swallowed.stderr)")
         let elsewhere = try Binary.run(["status", "--workspace", "Design"], environment: sandbox.environment)
         #expect(elsewhere.status == 2)
         #expect(elsewhere.stderr.contains("--workspace does not apply to 'status'"))

@@ -15,7 +15,7 @@ import Testing
     static func keyFile(_ directory: StoreTemporaryDirectory) -> String { directory.file("config/tokentop/key") }
 
     static func message(_ database: String, _ directory: StoreTemporaryDirectory) -> String {
-        "no key to open the secrets of \(database): TOKENTOP_KEY is unset and there is no key file at "
+        "no key to open the secrets of \(database): TOKENTOP_KEY is unset or empty and there is no key file at "
             + "\(keyFile(directory)); set TOKENTOP_KEY to the key the store was created with, or put its key file "
             + "back (mode 0600); nothing was created"
     }
@@ -35,7 +35,7 @@ import Testing
         }
         #expect(error.code == .badKey)
         #expect(error.path == Self.keyFile(directory))
-        #expect(error.message.hasPrefix("no key to open connections/a/access_token: TOKENTOP_KEY is unset and "))
+        #expect(error.message.hasPrefix("no key to open connections/a/access_token: TOKENTOP_KEY is unset or empty and "))
         #expect(!FileManager.default.fileExists(atPath: directory.file("config")))
     }
 

@@ -226,6 +226,9 @@ public final class Engine: Sendable {
         case .needsReauth: reason = connection.reauthReason ?? "the provider refused the grant"
         case .expired: reason = "the token expired and nothing can renew it"
         case .revoked: reason = "the connection was revoked; only a new authorization restores it"
+        case .static:
+            actor = "nobody needs to act now"
+            reason = "a static credential does not renew; should the provider refuse it, \(who) or replace the key"
         default:
             actor = "nobody needs to act now"
             reason = "the connection renews itself; should it break, \(who)"

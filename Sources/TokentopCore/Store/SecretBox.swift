@@ -96,7 +96,7 @@ public final class SecretBox: @unchecked Sendable {
     func missingKey(_ what: String, path: String?) -> StoreError {
         StoreError(
             .badKey,
-            "no key to open \(what): \(Self.keyVariable) is unset and there is no key file at "
+            "no key to open \(what): \(Self.keyVariable) is unset or empty and there is no key file at "
                 + "\(missingKeyFile ?? "?"); set \(Self.keyVariable) to the key the store was created with, or put "
                 + "its key file back (mode 0600); nothing was created", path: path ?? missingKeyFile)
     }
