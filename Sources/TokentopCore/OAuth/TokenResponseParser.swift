@@ -128,7 +128,7 @@ public enum TokenResponseParser {
     /// (some providers send 0 for "does not expire"), so the caller assumes one, as for an answer without expiry.
     static func expiry(_ fields: [String: Any], now: Date) -> (seconds: Double?, unusable: String?) {
         var unusable: String?
-        if let value = fields["expires_in"] {
+        if let value = fields["expires_in"], !(value is NSNull) {
             switch number(value) {
             case let n? where n.isFinite && n > 0: return (min(n, maximumLifetime), nil)
             case let n? where n == 0: unusable = "the answer's expires_in was 0"
@@ -136,7 +136,7 @@ public enum TokenResponseParser {
             default: unusable = "the answer's expires_in is not a finite number"
             }
         }
-        guard let value = fields["expires_at"] else { return (nil, unusable) }
+        guard let value = fields["expires_at"], !(value is NSNull) else { return (nil, unusable) }
         guard let date = date(value) else { return (nil, unusable ?? "the answer's expires_at is not a time") }
         let seconds = date.timeIntervalSince(now)
         guard seconds.isFinite, seconds > 0 else {
