@@ -109,15 +109,19 @@ struct TokenAnswerShapeTests {
             expected: Expected(
                 status: .healthy, lifetime: assumed, expiryAssumed: true, message: "refreshed; " + assumedNote)),
         Shape(
-            name: "expires_in 0: unknown expiry, assumed",
+            name: "expires_in 0: no lifetime, assumed, and the note says it was 0",
             body: #"{"access_token":"fake-at-shapes-0002","token_type":"Bearer","expires_in":0}"#,
             expected: Expected(
-                status: .healthy, lifetime: assumed, expiryAssumed: true, message: "refreshed; " + assumedNote)),
+                status: .healthy, lifetime: assumed, expiryAssumed: true,
+                message: "refreshed; the answer's expires_in was 0, assuming 1h00m (tokentop's default for providers "
+                    + "that do not say)")),
         Shape(
-            name: "expires_in negative: unknown expiry, never in the past",
+            name: "expires_in negative: no lifetime, never in the past, and the note says it was negative",
             body: #"{"access_token":"fake-at-shapes-0002","token_type":"Bearer","expires_in":-5}"#,
             expected: Expected(
-                status: .healthy, lifetime: assumed, expiryAssumed: true, message: "refreshed; " + assumedNote)),
+                status: .healthy, lifetime: assumed, expiryAssumed: true,
+                message: "refreshed; the answer's expires_in was negative (-5), assuming 1h00m (tokentop's default "
+                    + "for providers that do not say)")),
         Shape(
             name: "expires_in absurdly large: clamped to ten years, never wrapped",
             body: #"{"access_token":"fake-at-shapes-0002","token_type":"Bearer","expires_in":1e300}"#,
@@ -361,6 +365,46 @@ struct TokenAnswerShapeTests {
         }
         await engine.stop()
         #expect(try server.posts() == 3)
+    }
+
+    /// A provider that answers `expires_in: 0.5`: the lifetime is stored as said, but the actor, driven through 40
+    /// clock seconds one second at a time, renews no sooner than 10 s after each issue: at most 5 requests (at 0,
+    /// 10, 20, 30 and 40 s), where the tester saw one a second or more. Counted against the policy, not the wall clock.
+    @Test func aHalfSecondLifetimeIsRenewedNoSoonerThanTenSecondsAfterIssue() async throws {
+        let server = try Self.server(
+            status: 200, type: "application/json",
+            body: #"{"access_token":"fake-at-shapes-0002","token_type":"Bearer","expires_in":0.5}"#)
+        let clock = StillClock(Self.start)
+        let (engine, directory) = try Self.engine(tokenURL: server.url("/token"), clock: clock)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let policy = engine.policy
+        let imported = try #require(try engine.store.connection(id: "shape-1"))
+        let first = try #require(policy.dueAt(imported))
+        clock.set(first)
+        engine.start()
+        let deadline = Date().addingTimeInterval(30)
+        while try server.posts() < 1, Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
+        try #require(try server.posts() == 1, "the first due refresh went out")
+        for second in 1...40 {
+            clock.set(first.addingTimeInterval(Double(second)))
+            // Real time for the actor's loop to turn at this clock second; a loop would send requests here.
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        await engine.stop()
+        let posts = try server.posts()
+        #expect(posts <= 5, "\(posts) requests in 40 clock seconds")
+        let stored = try #require(try engine.store.connection(id: "shape-1"))
+        let issued = try #require(stored.issuedAt)
+        #expect(stored.expiresAt == issued.addingTimeInterval(0.5), "the lifetime is stored as the provider said")
+        #expect(!stored.expiryAssumed)
+        #expect(policy.dueAt(stored) == issued.addingTimeInterval(policy.minimumInterval))
+        let refreshes = try engine.store.history(connectionID: "shape-1", limit: 50).filter { $0.kind == .refreshed }
+        #expect(refreshes.count == posts)
+        #expect(refreshes.allSatisfy { $0.message.contains("the answer gave the token 0.5 s to live") })
+        let times = refreshes.map(\.at).sorted()
+        for (earlier, later) in zip(times, times.dropFirst()) {
+            #expect(later.timeIntervalSince(earlier) >= policy.minimumInterval)
+        }
     }
 
     /// A later answer with an expiry clears the assumption: the countdown is the provider's again.

@@ -455,6 +455,47 @@ import Testing
         }
     }
 
+    /// A URL that carries credentials would be printed by `show` and logs: every URL field refuses it, naming the
+    /// field, and never quotes the user or the password back.
+    @Test(arguments: [
+        "token_url", "revocation_url", "authorization_url", "device_authorization_url", "probe_url", "redirect_uri",
+    ])
+    func credentialsInAURLAreRefused(field: String) throws {
+        for userInfo in ["fake-user:fake-pass-0001@", "fake-user@", ":fake-pass-0001@"] {
+            let url = "http://\(userInfo)127.0.0.1:18777/oauth/x"
+            let member = "\"\(field)\": \"\(url)\", \"provider\""
+            let integration = Self.integration {
+                field == "token_url"
+                    ? $0.replacingOccurrences(of: "https://auth.acme.test/oauth/token", with: url)
+                    : $0.replacingOccurrences(of: "\"provider\"", with: member)
+            }
+            let text = Self.file(integrations: [integration], connections: [Self.alice])
+            let error = try #require(throws: ImportError.self, "\(field) with \(userInfo)") {
+                try ImportFile.parse(Data(text.utf8), source: "creds.json")
+            }
+            #expect(error.file == "creds.json")
+            #expect(error.entry == "integrations[0] (id \"acme\")")
+            #expect(error.field == field)
+            #expect(error.description.contains("carries credentials before the host"))
+            #expect(error.description.contains("client_secret"))
+            #expect(!error.description.contains("fake-pass-0001"))
+            #expect(!error.description.contains("fake-user"))
+        }
+    }
+
+    @Test func aURLWithoutCredentialsButWithAnAtInItsPathIsAccepted() throws {
+        let text = Self.file(
+            integrations: [
+                Self.integration {
+                    $0.replacingOccurrences(
+                        of: "https://auth.acme.test/oauth/token", with: "https://auth.acme.test/oauth/token?u=a@b")
+                }
+            ], connections: [Self.alice])
+        let bundle = try ImportFile.parse(Data(text.utf8), source: "ok.json")
+        let url = try #require(bundle.integrations.first?.integration.tokenURL)
+        #expect(url.absoluteString == "https://auth.acme.test/oauth/token?u=a@b")
+    }
+
     @Test func aByteOrderMarkAndUnicodeEscapesAreAccepted() throws {
         let text = "\u{FEFF}" + Self.file(connections: [Self.alice("subject", "\"zo\\u00eb \\ud83d\\ude00\"")])
         let bundle = try ImportFile.parse(Data(text.utf8), source: "t.json")

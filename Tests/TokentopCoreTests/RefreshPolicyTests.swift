@@ -120,7 +120,41 @@ struct RefreshPolicyTests {
         let sinceIssue = due.timeIntervalSince(start)
         #expect(sinceIssue >= min(lifetime, RefreshPolicy.standard.minimumInterval))
         #expect(sinceIssue >= lifetime * (1 - 0.5 * 1.2) - 0.001, "at most 60 % of the lifetime ahead")
-        #expect(due <= c.expiresAt!)
+        if lifetime >= RefreshPolicy.standard.minimumInterval { #expect(due <= c.expiresAt!) }
+    }
+
+    /// The README's promise: never sooner than 10 s after the token was issued, whatever the answer said; a token
+    /// that lives less keeps its real expiry and is simply expired until then.
+    @Test(arguments: [
+        (0.001, 10.0), (0.5, 10.0), (1.0, 10.0), (5.0, 10.0), (9.0, 10.0), (10.0, 10.0), (3600.0, nil),
+    ])
+    func aRefreshIsNeverDueSoonerThanTenSecondsAfterIssue(lifetime: Double, expected: Double?) throws {
+        for policy in [RefreshPolicy.standard, RefreshPolicy.demo] {
+            #expect(policy.minimumInterval == 10)
+            let c = connection(lifetime: lifetime)
+            let sinceIssue = try #require(policy.dueAt(c)).timeIntervalSince(start)
+            if let expected {
+                #expect(sinceIssue == expected, "lifetime \(lifetime)")
+            } else {
+                // A long-lived token: the lead window and its jitter decide, well after the floor.
+                let lead = policy.lead(lifetime: lifetime)
+                #expect(sinceIssue >= lifetime - lead * (1 + policy.jitterFraction) - 0.001)
+                #expect(sinceIssue <= lifetime - lead + 0.001)
+            }
+            #expect(c.expiresAt == start.addingTimeInterval(lifetime), "the lifetime is kept as the provider said")
+        }
+    }
+
+    @Test func anImportedTokenAlreadyExpiredIsDueAtOnce() throws {
+        // No issue time: nothing was issued under our eyes, so no floor holds it back.
+        var c = connection(lifetime: -60)
+        c.issuedAt = nil
+        #expect(try #require(RefreshPolicy.standard.dueAt(c)) == start.addingTimeInterval(-60))
+    }
+
+    @Test func theShortLifetimeNoteSaysWhatTheAnswerGave() {
+        let note = RefreshPolicy.standard.shortLifetimeNote(0.5)
+        #expect(note.hasPrefix("the answer gave the token 0.5 s to live, shorter than the 10 s"))
     }
 }
 

@@ -36,6 +36,31 @@ struct TokenResponseParserTests {
         #expect(grant.refreshToken == nil)
     }
 
+    /// 0 and negative values are no lifetime: the grant carries none, and says why, so the refresher's note does not
+    /// claim the answer had no expiry; a positive value, however small, is kept as said.
+    @Test(arguments: [
+        (#""expires_in":0"#, nil as Double?, "the answer's expires_in was 0" as String?),
+        (#""expires_in":-50"#, nil, "the answer's expires_in was negative (-50)"),
+        (#""expires_in":"0""#, nil, "the answer's expires_in was 0"),
+        (#""expires_in":"soon""#, nil, "the answer's expires_in is not a finite number"),
+        (#""expires_in":true"#, nil, "the answer's expires_in is not a finite number"),
+        (#""expires_at":1000"#, nil, "the answer's expires_at is not in the future"),
+        (#""expires_in":null"#, nil, nil),
+        (#""expires_in":0.001"#, 0.001, nil),
+        (#""expires_in":0.5"#, 0.5, nil),
+        (#""expires_in":-5,"expires_at":1800000600"#, 600, nil),
+    ])
+    func unusableExpirySaysWhy(member: String, expected: Double?, why: String?) throws {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let response = HTTPResponse(
+            status: 200, headers: ["content-type": "application/json"],
+            body: Data((#"{"access_token":"fake-at","# + member + "}").utf8))
+        let grant = try TokenResponseParser.parse(response, now: now).get()
+        #expect(grant.expiresIn == expected)
+        #expect(grant.unusableExpiry == why)
+        #expect(!grant.expiryAssumed, "the parser never assumes")
+    }
+
     @Test(arguments: [
         (
             400, #"{"error":"invalid_grant","error_description":"Token revoked"}"#, ProviderError.Kind.invalidGrant,

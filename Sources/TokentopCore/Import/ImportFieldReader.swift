@@ -134,7 +134,19 @@ struct ImportFieldReader {
             throw fail(key, "expected an http or https URL, found the scheme \"\(scheme)\"")
         }
         guard let host = url.host, !host.isEmpty else { throw fail(key, "expected a URL with a host name") }
+        try refuseUserInfo(url, key)
         return url
+    }
+
+    /// Refuses a URL that carries credentials (`user:password@` or `user@`): `show` and logs print URLs, and a
+    /// client's credentials have their own fields. Neither the user nor the password is quoted back.
+    func refuseUserInfo(_ url: URL, _ key: String) throws {
+        guard url.user != nil || url.password != nil else { return }
+        throw fail(
+            key,
+            "carries credentials before the host (\"user:password@\" or \"user@\"), which would be shown and "
+                + "logged with the URL; remove them and give the client's credentials as client_id and "
+                + "client_secret (sent with HTTP basic auth by \"client_auth\": \"client_secret_basic\")")
     }
 
     /// One of `E`'s raw values; the error lists them all.

@@ -165,8 +165,12 @@ public enum ImportFile {
         }
         let scopes = try reader.strings("scopes") ?? []
         let redirectURI = try reader.string("redirect_uri")
-        if let redirectURI, URL(string: redirectURI)?.scheme == nil {
-            throw reader.fail("redirect_uri", "expected an absolute URI, such as \"http://127.0.0.1:8765/callback\"")
+        if let redirectURI {
+            guard let url = URL(string: redirectURI), url.scheme != nil else {
+                throw reader.fail(
+                    "redirect_uri", "expected an absolute URI, such as \"http://127.0.0.1:8765/callback\"")
+            }
+            try reader.refuseUserInfo(url, "redirect_uri")
         }
         let integration = Integration(
             id: id, provider: provider, tokenURL: tokenURL, revocationURL: revocationURL, clientID: clientID,

@@ -68,7 +68,9 @@ public struct RefreshPolicy: Sendable, Equatable {
     /// When the actor should renew `connection`, or nil when nothing should.
     ///
     /// After a failure this is the retry time; otherwise the expiry less the lead window and the connection's
-    /// fixed jitter.
+    /// fixed jitter, but never sooner than ``minimumInterval`` after the token was issued, whatever lifetime the
+    /// provider gave: a token that lives less than that is renewed every ``minimumInterval`` seconds and is
+    /// expired in between.
     public func dueAt(_ connection: Connection) -> Date? {
         guard connection.isRenewable, connection.revokedAt == nil, connection.reauthReason == nil else { return nil }
         if let retryAt = connection.retryAt, connection.failures > 0 { return retryAt }
@@ -76,7 +78,10 @@ public struct RefreshPolicy: Sendable, Equatable {
             // A grant that mints its token (a key, a client secret) and has none yet is due at once.
             return connection.accessFingerprint == nil ? connection.createdAt : nil
         }
-        return expiresAt.addingTimeInterval(-windowStart(connection, expiresAt: expiresAt))
+        let due = expiresAt.addingTimeInterval(-windowStart(connection, expiresAt: expiresAt))
+        // Only a token we saw issued has a floor: an imported token that is already expired is due at once.
+        guard let issued = connection.issuedAt ?? connection.lastRefreshAt else { return due }
+        return max(due, issued.addingTimeInterval(minimumInterval))
     }
 
     /// Seconds before expiry at which the connection counts as `expiring`.

@@ -9,6 +9,9 @@ public struct TokenGrant: Sendable, Equatable {
     public var expiresIn: Double?
     /// Whether ``expiresIn`` was assumed by tokentop because the answer gave no expiry; the parser never sets it.
     public var expiryAssumed = false
+    /// Why the answer's `expires_in` or `expires_at` gave no lifetime (0, negative, not a number, already past),
+    /// such as "the answer's expires_in was 0"; nil when it gave one or carried none.
+    public var unusableExpiry: String?
     /// The granted scopes, when the provider said; nil means unchanged (RFC 6749 §5.1).
     public var scopes: [String]?
     public var tokenType: String

@@ -37,12 +37,14 @@ public enum TokenResponseParser {
                     ? "the answer has no access_token" : "the answer's access_token is not a string"
                 return .failure(malformed(response, status: status, why: why))
             }
-            let grant = TokenGrant(
+            let (expiresIn, unusable) = expiry(fields, now: now)
+            var grant = TokenGrant(
                 accessToken: Secret(access),
                 refreshToken: string(fields["refresh_token"]).flatMap { $0.isEmpty ? nil : Secret($0) },
-                expiresIn: seconds(fields["expires_in"]) ?? lifetime(until: fields["expires_at"], now: now),
+                expiresIn: expiresIn,
                 scopes: string(fields["scope"]).map { $0.split(separator: " ").map(String.init) },
                 tokenType: string(fields["token_type"]) ?? "Bearer")
+            grant.unusableExpiry = unusable
             return .success(grant)
         }
         if (300..<400).contains(status) {
@@ -119,34 +121,61 @@ public enum TokenResponseParser {
         return String(describing: value)
     }
 
-    /// `expires_in` as a number or a numeric string; anything else counts as unknown.
-    private static func seconds(_ value: Any?) -> Double? {
-        let number: Double? =
-            switch value {
-            // JSON true and false arrive as NSNumber too; only a real number is a lifetime.
-            case let n as NSNumber where String(cString: n.objCType) != "c": n.doubleValue
-            case let s as String: Double(s.trimmingCharacters(in: .whitespaces))
-            default: nil
+    /// The token's lifetime from `expires_in`, else from `expires_at`; and, when the answer carried an expiry that
+    /// is no lifetime (0, negative, not a number, a time already past), why it was not used.
+    ///
+    /// A positive lifetime, however short, is kept as the provider said; 0 and negative values are not lifetimes
+    /// (some providers send 0 for "does not expire"), so the caller assumes one, as for an answer without expiry.
+    static func expiry(_ fields: [String: Any], now: Date) -> (seconds: Double?, unusable: String?) {
+        var unusable: String?
+        if let value = fields["expires_in"], !(value is NSNull) {
+            switch number(value) {
+            case let n? where n.isFinite && n > 0: return (min(n, maximumLifetime), nil)
+            case let n? where n == 0: unusable = "the answer's expires_in was 0"
+            case let n? where n < 0 && n.isFinite: unusable = "the answer's expires_in was negative (\(format(n)))"
+            default: unusable = "the answer's expires_in is not a finite number"
             }
-        guard let number, number.isFinite, number > 0 else { return nil }
-        return min(number, 10 * 365 * 86_400)
+        }
+        guard let value = fields["expires_at"], !(value is NSNull) else { return (nil, unusable) }
+        guard let date = date(value) else { return (nil, unusable ?? "the answer's expires_at is not a time") }
+        let seconds = date.timeIntervalSince(now)
+        guard seconds.isFinite, seconds > 0 else {
+            return (nil, unusable ?? "the answer's expires_at is not in the future")
+        }
+        return (min(seconds, maximumLifetime), nil)
     }
 
-    /// An absolute `expires_at` (Unix seconds, or an RFC 3339 / ISO 8601 time) as seconds from `now`.
-    private static func lifetime(until value: Any?, now: Date) -> Double? {
-        let date: Date?
+    /// The longest lifetime kept: ten years; a larger one is shortened to it.
+    static let maximumLifetime: Double = 10 * 365 * 86_400
+
+    /// A number or a numeric string; anything else is nil.
+    private static func number(_ value: Any) -> Double? {
         switch value {
-        case let number as NSNumber: date = Date(timeIntervalSince1970: number.doubleValue)
+        // JSON true and false arrive as NSNumber too; only a real number is a lifetime.
+        case let n as NSNumber where String(cString: n.objCType) != "c": n.doubleValue
+        case let s as String: Double(s.trimmingCharacters(in: .whitespaces))
+        default: nil
+        }
+    }
+
+    /// A number for a note: no exponent for ordinary values, at most 6 significant digits.
+    private static func format(_ value: Double) -> String {
+        String(format: "%g", value)
+    }
+
+    /// An absolute `expires_at`: Unix seconds, or an RFC 3339 / ISO 8601 time.
+    private static func date(_ value: Any) -> Date? {
+        switch value {
+        case let number as NSNumber where String(cString: number.objCType) != "c":
+            return Date(timeIntervalSince1970: number.doubleValue)
         case let text as String:
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
             let plain = ISO8601DateFormatter()
-            date =
-                formatter.date(from: text) ?? plain.date(from: text)
+            return formatter.date(from: text) ?? plain.date(from: text)
                 ?? Double(text).map(Date.init(timeIntervalSince1970:))
-        default: date = nil
+        default: return nil
         }
-        return seconds(date.map { $0.timeIntervalSince(now) as NSNumber })
     }
 
     /// `Retry-After` as delay seconds or an HTTP date.

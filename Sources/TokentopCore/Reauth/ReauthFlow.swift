@@ -163,8 +163,10 @@ struct ReauthFlow: Sendable {
         if grant.expiresIn == nil {
             grant.expiresIn = policy.unknownExpiryLifetime
             grant.expiryAssumed = true
-            notes.append(
-                "no expiry in the answer, assuming \(Countdown.format(seconds: policy.unknownExpiryLifetime))")
+            let why = grant.unusableExpiry ?? "no expiry in the answer"
+            notes.append("\(why), assuming \(Countdown.format(seconds: policy.unknownExpiryLifetime))")
+        } else if let lifetime = grant.expiresIn, lifetime < policy.minimumInterval {
+            notes.append(policy.shortLifetimeNote(lifetime))
         }
         let granted = grant.scopes ?? (scopes.isEmpty ? connection.grantedScopes : scopes)
         // FIXME: nothing checks that whoever signed in is the connection's subject (no id_token or userinfo call

@@ -511,7 +511,10 @@ actor RefreshActor {
                 let (lifetime, source) = policy.assumedLifetime(provider: integration.provider)
                 grant.expiresIn = lifetime
                 grant.expiryAssumed = true
-                notes.append("no expiry in the answer, assuming \(Countdown.format(seconds: lifetime)) (\(source))")
+                let why = grant.unusableExpiry ?? "no expiry in the answer"
+                notes.append("\(why), assuming \(Countdown.format(seconds: lifetime)) (\(source))")
+            } else if let lifetime = grant.expiresIn, lifetime < policy.minimumInterval {
+                notes.append(policy.shortLifetimeNote(lifetime))
             }
             if let scopes = grant.scopes {
                 let missing = connection.grantedScopes.filter { !scopes.contains($0) }

@@ -1,3 +1,5 @@
+import Foundation
+
 extension RefreshPolicy {
     /// How long a token whose answer gave no expiry is taken to live, and where that figure comes from: the
     /// provider catalog's documented default for `provider`, or else ``unknownExpiryLifetime``.
@@ -18,5 +20,13 @@ extension RefreshPolicy {
             return backoff
         }
         return min(backoff, max(1, Double(grace) / 3))
+    }
+
+    /// The history note for a token that lives less than ``minimumInterval``: it is stored as the provider said, but
+    /// not renewed sooner, so it is expired part of the time.
+    func shortLifetimeNote(_ lifetime: Double) -> String {
+        "the answer gave the token \(String(format: "%g", lifetime)) s to live, shorter than the "
+            + "\(String(format: "%g", minimumInterval)) s tokentop waits between refreshes: it is expired until the "
+            + "next one"
     }
 }
