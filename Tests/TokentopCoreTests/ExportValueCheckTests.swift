@@ -19,14 +19,20 @@ import TokentopTestSupport
         ("connections", 0, "failures", "1.5", "failures: expected a whole number from 0 to 2^53, found 1.5"),
         ("connections", 0, "generation", "-3", "generation: expected a whole number"),
         ("connections", 0, "revoked_at_provider", "2", "revoked_at_provider: expected 0 or 1, found 2"),
-        ("connections", 0, "subject", "\"alice\\u001b[31m@example.com\"", "subject: contains the control or invisible "
-            + "character U+001B"),
+        (
+            "connections", 0, "subject", "\"alice\\u001b[31m@example.com\"",
+            "subject: contains the control or invisible character U+001B"
+        ),
         ("connections", 0, "subject", "7", "subject: expected a string, found 7"),
-        ("connections", 0, "integration_id", "\"ghost\"", "integration_id: names \"ghost\", which is not in "
-            + "tables.integrations"),
+        (
+            "connections", 0, "integration_id", "\"ghost\"",
+            "integration_id: names \"ghost\", which is not in tables.integrations"
+        ),
         ("integrations", 0, "probe_interval", "-5", "(id \"acme\"): probe_interval: expected seconds between 60"),
-        ("history", 0, "connection_id", "\"ghost\"", "tables.history[0] (id 1): connection_id: names \"ghost\", "
-            + "which is not in tables.connections"),
+        (
+            "history", 0, "connection_id", "\"ghost\"",
+            "tables.history[0] (id 1): connection_id: names \"ghost\", which is not in tables.connections"
+        ),
         ("history", 0, "at", "1e300", "tables.history[0] (id 1): at: expected seconds since 1970"),
         ("history", 0, "id", "-1", "id: expected a whole number from 0 to 2^53, found -1"),
         ("audit", 0, "seq", "-1", "tables.audit[0] (seq -1): seq: expected a whole number"),
