@@ -57,7 +57,9 @@ enum Usage {
             details: """
                 Integrations, connections, history, the audit log and its sealed anchor, read at one moment. \
                 `tokentop import FILE` restores it into a new, empty store (another --db file, or a PostgreSQL \
-                database), which must use the same key: this is how a store moves between SQLite and PostgreSQL.
+                database), which must use the same key: this is how a store moves between SQLite and PostgreSQL. \
+                An existing FILE is replaced only when it is an earlier export; the store's own files and the key \
+                file never are.
                 """, options: ["--db"]),
         Command(
             name: "refresh", synopsis: ["tokentop refresh ID..."],

@@ -134,4 +134,46 @@ struct ExportCommandTests {
         #expect(!typo.stderr.contains("fake-pw-0002"))
         #expect(!FileManager.default.fileExists(atPath: sandbox.root.appendingPathComponent("mysql:").path))
     }
+
+    /// A mistyped export file name must not destroy the key (every sealed secret with it), the database, or any
+    /// other file; only an earlier export is replaced.
+    @Test func exportReplacesOnlyAnEarlierExport() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        let source = try Self.importedSource(sandbox)
+        let key = sandbox.root.appendingPathComponent("config/tokentop/key").path
+        let notes = try sandbox.write("notes.txt", "not an export\n")
+        let refused: [(path: String, message: String)] = [
+            (key, "refusing to replace \(key): it is the key file"),
+            (source, "refusing to replace \(source): it is the database being exported"),
+            (source + "-wal", "refusing to replace \(source)-wal: it is a file of the database being exported"),
+            (notes, "refusing to replace \(notes): it exists and is not an export tokentop wrote"),
+        ]
+        for (path, message) in refused {
+            let before = try? Data(contentsOf: URL(fileURLWithPath: path))
+            let result = try Binary.run(["export", path, "--db", source], environment: env)
+            #expect(result.status == 1, "\(path)")
+            #expect(
+                result.stderr.contains(message) && result.stderr.contains("nothing was written"), "\(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+            // The store itself changes by one audit entry: the refused export is recorded there.
+            if !path.hasPrefix(source) {
+                #expect((try? Data(contentsOf: URL(fileURLWithPath: path))) == before, "\(path) changed")
+            }
+        }
+        // The key and the store still work, and each refusal is in the audit log.
+        #expect(try Binary.run(["show", "acme-alice", "--db", source], environment: env).status == 0)
+        #expect(try Binary.run(["audit", "--verify", "--db", source], environment: env).status == 0)
+        let audit = try Binary.run(["audit", "--db", source], environment: env).stdout
+        #expect(audit.split(separator: "\n").filter { $0.contains(" export ") && $0.contains("failed") }.count == 4)
+
+        let export = sandbox.root.appendingPathComponent("store.json").path
+        #expect(try Binary.run(["export", export, "--db", source], environment: env).status == 0)
+        let again = try Binary.run(["export", export, "--db", source], environment: env)
+        #expect(again.status == 0, "\(again.stderr)")
+        let target = sandbox.root.appendingPathComponent("target.sqlite3").path
+        let imported = try Binary.run(["import", export, "--db", target], environment: env)
+        #expect(imported.status == 0, "\(imported.stderr)")
+    }
 }

@@ -164,7 +164,10 @@ import TokentopTestSupport
         case "truncated": text = String(text.prefix(text.count / 2))
         case "newer-schema": text = text.replacingOccurrences(of: "\"schema\":\(Schema.latest)", with: "\"schema\":99")
         case "newer-version": text = text.replacingOccurrences(of: "\"version\":1", with: "\"version\":2")
-        case "moved-token": text = text.replacingOccurrences(of: "\"id\":\"acme-alice\"", with: "\"id\":\"acme-bob\"")
+        case "moved-token":
+            // The history moves along, so that only the sealed token is out of place.
+            text = text.replacingOccurrences(of: "\"id\":\"acme-alice\"", with: "\"id\":\"acme-bob\"")
+                .replacingOccurrences(of: "\"connection_id\":\"acme-alice\"", with: "\"connection_id\":\"acme-bob\"")
         case "edited-audit": text = text.replacingOccurrences(of: "\"detail\":\"503\"", with: "\"detail\":\"504\"")
         case "unknown-column":
             text = text.replacingOccurrences(of: "{\"id\":\"acme-alice\"", with: "{\"colour\":1,\"id\":\"acme-alice\"")

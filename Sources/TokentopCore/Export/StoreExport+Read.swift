@@ -57,9 +57,11 @@ extension StoreExport {
             }
             tables.append(StoreDump.Table(name: name, rows: rows))
         }
-        return StoreDump(
+        let dump = StoreDump(
             schema: schema, exportedAt: (try reader.string("exported_at")) ?? "an unknown time",
             source: (try reader.string("source")) ?? "an unknown store", keyCheck: [UInt8](keyCheck), tables: tables)
+        try check(dump, file: file)
+        return dump
     }
 
     private static func row(

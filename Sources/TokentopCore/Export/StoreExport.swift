@@ -38,6 +38,7 @@ public enum StoreExport {
                         description: "\(target) is not a regular file (a directory, a device, a pipe or a link); "
                             + "name a file for the export, or - for standard output; nothing was written")
                 }
+                try checkReplaceable(target, store: store)
                 do {
                     try AtomicFile.write(String(decoding: document, as: UTF8.self), to: target, mode: 0o600)
                 } catch let error as AtomicFileError {
@@ -47,6 +48,26 @@ public enum StoreExport {
                 }
             }
             return dump.summary
+        }
+    }
+
+    /// The first bytes of every export document, by which an earlier export is told from any other file.
+    static var signature: String { "{\n\"format\":\"\(format)\"," }
+
+    /// Refuses to replace anything but an earlier export: never the store's own files, nor the key file, nor any
+    /// other file a mistyped name might hit.
+    private static func checkReplaceable(_ target: String, store: Store) throws {
+        var protected = [(path: SecretBox.keyFilePath(), what: "the key file, without which no sealed secret opens")]
+        if !store.database.dialect.isPostgres {
+            protected += ["", "-wal", "-shm", "-journal"].map {
+                (store.path + $0, "\($0.isEmpty ? "the database" : "a file of the database") being exported")
+            }
+        }
+        do {
+            try ReplaceableFile.refuse(target, ifItIs: protected)
+            try ReplaceableFile.check(target, signature: signature, kind: "an export")
+        } catch let error as AtomicFileError {
+            throw AtomicFileError(description: "\(error.description); nothing was written")
         }
     }
 

@@ -114,14 +114,6 @@ public final class OperationsLoop: Sendable {
     /// Refuses to replace a file that is not an earlier metrics file of ours: a mistyped `--metrics` must not
     /// overwrite the database or the key.
     static func checkReplaceable(_ path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else { return }
-        let handle = FileHandle(forReadingAtPath: path)
-        let head = (try? handle?.read(upToCount: PrometheusExposition.signature.utf8.count)) ?? nil
-        try? handle?.close()
-        guard let head, String(decoding: head, as: UTF8.self) == PrometheusExposition.signature else {
-            throw AtomicFileError(
-                description: "refusing to replace \(path): it exists and is not a metrics file tokentop wrote; "
-                    + "name a new file")
-        }
+        try ReplaceableFile.check(path, signature: PrometheusExposition.signature, kind: "a metrics file")
     }
 }

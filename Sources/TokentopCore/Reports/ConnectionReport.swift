@@ -83,7 +83,10 @@ public enum ConnectionReport {
                 ("client_auth", .string(integration.clientAuth.rawValue)), ("client_id", .string(integration.clientID)),
                 ("device_authorization_url", .string(integration.deviceAuthorizationURL?.absoluteString)),
                 ("id", .string(integration.id)),
-                ("probe_interval", .int(integration.probeInterval.map { Int($0.rounded()) })),
+                (
+                    "probe_interval",
+                    .int(integration.probeInterval.map { Countdown.wholeSeconds($0, .toNearestOrAwayFromZero) })
+                ),
                 ("probe_url", .string(integration.probeURL?.absoluteString)),
                 ("provider", .string(integration.provider)),
                 ("revocation_url", .string(integration.revocationURL?.absoluteString)),
@@ -250,7 +253,7 @@ public enum RFC3339 {
     /// Formats `date` as `2026-12-04T15:22:22Z`.
     public static func string(from date: Date) -> String {
         // By hand: ISO8601DateFormatter costs tens of microseconds a call, which adds up over 100,000 rows.
-        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var seconds = time_t(epochSeconds(date))
         var parts = tm()
         guard gmtime_r(&seconds, &parts) != nil else { return "" }
         func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
@@ -259,6 +262,19 @@ public enum RFC3339 {
             year >= 0 && year < 10000 ? String(repeating: "0", count: 4 - String(year).count) + "\(year)" : "\(year)"
         return "\(yearText)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):"
             + "\(two(parts.tm_sec))Z"
+    }
+
+    /// The first second RFC 3339 writes, 0000-01-01T00:00:00Z, in seconds since 1970.
+    public static let earliest: Double = -62_167_219_200
+    /// The last second RFC 3339 writes, 9999-12-31T23:59:59Z, in seconds since 1970.
+    public static let latest: Double = 253_402_300_799
+
+    /// Whole seconds since 1970, clamped to ``earliest``...``latest`` (not a number reads as 1970): a date edited
+    /// into a database must print as some date, never trap a conversion to an integer.
+    public static func epochSeconds(_ date: Date) -> Int {
+        let seconds = date.timeIntervalSince1970
+        guard !seconds.isNaN else { return 0 }
+        return Int(min(max(seconds, earliest), latest).rounded(.down))
     }
 }
 
@@ -294,7 +310,7 @@ public enum Countdown {
     /// Partial seconds round up, so a countdown never shows `0s`: it reads `1s`, then `expired`.
     public static func format(seconds: Double) -> String {
         guard seconds > 0 else { return "expired" }
-        let total = seconds >= Double(Int.max) ? Int.max : Int(seconds.rounded(.up))
+        let total = wholeSeconds(seconds, .up)
         let days = total / 86_400
         let hours = total % 86_400 / 3_600
         let minutes = total % 3_600 / 60
@@ -306,4 +322,14 @@ public enum Countdown {
     }
 
     private static func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+
+    /// The most seconds a countdown or an age counts, about 31 million years: more than any two dates apart.
+    public static let longest: Double = 1e15
+
+    /// `seconds` rounded by `rule` to an integer within ±``longest`` (not a number reads as zero), so that an
+    /// out-of-range date edited into a database never traps a conversion to an integer.
+    public static func wholeSeconds(_ seconds: Double, _ rule: FloatingPointRoundingRule = .down) -> Int {
+        guard !seconds.isNaN else { return 0 }
+        return Int(min(max(seconds, -longest), longest).rounded(rule))
+    }
 }

@@ -6,7 +6,7 @@ import Foundation
 public enum SecretAge {
     /// `set 41 days ago`, `set 3 hours ago`, `set 1 minute ago`, `set just now`.
     public static func phrase(since date: Date, now: Date) -> String {
-        let seconds = max(0, Int(now.timeIntervalSince(date).rounded(.down)))
+        let seconds = max(0, Countdown.wholeSeconds(now.timeIntervalSince(date)))
         func count(_ value: Int, _ unit: String) -> String { "set \(value) \(unit)\(value == 1 ? "" : "s") ago" }
         if seconds >= 86_400 { return count(seconds / 86_400, "day") }
         if seconds >= 3_600 { return count(seconds / 3_600, "hour") }
@@ -16,7 +16,7 @@ public enum SecretAge {
 
     /// `41d old`, `3h old`, `5m old`, `new`; two years and more read `2y old`. At most 8 characters.
     public static func short(since date: Date, now: Date) -> String {
-        let seconds = max(0, Int(now.timeIntervalSince(date).rounded(.down)))
+        let seconds = max(0, Countdown.wholeSeconds(now.timeIntervalSince(date)))
         let days = seconds / 86_400
         if days >= 730 { return "\(days / 365)y old" }
         if days >= 1 { return "\(days)d old" }

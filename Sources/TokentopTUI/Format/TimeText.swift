@@ -6,7 +6,7 @@ enum TimeText {
     /// How long ago `date` was: `12s ago`, `2m ago`, `3h ago`, `4d ago`, `never` for nil.
     static func ago(_ date: Date?, now: Date) -> String {
         guard let date else { return "never" }
-        let seconds = Int(now.timeIntervalSince(date).rounded(.down))
+        let seconds = Countdown.wholeSeconds(now.timeIntervalSince(date))
         if seconds < 1 { return "just now" }
         if seconds < 60 { return "\(seconds)s ago" }
         if seconds < 3_600 { return "\(seconds / 60)m ago" }
@@ -41,7 +41,7 @@ enum TimeText {
     private static func components(_ date: Date) -> (
         year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int
     ) {
-        let epoch = Int(date.timeIntervalSince1970.rounded(.down))
+        let epoch = RFC3339.epochSeconds(date)
         let days = epoch >= 0 ? epoch / 86_400 : (epoch - 86_399) / 86_400
         let secondOfDay = epoch - days * 86_400
         // Howard Hinnant's civil_from_days.

@@ -1,0 +1,133 @@
+import Foundation
+
+/// The checks of an export's plain columns, before any row is written: an edited export must not put a value in the
+/// store that tokentop could not show (a date past year 9999, a negative failure count, an escape sequence in a
+/// subject), since the import file path refuses all of those too.
+extension StoreExport {
+    /// Columns holding seconds since 1970.
+    static let timeColumns: Set<String> = [
+        "at", "issued_at", "expires_at", "last_refresh_at", "retry_at", "revoked_at", "created_at", "secret_set_at",
+        "probe_at", "due_at",
+    ]
+    /// Columns holding counts and numbers: whole, not negative, and exact in a JSON number.
+    static let countColumns: Set<String> = ["failures", "generation", "change_seq", "seq"]
+    /// Columns holding 0 or 1.
+    static let flagColumns: Set<String> = ["revoked_at_provider", "probe_ok", "expiry_assumed"]
+    /// Columns holding sealed bytes.
+    static let sealedColumns: Set<String> = ["client_secret", "access_token", "refresh_token", "value"]
+    /// Columns holding names, URLs and JSON lists, which get the import file's character checks.
+    static let textColumns: Set<String> = [
+        "id", "provider", "token_url", "revocation_url", "client_id", "client_auth", "scopes", "redirect_uri",
+        "secret_fingerprint", "secret_kind", "authorization_url", "device_authorization_url", "api_key_in",
+        "api_key_name", "probe_url", "audiences", "resources", "integration_id", "scope", "subject", "credential",
+        "grant_kind", "granted_scopes", "access_fingerprint", "refresh_fingerprint", "parent_id", "workspace",
+        "members", "connection_id", "kind", "name",
+    ]
+    /// Text a provider or tokentop wrote as prose (it may span lines, and is cleaned when shown), or the audit
+    /// log's, which its hash chain covers.
+    static let proseColumns: Set<String> = [
+        "last_error", "reauth_reason", "probe_detail", "message", "error", "detail", "target", "os_user", "action",
+        "outcome", "previous_hash", "hash",
+    ]
+
+    /// Checks every plain value of `dump` and every reference between its rows.
+    /// - Throws: ``ImportError`` naming the table, the row (by id) and the column.
+    static func check(_ dump: StoreDump, file: String) throws {
+        var ids: [String: Set<String>] = [:]
+        for table in dump.tables {
+            for (index, row) in table.rows.enumerated() {
+                let entry = label(table.name, index: index, row: row)
+                for (column, value) in row {
+                    try checkValue(value, table: table.name, column: column, file: file, entry: entry)
+                }
+                if case .text(let id)? = row.first(where: { $0.column == "id" })?.value {
+                    ids[table.name, default: []].insert(id)
+                }
+            }
+        }
+        let references: [(table: String, column: String, target: String)] = [
+            ("connections", "integration_id", "integrations"), ("connections", "parent_id", "connections"),
+            ("history", "connection_id", "connections"),
+        ]
+        for (table, column, target) in references {
+            for (index, row) in dump.rows(of: table).enumerated() {
+                guard case .text(let id)? = row.first(where: { $0.column == column })?.value else { continue }
+                guard ids[target]?.contains(id) == true else {
+                    throw ImportError(
+                        file: file, entry: label(table, index: index, row: row), field: column,
+                        problem: "names \"\(id)\", which is not in tables.\(target)")
+                }
+            }
+        }
+    }
+
+    /// `tables.connections[0] (id "acme-bob")`, or `tables.audit[3] (seq 4)`.
+    private static func label(_ table: String, index: Int, row: [(column: String, value: SQLValue)]) -> String {
+        let key = row.first { $0.column == "id" || $0.column == "seq" || $0.column == "name" }
+        switch key?.value {
+        case .text(let id)?: return "tables.\(table)[\(index)] (\(key!.column) \"\(SafeText.clean(id))\")"
+        case .integer(let number)?: return "tables.\(table)[\(index)] (\(key!.column) \(number))"
+        default: return "tables.\(table)[\(index)]"
+        }
+    }
+
+    private static func checkValue(
+        _ value: SQLValue, table: String, column: String, file: String, entry: String
+    ) throws {
+        func refuse(_ problem: String) -> ImportError {
+            ImportError(file: file, entry: entry, field: column, problem: problem)
+        }
+        // A lease is dropped on the way in.
+        if case .null = value { return }
+        if StoreDump.leaseColumns.contains(column) { return }
+        let number: Double? =
+            switch value {
+            case .integer(let whole): Double(whole)
+            case .real(let real): real
+            default: nil
+            }
+        if timeColumns.contains(column) {
+            guard let number, number.isFinite, number >= RFC3339.earliest, number <= RFC3339.latest else {
+                throw refuse(
+                    "expected seconds since 1970 for a time between the years 0000 and 9999, found \(describe(value))")
+            }
+        } else if countColumns.contains(column) || (table == "history" && column == "id") {
+            guard case .integer(let whole) = value, whole >= 0, whole <= 1 << 53 else {
+                throw refuse("expected a whole number from 0 to 2^53, found \(describe(value))")
+            }
+        } else if flagColumns.contains(column) {
+            guard case .integer(let flag) = value, flag == 0 || flag == 1 else {
+                throw refuse("expected 0 or 1, found \(describe(value))")
+            }
+        } else if column == "probe_interval" {
+            guard let number, (60...604_800).contains(number) else {
+                throw refuse("expected seconds between 60 (one minute) and 604800 (one week), found \(describe(value))")
+            }
+        } else if sealedColumns.contains(column) {
+            guard case .blob = value else { throw refuse("expected {\"base64\": …} holding the sealed bytes") }
+        } else if case .text(let text) = value {
+            guard textColumns.contains(column) else { return }
+            if let control = text.unicodeScalars.first(where: SafeText.isUnsafe) {
+                throw refuse(
+                    "contains the control or invisible character U+\(String(format: "%04X", control.value)); remove it")
+            }
+            guard text.utf8.count <= ImportFieldReader.maximumStringBytes else {
+                throw refuse("is \(text.utf8.count) bytes long, more than the 64 KiB any field may be")
+            }
+        } else if textColumns.contains(column) || proseColumns.contains(column) {
+            // A column this tokentop does not know is left to the restore, which names it as unknown.
+            throw refuse("expected a string, found \(describe(value))")
+        }
+    }
+
+    /// A value as the error quotes it: numbers and kinds, never text (which may be anything).
+    private static func describe(_ value: SQLValue) -> String {
+        switch value {
+        case .null: "null"
+        case .integer(let number): "\(number)"
+        case .real(let number): "\(number)"
+        case .text: "a string"
+        case .blob: "bytes"
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+import TokentopTestSupport
+
+@testable import TokentopCore
+
+/// An edited export with a value tokentop could not show is refused by the reader, naming table, row and column,
+/// before anything is written: the values that once crashed `show` and the dashboard, and their neighbours.
+@Suite struct ExportValueCheckTests {
+    @Test(arguments: [
+        ("connections", 0, "expires_at", "1e300", "(id \"acme-alice\"): expires_at: expected seconds since 1970"),
+        ("connections", 0, "retry_at", "1e19", "(id \"acme-alice\"): retry_at: expected seconds since 1970"),
+        ("connections", 1, "secret_set_at", "1e19", "(id \"acme-bot\"): secret_set_at: expected seconds since 1970"),
+        ("connections", 0, "issued_at", "-1e300", "issued_at: expected seconds since 1970"),
+        ("connections", 0, "created_at", "\"2030-01-01\"", "created_at: expected seconds since 1970"),
+        ("connections", 0, "failures", "-1", "failures: expected a whole number from 0 to 2^53, found -1"),
+        ("connections", 0, "failures", "\"many\"", "failures: expected a whole number from 0 to 2^53, found a string"),
+        ("connections", 0, "failures", "1e300", "failures: expected a whole number from 0 to 2^53, found 1e+300"),
+        ("connections", 0, "failures", "1.5", "failures: expected a whole number from 0 to 2^53, found 1.5"),
+        ("connections", 0, "generation", "-3", "generation: expected a whole number"),
+        ("connections", 0, "revoked_at_provider", "2", "revoked_at_provider: expected 0 or 1, found 2"),
+        (
+            "connections", 0, "subject", "\"alice\\u001b[31m@example.com\"",
+            "subject: contains the control or invisible character U+001B"
+        ),
+        ("connections", 0, "subject", "7", "subject: expected a string, found 7"),
+        (
+            "connections", 0, "integration_id", "\"ghost\"",
+            "integration_id: names \"ghost\", which is not in tables.integrations"
+        ),
+        ("integrations", 0, "probe_interval", "-5", "(id \"acme\"): probe_interval: expected seconds between 60"),
+        (
+            "history", 0, "connection_id", "\"ghost\"",
+            "tables.history[0] (id 1): connection_id: names \"ghost\", which is not in tables.connections"
+        ),
+        ("history", 0, "at", "1e300", "tables.history[0] (id 1): at: expected seconds since 1970"),
+        ("history", 0, "id", "-1", "id: expected a whole number from 0 to 2^53, found -1"),
+        ("audit", 0, "seq", "-1", "tables.audit[0] (seq -1): seq: expected a whole number"),
+    ])
+    func anOutOfRangeValueIsRefusedAndNothingIsWritten(
+        table: String, row: Int, column: String, json: String, message: String
+    ) throws {
+        let directory = try StoreTemporaryDirectory()
+        let good = directory.file("store.json")
+        _ = try StoreExport.run(
+            store: try StoreExportTests.source(directory), to: good, user: "tester", at: StoreExportTests.later)
+        var document = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: good))) as? [String: Any])
+        var tables = try #require(document["tables"] as? [String: Any])
+        var rows = try #require(tables[table] as? [[String: Any]])
+        rows[row][column] = try JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed)
+        tables[table] = rows
+        document["tables"] = tables
+        let file = directory.file("edited.json")
+        try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: file))
+
+        // A new file, and an existing empty store, which must stay as it was.
+        let target = directory.file("target.sqlite3")
+        let empty = directory.file("empty.sqlite3")
+        _ = try Store.open(path: empty, secrets: SecretBox(key: StoreFixtures.key))
+        for location in [target, empty] {
+            #expect {
+                try ImportFile.run(
+                    path: file, openStore: StoreExportTests.openTarget(location), user: "tester",
+                    at: StoreExportTests.later)
+            } throws: { error in
+                "\(error)".hasPrefix("\(file): tables.\(table)[\(row)]") && "\(error)".contains(message)
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: target))
+        let store = try Store.open(path: empty, secrets: SecretBox(key: StoreFixtures.key))
+        #expect(try store.connections().isEmpty && store.integrations().isEmpty)
+        #expect(try store.recentHistory(limit: 10).isEmpty)
+    }
+
+    /// The same export, unedited, still restores: the checks refuse nothing tokentop itself wrote.
+    @Test func anUneditedExportStillRestores() throws {
+        let directory = try StoreTemporaryDirectory()
+        let good = directory.file("store.json")
+        _ = try StoreExport.run(
+            store: try StoreExportTests.source(directory), to: good, user: "tester", at: StoreExportTests.later)
+        let summary = try ImportFile.run(
+            path: good, openStore: StoreExportTests.openTarget(directory.file("target.sqlite3")), user: "tester",
+            at: StoreExportTests.later)
+        #expect("\(summary)".contains("2 connections"))
+    }
+}
