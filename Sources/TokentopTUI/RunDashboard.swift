@@ -1,4 +1,5 @@
 import Foundation
+import TokentopCore
 
 /// Opens the dashboard on this terminal, runs it until the user quits, and restores the terminal.
 ///
@@ -35,7 +36,9 @@ public func runDashboard(
     if let warning {
         // Said twice: on screen for ten seconds, and on standard error once the terminal is restored.
         dashboard.say("\(warning); using the built-in default theme", isError: true)
-        FileHandle.standardError.write(Data("tokentop: \(warning); the built-in default theme was used\n".utf8))
+        // The warning quotes the theme file, which may hold escape sequences: cleaned like every other message.
+        let text = SafeText.lines("\(warning); the built-in default theme was used")
+        FileHandle.standardError.write(Data("tokentop: \(text)\n".utf8))
     }
     let loop = DashboardLoop(dashboard: dashboard, screen: screen, renderer: DashboardRenderer(theme: theme))
     loop.run(maxIterations: maxIterations)

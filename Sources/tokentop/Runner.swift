@@ -292,7 +292,7 @@ struct Runner {
         if settings.metricsFile != nil || settings.onEvent != nil { operations.start() }
         do {
             try runDashboard(
-                backend: engine, themesDirectory: settings.themesDirectory ?? Self.shippedThemes(),
+                backend: engine, themesDirectory: settings.themesDirectory ?? ShippedThemesDirectory.find(),
                 themeName: settings.theme ?? "default", keys: settings.keys ?? [:])
         } catch {
             await engine.stop()
@@ -309,21 +309,5 @@ struct Runner {
         await engine.stop()
         await operations.stop()
         return 0
-    }
-
-    /// The `themes/` folder beside the build or install: `<prefix>/share/tokentop/themes` or the source tree's.
-    static func shippedThemes() -> String? {
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        var directory = executable.deletingLastPathComponent()
-        for _ in 0..<4 {
-            for candidate in ["themes", "share/tokentop/themes"] {
-                let url = directory.appendingPathComponent(candidate)
-                if FileManager.default.fileExists(atPath: url.appendingPathComponent("default.theme").path) {
-                    return url.path
-                }
-            }
-            directory = directory.deletingLastPathComponent()
-        }
-        return nil
     }
 }

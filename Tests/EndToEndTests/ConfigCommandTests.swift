@@ -44,6 +44,26 @@ struct ConfigCommandTests {
         #expect(missing.stderr.contains("\(file).gone: no such file"))
     }
 
+    @Test func aConfigurationFileQuotedOnStandardErrorHasItsControlCharactersCleaned() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        // An escape written as JSON (`\u001b`) and one written as the raw byte, in a key and in a value.
+        let texts = [
+            #"{"\u001b]0;pwned\u0007\u001b[31mevil": 1}"#, "{\"\u{1B}[31mevil\": 1}",
+            #"{"theme": 1, "x": "\u001b[31m"}"#, "{\"theme\": \"\u{1B}[31mred\"}",
+        ]
+        for (index, text) in texts.enumerated() {
+            let file = try sandbox.write("evil\(index).json", text)
+            for command in [["config"], ["list"], ["status"]] {
+                let run = try Binary.run(command + ["--config", file], environment: sandbox.environment)
+                #expect(run.status != 0, "\(command) \(text.debugDescription)")
+                #expect(run.stderr.contains("evil\(index).json"), "\(run.stderr.debugDescription)")
+                let clean = !run.stderr.contains("\u{1B}") && !run.stderr.contains("\u{07}")
+                #expect(clean, "\(run.stderr.debugDescription)")
+            }
+        }
+    }
+
     @Test(arguments: [
         (["--lead", "5"], "--lead needs a number from 10 to 86400, not '5'"),
         (["--concurrency", "0"], "--concurrency needs a whole number from 1 to 1024, not '0'"),

@@ -97,14 +97,36 @@ struct PackagingTests {
         let version = try Binary.run(executable: "\(prefix)/bin/tokentop", ["--version"])
         #expect(version.status == 0 && version.stdout.hasPrefix("tokentop "))
 
-        // The installed binary finds the installed themes by itself.
+        // The installed binary finds the installed themes by itself, started by name through PATH from a folder
+        // with a planted `themes/` above it: the planted files are never read, the installed ones are.
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
-        let tmux = try Tmux(height: 60, environment: sandbox.environment, directory: sandbox.root)
-        try tmux.send("\(prefix)/bin/tokentop demo --theme high-contrast", "Enter")
-        let screen = try tmux.wait(timeout: 20) { $0.contains("Workspace") }
-        #expect(screen.contains("Workspace"), "\(screen)")
-        try tmux.send("q")
+        let plant = sandbox.root.appendingPathComponent("plant")
+        let cwd = plant.appendingPathComponent("a/b")
+        try FileManager.default.createDirectory(at: cwd, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: plant.appendingPathComponent("themes"), withIntermediateDirectories: true)
+        for name in ["default", "planted", "high-contrast"] {
+            try Data("planted.\(name) = red\n".utf8).write(to: plant.appendingPathComponent("themes/\(name).theme"))
+        }
+        var environment = sandbox.environment
+        environment["PATH"] = "\(prefix)/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let planted = try Binary.run(
+            executable: "/usr/bin/env", ["tokentop", "--theme", "planted"], environment: environment, directory: cwd)
+        #expect(planted.status == 1)
+        #expect(
+            planted.stderr == "tokentop: \(prefix)/share/tokentop/themes/planted.theme: no theme named 'planted': "
+                + "the file does not exist; themes there: default, high-contrast, light, monochrome\n")
+        let tmux = try Tmux(height: 60, environment: environment, directory: sandbox.root)
+        for theme in ["default", "high-contrast"] {
+            try tmux.send("cd \(cwd.path) && clear && tokentop demo --theme \(theme)", "Enter")
+            let screen = try tmux.wait(timeout: 20) { $0.contains("Workspace") }
+            #expect(screen.contains("Workspace"), "\(screen)")
+            // A planted file would have been loaded and refused for its unknown role, on screen.
+            #expect(!screen.contains("planted"), "\(screen)")
+            try tmux.send("q")
+            _ = try tmux.wait(timeout: 20) { $0.contains("tt$ ") && !$0.contains("Workspace") }
+        }
 
         let uninstall = try Binary.run(
             executable: "/usr/bin/make", ["-C", Self.root.path, "uninstall", "PREFIX=\(prefix)"])

@@ -77,4 +77,31 @@ struct ThemeTmuxTests {
         #expect(text.contains("mine.theme:2: status.healthy: unknown colour 'grene'"), "\(text)")
         #expect(text.contains("Workspace"))
     }
+
+    @Test func aThemeLineWithEscapeSequencesReachesStandardErrorCleaned() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let themes = sandbox.root.appendingPathComponent("config/tokentop/themes")
+        try FileManager.default.createDirectory(at: themes, withIntermediateDirectories: true)
+        try Data("\u{1B}]0;pwned\u{07}\u{1B}[31mevil = red\n".utf8).write(
+            to: themes.appendingPathComponent("evil.theme"))
+        let errors = sandbox.root.appendingPathComponent("stderr.txt")
+        let tmux = try Tmux(height: 60, environment: sandbox.environment, directory: sandbox.root)
+        try tmux.send("\(Binary.path) demo --theme evil 2>\(errors.path)", "Enter")
+        let screen = try tmux.wait(timeout: 20) { $0.contains("Workspace") }
+        #expect(screen.contains("evil.theme:1: unknown"), "\(screen)")
+        try tmux.send("q")
+        // Standard error is held while the dashboard runs and written once the terminal is restored.
+        let deadline = Date().addingTimeInterval(20)
+        var written = Data()
+        while Date() < deadline {
+            written = (try? Data(contentsOf: errors)) ?? Data()
+            if String(decoding: written, as: UTF8.self).contains("built-in default theme was used") { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        let text = String(decoding: written, as: UTF8.self)
+        #expect(text.contains("evil.theme:1:") && text.contains("unknown role"), "\(text)")
+        #expect(!written.contains(0x1B) && !written.contains(0x07), "\(text.debugDescription)")
+        #expect(text.contains("\u{FFFD}]0;pwned\u{FFFD}\u{FFFD}[31mevil"), "\(text.debugDescription)")
+    }
 }

@@ -70,13 +70,15 @@ enum Binary {
     }
 
     /// Runs any program to the end: its output read whole, `stdin` (small, within a pipe's buffer) written first.
+    /// - Parameter directory: the working directory, when not the test runner's.
     static func run(
         executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil,
-        stdout: String? = nil
+        stdout: String? = nil, directory: URL? = nil
     ) throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
         process.environment = env
