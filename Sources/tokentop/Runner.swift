@@ -255,11 +255,20 @@ struct Runner {
             }
             path = chosen
         } else {
-            let directory = FileManager.default.temporaryDirectory
-                .appendingPathComponent("tokentop-demo-\(ProcessInfo.processInfo.processIdentifier)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            temporary = directory.path
-            path = directory.appendingPathComponent("demo.sqlite3").path
+            // A new directory of its own (mode 0700), never one a killed demo left under a reused process id,
+            // whose database was sealed under that demo's throwaway key.
+            var template = Array((FileManager.default.temporaryDirectory.path + "/tokentop-demo-XXXXXX").utf8CString)
+            guard let made = mkdtemp(&template) else {
+                let parent = FileManager.default.temporaryDirectory.path
+                throw StoreError(
+                    .cannotOpen,
+                    "cannot create a directory for the demo's database in \(parent): "
+                        + String(cString: strerror(errno)),
+                    path: parent)
+            }
+            let directory = String(cString: made)
+            temporary = directory
+            path = directory + "/demo.sqlite3"
         }
         defer { if let temporary { try? FileManager.default.removeItem(atPath: temporary) } }
         let clock = SystemTimeSource()

@@ -10,7 +10,7 @@ struct RefreshPolicyTests {
         Connection(
             id: "acme-alice", integrationID: "acme", scope: .user, subject: "alice@example.com",
             credential: credential, grant: refresh ? .refreshToken : .none, refreshFingerprint: refresh ? "rt" : nil,
-            issuedAt: start, expiresAt: start.addingTimeInterval(lifetime), createdAt: start)
+            issuedAt: start, expiresAt: start.addingTimeInterval(lifetime), lastRefreshAt: start, createdAt: start)
     }
 
     @Test(arguments: [(60.0, 300.0), (3600.0, 360.0), (86_400.0, 8_640.0)])
@@ -142,13 +142,19 @@ struct RefreshPolicyTests {
                 #expect(sinceIssue <= lifetime - lead + 0.001)
             }
             #expect(c.expiresAt == start.addingTimeInterval(lifetime), "the lifetime is kept as the provider said")
+            // Imported, not renewed here: an expired token is due at once.
+            var imported = c
+            imported.lastRefreshAt = nil
+            if lifetime < policy.minimumInterval {
+                #expect(try #require(policy.dueAt(imported)) == c.expiresAt!, "lifetime \(lifetime)")
+            }
         }
     }
 
     @Test func anImportedTokenAlreadyExpiredIsDueAtOnce() throws {
-        // No issue time: nothing was issued under our eyes, so no floor holds it back.
+        // Never renewed here (an import gives an issue time, not a refresh): no floor holds it back.
         var c = connection(lifetime: -60)
-        c.issuedAt = nil
+        c.lastRefreshAt = nil
         #expect(try #require(RefreshPolicy.standard.dueAt(c)) == start.addingTimeInterval(-60))
     }
 

@@ -79,9 +79,10 @@ public struct RefreshPolicy: Sendable, Equatable {
             return connection.accessFingerprint == nil ? connection.createdAt : nil
         }
         let due = expiresAt.addingTimeInterval(-windowStart(connection, expiresAt: expiresAt))
-        // Only a token we saw issued has a floor: an imported token that is already expired is due at once.
-        guard let issued = connection.issuedAt ?? connection.lastRefreshAt else { return due }
-        return max(due, issued.addingTimeInterval(minimumInterval))
+        // Only a token this program renewed has a floor: an imported token (its issue time is the import's) that
+        // is already expired is due at once.
+        guard let refreshed = connection.lastRefreshAt else { return due }
+        return max(due, refreshed.addingTimeInterval(minimumInterval))
     }
 
     /// Seconds before expiry at which the connection counts as `expiring`.
