@@ -366,11 +366,11 @@ actor RefreshActor {
     /// Refreshes one connection under its lease.
     ///
     /// - Parameter requestedAt: when an operator asked for this refresh; nil for the actor's own schedule.
-    // FIXME: about 7,500 refreshes/s at N = 100,000 on 2 cores (0.07-0.09 of wrk's rate; issue 5 wants 0.15).
-    // Both cores are busy: per refresh about 100 µs on `RefreshWriter`'s queue (a quarter of it pwrite of the
-    // write-ahead log's six frames: the row twice, lease then result, and the change, due and history index pages),
-    // 65 µs on the actor (JSONSerialization, connection copies, thread hand-offs) and 45 µs in libcurl's loop.
-    // Next: claim without writing the row, fewer index pages per result, a leaner token-answer reader.
+    // FIXME: about 8,000 refreshes/s at N = 100,000 on 2 cores (0.10 of wrk's rate; issue 5 wants 0.15).
+    // Both cores are busy: per refresh about 100 µs on `RefreshWriter`'s queue (pwrite of the write-ahead log's
+    // 3.4 frames: the row twice, lease then result, the change-number and history index pages), 65 µs on the actor
+    // (JSONSerialization, connection copies, thread hand-offs) and 45 µs in libcurl's loop.
+    // Next: claim without writing the row, a change log instead of the change-number index, a leaner answer reader.
     @discardableResult
     func performRefresh(_ id: String, requestedAt: Date? = nil, claimed: ClaimedRefresh? = nil) async -> Attempt {
         defer { finish(id) }
