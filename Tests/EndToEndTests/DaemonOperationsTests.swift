@@ -16,6 +16,24 @@ struct DaemonOperationsTests {
         return try #require(try JSONSerialization.jsonObject(with: run.output) as? [String: Any])
     }
 
+    /// Parses `path` with prometheus_client, checks the three families' types, one static org connection and the
+    /// `network_error` failure the fixtures cause, and returns the samples for further checks.
+    static func expectMetricsParse(_ path: String) async throws -> [[Any]] {
+        let parsed = try await parseMetrics(path)
+        let families = try #require(parsed["families"] as? [String: String])
+        #expect(families["tokentop_connections"] == "gauge")
+        #expect(families["tokentop_refresh_failures"] == "counter")
+        #expect(families["tokentop_refresh_duration_seconds"] == "histogram")
+        let samples = try #require(parsed["samples"] as? [[Any]])
+        func sample(_ name: String, _ labels: [String: String]) -> Double? {
+            samples.first { ($0[0] as? String) == name && ($0[1] as? [String: String]) == labels }?[2] as? Double
+        }
+        #expect(sample("tokentop_connections", ["scope": "org", "status": "static"]) == 1)
+        #expect(sample("tokentop_refresh_failures_total", ["provider": "acme", "reason": "network_error"]) ?? 0 >= 1)
+        #expect(sample("tokentop_refresh_duration_seconds_count", [:]) ?? 0 >= 1)
+        return samples
+    }
+
     static func waitFor(_ seconds: Double, _ what: String, until condition: () throws -> Bool) throws {
         let deadline = Date().addingTimeInterval(seconds)
         while try !condition() {
@@ -58,18 +76,7 @@ struct DaemonOperationsTests {
         try Self.waitFor(15, "a metrics file counting the failure") {
             Self.read(metrics).contains("tokentop_refresh_failures_total{provider=\"acme\",reason=\"network_error\"}")
         }
-        let parsed = try await Self.parseMetrics(metrics)
-        let families = try #require(parsed["families"] as? [String: String])
-        #expect(families["tokentop_connections"] == "gauge")
-        #expect(families["tokentop_refresh_failures"] == "counter")
-        #expect(families["tokentop_refresh_duration_seconds"] == "histogram")
-        let samples = try #require(parsed["samples"] as? [[Any]])
-        func sample(_ name: String, _ labels: [String: String]) -> Double? {
-            samples.first { ($0[0] as? String) == name && ($0[1] as? [String: String]) == labels }?[2] as? Double
-        }
-        #expect(sample("tokentop_connections", ["scope": "org", "status": "static"]) == 1)
-        #expect(sample("tokentop_refresh_failures_total", ["provider": "acme", "reason": "network_error"]) ?? 0 >= 1)
-        #expect(sample("tokentop_refresh_duration_seconds_count", [:]) ?? 0 >= 1)
+        _ = try await Self.expectMetricsParse(metrics)
 
         // logrotate moves the log away; SIGHUP opens a fresh one and takes the new configuration.
         try FileManager.default.moveItem(atPath: log, toPath: log + ".1")
