@@ -205,11 +205,17 @@ actor RefreshActor {
         min(policy.concurrency * 8 - (inFlight.count - storing), policy.concurrency * 16 - inFlight.count)
     }
 
+    /// How many due connections a claim from the shared store may take now: no more than two slots' worth ahead,
+    /// since a lease claimed early is work the other refreshers cannot take meanwhile.
+    private var sharedRoom: Int {
+        min(policy.concurrency * 2 - (inFlight.count - storing), policy.concurrency * 3 - inFlight.count)
+    }
+
     /// On a shared store: claims due connections from the store's index, as many as there is room for, and starts
     /// them. Other refreshers claim at the same time without waiting for each other or taking the same rows.
     private func claimFromStore(at now: Date) {
         let locallyDue = queue.nextDue().map { $0 <= now } ?? false
-        guard room > 0, locallyDue || now.timeIntervalSince(lastClaim) >= 1 || now < lastClaim else { return }
+        guard sharedRoom > 0, locallyDue || now.timeIntervalSince(lastClaim) >= 1 || now < lastClaim else { return }
         // This process's queue only says when to look: what others claimed comes back through the change feed.
         while queue.popDue(at: now) != nil {}
         lastClaim = now
@@ -217,7 +223,7 @@ actor RefreshActor {
             lastGoneCheck = now
             _ = try? store.endLeasesOfGoneOwners(now: now)
         }
-        let limit = room
+        let limit = sharedRoom
         let claims: [ClaimedRefresh]
         do {
             claims = try store.claimDue(
