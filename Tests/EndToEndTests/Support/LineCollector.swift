@@ -35,10 +35,12 @@ final class LineCollector: Sendable {
 
 extension Binary {
     /// Starts `tokentop daemon` with `environment` added, collecting its log lines from standard error.
-    static func startLoggingDaemon(environment: [String: String]) throws -> (Process, LineCollector) {
+    static func startLoggingDaemon(
+        environment: [String: String], arguments: [String] = []
+    ) throws -> (Process, LineCollector) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["daemon"]
+        process.arguments = ["daemon"] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let err = Pipe()
         process.standardError = err
