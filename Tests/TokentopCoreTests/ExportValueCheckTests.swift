@@ -36,6 +36,14 @@ import TokentopTestSupport
         ("history", 0, "at", "1e300", "tables.history[0] (id 1): at: expected seconds since 1970"),
         ("history", 0, "id", "-1", "id: expected a whole number from 0 to 2^53, found -1"),
         ("audit", 0, "seq", "-1", "tables.audit[0] (seq -1): seq: expected a whole number"),
+        // The import file's rules of meaning, which a second tester found the export path lacked.
+        ("connections", 0, "parent_id", "\"acme-alice\"", "parent_id: a connection cannot be its own parent"),
+        ("connections", 0, "scope", "\"god\"", "scope: unknown value \"god\""),
+        ("connections", 0, "subject", "\"   \"", "subject: must not be empty"),
+        ("connections", 0, "members", "\"[1,2]\"", "members: expected a JSON array of strings"),
+        ("connections", 0, "refresh_token", "null", "refresh_token: missing, though refresh_fingerprint says"),
+        ("integrations", 0, "token_url", "\"http://fakeuser:fakepass@127.0.0.1/x\"", "token_url: carries credentials"),
+        ("integrations", 0, "token_url", "\"ftp://x/\"", "token_url: expected an http or https URL"),
     ])
     func anOutOfRangeValueIsRefusedAndNothingIsWritten(
         table: String, row: Int, column: String, json: String, message: String

@@ -49,6 +49,7 @@ extension StoreExport {
             ("connections", "integration_id", "integrations"), ("connections", "parent_id", "connections"),
             ("history", "connection_id", "connections"),
         ]
+        try checkMeaning(dump, file: file)
         for (table, column, target) in references {
             for (index, row) in dump.rows(of: table).enumerated() {
                 guard case .text(let id)? = row.first(where: { $0.column == column })?.value else { continue }
@@ -57,6 +58,82 @@ extension StoreExport {
                         file: file, entry: label(table, index: index, row: row), field: column,
                         problem: "names \"\(id)\", which is not in tables.\(target)")
                 }
+            }
+        }
+    }
+
+    /// Holds the rows to the import file's rules of meaning, with the same readers: URLs are http or https with a
+    /// host and no credentials, names come from their lists, a subject is visible, members are bounded, and a
+    /// derived connection names a root grant as its parent.
+    private static func checkMeaning(_ dump: StoreDump, file: String) throws {
+        func reader(_ table: String, _ index: Int, _ row: [(column: String, value: SQLValue)]) -> ImportFieldReader {
+            var object = JSONObject()
+            for (column, value) in row {
+                if case .text(let text) = value { _ = object.insert(column, .string(text)) }
+            }
+            return ImportFieldReader(object: object, file: file, entry: label(table, index: index, row: row))
+        }
+        for (index, row) in dump.rows(of: "integrations").enumerated() {
+            let fields = reader("integrations", index, row)
+            _ = try fields.requiredString("token_url", "the token endpoint")
+            for column in ["token_url", "revocation_url", "authorization_url", "device_authorization_url", "probe_url",
+                "redirect_uri"]
+            {
+                _ = try fields.httpURL(column)
+            }
+            _ = try fields.choice("client_auth", ClientAuthMethod.self)
+            if let kind = try fields.string("secret_kind"), Integration.SecretKind(rawValue: kind) == nil {
+                throw fields.fail("secret_kind", "unknown value \"\(SafeText.clean(kind))\"")
+            }
+        }
+        let connections = dump.rows(of: "connections")
+        var parents: [String: String] = [:]
+        for row in connections {
+            if case .text(let id)? = row.first(where: { $0.column == "id" })?.value,
+                case .text(let parent)? = row.first(where: { $0.column == "parent_id" })?.value
+            {
+                parents[id] = parent
+            }
+        }
+        for (index, row) in connections.enumerated() {
+            let fields = reader("connections", index, row)
+            _ = try fields.choice("scope", IdentityScope.self)
+            _ = try fields.choice("credential", CredentialKind.self)
+            let grant = try fields.choice("grant_kind", GrantKind.self)
+            let subject = try fields.requiredString("subject", "who the credential stands for")
+            guard !SafeText.isInvisible(subject) else {
+                throw fields.fail("subject", "has no visible character, only spaces or invisible format characters")
+            }
+            for (column, limit) in [("members", ImportFile.maximumMembers), ("granted_scopes", 10_000)] {
+                guard let text = try fields.string(column) else { continue }
+                let parsed = try? JSONValue.parse(Data(text.utf8))
+                guard case .array(let elements)? = parsed,
+                    elements.allSatisfy({ if case .string = $0 { true } else { false } })
+                else {
+                    throw fields.fail(column, "expected a JSON array of strings")
+                }
+                guard elements.count <= limit else {
+                    throw fields.fail(column, "has \(elements.count) entries, more than the \(limit) allowed")
+                }
+            }
+            let id = try fields.string("id") ?? ""
+            if let parent = parents[id] {
+                guard parent != id else { throw fields.fail("parent_id", "a connection cannot be its own parent") }
+                guard parents[parent] == nil else {
+                    throw fields.fail(
+                        "parent_id", "\"\(parent)\" is itself derived from another connection; one level of "
+                            + "derivation only")
+                }
+            } else if let grant, grant.derivesFromParent {
+                throw fields.fail("parent_id", "missing; grant \(grant.rawValue) derives its token from a parent")
+            }
+            // A fingerprint stands for a stored token: without the token, `show` would describe one that is gone.
+            let sealedBy = [("access_fingerprint", "access_token"), ("refresh_fingerprint", "refresh_token")]
+            for (fingerprint, token) in sealedBy
+            where row.contains(where: { $0.column == fingerprint && $0.value != .null })
+                && !row.contains(where: { $0.column == token && $0.value != .null })
+            {
+                throw fields.fail(token, "missing, though \(fingerprint) says a token is stored")
             }
         }
     }
