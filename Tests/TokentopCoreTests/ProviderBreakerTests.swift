@@ -148,37 +148,9 @@ struct ProviderOutageTests {
     @Test func anOutagePausesTheProviderThenResumesWithJitter() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try Store.open(path: directory.appendingPathComponent("t.sqlite3").path, secrets: .ephemeral())
-        let sandbox = SandboxProvider(clock: clock, latency: 0...0)
-        let down = clock.now()...clock.now().addingTimeInterval(250)
-        sandbox.addProvider("acme", behaviour: .init(rotates: true, lifetimes: 3600...3600, outage: down))
-        sandbox.addProvider("globex", behaviour: .init(rotates: true, lifetimes: 3600...3600))
-        var integrations: [[String: Any]] = []
-        var connections: [[String: Any]] = []
-        for provider in ["acme", "globex"] {
-            sandbox.addClient(id: "client-\(provider)", secret: Secret("fake-client-secret"), provider: provider)
-            integrations.append([
-                "id": provider, "provider": provider,
-                "token_url": SandboxProvider.tokenURL(provider).absoluteString, "client_id": "client-\(provider)",
-                "client_secret": "fake-client-secret",
-            ])
-            for index in 0..<(provider == "acme" ? 30 : 3) {
-                let refresh = "fake-rt-\(provider)-\(index)"
-                sandbox.issueRefreshToken(Secret(refresh), clientID: "client-\(provider)")
-                connections.append([
-                    "id": "\(provider)-\(index)", "integration": provider, "scope": "user",
-                    "subject": "u\(index)@\(provider).example", "access_token": "fake-at-\(provider)-\(index)",
-                    "refresh_token": refresh, "expires_in": index < 20 ? 200 : 100_000,
-                ])
-            }
-        }
-        let data = try JSONSerialization.data(withJSONObject: [
-            "integrations": integrations, "connections": connections,
-        ])
-        _ = try store.importBundle(try ImportFile.parse(data, source: "test"), at: clock.now())
-        var policy = RefreshPolicy.standard
-        policy.concurrency = 2
-        let engine = try Engine(store: store, transport: sandbox, timeSource: clock, policy: policy)
+        let engine = try outageEngine(
+            in: directory, down: 250, providers: [("acme", 30), ("globex", 3)]
+        ) { index in index < 20 ? 200 : 100_000 }
         // 100 s on, 20 acme tokens and the 3 globex ones are due (lead: half their 200-second lifetime, less jitter),
         // and still valid for 100 s; the provider is down until 250 s.
         clock.advance(100)
@@ -201,7 +173,7 @@ struct ProviderOutageTests {
             #expect(status != .expired && status != .needsReauth, "\(connection.id) is still valid: \(status)")
             #expect(connection.expiresAt.map { $0 > clock.now() } == true)
         }
-        let errors = try store.history(since: 0).entries.filter { $0.kind == .refreshFailed }.count
+        let errors = try engine.store.history(since: 0).entries.filter { $0.kind == .refreshFailed }.count
         #expect(errors == failed.count, "held refreshes write no error")
 
         // A probe during the outage fails and keeps it open; nothing else is sent, though retries came due.
@@ -211,7 +183,7 @@ struct ProviderOutageTests {
         }
         #expect(probed)
         // The breaker hears of the probe's failure before the writer has stored it: wait for the history entry.
-        let failures = { (try? store.history(since: 0).entries.filter { $0.kind == .refreshFailed }.count) ?? -1 }
+        let failures = { (try? engine.store.history(since: 0).entries.filter { $0.kind == .refreshFailed }.count) ?? -1 }
         let recorded = try await waitFor { failures() == errors + 1 }
         #expect(recorded, "one probe, one failure")
         try await Task.sleep(nanoseconds: 200_000_000)
@@ -242,31 +214,7 @@ struct ProviderOutageTests {
     @Test func aHeldRefreshWhoseTokenRunsOutIsOverdueNotExpired() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try Store.open(path: directory.appendingPathComponent("t.sqlite3").path, secrets: .ephemeral())
-        let sandbox = SandboxProvider(clock: clock, latency: 0...0)
-        let down = clock.now()...clock.now().addingTimeInterval(3600)
-        sandbox.addProvider("acme", behaviour: .init(rotates: true, lifetimes: 3600...3600, outage: down))
-        sandbox.addClient(id: "client-acme", secret: Secret("fake-client-secret"), provider: "acme")
-        let connections: [[String: Any]] = (0..<12).map { index in
-            sandbox.issueRefreshToken(Secret("fake-rt-acme-\(index)"), clientID: "client-acme")
-            return [
-                "id": "acme-\(index)", "integration": "acme", "scope": "user", "subject": "u\(index)@acme.example",
-                "access_token": "fake-at-acme-\(index)", "refresh_token": "fake-rt-acme-\(index)", "expires_in": 200,
-            ]
-        }
-        let data = try JSONSerialization.data(withJSONObject: [
-            "integrations": [
-                [
-                    "id": "acme", "provider": "acme", "token_url": SandboxProvider.tokenURL("acme").absoluteString,
-                    "client_id": "client-acme", "client_secret": "fake-client-secret",
-                ]
-            ],
-            "connections": connections,
-        ])
-        _ = try store.importBundle(try ImportFile.parse(data, source: "test"), at: clock.now())
-        var policy = RefreshPolicy.standard
-        policy.concurrency = 2
-        let engine = try Engine(store: store, transport: sandbox, timeSource: clock, policy: policy)
+        let engine = try outageEngine(in: directory, down: 3600, providers: [("acme", 12)]) { _ in 200 }
         clock.advance(100)
         engine.start()
         let opened = try await waitFor { engine.snapshot().outages.first?.heldRefreshes ?? 0 >= 5 }
@@ -308,5 +256,43 @@ struct ProviderOutageTests {
             try await Task.sleep(nanoseconds: 10_000_000)
         }
         return false
+    }
+
+    /// A store over a sandbox with `providers` (each with that many connections holding refresh tokens that expire
+    /// in `expiresIn(index)` seconds), `acme` down for `down` seconds from now, and an engine over it with two
+    /// requests at a time.
+    func outageEngine(
+        in directory: URL, down: Double, providers: [(name: String, count: Int)], expiresIn: (Int) -> Int
+    ) throws -> Engine {
+        let store = try Store.open(path: directory.appendingPathComponent("t.sqlite3").path, secrets: .ephemeral())
+        let sandbox = SandboxProvider(clock: clock, latency: 0...0)
+        var integrations: [[String: Any]] = []
+        var connections: [[String: Any]] = []
+        for (provider, count) in providers {
+            let outage = provider == "acme" ? clock.now()...clock.now().addingTimeInterval(down) : nil
+            sandbox.addProvider(provider, behaviour: .init(rotates: true, lifetimes: 3600...3600, outage: outage))
+            sandbox.addClient(id: "client-\(provider)", secret: Secret("fake-client-secret"), provider: provider)
+            integrations.append([
+                "id": provider, "provider": provider,
+                "token_url": SandboxProvider.tokenURL(provider).absoluteString, "client_id": "client-\(provider)",
+                "client_secret": "fake-client-secret",
+            ])
+            for index in 0..<count {
+                let refresh = "fake-rt-\(provider)-\(index)"
+                sandbox.issueRefreshToken(Secret(refresh), clientID: "client-\(provider)")
+                connections.append([
+                    "id": "\(provider)-\(index)", "integration": provider, "scope": "user",
+                    "subject": "u\(index)@\(provider).example", "access_token": "fake-at-\(provider)-\(index)",
+                    "refresh_token": refresh, "expires_in": expiresIn(index),
+                ])
+            }
+        }
+        let data = try JSONSerialization.data(withJSONObject: [
+            "integrations": integrations, "connections": connections,
+        ])
+        _ = try store.importBundle(try ImportFile.parse(data, source: "test"), at: clock.now())
+        var policy = RefreshPolicy.standard
+        policy.concurrency = 2
+        return try Engine(store: store, transport: sandbox, timeSource: clock, policy: policy)
     }
 }
