@@ -183,7 +183,9 @@ struct ProviderOutageTests {
         }
         #expect(probed)
         // The breaker hears of the probe's failure before the writer has stored it: wait for the history entry.
-        let failures = { (try? engine.store.history(since: 0).entries.filter { $0.kind == .refreshFailed }.count) ?? -1 }
+        let failures = {
+            (try? engine.store.history(since: 0).entries.filter { $0.kind == .refreshFailed }.count) ?? -1
+        }
         let recorded = try await waitFor { failures() == errors + 1 }
         #expect(recorded, "one probe, one failure")
         try await Task.sleep(nanoseconds: 200_000_000)
