@@ -112,8 +112,9 @@ struct CurlTransportTests {
         }
         #expect(answers.count == 200)
         #expect(answers.allSatisfy { $0.1 == "n=\($0.0)" })
-        // Connections are kept between requests: about one client port per worker, not one per request.
-        #expect(Set(answers.map(\.2)).count <= 16)
+        // Connections are kept between requests: about one client port per worker, not one per request (200). A
+        // loaded machine may see a few reopened (CI once counted 19), so the bound only tells reuse from none.
+        #expect(Set(answers.map(\.2)).count <= 50)
     }
 
     @Test func aBodyOverTheLimitIsRefusedNotKept() async throws {
