@@ -53,9 +53,10 @@ extension InteropTests {
     @Test func botsMintWithClientCredentialsAndMintAgainBeforeExpiry() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
-        // 20-second tokens: the standard policy's lead is then half the lifetime (10 s, its minimum interval), so
-        // the second mint is due 10 s after the first, 10 s before that token expires.
-        let lifetime = 20.0
+        // 40-second tokens: the standard policy's lead is then half the lifetime (20–24 s with its jitter), so the
+        // second mint is due 16–20 s after the first, leaving a loaded machine (CI's full suite) time for the answer:
+        // with 20-second tokens its stored time once came back at the very second the first token expired.
+        let lifetime = 40.0
         let server = try await OAuthServerFixture.startPrivate(
             runDirectory: sandbox.root.appendingPathComponent("dot-run").path,
             settings: ["TOKENTOP_OAUTH_ACCESS_TOKEN_SECONDS": String(Int(lifetime))])
