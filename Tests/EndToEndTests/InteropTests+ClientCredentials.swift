@@ -85,7 +85,8 @@ extension InteropTests {
             #expect(connection.failures == 0, "\(bot.id): \(connection.lastError?.summary ?? "")")
             let fingerprint = try #require(connection.accessFingerprint, "\(bot.id) got no token")
             let expiresAt = try #require(connection.expiresAt, "\(bot.id): the server's expires_in is stored")
-            #expect(abs(expiresAt.timeIntervalSinceNow - lifetime) < 10)
+            // The server's lifetime from the moment of issue (this test may look much later on a loaded machine).
+            #expect(abs(expiresAt.timeIntervalSince(try #require(connection.issuedAt)) - lifetime) < 1)
             #expect(connection.grantedScopes == ["read"])
             #expect(connection.refreshFingerprint == nil, "client_credentials issues no refresh token")
             first[bot.id] = (fingerprint, expiresAt)
