@@ -86,23 +86,10 @@ extension Store {
     func changes(
         since: Int, skipping own: () -> [ClosedRange<Int>]
     ) throws -> (connections: [Connection], latest: Int) {
-        try locked {
-            let own = own()
-            let latest = max(
-                since, try database.query("SELECT COALESCE(MAX(change_seq), 0) FROM connections") { $0.int(0) }.first
-                    ?? since)
-            var connections: [Connection] = []
-            var cache: [String: [String]] = [:]
-            for (low, high) in Self.gaps(after: since, upTo: latest, skipping: own) {
-                connections += try database.query(
-                    """
-                    SELECT \(Self.connectionColumns) FROM connections
-                    WHERE change_seq > ? AND change_seq <= ? ORDER BY change_seq
-                    """, [low, high]
-                ) { try connection(from: $0, scopesCache: &cache) }
-            }
-            return (connections, latest)
-        }
+        var cache: [String: [String]] = [:]
+        return try feed(
+            table: "connections", number: "change_seq", columns: Self.connectionColumns, since: since, skipping: own
+        ) { try connection(from: $0, scopesCache: &cache) }
     }
 
     /// History entries written after entry number `since`, leaving out the ranges this process wrote itself, and
@@ -110,17 +97,29 @@ extension Store {
     func history(
         since: Int, skipping own: () -> [ClosedRange<Int>]
     ) throws -> (entries: [HistoryEntry], latest: Int) {
+        try feed(table: "history", number: "id", columns: Self.historyColumns, since: since, skipping: own) {
+            try historyEntry(from: $0)
+        }
+    }
+
+    /// The rows of `table` whose `number` is past `since`, in that order, leaving out the ranges of `own`, and the
+    /// newest number: one reading of the change feed and of the history.
+    private func feed<Row>(
+        table: String, number: String, columns: String, since: Int, skipping own: () -> [ClosedRange<Int>],
+        row: (SQLRow) throws -> Row
+    ) throws -> ([Row], Int) {
         try locked {
             let own = own()
             let latest = max(
-                since, try database.query("SELECT COALESCE(MAX(id), 0) FROM history") { $0.int(0) }.first ?? since)
-            var entries: [HistoryEntry] = []
+                since, try database.query("SELECT COALESCE(MAX(\(number)), 0) FROM \(table)") { $0.int(0) }.first
+                    ?? since)
+            var rows: [Row] = []
             for (low, high) in Self.gaps(after: since, upTo: latest, skipping: own) {
-                entries += try database.query(
-                    "SELECT \(Self.historyColumns) FROM history WHERE id > ? AND id <= ? ORDER BY id", [low, high]
-                ) { try historyEntry(from: $0) }
+                rows += try database.query(
+                    "SELECT \(columns) FROM \(table) WHERE \(number) > ? AND \(number) <= ? ORDER BY \(number)",
+                    [low, high], row: row)
             }
-            return (entries, latest)
+            return (rows, latest)
         }
     }
 
