@@ -120,21 +120,17 @@ struct OAuthServerFixture: Sendable {
         tokenURL = try url(environment["TOKENTOP_OAUTH_TOKEN_URL"] ?? base + "/o/token/")
         revokeURL = try url(environment["TOKENTOP_OAUTH_REVOKE_URL"] ?? base + "/o/revoke_token/")
         introspectURL = try url(environment["TOKENTOP_OAUTH_INTROSPECT_URL"] ?? base + "/o/introspect/")
-        basicClient = Client(
-            id: try value("TOKENTOP_OAUTH_BASIC_CLIENT_ID"),
-            secret: try value("TOKENTOP_OAUTH_BASIC_CLIENT_SECRET"), authentication: .basic)
-        postClient = Client(
-            id: try value("TOKENTOP_OAUTH_POST_CLIENT_ID"),
-            secret: try value("TOKENTOP_OAUTH_POST_CLIENT_SECRET"), authentication: .post)
-        introspector = Client(
-            id: try value("TOKENTOP_OAUTH_INTROSPECT_CLIENT_ID"),
-            secret: try value("TOKENTOP_OAUTH_INTROSPECT_CLIENT_SECRET"), authentication: .basic)
-        botBasicClient = Client(
-            id: try value("TOKENTOP_OAUTH_BOT_BASIC_CLIENT_ID"),
-            secret: try value("TOKENTOP_OAUTH_BOT_BASIC_CLIENT_SECRET"), authentication: .basic)
-        botPostClient = Client(
-            id: try value("TOKENTOP_OAUTH_BOT_POST_CLIENT_ID"),
-            secret: try value("TOKENTOP_OAUTH_BOT_POST_CLIENT_SECRET"), authentication: .post)
+        // Each client's id and secret come in TOKENTOP_OAUTH_<NAME>_CLIENT_ID and _CLIENT_SECRET.
+        func client(_ name: String, _ authentication: ClientAuthentication) throws -> Client {
+            Client(
+                id: try value("TOKENTOP_OAUTH_\(name)_CLIENT_ID"),
+                secret: try value("TOKENTOP_OAUTH_\(name)_CLIENT_SECRET"), authentication: authentication)
+        }
+        basicClient = try client("BASIC", .basic)
+        postClient = try client("POST", .post)
+        introspector = try client("INTROSPECT", .basic)
+        botBasicClient = try client("BOT_BASIC", .basic)
+        botPostClient = try client("BOT_POST", .post)
         python = try value("TOKENTOP_OAUTH_PYTHON")
         username = try value("TOKENTOP_OAUTH_USERNAME")
         password = try value("TOKENTOP_OAUTH_PASSWORD")
