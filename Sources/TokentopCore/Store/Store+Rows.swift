@@ -71,14 +71,14 @@ extension Store {
         let replaced = try integrationExists(integration.id)
         let values: [any SQLBindable] = [
             integration.provider, integration.tokenURL.absoluteString, integration.revocationURL?.absoluteString,
-            integration.clientID, integration.clientAuth.rawValue, json(integration.scopes),
+            integration.clientID, integration.clientAuth.rawValue, Self.json(integration.scopes),
             integration.redirectURI, secret,
             // A key's fingerprint is its public key's, from the importer; a PEM's first characters say nothing.
             integration.secretKind == .privateKey ? integration.secretFingerprint : entry.clientSecret?.fingerprint,
             integration.secretKind.rawValue, integration.authorizationURL?.absoluteString,
             integration.deviceAuthorizationURL?.absoluteString, integration.apiKeyPlacement?.location.rawValue,
             integration.apiKeyPlacement?.name, integration.probeURL?.absoluteString, integration.probeInterval,
-            json(integration.audiences), json(integration.resources), integration.id,
+            Self.json(integration.audiences), Self.json(integration.resources), integration.id,
         ]
         // UPDATE rather than INSERT OR REPLACE: a replace deletes the row first, which the connections'
         // foreign keys would refuse.
@@ -189,11 +189,11 @@ extension Store {
         let lastError = try connection.lastError.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         return [
             connection.integrationID, connection.scope.rawValue, connection.subject, connection.credential.rawValue,
-            connection.grant.rawValue, json(connection.grantedScopes), connection.accessFingerprint,
+            connection.grant.rawValue, Self.json(connection.grantedScopes), connection.accessFingerprint,
             connection.refreshFingerprint, connection.issuedAt, connection.expiresAt, connection.lastRefreshAt,
             connection.failures, lastError, connection.retryAt, connection.reauthReason, connection.revokedAt,
             connection.revokedAtProvider, connection.createdAt, connection.parentID, connection.workspace,
-            json(connection.members), connection.secretSetAt, connection.probe?.at, connection.probe?.ok,
+            Self.json(connection.members), connection.secretSetAt, connection.probe?.at, connection.probe?.ok,
             connection.probe?.detail, duePolicy.dueAt(connection), connection.expiryAssumed,
         ]
     }
@@ -251,7 +251,7 @@ extension Store {
     // MARK: - Values
 
     /// A JSON array of strings, written by hand: `JSONEncoder` dominated the cost of a large import.
-    func json(_ strings: [String]) -> String {
+    static func json(_ strings: [String]) -> String {
         var text = "["
         for (index, string) in strings.enumerated() {
             if index > 0 { text += "," }
@@ -273,11 +273,45 @@ extension Store {
     // was wrong, which at 100,000 rows was a tenth of loading them.
     private func strings(_ text: String?, _ what: () -> String) throws -> [String] {
         guard let text, text != "[]" else { return [] }
+        if let list = Self.plainList(text) { return list }
         do {
             return try decoder.decode([String].self, from: Data(text.utf8))
         } catch {
             throw damaged("the \(what()) is not a JSON list of strings")
         }
+    }
+
+    /// The strings of a list as ``json(_:)`` writes it when no string needs an escape (`["a","b c"]`), read
+    /// without `JSONDecoder`, which was most of the cost of reading a claimed row; nil for anything else, which the
+    /// decoder then reads.
+    static func plainList(_ text: String) -> [String]? {
+        text.utf8.withContiguousStorageIfAvailable { bytes -> [String]? in
+            let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), backslash = UInt8(ascii: "\\")
+            guard bytes.count >= 4, bytes.first == UInt8(ascii: "["), bytes.last == UInt8(ascii: "]") else {
+                return nil
+            }
+            var list: [String] = []
+            var index = 1
+            let end = bytes.count - 1
+            while index < end {
+                guard bytes[index] == quote else { return nil }
+                let start = index + 1
+                var close = start
+                while close < end, bytes[close] != quote {
+                    // Escapes and control characters go to the decoder.
+                    guard bytes[close] != backslash, bytes[close] >= 0x20 else { return nil }
+                    close += 1
+                }
+                guard close < end else { return nil }
+                list.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<close]), as: UTF8.self))
+                index = close + 1
+                if index < end {
+                    guard bytes[index] == comma, index + 1 < end else { return nil }
+                    index += 1
+                }
+            }
+            return list
+        } ?? nil
     }
 
     private func value<E: RawRepresentable>(_ text: String?, _ type: E.Type, _ what: () -> String) throws -> E
