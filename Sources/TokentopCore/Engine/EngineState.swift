@@ -105,8 +105,11 @@ final class EngineState: Sendable {
     func integration(_ id: String) -> Integration? { inner.withLock { $0.snapshot.integrations[id] } }
 
     /// Replaces one connection and appends an event, in one step that readers see whole.
-    func update(_ connection: Connection, event: HistoryEntry?) {
+    /// - Parameter landed: the connection's refresh ends with this write: it is no longer shown in flight, in the
+    ///   same step rather than in a second one that counts its status again.
+    func update(_ connection: Connection, event: HistoryEntry?, landed: Bool = false) {
         inner.withLock { state in
+            if landed { state.snapshot.inFlight.remove(connection.id) }
             if let position = Self.position(of: connection.id, in: state) {
                 state.snapshot.connections[position] = connection
                 Self.tally(&state, position)
@@ -182,6 +185,8 @@ final class EngineState: Sendable {
 
     func setInFlight(_ id: String, _ flying: Bool) {
         inner.withLock { state in
+            // Already so (a refresh that landed through `update`): nothing to count again.
+            guard state.snapshot.inFlight.contains(id) != flying else { return }
             if flying { state.snapshot.inFlight.insert(id) } else { state.snapshot.inFlight.remove(id) }
             if let position = Self.position(of: id, in: state) { Self.tally(&state, position) }
             state.snapshot.version &+= 1

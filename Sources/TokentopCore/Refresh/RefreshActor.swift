@@ -585,7 +585,7 @@ actor RefreshActor {
         switch written {
         case .success(let updated):
             stored = true
-            state.update(updated, event: event)
+            state.update(updated, event: event, landed: true)
             queue.schedule(id, at: policy.dueAt(updated))
             if case .success = result { wakeChildren(of: id) }
             state.setNotice(nil)
