@@ -44,6 +44,10 @@ import TokentopTestSupport
         ("connections", 0, "refresh_token", "null", "refresh_token: missing, though refresh_fingerprint says"),
         ("integrations", 0, "token_url", "\"http://fakeuser:fakepass@127.0.0.1/x\"", "token_url: carries credentials"),
         ("integrations", 0, "token_url", "\"ftp://x/\"", "token_url: expected an http or https URL"),
+        // Credentials a browser reads where RFC 3986 sees a path, in a URL column and in the resources list.
+        ("integrations", 0, "token_url", "\"https:fakeuser:fakepass@127.0.0.1/x\"", "token_url: carries credentials"),
+        ("integrations", 0, "redirect_uri", #""http:/fakeuser@127.0.0.1/cb""#, "redirect_uri: carries credentials"),
+        ("integrations", 0, "resources", #""[\"https:fakeuser@127.0.0.1\"]""#, "resources: carries credentials"),
     ])
     func anOutOfRangeValueIsRefusedAndNothingIsWritten(
         table: String, row: Int, column: String, json: String, message: String

@@ -102,6 +102,12 @@ extension StoreExport {
             {
                 _ = try fields.httpURL(column)
             }
+            // The import file's `resource` rule, for the list the column holds (its JSON shape is read back later).
+            if let text = try fields.string("resources"),
+                case .array(let resources)? = try? JSONValue.parse(Data(text.utf8))
+            {
+                for case .string(let resource) in resources { try fields.refuseUserInfo(resource, "resources") }
+            }
             _ = try fields.choice("client_auth", ClientAuthMethod.self)
             if let kind = try fields.string("secret_kind"), Integration.SecretKind(rawValue: kind) == nil {
                 throw fields.fail("secret_kind", "unknown value \"\(SafeText.clean(kind))\"")
