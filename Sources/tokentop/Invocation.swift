@@ -95,6 +95,10 @@ extension Invocation {
                 }
                 return try value(for: name)
             }
+            // `--json=no` must not read as `--json`: a switch says yes by being there, so a value is a mistake.
+            if inline != nil, Self.switches.contains(name) {
+                throw UsageError(description: "\(name) takes no value; write \(name) alone")
+            }
             /// Records that this flag set the setting `key`, for `tokentop config` and for `allow`.
             func note(_ key: String) {
                 flagNames[key] = name
@@ -284,6 +288,11 @@ extension Invocation {
         return Invocation(
             command: command, database: database, settings: settings, flagNames: flagNames, configFile: configFile)
     }
+
+    /// The options that take no value: each is on by being given.
+    private static let switches: Set<String> = [
+        "--readonly", "--verify", "--json", "--roff", "--no-browser", "--help", "--version",
+    ]
 
     /// A number within `range`, or a usage error naming the flag.
     private static func number(

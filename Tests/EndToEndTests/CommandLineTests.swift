@@ -113,6 +113,36 @@ struct CommandLineTests {
         #expect(run.stdout.isEmpty)
     }
 
+    /// A switch is on by being given, so `--json=no` is refused rather than read as `--json`.
+    @Test(arguments: [
+        ["list", "--json=no"], ["list", "--json="], ["show", "acme-key", "--json=false"], ["audit", "--verify=0"],
+        ["reauth", "acme-alice", "--no-browser=yes"], ["daemon", "--readonly=false"], ["help", "--roff=1"],
+        ["--help=list"], ["--version=2"], ["providers", "--json=yes"],
+    ])
+    func switchesRefuseAnInlineValue(arguments: [String]) throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let written = try #require(arguments.first { $0.contains("=") })
+        let name = String(written.prefix { $0 != "=" })
+        let run = try Binary.run(arguments, environment: sandbox.environment)
+        #expect(run.status == 2)
+        #expect(run.stderr.hasPrefix("tokentop: \(name) takes no value; write \(name) alone\n"), "\(run.stderr)")
+        #expect(run.stdout.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: sandbox.database))
+    }
+
+    /// Options that take a value still take it after `=`.
+    @Test func valueOptionsStillTakeAnInlineValue() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write("import.json", Self.importFile)
+        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+        let run = try Binary.run(["list", "--scope=org", "--json"], environment: sandbox.environment)
+        #expect(run.status == 0, "\(run.stderr)")
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]])
+        #expect(array.map { $0["id"] as? String } == ["acme-key"])
+    }
+
     @Test func dashboardWithoutATerminalSaysSo() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

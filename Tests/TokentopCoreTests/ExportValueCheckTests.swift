@@ -44,6 +44,10 @@ import TokentopTestSupport
         ("connections", 0, "refresh_token", "null", "refresh_token: missing, though refresh_fingerprint says"),
         ("integrations", 0, "token_url", "\"http://fakeuser:fakepass@127.0.0.1/x\"", "token_url: carries credentials"),
         ("integrations", 0, "token_url", "\"ftp://x/\"", "token_url: expected an http or https URL"),
+        // Credentials a browser reads where RFC 3986 sees a path, in a URL column and in the resources list.
+        ("integrations", 0, "token_url", "\"https:fakeuser:fakepass@127.0.0.1/x\"", "token_url: carries credentials"),
+        ("integrations", 0, "redirect_uri", #""http:/fakeuser@127.0.0.1/cb""#, "redirect_uri: carries credentials"),
+        ("integrations", 0, "resources", #""[\"https:fakeuser@127.0.0.1\"]""#, "resources: carries credentials"),
     ])
     func anOutOfRangeValueIsRefusedAndNothingIsWritten(
         table: String, row: Int, column: String, json: String, message: String
@@ -73,6 +77,51 @@ import TokentopTestSupport
                     at: StoreExportTests.later)
             } throws: { error in
                 "\(error)".hasPrefix("\(file): tables.\(table)[\(row)]") && "\(error)".contains(message)
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: target))
+        let store = try Store.open(path: empty, secrets: SecretBox(key: StoreFixtures.key))
+        #expect(try store.connections().isEmpty && store.integrations().isEmpty)
+        #expect(try store.recentHistory(limit: 10).isEmpty)
+    }
+
+    /// A row whose key another row of its table already has is refused by the reader with both positions, not by
+    /// the database's bare UNIQUE constraint (nor, for meta's upsert, silently), and nothing is written.
+    @Test(arguments: [
+        ("integrations", "id"), ("connections", "id"), ("history", "id"), ("audit", "seq"), ("meta", "name"),
+    ])
+    func aKeyTwiceInOneTableIsRefusedWithBothRows(table: String, key: String) throws {
+        let directory = try StoreTemporaryDirectory()
+        let good = directory.file("store.json")
+        _ = try StoreExport.run(
+            store: try StoreExportTests.source(directory), to: good, user: "tester", at: StoreExportTests.later)
+        var document = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: good))) as? [String: Any])
+        var tables = try #require(document["tables"] as? [String: Any])
+        var rows = try #require(tables[table] as? [[String: Any]])
+        try #require(!rows.isEmpty)
+        rows.append(rows[0])
+        tables[table] = rows
+        document["tables"] = tables
+        let file = directory.file("twice.json")
+        try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: file))
+
+        let shown = try #require(
+            (rows[0][key] as? String).map { "\"\($0)\"" } ?? (rows[0][key] as? Int).map { "\($0)" })
+        let second = "tables.\(table)[\(rows.count - 1)]"
+        let expected =
+            "\(file): \(second) (\(key) \(shown)): \(key): \(shown) is already used by tables.\(table)[0]; each "
+            + "\(key) appears once in a table"
+        let target = directory.file("target.sqlite3")
+        let empty = directory.file("empty.sqlite3")
+        _ = try Store.open(path: empty, secrets: SecretBox(key: StoreFixtures.key))
+        for location in [target, empty] {
+            #expect {
+                try ImportFile.run(
+                    path: file, openStore: StoreExportTests.openTarget(location), user: "tester",
+                    at: StoreExportTests.later)
+            } throws: { error in
+                "\(error)" == expected
             }
         }
         #expect(!FileManager.default.fileExists(atPath: target))

@@ -483,6 +483,51 @@ import Testing
         }
     }
 
+    /// Credentials a browser finds where RFC 3986 sees a path: an http(s) URL with no slash, one, three, or
+    /// backslashes before `user@host`. Every field that refuses `https://user@host` refuses these too, the same way.
+    @Test(arguments: ["token_url", "probe_url", "redirect_uri", "resource"])
+    func credentialsHoweverTheSlashesAreWrittenAreRefused(field: String) throws {
+        for url in [
+            "https:fake-user:fake-pass-0001@127.0.0.1/cb", "https:/fake-user:fake-pass-0001@127.0.0.1",
+            "http:///fake-user@127.0.0.1/cb", #"https:\\fake-user:fake-pass-0001@127.0.0.1/cb"#,
+            #"HTTPS:/\:fake-pass-0001@127.0.0.1?next=/"#, "https:fake-user@127.0.0.1?top",
+        ] {
+            let json = url.replacingOccurrences(of: #"\"#, with: #"\\"#)
+            let integration = Self.integration {
+                field == "token_url"
+                    ? $0.replacingOccurrences(of: "https://auth.acme.test/oauth/token", with: json)
+                    : $0.replacingOccurrences(of: "\"provider\"", with: "\"\(field)\": \"\(json)\", \"provider\"")
+            }
+            let text = Self.file(integrations: [integration], connections: [Self.alice])
+            let error = try #require(throws: ImportError.self, "\(field) = \(url)") {
+                try ImportFile.parse(Data(text.utf8), source: "creds.json")
+            }
+            #expect(error.entry == "integrations[0] (id \"acme\")")
+            #expect(error.field == field)
+            #expect(error.problem.hasPrefix("carries credentials before the host"), "\(url): \(error)")
+            #expect(!error.description.contains("fake-pass-0001"))
+            #expect(!error.description.contains("fake-user"))
+        }
+    }
+
+    /// An `@` outside the authority is no credential: in a path, a query, a URN or a private-use redirect scheme.
+    @Test func anAtOutsideTheAuthorityIsAccepted() throws {
+        let integration = Self.integration {
+            $0.replacingOccurrences(
+                of: "\"provider\"",
+                with: #""redirect_uri": "com.example.app:/oauth2/a@b", "resource": ["urn:example:team@orders", "#
+                    + #""https:orders.example.test/v1@2", "https://orders.example.test/x?owner=a@b"], "provider""#)
+        }
+        let bundle = try ImportFile.parse(
+            Data(Self.file(integrations: [integration], connections: [Self.alice]).utf8), source: "ok.json")
+        let parsed = try #require(bundle.integrations.first?.integration)
+        #expect(parsed.redirectURI == "com.example.app:/oauth2/a@b")
+        #expect(
+            parsed.resources == [
+                "urn:example:team@orders", "https:orders.example.test/v1@2", "https://orders.example.test/x?owner=a@b",
+            ])
+    }
+
     @Test func aURLWithoutCredentialsButWithAnAtInItsPathIsAccepted() throws {
         let text = Self.file(
             integrations: [

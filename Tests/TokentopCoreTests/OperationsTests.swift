@@ -28,7 +28,7 @@ import Testing
         let metrics = RefreshMetrics()
         metrics.recordSuccess(provider: "acme \"crm\"", seconds: 0.07)
         metrics.recordSuccess(provider: "acme \"crm\"", seconds: 3)
-        metrics.recordFailure(provider: "acme \"crm\"", reason: "invalid_grant", seconds: 0.2)
+        metrics.recordFailure(provider: "acme \"crm\"", error: "invalid_grant", seconds: 0.2)
         let text = PrometheusExposition.text(snapshot, metrics: metrics, at: now)
         let lines = Set(text.split(separator: "\n").map(String.init))
         #expect(lines.contains("tokentop_connections{scope=\"user\",status=\"healthy\"} 2"))
@@ -46,6 +46,68 @@ import Testing
         #expect(lines.contains("tokentop_refresh_duration_seconds_count 3"))
         #expect(lines.contains("tokentop_refresh_duration_seconds_sum 3.27"))
         #expect(text.hasSuffix("\n"))
+    }
+
+    /// A provider's `error` is its own text: the `reason` label keeps RFC 6749's codes and tokentop's, and counts
+    /// anything else as `other`, so a hostile provider cannot make up label values.
+    @Test func aReasonIsAKnownCodeOrOther() throws {
+        let metrics = RefreshMetrics()
+        let kept = ["invalid_grant", "temporarily_unavailable", "invalid_target", "network_error", "no_refresh_token"]
+        for code in kept { metrics.recordFailure(provider: "acme", error: code, seconds: 0.1) }
+        let odd = ["x\"} 1\nevil 2", "Invalid_Grant", "", "error-0001", String(repeating: "a", count: 200)]
+        let hostile = odd + (0..<300).map { "made_up_\($0)" }
+        for code in hostile { metrics.recordFailure(provider: "acme", error: code, seconds: 0.1) }
+        let failures = try #require(metrics.snapshot.failures["acme"])
+        #expect(failures == Dictionary(uniqueKeysWithValues: kept.map { ($0, 1) }).merging(["other": 305]) { $1 })
+        #expect(RefreshMetrics.reasons.isSuperset(of: kept) && !RefreshMetrics.reasons.contains("other"))
+
+        let text = PrometheusExposition.text(
+            DashboardSnapshot(databasePath: "t", connections: [], integrations: [:]), metrics: metrics,
+            at: Date(timeIntervalSince1970: 1_800_000_000))
+        let lines = text.split(separator: "\n").filter { $0.hasPrefix("tokentop_refresh_failures_total{") }
+        #expect(lines.count == kept.count + 1)
+        #expect(lines.contains("tokentop_refresh_failures_total{provider=\"acme\",reason=\"other\"} 305"))
+    }
+
+    /// Provider names come from the operator's files, so the cap is a safety net: past it, a new provider's counts
+    /// go to the series without a provider label, and the family's sum still counts every refresh.
+    @Test func eachFamilyHoldsAtMostItsCapOfSeries() throws {
+        let metrics = RefreshMetrics()
+        let providers = (0..<(RefreshMetrics.maximumSeries + 100)).map { "provider-\($0)" }
+        for provider in providers {
+            metrics.recordSuccess(provider: provider, seconds: 0.1)
+            metrics.recordFailure(provider: provider, error: "network_error", seconds: 0.1)
+        }
+        // A pair that already has its series keeps counting there.
+        metrics.recordFailure(provider: "provider-0", error: "network_error", seconds: 0.1)
+        metrics.recordSuccess(provider: "provider-0", seconds: 0.1)
+
+        let text = PrometheusExposition.text(
+            DashboardSnapshot(databasePath: "t", connections: [], integrations: [:]), metrics: metrics,
+            at: Date(timeIntervalSince1970: 1_800_000_000))
+        let lines = text.split(separator: "\n").map(String.init)
+        for family in ["tokentop_refreshes_total", "tokentop_refresh_failures_total"] {
+            let samples = lines.filter { $0.hasPrefix(family + "{") || $0.hasPrefix(family + " ") }
+            #expect(samples.count == RefreshMetrics.maximumSeries + 1, "\(family)")
+            #expect(samples.compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }.reduce(0, +) == 1_101)
+            #expect(samples.contains { $0.hasPrefix(family + "{provider=\"provider-0\"") && $0.hasSuffix(" 2") })
+            #expect(!samples.contains { $0.contains("provider-1000") || $0.contains("provider-1099") })
+        }
+        #expect(lines.contains("tokentop_refreshes_total 100"))
+        #expect(lines.contains("tokentop_refresh_failures_total{reason=\"network_error\"} 100"))
+    }
+
+    /// docs/configuration.md lists every value the `reason` label takes.
+    @Test func theDocumentedReasonsAreTheKeptOnes() throws {
+        let docs = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/configuration.md")
+        let text = try String(contentsOf: docs, encoding: .utf8)
+        let start = try #require(text.range(of: "A failure's `reason`"))
+        let end = try #require(text.range(of: "\n\n", range: start.upperBound..<text.endIndex))
+        let quoted = text[start.lowerBound..<end.lowerBound].split(separator: "`", omittingEmptySubsequences: false)
+            .enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+        #expect(Set(quoted).subtracting(["reason", "other", "show", "--on-event"]) == RefreshMetrics.reasons)
     }
 
     @Test func theFileIsReplacedWholeWithItsMode() throws {

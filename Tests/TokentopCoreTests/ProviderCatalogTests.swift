@@ -296,7 +296,37 @@ struct BadEntry: Sendable, CustomTestStringConvertible {
         #expect(google.contains("unknown"))
         let slack = try #require(lines.first { $0.hasPrefix("slack ") })
         #expect(slack.contains("rotates"))
-        #expect(slack.hasSuffix("no"))
+        #expect(slack.hasSuffix("unknown"))
+    }
+
+    /// A null endpoint is a fact the docs do not state, so the table says `unknown`, never `no`; the JSON says null.
+    @Test func endpointTheCatalogDoesNotKnowReadsUnknown() throws {
+        let catalog = try ProviderCatalog.embedded()
+        let lines = catalog.reportTable().split(separator: "\n").map(String.init)
+        let header = lines[0]
+        let revocationColumn = header.distance(
+            from: header.startIndex, to: header.range(of: "REVOCATION")!.lowerBound)
+        let deviceColumn = header.distance(from: header.startIndex, to: header.range(of: "DEVICE")!.lowerBound)
+        func cells(_ id: String) throws -> (revocation: String, device: String) {
+            let line = Array(try #require(lines.first { $0.hasPrefix(id + " ") }))
+            let trim = { (text: ArraySlice<Character>) in String(text).trimmingCharacters(in: .whitespaces) }
+            return (trim(line[revocationColumn..<deviceColumn]), trim(line[deviceColumn...]))
+        }
+        // Microsoft documents a device endpoint and no RFC 7009 one; Salesforce the other way round.
+        #expect(try cells("microsoft-entra") == ("unknown", "yes"))
+        #expect(try cells("salesforce") == ("yes", "unknown"))
+        #expect(try cells("google") == ("yes", "yes"))
+        #expect(try cells("slack") == ("unknown", "unknown"))
+        for profile in catalog.providers {
+            let revocation = profile.revocationURL == nil ? "unknown" : "yes"
+            let device = profile.deviceAuthorizationURL == nil ? "unknown" : "yes"
+            #expect(try cells(profile.id) == (revocation, device), "\(profile.id)")
+        }
+        let array = try #require(
+            try JSONSerialization.jsonObject(with: Data(catalog.reportJSON().utf8)) as? [[String: Any]])
+        let entra = try #require(array.first { $0["id"] as? String == "microsoft-entra" })
+        #expect(entra["revocation_url"] is NSNull)
+        #expect(entra["device_authorization_url"] as? String != nil)
     }
 
     @Test func jsonReportRoundTripsThroughTheCatalogReader() throws {

@@ -4,15 +4,16 @@ extension ProviderCatalog {
     /// `tokentop providers`: an aligned text table with one row per provider.
     ///
     /// Columns: ID, NAME, GRANTS (comma-separated, `—` for none), ROTATION (`rotates`, `reuses` or `unknown`),
-    /// REVOCATION and DEVICE (`yes` or `no`: whether an RFC 7009 or RFC 8628 endpoint is documented).
+    /// REVOCATION and DEVICE (`yes` when the catalog records an RFC 7009 or RFC 8628 endpoint, `unknown` when it
+    /// records none: the catalog holds only what the docs state, and a null endpoint is not a documented absence).
     public func reportTable() -> String {
         var rows = [["ID", "NAME", "GRANTS", "ROTATION", "REVOCATION", "DEVICE"]]
         for profile in providers {
             rows.append([
                 profile.id, profile.name,
                 profile.grants.isEmpty ? "—" : profile.grants.map(\.rawValue).joined(separator: ","),
-                Self.rotationWord(profile.refreshTokenRotates), profile.hasRevocation ? "yes" : "no",
-                profile.hasDeviceAuthorization ? "yes" : "no",
+                Self.rotationWord(profile.refreshTokenRotates), Self.endpointWord(profile.revocationURL),
+                Self.endpointWord(profile.deviceAuthorizationURL),
             ])
         }
         let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
@@ -59,6 +60,11 @@ extension ProviderCatalog {
             "sources": profile.sources.map(\.absoluteString),
             "notes": orNull(profile.notes),
         ]
+    }
+
+    /// `yes` for a recorded endpoint; `unknown` for null, which says only that the pages read document none.
+    static func endpointWord(_ url: String?) -> String {
+        url == nil ? "unknown" : "yes"
     }
 
     static func rotationWord(_ rotates: Bool?) -> String {

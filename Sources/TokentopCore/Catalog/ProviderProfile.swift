@@ -100,10 +100,12 @@ public struct ProviderProfile: Sendable, Equatable, Identifiable {
     /// The client authentication method to use when the integration does not choose one.
     public var defaultClientAuth: ClientAuthMethod? { clientAuth?.first }
 
-    /// Whether the provider documents an RFC 7009 revocation endpoint.
+    /// Whether the catalog records an RFC 7009 revocation endpoint; false means none is documented in the pages
+    /// read, not that the provider has none.
     public var hasRevocation: Bool { revocationURL != nil }
 
-    /// Whether the provider documents an RFC 8628 device authorization endpoint.
+    /// Whether the catalog records an RFC 8628 device authorization endpoint; false means none is documented, not
+    /// that the provider has none.
     public var hasDeviceAuthorization: Bool { deviceAuthorizationURL != nil }
 
     /// The names of every `{placeholder}` in the profile's URL templates, sorted, without duplicates.

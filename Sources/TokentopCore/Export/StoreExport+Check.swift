@@ -30,15 +30,36 @@ extension StoreExport {
         "outcome", "previous_hash", "hash",
     ]
 
-    /// Checks every plain value of `dump` and every reference between its rows.
+    /// Checks every plain value of `dump`, that no key appears twice in a table, and every reference between rows.
     /// - Throws: ``ImportError`` naming the table, the row (by id) and the column.
     static func check(_ dump: StoreDump, file: String) throws {
         var ids: [String: Set<String>] = [:]
+        let keys = Dictionary(uniqueKeysWithValues: StoreDump.tables.map { ($0.name, $0.key) })
         for table in dump.tables {
+            // Each key's first row, so that a second is refused here by both positions rather than by the
+            // database's bare UNIQUE constraint (or, for meta's upsert, not at all).
+            var firstRow: [String: Int] = [:]
+            let keyColumn = keys[table.name] ?? "id"
             for (index, row) in table.rows.enumerated() {
                 let entry = label(table.name, index: index, row: row)
                 for (column, value) in row {
                     try checkValue(value, table: table.name, column: column, file: file, entry: entry)
+                }
+                // The raw value finds the earlier row; the message shows it cleaned.
+                let key: (raw: String, shown: String)? =
+                    switch row.first(where: { $0.column == keyColumn })?.value {
+                    case .text(let text)?: ("text " + text, "\"\(SafeText.clean(text))\"")
+                    case .integer(let number)?: ("integer \(number)", "\(number)")
+                    default: nil
+                    }
+                if let key {
+                    if let earlier = firstRow[key.raw] {
+                        throw ImportError(
+                            file: file, entry: entry, field: keyColumn,
+                            problem: "\(key.shown) is already used by tables.\(table.name)[\(earlier)]; each "
+                                + "\(keyColumn) appears once in a table")
+                    }
+                    firstRow[key.raw] = index
                 }
                 if case .text(let id)? = row.first(where: { $0.column == "id" })?.value {
                     ids[table.name, default: []].insert(id)
@@ -80,6 +101,12 @@ extension StoreExport {
                 "redirect_uri"]
             {
                 _ = try fields.httpURL(column)
+            }
+            // The import file's `resource` rule, for the list the column holds (its JSON shape is read back later).
+            if let text = try fields.string("resources"),
+                case .array(let resources)? = try? JSONValue.parse(Data(text.utf8))
+            {
+                for case .string(let resource) in resources { try fields.refuseUserInfo(resource, "resources") }
             }
             _ = try fields.choice("client_auth", ClientAuthMethod.self)
             if let kind = try fields.string("secret_kind"), Integration.SecretKind(rawValue: kind) == nil {

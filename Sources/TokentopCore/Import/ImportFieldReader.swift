@@ -133,20 +133,49 @@ struct ImportFieldReader {
         guard scheme == "https" || scheme == "http" else {
             throw fail(key, "expected an http or https URL, found the scheme \"\(scheme)\"")
         }
+        // Before the host: `https:user:pw@host` has none for Foundation, but credentials for a browser.
+        try refuseUserInfo(text, key)
         guard let host = url.host, !host.isEmpty else { throw fail(key, "expected a URL with a host name") }
-        try refuseUserInfo(url, key)
         return url
     }
 
     /// Refuses a URL that carries credentials (`user:password@` or `user@`): `show` and logs print URLs, and a
     /// client's credentials have their own fields. Neither the user nor the password is quoted back.
-    func refuseUserInfo(_ url: URL, _ key: String) throws {
-        guard url.user != nil || url.password != nil else { return }
+    ///
+    /// Foundation parses `text` by RFC 3986, which reads `https:user:pw@host/cb` and `https:/user:pw@host` as
+    /// paths; a WHATWG parser (a browser, many HTTP libraries) reads the same text as credentials for `host`, so
+    /// ``hasUserInfo(_:)`` looks at the text that way too.
+    func refuseUserInfo(_ text: String, _ key: String) throws {
+        let url = URL(string: text)
+        guard url?.user != nil || url?.password != nil || Self.hasUserInfo(text) else { return }
         throw fail(
             key,
             "carries credentials before the host (\"user:password@\" or \"user@\"), which would be shown and "
                 + "logged with the URL; remove them and give the client's credentials as client_id and "
                 + "client_secret (sent with HTTP basic auth by \"client_auth\": \"client_secret_basic\")")
+    }
+
+    /// The schemes for which the WHATWG URL standard reads an authority after any run of `/` or `\`, even none.
+    static let slashLenientSchemes: Set<String> = ["http", "https", "ws", "wss", "ftp"]
+
+    /// Whether `text`'s authority, however its slashes are written, holds a userinfo `@`: for an http(s), ws(s) or
+    /// ftp URL, the text after `scheme:` and any run of `/` or `\` up to the next `/`, `\`, `?` or `#`; for any
+    /// other scheme, the same after exactly `//`.
+    static func hasUserInfo(_ text: String) -> Bool {
+        guard let colon = text.firstIndex(of: ":") else { return false }
+        let rest = text[text.index(after: colon)...]
+        let afterSlashes: Substring
+        let ends: Set<Character>
+        if slashLenientSchemes.contains(text[..<colon].lowercased()) {
+            afterSlashes = rest.drop { $0 == "/" || $0 == "\\" }
+            ends = ["/", "\\", "?", "#"]
+        } else if rest.hasPrefix("//") {
+            afterSlashes = rest.dropFirst(2)
+            ends = ["/", "?", "#"]
+        } else {
+            return false
+        }
+        return afterSlashes.prefix { !ends.contains($0) }.contains("@")
     }
 
     /// One of `E`'s raw values; the error lists them all.

@@ -30,7 +30,7 @@ extension ImportFile {
                     throw reader.fail(
                         field, "expected an absolute URI without a fragment, such as \"https://api.example.com\"")
                 }
-                try reader.refuseUserInfo(url, field)
+                try reader.refuseUserInfo(text, field)
             }
         }
         return values

@@ -170,7 +170,7 @@ public enum ImportFile {
                 throw reader.fail(
                     "redirect_uri", "expected an absolute URI, such as \"http://127.0.0.1:8765/callback\"")
             }
-            try reader.refuseUserInfo(url, "redirect_uri")
+            try reader.refuseUserInfo(redirectURI, "redirect_uri")
         }
         let integration = Integration(
             id: id, provider: provider, tokenURL: tokenURL, revocationURL: revocationURL, clientID: clientID,

@@ -41,7 +41,9 @@ public enum PrometheusExposition {
         for (provider, count) in counted.refreshes.sorted(by: { $0.key < $1.key }) {
             lines.append("tokentop_refreshes_total\(labelSet(["provider": provider])) \(count)")
         }
-        family("tokentop_refresh_failures_total", "counter", "Refreshes that failed, by provider and reason.")
+        family(
+            "tokentop_refresh_failures_total", "counter",
+            "Refreshes that failed, by provider and reason (an RFC 6749 error code, one of tokentop's, or other).")
         for (provider, reasons) in counted.failures.sorted(by: { $0.key < $1.key }) {
             for (reason, count) in reasons.sorted(by: { $0.key < $1.key }) {
                 lines.append(
@@ -62,9 +64,10 @@ public enum PrometheusExposition {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// `{a="x",b="y"}` with keys sorted and values escaped as the format requires.
+    /// `{a="x",b="y"}` with keys sorted and values escaped as the format requires. An empty value is no label, as
+    /// Prometheus reads it (the counters' series past their cap have no provider), and no labels is no braces.
     static func labelSet(_ labels: [String: String]) -> String {
-        let pairs = labels.sorted { $0.key < $1.key }.map { key, value in
+        let pairs = labels.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }.map { key, value in
             var escaped = ""
             for character in value {
                 switch character {
@@ -76,7 +79,7 @@ public enum PrometheusExposition {
             }
             return "\(key)=\"\(escaped)\""
         }
-        return "{" + pairs.joined(separator: ",") + "}"
+        return pairs.isEmpty ? "" : "{" + pairs.joined(separator: ",") + "}"
     }
 
     /// A sample value: whole numbers without a fraction, others in their shortest exact decimal form.

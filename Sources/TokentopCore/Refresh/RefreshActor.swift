@@ -498,7 +498,7 @@ actor RefreshActor {
         switch result {
         case .success: metrics.recordSuccess(provider: integration.provider, seconds: seconds)
         case .failure(let error):
-            metrics.recordFailure(provider: integration.provider, reason: error.error, seconds: seconds)
+            metrics.recordFailure(provider: integration.provider, error: error.error, seconds: seconds)
         }
         noteOutcome(id, provider: integration.provider, result)
         let outcome: RefreshRecord.Outcome
