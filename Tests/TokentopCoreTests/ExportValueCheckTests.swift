@@ -130,6 +130,26 @@ import TokentopTestSupport
         #expect(try store.recentHistory(limit: 10).isEmpty)
     }
 
+    /// An app's own redirect scheme (RFC 8252 §7.1), which an import takes, leaves in an export that restores: the
+    /// reader applies the import's redirect rule, not the http-only rule of the endpoints.
+    @Test(arguments: ["com.example.app:/oauth2redirect", "http://127.0.0.1:8765/cb"])
+    func aRedirectTheImportTookRestores(redirect: String) throws {
+        let directory = try StoreTemporaryDirectory()
+        let store = try Store.open(path: directory.file("source.sqlite3"), secrets: SecretBox(key: StoreFixtures.key))
+        var entry = StoreFixtures.integration()
+        entry.integration.redirectURI = redirect
+        _ = try store.importBundle(
+            ImportBundle(source: "fixture.json", integrations: [entry], connections: [StoreFixtures.connection()]),
+            at: StoreFixtures.epoch)
+        let file = directory.file("store.json")
+        _ = try StoreExport.run(store: store, to: file, user: "tester", at: StoreExportTests.later)
+        let target = directory.file("target.sqlite3")
+        _ = try ImportFile.run(
+            path: file, openStore: StoreExportTests.openTarget(target), user: "tester", at: StoreExportTests.later)
+        let restored = try Store.open(path: target, secrets: SecretBox(key: StoreFixtures.key))
+        #expect(try restored.integrations().map(\.redirectURI) == [redirect])
+    }
+
     /// The same export, unedited, still restores: the checks refuse nothing tokentop itself wrote.
     @Test func anUneditedExportStillRestores() throws {
         let directory = try StoreTemporaryDirectory()

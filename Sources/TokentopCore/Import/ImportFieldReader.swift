@@ -139,6 +139,17 @@ struct ImportFieldReader {
         return url
     }
 
+    /// An absolute URI for the redirect back from sign-in: a loopback http URL, or an app's own scheme
+    /// (`com.example.app:/oauth2redirect`, RFC 8252 §7.1), without credentials.
+    func redirectURI(_ key: String) throws -> String? {
+        guard let text = try string(key) else { return nil }
+        guard let url = URL(string: text), url.scheme != nil else {
+            throw fail(key, "expected an absolute URI, such as \"http://127.0.0.1:8765/callback\"")
+        }
+        try refuseUserInfo(text, key)
+        return text
+    }
+
     /// Refuses a URL that carries credentials (`user:password@` or `user@`): `show` and logs print URLs, and a
     /// client's credentials have their own fields. Neither the user nor the password is quoted back.
     ///

@@ -164,14 +164,7 @@ public enum ImportFile {
                     + "(use \"client_auth\": \"none\" for a public client)")
         }
         let scopes = try reader.strings("scopes") ?? []
-        let redirectURI = try reader.string("redirect_uri")
-        if let redirectURI {
-            guard let url = URL(string: redirectURI), url.scheme != nil else {
-                throw reader.fail(
-                    "redirect_uri", "expected an absolute URI, such as \"http://127.0.0.1:8765/callback\"")
-            }
-            try reader.refuseUserInfo(redirectURI, "redirect_uri")
-        }
+        let redirectURI = try reader.redirectURI("redirect_uri")
         let integration = Integration(
             id: id, provider: provider, tokenURL: tokenURL, revocationURL: revocationURL, clientID: clientID,
             clientAuth: clientAuth, scopes: scopes, redirectURI: redirectURI,
