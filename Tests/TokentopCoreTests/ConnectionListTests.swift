@@ -28,6 +28,22 @@ import Testing
         if count > 0 { #expect(list[count - 1].id == connections[count - 1].id) }
     }
 
+    /// Built by moving the elements into the order given: identity, reversed, one long cycle, many short ones, and
+    /// a shuffle, on both sides of chunk boundaries.
+    @Test(arguments: [0, 1, 2, ConnectionList.chunkSize, ConnectionList.chunkSize + 1, 1_031])
+    func movesElementsIntoTheOrderGiven(count: Int) {
+        let connections = (0..<count).map(Self.connection)
+        var generator = SystemRandomNumberGenerator()
+        let orders: [[Int]] = [
+            Array(0..<count), Array((0..<count).reversed()), (0..<count).map { ($0 + 1) % max(count, 1) },
+            (0..<count).map { $0 ^ 1 < count ? $0 ^ 1 : $0 }, Array(0..<count).shuffled(using: &generator),
+        ]
+        for order in orders {
+            let list = ConnectionList(moving: connections, order: order)
+            #expect(Array(list) == order.map { connections[$0] }, "order \(order.prefix(8))")
+        }
+    }
+
     @Test func aWriteToACopyLeavesTheOriginalAlone() {
         let original = ConnectionList((0..<1_200).map(Self.connection))
         var copy = original

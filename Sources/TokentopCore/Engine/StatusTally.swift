@@ -38,8 +38,11 @@ struct StatusTally {
         statuses.reserveCapacity(connections.count)
         changes.reserveCapacity(connections.count)
         for (position, connection) in connections.enumerated() {
-            let status = derivedStatus(position, connection, connections, inFlight: inFlight)
-            let own = connection.status(at: now, inFlight: inFlight.contains(connection.id), policy: policy)
+            let own = connection.status(
+                at: now, inFlight: !inFlight.isEmpty && inFlight.contains(connection.id), policy: policy)
+            // Only a connection that derives from a parent has a status other than its own.
+            let status =
+                parentIDs[position] == nil ? own : derivedStatus(position, connection, connections, inFlight: inFlight)
             let change = Self.nextChange(connection, status: own, policy: policy)
             statuses.append(Self.code(status))
             changes.append(change)

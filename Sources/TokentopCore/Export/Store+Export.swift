@@ -134,9 +134,9 @@ extension Store {
             ImportError(file: file, entry: entry, problem: problem)
         }
         _ = try database.query("SELECT \(Self.integrationColumns) FROM integrations") { try integration(from: $0) }
-        var cache: [String: [String]] = [:]
+        var cache = RowCache()
         _ = try database.query("SELECT \(Self.connectionColumns) FROM connections") {
-            try connection(from: $0, scopesCache: &cache)
+            try connection(from: $0, cache: &cache)
         }
         _ = try database.query("SELECT \(Self.historyColumns) FROM history") { try historyEntry(from: $0) }
         let sealed: [(table: String, column: String, context: (String) -> String)] = [

@@ -86,10 +86,10 @@ extension Store {
     func changes(
         since: Int, skipping own: () -> [ClosedRange<Int>]
     ) throws -> (connections: [Connection], latest: Int) {
-        var cache: [String: [String]] = [:]
+        var cache = RowCache()
         return try feed(
             table: "connections", number: "change_seq", columns: Self.connectionColumns, since: since, skipping: own
-        ) { try connection(from: $0, scopesCache: &cache) }
+        ) { try connection(from: $0, cache: &cache) }
     }
 
     /// History entries written after entry number `since`, leaving out the ranges this process wrote itself, and
@@ -221,7 +221,7 @@ extension Store {
     /// Takes one lease as ``claimLease(connectionID:owner:until:now:)`` does, and reads the refresh token with it.
     private func takeLease(_ request: LeaseRequest) throws -> Result<ClaimedRefresh?, StoreError> {
         let id = request.connectionID
-        var cache: [String: [String]] = [:]
+        var cache = RowCache()
         let rows = try database.query(
             """
             SELECT \(Self.connectionColumns), lease_owner, lease_until, generation, refresh_token
@@ -229,7 +229,7 @@ extension Store {
             """ + database.dialect.lockRows, [id]
         ) { row in
             (
-                try connection(from: row, scopesCache: &cache), row.string(Self.changeSeqColumn),
+                try connection(from: row, cache: &cache), row.string(Self.changeSeqColumn),
                 row.date(Self.changeSeqColumn + 1), row.int(Self.changeSeqColumn + 2),
                 row.blob(Self.changeSeqColumn + 3)
             )

@@ -93,8 +93,8 @@ extension Store {
                     WHERE due_at IS NULL AND revoked_at IS NULL AND reauth_reason IS NULL
                     """
                 ) { row -> Connection in
-                    var cache: [String: [String]] = [:]
-                    return try connection(from: row, scopesCache: &cache)
+                    var cache = RowCache()
+                    return try connection(from: row, cache: &cache)
                 }
                 var filled = 0
                 for connection in pending {

@@ -91,7 +91,7 @@ extension Store {
     /// Connections written after change number `since` (by any process), and the newest change number.
     public func changes(since: Int) throws -> (connections: [Connection], latest: Int) {
         try locked {
-            var cache: [String: [String]] = [:]
+            var cache = RowCache()
             var latest = since
             let connections = try database.query(
                 """
@@ -100,7 +100,7 @@ extension Store {
                 """, [since]
             ) { row -> Connection in
                 latest = max(latest, row.int(Self.changeSeqColumn))
-                return try connection(from: row, scopesCache: &cache)
+                return try connection(from: row, cache: &cache)
             }
             return (connections, latest)
         }

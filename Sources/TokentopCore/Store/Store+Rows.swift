@@ -105,26 +105,29 @@ extension Store {
     // MARK: - Connections
 
     func loadConnection(_ id: String) throws -> Connection? {
-        var cache: [String: [String]] = [:]
+        var cache = RowCache()
         return try database.query("SELECT \(Self.connectionColumns) FROM connections WHERE id = ?", [id]) {
-            try connection(from: $0, scopesCache: &cache)
+            try connection(from: $0, cache: &cache)
         }.first
     }
 
-    /// A connection from a row; `scopesCache` saves decoding the same scope list again for each of many rows.
-    func connection(from row: SQLRow, scopesCache: inout [String: [String]]) throws -> Connection {
+    /// What reading many rows decoded already: most rows share a few scope lists and member lists, and a provider's
+    /// outage leaves the same error on thousands of them.
+    struct RowCache {
+        var lists: [String: [String]] = [:]
+        var errors: [String: ProviderError] = [:]
+    }
+
+    /// A connection from a row; `cache` saves decoding the same list or error again for each of many rows.
+    func connection(from row: SQLRow, cache: inout RowCache) throws -> Connection {
         let id = row.string(0) ?? ""
-        let scopesText = row.string(6) ?? "[]"
-        let grantedScopes: [String]
-        if let cached = scopesCache[scopesText] {
-            grantedScopes = cached
-        } else {
-            grantedScopes = try strings(scopesText, { "granted scopes of connection \(id)" })
-            scopesCache[scopesText] = grantedScopes
-        }
+        let grantedScopes = try list(row.string(6), &cache) { "granted scopes of connection \(id)" }
         let lastError = try row.string(13).map { text in
+            if let known = cache.errors[text] { return known }
             do {
-                return try decoder.decode(ProviderError.self, from: Data(text.utf8))
+                let error = try decoder.decode(ProviderError.self, from: Data(text.utf8))
+                cache.errors[text] = error
+                return error
             } catch {
                 throw damaged("connection \(id) has an unreadable last error")
             }
@@ -140,7 +143,7 @@ extension Store {
             lastError: lastError, retryAt: row.date(14), reauthReason: row.string(15), revokedAt: row.date(16),
             revokedAtProvider: row.bool(17), createdAt: row.date(18) ?? Date(timeIntervalSince1970: 0),
             parentID: row.string(19), workspace: row.string(20),
-            members: try strings(row.string(21), { "members of connection \(id)" }), secretSetAt: row.date(22),
+            members: try list(row.string(21), &cache) { "members of connection \(id)" }, secretSetAt: row.date(22),
             probe: row.date(23).map { ProbeResult(at: $0, ok: row.bool(24), detail: row.string(25) ?? "") },
             expiryAssumed: row.bool(26))
     }
@@ -271,6 +274,14 @@ extension Store {
 
     // `what` is a closure: describing the field for an error cost an allocation per row and field even when nothing
     // was wrong, which at 100,000 rows was a tenth of loading them.
+    private func list(_ text: String?, _ cache: inout RowCache, _ what: () -> String) throws -> [String] {
+        guard let text, text != "[]" else { return [] }
+        if let known = cache.lists[text] { return known }
+        let strings = try strings(text, what)
+        cache.lists[text] = strings
+        return strings
+    }
+
     private func strings(_ text: String?, _ what: () -> String) throws -> [String] {
         guard let text, text != "[]" else { return [] }
         if let list = Self.plainList(text) { return list }

@@ -155,11 +155,11 @@ public final class Store: @unchecked Sendable {
     /// Every connection, ordered as ``connections()`` orders them, straight into the engine's chunked list.
     func connectionList() throws -> ConnectionList {
         let rows = try locked {
-            var scopesCache: [String: [String]] = [:]
+            var cache = RowCache()
             // Room for every row at once: growing the array moved 100,000 connections several times over.
             let count = try database.query("SELECT count(*) FROM connections") { $0.int(0) }.first ?? 0
             return try database.query("SELECT \(Self.connectionColumns) FROM connections", capacity: count) {
-                try connection(from: $0, scopesCache: &scopesCache)
+                try connection(from: $0, cache: &cache)
             }
         }
         // Sorted here rather than by SQLite, whose sorter copied every column of every row: at 100,000 connections
@@ -185,7 +185,7 @@ public final class Store: @unchecked Sendable {
                 return order != 0 ? order < 0 : shorter
             }
         }
-        return ConnectionList(order.lazy.map { rows[$0] })
+        return ConnectionList(moving: rows, order: order)
     }
 
     /// The connection named `id`, or nil when there is none.
