@@ -28,3 +28,25 @@ struct StoredListTests {
         #expect(Store.plainList(text) == nil)
     }
 }
+
+/// Loading a large SQLite file with two readers at once reads every connection once, as one reader does.
+struct TwoReadersTests {
+    @Test func twoReadersReadWhatOneReads() throws {
+        let directory = try StoreTemporaryDirectory(.sqlite)
+        let connections = (0..<301).map { index in
+            var entry = StoreFixtures.connection(String(format: "acme-%04d", index))
+            if index % 7 == 0 { entry.grantedScopes = ["read", "write", "ünïcödé \(index)"] }
+            return entry
+        }
+        let store = try StoreFixtures.store(in: directory, connections: connections)
+        try store.recordRefreshFailure(
+            connectionID: "acme-0150", error: ProviderError(kind: .transient, error: "temporarily_unavailable"),
+            retryAt: nil, reauthReason: nil, at: StoreFixtures.epoch)
+        let file = try #require(store.database as? SQLiteDatabase)
+        let halves = try #require(try store.locked { try store.connectionsByTwoReaders(file, count: 301) })
+        let one = try store.connections()
+        #expect(halves.count == 301)
+        #expect(halves.sorted { $0.id < $1.id } == one.sorted { $0.id < $1.id })
+        #expect(halves.first { $0.id == "acme-0150" }?.lastError?.error == "temporarily_unavailable")
+    }
+}

@@ -158,6 +158,11 @@ public final class Store: @unchecked Sendable {
             var cache = RowCache()
             // Room for every row at once: growing the array moved 100,000 connections several times over.
             let count = try database.query("SELECT count(*) FROM connections") { $0.int(0) }.first ?? 0
+            if count >= Self.twoReadersFrom, let file = database as? SQLiteDatabase,
+                let rows = try connectionsByTwoReaders(file, count: count)
+            {
+                return rows
+            }
             return try database.query("SELECT \(Self.connectionColumns) FROM connections", capacity: count) {
                 try connection(from: $0, cache: &cache)
             }
