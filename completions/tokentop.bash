@@ -16,13 +16,13 @@ _tokentop() {
         --theme) COMPREPLY=($(compgen -W "default light high-contrast monochrome" -- "$cur")); return ;;
         --scope) COMPREPLY=($(compgen -W "$scopes" -- "$cur")); return ;;
         --status) COMPREPLY=($(compgen -W "$statuses" -- "$cur")); return ;;
-        --lead|--concurrency|--on-event|--on-event-timeout|--timeout|--workspace|--store) return ;;
+        --lead|--concurrency|--on-event|--on-event-timeout|--history-days|--timeout|--workspace|--store) return ;;
     esac
     local command="" word
     for word in "${words[@]:1:cword-1}"; do
         case $word in -*) ;; *) command=$word; break ;; esac
     done
-    local running="--lead --concurrency --readonly --metrics --on-event --on-event-timeout"
+    local running="--lead --concurrency --readonly --metrics --on-event --on-event-timeout --history-days"
     local options
     case $command in
         ""|dashboard|demo) options="--db --store --theme --themes --config $running --help --version" ;;

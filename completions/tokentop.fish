@@ -34,6 +34,7 @@ complete -c tokentop -l readonly -d 'no refresh, revoke or re-auth'
 complete -c tokentop -l metrics -r -F -d 'Prometheus text exposition file'
 complete -c tokentop -l on-event -x -d 'a command run for each event'
 complete -c tokentop -l on-event-timeout -x -d 'seconds before an event command is killed'
+complete -c tokentop -l history-days -x -d 'days of history to keep (0 keeps all)'
 complete -c tokentop -l log -r -F -d 'the daemon log file'
 complete -c tokentop -n '__fish_seen_subcommand_from list show providers audit' -l json -d 'JSON output'
 complete -c tokentop -n '__fish_seen_subcommand_from list' -l scope -x -a "$scopes"

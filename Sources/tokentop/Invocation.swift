@@ -142,6 +142,9 @@ extension Invocation {
             case "--on-event-timeout":
                 settings.onEventTimeout = try Self.number(try take(), name, range: 0.1...600)
                 note("on_event_timeout_seconds")
+            case "--history-days":
+                settings.historyDays = try Self.number(try take(), name, range: Settings.historyDaysRange)
+                note("history_days")
             case "--verify":
                 verify = true
                 flags.append(name)
@@ -192,7 +195,7 @@ extension Invocation {
         }
         let command: Command
         let running: Set<String> = [
-            "--lead", "--concurrency", "--readonly", "--metrics", "--on-event", "--on-event-timeout",
+            "--lead", "--concurrency", "--readonly", "--metrics", "--on-event", "--on-event-timeout", "--history-days",
         ]
         switch verb {
         case nil, "dashboard":

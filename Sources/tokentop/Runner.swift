@@ -278,9 +278,7 @@ struct Runner {
         try DemoSeed.seed(store: store, sandbox: sandbox, now: clock.now())
         let configuration = try configuration()
         // The demo keeps its own short lead window unless a flag asks otherwise: its tokens live minutes.
-        var policy = RefreshPolicy.demo
-        if let lead = invocation.settings.leadSeconds { policy.minimumLead = lead }
-        if let concurrency = invocation.settings.concurrency { policy.concurrency = concurrency }
+        let policy = invocation.settings.applied(to: RefreshPolicy.demo)
         let engine = try Engine(
             store: store, transport: sandbox, timeSource: clock, policy: policy,
             databasePath: invocation.database ?? "demo (temporary)", readOnly: configuration.settings.readOnly ?? false)

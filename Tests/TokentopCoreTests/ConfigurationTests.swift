@@ -22,7 +22,8 @@ import Testing
             """
             {"lead_seconds": 120, "concurrency": 4, "theme": "light", "themes_dir": "/opt/themes",
              "readonly": true, "log_file": "/var/log/tt.log", "metrics_file": "/var/lib/node/tt.prom",
-             "on_event": "logger -t tokentop", "on_event_timeout_seconds": 2.5, "keys": {"refresh": "R"}}
+             "on_event": "logger -t tokentop", "on_event_timeout_seconds": 2.5, "history_days": 30,
+             "keys": {"refresh": "R"}}
             """)
         #expect(settings.leadSeconds == 120)
         #expect(settings.concurrency == 4)
@@ -33,6 +34,7 @@ import Testing
         #expect(settings.metricsFile == "/var/lib/node/tt.prom")
         #expect(settings.onEvent == "logger -t tokentop")
         #expect(settings.onEventTimeout == 2.5)
+        #expect(settings.historyDays == 30)
         #expect(settings.keys == ["refresh": "R"])
     }
 
@@ -48,6 +50,9 @@ import Testing
             "{\"keys\": {\"refresh\": \"R\", \"revoke\": \"R\"}}",
             "config.json: keys.revoke: \"R\" is already the key of refresh"
         ),
+        ("{\"history_days\": -1}", "config.json: history_days: expected days from 0 (keep every entry) to 36500"),
+        ("{\"history_days\": 1e6}", "config.json: history_days: expected days from 0 (keep every entry) to 36500"),
+        ("{\"history_days\": \"90\"}", "config.json: history_days: expected a number, found a string"),
         ("[1]", "config.json: expected a JSON object of settings, found an array"),
         ("{\"theme\": \"light\",}", "config.json: not valid JSON: line 1, column 19"),
     ])
@@ -73,6 +78,12 @@ import Testing
         #expect(sources["metrics_file"]?.value == "-")
         let policy = effective.policy(base: .standard)
         #expect(policy.minimumLead == 120 && policy.concurrency == 16)
+        // 90 days unless said otherwise; 0 keeps every entry.
+        #expect(sources["history_days"]?.value == "90" && policy.historyRetention == 90 * 86_400)
+        flags.historyDays = 0
+        #expect(
+            EffectiveConfiguration(file: nil, flags: flags, flagNames: [:]).policy(base: .standard).historyRetention
+                == nil)
         let report = effective.report()
         #expect(report.contains("concurrency               16"))
         #expect(report.split(separator: "\n").first { $0.hasPrefix("lead_seconds") }?.hasSuffix("(file /etc/tt.json)") == true)

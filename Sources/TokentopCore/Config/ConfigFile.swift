@@ -77,6 +77,12 @@ public enum ConfigFile {
             }
             settings.onEventTimeout = timeout
         }
+        if let days = try reader.number("history_days") {
+            guard Settings.historyDaysRange.contains(days) else {
+                throw reader.fail("history_days", "expected days from 0 (keep every entry) to 36500")
+            }
+            settings.historyDays = days
+        }
         if let value = reader.value("keys") {
             settings.keys = try keys(value, reader: reader)
         }

@@ -38,6 +38,7 @@ public struct EffectiveConfiguration: Sendable, Equatable {
         settings.theme = "default"
         settings.readOnly = false
         settings.onEventTimeout = 10
+        settings.historyDays = RefreshPolicy.standard.historyRetention.map { $0 / 86_400 } ?? 0
         settings.keys = [:]
         return settings
     }()
@@ -81,18 +82,15 @@ public struct EffectiveConfiguration: Sendable, Equatable {
         }.joined(separator: "\n")
     }
 
-    /// The refresh policy `base` with the lead window and concurrency in force.
+    /// The refresh policy `base` with the lead window, concurrency and history retention in force.
     public func policy(base: RefreshPolicy) -> RefreshPolicy {
-        var policy = base
-        if let lead = settings.leadSeconds { policy.minimumLead = lead }
-        if let concurrency = settings.concurrency { policy.concurrency = concurrency }
-        return policy
+        settings.applied(to: base)
     }
 
     // MARK: - One setting at a time
 
     private enum Key {
-        case lead, concurrency, theme, themes, readOnly, log, metrics, onEvent, onEventTimeout, keys
+        case lead, concurrency, theme, themes, readOnly, log, metrics, onEvent, onEventTimeout, historyDays, keys
     }
 
     private static func path(_ name: String) -> Key {
@@ -106,6 +104,7 @@ public struct EffectiveConfiguration: Sendable, Equatable {
         case "metrics_file": .metrics
         case "on_event": .onEvent
         case "on_event_timeout_seconds": .onEventTimeout
+        case "history_days": .historyDays
         default: .keys
         }
     }
@@ -125,6 +124,7 @@ public struct EffectiveConfiguration: Sendable, Equatable {
         case .metrics: target.metricsFile = source.metricsFile
         case .onEvent: target.onEvent = source.onEvent
         case .onEventTimeout: target.onEventTimeout = source.onEventTimeout
+        case .historyDays: target.historyDays = source.historyDays
         case .keys: target.keys = source.keys
         }
     }
@@ -144,6 +144,7 @@ public struct EffectiveConfiguration: Sendable, Equatable {
         case .metrics: return settings.metricsFile ?? "-"
         case .onEvent: return settings.onEvent ?? "-"
         case .onEventTimeout: return number(settings.onEventTimeout)
+        case .historyDays: return number(settings.historyDays)
         case .keys:
             guard let keys = settings.keys else { return "-" }
             return "{" + keys.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"

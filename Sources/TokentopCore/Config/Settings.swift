@@ -23,6 +23,8 @@ public struct Settings: Sendable, Equatable {
     public var onEvent: String?
     /// How long an event command may run before it is killed (`on_event_timeout_seconds`, `--on-event-timeout`).
     public var onEventTimeout: Double?
+    /// History entries are kept this many days; 0 keeps them all (`history_days`, `--history-days`).
+    public var historyDays: Double?
     /// Key binding overrides of the dashboard: action name to key (`keys`; file only).
     public var keys: [String: String]?
 
@@ -32,8 +34,20 @@ public struct Settings: Sendable, Equatable {
     /// Every setting's name in the file, in the order `tokentop config` prints them.
     public static let names = [
         "lead_seconds", "concurrency", "theme", "themes_dir", "readonly", "log_file", "metrics_file", "on_event",
-        "on_event_timeout_seconds", "keys",
+        "on_event_timeout_seconds", "history_days", "keys",
     ]
+
+    /// The days `history_days` accepts: 0 keeps every entry, and a hundred years is as good as forever.
+    public static let historyDaysRange = 0.0...36_500
+
+    /// `policy` with the lead window, concurrency and history retention these settings give, where they give them.
+    public func applied(to policy: RefreshPolicy) -> RefreshPolicy {
+        var policy = policy
+        if let lead = leadSeconds { policy.minimumLead = lead }
+        if let concurrency { policy.concurrency = concurrency }
+        if let days = historyDays { policy.historyRetention = days > 0 ? days * 86_400 : nil }
+        return policy
+    }
 
     /// The dashboard actions whose keys the `keys` setting may change.
     public static let bindableActions = [

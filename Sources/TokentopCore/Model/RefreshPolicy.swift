@@ -22,6 +22,9 @@ public struct RefreshPolicy: Sendable, Equatable {
     public var maximumLeadFraction: Double = 0.5
     /// No connection is due again sooner than this many seconds after its token was issued.
     public var minimumInterval: Double = 10
+    /// History entries older than this many seconds are deleted by the refreshing processes; nil keeps them all.
+    /// A fleet of 100,000 tokens that live an hour writes 2.4 million entries a day.
+    public var historyRetention: Double? = 90 * 86_400
     /// The lifetime assumed for a token whose answer gave no expiry, so that it is renewed on a schedule.
     public var unknownExpiryLifetime: Double
     /// A provider's circuit breaker opens after this many transient failures with no success in between...

@@ -43,6 +43,11 @@ actor RefreshActor {
     private var claimsFailing = false
     /// When this process last looked for leases left by refreshers that died on this host.
     private var lastGoneCheck = Date.distantPast
+    /// When history past the policy's retention is next deleted.
+    private var nextPrune = Date.distantPast
+    /// History entries deleted per look: a chunk holds the loop for milliseconds, not the seconds a backlog of
+    /// millions would.
+    private let pruneChunk = 2_000
     /// Private keys already loaded, by integration and key fingerprint.
     private var signingKeys: [String: SigningKey] = [:]
     /// Refreshes in flight that the loop started, which stopping waits for, by a number of their own.
@@ -114,6 +119,8 @@ actor RefreshActor {
 
     /// Takes a new policy (a reloaded configuration) and reschedules every connection under it.
     func setPolicy(_ policy: RefreshPolicy) {
+        // A new retention applies at once.
+        if policy.historyRetention != self.policy.historyRetention { nextPrune = .distantPast }
         self.policy = policy
         state.setPolicy(policy)
         store.setDuePolicy(policy)
@@ -166,6 +173,7 @@ actor RefreshActor {
                 syncFromStore()
                 lastSync = now
             }
+            if !observeOnly, now >= nextPrune { pruneHistory(at: now) }
             startDue(at: now)
             let next = queue.nextDue()
             state.setNextDue(next)
@@ -174,6 +182,16 @@ actor RefreshActor {
         }
         looping = false
         await finishInFlight()
+    }
+
+    /// Deletes a chunk of the history past the policy's retention: again a second later while more is left, else in
+    /// an hour.
+    private func pruneHistory(at now: Date) {
+        var deleted = 0
+        if let retention = policy.historyRetention {
+            deleted = (try? store.pruneHistory(before: now.addingTimeInterval(-retention), limit: pruneChunk)) ?? 0
+        }
+        nextPrune = now.addingTimeInterval(deleted == pruneChunk ? 1 : 3_600)
     }
 
     /// Starts due refreshes while fewer than the policy's concurrency are in flight.

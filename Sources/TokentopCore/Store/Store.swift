@@ -403,11 +403,16 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    /// Deletes history entries older than `date`, and returns how many went.
+    /// Deletes up to `limit` history entries older than `date`, oldest first, in one short transaction that does
+    /// not wait for the disk (a lost prune is done again), and returns how many went.
     @discardableResult
-    public func pruneHistory(before date: Date) throws -> Int {
+    public func pruneHistory(before date: Date, limit: Int = 2_000) throws -> Int {
         try locked {
-            try database.execute("DELETE FROM history WHERE at < ?", [date])
+            try database.withoutWaitingForDisk {
+                try database.execute(
+                    "DELETE FROM history WHERE id IN (SELECT id FROM history WHERE at < ? ORDER BY at LIMIT ?)",
+                    [date, max(0, limit)])
+            }
             return database.changes
         }
     }

@@ -19,6 +19,7 @@ enum ConfigFuzzPromises {
         if let timeout = settings.onEventTimeout, !(timeout > 0 && timeout <= 600) {
             return "on_event_timeout_seconds \(timeout)"
         }
+        if let days = settings.historyDays, !(days >= 0 && days <= 36_500) { return "history_days \(days)" }
         if let theme = settings.theme, theme.isEmpty || theme.contains("/") || theme.hasSuffix(".theme") {
             return "theme \(theme.debugDescription)"
         }
