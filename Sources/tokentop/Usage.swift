@@ -98,7 +98,8 @@ enum Usage {
                 Overdue: a token that a refresh token or grant can renew, past its expiry and not renewed. It \
                 reads expiring (or failing), not expired, since no human must act; but nothing is refreshing it \
                 (no daemon or dashboard runs), or its refreshes do not get through. Expired: past expiry, with \
-                nothing to renew it.
+                nothing to renew it. A static credential whose last probe failed (a 5xx, no answer) is a warning \
+                too; one the provider refused (401, 403) needs re-auth.
                 """, options: ["--db"]),
         Command(
             name: "providers", synopsis: ["tokentop providers [--json]"],

@@ -136,4 +136,33 @@ import Testing
         #expect(critical.exitCode == 2)
         #expect(critical.overdue == 1)
     }
+
+    /// An API key whose last probe failed (`■ static ✗`: a 500, no answer) is a warning, named; a refused one is
+    /// needs-reauth and a revoked one nobody's concern, so neither is counted again.
+    @Test func aStaticKeyWhoseProbeFailedIsAWarning() {
+        func key(_ id: String, ok: Bool?, reauth: String? = nil, revoked: Bool = false) -> Connection {
+            Connection(
+                id: id, integrationID: "acme", scope: .org, subject: "org-1", credential: .apiKey, grant: .none,
+                accessFingerprint: "fake…0003", reauthReason: reauth, revokedAt: revoked ? Self.now : nil,
+                createdAt: Self.now, probe: ok.map { ProbeResult(at: Self.now, ok: $0, detail: "HTTP 500") })
+        }
+        let failing = Self.summary([key("k-ok", ok: true), key("k-down", ok: false), key("k-new", ok: nil)])
+        #expect(failing.exitCode == 1)
+        #expect(failing.probeFailing == ["k-down"])
+        #expect(failing.line == "WARNING: 3 connections: 3 static; 1 static with a failed probe (k-down)")
+        let others = Self.summary([
+            key("k-refused", ok: false, reauth: "the provider refused the key"), key("k-gone", ok: false, revoked: true),
+        ])
+        #expect(others.probeFailing.isEmpty)
+        #expect(others.exitCode == 2)
+        // `list` marks it as the dashboard does.
+        let snapshot = DashboardSnapshot(
+            databasePath: "test", connections: [key("k-ok", ok: true), key("k-down", ok: false)])
+        let lines = ConnectionReport.table(snapshot, connections: Array(snapshot.connections), at: Self.now)
+            .split(separator: "\n").map(String.init)
+        #expect(lines.count == 3)
+        #expect(lines.first { $0.hasPrefix("k-down") }?.contains(" static ✗ ") == true)
+        #expect(lines.first { $0.hasPrefix("k-ok") }.map { $0.contains(" static ") && !$0.contains("✗") } == true)
+    }
+
 }

@@ -119,7 +119,8 @@ public enum ConnectionReport {
         for connection in connections {
             let status = snapshot.status(of: connection, at: now)
             rows.append([
-                connection.id, connection.scope.rawValue, status.rawValue,
+                // The dashboard's mark for a failed probe, so that a key that stopped working shows here too.
+                connection.id, connection.scope.rawValue, status.rawValue + (connection.probeFailed ? " ✗" : ""),
                 snapshot.integrations[connection.integrationID]?.provider ?? "?", connection.subject,
                 // A revoked credential counts down to nothing, as the dashboard shows it.
                 status == .revoked
