@@ -390,11 +390,12 @@ actor RefreshActor {
     /// Refreshes one connection under its lease.
     ///
     /// - Parameter requestedAt: when an operator asked for this refresh; nil for the actor's own schedule.
-    // FIXME: about 8,000 refreshes/s at N = 100,000 on 2 cores (0.10 of wrk's rate; issue 5 wants 0.15).
-    // Both cores are busy: per refresh about 100 µs on `RefreshWriter`'s queue (pwrite of the write-ahead log's
-    // 3.4 frames: the row twice, lease then result, the change-number and history index pages), 65 µs on the actor
-    // (JSONSerialization, connection copies, thread hand-offs) and 45 µs in libcurl's loop.
-    // Next: claim without writing the row, a change log instead of the change-number index, a leaner answer reader.
+    // FIXME: about 10,000 refreshes/s at N = 100,000 on 2 cores, 0.04-0.07 of wrk's rate (issue 5 wants 0.15);
+    // our bare libcurl loop alone reaches only 0.15-0.26 of it. Per refresh about 145 µs of CPU: 60 on
+    // `RefreshWriter`'s queue (SQLite statements, 3.6 WAL frames: the row twice, lease then result, the
+    // change-number and history indexes), 30 in libcurl's loop, 45 on the actor (JSONSerialization, connection
+    // copies, thread hand-offs). Next: claim without writing the row, a change log instead of the change-number
+    // index, a leaner answer reader; 0.15 needs a faster HTTP path than libcurl's multi interface as well.
     @discardableResult
     func performRefresh(_ id: String, requestedAt: Date? = nil, claimed: ClaimedRefresh? = nil) async -> Attempt {
         defer { finish(id) }
