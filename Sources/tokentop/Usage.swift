@@ -149,7 +149,7 @@ enum Usage {
                 + "$TOKENTOP_STORE); the password comes from PGPASSWORD or ~/.pgpass"
         ),
         ("--themes", "DIR", "where theme files live (default: the themes/ folder shipped with tokentop)"),
-        ("--theme", "NAME", "the dashboard's theme: default, light, high-contrast, monochrome, or NAME.theme"),
+        ("--theme", "NAME", "the dashboard's theme: default, light, high-contrast, monochrome, or NAME for NAME.theme"),
         ("--json", "", "machine-readable output"),
         ("--scope", "S", "user, org, delegated, workspace or bot"),
         ("--status", "S", "healthy, expiring, refreshing, failing, needs-reauth, expired, revoked or static"),
