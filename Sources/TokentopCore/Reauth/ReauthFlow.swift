@@ -55,7 +55,7 @@ struct ReauthFlow: Sendable {
                 ReauthProgress.BrowserStep(
                     url: try request.url(), redirectURI: listener.redirectURI,
                     deadline: clock.now().addingTimeInterval(timeout))))
-        let parameters = try await listener.receive(timeout: timeout) { request.page(for: $0) }
+        let parameters = try await listener.receive(timeout: timeout) { request.reply(for: $0) }
         let code = try request.code(from: parameters).get()
         publish(.exchanging(.authorizationCode))
         let result = await client.authorizationCode(

@@ -121,21 +121,76 @@ import Testing
         #expect(exchange.header("Authorization")?.hasPrefix("Basic ") == true)
     }
 
-    @Test func aRedirectWithAnotherStateIsRefusedAndNothingIsStored() async throws {
+    /// Any program on this machine can reach the listener, so a request with another state, or none, must not end
+    /// the sign-in: it gets a 400 page that repeats none of its values, its code is never exchanged, and the real
+    /// redirect still signs the user in.
+    @Test func requestsWithAnotherStateOrNoneAreIgnoredAndTheRealRedirectSignsIn() async throws {
         let provider = SignInProvider()
         let engine = try makeEngine(provider)
-        let before = try engine.store.tokenSecrets(connectionID: "alice")
         let session = try engine.startReauth("alice")
         let step = try await browserStep(session)
-        let forged = try provider.authorize(step.url).absoluteString
-            .replacingOccurrences(of: stateParameter(step.url), with: "fake-forged-state")
-        let page = try await Browser.get(forged)
-        #expect(page.status == 403)
-        let failure = try #require(failureOf(await session.outcome()))
-        #expect(failure.code == .wrongState)
-        #expect(failure.message.contains("a state other than the one tokentop sent"))
-        try expectUnchanged(engine, tokens: before)
+        let redirect = try provider.authorize(step.url)
+        let code = try #require(SignInProvider.query(redirect.query ?? "")["code"])
+        // The real code with a forged state: exchanging it would spend it, and the real redirect would then fail.
+        let forged = try await Browser.get(
+            redirect.absoluteString.replacingOccurrences(of: stateParameter(step.url), with: "fake-forged-state-0001"))
+        let stateless = try await Browser.get("\(step.redirectURI)?code=fake-code-planted-0001")
+        for page in [forged, stateless] {
+            #expect(page.status == 400)
+            #expect(page.body.contains("This sign-in link is not the one tokentop is waiting for"))
+            #expect(page.headers["cache-control"] == "no-store")
+            for value in [code, "fake-forged-state-0001", "fake-code-planted-0001", stateParameter(step.url)] {
+                #expect(!page.body.contains(value))
+            }
+        }
+        #expect(forged.body.contains("it carries another state"))
+        #expect(stateless.body.contains("it carries no state"))
+        guard case .waitingForBrowser = session.progress else {
+            Issue.record("the sign-in ended: \(session.progress)")
+            return
+        }
         #expect(!provider.requests.contains { $0.url.path == "/token" })
+
+        let page = try await Browser.get(redirect.absoluteString)
+        #expect(page.status == 200)
+        #expect(page.body.contains("You can close this tab"))
+        guard case .succeeded(let after) = await session.outcome() else {
+            Issue.record("no success: \(session.progress)")
+            return
+        }
+        #expect(after.reauthReason == nil)
+        let tokens = try engine.store.tokenSecrets(connectionID: "alice")
+        #expect(tokens.access?.value.hasPrefix("fake-access-token-new-") == true)
+        #expect(tokens.refresh?.value.hasPrefix("fake-refresh-token-new-") == true)
+        let exchanges = provider.requests.filter { $0.url.path == "/token" }
+        #expect(exchanges.map { SignInProvider.query(String(decoding: $0.body, as: UTF8.self))["code"] } == [code])
+    }
+
+    /// A time-out after ignored requests says how many came, so an operator can tell that something odd happened;
+    /// it names none of their values.
+    @Test(.timeLimit(.minutes(2))) func aTimeOutCountsTheRequestsThatWereIgnored() async throws {
+        let engine = try makeEngine(SignInProvider())
+        let before = try engine.store.tokenSecrets(connectionID: "alice")
+        let session = try engine.startReauth("alice", options: ReauthOptions(timeout: 4))
+        let step = try await browserStep(session)
+        for serial in 1...2 {
+            let page = try await Browser.get(
+                "\(step.redirectURI)?code=fake-code-planted-000\(serial)&state=fake-forged-state-000\(serial)")
+            #expect(page.status == 400)
+        }
+        #expect(try await Browser.get("\(step.redirectURI)?error=access_denied").status == 400)
+        #expect(try await Browser.get(step.redirectURI).status == 400)
+        let failure = try #require(failureOf(await session.outcome()))
+        #expect(failure.code == .timedOut)
+        #expect(
+            failure.message
+                == "no redirect reached \(step.redirectURI) within 4s; 2 requests with another state, 1 without a "
+                + "state and 1 without a code or an error were ignored there (a browser tab left from an earlier "
+                + "sign-in, or another program on this machine); nothing was stored; run the re-auth again and "
+                + "finish the sign-in sooner")
+        try expectUnchanged(engine, tokens: before)
+        let entry = try #require(try engine.store.history(connectionID: "alice", limit: 1).first)
+        #expect(entry.message == "re-auth failed: \(failure.message)")
     }
 
     @Test func aDeniedConsentIsRecordedOnTheConnection() async throws {
