@@ -412,6 +412,70 @@ import Testing
         #expect(failure.message.hasPrefix("the user did not approve the device code within 10s"))
     }
 
+    /// A token endpoint that keeps failing makes the flow back off until its deadline; the final message then says
+    /// that the provider was failing, to how many polls in a row and with what, and never the device code (which the
+    /// gateway's page quotes).
+    @Test(arguments: [
+        // (the operator's timeout, the code, the polls sent, the message)
+        (
+            nil as Double?, ReauthFailure.Code.expired, 5,
+            "the device code expired (after 2m00s) before tokentop saw an approval: the provider answered 503 to the "
+                + "last 4 polls, so the user may have approved it unseen; nothing was stored; run the re-auth "
+                + "again for a new code once the provider's token endpoint answers"
+        ),
+        (
+            60, .timedOut, 4,
+            "no approval of the device code came within 1m00s: the provider answered 503 to the last 3 polls, so "
+                + "the user may have approved it unseen; nothing was stored; run the re-auth again once the "
+                + "provider's token endpoint answers"
+        ),
+    ])
+    func aTokenEndpointThatKeepsFailingIsNamedInTheFinalMessage(
+        timeout: Double?, code: ReauthFailure.Code, polls: Int, message: String
+    ) async throws {
+        let clock = clock
+        clock.letSleepingMoveTime()
+        let provider = SignInProvider()
+        provider.setDevice(interval: 5, lifetime: 120)
+        provider.script(polls: ["authorization_pending"])
+        provider.failPolls(status: 503)
+        let engine = try makeEngine(provider, device: true)
+        let before = try engine.store.tokenSecrets(connectionID: "alice")
+        let failure = try #require(
+            failureOf(await engine.startReauth("alice", options: ReauthOptions(timeout: timeout)).outcome()))
+        #expect(failure.code == code)
+        #expect(failure.message == message)
+        #expect(provider.polls == polls)
+        // RFC 8628 §3.5: each failed poll doubles the wait.
+        #expect(clock.sleeps.prefix(4) == [5, 5, 10, 20])
+        #expect(failure.providerError?.status == 503)
+        try expectUnchanged(engine, tokens: before)
+        let entry = try #require(try engine.store.history(connectionID: "alice", limit: 1).first)
+        #expect(entry.message == "re-auth failed: \(message)")
+        #expect(entry.error?.status == 503)
+        let recorded = [entry.message, entry.error?.summary ?? "", entry.error?.bodyPrefix ?? ""].joined()
+        #expect(recorded.contains("upstream timed out"))
+        #expect(!recorded.contains("fake-device-code-0001"))
+    }
+
+    /// Server errors the provider recovered from are still counted, after the usual words.
+    @Test func serverErrorsTheProviderRecoveredFromAreCounted() async throws {
+        let clock = clock
+        clock.letSleepingMoveTime()
+        let provider = SignInProvider()
+        provider.setDevice(interval: 5, lifetime: 60)
+        provider.script(polls: ["503", "502"])
+        let engine = try makeEngine(provider, device: true)
+        let failure = try #require(failureOf(await engine.startReauth("alice").outcome()))
+        #expect(failure.code == .expired)
+        #expect(
+            failure.message
+                == "the device code expired before the user approved it (after 1m00s); 2 of the 4 polls got a "
+                + "server error, the last one 502, before the provider answered again; nothing was stored; run the "
+                + "re-auth again for a new code")
+        #expect(provider.polls == 4)
+    }
+
     // MARK: - Who can sign in here
 
     @Test func onlyUserConnectionsWithASignInEndpointStartAFlow() throws {
