@@ -55,7 +55,8 @@ struct AuthorizationRequest: Sendable {
     /// The authorization code in a redirect's parameters, or why there is none.
     ///
     /// `state` is checked first: a redirect that does not answer this request says nothing about it, not even an
-    /// error (RFC 6749 §10.12).
+    /// error (RFC 6749 §10.12). The listener already ignores such a redirect (see ``reply(for:)``); the check here
+    /// keeps a code that came with another state from ever being exchanged.
     func code(from parameters: [String: String]) -> Result<String, ReauthFailure> {
         guard let received = parameters["state"], Self.constantTimeEqual(received, state) else {
             let what = parameters["state"] == nil ? "no state" : "a state other than the one tokentop sent"
@@ -94,21 +95,37 @@ struct AuthorizationRequest: Sendable {
         return .success(code)
     }
 
-    /// The page the browser shows for a redirect with `parameters`.
-    func page(for parameters: [String: String]) -> LoopbackListener.Page {
+    /// What the listener does with a redirect carrying `parameters`, and the page the browser shows for it.
+    ///
+    /// A request with another `state`, or none, does not answer this request: any program on this machine can send
+    /// one, so it must not end the sign-in (nor may its code be exchanged). It gets a 400 page and is ignored, and
+    /// the listener keeps waiting for the real redirect. The page names no value the request carried. Every other
+    /// redirect ends the wait: with the code, or with the provider's error (`access_denied` and the others).
+    func reply(for parameters: [String: String]) -> LoopbackListener.Reply {
         switch code(from: parameters) {
         case .success:
-            return LoopbackListener.Page(
-                status: 200,
+            return .finish(
+                LoopbackListener.Page(
+                    status: 200,
+                    html: LoopbackListener.page(
+                        title: "Signed in",
+                        text: "tokentop has the sign-in. You can close this tab and return to the terminal.")))
+        case .failure(let failure) where failure.code == .wrongState:
+            let what = parameters["state"] == nil ? "carries no state" : "carries another state"
+            let page = LoopbackListener.Page(
+                status: 400,
                 html: LoopbackListener.page(
-                    title: "Signed in",
-                    text: "tokentop has the sign-in. You can close this tab and return to "
-                        + "the terminal."))
+                    title: "Not this sign-in",
+                    text: "This sign-in link is not the one tokentop is waiting for: it \(what). tokentop keeps "
+                        + "waiting for the sign-in it started; finish that one from the URL tokentop shows, or "
+                        + "close this tab."))
+            return .ignore(page, reason: parameters["state"] == nil ? "without a state" : "with another state")
         case .failure(let failure):
-            return LoopbackListener.Page(
-                status: failure.code == .wrongState ? 403 : 200,
-                html: LoopbackListener.page(
-                    title: "Sign-in not completed", text: failure.message + ". You can close this tab."))
+            return .finish(
+                LoopbackListener.Page(
+                    status: 200,
+                    html: LoopbackListener.page(
+                        title: "Sign-in not completed", text: failure.message + ". You can close this tab.")))
         }
     }
 

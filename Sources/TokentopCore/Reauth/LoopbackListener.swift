@@ -8,15 +8,26 @@ import Synchronization
 /// A one-shot HTTP listener on 127.0.0.1 that receives the authorization server's redirect (RFC 8252 §7.3).
 ///
 /// It binds before the authorization URL is shown, so a taken port fails at once rather than after the user
-/// signed in. It answers stray requests (a favicon, a wrong path) with an error page and keeps waiting; the first
-/// request to the redirect path that carries a code or an error ends it. Several connections are read at once. Socket
-/// calls run on a thread of their own, polling in slices of at most 100 ms, so a cancellation or the deadline is
-/// noticed promptly.
+/// signed in. It answers stray requests (a favicon, a wrong path) with an error page and keeps waiting. A request to
+/// the redirect path goes to the caller, which either takes it, ending the wait, or has it ignored: any program on
+/// this machine can reach the port, so a request the caller does not recognise (another `state`, or none) must not
+/// end the sign-in. Ignored requests are counted, and a time-out says how many came. Several connections are read at
+/// once. Socket calls run on a thread of their own, polling in slices of at most 100 ms, so a cancellation or the
+/// deadline is noticed promptly.
 final class LoopbackListener: Sendable {
     /// What the listener answers the browser.
     struct Page: Sendable, Equatable {
         var status: Int
         var html: String
+    }
+
+    /// What the listener does with a request to the redirect path that carries a code or an error.
+    enum Reply: Sendable, Equatable {
+        /// The redirect the sign-in waits for: answer with the page, and end the wait with its parameters.
+        case finish(Page)
+        /// Not the redirect the sign-in waits for: answer with the page, count the request under `reason` (a
+        /// phrase that follows "requests", such as "with another state") and keep waiting.
+        case ignore(Page, reason: String)
     }
 
     /// The port bound, which the kernel picked unless the redirect URI named one.
@@ -91,11 +102,12 @@ final class LoopbackListener: Sendable {
     ///
     /// - Parameters:
     ///   - timeout: seconds to wait for the browser.
-    ///   - answer: the page for the redirect's parameters; called once, before this returns.
-    /// - Throws: ``ReauthFailure`` with `timedOut`, `cancelled` (also when the task is cancelled) or
-    ///   `listenerFailed`.
+    ///   - answer: what to do with a request to the redirect path that carries a code or an error; called for
+    ///     each such request until one is taken.
+    /// - Throws: ``ReauthFailure`` with `timedOut` (saying how many requests were ignored), `cancelled` (also
+    ///   when the task is cancelled) or `listenerFailed`.
     func receive(
-        timeout: Double, answer: @escaping @Sendable ([String: String]) -> Page
+        timeout: Double, answer: @escaping @Sendable ([String: String]) -> Reply
     ) async throws(ReauthFailure) -> [String: String] {
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
@@ -111,12 +123,13 @@ final class LoopbackListener: Sendable {
 
     // MARK: - Serving
 
-    private func serve(timeout: Double, answer: @Sendable ([String: String]) -> Page) -> Outcome {
+    private func serve(timeout: Double, answer: @Sendable ([String: String]) -> Reply) -> Outcome {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .milliseconds(Int64(max(0, timeout) * 1000)))
         // Browsers open spare connections and send nothing on them: each is read as its bytes come, beside the
         // others, so a silent one never holds back the redirect.
         var clients: [Client] = []
+        var ignored = Ignored()
         defer { for client in clients { Glibc.close(client.socket) } }
         while true {
             let (closed, cancelled) = flags.withLock { ($0.closed, $0.cancelled) }
@@ -126,11 +139,15 @@ final class LoopbackListener: Sendable {
             let now = clock.now
             let left = now.duration(to: deadline)
             guard left > .zero else {
+                let meanwhile = ignored.sentence.map {
+                    "; \($0) there (a browser tab left from an earlier sign-in, or another program on this machine)"
+                }
                 return .failure(
                     ReauthFailure(
                         .timedOut,
-                        "no redirect reached \(redirectURI) within \(Countdown.format(seconds: timeout)); "
-                            + "nothing was stored; run the re-auth again and finish the sign-in sooner"))
+                        "no redirect reached \(redirectURI) within \(Countdown.format(seconds: timeout))"
+                            + (meanwhile ?? "")
+                            + "; nothing was stored; run the re-auth again and finish the sign-in sooner"))
             }
             // A connection that sent no whole request within its time gets the error page, as a garbled one does.
             for client in clients where client.deadline <= now {
@@ -154,7 +171,7 @@ final class LoopbackListener: Sendable {
             for index in finished.reversed() {
                 let client = clients.remove(at: index)
                 defer { Glibc.close(client.socket) }
-                if let outcome = handle(client, answer: answer) { return outcome }
+                if let outcome = handle(client, answer: answer, ignored: &ignored) { return outcome }
             }
             if descriptors[0].revents & Int16(POLLIN) != 0 {
                 // accept4 is hidden behind _GNU_SOURCE in Glibc's module; set close-on-exec right after.
@@ -171,8 +188,11 @@ final class LoopbackListener: Sendable {
         }
     }
 
-    /// Answers one whole request; the redirect's parameters end the wait, anything else gets an error page.
-    private func handle(_ client: Client, answer: @Sendable ([String: String]) -> Page) -> Outcome? {
+    /// Answers one whole request; the redirect's parameters end the wait when `answer` takes them, anything else
+    /// gets an error page.
+    private func handle(
+        _ client: Client, answer: @Sendable ([String: String]) -> Reply, ignored: inout Ignored
+    ) -> Outcome? {
         // The answer is written with blocking sends: a page is a few hundred bytes.
         _ = fcntl(client.socket, F_SETFL, fcntl(client.socket, F_GETFL) & ~O_NONBLOCK)
         guard let request = Self.requestLine(client.received) else {
@@ -194,10 +214,44 @@ final class LoopbackListener: Sendable {
             let text = "This page waits for the provider to send you back after you sign in."
             let page = Page(status: 400, html: Self.page(title: "Nothing to sign in with", text: text))
             Self.respond(client.socket, page)
+            ignored.add("without a code or an error")
             return nil
         }
-        Self.respond(client.socket, answer(query))
-        return .success(query)
+        switch answer(query) {
+        case .finish(let page):
+            Self.respond(client.socket, page)
+            return .success(query)
+        case .ignore(let page, let reason):
+            Self.respond(client.socket, page)
+            ignored.add(reason)
+            return nil
+        }
+    }
+
+    /// The requests to the redirect path that did not end the wait, counted by why.
+    private struct Ignored {
+        private var counts: [(reason: String, count: Int)] = []
+
+        mutating func add(_ reason: String) {
+            if let index = counts.firstIndex(where: { $0.reason == reason }) {
+                counts[index].count += 1
+            } else {
+                counts.append((reason, 1))
+            }
+        }
+
+        /// "2 requests with another state and 1 without a state were ignored"; nil when none was.
+        var sentence: String? {
+            guard let first = counts.first else { return nil }
+            let parts =
+                ["\(first.count) \(first.count == 1 ? "request" : "requests") \(first.reason)"]
+                + counts.dropFirst().map { "\($0.count) \($0.reason)" }
+            let listed =
+                parts.count == 1
+                ? parts[0] : parts.dropLast().joined(separator: ", ") + " and " + parts[parts.count - 1]
+            let total = counts.reduce(0) { $0 + $1.count }
+            return listed + (total == 1 ? " was ignored" : " were ignored")
+        }
     }
 
     /// Connections served at once; a browser opens a few.

@@ -16,7 +16,9 @@ public struct ReauthFailure: Error, Sendable, Equatable, CustomStringConvertible
         case listenerFailed = "listener_failed"
         /// No redirect or approval came back in time.
         case timedOut = "timed_out"
-        /// The redirect carried a `state` other than the one sent: not the answer to this request.
+        /// The redirect carried a `state` other than the one sent: not the answer to this request. The loopback
+        /// listener ignores such a request and keeps waiting, so a sign-in does not end with this code; it stays
+        /// as the guard that keeps such a redirect's code from being exchanged.
         case wrongState = "wrong_state"
         /// The user refused consent (`access_denied`).
         case denied

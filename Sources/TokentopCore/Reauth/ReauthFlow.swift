@@ -55,7 +55,7 @@ struct ReauthFlow: Sendable {
                 ReauthProgress.BrowserStep(
                     url: try request.url(), redirectURI: listener.redirectURI,
                     deadline: clock.now().addingTimeInterval(timeout))))
-        let parameters = try await listener.receive(timeout: timeout) { request.page(for: $0) }
+        let parameters = try await listener.receive(timeout: timeout) { request.reply(for: $0) }
         let code = try request.code(from: parameters).get()
         publish(.exchanging(.authorizationCode))
         let result = await client.authorizationCode(
@@ -91,6 +91,7 @@ struct ReauthFlow: Sendable {
         // itself, or at the operator's timeout when that comes first.
         let ownLimit = options.timeout.map { $0 < authorization.expiresIn } ?? false
         let deadline = ownLimit ? started.addingTimeInterval(options.timeout ?? 0) : step.expiresAt
+        var tally = DevicePollTally()
         while true {
             let left = deadline.timeIntervalSince(clock.now())
             do {
@@ -99,9 +100,13 @@ struct ReauthFlow: Sendable {
                 throw Self.cancelled
             }
             if Task.isCancelled { throw Self.cancelled }
-            if left <= step.interval { throw deviceDeadlinePassed(ownLimit: ownLimit, authorization: authorization) }
+            if left <= step.interval {
+                throw deviceDeadlinePassed(ownLimit: ownLimit, authorization: authorization, tally: tally)
+            }
             let result = await client.deviceToken(
                 integration: integration, clientSecret: secret, deviceCode: authorization.deviceCode)
+            let failed: ProviderError? = if case .failure(let error) = result { error } else { nil }
+            tally.record(failed)
             switch result {
             case .success(let grant):
                 publish(.exchanging(.deviceCode))
@@ -129,23 +134,42 @@ struct ReauthFlow: Sendable {
                     publish(.waitingForDevice(step))
                 }
             }
-            if clock.now() >= deadline { throw deviceDeadlinePassed(ownLimit: ownLimit, authorization: authorization) }
+            if clock.now() >= deadline {
+                throw deviceDeadlinePassed(ownLimit: ownLimit, authorization: authorization, tally: tally)
+            }
         }
     }
 
-    /// The failure when the device code expired, or the operator's timeout passed, with nobody approving it.
-    private func deviceDeadlinePassed(ownLimit: Bool, authorization: DeviceAuthorization) -> ReauthFailure {
+    /// The failure when the device code expired, or the operator's timeout passed, with no approval seen.
+    ///
+    /// When the token endpoint answered the last polls with a server error, or not at all, nobody can say whether
+    /// the user approved: the message says that the provider was failing instead, and how. It never quotes the
+    /// device code.
+    private func deviceDeadlinePassed(
+        ownLimit: Bool, authorization: DeviceAuthorization, tally: DevicePollTally
+    ) -> ReauthFailure {
+        let waited = Countdown.format(seconds: ownLimit ? options.timeout ?? 0 : authorization.expiresIn)
+        let code: ReauthFailure.Code = ownLimit ? .timedOut : .expired
+        if let trouble = tally.trouble, tally.failingAtTheEnd {
+            let what =
+                ownLimit
+                ? "no approval of the device code came within \(waited)"
+                : "the device code expired (after \(waited)) before tokentop saw an approval"
+            let again = ownLimit ? "run the re-auth again" : "run the re-auth again for a new code"
+            return ReauthFailure(
+                code,
+                "\(what): \(trouble), so the user may have approved it unseen; nothing was stored; \(again) once "
+                    + "the provider's token endpoint answers", providerError: tally.lastFailure)
+        }
+        let earlier = tally.trouble.map { "; \($0)" } ?? ""
         if ownLimit {
             return ReauthFailure(
-                .timedOut,
-                "the user did not approve the device code within "
-                    + "\(Countdown.format(seconds: options.timeout ?? 0)); nothing was stored")
+                code, "the user did not approve the device code within \(waited)\(earlier); nothing was stored")
         }
         return ReauthFailure(
-            .expired,
-            "the device code expired before the user approved it (after "
-                + "\(Countdown.format(seconds: authorization.expiresIn))); nothing was stored; run the "
-                + "re-auth again for a new code")
+            code,
+            "the device code expired before the user approved it (after \(waited))\(earlier); nothing was stored; "
+                + "run the re-auth again for a new code")
     }
 
     // MARK: - Storing

@@ -71,13 +71,38 @@ import Testing
     }
 
     @Test func theBrowserIsToldToCloseTheTabOrWhyNot() {
-        let good = Self.request.page(for: ["code": "fake-code-0001", "state": "fake-state-0001"])
-        #expect(good.status == 200)
-        #expect(good.html.contains("You can close this tab"))
-        let forged = Self.request.page(for: ["code": "fake-code-0001", "state": "<script>"])
-        #expect(forged.status == 403)
-        #expect(forged.html.contains("does not answer this sign-in"))
-        #expect(!forged.html.contains("<script>"))
+        let good = Self.request.reply(for: ["code": "fake-code-0001", "state": "fake-state-0001"])
+        guard case .finish(let page) = good else {
+            Issue.record("not taken: \(good)")
+            return
+        }
+        #expect(page.status == 200)
+        #expect(page.html.contains("You can close this tab"))
+        let denied = Self.request.reply(for: ["error": "access_denied", "state": "fake-state-0001"])
+        guard case .finish(let deniedPage) = denied else {
+            Issue.record("a denial with the right state did not end the sign-in: \(denied)")
+            return
+        }
+        #expect(deniedPage.html.contains("the user declined the consent"))
+    }
+
+    /// A redirect with another state, or none, is ignored with a 400 page that repeats none of its values: its code
+    /// may be a real one, and neither belongs in a page.
+    @Test(arguments: [
+        (["code": "fake-code-0001", "state": "fake-state-0002"], "with another state", "another state"),
+        (["code": "fake-code-0001"], "without a state", "no state"),
+        (["error": "access_denied", "state": "fake-state-0002"], "with another state", "another state"),
+    ])
+    func aRedirectForAnotherSignInIsIgnored(parameters: [String: String], reason: String, carries: String) {
+        guard case .ignore(let page, let why) = Self.request.reply(for: parameters) else {
+            Issue.record("taken: \(parameters)")
+            return
+        }
+        #expect(why == reason)
+        #expect(page.status == 400)
+        #expect(page.html.contains("This sign-in link is not the one tokentop is waiting for: it carries \(carries)."))
+        for value in parameters.values { #expect(!page.html.contains(value)) }
+        #expect(!page.html.contains("fake-state-0001"))
     }
 
     @Test(arguments: [

@@ -19,7 +19,7 @@ import Testing
         defer { listener.close() }
         #expect(listener.port > 0)
         #expect(listener.redirectURI == "http://127.0.0.1:\(listener.port)/callback")
-        async let received = listener.receive(timeout: 10) { _ in Self.okPage }
+        async let received = listener.receive(timeout: 10) { _ in .finish(Self.okPage) }
         let page = try await Browser.get("\(listener.redirectURI)?code=fake-code-0001&state=fake%20state")
         #expect(page.status == 200)
         #expect(page.body == "<p>signed in</p>")
@@ -31,7 +31,7 @@ import Testing
     @Test func strayRequestsGetAnErrorAndTheListenerKeepsWaiting() async throws {
         let listener = try LoopbackListener(LoopbackRedirect(host: "127.0.0.1", port: 0, path: "/callback"))
         defer { listener.close() }
-        async let received = listener.receive(timeout: 10) { _ in Self.okPage }
+        async let received = listener.receive(timeout: 10) { _ in .finish(Self.okPage) }
         let favicon = try await Browser.get("http://127.0.0.1:\(listener.port)/favicon.ico")
         #expect(favicon.status == 404)
         #expect(favicon.body.contains("tokentop waits for the sign-in at /callback"))
@@ -51,7 +51,7 @@ import Testing
     @Test func silentConnectionsDoNotHoldBackTheRedirect() async throws {
         let listener = try LoopbackListener(LoopbackRedirect(host: "127.0.0.1", port: 0, path: "/callback"))
         defer { listener.close() }
-        async let received = listener.receive(timeout: 30) { _ in Self.okPage }
+        async let received = listener.receive(timeout: 30) { _ in .finish(Self.okPage) }
         let silent = try RawClient(port: listener.port)
         defer { silent.close() }
         let halfway = try RawClient(port: listener.port)
@@ -70,7 +70,7 @@ import Testing
         let listener = try LoopbackListener(LoopbackRedirect(host: "127.0.0.1", port: 0, path: "/callback"))
         defer { listener.close() }
         await #expect {
-            _ = try await listener.receive(timeout: 0.3) { _ in Self.okPage }
+            _ = try await listener.receive(timeout: 0.3) { _ in .finish(Self.okPage) }
         } throws: { error in
             let failure = error as? ReauthFailure
             return failure?.code == .timedOut && failure?.message.contains("no redirect reached") == true
@@ -80,7 +80,7 @@ import Testing
     @Test func cancellingTheTaskEndsTheWaitAtOnce() async throws {
         let listener = try LoopbackListener(LoopbackRedirect(host: "127.0.0.1", port: 0, path: "/callback"))
         defer { listener.close() }
-        let task = Task { try await listener.receive(timeout: 60) { _ in Self.okPage } }
+        let task = Task { try await listener.receive(timeout: 60) { _ in .finish(Self.okPage) } }
         try await Task.sleep(nanoseconds: 50_000_000)
         let started = Date()
         task.cancel()

@@ -121,21 +121,76 @@ import Testing
         #expect(exchange.header("Authorization")?.hasPrefix("Basic ") == true)
     }
 
-    @Test func aRedirectWithAnotherStateIsRefusedAndNothingIsStored() async throws {
+    /// Any program on this machine can reach the listener, so a request with another state, or none, must not end
+    /// the sign-in: it gets a 400 page that repeats none of its values, its code is never exchanged, and the real
+    /// redirect still signs the user in.
+    @Test func requestsWithAnotherStateOrNoneAreIgnoredAndTheRealRedirectSignsIn() async throws {
         let provider = SignInProvider()
         let engine = try makeEngine(provider)
-        let before = try engine.store.tokenSecrets(connectionID: "alice")
         let session = try engine.startReauth("alice")
         let step = try await browserStep(session)
-        let forged = try provider.authorize(step.url).absoluteString
-            .replacingOccurrences(of: stateParameter(step.url), with: "fake-forged-state")
-        let page = try await Browser.get(forged)
-        #expect(page.status == 403)
-        let failure = try #require(failureOf(await session.outcome()))
-        #expect(failure.code == .wrongState)
-        #expect(failure.message.contains("a state other than the one tokentop sent"))
-        try expectUnchanged(engine, tokens: before)
+        let redirect = try provider.authorize(step.url)
+        let code = try #require(SignInProvider.query(redirect.query ?? "")["code"])
+        // The real code with a forged state: exchanging it would spend it, and the real redirect would then fail.
+        let forged = try await Browser.get(
+            redirect.absoluteString.replacingOccurrences(of: stateParameter(step.url), with: "fake-forged-state-0001"))
+        let stateless = try await Browser.get("\(step.redirectURI)?code=fake-code-planted-0001")
+        for page in [forged, stateless] {
+            #expect(page.status == 400)
+            #expect(page.body.contains("This sign-in link is not the one tokentop is waiting for"))
+            #expect(page.headers["cache-control"] == "no-store")
+            for value in [code, "fake-forged-state-0001", "fake-code-planted-0001", stateParameter(step.url)] {
+                #expect(!page.body.contains(value))
+            }
+        }
+        #expect(forged.body.contains("it carries another state"))
+        #expect(stateless.body.contains("it carries no state"))
+        guard case .waitingForBrowser = session.progress else {
+            Issue.record("the sign-in ended: \(session.progress)")
+            return
+        }
         #expect(!provider.requests.contains { $0.url.path == "/token" })
+
+        let page = try await Browser.get(redirect.absoluteString)
+        #expect(page.status == 200)
+        #expect(page.body.contains("You can close this tab"))
+        guard case .succeeded(let after) = await session.outcome() else {
+            Issue.record("no success: \(session.progress)")
+            return
+        }
+        #expect(after.reauthReason == nil)
+        let tokens = try engine.store.tokenSecrets(connectionID: "alice")
+        #expect(tokens.access?.value.hasPrefix("fake-access-token-new-") == true)
+        #expect(tokens.refresh?.value.hasPrefix("fake-refresh-token-new-") == true)
+        let exchanges = provider.requests.filter { $0.url.path == "/token" }
+        #expect(exchanges.map { SignInProvider.query(String(decoding: $0.body, as: UTF8.self))["code"] } == [code])
+    }
+
+    /// A time-out after ignored requests says how many came, so an operator can tell that something odd happened;
+    /// it names none of their values.
+    @Test(.timeLimit(.minutes(2))) func aTimeOutCountsTheRequestsThatWereIgnored() async throws {
+        let engine = try makeEngine(SignInProvider())
+        let before = try engine.store.tokenSecrets(connectionID: "alice")
+        let session = try engine.startReauth("alice", options: ReauthOptions(timeout: 4))
+        let step = try await browserStep(session)
+        for serial in 1...2 {
+            let page = try await Browser.get(
+                "\(step.redirectURI)?code=fake-code-planted-000\(serial)&state=fake-forged-state-000\(serial)")
+            #expect(page.status == 400)
+        }
+        #expect(try await Browser.get("\(step.redirectURI)?error=access_denied").status == 400)
+        #expect(try await Browser.get(step.redirectURI).status == 400)
+        let failure = try #require(failureOf(await session.outcome()))
+        #expect(failure.code == .timedOut)
+        #expect(
+            failure.message
+                == "no redirect reached \(step.redirectURI) within 4s; 2 requests with another state, 1 without a "
+                + "state and 1 without a code or an error were ignored there (a browser tab left from an earlier "
+                + "sign-in, or another program on this machine); nothing was stored; run the re-auth again and "
+                + "finish the sign-in sooner")
+        try expectUnchanged(engine, tokens: before)
+        let entry = try #require(try engine.store.history(connectionID: "alice", limit: 1).first)
+        #expect(entry.message == "re-auth failed: \(failure.message)")
     }
 
     @Test func aDeniedConsentIsRecordedOnTheConnection() async throws {
@@ -355,6 +410,70 @@ import Testing
         let failure = try #require(failureOf(await session.outcome()))
         #expect(failure.code == .timedOut)
         #expect(failure.message.hasPrefix("the user did not approve the device code within 10s"))
+    }
+
+    /// A token endpoint that keeps failing makes the flow back off until its deadline; the final message then says
+    /// that the provider was failing, to how many polls in a row and with what, and never the device code (which the
+    /// gateway's page quotes).
+    @Test(arguments: [
+        // (the operator's timeout, the code, the polls sent, the message)
+        (
+            nil as Double?, ReauthFailure.Code.expired, 5,
+            "the device code expired (after 2m00s) before tokentop saw an approval: the provider answered 503 to the "
+                + "last 4 polls, so the user may have approved it unseen; nothing was stored; run the re-auth "
+                + "again for a new code once the provider's token endpoint answers"
+        ),
+        (
+            60, .timedOut, 4,
+            "no approval of the device code came within 1m00s: the provider answered 503 to the last 3 polls, so "
+                + "the user may have approved it unseen; nothing was stored; run the re-auth again once the "
+                + "provider's token endpoint answers"
+        ),
+    ])
+    func aTokenEndpointThatKeepsFailingIsNamedInTheFinalMessage(
+        timeout: Double?, code: ReauthFailure.Code, polls: Int, message: String
+    ) async throws {
+        let clock = clock
+        clock.letSleepingMoveTime()
+        let provider = SignInProvider()
+        provider.setDevice(interval: 5, lifetime: 120)
+        provider.script(polls: ["authorization_pending"])
+        provider.failPolls(status: 503)
+        let engine = try makeEngine(provider, device: true)
+        let before = try engine.store.tokenSecrets(connectionID: "alice")
+        let failure = try #require(
+            failureOf(await engine.startReauth("alice", options: ReauthOptions(timeout: timeout)).outcome()))
+        #expect(failure.code == code)
+        #expect(failure.message == message)
+        #expect(provider.polls == polls)
+        // RFC 8628 §3.5: each failed poll doubles the wait.
+        #expect(clock.sleeps.prefix(4) == [5, 5, 10, 20])
+        #expect(failure.providerError?.status == 503)
+        try expectUnchanged(engine, tokens: before)
+        let entry = try #require(try engine.store.history(connectionID: "alice", limit: 1).first)
+        #expect(entry.message == "re-auth failed: \(message)")
+        #expect(entry.error?.status == 503)
+        let recorded = [entry.message, entry.error?.summary ?? "", entry.error?.bodyPrefix ?? ""].joined()
+        #expect(recorded.contains("upstream timed out"))
+        #expect(!recorded.contains("fake-device-code-0001"))
+    }
+
+    /// Server errors the provider recovered from are still counted, after the usual words.
+    @Test func serverErrorsTheProviderRecoveredFromAreCounted() async throws {
+        let clock = clock
+        clock.letSleepingMoveTime()
+        let provider = SignInProvider()
+        provider.setDevice(interval: 5, lifetime: 60)
+        provider.script(polls: ["503", "502"])
+        let engine = try makeEngine(provider, device: true)
+        let failure = try #require(failureOf(await engine.startReauth("alice").outcome()))
+        #expect(failure.code == .expired)
+        #expect(
+            failure.message
+                == "the device code expired before the user approved it (after 1m00s); 2 of the 4 polls got a "
+                + "server error, the last one 502, before the provider answered again; nothing was stored; run the "
+                + "re-auth again for a new code")
+        #expect(provider.polls == 4)
     }
 
     // MARK: - Who can sign in here

@@ -25,8 +25,11 @@ final class SignInProvider: HTTPTransport {
         /// Authorization codes issued, with the PKCE challenge and redirect URI they were issued for.
         var codes: [String: (challenge: String, redirectURI: String)] = [:]
         var decision = Decision.pending
-        /// Errors answered to the next device polls, before the decision counts.
+        /// Errors answered to the next device polls, before the decision counts; a number is an HTTP status
+        /// answered with a gateway's HTML page.
         var scriptedPolls: [String] = []
+        /// The HTTP status every later poll gets, once the scripted ones are spent, whatever the decision.
+        var failingPollStatus: Int?
         var polls = 0
         var serial = 0
         var requests: [HTTPRequest] = []
@@ -48,6 +51,8 @@ final class SignInProvider: HTTPTransport {
 
     func decide(_ decision: Decision) { state.withLock { $0.decision = decision } }
     func script(polls errors: [String]) { state.withLock { $0.scriptedPolls = errors } }
+    /// From now on, once the scripted answers are spent, every poll gets `status` (a failing gateway).
+    func failPolls(status: Int) { state.withLock { $0.failingPollStatus = status } }
     func setDevice(interval: Double, lifetime: Int) {
         state.withLock {
             $0.deviceInterval = interval
@@ -109,12 +114,20 @@ final class SignInProvider: HTTPTransport {
 
     private func poll(_ form: [String: String]) -> HTTPResponse {
         onPoll?()
-        let (scripted, decision) = state.withLock { state -> (String?, Decision) in
+        let (scripted, failing, decision) = state.withLock { state -> (String?, Int?, Decision) in
             state.polls += 1
-            return (state.scriptedPolls.isEmpty ? nil : state.scriptedPolls.removeFirst(), state.decision)
+            let scripted = state.scriptedPolls.isEmpty ? nil : state.scriptedPolls.removeFirst()
+            return (scripted, state.failingPollStatus, state.decision)
         }
         guard form["device_code"] == "fake-device-code-0001" else {
             return Self.json(400, #"{"error":"invalid_grant"}"#)
+        }
+        if let status = scripted.flatMap({ Int($0) }) ?? (scripted == nil ? failing : nil) {
+            // A gateway's page that quotes the request, device code and all: none of it may reach a message.
+            let page =
+                "<html><body>HTTP \(status) from the gateway: upstream timed out on "
+                + "device_code=\(form["device_code"] ?? "")</body></html>"
+            return HTTPResponse(status: status, headers: ["Content-Type": "text/html"], body: Data(page.utf8))
         }
         if let scripted { return Self.json(400, #"{"error":"\#(scripted)"}"#) }
         switch decision {
