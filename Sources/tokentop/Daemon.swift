@@ -14,6 +14,7 @@ struct Daemon {
 
     func run() async throws -> Int32 {
         try OperationsLoop.check(settings)
+        try JSONLinesLog.check(settings.logFile, store: engine.store)
         let log = try JSONLinesLog(path: settings.logFile)
         // A parent may have started us with these blocked (threads of a test runner do); we must hear them.
         var wanted = sigset_t()
@@ -75,6 +76,7 @@ struct Daemon {
             do {
                 let fresh = try reload()
                 try OperationsLoop.check(fresh.settings)
+                try JSONLinesLog.check(fresh.settings.logFile, store: engine.store)
                 try log.reopen(path: fresh.settings.logFile)
                 operations.apply(fresh.settings)
                 await engine.apply(policy: fresh.policy(base: engine.policy))
