@@ -10,6 +10,9 @@ public struct RekeyOutcome: Sendable, Equatable {
 }
 
 extension Store {
+    /// The environment variable that carries the key `rekey` moves to, as base64 of 32 bytes.
+    public static let newKeyVariable = "TOKENTOP_NEW_KEY"
+
     /// Re-encrypts every secret with `newBox` in one transaction, then uses `newBox` from here on.
     ///
     /// - Returns: how many secrets were re-encrypted.
@@ -84,8 +87,8 @@ extension Store {
                     + "no key file at \(SecretBox.keyFilePath(environment: environment))), so there is nothing to "
                     + "re-encrypt; the first import creates the key; nothing was changed", path: store.path)
         }
-        if let text = environment["TOKENTOP_NEW_KEY"], !text.isEmpty {
-            var bytes = try SecretBox.decodeKey(text, origin: "TOKENTOP_NEW_KEY", path: nil)
+        if let text = environment[newKeyVariable], !text.isEmpty {
+            var bytes = try SecretBox.decodeKey(text, origin: newKeyVariable, path: nil)
             defer { OPENSSL_cleanse(&bytes, bytes.count) }
             let count = try store.rekey(to: SecretBox(key: bytes, source: "TOKENTOP_NEW_KEY"))
             return RekeyOutcome(
