@@ -7,6 +7,8 @@ public struct RekeyOutcome: Sendable, Equatable {
     public var secrets: Int
     /// Where the new key lives now, in words for the operator.
     public var keyLocation: String
+    /// True when the store held nothing sealed, so that nothing was done: no new key, no key file renamed.
+    public var keyUnchanged = false
 }
 
 extension Store {
@@ -62,6 +64,10 @@ extension Store {
         // No key is created to open it: one the store was not sealed with could only fail to open its secrets.
         let (store, _) = try Store.open(path: path, environment: environment, create: false, createKey: false)
         let current = store.secrets
+        if current.hasKey, (environment[newKeyVariable] ?? "").isEmpty, try store.sealedSecretCount() == 0 {
+            // A new key file would rename the one every other store that shares it opens with, for nothing.
+            return RekeyOutcome(secrets: 0, keyLocation: current.keySource, keyUnchanged: true)
+        }
         // A running dashboard or daemon would go on sealing with the old key: stop them first.
         let running = try store.activeProcesses(since: now.addingTimeInterval(-5))
         guard running.isEmpty else {
@@ -74,6 +80,17 @@ extension Store {
         return try store.audited(.rekey, target: nil, user: user, at: now, detail: detail) {
             try rotate(store, current: current, environment: environment)
         }
+    }
+
+    /// The secrets sealed in the store, which ``rekey(to:)`` would re-encrypt.
+    func sealedSecretCount() throws -> Int {
+        try [("integrations", "client_secret"), ("connections", "access_token"), ("connections", "refresh_token")]
+            .reduce(0) { total, place in
+                let count = try database.query("SELECT COUNT(*) FROM \(place.0) WHERE \(place.1) IS NOT NULL") {
+                    $0.int(0)
+                }
+                return total + (count.first ?? 0)
+            }
     }
 
     private static func rotate(_ store: Store, current: SecretBox, environment: [String: String]) throws
