@@ -217,3 +217,71 @@ struct LogPathTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: key)) == keyBefore)
     }
 }
+
+/// What happens while the daemon stops, and a reload that fails, still reach the log and the event command.
+@Suite(.serialized)
+struct DaemonShutdownLogTests {
+    static func lines(_ path: String) -> [[String: Any]] {
+        DaemonOperationsTests.read(path).split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    @Test func aRefreshThatEndsDuringShutdownIsLoggedAndHandedToTheCommandBeforeTheLastLine() throws {
+        let server = try ProbeServer(acceptedKey: "fake-api-key-0002", acceptedBasic: "fake:fake")
+        defer { server.stop() }
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        // The token endpoint reads the request and answers only when the server stops: a refresh in flight.
+        let file = try sandbox.write(
+            "import.json",
+            CommandLineTests.importFile.replacingOccurrences(of: CommandLineTests.farFuture, with: "2020-01-01T00:00:00Z")
+                .replacingOccurrences(of: "http://127.0.0.1:9/token", with: server.base + "/slow"))
+        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+        let log = sandbox.root.appendingPathComponent("stop.log").path
+        let events = sandbox.root.appendingPathComponent("events.jsonl").path
+        let daemon = try Binary.start(
+            ["daemon", "--log", log, "--on-event", "cat >> '\(events)'"], environment: sandbox.environment)
+        defer { daemon.kill() }
+        try DaemonOperationsTests.waitFor(20, "the refresh in flight") {
+            server.requests.contains { $0.path == "/slow" }
+        }
+        daemon.signal(SIGTERM)
+        try DaemonOperationsTests.waitFor(10, "the daemon stopping") {
+            DaemonOperationsTests.read(log).contains("\"msg\":\"stopping\"")
+        }
+        // The refresh fails now, while the daemon waits for it.
+        server.stop()
+        #expect(daemon.wait() == 0)
+        let messages = Self.lines(log).compactMap { $0["msg"] as? String }
+        let failed = try #require(messages.firstIndex(of: "refresh_failed"), "\(messages)")
+        let stopped = try #require(messages.firstIndex(of: "daemon stopped"))
+        #expect(failed > messages.firstIndex(of: "stopping") ?? messages.count)
+        #expect(failed < stopped)
+        #expect(DaemonOperationsTests.read(events).contains("\"event\":\"refresh_failed\""))
+    }
+
+    @Test func aBrokenConfigurationOnReloadIsLoggedInTheReopenedLog() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        try CommandLineTests.importExpired(into: sandbox)
+        let log = sandbox.root.appendingPathComponent("daemon.log").path
+        let config = try sandbox.write("config.json", "{\"log_file\": \"\(log)\"}")
+        let daemon = try Binary.start(["daemon", "--config", config], environment: sandbox.environment)
+        defer { daemon.kill() }
+        try DaemonOperationsTests.waitFor(10, "the daemon's start") {
+            DaemonOperationsTests.read(log).contains("daemon started")
+        }
+        // logrotate moves the log, and the file was broken meanwhile: the reload's line goes to the new log.
+        try FileManager.default.moveItem(atPath: log, toPath: log + ".1")
+        try Data("{\"log_file\": ".utf8).write(to: URL(fileURLWithPath: config))
+        daemon.signal(SIGHUP)
+        try DaemonOperationsTests.waitFor(10, "the failed reload in the new log") {
+            DaemonOperationsTests.read(log).contains("configuration not reloaded")
+        }
+        #expect(!DaemonOperationsTests.read(log + ".1").contains("configuration not reloaded"))
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait() == 0)
+        #expect(Self.lines(log).last?["msg"] as? String == "daemon stopped")
+    }
+}
