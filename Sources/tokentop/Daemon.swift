@@ -14,6 +14,7 @@ struct Daemon {
 
     func run() async throws -> Int32 {
         try OperationsLoop.check(settings)
+        try JSONLinesLog.check(settings.logFile, store: engine.store)
         let log = try JSONLinesLog(path: settings.logFile)
         // A parent may have started us with these blocked (threads of a test runner do); we must hear them.
         var wanted = sigset_t()
@@ -40,7 +41,10 @@ struct Daemon {
             var cursor = EventCursor(after: engine.snapshot())
             var outages: [String: ProviderOutage] = [:]
             var notice: String?
-            while !Task.isCancelled {
+            while true {
+                // Read before the snapshot: once cancelled, one pass more logs the events that landed while the
+                // daemon waited for the refreshes in flight.
+                let last = Task.isCancelled
                 let snapshot = engine.snapshot()
                 outages = logBreakers(snapshot.outages, previously: outages, log: log)
                 if snapshot.notice != notice {
@@ -64,18 +68,28 @@ struct Daemon {
                     fields["by"] = event.byAnotherProcess ? "another process" : "this daemon"
                     log.write(event.kind.rawValue, fields)
                 }
+                if last { break }
                 try? await Task.sleep(nanoseconds: 200_000_000)
             }
         }
+        var logFile = settings.logFile
         for await number in signals {
             guard number == SIGHUP else {
                 log.write("stopping", ["signal": number])
                 break
             }
             do {
+                // logrotate moved the file: what this reload finds, a broken configuration too, goes to a new one.
+                try log.reopen(path: logFile)
+            } catch {
+                log.write("log file not reopened", ["path": logFile ?? "-", "reason": "\(error)"])
+            }
+            do {
                 let fresh = try reload()
                 try OperationsLoop.check(fresh.settings)
-                try log.reopen(path: fresh.settings.logFile)
+                try JSONLinesLog.check(fresh.settings.logFile, store: engine.store)
+                if fresh.settings.logFile != logFile { try log.reopen(path: fresh.settings.logFile) }
+                logFile = fresh.settings.logFile
                 operations.apply(fresh.settings)
                 await engine.apply(policy: fresh.policy(base: engine.policy))
                 log.write(
@@ -91,9 +105,12 @@ struct Daemon {
                 log.write("configuration not reloaded, keeping the one in force", ["reason": "\(error)"])
             }
         }
+        // The refreshes in flight end first; their events are logged and handed to the event command before the
+        // last line.
         await engine.stop()
-        await operations.stop()
         printer.cancel()
+        await printer.value
+        await operations.stop()
         log.write("daemon stopped", ["refreshes": engine.snapshot().refreshesHere])
         return 0
     }

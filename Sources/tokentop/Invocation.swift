@@ -140,7 +140,7 @@ extension Invocation {
                 settings.onEvent = try take()
                 note("on_event")
             case "--on-event-timeout":
-                settings.onEventTimeout = try Self.number(try take(), name, range: 0.1...600)
+                settings.onEventTimeout = try Self.number(try take(), name, range: Settings.onEventTimeoutRange)
                 note("on_event_timeout_seconds")
             case "--history-days":
                 settings.historyDays = try Self.number(try take(), name, range: Settings.historyDaysRange)

@@ -101,6 +101,7 @@ struct ReauthCommand {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: opener)
         process.arguments = [url.absoluteString]
+        process.environment = ChildEnvironment.variables()
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

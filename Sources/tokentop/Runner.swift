@@ -124,7 +124,10 @@ struct Runner {
             let outcome = try Store.rekey(
                 path: databasePath, environment: environment, user: OperatorIdentity.current(), at: Date())
             Output.out(
-                "re-encrypted \(outcome.secrets) secrets in \(storeName); the key is now in \(outcome.keyLocation)")
+                outcome.keyUnchanged
+                    ? "nothing sealed in \(storeName); the key is unchanged"
+                    : "re-encrypted \(outcome.secrets) secrets in \(storeName); the key is now in "
+                        + outcome.keyLocation)
             return 0
         case .audit(let json, let verify):
             let store = try openStore()

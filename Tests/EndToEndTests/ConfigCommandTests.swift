@@ -44,6 +44,26 @@ struct ConfigCommandTests {
         #expect(missing.stderr.contains("\(file).gone: no such file"))
     }
 
+    /// `config` refuses what the dashboard would refuse later, naming the file: a default key of another action,
+    /// and an event timeout the flag would not take either.
+    @Test func configRefusesAKeyOfAnotherActionAndATimeoutOutOfTheFlagsRange() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let keys = try sandbox.write("keys.json", #"{"keys": {"sort": "/"}}"#)
+        let run = try Binary.run(["config", "--config", keys], environment: sandbox.environment)
+        #expect(run.status == 1)
+        #expect(
+            run.stderr == "tokentop: \(keys): keys.sort: \"/\" is already the key of filter; choose another "
+                + "character, or give filter another key too\n")
+        let timeout = try sandbox.write("timeout.json", #"{"on_event_timeout_seconds": 0.01}"#)
+        let short = try Binary.run(["config", "--config", timeout], environment: sandbox.environment)
+        #expect(short.status == 1)
+        #expect(short.stderr == "tokentop: \(timeout): on_event_timeout_seconds: expected seconds from 0.1 to 600\n")
+        let flag = try Binary.run(["config", "--on-event-timeout", "0.01"], environment: sandbox.environment)
+        #expect(flag.status == 2)
+        #expect(flag.stderr.hasPrefix("tokentop: --on-event-timeout needs a number from 0.1 to 600, not '0.01'"))
+    }
+
     @Test func aConfigurationFileQuotedOnStandardErrorHasItsControlCharactersCleaned() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

@@ -150,3 +150,138 @@ struct MetricsPathTests {
         #expect(run.stderr.contains("its folder \(sandbox.root.path)/no/such/folder does not exist"), "\(run.stderr)")
     }
 }
+
+/// `--log` and `log_file` append to a file: never to the key file or the database, by any of their names.
+@Suite(.serialized)
+struct LogPathTests {
+    static func refusal(_ path: String, _ what: String) -> String {
+        "refusing to write the log into \(path): it is \(what); name a new file"
+    }
+
+    static let keyFile = "the key file, without which no sealed secret opens"
+
+    @Test func theKeyFileAndTheDatabaseAreRefusedAtStartByAnyName() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        try CommandLineTests.importExpired(into: sandbox)
+        let key = sandbox.root.appendingPathComponent("config/tokentop/key").path
+        let link = sandbox.root.appendingPathComponent("key-link").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: key)
+        let keyBefore = try Data(contentsOf: URL(fileURLWithPath: key))
+        let databaseBefore = try Data(contentsOf: URL(fileURLWithPath: sandbox.database))
+        let dotted = sandbox.root.appendingPathComponent("config/tokentop/../tokentop/key").path
+        let cases = [
+            (key, Self.keyFile), (link, Self.keyFile), (dotted, Self.keyFile), (sandbox.database, "the database"),
+            (sandbox.database + "-wal", "a file of the database"), (sandbox.database + "-shm", "a file of the database"),
+        ]
+        for (target, what) in cases {
+            let run = try Binary.run(["daemon", "--log", target], environment: sandbox.environment)
+            #expect(run.status == 1, "\(target)")
+            #expect(run.stderr == "tokentop: \(Self.refusal(target, what))\n")
+        }
+        let config = try sandbox.write("config.json", "{\"log_file\": \"\(key)\"}")
+        let run = try Binary.run(["daemon", "--config", config], environment: sandbox.environment)
+        #expect(run.status == 1)
+        #expect(run.stderr == "tokentop: \(Self.refusal(key, Self.keyFile))\n")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: key)) == keyBefore)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: sandbox.database)) == databaseBefore)
+        #expect(try Binary.run(["list"], environment: sandbox.environment).status == 0)
+    }
+
+    @Test func aReloadThatNamesTheKeyFileKeepsTheLogAndSaysWhy() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        try CommandLineTests.importExpired(into: sandbox)
+        let key = sandbox.root.appendingPathComponent("config/tokentop/key").path
+        let keyBefore = try Data(contentsOf: URL(fileURLWithPath: key))
+        let log = sandbox.root.appendingPathComponent("daemon.log").path
+        let config = try sandbox.write("config.json", "{\"log_file\": \"\(log)\"}")
+        let daemon = try Binary.start(["daemon", "--config", config], environment: sandbox.environment)
+        defer { daemon.kill() }
+        try DaemonOperationsTests.waitFor(10, "the daemon's start") {
+            DaemonOperationsTests.read(log).contains("daemon started")
+        }
+        try Data("{\"log_file\": \"\(key)\"}".utf8).write(to: URL(fileURLWithPath: config))
+        daemon.signal(SIGHUP)
+        try DaemonOperationsTests.waitFor(10, "the refusal in the log") {
+            DaemonOperationsTests.read(log).contains("configuration not reloaded")
+        }
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait() == 0)
+        let refusal = try #require(
+            DaemonOperationsTests.read(log).split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }.first { ($0["msg"] as? String)?.hasPrefix("configuration not reloaded") == true })
+        #expect(refusal["reason"] as? String == Self.refusal(key, Self.keyFile))
+        #expect(DaemonOperationsTests.read(log).contains("\"msg\":\"daemon stopped\""))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: key)) == keyBefore)
+    }
+}
+
+/// What happens while the daemon stops, and a reload that fails, still reach the log and the event command.
+@Suite(.serialized)
+struct DaemonShutdownLogTests {
+    static func lines(_ path: String) -> [[String: Any]] {
+        DaemonOperationsTests.read(path).split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    @Test func aRefreshThatEndsDuringShutdownIsLoggedAndHandedToTheCommandBeforeTheLastLine() throws {
+        let server = try ProbeServer(acceptedKey: "fake-api-key-0002", acceptedBasic: "fake:fake")
+        defer { server.stop() }
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        // The token endpoint reads the request and answers only when the server stops: a refresh in flight.
+        let file = try sandbox.write(
+            "import.json",
+            CommandLineTests.importFile.replacingOccurrences(of: CommandLineTests.farFuture, with: "2020-01-01T00:00:00Z")
+                .replacingOccurrences(of: "http://127.0.0.1:9/token", with: server.base + "/slow"))
+        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+        let log = sandbox.root.appendingPathComponent("stop.log").path
+        let events = sandbox.root.appendingPathComponent("events.jsonl").path
+        let daemon = try Binary.start(
+            ["daemon", "--log", log, "--on-event", "cat >> '\(events)'"], environment: sandbox.environment)
+        defer { daemon.kill() }
+        try DaemonOperationsTests.waitFor(20, "the refresh in flight") {
+            server.requests.contains { $0.path == "/slow" }
+        }
+        daemon.signal(SIGTERM)
+        try DaemonOperationsTests.waitFor(10, "the daemon stopping") {
+            DaemonOperationsTests.read(log).contains("\"msg\":\"stopping\"")
+        }
+        // The refresh fails now, while the daemon waits for it.
+        server.stop()
+        #expect(daemon.wait() == 0)
+        let messages = Self.lines(log).compactMap { $0["msg"] as? String }
+        let failed = try #require(messages.firstIndex(of: "refresh_failed"), "\(messages)")
+        let stopped = try #require(messages.firstIndex(of: "daemon stopped"))
+        #expect(failed > messages.firstIndex(of: "stopping") ?? messages.count)
+        #expect(failed < stopped)
+        #expect(DaemonOperationsTests.read(events).contains("\"event\":\"refresh_failed\""))
+    }
+
+    @Test func aBrokenConfigurationOnReloadIsLoggedInTheReopenedLog() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        try CommandLineTests.importExpired(into: sandbox)
+        let log = sandbox.root.appendingPathComponent("daemon.log").path
+        let config = try sandbox.write("config.json", "{\"log_file\": \"\(log)\"}")
+        let daemon = try Binary.start(["daemon", "--config", config], environment: sandbox.environment)
+        defer { daemon.kill() }
+        try DaemonOperationsTests.waitFor(10, "the daemon's start") {
+            DaemonOperationsTests.read(log).contains("daemon started")
+        }
+        // logrotate moves the log, and the file was broken meanwhile: the reload's line goes to the new log.
+        try FileManager.default.moveItem(atPath: log, toPath: log + ".1")
+        try Data("{\"log_file\": ".utf8).write(to: URL(fileURLWithPath: config))
+        daemon.signal(SIGHUP)
+        try DaemonOperationsTests.waitFor(10, "the failed reload in the new log") {
+            DaemonOperationsTests.read(log).contains("configuration not reloaded")
+        }
+        #expect(!DaemonOperationsTests.read(log + ".1").contains("configuration not reloaded"))
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait() == 0)
+        #expect(Self.lines(log).last?["msg"] as? String == "daemon stopped")
+    }
+}

@@ -33,6 +33,29 @@ struct RekeyTests {
         #expect(audit.contains("rekey") && audit.contains("4 secrets re-encrypted"))
     }
 
+    /// A store with nothing sealed has nothing to re-encrypt: the key file every other store shares stays.
+    @Test func rekeyOfAStoreThatHoldsNoSecretChangesNothing() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        let file = try sandbox.write("import.json", CommandLineTests.importFile)
+        #expect(try Binary.run(["import", file], environment: env).status == 0)
+        let empty = sandbox.root.appendingPathComponent("empty.sqlite3").path
+        #expect(try Binary.run(["migrate", "--db", empty], environment: env).status == 0)
+        let folder = sandbox.root.appendingPathComponent("config/tokentop").path
+        let keyBefore = try Data(contentsOf: URL(fileURLWithPath: folder + "/key"))
+        let auditBefore = try Binary.run(["audit", "--db", empty], environment: env).stdout
+
+        let rekey = try Binary.run(["rekey", "--db", empty], environment: env)
+        #expect(rekey.status == 0, "\(rekey.stderr)")
+        #expect(rekey.stdout == "nothing sealed in \(empty); the key is unchanged\n")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: folder + "/key")) == keyBefore)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["key"])
+        #expect(try Binary.run(["audit", "--db", empty], environment: env).stdout == auditBefore)
+        let list = try Binary.run(["list"], environment: env)
+        #expect(list.status == 0 && list.stderr.isEmpty, "\(list.stderr)")
+    }
+
     @Test func rekeyOfOneDatabaseLosesNoOtherThatSharesTheKeyFile() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

@@ -50,6 +50,17 @@ import Testing
             "{\"keys\": {\"refresh\": \"R\", \"revoke\": \"R\"}}",
             "config.json: keys.revoke: \"R\" is already the key of refresh"
         ),
+        (
+            "{\"keys\": {\"sort\": \"/\"}}",
+            "config.json: keys.sort: \"/\" is already the key of filter; choose another character, or give filter "
+                + "another key too"
+        ),
+        (
+            "{\"keys\": {\"refresh\": \"j\"}}",
+            "config.json: keys.refresh: \"j\" is already the key of cursor down; choose another character"
+        ),
+        ("{\"on_event_timeout_seconds\": 0.01}", "config.json: on_event_timeout_seconds: expected seconds from 0.1"),
+        ("{\"on_event_timeout_seconds\": 601}", "config.json: on_event_timeout_seconds: expected seconds from 0.1"),
         ("{\"history_days\": -1}", "config.json: history_days: expected days from 0 (keep every entry) to 36500"),
         ("{\"history_days\": 1e6}", "config.json: history_days: expected days from 0 (keep every entry) to 36500"),
         ("{\"history_days\": \"90\"}", "config.json: history_days: expected a number, found a string"),
@@ -59,6 +70,14 @@ import Testing
     func mistakesAreNamed(_ text: String, _ expected: String) {
         let message = Self.failure(text)
         #expect(message.hasPrefix(expected), "\(message)")
+    }
+
+    /// A default key is free once its own action has another: the same table the dashboard accepts.
+    @Test func aDefaultKeyIsFreeWhenItsActionMovesToo() throws {
+        let settings = try Self.parse("{\"keys\": {\"sort\": \"/\", \"filter\": \"F\"}}")
+        #expect(settings.keys == ["sort": "/", "filter": "F"])
+        #expect(try Self.parse("{\"on_event_timeout_seconds\": 0.1}").onEventTimeout == 0.1)
+        #expect(Settings.onEventTimeoutRange == 0.1...600)
     }
 
     @Test func flagsWinOverTheFileWhichWinsOverDefaults() throws {

@@ -11,6 +11,23 @@ import TokentopCore
         #expect(KeyMap.standard.action(for: .character("c")) == .copy)
     }
 
+    /// The configuration reader refuses a key another action keeps by its table of the default keys: that table
+    /// is this one's, every character and every bindable action's name.
+    @Test func theConfigurationsTableOfDefaultKeysIsTheDashboards() {
+        var characters: [String: String] = [:]
+        for binding in KeyBinding.list {
+            for case .character(let character) in binding.keys {
+                characters[String(character)] =
+                    KeyMap.bindable.first { $0.value == binding.action }?.key ?? Settings.standardKeys[String(character)]
+            }
+        }
+        #expect(characters == Settings.standardKeys)
+        // Every override the reader accepts, the dashboard accepts too.
+        let moved = try? ConfigFile.parse(Data(#"{"keys": {"sort": "/", "filter": "F"}}"#.utf8), source: "c.json")
+        #expect(moved?.keys == ["sort": "/", "filter": "F"])
+        #expect((try? KeyMap(overrides: moved?.keys ?? [:]))?.action(for: .character("/")) == .cycleSort)
+    }
+
     @Test func anOverrideMovesTheKeyAndTheHelpAndHintsFollow() throws {
         let harness = Fixtures.harness()
         harness.dashboard.keyMap = try KeyMap(overrides: ["refresh": "R", "details": "o"])

@@ -72,8 +72,8 @@ public enum ConfigFile {
         settings.metricsFile = try reader.string("metrics_file")
         settings.onEvent = try reader.string("on_event")
         if let timeout = try reader.number("on_event_timeout_seconds") {
-            guard timeout > 0, timeout <= 600 else {
-                throw reader.fail("on_event_timeout_seconds", "expected seconds above 0, at most 600")
+            guard Settings.onEventTimeoutRange.contains(timeout) else {
+                throw reader.fail("on_event_timeout_seconds", "expected seconds from 0.1 to 600")
             }
             settings.onEventTimeout = timeout
         }
@@ -113,6 +113,15 @@ public enum ConfigFile {
             }
             owner[key] = action
             keys[action] = key
+        }
+        // A key another action keeps by default is taken only when that action is given another key too: the
+        // dashboard would refuse the table otherwise, without naming this file.
+        for (action, key) in keys.sorted(by: { $0.key < $1.key }) {
+            if let other = Settings.standardKeys[key], other != action, keys[other] == nil {
+                let movable = Settings.bindableActions.contains(other) ? ", or give \(other) another key too" : ""
+                throw reader.fail(
+                    "keys.\(action)", "\"\(key)\" is already the key of \(other); choose another character\(movable)")
+            }
         }
         return keys
     }

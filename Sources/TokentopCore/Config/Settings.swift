@@ -40,6 +40,10 @@ public struct Settings: Sendable, Equatable {
     /// The days `history_days` accepts: 0 keeps every entry, and a hundred years is as good as forever.
     public static let historyDaysRange = 0.0...36_500
 
+    /// The seconds `on_event_timeout_seconds` and `--on-event-timeout` accept: long enough to start a shell, and
+    /// at most ten minutes.
+    public static let onEventTimeoutRange = 0.1...600.0
+
     /// `policy` with the lead window, concurrency and history retention these settings give, where they give them.
     public func applied(to policy: RefreshPolicy) -> RefreshPolicy {
         var policy = policy
@@ -52,5 +56,15 @@ public struct Settings: Sendable, Equatable {
     /// The dashboard actions whose keys the `keys` setting may change.
     public static let bindableActions = [
         "refresh", "revoke", "reauth", "help", "quit", "filter", "sort", "mark", "details", "explain", "copy",
+    ]
+
+    /// Every character the dashboard's list answers to before any override, with what it does: a bindable action
+    /// by its name, any other key by what it does. A `keys` override may take one only from an action that is
+    /// given another key too. KeyMapTests checks this against the dashboard's own key table.
+    public static let standardKeys: [String: String] = [
+        "k": "cursor up", "j": "cursor down", "g": "first row", "G": "last row", "/": "filter",
+        "1": "one scope", "2": "one scope", "3": "one scope", "4": "one scope", "5": "one scope",
+        "0": "every scope", "s": "sort", " ": "mark", "r": "refresh", "x": "revoke", "a": "reauth", "i": "explain",
+        "c": "copy", "?": "help", "q": "quit",
     ]
 }

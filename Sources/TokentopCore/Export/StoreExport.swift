@@ -57,14 +57,9 @@ public enum StoreExport {
     /// Refuses to replace anything but an earlier export: never the store's own files, nor the key file, nor any
     /// other file a mistyped name might hit.
     private static func checkReplaceable(_ target: String, store: Store) throws {
-        var protected = [(path: SecretBox.keyFilePath(), what: "the key file, without which no sealed secret opens")]
-        if !store.database.dialect.isPostgres {
-            protected += ["", "-wal", "-shm", "-journal"].map {
-                (store.path + $0, "\($0.isEmpty ? "the database" : "a file of the database") being exported")
-            }
-        }
         do {
-            try ReplaceableFile.refuse(target, ifItIs: protected)
+            try ReplaceableFile.refuse(
+                target, ifItIs: ReplaceableFile.storeFiles(store, database: "the database being exported"))
             try ReplaceableFile.check(target, signature: signature, kind: "an export")
         } catch let error as AtomicFileError {
             throw AtomicFileError(description: "\(error.description); nothing was written")

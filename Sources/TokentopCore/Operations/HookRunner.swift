@@ -112,7 +112,8 @@ public final class HookRunner: Sendable {
         let arguments = ["/bin/sh", "-c", command]
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        let spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes, &argv, environ)
+        // Everything of ours but the key: see ChildEnvironment.
+        let spawned = ChildEnvironment.withEntries { posix_spawn(&pid, "/bin/sh", &actions, &attributes, &argv, $0) }
         close(pipe[0])
         guard spawned == 0 else {
             close(pipe[1])

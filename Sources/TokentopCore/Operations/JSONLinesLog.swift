@@ -37,6 +37,15 @@ public final class JSONLinesLog: Sendable {
         }
     }
 
+    /// Refuses a log file that is the key file or a file of `store`'s database, by any name (links and `..`
+    /// resolved): appending lines to them would destroy the key, or the store.
+    /// - Throws: a message naming the file and what it is.
+    public static func check(_ path: String?, store: Store) throws {
+        guard let path else { return }
+        try ReplaceableFile.refuse(
+            path, ifItIs: ReplaceableFile.storeFiles(store, database: "the database"), action: "write the log into")
+    }
+
     private static func open(_ path: String?) throws -> Int32 {
         guard let path else { return STDERR_FILENO }
         let descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)

@@ -44,7 +44,9 @@ public final class OperationsLoop: Sendable {
         }
     }
 
-    /// Stops, writes the metrics one last time, and waits for queued event commands.
+    /// Stops, hands the command the events that came since the last look, writes the metrics one last time, and
+    /// waits for queued event commands. Call it after the engine stopped, so that those events include the
+    /// outcomes of the refreshes that were in flight.
     public func stop() async {
         let running = task.withLock { running -> Task<Void, Never>? in
             defer { running = nil }
@@ -60,7 +62,10 @@ public final class OperationsLoop: Sendable {
         var cursor = EventCursor(after: engine.snapshot())
         var filter = HookEventFilter(engine.snapshot())
         var lastWrite = Date.distantPast
-        while !Task.isCancelled {
+        while true {
+            // Read before the snapshot: once cancelled (after the engine stopped), one pass more hands the command
+            // the events of the refreshes that were still in flight.
+            let last = Task.isCancelled
             let snapshot = engine.snapshot()
             let now = engine.timeSource.now()
             let hooks = config.withLock { $0.hooks }
@@ -71,6 +76,7 @@ public final class OperationsLoop: Sendable {
                 else { continue }
                 hooks?.submit(event)
             }
+            if last { break }
             if Date().timeIntervalSince(lastWrite) >= Self.metricsInterval {
                 writeMetrics()
                 lastWrite = Date()

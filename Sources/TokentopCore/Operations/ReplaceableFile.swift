@@ -19,7 +19,11 @@ enum ReplaceableFile {
 
     /// Refuses `path` when it names one of `protected` (by its resolved path, or as the same file on disk), each
     /// with what it is: a command must never write over the store it reads, or the key that opens it.
-    static func refuse(_ path: String, ifItIs protected: [(path: String, what: String)]) throws {
+    /// - Parameter action: what the command would do to `path`, as the message says it (`replace`, `write the log
+    ///   into`).
+    static func refuse(
+        _ path: String, ifItIs protected: [(path: String, what: String)], action: String = "replace"
+    ) throws {
         let resolved = resolve(path)
         var info = stat()
         let exists = stat(path, &info) == 0
@@ -30,9 +34,22 @@ enum ReplaceableFile {
                 || (exists && stat(other, &otherInfo) == 0 && otherInfo.st_dev == info.st_dev
                     && otherInfo.st_ino == info.st_ino)
             if same {
-                throw AtomicFileError(description: "refusing to replace \(path): it is \(what); name a new file")
+                throw AtomicFileError(description: "refusing to \(action) \(path): it is \(what); name a new file")
             }
         }
+    }
+
+    /// The files no command may write over: the key file, and for a database in a file, that file and the ones
+    /// SQLite keeps beside it.
+    /// - Parameter database: how the messages name the database (`the database being exported`).
+    static func storeFiles(_ store: Store, database: String) -> [(path: String, what: String)] {
+        var protected = [(path: SecretBox.keyFilePath(), what: "the key file, without which no sealed secret opens")]
+        if !store.database.dialect.isPostgres {
+            protected += ["", "-wal", "-shm", "-journal"].map {
+                (store.path + $0, $0.isEmpty ? database : "a file of \(database)")
+            }
+        }
+        return protected
     }
 
     /// An absolute path with `.`, `..` and the links of its folder resolved, for comparing names of files that

@@ -7,9 +7,14 @@ public struct RekeyOutcome: Sendable, Equatable {
     public var secrets: Int
     /// Where the new key lives now, in words for the operator.
     public var keyLocation: String
+    /// True when the store held nothing sealed, so that nothing was done: no new key, no key file renamed.
+    public var keyUnchanged = false
 }
 
 extension Store {
+    /// The environment variable that carries the key `rekey` moves to, as base64 of 32 bytes.
+    public static let newKeyVariable = "TOKENTOP_NEW_KEY"
+
     /// Re-encrypts every secret with `newBox` in one transaction, then uses `newBox` from here on.
     ///
     /// - Returns: how many secrets were re-encrypted.
@@ -59,6 +64,10 @@ extension Store {
         // No key is created to open it: one the store was not sealed with could only fail to open its secrets.
         let (store, _) = try Store.open(path: path, environment: environment, create: false, createKey: false)
         let current = store.secrets
+        if current.hasKey, (environment[newKeyVariable] ?? "").isEmpty, try store.sealedSecretCount() == 0 {
+            // A new key file would rename the one every other store that shares it opens with, for nothing.
+            return RekeyOutcome(secrets: 0, keyLocation: current.keySource, keyUnchanged: true)
+        }
         // A running dashboard or daemon would go on sealing with the old key: stop them first.
         let running = try store.activeProcesses(since: now.addingTimeInterval(-5))
         guard running.isEmpty else {
@@ -73,6 +82,17 @@ extension Store {
         }
     }
 
+    /// The secrets sealed in the store, which ``rekey(to:)`` would re-encrypt.
+    func sealedSecretCount() throws -> Int {
+        try [("integrations", "client_secret"), ("connections", "access_token"), ("connections", "refresh_token")]
+            .reduce(0) { total, place in
+                let count = try database.query("SELECT COUNT(*) FROM \(place.0) WHERE \(place.1) IS NOT NULL") {
+                    $0.int(0)
+                }
+                return total + (count.first ?? 0)
+            }
+    }
+
     private static func rotate(_ store: Store, current: SecretBox, environment: [String: String]) throws
         -> RekeyOutcome
     {
@@ -84,8 +104,8 @@ extension Store {
                     + "no key file at \(SecretBox.keyFilePath(environment: environment))), so there is nothing to "
                     + "re-encrypt; the first import creates the key; nothing was changed", path: store.path)
         }
-        if let text = environment["TOKENTOP_NEW_KEY"], !text.isEmpty {
-            var bytes = try SecretBox.decodeKey(text, origin: "TOKENTOP_NEW_KEY", path: nil)
+        if let text = environment[newKeyVariable], !text.isEmpty {
+            var bytes = try SecretBox.decodeKey(text, origin: newKeyVariable, path: nil)
             defer { OPENSSL_cleanse(&bytes, bytes.count) }
             let count = try store.rekey(to: SecretBox(key: bytes, source: "TOKENTOP_NEW_KEY"))
             return RekeyOutcome(

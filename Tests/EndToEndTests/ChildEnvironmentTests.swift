@@ -1,0 +1,39 @@
+import Foundation
+import Testing
+
+/// What tokentop starts never inherits the key.
+struct ChildEnvironmentTests {
+    @Test func anEventCommandGetsTheEnvironmentWithoutTheKeys() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        try CommandLineTests.importExpired(into: sandbox)
+        let key = try String(
+            contentsOfFile: sandbox.root.appendingPathComponent("config/tokentop/key").path, encoding: .utf8
+        ).trimmingCharacters(in: .whitespacesAndNewlines)
+        // Obviously fake: 32 zero bytes.
+        let newKey = Data(count: 32).base64EncodedString()
+        let seen = sandbox.root.appendingPathComponent("hook-env.txt").path
+        var environment = sandbox.environment
+        environment["TOKENTOP_KEY"] = key
+        environment["TOKENTOP_NEW_KEY"] = newKey
+        environment["TOKENTOP_TEST_MARK"] = "kept"
+        let daemon = try Binary.start(
+            ["daemon", "--log", sandbox.root.appendingPathComponent("d.log").path, "--on-event",
+             "env > '\(seen).tmp' && mv '\(seen).tmp' '\(seen)'"],
+            environment: environment)
+        defer { daemon.kill() }
+        try DaemonOperationsTests.waitFor(20, "the event command's environment") {
+            FileManager.default.fileExists(atPath: seen)
+        }
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait() == 0)
+        let lines = DaemonOperationsTests.read(seen).split(separator: "\n").map(String.init)
+        let names = Set(lines.map { String($0.prefix { $0 != "=" }) })
+        #expect(names.contains("PATH"))
+        #expect(lines.contains("HOME=\(sandbox.root.path)"))
+        #expect(lines.contains("TOKENTOP_TEST_MARK=kept"))
+        #expect(!names.contains("TOKENTOP_KEY"))
+        #expect(!names.contains("TOKENTOP_NEW_KEY"))
+        #expect(!DaemonOperationsTests.read(seen).contains(key))
+    }
+}
