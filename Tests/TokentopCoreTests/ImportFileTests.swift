@@ -367,6 +367,18 @@ import Testing
                 which a copy and paste often adds; remove them
                 """),
         BadFile(
+            text: file(connections: [alice("refresh_token", "\" \\t \"")]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): refresh_token: is only spaces or line breaks; give the \
+                secret, or leave the key out
+                """),
+        BadFile(
+            text: file(connections: [alice("access_token", "\"fake-access\\u0007token\"")]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): access_token: contains the control or invisible \
+                character U+0007; remove it
+                """),
+        BadFile(
             text: file(connections: [alice("secret", "\"fake-api-key-0001\"")]),
             expected: """
                 bad.json: connections[0] (id "acme-alice"): secret: an oauth2 credential takes its token in access_token

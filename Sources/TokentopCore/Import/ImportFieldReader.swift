@@ -200,18 +200,24 @@ struct ImportFieldReader {
         return value
     }
 
-    /// A secret: a non-empty string without surrounding whitespace. Errors never quote it.
+    /// A secret: a string that meets ``Secret/problem(with:)``, the rule a token endpoint's answer is held to too.
+    /// Errors never quote it.
     func secret(_ key: String) throws -> Secret? {
         guard let value = value(key) else { return nil }
         guard case .string(let text) = value else { throw fail(key, "expected a string, found \(value.kindName)") }
-        guard !text.isEmpty else { throw fail(key, "must not be empty; leave the key out instead") }
-        guard text.trimmingCharacters(in: .whitespacesAndNewlines) == text else {
+        switch Secret.problem(with: text) {
+        case nil: return Secret(text)
+        case .empty: throw fail(key, "must not be empty; leave the key out instead")
+        case .blank: throw fail(key, "is only spaces or line breaks; give the secret, or leave the key out")
+        case .whitespaceAtEdges:
             throw fail(
                 key,
                 "has spaces or line breaks at its start or end, which a copy and paste often adds; "
                     + "remove them")
+        case .unsafeCharacter(let scalar):
+            let codePoint = Secret.TextProblem.codePoint(scalar)
+            throw fail(key, "contains the control or invisible character \(codePoint); remove it")
         }
-        return Secret(text)
     }
 
     /// An RFC 3339 time, such as `2030-01-31T12:00:00Z` or `2030-01-31T13:00:00.5+01:00`.
