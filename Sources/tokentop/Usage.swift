@@ -51,7 +51,8 @@ enum Usage {
             details: """
                 The format is docs/import-format.md. Everything in the file is imported in one transaction, or \
                 nothing; secrets are encrypted before they reach the database. An existing id is replaced. A file \
-                written by `tokentop export` is restored whole, into an empty store only.
+                written by `tokentop export` is restored whole, into an empty store only. An import file may be at \
+                most 64 MiB, an export 1 GiB.
                 """, options: ["--db"]),
         Command(
             name: "export", synopsis: ["tokentop export [FILE]"],

@@ -467,6 +467,28 @@ import Testing
         }
     }
 
+    /// An id, key or value quoted back is cut to 80 characters, wherever the error comes from (a field over 64 KiB
+    /// is refused by its length, without quoting it).
+    @Test(arguments: [
+        file(connections: [alice("id", "\"" + String(repeating: "a", count: 100_000) + "\"")]),
+        file(connections: [alice("integration", "\"" + String(repeating: "b", count: 150) + "!\"")]),
+        file(connections: [alice("scope", "\"" + String(repeating: "c", count: 60_000) + "\"")]),
+        file(connections: [alice(String(repeating: "k", count: 100_000), "1")]),
+    ])
+    func longIdsAndValuesAreClippedInErrors(text: String) throws {
+        let error = try #require(throws: ImportError.self) { try ImportFile.parse(Data(text.utf8), source: "bad.json") }
+        #expect(error.description.count < 600, "\(error.description.prefix(600))")
+        #expect(error.description.contains(String(repeating: "…", count: 1)))
+    }
+
+    @Test func clippingKeepsShortTextAndCutsLongText() {
+        #expect(ImportError.quoted("acme-alice") == "\"acme-alice\"")
+        #expect(ImportError.clipped(String(repeating: "x", count: 80)) == String(repeating: "x", count: 80))
+        #expect(ImportError.clipped(String(repeating: "x", count: 81)) == String(repeating: "x", count: 79) + "…")
+        #expect(ImportError.clipped(String(repeating: "é", count: 81)).count == 80)
+        #expect(ImportError.clipped("a\u{1b}[31m") == "a\u{FFFD}[31m")
+    }
+
     /// A URL that carries credentials would be printed by `show` and logs: every URL field refuses it, naming the
     /// field, and never quotes the user or the password back.
     @Test(arguments: [

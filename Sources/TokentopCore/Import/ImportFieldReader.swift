@@ -19,9 +19,9 @@ struct ImportFieldReader {
         let valid = "valid keys are " + allowed.joined(separator: ", ")
         if unknown.count == 1 {
             let hint = Self.closest(to: first, in: allowed).map { "did you mean \"\($0)\"? " } ?? ""
-            throw fail(first, "unknown key; \(hint)\(valid)")
+            throw fail(ImportError.clipped(first), "unknown key; \(hint)\(valid)")
         }
-        let names = unknown.map { "\"\($0)\"" }.joined(separator: ", ")
+        let names = unknown.map(ImportError.quoted).joined(separator: ", ")
         throw fail(nil, "unknown keys \(names); \(valid)")
     }
 
@@ -82,7 +82,7 @@ struct ImportFieldReader {
         guard !text.isEmpty else { throw fail(field, "must not be empty; give \(purpose)") }
         guard text.count <= 200 else { throw fail(field, "is longer than 200 characters") }
         guard text.allSatisfy(Self.isIdentifierCharacter) else {
-            throw fail(field, "\"\(text)\" may contain only letters, digits and . _ - @ : +")
+            throw fail(field, "\(ImportError.quoted(text)) may contain only letters, digits and . _ - @ : +")
         }
     }
 
@@ -195,7 +195,7 @@ struct ImportFieldReader {
         guard let text = try string(key) else { return nil }
         guard let value = E(rawValue: text) else {
             let valid = E.allCases.map(\.rawValue).joined(separator: ", ")
-            throw fail(key, "unknown value \"\(text)\"; expected one of \(valid)")
+            throw fail(key, "unknown value \(ImportError.quoted(text)); expected one of \(valid)")
         }
         return value
     }
