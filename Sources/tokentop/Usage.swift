@@ -183,6 +183,10 @@ enum Usage {
         ("NO_COLOR", "draw the dashboard without colours"),
     ]
 
+    /// How to name an ID or FILE that starts with `-`; import refuses such ids, but older stores may hold them.
+    static let endOfOptions =
+        "-- ends the options: every argument after it is an ID or a FILE, even one that starts with -."
+
     static let keys = """
         q quit, ? help, r refresh, x revoke, a re-auth, Enter details, / filter, arrows or j/k move, \
         1-5 one scope, 0 all, s sort, space mark, i explain the identity model, Esc back or clear the filter
@@ -221,6 +225,7 @@ enum Usage {
         }
         lines += ["", wrap("Dashboard keys: " + keys, width: 100), ""]
         lines += [wrap("Exit status: " + exitStatus, width: 100), ""]
+        lines.append(wrap(endOfOptions, width: 100))
         lines.append("'tokentop help COMMAND' says more about one command; the man page is tokentop(1).")
         return lines.joined(separator: "\n")
     }
@@ -297,6 +302,7 @@ enum Usage {
             lines += [".TP", ".B " + escape(option.flag) + argument]
             lines.append(escape(option.text))
         }
+        lines += [".PP", escape(endOfOptions)]
         lines.append(".SH ENVIRONMENT")
         for variable in environment { lines += [".TP", ".B " + escape(variable.name), escape(variable.text)] }
         lines += [

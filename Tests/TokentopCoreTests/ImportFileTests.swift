@@ -379,6 +379,20 @@ import Testing
                 character U+0007; remove it
                 """),
         BadFile(
+            text: file(connections: [alice("id", "\"--help\"")]),
+            expected: """
+                bad.json: connections[0] (id "--help"): id: "--help" starts with "-", so tokentop's command line \
+                would take it for an option; start it with a letter or digit
+                """),
+        BadFile(
+            text: file(
+                integrations: [integration { $0.replacingOccurrences(of: "\"id\": \"acme\"", with: "\"id\": \"-r\"") }],
+                connections: [alice("integration", "\"-r\"")]),
+            expected: """
+                bad.json: integrations[0] (id "-r"): id: "-r" starts with "-", so tokentop's command line would \
+                take it for an option; start it with a letter or digit
+                """),
+        BadFile(
             text: file(connections: [alice("secret", "\"fake-api-key-0001\"")]),
             expected: """
                 bad.json: connections[0] (id "acme-alice"): secret: an oauth2 credential takes its token in access_token

@@ -84,6 +84,13 @@ struct ImportFieldReader {
         guard text.allSatisfy(Self.isIdentifierCharacter) else {
             throw fail(field, "\(ImportError.quoted(text)) may contain only letters, digits and . _ - @ : +")
         }
+        // `tokentop show --help` prints the help: an id the command line takes for an option cannot be named there.
+        guard !text.hasPrefix("-") else {
+            throw fail(
+                field,
+                "\(ImportError.quoted(text)) starts with \"-\", so tokentop's command line would take it for an "
+                    + "option; start it with a letter or digit")
+        }
     }
 
     static func isIdentifierCharacter(_ character: Character) -> Bool {
