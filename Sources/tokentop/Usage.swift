@@ -51,7 +51,8 @@ enum Usage {
             details: """
                 The format is docs/import-format.md. Everything in the file is imported in one transaction, or \
                 nothing; secrets are encrypted before they reach the database. An existing id is replaced. A file \
-                written by `tokentop export` is restored whole, into an empty store only.
+                written by `tokentop export` is restored whole, into an empty store only. An import file may be at \
+                most 64 MiB, an export 1 GiB.
                 """, options: ["--db"]),
         Command(
             name: "export", synopsis: ["tokentop export [FILE]"],
@@ -183,6 +184,10 @@ enum Usage {
         ("NO_COLOR", "draw the dashboard without colours"),
     ]
 
+    /// How to name an ID or FILE that starts with `-`; import refuses such ids, but older stores may hold them.
+    static let endOfOptions =
+        "-- ends the options: every argument after it is an ID or a FILE, even one that starts with -."
+
     static let keys = """
         q quit, ? help, r refresh, x revoke, a re-auth, Enter details, / filter, arrows or j/k move, \
         1-5 one scope, 0 all, s sort, space mark, i explain the identity model, Esc back or clear the filter
@@ -221,6 +226,7 @@ enum Usage {
         }
         lines += ["", wrap("Dashboard keys: " + keys, width: 100), ""]
         lines += [wrap("Exit status: " + exitStatus, width: 100), ""]
+        lines.append(wrap(endOfOptions, width: 100))
         lines.append("'tokentop help COMMAND' says more about one command; the man page is tokentop(1).")
         return lines.joined(separator: "\n")
     }
@@ -297,6 +303,7 @@ enum Usage {
             lines += [".TP", ".B " + escape(option.flag) + argument]
             lines.append(escape(option.text))
         }
+        lines += [".PP", escape(endOfOptions)]
         lines.append(".SH ENVIRONMENT")
         for variable in environment { lines += [".TP", ".B " + escape(variable.name), escape(variable.text)] }
         lines += [

@@ -253,6 +253,20 @@ struct CommandLineTests {
         #expect(!run.stderr.contains("\u{1b}"))
     }
 
+    @Test func importRefusesStandardInputOverTheLimitAndWritesNothing() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let run = try Binary.run(
+            ["import", "-"], environment: sandbox.environment,
+            stdin: Data(count: (64 << 20) + 1))
+        #expect(run.status == 1)
+        #expect(
+            run.stderr.contains(
+                "-: standard input holds more than the 64 MiB an import file may be; nothing was imported"),
+            "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.database))
+    }
+
     @Test func aFullDiskIsAnErrorNotASuccess() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Binary.path)

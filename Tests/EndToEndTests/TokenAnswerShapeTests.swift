@@ -152,6 +152,29 @@ struct TokenAnswerShapeTests {
             name: "an empty refresh_token keeps the old one",
             body: #"{"access_token":"fake-at-shapes-0002","expires_in":3600,"refresh_token":""}"#,
             expected: Expected(status: .healthy, lifetime: 3600)),
+        Shape(
+            name: "a blank refresh_token is malformed and leaves both stored tokens",
+            body: #"{"access_token":"fake-at-shapes-0002","expires_in":3600,"refresh_token":"  "}"#,
+            expected: Expected(
+                status: .failing, accessReplaced: false, history: .refreshFailed,
+                message: "refresh failed: malformed_response (HTTP 200): the answer's refresh_token is blank",
+                error: ("malformed_response", .malformed, "the answer's refresh_token is blank", 200))),
+        Shape(
+            name: "a numeric refresh_token is malformed and leaves both stored tokens",
+            body: #"{"access_token":"fake-at-shapes-0002","expires_in":3600,"refresh_token":12}"#,
+            expected: Expected(
+                status: .failing, accessReplaced: false, history: .refreshFailed,
+                message: "refresh failed: malformed_response (HTTP 200): the answer's refresh_token is a number, "
+                    + "not a string",
+                error: ("malformed_response", .malformed, "the answer's refresh_token is a number, not a string", 200))),
+        Shape(
+            name: "an access_token with whitespace at its edges is malformed and leaves both stored tokens",
+            body: #"{"access_token":"fake-at-shapes-0002 ","expires_in":3600,"refresh_token":"fake-rt-shapes-0002"}"#,
+            expected: Expected(
+                status: .failing, accessReplaced: false, history: .refreshFailed,
+                message: "refresh failed: malformed_response (HTTP 200): the answer's access_token has whitespace at "
+                    + "its edges",
+                error: ("malformed_response", .malformed, "the answer's access_token has whitespace at its edges", 200))),
         // FIXME: token_type is not a stored fact (no column), so these rows can assert only that the answer was
         // accepted and its token stored; a non-Bearer type (DPoP, mac) is stored and probed as Bearer.
         Shape(

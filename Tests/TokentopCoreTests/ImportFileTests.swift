@@ -367,6 +367,32 @@ import Testing
                 which a copy and paste often adds; remove them
                 """),
         BadFile(
+            text: file(connections: [alice("refresh_token", "\" \\t \"")]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): refresh_token: is only spaces or line breaks; give the \
+                secret, or leave the key out
+                """),
+        BadFile(
+            text: file(connections: [alice("access_token", "\"fake-access\\u0007token\"")]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): access_token: contains the control or invisible \
+                character U+0007; remove it
+                """),
+        BadFile(
+            text: file(connections: [alice("id", "\"--help\"")]),
+            expected: """
+                bad.json: connections[0] (id "--help"): id: "--help" starts with "-", so tokentop's command line \
+                would take it for an option; start it with a letter or digit
+                """),
+        BadFile(
+            text: file(
+                integrations: [integration { $0.replacingOccurrences(of: "\"id\": \"acme\"", with: "\"id\": \"-r\"") }],
+                connections: [alice("integration", "\"-r\"")]),
+            expected: """
+                bad.json: integrations[0] (id "-r"): id: "-r" starts with "-", so tokentop's command line would \
+                take it for an option; start it with a letter or digit
+                """),
+        BadFile(
             text: file(connections: [alice("secret", "\"fake-api-key-0001\"")]),
             expected: """
                 bad.json: connections[0] (id "acme-alice"): secret: an oauth2 credential takes its token in access_token
@@ -453,6 +479,28 @@ import Testing
         for secret in ["fake-access-token-0001", "fake-refresh-token-0001", "fake-client-secret-0001", "fake-api-key"] {
             #expect(!error.description.contains(secret))
         }
+    }
+
+    /// An id, key or value quoted back is cut to 80 characters, wherever the error comes from (a field over 64 KiB
+    /// is refused by its length, without quoting it).
+    @Test(arguments: [
+        file(connections: [alice("id", "\"" + String(repeating: "a", count: 100_000) + "\"")]),
+        file(connections: [alice("integration", "\"" + String(repeating: "b", count: 150) + "!\"")]),
+        file(connections: [alice("scope", "\"" + String(repeating: "c", count: 60_000) + "\"")]),
+        file(connections: [alice(String(repeating: "k", count: 100_000), "1")]),
+    ])
+    func longIdsAndValuesAreClippedInErrors(text: String) throws {
+        let error = try #require(throws: ImportError.self) { try ImportFile.parse(Data(text.utf8), source: "bad.json") }
+        #expect(error.description.count < 600, "\(error.description.prefix(600))")
+        #expect(error.description.contains(String(repeating: "…", count: 1)))
+    }
+
+    @Test func clippingKeepsShortTextAndCutsLongText() {
+        #expect(ImportError.quoted("acme-alice") == "\"acme-alice\"")
+        #expect(ImportError.clipped(String(repeating: "x", count: 80)) == String(repeating: "x", count: 80))
+        #expect(ImportError.clipped(String(repeating: "x", count: 81)) == String(repeating: "x", count: 79) + "…")
+        #expect(ImportError.clipped(String(repeating: "é", count: 81)).count == 80)
+        #expect(ImportError.clipped("a\u{1b}[31m") == "a\u{FFFD}[31m")
     }
 
     /// A URL that carries credentials would be printed by `show` and logs: every URL field refuses it, naming the

@@ -33,6 +33,37 @@ import Testing
                 + "arrays")
     }
 
+    /// A file over the limit is refused after reading one byte more than it: a sparse 2 GiB file costs 64 MiB.
+    @Test(arguments: [Int64(ImportFile.maximumFileBytes) + 1, 2 << 30])
+    func aFileOverTheLimitIsRefusedNamingTheLimit(size: Int64) throws {
+        let directory = try StoreTemporaryDirectory()
+        let path = directory.file("huge.json")
+        #expect(FileManager.default.createFile(atPath: path, contents: nil))
+        #expect(truncate(path, off_t(size)) == 0)
+        #expect(
+            try Self.failure(path)
+                == "\(path): the file is more than the 64 MiB an import file may be; nothing was imported")
+    }
+
+    @Test func aFileOfExactlyTheLimitIsRead() throws {
+        let directory = try StoreTemporaryDirectory()
+        let path = directory.file("limit.json")
+        var data = Data("{}".utf8)
+        data.append(Data(repeating: UInt8(ascii: " "), count: ImportFile.maximumFileBytes - data.count))
+        try data.write(to: URL(fileURLWithPath: path))
+        #expect(try ImportFile.read(path) == data)
+    }
+
+    /// `tokentop export` writes `format` first; such a file may be larger, since a big store's export is.
+    @Test func anExportMayBeLargerThanAnImportFile() throws {
+        let directory = try StoreTemporaryDirectory()
+        let path = directory.file("export.json")
+        var data = Data("{\n\"format\":\"tokentop-export\",\n\"pad\":\"".utf8)
+        data.append(Data(repeating: UInt8(ascii: "a"), count: ImportFile.maximumFileBytes))
+        try data.write(to: URL(fileURLWithPath: path))
+        #expect(try ImportFile.read(path).count == data.count)
+    }
+
     @Test func aDirectoryAndAMissingFileKeepTheirWords() throws {
         let directory = try StoreTemporaryDirectory()
         #expect(try Self.failure(directory.path) == "\(directory.path): cannot read the file: it is a directory")

@@ -86,6 +86,59 @@ struct TokenResponseParserTests {
         #expect(error.status == status)
     }
 
+    /// A token the answer carries is held to the import file's rule for secrets: anything else is a malformed answer
+    /// that names the member and what is wrong, never quotes it, and keeps no body (which holds the token).
+    @Test(arguments: [
+        (#""access_token":"""#, "access_token is empty"),
+        (#""access_token":"   ""#, "access_token is blank"),
+        (#""access_token":" fake-at-edge""#, "access_token has whitespace at its edges"),
+        (#""access_token":"fake-at-edge\n""#, "access_token has whitespace at its edges"),
+        (#""access_token":"fake-at\u0007bell""#, "access_token contains the control or invisible character U+0007"),
+        (#""access_token":"fake-at\u202Eflip""#, "access_token contains the control or invisible character U+202E"),
+        (#""access_token":12"#, "access_token is a number, not a string"),
+        (#""access_token":true"#, "access_token is a boolean, not a string"),
+        (#""access_token":["fake-at"]"#, "access_token is an array, not a string"),
+        (#""access_token":null"#, "access_token is null"),
+        (#""access_token":"fake-at","refresh_token":"  ""#, "refresh_token is blank"),
+        (#""access_token":"fake-at","refresh_token":"\t""#, "refresh_token is blank"),
+        (#""access_token":"fake-at","refresh_token":12"#, "refresh_token is a number, not a string"),
+        (#""access_token":"fake-at","refresh_token":false"#, "refresh_token is a boolean, not a string"),
+        (#""access_token":"fake-at","refresh_token":{"v":"x"}"#, "refresh_token is an object, not a string"),
+        (#""access_token":"fake-at","refresh_token":"fake-rt-edge ""#, "refresh_token has whitespace at its edges"),
+        (
+            #""access_token":"fake-at","refresh_token":"fake\u0000rt""#,
+            "refresh_token contains the control or invisible character U+0000"
+        ),
+    ])
+    func unusableTokensAreMalformedAndNotQuoted(members: String, why: String) {
+        guard case .failure(let error) = parse(200, #"{"expires_in":3600,"# + members + "}") else {
+            Issue.record("expected a failure")
+            return
+        }
+        #expect(error.kind == .malformed)
+        #expect(error.error == "malformed_response")
+        #expect(error.errorDescription == "the answer's " + why)
+        #expect(error.status == 200)
+        #expect(error.bodyPrefix == nil)
+        #expect(!error.summary.contains("fake"))
+    }
+
+    @Test func unusableTokensInAFormEncodedAnswerAreMalformed() {
+        let response = parse(
+            200, "access_token=fake-at-form&refresh_token=+fake-rt-form",
+            headers: ["Content-Type": "application/x-www-form-urlencoded"])
+        guard case .failure(let error) = response else { Issue.record("expected a failure"); return }
+        #expect(error.errorDescription == "the answer's refresh_token has whitespace at its edges")
+    }
+
+    /// null and "" are how a provider that does not rotate says so: no refresh token, and the stored one stays.
+    @Test(arguments: [#""refresh_token":null"#, #""refresh_token":"""#, #""scope":"read""#])
+    func aMissingRefreshTokenIsNoRotation(member: String) throws {
+        let grant = try parse(200, #"{"access_token":"fake-at","# + member + "}").get()
+        #expect(grant.accessToken.value == "fake-at")
+        #expect(grant.refreshToken == nil)
+    }
+
     @Test func errorDescriptionIsKeptVerbatim() {
         guard case .failure(let error) = parse(400, #"{"error":"invalid_grant","error_description":"Token revoked"}"#)
         else { Issue.record("expected a failure"); return }

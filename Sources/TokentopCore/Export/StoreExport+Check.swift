@@ -77,7 +77,7 @@ extension StoreExport {
                 guard ids[target]?.contains(id) == true else {
                     throw ImportError(
                         file: file, entry: label(table, index: index, row: row), field: column,
-                        problem: "names \"\(id)\", which is not in tables.\(target)")
+                        problem: "names \(ImportError.quoted(id)), which is not in tables.\(target)")
                 }
             }
         }
@@ -168,7 +168,7 @@ extension StoreExport {
     private static func label(_ table: String, index: Int, row: [(column: String, value: SQLValue)]) -> String {
         let key = row.first { $0.column == "id" || $0.column == "seq" || $0.column == "name" }
         switch key?.value {
-        case .text(let id)?: return "tables.\(table)[\(index)] (\(key!.column) \"\(SafeText.clean(id))\")"
+        case .text(let id)?: return "tables.\(table)[\(index)] (\(key!.column) \(ImportError.quoted(id)))"
         case .integer(let number)?: return "tables.\(table)[\(index)] (\(key!.column) \(number))"
         default: return "tables.\(table)[\(index)]"
         }

@@ -12,6 +12,13 @@ extension StoreExport {
         return format == Self.format
     }
 
+    /// Whether `data` begins the way `tokentop export` writes a file: an object whose first member is its `format`.
+    /// Only the first bytes are looked at, so that the import can allow an export more room before parsing it.
+    static func looksLikeExport(_ data: Data) -> Bool {
+        let head = String(decoding: data.prefix(256), as: UTF8.self).filter { !$0.isWhitespace }
+        return head.hasPrefix("{\"format\":\"\(format)\"")
+    }
+
     /// Reads and checks an export document; every error names the file, and the table, row and column.
     /// - Throws: ``ImportError``.
     static func read(_ root: JSONValue, source file: String) throws -> StoreDump {

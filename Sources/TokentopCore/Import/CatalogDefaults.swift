@@ -17,7 +17,8 @@ struct CatalogDefaults {
         if let given = reader.value("catalog_values") {
             guard let profile else {
                 throw reader.fail(
-                    "catalog_values", "\"\(provider)\" is not in the provider catalog, so it has nothing to fill in")
+                    "catalog_values",
+                    "\(ImportError.quoted(provider)) is not in the provider catalog, so it has nothing to fill in")
             }
             guard case .object(let object) = given else {
                 throw reader.fail("catalog_values", "expected an object such as {\"tenant\": \"contoso\"}")

@@ -98,6 +98,6 @@ public struct ImportBundle: Sendable, Equatable {
 
     /// How errors name the connection at `index`: `connections[3] (id "acme-alice")`.
     func connectionLabel(_ index: Int) -> String {
-        "connections[\(index)] (id \"\(connections[index].id)\")"
+        "connections[\(index)] (id \(ImportError.quoted(connections[index].id)))"
     }
 }

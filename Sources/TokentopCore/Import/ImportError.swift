@@ -24,3 +24,21 @@ public struct ImportError: Error, Sendable, Equatable, CustomStringConvertible {
         [file, entry, field, problem].compactMap { $0 }.joined(separator: ": ")
     }
 }
+
+extension ImportError {
+    /// The most characters of an id, key or value an error quotes back; the rest is cut and marked with `…`, so a
+    /// 100,000-character id does not fill the terminal.
+    static let maximumQuotedLength = 80
+
+    /// `text` as an error message shows it: at most ``maximumQuotedLength`` characters and safe to print.
+    static func clipped(_ text: String) -> String {
+        // The byte count first: it is free, and counting the characters of a huge text is not.
+        guard text.utf8.count > maximumQuotedLength, text.count > maximumQuotedLength else {
+            return SafeText.clean(text)
+        }
+        return SafeText.clean(String(text.prefix(maximumQuotedLength - 1))) + "…"
+    }
+
+    /// `text` in double quotes, clipped like ``clipped(_:)``: `"acme-alice"`.
+    static func quoted(_ text: String) -> String { "\"" + clipped(text) + "\"" }
+}

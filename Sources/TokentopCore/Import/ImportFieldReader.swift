@@ -19,9 +19,9 @@ struct ImportFieldReader {
         let valid = "valid keys are " + allowed.joined(separator: ", ")
         if unknown.count == 1 {
             let hint = Self.closest(to: first, in: allowed).map { "did you mean \"\($0)\"? " } ?? ""
-            throw fail(first, "unknown key; \(hint)\(valid)")
+            throw fail(ImportError.clipped(first), "unknown key; \(hint)\(valid)")
         }
-        let names = unknown.map { "\"\($0)\"" }.joined(separator: ", ")
+        let names = unknown.map(ImportError.quoted).joined(separator: ", ")
         throw fail(nil, "unknown keys \(names); \(valid)")
     }
 
@@ -82,7 +82,14 @@ struct ImportFieldReader {
         guard !text.isEmpty else { throw fail(field, "must not be empty; give \(purpose)") }
         guard text.count <= 200 else { throw fail(field, "is longer than 200 characters") }
         guard text.allSatisfy(Self.isIdentifierCharacter) else {
-            throw fail(field, "\"\(text)\" may contain only letters, digits and . _ - @ : +")
+            throw fail(field, "\(ImportError.quoted(text)) may contain only letters, digits and . _ - @ : +")
+        }
+        // `tokentop show --help` prints the help: an id the command line takes for an option cannot be named there.
+        guard !text.hasPrefix("-") else {
+            throw fail(
+                field,
+                "\(ImportError.quoted(text)) starts with \"-\", so tokentop's command line would take it for an "
+                    + "option; start it with a letter or digit")
         }
     }
 
@@ -195,23 +202,29 @@ struct ImportFieldReader {
         guard let text = try string(key) else { return nil }
         guard let value = E(rawValue: text) else {
             let valid = E.allCases.map(\.rawValue).joined(separator: ", ")
-            throw fail(key, "unknown value \"\(text)\"; expected one of \(valid)")
+            throw fail(key, "unknown value \(ImportError.quoted(text)); expected one of \(valid)")
         }
         return value
     }
 
-    /// A secret: a non-empty string without surrounding whitespace. Errors never quote it.
+    /// A secret: a string that meets ``Secret/problem(with:)``, the rule a token endpoint's answer is held to too.
+    /// Errors never quote it.
     func secret(_ key: String) throws -> Secret? {
         guard let value = value(key) else { return nil }
         guard case .string(let text) = value else { throw fail(key, "expected a string, found \(value.kindName)") }
-        guard !text.isEmpty else { throw fail(key, "must not be empty; leave the key out instead") }
-        guard text.trimmingCharacters(in: .whitespacesAndNewlines) == text else {
+        switch Secret.problem(with: text) {
+        case nil: return Secret(text)
+        case .empty: throw fail(key, "must not be empty; leave the key out instead")
+        case .blank: throw fail(key, "is only spaces or line breaks; give the secret, or leave the key out")
+        case .whitespaceAtEdges:
             throw fail(
                 key,
                 "has spaces or line breaks at its start or end, which a copy and paste often adds; "
                     + "remove them")
+        case .unsafeCharacter(let scalar):
+            let codePoint = Secret.TextProblem.codePoint(scalar)
+            throw fail(key, "contains the control or invisible character \(codePoint); remove it")
         }
-        return Secret(text)
     }
 
     /// An RFC 3339 time, such as `2030-01-31T12:00:00Z` or `2030-01-31T13:00:00.5+01:00`.

@@ -18,16 +18,7 @@ extension ImportFile {
         let bundle: ImportBundle
         let export: StoreDump?
         do {
-            let data: Data
-            do {
-                // `-` is standard input, so that secrets need never sit in a file.
-                data =
-                    path == "-"
-                    ? try FileHandle.standardInput.readToEnd() ?? Data()
-                    : try Data(contentsOf: URL(fileURLWithPath: path))
-            } catch {
-                throw ImportError(file: path, problem: "cannot read the file: \(readProblem(path))")
-            }
+            let data = try read(path)
             let root = try document(data, source: path)
             export = StoreExport.isExport(root) ? try StoreExport.read(root, source: path) : nil
             bundle = export == nil ? try parse(root, source: path) : ImportBundle(source: path)
@@ -76,6 +67,51 @@ extension ImportFile {
             if let created { for suffix in ["", "-wal", "-shm"] { unlink(created + suffix) } }
             throw error
         }
+    }
+
+    /// The most bytes an import file may hold: far more than any file written by hand or by a script, and little
+    /// enough that parsing it stays within a few hundred MiB of memory.
+    public static let maximumFileBytes = 64 << 20
+    /// The most bytes a whole-store export may hold: 100,000 connections with their history export to about 150 MiB.
+    public static let maximumExportBytes = 1 << 30
+
+    /// The bytes of `path` (`-` is standard input, so that secrets need never sit in a file), refusing a file larger
+    /// than ``maximumFileBytes`` (``maximumExportBytes`` for one that starts like an export) without reading it all.
+    static func read(_ path: String) throws -> Data {
+        let cannotRead = { ImportError(file: path, problem: "cannot read the file: \(readProblem(path))") }
+        let descriptor = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw cannotRead() }
+        defer { if path != "-" { close(descriptor) } }
+        var status = stat()
+        // A device or a socket is no file to import (and /dev/zero would never end); a pipe is: `<(…)` and stdin.
+        if path != "-", fstat(descriptor, &status) != 0 || ![S_IFREG, S_IFIFO].contains(status.st_mode & S_IFMT) {
+            throw cannotRead()
+        }
+        var data = Data()
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        func fill(upTo limit: Int) throws {
+            while data.count <= limit {
+                let wanted = min(chunk.count, limit + 1 - data.count)
+                let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, wanted) }
+                if count == 0 { return }
+                guard count > 0 else {
+                    if errno == EINTR { continue }
+                    throw cannotRead()
+                }
+                data.append(contentsOf: chunk[..<count])
+            }
+        }
+        try fill(upTo: maximumFileBytes)
+        let export = StoreExport.looksLikeExport(data)
+        if export { try fill(upTo: maximumExportBytes) }
+        let limit = export ? maximumExportBytes : maximumFileBytes
+        guard data.count <= limit else {
+            let source = path == "-" ? "standard input holds" : "the file is"
+            let what = export ? "a whole-store export" : "an import file"
+            throw ImportError(
+                file: path, problem: "\(source) more than the \(limit >> 20) MiB \(what) may be; nothing was imported")
+        }
+        return data
     }
 
     private static func readProblem(_ path: String) -> String {

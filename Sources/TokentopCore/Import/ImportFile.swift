@@ -74,8 +74,8 @@ public enum ImportFile {
             let id = entry.integration.id
             if let earlier = integrationIndex[id] {
                 throw ImportError(
-                    file: source, entry: "integrations[\(index)] (id \"\(id)\")", field: "id",
-                    problem: "\"\(id)\" is already used by integrations[\(earlier)]")
+                    file: source, entry: label("integrations", index, id: id), field: "id",
+                    problem: "\(ImportError.quoted(id)) is already used by integrations[\(earlier)]")
             }
             integrationIndex[id] = index
             bundle.integrations.append(entry)
@@ -86,8 +86,8 @@ public enum ImportFile {
             if let earlier = connectionIndex[entry.id] {
                 let fix = derived ? "; give one of them an explicit \"id\"" : ""
                 throw ImportError(
-                    file: source, entry: "connections[\(index)] (id \"\(entry.id)\")", field: "id",
-                    problem: "\"\(entry.id)\" is already used by connections[\(earlier)]\(fix)")
+                    file: source, entry: label("connections", index, id: entry.id), field: "id",
+                    problem: "\(ImportError.quoted(entry.id)) is already used by connections[\(earlier)]\(fix)")
             }
             connectionIndex[entry.id] = index
             bundle.connections.append(entry)
@@ -127,7 +127,7 @@ public enum ImportFile {
     }
 
     private static func label(_ list: String, _ index: Int, id: String?) -> String {
-        id.map { "\(list)[\(index)] (id \"\($0)\")" } ?? "\(list)[\(index)]"
+        id.map { "\(list)[\(index)] (id \(ImportError.quoted($0)))" } ?? "\(list)[\(index)]"
     }
 
     private static func integration(
@@ -144,8 +144,8 @@ public enum ImportFile {
         guard let tokenURL = try reader.httpURL("token_url") ?? catalog.url(\.tokenURL, "token_url") else {
             throw reader.fail(
                 "token_url",
-                "missing; give the provider's token endpoint (\"\(provider)\" is not in the provider catalog, "
-                    + "see tokentop providers)")
+                "missing; give the provider's token endpoint (\(ImportError.quoted(provider)) is not in the "
+                    + "provider catalog, see tokentop providers)")
         }
         let revocationURL = try reader.httpURL("revocation_url") ?? catalog.url(\.revocationURL, "revocation_url")
         let clientID = try reader.requiredString("client_id", "the client id the provider issued")

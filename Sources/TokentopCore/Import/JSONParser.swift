@@ -63,11 +63,13 @@ struct JSONParser {
             let keyOffset = offset
             let key = try parseString()
             skipWhitespace()
-            guard peek() == UInt8(ascii: ":") else { throw fail("expected ':' after the key \"\(key)\"") }
+            guard peek() == UInt8(ascii: ":") else {
+                throw fail("expected ':' after the key \(ImportError.quoted(key))")
+            }
             offset += 1
             let value = try parseValue()
             guard object.insert(key, value) else {
-                throw fail("the key \"\(key)\" appears twice in one object", at: keyOffset)
+                throw fail("the key \(ImportError.quoted(key)) appears twice in one object", at: keyOffset)
             }
             skipWhitespace()
             switch peek() {
@@ -75,7 +77,7 @@ struct JSONParser {
             case UInt8(ascii: "}"):
                 offset += 1
                 return .object(object)
-            default: throw fail("expected ',' or '}' after the value of \"\(key)\"")
+            default: throw fail("expected ',' or '}' after the value of \(ImportError.quoted(key))")
             }
         }
     }

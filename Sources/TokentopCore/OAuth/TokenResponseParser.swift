@@ -31,16 +31,23 @@ public enum TokenResponseParser {
             return .failure(classify(error: error, fields: fields, status: status, retryAfter: retryAfter))
         }
         if (200..<300).contains(status), let fields {
-            guard let access = fields["access_token"] as? String, !access.isEmpty else {
-                let why =
-                    fields["access_token"] == nil
-                    ? "the answer has no access_token" : "the answer's access_token is not a string"
-                return .failure(malformed(response, status: status, why: why))
+            let access: Secret
+            switch token("access_token", in: fields, emptyIsAbsent: false) {
+            case .absent: return .failure(malformed(response, status: status, why: "the answer has no access_token"))
+            case .unusable(let why): return .failure(unusableToken(status: status, why: why))
+            case .present(let secret): access = secret
+            }
+            // null and "" are how providers that do not rotate say so: the stored refresh token stays.
+            let refresh: Secret?
+            switch token("refresh_token", in: fields, emptyIsAbsent: true) {
+            case .absent: refresh = nil
+            case .unusable(let why): return .failure(unusableToken(status: status, why: why))
+            case .present(let secret): refresh = secret
             }
             let (expiresIn, unusable) = expiry(fields, now: now)
             var grant = TokenGrant(
-                accessToken: Secret(access),
-                refreshToken: string(fields["refresh_token"]).flatMap { $0.isEmpty ? nil : Secret($0) },
+                accessToken: access,
+                refreshToken: refresh,
                 expiresIn: expiresIn,
                 scopes: string(fields["scope"]).map { $0.split(separator: " ").map(String.init) },
                 tokenType: string(fields["token_type"]) ?? "Bearer")
@@ -89,6 +96,48 @@ public enum TokenResponseParser {
         ProviderError(
             kind: .malformed, error: "malformed_response", errorDescription: why, status: status,
             bodyPrefix: bodyPrefix(response.body))
+    }
+
+    /// A token member of an answer, held to the rule an import file's secrets meet (``Secret/problem(with:)``).
+    private enum TokenMember {
+        case absent
+        case present(Secret)
+        /// Why it cannot be stored; the message never quotes the value.
+        case unusable(String)
+    }
+
+    private static func token(_ name: String, in fields: [String: Any], emptyIsAbsent: Bool) -> TokenMember {
+        guard let value = fields[name], !(value is NSNull) else {
+            return fields[name] == nil || emptyIsAbsent ? .absent : .unusable("the answer's \(name) is null")
+        }
+        guard let text = value as? String else {
+            return .unusable("the answer's \(name) is \(kind(of: value)), not a string")
+        }
+        switch Secret.problem(with: text) {
+        case nil: return .present(Secret(text))
+        case .empty: return emptyIsAbsent ? .absent : .unusable("the answer's \(name) is empty")
+        case .blank: return .unusable("the answer's \(name) is blank")
+        case .whitespaceAtEdges: return .unusable("the answer's \(name) has whitespace at its edges")
+        case .unsafeCharacter(let scalar):
+            let codePoint = Secret.TextProblem.codePoint(scalar)
+            return .unusable("the answer's \(name) contains the control or invisible character \(codePoint)")
+        }
+    }
+
+    /// A JSON value's type as a message names it: "a number", "an array".
+    private static func kind(of value: Any) -> String {
+        switch value {
+        case let number as NSNumber: String(cString: number.objCType) == "c" ? "a boolean" : "a number"
+        case is [Any]: "an array"
+        case is [String: Any]: "an object"
+        default: "another kind of value"
+        }
+    }
+
+    /// An answer whose token cannot be stored: malformed, and its body is not kept, since it holds a token that the
+    /// mask may not catch (a short one, or one cut by whitespace).
+    private static func unusableToken(status: Int, why: String) -> ProviderError {
+        ProviderError(kind: .malformed, error: "malformed_response", errorDescription: why, status: status)
     }
 
     /// The answer's members: a JSON object, or a form-encoded body (some providers send one).

@@ -254,8 +254,8 @@ public final class Store: @unchecked Sendable {
                     guard known.contains(entry.integrationID) else {
                         throw ImportError(
                             file: bundle.source, entry: bundle.connectionLabel(index), field: "integration",
-                            problem: "no integration \"\(entry.integrationID)\" in the file or in the database "
-                                + "\(path); add it to \"integrations\"")
+                            problem: "no integration \(ImportError.quoted(entry.integrationID)) in the file or in "
+                                + "the database \(path); add it to \"integrations\"")
                     }
                     let replaced = try saveConnection(entry, at: at)
                     if replaced { summary.connectionsUpdated += 1 } else { summary.connectionsAdded += 1 }
@@ -274,26 +274,27 @@ public final class Store: @unchecked Sendable {
                     guard let (grandparent, credential) = parent.first else {
                         throw ImportError(
                             file: bundle.source, entry: bundle.connectionLabel(index), field: "parent",
-                            problem: "no connection \"\(parentID)\" in the file or in the database \(path)")
+                            problem: "no connection \(ImportError.quoted(parentID)) in the file or in the database "
+                                + path)
                     }
                     if entry.grant.derivesFromParent, credential != CredentialKind.oauth2.rawValue {
                         throw ImportError(
                             file: bundle.source, entry: bundle.connectionLabel(index), field: "parent",
-                            problem: "\"\(parentID)\" holds a \(credential ?? "?") credential, not an OAuth 2.0 "
-                                + "access token for \(entry.grant.rawValue) to exchange")
+                            problem: "\(ImportError.quoted(parentID)) holds a \(credential ?? "?") credential, not an "
+                                + "OAuth 2.0 access token for \(entry.grant.rawValue) to exchange")
                     }
                     let children = try database.query(
                         "SELECT id FROM connections WHERE parent_id = ? LIMIT 1", [entry.id]) { $0.string(0) ?? "" }
                     if let child = children.first {
                         throw ImportError(
                             file: bundle.source, entry: bundle.connectionLabel(index), field: "parent",
-                            problem: "\"\(entry.id)\" is the parent of \"\(child)\", so it cannot be derived itself; "
-                                + "one level of derivation only")
+                            problem: "\(ImportError.quoted(entry.id)) is the parent of \(ImportError.quoted(child)), "
+                                + "so it cannot be derived itself; one level of derivation only")
                     }
                     if grandparent != nil {
                         throw ImportError(
                             file: bundle.source, entry: bundle.connectionLabel(index), field: "parent",
-                            problem: "\"\(parentID)\" is itself derived from another connection; "
+                            problem: "\(ImportError.quoted(parentID)) is itself derived from another connection; "
                                 + "name the root grant as the parent")
                     }
                 }
@@ -310,9 +311,10 @@ public final class Store: @unchecked Sendable {
                     guard let (child, grant) = children.first else { continue }
                     throw ImportError(
                         file: bundle.source, entry: bundle.connectionLabel(index), field: "credential",
-                        problem: "\"\(entry.id)\" holds a \(entry.credential.rawValue) credential, not an OAuth 2.0 "
-                            + "access token for \(grant) to exchange; connection \"\(child)\" derives its token "
-                            + "from it: remove or re-parent \"\(child)\" first")
+                        problem: "\(ImportError.quoted(entry.id)) holds a \(entry.credential.rawValue) credential, "
+                            + "not an OAuth 2.0 access token for \(grant) to exchange; connection "
+                            + "\(ImportError.quoted(child)) derives its token from it: remove or re-parent "
+                            + "\(ImportError.quoted(child)) first")
                 }
                 return summary
             }

@@ -1,0 +1,30 @@
+import Foundation
+
+extension Secret {
+    /// Why a text cannot be a token, key or client secret; every secret that comes from outside (an import file, a
+    /// token endpoint's answer) is held to this one rule, and no message built from it quotes the text.
+    enum TextProblem: Equatable, Sendable {
+        /// No characters at all.
+        case empty
+        /// Only spaces and line breaks.
+        case blank
+        /// Spaces or line breaks at the start or end, which a copy and paste or a sloppy server adds.
+        case whitespaceAtEdges
+        /// A control or invisible character (see ``SafeText/isUnsafe(_:)``), which would drive a terminal or cut the
+        /// value short in a C API.
+        case unsafeCharacter(Unicode.Scalar)
+
+        /// The character as a message names it: `U+0007`.
+        static func codePoint(_ scalar: Unicode.Scalar) -> String { "U+" + String(format: "%04X", scalar.value) }
+    }
+
+    /// What is wrong with `text` as a secret, or nil when it may be one.
+    static func problem(with text: String) -> TextProblem? {
+        guard !text.isEmpty else { return .empty }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { return .blank }
+        guard trimmed == text else { return .whitespaceAtEdges }
+        if let unsafe = text.unicodeScalars.first(where: SafeText.isUnsafe) { return .unsafeCharacter(unsafe) }
+        return nil
+    }
+}
