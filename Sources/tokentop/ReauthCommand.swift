@@ -59,8 +59,9 @@ struct ReauthCommand {
             case .exchanging:
                 say("\(id): signed in; fetching and storing the new tokens")
             case .succeeded(let connection):
-                let left = connection.expiresAt.map { $0.timeIntervalSince(engine.timeSource.now()) }
-                var line = "\(id): re-authorized; expires in \(Countdown.format(left))"
+                let left = Countdown.format(
+                    until: connection.expiresAt, now: engine.timeSource.now(), assumed: connection.expiryAssumed)
+                var line = "\(id): re-authorized; expires in \(left)"
                 if !connection.grantedScopes.isEmpty {
                     line += "; scopes: \(connection.grantedScopes.joined(separator: " "))"
                 }

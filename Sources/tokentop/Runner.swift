@@ -162,8 +162,10 @@ struct Runner {
                         Output.out("\(id): refresh failed: \(detail)")
                         status = 1
                     } else {
-                        let left = connection.expiresAt.map { $0.timeIntervalSince(engine.timeSource.now()) }
-                        Output.out("\(id): refreshed, expires in \(Countdown.format(left))")
+                        let left = Countdown.format(
+                            until: connection.expiresAt, now: engine.timeSource.now(),
+                            assumed: connection.expiryAssumed)
+                        Output.out("\(id): refreshed, expires in \(left)")
                     }
                 } catch let error as EngineError {
                     Output.error("\(error)")

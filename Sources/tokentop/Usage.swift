@@ -12,6 +12,13 @@ enum Usage {
         let details: String
         /// The options it accepts, by flag.
         let options: [String]
+        /// What an option means for this command, where it differs from the shared table.
+        var ownText: [String: String] = [:]
+
+        /// The options `help NAME` lists: with `--db`, `--store` too, unless this command says otherwise.
+        var listed: [String] {
+            options.contains("--db") && ownText["--db"] == nil ? options + ["--store"] : options
+        }
     }
 
     static let running = [
@@ -33,7 +40,9 @@ enum Usage {
                 Every identity model on its own grant, served by an in-process sandbox provider with short-lived \
                 tokens, an outage and a refused grant, so refreshes, failures and re-auth prompts happen while you \
                 watch. The database is temporary unless --db names a new file.
-                """, options: ["--db", "--theme", "--themes", "--config"] + running),
+                """, options: ["--db", "--theme", "--themes", "--config"] + running,
+            ownText: ["--db": "a new file to keep the demo's database in (default: a temporary one; TOKENTOP_DB "
+                + "and --store are not used)"]),
         Command(
             name: "list", synopsis: ["tokentop list [--json] [--scope S] [--status S] [--workspace W]"],
             summary: "list connections",
@@ -237,8 +246,9 @@ enum Usage {
         var lines = ["Usage: " + command.synopsis.joined(separator: "\n       "), "", command.summary + "."]
         if !command.details.isEmpty { lines += ["", wrap(command.details, width: 100)] }
         // Wherever a database is named, a PostgreSQL store may be named instead.
-        let accepted = command.options.contains("--db") ? command.options + ["--store"] : command.options
-        let own = options.filter { accepted.contains($0.flag) }
+        let own = options.filter { command.listed.contains($0.flag) }.map { option in
+            (option.flag, option.argument, command.ownText[option.flag] ?? option.text)
+        }
         if !own.isEmpty { lines += ["", "Options:"] + own.map(optionLine) }
         return lines.joined(separator: "\n")
     }

@@ -4,6 +4,18 @@ import Testing
 @testable import TokentopCore
 
 @Suite struct ImportFileTests {
+    /// A secret of several lines (an app key's PEM, a private key) imports: line breaks may stand inside an
+    /// imported secret, though not at its edges, and no other control character may.
+    @Test func aSecretOfSeveralLinesImports() throws {
+        let lines = "fake-line-one\\nfake-line-two\\r\\nfake-line-three"
+        let bundle = try ImportFile.parse(
+            Data(Self.file(connections: [Self.alice("access_token", "\"\(lines)\"")]).utf8), source: "ok.json")
+        #expect(bundle.connections.first?.accessToken?.value == "fake-line-one\nfake-line-two\r\nfake-line-three")
+        #expect(Secret.problem(with: "fake\nline") == .unsafeCharacter("\n"))
+        #expect(Secret.problem(with: "fake\nline", lines: true) == nil)
+        #expect(Secret.problem(with: "fake\u{7}line", lines: true) == .unsafeCharacter("\u{7}"))
+    }
+
     static let integration = """
         {"id": "acme", "provider": "acme", "token_url": "https://auth.acme.test/oauth/token",
          "client_id": "fake-client-id", "client_secret": "fake-client-secret-0001"}

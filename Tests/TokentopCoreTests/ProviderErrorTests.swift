@@ -53,6 +53,21 @@ import Testing
         #expect(!row.contains("1d03h"))
     }
 
+    /// `show` of a revoked connection says its tokens are gone, naming which ones they were.
+    @Test func aRevokedConnectionsTokensReadAsWiped() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        var connection = Connection(
+            id: "acme-alice", integrationID: "acme", scope: .user, subject: "alice@example.com", credential: .oauth2,
+            grant: .refreshToken, accessFingerprint: "fake…0001", refreshFingerprint: "fake…0002", createdAt: now)
+        let snapshot = DashboardSnapshot(databasePath: "t", connections: [connection])
+        let live = ConnectionReport.detailText(connection, snapshot: snapshot, history: [], at: now)
+        #expect(live.contains("access token    fake…0001\n") && live.contains("refresh token   fake…0002\n"), "\(live)")
+        connection.revokedAt = now
+        let text = ConnectionReport.detailText(connection, snapshot: snapshot, history: [], at: now)
+        #expect(text.contains("access token    none (wiped when revoked; it was fake…0001)"), "\(text)")
+        #expect(text.contains("refresh token   none (wiped when revoked; it was fake…0002)"), "\(text)")
+    }
+
     /// An expiry the provider never gave reads `~59m` in `list`, `expiry_assumed` in JSON, and says so in `show`.
     @Test func anAssumedExpiryIsShownAsSuch() throws {
         let now = Date(timeIntervalSince1970: 1_800_000_000)

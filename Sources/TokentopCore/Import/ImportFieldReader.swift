@@ -207,12 +207,12 @@ struct ImportFieldReader {
         return value
     }
 
-    /// A secret: a string that meets ``Secret/problem(with:)``, the rule a token endpoint's answer is held to too.
-    /// Errors never quote it.
+    /// A secret: a string that meets ``Secret/problem(with:lines:)``, the rule a token endpoint's answer is held
+    /// to too, except that line breaks may stand inside it (a PEM key). Errors never quote it.
     func secret(_ key: String) throws -> Secret? {
         guard let value = value(key) else { return nil }
         guard case .string(let text) = value else { throw fail(key, "expected a string, found \(value.kindName)") }
-        switch Secret.problem(with: text) {
+        switch Secret.problem(with: text, lines: true) {
         case nil: return Secret(text)
         case .empty: throw fail(key, "must not be empty; leave the key out instead")
         case .blank: throw fail(key, "is only spaces or line breaks; give the secret, or leave the key out")

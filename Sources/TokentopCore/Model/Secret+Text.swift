@@ -19,12 +19,17 @@ extension Secret {
     }
 
     /// What is wrong with `text` as a secret, or nil when it may be one.
-    static func problem(with text: String) -> TextProblem? {
+    /// - Parameter lines: whether line breaks may stand inside it: an imported private key or app key is a PEM of
+    ///   several lines; a token from a token endpoint is one line.
+    static func problem(with text: String, lines: Bool = false) -> TextProblem? {
         guard !text.isEmpty else { return .empty }
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { return .blank }
         guard trimmed == text else { return .whitespaceAtEdges }
-        if let unsafe = text.unicodeScalars.first(where: SafeText.isUnsafe) { return .unsafeCharacter(unsafe) }
+        let unsafe = text.unicodeScalars.first { scalar in
+            SafeText.isUnsafe(scalar) && !(lines && (scalar == "\n" || scalar == "\r"))
+        }
+        if let unsafe { return .unsafeCharacter(unsafe) }
         return nil
     }
 }

@@ -113,6 +113,12 @@ public enum ConnectionReport {
         return String(decoding: writer.bytes, as: UTF8.self)
     }
 
+    /// A token's line in `show`: its fingerprint, or for a revoked connection that the token is gone.
+    private static func tokenLine(_ fingerprint: String?, revoked: Bool) -> String {
+        guard let fingerprint else { return "—" }
+        return revoked ? "none (wiped when revoked; it was \(fingerprint))" : fingerprint
+    }
+
     /// `list`: an aligned text table, one row per connection.
     public static func table(_ snapshot: DashboardSnapshot, connections: [Connection], at now: Date) -> String {
         var rows = [["ID", "SCOPE", "STATUS", "PROVIDER", "SUBJECT", "EXPIRES", "FAILURES"]]
@@ -157,8 +163,9 @@ public enum ConnectionReport {
                 "granted scopes",
                 connection.grantedScopes.isEmpty ? "—" : connection.grantedScopes.joined(separator: " ")
             ),
-            ("access token", connection.accessFingerprint ?? "—"),
-            ("refresh token", connection.refreshFingerprint ?? "—"),
+            // Revoking wipes the tokens; the fingerprints stay only to say which ones they were.
+            ("access token", tokenLine(connection.accessFingerprint, revoked: connection.revokedAt != nil)),
+            ("refresh token", tokenLine(connection.refreshFingerprint, revoked: connection.revokedAt != nil)),
             ("issued", describe(connection.issuedAt, now: now)),
             (
                 "expires",
