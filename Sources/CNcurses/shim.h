@@ -72,4 +72,14 @@ static inline int tt_key_dc(void) { return KEY_DC; }
 static inline int tt_key_btab(void) { return KEY_BTAB; }
 static inline int tt_key_resize(void) { return KEY_RESIZE; }
 
+/* terminfo's string capability NAME for the terminal newterm set up; declared here rather than through term.h,
+   whose macros (lines, columns) would shadow ordinary names. NULL: absent; (char *)-1: not a string capability. */
+extern char *tigetstr(const char *name);
+
+/* Whether the terminal can move the cursor to any cell (terminfo's cup), which drawing a dashboard needs. */
+static inline int tt_can_address_cursor(void) {
+    char *cup = tigetstr("cup");
+    return cup != NULL && cup != (char *)-1;
+}
+
 #endif

@@ -81,6 +81,24 @@ struct DashboardTmuxTests {
         try tmux.send("q")
     }
 
+    /// A terminal type that cannot place the cursor (TERM=dumb) gets a message and an exit status, not a screen
+    /// with a header line; an unknown type gets its own message.
+    @Test func aTerminalThatCannotPlaceTheCursorIsRefused() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let tmux = try Tmux(environment: sandbox.environment, directory: sandbox.root)
+        for (term, message) in [
+            ("dumb", "the terminal type 'dumb' (from TERM) cannot move the cursor, which the dashboard needs"),
+            ("no-such-terminal-type", "cannot open the terminal as type 'no-such-terminal-type' (from TERM)"),
+        ] {
+            try tmux.send("clear; TERM=\(term) \(Binary.path) demo; echo \"exit=$?\"", "Enter")
+            let screen = try tmux.wait(timeout: 20) { $0.contains("exit=") }
+            #expect(screen.replacingOccurrences(of: "\n", with: "").contains(message), "\(term):\n\(screen)")
+            #expect(screen.contains("exit=1"), "\(term):\n\(screen)")
+            #expect(!screen.contains("connections"), "\(term) drew a dashboard:\n\(screen)")
+        }
+    }
+
     @Test func smallTerminalGetsAMessageAndResizeRestores() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

@@ -37,6 +37,12 @@ final class CursesScreen: Screen {
             delscreen(terminal)
             throw TerminalError.unknownTerminal(term)
         }
+        // TERM=dumb and its kind know the type but cannot place the cursor: the screen would be a header line.
+        guard tt_can_address_cursor() != 0 else {
+            endwin()
+            delscreen(terminal)
+            throw TerminalError.cannotAddressCursor(term)
+        }
         self.terminal = terminal
         self.window = window
         cbreak()

@@ -6,6 +6,8 @@ public enum TerminalError: Error, Equatable, CustomStringConvertible {
     case terminalTypeUnset
     /// ncurses does not know the terminal type `TERM` names, or could not open the terminal.
     case unknownTerminal(String)
+    /// The terminal type (from TERM) cannot move the cursor to a given cell, as `dumb` cannot.
+    case cannotAddressCursor(String)
     /// A signal (SIGINT, SIGTERM, SIGHUP) closed the dashboard; the terminal was restored first.
     case interrupted(signal: Int32)
 
@@ -20,6 +22,9 @@ public enum TerminalError: Error, Equatable, CustomStringConvertible {
         case .unknownTerminal(let name):
             "cannot open the terminal as type '\(name)' (from TERM); "
                 + "set TERM to a type in the terminfo database, for example TERM=xterm-256color"
+        case .cannotAddressCursor(let name):
+            "the terminal type '\(name)' (from TERM) cannot move the cursor, which the dashboard needs; "
+                + "set TERM to a full-screen type, for example TERM=xterm-256color, or use 'tokentop list'"
         case .interrupted(let signal):
             "interrupted by signal \(signal)"
         }
