@@ -130,10 +130,9 @@ struct DaemonOperationsTests {
 /// A mistyped `--metrics` never overwrites a file that is not a metrics file of ours.
 struct MetricsPathTests {
     @Test func theDatabaseTheKeyAndAMissingFolderAreRefusedAtStart() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox.holdingAnExpiredToken()
         defer { sandbox.remove() }
-        try CommandLineTests.importExpired(into: sandbox)
-        let key = sandbox.root.appendingPathComponent("config/tokentop/key").path
+        let key = sandbox.keyFile
         let keyBefore = try Data(contentsOf: URL(fileURLWithPath: key))
         for target in [sandbox.database, key] {
             let run = try Binary.run(["daemon", "--metrics", target], environment: sandbox.environment)
@@ -161,10 +160,9 @@ struct LogPathTests {
     static let keyFile = "the key file, without which no sealed secret opens"
 
     @Test func theKeyFileAndTheDatabaseAreRefusedAtStartByAnyName() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox.holdingAnExpiredToken()
         defer { sandbox.remove() }
-        try CommandLineTests.importExpired(into: sandbox)
-        let key = sandbox.root.appendingPathComponent("config/tokentop/key").path
+        let key = sandbox.keyFile
         let link = sandbox.root.appendingPathComponent("key-link").path
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: key)
         let keyBefore = try Data(contentsOf: URL(fileURLWithPath: key))
@@ -189,18 +187,12 @@ struct LogPathTests {
     }
 
     @Test func aReloadThatNamesTheKeyFileKeepsTheLogAndSaysWhy() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox.holdingAnExpiredToken()
         defer { sandbox.remove() }
-        try CommandLineTests.importExpired(into: sandbox)
-        let key = sandbox.root.appendingPathComponent("config/tokentop/key").path
+        let key = sandbox.keyFile
         let keyBefore = try Data(contentsOf: URL(fileURLWithPath: key))
-        let log = sandbox.root.appendingPathComponent("daemon.log").path
-        let config = try sandbox.write("config.json", "{\"log_file\": \"\(log)\"}")
-        let daemon = try Binary.start(["daemon", "--config", config], environment: sandbox.environment)
+        let (daemon, log, config) = try sandbox.startDaemonLoggingByConfig()
         defer { daemon.kill() }
-        try DaemonOperationsTests.waitFor(10, "the daemon's start") {
-            DaemonOperationsTests.read(log).contains("daemon started")
-        }
         try Data("{\"log_file\": \"\(key)\"}".utf8).write(to: URL(fileURLWithPath: config))
         daemon.signal(SIGHUP)
         try DaemonOperationsTests.waitFor(10, "the refusal in the log") {
@@ -262,16 +254,10 @@ struct DaemonShutdownLogTests {
     }
 
     @Test func aBrokenConfigurationOnReloadIsLoggedInTheReopenedLog() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox.holdingAnExpiredToken()
         defer { sandbox.remove() }
-        try CommandLineTests.importExpired(into: sandbox)
-        let log = sandbox.root.appendingPathComponent("daemon.log").path
-        let config = try sandbox.write("config.json", "{\"log_file\": \"\(log)\"}")
-        let daemon = try Binary.start(["daemon", "--config", config], environment: sandbox.environment)
+        let (daemon, log, config) = try sandbox.startDaemonLoggingByConfig()
         defer { daemon.kill() }
-        try DaemonOperationsTests.waitFor(10, "the daemon's start") {
-            DaemonOperationsTests.read(log).contains("daemon started")
-        }
         // logrotate moves the log, and the file was broken meanwhile: the reload's line goes to the new log.
         try FileManager.default.moveItem(atPath: log, toPath: log + ".1")
         try Data("{\"log_file\": ".utf8).write(to: URL(fileURLWithPath: config))
@@ -283,5 +269,28 @@ struct DaemonShutdownLogTests {
         daemon.signal(SIGTERM)
         #expect(daemon.wait() == 0)
         #expect(Self.lines(log).last?["msg"] as? String == "daemon stopped")
+    }
+}
+
+extension Sandbox {
+    /// The key file that XDG_CONFIG_HOME puts under the sandbox.
+    var keyFile: String { root.appendingPathComponent("config/tokentop/key").path }
+
+    /// Starts a daemon whose configuration file names its log file, and waits for its start in that log.
+    func startDaemonLoggingByConfig() throws -> (daemon: Binary.Background, log: String, config: String) {
+        let log = root.appendingPathComponent("daemon.log").path
+        let config = try write("config.json", "{\"log_file\": \"\(log)\"}")
+        let daemon = try Binary.start(["daemon", "--config", config], environment: environment)
+        try DaemonOperationsTests.waitFor(10, "the daemon's start") {
+            DaemonOperationsTests.read(log).contains("daemon started")
+        }
+        return (daemon, log, config)
+    }
+
+    /// A sandbox whose store holds the expired fixture connection (and so a key file).
+    static func holdingAnExpiredToken() throws -> Sandbox {
+        let sandbox = try Sandbox()
+        try CommandLineTests.importExpired(into: sandbox)
+        return sandbox
     }
 }

@@ -53,6 +53,20 @@ import TokentopTestSupport
         table: String, row: Int, column: String, json: String, message: String
     ) throws {
         let directory = try StoreTemporaryDirectory()
+        let (file, _) = try Self.editedExport(in: directory, table: table) { rows in
+            rows[row][column] = try JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed)
+        }
+
+        try Self.expectRefusedAndNothingWritten(file, in: directory) { error in
+            error.hasPrefix("\(file): tables.\(table)[\(row)]") && error.contains(message)
+        }
+    }
+
+    /// An export of the fixture store with the rows of `table` changed by `edit`, written as edited.json; returns
+    /// its path and the edited rows.
+    static func editedExport(
+        in directory: StoreTemporaryDirectory, table: String, edit: (inout [[String: Any]]) throws -> Void
+    ) throws -> (file: String, rows: [[String: Any]]) {
         let good = directory.file("store.json")
         _ = try StoreExport.run(
             store: try StoreExportTests.source(directory), to: good, user: "tester", at: StoreExportTests.later)
@@ -60,13 +74,19 @@ import TokentopTestSupport
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: good))) as? [String: Any])
         var tables = try #require(document["tables"] as? [String: Any])
         var rows = try #require(tables[table] as? [[String: Any]])
-        rows[row][column] = try JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed)
+        try edit(&rows)
         tables[table] = rows
         document["tables"] = tables
         let file = directory.file("edited.json")
         try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: file))
+        return (file, rows)
+    }
 
-        // A new file, and an existing empty store, which must stay as it was.
+    /// Restoring `file` into a new file and into an existing empty store fails as `matches` says, and leaves no new
+    /// file and the empty store as it was.
+    static func expectRefusedAndNothingWritten(
+        _ file: String, in directory: StoreTemporaryDirectory, matches: @escaping (String) -> Bool
+    ) throws {
         let target = directory.file("target.sqlite3")
         let empty = directory.file("empty.sqlite3")
         _ = try Store.open(path: empty, secrets: SecretBox(key: StoreFixtures.key))
@@ -76,7 +96,7 @@ import TokentopTestSupport
                     path: file, openStore: StoreExportTests.openTarget(location), user: "tester",
                     at: StoreExportTests.later)
             } throws: { error in
-                "\(error)".hasPrefix("\(file): tables.\(table)[\(row)]") && "\(error)".contains(message)
+                matches("\(error)")
             }
         }
         #expect(!FileManager.default.fileExists(atPath: target))
@@ -92,19 +112,10 @@ import TokentopTestSupport
     ])
     func aKeyTwiceInOneTableIsRefusedWithBothRows(table: String, key: String) throws {
         let directory = try StoreTemporaryDirectory()
-        let good = directory.file("store.json")
-        _ = try StoreExport.run(
-            store: try StoreExportTests.source(directory), to: good, user: "tester", at: StoreExportTests.later)
-        var document = try #require(
-            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: good))) as? [String: Any])
-        var tables = try #require(document["tables"] as? [String: Any])
-        var rows = try #require(tables[table] as? [[String: Any]])
-        try #require(!rows.isEmpty)
-        rows.append(rows[0])
-        tables[table] = rows
-        document["tables"] = tables
-        let file = directory.file("twice.json")
-        try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: file))
+        let (file, rows) = try Self.editedExport(in: directory, table: table) { rows in
+            try #require(!rows.isEmpty)
+            rows.append(rows[0])
+        }
 
         let shown = try #require(
             (rows[0][key] as? String).map { "\"\($0)\"" } ?? (rows[0][key] as? Int).map { "\($0)" })
@@ -112,22 +123,7 @@ import TokentopTestSupport
         let expected =
             "\(file): \(second) (\(key) \(shown)): \(key): \(shown) is already used by tables.\(table)[0]; each "
             + "\(key) appears once in a table"
-        let target = directory.file("target.sqlite3")
-        let empty = directory.file("empty.sqlite3")
-        _ = try Store.open(path: empty, secrets: SecretBox(key: StoreFixtures.key))
-        for location in [target, empty] {
-            #expect {
-                try ImportFile.run(
-                    path: file, openStore: StoreExportTests.openTarget(location), user: "tester",
-                    at: StoreExportTests.later)
-            } throws: { error in
-                "\(error)" == expected
-            }
-        }
-        #expect(!FileManager.default.fileExists(atPath: target))
-        let store = try Store.open(path: empty, secrets: SecretBox(key: StoreFixtures.key))
-        #expect(try store.connections().isEmpty && store.integrations().isEmpty)
-        #expect(try store.recentHistory(limit: 10).isEmpty)
+        try Self.expectRefusedAndNothingWritten(file, in: directory) { $0 == expected }
     }
 
     /// An app's own redirect scheme (RFC 8252 §7.1), which an import takes, leaves in an export that restores: the

@@ -97,9 +97,10 @@ extension StoreExport {
         for (index, row) in dump.rows(of: "integrations").enumerated() {
             let fields = reader("integrations", index, row)
             _ = try fields.requiredString("token_url", "the token endpoint")
-            for column in ["token_url", "revocation_url", "authorization_url", "device_authorization_url", "probe_url"] {
+            for column in ["token_url", "revocation_url", "authorization_url", "device_authorization_url"] {
                 _ = try fields.httpURL(column)
             }
+            _ = try fields.httpURL("probe_url")
             _ = try fields.redirectURI("redirect_uri")
             // The import file's `resource` rule, for the list the column holds (its JSON shape is read back later).
             if let text = try fields.string("resources"),

@@ -19,7 +19,8 @@ public struct ProbeResult: Codable, Sendable, Equatable {
 
 extension Connection {
     /// Whether this is a static credential, in use, whose last probe failed without the provider refusing it (a
-    /// refusal makes it needs-reauth): the dashboard's `■ static ✗`, `list`'s `static ✗`, and a warning of `status`.
+    /// refusal makes it needs-reauth): the dashboard's `static ✗` row, `list`'s `static ✗`, and a warning of
+    /// `status`.
     public var probeFailed: Bool {
         !credential.expires && revokedAt == nil && reauthReason == nil && probe?.ok == false
     }

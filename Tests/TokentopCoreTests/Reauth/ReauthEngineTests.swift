@@ -59,6 +59,19 @@ import Testing
         try await step(session) { if case .waitingForBrowser(let step) = $0 { step } else { nil } }
     }
 
+    /// Follows the browser's redirect back to `url`, expects the page that closes the sign-in, and returns the
+    /// connection the session stored; nil (with the issue recorded) when it did not succeed.
+    func signedIn(at url: URL, _ session: ReauthSession) async throws -> Connection? {
+        let page = try await Browser.get(url.absoluteString)
+        #expect(page.status == 200)
+        #expect(page.body.contains("You can close this tab"))
+        guard case .succeeded(let after) = await session.outcome() else {
+            Issue.record("no success: \(session.progress)")
+            return nil
+        }
+        return after
+    }
+
     func failureOf(_ progress: ReauthProgress) -> ReauthFailure? {
         if case .failed(let failure) = progress { failure } else { nil }
     }
@@ -82,14 +95,7 @@ import Testing
         #expect(step.url.absoluteString.hasPrefix("https://signin.sandbox.invalid/authorize?prompt=consent&"))
         #expect(step.redirectURI.hasPrefix("http://127.0.0.1:"))
         #expect(step.deadline == clock.now().addingTimeInterval(ReauthOptions.defaultBrowserTimeout))
-        let page = try await Browser.get(try provider.authorize(step.url).absoluteString)
-        #expect(page.status == 200)
-        #expect(page.body.contains("You can close this tab"))
-
-        guard case .succeeded(let after) = await session.outcome() else {
-            Issue.record("no success: \(session.progress)")
-            return
-        }
+        guard let after = try await signedIn(at: try provider.authorize(step.url), session) else { return }
         #expect(after.reauthReason == nil)
         #expect(after.failures == 0)
         #expect(after.lastError == nil)
@@ -151,13 +157,7 @@ import Testing
         }
         #expect(!provider.requests.contains { $0.url.path == "/token" })
 
-        let page = try await Browser.get(redirect.absoluteString)
-        #expect(page.status == 200)
-        #expect(page.body.contains("You can close this tab"))
-        guard case .succeeded(let after) = await session.outcome() else {
-            Issue.record("no success: \(session.progress)")
-            return
-        }
+        guard let after = try await signedIn(at: redirect, session) else { return }
         #expect(after.reauthReason == nil)
         let tokens = try engine.store.tokenSecrets(connectionID: "alice")
         #expect(tokens.access?.value.hasPrefix("fake-access-token-new-") == true)
