@@ -182,9 +182,11 @@ struct ProberTests {
         let started = Date()
         let connection = try await setup.engine.refreshNow("vendor-key")
         let elapsed = Date().timeIntervalSince(started)
+        // The server never answers: the probe came back only because a limit cut it, and the 1 s one, not the
+        // default's 10 s (a loaded machine once took 8 s to get the 1 s answer through, so no tighter bound).
         #expect(connection.probe?.detail == "no answer within 1s")
         #expect(connection.probe?.ok == false)
-        #expect(elapsed < 5, "the probe took \(elapsed)s")
+        #expect(elapsed < ProbePolicy.standard.timeout, "the probe took \(elapsed)s")
     }
 
     @Test func redirectIsNotFollowed() async throws {
