@@ -22,10 +22,13 @@ extension Secret {
     /// - Parameter lines: whether line breaks may stand inside it: an imported private key or app key is a PEM of
     ///   several lines; a token from a token endpoint is one line.
     static func problem(with text: String, lines: Bool = false) -> TextProblem? {
-        guard !text.isEmpty else { return .empty }
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { return .blank }
-        guard trimmed == text else { return .whitespaceAtEdges }
+        // Read on every refresh, twice: the edges are looked at, not trimmed into a copy.
+        let scalars = text.unicodeScalars
+        guard let first = scalars.first, let last = scalars.last else { return .empty }
+        let space = CharacterSet.whitespacesAndNewlines
+        if space.contains(first) || space.contains(last) {
+            return scalars.allSatisfy(space.contains) ? .blank : .whitespaceAtEdges
+        }
         let unsafe = text.unicodeScalars.first { scalar in
             SafeText.isUnsafe(scalar) && !(lines && (scalar == "\n" || scalar == "\r"))
         }

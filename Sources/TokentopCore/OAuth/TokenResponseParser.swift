@@ -127,7 +127,7 @@ public enum TokenResponseParser {
     /// A JSON value's type as a message names it: "a number", "an array".
     private static func kind(of value: Any) -> String {
         switch value {
-        case let number as NSNumber: String(cString: number.objCType) == "c" ? "a boolean" : "a number"
+        case let number as NSNumber: isBoolean(number) ? "a boolean" : "a number"
         case is [Any]: "an array"
         case is [String: Any]: "an object"
         default: "another kind of value"
@@ -200,12 +200,14 @@ public enum TokenResponseParser {
     /// A number or a numeric string; anything else is nil.
     private static func number(_ value: Any) -> Double? {
         switch value {
-        // JSON true and false arrive as NSNumber too; only a real number is a lifetime.
-        case let n as NSNumber where String(cString: n.objCType) != "c": n.doubleValue
+        case let n as NSNumber where !isBoolean(n): n.doubleValue
         case let s as String: Double(s.trimmingCharacters(in: .whitespaces))
         default: nil
         }
     }
+
+    /// Whether a JSON value read as NSNumber was `true` or `false`, which is no number of seconds.
+    private static func isBoolean(_ number: NSNumber) -> Bool { String(cString: number.objCType) == "c" }
 
     /// A number for a note: no exponent for ordinary values, at most 6 significant digits.
     private static func format(_ value: Double) -> String {
@@ -215,7 +217,7 @@ public enum TokenResponseParser {
     /// An absolute `expires_at`: Unix seconds, or an RFC 3339 / ISO 8601 time.
     private static func date(_ value: Any) -> Date? {
         switch value {
-        case let number as NSNumber where String(cString: number.objCType) != "c":
+        case let number as NSNumber where !isBoolean(number):
             return Date(timeIntervalSince1970: number.doubleValue)
         case let text as String:
             let formatter = ISO8601DateFormatter()
