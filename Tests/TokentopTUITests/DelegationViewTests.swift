@@ -210,6 +210,30 @@ import TokentopCore
         #expect(shown == ["notion-design", "figma-design"])
     }
 
+    @Test func aFilterShowingPartOfAWorkspaceCountsOnlyTheShownMembers() {
+        let harness = Self.harness()
+        harness.frame()
+        harness.press(.character("/"))
+        harness.type("figma")
+        #expect(
+            Self.tree(harness, scope: "Workspace") == [
+                "Workspace (1 of 3)", "  workspace Design · 2 members (1)", " ● healthy      figma-design",
+            ])
+    }
+
+    @Test func aNewVersionThatChangesTheMembersRetitlesTheHeading() {
+        let harness = Self.harness()
+        harness.frame()
+        // A refresh-like version: nothing moves, so the rows' order is kept, but a member left the workspace.
+        harness.backend.publish { snapshot in
+            let index = snapshot.connections.firstIndex { $0.id == "figma-design" }!
+            snapshot.connections[index].members = ["bo@example.com"]
+        }
+        harness.frame()
+        #expect(
+            Self.tree(harness, scope: "Workspace").prefix(2) == ["Workspace (3)", "  workspace Design · 2 members (2)"])
+    }
+
     /// The detail view's lines for `id`, whitespace runs collapsed.
     static func detail(_ id: String, adminBroken: Bool = false) -> [String] {
         let harness = Self.harness(adminBroken: adminBroken)

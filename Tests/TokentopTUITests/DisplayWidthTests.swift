@@ -56,6 +56,13 @@ import TokentopCore
         #expect(encoded == "?? wifi")
     }
 
+    @Test func controlAndFormatCharactersAreUnsafeAndPrintableOnesAreNot() {
+        let unsafe: [Character] = ["\u{0}", "\u{1B}", "\n", "\u{7F}", "\u{85}", "\u{202E}", "\u{2028}", "\u{200D}"]
+        #expect(unsafe.filter { !$0.isUnsafeForTerminal }.isEmpty)
+        let safe: [Character] = [" ", "a", "~", "é", "…", "●", "👩‍💻", "🇩🇪"]
+        #expect(safe.filter(\.isUnsafeForTerminal).isEmpty)
+    }
+
     // MARK: - On the dashboard
 
     private func harness(subject: String) -> Harness {

@@ -14,37 +14,58 @@ extension RowList {
         case key(String)
     }
 
-    /// The rows of `scope`'s group below its header, for `bucket` (the group's shown connections, already sorted).
-    /// `parents` maps a child's position to its parent's (``RowOrder/parents``).
-    static func groupRows(
-        _ scope: IdentityScope, bucket: [Int], snapshot: DashboardSnapshot, parents: [Int: Int], sort: SortOrder
-    ) -> [(Row, TreeMark)] {
-        guard scope == .workspace else { return tree(bucket, snapshot: snapshot, parents: parents, scope: scope) }
+    /// Appends the rows of `scope`'s group below its header to `rows` and `marks`, for `bucket` (the group's shown
+    /// connections, already sorted). What places each row comes from `order`, so no connection is read here.
+    static func appendGroupRows(
+        _ scope: IdentityScope, bucket: [Int], snapshot: DashboardSnapshot, order: RowOrder, sort: SortOrder,
+        to rows: inout [Row], marks: inout [TreeMark], titles: inout [String]
+    ) {
+        guard scope == .workspace else {
+            return appendTree(
+                bucket, snapshot: snapshot, order: order, scope: scope, to: &rows, marks: &marks, titles: &titles)
+        }
         // One heading per workspace, in name order for the name orders, else where its first connection sorts.
-        var order: [String] = []
-        var members: [String: [Int]] = [:]
+        var shownUnder = [[Int]](repeating: [], count: order.headings.count)
+        var firstSeen: [Int32] = []
         for index in bucket {
-            let name = snapshot.connections[index].workspaceName ?? snapshot.connections[index].subject
-            if members[name] == nil { order.append(name) }
-            members[name, default: []].append(index)
+            let heading = order.headingOf[index]
+            guard heading >= 0 else { continue }
+            if shownUnder[Int(heading)].isEmpty { firstSeen.append(heading) }
+            shownUnder[Int(heading)].append(index)
         }
-        if sort == .group || sort == .name { order.sort() }
-        var rows: [(Row, TreeMark)] = []
-        for name in order {
-            let shown = members[name] ?? []
-            let people = Set(shown.flatMap { snapshot.connections[$0].members }).count
-            let title = "  workspace \(name)" + (people > 0 ? " · \(people) member\(people == 1 ? "" : "s")" : "")
-            rows.append((.subgroup(title, shown: shown.count), .none))
-            rows += tree(shown, snapshot: snapshot, parents: parents, scope: scope)
+        let sequence =
+            sort == .group || sort == .name ? order.headingsByName.filter { !shownUnder[Int($0)].isEmpty } : firstSeen
+        // Members seen under the heading being counted, by member number: stamped with the heading, never cleared.
+        var stamp: [Int32] = []
+        for heading in sequence {
+            let shown = shownUnder[Int(heading)]
+            let facts = order.headings[Int(heading)]
+            var people = facts.members
+            if shown.count != facts.size, people > 0 {
+                // Part of the workspace is shown: count the members of that part.
+                if stamp.isEmpty { stamp = [Int32](repeating: -1, count: order.memberNumberCount) }
+                people = 0
+                for index in shown {
+                    for member in order.memberNumbers[index] ?? [] where stamp[Int(member)] != heading {
+                        stamp[Int(member)] = heading
+                        people += 1
+                    }
+                }
+            }
+            rows.append(.subgroup(title: titles.count, shown: shown.count))
+            titles.append(
+                "  workspace \(facts.name)" + (people > 0 ? " · \(people) member\(people == 1 ? "" : "s")" : ""))
+            marks.append(.none)
+            appendTree(shown, snapshot: snapshot, order: order, scope: scope, to: &rows, marks: &marks, titles: &titles)
         }
-        return rows
     }
 
     /// Connections in `sorted` order, each child beneath its holder; a holder stands where its first member sorts.
-    private static func tree(
-        _ sorted: [Int], snapshot: DashboardSnapshot, parents allParents: [Int: Int], scope: IdentityScope
-    ) -> [(Row, TreeMark)] {
-        let connections = snapshot.connections
+    private static func appendTree(
+        _ sorted: [Int], snapshot: DashboardSnapshot, order: RowOrder, scope: IdentityScope,
+        to allRows: inout [Row], marks: inout [TreeMark], titles: inout [String]
+    ) {
+        let allParents = order.parents
         var parents: [Int: Int] = [:]
         if !allParents.isEmpty {
             for index in sorted {
@@ -52,8 +73,10 @@ extension RowList {
             }
         }
         // Most groups hold no tree: their rows are the sorted connections, without hashing each one.
-        if parents.isEmpty, scope != .delegated || !sorted.contains(where: { connections[$0].grant == .jwtBearer }) {
-            return sorted.map { (.connection($0), .none) }
+        if parents.isEmpty, scope != .delegated || !sorted.contains(where: { order.grant(at: $0) == .jwtBearer }) {
+            allRows.append(contentsOf: sorted.lazy.map { .connection($0) })
+            marks.append(contentsOf: repeatElement(.none, count: sorted.count))
+            return
         }
         // FIXME: a group with trees hashes each shown connection on every rebuild, and tokentop-bench's fleet has no
         // derived or JWT bearer connections, so this path's cost at 100,000 connections is not measured yet.
@@ -63,12 +86,11 @@ extension RowList {
         var holders: [Int: Holder] = [:]
         var held: [Holder: [Int]] = [:]
         for index in sorted {
-            let connection = connections[index]
             let holder: Holder?
             if let parent = parents[index] {
                 holder = shown.contains(parent) ? .member(parent) : .context(parent)
-            } else if scope == .delegated, connection.grant == .jwtBearer, !parentsHere.contains(index) {
-                holder = .key(connection.integrationID)
+            } else if scope == .delegated, order.grant(at: index) == .jwtBearer, !parentsHere.contains(index) {
+                holder = .key(snapshot.connections[index].integrationID)
             } else {
                 holder = nil
             }
@@ -77,31 +99,40 @@ extension RowList {
                 held[holder, default: []].append(index)
             }
         }
-        var rows: [(Row, TreeMark)] = []
         var placed: Set<Holder> = []
-        func place(_ holder: Holder, heading: Row?) {
+        // A holder's children go beneath its first member's place, after the heading a holder from elsewhere gets.
+        func place(_ holder: Holder) {
             guard placed.insert(holder).inserted else { return }
-            if let heading { rows.append((heading, .none)) }
             let children = held[holder] ?? []
+            switch holder {
+            case .member: break
+            case .context(let parent):
+                allRows.append(.context(parent))
+                marks.append(.none)
+            case .key(let integrationID):
+                allRows.append(.subgroup(title: titles.count, shown: children.count))
+                marks.append(.none)
+                titles.append(keyTitle(integrationID, snapshot))
+            }
             for (offset, child) in children.enumerated() {
-                rows.append((.connection(child), offset == children.count - 1 ? .last : .branch))
+                allRows.append(.connection(child))
+                marks.append(offset == children.count - 1 ? .last : .branch)
             }
         }
         for index in sorted {
             switch holders[index] {
             case nil:
-                rows.append((.connection(index), .none))
-                place(.member(index), heading: nil)
+                allRows.append(.connection(index))
+                marks.append(.none)
+                place(.member(index))
             case .member:
                 continue
             case .context(let parent):
-                place(.context(parent), heading: .context(parent))
+                place(.context(parent))
             case .key(let integrationID):
-                let count = held[.key(integrationID)]?.count ?? 0
-                place(.key(integrationID), heading: .subgroup(keyTitle(integrationID, snapshot), shown: count))
+                place(.key(integrationID))
             }
         }
-        return rows
     }
 
     /// `  google-dwd · key of svc@example.iam`: the integration whose key mints the tokens beneath it.

@@ -14,8 +14,10 @@ struct RowList {
     enum Row: Equatable {
         /// A group header: the scope, how many of its connections are shown, and how many it has.
         case group(IdentityScope, shown: Int, total: Int)
-        /// A sub-heading inside a group: a workspace, or the key that mints the delegated tokens beneath it.
-        case subgroup(String, shown: Int)
+        /// A sub-heading inside a group: a workspace, or the key that mints the delegated tokens beneath it; its
+        /// title is ``RowList/titles``[title]. No row holds a string, so the 100,000 rows of a fleet are copied and
+        /// freed as plain memory.
+        case subgroup(title: Int, shown: Int)
         /// A parent shown above its children in a group it does not belong to; the cursor skips it.
         case context(Int)
         /// A connection, by its index in the snapshot's `connections`.
@@ -33,6 +35,8 @@ struct RowList {
 
     private(set) var query: Query
     let rows: [Row]
+    /// The sub-headings' titles, by the number their rows carry.
+    let titles: [String]
     /// Each row's place in its group's tree, parallel to ``rows``.
     let marks: [TreeMark]
     /// The indexes of every connection's children in the snapshot, filtered or not, by parent id.
@@ -49,6 +53,7 @@ struct RowList {
     init() {
         query = Query(version: .max, filter: "", scope: nil, sort: .group)
         rows = []
+        titles = []
         marks = []
         childrenByParent = [:]
         connectionPositions = []
@@ -70,6 +75,7 @@ struct RowList {
         // Group headers of empty scopes show the whole picture when nothing narrows it.
         let showEmptyGroups = query.filter.isEmpty && query.scope == nil && !snapshot.connections.isEmpty
         var rows: [Row] = []
+        var titles: [String] = []
         var marks: [TreeMark] = []
         var positions: [Int] = []
         var ordinals = [Int32](repeating: -1, count: snapshot.connections.count)
@@ -83,18 +89,20 @@ struct RowList {
             marks.reserveCapacity(rows.count + visible.count + 1)
             rows.append(.group(scope, shown: visible.count, total: order.totals[scope.ordinal]))
             marks.append(.none)
-            let grouped = Self.groupRows(
-                scope, bucket: visible, snapshot: snapshot, parents: order.parents, sort: query.sort)
-            for (row, mark) in grouped {
-                if case .connection(let index) = row {
+            let first = rows.count
+            Self.appendGroupRows(
+                scope, bucket: visible, snapshot: snapshot, order: order, sort: query.sort,
+                to: &rows, marks: &marks, titles: &titles)
+            positions.reserveCapacity(positions.count + visible.count)
+            for position in first..<rows.count {
+                if case .connection(let index) = rows[position] {
                     ordinals[index] = Int32(positions.count)
-                    positions.append(rows.count)
+                    positions.append(position)
                 }
-                rows.append(row)
-                marks.append(mark)
             }
         }
         self.rows = rows
+        self.titles = titles
         self.marks = marks
         childrenByParent = order.children
         connectionPositions = positions

@@ -24,21 +24,44 @@ struct RowOrder {
     private let trees: [TreeFacts]
     /// Each integration's client id, which the delegated key headings show.
     private let clients: [String: String]
+    /// The workspace group's headings, numbered in snapshot order of their first connection, with what the rows
+    /// need of them: a heading's number for each position (-1 outside the workspace group).
+    let headingOf: [Int32]
+    let headings: [WorkspaceHeading]
+    /// The heading numbers in name order.
+    let headingsByName: [Int32]
+    /// Each workspace connection's members, numbered across the snapshot (`memberNumberCount` numbers), by position.
+    let memberNumbers: [Int: [Int32]]
+    let memberNumberCount: Int
+
+    /// One workspace heading: the workspace's name (or the subject of a connection that names none), how many
+    /// connections stand under it, and how many distinct members they list together.
+    struct WorkspaceHeading {
+        var name: String
+        var size: Int
+        var members: Int
+    }
 
     private struct TreeFacts: Equatable {
         var parentID: String?
-        var workspace: String?
+        /// A workspace connection's heading and members; nil and empty in the other groups.
+        var heading: String?
+        var members: [String]
         var grant: GrantKind
 
         init(_ connection: Connection) {
             parentID = connection.parentID
-            workspace = connection.workspaceName
+            let workspace = connection.scope == .workspace
+            heading = workspace ? connection.workspaceName ?? connection.subject : nil
+            members = workspace ? connection.members : []
             grant = connection.grant
         }
 
         /// Whether `connection` has these facts, without copying them out of it.
         func matches(_ connection: Connection) -> Bool {
-            grant == connection.grant && parentID == connection.parentID && workspace == connection.workspaceName
+            guard grant == connection.grant, parentID == connection.parentID else { return false }
+            guard connection.scope == .workspace else { return heading == nil }
+            return heading == connection.workspaceName ?? connection.subject && members == connection.members
         }
     }
 
@@ -74,6 +97,9 @@ struct RowOrder {
         self.parents = parents
         self.children = children
         self.trees = trees
+        let workspaces = Self.workspaceHeadings(trees)
+        (headingOf, headings, memberNumbers, memberNumberCount) = workspaces
+        headingsByName = workspaces.1.indices.sorted { workspaces.1[$0].name < workspaces.1[$1].name }.map { Int32($0) }
         clients = snapshot.integrations.mapValues(\.clientID)
         totals = buckets.map(\.count)
         if let order = Self.ordering(sort, snapshot: snapshot, now: now) {
@@ -99,6 +125,46 @@ struct RowOrder {
         }
         version = snapshot.version
         return true
+    }
+
+    /// The grant of the connection at `position`.
+    func grant(at position: Int) -> GrantKind { trees[position].grant }
+
+    /// The workspace headings of `trees`: see ``headingOf``, ``headings`` and ``memberNumbers``.
+    private static func workspaceHeadings(
+        _ trees: [TreeFacts]
+    ) -> ([Int32], [WorkspaceHeading], [Int: [Int32]], Int) {
+        var headingOf = [Int32](repeating: -1, count: trees.count)
+        var headings: [WorkspaceHeading] = []
+        var numbers: [String: Int32] = [:]
+        var memberNumbers: [Int: [Int32]] = [:]
+        var members: [String: Int32] = [:]
+        var headingMembers: [Set<Int32>] = []
+        for (position, facts) in trees.enumerated() {
+            guard let name = facts.heading else { continue }
+            let number: Int32
+            if let known = numbers[name] {
+                number = known
+            } else {
+                number = Int32(headings.count)
+                numbers[name] = number
+                headings.append(WorkspaceHeading(name: name, size: 0, members: 0))
+                headingMembers.append([])
+            }
+            headingOf[position] = number
+            headings[Int(number)].size += 1
+            guard !facts.members.isEmpty else { continue }
+            let numbered = facts.members.map { member in
+                if let known = members[member] { return known }
+                let next = Int32(members.count)
+                members[member] = next
+                return next
+            }
+            memberNumbers[position] = numbered
+            headingMembers[Int(number)].formUnion(numbered)
+        }
+        for index in headings.indices { headings[index].members = headingMembers[index].count }
+        return (headingOf, headings, memberNumbers, members.count)
     }
 
     /// The comparison for `sort` over positions in the snapshot; nil keeps the snapshot's order.

@@ -27,6 +27,8 @@ extension Character {
     /// Inside a cluster the joiners and the tag characters of flag sequences are harmless and allowed; a cluster
     /// that starts with a format character, or holds any other, is not.
     var isUnsafeForTerminal: Bool {
+        // ASCII skips the property lookups: only its C0 controls and DEL are unsafe.
+        if let ascii = asciiValue { return ascii < 0x20 || ascii == 0x7F }
         for (offset, scalar) in unicodeScalars.enumerated() {
             switch scalar.properties.generalCategory {
             case .control, .lineSeparator, .paragraphSeparator, .surrogate, .unassigned: return true

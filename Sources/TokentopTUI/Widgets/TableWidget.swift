@@ -29,8 +29,8 @@ struct TableWidget: Widget {
                     row: 0, style: theme[.groupHeader])
             case .subgroup(let title, let shown):
                 canvas.line(
-                    "\(title) (\(shown))", in: Rect(row: line, column: 0, height: 1, width: body.width), row: 0,
-                    style: theme[.label])
+                    "\(dashboard.rows.titles[title]) (\(shown))",
+                    in: Rect(row: line, column: 0, height: 1, width: body.width), row: 0, style: theme[.label])
             case .context(let index):
                 drawConnection(
                     dashboard.snapshot.connections[index], position: top + offset, row: line,
