@@ -22,6 +22,9 @@ struct Canvas: Equatable {
     let size: TerminalSize
     private var cells: [Cell]
 
+    /// The cell text of each ASCII byte.
+    private static let asciiCells: [String] = (0..<128).map { String(UnicodeScalar(UInt8($0))) }
+
     init(size: TerminalSize, style: Style = .plain) {
         self.size = size
         cells = Array(repeating: Cell(text: " ", style: style), count: max(0, size.rows * size.columns))
@@ -54,6 +57,15 @@ struct Canvas: Equatable {
         guard row >= 0, row < size.rows, column < size.columns else { return 0 }
         let limit = min(size.columns, column + (width ?? size.columns))
         var at = column
+        // Most text on the dashboard is printable ASCII: one cell per byte, no grapheme breaking or property lookup.
+        if text.isPrintableASCII {
+            for byte in text.utf8 {
+                guard at < limit else { break }
+                if at >= 0 { set(row, at, Cell(text: Self.asciiCells[Int(byte)], style: style)) }
+                at += 1
+            }
+            return max(0, at - max(column, 0))
+        }
         for character in text {
             let shown: Character = character == "\t" ? " " : (character.isUnsafeForTerminal ? "�" : character)
             let cellWidth = shown.displayWidth

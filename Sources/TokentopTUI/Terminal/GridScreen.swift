@@ -65,6 +65,10 @@ final class GridScreen: Screen {
 
     func put(_ text: String, style: Style, row: Int, column: Int) {
         putCount += 1
+        if text.isPrintableASCII {
+            grid.put(text, row: row, column: column, style: style)
+            return
+        }
         var at = column
         var previous: Int?
         for scalar in TerminalText.encode(text, scalarWidth: \.cellWidth).unicodeScalars {

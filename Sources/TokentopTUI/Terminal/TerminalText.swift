@@ -13,6 +13,7 @@ enum TerminalText {
     /// - Parameter scalarWidth: the terminal's width of one scalar: `wcwidth` for a real terminal; negative for a
     ///   scalar it cannot print.
     static func encode(_ text: String, scalarWidth: (Unicode.Scalar) -> Int) -> String {
+        if text.isPrintableASCII { return text }
         var result = ""
         result.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
         for character in text {
@@ -48,4 +49,9 @@ enum TerminalText {
         }
         return kept
     }
+}
+
+extension String {
+    /// Whether every character is printable ASCII: one cell each on every terminal, nothing to check further.
+    var isPrintableASCII: Bool { utf8.allSatisfy { (0x20..<0x7F).contains($0) } }
 }
