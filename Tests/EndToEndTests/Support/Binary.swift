@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokentopTestSupport
 
 /// The built `tokentop` executable that these tests drive: `$TOKENTOP_BIN`, or the one beside the test bundle.
 enum Binary {
@@ -94,10 +95,13 @@ enum Binary {
         let input = Pipe()
         process.standardInput = input
         try process.run()
+        // stderr drains on a thread of its own while stdout is read here: read one after the other, a child that
+        // fills the stderr pipe before it closes stdout would wait on us while we wait on it.
+        let errors = PipeDrain(err.fileHandleForReading)
         if let stdin { input.fileHandleForWriting.write(stdin) }
         try input.fileHandleForWriting.close()
         let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        let errData = errors.wait()
         process.waitUntilExit()
         return Run(status: process.terminationStatus, output: outData, stderr: String(decoding: errData, as: UTF8.self))
     }
