@@ -42,7 +42,7 @@ extension PostgresSharedStoreTests {
         terminal["TOKENTOP_STORE"] = dashboardURL
         let tmux = try Tmux(width: 120, height: 30, environment: terminal, directory: sandbox.root)
         try tmux.send("\(Binary.path)", "Enter")
-        var screen = try tmux.wait(timeout: 20) { screen in
+        var screen = try await tmux.wait(timeout: 20) { screen in
             ids.allSatisfy { DashboardTmuxTests.row(of: $0, in: screen) != nil }
         }
         #expect(ids.allSatisfy { DashboardTmuxTests.row(of: $0, in: screen)?.contains("never") == true }, "\(screen)")
