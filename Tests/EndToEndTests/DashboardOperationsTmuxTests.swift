@@ -18,7 +18,7 @@ struct DashboardOperationsTmuxTests {
         var screen = try await tmux.wait(timeout: 20) { $0.contains("acme-alice") }
         try #require(screen.contains("acme-alice"), "no dashboard:\n\(screen)")
         let failures = "tokentop_refresh_failures_total{provider=\"acme\",reason=\"network_error\"}"
-        try DaemonOperationsTests.waitFor(20, "a metrics file counting the failure") {
+        try await DaemonOperationsTests.waitFor(20, "a metrics file counting the failure") {
             DaemonOperationsTests.read(metrics).contains(failures)
         }
 

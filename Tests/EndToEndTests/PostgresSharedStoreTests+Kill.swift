@@ -68,7 +68,7 @@ extension PostgresSharedStoreTests {
             kill(daemon.processIdentifier, SIGTERM)
             daemon.waitUntilExit()
             #expect(daemon.terminationStatus == 0)
-            let count = log.waitFor("daemon stopped", seconds: 5)?["refreshes"] as? Int ?? -1
+            let count = try await log.waitFor("daemon stopped", seconds: 5)?["refreshes"] as? Int ?? -1
             #expect(count > 0, "a surviving daemon took part")
             perProcess.append(String(count))
         }

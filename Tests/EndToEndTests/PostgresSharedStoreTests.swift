@@ -58,7 +58,7 @@ struct PostgresSharedStoreTests {
         for (daemon, log) in daemons {
             daemon.waitUntilExit()
             #expect(daemon.terminationStatus == 0)
-            perProcess.append(log.waitFor("daemon stopped", seconds: 5)?["refreshes"] as? Int ?? -1)
+            perProcess.append(try await log.waitFor("daemon stopped", seconds: 5)?["refreshes"] as? Int ?? -1)
         }
         #expect(progress.refreshed == Self.loadTokens, "refreshed \(progress.refreshed) of \(Self.loadTokens)")
 

@@ -116,7 +116,7 @@ struct SecretsAtRestTests {
         try #require(screen.contains("dot-alice"), "no dashboard:\n\(screen)")
 
         var alice: [String: Any] = [:]
-        try DaemonOperationsTests.waitFor(30, "dot-alice renewed at the server") {
+        try await DaemonOperationsTests.waitFor(30, "dot-alice renewed at the server") {
             let rows = try DatabaseFaultTests.list(database, environment: environment)
             alice = rows.first { $0["id"] as? String == "dot-alice" } ?? [:]
             return alice["last_refresh_at"] is String

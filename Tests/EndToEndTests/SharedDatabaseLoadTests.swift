@@ -45,7 +45,7 @@ struct SharedDatabaseLoadTests {
         for (daemon, log) in daemons {
             daemon.waitUntilExit()
             #expect(daemon.terminationStatus == 0)
-            perProcess.append(log.waitFor("daemon stopped", seconds: 5)?["refreshes"] as? Int ?? -1)
+            perProcess.append(try await log.waitFor("daemon stopped", seconds: 5)?["refreshes"] as? Int ?? -1)
         }
 
         let stored = try store.connections()

@@ -22,12 +22,13 @@ final class LineCollector: Sendable {
         }
     }
 
-    /// Waits up to `seconds` for a line whose `msg` is `message`.
-    func waitFor(_ message: String, seconds: Double) -> [String: Any]? {
+    /// Waits up to `seconds` for a line whose `msg` is `message`, polling with `Task.sleep` (which, unlike
+    /// `Thread.sleep`, lets other tests use the thread meanwhile).
+    func waitFor(_ message: String, seconds: Double) async throws -> [String: Any]? {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if let line = objects.first(where: { $0["msg"] as? String == message }) { return line }
-            Thread.sleep(forTimeInterval: 0.1)
+            try await Task.sleep(for: .milliseconds(100))
         }
         return nil
     }
