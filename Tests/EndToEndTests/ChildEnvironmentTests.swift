@@ -26,7 +26,7 @@ struct ChildEnvironmentTests {
             FileManager.default.fileExists(atPath: seen)
         }
         daemon.signal(SIGTERM)
-        #expect(daemon.wait() == 0)
+        #expect(await daemon.wait() == 0)
         let lines = DaemonOperationsTests.read(seen).split(separator: "\n").map(String.init)
         let names = Set(lines.map { String($0.prefix { $0 != "=" }) })
         #expect(names.contains("PATH"))

@@ -91,7 +91,7 @@ struct DaemonOperationsTests {
         #expect(Self.read(log + ".1").contains("\"msg\":\"daemon started\""))
 
         daemon.signal(SIGTERM)
-        #expect(daemon.wait() == 0)
+        #expect(await daemon.wait() == 0)
         let all = [Self.read(log), Self.read(log + ".1"), Self.read(metrics), Self.read(events)].joined()
         for secret in ["fake-refresh-token-0001", "fake-access-token-0001", "fake-client-secret-0001", "fake-api-key"] {
             #expect(!all.contains(secret), "\(secret) leaked")
@@ -117,14 +117,14 @@ struct DaemonOperationsTests {
         defer { daemon.kill() }
         try await Self.waitFor(20, "the timeout in the log") { Self.read(log).contains("event command timed out") }
         daemon.signal(SIGTERM)
-        #expect(daemon.wait() == 0)
+        #expect(await daemon.wait() == 0)
 
         let failing = try Binary.start(
             ["daemon", "--log", log, "--on-event", "echo nope >&2; exit 7"], environment: sandbox.environment)
         defer { failing.kill() }
         try await Self.waitFor(20, "the failure in the log") { Self.read(log).contains("\"exit.status\":\"7\"") }
         failing.signal(SIGTERM)
-        #expect(failing.wait() == 0)
+        #expect(await failing.wait() == 0)
         #expect(Self.read(log).contains("\"msg\":\"event command failed\""))
     }
 }
@@ -201,7 +201,7 @@ struct LogPathTests {
             DaemonOperationsTests.read(log).contains("configuration not reloaded")
         }
         daemon.signal(SIGTERM)
-        #expect(daemon.wait() == 0)
+        #expect(await daemon.wait() == 0)
         let refusal = try #require(
             DaemonOperationsTests.read(log).split(separator: "\n").compactMap {
                 try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
@@ -246,7 +246,7 @@ struct DaemonShutdownLogTests {
         }
         // The refresh fails now, while the daemon waits for it.
         server.stop()
-        #expect(daemon.wait() == 0)
+        #expect(await daemon.wait() == 0)
         let messages = Self.lines(log).compactMap { $0["msg"] as? String }
         let failed = try #require(messages.firstIndex(of: "refresh_failed"), "\(messages)")
         let stopped = try #require(messages.firstIndex(of: "daemon stopped"))
@@ -269,7 +269,7 @@ struct DaemonShutdownLogTests {
         }
         #expect(!DaemonOperationsTests.read(log + ".1").contains("configuration not reloaded"))
         daemon.signal(SIGTERM)
-        #expect(daemon.wait() == 0)
+        #expect(await daemon.wait() == 0)
         #expect(Self.lines(log).last?["msg"] as? String == "daemon stopped")
     }
 }

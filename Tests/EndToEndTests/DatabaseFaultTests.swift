@@ -166,10 +166,10 @@ struct DatabaseFaultTests {
         }
 
         /// Rolls back and waits for the holder to end.
-        func release() throws {
+        func release() async throws {
             input.fileHandleForWriting.write(Data("go\n".utf8))
             try input.fileHandleForWriting.close()
-            process.waitUntilExit()
+            _ = await process.exited()
         }
 
         deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
@@ -208,7 +208,7 @@ struct DatabaseFaultTests {
         screen = try await tmux.wait(timeout: 5) { ($0.split(separator: "\n").first.map(String.init) ?? "") != header }
         #expect(screen.contains(" tokentop "), "dashboard gone:\n\(screen)")
 
-        try holder.release()
+        try await holder.release()
         let releasedAt = Date()
         // Recovered: the notice goes once a refresh is stored, and the store shows one written after the release.
         screen = try await tmux.wait(timeout: 30) { !$0.contains(" ! database problem") }

@@ -150,7 +150,7 @@ struct HostileProviderTests {
         // limit from the drip's end (CI once took 10.2 s here).
         #expect(elapsed < 15, "took \(elapsed) s against a 3 s limit and a 20 s drip")
     }
-    @Test func stoppingTheDaemonMidRefreshKeepsTheRotatedToken() throws {
+    @Test func stoppingTheDaemonMidRefreshKeepsTheRotatedToken() async throws {
         let server = try Server()
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
@@ -170,11 +170,10 @@ struct HostileProviderTests {
         let issuedURL = URL(string: "http://127.0.0.1:\(server.port)/issued")!
         let deadline = Date().addingTimeInterval(15)
         while Date() < deadline, (try? String(contentsOf: issuedURL, encoding: .utf8)) != "1" {
-            Thread.sleep(forTimeInterval: 0.1)
+            try await Task.sleep(for: .milliseconds(100))
         }
         kill(daemon.processIdentifier, SIGTERM)
-        daemon.waitUntilExit()
-        #expect(daemon.terminationStatus == 0)
+        #expect(await daemon.exited() == 0)
         let shown = try Binary.run(["show", "slow-1", "--json"], environment: env)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
         #expect(object["failures"] as? Int == 0, "\(shown.stdout)")

@@ -177,7 +177,7 @@ struct SecretsAtRestTests {
         try tmux.send("Escape")
         try tmux.send("q")
         daemon.signal(SIGTERM)
-        #expect(daemon.wait() == 0)
+        #expect(await daemon.wait() == 0)
         let logged = try Data(contentsOf: URL(fileURLWithPath: log))
         #expect(String(decoding: logged, as: UTF8.self).contains("\"msg\":\"daemon started\""))
 

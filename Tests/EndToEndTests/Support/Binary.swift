@@ -43,11 +43,8 @@ enum Binary {
         /// Kills it if it still runs: for a test that failed before stopping it properly.
         func kill() { if process.isRunning { signal(SIGKILL) } }
 
-        /// Waits for it to end; its exit status.
-        func wait() -> Int32 {
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
+        /// Waits for it to end, without holding a thread of the cooperative pool; its exit status.
+        func wait() async -> Int32 { await process.exited() }
     }
 
     /// Starts `tokentop` with `arguments` in the background, `environment` added to this process's.
