@@ -36,7 +36,7 @@ struct DaemonAndLockTests {
         #expect(!log.contains("fake-refresh-token-0001") && !log.contains("fake-access-token-0001"))
     }
 
-    @Test func aDatabaseLockedByAnotherWriterIsOneClearLine() throws {
+    @Test func aDatabaseLockedByAnotherWriterIsOneClearLine() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let file = try sandbox.write("import.json", CommandLineTests.importFile)
@@ -55,7 +55,7 @@ struct DaemonAndLockTests {
         holder.standardOutput = out
         try holder.run()
         defer { kill(holder.processIdentifier, SIGKILL) }
-        _ = out.fileHandleForReading.availableData  // "locked"
+        _ = await ServerLaunch.firstLine(of: out.fileHandleForReading, pid: holder.processIdentifier)  // "locked"
 
         let run = try Binary.run(["import", file], environment: sandbox.environment)
         #expect(run.status == 1)

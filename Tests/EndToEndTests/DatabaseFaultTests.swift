@@ -147,7 +147,7 @@ struct DatabaseFaultTests {
         let process = Process()
         private let input = Pipe()
 
-        init(_ database: String) throws {
+        init(_ database: String) async throws {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = [
                 "python3", "-c",
@@ -161,7 +161,7 @@ struct DatabaseFaultTests {
             process.standardOutput = out
             process.standardInput = input
             try process.run()
-            let first = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+            let first = await ServerLaunch.firstLine(of: out.fileHandleForReading, pid: process.processIdentifier)
             guard first.hasPrefix("locked") else { throw OAuthServerFixture.Failure("the lock holder said \(first)") }
         }
 
@@ -187,7 +187,7 @@ struct DatabaseFaultTests {
         try #require(screen.contains("acme-alice"), "no dashboard:\n\(screen)")
         let ids = Set(try Self.list(database, environment: environment).compactMap { $0["id"] as? String })
 
-        let holder = try LockHolder(database)
+        let holder = try await LockHolder(database)
         let lockedAt = Date()
         let notice =
             " ! database problem: the database \(database) stayed locked by another process for more than 5 seconds"

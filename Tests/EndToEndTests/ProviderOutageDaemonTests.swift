@@ -40,7 +40,7 @@ struct ProviderOutageDaemonTests {
         """#
 
     @Test func anOutageIsOneLogLineAndOnlyAProbeUntilTheProviderRecovers() async throws {
-        let server = try HostileProviderTests.Server(script: Self.script)
+        let server = try await HostileProviderTests.Server(script: Self.script)
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let base = "http://127.0.0.1:\(server.port)"
