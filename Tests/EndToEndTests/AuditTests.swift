@@ -3,7 +3,7 @@ import Testing
 
 /// `tokentop audit`: every operator action from the command line, hash-chained, and a broken chain detected.
 struct AuditTests {
-    @Test func operatorActionsAreAuditedAndTamperingIsCaught() throws {
+    @Test func operatorActionsAreAuditedAndTamperingIsCaught() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let file = try sandbox.write("import.json", CommandLineTests.importFile)
@@ -35,7 +35,7 @@ struct AuditTests {
             sandbox.database,
         ]
         try edit.run()
-        edit.waitUntilExit()
+        _ = await edit.exited()
         let broken = try Binary.run(["audit", "--verify"], environment: env)
         #expect(broken.status == 1)
         #expect(broken.stderr.contains("entry 2 was changed after it was written"), "\(broken.stderr)")

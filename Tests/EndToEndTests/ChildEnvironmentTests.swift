@@ -3,7 +3,7 @@ import Testing
 
 /// What tokentop starts never inherits the key.
 struct ChildEnvironmentTests {
-    @Test func anEventCommandGetsTheEnvironmentWithoutTheKeys() throws {
+    @Test func anEventCommandGetsTheEnvironmentWithoutTheKeys() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         try CommandLineTests.importExpired(into: sandbox)
@@ -22,11 +22,11 @@ struct ChildEnvironmentTests {
              "env > '\(seen).tmp' && mv '\(seen).tmp' '\(seen)'"],
             environment: environment)
         defer { daemon.kill() }
-        try DaemonOperationsTests.waitFor(20, "the event command's environment") {
+        try await DaemonOperationsTests.waitFor(20, "the event command's environment") {
             FileManager.default.fileExists(atPath: seen)
         }
         daemon.signal(SIGTERM)
-        #expect(daemon.wait() == 0)
+        #expect(await daemon.wait() == 0)
         let lines = DaemonOperationsTests.read(seen).split(separator: "\n").map(String.init)
         let names = Set(lines.map { String($0.prefix { $0 != "=" }) })
         #expect(names.contains("PATH"))

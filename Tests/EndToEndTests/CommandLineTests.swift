@@ -220,7 +220,7 @@ struct CommandLineTests {
         #expect(!FileManager.default.fileExists(atPath: sandbox.database))
     }
 
-    @Test func anotherProgramsDatabaseIsLeftAlone() throws {
+    @Test func anotherProgramsDatabaseIsLeftAlone() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let other = sandbox.root.appendingPathComponent("other.sqlite3").path
@@ -230,7 +230,7 @@ struct CommandLineTests {
             "python3", "-c", "import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute('CREATE TABLE foo (x)')", other,
         ]
         try make.run()
-        make.waitUntilExit()
+        _ = await make.exited()
         let before = try Data(contentsOf: URL(fileURLWithPath: other))
         let file = try sandbox.write("import.json", Self.importFile)
         let run = try Binary.run(["import", file, "--db", other], environment: sandbox.environment)
@@ -267,7 +267,7 @@ struct CommandLineTests {
         #expect(!FileManager.default.fileExists(atPath: sandbox.database))
     }
 
-    @Test func aFullDiskIsAnErrorNotASuccess() throws {
+    @Test func aFullDiskIsAnErrorNotASuccess() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Binary.path)
         process.arguments = ["--version"]
@@ -275,8 +275,7 @@ struct CommandLineTests {
         let err = Pipe()
         process.standardError = err
         try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 1)
+        #expect(await process.exited() == 1)
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(message.contains("cannot write the output"))
     }

@@ -46,7 +46,7 @@ struct CrashSafetyTests {
             try await Task.sleep(nanoseconds: UInt64.random(in: 50_000_000...600_000_000))
             kill(daemon.processIdentifier, SIGKILL)
             // Reaped before the next start: a zombie still answers kill(pid, 0) as if it were alive.
-            daemon.waitUntilExit()
+            _ = await daemon.exited()
 
             // After every kill, before the next start: each connection as stored is one the next refresher can
             // renew, and the provider would accept its refresh token (asked without presenting it, so nothing

@@ -48,7 +48,7 @@ struct CurlTransportTests {
     }
 
     @Test func aPostArrivesWithItsHeadersAndBody() async throws {
-        let server = try Server(script: Self.script)
+        let server = try await Server(script: Self.script)
         let transport = try CurlTransport(timeout: 10)
         let request = HTTPRequest(
             method: "POST", url: server.url("/token"),
@@ -70,20 +70,20 @@ struct CurlTransportTests {
     }
 
     @Test(arguments: ["GET", "DELETE"]) func otherMethodsAreSentAsAsked(method: String) async throws {
-        let server = try Server(script: Self.script)
+        let server = try await Server(script: Self.script)
         let response = try await CurlTransport(timeout: 10).send(HTTPRequest(method: method, url: server.url("/x")))
         #expect(try Self.seen(response)["method"] as? String == method)
     }
 
     @Test(arguments: [400, 401, 429, 503]) func errorStatusesComeBackAsAnswers(status: Int) async throws {
-        let server = try Server(script: Self.script)
+        let server = try await Server(script: Self.script)
         let response = try await CurlTransport(timeout: 10).send(HTTPRequest(url: server.url("/status/\(status)")))
         #expect(response.status == status)
         #expect(try Self.seen(response)["path"] as? String == "/status/\(status)")
     }
 
     @Test func aLongBodyWithoutExpectContinueArrivesWhole() async throws {
-        let server = try Server(script: Self.script)
+        let server = try await Server(script: Self.script)
         let body = String(repeating: "assertion=", count: 400)
         let response = try await CurlTransport(timeout: 10).send(
             HTTPRequest(url: server.url("/long"), body: Data(body.utf8)))
@@ -91,7 +91,7 @@ struct CurlTransportTests {
     }
 
     @Test func concurrentRequestsEachGetTheirOwnAnswerOverKeptConnections() async throws {
-        let server = try Server(script: Self.script)
+        let server = try await Server(script: Self.script)
         let transport = try CurlTransport(timeout: 10)
         // Eight at a time, as the refresh actor sends them; each worker sends 25 in a row.
         let urls = (0..<200).map { server.url("/n/\($0)") }
@@ -118,7 +118,7 @@ struct CurlTransportTests {
     }
 
     @Test func aBodyOverTheLimitIsRefusedNotKept() async throws {
-        let server = try Server(script: Self.script)
+        let server = try await Server(script: Self.script)
         await #expect(throws: URLError.self) {
             _ = try await CurlTransport(timeout: 10).send(HTTPRequest(url: server.url("/big")))
         }
@@ -126,7 +126,7 @@ struct CurlTransportTests {
 
     @Test func aClosedPortIsACouldNotConnectError() async throws {
         // Bind and release a port, so that nothing listens on it.
-        let port = try Server().port
+        let port = try await Server().port
         let result = await OAuthClient(transport: try CurlTransport(timeout: 5)).clientCredentials(
             integration: Integration(
                 id: "closed", provider: "closed", tokenURL: URL(string: "http://127.0.0.1:\(port)/token")!,
@@ -148,7 +148,7 @@ struct CurlTransportTests {
 
     /// The drip answer takes 20 s to complete; a cancelled request ends with `CancellationError`, not its answer.
     @Test func aCancelledRequestEndsWithoutItsAnswer() async throws {
-        let server = try HostileProviderTests.Server()
+        let server = try await HostileProviderTests.Server()
         let transport = try CurlTransport(timeout: 30)
         let task = Task {
             try await transport.send(HTTPRequest(url: URL(string: "http://127.0.0.1:\(server.port)/drip")!))

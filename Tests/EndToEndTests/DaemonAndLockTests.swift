@@ -3,39 +3,24 @@ import Testing
 
 /// The headless refresher and a database another process holds locked.
 struct DaemonAndLockTests {
-    @Test func daemonLogsJSONLinesAndStopsOnSIGTERM() throws {
+    @Test func daemonLogsJSONLinesAndStopsOnSIGTERM() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         try CommandLineTests.importExpired(into: sandbox)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Binary.path)
-        process.arguments = ["daemon"]
-        process.environment = ProcessInfo.processInfo.environment.merging(sandbox.environment) { $1 }
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let (process, collector) = try Binary.startLoggingDaemon(environment: sandbox.environment)
         // The expired token is due at once; the dead endpoint makes its refresh fail, which the log must show.
-        var log = ""
         let deadline = Date().addingTimeInterval(15)
-        let reader = err.fileHandleForReading
-        while Date() < deadline, !log.contains("refresh_failed") {
-            let chunk = reader.availableData
-            if chunk.isEmpty { break }
-            log += String(decoding: chunk, as: UTF8.self)
-        }
+        try await collector.wait(seconds: deadline.timeIntervalSinceNow) { $0.contains("refresh_failed") }
         // Another process acts on the same database: the daemon sees it, and says it was not its own doing.
         _ = try Binary.run(["revoke", "acme-alice"], environment: sandbox.environment)
-        while Date() < deadline.addingTimeInterval(10), !log.contains("\"revoked\"") {
-            let chunk = reader.availableData
-            if chunk.isEmpty { break }
-            log += String(decoding: chunk, as: UTF8.self)
+        try await collector.wait(seconds: deadline.addingTimeInterval(10).timeIntervalSinceNow) {
+            $0.contains("\"revoked\"")
         }
         kill(process.processIdentifier, SIGTERM)
-        log += String(decoding: reader.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        try await collector.waitForEnd()
+        #expect(await process.exited() == 0)
+        let log = collector.text
         let lines = log.split(separator: "\n").map(String.init)
         let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(objects.count == lines.count, "every line is JSON:\n\(log)")
@@ -51,7 +36,7 @@ struct DaemonAndLockTests {
         #expect(!log.contains("fake-refresh-token-0001") && !log.contains("fake-access-token-0001"))
     }
 
-    @Test func aDatabaseLockedByAnotherWriterIsOneClearLine() throws {
+    @Test func aDatabaseLockedByAnotherWriterIsOneClearLine() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let file = try sandbox.write("import.json", CommandLineTests.importFile)
@@ -70,7 +55,7 @@ struct DaemonAndLockTests {
         holder.standardOutput = out
         try holder.run()
         defer { kill(holder.processIdentifier, SIGKILL) }
-        _ = out.fileHandleForReading.availableData  // "locked"
+        _ = await ServerLaunch.firstLine(of: out.fileHandleForReading, pid: holder.processIdentifier)  // "locked"
 
         let run = try Binary.run(["import", file], environment: sandbox.environment)
         #expect(run.status == 1)

@@ -34,11 +34,13 @@ struct DaemonOperationsTests {
         return samples
     }
 
-    static func waitFor(_ seconds: Double, _ what: String, until condition: () throws -> Bool) throws {
+    /// Polls `condition` until it holds; throws, naming `what`, once `seconds` pass. Sleeps with `Task.sleep`, so
+    /// other tests can use the thread meanwhile.
+    static func waitFor(_ seconds: Double, _ what: String, until condition: () throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         while try !condition() {
             guard Date() < deadline else { throw OAuthServerFixture.Failure("gave up waiting for \(what)") }
-            Thread.sleep(forTimeInterval: 0.1)
+            try await Task.sleep(for: .milliseconds(100))
         }
     }
 
@@ -63,7 +65,7 @@ struct DaemonOperationsTests {
         defer { daemon.kill() }
 
         // The expired token's refresh fails against a dead endpoint: the event command hears of it.
-        try Self.waitFor(20, "the event command's output") { Self.read(events).contains("refresh_failed") }
+        try await Self.waitFor(20, "the event command's output") { Self.read(events).contains("refresh_failed") }
         let event = try #require(
             try JSONSerialization.jsonObject(
                 with: Data(Self.read(events).split(separator: "\n")[0].utf8)) as? [String: Any])
@@ -73,7 +75,7 @@ struct DaemonOperationsTests {
         #expect((event["error"] as? [String: Any])?["error"] as? String == "network_error")
 
         // The metrics file parses with Prometheus's own parser and counts that failure.
-        try Self.waitFor(15, "a metrics file counting the failure") {
+        try await Self.waitFor(15, "a metrics file counting the failure") {
             Self.read(metrics).contains("tokentop_refresh_failures_total{provider=\"acme\",reason=\"network_error\"}")
         }
         _ = try await Self.expectMetricsParse(metrics)
@@ -85,11 +87,11 @@ struct DaemonOperationsTests {
         ).write(to: URL(fileURLWithPath: config))
         // The flags still win over the file: pass none for the settings the reload changes.
         daemon.signal(SIGHUP)
-        try Self.waitFor(10, "the reload in the new log") { Self.read(log).contains("configuration reloaded") }
+        try await Self.waitFor(10, "the reload in the new log") { Self.read(log).contains("configuration reloaded") }
         #expect(Self.read(log + ".1").contains("\"msg\":\"daemon started\""))
 
         daemon.signal(SIGTERM)
-        #expect(daemon.wait() == 0)
+        #expect(await daemon.wait() == 0)
         let all = [Self.read(log), Self.read(log + ".1"), Self.read(metrics), Self.read(events)].joined()
         for secret in ["fake-refresh-token-0001", "fake-access-token-0001", "fake-client-secret-0001", "fake-api-key"] {
             #expect(!all.contains(secret), "\(secret) leaked")
@@ -104,7 +106,7 @@ struct DaemonOperationsTests {
         #expect(reload["config.on_event"] as? String == "set", "the command itself is not logged")
     }
 
-    @Test func aSlowAndAFailingEventCommandAreLoggedAndNeverStopTheDaemon() throws {
+    @Test func aSlowAndAFailingEventCommandAreLoggedAndNeverStopTheDaemon() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         try CommandLineTests.importExpired(into: sandbox)
@@ -113,16 +115,16 @@ struct DaemonOperationsTests {
             ["daemon", "--log", log, "--on-event", "sleep 30", "--on-event-timeout", "1"],
             environment: sandbox.environment)
         defer { daemon.kill() }
-        try Self.waitFor(20, "the timeout in the log") { Self.read(log).contains("event command timed out") }
+        try await Self.waitFor(20, "the timeout in the log") { Self.read(log).contains("event command timed out") }
         daemon.signal(SIGTERM)
-        #expect(daemon.wait() == 0)
+        #expect(await daemon.wait() == 0)
 
         let failing = try Binary.start(
             ["daemon", "--log", log, "--on-event", "echo nope >&2; exit 7"], environment: sandbox.environment)
         defer { failing.kill() }
-        try Self.waitFor(20, "the failure in the log") { Self.read(log).contains("\"exit.status\":\"7\"") }
+        try await Self.waitFor(20, "the failure in the log") { Self.read(log).contains("\"exit.status\":\"7\"") }
         failing.signal(SIGTERM)
-        #expect(failing.wait() == 0)
+        #expect(await failing.wait() == 0)
         #expect(Self.read(log).contains("\"msg\":\"event command failed\""))
     }
 }
@@ -186,20 +188,20 @@ struct LogPathTests {
         #expect(try Binary.run(["list"], environment: sandbox.environment).status == 0)
     }
 
-    @Test func aReloadThatNamesTheKeyFileKeepsTheLogAndSaysWhy() throws {
+    @Test func aReloadThatNamesTheKeyFileKeepsTheLogAndSaysWhy() async throws {
         let sandbox = try Sandbox.holdingAnExpiredToken()
         defer { sandbox.remove() }
         let key = sandbox.keyFile
         let keyBefore = try Data(contentsOf: URL(fileURLWithPath: key))
-        let (daemon, log, config) = try sandbox.startDaemonLoggingByConfig()
+        let (daemon, log, config) = try await sandbox.startDaemonLoggingByConfig()
         defer { daemon.kill() }
         try Data("{\"log_file\": \"\(key)\"}".utf8).write(to: URL(fileURLWithPath: config))
         daemon.signal(SIGHUP)
-        try DaemonOperationsTests.waitFor(10, "the refusal in the log") {
+        try await DaemonOperationsTests.waitFor(10, "the refusal in the log") {
             DaemonOperationsTests.read(log).contains("configuration not reloaded")
         }
         daemon.signal(SIGTERM)
-        #expect(daemon.wait() == 0)
+        #expect(await daemon.wait() == 0)
         let refusal = try #require(
             DaemonOperationsTests.read(log).split(separator: "\n").compactMap {
                 try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
@@ -219,7 +221,7 @@ struct DaemonShutdownLogTests {
         }
     }
 
-    @Test func aRefreshThatEndsDuringShutdownIsLoggedAndHandedToTheCommandBeforeTheLastLine() throws {
+    @Test func aRefreshThatEndsDuringShutdownIsLoggedAndHandedToTheCommandBeforeTheLastLine() async throws {
         let server = try ProbeServer(acceptedKey: "fake-api-key-0002", acceptedBasic: "fake:fake")
         defer { server.stop() }
         let sandbox = try Sandbox()
@@ -235,16 +237,16 @@ struct DaemonShutdownLogTests {
         let daemon = try Binary.start(
             ["daemon", "--log", log, "--on-event", "cat >> '\(events)'"], environment: sandbox.environment)
         defer { daemon.kill() }
-        try DaemonOperationsTests.waitFor(20, "the refresh in flight") {
+        try await DaemonOperationsTests.waitFor(20, "the refresh in flight") {
             server.requests.contains { $0.path == "/slow" }
         }
         daemon.signal(SIGTERM)
-        try DaemonOperationsTests.waitFor(10, "the daemon stopping") {
+        try await DaemonOperationsTests.waitFor(10, "the daemon stopping") {
             DaemonOperationsTests.read(log).contains("\"msg\":\"stopping\"")
         }
         // The refresh fails now, while the daemon waits for it.
         server.stop()
-        #expect(daemon.wait() == 0)
+        #expect(await daemon.wait() == 0)
         let messages = Self.lines(log).compactMap { $0["msg"] as? String }
         let failed = try #require(messages.firstIndex(of: "refresh_failed"), "\(messages)")
         let stopped = try #require(messages.firstIndex(of: "daemon stopped"))
@@ -253,21 +255,21 @@ struct DaemonShutdownLogTests {
         #expect(DaemonOperationsTests.read(events).contains("\"event\":\"refresh_failed\""))
     }
 
-    @Test func aBrokenConfigurationOnReloadIsLoggedInTheReopenedLog() throws {
+    @Test func aBrokenConfigurationOnReloadIsLoggedInTheReopenedLog() async throws {
         let sandbox = try Sandbox.holdingAnExpiredToken()
         defer { sandbox.remove() }
-        let (daemon, log, config) = try sandbox.startDaemonLoggingByConfig()
+        let (daemon, log, config) = try await sandbox.startDaemonLoggingByConfig()
         defer { daemon.kill() }
         // logrotate moves the log, and the file was broken meanwhile: the reload's line goes to the new log.
         try FileManager.default.moveItem(atPath: log, toPath: log + ".1")
         try Data("{\"log_file\": ".utf8).write(to: URL(fileURLWithPath: config))
         daemon.signal(SIGHUP)
-        try DaemonOperationsTests.waitFor(10, "the failed reload in the new log") {
+        try await DaemonOperationsTests.waitFor(10, "the failed reload in the new log") {
             DaemonOperationsTests.read(log).contains("configuration not reloaded")
         }
         #expect(!DaemonOperationsTests.read(log + ".1").contains("configuration not reloaded"))
         daemon.signal(SIGTERM)
-        #expect(daemon.wait() == 0)
+        #expect(await daemon.wait() == 0)
         #expect(Self.lines(log).last?["msg"] as? String == "daemon stopped")
     }
 }
@@ -277,11 +279,11 @@ extension Sandbox {
     var keyFile: String { root.appendingPathComponent("config/tokentop/key").path }
 
     /// Starts a daemon whose configuration file names its log file, and waits for its start in that log.
-    func startDaemonLoggingByConfig() throws -> (daemon: Binary.Background, log: String, config: String) {
+    func startDaemonLoggingByConfig() async throws -> (daemon: Binary.Background, log: String, config: String) {
         let log = root.appendingPathComponent("daemon.log").path
         let config = try write("config.json", "{\"log_file\": \"\(log)\"}")
         let daemon = try Binary.start(["daemon", "--config", config], environment: environment)
-        try DaemonOperationsTests.waitFor(10, "the daemon's start") {
+        try await DaemonOperationsTests.waitFor(10, "the daemon's start") {
             DaemonOperationsTests.read(log).contains("daemon started")
         }
         return (daemon, log, config)

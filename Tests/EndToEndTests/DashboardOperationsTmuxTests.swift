@@ -15,10 +15,10 @@ struct DashboardOperationsTmuxTests {
         let metrics = directory.appendingPathComponent("tokentop.prom").path
         let tmux = try Tmux(environment: sandbox.environment, directory: sandbox.root)
         try tmux.send("\(Binary.path) --metrics \(metrics); echo \"exit\"=$?", "Enter")
-        var screen = try tmux.wait(timeout: 20) { $0.contains("acme-alice") }
+        var screen = try await tmux.wait(timeout: 20) { $0.contains("acme-alice") }
         try #require(screen.contains("acme-alice"), "no dashboard:\n\(screen)")
         let failures = "tokentop_refresh_failures_total{provider=\"acme\",reason=\"network_error\"}"
-        try DaemonOperationsTests.waitFor(20, "a metrics file counting the failure") {
+        try await DaemonOperationsTests.waitFor(20, "a metrics file counting the failure") {
             DaemonOperationsTests.read(metrics).contains(failures)
         }
 
@@ -31,7 +31,7 @@ struct DashboardOperationsTmuxTests {
         screen = try tmux.capture()
         #expect(!screen.split(separator: "\n").contains { $0.hasPrefix(" ! ") }, "a notice:\n\(screen)")
         try tmux.send("q")
-        screen = try tmux.wait { DatabaseFaultTests.exitStatus(in: $0) != nil }
+        screen = try await tmux.wait { DatabaseFaultTests.exitStatus(in: $0) != nil }
         #expect(DatabaseFaultTests.exitStatus(in: screen) == 0, "\(screen)")
         let text = DaemonOperationsTests.read(metrics)
         for secret in ["fake-refresh-token-0001", "fake-access-token-0001", "fake-client-secret-0001", "fake-api-key"] {
@@ -40,15 +40,15 @@ struct DashboardOperationsTmuxTests {
     }
 
     /// Opens the demo in a terminal with `environment` and puts the cursor on acme-bob.
-    static func demoOnAcmeBob(_ sandbox: Sandbox, environment: [String: String]) throws -> Tmux {
+    static func demoOnAcmeBob(_ sandbox: Sandbox, environment: [String: String]) async throws -> Tmux {
         let tmux = try Tmux(
             width: 200, environment: sandbox.environment.merging(environment) { $1 }, directory: sandbox.root)
         try tmux.send("\(Binary.path) demo; echo \"exit\"=$?", "Enter")
-        _ = try tmux.wait(timeout: 30) { $0.contains("acme-alice") }
+        _ = try await tmux.wait(timeout: 30) { $0.contains("acme-alice") }
         try tmux.send("/")
         try tmux.send("acme-bob", literal: true)
         try tmux.send("Enter")
-        let screen = try tmux.wait(timeout: 20) {
+        let screen = try await tmux.wait(timeout: 20) {
             DashboardTmuxTests.row(of: "acme-bob", in: $0) != nil && !$0.contains("acme-alice")
         }
         try #require(DashboardTmuxTests.row(of: "acme-bob", in: screen) != nil, "not filtered:\n\(screen)")
@@ -59,7 +59,9 @@ struct DashboardOperationsTmuxTests {
     @Test(arguments: [
         ("xclip", "DISPLAY", ":99", "-selection clipboard"), ("wl-copy", "WAYLAND_DISPLAY", "wayland-9", ""),
     ])
-    func cCopiesThroughTheDesktopsClipboardTool(tool: String, display: String, value: String, flags: String) throws {
+    func cCopiesThroughTheDesktopsClipboardTool(
+        tool: String, display: String, value: String, flags: String
+    ) async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let bin = sandbox.root.appendingPathComponent("bin")
@@ -72,50 +74,50 @@ struct DashboardOperationsTmuxTests {
         try Unprivileged.installExecutable(from: source, to: bin.appendingPathComponent(tool).path)
         var environment = ["PATH": "\(bin.path):/usr/local/bin:/usr/bin:/bin", "DISPLAY": "", "WAYLAND_DISPLAY": ""]
         environment[display] = value
-        let tmux = try Self.demoOnAcmeBob(sandbox, environment: environment)
+        let tmux = try await Self.demoOnAcmeBob(sandbox, environment: environment)
         try tmux.send("c")
-        var screen = try tmux.wait { $0.contains("copied acme-bob") }
+        var screen = try await tmux.wait { $0.contains("copied acme-bob") }
         #expect(screen.contains("copied acme-bob (\(tool))"), "\(screen)")
         // The id went to the tool on its standard input, whole and alone; the flags are the tool's usual ones.
         #expect(DaemonOperationsTests.read(clip) == "acme-bob")
         #expect(DaemonOperationsTests.read(arguments) == flags + "\n")
         try tmux.send("Escape")
         try tmux.send("q")
-        screen = try tmux.wait { DatabaseFaultTests.exitStatus(in: $0) != nil }
+        screen = try await tmux.wait { DatabaseFaultTests.exitStatus(in: $0) != nil }
         #expect(DatabaseFaultTests.exitStatus(in: screen) == 0, "\(screen)")
     }
 
-    @Test func cWithNeitherToolNorOSC52SaysSo() throws {
+    @Test func cWithNeitherToolNorOSC52SaysSo() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         // No display for any tool, and OSC 52 turned off: nothing can take the text.
-        let tmux = try Self.demoOnAcmeBob(
+        let tmux = try await Self.demoOnAcmeBob(
             sandbox, environment: ["DISPLAY": "", "WAYLAND_DISPLAY": "", "TOKENTOP_NO_CLIPBOARD": "1"])
         try tmux.send("c")
         let message = "cannot copy acme-bob: no clipboard tool (wl-copy, xclip, xsel) and this terminal takes no OSC 52"
-        var screen = try tmux.wait { $0.contains("cannot copy") }
+        var screen = try await tmux.wait { $0.contains("cannot copy") }
         #expect(screen.contains(message), "\(screen)")
         // Nothing reached tmux's clipboard either.
         #expect((try? Tmux.tmux(["-S", tmux.socket, "show-buffer"])) ?? "" == "")
         try tmux.send("Escape")
         try tmux.send("q")
-        screen = try tmux.wait { DatabaseFaultTests.exitStatus(in: $0) != nil }
+        screen = try await tmux.wait { DatabaseFaultTests.exitStatus(in: $0) != nil }
         #expect(DatabaseFaultTests.exitStatus(in: screen) == 0, "\(screen)")
     }
 
-    @Test func cWithoutAToolSendsOSC52ThatTmuxTakes() throws {
+    @Test func cWithoutAToolSendsOSC52ThatTmuxTakes() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
-        let tmux = try Self.demoOnAcmeBob(sandbox, environment: ["DISPLAY": "", "WAYLAND_DISPLAY": ""])
+        let tmux = try await Self.demoOnAcmeBob(sandbox, environment: ["DISPLAY": "", "WAYLAND_DISPLAY": ""])
         // tmux keeps what an application sends with OSC 52 as a paste buffer once set-clipboard is on.
         try Tmux.tmux(["-S", tmux.socket, "set-option", "-s", "set-clipboard", "on"])
         try tmux.send("c")
-        var screen = try tmux.wait { $0.contains("copied acme-bob") }
+        var screen = try await tmux.wait { $0.contains("copied acme-bob") }
         #expect(screen.contains("copied acme-bob to the terminal's clipboard (OSC 52"), "\(screen)")
         #expect(try Tmux.tmux(["-S", tmux.socket, "show-buffer"]) == "acme-bob")
         try tmux.send("Escape")
         try tmux.send("q")
-        screen = try tmux.wait { DatabaseFaultTests.exitStatus(in: $0) != nil }
+        screen = try await tmux.wait { DatabaseFaultTests.exitStatus(in: $0) != nil }
         #expect(DatabaseFaultTests.exitStatus(in: screen) == 0, "\(screen)")
     }
 }

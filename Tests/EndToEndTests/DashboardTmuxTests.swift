@@ -4,7 +4,7 @@ import Testing
 /// The real binary in a real terminal: tmux types the keys and reads the screen.
 @Suite(.serialized)
 struct DashboardTmuxTests {
-    @Test func demoDashboardLivesUpToItsKeys() throws {
+    @Test func demoDashboardLivesUpToItsKeys() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         // Tall enough for all five groups of the demo at once.
@@ -12,7 +12,7 @@ struct DashboardTmuxTests {
         try tmux.send("\(Binary.path) demo", "Enter")
 
         // Five group headers.
-        var screen = try tmux.wait(timeout: 20) { $0.contains("Workspace") && $0.contains("Delegated") }
+        var screen = try await tmux.wait(timeout: 20) { $0.contains("Workspace") && $0.contains("Delegated") }
         for header in ["User", "Org", "Delegated", "Workspace", "Bot"] {
             #expect(screen.contains(header), "group header \(header) on screen:\n\(screen)")
         }
@@ -20,7 +20,7 @@ struct DashboardTmuxTests {
 
         // A countdown that changes between two captures.
         let first = try #require(Self.countdown(of: "acme-bob", in: screen), "no countdown for acme-bob:\n\(screen)")
-        Thread.sleep(forTimeInterval: 2.2)
+        try await Task.sleep(for: .seconds(2.2))
         screen = try tmux.capture()
         let second = try #require(Self.countdown(of: "acme-bob", in: screen))
         #expect(first != second, "countdown did not tick: \(first) then \(second)")
@@ -29,17 +29,17 @@ struct DashboardTmuxTests {
         try tmux.send("/")
         try tmux.send("acme-bob", literal: true)
         try tmux.send("Enter")
-        screen = try tmux.wait { Self.row(of: "acme-bob", in: $0) != nil && !$0.contains("acme-alice") }
+        screen = try await tmux.wait { Self.row(of: "acme-bob", in: $0) != nil && !$0.contains("acme-alice") }
         try tmux.send("r")
-        screen = try tmux.wait(timeout: 10) { $0.contains("acme-bob") && $0.contains("refreshed") }
+        screen = try await tmux.wait(timeout: 10) { $0.contains("acme-bob") && $0.contains("refreshed") }
         #expect(screen.contains("refreshed"), "no refresh event:\n\(screen)")
 
         // `x` asks first, naming the connection; `y` revokes.
         try tmux.send("x")
-        screen = try tmux.wait { $0.contains("Revoke acme-bob") }
+        screen = try await tmux.wait { $0.contains("Revoke acme-bob") }
         #expect(screen.contains("Revoke acme-bob"), "no confirmation:\n\(screen)")
         try tmux.send("y")
-        screen = try tmux.wait { Self.row(of: "acme-bob", in: $0)?.contains("revoked") == true }
+        screen = try await tmux.wait { Self.row(of: "acme-bob", in: $0)?.contains("revoked") == true }
         #expect(Self.row(of: "acme-bob", in: screen)?.contains("revoked") == true, "not revoked:\n\(screen)")
 
         // `q` leaves the terminal as it was: the shell answers, with echo back on.
@@ -47,35 +47,37 @@ struct DashboardTmuxTests {
         try tmux.send("q")
         try tmux.send("echo back-$((40+2))", literal: true)
         try tmux.send("Enter")
-        screen = try tmux.wait { $0.contains("back-42") }
+        screen = try await tmux.wait { $0.contains("back-42") }
         #expect(screen.contains("echo back-$((40+2))"), "typed text not echoed:\n\(screen)")
         #expect(screen.contains("back-42"))
         #expect(!screen.contains("Workspace"), "dashboard still on screen:\n\(screen)")
     }
 
-    @Test func iExplainsTheIdentityModelAndStaticKeysShowTheirProbe() throws {
+    @Test func iExplainsTheIdentityModelAndStaticKeysShowTheirProbe() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let tmux = try Tmux(width: 80, height: 24, environment: sandbox.environment, directory: sandbox.root)
         try tmux.send("\(Binary.path) demo", "Enter")
-        var screen = try tmux.wait(timeout: 20) { $0.contains("acme-alice") }
+        var screen = try await tmux.wait(timeout: 20) { $0.contains("acme-alice") }
         // A static key: filter to it, and its row shows its age and, once probed, the probe's mark.
         try tmux.send("/")
         try tmux.send("vandelay-key", literal: true)
         try tmux.send("Enter")
-        screen = try tmux.wait(timeout: 10) { Self.row(of: "vandelay-key", in: $0)?.contains("static ✓") == true }
+        screen = try await tmux.wait(timeout: 10) {
+            Self.row(of: "vandelay-key", in: $0)?.contains("static ✓") == true
+        }
         let row = try #require(Self.row(of: "vandelay-key", in: screen), "no vandelay-key row:\n\(screen)")
         #expect(row.contains("■ static ✓") && row.contains("41d old"), "row: \(row)")
         try tmux.send("i")
-        screen = try tmux.wait { $0.contains("Identity models") }
+        screen = try await tmux.wait { $0.contains("Identity models") }
         #expect(screen.contains("Identity models · vandelay-key is Org"), "no explainer:\n\(screen)")
         #expect(screen.contains("[Org]") && screen.contains("Delegated") && screen.contains("Workspace"))
         #expect(screen.contains("enforces"))
         try tmux.send("G")
-        screen = try tmux.wait { $0.contains("Examples") }
+        screen = try await tmux.wait { $0.contains("Examples") }
         #expect(screen.contains("Stripe API"), "not scrolled to the end:\n\(screen)")
         try tmux.send("Escape")
-        screen = try tmux.wait { !$0.contains("Identity models") }
+        screen = try await tmux.wait { !$0.contains("Identity models") }
         #expect(Self.row(of: "vandelay-key", in: screen) != nil, "not back on the list:\n\(screen)")
         try tmux.send("Escape")
         try tmux.send("q")
@@ -83,7 +85,7 @@ struct DashboardTmuxTests {
 
     /// A terminal type that cannot place the cursor (TERM=dumb) gets a message and an exit status, not a screen
     /// with a header line; an unknown type gets its own message.
-    @Test func aTerminalThatCannotPlaceTheCursorIsRefused() throws {
+    @Test func aTerminalThatCannotPlaceTheCursorIsRefused() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let tmux = try Tmux(environment: sandbox.environment, directory: sandbox.root)
@@ -92,22 +94,22 @@ struct DashboardTmuxTests {
             ("no-such-terminal-type", "cannot open the terminal as type 'no-such-terminal-type' (from TERM)"),
         ] {
             try tmux.send("clear; TERM=\(term) \(Binary.path) demo; echo \"exit=$?\"", "Enter")
-            let screen = try tmux.wait(timeout: 20) { $0.contains("exit=") }
+            let screen = try await tmux.wait(timeout: 20) { $0.contains("exit=") }
             #expect(screen.replacingOccurrences(of: "\n", with: "").contains(message), "\(term):\n\(screen)")
             #expect(screen.contains("exit=1"), "\(term):\n\(screen)")
             #expect(!screen.contains("connections"), "\(term) drew a dashboard:\n\(screen)")
         }
     }
 
-    @Test func smallTerminalGetsAMessageAndResizeRestores() throws {
+    @Test func smallTerminalGetsAMessageAndResizeRestores() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let tmux = try Tmux(width: 70, height: 20, environment: sandbox.environment, directory: sandbox.root)
         try tmux.send("\(Binary.path) demo", "Enter")
-        var screen = try tmux.wait(timeout: 20) { $0.contains("80") }
+        var screen = try await tmux.wait(timeout: 20) { $0.contains("80") }
         #expect(screen.contains("80×24") || screen.contains("80x24"), "no size message:\n\(screen)")
         try tmux.resize(width: 120, height: 40)
-        screen = try tmux.wait { $0.contains("Workspace") }
+        screen = try await tmux.wait { $0.contains("Workspace") }
         #expect(screen.contains("Workspace"))
         try tmux.send("q")
     }

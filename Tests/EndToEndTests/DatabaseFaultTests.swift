@@ -40,7 +40,7 @@ struct DatabaseFaultTests {
 
     // MARK: - Read-only
 
-    @Test func aDatabaseTheUserMayOnlyReadIsNamedAndTheDashboardShowsIt() throws {
+    @Test func aDatabaseTheUserMayOnlyReadIsNamedAndTheDashboardShowsIt() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let key = Self.newKey()
@@ -88,17 +88,17 @@ struct DatabaseFaultTests {
         try tmux.send(Self.quoted(line) + "; echo \"exit\"=$?", literal: true)
         try tmux.send("Enter")
         let notice = " ! database problem: cannot write the database \(database) (attempt to write a readonly database)"
-        var screen = try tmux.wait(timeout: 20) { $0.contains(notice) }
+        var screen = try await tmux.wait(timeout: 20) { $0.contains(notice) }
         #expect(screen.contains(notice), "no database notice:\n\(screen)")
         #expect(screen.contains("chmod u+w"))
         #expect(DashboardTmuxTests.row(of: "acme-alice", in: screen) != nil, "rows gone:\n\(screen)")
         // Still running: the header's clock moves on, and the notice stays while the problem lasts.
         let header = screen.split(separator: "\n").first.map(String.init) ?? ""
-        screen = try tmux.wait(timeout: 5) { ($0.split(separator: "\n").first.map(String.init) ?? "") != header }
+        screen = try await tmux.wait(timeout: 5) { ($0.split(separator: "\n").first.map(String.init) ?? "") != header }
         #expect(screen.contains(notice), "notice gone while the file is still read-only:\n\(screen)")
         #expect(screen.contains(" tokentop "), "dashboard gone:\n\(screen)")
         try tmux.send("q")
-        screen = try tmux.wait { Self.exitStatus(in: $0) != nil }
+        screen = try await tmux.wait { Self.exitStatus(in: $0) != nil }
         #expect(Self.exitStatus(in: screen) == 0, "q did not quit cleanly:\n\(screen)")
 
         // Nothing was written: the file's bytes are the same, and no write-ahead log holds anything.
@@ -147,7 +147,7 @@ struct DatabaseFaultTests {
         let process = Process()
         private let input = Pipe()
 
-        init(_ database: String) throws {
+        init(_ database: String) async throws {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = [
                 "python3", "-c",
@@ -161,21 +161,21 @@ struct DatabaseFaultTests {
             process.standardOutput = out
             process.standardInput = input
             try process.run()
-            let first = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+            let first = await ServerLaunch.firstLine(of: out.fileHandleForReading, pid: process.processIdentifier)
             guard first.hasPrefix("locked") else { throw OAuthServerFixture.Failure("the lock holder said \(first)") }
         }
 
         /// Rolls back and waits for the holder to end.
-        func release() throws {
+        func release() async throws {
             input.fileHandleForWriting.write(Data("go\n".utf8))
             try input.fileHandleForWriting.close()
-            process.waitUntilExit()
+            _ = await process.exited()
         }
 
         deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
     }
 
-    @Test func aWriterHoldingTheLockIsShownAndTheDashboardRecovers() throws {
+    @Test func aWriterHoldingTheLockIsShownAndTheDashboardRecovers() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let environment = sandbox.environment.merging(["TOKENTOP_KEY": Self.newKey()]) { $1 }
@@ -183,35 +183,35 @@ struct DatabaseFaultTests {
         // The demo on a file of its own: short-lived tokens, so refreshes fall due while the lock is held.
         let tmux = try Tmux(width: 300, height: 40, environment: environment, directory: sandbox.root)
         try tmux.send("\(Binary.path) demo --db \(database); echo \"exit\"=$?", "Enter")
-        var screen = try tmux.wait(timeout: 20) { $0.contains("acme-alice") }
+        var screen = try await tmux.wait(timeout: 20) { $0.contains("acme-alice") }
         try #require(screen.contains("acme-alice"), "no dashboard:\n\(screen)")
         let ids = Set(try Self.list(database, environment: environment).compactMap { $0["id"] as? String })
 
-        let holder = try LockHolder(database)
+        let holder = try await LockHolder(database)
         let lockedAt = Date()
         let notice =
             " ! database problem: the database \(database) stayed locked by another process for more than 5 seconds"
-        screen = try tmux.wait(timeout: 45) { $0.contains(notice) }
+        screen = try await tmux.wait(timeout: 45) { $0.contains(notice) }
         let shownAfter = Date().timeIntervalSince(lockedAt)
         #expect(screen.contains(notice), "no database notice while locked:\n\(screen)")
         #expect(screen.contains("nothing was changed"))
         // A refresh falls due while the lock lasts: its result is not recorded, and the events say why.
         let unrecorded = "refresh not recorded, database problem: the database \(database) stayed locked"
         // The demo's first renewal falls due up to about 40 s after it starts: wait for it, and then 5 s more.
-        screen = try tmux.wait(timeout: 90) { $0.contains(unrecorded) }
+        screen = try await tmux.wait(timeout: 90) { $0.contains(unrecorded) }
         let refreshAfter = Date().timeIntervalSince(lockedAt)
         #expect(screen.contains(unrecorded), "no refresh met the lock:\n\(screen)")
         #expect(screen.contains(notice))
         // Still running while the lock lasts: the rows stay, and the header keeps its clock.
         #expect(DashboardTmuxTests.row(of: "acme-alice", in: screen) != nil, "rows gone:\n\(screen)")
         let header = screen.split(separator: "\n").first.map(String.init) ?? ""
-        screen = try tmux.wait(timeout: 5) { ($0.split(separator: "\n").first.map(String.init) ?? "") != header }
+        screen = try await tmux.wait(timeout: 5) { ($0.split(separator: "\n").first.map(String.init) ?? "") != header }
         #expect(screen.contains(" tokentop "), "dashboard gone:\n\(screen)")
 
-        try holder.release()
+        try await holder.release()
         let releasedAt = Date()
         // Recovered: the notice goes once a refresh is stored, and the store shows one written after the release.
-        screen = try tmux.wait(timeout: 30) { !$0.contains(" ! database problem") }
+        screen = try await tmux.wait(timeout: 30) { !$0.contains(" ! database problem") }
         #expect(!screen.contains(" ! database problem"), "notice stayed after the release:\n\(screen)")
         let formatter = ISO8601DateFormatter()
         var latest = Date.distantPast
@@ -220,13 +220,13 @@ struct DatabaseFaultTests {
             let rows = try Self.list(database, environment: environment)
             latest = rows.compactMap { ($0["last_refresh_at"] as? String).flatMap(formatter.date) }.max() ?? latest
             if latest >= releasedAt.addingTimeInterval(-1) { break }
-            Thread.sleep(forTimeInterval: 0.5)
+            try await Task.sleep(for: .milliseconds(500))
         } while Date() < deadline
         #expect(latest >= releasedAt.addingTimeInterval(-1), "no refresh stored after the release (latest \(latest))")
 
         try tmux.send("Escape")
         try tmux.send("q")
-        screen = try tmux.wait { Self.exitStatus(in: $0) != nil }
+        screen = try await tmux.wait { Self.exitStatus(in: $0) != nil }
         #expect(Self.exitStatus(in: screen) == 0, "q did not quit cleanly:\n\(screen)")
         // Nothing half-written: the file checks out, and every connection is still there and readable.
         #expect(try Self.sqlite(database, "PRAGMA integrity_check") == "ok")
@@ -262,7 +262,7 @@ struct DatabaseFaultTests {
         return total
     }
 
-    @Test func aFullDiskIsShownAndTheDashboardRecoversWhenSpaceComesBack() throws {
+    @Test func aFullDiskIsShownAndTheDashboardRecoversWhenSpaceComesBack() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let disk = sandbox.root.appendingPathComponent("disk")
@@ -283,23 +283,23 @@ struct DatabaseFaultTests {
         try #require(try Binary.run(["import", file, "--db", database], environment: environment).status == 0)
         let tmux = try Tmux(width: 250, height: 30, environment: environment, directory: sandbox.root)
         try tmux.send("\(Binary.path) --db \(database); echo \"exit\"=$?", "Enter")
-        var screen = try tmux.wait(timeout: 20) { $0.contains("acme-alice") }
+        var screen = try await tmux.wait(timeout: 20) { $0.contains("acme-alice") }
         try #require(screen.contains("acme-alice"), "no dashboard:\n\(screen)")
 
         let filler = disk.appendingPathComponent("filler").path
         let filled = Self.fill(filler)
         let notice = " ! database problem: the disk holding \(database) is full"
-        screen = try tmux.wait(timeout: 60) { $0.contains(notice) }
+        screen = try await tmux.wait(timeout: 60) { $0.contains(notice) }
         #expect(screen.contains(notice), "no disk-full notice after \(filled) bytes of filler:\n\(screen)")
         #expect(screen.contains("free some space and retry"))
         #expect(DashboardTmuxTests.row(of: "acme-alice", in: screen) != nil, "rows gone:\n\(screen)")
 
         // Space comes back: the next write lands, and the notice goes.
         try FileManager.default.removeItem(atPath: filler)
-        screen = try tmux.wait(timeout: 60) { !$0.contains(" ! database problem") }
+        screen = try await tmux.wait(timeout: 60) { !$0.contains(" ! database problem") }
         #expect(!screen.contains(" ! database problem"), "notice stayed after space came back:\n\(screen)")
         try tmux.send("q")
-        screen = try tmux.wait { Self.exitStatus(in: $0) != nil }
+        screen = try await tmux.wait { Self.exitStatus(in: $0) != nil }
         #expect(Self.exitStatus(in: screen) == 0, "q did not quit cleanly:\n\(screen)")
         // Nothing half-written: the file checks out and the failures were counted, none lost to a torn write.
         #expect(try Self.sqlite(database, "PRAGMA integrity_check") == "ok")
@@ -312,7 +312,7 @@ struct DatabaseFaultTests {
 
     // MARK: - Damaged
 
-    @Test func aDamagedDatabaseIsNamedByListAndTheDashboard() throws {
+    @Test func aDamagedDatabaseIsNamedByListAndTheDashboard() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let environment = sandbox.environment.merging(["TOKENTOP_KEY": Self.newKey()]) { $1 }
@@ -344,7 +344,7 @@ struct DatabaseFaultTests {
 
         let tmux = try Tmux(width: 300, height: 30, environment: environment, directory: sandbox.root)
         try tmux.send("\(Binary.path) --db \(database); echo \"exit\"=$?", "Enter")
-        let screen = try tmux.wait(timeout: 20) { Self.exitStatus(in: $0) != nil }
+        let screen = try await tmux.wait(timeout: 20) { Self.exitStatus(in: $0) != nil }
         #expect(screen.contains(message.dropLast()), "no message:\n\(screen)")
         #expect(Self.exitStatus(in: screen) == 1, "\(screen)")
         // The damage is reported, never "repaired" by a write.

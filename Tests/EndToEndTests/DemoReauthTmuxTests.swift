@@ -5,20 +5,22 @@ import Testing
 /// whose pretend user approves the code some seconds later, with no network at all.
 @Suite(.serialized)
 struct DemoReauthTmuxTests {
-    @Test func aOnAcmeFrankShowsAUserCodeAndEndsReauthorized() throws {
+    @Test func aOnAcmeFrankShowsAUserCodeAndEndsReauthorized() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let tmux = try Tmux(width: 120, height: 60, environment: sandbox.environment, directory: sandbox.root)
         try tmux.send("\(Binary.path) demo", "Enter")
-        var screen = try tmux.wait(timeout: 20) { $0.contains("acme-frank") }
+        var screen = try await tmux.wait(timeout: 20) { $0.contains("acme-frank") }
         try tmux.send("/")
         try tmux.send("acme-frank", literal: true)
         try tmux.send("Enter")
-        screen = try tmux.wait { DashboardTmuxTests.row(of: "acme-frank", in: $0) != nil && !$0.contains("acme-alice") }
+        screen = try await tmux.wait {
+            DashboardTmuxTests.row(of: "acme-frank", in: $0) != nil && !$0.contains("acme-alice")
+        }
         #expect(DashboardTmuxTests.row(of: "acme-frank", in: screen) != nil, "not filtered:\n\(screen)")
 
         try tmux.send("a")
-        screen = try tmux.wait { $0.contains("enter the code") }
+        screen = try await tmux.wait { $0.contains("enter the code") }
         #expect(screen.contains("┌ Re-auth acme-frank "), "no dialog:\n\(screen)")
         #expect(screen.contains("https://acme-crm.sandbox.invalid/device/a-pretend-user-approves-in-8s"), "\(screen)")
         let userCode = #"[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}"#
@@ -26,11 +28,11 @@ struct DemoReauthTmuxTests {
         #expect(screen.contains("checking every 2s"))
 
         // The pretend user approves 8 s after the code was issued; the next poll at most 2 s later gets the tokens.
-        screen = try tmux.wait(timeout: 20) { $0.contains("Re-authorized acme-frank") }
+        screen = try await tmux.wait(timeout: 20) { $0.contains("Re-authorized acme-frank") }
         #expect(screen.contains("✓ Re-authorized acme-frank (frank@example.com)."), "no outcome:\n\(screen)")
         #expect(screen.contains("refresh token stored."))
         try tmux.send("Enter")
-        screen = try tmux.wait { !$0.contains("Re-auth acme-frank") }
+        screen = try await tmux.wait { !$0.contains("Re-auth acme-frank") }
         #expect(DashboardTmuxTests.row(of: "acme-frank", in: screen)?.contains("● healthy") == true, "\(screen)")
         #expect(screen.contains("acme-frank re-authorized"), "no event:\n\(screen)")
         try tmux.send("Escape")

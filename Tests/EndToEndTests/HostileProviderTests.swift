@@ -62,20 +62,15 @@ struct HostileProviderTests {
         let process = Process()
         let port: Int
 
-        /// Starts `script`, which prints the port it listens on.
-        init(script: String = HostileProviderTests.script) throws {
+        /// Starts `script`, which prints the port it listens on; its first line is read on a thread of its own.
+        init(script: String = HostileProviderTests.script) async throws {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = ["python3", "-c", script]
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
             try process.run()
-            var line = ""
-            while !line.hasSuffix("\n") {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line += String(decoding: chunk, as: UTF8.self)
-            }
+            let line = await ServerLaunch.firstLine(of: out.fileHandleForReading, pid: process.processIdentifier)
             port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         }
 
@@ -102,7 +97,7 @@ struct HostileProviderTests {
     }
 
     @Test(arguments: transports) func redirectsAreNotFollowedWithClientCredentials(transport: String) async throws {
-        let server = try Server()
+        let server = try await Server()
         let client = OAuthClient(transport: try Self.transport(transport, timeout: 10))
         let result = await client.refresh(
             integration: server.integration("/redirect"), clientSecret: Secret("fake-client-secret-0001"),
@@ -119,7 +114,7 @@ struct HostileProviderTests {
 
     @Test(arguments: transports)
     func secretsAProviderEchoesAreRedactedAndEscapesNeutralised(transport: String) async throws {
-        let server = try Server()
+        let server = try await Server()
         let client = OAuthClient(transport: try Self.transport(transport, timeout: 10))
         let result = await client.refresh(
             integration: server.integration("/echo"), clientSecret: Secret("fake-client-secret-0001"),
@@ -133,7 +128,7 @@ struct HostileProviderTests {
     }
 
     @Test(arguments: transports) func aTricklingAnswerIsCutOffAtTheTimeout(transport: String) async throws {
-        let server = try Server()
+        let server = try await Server()
         let client = OAuthClient(transport: try Self.transport(transport, timeout: 3))
         let started = Date()
         let result = await client.refresh(
@@ -150,8 +145,8 @@ struct HostileProviderTests {
         // limit from the drip's end (CI once took 10.2 s here).
         #expect(elapsed < 15, "took \(elapsed) s against a 3 s limit and a 20 s drip")
     }
-    @Test func stoppingTheDaemonMidRefreshKeepsTheRotatedToken() throws {
-        let server = try Server()
+    @Test func stoppingTheDaemonMidRefreshKeepsTheRotatedToken() async throws {
+        let server = try await Server()
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let env = sandbox.environment
@@ -170,11 +165,10 @@ struct HostileProviderTests {
         let issuedURL = URL(string: "http://127.0.0.1:\(server.port)/issued")!
         let deadline = Date().addingTimeInterval(15)
         while Date() < deadline, (try? String(contentsOf: issuedURL, encoding: .utf8)) != "1" {
-            Thread.sleep(forTimeInterval: 0.1)
+            try await Task.sleep(for: .milliseconds(100))
         }
         kill(daemon.processIdentifier, SIGTERM)
-        daemon.waitUntilExit()
-        #expect(daemon.terminationStatus == 0)
+        #expect(await daemon.exited() == 0)
         let shown = try Binary.run(["show", "slow-1", "--json"], environment: env)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
         #expect(object["failures"] as? Int == 0, "\(shown.stdout)")

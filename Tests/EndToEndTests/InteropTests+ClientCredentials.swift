@@ -104,8 +104,7 @@ extension InteropTests {
             connections.allSatisfy { $0.accessFingerprint != first[$0.id]?.fingerprint || $0.failures > 0 }
         }
         kill(daemon.processIdentifier, SIGTERM)
-        daemon.waitUntilExit()
-        #expect(daemon.terminationStatus == 0)
+        #expect(await daemon.exited() == 0)
         for bot in bots {
             let connection = try #require(again.first { $0.id == bot.id })
             let before = try #require(first[bot.id])

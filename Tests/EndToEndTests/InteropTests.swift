@@ -152,8 +152,9 @@ struct InteropTests {
             try await Task.sleep(nanoseconds: 200_000_000)
         }
         for daemon in daemons { kill(daemon.processIdentifier, SIGTERM) }
-        for daemon in daemons { daemon.waitUntilExit() }
-        #expect(daemons.allSatisfy { $0.terminationStatus == 0 })
+        var statuses: [Int32] = []
+        for daemon in daemons { statuses.append(await daemon.exited()) }
+        #expect(statuses.allSatisfy { $0 == 0 })
 
         let stored = try store.connections()
         #expect(stored.count == count)

@@ -75,7 +75,7 @@ struct PackagingTests {
         #expect(try complete(["tokentop", "--theme", "h"]) == ["high-contrast"])
     }
 
-    @Test func makeInstallPutsEverythingWhereTheBinaryAndTheShellsFindIt() throws {
+    @Test func makeInstallPutsEverythingWhereTheBinaryAndTheShellsFindIt() async throws {
         let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("tt-prefix-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: prefix) }
         let install = try Binary.run(
@@ -120,12 +120,12 @@ struct PackagingTests {
         let tmux = try Tmux(height: 60, environment: environment, directory: sandbox.root)
         for theme in ["default", "high-contrast"] {
             try tmux.send("cd \(cwd.path) && clear && tokentop demo --theme \(theme)", "Enter")
-            let screen = try tmux.wait(timeout: 20) { $0.contains("Workspace") }
+            let screen = try await tmux.wait(timeout: 20) { $0.contains("Workspace") }
             #expect(screen.contains("Workspace"), "\(screen)")
             // A planted file would have been loaded and refused for its unknown role, on screen.
             #expect(!screen.contains("planted"), "\(screen)")
             try tmux.send("q")
-            _ = try tmux.wait(timeout: 20) { $0.contains("tt$ ") && !$0.contains("Workspace") }
+            _ = try await tmux.wait(timeout: 20) { $0.contains("tt$ ") && !$0.contains("Workspace") }
         }
 
         let uninstall = try Binary.run(

@@ -42,19 +42,19 @@ extension PostgresSharedStoreTests {
         terminal["TOKENTOP_STORE"] = dashboardURL
         let tmux = try Tmux(width: 120, height: 30, environment: terminal, directory: sandbox.root)
         try tmux.send("\(Binary.path)", "Enter")
-        var screen = try tmux.wait(timeout: 20) { screen in
+        var screen = try await tmux.wait(timeout: 20) { screen in
             ids.allSatisfy { DashboardTmuxTests.row(of: $0, in: screen) != nil }
         }
         #expect(ids.allSatisfy { DashboardTmuxTests.row(of: $0, in: screen)?.contains("never") == true }, "\(screen)")
         #expect(screen.contains("tokentop@127.0.0.1:\(relay.port)"), "the store in the header:\n\(screen)")
-        try Self.waitForListener(url, present: true)
+        try await Self.waitForListener(url, present: true)
 
         // Notices: another process refreshes, and its row shows it within a second of the exit. The commands
         // start at different points of the dashboard's second, since it redraws on whole seconds.
         var latencies: [Double] = []
         for (index, id) in ids.prefix(3).enumerated() {
             try await Task.sleep(nanoseconds: UInt64(index) * 300_000_000)
-            let latency = try Self.change(id, ["refresh", id], url: url, environment: environment, tmux: tmux) {
+            let latency = try await Self.change(id, ["refresh", id], url: url, environment: environment, tmux: tmux) {
                 !$0.contains("never")
             }
             latencies.append(latency)
@@ -63,17 +63,21 @@ extension PostgresSharedStoreTests {
 
         // The listening session ends just before a change: it comes back at once and looks, so nothing is lost.
         try Self.terminateListener(url)
-        let reconnected = try Self.change(ids[3], ["revoke", ids[3]], url: url, environment: environment, tmux: tmux) {
+        let reconnected = try await Self.change(
+            ids[3], ["revoke", ids[3]], url: url, environment: environment, tmux: tmux
+        ) {
             $0.contains("revoked")
         }
         #expect(reconnected <= 6, "a revoke seen \(reconnected) s after the listener's session was ended")
 
         // Notices lost for good: the listener cannot reconnect, and the dashboard's slower poll finds the change.
-        try Self.waitForListener(url, present: true)
+        try await Self.waitForListener(url, present: true)
         relay.refuseNewConnections(true)
         try Self.terminateListener(url)
-        try Self.waitForListener(url, present: false)
-        let polled = try Self.change(ids[4], ["refresh", ids[4]], url: url, environment: environment, tmux: tmux) {
+        try await Self.waitForListener(url, present: false)
+        let polled = try await Self.change(
+            ids[4], ["refresh", ids[4]], url: url, environment: environment, tmux: tmux
+        ) {
             !$0.contains("never")
         }
         #expect(polled <= 6, "a refresh seen \(polled) s later without notices")
@@ -82,8 +86,10 @@ extension PostgresSharedStoreTests {
 
         // Once the server can be reached again, notices come back.
         relay.refuseNewConnections(false)
-        try Self.waitForListener(url, present: true)
-        let restored = try Self.change(ids[5], ["refresh", ids[5]], url: url, environment: environment, tmux: tmux) {
+        try await Self.waitForListener(url, present: true)
+        let restored = try await Self.change(
+            ids[5], ["refresh", ids[5]], url: url, environment: environment, tmux: tmux
+        ) {
             !$0.contains("never")
         }
         Self.expectWithinASecond([restored], "seconds to the screen once the listener is back")
@@ -129,7 +135,7 @@ extension PostgresSharedStoreTests {
     static func change(
         _ id: String, _ arguments: [String], url: String, environment: [String: String], tmux: Tmux,
         shows: (String) -> Bool
-    ) throws -> Double {
+    ) async throws -> Double {
         let run = try Binary.run(["--store", url] + arguments, environment: environment)
         let exited = Date()
         #expect(run.status == 0, "\(arguments): \(run.stderr)")
@@ -138,7 +144,7 @@ extension PostgresSharedStoreTests {
             if let row = DashboardTmuxTests.row(of: id, in: screen), shows(row) {
                 return Date().timeIntervalSince(exited)
             }
-            Thread.sleep(forTimeInterval: 0.02)
+            try await Task.sleep(for: .milliseconds(20))
             screen = try tmux.capture()
         }
         Issue.record("\(id) never showed the change of `\(arguments.joined(separator: " "))`:\n\(screen)")
@@ -166,11 +172,11 @@ extension PostgresSharedStoreTests {
 
     /// Waits up to 15 s (the listener's longest reconnect backoff is 10 s) until a listening session exists, or
     /// none does.
-    static func waitForListener(_ url: String, present: Bool) throws {
+    static func waitForListener(_ url: String, present: Bool) async throws {
         let deadline = Date().addingTimeInterval(15)
         var count = try PostgresServer.psql(url, listenerQuery("count(*)"))
         while (count != "0") != present, Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.1)
+            try await Task.sleep(for: .milliseconds(100))
             count = try PostgresServer.psql(url, listenerQuery("count(*)"))
         }
         #expect((count != "0") == present, "listening sessions: \(count), wanted \(present ? "one" : "none")")

@@ -59,16 +59,15 @@ extension PostgresSharedStoreTests {
         kill(victim, SIGKILL)
         let killedAt = Date()
         // Reaped at once: a zombie still answers kill(pid, 0) as if it were alive, and would keep its leases.
-        daemons.first { $0.0.processIdentifier == victim }?.0.waitUntilExit()
+        _ = await daemons.first { $0.0.processIdentifier == victim }?.0.exited()
 
         let after = try await Self.waitForRefreshes(of: Self.killTokens, in: store, seconds: 240)
         let finishing = Date().timeIntervalSince(killedAt)
         var perProcess: [String] = []
         for (daemon, log) in daemons where daemon.processIdentifier != victim {
             kill(daemon.processIdentifier, SIGTERM)
-            daemon.waitUntilExit()
-            #expect(daemon.terminationStatus == 0)
-            let count = log.waitFor("daemon stopped", seconds: 5)?["refreshes"] as? Int ?? -1
+            #expect(await daemon.exited() == 0)
+            let count = try await log.waitFor("daemon stopped", seconds: 5)?["refreshes"] as? Int ?? -1
             #expect(count > 0, "a surviving daemon took part")
             perProcess.append(String(count))
         }

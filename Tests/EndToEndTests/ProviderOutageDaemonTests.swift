@@ -39,8 +39,8 @@ struct ProviderOutageDaemonTests {
         server.serve_forever()
         """#
 
-    @Test func anOutageIsOneLogLineAndOnlyAProbeUntilTheProviderRecovers() throws {
-        let server = try HostileProviderTests.Server(script: Self.script)
+    @Test func anOutageIsOneLogLineAndOnlyAProbeUntilTheProviderRecovers() async throws {
+        let server = try await HostileProviderTests.Server(script: Self.script)
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let base = "http://127.0.0.1:\(server.port)"
@@ -63,29 +63,28 @@ struct ProviderOutageDaemonTests {
         let (process, log) = try Binary.startLoggingDaemon(environment: sandbox.environment)
         defer { kill(process.processIdentifier, SIGKILL) }
 
-        let opened = try #require(log.waitFor("breaker_opened", seconds: 15), "no breaker_opened line")
+        let opened = try #require(try await log.waitFor("breaker_opened", seconds: 15), "no breaker_opened line")
         #expect(opened["provider"] as? String == "acme-crm")
         #expect(opened["http.status"] as? Int == 503)
         #expect((opened["detail"] as? String)?.hasPrefix("provider acme-crm is failing: ") == true)
         // The fifth failure opens it, with at most the other 7 of the 8 in flight still to fail; everything after
         // that, retries included, waits for the probe 15 to 19 s later.
         let limit = 5 + 7
-        Thread.sleep(forTimeInterval: 5)
+        try await Task.sleep(for: .seconds(5))
         let sentWhileOpen = try String(contentsOf: URL(string: "\(base)/count")!, encoding: .utf8)
         #expect(Int(sentWhileOpen) ?? 0 <= limit, "\(sentWhileOpen) token requests while the breaker was open")
         let failures = log.objects.filter { $0["msg"] as? String == "refresh_failed" }.count
         #expect(failures <= limit, "\(failures) error lines for one outage")
 
         _ = try String(contentsOf: URL(string: "\(base)/recover")!, encoding: .utf8)
-        let closed = try #require(log.waitFor("breaker_closed", seconds: 25), "no breaker_closed line")
+        let closed = try #require(try await log.waitFor("breaker_closed", seconds: 25), "no breaker_closed line")
         #expect(closed["provider"] as? String == "acme-crm")
         // Released over 30 s at random: a few seconds later only some have gone out.
-        Thread.sleep(forTimeInterval: 3)
+        try await Task.sleep(for: .seconds(3))
         let soon = log.objects.filter { $0["msg"] as? String == "refreshed" }.count
         #expect(soon >= 1 && soon < count, "\(soon) of \(count) refreshed 3 s after the provider recovered")
         kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        #expect(await process.exited() == 0)
         #expect(log.objects.filter { $0["msg"] as? String == "breaker_opened" }.count == 1)
     }
 }

@@ -67,16 +67,16 @@ struct ReauthInteropTests {
     }
 
     /// The sign-in URL `tokentop reauth` printed.
-    func signInURL(_ process: LiveProcess) throws -> String {
-        let output = process.waitForOutput { $0.contains("Waiting up to") }
+    func signInURL(_ process: LiveProcess) async throws -> String {
+        let output = try await process.waitForOutput { $0.contains("Waiting up to") }
         let line = output.split(separator: "\n").first { $0.hasPrefix("  http") }
         return try #require(
             line.map { $0.trimmingCharacters(in: .whitespaces) }, "no URL in: \(output)\(process.stderr)")
     }
 
     /// The user code `tokentop reauth` printed for the device flow.
-    func userCode(_ process: LiveProcess) throws -> String {
-        let output = process.waitForOutput { $0.contains("Waiting for") }
+    func userCode(_ process: LiveProcess) async throws -> String {
+        let output = try await process.waitForOutput { $0.contains("Waiting for") }
         let lines = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let index = try #require(lines.firstIndex { $0.hasSuffix("and enter the code:") }, "\(output)")
         return lines[index + 2].trimmingCharacters(in: .whitespaces)
@@ -89,7 +89,7 @@ struct ReauthInteropTests {
         defer { setup.sandbox.remove() }
         let before = try setup.show("alice")
         let process = try setup.reauth("alice")
-        let url = try signInURL(process)
+        let url = try await signInURL(process)
         #expect(url.hasPrefix(setup.server.authorizeURL.absoluteString + "?response_type=code&client_id=tokentop-user"))
         #expect(url.contains("code_challenge_method=S256"))
         #expect(url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A"))
@@ -98,7 +98,7 @@ struct ReauthInteropTests {
         let page = try setup.server.consent(to: url)
         #expect(page["status"] as? Int == 200)
         #expect(page["title"] as? String == "tokentop: Signed in")
-        #expect(process.finish() == 0, "\(process.stderr)")
+        #expect(try await process.finish() == 0, "\(process.stderr)")
         #expect(
             process.stdout.contains("alice: re-authorized; expires in 1h00m; scopes: read write; refresh token stored"))
 
@@ -126,9 +126,9 @@ struct ReauthInteropTests {
         defer { setup.sandbox.remove() }
         let before = try setup.show("alice")
         let process = try setup.reauth("alice")
-        let page = try setup.server.consent(to: try signInURL(process), deny: true)
+        let page = try setup.server.consent(to: try await signInURL(process), deny: true)
         #expect(page["title"] as? String == "tokentop: Sign-in not completed")
-        #expect(process.finish() == 1)
+        #expect(try await process.finish() == 1)
         #expect(
             process.stderr.contains("tokentop: alice: re-auth failed: the user declined the consent (access_denied"))
         try expectUnchanged(setup, before: before)
@@ -140,7 +140,7 @@ struct ReauthInteropTests {
         let setup = try await setup([("alice", "dot-user")])
         defer { setup.sandbox.remove() }
         let process = try setup.reauth("alice")
-        let redirect = try setup.server.consent(to: try signInURL(process), follow: false)
+        let redirect = try setup.server.consent(to: try await signInURL(process), follow: false)
         let location = try #require(redirect["location"] as? String)
         var components = try #require(URLComponents(string: location))
         components.queryItems = components.queryItems?.map {
@@ -154,7 +154,7 @@ struct ReauthInteropTests {
         #expect(!page.contains("fake-forged-state-0001"))
         let (_, real) = try await session.data(from: try #require(URL(string: location)))
         #expect((real as? HTTPURLResponse)?.statusCode == 200)
-        #expect(process.finish() == 0, "\(process.stderr)")
+        #expect(try await process.finish() == 0, "\(process.stderr)")
         #expect(process.stdout.contains("alice: re-authorized; expires in"))
         #expect(try setup.show("alice")["status"] as? String == "healthy")
     }
@@ -163,8 +163,8 @@ struct ReauthInteropTests {
         let setup = try await setup([("alice", "dot-user")], userClientSecret: "fake-wrong-secret-0000")
         defer { setup.sandbox.remove() }
         let process = try setup.reauth("alice")
-        _ = try setup.server.consent(to: try signInURL(process))
-        #expect(process.finish() == 1)
+        _ = try setup.server.consent(to: try await signInURL(process))
+        #expect(try await process.finish() == 1)
         #expect(process.stderr.contains("re-auth failed: the token endpoint refused (invalid_client (HTTP 401)"))
         #expect(process.stderr.contains("check integration dot-user's client id, secret and authentication method"))
         #expect(!process.stderr.contains("fake-wrong-secret-0000"))
@@ -176,7 +176,7 @@ struct ReauthInteropTests {
         defer { setup.sandbox.remove() }
         let started = Date()
         let process = try setup.reauth("alice")
-        #expect(process.finish() == 1)
+        #expect(try await process.finish() == 1)
         #expect(Date().timeIntervalSince(started) < 30)
         #expect(process.stderr.contains("re-auth failed: port \(holder.port) on 127.0.0.1 is taken by another program"))
         #expect(!process.stdout.contains("/o/authorize/"))
@@ -187,9 +187,9 @@ struct ReauthInteropTests {
         let setup = try await setup([("alice", "dot-user")])
         defer { setup.sandbox.remove() }
         let process = try setup.reauth("alice")
-        _ = try signInURL(process)
+        _ = try await signInURL(process)
         process.interrupt()
-        #expect(process.finish(timeout: 10) == 1)
+        #expect(try await process.finish(timeout: 10) == 1)
         #expect(process.stderr.contains("re-auth failed: the sign-in was cancelled; nothing was stored"))
         #expect(try setup.lastHistory("alice")["message"] as? String == "re-auth cancelled; nothing was stored")
     }
@@ -200,14 +200,14 @@ struct ReauthInteropTests {
         let setup = try await setup([("tv", "dot-device")])
         defer { setup.sandbox.remove() }
         let process = try setup.reauth("tv")
-        let code = try userCode(process)
+        let code = try await userCode(process)
         #expect(process.stdout.contains("open \(setup.server.server.baseURL.absoluteString)/o/device/ and enter"))
         #expect(
             process.stdout.contains("or open \(setup.server.server.baseURL.absoluteString)/o/device/?user_code=\(code)")
         )
         let page = try setup.server.decide(userCode: code)
         #expect(page["title"] as? String == "Device Authorized")
-        #expect(process.finish() == 0, "\(process.stderr)")
+        #expect(try await process.finish() == 0, "\(process.stderr)")
         #expect(process.stdout.contains("tv: re-authorized; expires in 1h00m; scopes: read; refresh token stored"))
         #expect(try setup.show("tv")["status"] as? String == "healthy")
         let tokens = try setup.store().tokenSecrets(connectionID: "tv")
@@ -220,8 +220,8 @@ struct ReauthInteropTests {
         defer { setup.sandbox.remove() }
         let before = try setup.show("tv")
         let process = try setup.reauth("tv")
-        _ = try setup.server.decide(userCode: try userCode(process), deny: true)
-        #expect(process.finish() == 1)
+        _ = try setup.server.decide(userCode: try await userCode(process), deny: true)
+        #expect(try await process.finish() == 1)
         #expect(process.stderr.contains("re-auth failed: the user denied the device code (access_denied)"))
         try expectUnchanged(setup, id: "tv", before: before)
     }
@@ -232,7 +232,7 @@ struct ReauthInteropTests {
         let before = try setup.show("tv")
         let started = Date()
         let process = try setup.reauth("tv")
-        #expect(process.finish() == 1)
+        #expect(try await process.finish() == 1)
         #expect(Date().timeIntervalSince(started) < 60)
         #expect(process.stdout.contains("the code expires in 3s"))
         // tokentop ends the flow at the code's expiry itself: a poll after it could only be refused.

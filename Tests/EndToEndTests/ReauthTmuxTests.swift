@@ -12,11 +12,11 @@ struct ReauthTmuxTests {
         let tmux = try Tmux(environment: setup.environment, directory: setup.sandbox.root)
         try Tmux.tmux(["-S", tmux.socket, "set-option", "-g", "set-clipboard", "on"])
         try tmux.send("\(Binary.path)", "Enter")
-        var screen = try tmux.wait(timeout: 20) { $0.contains("needs-reauth") }
+        var screen = try await tmux.wait(timeout: 20) { $0.contains("needs-reauth") }
         #expect(DashboardTmuxTests.row(of: "alice", in: screen)?.contains("! needs-reauth") == true, "\(screen)")
 
         try tmux.send("a")
-        screen = try tmux.wait { $0.contains("Waiting for the browser") }
+        screen = try await tmux.wait { $0.contains("Waiting for the browser") }
         #expect(screen.contains("┌ Re-auth alice "), "no dialog:\n\(screen)")
         #expect(screen.contains("Open this URL in a browser and sign in as alice:"))
         #expect(screen.contains("Esc cancel  c copy again"))
@@ -27,13 +27,13 @@ struct ReauthTmuxTests {
 
         let page = try setup.server.consent(to: url)
         #expect(page["title"] as? String == "tokentop: Signed in")
-        screen = try tmux.wait(timeout: 15) { $0.contains("Re-authorized alice") }
+        screen = try await tmux.wait(timeout: 15) { $0.contains("Re-authorized alice") }
         #expect(screen.contains("✓ Re-authorized alice (alice)."), "no outcome:\n\(screen)")
         #expect(screen.contains("Enter/Esc close"))
         try tmux.send("Enter")
         // Waits for what closing leaves, not for the dialog's title to go: a capture taken while the terminal was
         // being redrawn once lacked the title with the rest of the dialog still there.
-        screen = try tmux.wait { !$0.contains("Enter/Esc close") && $0.contains("alice re-authorized") }
+        screen = try await tmux.wait { !$0.contains("Enter/Esc close") && $0.contains("alice re-authorized") }
         #expect(DashboardTmuxTests.row(of: "alice", in: screen)?.contains("● healthy") == true, "\(screen)")
         #expect(screen.contains("alice re-authorized"))
         try tmux.send("q")

@@ -117,7 +117,7 @@ struct RekeyTests {
 
 /// Rekey must not pull the key from under a running refresher.
 struct RekeyWhileRunningTests {
-    @Test func rekeyRefusesWhileADaemonRuns() throws {
+    @Test func rekeyRefusesWhileADaemonRuns() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let env = sandbox.environment
@@ -128,7 +128,7 @@ struct RekeyWhileRunningTests {
             kill(daemon.processIdentifier, SIGKILL)
             daemon.waitUntilExit()
         }
-        Thread.sleep(forTimeInterval: 2.5)
+        try await Task.sleep(for: .seconds(2.5))
         let refused = try Binary.run(["rekey"], environment: env)
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("stop every dashboard and daemon"), "\(refused.stderr)")

@@ -112,11 +112,11 @@ struct SecretsAtRestTests {
         defer { daemon.kill() }
         let tmux = try Tmux(width: 160, height: 30, environment: environment, directory: sandbox.root)
         try tmux.send("\(Binary.path)", "Enter")
-        var screen = try tmux.wait(timeout: 20) { $0.contains("dot-alice") }
+        var screen = try await tmux.wait(timeout: 20) { $0.contains("dot-alice") }
         try #require(screen.contains("dot-alice"), "no dashboard:\n\(screen)")
 
         var alice: [String: Any] = [:]
-        try DaemonOperationsTests.waitFor(30, "dot-alice renewed at the server") {
+        try await DaemonOperationsTests.waitFor(30, "dot-alice renewed at the server") {
             let rows = try DatabaseFaultTests.list(database, environment: environment)
             alice = rows.first { $0["id"] as? String == "dot-alice" } ?? [:]
             return alice["last_refresh_at"] is String
@@ -140,11 +140,11 @@ struct SecretsAtRestTests {
         try tmux.send("/")
         try tmux.send("dot-alice", literal: true)
         try tmux.send("Enter")
-        _ = try tmux.wait { !$0.contains("acme-key") }
+        _ = try await tmux.wait { !$0.contains("acme-key") }
         // Down from the group header to the row, then its details: the tokens' fingerprints, never the tokens.
         try tmux.send("j")
         try tmux.send("Enter")
-        screen = try tmux.wait { $0.contains("access token") && $0.contains("fingerprint") }
+        screen = try await tmux.wait { $0.contains("access token") && $0.contains("fingerprint") }
         #expect(screen.contains("refresh token") && screen.contains("fingerprint"), "no details:\n\(screen)")
         screens.append(screen)
         try tmux.send("Escape")
@@ -152,10 +152,10 @@ struct SecretsAtRestTests {
         try tmux.send("/")
         try tmux.send("acme-key", literal: true)
         try tmux.send("Enter")
-        _ = try tmux.wait { !$0.contains("dot-alice") }
+        _ = try await tmux.wait { !$0.contains("dot-alice") }
         try tmux.send("j")
         try tmux.send("Enter")
-        screen = try tmux.wait { $0.contains("access token") && $0.contains("acme-key") }
+        screen = try await tmux.wait { $0.contains("access token") && $0.contains("acme-key") }
         #expect(screen.contains("credential") && screen.contains("api_key"), "no details:\n\(screen)")
         screens.append(screen)
 
@@ -177,7 +177,7 @@ struct SecretsAtRestTests {
         try tmux.send("Escape")
         try tmux.send("q")
         daemon.signal(SIGTERM)
-        #expect(daemon.wait() == 0)
+        #expect(await daemon.wait() == 0)
         let logged = try Data(contentsOf: URL(fileURLWithPath: log))
         #expect(String(decoding: logged, as: UTF8.self).contains("\"msg\":\"daemon started\""))
 

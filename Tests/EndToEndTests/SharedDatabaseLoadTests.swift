@@ -43,9 +43,8 @@ struct SharedDatabaseLoadTests {
         for (daemon, _) in daemons { kill(daemon.processIdentifier, SIGTERM) }
         var perProcess: [Int] = []
         for (daemon, log) in daemons {
-            daemon.waitUntilExit()
-            #expect(daemon.terminationStatus == 0)
-            perProcess.append(log.waitFor("daemon stopped", seconds: 5)?["refreshes"] as? Int ?? -1)
+            #expect(await daemon.exited() == 0)
+            perProcess.append(try await log.waitFor("daemon stopped", seconds: 5)?["refreshes"] as? Int ?? -1)
         }
 
         let stored = try store.connections()

@@ -27,23 +27,25 @@ struct ThemeTmuxTests {
     static let themes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("themes").path
 
-    func screen(theme: String, environment extra: [String: String] = [:]) throws -> (text: String, styled: String) {
+    func screen(
+        theme: String, environment extra: [String: String] = [:]
+    ) async throws -> (text: String, styled: String) {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         // Tall enough for all five groups of the demo at once.
         let tmux = try Tmux(
             height: 60, environment: sandbox.environment.merging(extra) { $1 }, directory: sandbox.root)
         try tmux.send("\(Binary.path) demo --themes \(Self.themes) --theme \(theme)", "Enter")
-        let text = try tmux.wait(timeout: 20) { $0.contains("Workspace") && $0.contains("Bot") }
+        let text = try await tmux.wait(timeout: 20) { $0.contains("Workspace") && $0.contains("Bot") }
         let styled = try tmux.captureWithStyles()
         try tmux.send("q")
         return (text, styled)
     }
 
-    @Test func everyShippedThemeDrawsTheDashboardInItsOwnStyles() throws {
+    @Test func everyShippedThemeDrawsTheDashboardInItsOwnStyles() async throws {
         var seen: [String: Set<String>] = [:]
         for theme in ["default", "light", "high-contrast", "monochrome"] {
-            let (text, styled) = try screen(theme: theme)
+            let (text, styled) = try await screen(theme: theme)
             for header in ["User", "Org", "Delegated", "Workspace", "Bot", "healthy"] {
                 #expect(text.contains(header), "\(theme): \(header) missing:\n\(text)")
             }
@@ -61,24 +63,24 @@ struct ThemeTmuxTests {
         #expect(Set(seen.values).count == 4, "themes look alike: \(seen)")
     }
 
-    @Test func noColorWinsOverAColourTheme() throws {
-        let (_, styled) = try screen(theme: "high-contrast", environment: ["NO_COLOR": "1"])
+    @Test func noColorWinsOverAColourTheme() async throws {
+        let (_, styled) = try await screen(theme: "high-contrast", environment: ["NO_COLOR": "1"])
         #expect(Self.styles(styled).filter(Self.setsColour).isEmpty)
     }
 
-    @Test func aBrokenUserThemeNamesItsLineAndRoleAndTheDashboardStillOpens() throws {
+    @Test func aBrokenUserThemeNamesItsLineAndRoleAndTheDashboardStillOpens() async throws {
         let config = FileManager.default.temporaryDirectory.appendingPathComponent("ttc-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(
             at: config.appendingPathComponent("tokentop/themes"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: config) }
         try "header = default\nstatus.healthy = grene\n".write(
             to: config.appendingPathComponent("tokentop/themes/mine.theme"), atomically: true, encoding: .utf8)
-        let (text, _) = try screen(theme: "mine", environment: ["XDG_CONFIG_HOME": config.path])
+        let (text, _) = try await screen(theme: "mine", environment: ["XDG_CONFIG_HOME": config.path])
         #expect(text.contains("mine.theme:2: status.healthy: unknown colour 'grene'"), "\(text)")
         #expect(text.contains("Workspace"))
     }
 
-    @Test func aThemeLineWithEscapeSequencesReachesStandardErrorCleaned() throws {
+    @Test func aThemeLineWithEscapeSequencesReachesStandardErrorCleaned() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let themes = sandbox.root.appendingPathComponent("config/tokentop/themes")
@@ -88,7 +90,7 @@ struct ThemeTmuxTests {
         let errors = sandbox.root.appendingPathComponent("stderr.txt")
         let tmux = try Tmux(height: 60, environment: sandbox.environment, directory: sandbox.root)
         try tmux.send("\(Binary.path) demo --theme evil 2>\(errors.path)", "Enter")
-        let screen = try tmux.wait(timeout: 20) { $0.contains("Workspace") }
+        let screen = try await tmux.wait(timeout: 20) { $0.contains("Workspace") }
         #expect(screen.contains("evil.theme:1: unknown"), "\(screen)")
         try tmux.send("q")
         // Standard error is held while the dashboard runs and written once the terminal is restored.
@@ -97,7 +99,7 @@ struct ThemeTmuxTests {
         while Date() < deadline {
             written = (try? Data(contentsOf: errors)) ?? Data()
             if String(decoding: written, as: UTF8.self).contains("built-in default theme was used") { break }
-            Thread.sleep(forTimeInterval: 0.2)
+            try await Task.sleep(for: .milliseconds(200))
         }
         let text = String(decoding: written, as: UTF8.self)
         #expect(text.contains("evil.theme:1:") && text.contains("unknown role"), "\(text)")

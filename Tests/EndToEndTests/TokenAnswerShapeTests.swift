@@ -50,12 +50,14 @@ struct TokenAnswerShapeTests {
         """#
 
     /// A provider that answers every token request with `body`.
-    static func server(status: Int, type: String, body: String, pad: Int = 0) throws -> HostileProviderTests.Server {
+    static func server(
+        status: Int, type: String, body: String, pad: Int = 0
+    ) async throws -> HostileProviderTests.Server {
         let text = script.replacingOccurrences(of: "@BODY@", with: Data(body.utf8).base64EncodedString())
             .replacingOccurrences(of: "@PAD@", with: String(pad))
             .replacingOccurrences(of: "@STATUS@", with: String(status))
             .replacingOccurrences(of: "@TYPE@", with: type)
-        let server = try HostileProviderTests.Server(script: text)
+        let server = try await HostileProviderTests.Server(script: text)
         try #require(server.port > 0, "the answer server did not start")
         return server
     }
@@ -304,7 +306,7 @@ struct TokenAnswerShapeTests {
 
     @Test(arguments: shapes)
     func eachShapeLeavesItsStatusStoredFieldsAndError(shape: Shape) async throws {
-        let server = try Self.server(status: shape.status, type: shape.type, body: shape.body, pad: shape.pad)
+        let server = try await Self.server(status: shape.status, type: shape.type, body: shape.body, pad: shape.pad)
         let clock = StillClock(Self.start)
         let (engine, directory) = try Self.engine(tokenURL: server.url("/token"), clock: clock)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -358,7 +360,7 @@ struct TokenAnswerShapeTests {
     /// An answer that never gives an expiry, refreshed again and again as the actor finds it due: one request per
     /// due time, each due time the assumed lifetime less the lead window, and nothing in between.
     @Test func repeatedAnswersWithoutExpiryAreRenewedOnTheDefaultScheduleWithoutALoop() async throws {
-        let server = try Self.server(
+        let server = try await Self.server(
             status: 200, type: "application/json", body: #"{"access_token":"fake-at-shapes-0002"}"#)
         let clock = StillClock(Self.start)
         let (engine, directory) = try Self.engine(tokenURL: server.url("/token"), clock: clock)
@@ -394,7 +396,7 @@ struct TokenAnswerShapeTests {
     /// clock seconds one second at a time, renews no sooner than 10 s after each issue: at most 5 requests (at 0,
     /// 10, 20, 30 and 40 s), where the tester saw one a second or more. Counted against the policy, not the wall clock.
     @Test func aHalfSecondLifetimeIsRenewedNoSoonerThanTenSecondsAfterIssue() async throws {
-        let server = try Self.server(
+        let server = try await Self.server(
             status: 200, type: "application/json",
             body: #"{"access_token":"fake-at-shapes-0002","token_type":"Bearer","expires_in":0.5}"#)
         let clock = StillClock(Self.start)
@@ -432,13 +434,13 @@ struct TokenAnswerShapeTests {
 
     /// A later answer with an expiry clears the assumption: the countdown is the provider's again.
     @Test func anExpiryInALaterAnswerClearsTheAssumption() async throws {
-        let server = try Self.server(
+        let server = try await Self.server(
             status: 200, type: "application/json", body: #"{"access_token":"fake-at-shapes-0002"}"#)
         let clock = StillClock(Self.start)
         let (engine, directory) = try Self.engine(tokenURL: server.url("/token"), clock: clock)
         defer { try? FileManager.default.removeItem(at: directory) }
         #expect(try await engine.refreshNow("shape-1").expiryAssumed)
-        let dated = try Self.server(
+        let dated = try await Self.server(
             status: 200, type: "application/json", body: #"{"access_token":"fake-at-shapes-0003","expires_in":900}"#)
         // The same store, a provider that now says when its token expires.
         let second = try Self.reopen(engine, tokenURL: dated.url("/token"), clock: clock)

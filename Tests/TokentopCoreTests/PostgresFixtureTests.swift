@@ -59,7 +59,7 @@ struct PostgresFixtureTests {
         #expect(error?.description.contains("relation \"no_such_table\" does not exist") == true)
     }
 
-    @Test func dropDatabaseRemovesItEvenWhileASessionIsOpen() throws {
+    @Test func dropDatabaseRemovesItEvenWhileASessionIsOpen() async throws {
         let url = try PostgresServer.freshDatabase(label: "drop")
         let name = try PostgresServer.psql(url, "SELECT current_database()")
         let admin = try PostgresServer.adminURL()
@@ -70,7 +70,7 @@ struct PostgresFixtureTests {
         let holder = try heldSession(url)
         // SIGKILL: children of the test runner inherit its blocked SIGTERM.
         defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
-        #expect(try waitForSession(admin, database: name))
+        #expect(try await waitForSession(admin, database: name))
 
         try PostgresServer.dropDatabase(url)
         #expect(try PostgresServer.psql(admin, exists) == "0")
@@ -99,7 +99,7 @@ struct PostgresFixtureTests {
         return process
     }
 
-    private func waitForSession(_ admin: String, database: String) throws -> Bool {
+    private func waitForSession(_ admin: String, database: String) async throws -> Bool {
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             if try PostgresServer.psql(admin, "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(database)'")
@@ -107,7 +107,7 @@ struct PostgresFixtureTests {
             {
                 return true
             }
-            Thread.sleep(forTimeInterval: 0.05)
+            try await Task.sleep(for: .milliseconds(50))
         }
         return false
     }

@@ -1,22 +1,14 @@
 import Foundation
-import Synchronization
 
 /// One run of a command-line tool to its end, with both output streams read whole.
 ///
-/// Both pipes are drained at once (stderr on a thread of its own), so a tool that fills one of them cannot stall
+/// Both pipes are drained at once (stderr on a `PipeDrain` thread), so a tool that fills one of them cannot stall
 /// on the other. The tool must not leave a daemon holding the pipes: `scripts/postgres` closes them for the
 /// server it starts, which is why `waitUntilExit` returns here although `pg_ctl` daemonizes.
 struct ToolRun {
     var status: Int32
     var stdout: String
     var stderr: String
-
-    /// Bytes read on another thread; a Mutex because the reading thread and the caller both touch them.
-    private final class Collected: Sendable {
-        private let data = Mutex(Data())
-        func set(_ chunk: Data) { data.withLock { $0 = chunk } }
-        var text: String { String(decoding: data.withLock { $0 }, as: UTF8.self) }
-    }
 
     /// Runs `executable` with `arguments`; `environment` is added to this process's own.
     init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
@@ -30,18 +22,12 @@ struct ToolRun {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        let errors = Collected()
-        let drained = DispatchSemaphore(value: 0)
-        let errorHandle = err.fileHandleForReading
-        DispatchQueue.global().async {
-            errors.set(errorHandle.readDataToEndOfFile())
-            drained.signal()
-        }
+        let errors = PipeDrain(err.fileHandleForReading)
         let output = out.fileHandleForReading.readDataToEndOfFile()
-        drained.wait()
+        let errorBytes = errors.wait()
         process.waitUntilExit()
         status = process.terminationStatus
         stdout = String(decoding: output, as: UTF8.self)
-        stderr = errors.text
+        stderr = String(decoding: errorBytes, as: UTF8.self)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokentopTestSupport
 
 /// The built `tokentop` executable that these tests drive: `$TOKENTOP_BIN`, or the one beside the test bundle.
 enum Binary {
@@ -42,11 +43,8 @@ enum Binary {
         /// Kills it if it still runs: for a test that failed before stopping it properly.
         func kill() { if process.isRunning { signal(SIGKILL) } }
 
-        /// Waits for it to end; its exit status.
-        func wait() -> Int32 {
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
+        /// Waits for it to end, without holding a thread of the cooperative pool; its exit status.
+        func wait() async -> Int32 { await process.exited() }
     }
 
     /// Starts `tokentop` with `arguments` in the background, `environment` added to this process's.
@@ -94,10 +92,13 @@ enum Binary {
         let input = Pipe()
         process.standardInput = input
         try process.run()
+        // stderr drains on a thread of its own while stdout is read here: read one after the other, a child that
+        // fills the stderr pipe before it closes stdout would wait on us while we wait on it.
+        let errors = PipeDrain(err.fileHandleForReading)
         if let stdin { input.fileHandleForWriting.write(stdin) }
         try input.fileHandleForWriting.close()
         let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        let errData = errors.wait()
         process.waitUntilExit()
         return Run(status: process.terminationStatus, output: outData, stderr: String(decoding: errData, as: UTF8.self))
     }

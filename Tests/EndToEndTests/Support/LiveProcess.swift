@@ -34,10 +34,12 @@ final class LiveProcess {
     var stderr: String { errors.text }
 
     /// Waits until stdout satisfies `condition` (or the program ends, or `timeout` passes); returns stdout.
+    ///
+    /// Polls with `Task.sleep`, which gives the thread back to the cooperative pool for other tests meanwhile.
     @discardableResult
-    func waitForOutput(timeout: Double = 20, until condition: (String) -> Bool) -> String {
+    func waitForOutput(timeout: Double = 20, until condition: (String) -> Bool) async throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
-        while !condition(stdout), process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        while !condition(stdout), process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         return stdout
     }
 
@@ -45,15 +47,15 @@ final class LiveProcess {
     func interrupt() { process.interrupt() }
 
     /// Waits for the exit (SIGKILL after `timeout`) and returns the status; nil when it had to be killed.
-    func finish(timeout: Double = 30) -> Int32? {
+    func finish(timeout: Double = 30) async throws -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         guard !process.isRunning else {
             kill(process.processIdentifier, SIGKILL)
             return nil
         }
         // The last bytes may still be on their way from the pipes' reading threads.
-        Thread.sleep(forTimeInterval: 0.1)
+        try await Task.sleep(for: .milliseconds(100))
         return process.terminationStatus
     }
 }

@@ -213,8 +213,9 @@ struct OAuthServerFixture: Sendable {
         // stderr stays attached: the script reports progress and, on failure, the server log there.
 
         let data: Data = try await withCheckedThrowingContinuation { continuation in
-            // Reading to EOF and waiting block a thread; keep them off the cooperative pool.
-            DispatchQueue.global().async {
+            // Reading to EOF and waiting block a thread; keep them off the cooperative pool, on a thread of their
+            // own (the global queue's threads come about a second apart on Linux once its first ones are busy).
+            Thread.detachNewThread {
                 do {
                     try process.run()
                     let data = output.fileHandleForReading.readDataToEndOfFile()

@@ -92,7 +92,8 @@ final class ProbeServer: @unchecked Sendable {
                 if lock.withLock({ stopped }) { break }
                 continue
             }
-            DispatchQueue.global().async { [self] in serve(client) }
+            // A thread per client, not the global queue: an answer must not wait for a pool thread to come free.
+            Thread.detachNewThread { [self] in serve(client) }
         }
         close(listener)
     }

@@ -33,10 +33,10 @@ enum ServerLaunch {
         let line = await firstLine(of: output.fileHandleForReading, pid: pid)
         guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)), port > 0 else {
             kill(pid, SIGKILL)
-            process.waitUntilExit()
+            let status = await process.exited()
             let log = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
             throw OAuthServerFixture.Failure(
-                "\(relativePath) printed no port (exit \(process.terminationStatus)); its stderr:\n\(log.suffix(4000))")
+                "\(relativePath) printed no port (exit \(status)); its stderr:\n\(log.suffix(4000))")
         }
         return (process, port)
     }
@@ -50,8 +50,9 @@ enum ServerLaunch {
         }
         DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: deadline)
         return await withCheckedContinuation { continuation in
-            // Reading blocks a thread: keep it off the cooperative pool.
-            DispatchQueue.global().async {
+            // Reading blocks a thread: keep it off the cooperative pool, on a thread of its own (the global
+            // queue's threads come about a second apart on Linux once its first ones are busy).
+            Thread.detachNewThread {
                 var bytes = Data()
                 while !bytes.contains(UInt8(ascii: "\n")) {
                     let chunk = handle.availableData

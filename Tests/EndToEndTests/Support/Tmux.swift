@@ -38,12 +38,15 @@ final class Tmux {
     }
 
     /// Polls the screen until `condition` holds or `timeout` seconds pass; returns the last capture.
+    ///
+    /// Sleeps with `Task.sleep`, which gives the thread back to the cooperative pool: that pool is only as wide as
+    /// the machine has cores, and a test blocking a thread of it stalls the others.
     @discardableResult
-    func wait(timeout: Double = 10, until condition: (String) -> Bool) throws -> String {
+    func wait(timeout: Double = 10, until condition: (String) -> Bool) async throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         var screen = try capture()
         while !condition(screen), Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.1)
+            try await Task.sleep(for: .milliseconds(100))
             screen = try capture()
         }
         return screen
