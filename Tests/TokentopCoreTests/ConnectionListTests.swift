@@ -28,6 +28,23 @@ import Testing
         if count > 0 { #expect(list[count - 1].id == connections[count - 1].id) }
     }
 
+    /// A copy that rewrote one connection differs from the original only in that connection's chunk; a copy that
+    /// wrote nothing, in none; a list of another count cannot be compared.
+    @Test func positionsChangedAreTheChunksRewrittenSince() {
+        let original = ConnectionList((0..<200).map(Self.connection))
+        var next = original
+        #expect(next.positionsChanged(since: original) == [])
+        next[70].subject = "changed@example.com"
+        let size = ConnectionList.chunkSize
+        #expect(next.positionsChanged(since: original) == [size..<2 * size])
+        next[199].subject = "last@example.com"
+        #expect(next.positionsChanged(since: original) == [size..<2 * size, 3 * size..<200])
+        #expect(original.positionsChanged(since: next) == [size..<2 * size, 3 * size..<200])
+        var longer = original
+        longer.append(Self.connection(200))
+        #expect(longer.positionsChanged(since: original) == nil)
+    }
+
     /// Built by moving the elements into the order given: identity, reversed, one long cycle, many short ones, and
     /// a shuffle, on both sides of chunk boundaries.
     @Test(arguments: [0, 1, 2, ConnectionList.chunkSize, ConnectionList.chunkSize + 1, 1_031])

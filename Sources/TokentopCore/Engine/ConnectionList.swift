@@ -41,6 +41,26 @@ public struct ConnectionList: RandomAccessCollection, MutableCollection, Sendabl
     /// How many connections there are.
     @inlinable public var count: Int { total }
 
+    /// The positions whose connections may differ from `earlier`'s: those of every chunk the two no longer share.
+    /// Nil when the counts differ.
+    ///
+    /// Chunks are copied on write, so a chunk both lists still share holds the very same connections: after a
+    /// refresh, only its one chunk is looked at. The caller must keep `earlier` alive from the moment it took it, so
+    /// that no chunk of it was freed and its memory reused by this list.
+    public func positionsChanged(since earlier: ConnectionList) -> [Range<Int>]? {
+        guard earlier.total == total else { return nil }
+        var ranges: [Range<Int>] = []
+        for index in chunks.indices {
+            let shared = chunks[index].withUnsafeBufferPointer { mine in
+                earlier.chunks[index].withUnsafeBufferPointer { theirs in mine.baseAddress == theirs.baseAddress }
+            }
+            guard !shared else { continue }
+            let start = index << Self.chunkShift
+            ranges.append(start..<start + chunks[index].count)
+        }
+        return ranges
+    }
+
     /// The connection at `position`.
     ///
     /// Inlinable, and read in place (`_read`), so that reading one field of a connection from another module does

@@ -17,6 +17,9 @@ struct RowOrder {
     let parents: [Int: Int]
     /// The positions of every connection's children, by parent id, in snapshot order.
     let children: [String: [Int]]
+    /// The connections this order was last checked against, kept so that a new version's unchanged chunks are
+    /// known by identity (``ConnectionList/positionsChanged(since:)``).
+    private var checked: ConnectionList
     /// The ids and scopes in snapshot order, to tell whether a new version moved anything.
     private let ids: [String]
     private let scopes: [Int]
@@ -106,6 +109,7 @@ struct RowOrder {
             for index in buckets.indices { buckets[index].sort(by: order) }
         }
         self.buckets = buckets
+        checked = connections
         self.ids = ids
         self.scopes = scopes
     }
@@ -116,14 +120,20 @@ struct RowOrder {
         if snapshot.version == version { return true }
         guard sort == .group || sort == .name, snapshot.connections.count == ids.count else { return false }
         guard clients == snapshot.integrations.mapValues(\.clientID) else { return false }
-        // Read in place by position: iterating would copy each of the 100,000 connections, a retain per string.
+        // Only the chunks the new version rewrote are looked at, each connection read in place by position:
+        // iterating would copy each one, a retain per string.
         let connections = snapshot.connections
-        for position in connections.indices {
-            guard connections[position].id == ids[position], connections[position].scope.ordinal == scopes[position],
-                trees[position].matches(connections[position])
-            else { return false }
+        guard let changed = connections.positionsChanged(since: checked) else { return false }
+        for range in changed {
+            for position in range {
+                guard connections[position].id == ids[position],
+                    connections[position].scope.ordinal == scopes[position],
+                    trees[position].matches(connections[position])
+                else { return false }
+            }
         }
         version = snapshot.version
+        checked = connections
         return true
     }
 
