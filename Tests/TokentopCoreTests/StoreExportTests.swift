@@ -72,6 +72,24 @@ import TokentopTestSupport
             .joined()
     }
 
+    /// A provider's scope text with a zero-width space, a bidi override and an escape is kept readable, and the
+    /// export of the store it was written to imports again.
+    @Test func aProvidersOddScopeTextStillRoundTrips() throws {
+        let directory = try StoreTemporaryDirectory()
+        let source = try Self.source(directory)
+        let grant = TokenGrant(
+            accessToken: Secret("fake-access-token-0003"), expiresIn: 3600,
+            scopes: ["a\u{200B}b", "", "read\u{202E}", "\u{1B}[31mred", "plain"])
+        #expect(grant.scopes == ["a\u{FFFD}b", "read\u{FFFD}", "\u{FFFD}[31mred", "plain"])
+        try source.recordRefreshSuccess(connectionID: "acme-alice", grant: grant, at: Self.later, message: "ok")
+        let file = directory.file("store.json")
+        _ = try StoreExport.run(store: source, to: file, user: "tester", at: Self.later)
+        let target = directory.file("target.sqlite3")
+        _ = try ImportFile.run(path: file, openStore: Self.openTarget(target), user: "tester", at: Self.later)
+        let restored = try Store.open(path: target, secrets: SecretBox(key: StoreFixtures.key), create: false)
+        #expect(try restored.connections().first { $0.id == "acme-alice" }?.grantedScopes == grant.scopes)
+    }
+
     @Test func sqliteToSqliteKeepsEveryRowAndNoSecretShows() throws {
         let directory = try StoreTemporaryDirectory()
         let source = try Self.source(directory)

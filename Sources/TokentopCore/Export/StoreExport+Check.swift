@@ -131,7 +131,8 @@ extension StoreExport {
             guard !SafeText.isInvisible(subject) else {
                 throw fields.fail("subject", "has no visible character, only spaces or invisible format characters")
             }
-            for (column, limit) in [("members", ImportFile.maximumMembers), ("granted_scopes", 10_000)] {
+            let lists = [("members", ImportFile.maximumMembers), ("granted_scopes", ImportFieldReader.maximumListCount)]
+            for (column, limit) in lists {
                 guard let text = try fields.string(column) else { continue }
                 let parsed = try? JSONValue.parse(Data(text.utf8))
                 guard case .array(let elements)? = parsed,

@@ -49,6 +49,8 @@ struct ImportFieldReader {
 
     /// The longest string any field may hold; no token, key or name is longer.
     static let maximumStringBytes = 64 * 1024
+    /// The most entries a list of strings (granted scopes) may have.
+    static let maximumListCount = 10_000
 
     /// A string that must be present and not blank.
     func requiredString(_ key: String, _ purpose: String) throws -> String {
@@ -98,7 +100,7 @@ struct ImportFieldReader {
     }
 
     /// An array of non-empty strings of at most `maximumCount` elements, each held to the rules of ``string(_:)``.
-    func strings(_ key: String, maximumCount: Int = 10_000) throws -> [String]? {
+    func strings(_ key: String, maximumCount: Int = maximumListCount) throws -> [String]? {
         guard let value = value(key) else { return nil }
         guard case .array(let elements) = value else {
             throw fail(key, "expected an array of strings, found \(value.kindName)")

@@ -23,8 +23,19 @@ public struct TokenGrant: Sendable, Equatable {
         self.accessToken = accessToken
         self.refreshToken = refreshToken
         self.expiresIn = expiresIn
-        self.scopes = scopes
+        self.scopes = scopes.map(Self.storable)
         self.tokenType = tokenType
+    }
+
+    /// The scopes as the store can keep them and a restored export can bring them back: each control or invisible
+    /// character shown as U+FFFD, and empty entries, entries longer than an imported field may be, and entries past
+    /// the most an import takes, left out. A provider's scope text is shown, never obeyed, so it is kept readable
+    /// rather than refused along with the tokens it came with.
+    static func storable(_ scopes: [String]) -> [String] {
+        let kept = scopes.lazy.map(SafeText.clean).filter {
+            !$0.isEmpty && $0.utf8.count <= ImportFieldReader.maximumStringBytes
+        }
+        return Array(kept.prefix(ImportFieldReader.maximumListCount))
     }
 }
 
