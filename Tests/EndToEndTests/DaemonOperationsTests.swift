@@ -188,6 +188,36 @@ struct LogPathTests {
         #expect(try Binary.run(["list"], environment: sandbox.environment).status == 0)
     }
 
+    @Test func aFileThatIsNotOurLogIsRefusedAndOurOwnLogIsAppendedTo() async throws {
+        let sandbox = try Sandbox.holdingAnExpiredToken()
+        defer { sandbox.remove() }
+        // The config file naming itself as the log, and an import file a typo named.
+        let config = sandbox.root.appendingPathComponent("self.json").path
+        try Data("{\"log_file\": \"\(config)\"}".utf8).write(to: URL(fileURLWithPath: config))
+        let other = try sandbox.write("import.json", "{\"integrations\": [], \"connections\": []}\n")
+        for (arguments, target) in [(["--config", config], config), (["--log", other], other)] {
+            let before = try Data(contentsOf: URL(fileURLWithPath: target))
+            let run = try Binary.run(["daemon"] + arguments, environment: sandbox.environment)
+            #expect(run.status == 1, "\(target)")
+            #expect(
+                run.stderr == "tokentop: refusing to write the log into \(target): it exists and its first line is "
+                    + "not a line of tokentop's log; name a new file\n")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: target)) == before)
+        }
+        // A daemon started again on its own log appends to it.
+        let log = sandbox.root.appendingPathComponent("daemon.log").path
+        for round in 1...2 {
+            let daemon = try Binary.start(["daemon", "--log", log], environment: sandbox.environment)
+            defer { daemon.kill() }
+            try await DaemonOperationsTests.waitFor(20, "start \(round) in the log") {
+                DaemonOperationsTests.read(log).components(separatedBy: "\"msg\":\"daemon started\"").count == round + 1
+            }
+            daemon.signal(SIGTERM)
+            #expect(await daemon.wait() == 0)
+        }
+        #expect(DaemonOperationsTests.read(log).components(separatedBy: "\"msg\":\"daemon stopped\"").count == 3)
+    }
+
     @Test func aReloadThatNamesTheKeyFileKeepsTheLogAndSaysWhy() async throws {
         let sandbox = try Sandbox.holdingAnExpiredToken()
         defer { sandbox.remove() }

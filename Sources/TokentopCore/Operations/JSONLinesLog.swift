@@ -38,12 +38,25 @@ public final class JSONLinesLog: Sendable {
     }
 
     /// Refuses a log file that is the key file or a file of `store`'s database, by any name (links and `..`
-    /// resolved): appending lines to them would destroy the key, or the store.
+    /// resolved), or an existing file that does not start with a line of this log: appending lines would
+    /// destroy the key, the store, or a file (a config file, an import file) that a typo named.
     /// - Throws: a message naming the file and what it is.
     public static func check(_ path: String?, store: Store) throws {
         guard let path else { return }
         try ReplaceableFile.refuse(
             path, ifItIs: ReplaceableFile.storeFiles(store, database: "the database"), action: "write the log into")
+        guard let handle = FileHandle(forReadingAtPath: path) else { return }
+        let head = (try? handle.read(upToCount: 64 * 1024)) ?? nil
+        try? handle.close()
+        // An empty file is a new log, or one logrotate truncated.
+        guard let head, !head.isEmpty else { return }
+        let firstLine = head.prefix { $0 != UInt8(ascii: "\n") }
+        let object = try? JSONSerialization.jsonObject(with: Data(firstLine)) as? [String: Any]
+        guard let object, object["msg"] is String, object["time"] is String else {
+            throw ConfigError(
+                "refusing to write the log into \(path): it exists and its first line is not a line of tokentop's log; "
+                    + "name a new file")
+        }
     }
 
     private static func open(_ path: String?) throws -> Int32 {
