@@ -72,14 +72,28 @@ static inline int tt_key_dc(void) { return KEY_DC; }
 static inline int tt_key_btab(void) { return KEY_BTAB; }
 static inline int tt_key_resize(void) { return KEY_RESIZE; }
 
-/* terminfo's string capability NAME for the terminal newterm set up; declared here rather than through term.h,
-   whose macros (lines, columns) would shadow ordinary names. NULL: absent; (char *)-1: not a string capability. */
+/* terminfo's string capability NAME for the terminal set up last (setupterm, newterm); declared here rather
+   than through term.h, whose macros (lines, columns) would shadow ordinary names. NULL: absent; (char *)-1: not
+   a string capability. */
 extern char *tigetstr(const char *name);
 
-/* Whether the terminal can move the cursor to any cell (terminfo's cup), which drawing a dashboard needs. */
-static inline int tt_can_address_cursor(void) {
+/* term.h's setup, declared here for the same reason. */
+struct term;
+extern int setupterm(const char *name, int descriptor, int *error);
+extern int del_curterm(struct term *terminal);
+extern struct term *cur_term;
+
+/* Whether the terminal type in TERM can draw a dashboard, asked before anything is opened or created: 1 when
+   terminfo knows it and it can place the cursor, 0 when it cannot place the cursor (TERM=dumb), -1 when terminfo
+   does not know it. Reads the terminfo entry only; writes nothing to the terminal. */
+static inline int tt_probe_terminal(int descriptor) {
+    int error = 0;
+    if (setupterm(NULL, descriptor, &error) != 0) return -1;
     char *cup = tigetstr("cup");
-    return cup != NULL && cup != (char *)-1;
+    int can = cup != NULL && cup != (char *)-1;
+    del_curterm(cur_term);
+    return can ? 1 : 0;
 }
+
 
 #endif

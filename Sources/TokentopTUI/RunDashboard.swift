@@ -20,6 +20,14 @@ import TokentopCore
 /// - Throws: ``ThemeError`` for a missing theme; ``TerminalError`` when standard input or output is not a
 ///   terminal, `TERM` is unset or unknown, or a signal closed the dashboard (``TerminalError/interrupted(signal:)``,
 ///   whose ``TerminalError/exitCode`` is 128 + the signal).
+/// Checks, without touching the terminal, that ``runDashboard(backend:themesDirectory:themeName:keys:maxIterations:)``
+/// can draw on it: called before a store is opened or created, so that a dashboard that cannot start leaves no file.
+/// - Throws: ``TerminalError`` when standard input or output is not a terminal, or `TERM` is unset, unknown, or a
+///   type that cannot place the cursor.
+public func checkDashboardTerminal() throws {
+    try CursesScreen.check(environment: ProcessInfo.processInfo.environment)
+}
+
 public func runDashboard(
     backend: any DashboardBackend, themesDirectory: String?, themeName: String = "default",
     keys: [String: String] = [:], maxIterations: Int? = nil

@@ -69,6 +69,8 @@ struct Runner {
             Output.out(summary.line)
             return summary.exitCode
         case .dashboard:
+            // Asked first: a dashboard that cannot draw here must not create a database or a key file.
+            try checkDashboardTerminal()
             let engine = try openEngine(create: true)
             return try await dashboard(engine)
         case .demo:
@@ -247,7 +249,7 @@ struct Runner {
         let path: String
         var temporary: String?
         // Nothing is seeded for a dashboard that cannot open: the demo's connections must never land in a store.
-        guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else { throw TerminalError.notATerminal }
+        try checkDashboardTerminal()
         if let chosen = invocation.database {
             guard !Store.isPostgres(chosen) else {
                 throw UsageError(

@@ -84,20 +84,26 @@ struct DashboardTmuxTests {
     }
 
     /// A terminal type that cannot place the cursor (TERM=dumb) gets a message and an exit status, not a screen
-    /// with a header line; an unknown type gets its own message.
+    /// with a header line; an unknown type gets its own message. Both are refused before anything is created: no
+    /// database, no demo database, no key file.
     @Test func aTerminalThatCannotPlaceTheCursorIsRefused() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let tmux = try Tmux(environment: sandbox.environment, directory: sandbox.root)
+        let database = sandbox.root.appendingPathComponent("fresh.sqlite3").path
         for (term, message) in [
             ("dumb", "the terminal type 'dumb' (from TERM) cannot move the cursor, which the dashboard needs"),
             ("no-such-terminal-type", "cannot open the terminal as type 'no-such-terminal-type' (from TERM)"),
         ] {
-            try tmux.send("clear; TERM=\(term) \(Binary.path) demo; echo \"exit=$?\"", "Enter")
-            let screen = try await tmux.wait(timeout: 20) { $0.contains("exit=") }
-            #expect(screen.replacingOccurrences(of: "\n", with: "").contains(message), "\(term):\n\(screen)")
-            #expect(screen.contains("exit=1"), "\(term):\n\(screen)")
-            #expect(!screen.contains("connections"), "\(term) drew a dashboard:\n\(screen)")
+            for command in ["demo --db '\(database)'", "--db '\(database)'"] {
+                try tmux.send("clear; TERM=\(term) \(Binary.path) \(command); echo \"exit=$?\"", "Enter")
+                let screen = try await tmux.wait(timeout: 20) { $0.contains("exit=") }
+                #expect(screen.replacingOccurrences(of: "\n", with: "").contains(message), "\(term):\n\(screen)")
+                #expect(screen.contains("exit=1"), "\(term):\n\(screen)")
+                #expect(!screen.contains("connections"), "\(term) drew a dashboard:\n\(screen)")
+                #expect(!FileManager.default.fileExists(atPath: database), "\(term) \(command) created the database")
+                #expect(!FileManager.default.fileExists(atPath: sandbox.keyFile), "\(term) \(command) made a key")
+            }
         }
     }
 

@@ -22,13 +22,27 @@ final class CursesScreen: Screen {
         var background: ThemeColor
     }
 
+    /// Whether this process's terminal can show the dashboard, asked without touching it: standard input and output
+    /// are a terminal, and `TERM` names a type terminfo knows that can place the cursor.
+    /// - Throws: the ``TerminalError`` that says why not.
+    static func check(environment: [String: String]) throws {
+        guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else { throw TerminalError.notATerminal }
+        guard let term = environment["TERM"], !term.isEmpty else { throw TerminalError.terminalTypeUnset }
+        // TERM=dumb and its kind are known but cannot place the cursor: the screen would be a header line.
+        switch tt_probe_terminal(STDOUT_FILENO) {
+        case 1: return
+        case 0: throw TerminalError.cannotAddressCursor(term)
+        default: throw TerminalError.unknownTerminal(term)
+        }
+    }
+
     /// Takes over the terminal on standard input and output.
     ///
     /// - Parameter useColor: start colour when the terminal has it; false for NO_COLOR or a colourless theme.
     /// - Throws: ``TerminalError`` when there is no terminal or ncurses cannot drive it.
     init(useColor: Bool, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else { throw TerminalError.notATerminal }
-        guard let term = environment["TERM"], !term.isEmpty else { throw TerminalError.terminalTypeUnset }
+        try Self.check(environment: environment)
+        let term = environment["TERM"] ?? ""
         setlocale(LC_ALL, "")
         // newterm, unlike initscr, returns nil instead of exiting when the terminal type is unknown.
         guard let terminal = newterm(nil, tt_stdout(), tt_stdin()) else { throw TerminalError.unknownTerminal(term) }
@@ -36,12 +50,6 @@ final class CursesScreen: Screen {
             endwin()
             delscreen(terminal)
             throw TerminalError.unknownTerminal(term)
-        }
-        // TERM=dumb and its kind know the type but cannot place the cursor: the screen would be a header line.
-        guard tt_can_address_cursor() != 0 else {
-            endwin()
-            delscreen(terminal)
-            throw TerminalError.cannotAddressCursor(term)
         }
         self.terminal = terminal
         self.window = window
