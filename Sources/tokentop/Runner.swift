@@ -127,7 +127,8 @@ struct Runner {
                 path: databasePath, environment: environment, user: OperatorIdentity.current(), at: Date())
             Output.out(
                 outcome.keyUnchanged
-                    ? "nothing sealed in \(storeName); the key is unchanged"
+                    ? "no secret sealed in \(storeName); the key is unchanged, and still opens its key check and "
+                        + "audit log: keep it"
                     : "re-encrypted \(outcome.secrets) secrets in \(storeName); the key is now in "
                         + outcome.keyLocation)
             return 0

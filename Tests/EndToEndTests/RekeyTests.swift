@@ -48,7 +48,10 @@ struct RekeyTests {
 
         let rekey = try Binary.run(["rekey", "--db", empty], environment: env)
         #expect(rekey.status == 0, "\(rekey.stderr)")
-        #expect(rekey.stdout == "nothing sealed in \(empty); the key is unchanged\n")
+        #expect(
+            rekey.stdout
+                == "no secret sealed in \(empty); the key is unchanged, and still opens its key check and audit log: "
+                + "keep it\n")
         #expect(try Data(contentsOf: URL(fileURLWithPath: folder + "/key")) == keyBefore)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["key"])
         #expect(try Binary.run(["audit", "--db", empty], environment: env).stdout == auditBefore)
