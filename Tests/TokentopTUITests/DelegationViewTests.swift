@@ -234,6 +234,22 @@ import TokentopCore
             Self.tree(harness, scope: "Workspace").prefix(2) == ["Workspace (3)", "  workspace Design · 2 members (2)"])
     }
 
+    /// A workspace name too long for the line gives way to the members and the count, with `…` where it was cut.
+    @Test func aLongWorkspaceNameKeepsTheMembersAndTheCountInView() {
+        let long = "  workspace " + String(repeating: "design-", count: 30) + " · 3 members"
+        let cut = TableWidget.heading(long, shown: 2, width: 80)
+        #expect(cut.displayWidth == 80)
+        #expect(cut.hasPrefix("  workspace design-design-"))
+        #expect(cut.hasSuffix("… · 3 members (2)"))
+        let wide = "  workspace " + String(repeating: "設計", count: 40) + " · 12 members"
+        let cutWide = TableWidget.heading(wide, shown: 12, width: 60)
+        #expect(cutWide.displayWidth <= 60 && cutWide.hasSuffix("… · 12 members (12)"))
+        #expect(TableWidget.heading("  workspace Design · 3 members", shown: 2, width: 80)
+            == "  workspace Design · 3 members (2)")
+        // Too narrow for any of the name: the title is cut whole, the count still shown.
+        #expect(TableWidget.heading(long, shown: 2, width: 20).hasSuffix("… (2)"))
+    }
+
     /// The detail view's lines for `id`, whitespace runs collapsed.
     static func detail(_ id: String, adminBroken: Bool = false) -> [String] {
         let harness = Self.harness(adminBroken: adminBroken)

@@ -29,7 +29,7 @@ struct TableWidget: Widget {
                     row: 0, style: theme[.groupHeader])
             case .subgroup(let title, let shown):
                 canvas.line(
-                    "\(dashboard.rows.titles[title]) (\(shown))",
+                    Self.heading(dashboard.rows.titles[title], shown: shown, width: body.width),
                     in: Rect(row: line, column: 0, height: 1, width: body.width), row: 0, style: theme[.label])
             case .context(let index):
                 drawConnection(
@@ -49,6 +49,21 @@ struct TableWidget: Widget {
             let row = body.row + min(rows.count, body.height - 1)
             canvas.put("  " + hint, row: row, column: body.column, width: body.width, style: theme[.row])
         }
+    }
+
+    /// A sub-heading and its count cut to `width` cells: the name before its last ` · ` gives way first, so that
+    /// the members (or the key's client) and the count stay in view.
+    static func heading(_ title: String, shown: Int, width: Int) -> String {
+        let count = " (\(shown))"
+        guard title.displayWidth + count.displayWidth > width else { return title + count }
+        let room = max(0, width - count.displayWidth)
+        if let dot = title.range(of: " · ", options: .backwards) {
+            let detail = String(title[dot.lowerBound...])
+            let nameRoom = room - detail.displayWidth
+            // Too narrow for a useful part of the name: cut the whole title instead.
+            if nameRoom >= 12 { return String(title[..<dot.lowerBound]).truncated(toWidth: nameRoom) + detail + count }
+        }
+        return title.truncated(toWidth: room) + count
     }
 
     /// Draws one connection; a context row is a parent shown above its children in another group, never under
