@@ -390,14 +390,30 @@ import TokentopCore
         let harness = Fixtures.harness()
         harness.frame()
         let lines = harness.press(.character("?"))
-        for binding in KeyBinding.list {
+        let moves: Set<ListAction> = [.up, .down, .pageUp, .pageDown, .first, .last]
+        for binding in KeyBinding.list where !moves.contains(binding.action) {
             #expect(
                 lines.contains { $0.contains("│ \(binding.label.padded(toWidth: 8))  \(binding.summary)") },
                 "help lacks \(binding.label)")
         }
+        for moving in ["↑↓ k j    cursor up, down", "PgUp/Dn   one page up, down", "g G       first row, last row"] {
+            #expect(lines.contains { $0.contains("│ \(moving)") }, "help lacks \(moving)")
+        }
         harness.press(.character("q"))
         #expect(harness.dashboard.overlay == nil)
         #expect(!harness.dashboard.shouldQuit)
+    }
+
+    /// Help names the keys the configuration gave, and its last line fits the smallest terminal taken.
+    @Test func helpNamesReboundKeysAndFitsEightyByTwentyFour() throws {
+        let harness = Fixtures.harness(columns: 80, rows: 24)
+        harness.dashboard.keyMap = try KeyMap(overrides: ["quit": "Q", "refresh": "x", "revoke": "r"])
+        harness.frame()
+        let lines = harness.press(.character("?"))
+        #expect(lines.contains { $0.contains("│ Esc       clear the filter; without a filter, nothing (Q quits)") })
+        #expect(lines.contains { $0.contains("scroll · Esc Q back") })
+        #expect(lines.contains { $0.contains("│           x refresh · r revoke · a re-auth · i explain, on the one shown") })
+        #expect(lines.contains { $0.contains("└───") }, "the box is cut:\n\(lines.joined(separator: "\n"))")
     }
 
     @Test func everyBoundKeyIsOneActionOnly() {

@@ -14,8 +14,10 @@ struct KeyBinding {
     let action: ListAction
     let summary: String
 
-    /// What Esc does in the list; the README's key table says the same.
-    static let escapeSummary = "clear the filter; without a filter, nothing (q quits)"
+    /// What Esc does in the list, naming the key that quits; the README's key table says the same.
+    static func escapeSummary(quit: String = "q") -> String {
+        "clear the filter; without a filter, nothing (\(quit) quits)"
+    }
 
     /// The connection list's key table; `?` shows it, so every key the list reacts to is here.
     static let list: [KeyBinding] = [
@@ -54,16 +56,22 @@ struct KeyBinding {
             keys: [.character("c")], label: "c", action: .copy,
             summary: "copy the connection's id to the clipboard"),
         KeyBinding(keys: [.character("?")], label: "?", action: .help, summary: "this help"),
-        KeyBinding(keys: [.escape], label: "Esc", action: .back, summary: Self.escapeSummary),
+        KeyBinding(keys: [.escape], label: "Esc", action: .back, summary: Self.escapeSummary()),
         KeyBinding(keys: [.character("q")], label: "q", action: .quit, summary: "quit"),
     ]
 
-    /// Keys that work everywhere, and in the detail view; listed in help after the table.
-    static let elsewhere: [(label: String, summary: String)] = [
-        ("Ctrl-L", "repaint the screen"),
-        ("details", "↑↓ j k PgUp PgDn g G scroll · Esc q back (explain: the same)"),
-        ("", "r refresh · x revoke · a re-auth · i explain, on the one shown"),
-    ]
+    /// Keys that work everywhere, and in the detail view, with `keys`' characters; listed in help after the table.
+    static func elsewhere(_ keys: KeyMap) -> [(label: String, summary: String)] {
+        [
+            ("Ctrl-L", "repaint the screen"),
+            ("details", "↑↓ j k PgUp PgDn g G scroll · Esc \(keys.label(.quit)) back (explain: the same)"),
+            (
+                "",
+                "\(keys.label(.refresh)) refresh · \(keys.label(.revoke)) revoke · \(keys.label(.reauth)) re-auth · "
+                    + "\(keys.label(.explain)) explain, on the one shown"
+            ),
+        ]
+    }
 
 }
 

@@ -1,10 +1,22 @@
 /// The `?` overlay: every key of the key table, and what it does.
 struct HelpWidget: Widget {
+    /// The overlay's lines for `keys`: one per binding, except that each pair of opposite moves shares one, so
+    /// that the whole table fits the smallest terminal the dashboard takes (80×24).
     static func lines(_ keys: KeyMap) -> [String] {
         let labelWidth = 8
-        var lines = keys.bindings.map { $0.label.padded(toWidth: labelWidth) + "  " + $0.summary }
-        lines += KeyBinding.elsewhere.map { $0.label.padded(toWidth: labelWidth) + "  " + $0.summary }
-        return lines
+        var rows: [(label: String, summary: String)] = []
+        for binding in keys.bindings {
+            switch binding.action {
+            case .up: rows.append(("↑↓ k j", "cursor up, down"))
+            case .pageUp: rows.append(("PgUp/Dn", "one page up, down"))
+            case .first: rows.append(("g G", "first row, last row (also Home, End)"))
+            case .down, .pageDown, .last: continue
+            case .back: rows.append((binding.label, KeyBinding.escapeSummary(quit: keys.label(.quit))))
+            default: rows.append((binding.label, binding.summary))
+            }
+        }
+        rows += KeyBinding.elsewhere(keys)
+        return rows.map { $0.label.padded(toWidth: labelWidth) + "  " + $0.summary }
     }
 
     func draw(in rect: Rect, on canvas: inout Canvas, context: RenderContext) {
