@@ -14,6 +14,8 @@ public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugS
     /// The first 4 characters and a SHA-256 prefix, for example `gho_…3fa9c1d2`.
     ///
     /// Short secrets show no characters at all, only the hash prefix.
+    // FIXME: the hash is unkeyed, so a weak secret (a basic-auth `user:pw`, a short key) can be guessed offline from
+    // a fingerprint in `list --json`, `show` or an export; an HMAC under a subkey of the store's key would stop that.
     public var fingerprint: String {
         let digest = SHA256Digest.hex(of: Data(value.utf8)).prefix(8)
         let lead = value.count >= 16 ? String(value.prefix(4)) : ""
