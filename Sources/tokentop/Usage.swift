@@ -109,7 +109,9 @@ enum Usage {
                 reads expiring (or failing), not expired, since no human must act; but nothing is refreshing it \
                 (no daemon or dashboard runs), or its refreshes do not get through. Expired: past expiry, with \
                 nothing to renew it. A static credential whose last probe failed (a 5xx, no answer) is a warning \
-                too; one the provider refused (401, 403) needs re-auth.
+                too; one the provider refused (401, 403) needs re-auth. So is a token nothing can renew that \
+                expires within the shortest lead window (5 minutes by default): a human must act before it runs \
+                out.
                 """, options: ["--db"]),
         Command(
             name: "providers", synopsis: ["tokentop providers [--json]"],

@@ -43,6 +43,26 @@ import Testing
         #expect(summary.line == "OK: 2 connections: 1 healthy, 1 expiring")
     }
 
+    /// A token with no refresh token expiring within the shortest lead window warns before it runs out; later, or
+    /// once expired (then critical), it does not.
+    @Test func aTokenNothingCanRenewWarnsBeforeItExpires() {
+        func unrenewable(_ id: String, expiresIn: Double) -> Connection {
+            var connection = Self.renewable(id, expiresIn: expiresIn)
+            connection.refreshFingerprint = nil
+            return connection
+        }
+        #expect(!unrenewable("x", expiresIn: 60).isRenewable)
+        let soon = Self.summary([Self.renewable("alice", expiresIn: 3000), unrenewable("carol", expiresIn: 240)])
+        #expect(soon.exitCode == 1)
+        #expect(soon.expiringUnrenewable == ["carol"])
+        #expect(
+            soon.line == "WARNING: 2 connections: 2 healthy; 1 expires within 5m00s with nothing to renew it (carol)")
+        let later = Self.summary([unrenewable("carol", expiresIn: 900)])
+        #expect(later.exitCode == 0 && later.line == "OK: 1 connection: 1 healthy")
+        let gone = Self.summary([unrenewable("carol", expiresIn: -1)])
+        #expect(gone.exitCode == 2 && gone.expiringUnrenewable.isEmpty)
+    }
+
     @Test func aTokenWhoseRefreshFailsIsAWarningBeforeAndAfterItsExpiry() {
         let failing = Self.renewable("bob", expiresIn: 120, failures: 3)
         let warning = Self.summary([Self.renewable("alice", expiresIn: 3000), failing])
@@ -119,10 +139,12 @@ import Testing
         #expect(snapshot.counts(at: clock.now()) == [.healthy: 2, .expiring: 1])
         let summary = StatusSummary(snapshot, at: clock.now())
         #expect(summary.exitCode == 1)
+        // carol has no refresh token and 300 s left: someone must act before she runs out.
         #expect(
             summary.line
                 == "WARNING: 3 connections: 2 healthy, 1 expiring; "
-                + "1 overdue (past expiry, not renewed: is a daemon or dashboard running?)")
+                + "1 overdue (past expiry, not renewed: is a daemon or dashboard running?); "
+                + "1 expires within 5m00s with nothing to renew it (carol)")
         let bob = try #require(snapshot.connection(id: "bob"))
         #expect(snapshot.status(of: bob, at: clock.now()) == .expiring)
         // Nobody must re-authorize bob: the refresh actor renews him once it runs.

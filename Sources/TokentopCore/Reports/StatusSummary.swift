@@ -2,8 +2,9 @@ import Foundation
 
 /// `tokentop status`: one line and the exit status of a monitoring check.
 public struct StatusSummary: Sendable, Equatable {
-    /// 0 when all is well; 1 when something is failing or overdue, or a static credential's last probe failed; 2
-    /// when something needs a human (re-auth, or a token expired that nothing can renew).
+    /// 0 when all is well; 1 when something is failing or overdue, a static credential's last probe failed, or a
+    /// token nothing can renew expires soon; 2 when something needs a human (re-auth, or a token expired that
+    /// nothing can renew).
     public var exitCode: Int32
     public var line: String
     /// How many renewable tokens are past their expiry and not renewed (see ``Connection/isOverdue(at:status:)``).
@@ -11,6 +12,9 @@ public struct StatusSummary: Sendable, Equatable {
     /// The static credentials, not revoked, whose last probe failed (`■ static ✗`); a refused one (401, 403) is
     /// needs-reauth instead, and counted there.
     public var probeFailing: [String]
+    /// The tokens nothing can renew (no refresh token, no grant to mint one) that expire within the shortest lead
+    /// window: a human must act before they run out, and only then would they count as expired.
+    public var expiringUnrenewable: [String]
 
     /// Summarises `snapshot` at `now`.
     public init(_ snapshot: DashboardSnapshot, at now: Date) {
@@ -22,7 +26,14 @@ public struct StatusSummary: Sendable, Equatable {
         overdue = Self.overdue(snapshot, at: now, counts: counts)
         let needsHuman = (counts[.needsReauth] ?? 0) + (counts[.expired] ?? 0)
         probeFailing = snapshot.connections.filter(\.probeFailed).map(\.id)
-        let warnings = (counts[.failing] ?? 0) + overdue + probeFailing.count
+        let horizon = now.addingTimeInterval(snapshot.policy.minimumLead)
+        expiringUnrenewable = snapshot.connections.filter { connection in
+            guard connection.revokedAt == nil, connection.reauthReason == nil, connection.credential.expires,
+                !connection.isRenewable, let expiresAt = connection.expiresAt
+            else { return false }
+            return expiresAt > now && expiresAt <= horizon
+        }.map(\.id)
+        let warnings = (counts[.failing] ?? 0) + overdue + probeFailing.count + expiringUnrenewable.count
         exitCode = needsHuman > 0 ? 2 : warnings > 0 ? 1 : 0
         let verdict = needsHuman > 0 ? "CRITICAL" : warnings > 0 ? "WARNING" : "OK"
         var detail = parts.isEmpty ? "no connections" : parts.joined(separator: ", ")
@@ -31,10 +42,20 @@ public struct StatusSummary: Sendable, Equatable {
             detail += "; \(overdue) overdue (past expiry, not renewed: is a daemon or dashboard running?)"
         }
         if !probeFailing.isEmpty {
-            let named = probeFailing.prefix(3).joined(separator: ", ") + (probeFailing.count > 3 ? ", …" : "")
-            detail += "; \(probeFailing.count) static with a failed probe (\(named))"
+            detail += "; \(probeFailing.count) static with a failed probe (\(Self.named(probeFailing)))"
+        }
+        if !expiringUnrenewable.isEmpty {
+            let count = expiringUnrenewable.count
+            detail += "; \(count) expire\(count == 1 ? "s" : "") within "
+                + "\(Countdown.format(seconds: snapshot.policy.minimumLead)) with nothing to renew "
+                + "\(count == 1 ? "it" : "them") (\(Self.named(expiringUnrenewable)))"
         }
         line = "\(verdict): \(total) connection\(total == 1 ? "" : "s"): \(detail)"
+    }
+
+    /// The first three ids, and `…` when there are more.
+    private static func named(_ ids: [String]) -> String {
+        ids.prefix(3).joined(separator: ", ") + (ids.count > 3 ? ", …" : "")
     }
 
     /// Counts the overdue connections; only when some are expiring or failing, since no other status can be.
