@@ -192,6 +192,7 @@ struct Runner {
             return status
         case .reauth(let id, let browser, let timeout):
             let engine = try openEngine()
+            let refusal: ReauthFailure
             switch engine.reauthMethod(for: id) {
             case .success:
                 return await ReauthCommand(
@@ -200,8 +201,8 @@ struct Runner {
                 ).run()
             case .failure(let why) where why.code == .readOnly:
                 throw why
-            case .failure:
-                break
+            case .failure(let why):
+                refusal = why
             }
             guard let prompt = engine.reauthPrompt(for: id) else {
                 throw EngineError(.unknownConnection, "no connection named \(id) in \(storeName)")
@@ -209,11 +210,10 @@ struct Runner {
             Output.out("\(id): \(prompt.who)")
             Output.out("why: \(prompt.reason)")
             if let url = prompt.url { Output.out("start here: \(url)") }
-            if case .failure(let why) = engine.reauthMethod(for: id), why.code == .configuration {
-                Output.out("sign-in from tokentop: \(why.message)")
-            }
             await engine.drainAudit()
-            return 0
+            // Nothing was re-authorized: `reauth ID && …` must not go on as if the tokens were new.
+            Output.error("\(id): not re-authorized here: \(refusal.message)")
+            return 1
         case .daemon:
             let engine = try openEngine(create: true)
             let runner = self

@@ -90,7 +90,8 @@ enum Usage {
             details: """
                 For a user connection whose integration has a sign-in endpoint: the authorization code flow with \
                 PKCE over a loopback listener on 127.0.0.1, or the device flow when the integration has a device \
-                endpoint. Exit 0 once the new tokens are stored. For other scopes it says who must act.
+                endpoint. Exit 0 once the new tokens are stored. For other scopes, and a user connection without \
+                a sign-in endpoint, it says who must act and why, and exits 1: nothing was re-authorized.
                 """, options: ["--no-browser", "--timeout", "--db"]),
         Command(
             name: "daemon", synopsis: ["tokentop daemon [--log FILE] [--metrics FILE] [--on-event CMD]"],
@@ -203,7 +204,8 @@ enum Usage {
         """
 
     static let exitStatus = """
-        0 success; 1 a failure (a refresh or revocation failed, a bad file, a database problem); \
+        0 success; 1 a failure (a refresh or revocation failed, a re-auth tokentop cannot do, a bad file, a \
+        database problem); \
         2 a command line that makes no sense
         """
 
