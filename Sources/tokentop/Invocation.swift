@@ -63,6 +63,8 @@ extension Invocation {
         var workspace: String?
         var positional: [String] = []
         var flags: [String] = []
+        /// The options that took a value so far: each takes one, so a second is refused rather than silently winning.
+        var given: Set<String> = []
         var index = 0
 
         func value(for flag: String) throws(UsageError) -> String {
@@ -89,6 +91,14 @@ extension Invocation {
                 inline = String(argument[argument.index(after: equals)...])
             }
             func take() throws(UsageError) -> String {
+                // --db and --store name the same thing, the store.
+                let slot = name == "--store" ? "--db" : name
+                guard given.insert(slot).inserted else {
+                    throw UsageError(
+                        description: slot == "--db"
+                            ? "give one store: --db PATH or --store URL, once"
+                            : "give \(name) once; it takes one value")
+                }
                 if let inline {
                     guard !inline.isEmpty else { throw UsageError(description: "\(name) needs a value") }
                     return inline
@@ -106,7 +116,6 @@ extension Invocation {
             }
             switch name {
             case "--db", "--store":
-                if database != nil { throw UsageError(description: "give one store: --db PATH or --store URL, once") }
                 let value = try take()
                 if name == "--store", !Store.isPostgres(value) {
                     throw UsageError(

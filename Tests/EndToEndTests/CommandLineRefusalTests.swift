@@ -48,4 +48,35 @@ struct CommandLineRefusalTests {
         #expect(run.stdout.contains("why: the connection was revoked; only a new authorization restores it"))
         #expect(run.stderr.hasPrefix("tokentop: acme-key: not re-authorized here: "), "\(run.stderr)")
     }
+
+    /// An option that takes one value, given twice, is refused like two stores are: the last must not silently win.
+    @Test(arguments: [
+        (["list", "--scope", "user", "--scope", "org"], "give --scope once; it takes one value"),
+        (["list", "--status", "static", "--status=healthy"], "give --status once; it takes one value"),
+        (["list", "--workspace=a", "--workspace", "a"], "give --workspace once; it takes one value"),
+        (["list", "--db=one.sqlite3", "--db", "two.sqlite3"], "give one store: --db PATH or --store URL, once"),
+        (["list", "--db", "one.sqlite3", "--store", "postgres://u@127.0.0.1:9/db"], "give one store: --db PATH"),
+        (["daemon", "--lead", "60", "--lead", "120"], "give --lead once; it takes one value"),
+        (["config", "--theme", "light", "--theme", "monochrome"], "give --theme once; it takes one value"),
+        (["reauth", "acme-alice", "--timeout", "5", "--timeout", "6"], "give --timeout once; it takes one value"),
+    ])
+    func aSingleValueOptionGivenTwiceIsRefused(arguments: [String], message: String) throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let run = try Binary.run(arguments, environment: sandbox.environment)
+        #expect(run.status == 2)
+        #expect(run.stderr.hasPrefix("tokentop: \(message)"), "\(run.stderr)")
+        #expect(run.stdout.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: sandbox.database))
+    }
+
+    /// A switch given twice still means yes: nothing is lost by repeating it.
+    @Test func aSwitchGivenTwiceIsStillOn() throws {
+        let sandbox = try Self.imported()
+        defer { sandbox.remove() }
+        let run = try Binary.run(["list", "--json", "--json", "--scope", "org"], environment: sandbox.environment)
+        #expect(run.status == 0, "\(run.stderr)")
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]])
+        #expect(array.map { $0["id"] as? String } == ["acme-key"])
+    }
 }
