@@ -133,11 +133,12 @@ struct Runner {
             let store = try openStore()
             if verify {
                 let result = try store.verifyAudit()
+                if json { Output.out(AuditReport.json(result)) }
                 if let problem = result.problem {
                     Output.error("audit log of \(storeName) is broken: \(problem)")
                     return 1
                 }
-                Output.out("audit log intact: \(result.entries) entries")
+                if !json { Output.out("audit log intact: \(result.entries) entries") }
                 return 0
             }
             let entries = try store.auditLog()

@@ -124,7 +124,10 @@ enum Usage {
         Command(
             name: "audit", synopsis: ["tokentop audit [--json] [--verify]"],
             summary: "the operators' actions, hash-chained; --verify checks the chain",
-            details: "--verify exits 1 and names the first entry that was changed or removed.",
+            details: """
+                --verify exits 1 and names the first entry that was changed or removed; with --json it prints one \
+                object: intact, entries (how many were checked), first_broken and problem (null when intact).
+                """,
             options: ["--json", "--verify", "--db"]),
         Command(
             name: "migrate", synopsis: ["tokentop migrate [--store URL]"],
