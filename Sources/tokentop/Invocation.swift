@@ -65,6 +65,8 @@ extension Invocation {
         var flags: [String] = []
         /// The options that took a value so far: each takes one, so a second is refused rather than silently winning.
         var given: Set<String> = []
+        /// How the version was asked for (`--version`, `-V`), to name it when something else comes with it.
+        var versionSpelling = "version"
         var index = 0
 
         func value(for flag: String) throws(UsageError) -> String {
@@ -176,7 +178,9 @@ extension Invocation {
                 workspace = try take()
                 flags.append(name)
             case "-h", "--help": positional.insert("help", at: 0)
-            case "-V", "--version": positional.insert("version", at: 0)
+            case "-V", "--version":
+                positional.insert("version", at: 0)
+                versionSpelling = name
             case "--": positional.append(contentsOf: arguments[(index + 1)...]); index = arguments.count
             default:
                 if argument.hasPrefix("-") && argument.count > 1 {
@@ -285,6 +289,12 @@ extension Invocation {
             }
             command = flags.contains("--roff") ? .manPage : .help(topic: operands.first)
         case "version":
+            try allow([])
+            // `tokentop --version extra` asked for something besides the version; saying only the version hides it.
+            guard operands.isEmpty else {
+                throw UsageError(
+                    description: "'\(versionSpelling)' takes no operands, not '\(operands.joined(separator: " "))'")
+            }
             command = .version
         case "config":
             try allow(running.union(["--log"]))

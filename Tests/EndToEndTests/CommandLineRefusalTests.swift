@@ -79,4 +79,22 @@ struct CommandLineRefusalTests {
         let array = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]])
         #expect(array.map { $0["id"] as? String } == ["acme-key"])
     }
+
+    /// The version takes nothing besides itself, however it is asked for.
+    @Test(arguments: [
+        (["--version", "extra"], "'--version' takes no operands, not 'extra'"),
+        (["-V", "a", "b"], "'-V' takes no operands, not 'a b'"),
+        (["version", "extra"], "'version' takes no operands, not 'extra'"),
+        (["list", "--version"], "'--version' takes no operands, not 'list'"),
+        (["--version", "--json"], "--json does not apply to 'version'"),
+    ])
+    func theVersionRefusesStrayArguments(arguments: [String], message: String) throws {
+        let run = try Binary.run(arguments)
+        #expect(run.status == 2)
+        #expect(run.stderr.hasPrefix("tokentop: \(message)\n"), "\(run.stderr)")
+        #expect(run.stdout.isEmpty)
+        let alone = try Binary.run(["--version"])
+        #expect(alone.status == 0)
+        #expect(alone.stdout.hasPrefix("tokentop 0."), "\(alone.stdout)")
+    }
 }
