@@ -206,6 +206,13 @@ extension Invocation {
                         : "'\(verb!)' takes \(what), not '\(operands.joined(separator: " "))'")
             }
         }
+        /// An empty operand (`show ''`, an unset shell variable) names nothing: said so, not looked up.
+        func nonEmpty(_ what: String, hint: String) throws(UsageError) {
+            guard !operands.contains("") else {
+                throw UsageError(description: "'\(verb!)' was given an empty \(what); \(hint)")
+            }
+        }
+        func ids() throws(UsageError) { try nonEmpty("connection id", hint: "`tokentop list` shows the ids") }
         let command: Command
         let running: Set<String> = [
             "--lead", "--concurrency", "--readonly", "--metrics", "--on-event", "--on-event-timeout", "--history-days",
@@ -226,10 +233,12 @@ extension Invocation {
         case "show":
             try allow(["--json"])
             try exactly(1, "one connection id")
+            try ids()
             command = .show(id: operands[0], json: json)
         case "import":
             try allow([])
             try exactly(1, "one file")
+            try nonEmpty("file name", hint: "name a JSON file, or - for standard input")
             command = .importFile(path: operands[0])
         case "export":
             try allow([])
@@ -237,16 +246,19 @@ extension Invocation {
                 throw UsageError(
                     description: "'export' takes at most one file, not '\(operands.joined(separator: " "))'")
             }
+            try nonEmpty("file name", hint: "name a file, or - (or nothing) for standard output")
             command = .exportStore(path: operands.first)
         case "refresh", "revoke":
             try allow([])
             guard !operands.isEmpty else {
                 throw UsageError(description: "'\(verb!)' needs at least one connection id")
             }
+            try ids()
             command = verb == "refresh" ? .refresh(ids: operands) : .revoke(ids: operands)
         case "reauth":
             try allow(["--no-browser", "--timeout"])
             try exactly(1, "one connection id")
+            try ids()
             command = .reauth(id: operands[0], browser: browser, timeout: timeout)
         case "daemon":
             try allow(running.union(["--log"]))
@@ -345,7 +357,9 @@ extension Invocation {
     ) throws(UsageError) -> T where T.RawValue == String {
         guard let value = T(rawValue: text) else {
             let names = T.allCases.map(\.rawValue).joined(separator: ", ")
-            throw UsageError(description: "unknown \(noun) '\(text)'; use one of \(names)")
+            throw UsageError(
+                description: text.isEmpty
+                    ? "an empty \(noun); use one of \(names)" : "unknown \(noun) '\(text)'; use one of \(names)")
         }
         return value
     }

@@ -97,4 +97,26 @@ struct CommandLineRefusalTests {
         #expect(alone.status == 0)
         #expect(alone.stdout.hasPrefix("tokentop 0."), "\(alone.stdout)")
     }
+
+    /// An empty id (`show ''`, an unset shell variable) gets its own message, not `no connection named  in …`.
+    @Test(arguments: [
+        (["show", ""], "'show' was given an empty connection id; `tokentop list` shows the ids"),
+        (["show", "--json", "--", ""], "'show' was given an empty connection id"),
+        (["refresh", "acme-key", ""], "'refresh' was given an empty connection id; `tokentop list` shows the ids"),
+        (["revoke", "", "acme-key"], "'revoke' was given an empty connection id; `tokentop list` shows the ids"),
+        (["reauth", ""], "'reauth' was given an empty connection id; `tokentop list` shows the ids"),
+        (["explain", ""], "an empty scope; use one of user, org, delegated, workspace, bot"),
+        (["import", ""], "'import' was given an empty file name; name a JSON file, or - for standard input"),
+        (["export", ""], "'export' was given an empty file name"),
+    ])
+    func anEmptyOperandIsNamedAsEmpty(arguments: [String], message: String) throws {
+        let sandbox = try Self.imported()
+        defer { sandbox.remove() }
+        let before = try Data(contentsOf: URL(fileURLWithPath: sandbox.database))
+        let run = try Binary.run(arguments, environment: sandbox.environment)
+        #expect(run.status == 2)
+        #expect(run.stderr.hasPrefix("tokentop: \(message)"), "\(run.stderr)")
+        #expect(run.stdout.isEmpty)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: sandbox.database)) == before, "nothing was revoked")
+    }
 }
