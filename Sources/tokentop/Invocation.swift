@@ -254,7 +254,10 @@ extension Invocation {
                 throw UsageError(description: "'\(verb!)' needs at least one connection id")
             }
             try ids()
-            command = verb == "refresh" ? .refresh(ids: operands) : .revoke(ids: operands)
+            // `refresh a a` means a, once: a second refresh or revocation of the same connection is no one's wish.
+            var seen: Set<String> = []
+            let once = operands.filter { seen.insert($0).inserted }
+            command = verb == "refresh" ? .refresh(ids: once) : .revoke(ids: once)
         case "reauth":
             try allow(["--no-browser", "--timeout"])
             try exactly(1, "one connection id")

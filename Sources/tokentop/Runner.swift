@@ -146,6 +146,7 @@ struct Runner {
             return 0
         case .refresh(let ids):
             let engine = try openEngine()
+            try requireKnown(ids, in: engine, undone: "refreshed")
             var status: Int32 = 0
             for id in ids {
                 do {
@@ -176,6 +177,7 @@ struct Runner {
             return status
         case .revoke(let ids):
             let engine = try openEngine()
+            try requireKnown(ids, in: engine, undone: "revoked")
             var status: Int32 = 0
             for id in ids {
                 do {
@@ -222,6 +224,21 @@ struct Runner {
                 engine: engine, settings: try configuration().settings, reload: { try runner.configuration() }
             ).run()
         }
+    }
+
+    /// Refuses the whole command, naming every id of `ids` that names no connection, before any of the others is
+    /// acted on: `revoke typo acme-key` must not revoke acme-key and only then fail.
+    /// - Parameter undone: what was not done to the others, for the message (`revoked`).
+    private func requireKnown(_ ids: [String], in engine: Engine, undone: String) throws {
+        let wanted = Set(ids)
+        let known = Set(engine.snapshot().connections.lazy.map(\.id).filter { wanted.contains($0) })
+        let unknown = ids.filter { !known.contains($0) }
+        guard !unknown.isEmpty else { return }
+        let named = unknown.count == 1 ? "no connection named" : "no connections named"
+        throw EngineError(
+            .unknownConnection,
+            "\(named) \(unknown.joined(separator: ", ")) in \(storeName); nothing was \(undone); "
+                + "`tokentop list` shows the ids")
     }
 
     // MARK: - Wiring

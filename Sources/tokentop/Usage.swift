@@ -76,13 +76,19 @@ enum Usage {
         Command(
             name: "refresh", synopsis: ["tokentop refresh ID..."],
             summary: "refresh connections now (a static key: check it at its probe URL)",
-            details: "Exit status 1 when any refresh or probe failed; each connection gets one line.",
+            details: """
+                Exit status 1 when any refresh or probe failed; each connection gets one line. An id given twice is \
+                refreshed once; an unknown id refuses the whole command, naming it, before any connection is \
+                refreshed.
+                """,
             options: ["--db"]),
         Command(
             name: "revoke", synopsis: ["tokentop revoke ID..."], summary: "revoke at the provider (RFC 7009) and here",
             details: """
                 The refresh token is revoked first, then the connection is marked revoked and its tokens erased. \
-                Without a revocation endpoint it is revoked here only, and the command says so.
+                Without a revocation endpoint it is revoked here only, and the command says so. An id given \
+                twice is revoked once; an unknown id refuses the whole command, naming it, before any connection is \
+                revoked.
                 """, options: ["--db"]),
         Command(
             name: "reauth", synopsis: ["tokentop reauth ID [--no-browser] [--timeout SECONDS]"],

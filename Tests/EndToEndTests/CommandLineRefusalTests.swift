@@ -119,4 +119,60 @@ struct CommandLineRefusalTests {
         #expect(run.stdout.isEmpty)
         #expect(try Data(contentsOf: URL(fileURLWithPath: sandbox.database)) == before, "nothing was revoked")
     }
+
+    /// An unknown id among several refuses the whole revocation before any connection is revoked.
+    @Test func revokeChecksEveryIdBeforeRevokingAny() throws {
+        let sandbox = try Self.imported()
+        defer { sandbox.remove() }
+        let run = try Binary.run(
+            ["revoke", "nonexist", "acme-key", "ghost", "nonexist"], environment: sandbox.environment)
+        #expect(run.status == 1)
+        #expect(
+            run.stderr
+                == "tokentop: no connections named nonexist, ghost in \(sandbox.database); nothing was revoked; "
+                + "`tokentop list` shows the ids\n", "\(run.stderr)")
+        #expect(run.stdout.isEmpty)
+        let list = try Binary.run(["list", "--json"], environment: sandbox.environment)
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        #expect(array.first { $0["id"] as? String == "acme-key" }?["status"] as? String == "static")
+        let audit = try Binary.run(["audit", "--json"], environment: sandbox.environment)
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as? [[String: Any]])
+        #expect(entries.map { $0["action"] as? String } == ["import"], "no revocation was tried")
+    }
+
+    /// The same for refresh: checking first is friendlier than refreshing some and failing on the typo.
+    @Test func refreshChecksEveryIdBeforeRefreshingAny() throws {
+        let sandbox = try Self.imported()
+        defer { sandbox.remove() }
+        let run = try Binary.run(["refresh", "acme-alice", "typo"], environment: sandbox.environment)
+        #expect(run.status == 1)
+        #expect(
+            run.stderr
+                == "tokentop: no connection named typo in \(sandbox.database); nothing was refreshed; "
+                + "`tokentop list` shows the ids\n", "\(run.stderr)")
+        #expect(run.stdout.isEmpty)
+        let show = try Binary.run(["show", "acme-alice", "--json"], environment: sandbox.environment)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
+        #expect(object["failures"] as? Int == 0, "acme-alice was not refreshed (its endpoint is a closed port)")
+        #expect(object["status"] as? String == "healthy")
+    }
+
+    /// An id given twice is acted on once: one line, one audit entry.
+    @Test func aRepeatedIdIsTakenOnce() throws {
+        let sandbox = try Self.imported()
+        defer { sandbox.remove() }
+        let refresh = try Binary.run(["refresh", "acme-alice", "acme-alice"], environment: sandbox.environment)
+        #expect(refresh.status == 1, "its endpoint is a closed port")
+        #expect(refresh.stdout.components(separatedBy: "acme-alice: refresh failed").count == 2, "\(refresh.stdout)")
+        let revoke = try Binary.run(["revoke", "acme-key", "acme-key"], environment: sandbox.environment)
+        #expect(revoke.status == 0, "\(revoke.stderr)")
+        #expect(revoke.stdout.split(separator: "\n").count == 1, "\(revoke.stdout)")
+        #expect(revoke.stdout.hasPrefix("acme-key: revoked here only"))
+        let audit = try Binary.run(["audit", "--json"], environment: sandbox.environment)
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as? [[String: Any]])
+        #expect(entries.map { $0["action"] as? String } == ["import", "refresh", "revoke"])
+        let show = try Binary.run(["show", "acme-alice", "--json"], environment: sandbox.environment)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
+        #expect(object["failures"] as? Int == 1)
+    }
 }
