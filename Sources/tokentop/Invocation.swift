@@ -154,7 +154,8 @@ extension Invocation {
                 settings.onEventTimeout = try Self.number(try take(), name, range: Settings.onEventTimeoutRange)
                 note("on_event_timeout_seconds")
             case "--history-days":
-                settings.historyDays = try Self.number(try take(), name, range: Settings.historyDaysRange)
+                settings.historyDays = try Self.number(
+                    try take(), name, range: Settings.historyDaysRange, whole: true)
                 note("history_days")
             case "--verify":
                 verify = true
@@ -331,13 +332,22 @@ extension Invocation {
         "--readonly", "--verify", "--json", "--roff", "--no-browser", "--help", "--version",
     ]
 
-    /// A number within `range`, or a usage error naming the flag.
+    /// Whether `text` is a number as people write one: decimal digits, for a fraction with one point among them.
+    /// `Double` alone also reads `0x10`, `1e-07` and `inf`, which no one means as a count of days or seconds.
+    private static func isPlainDecimal(_ text: String, whole: Bool) -> Bool {
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard !whole || parts.count == 1 else { return false }
+        return parts.allSatisfy { $0.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }
+            && parts.contains { !$0.isEmpty }
+    }
+
+    /// A number within `range`, in plain decimal digits, or a usage error naming the flag, the value and the form.
     private static func number(
         _ text: String, _ flag: String, range: ClosedRange<Double>, whole: Bool = false
     ) throws(UsageError) -> Double {
-        guard let value = Double(text), value.isFinite, range.contains(value), !whole || value == value.rounded()
-        else {
-            let kind = whole ? "a whole number" : "a number"
+        let plain = isPlainDecimal(text, whole: whole)
+        guard plain, let value = Double(text), value.isFinite, range.contains(value) else {
+            let kind = (whole ? "a whole number" : "a number") + (plain ? "" : " in plain decimal digits")
             let low =
                 range.lowerBound == range.lowerBound.rounded() ? "\(Int(range.lowerBound))" : "\(range.lowerBound)"
             throw UsageError(
@@ -348,8 +358,10 @@ extension Invocation {
 
     /// A number of seconds from 1 to one day.
     private static func seconds(_ text: String, _ flag: String) throws(UsageError) -> Double {
-        guard let value = Double(text), value.isFinite, value >= 1, value <= 86_400 else {
-            throw UsageError(description: "\(flag) takes seconds from 1 to 86400, not '\(text)'")
+        let plain = isPlainDecimal(text, whole: false)
+        guard plain, let value = Double(text), value >= 1, value <= 86_400 else {
+            let form = plain ? "" : " in plain decimal digits"
+            throw UsageError(description: "\(flag) takes seconds from 1 to 86400\(form), not '\(text)'")
         }
         return value
     }

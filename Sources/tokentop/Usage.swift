@@ -186,7 +186,7 @@ enum Usage {
         ("--metrics", "FILE", "write Prometheus text exposition there, atomically, every 5 seconds"),
         ("--on-event", "CMD", "run CMD with sh -c for each event, the event as JSON on its stdin"),
         ("--on-event-timeout", "SECONDS", "kill an event command after this long (default 10)"),
-        ("--history-days", "N", "delete history entries older than N days (default 90; 0 keeps them all)"),
+        ("--history-days", "N", "delete history entries older than N whole days (default 90; 0 keeps them all)"),
         ("--no-browser", "", "print the sign-in URL without opening a browser"),
         ("--timeout", "SECONDS", "how long to wait for the user (default 300, or the device code's lifetime)"),
     ]

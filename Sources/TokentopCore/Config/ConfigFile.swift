@@ -78,8 +78,11 @@ public enum ConfigFile {
             settings.onEventTimeout = timeout
         }
         if let days = try reader.number("history_days") {
-            guard Settings.historyDaysRange.contains(days) else {
-                throw reader.fail("history_days", "expected days from 0 (keep every entry) to 36500")
+            guard Settings.historyDaysRange.contains(days), days == days.rounded() else {
+                // 1e-07 would keep history for a hundredth of a second: a count of days is whole.
+                let value = days == days.rounded() && abs(days) < 1e15 ? "\(Int(days))" : "\(days)"
+                throw reader.fail(
+                    "history_days", "expected a whole number of days from 0 (keep every entry) to 36500, not \(value)")
             }
             settings.historyDays = days
         }
