@@ -129,7 +129,12 @@ extension Invocation {
                 settings.themesDirectory = try take()
                 flagNames["themes_dir"] = name
             case "--theme":
-                settings.theme = try take()
+                let theme = try take()
+                // Checked here, as the dashboard checks it, so that no command takes a name the dashboard refuses.
+                if let problem = Settings.themeNameProblem(theme) {
+                    throw UsageError(description: "--theme \(theme): \(problem)")
+                }
+                settings.theme = theme
                 flagNames["theme"] = name
             case "--config": configFile = try take()
             case "--lead":

@@ -119,4 +119,41 @@ struct ConfigCommandTests {
         #expect(words.count >= 2 && words[1] == "\(Int(days)!)", "\(run.stdout)")
         #expect(line?.hasSuffix("(flag --history-days)") == true, "\(run.stdout)")
     }
+
+    static let themeName = "a theme name is a file name without '/' or '.theme', such as 'default' or 'monochrome'"
+
+    /// A theme name the dashboard would refuse is refused by every command, as a flag and in the file: `config`
+    /// never shows it as the theme in force.
+    @Test(arguments: [
+        ["config", "--theme", "../../etc/passwd"], ["config", "--theme=light.theme"], ["list", "--theme", "a/b"],
+        ["--theme", "../x"], ["demo", "--theme", "x/"],
+    ])
+    func aThemeFlagTheDashboardWouldRefuseIsRefused(_ arguments: [String]) throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let value = arguments.last { $0.contains("/") || $0.contains(".theme") } ?? ""
+        let theme = value.hasPrefix("--theme=") ? String(value.dropFirst("--theme=".count)) : value
+        let run = try Binary.run(arguments, environment: sandbox.environment)
+        #expect(run.status == 2)
+        #expect(run.stderr.hasPrefix("tokentop: --theme \(theme): \(Self.themeName)\n"), "\(run.stderr)")
+        #expect(run.stdout.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: sandbox.database))
+    }
+
+    @Test func aThemeInTheFileTheDashboardWouldRefuseStopsConfig() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write("tt.json", #"{"theme": "../../etc/passwd"}"#)
+        for command in [["config"], ["list"]] {
+            let run = try Binary.run(command + ["--config", file], environment: sandbox.environment)
+            #expect(run.status == 1, "\(command)")
+            #expect(run.stderr == "tokentop: \(file): theme: \(Self.themeName)\n", "\(run.stderr)")
+            #expect(run.stdout.isEmpty)
+        }
+        let fine = try Binary.run(["config", "--theme", "light"], environment: sandbox.environment)
+        #expect(fine.status == 0, "\(fine.stderr)")
+        let line = fine.stdout.split(separator: "\n").first { $0.hasPrefix("theme ") } ?? ""
+        #expect(line.split(separator: " ").dropFirst().first == "light", "\(fine.stdout)")
+        #expect(line.hasSuffix("(flag --theme)"))
+    }
 }

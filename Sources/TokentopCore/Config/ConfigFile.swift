@@ -58,8 +58,8 @@ public enum ConfigFile {
             settings.concurrency = Int(concurrency)
         }
         settings.theme = try reader.string("theme")
-        if let theme = settings.theme, theme.isEmpty || theme.contains("/") || theme.hasSuffix(".theme") {
-            throw reader.fail("theme", "a theme name is a file name without '/' or '.theme', such as \"light\"")
+        if let theme = settings.theme, let problem = Settings.themeNameProblem(theme) {
+            throw reader.fail("theme", problem)
         }
         settings.themesDirectory = try reader.string("themes_dir")
         if let value = reader.value("readonly") {
