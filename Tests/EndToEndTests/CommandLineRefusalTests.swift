@@ -175,4 +175,38 @@ struct CommandLineRefusalTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
         #expect(object["failures"] as? Int == 1)
     }
+
+    /// A 0-byte file is no store: commands that only read or act on what is stored say so and leave it as it is
+    /// (size, mode, no sidecar files); import, which creates stores, still fills it.
+    @Test func anEmptyFileIsNotAStoreForReadingCommands() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let empty = try sandbox.write("empty.sqlite3", "")
+        _ = chmod(empty, 0o644)
+        let message =
+            "tokentop: \(empty) is empty (0 bytes), not a tokentop store; `tokentop import FILE --db \(empty)` fills "
+            + "it, or name another file with --db; nothing was changed\n"
+        let commands = [
+            ["list"], ["show", "x"], ["refresh", "x"], ["revoke", "x"], ["reauth", "x"], ["audit"], ["export"],
+            ["status"], ["rekey"],
+        ]
+        for command in commands {
+            let run = try Binary.run(command + ["--db", empty], environment: sandbox.environment)
+            #expect(run.status == 1, "\(command)")
+            #expect(run.stderr == message, "\(command): \(run.stderr)")
+            #expect(run.stdout.isEmpty, "\(command)")
+            let attributes = try FileManager.default.attributesOfItem(atPath: empty)
+            #expect(attributes[.size] as? Int == 0, "\(command)")
+            #expect(attributes[.posixPermissions] as? Int == 0o644, "\(command)")
+            for suffix in ["-wal", "-shm", "-journal"] {
+                #expect(!FileManager.default.fileExists(atPath: empty + suffix), "\(command) \(suffix)")
+            }
+        }
+        let file = try sandbox.write("import.json", CommandLineTests.importFile)
+        let imported = try Binary.run(["import", file, "--db", empty], environment: sandbox.environment)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let list = try Binary.run(["list", "--db", empty], environment: sandbox.environment)
+        #expect(list.status == 0, "\(list.stderr)")
+        #expect(list.stdout.contains("acme-key"))
+    }
 }
