@@ -63,6 +63,10 @@ extension Invocation {
         var workspace: String?
         var positional: [String] = []
         var flags: [String] = []
+        /// The options that took a value so far: each takes one, so a second is refused rather than silently winning.
+        var given: Set<String> = []
+        /// How the version was asked for (`--version`, `-V`), to name it when something else comes with it.
+        var versionSpelling = "version"
         var index = 0
 
         func value(for flag: String) throws(UsageError) -> String {
@@ -89,6 +93,14 @@ extension Invocation {
                 inline = String(argument[argument.index(after: equals)...])
             }
             func take() throws(UsageError) -> String {
+                // --db and --store name the same thing, the store.
+                let slot = name == "--store" ? "--db" : name
+                guard given.insert(slot).inserted else {
+                    throw UsageError(
+                        description: slot == "--db"
+                            ? "give one store: --db PATH or --store URL, once"
+                            : "give \(name) once; it takes one value")
+                }
                 if let inline {
                     guard !inline.isEmpty else { throw UsageError(description: "\(name) needs a value") }
                     return inline
@@ -106,7 +118,6 @@ extension Invocation {
             }
             switch name {
             case "--db", "--store":
-                if database != nil { throw UsageError(description: "give one store: --db PATH or --store URL, once") }
                 let value = try take()
                 if name == "--store", !Store.isPostgres(value) {
                     throw UsageError(
@@ -118,7 +129,12 @@ extension Invocation {
                 settings.themesDirectory = try take()
                 flagNames["themes_dir"] = name
             case "--theme":
-                settings.theme = try take()
+                let theme = try take()
+                // Checked here, as the dashboard checks it, so that no command takes a name the dashboard refuses.
+                if let problem = Settings.themeNameProblem(theme) {
+                    throw UsageError(description: "--theme \(theme): \(problem)")
+                }
+                settings.theme = theme
                 flagNames["theme"] = name
             case "--config": configFile = try take()
             case "--lead":
@@ -143,7 +159,8 @@ extension Invocation {
                 settings.onEventTimeout = try Self.number(try take(), name, range: Settings.onEventTimeoutRange)
                 note("on_event_timeout_seconds")
             case "--history-days":
-                settings.historyDays = try Self.number(try take(), name, range: Settings.historyDaysRange)
+                settings.historyDays = try Self.number(
+                    try take(), name, range: Settings.historyDaysRange, whole: true)
                 note("history_days")
             case "--verify":
                 verify = true
@@ -167,7 +184,9 @@ extension Invocation {
                 workspace = try take()
                 flags.append(name)
             case "-h", "--help": positional.insert("help", at: 0)
-            case "-V", "--version": positional.insert("version", at: 0)
+            case "-V", "--version":
+                positional.insert("version", at: 0)
+                versionSpelling = name
             case "--": positional.append(contentsOf: arguments[(index + 1)...]); index = arguments.count
             default:
                 if argument.hasPrefix("-") && argument.count > 1 {
@@ -193,6 +212,13 @@ extension Invocation {
                         : "'\(verb!)' takes \(what), not '\(operands.joined(separator: " "))'")
             }
         }
+        /// An empty operand (`show ''`, an unset shell variable) names nothing: said so, not looked up.
+        func nonEmpty(_ what: String, hint: String) throws(UsageError) {
+            guard !operands.contains("") else {
+                throw UsageError(description: "'\(verb!)' was given an empty \(what); \(hint)")
+            }
+        }
+        func ids() throws(UsageError) { try nonEmpty("connection id", hint: "`tokentop list` shows the ids") }
         let command: Command
         let running: Set<String> = [
             "--lead", "--concurrency", "--readonly", "--metrics", "--on-event", "--on-event-timeout", "--history-days",
@@ -213,10 +239,12 @@ extension Invocation {
         case "show":
             try allow(["--json"])
             try exactly(1, "one connection id")
+            try ids()
             command = .show(id: operands[0], json: json)
         case "import":
             try allow([])
             try exactly(1, "one file")
+            try nonEmpty("file name", hint: "name a JSON file, or - for standard input")
             command = .importFile(path: operands[0])
         case "export":
             try allow([])
@@ -224,16 +252,22 @@ extension Invocation {
                 throw UsageError(
                     description: "'export' takes at most one file, not '\(operands.joined(separator: " "))'")
             }
+            try nonEmpty("file name", hint: "name a file, or - (or nothing) for standard output")
             command = .exportStore(path: operands.first)
         case "refresh", "revoke":
             try allow([])
             guard !operands.isEmpty else {
                 throw UsageError(description: "'\(verb!)' needs at least one connection id")
             }
-            command = verb == "refresh" ? .refresh(ids: operands) : .revoke(ids: operands)
+            try ids()
+            // `refresh a a` means a, once: a second refresh or revocation of the same connection is no one's wish.
+            var seen: Set<String> = []
+            let once = operands.filter { seen.insert($0).inserted }
+            command = verb == "refresh" ? .refresh(ids: once) : .revoke(ids: once)
         case "reauth":
             try allow(["--no-browser", "--timeout"])
             try exactly(1, "one connection id")
+            try ids()
             command = .reauth(id: operands[0], browser: browser, timeout: timeout)
         case "daemon":
             try allow(running.union(["--log"]))
@@ -276,6 +310,12 @@ extension Invocation {
             }
             command = flags.contains("--roff") ? .manPage : .help(topic: operands.first)
         case "version":
+            try allow([])
+            // `tokentop --version extra` asked for something besides the version; saying only the version hides it.
+            guard operands.isEmpty else {
+                throw UsageError(
+                    description: "'\(versionSpelling)' takes no operands, not '\(operands.joined(separator: " "))'")
+            }
             command = .version
         case "config":
             try allow(running.union(["--log"]))
@@ -297,13 +337,22 @@ extension Invocation {
         "--readonly", "--verify", "--json", "--roff", "--no-browser", "--help", "--version",
     ]
 
-    /// A number within `range`, or a usage error naming the flag.
+    /// Whether `text` is a number as people write one: decimal digits, for a fraction with one point among them.
+    /// `Double` alone also reads `0x10`, `1e-07` and `inf`, which no one means as a count of days or seconds.
+    private static func isPlainDecimal(_ text: String, whole: Bool) -> Bool {
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard !whole || parts.count == 1 else { return false }
+        return parts.allSatisfy { $0.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }
+            && parts.contains { !$0.isEmpty }
+    }
+
+    /// A number within `range`, in plain decimal digits, or a usage error naming the flag, the value and the form.
     private static func number(
         _ text: String, _ flag: String, range: ClosedRange<Double>, whole: Bool = false
     ) throws(UsageError) -> Double {
-        guard let value = Double(text), value.isFinite, range.contains(value), !whole || value == value.rounded()
-        else {
-            let kind = whole ? "a whole number" : "a number"
+        let plain = isPlainDecimal(text, whole: whole)
+        guard plain, let value = Double(text), value.isFinite, range.contains(value) else {
+            let kind = (whole ? "a whole number" : "a number") + (plain ? "" : " in plain decimal digits")
             let low =
                 range.lowerBound == range.lowerBound.rounded() ? "\(Int(range.lowerBound))" : "\(range.lowerBound)"
             throw UsageError(
@@ -314,8 +363,10 @@ extension Invocation {
 
     /// A number of seconds from 1 to one day.
     private static func seconds(_ text: String, _ flag: String) throws(UsageError) -> Double {
-        guard let value = Double(text), value.isFinite, value >= 1, value <= 86_400 else {
-            throw UsageError(description: "\(flag) takes seconds from 1 to 86400, not '\(text)'")
+        let plain = isPlainDecimal(text, whole: false)
+        guard plain, let value = Double(text), value >= 1, value <= 86_400 else {
+            let form = plain ? "" : " in plain decimal digits"
+            throw UsageError(description: "\(flag) takes seconds from 1 to 86400\(form), not '\(text)'")
         }
         return value
     }
@@ -326,7 +377,9 @@ extension Invocation {
     ) throws(UsageError) -> T where T.RawValue == String {
         guard let value = T(rawValue: text) else {
             let names = T.allCases.map(\.rawValue).joined(separator: ", ")
-            throw UsageError(description: "unknown \(noun) '\(text)'; use one of \(names)")
+            throw UsageError(
+                description: text.isEmpty
+                    ? "an empty \(noun); use one of \(names)" : "unknown \(noun) '\(text)'; use one of \(names)")
         }
         return value
     }

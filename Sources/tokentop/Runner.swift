@@ -136,11 +136,12 @@ struct Runner {
             let store = try openStore()
             if verify {
                 let result = try store.verifyAudit()
+                if json { Output.out(AuditReport.json(result)) }
                 if let problem = result.problem {
                     Output.error("audit log of \(storeName) is broken: \(problem)")
                     return 1
                 }
-                Output.out("audit log intact: \(result.entries) entries")
+                if !json { Output.out("audit log intact: \(result.entries) entries") }
                 return 0
             }
             let entries = try store.auditLog()
@@ -148,6 +149,7 @@ struct Runner {
             return 0
         case .refresh(let ids):
             let engine = try openEngine()
+            try requireKnown(ids, in: engine, undone: "refreshed")
             var status: Int32 = 0
             for id in ids {
                 do {
@@ -178,6 +180,7 @@ struct Runner {
             return status
         case .revoke(let ids):
             let engine = try openEngine()
+            try requireKnown(ids, in: engine, undone: "revoked")
             var status: Int32 = 0
             for id in ids {
                 do {
@@ -195,6 +198,7 @@ struct Runner {
             return status
         case .reauth(let id, let browser, let timeout):
             let engine = try openEngine()
+            let refusal: ReauthFailure
             switch engine.reauthMethod(for: id) {
             case .success:
                 return await ReauthCommand(
@@ -203,8 +207,8 @@ struct Runner {
                 ).run()
             case .failure(let why) where why.code == .readOnly:
                 throw why
-            case .failure:
-                break
+            case .failure(let why):
+                refusal = why
             }
             guard let prompt = engine.reauthPrompt(for: id) else {
                 throw EngineError(.unknownConnection, "no connection named \(id) in \(storeName)")
@@ -212,11 +216,10 @@ struct Runner {
             Output.out("\(id): \(prompt.who)")
             Output.out("why: \(prompt.reason)")
             if let url = prompt.url { Output.out("start here: \(url)") }
-            if case .failure(let why) = engine.reauthMethod(for: id), why.code == .configuration {
-                Output.out("sign-in from tokentop: \(why.message)")
-            }
             await engine.drainAudit()
-            return 0
+            // Nothing was re-authorized: `reauth ID && …` must not go on as if the tokens were new.
+            Output.error("\(id): not re-authorized here: \(refusal.message)")
+            return 1
         case .daemon:
             let engine = try openEngine(create: true)
             let runner = self
@@ -224,6 +227,21 @@ struct Runner {
                 engine: engine, settings: try configuration().settings, reload: { try runner.configuration() }
             ).run()
         }
+    }
+
+    /// Refuses the whole command, naming every id of `ids` that names no connection, before any of the others is
+    /// acted on: `revoke typo acme-key` must not revoke acme-key and only then fail.
+    /// - Parameter undone: what was not done to the others, for the message (`revoked`).
+    private func requireKnown(_ ids: [String], in engine: Engine, undone: String) throws {
+        let wanted = Set(ids)
+        let known = Set(engine.snapshot().connections.lazy.map(\.id).filter { wanted.contains($0) })
+        let unknown = ids.filter { !known.contains($0) }
+        guard !unknown.isEmpty else { return }
+        let named = unknown.count == 1 ? "no connection named" : "no connections named"
+        throw EngineError(
+            .unknownConnection,
+            "\(named) \(unknown.joined(separator: ", ")) in \(storeName); nothing was \(undone); "
+                + "`tokentop list` shows the ids")
     }
 
     // MARK: - Wiring

@@ -76,13 +76,19 @@ enum Usage {
         Command(
             name: "refresh", synopsis: ["tokentop refresh ID..."],
             summary: "refresh connections now (a static key: check it at its probe URL)",
-            details: "Exit status 1 when any refresh or probe failed; each connection gets one line.",
+            details: """
+                Exit status 1 when any refresh or probe failed; each connection gets one line. An id given twice is \
+                refreshed once; an unknown id refuses the whole command, naming it, before any connection is \
+                refreshed.
+                """,
             options: ["--db"]),
         Command(
             name: "revoke", synopsis: ["tokentop revoke ID..."], summary: "revoke at the provider (RFC 7009) and here",
             details: """
                 The refresh token is revoked first, then the connection is marked revoked and its tokens erased. \
-                Without a revocation endpoint it is revoked here only, and the command says so.
+                Without a revocation endpoint it is revoked here only, and the command says so. An id given \
+                twice is revoked once; an unknown id refuses the whole command, naming it, before any connection is \
+                revoked.
                 """, options: ["--db"]),
         Command(
             name: "reauth", synopsis: ["tokentop reauth ID [--no-browser] [--timeout SECONDS]"],
@@ -90,7 +96,8 @@ enum Usage {
             details: """
                 For a user connection whose integration has a sign-in endpoint: the authorization code flow with \
                 PKCE over a loopback listener on 127.0.0.1, or the device flow when the integration has a device \
-                endpoint. Exit 0 once the new tokens are stored. For other scopes it says who must act.
+                endpoint. Exit 0 once the new tokens are stored. For other scopes, and a user connection without \
+                a sign-in endpoint, it says who must act and why, and exits 1: nothing was re-authorized.
                 """, options: ["--no-browser", "--timeout", "--db"]),
         Command(
             name: "daemon", synopsis: ["tokentop daemon [--log FILE] [--metrics FILE] [--on-event CMD]"],
@@ -125,7 +132,10 @@ enum Usage {
         Command(
             name: "audit", synopsis: ["tokentop audit [--json] [--verify]"],
             summary: "the operators' actions, hash-chained; --verify checks the chain",
-            details: "--verify exits 1 and names the first entry that was changed or removed.",
+            details: """
+                --verify exits 1 and names the first entry that was changed or removed; with --json it prints one \
+                object: intact, entries (how many were checked), first_broken and problem (null when intact).
+                """,
             options: ["--json", "--verify", "--db"]),
         Command(
             name: "migrate", synopsis: ["tokentop migrate [--store URL]"],
@@ -179,7 +189,7 @@ enum Usage {
         ("--metrics", "FILE", "write Prometheus text exposition there, atomically, every 5 seconds"),
         ("--on-event", "CMD", "run CMD with sh -c for each event, the event as JSON on its stdin"),
         ("--on-event-timeout", "SECONDS", "kill an event command after this long (default 10)"),
-        ("--history-days", "N", "delete history entries older than N days (default 90; 0 keeps them all)"),
+        ("--history-days", "N", "delete history entries older than N whole days (default 90; 0 keeps them all)"),
         ("--no-browser", "", "print the sign-in URL without opening a browser"),
         ("--timeout", "SECONDS", "how long to wait for the user (default 300, or the device code's lifetime)"),
     ]
@@ -206,7 +216,8 @@ enum Usage {
         """
 
     static let exitStatus = """
-        0 success; 1 a failure (a refresh or revocation failed, a bad file, a database problem); \
+        0 success; 1 a failure (a refresh or revocation failed, a re-auth tokentop cannot do, a bad file, a \
+        database problem); \
         2 a command line that makes no sense
         """
 

@@ -40,4 +40,45 @@ struct AuditTests {
         #expect(broken.status == 1)
         #expect(broken.stderr.contains("entry 2 was changed after it was written"), "\(broken.stderr)")
     }
+
+    /// `audit --verify --json` answers in JSON, intact or not; a broken chain still exits 1 and says so on stderr.
+    @Test func verifyWithJSONPrintsOneObject() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write("import.json", CommandLineTests.importFile)
+        let env = sandbox.environment
+        #expect(try Binary.run(["import", file], environment: env).status == 0)
+        #expect(try Binary.run(["revoke", "acme-key"], environment: env).status == 0)
+
+        func verify() throws -> (run: Binary.Run, object: [String: Any]?) {
+            let run = try Binary.run(["audit", "--verify", "--json"], environment: env)
+            return (run, try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        }
+        let intact = try verify()
+        #expect(intact.run.status == 0, "\(intact.run.stderr)")
+        #expect(intact.object?["intact"] as? Bool == true, "\(intact.run.stdout)")
+        #expect(intact.object?["entries"] as? Int == 2)
+        #expect(intact.object?["first_broken"] is NSNull)
+        #expect(intact.object?["problem"] is NSNull)
+        #expect(intact.run.stderr.isEmpty)
+
+        let edit = Process()
+        edit.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        edit.arguments = [
+            "python3", "-c",
+            "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\n"
+                + "c.execute(\"UPDATE audit SET outcome = 'failed' WHERE seq = 2\")\nc.commit()\n",
+            sandbox.database,
+        ]
+        try edit.run()
+        _ = await edit.exited()
+        let broken = try verify()
+        #expect(broken.run.status == 1)
+        #expect(broken.object?["intact"] as? Bool == false, "\(broken.run.stdout)")
+        #expect(broken.object?["entries"] as? Int == 2)
+        #expect(broken.object?["first_broken"] as? Int == 2)
+        #expect(broken.object?["problem"] as? String == "entry 2 was changed after it was written")
+        #expect(
+            broken.run.stderr.contains("is broken: entry 2 was changed after it was written"), "\(broken.run.stderr)")
+    }
 }

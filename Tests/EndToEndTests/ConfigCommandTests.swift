@@ -87,6 +87,17 @@ struct ConfigCommandTests {
     @Test(arguments: [
         (["--lead", "5"], "--lead needs a number from 10 to 86400, not '5'"),
         (["--concurrency", "0"], "--concurrency needs a whole number from 1 to 1024, not '0'"),
+        (
+            ["--history-days", "0x10"],
+            "--history-days needs a whole number in plain decimal digits from 0 to 36500, not '0x10'"
+        ),
+        (["--history-days", "1e-320"], "--history-days needs a whole number in plain decimal digits from 0 to 36500"),
+        (["--history-days=1e-07"], "--history-days needs a whole number in plain decimal digits from 0 to 36500"),
+        (["--history-days", "16.5"], "--history-days needs a whole number in plain decimal digits from 0 to 36500"),
+        (["--history-days", "36501"], "--history-days needs a whole number from 0 to 36500, not '36501'"),
+        (["--concurrency", "0x10"], "--concurrency needs a whole number in plain decimal digits from 1 to 1024"),
+        (["--lead", "1e3"], "--lead needs a number in plain decimal digits from 10 to 86400, not '1e3'"),
+        (["reauth", "x", "--timeout", "inf"], "--timeout takes seconds from 1 to 86400 in plain decimal digits"),
         (["list", "--readonly"], "--readonly does not apply to 'list'"),
         (["list", "--log", "x.log"], "--log does not apply to 'list'"),
     ])
@@ -94,5 +105,55 @@ struct ConfigCommandTests {
         let run = try Binary.run(arguments)
         #expect(run.status == 2)
         #expect(run.stderr.hasPrefix("tokentop: \(message)"), "\(run.stderr)")
+    }
+
+    /// Whole days in plain digits are taken as they are written; 0 keeps every entry.
+    @Test(arguments: ["0", "16", "036500"])
+    func historyDaysInPlainDigitsAreTaken(_ days: String) throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let run = try Binary.run(["config", "--history-days", days], environment: sandbox.environment)
+        #expect(run.status == 0, "\(run.stderr)")
+        let line = run.stdout.split(separator: "\n").first { $0.hasPrefix("history_days ") }
+        let words = line?.split(separator: " ", omittingEmptySubsequences: true) ?? []
+        #expect(words.count >= 2 && words[1] == "\(Int(days)!)", "\(run.stdout)")
+        #expect(line?.hasSuffix("(flag --history-days)") == true, "\(run.stdout)")
+    }
+
+    static let themeName = "a theme name is a file name without '/' or '.theme', such as 'default' or 'monochrome'"
+
+    /// A theme name the dashboard would refuse is refused by every command, as a flag and in the file: `config`
+    /// never shows it as the theme in force.
+    @Test(arguments: [
+        ["config", "--theme", "../../etc/passwd"], ["config", "--theme=light.theme"], ["list", "--theme", "a/b"],
+        ["--theme", "../x"], ["demo", "--theme", "x/"],
+    ])
+    func aThemeFlagTheDashboardWouldRefuseIsRefused(_ arguments: [String]) throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let value = arguments.last { $0.contains("/") || $0.contains(".theme") } ?? ""
+        let theme = value.hasPrefix("--theme=") ? String(value.dropFirst("--theme=".count)) : value
+        let run = try Binary.run(arguments, environment: sandbox.environment)
+        #expect(run.status == 2)
+        #expect(run.stderr.hasPrefix("tokentop: --theme \(theme): \(Self.themeName)\n"), "\(run.stderr)")
+        #expect(run.stdout.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: sandbox.database))
+    }
+
+    @Test func aThemeInTheFileTheDashboardWouldRefuseStopsConfig() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write("tt.json", #"{"theme": "../../etc/passwd"}"#)
+        for command in [["config"], ["list"]] {
+            let run = try Binary.run(command + ["--config", file], environment: sandbox.environment)
+            #expect(run.status == 1, "\(command)")
+            #expect(run.stderr == "tokentop: \(file): theme: \(Self.themeName)\n", "\(run.stderr)")
+            #expect(run.stdout.isEmpty)
+        }
+        let fine = try Binary.run(["config", "--theme", "light"], environment: sandbox.environment)
+        #expect(fine.status == 0, "\(fine.stderr)")
+        let line = fine.stdout.split(separator: "\n").first { $0.hasPrefix("theme ") } ?? ""
+        #expect(line.split(separator: " ").dropFirst().first == "light", "\(fine.stdout)")
+        #expect(line.hasSuffix("(flag --theme)"))
     }
 }

@@ -38,6 +38,8 @@ import Testing
         #expect(settings.keys == ["refresh": "R"])
     }
 
+    static let wholeDays = "expected a whole number of days from 0 (keep every entry) to 36500"
+
     @Test(arguments: [
         ("{\"lead\": 5}", "config.json: lead: unknown key; valid keys are lead_seconds, concurrency"),
         ("{\"them\": 5}", "config.json: them: unknown key; did you mean \"theme\"?"),
@@ -61,8 +63,11 @@ import Testing
         ),
         ("{\"on_event_timeout_seconds\": 0.01}", "config.json: on_event_timeout_seconds: expected seconds from 0.1"),
         ("{\"on_event_timeout_seconds\": 601}", "config.json: on_event_timeout_seconds: expected seconds from 0.1"),
-        ("{\"history_days\": -1}", "config.json: history_days: expected days from 0 (keep every entry) to 36500"),
-        ("{\"history_days\": 1e6}", "config.json: history_days: expected days from 0 (keep every entry) to 36500"),
+        ("{\"history_days\": -1}", "config.json: history_days: \(Self.wholeDays), not -1"),
+        ("{\"history_days\": 1e6}", "config.json: history_days: \(Self.wholeDays), not 1000000"),
+        ("{\"history_days\": 1e-07}", "config.json: history_days: \(Self.wholeDays), not 1e-07"),
+        ("{\"history_days\": 1e-320}", "config.json: history_days: \(Self.wholeDays), not 1e-320"),
+        ("{\"history_days\": 16.5}", "config.json: history_days: \(Self.wholeDays), not 16.5"),
         ("{\"history_days\": \"90\"}", "config.json: history_days: expected a number, found a string"),
         ("[1]", "config.json: expected a JSON object of settings, found an array"),
         ("{\"theme\": \"light\",}", "config.json: not valid JSON: line 1, column 19"),

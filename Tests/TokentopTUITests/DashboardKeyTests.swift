@@ -132,6 +132,21 @@ import TokentopCore
         #expect(shown == ids)
     }
 
+    /// Tab, Ctrl-A, Ctrl-E, a C1 control and a direction override type nothing: the filter keeps only what
+    /// was typed as text, and still finds the connection. Sent as raw input through the real key decoder.
+    @Test func controlKeysAddNothingToTheFilter() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.press(.character("/"))
+        let lines = harness.send(TerminalInput.characters("al\t\u{01}\u{05}\u{85}\u{202E}\u{7F}lice"))
+        #expect(harness.dashboard.filter == "alice")
+        #expect(harness.dashboard.isEditingFilter)
+        #expect(lines[38].hasPrefix("/alice"), "\(lines[38])")
+        #expect(!lines[38].contains("\u{FFFD}"))
+        #expect(harness.tableShows("gh-alice"))
+        #expect(harness.dashboard.rows.connectionPositions.count == 1)
+    }
+
     @Test func backspaceEditsTheFilter() {
         let harness = Fixtures.harness()
         harness.frame()

@@ -58,8 +58,8 @@ public enum ConfigFile {
             settings.concurrency = Int(concurrency)
         }
         settings.theme = try reader.string("theme")
-        if let theme = settings.theme, theme.isEmpty || theme.contains("/") || theme.hasSuffix(".theme") {
-            throw reader.fail("theme", "a theme name is a file name without '/' or '.theme', such as \"light\"")
+        if let theme = settings.theme, let problem = Settings.themeNameProblem(theme) {
+            throw reader.fail("theme", problem)
         }
         settings.themesDirectory = try reader.string("themes_dir")
         if let value = reader.value("readonly") {
@@ -78,8 +78,11 @@ public enum ConfigFile {
             settings.onEventTimeout = timeout
         }
         if let days = try reader.number("history_days") {
-            guard Settings.historyDaysRange.contains(days) else {
-                throw reader.fail("history_days", "expected days from 0 (keep every entry) to 36500")
+            guard Settings.historyDaysRange.contains(days), days == days.rounded() else {
+                // 1e-07 would keep history for a hundredth of a second: a count of days is whole.
+                let value = days == days.rounded() && abs(days) < 1e15 ? "\(Int(days))" : "\(days)"
+                throw reader.fail(
+                    "history_days", "expected a whole number of days from 0 (keep every entry) to 36500, not \(value)")
             }
             settings.historyDays = days
         }

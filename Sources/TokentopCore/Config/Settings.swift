@@ -37,6 +37,15 @@ public struct Settings: Sendable, Equatable {
         "on_event_timeout_seconds", "history_days", "keys",
     ]
 
+    /// Why `name` cannot name a theme, or nil when it can: a theme is the file `NAME.theme` in a themes
+    /// directory, so a name is a plain file name without the suffix. One check for the dashboard, which loads the
+    /// file, and for every command that reads the setting (`--theme`, `theme` in the file), so that `tokentop
+    /// config` never shows as in force a theme the dashboard would refuse.
+    public static func themeNameProblem(_ name: String) -> String? {
+        guard name.isEmpty || name.contains("/") || name.hasSuffix(".theme") else { return nil }
+        return "a theme name is a file name without '/' or '.theme', such as 'default' or 'monochrome'"
+    }
+
     /// The days `history_days` accepts: 0 keeps every entry, and a hundred years is as good as forever.
     public static let historyDaysRange = 0.0...36_500
 

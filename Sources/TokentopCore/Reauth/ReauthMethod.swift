@@ -23,8 +23,8 @@ public enum ReauthMethod: String, Sendable, Equatable, CaseIterable {
         guard connection.scope == .user else {
             throw ReauthFailure(
                 .notInteractive,
-                "\(connection.id) is a \(connection.scope.rawValue) connection: no user signs in to it here; "
-                    + "\(connection.scope.reauthActor)")
+                "\(connection.id) is \(connection.scope == .org ? "an" : "a") \(connection.scope.rawValue) connection: "
+                    + "no user signs in to it here; \(connection.scope.reauthActor)")
         }
         guard connection.credential == .oauth2 else {
             throw ReauthFailure(

@@ -26,4 +26,16 @@ public enum AuditReport {
             (try? JSONSerialization.data(withJSONObject: array, options: [.sortedKeys, .prettyPrinted])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
+
+    /// `audit --verify --json`: one object, keys sorted: `intact`, `entries` (how many were checked), and where the
+    /// chain breaks, `first_broken` (the entry's sequence number) and `problem`, both null for an intact chain.
+    public static func json(_ verification: AuditVerification) -> String {
+        let object: [String: Any] = [
+            "intact": verification.problem == nil, "entries": verification.entries,
+            "first_broken": verification.firstBroken ?? NSNull(), "problem": verification.problem ?? NSNull(),
+        ]
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
 }

@@ -29,6 +29,14 @@ final class SQLiteDatabase: SQLDatabase {
                 "there is no database at \(path); `tokentop import FILE` creates one, `tokentop demo` shows how "
                     + "tokentop works, and --db or TOKENTOP_DB choose another file", path: path)
         }
+        if !create, Self.isEmptyFile(path) {
+            // SQLite would take it for a new database and our migration would fill it: a reading command must
+            // not, and the file (a `touch`, a truncated copy) is left exactly as it is, mode included.
+            throw StoreError(
+                .notADatabase,
+                "\(path) is empty (0 bytes), not a tokentop store; `tokentop import FILE --db \(path)` fills it, "
+                    + "or name another file with --db; nothing was changed", path: path)
+        }
         try Self.createPrivateFile(path)
         var opened: OpaquePointer?
         // No SQLITE_OPEN_CREATE: the file exists now, and SQLite must never create it with the umask's mode.
@@ -291,6 +299,15 @@ final class SQLiteDatabase: SQLDatabase {
     }
 
     /// Creates `path` with mode 0600 if it does not exist, so that no other user can ever read it.
+    /// Whether `path` is a regular file of 0 bytes with no write-ahead log holding its content: nothing was ever
+    /// committed to it. (A store switched to WAL has its header written, so even a new one is not empty.)
+    private static func isEmptyFile(_ path: String) -> Bool {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size == 0 else { return false }
+        var log = stat()
+        return stat(path + "-wal", &log) != 0 || log.st_size == 0
+    }
+
     private static func createPrivateFile(_ path: String) throws {
         let descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if descriptor >= 0 {

@@ -54,7 +54,9 @@ extension Dashboard {
 
     func handleFilterKey(_ key: Key) {
         switch key {
-        case .character(let character): setFilter(filter + String(character), editing: true)
+        case .character:
+            // Only printable text: Ctrl-A or a pasted escape byte would add a character nothing can match.
+            if let typed = key.typedCharacter { setFilter(filter + String(typed), editing: true) }
         case .backspace: setFilter(String(filter.dropLast()), editing: true)
         case .enter: setFilter(filter, editing: false)
         case .escape: setFilter("", editing: false)

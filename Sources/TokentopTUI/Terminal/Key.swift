@@ -1,3 +1,5 @@
+import TokentopCore
+
 /// One key press, decoded from the terminal.
 enum Key: Hashable, Sendable {
     case character(Character)
@@ -19,6 +21,15 @@ enum Key: Hashable, Sendable {
     case redraw
     /// SIGINT, SIGTERM or SIGHUP arrived: the dashboard closes and the terminal is restored.
     case signal(Int32)
+
+    /// The character this key types into a text field such as the filter, or nil for a key that types nothing: a
+    /// control character (Ctrl-A arrives as U+0001, C1 controls as U+0080…U+009F) or an invisible mark that would
+    /// hide or reorder the text, which the screen would draw as U+FFFD and no connection would match.
+    var typedCharacter: Character? {
+        guard case .character(let character) = self, !character.unicodeScalars.contains(where: SafeText.isUnsafe)
+        else { return nil }
+        return character
+    }
 
     /// Decodes one character that arrived as text rather than as a key code.
     init(character scalar: Unicode.Scalar) {

@@ -67,11 +67,7 @@ struct Theme: Sendable {
     }
 
     private static func loadColored(name: String, directory: String?) throws -> Theme {
-        guard !name.isEmpty, !name.contains("/"), !name.hasSuffix(".theme") else {
-            throw ThemeError(
-                file: name, line: nil,
-                message: "a theme name is a file name without '/' or '.theme', such as 'default' or 'monochrome'")
-        }
+        if let problem = Settings.themeNameProblem(name) { throw ThemeError(file: name, line: nil, message: problem) }
         let file = "\(name).theme"
         guard let directory else {
             if let embedded = try embedded(name) { return embedded }

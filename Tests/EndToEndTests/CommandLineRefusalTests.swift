@@ -1,0 +1,212 @@
+import Foundation
+import Testing
+
+/// What the command line refuses, and what it does not pretend to have done: each case exits non-zero, says what
+/// is wrong and where, and changes nothing.
+struct CommandLineRefusalTests {
+    /// A sandbox holding ``CommandLineTests/importFile``: acme-alice (user, no sign-in endpoint), acme-key (org).
+    static func imported() throws -> Sandbox {
+        let sandbox = try Sandbox()
+        let file = try sandbox.write("import.json", CommandLineTests.importFile)
+        let run = try Binary.run(["import", file], environment: sandbox.environment)
+        guard run.status == 0 else { throw OAuthServerFixture.Failure("import failed: \(run.stderr)") }
+        return sandbox
+    }
+
+    /// `reauth` that can only say who must act re-authorized nothing, so `reauth ID && …` must not go on.
+    @Test(arguments: [
+        (
+            "acme-key", "acme-key: nobody needs to act now",
+            "acme-key: not re-authorized here: acme-key is an org connection: no user signs in to it here; "
+                + "an org admin must grant access again"
+        ),
+        (
+            "acme-alice", "acme-alice: nobody needs to act now",
+            "acme-alice: not re-authorized here: integration acme has neither authorization_url nor "
+                + "device_authorization_url"
+        ),
+    ])
+    func reauthThatCanOnlyPromptExitsOne(id: String, prompt: String, refusal: String) throws {
+        let sandbox = try Self.imported()
+        defer { sandbox.remove() }
+        let run = try Binary.run(["reauth", id], environment: sandbox.environment)
+        #expect(run.status == 1)
+        #expect(run.stdout.hasPrefix(prompt + "\n"), "\(run.stdout)")
+        #expect(run.stdout.contains("why: "))
+        #expect(run.stderr.hasPrefix("tokentop: " + refusal), "\(run.stderr)")
+        #expect(run.stderr.split(separator: "\n").count == 1)
+    }
+
+    /// A revoked connection still needs a human; tokentop did not restore it.
+    @Test func reauthOfARevokedOrgConnectionExitsOne() throws {
+        let sandbox = try Self.imported()
+        defer { sandbox.remove() }
+        #expect(try Binary.run(["revoke", "acme-key"], environment: sandbox.environment).status == 0)
+        let run = try Binary.run(["reauth", "acme-key"], environment: sandbox.environment)
+        #expect(run.status == 1)
+        #expect(run.stdout.hasPrefix("acme-key: an admin of org:acme must grant access again\n"), "\(run.stdout)")
+        #expect(run.stdout.contains("why: the connection was revoked; only a new authorization restores it"))
+        #expect(run.stderr.hasPrefix("tokentop: acme-key: not re-authorized here: "), "\(run.stderr)")
+    }
+
+    /// An option that takes one value, given twice, is refused like two stores are: the last must not silently win.
+    @Test(arguments: [
+        (["list", "--scope", "user", "--scope", "org"], "give --scope once; it takes one value"),
+        (["list", "--status", "static", "--status=healthy"], "give --status once; it takes one value"),
+        (["list", "--workspace=a", "--workspace", "a"], "give --workspace once; it takes one value"),
+        (["list", "--db=one.sqlite3", "--db", "two.sqlite3"], "give one store: --db PATH or --store URL, once"),
+        (["list", "--db", "one.sqlite3", "--store", "postgres://u@127.0.0.1:9/db"], "give one store: --db PATH"),
+        (["daemon", "--lead", "60", "--lead", "120"], "give --lead once; it takes one value"),
+        (["config", "--theme", "light", "--theme", "monochrome"], "give --theme once; it takes one value"),
+        (["reauth", "acme-alice", "--timeout", "5", "--timeout", "6"], "give --timeout once; it takes one value"),
+    ])
+    func aSingleValueOptionGivenTwiceIsRefused(arguments: [String], message: String) throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let run = try Binary.run(arguments, environment: sandbox.environment)
+        #expect(run.status == 2)
+        #expect(run.stderr.hasPrefix("tokentop: \(message)"), "\(run.stderr)")
+        #expect(run.stdout.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: sandbox.database))
+    }
+
+    /// A switch given twice still means yes: nothing is lost by repeating it.
+    @Test func aSwitchGivenTwiceIsStillOn() throws {
+        let sandbox = try Self.imported()
+        defer { sandbox.remove() }
+        let run = try Binary.run(["list", "--json", "--json", "--scope", "org"], environment: sandbox.environment)
+        #expect(run.status == 0, "\(run.stderr)")
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]])
+        #expect(array.map { $0["id"] as? String } == ["acme-key"])
+    }
+
+    /// The version takes nothing besides itself, however it is asked for.
+    @Test(arguments: [
+        (["--version", "extra"], "'--version' takes no operands, not 'extra'"),
+        (["-V", "a", "b"], "'-V' takes no operands, not 'a b'"),
+        (["version", "extra"], "'version' takes no operands, not 'extra'"),
+        (["list", "--version"], "'--version' takes no operands, not 'list'"),
+        (["--version", "--json"], "--json does not apply to 'version'"),
+    ])
+    func theVersionRefusesStrayArguments(arguments: [String], message: String) throws {
+        let run = try Binary.run(arguments)
+        #expect(run.status == 2)
+        #expect(run.stderr.hasPrefix("tokentop: \(message)\n"), "\(run.stderr)")
+        #expect(run.stdout.isEmpty)
+        let alone = try Binary.run(["--version"])
+        #expect(alone.status == 0)
+        #expect(alone.stdout.hasPrefix("tokentop 0."), "\(alone.stdout)")
+    }
+
+    /// An empty id (`show ''`, an unset shell variable) gets its own message, not `no connection named  in …`.
+    @Test(arguments: [
+        (["show", ""], "'show' was given an empty connection id; `tokentop list` shows the ids"),
+        (["show", "--json", "--", ""], "'show' was given an empty connection id"),
+        (["refresh", "acme-key", ""], "'refresh' was given an empty connection id; `tokentop list` shows the ids"),
+        (["revoke", "", "acme-key"], "'revoke' was given an empty connection id; `tokentop list` shows the ids"),
+        (["reauth", ""], "'reauth' was given an empty connection id; `tokentop list` shows the ids"),
+        (["explain", ""], "an empty scope; use one of user, org, delegated, workspace, bot"),
+        (["import", ""], "'import' was given an empty file name; name a JSON file, or - for standard input"),
+        (["export", ""], "'export' was given an empty file name"),
+    ])
+    func anEmptyOperandIsNamedAsEmpty(arguments: [String], message: String) throws {
+        let sandbox = try Self.imported()
+        defer { sandbox.remove() }
+        let before = try Data(contentsOf: URL(fileURLWithPath: sandbox.database))
+        let run = try Binary.run(arguments, environment: sandbox.environment)
+        #expect(run.status == 2)
+        #expect(run.stderr.hasPrefix("tokentop: \(message)"), "\(run.stderr)")
+        #expect(run.stdout.isEmpty)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: sandbox.database)) == before, "nothing was revoked")
+    }
+
+    /// An unknown id among several refuses the whole revocation before any connection is revoked.
+    @Test func revokeChecksEveryIdBeforeRevokingAny() throws {
+        let sandbox = try Self.imported()
+        defer { sandbox.remove() }
+        let run = try Binary.run(
+            ["revoke", "nonexist", "acme-key", "ghost", "nonexist"], environment: sandbox.environment)
+        #expect(run.status == 1)
+        #expect(
+            run.stderr
+                == "tokentop: no connections named nonexist, ghost in \(sandbox.database); nothing was revoked; "
+                + "`tokentop list` shows the ids\n", "\(run.stderr)")
+        #expect(run.stdout.isEmpty)
+        let list = try Binary.run(["list", "--json"], environment: sandbox.environment)
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        #expect(array.first { $0["id"] as? String == "acme-key" }?["status"] as? String == "static")
+        let audit = try Binary.run(["audit", "--json"], environment: sandbox.environment)
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as? [[String: Any]])
+        #expect(entries.map { $0["action"] as? String } == ["import"], "no revocation was tried")
+    }
+
+    /// The same for refresh: checking first is friendlier than refreshing some and failing on the typo.
+    @Test func refreshChecksEveryIdBeforeRefreshingAny() throws {
+        let sandbox = try Self.imported()
+        defer { sandbox.remove() }
+        let run = try Binary.run(["refresh", "acme-alice", "typo"], environment: sandbox.environment)
+        #expect(run.status == 1)
+        #expect(
+            run.stderr
+                == "tokentop: no connection named typo in \(sandbox.database); nothing was refreshed; "
+                + "`tokentop list` shows the ids\n", "\(run.stderr)")
+        #expect(run.stdout.isEmpty)
+        let show = try Binary.run(["show", "acme-alice", "--json"], environment: sandbox.environment)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
+        #expect(object["failures"] as? Int == 0, "acme-alice was not refreshed (its endpoint is a closed port)")
+        #expect(object["status"] as? String == "healthy")
+    }
+
+    /// An id given twice is acted on once: one line, one audit entry.
+    @Test func aRepeatedIdIsTakenOnce() throws {
+        let sandbox = try Self.imported()
+        defer { sandbox.remove() }
+        let refresh = try Binary.run(["refresh", "acme-alice", "acme-alice"], environment: sandbox.environment)
+        #expect(refresh.status == 1, "its endpoint is a closed port")
+        #expect(refresh.stdout.components(separatedBy: "acme-alice: refresh failed").count == 2, "\(refresh.stdout)")
+        let revoke = try Binary.run(["revoke", "acme-key", "acme-key"], environment: sandbox.environment)
+        #expect(revoke.status == 0, "\(revoke.stderr)")
+        #expect(revoke.stdout.split(separator: "\n").count == 1, "\(revoke.stdout)")
+        #expect(revoke.stdout.hasPrefix("acme-key: revoked here only"))
+        let audit = try Binary.run(["audit", "--json"], environment: sandbox.environment)
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as? [[String: Any]])
+        #expect(entries.map { $0["action"] as? String } == ["import", "refresh", "revoke"])
+        let show = try Binary.run(["show", "acme-alice", "--json"], environment: sandbox.environment)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
+        #expect(object["failures"] as? Int == 1)
+    }
+
+    /// A 0-byte file is no store: commands that only read or act on what is stored say so and leave it as it is
+    /// (size, mode, no sidecar files); import, which creates stores, still fills it.
+    @Test func anEmptyFileIsNotAStoreForReadingCommands() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let empty = try sandbox.write("empty.sqlite3", "")
+        _ = chmod(empty, 0o644)
+        let message =
+            "tokentop: \(empty) is empty (0 bytes), not a tokentop store; `tokentop import FILE --db \(empty)` fills "
+            + "it, or name another file with --db; nothing was changed\n"
+        let commands = [
+            ["list"], ["show", "x"], ["refresh", "x"], ["revoke", "x"], ["reauth", "x"], ["audit"], ["export"],
+            ["status"], ["rekey"],
+        ]
+        for command in commands {
+            let run = try Binary.run(command + ["--db", empty], environment: sandbox.environment)
+            #expect(run.status == 1, "\(command)")
+            #expect(run.stderr == message, "\(command): \(run.stderr)")
+            #expect(run.stdout.isEmpty, "\(command)")
+            let attributes = try FileManager.default.attributesOfItem(atPath: empty)
+            #expect(attributes[.size] as? Int == 0, "\(command)")
+            #expect(attributes[.posixPermissions] as? Int == 0o644, "\(command)")
+            for suffix in ["-wal", "-shm", "-journal"] {
+                #expect(!FileManager.default.fileExists(atPath: empty + suffix), "\(command) \(suffix)")
+            }
+        }
+        let file = try sandbox.write("import.json", CommandLineTests.importFile)
+        let imported = try Binary.run(["import", file, "--db", empty], environment: sandbox.environment)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let list = try Binary.run(["list", "--db", empty], environment: sandbox.environment)
+        #expect(list.status == 0, "\(list.stderr)")
+        #expect(list.stdout.contains("acme-key"))
+    }
+}
