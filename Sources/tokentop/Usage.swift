@@ -2,7 +2,7 @@
 enum Usage {
     static let version = "0.1.0"
     /// The man page's date: when its text last changed.
-    static let manDate = "2026-12-04"
+    static let manDate = "2026-12-05"
 
     /// One subcommand: how it is called, one line for the overview, and what `tokentop help NAME` adds.
     struct Command {
