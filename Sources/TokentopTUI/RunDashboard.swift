@@ -20,12 +20,16 @@ import TokentopCore
 /// - Throws: ``ThemeError`` for a missing theme; ``TerminalError`` when standard input or output is not a
 ///   terminal, `TERM` is unset or unknown, or a signal closed the dashboard (``TerminalError/interrupted(signal:)``,
 ///   whose ``TerminalError/exitCode`` is 128 + the signal).
-/// Checks, without touching the terminal, that ``runDashboard(backend:themesDirectory:themeName:keys:maxIterations:)``
-/// can draw on it: called before a store is opened or created, so that a dashboard that cannot start leaves no file.
-/// - Throws: ``TerminalError`` when standard input or output is not a terminal, or `TERM` is unset, unknown, or a
-///   type that cannot place the cursor.
-public func checkDashboardTerminal() throws {
-    try CursesScreen.check(environment: ProcessInfo.processInfo.environment)
+/// Checks everything ``runDashboard(backend:themesDirectory:themeName:keys:maxIterations:)`` would refuse, without
+/// touching the terminal: the key overrides, the theme, then the terminal itself. Called before a store is opened
+/// or created, so that a dashboard that cannot start leaves no file behind.
+/// - Throws: ``KeyMapError``, ``ThemeError``, or ``TerminalError`` when standard input or output is not a terminal,
+///   or `TERM` is unset, unknown, or a type that cannot place the cursor.
+public func checkDashboardCanStart(themesDirectory: String?, themeName: String, keys: [String: String]) throws {
+    _ = try KeyMap(overrides: keys)
+    let environment = ProcessInfo.processInfo.environment
+    _ = try Theme.loadFallingBack(name: themeName, directory: themesDirectory, environment: environment)
+    try CursesScreen.check(environment: environment)
 }
 
 public func runDashboard(

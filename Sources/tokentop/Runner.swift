@@ -69,8 +69,8 @@ struct Runner {
             Output.out(summary.line)
             return summary.exitCode
         case .dashboard:
-            // Asked first: a dashboard that cannot draw here must not create a database or a key file.
-            try checkDashboardTerminal()
+            // Asked first: a dashboard that cannot start here must not create a database or a key file.
+            try checkDashboard()
             let engine = try openEngine(create: true)
             return try await dashboard(engine)
         case .demo:
@@ -268,7 +268,7 @@ struct Runner {
         let path: String
         var temporary: String?
         // Nothing is seeded for a dashboard that cannot open: the demo's connections must never land in a store.
-        try checkDashboardTerminal()
+        try checkDashboard()
         if let chosen = invocation.database {
             guard !Store.isPostgres(chosen) else {
                 throw UsageError(
@@ -309,6 +309,14 @@ struct Runner {
             store: store, transport: sandbox, timeSource: clock, policy: policy,
             databasePath: invocation.database ?? "demo (temporary)", readOnly: configuration.settings.readOnly ?? false)
         return try await dashboard(engine)
+    }
+
+    /// The dashboard's theme, keys and terminal, checked before any store is opened.
+    private func checkDashboard() throws {
+        let settings = try configuration().settings
+        try checkDashboardCanStart(
+            themesDirectory: settings.themesDirectory ?? ShippedThemesDirectory.find(),
+            themeName: settings.theme ?? "default", keys: settings.keys ?? [:])
     }
 
     private func dashboard(_ engine: Engine) async throws -> Int32 {
