@@ -2,9 +2,10 @@ import Foundation
 
 /// A parsed JSON value that keeps the order of an object's members.
 ///
-/// The import file has its own strict parser (RFC 8259) rather than `JSONDecoder`, because the decoder accepts
-/// trailing commas, keeps one of two duplicate keys silently, cannot tell where invalid JSON went wrong, and
-/// turns `true` into a number on some platforms.
+/// The core reads JSON from outside (import files, the configuration, the provider catalog, exports) with its own
+/// strict parser (RFC 8259) rather than `JSONDecoder`, because the decoder accepts trailing commas, keeps one of
+/// two duplicate keys silently, cannot tell where invalid JSON went wrong, and turns `true` into a number on some
+/// platforms.
 indirect enum JSONValue {
     case null
     case bool(Bool)
