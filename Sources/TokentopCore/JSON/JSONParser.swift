@@ -3,17 +3,21 @@ struct JSONSyntaxError: Error, Equatable {
     var line: Int
     var column: Int
     var problem: String
+    /// The name, when the problem is an object that has it twice; the message quotes it clipped and cleaned.
+    var duplicateKey: String?
 }
 
 /// A recursive-descent parser over UTF-8 bytes.
 struct JSONParser {
     let bytes: [UInt8]
+    let duplicateKeys: JSONValue.DuplicateKeys
     var offset = 0
     var depth = 0
     static let maximumDepth = 64
 
-    init(bytes: [UInt8]) {
+    init(bytes: [UInt8], duplicateKeys: JSONValue.DuplicateKeys = .refused) {
         self.bytes = bytes
+        self.duplicateKeys = duplicateKeys
         // A UTF-8 byte order mark is not JSON, but editors on some systems write one.
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { offset = 3 }
     }
@@ -68,8 +72,14 @@ struct JSONParser {
             }
             offset += 1
             let value = try parseValue()
-            guard object.insert(key, value) else {
-                throw fail("the key \(ImportError.quoted(key)) appears twice in one object", at: keyOffset)
+            if !object.insert(key, value) {
+                // The top-level object is entered at depth 1.
+                guard duplicateKeys == .refusedAtTopLevel, depth > 1 else {
+                    var error = fail("the key \(ImportError.quoted(key)) appears twice in one object", at: keyOffset)
+                    error.duplicateKey = key
+                    throw error
+                }
+                object.update(key, value)
             }
             skipWhitespace()
             switch peek() {

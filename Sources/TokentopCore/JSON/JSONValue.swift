@@ -26,10 +26,23 @@ indirect enum JSONValue {
         }
     }
 
+    /// Which objects may repeat a member name (RFC 8259 §4: names SHOULD be unique).
+    enum DuplicateKeys: Sendable {
+        /// None: a name repeated in any object is an error. Files a person writes are held to this.
+        case refused
+        /// Nested objects may, and keep the last value, as most readers do; a name repeated in the top-level object
+        /// is an error. For a token answer, whose parameters are the top-level members (RFC 6749 §3.2 allows each
+        /// once), and whose nested members are not read.
+        case refusedAtTopLevel
+    }
+
     /// Parses `data` as exactly one JSON value.
+    /// - Parameter duplicateKeys: which objects may repeat a member name.
     /// - Throws: ``JSONSyntaxError`` naming the line and column where the text stops being JSON.
-    static func parse(_ data: Data) throws(JSONSyntaxError) -> JSONValue {
-        var parser = JSONParser(bytes: [UInt8](data))
+    static func parse(
+        _ data: Data, duplicateKeys: DuplicateKeys = .refused
+    ) throws(JSONSyntaxError) -> JSONValue {
+        var parser = JSONParser(bytes: [UInt8](data), duplicateKeys: duplicateKeys)
         return try parser.parseDocument()
     }
 }
@@ -47,5 +60,10 @@ struct JSONObject {
         keys.append(key)
         values[key] = value
         return true
+    }
+
+    /// Adds a member, or gives a present one a new value in its old place.
+    mutating func update(_ key: String, _ value: JSONValue) {
+        if values.updateValue(value, forKey: key) == nil { keys.append(key) }
     }
 }
