@@ -6,7 +6,7 @@ import Foundation
 /// strict parser (RFC 8259) rather than `JSONDecoder`, because the decoder accepts trailing commas, keeps one of
 /// two duplicate keys silently, cannot tell where invalid JSON went wrong, and turns `true` into a number on some
 /// platforms.
-indirect enum JSONValue {
+enum JSONValue {
     case null
     case bool(Bool)
     case number(Double)
