@@ -177,6 +177,18 @@ struct TokenAnswerShapeTests {
                 message: "refresh failed: malformed_response (HTTP 200): the answer's access_token has whitespace at "
                     + "its edges",
                 error: ("malformed_response", .malformed, "the answer's access_token has whitespace at its edges", 200))),
+        Shape(
+            name: "an access_token named twice is malformed, names the member, and leaves both stored tokens",
+            body: #"{"access_token":"fake-at-shapes-0002","expires_in":3600,"access_token":"fake-at-shapes-0003"}"#,
+            expected: Expected(
+                status: .failing, accessReplaced: false, history: .refreshFailed,
+                message: "refresh failed: malformed_response (HTTP 200): the answer names \"access_token\" twice, so "
+                    + "which value the provider meant is unknown; none was used",
+                error: (
+                    "malformed_response", .malformed,
+                    "the answer names \"access_token\" twice, so which value the provider meant is unknown; none was "
+                        + "used", 200
+                ))),
         // FIXME: token_type is not a stored fact (no column), so these rows can assert only that the answer was
         // accepted and its token stored; a non-Bearer type (DPoP, mac) is stored and probed as Bearer.
         Shape(

@@ -25,9 +25,19 @@ public enum TokenResponseParser {
                         + "answer may be; it was not parsed", status: status, bodyPrefix: bodyPrefix(response.body),
                     retryAfter: retryAfter))
         }
-        let fields = decodeFields(response)
+        let fields: JSONObject?
+        switch members(response) {
+        case .object(let object): fields = object
+        case .unreadable: fields = nil
+        case .repeated(let name):
+            // A redirect's body is no answer: the redirect is what to report.
+            guard (300..<400).contains(status) else {
+                return .failure(repeatedMember(name, status: status, retryAfter: retryAfter))
+            }
+            fields = nil
+        }
 
-        if let fields, let error = fields["error"] {
+        if let fields, let error = present(fields["error"]) {
             return .failure(classify(error: error, fields: fields, status: status, retryAfter: retryAfter))
         }
         if (200..<300).contains(status), let fields {
@@ -76,10 +86,10 @@ public enum TokenResponseParser {
     }
 
     /// Classifies an OAuth error code (RFC 6749 §5.2).
-    static func classify(error: Any, fields: [String: Any], status: Int, retryAfter: Double?) -> ProviderError {
-        let code = SafeText.clean(string(error) ?? describe(error))
-        let description = (string(fields["error_description"]) ?? fields["error_description"].map(describe))
-            .map { SecretMasking.mask(SafeText.clean($0)) }
+    static func classify(error: JSONValue, fields: JSONObject, status: Int, retryAfter: Double?) -> ProviderError {
+        let code = SafeText.clean(string(error) ?? error.sortedText)
+        let described = present(fields["error_description"])
+        let description = (string(described) ?? described?.sortedText).map { SecretMasking.mask(SafeText.clean($0)) }
         let kind: ProviderError.Kind
         switch code {
         case "invalid_grant": kind = .invalidGrant
@@ -106,12 +116,13 @@ public enum TokenResponseParser {
         case unusable(String)
     }
 
-    private static func token(_ name: String, in fields: [String: Any], emptyIsAbsent: Bool) -> TokenMember {
-        guard let value = fields[name], !(value is NSNull) else {
-            return fields[name] == nil || emptyIsAbsent ? .absent : .unusable("the answer's \(name) is null")
-        }
-        guard let text = value as? String else {
-            return .unusable("the answer's \(name) is \(kind(of: value)), not a string")
+    private static func token(_ name: String, in fields: JSONObject, emptyIsAbsent: Bool) -> TokenMember {
+        let text: String
+        switch fields[name] {
+        case nil: return .absent
+        case .null?: return emptyIsAbsent ? .absent : .unusable("the answer's \(name) is null")
+        case .string(let string)?: text = string
+        case let value?: return .unusable("the answer's \(name) is \(value.kindName), not a string")
         }
         switch Secret.problem(with: text) {
         case nil: return .present(Secret(text))
@@ -124,50 +135,70 @@ public enum TokenResponseParser {
         }
     }
 
-    /// A JSON value's type as a message names it: "a number", "an array".
-    private static func kind(of value: Any) -> String {
-        switch value {
-        case let number as NSNumber: isBoolean(number) ? "a boolean" : "a number"
-        case is [Any]: "an array"
-        case is [String: Any]: "an object"
-        default: "another kind of value"
-        }
-    }
-
     /// An answer whose token cannot be stored: malformed, and its body is not kept, since it holds a token that the
     /// mask may not catch (a short one, or one cut by whitespace).
     private static func unusableToken(status: Int, why: String) -> ProviderError {
         ProviderError(kind: .malformed, error: "malformed_response", errorDescription: why, status: status)
     }
 
-    /// The answer's members: a JSON object, or a form-encoded body (some providers send one).
-    private static func decodeFields(_ response: HTTPResponse) -> [String: Any]? {
+    /// What an answer's body holds.
+    private enum Members {
+        /// A JSON object, or a form-encoded body (some providers send one) read as an object of strings.
+        case object(JSONObject)
+        /// A JSON object that names this member twice.
+        case repeated(String)
+        /// Neither: empty, not JSON, or JSON that is not an object.
+        case unreadable
+    }
+
+    private static func members(_ response: HTTPResponse) -> Members {
         let body = response.body
-        guard !body.isEmpty else { return nil }
-        if let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] { return object }
+        guard !body.isEmpty else { return .unreadable }
+        do {
+            // Only the top-level members are parameters that are read; a nested object may repeat a name.
+            if case .object(let object) = try JSONValue.parse(body, duplicateKeys: .refusedAtTopLevel) {
+                return .object(object)
+            }
+        } catch {
+            if let name = error.duplicateKey { return .repeated(name) }
+        }
         let type = response.headers["content-type"]?.lowercased() ?? ""
         if type.hasPrefix("application/x-www-form-urlencoded") || type.hasPrefix("text/plain") {
-            let fields = FormEncoding.decode(body)
-            if fields["access_token"] != nil || fields["error"] != nil { return fields }
+            let form = FormEncoding.decode(body)
+            if form["access_token"] != nil || form["error"] != nil {
+                var object = JSONObject()
+                for (name, value) in form { _ = object.insert(name, .string(value)) }
+                return .object(object)
+            }
         }
-        return nil
+        return .unreadable
     }
 
-    private static func string(_ value: Any?) -> String? {
+    /// An answer that names a member twice (RFC 6749 §3.2 allows each once): which value the provider meant is
+    /// unknown, so none is used. Classified as an answer that cannot be read: malformed, retried with backoff like
+    /// one without a usable token, and under an error status transient like an error page. The message names the
+    /// member, never a value, and no body is kept: it holds tokens, which the mask may not catch.
+    private static func repeatedMember(_ name: String, status: Int, retryAfter: Double?) -> ProviderError {
+        ProviderError(
+            kind: status >= 400 ? .transient : .malformed, error: "malformed_response",
+            errorDescription: "the answer names \(ImportError.quoted(SecretMasking.mask(name))) twice, so which value "
+                + "the provider meant is unknown; none was used",
+            status: status, retryAfter: retryAfter)
+    }
+
+    /// A member's value, unless it is absent or null: providers send null for "not given".
+    private static func present(_ value: JSONValue?) -> JSONValue? {
+        if case .null? = value { return nil }
+        return value
+    }
+
+    /// A string, or a number as text (`3600`, `59.5`); a boolean, null, an array or an object is none.
+    private static func string(_ value: JSONValue?) -> String? {
         switch value {
-        case let text as String: text
-        case let number as NSNumber: number.stringValue
+        case .string(let text)?: text
+        case .number(let number)?: JSONValue.numberText(number)
         default: nil
         }
-    }
-
-    private static func describe(_ value: Any) -> String {
-        if JSONSerialization.isValidJSONObject(value),
-            let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])
-        {
-            return String(decoding: data, as: UTF8.self)
-        }
-        return String(describing: value)
     }
 
     /// The token's lifetime from `expires_in`, else from `expires_at`; and, when the answer carried an expiry that
@@ -175,9 +206,9 @@ public enum TokenResponseParser {
     ///
     /// A positive lifetime, however short, is kept as the provider said; 0 and negative values are not lifetimes
     /// (some providers send 0 for "does not expire"), so the caller assumes one, as for an answer without expiry.
-    static func expiry(_ fields: [String: Any], now: Date) -> (seconds: Double?, unusable: String?) {
+    static func expiry(_ fields: JSONObject, now: Date) -> (seconds: Double?, unusable: String?) {
         var unusable: String?
-        if let value = fields["expires_in"], !(value is NSNull) {
+        if let value = present(fields["expires_in"]) {
             switch number(value) {
             case let n? where n.isFinite && n > 0: return (min(n, maximumLifetime), nil)
             case let n? where n == 0: unusable = "the answer's expires_in was 0"
@@ -185,7 +216,7 @@ public enum TokenResponseParser {
             default: unusable = "the answer's expires_in is not a finite number"
             }
         }
-        guard let value = fields["expires_at"], !(value is NSNull) else { return (nil, unusable) }
+        guard let value = present(fields["expires_at"]) else { return (nil, unusable) }
         guard let date = date(value) else { return (nil, unusable ?? "the answer's expires_at is not a time") }
         let seconds = date.timeIntervalSince(now)
         guard seconds.isFinite, seconds > 0 else {
@@ -197,17 +228,14 @@ public enum TokenResponseParser {
     /// The longest lifetime kept: ten years; a larger one is shortened to it.
     static let maximumLifetime: Double = 10 * 365 * 86_400
 
-    /// A number or a numeric string; anything else is nil.
-    private static func number(_ value: Any) -> Double? {
+    /// A number or a numeric string; anything else (`true` and `false` among them) is nil.
+    private static func number(_ value: JSONValue) -> Double? {
         switch value {
-        case let n as NSNumber where !isBoolean(n): n.doubleValue
-        case let s as String: Double(s.trimmingCharacters(in: .whitespaces))
+        case .number(let n): n
+        case .string(let s): Double(s.trimmingCharacters(in: .whitespaces))
         default: nil
         }
     }
-
-    /// Whether a JSON value read as NSNumber was `true` or `false`, which is no number of seconds.
-    private static func isBoolean(_ number: NSNumber) -> Bool { String(cString: number.objCType) == "c" }
 
     /// A number for a note: no exponent for ordinary values, at most 6 significant digits.
     private static func format(_ value: Double) -> String {
@@ -215,11 +243,11 @@ public enum TokenResponseParser {
     }
 
     /// An absolute `expires_at`: Unix seconds, or an RFC 3339 / ISO 8601 time.
-    private static func date(_ value: Any) -> Date? {
+    private static func date(_ value: JSONValue) -> Date? {
         switch value {
-        case let number as NSNumber where !isBoolean(number):
-            return Date(timeIntervalSince1970: number.doubleValue)
-        case let text as String:
+        case .number(let number):
+            return Date(timeIntervalSince1970: number)
+        case .string(let text):
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
             let plain = ISO8601DateFormatter()

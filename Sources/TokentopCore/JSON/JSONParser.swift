@@ -3,17 +3,21 @@ struct JSONSyntaxError: Error, Equatable {
     var line: Int
     var column: Int
     var problem: String
+    /// The name, when the problem is an object that has it twice; the message quotes it clipped and cleaned.
+    var duplicateKey: String?
 }
 
 /// A recursive-descent parser over UTF-8 bytes.
 struct JSONParser {
     let bytes: [UInt8]
+    let duplicateKeys: JSONValue.DuplicateKeys
     var offset = 0
     var depth = 0
     static let maximumDepth = 64
 
-    init(bytes: [UInt8]) {
+    init(bytes: [UInt8], duplicateKeys: JSONValue.DuplicateKeys = .refused) {
         self.bytes = bytes
+        self.duplicateKeys = duplicateKeys
         // A UTF-8 byte order mark is not JSON, but editors on some systems write one.
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { offset = 3 }
     }
@@ -68,8 +72,14 @@ struct JSONParser {
             }
             offset += 1
             let value = try parseValue()
-            guard object.insert(key, value) else {
-                throw fail("the key \(ImportError.quoted(key)) appears twice in one object", at: keyOffset)
+            if !object.insert(key, value) {
+                // The top-level object is entered at depth 1.
+                guard duplicateKeys == .refusedAtTopLevel, depth > 1 else {
+                    var error = fail("the key \(ImportError.quoted(key)) appears twice in one object", at: keyOffset)
+                    error.duplicateKey = key
+                    throw error
+                }
+                object.update(key, value)
             }
             skipWhitespace()
             switch peek() {
@@ -110,7 +120,22 @@ struct JSONParser {
     private mutating func parseString() throws(JSONSyntaxError) -> String {
         let start = offset
         offset += 1
-        var text: [UInt8] = []
+        // Most strings hold no escape and no control character: they are taken from the bytes in one piece.
+        var end = offset
+        while end < bytes.count {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            end += 1
+        }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            guard let string = String(validating: bytes[offset..<end], as: UTF8.self) else {
+                throw fail("a string starting here is not valid UTF-8", at: start)
+            }
+            offset = end + 1
+            return string
+        }
+        var text = Array(bytes[offset..<end])
+        offset = end
         while true {
             guard let byte = peek() else { throw fail("a string starting here is never closed", at: start) }
             offset += 1
@@ -135,12 +160,18 @@ struct JSONParser {
     private mutating func parseEscape(into text: inout [UInt8]) throws(JSONSyntaxError) {
         guard let byte = peek() else { throw fail("the file ends inside an escape sequence") }
         offset += 1
-        let simple: [UInt8: UInt8] = [
-            UInt8(ascii: "\""): 0x22, UInt8(ascii: "\\"): 0x5C, UInt8(ascii: "/"): 0x2F, UInt8(ascii: "b"): 0x08,
-            UInt8(ascii: "f"): 0x0C, UInt8(ascii: "n"): 0x0A, UInt8(ascii: "r"): 0x0D, UInt8(ascii: "t"): 0x09,
-        ]
-        if let replacement = simple[byte] {
-            text.append(replacement)
+        let simple: UInt8? =
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): byte
+            case UInt8(ascii: "b"): 0x08
+            case UInt8(ascii: "f"): 0x0C
+            case UInt8(ascii: "n"): 0x0A
+            case UInt8(ascii: "r"): 0x0D
+            case UInt8(ascii: "t"): 0x09
+            default: nil
+            }
+        if let simple {
+            text.append(simple)
             return
         }
         guard byte == UInt8(ascii: "u") else { throw fail("an unknown escape sequence in a string", at: offset - 2) }
@@ -160,15 +191,19 @@ struct JSONParser {
         guard let unicode = Unicode.Scalar(scalar) else {
             throw fail("a \\u escape holds half of a surrogate pair without the other half")
         }
-        text.append(contentsOf: Array(String(Character(unicode)).utf8))
+        text.append(contentsOf: String(Character(unicode)).utf8)
     }
 
     private mutating func parseHex4() throws(JSONSyntaxError) -> UInt32 {
         guard bytes.count >= offset + 4 else { throw fail("a \\u escape needs four hexadecimal digits") }
         var value: UInt32 = 0
         for byte in bytes[offset..<(offset + 4)] {
-            guard let digit = Int(String(UnicodeScalar(byte)), radix: 16) else {
-                throw fail("a \\u escape needs four hexadecimal digits")
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: throw fail("a \\u escape needs four hexadecimal digits")
             }
             value = value * 16 + UInt32(digit)
         }
@@ -178,7 +213,9 @@ struct JSONParser {
 
     private mutating func parseNumber() throws(JSONSyntaxError) -> Double {
         let start = offset
-        if peek() == UInt8(ascii: "-") { offset += 1 }
+        let negative = peek() == UInt8(ascii: "-")
+        if negative { offset += 1 }
+        var whole = true
         if peek() == UInt8(ascii: "0") {
             offset += 1
         } else {
@@ -186,15 +223,24 @@ struct JSONParser {
         }
         if peek() == UInt8(ascii: ".") {
             offset += 1
+            whole = false
             guard digits() > 0 else { throw fail("a number needs digits after '.'", at: start) }
         }
         if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
             offset += 1
+            whole = false
             if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { offset += 1 }
             guard digits() > 0 else { throw fail("a number needs digits in its exponent", at: start) }
         }
         if let next = peek(), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(next) {
             throw fail("a number may not start with 0 unless it is 0 or 0.something", at: start)
+        }
+        // A whole number of up to 15 digits (a lifetime, a code, a count) is exact in a double: no text to convert.
+        let digitsStart = negative ? start + 1 : start
+        if whole, offset - digitsStart <= 15 {
+            var value = 0
+            for byte in bytes[digitsStart..<offset] { value = value * 10 + Int(byte - UInt8(ascii: "0")) }
+            return negative ? -Double(value) : Double(value)
         }
         let lexeme = String(decoding: bytes[start..<offset], as: UTF8.self)
         guard let value = Double(lexeme), value.isFinite else { throw fail("a number too large", at: start) }
@@ -211,12 +257,11 @@ struct JSONParser {
     }
 
     private mutating func expectWord(_ word: String) throws(JSONSyntaxError) {
-        let expected = Array(word.utf8)
-        guard bytes.count >= offset + expected.count, Array(bytes[offset..<(offset + expected.count)]) == expected
-        else {
+        let count = word.utf8.count
+        guard bytes.count >= offset + count, bytes[offset..<(offset + count)].elementsEqual(word.utf8) else {
             throw fail("expected a value: a string in double quotes, a number, true, false, null, [ or {")
         }
-        offset += expected.count
+        offset += count
     }
 
     private mutating func enter() throws(JSONSyntaxError) {
