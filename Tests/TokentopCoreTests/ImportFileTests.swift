@@ -16,6 +16,20 @@ import Testing
         #expect(Secret.problem(with: "fake\u{7}line", lines: true) == .unsafeCharacter("\u{7}"))
     }
 
+    /// The rule for secrets on printable ASCII, which a pass over the bytes settles, and around it.
+    @Test func theSecretRuleOnPrintableASCIIAndBeyond() {
+        let cases: [(String, Secret.TextProblem?)] = [
+            ("fake-token-0001", nil), ("fake token 0001", nil), ("~!@#$%^&*()_+{}|:<>?", nil),
+            (" fake-token", .whitespaceAtEdges), ("fake-token ", .whitespaceAtEdges), ("\tfake", .whitespaceAtEdges),
+            ("   ", .blank), ("", .empty), ("fake\u{7F}token", .unsafeCharacter("\u{7F}")),
+            ("fake\u{1B}[0m", .unsafeCharacter("\u{1B}")), ("fake-tök-0001", nil),
+            ("fake\u{202E}0001", .unsafeCharacter("\u{202E}")), ("fake\u{A0}", .whitespaceAtEdges),
+        ]
+        for (text, expected) in cases {
+            #expect(Secret.problem(with: text) == expected, "\(text.unicodeScalars.map(\.value))")
+        }
+    }
+
     static let integration = """
         {"id": "acme", "provider": "acme", "token_url": "https://auth.acme.test/oauth/token",
          "client_id": "fake-client-id", "client_secret": "fake-client-secret-0001"}

@@ -22,7 +22,15 @@ extension Secret {
     /// - Parameter lines: whether line breaks may stand inside it: an imported private key or app key is a PEM of
     ///   several lines; a token from a token endpoint is one line.
     static func problem(with text: String, lines: Bool = false) -> TextProblem? {
-        // Read on every refresh, twice: the edges are looked at, not trimmed into a copy.
+        // Read on every refresh, twice. Most tokens are printable ASCII without spaces at their edges: one pass
+        // over the bytes settles them, without a character set or a Unicode property lookup per character.
+        let bytes = text.utf8
+        if let head = bytes.first, let tail = bytes.last, head != 0x20, tail != 0x20,
+            bytes.allSatisfy({ (0x20..<0x7F).contains($0) })
+        {
+            return nil
+        }
+        // Otherwise the edges are looked at, not trimmed into a copy.
         let scalars = text.unicodeScalars
         guard let first = scalars.first, let last = scalars.last else { return .empty }
         let space = CharacterSet.whitespacesAndNewlines
