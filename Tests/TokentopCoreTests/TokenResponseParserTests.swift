@@ -162,6 +162,23 @@ struct TokenResponseParserTests {
         #expect(!prefix.contains("fake0123456789abcdefghijklmnop"))
     }
 
+    /// A token written with JSON escapes or percent-encoding in an answer that does not parse is masked whole,
+    /// not left in short runs between the escapes.
+    @Test(arguments: [
+        #"fake\/tok\/en\/with\/escaped\/slashes\/xyz"#, #"fake\u002dtok\u002den\u002dxyz"#,
+        "fake%2Ftok%2Fen%2Fwith%2Fpercent",
+    ])
+    func malformedBodyPrefixMasksEscapedTokens(token: String) {
+        // Invalid UTF-8 after the token: the answer does not parse, so its prefix is kept.
+        var body = Data(#"{"access_token":"\#(token)","x":""#.utf8)
+        body.append(contentsOf: [0xFF, 0xFE, 0x22, 0x7D])
+        guard case .failure(let error) = TokenResponseParser.parse(HTTPResponse(status: 200, headers: [:], body: body))
+        else { Issue.record("expected a failure"); return }
+        let prefix = error.bodyPrefix ?? ""
+        #expect(prefix.contains(#""access_token":"[masked]""#), "\(prefix)")
+        #expect(!prefix.contains("fake"), "\(prefix)")
+    }
+
     @Test func formEncodedAnswerIsAccepted() throws {
         let grant = try parse(
             200, "access_token=fake-at-form&token_type=bearer&scope=repo",

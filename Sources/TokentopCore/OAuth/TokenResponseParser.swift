@@ -280,7 +280,9 @@ public enum TokenResponseParser {
 
 /// Hides token-like runs in text that came from outside, so an echoed secret never reaches the screen or a log.
 enum SecretMasking {
-    /// Replaces every run of 20 or more token characters with `[masked]`.
+    /// Replaces every run of 20 or more token characters with `[masked]`. A backslash and a percent sign count as
+    /// token characters too: a token written with JSON escapes (`\/`, `\u002d`, as PHP's `json_encode` writes `/`) or
+    /// percent-encoding would otherwise break into short runs that each pass.
     static func mask(_ text: String) -> String {
         var result = ""
         var run = ""
@@ -289,7 +291,7 @@ enum SecretMasking {
             run = ""
         }
         for character in text {
-            if character.isLetter || character.isNumber || "-._~+/=".contains(character) {
+            if character.isLetter || character.isNumber || "-._~+/=\\%".contains(character) {
                 run.append(character)
             } else {
                 flush()
