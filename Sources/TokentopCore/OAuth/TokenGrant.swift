@@ -15,6 +15,8 @@ public struct TokenGrant: Sendable, Equatable {
     /// The granted scopes, when the provider said; nil means unchanged (RFC 6749 §5.1).
     public var scopes: [String]?
     public var tokenType: String
+    /// Who the answer's OpenID Connect ID token says signed in; nil when it carried none that could be read.
+    public var signedInUser: SignedInUser?
 
     public init(
         accessToken: Secret, refreshToken: Secret? = nil, expiresIn: Double? = nil, scopes: [String]? = nil,

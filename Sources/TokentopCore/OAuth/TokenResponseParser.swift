@@ -62,6 +62,7 @@ public enum TokenResponseParser {
                 scopes: string(fields["scope"]).map { $0.split(separator: " ").map(String.init) },
                 tokenType: string(fields["token_type"]) ?? "Bearer")
             grant.unusableExpiry = unusable
+            grant.signedInUser = string(fields["id_token"]).flatMap(SignedInUser.read)
             return .success(grant)
         }
         if (300..<400).contains(status) {

@@ -30,6 +30,8 @@ public struct ReauthFailure: Error, Sendable, Equatable, CustomStringConvertible
         case cancelled
         /// The database could not be read or written.
         case storage
+        /// Someone other than the connection's subject signed in, as the provider's ID token says.
+        case wrongUser = "wrong_user"
     }
 
     /// The kind of failure.

@@ -193,8 +193,14 @@ struct ReauthFlow: Sendable {
             notes.append(policy.shortLifetimeNote(lifetime))
         }
         let granted = grant.scopes ?? (scopes.isEmpty ? connection.grantedScopes : scopes)
-        // FIXME: nothing checks that whoever signed in is the connection's subject (no id_token or userinfo call
-        // is made), so a sign-in as another user replaces the tokens all the same.
+        if let other = grant.signedInUser?.contradiction(with: connection.subject) {
+            throw ReauthFailure(
+                .wrongUser,
+                "\(other) signed in, but \(connection.id) is the connection of \(connection.subject); nothing was "
+                    + "stored; run the re-auth again and sign in as \(connection.subject)")
+        }
+        // FIXME: who signed in is checked only against an ID token's e-mail address, for a subject that is one; a
+        // provider that sends no ID token (no openid scope) is taken at its word, with no userinfo call.
         let message = notes.joined(separator: "; ")
         let owner = "reauth:\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
         var attempt = 0

@@ -127,6 +127,35 @@ import Testing
         #expect(exchange.header("Authorization")?.hasPrefix("Basic ") == true)
     }
 
+    /// An ID token naming someone else stops the sign-in before anything is stored; one naming the subject (in
+    /// another letter case) signs in.
+    @Test func aSignInAsSomeoneElseStoresNothing() async throws {
+        let provider = SignInProvider()
+        provider.signIn(as: "bob@example.com")
+        let engine = try makeEngine(provider)
+        let before = try engine.store.tokenSecrets(connectionID: "alice")
+        let session = try engine.startReauth("alice")
+        let step = try await browserStep(session)
+        _ = try await Browser.get(try provider.authorize(step.url).absoluteString)
+        guard case .failed(let failure) = await session.outcome() else {
+            Issue.record("no failure: \(session.progress)")
+            return
+        }
+        #expect(failure.code == .wrongUser)
+        #expect(
+            failure.message
+                == "bob@example.com signed in, but alice is the connection of alice@example.com; nothing was stored; "
+                + "run the re-auth again and sign in as alice@example.com")
+        #expect(try engine.store.tokenSecrets(connectionID: "alice") == before)
+        #expect(try engine.store.connection(id: "alice")?.reauthReason != nil)
+
+        provider.signIn(as: "Alice@Example.com")
+        let again = try engine.startReauth("alice")
+        let retry = try await browserStep(again)
+        guard let after = try await signedIn(at: try provider.authorize(retry.url), again) else { return }
+        #expect(after.reauthReason == nil)
+    }
+
     /// Any program on this machine can reach the listener, so a request with another state, or none, must not end
     /// the sign-in: it gets a 400 page that repeats none of its values, its code is never exchanged, and the real
     /// redirect still signs the user in.

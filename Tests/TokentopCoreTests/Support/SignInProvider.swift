@@ -36,6 +36,8 @@ final class SignInProvider: HTTPTransport {
         var deviceInterval = 5.0
         var deviceLifetime = 900
         var refreshTokenIssued = true
+        /// The `email` the answer's ID token names; nil sends no ID token.
+        var signedInEmail: String?
     }
 
     private let state = Mutex(State())
@@ -60,6 +62,8 @@ final class SignInProvider: HTTPTransport {
         }
     }
     func issueRefreshTokens(_ issue: Bool) { state.withLock { $0.refreshTokenIssued = issue } }
+    /// From now on the answers carry an OpenID Connect ID token naming `email` (unsigned: only its claims count).
+    func signIn(as email: String) { state.withLock { $0.signedInEmail = email } }
 
     /// The user signs in and consents: returns the code and the redirect the browser would follow.
     func authorize(_ url: URL) throws -> URL {
@@ -139,11 +143,17 @@ final class SignInProvider: HTTPTransport {
     }
 
     private func tokens() -> HTTPResponse {
-        let (serial, refresh) = state.withLock { state -> (Int, Bool) in
+        let (serial, refresh, email) = state.withLock { state -> (Int, Bool, String?) in
             state.serial += 1
-            return (state.serial, state.refreshTokenIssued)
+            return (state.serial, state.refreshTokenIssued, state.signedInEmail)
         }
-        let refreshMember = refresh ? #","refresh_token":"fake-refresh-token-new-\#(serial)""# : ""
+        var refreshMember = refresh ? #","refresh_token":"fake-refresh-token-new-\#(serial)""# : ""
+        if let email {
+            let claims = Data(#"{"iss":"https://signin.sandbox.invalid","sub":"u-\#(serial)","email":"\#(email)"}"#.utf8)
+            let payload = claims.base64EncodedString().replacingOccurrences(of: "=", with: "")
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            refreshMember += #","id_token":"eyJhbGciOiJub25lIn0.\#(payload).""#
+        }
         return Self.json(
             200,
             #"{"access_token":"fake-access-token-new-\#(serial)","token_type":"Bearer","expires_in":3600,"#
