@@ -3,6 +3,20 @@ import Testing
 
 /// `tokentop audit`: every operator action from the command line, hash-chained, and a broken chain detected.
 struct AuditTests {
+    /// Changes entry `seq`'s outcome behind tokentop's back, as someone with write access to the file could.
+    static func rewriteOutcome(of seq: Int, to outcome: String, in database: String) async throws {
+        let edit = Process()
+        edit.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        edit.arguments = [
+            "python3", "-c",
+            "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\n"
+                + "c.execute(\"UPDATE audit SET outcome = '\(outcome)' WHERE seq = \(seq)\")\nc.commit()\n",
+            database,
+        ]
+        try edit.run()
+        _ = await edit.exited()
+    }
+
     @Test func operatorActionsAreAuditedAndTamperingIsCaught() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
@@ -26,16 +40,7 @@ struct AuditTests {
         #expect(verify.status == 0)
         #expect(verify.stdout.contains("audit log intact: 4 entries"))
 
-        let edit = Process()
-        edit.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        edit.arguments = [
-            "python3", "-c",
-            "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\n"
-                + "c.execute(\"UPDATE audit SET outcome = 'ok' WHERE seq = 2\")\nc.commit()\n",
-            sandbox.database,
-        ]
-        try edit.run()
-        _ = await edit.exited()
+        try await Self.rewriteOutcome(of: 2, to: "ok", in: sandbox.database)
         let broken = try Binary.run(["audit", "--verify"], environment: env)
         #expect(broken.status == 1)
         #expect(broken.stderr.contains("entry 2 was changed after it was written"), "\(broken.stderr)")
@@ -62,16 +67,7 @@ struct AuditTests {
         #expect(intact.object?["problem"] is NSNull)
         #expect(intact.run.stderr.isEmpty)
 
-        let edit = Process()
-        edit.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        edit.arguments = [
-            "python3", "-c",
-            "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\n"
-                + "c.execute(\"UPDATE audit SET outcome = 'failed' WHERE seq = 2\")\nc.commit()\n",
-            sandbox.database,
-        ]
-        try edit.run()
-        _ = await edit.exited()
+        try await Self.rewriteOutcome(of: 2, to: "failed", in: sandbox.database)
         let broken = try verify()
         #expect(broken.run.status == 1)
         #expect(broken.object?["intact"] as? Bool == false, "\(broken.run.stdout)")

@@ -39,6 +39,13 @@ extension JSONValue {
         }
     }
 
+    /// `string` as a JSON string literal: quotes, backslashes and control characters escaped (RFC 8259 §7).
+    static func quoted(_ string: String) -> String {
+        var text = ""
+        write(string: string, to: &text)
+        return text
+    }
+
     /// A JSON string: quotes, backslashes and control characters escaped (RFC 8259 §7).
     private static func write(string: String, to text: inout String) {
         text += "\""
