@@ -208,5 +208,40 @@ struct CommandLineRefusalTests {
         let list = try Binary.run(["list", "--db", empty], environment: sandbox.environment)
         #expect(list.status == 0, "\(list.stderr)")
         #expect(list.stdout.contains("acme-key"))
+        // Once it is a store, its mode is made private.
+        let mode = try FileManager.default.attributesOfItem(atPath: empty)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+
+    /// A file that is not a tokentop store keeps its mode, whatever names it (a symlink too), and a pipe (as a
+    /// device would be) is refused before SQLite writes anything beside it.
+    @Test func aFileThatIsNoStoreKeepsItsModeAndAPipeIsRefused() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let text = try sandbox.write("notes.txt", "hello\n")
+        let other = sandbox.root.appendingPathComponent("other.db").path
+        let made = try Binary.run(
+            executable: "/usr/bin/env",
+            ["python3", "-c", "import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute('CREATE TABLE foo (x)')", other])
+        #expect(made.status == 0, "\(made.stderr)")
+        let link = sandbox.root.appendingPathComponent("link.db").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: text)
+        for (named, file) in [(text, text), (other, other), (link, text)] {
+            _ = chmod(file, 0o644)
+            for command in [["list"], ["status"], ["import", "-"]] {
+                let run = try Binary.run(command + ["--db", named], environment: sandbox.environment, stdin: Data())
+                #expect(run.status == 1, "\(command) \(named): \(run.stderr)")
+                let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+                #expect(mode == 0o644, "\(command) \(named) changed the mode of \(file)")
+            }
+        }
+        let pipe = sandbox.root.appendingPathComponent("pipe.db").path
+        #expect(mkfifo(pipe, 0o666) == 0)
+        let run = try Binary.run(["list", "--db", pipe], environment: sandbox.environment)
+        #expect(run.status == 1)
+        #expect(
+            run.stderr == "tokentop: cannot open the database \(pipe): it is not a regular file (a device, a pipe or a "
+                + "socket); name a file with --db or TOKENTOP_DB; nothing was changed\n")
+        #expect(!FileManager.default.fileExists(atPath: pipe + "-journal"))
     }
 }

@@ -103,18 +103,22 @@ final class SQLiteDatabase: SQLDatabase {
         try execute("PRAGMA secure_delete = ON")
         // Every commit waits for the disk unless the caller says that losing it to a power cut loses nothing.
         try execute("PRAGMA synchronous = FULL")
-        tightenSidecarFiles()
+        tightenFiles()
     }
 
-    /// Sets mode 0600 on the `-wal` and `-shm` files when they exist and are open to others.
+    /// Sets mode 0600 on the database and its `-wal` and `-shm` files when they are regular files of this user's
+    /// that others can read (say, an empty file made with the umask's mode, or sidecars someone loosened).
     ///
-    /// SQLite gives them the main file's mode, so this matters only when someone loosened that file or created
-    /// these files by hand; it is cheap enough to do after every open.
-    func tightenSidecarFiles() {
-        for suffix in ["-wal", "-shm"] {
+    /// Called only once the file is known to be a tokentop store (after ``Schema/checkCompatible(_:)``): a file that
+    /// turns out to be something else is refused with its mode untouched. Cheap enough to do after every open.
+    func tightenFiles() {
+        for suffix in ["", "-wal", "-shm"] {
             var info = stat()
-            let sidecar = path + suffix
-            if stat(sidecar, &info) == 0, info.st_mode & 0o077 != 0 { _ = chmod(sidecar, 0o600) }
+            let file = path + suffix
+            guard stat(file, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid(),
+                info.st_mode & 0o077 != 0
+            else { continue }
+            _ = chmod(file, 0o600)
         }
     }
 
@@ -325,8 +329,14 @@ final class SQLiteDatabase: SQLDatabase {
                     "cannot open the database \(path): it is a directory; "
                         + "name a file with --db or TOKENTOP_DB", path: path)
             }
-            // An existing file others can read (say, an empty file made with the umask's mode) is made private.
-            if info.st_uid == geteuid(), info.st_mode & 0o077 != 0 { _ = chmod(path, 0o600) }
+            // A device, a pipe or a socket (`--db /dev/null`) is no database, and SQLite must not write beside it.
+            if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+                throw StoreError(
+                    .cannotOpen,
+                    "cannot open the database \(path): it is not a regular file (a device, a pipe or a socket); "
+                        + "name a file with --db or TOKENTOP_DB; nothing was changed", path: path)
+            }
+            // Its mode is tightened only once it proves to be a tokentop store (tightenFiles).
             return
         }
         let reason = String(cString: strerror(code))

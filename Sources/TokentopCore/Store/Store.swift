@@ -59,7 +59,7 @@ public final class Store: @unchecked Sendable {
         let listener = database.dialect.isPostgres ? PostgresListener(url: path, location: database.location) : nil
         let store = Store(path: database.location, secrets: secrets, database: database, listener: listener)
         try store.verifyKey()
-        (database as? SQLiteDatabase)?.tightenSidecarFiles()
+        (database as? SQLiteDatabase)?.tightenFiles()
         return store
     }
 
