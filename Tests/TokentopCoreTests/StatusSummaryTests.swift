@@ -148,6 +148,12 @@ import Testing
         let bob = try #require(snapshot.connection(id: "bob"))
         #expect(snapshot.status(of: bob, at: clock.now()) == .expiring)
         // Nobody must re-authorize bob: the refresh actor renews him once it runs.
+        // carol, though, must be re-authorized before her token runs out.
+        let carol = try #require(snapshot.connection(id: "carol"))
+        let asked = Engine.reauthPrompt(for: carol, at: clock.now(), policy: snapshot.policy)
+        #expect(asked.who == "the user carol@example.com must sign in again")
+        #expect(
+            asked.reason == "nothing can renew the token, which expires in 5m00s: re-authorize it before it runs out")
         let prompt = Engine.reauthPrompt(for: bob, at: clock.now(), policy: snapshot.policy)
         #expect(prompt.who == "nobody needs to act now")
         // carol has no refresh token: expired at her expiry, by the clock alone, and critical.

@@ -230,6 +230,16 @@ import Testing
         #expect(!harness.text.contains("STATUS"))
     }
 
+    /// The screens that say how to quit name the key the configuration gave.
+    @Test func theTooSmallAndEmptyScreensNameAReboundQuitKey() throws {
+        let small = Fixtures.harness(columns: 79, rows: 23)
+        small.dashboard.keyMap = try KeyMap(overrides: ["quit": "Q"])
+        #expect(small.frame().contains { $0.trimmingCharacters(in: .whitespaces) == "Q quits" })
+        let empty = Fixtures.harness(snapshot: DashboardSnapshot(version: 1, databasePath: "/tmp/empty.sqlite3"))
+        empty.dashboard.keyMap = try KeyMap(overrides: ["quit": "Q"])
+        #expect(empty.frame().contains { $0.trimmingCharacters(in: .whitespaces) == "Press Q to quit." })
+    }
+
     @Test func eightyByTwentyFourIsEnough() {
         let harness = Fixtures.harness(columns: 80, rows: 24)
         harness.frame()

@@ -229,6 +229,12 @@ public final class Engine: Sendable {
         case .static:
             actor = "nobody needs to act now"
             reason = "a static credential does not renew; should the provider refuse it, \(who) or replace the key"
+        case _ where !connection.isRenewable:
+            // Valid for now, but nothing renews it: someone must act before it runs out, not after.
+            let left = connection.expiresAt.map {
+                ", which expires in \(Countdown.format(seconds: $0.timeIntervalSince(now)))"
+            }
+            reason = "nothing can renew the token\(left ?? ""): re-authorize it before it runs out"
         default:
             actor = "nobody needs to act now"
             reason = "the connection renews itself; should it break, \(who)"

@@ -7,11 +7,12 @@ struct TooSmallWidget: Widget {
     func draw(in rect: Rect, on canvas: inout Canvas, context: RenderContext) {
         canvas.fill(rect, style: context.theme[.row])
         let message = Self.message(for: context.dashboard.size)
+        let quits = "\(context.dashboard.keyMap.label(.quit)) quits"
         // Too narrow for one line: the sizes go on a line of their own rather than being cut off mid-number.
         let lines =
             message.displayWidth <= rect.width
-            ? [message, "q quits"]
-            : ["tokentop needs at least", "\(TerminalSize.minimum)", "(now \(context.dashboard.size))", "q quits"]
+            ? [message, quits]
+            : ["tokentop needs at least", "\(TerminalSize.minimum)", "(now \(context.dashboard.size))", quits]
         for (offset, line) in lines.enumerated() {
             let shown = line.truncated(toWidth: rect.width)
             let area = rect.centered(height: lines.count, width: shown.displayWidth)
