@@ -83,7 +83,7 @@ import Testing
         let error = try #require(throws: ImportError.self) { try store.importBundle(bundle, at: StoreFixtures.epoch) }
         #expect(
             error.description
-                == "derived.json: connections[1] (id \"tx-bob\"): parent: \"key\" holds a api_key credential, not an "
+                == "derived.json: connections[1] (id \"tx-bob\"): parent: \"key\" holds an api_key credential, not an "
                 + "OAuth 2.0 access token for token_exchange to exchange")
         #expect(try store.connections().isEmpty)
     }
@@ -111,7 +111,7 @@ import Testing
         }
         #expect(
             error.description
-                == "two.json: connections[0] (id \"p\"): credential: \"p\" holds a api_key credential, not an OAuth "
+                == "two.json: connections[0] (id \"p\"): credential: \"p\" holds an api_key credential, not an OAuth "
                 + "2.0 access token for on_behalf_of to exchange; connection \"a\" derives its token from it: "
                 + "remove or re-parent \"a\" first")
         // Nothing written: the parent keeps its OAuth 2.0 tokens and only the first import is in its history.

@@ -8,6 +8,9 @@ public enum CredentialKind: String, CaseIterable, Codable, Sendable {
 
     /// Whether the credential has an expiry that something must renew.
     public var expires: Bool { self == .oauth2 }
+
+    /// The kind as a message names it, with its article: `an api_key`, `a basic`.
+    public var withArticle: String { "aeiou".contains(rawValue.first ?? "x") ? "an \(rawValue)" : "a \(rawValue)" }
 }
 
 /// How a connection's credential is renewed without a human.

@@ -48,7 +48,7 @@ struct ProbeRequest {
                 forms.append(FormEncoding.escape(secret.value))
             }
         case .oauth2, .appKey:
-            return .failure(ProbeProblem("a \(credential.rawValue) credential is not probed"))
+            return .failure(ProbeProblem("\(credential.withArticle) credential is not probed"))
         }
         let scrubbed = Array(Set(forms.filter { $0.count >= 4 })).sorted { $0.count > $1.count }
         return .success(

@@ -141,7 +141,7 @@ actor Prober {
         if connection.accessFingerprint == nil {
             return "\(id) holds no \(kind) secret to check; import it again with its secret"
         }
-        return "\(id) holds a \(kind) credential, which does not expire; its integration "
+        return "\(id) holds \(connection.credential.withArticle) credential, which does not expire; its integration "
             + "\(connection.integrationID) has no probe_url to check it against (add one and import it again)"
     }
 

@@ -29,7 +29,7 @@ public enum ReauthMethod: String, Sendable, Equatable, CaseIterable {
         guard connection.credential == .oauth2 else {
             throw ReauthFailure(
                 .notInteractive,
-                "\(connection.id) holds a \(connection.credential.rawValue) credential, which no sign-in renews; "
+                "\(connection.id) holds \(connection.credential.withArticle) credential, which no sign-in renews; "
                     + "import the new one")
         }
         if integration.deviceAuthorizationURL != nil { return .deviceCode }

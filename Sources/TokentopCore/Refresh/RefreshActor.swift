@@ -309,7 +309,7 @@ actor RefreshActor {
         }
         guard connection.credential.expires else {
             throw EngineError(
-                .notRenewable, "\(id) holds a \(connection.credential.rawValue) credential, which does not expire")
+                .notRenewable, "\(id) holds \(connection.credential.withArticle) credential, which does not expire")
         }
         if let reason = connection.reauthReason {
             throw EngineError(.notRenewable, "\(id) needs re-auth: \(reason)")

@@ -280,8 +280,9 @@ public final class Store: @unchecked Sendable {
                     if entry.grant.derivesFromParent, credential != CredentialKind.oauth2.rawValue {
                         throw ImportError(
                             file: bundle.source, entry: bundle.connectionLabel(index), field: "parent",
-                            problem: "\(ImportError.quoted(parentID)) holds a \(credential ?? "?") credential, not an "
-                                + "OAuth 2.0 access token for \(entry.grant.rawValue) to exchange")
+                            problem: "\(ImportError.quoted(parentID)) holds "
+                                + (credential.flatMap(CredentialKind.init)?.withArticle ?? "a \(credential ?? "?")")
+                                + " credential, not an OAuth 2.0 access token for \(entry.grant.rawValue) to exchange")
                     }
                     let children = try database.query(
                         "SELECT id FROM connections WHERE parent_id = ? LIMIT 1", [entry.id]) { $0.string(0) ?? "" }
@@ -311,7 +312,7 @@ public final class Store: @unchecked Sendable {
                     guard let (child, grant) = children.first else { continue }
                     throw ImportError(
                         file: bundle.source, entry: bundle.connectionLabel(index), field: "credential",
-                        problem: "\(ImportError.quoted(entry.id)) holds a \(entry.credential.rawValue) credential, "
+                        problem: "\(ImportError.quoted(entry.id)) holds \(entry.credential.withArticle) credential, "
                             + "not an OAuth 2.0 access token for \(grant) to exchange; connection "
                             + "\(ImportError.quoted(child)) derives its token from it: remove or re-parent "
                             + "\(ImportError.quoted(child)) first")
