@@ -42,22 +42,10 @@ struct DaemonAndLockTests {
         let file = try sandbox.write("import.json", CommandLineTests.importFile)
         #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
 
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        holder.arguments = [
-            "python3", "-c",
-            "import sqlite3, sys, time\n"
-                + "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-                + "c.execute('BEGIN EXCLUSIVE')\nprint('locked', flush=True)\ntime.sleep(12)\n",
-            sandbox.database,
-        ]
-        let out = Pipe()
-        holder.standardOutput = out
-        try holder.run()
-        defer { kill(holder.processIdentifier, SIGKILL) }
-        _ = await ServerLaunch.firstLine(of: out.fileHandleForReading, pid: holder.processIdentifier)  // "locked"
-
+        // Held until released, not for a while: a loaded machine cannot let the lock go before the import tries.
+        let holder = try await DatabaseFaultTests.LockHolder(sandbox.database)
         let run = try Binary.run(["import", file], environment: sandbox.environment)
+        try await holder.release()
         #expect(run.status == 1)
         #expect(run.stderr.contains(sandbox.database), "\(run.stderr)")
         #expect(run.stderr.lowercased().contains("lock") || run.stderr.lowercased().contains("busy"), "\(run.stderr)")

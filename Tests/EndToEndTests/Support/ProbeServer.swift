@@ -38,6 +38,9 @@ final class ProbeServer: @unchecked Sendable {
     /// Every request read so far, oldest first.
     var requests: [Request] { lock.withLock { seen } }
 
+    /// How many `/slow` requests are held open right now: sent, read, and not answered.
+    var holding: Int { lock.withLock { held.count } }
+
     /// Starts listening.
     /// - Parameters:
     ///   - acceptedKey: the API key `/check` accepts.
