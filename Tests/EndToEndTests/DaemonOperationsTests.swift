@@ -195,27 +195,34 @@ struct LogPathTests {
         let config = sandbox.root.appendingPathComponent("self.json").path
         try Data("{\"log_file\": \"\(config)\"}".utf8).write(to: URL(fileURLWithPath: config))
         let other = try sandbox.write("import.json", "{\"integrations\": [], \"connections\": []}\n")
-        for (arguments, target) in [(["--config", config], config), (["--log", other], other)] {
+        let ours = #"{"msg":"daemon started","time":"2026-12-05T00:00:00Z"}"#
+        let lookalike = try sandbox.write("lookalike.log", ours + "\nsomething else entirely\n")
+        let cases = [(["--config", config], config), (["--log", other], other), (["--log", lookalike], lookalike)]
+        for (arguments, target) in cases {
             let before = try Data(contentsOf: URL(fileURLWithPath: target))
             let run = try Binary.run(["daemon"] + arguments, environment: sandbox.environment)
             #expect(run.status == 1, "\(target)")
             #expect(
-                run.stderr == "tokentop: refusing to write the log into \(target): it exists and its first line is "
-                    + "not a line of tokentop's log; name a new file\n")
+                run.stderr == "tokentop: refusing to write the log into \(target): it exists and is not a log of "
+                    + "tokentop's (its lines are not all tokentop's JSON); name a new file\n")
             #expect(try Data(contentsOf: URL(fileURLWithPath: target)) == before)
         }
-        // A daemon started again on its own log appends to it.
-        let log = sandbox.root.appendingPathComponent("daemon.log").path
+        // A daemon started again on its own log appends to it, after a last line a killed daemon cut short.
+        let log = try sandbox.write("daemon.log", ours + "\n" + #"{"msg":"refre"#)
         for round in 1...2 {
             let daemon = try Binary.start(["daemon", "--log", log], environment: sandbox.environment)
             defer { daemon.kill() }
             try await DaemonOperationsTests.waitFor(20, "start \(round) in the log") {
-                DaemonOperationsTests.read(log).components(separatedBy: "\"msg\":\"daemon started\"").count == round + 1
+                // The cut-short file's first line is a start too.
+                DaemonOperationsTests.read(log).components(separatedBy: "\"msg\":\"daemon started\"").count == round + 2
             }
             daemon.signal(SIGTERM)
             #expect(await daemon.wait() == 0)
         }
         #expect(DaemonOperationsTests.read(log).components(separatedBy: "\"msg\":\"daemon stopped\"").count == 3)
+        let lines = DaemonOperationsTests.read(log).split(separator: "\n")
+        #expect(lines[1] == #"{"msg":"refre"#, "the cut line was glued to the next")
+        #expect(lines.dropFirst(2).allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil })
     }
 
     @Test func aReloadThatNamesTheKeyFileKeepsTheLogAndSaysWhy() async throws {

@@ -60,7 +60,7 @@ struct AuditLogTests {
     }
 
     @Test(arguments: [
-        ("DELETE FROM audit WHERE seq = 3", 3, "entries 3 to 3 were removed from the end of the log"),
+        ("DELETE FROM audit WHERE seq = 3", 3, "entry 3 was removed from the end of the log"),
         ("DELETE FROM audit", 1, "entries 1 to 3 were removed from the end of the log"),
         ("DELETE FROM meta WHERE name = 'audit_anchor'", 1, "the log's sealed anchor is missing"),
     ])

@@ -45,17 +45,29 @@ public final class JSONLinesLog: Sendable {
         guard let path else { return }
         try ReplaceableFile.refuse(
             path, ifItIs: ReplaceableFile.storeFiles(store, database: "the database"), action: "write the log into")
-        guard let handle = FileHandle(forReadingAtPath: path) else { return }
+        // A terminal, a pipe or /dev/null is a stream to write to, never read back; only a file is looked at.
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
+            let handle = FileHandle(forReadingAtPath: path)
+        else { return }
+        defer { try? handle.close() }
         let head = (try? handle.read(upToCount: 64 * 1024)) ?? nil
-        try? handle.close()
         // An empty file is a new log, or one logrotate truncated.
         guard let head, !head.isEmpty else { return }
-        let firstLine = head.prefix { $0 != UInt8(ascii: "\n") }
-        let object = try? JSONSerialization.jsonObject(with: Data(firstLine)) as? [String: Any]
-        guard let object, object["msg"] is String, object["time"] is String else {
-            throw ConfigError(
-                "refusing to write the log into \(path): it exists and its first line is not a line of tokentop's log; "
-                    + "name a new file")
+        // Its first line and its last whole one: another program's file that begins like ours still ends unlike it.
+        let size = (try? handle.seekToEnd()) ?? 0
+        try? handle.seek(toOffset: size > 64 * 1024 ? size - 64 * 1024 : 0)
+        let tail = ((try? handle.readToEnd()) ?? nil) ?? head
+        let lines = tail.split(separator: UInt8(ascii: "\n"))
+        // A last line without its newline was cut short (a daemon killed mid-write); the one before it counts.
+        let lastWhole = tail.last == UInt8(ascii: "\n") ? lines.last : lines.dropLast().last
+        for line in [head.prefix { $0 != UInt8(ascii: "\n") }, lastWhole ?? head.prefix(0)] where !line.isEmpty {
+            let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any]
+            guard let object, object["msg"] is String, object["time"] is String else {
+                throw ConfigError(
+                    "refusing to write the log into \(path): it exists and is not a log of tokentop's (its lines "
+                        + "are not all tokentop's JSON); name a new file")
+            }
         }
     }
 
@@ -64,6 +76,19 @@ public final class JSONLinesLog: Sendable {
         let descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw ConfigError("cannot open the log file \(path): \(String(cString: strerror(errno)))")
+        }
+        // A file whose last line was cut short (a daemon killed mid-write) gets its newline first, so that the next
+        // line starts on its own; a terminal or a pipe is never read.
+        var info = stat()
+        if fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size > 0,
+            let reader = FileHandle(forReadingAtPath: path)
+        {
+            try? reader.seek(toOffset: UInt64(info.st_size - 1))
+            if let last = try? reader.read(upToCount: 1), last != Data("\n".utf8) {
+                var newline = UInt8(ascii: "\n")
+                _ = Glibc.write(descriptor, &newline, 1)
+            }
+            try? reader.close()
         }
         return descriptor
     }

@@ -137,9 +137,9 @@ extension Store {
         guard parts.count == 2, let sequence = Int(parts[0]) else { return broken(1, "the log's anchor is unreadable") }
         let last = entries.last
         if (last?.sequence ?? 0) < sequence {
-            return broken(
-                (last?.sequence ?? 0) + 1,
-                "entries \((last?.sequence ?? 0) + 1) to \(sequence) were removed from the end of the log")
+            let first = (last?.sequence ?? 0) + 1
+            let which = first == sequence ? "entry \(sequence) was" : "entries \(first) to \(sequence) were"
+            return broken(first, "\(which) removed from the end of the log")
         }
         if last?.sequence != sequence || last?.hash != parts[1] {
             return broken(sequence, "the log was rewritten: its newest entry does not match the sealed anchor")
