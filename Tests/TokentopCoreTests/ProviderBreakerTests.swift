@@ -221,10 +221,12 @@ struct ProviderOutageTests {
         engine.start()
         let opened = try await waitFor { engine.snapshot().outages.first?.heldRefreshes ?? 0 >= 5 }
         #expect(opened)
-        let held = engine.snapshot().connections.filter { $0.failures == 0 }
-        #expect(held.count >= 5, "refreshes held, with nothing recorded against them")
+        // The breaker's probe may be in flight (`refreshing`, by design); every other held refresh is `expiring`.
+        let atOpening = engine.snapshot()
+        let held = atOpening.connections.filter { $0.failures == 0 && !atOpening.inFlight.contains($0.id) }
+        #expect(held.count >= 4, "refreshes held, with nothing recorded against them")
         for connection in held {
-            #expect(engine.snapshot().status(of: connection, at: clock.now()) == .expiring, "\(connection.id)")
+            #expect(atOpening.status(of: connection, at: clock.now()) == .expiring, "\(connection.id)")
         }
         // Past the tokens' expiry, with the provider still down and the breaker open.
         clock.advance(101)
