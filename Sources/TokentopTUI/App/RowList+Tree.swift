@@ -74,7 +74,6 @@ extension RowList {
         }
         // Most groups hold no tree: their rows are the sorted connections, without hashing each one.
         if parents.isEmpty, scope != .delegated || !sorted.contains(where: { order.grant(at: $0) == .jwtBearer }) {
-            allRows.reserveCapacity(allRows.count + sorted.count)
             for index in sorted { allRows.append(.connection(index)) }
             marks.append(contentsOf: repeatElement(.none, count: sorted.count))
             return

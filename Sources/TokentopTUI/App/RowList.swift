@@ -74,10 +74,18 @@ struct RowList {
         }
         // Group headers of empty scopes show the whole picture when nothing narrows it.
         let showEmptyGroups = query.filter.isEmpty && query.scope == nil && !snapshot.connections.isEmpty
+        // Room for every row at once: growing by exact reservations group by group would copy the rows again for
+        // each group, and leave the copies to the allocator.
+        let most = (query.scope.map { order.totals[$0.ordinal] } ?? snapshot.connections.count)
+        let shownAtMost = min(matches?.count ?? most, most)
+        let rowsAtMost = shownAtMost + IdentityScope.allCases.count + order.headings.count
         var rows: [Row] = []
-        var titles: [String] = []
+        rows.reserveCapacity(rowsAtMost)
         var marks: [TreeMark] = []
+        marks.reserveCapacity(rowsAtMost)
+        var titles: [String] = []
         var positions: [Int] = []
+        positions.reserveCapacity(shownAtMost)
         var ordinals = [Int32](repeating: -1, count: snapshot.connections.count)
         for scope in IdentityScope.allCases {
             if let scopeFilter = query.scope, scopeFilter != scope { continue }
@@ -85,15 +93,12 @@ struct RowList {
             let bucket = order.buckets[scope.ordinal]
             let visible = shown.map { flags in bucket.filter { flags[$0] } } ?? bucket
             if visible.isEmpty, !showEmptyGroups, query.scope == nil { continue }
-            rows.reserveCapacity(rows.count + visible.count + 1)
-            marks.reserveCapacity(rows.count + visible.count + 1)
             rows.append(.group(scope, shown: visible.count, total: order.totals[scope.ordinal]))
             marks.append(.none)
             let first = rows.count
             Self.appendGroupRows(
                 scope, bucket: visible, snapshot: snapshot, order: order, sort: query.sort,
                 to: &rows, marks: &marks, titles: &titles)
-            positions.reserveCapacity(positions.count + visible.count)
             for position in first..<rows.count {
                 if case .connection(let index) = rows[position] {
                     ordinals[index] = Int32(positions.count)
