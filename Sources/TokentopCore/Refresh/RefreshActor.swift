@@ -390,12 +390,12 @@ actor RefreshActor {
     /// Refreshes one connection under its lease.
     ///
     /// - Parameter requestedAt: when an operator asked for this refresh; nil for the actor's own schedule.
-    // FIXME: about 10,000 refreshes/s at N = 100,000 on 2 cores, 0.04-0.07 of wrk's rate (issue 5 wants 0.15);
-    // our bare libcurl loop alone reaches only 0.15-0.26 of it. Per refresh about 145 µs of CPU: 60 on
-    // `RefreshWriter`'s queue (SQLite statements, 3.6 WAL frames: the row twice, lease then result, the
-    // change-number and history indexes), 30 in libcurl's loop, 45 on the actor (JSONSerialization, connection
-    // copies, thread hand-offs). Next: claim without writing the row, a change log instead of the change-number
-    // index, a leaner answer reader; 0.15 needs a faster HTTP path than libcurl's multi interface as well.
+    // FIXME: about 9,000-10,000 refreshes/s at N = 100,000 on 2 cores, 0.06-0.09 of wrk's rate (issue 5 wants
+    // 0.15); our bare libcurl loop alone reaches only 0.15-0.27 of it. Per refresh 145-170 µs of CPU: about 65 on
+    // `RefreshWriter`'s queue (claims a quarter, results under half, commits a quarter: 3.6 WAL frames, the row
+    // twice, lease then result, the change-number and history indexes), 30 in libcurl's loop, 45 on the actor
+    // (connection copies, thread hand-offs). More concurrency does not help on 2 cores. Next: claim without
+    // writing the row, a change log instead of the change-number index; 0.15 needs a faster HTTP path as well.
     @discardableResult
     func performRefresh(_ id: String, requestedAt: Date? = nil, claimed: ClaimedRefresh? = nil) async -> Attempt {
         defer { finish(id) }
