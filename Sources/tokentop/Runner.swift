@@ -233,9 +233,8 @@ struct Runner {
     /// acted on: `revoke typo acme-key` must not revoke acme-key and only then fail.
     /// - Parameter undone: what was not done to the others, for the message (`revoked`).
     private func requireKnown(_ ids: [String], in engine: Engine, undone: String) throws {
-        let wanted = Set(ids)
-        let known = Set(engine.snapshot().connections.lazy.map(\.id).filter { wanted.contains($0) })
-        let unknown = ids.filter { !known.contains($0) }
+        let snapshot = engine.snapshot()
+        let unknown = ids.filter { snapshot.index(of: $0) == nil }
         guard !unknown.isEmpty else { return }
         let named = unknown.count == 1 ? "no connection named" : "no connections named"
         throw EngineError(
