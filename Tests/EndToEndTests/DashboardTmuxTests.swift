@@ -97,7 +97,10 @@ struct DashboardTmuxTests {
         ] {
             for command in ["demo --db '\(database)'", "--db '\(database)'"] {
                 try tmux.send("clear; TERM=\(term) \(Binary.path) \(command); echo \"exit=$?\"", "Enter")
-                let screen = try await tmux.wait(timeout: 20) { $0.contains("exit=") }
+                // `exit=` and a digit: the typed command line shows `exit=$?` before it has run.
+                let screen = try await tmux.wait(timeout: 20) {
+                    $0.range(of: #"exit=[0-9]"#, options: .regularExpression) != nil
+                }
                 #expect(screen.replacingOccurrences(of: "\n", with: "").contains(message), "\(term):\n\(screen)")
                 #expect(screen.contains("exit=1"), "\(term):\n\(screen)")
                 #expect(!screen.contains("connections"), "\(term) drew a dashboard:\n\(screen)")
