@@ -25,9 +25,7 @@ extension Secret {
         // Read on every refresh, twice. Most tokens are printable ASCII without spaces at their edges: one pass
         // over the bytes settles them, without a character set or a Unicode property lookup per character.
         let bytes = text.utf8
-        if let head = bytes.first, let tail = bytes.last, head != 0x20, tail != 0x20,
-            bytes.allSatisfy({ (0x20..<0x7F).contains($0) })
-        {
+        if let head = bytes.first, let tail = bytes.last, head != 0x20, tail != 0x20, text.isPrintableASCII {
             return nil
         }
         // Otherwise the edges are looked at, not trimmed into a copy.

@@ -35,3 +35,9 @@ extension SafeText {
             .joined(separator: "\n")
     }
 }
+
+extension String {
+    /// Whether every character is printable ASCII (U+0020…U+007E): safe, one cell wide on every terminal, and
+    /// nothing to look up further. The fast path of the secret rule and of drawing.
+    public var isPrintableASCII: Bool { utf8.allSatisfy { (0x20..<0x7F).contains($0) } }
+}

@@ -50,8 +50,3 @@ enum TerminalText {
         return kept
     }
 }
-
-extension String {
-    /// Whether every character is printable ASCII: one cell each on every terminal, nothing to check further.
-    var isPrintableASCII: Bool { utf8.allSatisfy { (0x20..<0x7F).contains($0) } }
-}
