@@ -83,6 +83,45 @@ struct TokenResponseMemberTests {
         #expect(error.errorDescription?.hasPrefix("the answer names \"access_token\" twice") == true)
     }
 
+    /// A form-encoded answer (some providers send one) names each parameter once too; the first of a repeated name
+    /// used to be taken silently. A name repeated in another spelling (`%5F` for `_`) is the same name.
+    @Test(arguments: [
+        ("access_token", "access_token=fake-at-form-0001&token_type=bearer&access_token=fake-at-form-0002"),
+        ("refresh_token", "access_token=fake-at-form-0001&refresh_token=fake-rt-1&refresh_token=fake-rt-2"),
+        ("access_token", "access_token=fake-at-form-0001&access%5Ftoken=fake-at-form-0002"),
+        ("expires_in", "access_token=fake-at-form-0001&expires_in=3600&expires_in=60"),
+        ("error", "error=invalid_grant&error=temporarily_unavailable"),
+    ])
+    func aFormNameGivenTwiceIsMalformedAndNamed(member: String, body: String) throws {
+        for type in ["application/x-www-form-urlencoded", "text/plain; charset=utf-8"] {
+            let error = try #require(failure(200, body, type: type))
+            #expect(error.kind == .malformed)
+            #expect(error.error == "malformed_response")
+            #expect(
+                error.errorDescription
+                    == "the answer names \"\(member)\" twice, so which value the provider meant is unknown; "
+                    + "none was used")
+            #expect(error.status == 200)
+            #expect(error.bodyPrefix == nil)
+            #expect(!everything(error).contains("fake"))
+        }
+        let underError = try #require(failure(400, body, type: "application/x-www-form-urlencoded"))
+        #expect(underError.kind == .transient)
+        #expect(underError.errorDescription?.hasPrefix("the answer names \"\(member)\" twice") == true)
+        #expect(underError.retryAfter == 7)
+    }
+
+    /// Each name once, the form is read as before.
+    @Test func aFormWithEachNameOnceIsAGrant() throws {
+        let grant = try parse(
+            200, "access_token=fake-at-form-0003&token_type=bearer&expires_in=60&scope=a+b",
+            type: "application/x-www-form-urlencoded"
+        ).get()
+        #expect(grant.accessToken.value == "fake-at-form-0003")
+        #expect(grant.expiresIn == 60)
+        #expect(grant.scopes == ["a", "b"])
+    }
+
     /// A name is quoted clipped and cleaned, and masked when it looks like a token: a provider may put anything there.
     @Test func aRepeatedNameIsMaskedAndCleanedInTheMessage() throws {
         let token = try #require(

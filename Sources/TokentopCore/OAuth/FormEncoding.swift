@@ -38,15 +38,22 @@ enum FormEncoding {
         }
     }
 
-    static func decode(_ data: Data) -> [String: String] {
-        var fields: [String: String] = [:]
-        for pair in String(decoding: data, as: UTF8.self).split(separator: "&") {
+    /// A form's name-value pairs in the order they come, a repeated name as often as it is repeated.
+    static func pairs(_ data: Data) -> [(name: String, value: String)] {
+        String(decoding: data, as: UTF8.self).split(separator: "&").map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let plus = { (s: Substring) in s.replacingOccurrences(of: "+", with: " ") }
-            let key = plus(parts[0]).removingPercentEncoding ?? String(parts[0])
+            let name = plus(parts[0]).removingPercentEncoding ?? String(parts[0])
             let value = parts.count > 1 ? (plus(parts[1]).removingPercentEncoding ?? String(parts[1])) : ""
-            if fields[key] == nil { fields[key] = value }
+            return (name, value)
         }
+    }
+
+    /// A form's fields by name; of a repeated name, the first value. A reader that must notice a repeated name (a
+    /// token answer) reads ``pairs(_:)``.
+    static func decode(_ data: Data) -> [String: String] {
+        var fields: [String: String] = [:]
+        for (name, value) in pairs(data) where fields[name] == nil { fields[name] = value }
         return fields
     }
 }

@@ -143,10 +143,10 @@ public enum TokenResponseParser {
     }
 
     /// What an answer's body holds.
-    private enum Members {
+    enum Members {
         /// A JSON object, or a form-encoded body (some providers send one) read as an object of strings.
         case object(JSONObject)
-        /// A JSON object that names this member twice.
+        /// A JSON object, or a form, that names this member twice.
         case repeated(String)
         /// Neither: empty, not JSON, or JSON that is not an object.
         case unreadable
@@ -154,23 +154,31 @@ public enum TokenResponseParser {
 
     private static func members(_ response: HTTPResponse) -> Members {
         let body = response.body
+        let json = jsonMembers(body)
+        guard case .unreadable = json else { return json }
+        let type = response.headers["content-type"]?.lowercased() ?? ""
+        if type.hasPrefix("application/x-www-form-urlencoded") || type.hasPrefix("text/plain") {
+            let pairs = FormEncoding.pairs(body)
+            if pairs.contains(where: { $0.name == "access_token" || $0.name == "error" }) {
+                // A form names each parameter once too: a repeated name is refused as in a JSON answer.
+                var object = JSONObject()
+                for (name, value) in pairs where !object.insert(name, .string(value)) { return .repeated(name) }
+                return .object(object)
+            }
+        }
+        return .unreadable
+    }
+
+    /// A body read as one JSON object, held to the token answer's rule: a top-level member named twice is
+    /// ``Members/repeated(_:)``; a nested object may repeat a name, since only top-level members are parameters.
+    static func jsonMembers(_ body: Data) -> Members {
         guard !body.isEmpty else { return .unreadable }
         do {
-            // Only the top-level members are parameters that are read; a nested object may repeat a name.
             if case .object(let object) = try JSONValue.parse(body, duplicateKeys: .refusedAtTopLevel) {
                 return .object(object)
             }
         } catch {
             if let name = error.duplicateKey { return .repeated(name) }
-        }
-        let type = response.headers["content-type"]?.lowercased() ?? ""
-        if type.hasPrefix("application/x-www-form-urlencoded") || type.hasPrefix("text/plain") {
-            let form = FormEncoding.decode(body)
-            if form["access_token"] != nil || form["error"] != nil {
-                var object = JSONObject()
-                for (name, value) in form { _ = object.insert(name, .string(value)) }
-                return .object(object)
-            }
         }
         return .unreadable
     }
@@ -179,7 +187,7 @@ public enum TokenResponseParser {
     /// unknown, so none is used. Classified as an answer that cannot be read: malformed, retried with backoff like
     /// one without a usable token, and under an error status transient like an error page. The message names the
     /// member, never a value, and no body is kept: it holds tokens, which the mask may not catch.
-    private static func repeatedMember(_ name: String, status: Int, retryAfter: Double?) -> ProviderError {
+    static func repeatedMember(_ name: String, status: Int, retryAfter: Double?) -> ProviderError {
         ProviderError(
             kind: status >= 400 ? .transient : .malformed, error: "malformed_response",
             errorDescription: "the answer names \(ImportError.quoted(SecretMasking.mask(name))) twice, so which value "
