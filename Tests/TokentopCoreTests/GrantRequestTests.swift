@@ -382,6 +382,48 @@ struct GrantRequestTests {
         #expect(error.bodyPrefix == body)
     }
 
+    /// JSONSerialization kept one of two values silently; which token or expiry GitHub meant is unknown, so the
+    /// answer is a recorded failure worded as a token answer's is, and its body (which holds a token) is not kept.
+    @Test(arguments: [
+        (
+            201, "token",
+            #"{"token":"ghs_fake000000000000000000000000000005","token":"ghs_fake000000000000000000000000000006"}"#,
+            ProviderError.Kind.malformed
+        ),
+        (
+            201, "expires_at",
+            #"{"token":"ghs_fake000000000000000000000000000007","expires_at":"2027-01-15T09:00:00Z","#
+                + #""expires_at":"2027-01-15T08:30:00Z"}"#, .malformed
+        ),
+        (404, "message", #"{"message":"Not Found","message":"Suspended"}"#, .transient),
+    ])
+    func githubAnswersNamingAMemberTwiceAreRecordedFailures(
+        status: Int, member: String, body: String, kind: ProviderError.Kind
+    ) throws {
+        let response = HTTPResponse(status: status, headers: ["Retry-After": "12"], body: Data(body.utf8))
+        let error = try #require(OAuthClient.parseInstallationToken(response, now: now).failure)
+        #expect(error.kind == kind)
+        #expect(error.error == "malformed_response")
+        #expect(
+            error.errorDescription
+                == "the answer names \"\(member)\" twice, so which value the provider meant is unknown; none was used")
+        #expect(error.status == status)
+        #expect(error.retryAfter == 12)
+        #expect(error.bodyPrefix == nil)
+        #expect(!error.summary.contains("fake"))
+    }
+
+    /// Only the top-level members are read as the answer; a name repeated in `permissions` keeps its last value.
+    @Test func githubPermissionsMayRepeatANameInside() throws {
+        let body =
+            #"{"token":"ghs_fake000000000000000000000000000008","permissions":{"issues":"read","issues":"write"}}"#
+        let grant = try OAuthClient.parseInstallationToken(HTTPResponse(status: 201, body: Data(body.utf8)), now: now)
+            .get()
+        #expect(grant.accessToken.value == "ghs_fake000000000000000000000000000008")
+        #expect(grant.scopes == ["issues:write"])
+        #expect(grant.expiresIn == OAuthClient.githubTokenLifetime)
+    }
+
     @Test func githubInstallationTokenRoundTrip() async throws {
         let body = #"{"token":"ghs_fake000000000000000000000000000004","expires_at":"2027-01-15T09:00:00Z"}"#
         let transport = CannedTransport(.success(HTTPResponse(status: 201, body: Data(body.utf8))))

@@ -242,13 +242,26 @@ extension OAuthClient {
     /// `{"message": …, "documentation_url": …}` with the HTTP status saying what went wrong.
     static func parseInstallationToken(_ response: HTTPResponse, now: Date) -> Result<TokenGrant, ProviderError> {
         let status = response.status
-        let object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
+        // Read as a token answer is (RFC 8259 §4: readers differ on a repeated name): which of two values GitHub
+        // meant is unknown, so a repeated top-level member is a recorded failure, not one value silently taken.
+        let object: JSONObject?
+        switch TokenResponseParser.jsonMembers(response.body) {
+        case .object(let members): object = members
+        case .unreadable: object = nil
+        case .repeated(let name):
+            // A redirect's body is no answer: the redirect is what to report.
+            guard (300..<400).contains(status) else {
+                let retryAfter = response.headers["retry-after"].flatMap(TokenResponseParser.parseRetryAfter)
+                return .failure(TokenResponseParser.repeatedMember(name, status: status, retryAfter: retryAfter))
+            }
+            object = nil
+        }
         if (200..<300).contains(status) {
-            guard let object, let token = object["token"] as? String, !token.isEmpty else {
+            guard let token = githubString(object?["token"]), !token.isEmpty else {
                 return .failure(malformedGitHubAnswer(response, why: "the answer has no token"))
             }
             var lifetime = githubTokenLifetime
-            if let text = object["expires_at"] as? String, let expiresAt = parseISO8601(text) {
+            if let text = githubString(object?["expires_at"]), let expiresAt = parseISO8601(text) {
                 lifetime = expiresAt.timeIntervalSince(now)
                 guard lifetime > 0 else {
                     // A token that is already over would be due again at once: a loop, not a refresh.
@@ -259,8 +272,10 @@ extension OAuthClient {
                                 + "machine's clock; check the system clock", status: status))
                 }
             }
-            let permissions = (object["permissions"] as? [String: Any]).map { members in
-                members.compactMap { name, level in (level as? String).map { "\(name):\($0)" } }.sorted()
+            var permissions: [String]?
+            if case .object(let members)? = object?["permissions"] {
+                permissions = members.keys.compactMap { name in githubString(members[name]).map { "\(name):\($0)" } }
+                    .sorted()
             }
             return .success(
                 TokenGrant(accessToken: Secret(token), expiresIn: lifetime, scopes: permissions, tokenType: "Bearer"))
@@ -268,11 +283,17 @@ extension OAuthClient {
         return .failure(githubFailure(response, object: object, now: now))
     }
 
-    private static func githubFailure(_ response: HTTPResponse, object: [String: Any]?, now: Date) -> ProviderError {
+    /// A member's value when it is a string.
+    private static func githubString(_ value: JSONValue?) -> String? {
+        if case .string(let text)? = value { return text }
+        return nil
+    }
+
+    private static func githubFailure(_ response: HTTPResponse, object: JSONObject?, now: Date) -> ProviderError {
         let status = response.status
-        let message = object?["message"] as? String
+        let message = githubString(object?["message"])
         var said = message.map { "GitHub: \($0)" } ?? "GitHub answered HTTP \(status)"
-        if let docs = object?["documentation_url"] as? String { said += "; see \(docs)" }
+        if let docs = githubString(object?["documentation_url"]) { said += "; see \(docs)" }
         let headers = response.headers
         var retryAfter = headers["retry-after"].flatMap(TokenResponseParser.parseRetryAfter)
         let rateLimited = headers["x-ratelimit-remaining"] == "0" || retryAfter != nil

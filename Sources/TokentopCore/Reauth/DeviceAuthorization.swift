@@ -24,21 +24,30 @@ struct DeviceAuthorization: Sendable, Equatable {
     static let defaultLifetime = 600.0
 
     /// Parses an answer; an error or an answer missing a required member is a ``ProviderError``.
+    ///
+    /// The body is read by the token answer's strict reader (``TokenResponseParser/jsonMembers(_:)``): a top-level
+    /// member named twice is a recorded failure, since which value the provider meant is unknown.
     static func parse(_ response: HTTPResponse, now: Date) -> Result<DeviceAuthorization, ProviderError> {
+        // Errors (RFC 8628 §3.2 refers to RFC 6749 §5.2) read like the token endpoint's, and so does an answer too
+        // large to be one.
         guard (200..<300).contains(response.status),
-            let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
-        else {
-            // Errors (RFC 8628 §3.2 refers to RFC 6749 §5.2) read like the token endpoint's.
-            if case .failure(let error) = TokenResponseParser.parse(response, now: now) { return .failure(error) }
-            return .failure(malformed(response, "the answer is not a JSON object"))
+            response.body.count <= TokenResponseParser.maximumBodyLength
+        else { return .failure(failure(response, now: now)) }
+        let object: JSONObject
+        switch TokenResponseParser.jsonMembers(response.body) {
+        case .object(let members): object = members
+        case .repeated(let name):
+            return .failure(TokenResponseParser.repeatedMember(name, status: response.status, retryAfter: nil))
+        case .unreadable: return .failure(failure(response, now: now))
         }
-        if object["error"] != nil, case .failure(let error) = TokenResponseParser.parse(response, now: now) {
-            return .failure(error)
+        switch object["error"] {
+        case nil, .null?: break
+        default: return .failure(failure(response, now: now))
         }
-        guard let deviceCode = object["device_code"] as? String, !deviceCode.isEmpty else {
+        guard let deviceCode = string(object["device_code"]), !deviceCode.isEmpty else {
             return .failure(malformed(response, "the answer has no device_code"))
         }
-        guard let userCode = object["user_code"] as? String, !userCode.isEmpty, userCode.count <= 64 else {
+        guard let userCode = string(object["user_code"]), !userCode.isEmpty, userCode.count <= 64 else {
             return .failure(malformed(response, "the answer has no usable user_code"))
         }
         // Google's endpoint says verification_url; RFC 8628 says verification_uri.
@@ -54,19 +63,31 @@ struct DeviceAuthorization: Sendable, Equatable {
             ))
     }
 
-    private static func webURL(_ value: Any?) -> URL? {
-        guard let text = value as? String, let url = URL(string: text),
+    /// The token endpoint parser's failure for an answer that is no device authorization: an OAuth error, an error
+    /// status, a redirect, an oversized or unreadable body.
+    private static func failure(_ response: HTTPResponse, now: Date) -> ProviderError {
+        if case .failure(let error) = TokenResponseParser.parse(response, now: now) { return error }
+        return malformed(response, "the answer is not a JSON object")
+    }
+
+    private static func string(_ value: JSONValue?) -> String? {
+        if case .string(let text)? = value { return text }
+        return nil
+    }
+
+    private static func webURL(_ value: JSONValue?) -> URL? {
+        guard let text = string(value), let url = URL(string: text),
             ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil
         else { return nil }
         return url
     }
 
-    private static func positive(_ value: Any?) -> Double? {
+    /// A positive number, or a numeric string, at most a day; a boolean is no number.
+    private static func positive(_ value: JSONValue?) -> Double? {
         let number: Double? =
             switch value {
-            // JSON true and false arrive as NSNumber too; only a real number counts.
-            case let n as NSNumber where String(cString: n.objCType) != "c": n.doubleValue
-            case let s as String: Double(s)
+            case .number(let n)?: n
+            case .string(let s)?: Double(s)
             default: nil
             }
         guard let number, number.isFinite, number > 0 else { return nil }
