@@ -28,7 +28,8 @@ _tokentop() {
         ""|dashboard|demo) options="--db --store --theme --themes --config $running --help --version" ;;
         list) options="--json --scope --status --workspace --db --store" ;;
         show) options="--json --db --store" ;;
-        import|export|refresh|revoke|status|rekey|migrate) options="--db --store" ;;
+        import|export|refresh|revoke|rekey|migrate) options="--db --store" ;;
+        status) options="--lead --db --store" ;;
         reauth) options="--no-browser --timeout --db --store" ;;
         daemon) options="--db --store --config --log $running" ;;
         providers) options="--json" ;;

@@ -278,7 +278,8 @@ extension Invocation {
             try exactly(0, "no operands")
             command = .audit(json: json, verify: verify)
         case "status":
-            try allow([])
+            // The lead window decides what is expiring and which unrenewable tokens warn; lead_seconds applies too.
+            try allow(["--lead"])
             try exactly(0, "no operands")
             command = .status
         case "providers":

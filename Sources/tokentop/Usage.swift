@@ -108,7 +108,7 @@ enum Usage {
                 one database.
                 """, options: ["--db", "--config", "--log"] + running),
         Command(
-            name: "status", synopsis: ["tokentop status"],
+            name: "status", synopsis: ["tokentop status [--lead SECONDS]"],
             summary: "one line for monitoring; exit 0 OK, 1 failing or overdue, 2 re-auth or expired",
             details: """
                 The convention of monitoring checks (Nagios, Sensu): the worst status decides the exit code. \
@@ -119,7 +119,11 @@ enum Usage {
                 too; one the provider refused (401, 403) needs re-auth. So is a token nothing can renew that \
                 expires within the shortest lead window (5 minutes by default): a human must act before it runs \
                 out.
-                """, options: ["--db"]),
+                """, options: ["--lead", "--db"],
+            ownText: [
+                "--lead": "the shortest refresh lead window the check assumes (default: lead_seconds from the "
+                    + "configuration, else 300): what counts as expiring, and how soon an unrenewable token warns"
+            ]),
         Command(
             name: "providers", synopsis: ["tokentop providers [--json]"],
             summary: "the provider catalog: endpoints, grants, rotation, quirks",

@@ -349,6 +349,46 @@ struct CommandLineTests {
         #expect(object["overdue"] as? Bool == false)
     }
 
+    /// `status` takes `--lead` as the refreshers do, over the configuration's `lead_seconds`: the window decides
+    /// how soon a token nothing can renew warns.
+    @Test func statusTakesTheLeadWindowFromTheFlagOverTheFile() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        // Twenty minutes left, and no refresh token: nothing renews it.
+        let expiry = ISO8601DateFormatter().string(from: Date().addingTimeInterval(1200))
+        let file = try sandbox.write(
+            "import.json",
+            Self.importFile.replacingOccurrences(of: Self.farFuture, with: expiry)
+                .replacingOccurrences(of: "\"refresh_token\": \"fake-refresh-token-0001\",", with: ""))
+        let imported = try Binary.run(["import", file], environment: sandbox.environment)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let plain = try Binary.run(["status"], environment: sandbox.environment)
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect(plain.stdout == "OK: 2 connections: 1 healthy, 1 static\n")
+        let warning =
+            "WARNING: 2 connections: 1 healthy, 1 static; 1 expires within 30m00s with nothing to renew it "
+            + "(acme-alice)\n"
+        for arguments in [["status", "--lead", "1800"], ["status", "--lead=1800"]] {
+            let run = try Binary.run(arguments, environment: sandbox.environment)
+            #expect(run.status == 1, "\(arguments): \(run.stderr)")
+            #expect(run.stdout == warning)
+        }
+        let config = try sandbox.write("config.json", #"{"lead_seconds": 1800}"#)
+        let filed = try Binary.run(["status", "--config", config], environment: sandbox.environment)
+        #expect(filed.status == 1, "\(filed.stderr)")
+        #expect(filed.stdout == warning)
+        let flagWins = try Binary.run(
+            ["status", "--config", config, "--lead", "300"], environment: sandbox.environment)
+        #expect(flagWins.status == 0, "\(flagWins.stderr)")
+        #expect(flagWins.stdout == plain.stdout)
+        let bad = try Binary.run(["status", "--lead", "5"], environment: sandbox.environment)
+        #expect(bad.status == 2)
+        #expect(bad.stderr.hasPrefix("tokentop: --lead needs a number from 10 to 86400, not '5'\n"), "\(bad.stderr)")
+        let help = try Binary.run(["help", "status"], environment: sandbox.environment)
+        #expect(help.stdout.hasPrefix("Usage: tokentop status [--lead SECONDS]\n"), "\(help.stdout)")
+        #expect(help.stdout.contains("\n  --lead SECONDS      the shortest refresh lead window the check assumes"))
+    }
+
     @Test func statusExitCodesFollowMonitoringConventions() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

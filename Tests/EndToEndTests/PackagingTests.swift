@@ -73,6 +73,7 @@ struct PackagingTests {
         #expect(try complete(["tokentop", "list", "--scope", "de"]) == ["delegated"])
         #expect(try complete(["tokentop", "daemon", "--on-e"]).sorted() == ["--on-event", "--on-event-timeout"])
         #expect(try complete(["tokentop", "--theme", "h"]) == ["high-contrast"])
+        #expect(try complete(["tokentop", "status", "--l"]) == ["--lead"])
     }
 
     @Test func makeInstallPutsEverythingWhereTheBinaryAndTheShellsFindIt() async throws {
