@@ -67,6 +67,8 @@ extension Invocation {
         var given: Set<String> = []
         /// How the version was asked for (`--version`, `-V`), to name it when something else comes with it.
         var versionSpelling = "version"
+        /// Whether `--version` or `-V` was given: it is placed among the operands once all are read.
+        var versionFlag = false
         var index = 0
 
         func value(for flag: String) throws(UsageError) -> String {
@@ -185,7 +187,7 @@ extension Invocation {
                 flags.append(name)
             case "-h", "--help": positional.insert("help", at: 0)
             case "-V", "--version":
-                positional.insert("version", at: 0)
+                versionFlag = true
                 versionSpelling = name
             case "--": positional.append(contentsOf: arguments[(index + 1)...]); index = arguments.count
             default:
@@ -197,6 +199,11 @@ extension Invocation {
             index += 1
         }
 
+        if versionFlag {
+            // `help --version` and `--version --help` ask what the flag does, as `help --help` asks what help does;
+            // anything else with it is an operand the version refuses.
+            if positional == ["help"] { positional.append("version") } else { positional.insert("version", at: 0) }
+        }
         let verb = positional.first
         let operands = Array(positional.dropFirst())
         func allow(_ allowed: Set<String>) throws(UsageError) {

@@ -258,8 +258,22 @@ enum Usage {
         return lines.joined(separator: "\n")
     }
 
+    /// `tokentop help --version` (`help -V`, `--version --help`): the version is a flag, not a command, but what it
+    /// does deserves an answer, as `help --help` gets one.
+    static var versionHelp: String {
+        let details = """
+            Prints tokentop's version, then the versions of the ncurses, SQLite and OpenSSL libraries it is linked \
+            with, and exits 0. It takes no operands and no other option.
+            """
+        return [
+            "Usage: tokentop --version", "       tokentop -V", "", "the version and linked libraries.", "",
+            wrap(details, width: 100),
+        ].joined(separator: "\n")
+    }
+
     /// `tokentop help NAME`, or nil for a name that is no command.
     static func help(_ name: String) -> String? {
+        if ["version", "--version", "-V"].contains(name) { return versionHelp }
         guard let command = commands.first(where: { $0.name == name }) else { return nil }
         var lines = ["Usage: " + command.synopsis.joined(separator: "\n       "), "", command.summary + "."]
         if !command.details.isEmpty { lines += ["", wrap(command.details, width: 100)] }

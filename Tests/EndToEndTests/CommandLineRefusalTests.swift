@@ -98,6 +98,33 @@ struct CommandLineRefusalTests {
         #expect(alone.stdout.hasPrefix("tokentop 0."), "\(alone.stdout)")
     }
 
+    /// `help --version` asks what the flag does, as `help --help` asks what help does: it used to be refused as
+    /// "'--version' takes no operands, not 'help'". Every spelling of the question gets the same answer, exit 0.
+    @Test(arguments: [
+        ["help", "--version"], ["help", "-V"], ["--version", "--help"], ["--help", "--version"], ["-h", "-V"],
+        ["help", "version"], ["version", "--help"], ["help", "--", "--version"],
+    ])
+    func askingForTheVersionsHelpShowsIt(arguments: [String]) throws {
+        let run = try Binary.run(arguments)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.isEmpty)
+        #expect(
+            run.stdout == """
+                Usage: tokentop --version
+                       tokentop -V
+
+                the version and linked libraries.
+
+                Prints tokentop's version, then the versions of the ncurses, SQLite and OpenSSL libraries it is
+                linked with, and exits 0. It takes no operands and no other option.
+
+                """)
+        // Something else besides stays refused, naming what came with the flag.
+        let extra = try Binary.run(arguments + ["list"])
+        #expect(extra.status == 2)
+        #expect(extra.stdout.isEmpty)
+    }
+
     /// An empty id (`show ''`, an unset shell variable) gets its own message, not `no connection named  in …`.
     @Test(arguments: [
         (["show", ""], "'show' was given an empty connection id; `tokentop list` shows the ids"),
