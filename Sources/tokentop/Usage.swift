@@ -191,7 +191,11 @@ enum Usage {
         ("--log", "FILE", "the daemon's JSON-lines log (default: stderr), appended to; reopened on SIGHUP; an existing "
             + "file must be a log of tokentop's"),
         ("--metrics", "FILE", "write Prometheus text exposition there, atomically, every 5 seconds"),
-        ("--on-event", "CMD", "run CMD with sh -c for each event, the event as JSON on its stdin"),
+        (
+            "--on-event", "CMD",
+            "run CMD with sh -c for each event, the event as JSON on its stdin; its environment is tokentop's "
+                + "without TOKENTOP_KEY, TOKENTOP_NEW_KEY, TOKENTOP_STORE, TOKENTOP_DB and PGPASSWORD"
+        ),
         ("--on-event-timeout", "SECONDS", "kill an event command after this long (default 10)"),
         ("--history-days", "N", "delete history entries older than N whole days (default 90; 0 keeps them all)"),
         ("--no-browser", "", "print the sign-in URL without opening a browser"),

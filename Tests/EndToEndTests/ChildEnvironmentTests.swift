@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 
-/// What tokentop starts never inherits the key.
+/// What tokentop starts never inherits the key, nor the store's name or password.
 struct ChildEnvironmentTests {
-    @Test func anEventCommandGetsTheEnvironmentWithoutTheKeys() async throws {
+    @Test func anEventCommandGetsTheEnvironmentWithoutTheKeysAndTheStore() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         try CommandLineTests.importExpired(into: sandbox)
@@ -17,6 +17,11 @@ struct ChildEnvironmentTests {
         environment["TOKENTOP_KEY"] = key
         environment["TOKENTOP_NEW_KEY"] = newKey
         environment["TOKENTOP_TEST_MARK"] = "kept"
+        // The store the daemon really uses, named as TOKENTOP_STORE (which may be a PostgreSQL URL with a password)
+        // and TOKENTOP_DB; and a password libpq would read.
+        environment["TOKENTOP_STORE"] = sandbox.database
+        environment["TOKENTOP_DB"] = sandbox.database
+        environment["PGPASSWORD"] = "fake-pg-password-0001"
         let daemon = try Binary.start(
             ["daemon", "--log", sandbox.root.appendingPathComponent("d.log").path, "--on-event",
              "env > '\(seen).tmp' && mv '\(seen).tmp' '\(seen)'"],
@@ -35,5 +40,8 @@ struct ChildEnvironmentTests {
         #expect(!names.contains("TOKENTOP_KEY"))
         #expect(!names.contains("TOKENTOP_NEW_KEY"))
         #expect(!DaemonOperationsTests.read(seen).contains(key))
+        for name in ["TOKENTOP_STORE", "TOKENTOP_DB", "PGPASSWORD"] { #expect(!names.contains(name), "\(name)") }
+        #expect(!DaemonOperationsTests.read(seen).contains(sandbox.database))
+        #expect(!DaemonOperationsTests.read(seen).contains("fake-pg-password-0001"))
     }
 }
