@@ -99,6 +99,42 @@ struct StoreBatchTests {
         #expect(!history.entries.contains { $0.at == at })
     }
 
+    @Test(arguments: StoreEngine.available)
+    func tokensSealedAheadAreStoredAndASealUnderAnotherKeyIsRedone(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
+        let store = try store(in: directory)
+        let owner = LeaseOwner.make()
+        let claims = try store.writeRefreshBatch(
+            claims: [request("acme-1", owner), request("acme-2", owner)], records: []
+        ).claims.map { try #require(try $0.get()) }
+        let grant = TokenGrant(
+            accessToken: Secret("fake-access-token-0077"), refreshToken: Secret("fake-refresh-token-0077"),
+            expiresIn: 600, scopes: nil, tokenType: "Bearer")
+        let ahead = try store.seal(grant, connectionID: "acme-1")
+        // Sealed under a key this store does not hold (a rekey between the seal and the write): never stored as is.
+        let other = SecretBox.ephemeral()
+        let foreign = SealedGrant(
+            box: other, access: try other.seal(grant.accessToken, context: Store.accessTokenContext("acme-2")),
+            refresh: nil, accessFingerprint: "wrong", refreshFingerprint: nil)
+        let records = zip(claims, [ahead, foreign]).map { claim, sealed in
+            RefreshRecord(
+                connection: claim.connection, lease: claim.lease, outcome: .success(grant, message: "refreshed"),
+                at: now, sealed: sealed)
+        }
+        let outcome = try store.writeRefreshBatch(claims: [], records: records)
+        for (index, id) in ["acme-1", "acme-2"].enumerated() {
+            let stored = try outcome.records[index].get()
+            #expect(stored.accessFingerprint == grant.accessToken.fingerprint)
+            #expect(stored.refreshFingerprint == grant.refreshToken?.fingerprint)
+            let tokens = try store.tokenSecrets(connectionID: id)
+            #expect(tokens.access?.value == "fake-access-token-0077")
+            #expect(tokens.refresh?.value == "fake-refresh-token-0077")
+        }
+        let sealedAccess = try store.database.query(
+            "SELECT access_token FROM connections WHERE id = ?", ["acme-1"]) { $0.blob(0) }.first ?? nil
+        #expect(sealedAccess == ahead.access, "the seal made ahead is the one stored")
+    }
+
     @Test(arguments: [
         (0, 10, [ClosedRange<Int>](), [(0, 10)]),
         (0, 10, [3...5], [(0, 2), (5, 10)]),

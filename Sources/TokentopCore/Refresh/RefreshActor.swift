@@ -598,8 +598,12 @@ actor RefreshActor {
         }
         storing += 1
         if looping { startDue(at: clock.now()) }
+        // Sealed here rather than on the writer's one thread, the narrowest part of a refresh storm; should it fail,
+        // the writer seals again and reports why with the record.
+        var sealed: SealedGrant?
+        if case .success(let grant, _) = outcome { sealed = try? store.seal(grant, connectionID: id) }
         let written = await writer.record(
-            RefreshRecord(connection: connection, lease: lease, outcome: outcome, at: now))
+            RefreshRecord(connection: connection, lease: lease, outcome: outcome, at: now, sealed: sealed))
         storing -= 1
         switch written {
         case .success(let updated):

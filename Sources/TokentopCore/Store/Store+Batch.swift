@@ -29,6 +29,8 @@ struct RefreshRecord: Sendable {
     var lease: Lease
     var outcome: Outcome
     var at: Date
+    /// A success's tokens, sealed before the record reached the writer.
+    var sealed: SealedGrant?
 }
 
 /// The change numbers and history entries one batch wrote, so that the writer can skip them when it follows the
@@ -197,7 +199,8 @@ extension Store {
         case .success(let grant, let message):
             if let keyProblem { throw keyProblem }
             guard row.2 == nil else { throw revokedWhileInFlight(id) }
-            (access, refresh, entry) = try applySuccess(grant, message: message, at: record.at, to: &connection)
+            (access, refresh, entry) = try applySuccess(
+                grant, sealed: record.sealed, message: message, at: record.at, to: &connection)
         case .failure(let error, let retryAt, let reauthReason):
             entry = applyFailure(error, retryAt: retryAt, reauthReason: reauthReason, at: record.at, to: &connection)
         }

@@ -7,18 +7,18 @@ extension Store {
     /// - Returns: the sealed access token, the sealed refresh token when the provider rotated it (nil keeps the
     ///   stored one), and the history entry.
     /// - Throws: ``StoreError`` `revoked` when the connection was revoked while the refresh was in flight.
+    /// - Parameter sealed: the grant's tokens as ``seal(_:connectionID:)`` sealed them ahead of the transaction;
+    ///   used when sealed with the store's key as it is now, else they are sealed here.
     func applySuccess(
-        _ grant: TokenGrant, message: String, at: Date, to connection: inout Connection
+        _ grant: TokenGrant, sealed: SealedGrant? = nil, message: String, at: Date, to connection: inout Connection
     ) throws -> (access: [UInt8], refresh: [UInt8]?, entry: HistoryEntry) {
         let id = connection.id
         guard connection.revokedAt == nil else { throw revokedWhileInFlight(id) }
-        let access = try secrets.seal(grant.accessToken, context: Self.accessTokenContext(id))
-        connection.accessFingerprint = grant.accessToken.fingerprint
-        var refresh: [UInt8]?
-        if let refreshToken = grant.refreshToken {
-            refresh = try secrets.seal(refreshToken, context: Self.refreshTokenContext(id))
-            connection.refreshFingerprint = refreshToken.fingerprint
-        }
+        let current = secrets
+        let tokens = try sealed.flatMap { $0.box === current ? $0 : nil } ?? seal(grant, connectionID: id, with: current)
+        connection.accessFingerprint = tokens.accessFingerprint
+        if let refreshFingerprint = tokens.refreshFingerprint { connection.refreshFingerprint = refreshFingerprint }
+        let (access, refresh) = (tokens.access, tokens.refresh)
         connection.issuedAt = at
         connection.expiresAt = grant.expiresIn.map { at.addingTimeInterval($0) }
         // Cleared as soon as an answer carries an expiry again.
@@ -30,6 +30,19 @@ extension Store {
         connection.retryAt = nil
         connection.reauthReason = nil
         return (access, refresh, HistoryEntry(at: at, connectionID: id, kind: .refreshed, message: message))
+    }
+
+    /// Seals `grant`'s tokens for connection `id` with the store's key, without taking the store's lock: the refresh
+    /// actor seals on its own threads, so that the one thread writing the store only stores.
+    func seal(_ grant: TokenGrant, connectionID id: String) throws -> SealedGrant {
+        try seal(grant, connectionID: id, with: secrets)
+    }
+
+    private func seal(_ grant: TokenGrant, connectionID id: String, with box: SecretBox) throws -> SealedGrant {
+        SealedGrant(
+            box: box, access: try box.seal(grant.accessToken, context: Self.accessTokenContext(id)),
+            refresh: try grant.refreshToken.map { try box.seal($0, context: Self.refreshTokenContext(id)) },
+            accessFingerprint: grant.accessToken.fingerprint, refreshFingerprint: grant.refreshToken?.fingerprint)
     }
 
     /// Applies a failed refresh to `connection`; its tokens stay as they are.
@@ -60,4 +73,13 @@ extension Store {
             "connection \(id) was revoked while its refresh was in flight; the new token was discarded; import or "
                 + "re-authorize the connection to use it again", path: path)
     }
+}
+
+/// A grant's tokens sealed for one connection, and the key they were sealed with.
+struct SealedGrant: Sendable {
+    let box: SecretBox
+    var access: [UInt8]
+    var refresh: [UInt8]?
+    var accessFingerprint: String
+    var refreshFingerprint: String?
 }

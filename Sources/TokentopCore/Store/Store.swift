@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The database of integrations, connections and their history, with every secret sealed by a ``SecretBox``.
 ///
@@ -11,8 +12,13 @@ public final class Store: @unchecked Sendable {
 
     /// The database file, as the caller named it.
     public let path: String
-    /// Replaced only by `rekey`, under `lock`, like every other use.
-    var secrets: SecretBox
+    /// Replaced only by `rekey` and by a store's first key, under `lock`. Also readable without `lock` (see
+    /// ``seal(_:connectionID:)``), hence a mutex of its own.
+    var secrets: SecretBox {
+        get { box.withLock { $0 } }
+        set { box.withLock { $0 = newValue } }
+    }
+    private let box: Mutex<SecretBox>
     let database: any SQLDatabase
     private let lock = NSLock()
     let encoder: JSONEncoder = {
@@ -31,7 +37,7 @@ public final class Store: @unchecked Sendable {
 
     private init(path: String, secrets: SecretBox, database: any SQLDatabase, listener: PostgresListener? = nil) {
         self.path = path
-        self.secrets = secrets
+        box = Mutex(secrets)
         self.database = database
         self.listener = listener
     }
