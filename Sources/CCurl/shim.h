@@ -14,6 +14,10 @@ static inline CURLcode tokentop_curl_setopt_callback(CURL *handle, CURLoption op
                                                      tokentop_curl_data_callback value) {
     return curl_easy_setopt(handle, option, value);
 }
+typedef int (*tokentop_curl_seek_callback)(void *context, curl_off_t offset, int origin);
+static inline CURLcode tokentop_curl_setopt_seek(CURL *handle, tokentop_curl_seek_callback value) {
+    return curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, value);
+}
 static inline CURLcode tokentop_curl_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

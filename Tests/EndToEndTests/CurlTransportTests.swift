@@ -117,6 +117,53 @@ struct CurlTransportTests {
         #expect(Set(answers.map(\.2)).count <= 50)
     }
 
+    /// `/drop` reads a request and closes its connection without an answer; `/count` answers how many `/drop`
+    /// requests arrived.
+    static let droppingScript = #"""
+        import http.server
+        dropped = [0]
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+            def log_message(self, *a): pass
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get('Content-Length', 0)))
+                if self.path == '/drop':
+                    dropped[0] += 1
+                    self.close_connection = True
+                    return
+                out = str(dropped[0]).encode()
+                self.send_response(200)
+                self.send_header('Content-Length', str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+        print(server.server_port, flush=True)
+        server.serve_forever()
+        """#
+
+    @Test func aRequestWhoseKeptConnectionDiesIsNotSentAgain() async throws {
+        let server = try await Server(script: Self.droppingScript)
+        let transport = try CurlTransport(timeout: 10)
+        // Four kept connections: libcurl would resend a request that died on one over the others.
+        let url = server.url("/count")
+        let warm = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    try await transport.send(HTTPRequest(url: url, body: Data("x=1".utf8))).status
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(warm == [200, 200, 200, 200])
+        let lost = await #expect(throws: URLError.self) {
+            _ = try await transport.send(
+                HTTPRequest(url: server.url("/drop"), body: Data("refresh_token=fake-refresh-token-0099".utf8)))
+        }
+        #expect(lost?.code == .networkConnectionLost)
+        let count = try await transport.send(HTTPRequest(url: url, body: Data("x=1".utf8)))
+        #expect(String(decoding: count.body, as: UTF8.self) == "1", "the token request went out once")
+    }
+
     @Test func aBodyOverTheLimitIsRefusedNotKept() async throws {
         let server = try await Server(script: Self.script)
         await #expect(throws: URLError.self) {

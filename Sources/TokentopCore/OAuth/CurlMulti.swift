@@ -146,14 +146,16 @@ final class CurlMulti: @unchecked Sendable {
             }
             check(tokentop_curl_setopt_long(easy, CURLOPT_POST, 1))
             check(tokentop_curl_setopt_long(easy, CURLOPT_POSTFIELDSIZE, request.body.count))
-            // COPYPOSTFIELDS copies the bytes now, so the body need not outlive this call; an empty body still
-            // needs a valid pointer.
-            let body = request.body.isEmpty ? Data([0]) : request.body
-            check(body.withUnsafeBytes { bytes in
-                tokentop_curl_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, bytes.baseAddress)
-            })
         }
         let context = Unmanaged.passUnretained(transfer).toOpaque()
+        // The body is read through a callback that cannot go back: when a kept connection dies after the request
+        // went out, libcurl would send it again at once, up to five times over other kept connections, and a token
+        // request must not be repeated behind the refresh policy's back (the provider may have rotated the refresh
+        // token on the first). Unable to rewind, libcurl fails the transfer instead, and the policy decides.
+        check(tokentop_curl_setopt_callback(easy, CURLOPT_READFUNCTION, Self.sendBody))
+        check(tokentop_curl_setopt_pointer(easy, CURLOPT_READDATA, context))
+        check(tokentop_curl_setopt_seek(easy, Self.refuseRewind))
+        check(tokentop_curl_setopt_pointer(easy, CURLOPT_SEEKDATA, context))
         check(tokentop_curl_setopt_callback(easy, CURLOPT_WRITEFUNCTION, Self.receiveBody))
         check(tokentop_curl_setopt_pointer(easy, CURLOPT_WRITEDATA, context))
         check(tokentop_curl_setopt_callback(easy, CURLOPT_HEADERFUNCTION, Self.receiveHeader))
@@ -162,6 +164,16 @@ final class CurlMulti: @unchecked Sendable {
             throw URLError(
                 .unsupportedURL, userInfo: [NSLocalizedDescriptionKey: "libcurl refused the request's options"])
         }
+    }
+
+    private static let sendBody: tokentop_curl_data_callback = { buffer, size, count, context in
+        guard let buffer, let context else { return 0 }
+        let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+        return transfer.readBody(into: UnsafeMutableRawBufferPointer(start: buffer, count: size * count))
+    }
+
+    private static let refuseRewind: tokentop_curl_seek_callback = { _, _, _ in
+        Int32(CURL_SEEKFUNC_FAIL)
     }
 
     private static let receiveBody: tokentop_curl_data_callback = { data, size, count, context in
@@ -194,7 +206,8 @@ final class CurlMulti: @unchecked Sendable {
         case CURLE_OPERATION_TIMEDOUT: return URLError(.timedOut, userInfo: info)
         case CURLE_COULDNT_CONNECT: return URLError(.cannotConnectToHost, userInfo: info)
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: return URLError(.cannotFindHost, userInfo: info)
-        case CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_PARTIAL_FILE:
+        // SEND_FAIL_REWIND: a kept connection died after the request went out, and it is not sent again.
+        case CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_PARTIAL_FILE, CURLE_SEND_FAIL_REWIND:
             return URLError(.networkConnectionLost, userInfo: info)
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE:
             return URLError(.serverCertificateUntrusted, userInfo: info)
