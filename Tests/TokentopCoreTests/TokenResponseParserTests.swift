@@ -179,6 +179,24 @@ struct TokenResponseParserTests {
         #expect(!prefix.contains("fake"), "\(prefix)")
     }
 
+    /// A secret-named member's value is masked in a kept prefix whatever it looks like: short, with `:` or `~`
+    /// between its parts, a bare number, or cut off where the prefix ends.
+    @Test(arguments: [
+        (#"{"access_token": "AbCdEfGh12:IjKlMnOp34:QrStUvWx56", "refresh_token": "1~fk", "expires_in": 36"#,
+         ["AbCdEfGh12", "IjKl", "1~fk"]),
+        (#"{"access_token":"fake-at-1","token_type":"Bearer""#, ["fake-at-1"]),
+        (#"{"ID_TOKEN": 12345678, "x": 1"#, ["12345678"]),
+        (#"{"token": "ghs_fk"#, ["ghs_fk"]),
+        ("access_token=fake-at-2&token_type=bearer&refresh_token=rt:3", ["fake-at-2", "rt:3"]),
+    ])
+    func malformedBodyPrefixMasksSecretNamedValues(body: String, hidden: [String]) {
+        guard case .failure(let error) = parse(200, body) else { Issue.record("expected a failure"); return }
+        let prefix = error.bodyPrefix ?? ""
+        for secret in hidden { #expect(!prefix.contains(secret), "\(prefix)") }
+        #expect(prefix.contains("[masked]"))
+        #expect(!body.contains("token_type") || prefix.contains("token_type"), "other members stay readable")
+    }
+
     @Test func formEncodedAnswerIsAccepted() throws {
         let grant = try parse(
             200, "access_token=fake-at-form&token_type=bearer&scope=repo",

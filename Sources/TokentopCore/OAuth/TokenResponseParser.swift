@@ -289,10 +289,42 @@ public enum TokenResponseParser {
 
 /// Hides token-like runs in text that came from outside, so an echoed secret never reaches the screen or a log.
 enum SecretMasking {
-    /// Replaces every run of 20 or more token characters with `[masked]`. A backslash and a percent sign count as
+    /// Masks the values of members and form fields named as secrets (`"access_token": …`, `refresh_token=…`)
+    /// whatever they hold, then every run of 20 or more token characters. A backslash and a percent sign count as
     /// token characters too: a token written with JSON escapes (`\/`, `\u002d`, as PHP's `json_encode` writes `/`) or
     /// percent-encoding would otherwise break into short runs that each pass.
     static func mask(_ text: String) -> String {
+        maskRuns(maskNamedValues(text))
+    }
+
+    /// The names whose values are secrets wherever they appear: tokens, what a token request sends, client secrets.
+    private static let secretNames =
+        "access_token|refresh_token|id_token|token|client_secret|secret|password|assertion|subject_token|"
+        + "actor_token|device_code"
+
+    /// A JSON member named as a secret, with its value: a string (perhaps cut off by the prefix) or a bare word.
+    private static let jsonMember = try! NSRegularExpression(
+        pattern: #"("(?:\#(secretNames))"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^\s,}\]"]+)"#, options: [.caseInsensitive])
+    /// A form or query field named as a secret, with its value up to the next field.
+    private static let formField = try! NSRegularExpression(
+        pattern: #"((?:^|[&?\s])(?:\#(secretNames))=)([^&\s]+)"#, options: [.caseInsensitive])
+
+    /// Replaces the values of secret-named members and fields with `[masked]` (`"[masked]"` for a string).
+    static func maskNamedValues(_ text: String) -> String {
+        var text = text
+        for (expression, quoted) in [(jsonMember, true), (formField, false)] {
+            let whole = NSRange(text.startIndex..., in: text)
+            // Backwards, so that earlier ranges stay valid while later ones are replaced.
+            for match in expression.matches(in: text, range: whole).reversed() {
+                guard let range = Range(match.range(at: 2), in: text) else { continue }
+                let masked = quoted && text[range].hasPrefix("\"") ? "\"[masked]\"" : "[masked]"
+                text.replaceSubrange(range, with: masked)
+            }
+        }
+        return text
+    }
+
+    private static func maskRuns(_ text: String) -> String {
         var result = ""
         var run = ""
         func flush() {
