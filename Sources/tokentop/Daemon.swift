@@ -39,6 +39,8 @@ struct Daemon {
             ["connections": engine.snapshot().connections.count, "store": engine.snapshot().databasePath])
         let printer = Task {
             var cursor = EventCursor(after: engine.snapshot())
+            var lastFileCheck = ContinuousClock.now
+            var fileGone = false
             var outages: [String: ProviderOutage] = [:]
             var notice: String?
             while true {
@@ -69,11 +71,26 @@ struct Daemon {
                     log.write(event.kind.rawValue, fields)
                 }
                 if last { break }
+                if !fileGone, lastFileCheck.duration(to: .now) >= .seconds(1) {
+                    lastFileCheck = .now
+                    if let problem = engine.store.fileProblem() {
+                        fileGone = true
+                        // Refreshing on would lose each rotated refresh token with the deleted file: stop, and fail.
+                        log.write("store_gone", ["store": snapshot.databasePath, "detail": problem])
+                        continuation.yield(Self.storeGone)
+                    }
+                }
                 try? await Task.sleep(nanoseconds: 200_000_000)
             }
         }
         var logFile = settings.logFile
+        var status: Int32 = 0
         for await number in signals {
+            if number == Self.storeGone {
+                log.write("stopping", ["reason": "the database file was deleted or moved"])
+                status = 1
+                break
+            }
             guard number == SIGHUP else {
                 log.write("stopping", ["signal": number])
                 break
@@ -112,8 +129,11 @@ struct Daemon {
         await printer.value
         await operations.stop()
         log.write("daemon stopped", ["refreshes": engine.snapshot().refreshesHere])
-        return 0
+        return status
     }
+
+    /// Not a signal: what the event printer sends when the store's file is gone.
+    private static let storeGone: Int32 = -1
 
     /// One line when a provider's breaker opens and one when it closes, instead of a line per held refresh.
     /// - Returns: the open breakers by provider, for the next look.

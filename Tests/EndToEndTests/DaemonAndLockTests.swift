@@ -36,6 +36,26 @@ struct DaemonAndLockTests {
         #expect(!log.contains("fake-refresh-token-0001") && !log.contains("fake-access-token-0001"))
     }
 
+    @Test func aDaemonWhoseDatabaseFileIsDeletedStopsAndFails() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        try CommandLineTests.importExpired(into: sandbox)
+        let (process, collector) = try Binary.startLoggingDaemon(environment: sandbox.environment)
+        try await collector.wait(seconds: 60) { $0.contains("daemon started") }
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: sandbox.database + suffix) }
+        // Refreshing on would write each rotated refresh token into the deleted file: the daemon stops, failing.
+        try await collector.wait(seconds: 60) { $0.contains("daemon stopped") }
+        try await collector.waitForEnd()
+        #expect(await process.exited() == 1)
+        let objects = collector.text.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let gone = try #require(objects.first { $0["msg"] as? String == "store_gone" }, "\(collector.text)")
+        #expect((gone["detail"] as? String)?.contains("\(sandbox.database) was deleted or moved") == true)
+        #expect(objects.filter { $0["msg"] as? String == "store_gone" }.count == 1)
+        #expect(objects.last?["msg"] as? String == "daemon stopped")
+    }
+
     @Test func aDatabaseLockedByAnotherWriterIsOneClearLine() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

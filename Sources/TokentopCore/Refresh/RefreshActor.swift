@@ -65,6 +65,8 @@ actor RefreshActor {
     private var clientSecrets: [String: (fingerprint: String?, secret: Secret?)] = [:]
     /// Holds a provider's refreshes while it fails for everyone.
     private var breaker: ProviderBreaker
+    /// Whether the store's file was deleted or moved away: nothing is refreshed into it any more.
+    private var fileGone = false
     /// Whether ``run()`` is scheduling; a finished refresh then starts the next due one at once.
     private var looping = false
 
@@ -166,6 +168,11 @@ actor RefreshActor {
             if now.timeIntervalSince(lastHeartbeat) >= 1 || now < lastHeartbeat {
                 try? store.heartbeat(owner: owner, at: now)
                 lastHeartbeat = now
+                // A deleted file takes every rotated refresh token written from then on with it: stop refreshing.
+                if !fileGone, let problem = store.fileProblem() {
+                    fileGone = true
+                    state.setNotice("database problem: \(problem)")
+                }
             }
             let notice = store.changeNotices
             if notice != lastNotice || now.timeIntervalSince(lastSync) >= store.changePollInterval || now < lastSync {
@@ -196,7 +203,7 @@ actor RefreshActor {
 
     /// Starts due refreshes while fewer than the policy's concurrency are in flight.
     private func startDue(at now: Date) {
-        guard !observeOnly else { return }
+        guard !observeOnly, !fileGone else { return }
         for id in breaker.probes(at: now) where !inFlight.contains(id) {
             inFlight.insert(id)
             launch(id)

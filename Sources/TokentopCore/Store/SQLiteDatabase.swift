@@ -174,6 +174,13 @@ final class SQLiteDatabase: SQLDatabase {
         return rows
     }
 
+    /// Whether the file this connection opened was deleted, or renamed and perhaps replaced, since: what is written
+    /// from then on reaches no file that anyone can open again.
+    var fileMoved: Bool {
+        var moved: Int32 = 0
+        return sqlite3_file_control(handle, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved != 0
+    }
+
     /// Rows changed by the last INSERT, UPDATE or DELETE.
     var changes: Int { Int(sqlite3_changes(handle)) }
 

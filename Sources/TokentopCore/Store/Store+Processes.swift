@@ -54,4 +54,12 @@ extension Store {
                     + "nothing was written; restart it with the new key", path: path)
         }
     }
+
+    /// Why this store's file can no longer be written to any purpose (it was deleted or moved since it was opened),
+    /// or nil while it is where it was. A PostgreSQL store has no file: always nil.
+    public func fileProblem() -> String? {
+        guard (try? locked({ (database as? SQLiteDatabase)?.fileMoved ?? false })) == true else { return nil }
+        return "the database file \(path) was deleted or moved since tokentop opened it; what tokentop stores now "
+            + "reaches no file, so it stopped refreshing; put the file back or start tokentop again on it"
+    }
 }
