@@ -39,6 +39,28 @@ import Testing
 }
 
 @Suite struct ListTableTests {
+    /// Columns line up in terminal cells: wide CJK characters, an emoji family joined into one, combining marks.
+    @Test func columnsAlignByTerminalCells() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let integration = Integration(
+            id: "acme", provider: "acme", tokenURL: URL(string: "https://a.test/t")!, clientID: "c", clientAuth: .none)
+        let subjects = ["alice@example.com", "山田太郎@例え.jp", "👩‍👩‍👧‍👦 family", "cafe\u{301} team"]
+        let connections = subjects.enumerated().map { index, subject in
+            Connection(
+                id: "acme-\(index)", integrationID: "acme", scope: .user, subject: subject, credential: .oauth2,
+                grant: .refreshToken, expiresAt: now.addingTimeInterval(3_600), createdAt: now)
+        }
+        let snapshot = DashboardSnapshot(databasePath: "t", connections: connections, integrations: ["acme": integration])
+        let lines = ConnectionReport.table(snapshot, connections: connections, at: now).split(separator: "\n")
+        // Where the EXPIRES column starts, in cells, is the same on every line.
+        let starts = lines.map { line -> Int in
+            let text = String(line)
+            let range = text.range(of: line == lines[0] ? "EXPIRES" : "1h00m")!
+            return text[..<range.lowerBound].displayWidth
+        }
+        #expect(Set(starts).count == 1, "\(lines.joined(separator: "\n"))")
+    }
+
     @Test func aRevokedConnectionShowsNoExpiry() {
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         let integration = Integration(

@@ -138,7 +138,8 @@ public enum ConnectionReport {
                 String(connection.failures),
             ])
         }
-        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        // Terminal cells, not characters: a CJK name or an emoji takes two, a combining mark none.
+        let widths = rows[0].indices.map { column in rows.map { $0[column].displayWidth }.max() ?? 0 }
         return rows.map { row in
             row.enumerated().map { $0.offset == row.count - 1 ? $0.element : pad($0.element, widths[$0.offset]) }
                 .joined(separator: "  ")
@@ -252,7 +253,7 @@ public enum ConnectionReport {
     }
 
     private static func pad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+        text + String(repeating: " ", count: max(0, width - text.displayWidth))
     }
 }
 

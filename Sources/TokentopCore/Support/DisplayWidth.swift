@@ -5,7 +5,7 @@ extension Character {
     ///
     /// The whole cluster is one unit, so `👩‍💻` (woman, zero-width joiner, laptop) is 2 cells, not 4. This is
     /// computed here, not with `wcwidth`, so that render tests do not depend on the process locale.
-    var displayWidth: Int {
+    public var displayWidth: Int {
         // Most text on the dashboard is ASCII; it skips the property lookups.
         if asciiValue != nil { return 1 }
         var width = 0
@@ -26,7 +26,7 @@ extension Character {
     ///
     /// Inside a cluster the joiners and the tag characters of flag sequences are harmless and allowed; a cluster
     /// that starts with a format character, or holds any other, is not.
-    var isUnsafeForTerminal: Bool {
+    public var isUnsafeForTerminal: Bool {
         // ASCII skips the property lookups: only its C0 controls and DEL are unsafe.
         if let ascii = asciiValue { return ascii < 0x20 || ascii == 0x7F }
         for (offset, scalar) in unicodeScalars.enumerated() {
@@ -47,14 +47,14 @@ extension Unicode.Scalar {
     /// Asian wide and fullwidth characters and emoji presentation, 1 otherwise.
     ///
     /// ``GridScreen`` places scalars by these widths as a terminal places them by `wcwidth`.
-    var cellWidth: Int {
+    public var cellWidth: Int {
         if value < 0x300 { return 1 }
         if isZeroWidth { return 0 }
         return Self.isWide(value) || properties.isEmojiPresentation ? 2 : 1
     }
 
     /// Combining marks, zero-width (non-)joiners and variation selectors: they only change the scalar before them.
-    var isZeroWidth: Bool {
+    public var isZeroWidth: Bool {
         switch value {
         case 0x200B...0x200D, 0xFE00...0xFE0F, 0xE0100...0xE01EF, 0xE0020...0xE007F: return true
         default: break
@@ -90,10 +90,10 @@ extension Unicode.Scalar {
 
 extension StringProtocol {
     /// How many terminal cells the text takes.
-    var displayWidth: Int { reduce(0) { $0 + $1.displayWidth } }
+    public var displayWidth: Int { reduce(0) { $0 + $1.displayWidth } }
 
     /// The text cut to at most `width` cells, ending in `…` when something was cut.
-    func truncated(toWidth width: Int) -> String {
+    public func truncated(toWidth width: Int) -> String {
         guard width > 0 else { return "" }
         if displayWidth <= width { return String(self) }
         var result = ""
@@ -108,13 +108,13 @@ extension StringProtocol {
     }
 
     /// The text cut or padded with spaces to exactly `width` cells.
-    func padded(toWidth width: Int) -> String {
+    public func padded(toWidth width: Int) -> String {
         let text = truncated(toWidth: width)
         return text + String(repeating: " ", count: Swift.max(0, width - text.displayWidth))
     }
 
     /// The text cut or padded on the left to exactly `width` cells.
-    func rightAligned(toWidth width: Int) -> String {
+    public func rightAligned(toWidth width: Int) -> String {
         let text = truncated(toWidth: width)
         return String(repeating: " ", count: Swift.max(0, width - text.displayWidth)) + text
     }
