@@ -117,6 +117,12 @@ final class Dashboard {
     }
 
     func handle(_ key: Key) {
+        // Below the smallest size only the message shows: a key must not act on a row, a view or a dialog the
+        // user cannot see (a blind `x` `y` would revoke). The quit key, as bound, still quits, as the message says.
+        guard size.isLargeEnough else {
+            if keyMap.action(for: key) == .quit { quit() }
+            return
+        }
         if let overlay {
             handle(key, overlay: overlay)
         } else if isEditingFilter {
