@@ -305,7 +305,7 @@ final class Dashboard {
     func showReauth(for id: String?) {
         guard let id else { return say("no connection under the cursor", isError: true) }
         if startSignIn(id) { return }
-        overlay = .reauth(id: id, prompt: backend.reauthPrompt(for: id))
+        overlay = .reauth(id: id, prompt: backend.requestReauth(for: id))
     }
 
     func openDetail(_ id: String) {
@@ -316,6 +316,8 @@ final class Dashboard {
     }
 
     /// Asks again for the prompt, and for the history when the connection changed since the last request.
+    ///
+    /// Both only read: looking at a connection is no operator action, and nothing of it reaches the audit log.
     private func detailChanged(id: String) {
         detailPrompt = backend.reauthPrompt(for: id)
         let connection = snapshot.connections.first { $0.id == id }
