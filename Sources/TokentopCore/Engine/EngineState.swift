@@ -177,10 +177,20 @@ final class EngineState: Sendable {
         }
     }
 
+    /// Adds `event` to the event pane in time order, and to the arrivals that ``EventCursor`` reads.
     private static func append(_ event: HistoryEntry, to snapshot: inout DashboardSnapshot) {
-        snapshot.events.append(event)
-        snapshot.eventsAppended += 1
+        // Another process's events come through the history feed, often after newer ones of this process: each goes
+        // where its time puts it. Equal times keep the order they came in; this process's own usually go last.
+        var position = snapshot.events.endIndex
+        while position > snapshot.events.startIndex, snapshot.events[position - 1].at > event.at { position -= 1 }
+        snapshot.events.insert(event, at: position)
         if snapshot.events.count > eventLimit { snapshot.events.removeFirst(snapshot.events.count - eventLimit) }
+        snapshot.arrivals.append(event)
+        snapshot.eventsAppended += 1
+        // Trimmed a window at a time: on average an event moves one entry, not the whole window.
+        if snapshot.arrivals.count > 2 * eventLimit {
+            snapshot.arrivals.removeFirst(snapshot.arrivals.count - eventLimit)
+        }
     }
 
     func setInFlight(_ id: String, _ flying: Bool) {
