@@ -153,14 +153,8 @@ final class EngineState: Sendable {
     func merge(events: [HistoryEntry]) {
         guard !events.isEmpty else { return }
         inner.withLock { state in
-            let recent = state.snapshot.events.suffix(Self.eventLimit)
             var added = false
-            for event in events
-            where !recent.contains(where: {
-                // Times went through the database as floating point: equal within a millisecond.
-                abs($0.at.timeIntervalSince(event.at)) < 0.001 && $0.connectionID == event.connectionID
-                    && $0.kind == event.kind
-            }) {
+            for event in events where Self.position(ofSame: event, in: state.snapshot.events) == nil {
                 var event = event
                 event.byAnotherProcess = true
                 Self.append(event, to: &state.snapshot)
@@ -168,6 +162,25 @@ final class EngineState: Sendable {
             }
             if added { state.snapshot.version &+= 1 }
         }
+    }
+
+    /// Where `events` (in time order) already holds `event`: the same connection and kind at the same time, which
+    /// went through the database as floating point and so is equal within a millisecond.
+    /// - Parameter merged: only an entry the history feed brought counts.
+    private static func position(ofSame event: HistoryEntry, in events: [HistoryEntry], merged: Bool = false) -> Int? {
+        var position = events.endIndex
+        while position > events.startIndex {
+            position -= 1
+            let shown = events[position]
+            let apart = shown.at.timeIntervalSince(event.at)
+            if apart <= -0.001 { return nil }
+            if apart < 0.001, shown.connectionID == event.connectionID, shown.kind == event.kind,
+                !merged || shown.byAnotherProcess
+            {
+                return position
+            }
+        }
+        return nil
     }
 
     func append(event: HistoryEntry) {
@@ -179,6 +192,11 @@ final class EngineState: Sendable {
 
     /// Adds `event` to the event pane in time order, and to the arrivals that ``EventCursor`` reads.
     private static func append(_ event: HistoryEntry, to snapshot: inout DashboardSnapshot) {
+        if !event.byAnotherProcess, let merged = position(ofSame: event, in: snapshot.events, merged: true) {
+            // This process stored the entry, and the history feed read it back before it was shown here (the prober
+            // and a re-auth write from outside the refresh actor): one line, this process's.
+            snapshot.events.remove(at: merged)
+        }
         // Another process's events come through the history feed, often after newer ones of this process: each goes
         // where its time puts it. Equal times keep the order they came in; this process's own usually go last.
         var position = snapshot.events.endIndex
