@@ -210,7 +210,7 @@ struct Runner {
             case .failure(let why):
                 refusal = why
             }
-            guard let prompt = engine.reauthPrompt(for: id) else {
+            guard let prompt = engine.requestReauth(for: id) else {
                 throw EngineError(.unknownConnection, "no connection named \(id) in \(storeName)")
             }
             Output.out("\(id): \(prompt.who)")

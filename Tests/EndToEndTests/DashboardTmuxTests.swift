@@ -123,6 +123,36 @@ struct DashboardTmuxTests {
         try tmux.send("q")
     }
 
+    /// Below 80×24 the message hides the rows, so keys act on none of them: `x` `y` does not revoke the cursor row,
+    /// `r` does not refresh it, `a` and Enter start nothing, and the audit log gets no entry.
+    @Test func keysOnASmallTerminalActOnNothing() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let database = sandbox.root.appendingPathComponent("demo.sqlite3").path
+        let tmux = try Tmux(environment: sandbox.environment, directory: sandbox.root)
+        try tmux.send("\(Binary.path) demo --db '\(database)'", "Enter")
+        var screen = try await tmux.wait(timeout: 20) { Self.row(of: "acme-alice", in: $0) != nil }
+        try tmux.resize(width: 60, height: 20)
+        screen = try await tmux.wait { $0.contains("now 60×20") }
+        #expect(screen.contains("tokentop needs at least 80×24 (now 60×20)"), "no size message:\n\(screen)")
+        for key in ["x", "y", "r", "a", "Enter", "x", "Enter", "y"] { try tmux.send(key) }
+        // Keys still in the terminal's buffer when the size comes back would be read at the new size.
+        try await Task.sleep(for: .seconds(1.5))
+        try tmux.resize(width: 120, height: 40)
+        screen = try await tmux.wait { Self.row(of: "acme-alice", in: $0) != nil }
+        let row = try #require(Self.row(of: "acme-alice", in: screen), "no acme-alice row:\n\(screen)")
+        #expect(!row.contains("revok") && !row.contains("refreshing"), "acted on the hidden row: \(row)")
+        #expect(!screen.contains("Revoke") && !screen.contains("Re-auth"), "a dialog opened blind:\n\(screen)")
+        #expect(screen.contains("STATUS"), "not on the list:\n\(screen)")
+        try tmux.send("q")
+        let audit = try Binary.run(["audit", "--json", "--db", database], environment: sandbox.environment)
+        #expect(audit.status == 0, "\(audit.stderr)")
+        let entries = try #require(
+            try JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as? [[String: Any]], "\(audit.stdout)")
+        let acted = entries.filter { ["revoke", "refresh", "reauth"].contains($0["action"] as? String) }
+        #expect(acted.isEmpty, "audited: \(acted)")
+    }
+
     static func row(of id: String, in screen: String) -> String? {
         screen.split(separator: "\n").first { $0.contains(" \(id) ") }.map(String.init)
     }

@@ -85,6 +85,21 @@ struct EngineTests {
         await #expect(throws: EngineError.self) { try await engine.refreshNow("frank") }
     }
 
+    /// Computing the prompt writes nothing; an operator's request is audited, except by a read-only engine.
+    @Test(arguments: [false, true])
+    func onlyARequestedReauthIsAudited(readOnly: Bool) async throws {
+        let (engine, _) = try makeEngine(connections: [userConnection("frank")], readOnly: readOnly)
+        for _ in 0..<3 { #expect(engine.reauthPrompt(for: "frank")?.who == "nobody needs to act now") }
+        await engine.drainAudit()
+        #expect(try engine.store.auditLog().isEmpty)
+        #expect(engine.requestReauth(for: "frank")?.who == "nobody needs to act now")
+        #expect(engine.requestReauth(for: "nobody") == nil)
+        await engine.drainAudit()
+        let log = try engine.store.auditLog()
+        #expect(log.map(\.outcome) == (readOnly ? [] : ["prompted"]))
+        #expect(log.map(\.target) == (readOnly ? [] : ["frank"]))
+    }
+
     @Test func outageIsFailingWithBackoffThenRecovers() async throws {
         let outage = clock.now()...clock.now().addingTimeInterval(60)
         let (engine, _) = try makeEngine(outage: outage, connections: [userConnection("carol")])

@@ -124,6 +124,65 @@ import TokentopCore
         #expect(harness.dashboard.shouldQuit)
     }
 
+    /// Resizes the screen and lets the loop take the resize, so that the next keys pressed are all handled.
+    static func resize(_ harness: Harness, columns: Int, rows: Int) {
+        harness.screen.resize(columns: columns, rows: rows)
+        harness.loop.run(maxIterations: harness.loop.iterations + 2)
+    }
+
+    /// Below 80×24 only the size message shows, so no key may act on what it hides: not `x` `y` on the cursor row,
+    /// not `r`, `a`, Enter, a mark, the filter, the sort or a scope.
+    @Test func aSmallTerminalIgnoresEveryKeyButQuit() throws {
+        let harness = Fixtures.harness()
+        harness.frame()
+        Self.resize(harness, columns: 60, rows: 20)
+        harness.press(
+            .character("x"), .character("y"), .character("r"), .character("a"), .enter, .character(" "),
+            .character("/"), .character("s"), .character("?"), .character("i"), .character("c"), .down,
+            .character("3"), .escape)
+        #expect(harness.text.contains("tokentop needs at least 80×24 (now 60×20)"))
+        #expect(harness.backend.calls == TestBackend.Calls(), "no command reached the core")
+        let dashboard = harness.dashboard
+        #expect(dashboard.overlay == nil && dashboard.view == .list && dashboard.marked.isEmpty)
+        #expect(dashboard.filter.isEmpty && !dashboard.isEditingFilter && dashboard.scope == nil)
+        #expect(dashboard.sort == .group && dashboard.copyRequest == nil && dashboard.pending.isEmpty)
+        #expect(dashboard.cursorConnection?.id == "gh-alice")
+        #expect(!dashboard.shouldQuit)
+        // Back at a usable size nothing is waiting for a `y`.
+        Self.resize(harness, columns: 120, rows: 40)
+        harness.press(.character("y"))
+        #expect(harness.backend.calls.revoked.isEmpty)
+        #expect(try #require(harness.line(containing: " gh-alice ")).contains("● healthy"))
+    }
+
+    /// A confirmation that was open when the terminal shrank stays unanswered until it can be seen again.
+    @Test func aDialogHiddenBySmallTerminalCannotBeConfirmedBlind() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.press(.character("x"))
+        #expect(harness.dashboard.overlay == .confirmRevoke(ids: ["gh-alice"]))
+        Self.resize(harness, columns: 79, rows: 24)
+        harness.press(.character("y"), .enter)
+        #expect(harness.backend.calls.revoked.isEmpty)
+        #expect(harness.dashboard.overlay == .confirmRevoke(ids: ["gh-alice"]))
+        Self.resize(harness, columns: 120, rows: 40)
+        #expect(harness.text.contains("Revoke gh-alice"), "the question shows again:\n\(harness.text)")
+        harness.press(.character("n"))
+        #expect(harness.backend.calls.revoked.isEmpty)
+        #expect(harness.text.contains("revoke cancelled"))
+    }
+
+    /// The message names the quit key in force, and only that key quits.
+    @Test func aSmallTerminalQuitsByTheReboundQuitKey() throws {
+        let harness = Fixtures.harness(columns: 60, rows: 20)
+        harness.dashboard.keyMap = try KeyMap(overrides: ["quit": "Q"])
+        harness.press(.character("q"))
+        #expect(!harness.dashboard.shouldQuit)
+        #expect(harness.text.contains("Q quits"))
+        harness.press(.character("Q"))
+        #expect(harness.dashboard.shouldQuit)
+    }
+
     @Test func aSignalEndsTheLoop() {
         let harness = Fixtures.harness()
         harness.screen.keys = [.signal(SIGTERM), .character("j")]

@@ -11,7 +11,8 @@ public struct DashboardSnapshot: Sendable {
     public var integrations: [String: Integration]
     /// Connections whose refresh is in flight.
     public var inFlight: Set<String>
-    /// The newest actor and operator events, oldest first.
+    /// The newest actor and operator events, oldest first by time: one that another process wrote before the newest
+    /// shown here, and that the history feed brings only now, takes its place by time rather than the end.
     public var events: [HistoryEntry]
     /// Full histories loaded on request (``Engine/requestHistory(for:)``), by connection id.
     public var histories: [String: [HistoryEntry]]
@@ -20,9 +21,12 @@ public struct DashboardSnapshot: Sendable {
     public var policy: RefreshPolicy
     /// A problem the whole dashboard should show, such as a database that cannot be written.
     public var notice: String?
-    /// How many events were ever appended; the last of ``events`` is number `eventsAppended`. Lets a reader that
+    /// How many events were ever appended; the last of ``arrivals`` is number `eventsAppended`. Lets a reader that
     /// polls pick up exactly the events it has not seen, even several within one clock tick.
     public var eventsAppended: Int = 0
+    /// The newest events in the order they arrived (at least the last ``EngineState/eventLimit``), for
+    /// ``EventCursor``: an event placed by its time among ``events`` is still new to whoever polls.
+    var arrivals: [HistoryEntry] = []
     /// Whether the engine runs read-only: the header shows a lock, and refresh, revoke and re-auth are refused.
     public var readOnly = false
     /// Each connection's index in `connections`, by id; kept by whoever changes the order of `connections`.

@@ -167,14 +167,23 @@ public final class Engine: Sendable {
 
     /// What a human must do to bring `id` back, or nil for an unknown connection.
     ///
-    /// Asking is an operator action, so it goes to the audit log: written in the background, because the
-    /// dashboard asks between two keystrokes; ``drainAudit()`` waits for it.
+    /// Only computed, never recorded: the detail view shows it on every change of the connection. An operator's
+    /// request goes through ``requestReauth(for:)``.
     public func reauthPrompt(for id: String) -> ReauthPrompt? {
         guard let connection = state.connection(id) else { return nil }
-        let prompt =
-            Self.parentPrompt(for: connection, snapshot: state.snapshot(), at: timeSource.now())
+        return Self.parentPrompt(for: connection, snapshot: state.snapshot(), at: timeSource.now())
             ?? Self.reauthPrompt(for: connection, at: timeSource.now(), policy: policy)
-        keep(Task { [self] in audit(.reauth, id, "prompted", prompt.who) })
+    }
+
+    /// An operator asked to re-authorize `id` where tokentop cannot sign it in itself (`a` in the dashboard,
+    /// `tokentop reauth ID`): the prompt saying who must act, or nil for an unknown connection.
+    ///
+    /// The request is an operator action, so it goes to the audit log, except in a read-only process, which
+    /// writes nothing. Written in the background, because the dashboard asks between two keystrokes;
+    /// ``drainAudit()`` waits for it.
+    public func requestReauth(for id: String) -> ReauthPrompt? {
+        guard let prompt = reauthPrompt(for: id) else { return nil }
+        if !readOnly { keep(Task { [self] in audit(.reauth, id, "prompted", prompt.who) }) }
         return prompt
     }
 

@@ -153,14 +153,8 @@ final class EngineState: Sendable {
     func merge(events: [HistoryEntry]) {
         guard !events.isEmpty else { return }
         inner.withLock { state in
-            let recent = state.snapshot.events.suffix(Self.eventLimit)
             var added = false
-            for event in events
-            where !recent.contains(where: {
-                // Times went through the database as floating point: equal within a millisecond.
-                abs($0.at.timeIntervalSince(event.at)) < 0.001 && $0.connectionID == event.connectionID
-                    && $0.kind == event.kind
-            }) {
+            for event in events where Self.position(ofSame: event, in: state.snapshot.events) == nil {
                 var event = event
                 event.byAnotherProcess = true
                 Self.append(event, to: &state.snapshot)
@@ -170,6 +164,25 @@ final class EngineState: Sendable {
         }
     }
 
+    /// Where `events` (in time order) already holds `event`: the same connection and kind at the same time, which
+    /// went through the database as floating point and so is equal within a millisecond.
+    /// - Parameter merged: only an entry the history feed brought counts.
+    private static func position(ofSame event: HistoryEntry, in events: [HistoryEntry], merged: Bool = false) -> Int? {
+        var position = events.endIndex
+        while position > events.startIndex {
+            position -= 1
+            let shown = events[position]
+            let apart = shown.at.timeIntervalSince(event.at)
+            if apart <= -0.001 { return nil }
+            if apart < 0.001, shown.connectionID == event.connectionID, shown.kind == event.kind,
+                !merged || shown.byAnotherProcess
+            {
+                return position
+            }
+        }
+        return nil
+    }
+
     func append(event: HistoryEntry) {
         inner.withLock { state in
             Self.append(event, to: &state.snapshot)
@@ -177,10 +190,25 @@ final class EngineState: Sendable {
         }
     }
 
+    /// Adds `event` to the event pane in time order, and to the arrivals that ``EventCursor`` reads.
     private static func append(_ event: HistoryEntry, to snapshot: inout DashboardSnapshot) {
-        snapshot.events.append(event)
-        snapshot.eventsAppended += 1
+        if !event.byAnotherProcess, let merged = position(ofSame: event, in: snapshot.events, merged: true) {
+            // This process stored the entry, and the history feed read it back before it was shown here (the prober
+            // and a re-auth write from outside the refresh actor): one line, this process's.
+            snapshot.events.remove(at: merged)
+        }
+        // Another process's events come through the history feed, often after newer ones of this process: each goes
+        // where its time puts it. Equal times keep the order they came in; this process's own usually go last.
+        var position = snapshot.events.endIndex
+        while position > snapshot.events.startIndex, snapshot.events[position - 1].at > event.at { position -= 1 }
+        snapshot.events.insert(event, at: position)
         if snapshot.events.count > eventLimit { snapshot.events.removeFirst(snapshot.events.count - eventLimit) }
+        snapshot.arrivals.append(event)
+        snapshot.eventsAppended += 1
+        // Trimmed a window at a time: on average an event moves one entry, not the whole window.
+        if snapshot.arrivals.count > 2 * eventLimit {
+            snapshot.arrivals.removeFirst(snapshot.arrivals.count - eventLimit)
+        }
     }
 
     func setInFlight(_ id: String, _ flying: Bool) {

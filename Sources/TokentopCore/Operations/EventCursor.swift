@@ -8,10 +8,10 @@ public struct EventCursor: Sendable {
         seen = snapshot.eventsAppended
     }
 
-    /// The events of `snapshot` that came after the last call, oldest first.
+    /// The events of `snapshot` that came after the last call, in the order they arrived.
     public mutating func unseen(in snapshot: DashboardSnapshot) -> ArraySlice<HistoryEntry> {
-        let count = min(snapshot.events.count, max(0, snapshot.eventsAppended - seen))
+        let count = min(snapshot.arrivals.count, max(0, snapshot.eventsAppended - seen))
         seen = snapshot.eventsAppended
-        return snapshot.events.suffix(count)
+        return snapshot.arrivals.suffix(count)
     }
 }

@@ -385,10 +385,13 @@ actor RefreshActor {
             atProvider = true
             message = "revoked at the provider and here"
         }
+        // One time for the stored entry and the shown one: the history feed reads the stored one back, and only an
+        // entry of the same time is known for one already shown.
+        let at = clock.now()
         let revoked = try storage {
-            try store.recordRevoked(connectionID: id, atProvider: atProvider, at: clock.now(), message: message)
+            try store.recordRevoked(connectionID: id, atProvider: atProvider, at: at, message: message)
         }
-        state.update(revoked, event: HistoryEntry(at: clock.now(), connectionID: id, kind: .revoked, message: message))
+        state.update(revoked, event: HistoryEntry(at: at, connectionID: id, kind: .revoked, message: message))
         return revoked
     }
 

@@ -117,6 +117,12 @@ final class Dashboard {
     }
 
     func handle(_ key: Key) {
+        // Below the smallest size only the message shows: a key must not act on a row, a view or a dialog the
+        // user cannot see (a blind `x` `y` would revoke). The quit key, as bound, still quits, as the message says.
+        guard size.isLargeEnough else {
+            if keyMap.action(for: key) == .quit { quit() }
+            return
+        }
         if let overlay {
             handle(key, overlay: overlay)
         } else if isEditingFilter {
@@ -299,7 +305,7 @@ final class Dashboard {
     func showReauth(for id: String?) {
         guard let id else { return say("no connection under the cursor", isError: true) }
         if startSignIn(id) { return }
-        overlay = .reauth(id: id, prompt: backend.reauthPrompt(for: id))
+        overlay = .reauth(id: id, prompt: backend.requestReauth(for: id))
     }
 
     func openDetail(_ id: String) {
@@ -310,6 +316,8 @@ final class Dashboard {
     }
 
     /// Asks again for the prompt, and for the history when the connection changed since the last request.
+    ///
+    /// Both only read: looking at a connection is no operator action, and nothing of it reaches the audit log.
     private func detailChanged(id: String) {
         detailPrompt = backend.reauthPrompt(for: id)
         let connection = snapshot.connections.first { $0.id == id }

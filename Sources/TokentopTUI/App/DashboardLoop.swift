@@ -39,6 +39,8 @@ final class DashboardLoop {
                 endedBySignal = number
                 return
             default:
+                // The size a key is judged at is the terminal's now, not the last frame's.
+                dashboard.resize(to: screen.size)
                 dashboard.handle(key)
             }
         }

@@ -12,8 +12,12 @@ public protocol DashboardBackend: Sendable {
     func refresh(_ ids: [String])
     /// Asks for the revocation of `ids`; the outcome arrives as events in later snapshots.
     func revoke(_ ids: [String])
-    /// Who must act to authorize connection `id` again, and why; nil when the core has nothing to say.
+    /// Who must act to authorize connection `id` again, and why; nil when the core has nothing to say. Writes
+    /// nothing: the detail view asks on every change it shows.
     func reauthPrompt(for id: String) -> ReauthPrompt?
+    /// The operator asked to re-authorize `id` and no sign-in can run here: the same prompt, with the request
+    /// recorded in the audit log (not by a read-only core).
+    func requestReauth(for id: String) -> ReauthPrompt?
     /// Starts a user's sign-in for connection `id` in the core, when it can have one (a user connection whose
     /// integration has a sign-in endpoint); false when only ``reauthPrompt(for:)`` fits.
     func startReauth(for id: String) -> Bool

@@ -12,7 +12,10 @@ final class TestBackend: DashboardBackend {
         var refreshed: [[String]] = []
         var revoked: [[String]] = []
         var historyRequests: [String] = []
+        /// Operators' requests to re-authorize (``requestReauth(for:)``), which the engine audits.
         var reauthPromptRequests: [String] = []
+        /// Lookups of a prompt to show (``reauthPrompt(for:)``), which write nothing.
+        var reauthPromptLookups: [String] = []
         var signInsStarted: [String] = []
         var signInsCancelled: [String] = []
     }
@@ -53,6 +56,13 @@ final class TestBackend: DashboardBackend {
     func revoke(_ ids: [String]) { state.withLock { $0.calls.revoked.append(ids) } }
 
     func reauthPrompt(for id: String) -> ReauthPrompt? {
+        state.withLock { state in
+            state.calls.reauthPromptLookups.append(id)
+            return state.prompts[id]
+        }
+    }
+
+    func requestReauth(for id: String) -> ReauthPrompt? {
         state.withLock { state in
             state.calls.reauthPromptRequests.append(id)
             return state.prompts[id]
