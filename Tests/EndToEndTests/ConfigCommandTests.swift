@@ -64,6 +64,31 @@ struct ConfigCommandTests {
         #expect(flag.stderr.hasPrefix("tokentop: --on-event-timeout needs a number from 0.1 to 600, not '0.01'"))
     }
 
+    /// An empty path or command in the file is refused as its flag refuses it: by `config` too, before the daemon
+    /// fails later in words that name neither the file nor the key.
+    @Test(arguments: [
+        ("metrics_file", "--metrics", "name the file for the textfile collector"),
+        ("log_file", "--log", "name the daemon's log file"),
+        ("on_event", "--on-event", "give the command to run for each event"),
+        ("themes_dir", "--themes", "name the folder of theme files"),
+    ])
+    func anEmptyPathOrCommandInTheFileIsRefusedAsItsFlagIs(key: String, flag: String, hint: String) throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write("c.json", "{\"\(key)\": \"\"}")
+        for command in [["config"], ["daemon"]] {
+            let run = try Binary.run(command + ["--config", file], environment: sandbox.environment)
+            #expect(run.status == 1, "\(command): \(run.stdout)")
+            #expect(run.stdout.isEmpty, "\(command): \(run.stdout)")
+            #expect(run.stderr.hasPrefix("tokentop: \(file): \(key): must not be empty; \(hint)"), "\(run.stderr)")
+            #expect(run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: sandbox.database), "a refused daemon created the store")
+        let refused = try Binary.run(["config", flag, ""], environment: sandbox.environment)
+        #expect(refused.status == 2)
+        #expect(refused.stderr.hasPrefix("tokentop: \(flag) needs a value"))
+    }
+
     @Test func aConfigurationFileQuotedOnStandardErrorHasItsControlCharactersCleaned() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
