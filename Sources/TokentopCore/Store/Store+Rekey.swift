@@ -160,7 +160,17 @@ extension Store {
     ) throws -> (store: Store, note: String?) {
         let current = try SecretBox.load(environment: environment, createKey: false)
         do {
-            let store = try Store.open(path: path, secrets: current, create: create)
+            let store: Store
+            do {
+                store = try Store.open(path: path, secrets: current, create: create)
+            } catch let error as StoreError where error.code == .badKey && !current.hasKey {
+                // No key file when this process looked, yet something sealed in the store: another process (several
+                // `import`s into a new store at once) created the key file and sealed the first value in between.
+                // Its key is read once more, never made up: a store sealed under a lost key stays refused.
+                let again = try SecretBox.load(environment: environment, createKey: false)
+                guard again.hasKey else { throw error }
+                return (try Store.open(path: path, secrets: again, create: create), nil)
+            }
             if !current.hasKey, createKey {
                 // Only now that the store proved to hold no secret: a key made up for one that holds some could
                 // open none of them, and would stay behind to confuse the next command.
