@@ -42,11 +42,17 @@ struct Runner {
         switch invocation.command {
         case .config:
             let (path, _) = configPath
-            let report = try configuration().report()
+            let configuration = try configuration()
+            // The theme as the dashboard reads it: one it cannot find is no setting in force.
+            let themeWarning = try checkDashboardSettings(
+                themesDirectory: configuration.settings.themesDirectory ?? ShippedThemesDirectory.find(),
+                themeName: configuration.settings.theme ?? "default", keys: configuration.settings.keys ?? [:])
+            let report = configuration.report()
             let exists = FileManager.default.fileExists(atPath: path)
             Output.out("configuration file: \(path)\(exists ? "" : " (not present; defaults apply)")")
             Output.out("store: \(storeName) (\(storeSource))")
             Output.out(report)
+            if let themeWarning { Output.error(themeWarning) }
             return 0
         case .help(let topic):
             Output.out(topic.flatMap(Usage.help) ?? Usage.text)

@@ -181,4 +181,37 @@ struct ConfigCommandTests {
         #expect(line.split(separator: " ").dropFirst().first == "light", "\(fine.stdout)")
         #expect(line.hasSuffix("(flag --theme)"))
     }
+
+    /// A well-formed name of a theme that does not exist is refused by `config` as the dashboard refuses it, naming
+    /// the theme and the folder it was looked for in, from the flag and from the file alike.
+    @Test func aThemeTheDashboardCannotFindStopsConfig() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let themes = sandbox.root.appendingPathComponent("themes").path
+        try FileManager.default.createDirectory(atPath: themes, withIntermediateDirectories: true)
+        let light = OAuthServerFixture.packageRoot.appendingPathComponent("themes/light.theme")
+        try FileManager.default.copyItem(atPath: light.path, toPath: themes + "/light.theme")
+        let expected =
+            "tokentop: \(themes)/nosuch.theme: no theme named 'nosuch': the file does not exist; themes there: light\n"
+        let file = try sandbox.write("tt.json", #"{"theme": "nosuch"}"#)
+        for arguments in [["--theme", "nosuch"], ["--config", file]] {
+            let run = try Binary.run(["config", "--themes", themes] + arguments, environment: sandbox.environment)
+            #expect(run.status == 1, "\(arguments)")
+            #expect(run.stderr == expected, "\(arguments): \(run.stderr)")
+            #expect(run.stdout.isEmpty, "\(arguments)")
+        }
+        let shipped = try Binary.run(
+            ["config", "--themes", themes, "--theme", "light"], environment: sandbox.environment)
+        #expect(shipped.status == 0, "\(shipped.stderr)")
+        // A theme file with a bad line opens the dashboard in the default theme: config says so, and goes on.
+        try Data("header = nosuchcolour\n".utf8).write(to: URL(fileURLWithPath: themes + "/broken.theme"))
+        let broken = try Binary.run(
+            ["config", "--themes", themes, "--theme", "broken"], environment: sandbox.environment)
+        #expect(broken.status == 0, "\(broken.stderr)")
+        #expect(broken.stdout.contains("\ntheme                     broken"), "\(broken.stdout)")
+        #expect(
+            broken.stderr.hasPrefix("tokentop: \(themes)/broken.theme:1: header: unknown colour 'nosuchcolour'"),
+            "\(broken.stderr)")
+        #expect(broken.stderr.hasSuffix("; the dashboard would use the built-in default theme\n"), "\(broken.stderr)")
+    }
 }
