@@ -24,24 +24,24 @@ struct Runner {
     /// The store as messages name it: a PostgreSQL URL loses its password.
     var storeName: String { Store.displayName(databasePath) }
 
-    /// Where the configuration file is: `--config`, `TOKENTOP_CONFIG`, or the XDG default.
-    var configPath: (path: String, required: Bool) {
-        if let given = invocation.configFile { return (given, true) }
-        if let given = environment["TOKENTOP_CONFIG"], !given.isEmpty { return (given, true) }
-        return (ConfigFile.defaultPath(environment: environment), false)
+    /// Where the configuration file is: `--config`, `TOKENTOP_CONFIG` (which `namedBy` says), or the XDG default.
+    var configPath: (path: String, required: Bool, namedBy: String?) {
+        if let given = invocation.configFile { return (given, true, nil) }
+        if let given = environment["TOKENTOP_CONFIG"], !given.isEmpty { return (given, true, "TOKENTOP_CONFIG") }
+        return (ConfigFile.defaultPath(environment: environment), false, nil)
     }
 
     /// The settings in force: the flags over the configuration file over the defaults.
     func configuration() throws -> EffectiveConfiguration {
-        let (path, required) = configPath
-        let file = try ConfigFile.load(path: path, required: required)
+        let (path, required, namedBy) = configPath
+        let file = try ConfigFile.load(path: path, required: required, namedBy: namedBy)
         return EffectiveConfiguration(file: (file, path), flags: invocation.settings, flagNames: invocation.flagNames)
     }
 
     func run() async throws -> Int32 {
         switch invocation.command {
         case .config:
-            let (path, _) = configPath
+            let path = configPath.path
             let configuration = try configuration()
             // The theme as the dashboard reads it: one it cannot find is no setting in force.
             let themeWarning = try checkDashboardSettings(

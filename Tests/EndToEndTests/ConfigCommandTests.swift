@@ -41,7 +41,15 @@ struct ConfigCommandTests {
         let missing = try Binary.run(
             ["status"], environment: sandbox.environment.merging(["TOKENTOP_CONFIG": file + ".gone"]) { $1 })
         #expect(missing.status == 1)
-        #expect(missing.stderr.contains("\(file).gone: no such file"))
+        #expect(missing.stderr == "tokentop: \(file).gone: no such file (named by TOKENTOP_CONFIG)\n")
+        let folder = try Binary.run(
+            ["config"], environment: sandbox.environment.merging(["TOKENTOP_CONFIG": sandbox.root.path]) { $1 })
+        #expect(folder.status == 1)
+        #expect(
+            folder.stderr == "tokentop: \(sandbox.root.path): cannot be read (it is a directory) (named by "
+                + "TOKENTOP_CONFIG)\n")
+        let flag = try Binary.run(["status", "--config", file + ".gone"], environment: sandbox.environment)
+        #expect(flag.stderr == "tokentop: \(file).gone: no such file\n", "the path typed on the command line")
     }
 
     /// `config` refuses what the dashboard would refuse later, naming the file: a default key of another action,

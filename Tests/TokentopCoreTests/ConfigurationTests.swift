@@ -123,5 +123,8 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("no-\(UUID()).json").path
         #expect(try ConfigFile.load(path: path) == Settings())
         #expect(throws: ConfigError("\(path): no such file")) { try ConfigFile.load(path: path, required: true) }
+        #expect(throws: ConfigError("\(path): no such file (named by TOKENTOP_CONFIG)")) {
+            try ConfigFile.load(path: path, required: true, namedBy: "TOKENTOP_CONFIG")
+        }
     }
 }

@@ -9,14 +9,18 @@ public enum ConfigFile {
     }
 
     /// Reads the file at `path`; a missing file is no settings, not an error, unless `required`.
+    /// - Parameter namedBy: where the path came from when the user did not type it (`TOKENTOP_CONFIG`), so that
+    ///   a file that cannot be read is traced to it.
     /// - Throws: ``ConfigError`` naming the file, the key and what is wrong.
-    public static func load(path: String, required: Bool = false) throws -> Settings {
+    public static func load(path: String, required: Bool = false, namedBy: String? = nil) throws -> Settings {
         guard let data = FileManager.default.contents(atPath: path) else {
+            let origin = namedBy.map { " (named by \($0))" } ?? ""
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-                throw ConfigError("\(path): cannot be read (\(isDirectory.boolValue ? "it is a directory" : "denied"))")
+                let why = isDirectory.boolValue ? "it is a directory" : "denied"
+                throw ConfigError("\(path): cannot be read (\(why))\(origin)")
             }
-            if required { throw ConfigError("\(path): no such file") }
+            if required { throw ConfigError("\(path): no such file\(origin)") }
             return Settings()
         }
         return try parse(data, source: path)
