@@ -313,7 +313,14 @@ struct Runner {
         let engine = try Engine(
             store: store, transport: sandbox, timeSource: clock, policy: policy,
             databasePath: invocation.database ?? "demo (temporary)", readOnly: configuration.settings.readOnly ?? false)
-        return try await dashboard(engine)
+        let status = try await dashboard(engine)
+        if let kept = invocation.database {
+            // The sandbox's providers and the tokens they issued end with this process; the file does not.
+            Output.error(
+                "note: the demo's database stays in \(kept) for list, show, audit and export; its sandbox providers "
+                    + "ended with the demo, so in the dashboard or the daemon its connections can no longer renew")
+        }
+        return status
     }
 
     /// The dashboard's theme, keys and terminal, checked before any store is opened.
