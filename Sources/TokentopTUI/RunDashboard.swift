@@ -26,10 +26,22 @@ import TokentopCore
 /// - Throws: ``KeyMapError``, ``ThemeError``, or ``TerminalError`` when standard input or output is not a terminal,
 ///   or `TERM` is unset, unknown, or a type that cannot place the cursor.
 public func checkDashboardCanStart(themesDirectory: String?, themeName: String, keys: [String: String]) throws {
+    _ = try checkDashboardSettings(themesDirectory: themesDirectory, themeName: themeName, keys: keys)
+    try CursesScreen.check(environment: ProcessInfo.processInfo.environment)
+}
+
+/// Checks the dashboard's settings as ``runDashboard(backend:themesDirectory:themeName:keys:maxIterations:)`` reads
+/// them, without the terminal: for `tokentop config`, which must not show as in force a theme the dashboard refuses.
+/// - Returns: what the dashboard would say about a theme file with a bad line (it opens in the built-in default
+///   theme then), or nil.
+/// - Throws: ``KeyMapError``, or ``ThemeError`` for a theme that cannot be found, naming where it was looked for.
+public func checkDashboardSettings(
+    themesDirectory: String?, themeName: String, keys: [String: String]
+) throws -> String? {
     _ = try KeyMap(overrides: keys)
     let environment = ProcessInfo.processInfo.environment
-    _ = try Theme.loadFallingBack(name: themeName, directory: themesDirectory, environment: environment)
-    try CursesScreen.check(environment: environment)
+    let (_, warning) = try Theme.loadFallingBack(name: themeName, directory: themesDirectory, environment: environment)
+    return warning.map { "\($0); the dashboard would use the built-in default theme" }
 }
 
 public func runDashboard(

@@ -24,29 +24,35 @@ struct Runner {
     /// The store as messages name it: a PostgreSQL URL loses its password.
     var storeName: String { Store.displayName(databasePath) }
 
-    /// Where the configuration file is: `--config`, `TOKENTOP_CONFIG`, or the XDG default.
-    var configPath: (path: String, required: Bool) {
-        if let given = invocation.configFile { return (given, true) }
-        if let given = environment["TOKENTOP_CONFIG"], !given.isEmpty { return (given, true) }
-        return (ConfigFile.defaultPath(environment: environment), false)
+    /// Where the configuration file is: `--config`, `TOKENTOP_CONFIG` (which `namedBy` says), or the XDG default.
+    var configPath: (path: String, required: Bool, namedBy: String?) {
+        if let given = invocation.configFile { return (given, true, nil) }
+        if let given = environment["TOKENTOP_CONFIG"], !given.isEmpty { return (given, true, "TOKENTOP_CONFIG") }
+        return (ConfigFile.defaultPath(environment: environment), false, nil)
     }
 
     /// The settings in force: the flags over the configuration file over the defaults.
     func configuration() throws -> EffectiveConfiguration {
-        let (path, required) = configPath
-        let file = try ConfigFile.load(path: path, required: required)
+        let (path, required, namedBy) = configPath
+        let file = try ConfigFile.load(path: path, required: required, namedBy: namedBy)
         return EffectiveConfiguration(file: (file, path), flags: invocation.settings, flagNames: invocation.flagNames)
     }
 
     func run() async throws -> Int32 {
         switch invocation.command {
         case .config:
-            let (path, _) = configPath
-            let report = try configuration().report()
+            let path = configPath.path
+            let configuration = try configuration()
+            // The theme as the dashboard reads it: one it cannot find is no setting in force.
+            let themeWarning = try checkDashboardSettings(
+                themesDirectory: configuration.settings.themesDirectory ?? ShippedThemesDirectory.find(),
+                themeName: configuration.settings.theme ?? "default", keys: configuration.settings.keys ?? [:])
+            let report = configuration.report()
             let exists = FileManager.default.fileExists(atPath: path)
             Output.out("configuration file: \(path)\(exists ? "" : " (not present; defaults apply)")")
             Output.out("store: \(storeName) (\(storeSource))")
             Output.out(report)
+            if let themeWarning { Output.error(themeWarning) }
             return 0
         case .help(let topic):
             Output.out(topic.flatMap(Usage.help) ?? Usage.text)
@@ -307,7 +313,14 @@ struct Runner {
         let engine = try Engine(
             store: store, transport: sandbox, timeSource: clock, policy: policy,
             databasePath: invocation.database ?? "demo (temporary)", readOnly: configuration.settings.readOnly ?? false)
-        return try await dashboard(engine)
+        let status = try await dashboard(engine)
+        if let kept = invocation.database {
+            // The sandbox's providers and the tokens they issued end with this process; the file does not.
+            Output.error(
+                "note: the demo's database stays in \(kept) for list, show, audit and export; its sandbox providers "
+                    + "ended with the demo, so in the dashboard or the daemon its connections can no longer renew")
+        }
+        return status
     }
 
     /// The dashboard's theme, keys and terminal, checked before any store is opened.

@@ -39,10 +39,12 @@ enum Usage {
             details: """
                 Every identity model on its own grant, served by an in-process sandbox provider with short-lived \
                 tokens, an outage and a refused grant, so refreshes, failures and re-auth prompts happen while you \
-                watch. The database is temporary unless --db names a new file.
+                watch. The database is temporary unless --db names a new file. The sandbox lives only as long as \
+                the demo, so a kept database is for reading afterwards (list, show, audit, export): opened later in \
+                the dashboard or the daemon, its connections can no longer renew.
                 """, options: ["--db", "--theme", "--themes", "--config"] + running,
-            ownText: ["--db": "a new file to keep the demo's database in (default: a temporary one; TOKENTOP_DB "
-                + "and --store are not used)"]),
+            ownText: ["--db": "a new file to keep the demo's database in, to read after the demo (default: a "
+                + "temporary one; TOKENTOP_DB and --store are not used)"]),
         Command(
             name: "list", synopsis: ["tokentop list [--json] [--scope S] [--status S] [--workspace W]"],
             summary: "list connections",

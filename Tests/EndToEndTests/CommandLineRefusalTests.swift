@@ -37,6 +37,36 @@ struct CommandLineRefusalTests {
         #expect(run.stderr.split(separator: "\n").count == 1)
     }
 
+    /// A connection whose refresh the provider refused as `invalid_client` waits for whoever runs the integration:
+    /// `reauth` names the integration and what to check there, not "nobody needs to act".
+    @Test func reauthOfAConnectionWithAConfigurationErrorNamesTheIntegrationToFix() async throws {
+        let server = try await TokenAnswerShapeTests.server(
+            status: 401, type: "application/json",
+            body: #"{"error": "invalid_client", "error_description": "client authentication failed"}"#)
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write(
+            "import.json",
+            """
+            {"integrations": [{"id": "acme-app", "provider": "acme", "token_url": "http://127.0.0.1:\(server.port)/t",
+              "client_id": "fake-client", "client_secret": "fake-client-secret-0004"}],
+             "connections": [{"id": "acme-bot", "integration": "acme-app", "scope": "bot", "subject": "app:bot",
+              "grant": "client_credentials", "access_token": "fake-at-0004", "expires_in": 3600}]}
+            """)
+        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+        let refresh = try Binary.run(["refresh", "acme-bot"], environment: sandbox.environment)
+        #expect(refresh.status == 1, "\(refresh.stdout) \(refresh.stderr)")
+        let run = try Binary.run(["reauth", "acme-bot"], environment: sandbox.environment)
+        #expect(run.status == 1)
+        #expect(
+            run.stdout.hasPrefix(
+                "acme-bot: an operator must fix integration acme-app (client id, secret, authentication method or "
+                    + "token URL)\nwhy: the provider refused the integration's configuration: invalid_client "
+                    + "(HTTP 401): client authentication failed; "), "\(run.stdout)")
+        #expect(!run.stdout.contains("nobody needs to act"))
+        #expect(run.stderr.hasPrefix("tokentop: acme-bot: not re-authorized here: "), "\(run.stderr)")
+    }
+
     /// A revoked connection still needs a human; tokentop did not restore it.
     @Test func reauthOfARevokedOrgConnectionExitsOne() throws {
         let sandbox = try Self.imported()

@@ -342,7 +342,8 @@ struct CommandLineTests {
         #expect(imported.status == 0, "\(imported.stderr)")
         let status = try Binary.run(["status"], environment: sandbox.environment)
         #expect(status.status == 2)
-        #expect(status.stdout == "CRITICAL: 2 connections: 1 expired, 1 static\n")
+        #expect(
+            status.stdout == "CRITICAL: 2 connections: 1 expired, 1 static; a human must act on acme-alice (expired)\n")
         let shown = try Binary.run(["show", "acme-alice", "--json"], environment: sandbox.environment)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
         #expect(object["status"] as? String == "expired")

@@ -41,7 +41,15 @@ struct ConfigCommandTests {
         let missing = try Binary.run(
             ["status"], environment: sandbox.environment.merging(["TOKENTOP_CONFIG": file + ".gone"]) { $1 })
         #expect(missing.status == 1)
-        #expect(missing.stderr.contains("\(file).gone: no such file"))
+        #expect(missing.stderr == "tokentop: \(file).gone: no such file (named by TOKENTOP_CONFIG)\n")
+        let folder = try Binary.run(
+            ["config"], environment: sandbox.environment.merging(["TOKENTOP_CONFIG": sandbox.root.path]) { $1 })
+        #expect(folder.status == 1)
+        #expect(
+            folder.stderr == "tokentop: \(sandbox.root.path): cannot be read (it is a directory) (named by "
+                + "TOKENTOP_CONFIG)\n")
+        let flag = try Binary.run(["status", "--config", file + ".gone"], environment: sandbox.environment)
+        #expect(flag.stderr == "tokentop: \(file).gone: no such file\n", "the path typed on the command line")
     }
 
     /// `config` refuses what the dashboard would refuse later, naming the file: a default key of another action,
@@ -62,6 +70,31 @@ struct ConfigCommandTests {
         let flag = try Binary.run(["config", "--on-event-timeout", "0.01"], environment: sandbox.environment)
         #expect(flag.status == 2)
         #expect(flag.stderr.hasPrefix("tokentop: --on-event-timeout needs a number from 0.1 to 600, not '0.01'"))
+    }
+
+    /// An empty path or command in the file is refused as its flag refuses it: by `config` too, before the daemon
+    /// fails later in words that name neither the file nor the key.
+    @Test(arguments: [
+        ("metrics_file", "--metrics", "name the file for the textfile collector"),
+        ("log_file", "--log", "name the daemon's log file"),
+        ("on_event", "--on-event", "give the command to run for each event"),
+        ("themes_dir", "--themes", "name the folder of theme files"),
+    ])
+    func anEmptyPathOrCommandInTheFileIsRefusedAsItsFlagIs(key: String, flag: String, hint: String) throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write("c.json", "{\"\(key)\": \"\"}")
+        for command in [["config"], ["daemon"]] {
+            let run = try Binary.run(command + ["--config", file], environment: sandbox.environment)
+            #expect(run.status == 1, "\(command): \(run.stdout)")
+            #expect(run.stdout.isEmpty, "\(command): \(run.stdout)")
+            #expect(run.stderr.hasPrefix("tokentop: \(file): \(key): must not be empty; \(hint)"), "\(run.stderr)")
+            #expect(run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: sandbox.database), "a refused daemon created the store")
+        let refused = try Binary.run(["config", flag, ""], environment: sandbox.environment)
+        #expect(refused.status == 2)
+        #expect(refused.stderr.hasPrefix("tokentop: \(flag) needs a value"))
     }
 
     @Test func aConfigurationFileQuotedOnStandardErrorHasItsControlCharactersCleaned() throws {
@@ -155,5 +188,38 @@ struct ConfigCommandTests {
         let line = fine.stdout.split(separator: "\n").first { $0.hasPrefix("theme ") } ?? ""
         #expect(line.split(separator: " ").dropFirst().first == "light", "\(fine.stdout)")
         #expect(line.hasSuffix("(flag --theme)"))
+    }
+
+    /// A well-formed name of a theme that does not exist is refused by `config` as the dashboard refuses it, naming
+    /// the theme and the folder it was looked for in, from the flag and from the file alike.
+    @Test func aThemeTheDashboardCannotFindStopsConfig() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let themes = sandbox.root.appendingPathComponent("themes").path
+        try FileManager.default.createDirectory(atPath: themes, withIntermediateDirectories: true)
+        let light = OAuthServerFixture.packageRoot.appendingPathComponent("themes/light.theme")
+        try FileManager.default.copyItem(atPath: light.path, toPath: themes + "/light.theme")
+        let expected =
+            "tokentop: \(themes)/nosuch.theme: no theme named 'nosuch': the file does not exist; themes there: light\n"
+        let file = try sandbox.write("tt.json", #"{"theme": "nosuch"}"#)
+        for arguments in [["--theme", "nosuch"], ["--config", file]] {
+            let run = try Binary.run(["config", "--themes", themes] + arguments, environment: sandbox.environment)
+            #expect(run.status == 1, "\(arguments)")
+            #expect(run.stderr == expected, "\(arguments): \(run.stderr)")
+            #expect(run.stdout.isEmpty, "\(arguments)")
+        }
+        let shipped = try Binary.run(
+            ["config", "--themes", themes, "--theme", "light"], environment: sandbox.environment)
+        #expect(shipped.status == 0, "\(shipped.stderr)")
+        // A theme file with a bad line opens the dashboard in the default theme: config says so, and goes on.
+        try Data("header = nosuchcolour\n".utf8).write(to: URL(fileURLWithPath: themes + "/broken.theme"))
+        let broken = try Binary.run(
+            ["config", "--themes", themes, "--theme", "broken"], environment: sandbox.environment)
+        #expect(broken.status == 0, "\(broken.stderr)")
+        #expect(broken.stdout.contains("\ntheme                     broken"), "\(broken.stdout)")
+        #expect(
+            broken.stderr.hasPrefix("tokentop: \(themes)/broken.theme:1: header: unknown colour 'nosuchcolour'"),
+            "\(broken.stderr)")
+        #expect(broken.stderr.hasSuffix("; the dashboard would use the built-in default theme\n"), "\(broken.stderr)")
     }
 }

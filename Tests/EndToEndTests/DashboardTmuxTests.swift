@@ -110,6 +110,34 @@ struct DashboardTmuxTests {
         }
     }
 
+    /// `demo --db` keeps its database for reading, and says as it ends that nothing there renews any more: its
+    /// sandbox providers ended with the demo.
+    @Test func aKeptDemoDatabaseIsForReadingAndTheDemoSaysSo() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let database = sandbox.root.appendingPathComponent("kept.sqlite3").path
+        let tmux = try Tmux(width: 200, height: 50, environment: sandbox.environment, directory: sandbox.root)
+        try tmux.send("\(Binary.path) demo --db '\(database)'; echo \"exit\"=$?", "Enter")
+        let screen = try await tmux.wait(timeout: 20) { $0.contains("Workspace") }
+        #expect(screen.contains("Workspace"), "no dashboard:\n\(screen)")
+        try tmux.send("q")
+        let after = try await tmux.wait(timeout: 40) { $0.contains("exit=0") }
+        // Compared without spaces and line breaks: the terminal wraps the note where it likes.
+        func squeezed(_ text: String) -> String { text.filter { $0 != " " && $0 != "\n" } }
+        #expect(after.contains("exit=0"), "\(after)")
+        #expect(
+            squeezed(after).contains(
+                squeezed(
+                    "tokentop: note: the demo's database stays in \(database) for list, show, audit and export; its "
+                        + "sandbox providers ended with the demo, so in the dashboard or the daemon its connections "
+                        + "can no longer renew")), "\(after)")
+        let list = try Binary.run(["list", "--json", "--db", database], environment: sandbox.environment)
+        #expect(list.status == 0, "\(list.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.count == 29)
+        #expect(try Binary.run(["audit", "--verify", "--db", database], environment: sandbox.environment).status == 0)
+    }
+
     @Test func smallTerminalGetsAMessageAndResizeRestores() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

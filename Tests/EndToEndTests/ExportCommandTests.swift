@@ -167,6 +167,17 @@ struct ExportCommandTests {
         #expect(try Binary.run(["audit", "--verify", "--db", source], environment: env).status == 0)
         let audit = try Binary.run(["audit", "--db", source], environment: env).stdout
         #expect(audit.split(separator: "\n").filter { $0.contains(" export ") && $0.contains("failed") }.count == 4)
+        // The log names the files as the operator named them: a path is not masked as if it were a token.
+        for (_, message) in refused { #expect(audit.contains(message), "\(audit)") }
+        let folder = sandbox.root.appendingPathComponent("no-such-folder").path
+        let lost = try Binary.run(["export", folder + "/export.json", "--db", source], environment: env)
+        #expect(lost.status == 1)
+        let logged = try Binary.run(["audit", "--db", source], environment: env).stdout
+        #expect(
+            logged.contains(
+                "cannot write the export \(folder)/export.json (cannot create \(folder)/.export.json."),
+            "\(logged)")
+        #expect(!logged.contains("[masked]"), "\(logged)")
 
         let export = sandbox.root.appendingPathComponent("store.json").path
         #expect(try Binary.run(["export", export, "--db", source], environment: env).status == 0)

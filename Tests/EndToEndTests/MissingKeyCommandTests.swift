@@ -59,6 +59,46 @@ struct MissingKeyCommandTests {
         #expect(mode == 0o600)
     }
 
+    /// Several imports started at once into a new store, with no key file yet: one of them makes the key, and the
+    /// others use it, even those that looked for the key file before it existed and into the store after the first
+    /// secret was sealed there. Before, they failed with "there is no key file at …" while it was there.
+    @Test func importsStartedTogetherIntoANewStoreShareTheKeyOneOfThemMakes() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write("import.json", CommandLineTests.importFile)
+        var environment = ProcessInfo.processInfo.environment
+        for (name, value) in sandbox.environment { environment[name] = value }
+        for round in 1...4 {
+            let database = sandbox.root.appendingPathComponent("new-\(round).sqlite3").path
+            try? FileManager.default.removeItem(atPath: Self.keyFile(sandbox))
+            var running: [(Process, String)] = []
+            for index in 1...5 {
+                let output = sandbox.root.appendingPathComponent("import-\(round)-\(index).txt").path
+                _ = FileManager.default.createFile(atPath: output, contents: nil)
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: Binary.path)
+                process.arguments = ["import", file, "--db", database]
+                process.environment = environment
+                process.standardOutput = FileHandle(forWritingAtPath: output)
+                process.standardError = FileHandle(forWritingAtPath: output)
+                running.append((process, output))
+            }
+            // Started one right after the other, so that they open the new store together.
+            for (process, _) in running { try process.run() }
+            for (process, output) in running {
+                process.waitUntilExit()
+                let said = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+                #expect(process.terminationStatus == 0, "round \(round): \(said)")
+                #expect(said.hasPrefix("imported "), "round \(round): \(said)")
+            }
+            #expect(Self.configFiles(sandbox) == ["key"], "round \(round): one key file, no temporary one left")
+            let list = try Binary.run(["list", "--db", database], environment: sandbox.environment)
+            #expect(list.status == 0 && list.stdout.contains("acme-alice"), "round \(round): \(list.stderr)")
+            let audit = try Binary.run(["audit", "--verify", "--db", database], environment: sandbox.environment)
+            #expect(audit.stdout == "audit log intact: 5 entries\n", "round \(round): \(audit.stderr)")
+        }
+    }
+
     @Test func aStoreWithSecretsAndNoKeyIsOneClearErrorAndCreatesNothing() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

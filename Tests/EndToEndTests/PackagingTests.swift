@@ -88,13 +88,28 @@ struct PackagingTests {
             "share/tokentop/themes/light.theme", "share/tokentop/themes/high-contrast.theme",
             "share/tokentop/themes/monochrome.theme", "share/bash-completion/completions/tokentop",
             "share/zsh/site-functions/_tokentop", "share/fish/vendor_completions.d/tokentop.fish",
-            "lib/systemd/system/tokentop.service",
+            "lib/systemd/system/tokentop.service", "lib/sysusers.d/tokentop.conf",
         ]
         for path in expected {
             #expect(FileManager.default.fileExists(atPath: "\(prefix)/\(path)"), "\(path) not installed")
         }
         let unit = try String(contentsOfFile: "\(prefix)/lib/systemd/system/tokentop.service", encoding: .utf8)
         #expect(unit.contains("ExecStart=\(prefix)/bin/tokentop daemon"))
+        // The unit runs as a user that `make install` declares, and says how to create it where it was installed.
+        #expect(unit.contains("\nUser=tokentop\n") && unit.contains("\nGroup=tokentop\n"))
+        #expect(unit.contains("systemd-sysusers \(prefix)/lib/sysusers.d/tokentop.conf"), "\(unit)")
+        let sysusers = "\(prefix)/lib/sysusers.d/tokentop.conf"
+        #expect(try String(contentsOfFile: sysusers, encoding: .utf8).contains("\nu tokentop - "))
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-sysusers") {
+            // Read by systemd's own parser against an empty root, where it would create the user and its group.
+            let root = "\(prefix)/sysusers-root"
+            try FileManager.default.createDirectory(atPath: "\(root)/etc", withIntermediateDirectories: true)
+            let dry = try Binary.run(
+                executable: "/usr/bin/systemd-sysusers", ["--dry-run", "--root=\(root)", sysusers])
+            #expect(dry.status == 0, "\(dry.stderr)")
+            #expect(dry.stderr.contains("Creating user 'tokentop'"), "\(dry.stderr)")
+            try FileManager.default.removeItem(atPath: root)
+        }
         let version = try Binary.run(executable: "\(prefix)/bin/tokentop", ["--version"])
         #expect(version.status == 0 && version.stdout.hasPrefix("tokentop "))
 

@@ -136,5 +136,27 @@ struct RekeyWhileRunningTests {
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("stop every dashboard and daemon"), "\(refused.stderr)")
         #expect(refused.stderr.contains("nothing was changed"))
+        // It names the daemon by host and process id, and when its entry would expire were it stale.
+        #expect(refused.stderr.contains(":\(daemon.processIdentifier):"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("may be stale and expires within "), "\(refused.stderr)")
+    }
+
+    /// A daemon killed with SIGKILL leaves its heartbeat behind, but its process id on this host is gone: rekey
+    /// goes ahead at once instead of counting it for the heartbeat's window.
+    @Test func rekeyRightAfterADaemonWasKilledGoesAhead() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        let file = try sandbox.write("import.json", CommandLineTests.importFile)
+        #expect(try Binary.run(["import", file], environment: env).status == 0)
+        let daemon = try Binary.startDaemon(environment: env)
+        try await Task.sleep(for: .seconds(2.5))
+        #expect(try Binary.run(["rekey"], environment: env).status == 1, "the daemon was not seen running")
+        kill(daemon.processIdentifier, SIGKILL)
+        daemon.waitUntilExit()
+        let rekey = try Binary.run(["rekey"], environment: env)
+        #expect(rekey.status == 0, "\(rekey.stderr)")
+        #expect(rekey.stdout.contains("re-encrypted"), "\(rekey.stdout)")
+        #expect(try Binary.run(["show", "acme-alice"], environment: env).status == 0)
     }
 }

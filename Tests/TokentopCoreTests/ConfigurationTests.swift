@@ -69,6 +69,11 @@ import Testing
         ("{\"history_days\": 1e-320}", "config.json: history_days: \(Self.wholeDays), not 1e-320"),
         ("{\"history_days\": 16.5}", "config.json: history_days: \(Self.wholeDays), not 16.5"),
         ("{\"history_days\": \"90\"}", "config.json: history_days: expected a number, found a string"),
+        ("{\"themes_dir\": \"\"}", "config.json: themes_dir: must not be empty; name the folder of theme files"),
+        ("{\"log_file\": \"\"}", "config.json: log_file: must not be empty; name the daemon's log file"),
+        ("{\"metrics_file\": \"\"}", "config.json: metrics_file: must not be empty; name the file for the"),
+        ("{\"on_event\": \"\"}", "config.json: on_event: must not be empty; give the command to run"),
+        ("{\"theme\": \"\"}", "config.json: theme: a theme name is a file name without '/' or '.theme'"),
         ("[1]", "config.json: expected a JSON object of settings, found an array"),
         ("{\"theme\": \"light\",}", "config.json: not valid JSON: line 1, column 19"),
     ])
@@ -118,5 +123,8 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("no-\(UUID()).json").path
         #expect(try ConfigFile.load(path: path) == Settings())
         #expect(throws: ConfigError("\(path): no such file")) { try ConfigFile.load(path: path, required: true) }
+        #expect(throws: ConfigError("\(path): no such file (named by TOKENTOP_CONFIG)")) {
+            try ConfigFile.load(path: path, required: true, namedBy: "TOKENTOP_CONFIG")
+        }
     }
 }

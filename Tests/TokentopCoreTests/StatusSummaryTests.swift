@@ -87,12 +87,33 @@ import Testing
         #expect(summary.exitCode == 2)
         #expect(
             summary.line
-                == "CRITICAL: 2 connections: 1 expiring, 1 expired; "
+                == "CRITICAL: 2 connections: 1 expiring, 1 expired; a human must act on carol (expired); "
                 + "1 overdue (past expiry, not renewed: is a daemon or dashboard running?)")
         let alone = Self.summary([stranded])
         #expect(alone.exitCode == 2)
         #expect(alone.overdue == 0)
-        #expect(alone.line == "CRITICAL: 1 connection: 1 expired")
+        #expect(alone.line == "CRITICAL: 1 connection: 1 expired; a human must act on carol (expired)")
+    }
+
+    /// The critical line names who waits for a human, with the status that says why: the first five, then how many
+    /// more, so that a fleet-wide failure still fits one line.
+    @Test(arguments: [1, 5, 6, 12])
+    func theCriticalLineNamesTheConnectionsAHumanMustActOn(count: Int) {
+        var connections = [Self.renewable("alice", expiresIn: 3000)]
+        for index in 1...count {
+            var refused = Self.renewable(String(format: "user-%02d", index), expiresIn: 3000)
+            refused.reauthReason = "invalid_grant (HTTP 400)"
+            connections.append(refused)
+        }
+        let summary = Self.summary(connections)
+        #expect(summary.exitCode == 2)
+        #expect(summary.needsHuman.count == count)
+        let named = (1...min(count, 5)).map { String(format: "user-%02d (needs-reauth)", $0) }
+        let more = count > 5 ? " and \(count - 5) more" : ""
+        #expect(
+            summary.line
+                == "CRITICAL: \(count + 1) connections: 1 healthy, \(count) needs-reauth; a human must act on "
+                + named.joined(separator: ", ") + more)
     }
 
     @Test func allWellIsZero() {

@@ -9,14 +9,18 @@ public enum ConfigFile {
     }
 
     /// Reads the file at `path`; a missing file is no settings, not an error, unless `required`.
+    /// - Parameter namedBy: where the path came from when the user did not type it (`TOKENTOP_CONFIG`), so that
+    ///   a file that cannot be read is traced to it.
     /// - Throws: ``ConfigError`` naming the file, the key and what is wrong.
-    public static func load(path: String, required: Bool = false) throws -> Settings {
+    public static func load(path: String, required: Bool = false, namedBy: String? = nil) throws -> Settings {
         guard let data = FileManager.default.contents(atPath: path) else {
+            let origin = namedBy.map { " (named by \($0))" } ?? ""
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-                throw ConfigError("\(path): cannot be read (\(isDirectory.boolValue ? "it is a directory" : "denied"))")
+                let why = isDirectory.boolValue ? "it is a directory" : "denied"
+                throw ConfigError("\(path): cannot be read (\(why))\(origin)")
             }
-            if required { throw ConfigError("\(path): no such file") }
+            if required { throw ConfigError("\(path): no such file\(origin)") }
             return Settings()
         }
         return try parse(data, source: path)
@@ -61,16 +65,20 @@ public enum ConfigFile {
         if let theme = settings.theme, let problem = Settings.themeNameProblem(theme) {
             throw reader.fail("theme", problem)
         }
-        settings.themesDirectory = try reader.string("themes_dir")
+        settings.themesDirectory = try nonEmpty(
+            "themes_dir", reader, "name the folder of theme files, or leave themes_dir out for the shipped themes")
         if let value = reader.value("readonly") {
             guard case .bool(let flag) = value else {
                 throw reader.fail("readonly", "expected true or false, found \(value.kindName)")
             }
             settings.readOnly = flag
         }
-        settings.logFile = try reader.string("log_file")
-        settings.metricsFile = try reader.string("metrics_file")
-        settings.onEvent = try reader.string("on_event")
+        settings.logFile = try nonEmpty(
+            "log_file", reader, "name the daemon's log file, or leave log_file out to log to standard error")
+        settings.metricsFile = try nonEmpty(
+            "metrics_file", reader, "name the file for the textfile collector, or leave metrics_file out")
+        settings.onEvent = try nonEmpty(
+            "on_event", reader, "give the command to run for each event, or leave on_event out")
         if let timeout = try reader.number("on_event_timeout_seconds") {
             guard Settings.onEventTimeoutRange.contains(timeout) else {
                 throw reader.fail("on_event_timeout_seconds", "expected seconds from 0.1 to 600")
@@ -90,6 +98,14 @@ public enum ConfigFile {
             settings.keys = try keys(value, reader: reader)
         }
         return settings
+    }
+
+    /// A file, folder or command: an empty one names nothing, so it is refused here, as its flag refuses it, rather
+    /// than failing later (`cannot replace : No such file`) in words that name neither this file nor the key.
+    private static func nonEmpty(_ key: String, _ reader: ImportFieldReader, _ hint: String) throws -> String? {
+        guard let text = try reader.string(key) else { return nil }
+        guard !text.isEmpty else { throw reader.fail(key, "must not be empty; \(hint)") }
+        return text
     }
 
     private static func keys(_ value: JSONValue, reader: ImportFieldReader) throws -> [String: String] {

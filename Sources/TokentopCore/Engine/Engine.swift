@@ -244,6 +244,15 @@ public final class Engine: Sendable {
                 ", which expires in \(Countdown.format(seconds: $0.timeIntervalSince(now)))"
             }
             reason = "nothing can renew the token\(left ?? ""): re-authorize it before it runs out"
+        case _ where connection.failures > 0 && connection.lastError?.kind == .configuration:
+            // invalid_client and kin: the provider refuses the integration, not the grant. No re-auth mends that,
+            // and retrying never will; whoever runs the integration must fix it, then the connection renews itself.
+            actor =
+                "an operator must fix integration \(connection.integrationID) (client id, secret, authentication "
+                + "method or token URL)"
+            reason =
+                "the provider refused the integration's configuration: \(connection.lastError?.summary ?? "")"
+                + "; re-authorizing does not mend that, and once it is fixed the connection renews itself"
         default:
             actor = "nobody needs to act now"
             reason = "the connection renews itself; should it break, \(who)"

@@ -26,7 +26,11 @@ public enum StoreExport {
                     + "check to bind an export to; import into it first, or set \(SecretBox.keyVariable) to its key; "
                     + "nothing was written", path: store.path)
         }
-        return try store.audited(.export, target: target, user: user, at: now, detail: \.description) {
+        // The export's failures quote its temporary file, which is no secret either.
+        let temporary = target == "standard output" ? [] : [AtomicFile.temporaryPath(for: target)]
+        return try store.audited(
+            .export, target: target, user: user, at: now, plain: temporary, detail: \.description
+        ) {
             let dump = try store.dump()
             let document = try self.document(dump, at: now)
             if target == "standard output" {

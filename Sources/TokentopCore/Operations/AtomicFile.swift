@@ -6,10 +6,7 @@ public enum AtomicFile {
     /// Replaces `path` with `text`; the file gets `mode` (readable by a collector running as another user).
     /// - Throws: a message naming the path and the system's reason.
     public static func write(_ text: String, to path: String, mode: mode_t = 0o644) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
-        // The collector skips dot files, so it never reads the half-written temporary one.
-        let temporary = (directory.isEmpty ? "." : directory) + "/.\(name).\(getpid()).tmp"
+        let temporary = temporaryPath(for: path)
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw failure("cannot create \(temporary)") }
         var ok = true
@@ -42,6 +39,15 @@ public enum AtomicFile {
             errno = reason
             throw failure("cannot replace \(path)")
         }
+    }
+
+    /// The temporary file ``write(_:to:mode:)`` writes before it renames it to `path`: a dot file beside it, named
+    /// after it and this process.
+    static func temporaryPath(for path: String) -> String {
+        let directory = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
+        // The collector skips dot files, so it never reads the half-written temporary one.
+        return (directory.isEmpty ? "." : directory) + "/.\(name).\(getpid()).tmp"
     }
 
     private static func failure(_ what: String) -> AtomicFileError {

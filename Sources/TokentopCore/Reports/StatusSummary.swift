@@ -15,6 +15,8 @@ public struct StatusSummary: Sendable, Equatable {
     /// The tokens nothing can renew (no refresh token, no grant to mint one) that expire within the shortest lead
     /// window: a human must act before they run out, and only then would they count as expired.
     public var expiringUnrenewable: [String]
+    /// The connections a human must act on (needs-reauth or expired): they make the check critical.
+    public var needsHuman: [String]
 
     /// Summarises `snapshot` at `now`.
     public init(_ snapshot: DashboardSnapshot, at now: Date) {
@@ -24,7 +26,16 @@ public struct StatusSummary: Sendable, Equatable {
             counts[status].map { "\($0) \(status.rawValue)" }
         }
         overdue = Self.overdue(snapshot, at: now, counts: counts)
-        let needsHuman = (counts[.needsReauth] ?? 0) + (counts[.expired] ?? 0)
+        let humans = (counts[.needsReauth] ?? 0) + (counts[.expired] ?? 0)
+        // Read only when there are some: the counts come from a tally, and naming them costs a pass over every row.
+        let stranded: [(id: String, status: ConnectionStatus)] =
+            humans == 0
+            ? []
+            : snapshot.connections.compactMap { connection in
+                let status = snapshot.status(of: connection, at: now)
+                return status == .needsReauth || status == .expired ? (connection.id, status) : nil
+            }
+        needsHuman = stranded.map(\.id)
         probeFailing = snapshot.connections.filter(\.probeFailed).map(\.id)
         let horizon = now.addingTimeInterval(snapshot.policy.minimumLead)
         expiringUnrenewable = snapshot.connections.filter { connection in
@@ -34,9 +45,14 @@ public struct StatusSummary: Sendable, Equatable {
             return expiresAt > now && expiresAt <= horizon
         }.map(\.id)
         let warnings = (counts[.failing] ?? 0) + overdue + probeFailing.count + expiringUnrenewable.count
-        exitCode = needsHuman > 0 ? 2 : warnings > 0 ? 1 : 0
-        let verdict = needsHuman > 0 ? "CRITICAL" : warnings > 0 ? "WARNING" : "OK"
+        exitCode = humans > 0 ? 2 : warnings > 0 ? 1 : 0
+        let verdict = humans > 0 ? "CRITICAL" : warnings > 0 ? "WARNING" : "OK"
         var detail = parts.isEmpty ? "no connections" : parts.joined(separator: ", ")
+        if !stranded.isEmpty {
+            let named = stranded.prefix(Self.namedHumans).map { "\($0.id) (\($0.status.rawValue))" }
+            let more = stranded.count > Self.namedHumans ? " and \(stranded.count - Self.namedHumans) more" : ""
+            detail += "; a human must act on " + named.joined(separator: ", ") + more
+        }
         if overdue > 0 {
             // Not a status of its own: these are among the expiring and failing ones counted before the semicolon.
             detail += "; \(overdue) overdue (past expiry, not renewed: is a daemon or dashboard running?)"
@@ -52,6 +68,9 @@ public struct StatusSummary: Sendable, Equatable {
         }
         line = "\(verdict): \(total) connection\(total == 1 ? "" : "s"): \(detail)"
     }
+
+    /// How many of the connections a human must act on the line names; it says how many more there are.
+    static let namedHumans = 5
 
     /// The first three ids, and `…` when there are more.
     private static func named(_ ids: [String]) -> String {

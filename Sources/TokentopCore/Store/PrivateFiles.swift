@@ -17,6 +17,8 @@ enum PrivateFiles {
             try FileManager.default.createDirectory(
                 atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
+            // Another process starting at the same moment may have made it first.
+            if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { return }
             throw StoreError(
                 .cannotOpen,
                 "cannot create the directory \(path) for \(purpose) (\(error.localizedDescription)); create it "

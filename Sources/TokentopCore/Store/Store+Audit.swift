@@ -2,14 +2,21 @@ import Foundation
 
 extension Store {
     /// Appends one operator action to the audit log and returns it with its hash.
+    ///
+    /// Token-like runs in `detail` are masked, except where they are exactly the target, the store's name, the key
+    /// file's path, or one of `plain` (see ``AuditDetail``).
+    /// - Parameter plain: more names the detail may quote that are known to be no secret, such as the temporary
+    ///   file of an export to the target.
     @discardableResult
     public func appendAudit(
-        action: AuditEntry.Action, target: String?, outcome: String, detail: String, user: String, at: Date
+        action: AuditEntry.Action, target: String?, outcome: String, detail: String, user: String, at: Date,
+        plain: [String] = []
     ) throws -> AuditEntry {
         try locked {
             try database.transaction {
                 try insertAudit(
-                    action: action, target: target, outcome: outcome, detail: detail, user: user, at: at)
+                    action: action, target: target, outcome: outcome, detail: detail, user: user, at: at,
+                    plain: plain)
             }
         }
     }
@@ -17,15 +24,18 @@ extension Store {
     /// Appends one entry after the newest and seals it as the anchor; the caller holds the lock and a transaction.
     @discardableResult
     func insertAudit(
-        action: AuditEntry.Action, target: String?, outcome: String, detail: String, user: String, at: Date
+        action: AuditEntry.Action, target: String?, outcome: String, detail: String, user: String, at: Date,
+        plain: [String] = []
     ) throws -> AuditEntry {
         let last = try database.query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1") {
             ($0.int(0), $0.string(1) ?? AuditEntry.genesis)
         }.first
+        // The target is stored in plain text beside the detail; the store's name has no password in it.
+        let names = [target, Store.displayName(path), SecretBox.keyFilePath(), secrets.missingKeyFile]
         var entry = AuditEntry(
             sequence: (last?.0 ?? 0) + 1, at: at, user: user, action: action, target: target,
-            outcome: outcome, detail: SecretMasking.mask(detail), previousHash: last?.1 ?? AuditEntry.genesis,
-            hash: "")
+            outcome: outcome, detail: AuditDetail.masked(detail, keeping: names.compactMap { $0 } + plain),
+            previousHash: last?.1 ?? AuditEntry.genesis, hash: "")
         entry.hash = entry.expectedHash
         try database.execute(
             """
@@ -43,16 +53,18 @@ extension Store {
     /// Runs `body` and records it in the audit log: `ok` with `detail` of what it returned, or `failed` with the
     /// error it threw, which is then thrown on.
     func audited<T>(
-        _ action: AuditEntry.Action, target: String?, user: String, at: Date, detail: (T) -> String,
-        _ body: () throws -> T
+        _ action: AuditEntry.Action, target: String?, user: String, at: Date, plain: [String] = [],
+        detail: (T) -> String, _ body: () throws -> T
     ) throws -> T {
         do {
             let value = try body()
-            try appendAudit(action: action, target: target, outcome: "ok", detail: detail(value), user: user, at: at)
+            try appendAudit(
+                action: action, target: target, outcome: "ok", detail: detail(value), user: user, at: at, plain: plain)
             return value
         } catch {
             _ = try? appendAudit(
-                action: action, target: target, outcome: "failed", detail: "\(error)", user: user, at: at)
+                action: action, target: target, outcome: "failed", detail: "\(error)", user: user, at: at,
+                plain: plain)
             throw error
         }
     }

@@ -28,12 +28,13 @@ extension Store {
         try locked { try database.execute("DELETE FROM processes WHERE owner = ?", [owner]) }
     }
 
-    /// Refreshers seen alive since `since`.
-    public func activeProcesses(since: Date) throws -> [String] {
+    /// Refreshers seen alive since `since`, with when each was seen last; a refresher killed without removing its
+    /// heartbeat stays here until `since` passes it (see ``LeaseOwner/isGone(_:)``).
+    public func activeProcesses(since: Date) throws -> [(owner: String, lastSeen: Date)] {
         try locked {
-            try database.query("SELECT owner FROM processes WHERE last_seen >= ? ORDER BY owner", [since]) {
-                $0.string(0) ?? ""
-            }
+            try database.query(
+                "SELECT owner, last_seen FROM processes WHERE last_seen >= ? ORDER BY owner", [since]
+            ) { ($0.string(0) ?? "", $0.date(1) ?? since) }
         }
     }
 

@@ -68,19 +68,32 @@ extension Store {
             // A new key file would rename the one every other store that shares it opens with, for nothing.
             return RekeyOutcome(secrets: 0, keyLocation: current.keySource, keyUnchanged: true)
         }
-        // A running dashboard or daemon would go on sealing with the old key: stop them first.
-        let running = try store.activeProcesses(since: now.addingTimeInterval(-5))
+        // A running dashboard or daemon would go on sealing with the old key: stop them first. One killed on this
+        // host (kill -9) left its heartbeat behind, but its process id is gone: it seals nothing any more.
+        let window = Self.heartbeatWindow
+        let running = try store.activeProcesses(since: now.addingTimeInterval(-window))
+            .filter { !LeaseOwner.isGone($0.owner) }
         guard running.isEmpty else {
+            let named = running.map { process in
+                "\(process.owner), seen \(max(0, Countdown.wholeSeconds(now.timeIntervalSince(process.lastSeen))))s ago"
+            }
+            let latest = running.map(\.lastSeen).max() ?? now
+            let expires = Countdown.format(seconds: max(1, latest.addingTimeInterval(window).timeIntervalSince(now)))
             throw StoreError(
                 .busy,
-                "\(running.count) tokentop process(es) are using \(path) (\(running.joined(separator: ", "))); stop "
-                    + "every dashboard and daemon on it, then run rekey again; nothing was changed", path: path)
+                "\(running.count) tokentop process(es) are using \(path) (\(named.joined(separator: "; "))); stop "
+                    + "every dashboard and daemon on it, then run rekey again; an entry of a process that stopped "
+                    + "without saying so (on another host, or with its id reused) may be stale and expires within "
+                    + "\(expires); nothing was changed", path: path)
         }
         let detail = { (outcome: RekeyOutcome) in "\(outcome.secrets) secrets re-encrypted" }
         return try store.audited(.rekey, target: nil, user: user, at: now, detail: detail) {
             try rotate(store, current: current, environment: environment)
         }
     }
+
+    /// How long a refresher's heartbeat (written every second) counts it as running, for `rekey`.
+    static let heartbeatWindow: TimeInterval = 5
 
     /// The secrets sealed in the store, which ``rekey(to:)`` would re-encrypt.
     func sealedSecretCount() throws -> Int {
@@ -160,7 +173,17 @@ extension Store {
     ) throws -> (store: Store, note: String?) {
         let current = try SecretBox.load(environment: environment, createKey: false)
         do {
-            let store = try Store.open(path: path, secrets: current, create: create)
+            let store: Store
+            do {
+                store = try Store.open(path: path, secrets: current, create: create)
+            } catch let error as StoreError where error.code == .badKey && !current.hasKey {
+                // No key file when this process looked, yet something sealed in the store: another process (several
+                // `import`s into a new store at once) created the key file and sealed the first value in between.
+                // Its key is read once more, never made up: a store sealed under a lost key stays refused.
+                let again = try SecretBox.load(environment: environment, createKey: false)
+                guard again.hasKey else { throw error }
+                return (try Store.open(path: path, secrets: again, create: create), nil)
+            }
             if !current.hasKey, createKey {
                 // Only now that the store proved to hold no secret: a key made up for one that holds some could
                 // open none of them, and would stay behind to confuse the next command.

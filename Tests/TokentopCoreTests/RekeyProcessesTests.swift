@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+
+@testable import TokentopCore
+
+/// `rekey` refuses while a refresher uses the store, judged by its heartbeat: a refresher that was killed on this
+/// host is not counted, and one it cannot check is named with when its entry expires.
+struct RekeyProcessesTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    /// A store holding one sealed secret, under a key in the environment, and that environment with a new key.
+    func store(in directory: URL) throws -> (path: String, environment: [String: String]) {
+        let path = directory.appendingPathComponent("t.sqlite3").path
+        var environment = [
+            "TOKENTOP_KEY": Data(repeating: 7, count: 32).base64EncodedString(),
+            "XDG_CONFIG_HOME": directory.appendingPathComponent("config").path,
+        ]
+        let (store, _) = try Store.open(path: path, environment: environment, create: true, createKey: true)
+        let file = """
+            {"integrations": [{"id": "acme", "provider": "acme", "token_url": "https://acme.example/token",
+              "client_id": "c", "client_secret": "fake-secret-0005"}]}
+            """
+        _ = try store.importBundle(try ImportFile.parse(Data(file.utf8), source: "test"), at: now)
+        environment[Store.newKeyVariable] = Data(repeating: 9, count: 32).base64EncodedString()
+        return (path, environment)
+    }
+
+    @Test func aRefresherKilledOnThisHostIsNotCounted() throws {
+        let directory = try temporaryDirectory()
+        let (path, environment) = try store(in: directory)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/true")
+        try process.run()
+        process.waitUntilExit()
+        let dead = "\(ProcessInfo.processInfo.hostName):\(process.processIdentifier):dead0005"
+        let (store, _) = try Store.open(path: path, environment: environment, create: false, createKey: false)
+        try store.heartbeat(owner: dead, at: now)
+        let outcome = try Store.rekey(path: path, environment: environment, user: "op", at: now.addingTimeInterval(1))
+        #expect(outcome.secrets == 1)
+    }
+
+    @Test func aRefresherItCannotCheckIsNamedWithWhenItsEntryExpires() throws {
+        let directory = try temporaryDirectory()
+        let (path, environment) = try store(in: directory)
+        let (store, _) = try Store.open(path: path, environment: environment, create: false, createKey: false)
+        try store.heartbeat(owner: "elsewhere.example:4242:abcd0005", at: now)
+        let error = try #require(throws: StoreError.self) {
+            try Store.rekey(path: path, environment: environment, user: "op", at: now.addingTimeInterval(1))
+        }
+        #expect(error.code == .busy)
+        #expect(
+            error.message
+                == "1 tokentop process(es) are using \(path) (elsewhere.example:4242:abcd0005, seen 1s ago); stop "
+                + "every dashboard and daemon on it, then run rekey again; an entry of a process that stopped "
+                + "without saying so (on another host, or with its id reused) may be stale and expires within 4s; "
+                + "nothing was changed")
+        // Once the entry is older than the window, it no longer counts.
+        let outcome = try Store.rekey(path: path, environment: environment, user: "op", at: now.addingTimeInterval(6))
+        #expect(outcome.secrets == 1)
+    }
+}
