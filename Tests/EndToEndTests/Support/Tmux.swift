@@ -8,7 +8,8 @@ final class Tmux {
     /// Starts a plain shell in a `width`×`height` terminal; `environment` is exported into it.
     init(width: Int = 120, height: Int = 40, environment: [String: String], directory: URL) throws {
         socket = directory.appendingPathComponent("tmux.sock").path
-        var env = ["PS1=tt$ ", "TERM=xterm-256color", "LANG=C.UTF-8", "LC_ALL=C.UTF-8"]
+        // No history file: a shell writing one as the server stops would put it back into a removed sandbox.
+        var env = ["PS1=tt$ ", "TERM=xterm-256color", "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "HISTFILE=/dev/null"]
         for (key, value) in environment { env.append("\(key)=\(value)") }
         // The server forks from this command and keeps its descriptors: give it none of ours to hold open.
         try Self.tmux(
