@@ -400,12 +400,12 @@ actor RefreshActor {
     /// Refreshes one connection under its lease.
     ///
     /// - Parameter requestedAt: when an operator asked for this refresh; nil for the actor's own schedule.
-    // FIXME: about 9,000-10,000 refreshes/s at N = 100,000 on 2 cores, 0.06-0.09 of wrk's rate (issue 5 wants
-    // 0.15); our bare libcurl loop alone reaches only 0.15-0.27 of it. Per refresh 145-170 µs of CPU: about 65 on
-    // `RefreshWriter`'s queue (claims a quarter, results under half, commits a quarter: 3.6 WAL frames, the row
-    // twice, lease then result, the change-number and history indexes), 30 in libcurl's loop, 45 on the actor
-    // (connection copies, thread hand-offs). More concurrency does not help on 2 cores. Next: claim without
-    // writing the row, a change log instead of the change-number index; 0.15 needs a faster HTTP path as well.
+    // FIXME: 8,000-9,500 refreshes/s at N = 100,000 on 2 cores, 0.05-0.09 of wrk's rate (issue 5 wants 0.15; wrk
+    // itself swings 98,000-166,000); our bare libcurl loop alone reaches 0.15-0.27 of it. Per refresh 145-170 µs of
+    // CPU: 65-70 on `RefreshWriter`'s thread (claims a quarter, mostly cold row pages read from the kernel; results
+    // under half; commits a fifth: 3.6 WAL frames, the row twice), 30-38 in libcurl's loop, 45-58 on the actor and
+    // its tasks. Concurrency, page cache, mmap and the client on the actor's executor did not help. Next: claim
+    // without writing the row (a lease table), a change log instead of the change-number index, fewer hops a refresh.
     @discardableResult
     func performRefresh(_ id: String, requestedAt: Date? = nil, claimed: ClaimedRefresh? = nil) async -> Attempt {
         defer { finish(id) }
