@@ -15,7 +15,8 @@ extension Store {
         let id = connection.id
         guard connection.revokedAt == nil else { throw revokedWhileInFlight(id) }
         let current = secrets
-        let tokens = try sealed.flatMap { $0.box === current ? $0 : nil } ?? seal(grant, connectionID: id, with: current)
+        let ahead = sealed.flatMap { $0.box === current ? $0 : nil }
+        let tokens = try ahead ?? seal(grant, connectionID: id, with: current)
         connection.accessFingerprint = tokens.accessFingerprint
         if let refreshFingerprint = tokens.refreshFingerprint { connection.refreshFingerprint = refreshFingerprint }
         let (access, refresh) = (tokens.access, tokens.refresh)
