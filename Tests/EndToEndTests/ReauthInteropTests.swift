@@ -235,10 +235,11 @@ struct ReauthInteropTests {
         #expect(try await process.finish() == 1)
         #expect(Date().timeIntervalSince(started) < 60)
         #expect(process.stdout.contains("the code expires in 3s"))
-        // tokentop ends the flow at the code's expiry itself: a poll after it could only be refused.
-        #expect(
-            process.stderr.contains(
-                "re-auth failed: the device code expired before the user approved it (after 3s); nothing was stored"))
+        // tokentop ends the flow at the code's expiry itself, since a poll after it could only be refused; on a
+        // loaded machine a poll sent just before may reach the provider just after, which says expired_token.
+        let ending = ["(after 3s); nothing was stored", "(expired_token); nothing was stored"]
+        let expired = "re-auth failed: the device code expired before the user approved it "
+        #expect(ending.contains { process.stderr.contains(expired + $0) }, "\(process.stderr)")
         try expectUnchanged(setup, id: "tv", before: before)
     }
 

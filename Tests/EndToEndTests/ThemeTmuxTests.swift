@@ -27,8 +27,10 @@ struct ThemeTmuxTests {
     static let themes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("themes").path
 
+    /// - Parameter until: what else the screen must show; a frame is drawn top to bottom, so a capture may hold its
+    ///   groups before its last line.
     func screen(
-        theme: String, environment extra: [String: String] = [:]
+        theme: String, environment extra: [String: String] = [:], until: (String) -> Bool = { _ in true }
     ) async throws -> (text: String, styled: String) {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
@@ -36,7 +38,7 @@ struct ThemeTmuxTests {
         let tmux = try Tmux(
             height: 60, environment: sandbox.environment.merging(extra) { $1 }, directory: sandbox.root)
         try tmux.send("\(Binary.path) demo --themes \(Self.themes) --theme \(theme)", "Enter")
-        let text = try await tmux.wait(timeout: 20) { $0.contains("Workspace") && $0.contains("Bot") }
+        let text = try await tmux.wait(timeout: 20) { $0.contains("Workspace") && $0.contains("Bot") && until($0) }
         let styled = try tmux.captureWithStyles()
         try tmux.send("q")
         return (text, styled)
@@ -75,7 +77,9 @@ struct ThemeTmuxTests {
         defer { try? FileManager.default.removeItem(at: config) }
         try "header = default\nstatus.healthy = grene\n".write(
             to: config.appendingPathComponent("tokentop/themes/mine.theme"), atomically: true, encoding: .utf8)
-        let (text, _) = try await screen(theme: "mine", environment: ["XDG_CONFIG_HOME": config.path])
+        let (text, _) = try await screen(theme: "mine", environment: ["XDG_CONFIG_HOME": config.path]) {
+            $0.contains("mine.theme")
+        }
         #expect(text.contains("mine.theme:2: status.healthy: unknown colour 'grene'"), "\(text)")
         #expect(text.contains("Workspace"))
     }
