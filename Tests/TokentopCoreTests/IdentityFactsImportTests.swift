@@ -151,8 +151,11 @@ import Testing
         ("\"parent\": \"child\"", "parent: a connection cannot be its own parent"),
         ("\"workspace\": \"\"", "workspace: must not be empty"),
         ("\"members\": [\"a\", \"\"]", "members[1]: expected a non-empty string"),
-        ("\"secret_set_at\": \"2026-02-30T00:00:00Z\"", "secret_set_at: expected an RFC 3339 time"),
-        ("\"expires_at\": \"2026-13-01T00:00:00Z\"", "expires_at: expected an RFC 3339 time"),
+        ("\"secret_set_at\": \"2026-02-30T00:00:00Z\"", "secret_set_at: 2026-02-30 is not a day of the calendar"),
+        ("\"secret_set_at\": \"2099-01-01T00:00:00Z\"", "secret_set_at: is in the future"),
+        ("\"secret_set_at\": \"2026-01-01\"", "secret_set_at: expected an RFC 3339 time"),
+        ("\"expires_at\": \"2026-13-01T00:00:00Z\"", "expires_at: 2026-13-01 is not a day of the calendar"),
+        ("\"expires_at\": \"2027-01-01T00:00:00+24:00\"", "expires_at: its offset +24:00 is past ±23:59"),
         ("\"expires_at\": \"9999-01-01T00:00:00Z\"", "expires_at: more than ten years ahead"),
     ])
     func badConnectionFactsAreNamed(_ extra: String, _ expected: String) throws {
@@ -161,6 +164,14 @@ import Testing
             try ImportFile.parse(Data(text.utf8), source: "models.json")
         }
         #expect(error.description.hasPrefix("models.json: connections[0] (id \"child\"): \(expected)"))
+    }
+
+    @Test func aLeapSecondIsTheMomentAfterTheLastSecondOfTheMinute() throws {
+        let leap = try #require(ImportFieldReader.parseRFC3339("2016-12-31T23:59:60Z"))
+        #expect(leap == ImportFieldReader.parseRFC3339("2017-01-01T00:00:00Z"))
+        #expect(ImportFieldReader.parseRFC3339("2016-12-31T23:58:60Z") == nil)
+        #expect(ImportFieldReader.parseRFC3339("2016-12-31T23:59:59.5+23:59") != nil)
+        #expect(ImportFieldReader.parseRFC3339("2016-12-31T23:59:59-24:00") == nil)
     }
 
     @Test func leapDaysExistOnlyInLeapYears() {

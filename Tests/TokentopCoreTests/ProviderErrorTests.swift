@@ -39,6 +39,30 @@ import Testing
 }
 
 @Suite struct ListTableTests {
+    /// A secret's age is a static credential's fact; an expiring token shows its expiry instead.
+    @Test func onlyStaticCredentialsShowWhenTheirSecretWasSet() throws {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let integration = Integration(
+            id: "acme", provider: "acme", tokenURL: URL(string: "https://a.test/t")!, clientID: "c", clientAuth: .none)
+        let set = now.addingTimeInterval(-86_400)
+        let token = Connection(
+            id: "acme-token", integrationID: "acme", scope: .user, subject: "alice@example.com", credential: .oauth2,
+            grant: .refreshToken, expiresAt: now.addingTimeInterval(3_600), createdAt: set, secretSetAt: set)
+        var key = token
+        key.id = "acme-key"
+        key.credential = .apiKey
+        key.grant = .none
+        key.expiresAt = nil
+        let snapshot = DashboardSnapshot(
+            databasePath: "t", connections: [token, key], integrations: ["acme": integration])
+        let json = ConnectionReport.json(snapshot, connections: [token, key], at: now)
+        let objects = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+        #expect(objects[0]["secret_set_at"] is NSNull)
+        #expect(objects[1]["secret_set_at"] as? String == "2027-01-14T08:00:00Z")
+        #expect(!ConnectionReport.detailText(token, snapshot: snapshot, history: [], at: now).contains("secret set"))
+        #expect(ConnectionReport.detailText(key, snapshot: snapshot, history: [], at: now).contains("secret set"))
+    }
+
     /// Columns line up in terminal cells: wide CJK characters, an emoji family joined into one, combining marks.
     @Test func columnsAlignByTerminalCells() {
         let now = Date(timeIntervalSince1970: 1_800_000_000)

@@ -232,27 +232,64 @@ struct ImportFieldReader {
     /// An RFC 3339 time, such as `2030-01-31T12:00:00Z` or `2030-01-31T13:00:00.5+01:00`.
     func time(_ key: String) throws -> Date? {
         guard let value = value(key) else { return nil }
-        guard case .string(let text) = value, let date = Self.parseRFC3339(text) else {
-            throw fail(key, "expected an RFC 3339 time, such as \"2030-01-31T12:00:00Z\"")
+        guard case .string(let text) = value else { throw fail(key, Self.notATime) }
+        switch Self.checkRFC3339(text) {
+        case .success(let date): return date
+        case .failure(let problem): throw fail(key, problem.reason)
         }
-        return date
     }
 
-    static func parseRFC3339(_ text: String) -> Date? {
+    private static let notATime = "expected an RFC 3339 time, such as \"2030-01-31T12:00:00Z\""
+
+    /// Why a text is no RFC 3339 time.
+    struct TimeProblem: Error {
+        var reason: String
+    }
+
+    static func parseRFC3339(_ text: String) -> Date? { try? checkRFC3339(text).get() }
+
+    /// The time `text` names, or why it names none: not RFC 3339's form, a day the calendar does not have, or an
+    /// offset past ±23:59. A leap second (`23:59:60`) is the moment after `23:59:59`.
+    static func checkRFC3339(_ text: String) -> Result<Date, TimeProblem> {
+        let bytes = Array(text.utf8)
+        func byte(_ index: Int, is character: Unicode.Scalar) -> Bool { bytes[index] == UInt8(ascii: character) }
+        func number(_ range: Range<Int>) -> Int? {
+            guard range.upperBound <= bytes.count, bytes[range].allSatisfy({ (0x30...0x39).contains($0) }) else {
+                return nil
+            }
+            return Int(String(decoding: bytes[range], as: UTF8.self))
+        }
+        guard bytes.count >= 20, byte(4, is: "-"), byte(7, is: "-"), byte(13, is: ":"), byte(16, is: ":"),
+            let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+            let minute = number(14..<16), let second = number(17..<19)
+        else { return .failure(TimeProblem(reason: notATime)) }
         // ISO8601DateFormatter rolls 30 February over into March; a date that does not exist is a typo.
-        let digits = Array(text.utf8.prefix(10))
-        guard digits.count == 10, digits[4] == UInt8(ascii: "-"), digits[7] == UInt8(ascii: "-") else { return nil }
-        func number(_ range: Range<Int>) -> Int? { Int(String(decoding: digits[range], as: UTF8.self)) }
-        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), (1...12).contains(month)
-        else { return nil }
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
-        guard (1...days).contains(day) else { return nil }
+        let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard (1...12).contains(month), (1...lengths[month - 1]).contains(day) else {
+            return .failure(TimeProblem(reason: "\(text.prefix(10)) is not a day of the calendar; \(notATime)"))
+        }
+        // ISO8601DateFormatter takes +24:00 and more; RFC 3339's offsets end at ±23:59.
+        if let sign = bytes.lastIndex(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") }), sign > 18 {
+            let offset = String(decoding: bytes[sign...], as: UTF8.self)
+            guard bytes.count == sign + 6, byte(sign + 3, is: ":"), let hours = number((sign + 1)..<(sign + 3)),
+                let minutes = number((sign + 4)..<(sign + 6)), hours <= 23, minutes <= 59
+            else { return .failure(TimeProblem(reason: "its offset \(offset) is past ±23:59; \(notATime)")) }
+        }
+        // A leap second is read as :59 and moved one second on.
+        let leapSecond = second == 60 && minute == 59
+        let readable = leapSecond ? String(decoding: bytes[..<17] + "59".utf8 + bytes[19...], as: UTF8.self) : text
         let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
+        let forms: [ISO8601DateFormatter.Options] = [
+            [.withInternetDateTime], [.withInternetDateTime, .withFractionalSeconds],
+        ]
+        for options in forms {
+            formatter.formatOptions = options
+            if let date = formatter.date(from: readable) {
+                return .success(date.addingTimeInterval(leapSecond ? 1 : 0))
+            }
+        }
+        return .failure(TimeProblem(reason: notATime))
     }
 
     /// The allowed key within edit distance 2 of `key`, if exactly one is that close.

@@ -353,6 +353,10 @@ public enum ImportFile {
             try reader.checkName(member, field: "members[\(index)]", maximumLength: Self.maximumMemberLength)
         }
         let secretSetAt = try reader.time("secret_set_at")
+        // When the secret was set: not later than now, give or take a clock that runs a little ahead.
+        if let secretSetAt, secretSetAt.timeIntervalSinceNow > 3_600 {
+            throw reader.fail("secret_set_at", "is in the future; give when the secret was set")
+        }
         let entry = ImportBundle.ConnectionEntry(
             id: id, integrationID: integration, scope: scope, subject: subject, credential: credential, grant: grant,
             accessToken: accessToken, refreshToken: refreshToken, expiresAt: expiresAt, expiresIn: expiresIn,

@@ -42,7 +42,8 @@ public enum ConnectionReport {
             ("revoked_at", .string(timestamp(connection.revokedAt))),
             ("revoked_at_provider", .bool(connection.revokedAtProvider)),
             ("scope", .string(connection.scope.rawValue)),
-            ("secret_set_at", .string(timestamp(connection.secretSetAt))),
+            // The age of a static secret; an expiring token's lifetime is its expiry.
+            ("secret_set_at", .string(connection.credential.expires ? nil : timestamp(connection.secretSetAt))),
             ("status", .string(status.rawValue)),
             ("subject", .string(connection.subject)),
             ("workspace", .string(connection.workspace)),
@@ -181,7 +182,7 @@ public enum ConnectionReport {
         lines += delegationLines(connection, snapshot: snapshot, at: now)
         if let workspace = connection.workspace { lines.append(("workspace", workspace)) }
         if !connection.members.isEmpty { lines.append(("members", connection.members.joined(separator: ", "))) }
-        if let set = connection.secretSetAt {
+        if let set = connection.secretSetAt, !connection.credential.expires {
             lines.append(("secret set", "\(timestamp(set) ?? "")  (\(SecretAge.phrase(since: set, now: now)))"))
         }
         if let probe = connection.probe {
