@@ -71,7 +71,9 @@ struct Runner {
             return 0
         case .status:
             let engine = try openEngine()
-            let summary = StatusSummary(engine.snapshot(), at: engine.timeSource.now())
+            let now = engine.timeSource.now()
+            let running = (try? engine.store.liveRefreshers(at: now)).map { !$0.isEmpty }
+            let summary = StatusSummary(engine.snapshot(), at: now, refresherRunning: running)
             Output.out(summary.line)
             return summary.exitCode
         case .dashboard:

@@ -306,7 +306,7 @@ struct CommandLineTests {
                 try Binary.run(["list", "--status", "expired"], environment: sandbox.environment).stdout
             )
         }
-        let hint = "1 overdue (past expiry, not renewed: is a daemon or dashboard running?)"
+        let hint = "1 overdue (past expiry, not renewed: no daemon or dashboard refreshes this store)"
         let fresh = try statuses()
         #expect(fresh.status.status == 1)
         #expect(fresh.status.stdout == "WARNING: 2 connections: 1 expiring, 1 static; \(hint)\n")

@@ -35,6 +35,17 @@ import Testing
                 + "1 overdue (past expiry, not renewed: is a daemon or dashboard running?)")
     }
 
+    /// Whether a refresher runs decides what an overdue token suggests: none running, or its refreshes failing.
+    @Test(arguments: [
+        (true, "a refresher is running: `tokentop show ID` gives each one's last error"),
+        (false, "no daemon or dashboard refreshes this store"),
+    ])
+    func overdueTokensSayWhetherARefresherRuns(running: Bool, why: String) {
+        let snapshot = DashboardSnapshot(databasePath: "test", connections: [Self.renewable("bob", expiresIn: -5)])
+        let summary = StatusSummary(snapshot, at: Self.now, refresherRunning: running)
+        #expect(summary.line.hasSuffix("1 overdue (past expiry, not renewed: \(why))"), "\(summary.line)")
+    }
+
     /// Inside its lead window but not yet past expiry, a token is due, not overdue: the refresh actor has time.
     @Test func aTokenDueButNotYetPastItsExpiryIsOK() {
         let summary = Self.summary([Self.renewable("alice", expiresIn: 3000), Self.renewable("bob", expiresIn: 5)])

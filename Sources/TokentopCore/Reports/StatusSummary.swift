@@ -19,7 +19,9 @@ public struct StatusSummary: Sendable, Equatable {
     public var needsHuman: [String]
 
     /// Summarises `snapshot` at `now`.
-    public init(_ snapshot: DashboardSnapshot, at now: Date) {
+    /// - Parameter refresherRunning: whether a dashboard or daemon refreshes this store now, nil when unknown; it
+    ///   words what overdue tokens suggest.
+    public init(_ snapshot: DashboardSnapshot, at now: Date, refresherRunning: Bool? = nil) {
         let counts = snapshot.counts(at: now)
         let total = counts.values.reduce(0, +)
         let parts = ConnectionStatus.allCases.compactMap { status in
@@ -55,7 +57,13 @@ public struct StatusSummary: Sendable, Equatable {
         }
         if overdue > 0 {
             // Not a status of its own: these are among the expiring and failing ones counted before the semicolon.
-            detail += "; \(overdue) overdue (past expiry, not renewed: is a daemon or dashboard running?)"
+            let why =
+                switch refresherRunning {
+                case true?: "a refresher is running: `tokentop show ID` gives each one's last error"
+                case false?: "no daemon or dashboard refreshes this store"
+                case nil: "is a daemon or dashboard running?"
+                }
+            detail += "; \(overdue) overdue (past expiry, not renewed: \(why))"
         }
         if !probeFailing.isEmpty {
             detail += "; \(probeFailing.count) static with a failed probe (\(Self.named(probeFailing)))"

@@ -28,6 +28,13 @@ extension Store {
         try locked { try database.execute("DELETE FROM processes WHERE owner = ?", [owner]) }
     }
 
+    /// The refreshers (dashboards, daemons) that beat within the heartbeat window before `now`, leaving out those
+    /// killed on this host, whose heartbeat outlives them.
+    public func liveRefreshers(at now: Date) throws -> [(owner: String, lastSeen: Date)] {
+        let window = Self.heartbeatWindow
+        return try activeProcesses(since: now.addingTimeInterval(-window)).filter { !LeaseOwner.isGone($0.owner) }
+    }
+
     /// Refreshers seen alive since `since`, with when each was seen last; a refresher killed without removing its
     /// heartbeat stays here until `since` passes it (see ``LeaseOwner/isGone(_:)``).
     public func activeProcesses(since: Date) throws -> [(owner: String, lastSeen: Date)] {

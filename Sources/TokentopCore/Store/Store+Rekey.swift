@@ -71,8 +71,7 @@ extension Store {
         // A running dashboard or daemon would go on sealing with the old key: stop them first. One killed on this
         // host (kill -9) left its heartbeat behind, but its process id is gone: it seals nothing any more.
         let window = Self.heartbeatWindow
-        let running = try store.activeProcesses(since: now.addingTimeInterval(-window))
-            .filter { !LeaseOwner.isGone($0.owner) }
+        let running = try store.liveRefreshers(at: now)
         guard running.isEmpty else {
             let named = running.map { process in
                 "\(process.owner), seen \(max(0, Countdown.wholeSeconds(now.timeIntervalSince(process.lastSeen))))s ago"
