@@ -152,7 +152,7 @@ import Testing
         ("\"workspace\": \"\"", "workspace: must not be empty"),
         ("\"members\": [\"a\", \"\"]", "members[1]: expected a non-empty string"),
         ("\"secret_set_at\": \"2026-02-30T00:00:00Z\"", "secret_set_at: 2026-02-30 is not a day of the calendar"),
-        ("\"secret_set_at\": \"2099-01-01T00:00:00Z\"", "secret_set_at: is in the future"),
+        ("\"secret_set_at\": \"2099-01-01T00:00:00Z\"", "secret_set_at: more than ten years ahead"),
         ("\"secret_set_at\": \"2026-01-01\"", "secret_set_at: expected an RFC 3339 time"),
         ("\"expires_at\": \"2026-13-01T00:00:00Z\"", "expires_at: 2026-13-01 is not a day of the calendar"),
         ("\"expires_at\": \"2027-01-01T00:00:00+24:00\"", "expires_at: its offset +24:00 is past ±23:59"),
