@@ -100,6 +100,24 @@ struct EngineTests {
         #expect(log.map(\.target) == (readOnly ? [] : ["frank"]))
     }
 
+    /// Once the database file is gone, an operator's refresh, revoke or re-auth sends nothing to the provider: what
+    /// it brought back could only be written into the deleted file.
+    @Test func aDeletedDatabaseFileRefusesEveryActionThatWouldStore() async throws {
+        let (engine, _) = try makeEngine(connections: [userConnection("frank")])
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: engine.store.path + suffix) }
+        let gone = "was deleted or moved since tokentop opened it"
+        let refresh = await #expect(throws: EngineError.self) { _ = try await engine.refreshNow("frank") }
+        #expect(refresh?.code == .storage && refresh?.message.contains(gone) == true, "\(String(describing: refresh))")
+        let revoke = await #expect(throws: EngineError.self) { _ = try await engine.revokeNow("frank") }
+        #expect(revoke?.code == .storage && revoke?.message.contains("frank: not revoked") == true)
+        guard case .failure(let reauth) = engine.reauthMethod(for: "frank") else {
+            Issue.record("a re-auth could start"); return
+        }
+        #expect(reauth.code == .storage && reauth.message.contains(gone))
+        let frank = try #require(engine.connection("frank"))
+        #expect(frank.lastRefreshAt == nil && frank.failures == 0 && frank.revokedAt == nil, "nothing was attempted")
+    }
+
     @Test func outageIsFailingWithBackoffThenRecovers() async throws {
         let outage = clock.now()...clock.now().addingTimeInterval(60)
         let (engine, _) = try makeEngine(outage: outage, connections: [userConnection("carol")])

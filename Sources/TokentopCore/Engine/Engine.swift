@@ -55,10 +55,15 @@ public final class Engine: Sendable {
 
     /// Refuses an operator's change in a read-only process.
     private func checkWritable(_ action: String, _ id: String) throws {
-        guard readOnly else { return }
-        throw EngineError(
-            .readOnly,
-            "\(id): not \(action): this tokentop runs read-only (--readonly, or readonly in the configuration)")
+        if readOnly {
+            throw EngineError(
+                .readOnly,
+                "\(id): not \(action): this tokentop runs read-only (--readonly, or readonly in the configuration)")
+        }
+        // A new token stored in a deleted file is lost, and a rotated refresh token with it: nothing is sent.
+        if let problem = store.fileProblem() {
+            throw EngineError(.storage, "\(id): not \(action): \(problem)")
+        }
     }
 
     /// Starts the background refresh actor.

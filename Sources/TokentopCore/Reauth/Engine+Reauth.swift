@@ -20,6 +20,10 @@ extension Engine {
                     "\(id): not re-authorized: this tokentop runs read-only (--readonly, or readonly in the "
                         + "configuration)"))
         }
+        if let problem = store.fileProblem() {
+            // The new tokens would be stored in a deleted file: nobody should sign in for them.
+            return .failure(ReauthFailure(.storage, "\(id): not re-authorized: \(problem)"))
+        }
         guard let integration = state.integration(connection.integrationID) else {
             return .failure(
                 ReauthFailure(.configuration, "\(id) names an unknown integration \(connection.integrationID)"))
