@@ -39,8 +39,9 @@ final class DashboardLoop {
                 endedBySignal = number
                 return
             default:
-                // The size a key is judged at is the terminal's now, not the last frame's.
-                dashboard.resize(to: screen.size)
+                // The size a key is judged at is the terminal's now, not the last frame's, nor the one curses knows
+                // until it reads the resize queued behind this key.
+                dashboard.resize(to: screen.sizeNow)
                 dashboard.handle(key)
             }
         }

@@ -79,6 +79,14 @@ final class CursesScreen: Screen {
         return TerminalSize(rows: Int(rows), columns: Int(columns))
     }
 
+    var sizeNow: TerminalSize {
+        var window = winsize()
+        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &window) == 0, window.ws_row > 0, window.ws_col > 0 else {
+            return size
+        }
+        return TerminalSize(rows: Int(window.ws_row), columns: Int(window.ws_col))
+    }
+
     func put(_ text: String, style: Style, row: Int, column: Int) {
         tt_set_style(window, attributes(style.attributes), pair(for: style))
         wmove(window, Int32(row), Int32(column))

@@ -4,6 +4,9 @@
 protocol Screen: AnyObject {
     /// The current size; it may change after a ``Key/resize``.
     var size: TerminalSize { get }
+    /// The terminal's size this moment, which a key typed right after a resize must be judged at: ``size`` changes
+    /// only once the resize is read, after keys already waiting.
+    var sizeNow: TerminalSize { get }
     /// Writes `text` (no control characters, already clipped to the screen) with `style` at `row`, `column`.
     func put(_ text: String, style: Style, row: Int, column: Int)
     /// Blanks the screen and forgets what it showed, so the next flush repaints every cell.
@@ -16,4 +19,8 @@ protocol Screen: AnyObject {
     func copyToClipboard(_ text: String) -> Bool
     /// Gives the terminal back; safe to call more than once.
     func close()
+}
+
+extension Screen {
+    var sizeNow: TerminalSize { size }
 }

@@ -53,8 +53,10 @@ final class Tmux {
         return screen
     }
 
-    func resize(width: Int, height: Int) throws {
-        try Self.tmux(["-S", socket, "resize-window", "-t", name, "-x", "\(width)", "-y", "\(height)"])
+    /// Resizes the terminal; `thenKeys` are typed in the same tmux command, before the program can read the resize.
+    func resize(width: Int, height: Int, thenKeys keys: [String] = []) throws {
+        let typed = keys.isEmpty ? [] : [";", "send-keys", "-t", name] + keys
+        try Self.tmux(["-S", socket, "resize-window", "-t", name, "-x", "\(width)", "-y", "\(height)"] + typed)
     }
 
     /// Runs one tmux command and returns what it printed.
