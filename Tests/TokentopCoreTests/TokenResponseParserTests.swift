@@ -188,6 +188,10 @@ struct TokenResponseParserTests {
         (#"{"ID_TOKEN": 12345678, "x": 1"#, ["12345678"]),
         (#"{"token": "ghs_fk"#, ["ghs_fk"]),
         ("access_token=fake-at-2&token_type=bearer&refresh_token=rt:3", ["fake-at-2", "rt:3"]),
+        // A name written with a JSON escape or percent-encoding is the same name.
+        (#"{"refresh\u005ftoken":"r:e:s","token_type":"bearer"}"#, ["r:e:s"]),
+        (#"{"\u0061ccess_token":"x:y:z","expires_in":3600"#, ["x:y:z"]),
+        ("refresh%5Ftoken=p:c:t&token_type=bearer", ["p:c:t"]),
     ])
     func malformedBodyPrefixMasksSecretNamedValues(body: String, hidden: [String]) {
         guard case .failure(let error) = parse(200, body) else { Issue.record("expected a failure"); return }

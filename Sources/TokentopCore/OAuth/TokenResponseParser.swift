@@ -298,9 +298,16 @@ enum SecretMasking {
     }
 
     /// The names whose values are secrets wherever they appear: tokens, what a token request sends, client secrets.
-    private static let secretNames =
-        "access_token|refresh_token|id_token|token|client_secret|secret|password|assertion|subject_token|"
-        + "actor_token|device_code"
+    /// Each character may also be written as a JSON escape (`\u005f`) or percent-encoded (`%5F`), as a name can be.
+    private static let secretNames = [
+        "access_token", "refresh_token", "id_token", "token", "client_secret", "secret", "password", "assertion",
+        "subject_token", "actor_token", "device_code",
+    ].map { name in
+        name.unicodeScalars.map { scalar in
+            let hex = String(scalar.value, radix: 16, uppercase: false)
+            return #"(?:\#(scalar)|\\u00\#(hex)|%\#(hex))"#
+        }.joined()
+    }.joined(separator: "|")
 
     /// A JSON member named as a secret, with its value: a string (perhaps cut off by the prefix) or a bare word.
     private static let jsonMember = try! NSRegularExpression(
