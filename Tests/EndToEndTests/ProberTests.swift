@@ -43,8 +43,9 @@ struct ProberTests {
         var bundle = try ImportFile.parse(data, source: "probe-test.json")
         if let interval { bundle.integrations[0].integration.probeInterval = interval }
         _ = try store.importBundle(bundle, at: Date())
+        // tokentop's own transport: URLSession on Linux once gave no answer within the probe's 30 s under CI load.
         let engine = try Engine(
-            store: store, transport: URLSessionTransport(timeout: 20), timeSource: SystemTimeSource(),
+            store: store, transport: try CurlTransport(timeout: 20), timeSource: SystemTimeSource(),
             user: "tester", probePolicy: ProbePolicy(timeout: timeout))
         return Setup(engine: engine, directory: directory)
     }
@@ -137,7 +138,7 @@ struct ProberTests {
                         credential: .apiKey, grant: .none, accessToken: Secret(Self.key))
                 ]), at: Date())
         let engine2 = try Engine(
-            store: engine.store, transport: URLSessionTransport(timeout: 20), user: "tester")
+            store: engine.store, transport: try CurlTransport(timeout: 20), user: "tester")
         _ = try await engine2.refreshNow("vendor-key")
         let again = try await engine2.refreshNow("vendor-key")
         #expect(again.probe?.ok == true)
