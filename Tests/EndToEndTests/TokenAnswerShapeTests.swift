@@ -274,7 +274,7 @@ struct TokenAnswerShapeTests {
                     "the answer is 1048625 bytes, more than the 1 MiB a token answer may be; it was not parsed", 200
                 ),
                 // The filler is a run of token characters, so it is masked like a token would be.
-                bodyPrefix: #"{"access_token":"[masked]","padding":"[masked]…"#)),
+                bodyPrefix: #"{"access_token":"[masked]","padding":"[masked]"…"#)),
         Shape(
             name: "a body over the transport's 4 MiB is cut off in flight and recorded",
             body: "", pad: 5 << 20,

@@ -201,6 +201,21 @@ struct TokenResponseParserTests {
         #expect(!body.contains("token_type") || prefix.contains("token_type"), "other members stay readable")
     }
 
+    /// An answer that is JSON but no token answer keeps its member names and describing values (errors, types,
+    /// times) readable; every other string, a bare array's too, may be a token and is masked however short.
+    @Test(arguments: [
+        (#"["a:b:c", "x"]"#, #"["[masked]", "[masked]"]"#),
+        (#"{"weird": "x:y", "n": 5, "e": ""}"#, #"{"weird": "[masked]", "n": 5, "e": ""}"#),
+        (#"{"token_type":"bearer"}"#, #"{"token_type":"bearer"}"#),
+        (#"{"error":{"code":7,"message":"bad "quote""},"data":["k:1"]}"#,
+         #"{"error":{"code":7,"message":"bad "quote""},"data":["[masked]"]}"#),
+        (#"{"expires_at":"2027-01-15T09:00:00Z","cut":"abc"#, #"{"expires_at":"2027-01-15T09:00:00Z","cut":"[masked]""#),
+        ("<html>not json</html>", "<html>not json</html>"),
+    ])
+    func jsonPrefixesMaskEveryStringButDescribingOnes(body: String, expected: String) {
+        #expect(TokenResponseParser.bodyPrefix(Data(body.utf8)) == expected)
+    }
+
     @Test func formEncodedAnswerIsAccepted() throws {
         let grant = try parse(
             200, "access_token=fake-at-form&token_type=bearer&scope=repo",

@@ -283,7 +283,8 @@ public enum TokenResponseParser {
         guard !body.isEmpty else { return nil }
         let text = String(decoding: body.prefix(bodyPrefixLength), as: UTF8.self)
         let printable = String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? " " : Character($0) })
-        return SecretMasking.mask(printable) + (body.count > bodyPrefixLength ? "…" : "")
+        let masked = SecretMasking.mask(SecretMasking.maskJSONStrings(printable))
+        return masked + (body.count > bodyPrefixLength ? "…" : "")
     }
 }
 
@@ -315,6 +316,54 @@ enum SecretMasking {
     /// A form or query field named as a secret, with its value up to the next field.
     private static let formField = try! NSRegularExpression(
         pattern: #"((?:^|[&?\s])(?:\#(secretNames))=)([^&\s]+)"#, options: [.caseInsensitive])
+
+    /// Members whose string values describe an answer rather than carry a credential: kept readable in a prefix.
+    private static let describingNames: Set = [
+        "error", "error_description", "error_uri", "message", "detail", "title", "type", "code", "status", "hint",
+        "token_type", "issued_token_type", "scope", "expires_in", "expires_at",
+    ]
+
+    /// In text that starts as JSON (an object or an array), replaces every string value with `"[masked]"` except
+    /// those of members named in ``describingNames``: an answer that is no token answer (a bare array, a member of
+    /// any other name) may still carry a token in any string, however short. Member names stay readable.
+    static func maskJSONStrings(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        guard let first = bytes.first(where: { $0 != 0x20 }), first == UInt8(ascii: "{") || first == UInt8(ascii: "[")
+        else { return text }
+        var result: [UInt8] = []
+        result.reserveCapacity(bytes.count)
+        var index = 0
+        var lastName: String?
+        var afterColon = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            guard byte == UInt8(ascii: "\"") else {
+                if byte == UInt8(ascii: ":") { afterColon = true } else if byte != 0x20 { afterColon = false }
+                result.append(byte)
+                index += 1
+                continue
+            }
+            // A string literal, perhaps cut off where the prefix ends.
+            var end = index + 1
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\"") {
+                end += bytes[end] == UInt8(ascii: "\\") ? 2 : 1
+            }
+            let literal = Array(bytes[index..<min(end + 1, bytes.count)])
+            var next = end + 1
+            while next < bytes.count, bytes[next] == 0x20 { next += 1 }
+            if next < bytes.count, bytes[next] == UInt8(ascii: ":") {
+                lastName = String(decoding: literal.dropFirst().dropLast(), as: UTF8.self).lowercased()
+                result += literal
+            } else if afterColon, let name = lastName, describingNames.contains(name) || literal.count <= 2 {
+                result += literal
+            } else {
+                result += literal.count <= 2 ? literal : Array(#""[masked]""#.utf8)
+            }
+            afterColon = false
+            index = end + 1
+        }
+        return String(decoding: result, as: UTF8.self)
+    }
 
     /// Replaces the values of secret-named members and fields with `[masked]` (`"[masked]"` for a string).
     static func maskNamedValues(_ text: String) -> String {
