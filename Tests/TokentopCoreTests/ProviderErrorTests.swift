@@ -39,11 +39,12 @@ import Testing
 }
 
 @Suite struct ListTableTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    let integration = Integration(
+        id: "acme", provider: "acme", tokenURL: URL(string: "https://a.test/t")!, clientID: "c", clientAuth: .none)
+
     /// A secret's age is a static credential's fact; an expiring token shows its expiry instead.
     @Test func onlyStaticCredentialsShowWhenTheirSecretWasSet() throws {
-        let now = Date(timeIntervalSince1970: 1_800_000_000)
-        let integration = Integration(
-            id: "acme", provider: "acme", tokenURL: URL(string: "https://a.test/t")!, clientID: "c", clientAuth: .none)
         let set = now.addingTimeInterval(-86_400)
         let token = Connection(
             id: "acme-token", integrationID: "acme", scope: .user, subject: "alice@example.com", credential: .oauth2,
@@ -65,9 +66,6 @@ import Testing
 
     /// Columns line up in terminal cells: wide CJK characters, an emoji family joined into one, combining marks.
     @Test func columnsAlignByTerminalCells() {
-        let now = Date(timeIntervalSince1970: 1_800_000_000)
-        let integration = Integration(
-            id: "acme", provider: "acme", tokenURL: URL(string: "https://a.test/t")!, clientID: "c", clientAuth: .none)
         let subjects = ["alice@example.com", "山田太郎@例え.jp", "👩‍👩‍👧‍👦 family", "cafe\u{301} team"]
         let connections = subjects.enumerated().map { index, subject in
             Connection(
@@ -86,9 +84,6 @@ import Testing
     }
 
     @Test func aRevokedConnectionShowsNoExpiry() {
-        let now = Date(timeIntervalSince1970: 1_800_000_000)
-        let integration = Integration(
-            id: "acme", provider: "acme", tokenURL: URL(string: "https://a.test/t")!, clientID: "c", clientAuth: .none)
         let revoked = Connection(
             id: "acme-alice", integrationID: "acme", scope: .user, subject: "alice@example.com", credential: .oauth2,
             grant: .refreshToken, expiresAt: now.addingTimeInterval(97_200), revokedAt: now, createdAt: now)
@@ -101,7 +96,6 @@ import Testing
 
     /// `show` of a revoked connection says its tokens are gone, naming which ones they were.
     @Test func aRevokedConnectionsTokensReadAsWiped() {
-        let now = Date(timeIntervalSince1970: 1_800_000_000)
         var connection = Connection(
             id: "acme-alice", integrationID: "acme", scope: .user, subject: "alice@example.com", credential: .oauth2,
             grant: .refreshToken, accessFingerprint: "fake…0001", refreshFingerprint: "fake…0002", createdAt: now)
@@ -116,9 +110,6 @@ import Testing
 
     /// An expiry the provider never gave reads `~59m` in `list`, `expiry_assumed` in JSON, and says so in `show`.
     @Test func anAssumedExpiryIsShownAsSuch() throws {
-        let now = Date(timeIntervalSince1970: 1_800_000_000)
-        let integration = Integration(
-            id: "acme", provider: "acme", tokenURL: URL(string: "https://a.test/t")!, clientID: "c", clientAuth: .none)
         let refreshed = now.addingTimeInterval(-60)
         let assumed = Connection(
             id: "acme-alice", integrationID: "acme", scope: .user, subject: "alice@example.com", credential: .oauth2,
