@@ -30,7 +30,8 @@ struct ThemeTmuxTests {
     /// - Parameter until: what else the screen must show; a frame is drawn top to bottom, so a capture may hold its
     ///   groups before its last line.
     func screen(
-        theme: String, environment extra: [String: String] = [:], until: (String) -> Bool = { _ in true }
+        theme: String, environment extra: [String: String] = [:],
+        until: @escaping @Sendable (String) -> Bool = { _ in true }
     ) async throws -> (text: String, styled: String) {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

@@ -40,17 +40,27 @@ final class Tmux {
 
     /// Polls the screen until `condition` holds or `timeout` seconds pass; returns the last capture.
     ///
-    /// Sleeps with `Task.sleep`, which gives the thread back to the cooperative pool: that pool is only as wide as
-    /// the machine has cores, and a test blocking a thread of it stalls the others.
+    /// The screen is read on a thread of its own, never one of the cooperative pool (only as wide as the machine has
+    /// cores, and stalled by any test blocking a thread of it): a screen shown for seconds (a dialog) is caught when
+    /// it shows, even while the test's own tasks wait for a thread of the pool.
     @discardableResult
-    func wait(timeout: Double = 10, until condition: (String) -> Bool) async throws -> String {
-        let deadline = Date().addingTimeInterval(timeout)
-        var screen = try capture()
-        while !condition(screen), Date() < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-            screen = try capture()
+    func wait(timeout: Double = 10, until condition: @escaping @Sendable (String) -> Bool) async throws -> String {
+        let (socket, name) = (socket, name)
+        return try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                let deadline = Date().addingTimeInterval(timeout)
+                do {
+                    var screen = try Self.tmux(["-S", socket, "capture-pane", "-p", "-t", name])
+                    while !condition(screen), Date() < deadline {
+                        usleep(100_000)
+                        screen = try Self.tmux(["-S", socket, "capture-pane", "-p", "-t", name])
+                    }
+                    continuation.resume(returning: screen)
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
         }
-        return screen
     }
 
     /// Resizes the terminal; `thenKeys` are typed in the same tmux command, before the program can read the resize.
