@@ -34,9 +34,16 @@ final class TestClock: TimeSource {
     }
 }
 
-/// A fresh directory under the system's temporary directory, removed by the caller.
+/// A fresh directory under this test process's own directory, which goes when the process exits: tests that do not
+/// remove theirs (a store a test keeps open to the end) leave nothing behind in the system's temporary directory.
 func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("tokentop-tests-\(UUID().uuidString)")
+    let url = testProcessDirectory.appendingPathComponent(UUID().uuidString)
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
+
+/// `tokentop-tests-PID` under the system's temporary directory, removed at exit.
+let testProcessDirectory: URL = {
+    atexit { try? FileManager.default.removeItem(at: testProcessDirectory) }
+    return FileManager.default.temporaryDirectory.appendingPathComponent("tokentop-tests-\(getpid())")
+}()
