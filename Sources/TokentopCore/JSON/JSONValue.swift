@@ -26,6 +26,12 @@ enum JSONValue {
         }
     }
 
+    /// The text when the value is a string, else nil.
+    var string: String? {
+        if case .string(let text) = self { return text }
+        return nil
+    }
+
     /// Which objects may repeat a member name (RFC 8259 §4: names SHOULD be unique).
     enum DuplicateKeys: Sendable {
         /// None: a name repeated in any object is an error. Files a person writes are held to this.

@@ -257,11 +257,11 @@ extension OAuthClient {
             object = nil
         }
         if (200..<300).contains(status) {
-            guard let token = githubString(object?["token"]), !token.isEmpty else {
+            guard let token = object?["token"]?.string, !token.isEmpty else {
                 return .failure(malformedGitHubAnswer(response, why: "the answer has no token"))
             }
             var lifetime = githubTokenLifetime
-            if let text = githubString(object?["expires_at"]), let expiresAt = parseISO8601(text) {
+            if let text = object?["expires_at"]?.string, let expiresAt = parseISO8601(text) {
                 lifetime = expiresAt.timeIntervalSince(now)
                 guard lifetime > 0 else {
                     // A token that is already over would be due again at once: a loop, not a refresh.
@@ -274,7 +274,7 @@ extension OAuthClient {
             }
             var permissions: [String]?
             if case .object(let members)? = object?["permissions"] {
-                permissions = members.keys.compactMap { name in githubString(members[name]).map { "\(name):\($0)" } }
+                permissions = members.keys.compactMap { name in members[name]?.string.map { "\(name):\($0)" } }
                     .sorted()
             }
             return .success(
@@ -283,17 +283,11 @@ extension OAuthClient {
         return .failure(githubFailure(response, object: object, now: now))
     }
 
-    /// A member's value when it is a string.
-    private static func githubString(_ value: JSONValue?) -> String? {
-        if case .string(let text)? = value { return text }
-        return nil
-    }
-
     private static func githubFailure(_ response: HTTPResponse, object: JSONObject?, now: Date) -> ProviderError {
         let status = response.status
-        let message = githubString(object?["message"])
+        let message = object?["message"]?.string
         var said = message.map { "GitHub: \($0)" } ?? "GitHub answered HTTP \(status)"
-        if let docs = githubString(object?["documentation_url"]) { said += "; see \(docs)" }
+        if let docs = object?["documentation_url"]?.string { said += "; see \(docs)" }
         let headers = response.headers
         var retryAfter = headers["retry-after"].flatMap(TokenResponseParser.parseRetryAfter)
         let rateLimited = headers["x-ratelimit-remaining"] == "0" || retryAfter != nil

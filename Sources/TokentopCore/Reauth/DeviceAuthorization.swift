@@ -44,10 +44,10 @@ struct DeviceAuthorization: Sendable, Equatable {
         case nil, .null?: break
         default: return .failure(failure(response, now: now))
         }
-        guard let deviceCode = string(object["device_code"]), !deviceCode.isEmpty else {
+        guard let deviceCode = object["device_code"]?.string, !deviceCode.isEmpty else {
             return .failure(malformed(response, "the answer has no device_code"))
         }
-        guard let userCode = string(object["user_code"]), !userCode.isEmpty, userCode.count <= 64 else {
+        guard let userCode = object["user_code"]?.string, !userCode.isEmpty, userCode.count <= 64 else {
             return .failure(malformed(response, "the answer has no usable user_code"))
         }
         // Google's endpoint says verification_url; RFC 8628 says verification_uri.
@@ -70,13 +70,8 @@ struct DeviceAuthorization: Sendable, Equatable {
         return malformed(response, "the answer is not a JSON object")
     }
 
-    private static func string(_ value: JSONValue?) -> String? {
-        if case .string(let text)? = value { return text }
-        return nil
-    }
-
     private static func webURL(_ value: JSONValue?) -> URL? {
-        guard let text = string(value), let url = URL(string: text),
+        guard let text = value?.string, let url = URL(string: text),
             ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil
         else { return nil }
         return url
