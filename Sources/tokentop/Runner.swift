@@ -44,9 +44,9 @@ struct Runner {
             let path = configPath.path
             let configuration = try configuration()
             // The theme as the dashboard reads it: one it cannot find is no setting in force.
+            let look = Self.look(configuration.settings)
             let themeWarning = try checkDashboardSettings(
-                themesDirectory: configuration.settings.themesDirectory ?? ShippedThemesDirectory.find(),
-                themeName: configuration.settings.theme ?? "default", keys: configuration.settings.keys ?? [:])
+                themesDirectory: look.themesDirectory, themeName: look.themeName, keys: look.keys)
             let report = configuration.report()
             let exists = FileManager.default.fileExists(atPath: path)
             Output.out("configuration file: \(path)\(exists ? "" : " (not present; defaults apply)")")
@@ -327,10 +327,15 @@ struct Runner {
 
     /// The dashboard's theme, keys and terminal, checked before any store is opened.
     private func checkDashboard() throws {
-        let settings = try configuration().settings
-        try checkDashboardCanStart(
-            themesDirectory: settings.themesDirectory ?? ShippedThemesDirectory.find(),
-            themeName: settings.theme ?? "default", keys: settings.keys ?? [:])
+        let look = Self.look(try configuration().settings)
+        try checkDashboardCanStart(themesDirectory: look.themesDirectory, themeName: look.themeName, keys: look.keys)
+    }
+
+    /// The dashboard's theme folder, theme and keys as the settings give them, with the defaults where they do not.
+    private static func look(
+        _ settings: Settings
+    ) -> (themesDirectory: String?, themeName: String, keys: [String: String]) {
+        (settings.themesDirectory ?? ShippedThemesDirectory.find(), settings.theme ?? "default", settings.keys ?? [:])
     }
 
     private func dashboard(_ engine: Engine) async throws -> Int32 {
@@ -346,9 +351,9 @@ struct Runner {
         // Nothing to write and nobody to tell: no loop waking five times a second in an idle dashboard.
         if settings.metricsFile != nil || settings.onEvent != nil { operations.start() }
         do {
+            let look = Self.look(settings)
             try runDashboard(
-                backend: engine, themesDirectory: settings.themesDirectory ?? ShippedThemesDirectory.find(),
-                themeName: settings.theme ?? "default", keys: settings.keys ?? [:])
+                backend: engine, themesDirectory: look.themesDirectory, themeName: look.themeName, keys: look.keys)
         } catch {
             await engine.stop()
             await operations.stop()
