@@ -16,6 +16,9 @@ final class CurlMulti: @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
     private let incoming = Mutex<[CurlTransfer]>([])
     private let stopping = Atomic<Bool>(false)
+    /// Whether the thread is about to wait in `curl_multi_poll`; only then does a new transfer wake it (a wake-up
+    /// is a write and a read of libcurl's socket pair, and under load the thread is mostly awake anyway).
+    private let waiting = Atomic<Bool>(false)
     /// Transfers in flight, by their easy handle's address.
     private var running: [UnsafeMutableRawPointer: CurlTransfer] = [:]
     /// Easy handles kept for the next transfer, so their buffers (and session caches) are reused.
@@ -37,7 +40,7 @@ final class CurlMulti: @unchecked Sendable {
     /// Hands `transfer` to the thread.
     func submit(_ transfer: CurlTransfer) {
         incoming.withLock { $0.append(transfer) }
-        curl_multi_wakeup(multi)
+        if waiting.exchange(false, ordering: .sequentiallyConsistent) { curl_multi_wakeup(multi) }
     }
 
     /// Wakes the thread so it notices a cancelled transfer or a stop.
@@ -62,7 +65,10 @@ final class CurlMulti: @unchecked Sendable {
             for (easy, transfer) in running where transfer.cancelled.load(ordering: .relaxed) {
                 end(easy, with: .failure(CancellationError()))
             }
-            curl_multi_poll(multi, nil, 0, 1_000, nil)
+            // Said before looking at `incoming`: a transfer submitted after the look sees it and wakes the poll.
+            waiting.store(true, ordering: .sequentiallyConsistent)
+            if incoming.withLock({ $0.isEmpty }) { curl_multi_poll(multi, nil, 0, 1_000, nil) }
+            waiting.store(false, ordering: .sequentiallyConsistent)
         }
         for transfer in incoming.withLock({ $0 }) { transfer.finish(.failure(CancellationError())) }
         for easy in Array(running.keys) { end(easy, with: .failure(CancellationError())) }
@@ -104,7 +110,7 @@ final class CurlMulti: @unchecked Sendable {
                 let response = HTTPResponse(status: status, headers: transfer.headers, body: Data(transfer.body))
                 end(easy, with: .success(response))
             } else {
-                end(easy, with: .failure(Self.error(code, tooLarge: transfer.tooLarge)))
+                end(easy, with: .failure(Self.error(code, tooLarge: transfer.tooLarge, resent: transfer.requestsSent > 1)))
             }
         }
     }
@@ -146,16 +152,19 @@ final class CurlMulti: @unchecked Sendable {
             }
             check(tokentop_curl_setopt_long(easy, CURLOPT_POST, 1))
             check(tokentop_curl_setopt_long(easy, CURLOPT_POSTFIELDSIZE, request.body.count))
+            // Copied, so that a small body leaves in the same packet as the request line and headers. Never
+            // NULL: libcurl would read the body from standard input.
+            request.body.withUnsafeBytes { body in
+                check(tokentop_curl_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, body.baseAddress ?? Self.noBody))
+            }
         }
         let context = Unmanaged.passUnretained(transfer).toOpaque()
-        // The body is read through a callback that cannot go back: when a kept connection dies after the request
-        // went out, libcurl would send it again at once, up to five times over other kept connections, and a token
+        // libcurl calls this before each time it sends the request. When a kept connection dies after the request
+        // went out, libcurl would send it again at once, up to five times over other kept connections; a token
         // request must not be repeated behind the refresh policy's back (the provider may have rotated the refresh
-        // token on the first). Unable to rewind, libcurl fails the transfer instead, and the policy decides.
-        check(tokentop_curl_setopt_callback(easy, CURLOPT_READFUNCTION, Self.sendBody))
-        check(tokentop_curl_setopt_pointer(easy, CURLOPT_READDATA, context))
-        check(tokentop_curl_setopt_seek(easy, Self.refuseRewind))
-        check(tokentop_curl_setopt_pointer(easy, CURLOPT_SEEKDATA, context))
+        // token on the first). A second call fails the transfer instead, and the policy decides.
+        check(tokentop_curl_setopt_prereq(easy, Self.sendOnce))
+        check(tokentop_curl_setopt_pointer(easy, CURLOPT_PREREQDATA, context))
         check(tokentop_curl_setopt_callback(easy, CURLOPT_WRITEFUNCTION, Self.receiveBody))
         check(tokentop_curl_setopt_pointer(easy, CURLOPT_WRITEDATA, context))
         check(tokentop_curl_setopt_callback(easy, CURLOPT_HEADERFUNCTION, Self.receiveHeader))
@@ -166,14 +175,13 @@ final class CurlMulti: @unchecked Sendable {
         }
     }
 
-    private static let sendBody: tokentop_curl_data_callback = { buffer, size, count, context in
-        guard let buffer, let context else { return 0 }
-        let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
-        return transfer.readBody(into: UnsafeMutableRawBufferPointer(start: buffer, count: size * count))
-    }
+    private static var noBody: UnsafeRawPointer { UnsafeRawPointer(("" as StaticString).utf8Start) }
 
-    private static let refuseRewind: tokentop_curl_seek_callback = { _, _, _ in
-        Int32(CURL_SEEKFUNC_FAIL)
+    private static let sendOnce: tokentop_curl_prereq_callback = { context, _, _, _, _ in
+        guard let context else { return Int32(CURL_PREREQFUNC_ABORT) }
+        let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+        transfer.requestsSent += 1
+        return Int32(transfer.requestsSent == 1 ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT)
     }
 
     private static let receiveBody: tokentop_curl_data_callback = { data, size, count, context in
@@ -198,16 +206,21 @@ final class CurlMulti: @unchecked Sendable {
 
     /// The `URLError` that says the same as libcurl's `code`, so that ``OAuthClient`` words every transport's
     /// failures alike.
-    static func error(_ code: CURLcode, tooLarge: Bool = false) -> URLError {
+    /// - Parameter resent: whether libcurl was about to send the request a second time (see `sendOnce`).
+    static func error(_ code: CURLcode, tooLarge: Bool = false, resent: Bool = false) -> URLError {
         let reason = String(cString: curl_easy_strerror(code))
         let info = [NSLocalizedDescriptionKey: "libcurl: \(reason)"]
         if tooLarge { return URLError(.dataLengthExceedsMaximum, userInfo: info) }
+        if resent {
+            return URLError(
+                .networkConnectionLost,
+                userInfo: [NSLocalizedDescriptionKey: "libcurl: the connection closed before an answer came"])
+        }
         switch code {
         case CURLE_OPERATION_TIMEDOUT: return URLError(.timedOut, userInfo: info)
         case CURLE_COULDNT_CONNECT: return URLError(.cannotConnectToHost, userInfo: info)
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: return URLError(.cannotFindHost, userInfo: info)
-        // SEND_FAIL_REWIND: a kept connection died after the request went out, and it is not sent again.
-        case CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_PARTIAL_FILE, CURLE_SEND_FAIL_REWIND:
+        case CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_PARTIAL_FILE:
             return URLError(.networkConnectionLost, userInfo: info)
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE:
             return URLError(.serverCertificateUntrusted, userInfo: info)

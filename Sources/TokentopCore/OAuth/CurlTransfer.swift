@@ -23,8 +23,8 @@ final class CurlTransfer: @unchecked Sendable {
     /// The header list handed to libcurl, freed when the transfer ends.
     var headerList: UnsafeMutablePointer<curl_slist>?
     var tooLarge = false
-    /// How much of the request's body libcurl has read.
-    private var bodySent = 0
+    /// How many times libcurl set out to send the request; the second is refused.
+    var requestsSent = 0
 
     init(request: HTTPRequest, timeout: Double, connectTimeout: Double) {
         self.request = request
@@ -43,18 +43,6 @@ final class CurlTransfer: @unchecked Sendable {
     /// One header line of the answer; a status line starts a new answer (after `100 Continue`, say).
     ///
     /// Parsed as bytes: Foundation's trimming cost more than the rest of a refresh's HTTP work.
-    /// Copies the next part of the request's body into `buffer`; 0 once it is all sent.
-    func readBody(into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        let body = request.body
-        let count = min(buffer.count, body.count - bodySent)
-        guard count > 0 else { return 0 }
-        body.withUnsafeBytes { bytes in
-            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[bodySent..<(bodySent + count)]))
-        }
-        bodySent += count
-        return count
-    }
-
     func receiveHeader(_ line: UnsafeRawBufferPointer) {
         let bytes = line.bindMemory(to: UInt8.self)
         if bytes.starts(with: "HTTP/".utf8) {
