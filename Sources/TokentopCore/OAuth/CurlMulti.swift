@@ -110,7 +110,8 @@ final class CurlMulti: @unchecked Sendable {
                 let response = HTTPResponse(status: status, headers: transfer.headers, body: Data(transfer.body))
                 end(easy, with: .success(response))
             } else {
-                end(easy, with: .failure(Self.error(code, tooLarge: transfer.tooLarge, resent: transfer.requestsSent > 1)))
+                let error = Self.error(code, tooLarge: transfer.tooLarge, resent: transfer.requestsSent > 1)
+                end(easy, with: .failure(error))
             }
         }
     }
