@@ -29,6 +29,23 @@ static inline CURLcode tokentop_curl_getinfo_long(CURL *handle, CURLINFO info, l
 static inline CURLcode tokentop_curl_getinfo_pointer(CURL *handle, CURLINFO info, void **value) {
     return curl_easy_getinfo(handle, info, value);
 }
+/* The open-socket callback sees the address as an opaque pointer, for `tokentop_curl_socket_wanted`. */
+typedef curl_socket_t (*tokentop_curl_open_socket_callback)(void *context, int purpose, void *address);
+static inline CURLcode tokentop_curl_setopt_open_socket(CURL *handle, tokentop_curl_open_socket_callback value) {
+    return curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, (curl_opensocket_callback)value);
+}
+/* The family, type and protocol of the socket libcurl asks the open-socket callback for. */
+static inline void tokentop_curl_socket_wanted(void *address, int *family, int *type, int *protocol) {
+    struct curl_sockaddr *wanted = address;
+    *family = wanted->family;
+    *type = wanted->socktype;
+    *protocol = wanted->protocol;
+}
+typedef int (*tokentop_curl_close_socket_callback)(void *context, curl_socket_t socket);
+static inline CURLcode tokentop_curl_setopt_close_socket(CURL *handle, tokentop_curl_close_socket_callback value) {
+    return curl_easy_setopt(handle, CURLOPT_CLOSESOCKETFUNCTION, value);
+}
+
 static inline CURLMcode tokentop_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value) {
     return curl_multi_setopt(multi, option, value);
 }

@@ -164,6 +164,71 @@ struct CurlTransportTests {
         #expect(String(decoding: count.body, as: UTF8.self) == "1", "the token request went out once")
     }
 
+    /// HTTPS that ends a connection idle for half a second the way nginx and Go do: a TLS close alert, then the
+    /// close. `/count` answers how many `/token` requests arrived.
+    static let idleClosingScript = #"""
+        import http.server, ssl, sys
+        seen = [0]
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+            timeout = 0.5
+            def log_message(self, *a): pass
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get('Content-Length', 0)))
+                if self.path == '/token':
+                    seen[0] += 1
+                out = str(seen[0]).encode()
+                self.send_response(200)
+                self.send_header('Content-Length', str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+            def finish(self):
+                try:
+                    super().finish()
+                    self.connection.unwrap()
+                except Exception:
+                    pass
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(sys.argv[1], sys.argv[2])
+        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        print(server.server_port, flush=True)
+        server.serve_forever()
+        """#
+
+    @Test func aRequestAfterTheServerClosedAnIdleTLSConnectionGoesOutOnANewOne() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tokentop-tls-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let key = directory.appendingPathComponent("key.pem")
+        let certificate = directory.appendingPathComponent("cert.pem")
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        openssl.arguments = [
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key.path,
+            "-out", certificate.path,
+        ]
+        openssl.standardOutput = FileHandle.nullDevice
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        try #require(openssl.terminationStatus == 0, "openssl made no test certificate")
+        let server = try await Server(script: Self.idleClosingScript, arguments: [certificate.path, key.path])
+        let transport = try CurlTransport(timeout: 10, certificateAuthorities: certificate.path)
+        func post(_ path: String) async throws -> String {
+            let url = URL(string: "https://127.0.0.1:\(server.port)\(path)")!
+            let response = try await transport.send(HTTPRequest(url: url, body: Data("x=1".utf8)))
+            #expect(response.status == 200)
+            return String(decoding: response.body, as: UTF8.self)
+        }
+        #expect(try await post("/token") == "1")
+        // The server closes the kept connection after half a second idle.
+        try await Task.sleep(for: .seconds(1.5))
+        #expect(try await post("/token") == "2", "the request went out on a new connection")
+        #expect(try await post("/count") == "2", "each token request reached the server once")
+    }
+
     @Test func aBodyOverTheLimitIsRefusedNotKept() async throws {
         let server = try await Server(script: Self.script)
         await #expect(throws: URLError.self) {

@@ -63,9 +63,9 @@ struct HostileProviderTests {
         let port: Int
 
         /// Starts `script`, which prints the port it listens on; its first line is read on a thread of its own.
-        init(script: String = HostileProviderTests.script) async throws {
+        init(script: String = HostileProviderTests.script, arguments: [String] = []) async throws {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-c", script]
+            process.arguments = ["python3", "-c", script] + arguments
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice

@@ -23,6 +23,18 @@ final class CurlMulti: @unchecked Sendable {
     private var running: [UnsafeMutableRawPointer: CurlTransfer] = [:]
     /// Easy handles kept for the next transfer, so their buffers (and session caches) are reused.
     private var spare: [UnsafeMutableRawPointer] = []
+    /// The sockets libcurl opened through `openSocket` and has not closed, each with its connection's ports once
+    /// a request went out on it; and the other way round.
+    private var sockets: [Int32: Ports?] = [:]
+    private var socketsByPorts: [Ports: Int32] = [:]
+
+    /// A TCP connection's local and remote ports: all the pre-request callback tells of its connection. Connections
+    /// to two hosts may share both; then one is looked at for the other, which at worst misjudges whether a retry
+    /// may go out.
+    private struct Ports: Hashable {
+        let local: Int32
+        let remote: Int32
+    }
 
     /// libcurl's global setup, done once before the first handle.
     private static let setUp: Bool = curl_global_init(tokentop_curl_global_default()) == CURLE_OK
@@ -32,6 +44,10 @@ final class CurlMulti: @unchecked Sendable {
             throw URLError(.unknown, userInfo: [NSLocalizedDescriptionKey: "libcurl could not be initialised"])
         }
         self.multi = multi
+        // libcurl keeps four connections per transfer running at the moment, and closes the rest: each lull in a
+        // refresh storm closed kept connections that the next burst opened again (1,300 connects in 50,000
+        // refreshes at a concurrency of 8).
+        _ = tokentop_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 256)
         let thread = Thread { [self] in loop() }
         thread.name = "tokentop-curl"
         thread.start()
@@ -91,6 +107,7 @@ final class CurlMulti: @unchecked Sendable {
             return transfer.finish(.failure(error))
         }
         running[easy] = transfer
+        transfer.multi = self
         if curl_multi_add_handle(multi, easy) != CURLM_OK {
             running[easy] = nil
             spare.append(easy)
@@ -110,7 +127,8 @@ final class CurlMulti: @unchecked Sendable {
                 let response = HTTPResponse(status: status, headers: transfer.headers, body: Data(transfer.body))
                 end(easy, with: .success(response))
             } else {
-                let error = Self.error(code, tooLarge: transfer.tooLarge, resent: transfer.requestsSent > 1)
+                let resent = code == CURLE_ABORTED_BY_CALLBACK && transfer.requestsSent > 0
+                let error = Self.error(code, tooLarge: transfer.tooLarge, resent: resent)
                 end(easy, with: .failure(error))
             }
         }
@@ -119,6 +137,7 @@ final class CurlMulti: @unchecked Sendable {
     private func end(_ easy: UnsafeMutableRawPointer, with result: Result<HTTPResponse, any Error>) {
         curl_multi_remove_handle(multi, easy)
         let transfer = running.removeValue(forKey: easy)
+        transfer?.multi = nil
         spare.append(easy)
         transfer?.finish(result)
     }
@@ -137,6 +156,9 @@ final class CurlMulti: @unchecked Sendable {
         check(tokentop_curl_setopt_long(easy, CURLOPT_TIMEOUT_MS, transfer.timeoutMilliseconds))
         check(tokentop_curl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, transfer.connectTimeoutMilliseconds))
         check(tokentop_curl_setopt_pointer(easy, CURLOPT_USERAGENT, "tokentop"))
+        if let authorities = transfer.certificateAuthorities {
+            check(tokentop_curl_setopt_pointer(easy, CURLOPT_CAINFO, authorities))
+        }
         var list: UnsafeMutablePointer<curl_slist>?
         // An empty `Expect:` stops libcurl from waiting for `100 Continue` before a larger body.
         for line in request.headers.map({ "\($0.name): \($0.value)" }) + ["Expect:"] {
@@ -160,12 +182,15 @@ final class CurlMulti: @unchecked Sendable {
             }
         }
         let context = Unmanaged.passUnretained(transfer).toOpaque()
-        // libcurl calls this before each time it sends the request. When a kept connection dies after the request
-        // went out, libcurl would send it again at once, up to five times over other kept connections; a token
-        // request must not be repeated behind the refresh policy's back (the provider may have rotated the refresh
-        // token on the first). A second call fails the transfer instead, and the policy decides.
+        // libcurl calls this before each time it sends the request (see `sendOnce`).
         check(tokentop_curl_setopt_prereq(easy, Self.sendOnce))
         check(tokentop_curl_setopt_pointer(easy, CURLOPT_PREREQDATA, context))
+        // Connections outlive transfers in libcurl's cache: their sockets are opened and closed under the multi.
+        let owner = Unmanaged.passUnretained(self).toOpaque()
+        check(tokentop_curl_setopt_open_socket(easy, Self.openSocket))
+        check(tokentop_curl_setopt_pointer(easy, CURLOPT_OPENSOCKETDATA, owner))
+        check(tokentop_curl_setopt_close_socket(easy, Self.closeSocket))
+        check(tokentop_curl_setopt_pointer(easy, CURLOPT_CLOSESOCKETDATA, owner))
         check(tokentop_curl_setopt_callback(easy, CURLOPT_WRITEFUNCTION, Self.receiveBody))
         check(tokentop_curl_setopt_pointer(easy, CURLOPT_WRITEDATA, context))
         check(tokentop_curl_setopt_callback(easy, CURLOPT_HEADERFUNCTION, Self.receiveHeader))
@@ -178,11 +203,80 @@ final class CurlMulti: @unchecked Sendable {
 
     private static var noBody: UnsafeRawPointer { UnsafeRawPointer(("" as StaticString).utf8Start) }
 
-    private static let sendOnce: tokentop_curl_prereq_callback = { context, _, _, _, _ in
+    /// Lets a request go out again only when every earlier try went into a connection the server had closed.
+    ///
+    /// When a kept connection dies after the request went out and before any answer, libcurl sends the request
+    /// again at once, up to five times over other kept connections. A token request must not be repeated behind the
+    /// refresh policy's back: the provider may have rotated the refresh token on the first. But a try that went into
+    /// a connection the server had closed while it was idle (servers do after a minute or so) never reached it, and
+    /// the next try, on a new connection, is the first the server sees. Any other repeat fails the transfer, and the
+    /// policy decides.
+    private static let sendOnce: tokentop_curl_prereq_callback = { context, _, _, remotePort, localPort in
         guard let context else { return Int32(CURL_PREREQFUNC_ABORT) }
         let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+        guard transfer.sentIntoClosedConnections == transfer.requestsSent else { return Int32(CURL_PREREQFUNC_ABORT) }
         transfer.requestsSent += 1
-        return Int32(transfer.requestsSent == 1 ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT)
+        let socket = transfer.multi?.socket(of: Ports(local: localPort, remote: remotePort))
+        if let socket, CurlMulti.hasEnded(socket) { transfer.sentIntoClosedConnections += 1 }
+        return Int32(CURL_PREREQFUNC_OK)
+    }
+
+    private static let openSocket: tokentop_curl_open_socket_callback = { context, _, address in
+        guard let context, let address else { return CURL_SOCKET_BAD }
+        let multi = Unmanaged<CurlMulti>.fromOpaque(context).takeUnretainedValue()
+        var (family, type, proto): (Int32, Int32, Int32) = (0, 0, 0)
+        tokentop_curl_socket_wanted(address, &family, &type, &proto)
+        let socket = Glibc.socket(family, type, proto)
+        guard socket >= 0 else { return socket }
+        // Close-on-exec: event commands the daemon runs inherit no provider connection.
+        _ = fcntl(socket, F_SETFD, FD_CLOEXEC)
+        multi.sockets[socket] = .some(nil)
+        return socket
+    }
+
+    private static let closeSocket: tokentop_curl_close_socket_callback = { context, socket in
+        if let context {
+            let multi = Unmanaged<CurlMulti>.fromOpaque(context).takeUnretainedValue()
+            if case .some(.some(let ports)) = multi.sockets.removeValue(forKey: socket) {
+                multi.socketsByPorts[ports] = nil
+            }
+        }
+        return close(socket)
+    }
+
+    /// The socket of the connection with `ports`; the ports of sockets not yet asked are looked up now.
+    private func socket(of ports: Ports) -> Int32? {
+        if let socket = socketsByPorts[ports] { return socket }
+        for (socket, known) in sockets where known == nil {
+            guard let local = Self.port(of: socket, getsockname), let remote = Self.port(of: socket, getpeername)
+            else { continue }
+            let found = Ports(local: local, remote: remote)
+            sockets[socket] = found
+            socketsByPorts[found] = socket
+        }
+        return socketsByPorts[ports]
+    }
+
+    /// The port of a TCP socket's own end (`getsockname`) or its peer's (`getpeername`); nil while not connected.
+    private static func port(
+        of socket: Int32, _ name: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32
+    ) -> Int32? {
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { name(socket, $0, &length) }
+        }
+        guard named == 0 else { return nil }
+        // IPv4 and IPv6 addresses keep the port at the same place, after the family.
+        let port = withUnsafeBytes(of: &address) { $0.load(fromByteOffset: 2, as: UInt16.self) }
+        return Int32(UInt16(bigEndian: port))
+    }
+
+    /// Whether the peer has ended an idle connection: it has sent something (a TLS close alert, say) or closed it.
+    private static func hasEnded(_ socket: Int32) -> Bool {
+        var byte: UInt8 = 0
+        let read = recv(socket, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return read >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
     }
 
     private static let receiveBody: tokentop_curl_data_callback = { data, size, count, context in
@@ -207,7 +301,7 @@ final class CurlMulti: @unchecked Sendable {
 
     /// The `URLError` that says the same as libcurl's `code`, so that ``OAuthClient`` words every transport's
     /// failures alike.
-    /// - Parameter resent: whether libcurl was about to send the request a second time (see `sendOnce`).
+    /// - Parameter resent: whether libcurl was about to send the request again (see `sendOnce`).
     static func error(_ code: CURLcode, tooLarge: Bool = false, resent: Bool = false) -> URLError {
         let reason = String(cString: curl_easy_strerror(code))
         let info = [NSLocalizedDescriptionKey: "libcurl: \(reason)"]

@@ -23,11 +23,18 @@ final class CurlTransfer: @unchecked Sendable {
     /// The header list handed to libcurl, freed when the transfer ends.
     var headerList: UnsafeMutablePointer<curl_slist>?
     var tooLarge = false
-    /// How many times libcurl set out to send the request; the second is refused.
+    /// How many times libcurl set out to send the request (see `CurlMulti.sendOnce`).
     var requestsSent = 0
+    /// How many of those went into a kept connection that the server had already closed.
+    var sentIntoClosedConnections = 0
+    /// The multi running the transfer, while it runs.
+    weak var multi: CurlMulti?
 
-    init(request: HTTPRequest, timeout: Double, connectTimeout: Double) {
+    let certificateAuthorities: String?
+
+    init(request: HTTPRequest, timeout: Double, connectTimeout: Double, certificateAuthorities: String? = nil) {
         self.request = request
+        self.certificateAuthorities = certificateAuthorities
         timeoutMilliseconds = max(1, Int(timeout * 1_000))
         connectTimeoutMilliseconds = max(1, Int(min(timeout, connectTimeout) * 1_000))
     }

@@ -15,21 +15,26 @@ public final class CurlTransport: HTTPTransport {
     private let multi: CurlMulti
     private let timeout: Double
     private let connectTimeout: Double
+    private let certificateAuthorities: String?
 
     /// - Parameters:
     ///   - timeout: seconds an exchange may take in all before the request counts as lost.
     ///   - connectTimeout: seconds to set up the connection (TCP and TLS), within `timeout`.
+    ///   - certificateAuthorities: a PEM file of the authorities to trust instead of the system's (a test's own).
     /// - Throws: `URLError` when libcurl cannot be initialised.
-    public init(timeout: Double = 30, connectTimeout: Double = 10) throws {
+    public init(timeout: Double = 30, connectTimeout: Double = 10, certificateAuthorities: String? = nil) throws {
         multi = try CurlMulti()
         self.timeout = timeout
         self.connectTimeout = connectTimeout
+        self.certificateAuthorities = certificateAuthorities
     }
 
     deinit { multi.stop() }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let transfer = CurlTransfer(request: request, timeout: timeout, connectTimeout: connectTimeout)
+        let transfer = CurlTransfer(
+            request: request, timeout: timeout, connectTimeout: connectTimeout,
+            certificateAuthorities: certificateAuthorities)
         let multi = multi
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
