@@ -66,6 +66,17 @@ import Testing
         }
     }
 
+    @Test func aLongSubjectIsRefused() throws {
+        let longest = "\"\(String(repeating: "s", count: 320))\""
+        #expect(try ImportFile.parse(Data(Self.file(subject: longest).utf8), source: "ws.json").connections.count == 1)
+        #expect(
+            try Self.error(Self.file(subject: "\"\(String(repeating: "s", count: 5_000))\""))
+                == Self.prefix + "subject: is 5000 bytes long, more than 320 characters can take")
+        #expect(
+            try Self.error(Self.file(subject: "\"\(String(repeating: "é", count: 321))\""))
+                == Self.prefix + "subject: is longer than 320 characters")
+    }
+
     @Test func anInvisibleSubjectIsRefused() throws {
         #expect(
             try Self.error(Self.file(subject: "\"\\u2060\\u00ad\""))

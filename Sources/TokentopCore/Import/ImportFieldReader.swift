@@ -63,14 +63,19 @@ struct ImportFieldReader {
 
     /// A name shown on the dashboard: at most `maximumLength` characters, with at least one visible character.
     func checkName(_ text: String, field: String, maximumLength: Int) throws {
+        try checkLength(text, field: field, maximumLength: maximumLength)
+        guard !SafeText.isInvisible(text) else {
+            throw fail(field, "has no visible character, only spaces or invisible format characters; give a name")
+        }
+    }
+
+    /// Refuses `text` longer than `maximumLength` characters.
+    func checkLength(_ text: String, field: String, maximumLength: Int) throws {
         // The byte count bounds the cost of counting characters.
         guard text.utf8.count <= 4 * maximumLength else {
             throw fail(field, "is \(text.utf8.count) bytes long, more than \(maximumLength) characters can take")
         }
         guard text.count <= maximumLength else { throw fail(field, "is longer than \(maximumLength) characters") }
-        guard !SafeText.isInvisible(text) else {
-            throw fail(field, "has no visible character, only spaces or invisible format characters; give a name")
-        }
     }
 
     /// An identifier: letters, digits and `. _ - @ : +`, so that it is easy to type in a shell.

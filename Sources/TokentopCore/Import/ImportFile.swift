@@ -24,6 +24,8 @@ public enum ImportFile {
     static let maximumMemberLength = 320
     /// The longest workspace name.
     static let maximumWorkspaceLength = 200
+    /// The longest subject: an e-mail address's longest, which also bounds the list's and dashboard's column.
+    static let maximumSubjectLength = 320
 
     /// Parses and validates an import file.
     /// - Parameters:
@@ -275,6 +277,7 @@ public enum ImportFile {
             throw reader.fail("scope", "missing; give one of \(valid)")
         }
         let subject = try reader.requiredString("subject", "who the credential stands for, such as an e-mail address")
+        try reader.checkLength(subject, field: "subject", maximumLength: Self.maximumSubjectLength)
         guard !SafeText.isInvisible(subject) else {
             throw reader.fail("subject", "has no visible character, only spaces or invisible format characters")
         }
