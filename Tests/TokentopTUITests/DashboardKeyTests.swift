@@ -447,6 +447,16 @@ import TokentopCore
 }
 
 extension DashboardKeyTests {
+    @Test func aMessageTooLongForItsLineEndsWithAnEllipsis() throws {
+        let harness = Fixtures.harness(columns: 80)
+        harness.frame()
+        harness.dashboard.say("refresh requested: 3 connections (" + String(repeating: "umbrella-grace, ", count: 6) + ")")
+        let line = harness.frame()[38]
+        let cut = try #require(line.range(of: "…"), "\(line)")
+        #expect(line[..<cut.lowerBound].hasPrefix(" refresh requested: 3 connections (umbrella-grace, "))
+        #expect(line[cut.upperBound...].hasPrefix(" sort: "), "the cut message stops before the position: \(line)")
+    }
+
     @Test func messagesFadeAfterTenSeconds() {
         let harness = Fixtures.harness()
         harness.frame()

@@ -15,8 +15,9 @@ struct MessageWidget: Widget {
             block.attributes.insert(.reverse)
             canvas.put(" ", row: rect.row, column: rect.column + used, style: block)
         } else if let message = dashboard.message, message.isShown(at: context.now) {
+            // Cut with `…` where the position on the right leaves no room, so a cut message reads as cut.
             canvas.put(
-                " " + message.text, row: rect.row, column: rect.column, width: room,
+                (" " + message.text).truncated(toWidth: room), row: rect.row, column: rect.column,
                 style: message.isError ? theme[.error] : theme[.row])
         }
     }
