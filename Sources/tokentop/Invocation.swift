@@ -149,10 +149,17 @@ extension Invocation {
                 settings.readOnly = true
                 note("readonly")
             case "--log":
-                settings.logFile = try take()
+                // `-` is standard error, where the log goes without --log, rather than a file named "-".
+                let file = try take()
+                settings.logFile = file == "-" ? nil : file
                 note("log_file")
             case "--metrics":
-                settings.metricsFile = try take()
+                let file = try take()
+                guard file != "-" else {
+                    throw UsageError(
+                        description: "--metrics needs a file, which is replaced whole every 5 seconds, not -")
+                }
+                settings.metricsFile = file
                 note("metrics_file")
             case "--on-event":
                 settings.onEvent = try take()

@@ -190,8 +190,8 @@ enum Usage {
         ("--lead", "SECONDS", "the shortest refresh lead window (default 300)"),
         ("--concurrency", "N", "refreshes in flight at once (default 8)"),
         ("--readonly", "", "no refresh, revoke or re-auth from this process; the header shows a lock"),
-        ("--log", "FILE", "the daemon's JSON-lines log (default: stderr), appended to; reopened on SIGHUP; an existing "
-            + "file must be a log of tokentop's"),
+        ("--log", "FILE", "the daemon's JSON-lines log (default, or -: stderr), appended to; reopened on SIGHUP; an "
+            + "existing file must be a log of tokentop's"),
         ("--metrics", "FILE", "write Prometheus text exposition there, atomically, every 5 seconds"),
         (
             "--on-event", "CMD",

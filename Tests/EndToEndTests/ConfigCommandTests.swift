@@ -133,6 +133,7 @@ struct ConfigCommandTests {
         (["reauth", "x", "--timeout", "inf"], "--timeout takes seconds from 1 to 86400 in plain decimal digits"),
         (["list", "--readonly"], "--readonly does not apply to 'list'"),
         (["list", "--log", "x.log"], "--log does not apply to 'list'"),
+        (["daemon", "--metrics", "-"], "--metrics needs a file, which is replaced whole every 5 seconds, not -"),
     ])
     func badFlagsAreUsageErrors(_ arguments: [String], _ message: String) throws {
         let run = try Binary.run(arguments)
@@ -151,6 +152,23 @@ struct ConfigCommandTests {
         let words = line?.split(separator: " ", omittingEmptySubsequences: true) ?? []
         #expect(words.count >= 2 && words[1] == "\(Int(days)!)", "\(run.stdout)")
         #expect(line?.hasSuffix("(flag --history-days)") == true, "\(run.stdout)")
+    }
+
+    /// `--log -` is standard error, as without the flag, and writes no file named "-".
+    @Test func logDashIsStandardError() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        try CommandLineTests.importExpired(into: sandbox)
+        let errors = sandbox.root.appendingPathComponent("stderr.txt").path
+        let daemon = try Binary.start(
+            ["daemon", "--log", "-"], environment: sandbox.environment, directory: sandbox.root, stderr: errors)
+        defer { daemon.kill() }
+        try await DaemonOperationsTests.waitFor(20, "the daemon's first log line on standard error") {
+            DaemonOperationsTests.read(errors).contains("\"daemon started\"")
+        }
+        daemon.signal(SIGTERM)
+        #expect(await daemon.wait() == 0)
+        #expect(!FileManager.default.fileExists(atPath: sandbox.root.appendingPathComponent("-").path))
     }
 
     static let themeName = "a theme name is a file name without '/' or '.theme', such as 'default' or 'monochrome'"

@@ -48,12 +48,24 @@ enum Binary {
     }
 
     /// Starts `tokentop` with `arguments` in the background, `environment` added to this process's.
-    static func start(_ arguments: [String], environment: [String: String]) throws -> Background {
+    /// - Parameters:
+    ///   - directory: the working directory, when not the test runner's.
+    ///   - stderr: a file for standard error (created), when not nowhere.
+    static func start(
+        _ arguments: [String], environment: [String: String], directory: URL? = nil, stderr: String? = nil
+    ) throws -> Background {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardError = FileHandle.nullDevice
+        if let directory { process.currentDirectoryURL = directory }
+        if let stderr, FileManager.default.createFile(atPath: stderr, contents: nil),
+            let file = FileHandle(forWritingAtPath: stderr)
+        {
+            process.standardError = file
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         return Background(process)
