@@ -273,7 +273,7 @@ struct Runner {
 
     private func demo() async throws -> Int32 {
         let path: String
-        var temporary: String?
+        var temporary: DemoDirectory?
         // Nothing is seeded for a dashboard that cannot open: the demo's connections must never land in a store.
         try checkDashboard()
         if let chosen = invocation.database {
@@ -288,22 +288,11 @@ struct Runner {
             }
             path = chosen
         } else {
-            // A new directory of its own (mode 0700), never one a killed demo left under a reused process id,
-            // whose database was sealed under that demo's throwaway key.
-            var template = Array((FileManager.default.temporaryDirectory.path + "/tokentop-demo-XXXXXX").utf8CString)
-            guard let made = mkdtemp(&template) else {
-                let parent = FileManager.default.temporaryDirectory.path
-                throw StoreError(
-                    .cannotOpen,
-                    "cannot create a directory for the demo's database in \(parent): "
-                        + String(cString: strerror(errno)),
-                    path: parent)
-            }
-            let directory = String(cString: made)
+            let directory = try DemoDirectory()
             temporary = directory
-            path = directory + "/demo.sqlite3"
+            path = directory.database
         }
-        defer { if let temporary { try? FileManager.default.removeItem(atPath: temporary) } }
+        defer { temporary?.remove() }
         let clock = SystemTimeSource()
         let secrets = invocation.database == nil ? SecretBox.ephemeral() : try SecretBox.load(environment: environment)
         let store = try Store.open(path: path, secrets: secrets)
