@@ -156,6 +156,9 @@ final class CurlMulti: @unchecked Sendable {
         check(tokentop_curl_setopt_long(easy, CURLOPT_TIMEOUT_MS, transfer.timeoutMilliseconds))
         check(tokentop_curl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, transfer.connectTimeoutMilliseconds))
         check(tokentop_curl_setopt_pointer(easy, CURLOPT_USERAGENT, "tokentop"))
+        // HTTP/1.1, one request at a time on a connection: `sendOnce` judges a connection by what waits on it
+        // before a request, which under HTTP/2 may be another request's answer or the server's settings.
+        check(tokentop_curl_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1)))
         if let authorities = transfer.certificateAuthorities {
             check(tokentop_curl_setopt_pointer(easy, CURLOPT_CAINFO, authorities))
         }

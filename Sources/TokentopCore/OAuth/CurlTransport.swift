@@ -9,8 +9,9 @@ import Foundation
 /// All requests share one multi handle on one thread, which keeps connections to each provider open between
 /// refreshes; at scale this reaches many times the rate of URLSession on Linux (see the README's benchmark). Like
 /// ``URLSessionTransport`` it never follows a redirect, bounds each whole exchange by `timeout`, speaks only HTTP and
-/// HTTPS, verifies TLS certificates against the system's store, and honours the `http_proxy`, `https_proxy` and
-/// `no_proxy` environment variables. Bodies over 4 MiB are refused.
+/// HTTPS (HTTP/1.1), verifies TLS certificates against the system's store, and honours the `http_proxy`,
+/// `https_proxy` and `no_proxy` environment variables. Bodies over 4 MiB are refused. A request is sent once: when a
+/// kept connection dies before its answer, it is sent again only if the server had already closed that connection.
 public final class CurlTransport: HTTPTransport {
     private let multi: CurlMulti
     private let timeout: Double
