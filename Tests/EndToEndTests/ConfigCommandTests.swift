@@ -154,23 +154,6 @@ struct ConfigCommandTests {
         #expect(line?.hasSuffix("(flag --history-days)") == true, "\(run.stdout)")
     }
 
-    /// `--log -` is standard error, as without the flag, and writes no file named "-".
-    @Test func logDashIsStandardError() async throws {
-        let sandbox = try Sandbox()
-        defer { sandbox.remove() }
-        try CommandLineTests.importExpired(into: sandbox)
-        let errors = sandbox.root.appendingPathComponent("stderr.txt").path
-        let daemon = try Binary.start(
-            ["daemon", "--log", "-"], environment: sandbox.environment, directory: sandbox.root, stderr: errors)
-        defer { daemon.kill() }
-        try await DaemonOperationsTests.waitFor(20, "the daemon's first log line on standard error") {
-            DaemonOperationsTests.read(errors).contains("\"daemon started\"")
-        }
-        daemon.signal(SIGTERM)
-        #expect(await daemon.wait() == 0)
-        #expect(!FileManager.default.fileExists(atPath: sandbox.root.appendingPathComponent("-").path))
-    }
-
     static let themeName = "a theme name is a file name without '/' or '.theme', such as 'default' or 'monochrome'"
 
     /// A theme name the dashboard would refuse is refused by every command, as a flag and in the file: `config`

@@ -106,6 +106,23 @@ struct DaemonOperationsTests {
         #expect(reload["config.on_event"] as? String == "set", "the command itself is not logged")
     }
 
+    /// `--log -` is standard error, as without the flag, and writes no file named "-".
+    @Test func logDashIsStandardError() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        try CommandLineTests.importExpired(into: sandbox)
+        let errors = sandbox.root.appendingPathComponent("stderr.txt").path
+        let daemon = try Binary.start(
+            ["daemon", "--log", "-"], environment: sandbox.environment, directory: sandbox.root, stderr: errors)
+        defer { daemon.kill() }
+        try await Self.waitFor(20, "the daemon's first log line on standard error") {
+            Self.read(errors).contains("\"daemon started\"")
+        }
+        daemon.signal(SIGTERM)
+        #expect(await daemon.wait() == 0)
+        #expect(!FileManager.default.fileExists(atPath: sandbox.root.appendingPathComponent("-").path))
+    }
+
     @Test func aSlowAndAFailingEventCommandAreLoggedAndNeverStopTheDaemon() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
