@@ -14,10 +14,6 @@ static inline CURLcode tokentop_curl_setopt_callback(CURL *handle, CURLoption op
                                                      tokentop_curl_data_callback value) {
     return curl_easy_setopt(handle, option, value);
 }
-typedef int (*tokentop_curl_seek_callback)(void *context, curl_off_t offset, int origin);
-static inline CURLcode tokentop_curl_setopt_seek(CURL *handle, tokentop_curl_seek_callback value) {
-    return curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, value);
-}
 typedef int (*tokentop_curl_prereq_callback)(void *context, char *primary_ip, char *local_ip, int primary_port,
                                              int local_port);
 static inline CURLcode tokentop_curl_setopt_prereq(CURL *handle, tokentop_curl_prereq_callback value) {
