@@ -79,7 +79,8 @@ struct Runner {
         case .dashboard:
             // Asked first: a dashboard that cannot start here must not create a database or a key file.
             try checkDashboard()
-            let engine = try openEngine(create: true)
+            // A read-only dashboard makes no store: it shows one that exists, even one this user cannot write.
+            let engine = try openEngine(create: !(try configuration().settings.readOnly ?? false))
             return try await dashboard(engine)
         case .demo:
             return try await demo()

@@ -20,7 +20,9 @@ final class SQLiteDatabase: SQLDatabase {
     /// Opening writes nothing: the journal mode is set by ``configureJournal()``, after the caller has checked that
     /// it understands the file's schema.
     /// - Parameter create: whether a missing file is created; a reading command names the missing file instead.
-    init(path: String, create: Bool = true, busyTimeoutMilliseconds: Int32 = 5000) throws {
+    /// - Parameter unchanging: open the file read-only as one that nothing changes (SQLite's `immutable`), for a
+    ///   store this user may read but not write beside: see ``canReadUnchanging(_:)``.
+    init(path: String, create: Bool = true, unchanging: Bool = false, busyTimeoutMilliseconds: Int32 = 5000) throws {
         self.path = path
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         if !create, !FileManager.default.fileExists(atPath: path) {
@@ -37,12 +39,13 @@ final class SQLiteDatabase: SQLDatabase {
                 "\(path) is empty (0 bytes), not a tokentop store; `tokentop import FILE --db \(path)` fills it, "
                     + "or name another file with --db; nothing was changed", path: path)
         }
-        try Self.createPrivateFile(path)
+        if !unchanging { try Self.createPrivateFile(path) }
         var opened: OpaquePointer?
         // No SQLITE_OPEN_CREATE: the file exists now, and SQLite must never create it with the umask's mode.
         // NOMUTEX because our owner serialises every call; SQLite's own mutex would only add cost.
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
-        let result = sqlite3_open_v2(path, &opened, flags, nil)
+        let flags = unchanging
+            ? SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX : SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
+        let result = sqlite3_open_v2(unchanging ? Self.unchangingURI(path) : path, &opened, flags, nil)
         guard let opened else {
             throw StoreError(
                 .cannotOpen, "cannot open the database \(path): SQLite could not allocate a handle",
@@ -318,6 +321,23 @@ final class SQLiteDatabase: SQLDatabase {
         guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size == 0 else { return false }
         var log = stat()
         return stat(path + "-wal", &log) != 0 || log.st_size == 0
+    }
+
+    /// Whether `path` can be read as an unchanging file when it cannot be opened for writing: it is readable, and
+    /// no write-ahead log beside it holds changes that reading the file alone would miss (a store closed cleanly
+    /// has none).
+    static func canReadUnchanging(_ path: String) -> Bool {
+        var info = stat()
+        let log = stat(path + "-wal", &info) == 0 ? info.st_size : 0
+        return access(path, R_OK) == 0 && log == 0
+    }
+
+    /// `file:` URI for `path` with `immutable=1`: characters a URI gives a meaning are percent-encoded.
+    private static func unchangingURI(_ path: String) -> String {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "?#%")
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        return "file:" + (absolute.addingPercentEncoding(withAllowedCharacters: allowed) ?? absolute) + "?immutable=1"
     }
 
     private static func createPrivateFile(_ path: String) throws {

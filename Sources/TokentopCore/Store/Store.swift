@@ -119,10 +119,19 @@ public final class Store: @unchecked Sendable {
         }
         let directory = (path as NSString).deletingLastPathComponent
         if create, !directory.isEmpty { try PrivateFiles.makeDirectory(directory, for: "the database") }
-        let database = try SQLiteDatabase(path: path, create: create)
-        try Schema.checkCompatible(database)
-        try database.configureJournal()
-        return database
+        do {
+            let database = try SQLiteDatabase(path: path, create: create)
+            try Schema.checkCompatible(database)
+            try database.configureJournal()
+            return database
+        } catch let error as StoreError where error.code == .readOnly && !create {
+            // A store this user may read but not write beside (a backup, another user's file in a directory
+            // closed to this one): SQLite cannot make its shared-memory file, so it is read as an unchanging file.
+            guard SQLiteDatabase.canReadUnchanging(path) else { throw error }
+            let database = try SQLiteDatabase(path: path, create: false, unchanging: true)
+            try Schema.checkCompatible(database)
+            return database
+        }
     }
 
     /// `location` as messages show it: a PostgreSQL URL without its password or query.
