@@ -400,13 +400,13 @@ actor RefreshActor {
     /// Refreshes one connection under its lease.
     ///
     /// - Parameter requestedAt: when an operator asked for this refresh; nil for the actor's own schedule.
-    // FIXME: 10,000-11,000 refreshes/s at N = 100,000 on 2 cores, 0.06-0.13 of wrk's rate (issue 5 wants 0.15; wrk
-    // itself swings 80,000-166,000). About 190 µs of CPU a refresh, machine-wide: 2/5 on `RefreshWriter`'s queue
-    // (a quarter of it appending write-ahead-log frames to a log that grows through a storm), 1/5 in libcurl's loop, 2/5
-    // on the actor and its tasks; the 2 cores are nearly busy, so only less CPU a refresh helps. Tried, no gain
-    // beyond ±10 % noise: a claim that writes no row, a writer that gathers bigger batches, checkpoints that keep the
-    // log short (inline: slower), a bigger page cache, mmap, more concurrency, the client on the actor's executor.
-    // Left: fewer hops between the actor, the pool, libcurl's thread and the writer (about six a refresh).
+    // FIXME: 9,000-11,000 refreshes/s at N = 100,000 on 2 cores, 0.10-0.13 of wrk's rate (issue 5 wants 0.15; wrk
+    // itself swings 80,000-166,000). About 190 µs of CPU a refresh, machine-wide, and the 2 cores are nearly busy:
+    // 2/5 on `RefreshWriter`'s queue (a quarter of that appending write-ahead-log frames to a log that grows through
+    // a storm), 1/5 in libcurl's loop, 2/5 on the actor and its tasks. Tried, no gain beyond ±10 % noise: a claim
+    // that writes no row, a writer that gathers bigger batches, checkpoints that keep the log short (inline: slower),
+    // a bigger page cache, mmap, more concurrency, the client on the actor's executor. Left: fewer hand-offs between
+    // the actor, the pool, libcurl's thread and the writer (about six a refresh).
     @discardableResult
     func performRefresh(_ id: String, requestedAt: Date? = nil, claimed: ClaimedRefresh? = nil) async -> Attempt {
         defer { finish(id) }
