@@ -200,22 +200,9 @@ struct CurlTransportTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tokentop-tls-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let key = directory.appendingPathComponent("key.pem")
-        let certificate = directory.appendingPathComponent("cert.pem")
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        openssl.arguments = [
-            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key.path,
-            "-out", certificate.path,
-        ]
-        openssl.standardOutput = FileHandle.nullDevice
-        openssl.standardError = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
-        try #require(openssl.terminationStatus == 0, "openssl made no test certificate")
-        let server = try await Server(script: Self.idleClosingScript, arguments: [certificate.path, key.path])
-        let transport = try CurlTransport(timeout: 10, certificateAuthorities: certificate.path)
+        let (certificate, key) = try Self.testCertificate(in: directory)
+        let server = try await Server(script: Self.idleClosingScript, arguments: [certificate, key])
+        let transport = try CurlTransport(timeout: 10, certificateAuthorities: certificate)
         func post(_ path: String) async throws -> String {
             let url = URL(string: "https://127.0.0.1:\(server.port)\(path)")!
             let response = try await transport.send(HTTPRequest(url: url, body: Data("x=1".utf8)))
@@ -227,6 +214,78 @@ struct CurlTransportTests {
         try await Task.sleep(for: .seconds(1.5))
         #expect(try await post("/token") == "2", "the request went out on a new connection")
         #expect(try await post("/count") == "2", "each token request reached the server once")
+    }
+
+    /// openssl's TLS 1.3 server, driven through its standard input: it answers the first `/token` request, sends a
+    /// key update on the idle connection (bytes waiting on a connection the server keeps using), closes the
+    /// connection on the second without answering, and answers any later one. The number of requests that arrived
+    /// is written to the file named third.
+    static let keyUpdatingScript = #"""
+        import ctypes, os, subprocess, sys, time
+        cert, key, counts = sys.argv[1:4]
+        # The server dies with this script (PR_SET_PDEATHSIG, SIGKILL), which the test kills.
+        libc = ctypes.CDLL('libc.so.6')
+        server = subprocess.Popen(
+            ['openssl', 's_server', '-accept', '127.0.0.1:0', '-cert', cert, '-key', key, '-tls1_3'],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            preexec_fn=lambda: libc.prctl(1, 9))
+        def say(text):
+            server.stdin.write(text.encode())
+            server.stdin.flush()
+        seen, answered, text = 0, 0, ''
+        while True:
+            data = os.read(server.stdout.fileno(), 65536)
+            if not data:
+                break
+            text += data.decode('latin-1')
+            if seen == 0 and 'ACCEPT' in text:
+                print(text.split('ACCEPT')[1].split()[0].rsplit(':', 1)[1], flush=True)
+            while text.count('POST /token') > seen:
+                seen += 1
+                with open(counts, 'w') as out:
+                    out.write(str(seen))
+                if seen == 2:
+                    say('q\n')
+                else:
+                    say('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 3\r\n\r\n{}\n')
+                    if seen == 1:
+                        time.sleep(0.3)
+                        say('k\n')
+        """#
+
+    @Test func aRequestOnAConnectionTheServerStillUsesIsNotSentAgain() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tokentop-tls-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (certificate, key) = try Self.testCertificate(in: directory)
+        let counts = directory.appendingPathComponent("requests").path
+        let server = try await Server(script: Self.keyUpdatingScript, arguments: [certificate, key, counts])
+        let transport = try CurlTransport(timeout: 10, certificateAuthorities: certificate)
+        let url = URL(string: "https://127.0.0.1:\(server.port)/token")!
+        let first = try await transport.send(HTTPRequest(url: url, body: Data("refresh_token=fake-refresh-1".utf8)))
+        #expect(first.status == 200)
+        // The key update arrives 0.3 s after the answer; the connection stays open.
+        try await Task.sleep(for: .seconds(1.5))
+        let lost = await #expect(throws: URLError.self) {
+            _ = try await transport.send(HTTPRequest(url: url, body: Data("refresh_token=fake-refresh-2".utf8)))
+        }
+        #expect(lost?.code == .networkConnectionLost)
+        #expect(try String(contentsOfFile: counts, encoding: .utf8) == "2", "the second request went out once")
+    }
+
+    /// A self-signed certificate for 127.0.0.1 and its key, made with openssl in `directory`: their paths.
+    static func testCertificate(in directory: URL) throws -> (certificate: String, key: String) {
+        let key = directory.appendingPathComponent("key.pem").path
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        let made = try Binary.run(
+            executable: "/usr/bin/env",
+            [
+                "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days",
+                "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out",
+                certificate,
+            ])
+        try #require(made.status == 0, "openssl made no test certificate: \(made.stderr)")
+        return (certificate, key)
     }
 
     @Test func aBodyOverTheLimitIsRefusedNotKept() async throws {

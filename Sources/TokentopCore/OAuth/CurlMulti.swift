@@ -275,12 +275,18 @@ final class CurlMulti: @unchecked Sendable {
         return Int32(UInt16(bigEndian: port))
     }
 
-    /// Whether the peer has ended an idle connection: it has sent something (a TLS close alert, say) or closed it.
+    /// Whether the peer has closed an idle connection: its end of file (a FIN) or a reset has arrived.
+    ///
+    /// Bytes waiting are no sign: a TLS 1.3 server sends key updates and session tickets on a connection it keeps
+    /// using, and its close alert looks like them; the close that follows the alert is what counts.
     private static func hasEnded(_ socket: Int32) -> Bool {
-        var byte: UInt8 = 0
-        let read = recv(socket, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
-        return read >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        var watch = pollfd(fd: socket, events: pollPeerClosed, revents: 0)
+        guard poll(&watch, 1, 0) == 1 else { return false }
+        return Int32(watch.revents) & (Int32(pollPeerClosed) | POLLHUP | POLLERR) != 0
     }
+
+    /// Linux's `POLLRDHUP`, the peer's end of file even behind unread bytes; Glibc declares it for C only.
+    private static let pollPeerClosed: Int16 = 0x2000
 
     private static let receiveBody: tokentop_curl_data_callback = { data, size, count, context in
         guard let data, let context else { return 0 }
