@@ -97,6 +97,25 @@ struct ConfigCommandTests {
         #expect(refused.stderr.hasPrefix("tokentop: \(flag) needs a value"))
     }
 
+    /// `-` in the file means what it means as a flag: standard error for the log; the metrics file needs a file.
+    @Test func aDashInTheFileIsTakenAsItsFlagTakesIt() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let metrics = try sandbox.write("m.json", "{\"metrics_file\": \"-\"}")
+        let refused = try Binary.run(["config", "--config", metrics], environment: sandbox.environment)
+        #expect(refused.status == 1)
+        #expect(
+            refused.stderr.hasPrefix(
+                "tokentop: \(metrics): metrics_file: needs a file, which is replaced whole every 5 seconds, not -"),
+            "\(refused.stderr)")
+        let log = try sandbox.write("l.json", "{\"log_file\": \"-\"}")
+        let shown = try Binary.run(["config", "--config", log], environment: sandbox.environment)
+        #expect(shown.status == 0, "\(shown.stderr)")
+        let line = shown.stdout.split(separator: "\n").first { $0.hasPrefix("log_file ") }
+        let words = line?.split(separator: " ", omittingEmptySubsequences: true) ?? []
+        #expect(words.count >= 2 && words[1] == "-", "\(shown.stdout)")
+    }
+
     @Test func aConfigurationFileQuotedOnStandardErrorHasItsControlCharactersCleaned() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

@@ -167,6 +167,18 @@ struct MetricsPathTests {
         #expect(run.status == 1)
         #expect(run.stderr.contains("its folder \(sandbox.root.path)/no/such/folder does not exist"), "\(run.stderr)")
     }
+
+    @Test func theLogFileIsRefusedAsTheMetricsFileAtStart() throws {
+        let sandbox = try Sandbox.holdingAnExpiredToken()
+        defer { sandbox.remove() }
+        let both = sandbox.root.appendingPathComponent("both.out").path
+        let run = try Binary.run(["daemon", "--metrics", both, "--log", both], environment: sandbox.environment)
+        #expect(run.status == 1)
+        #expect(
+            run.stderr == "tokentop: refusing to replace \(both): it is the log file as well (--log, log_file); name a "
+                + "new file\n")
+        #expect(!FileManager.default.fileExists(atPath: both))
+    }
 }
 
 /// `--log` and `log_file` append to a file: never to the key file or the database, by any of their names.

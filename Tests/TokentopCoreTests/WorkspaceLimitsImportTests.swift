@@ -43,10 +43,13 @@ import Testing
         let member = "[\"ok@example.com\", \"\(String(repeating: "b", count: 321))\"]"
         #expect(
             try Self.error(Self.file(members: member)) == Self.prefix + "members[1]: is longer than 320 characters")
-        let workspace = "\"\(String(repeating: "w", count: 5_000))\""
+        let workspace = "\"\(String(repeating: "w", count: 7_000))\""
         #expect(
             try Self.error(Self.file(workspace: workspace))
-                == Self.prefix + "workspace: is 5000 bytes long, more than 200 characters can take")
+                == Self.prefix + "workspace: is 7000 bytes long, more than the 6400 bytes of 200 characters allowed")
+        #expect(
+            try Self.error(Self.file(workspace: "\"\(String(repeating: "w", count: 5_000))\""))
+                == Self.prefix + "workspace: is longer than 200 characters")
         let accented = "\"\(String(repeating: "é", count: 201))\""
         #expect(
             try Self.error(Self.file(workspace: accented)) == Self.prefix + "workspace: is longer than 200 characters")
@@ -70,11 +73,23 @@ import Testing
         let longest = "\"\(String(repeating: "s", count: 320))\""
         #expect(try ImportFile.parse(Data(Self.file(subject: longest).utf8), source: "ws.json").connections.count == 1)
         #expect(
-            try Self.error(Self.file(subject: "\"\(String(repeating: "s", count: 5_000))\""))
-                == Self.prefix + "subject: is 5000 bytes long, more than 320 characters can take")
+            try Self.error(Self.file(subject: "\"\(String(repeating: "s", count: 11_000))\""))
+                == Self.prefix + "subject: is 11000 bytes long, more than the 10240 bytes of 320 characters allowed")
+        // 320 flags are 320 characters of 8 bytes each.
+        let flags = "\"\(String(repeating: "\u{1F1EF}\u{1F1F5}", count: 320))\""
+        #expect(try ImportFile.parse(Data(Self.file(subject: flags).utf8), source: "ws.json").connections.count == 1)
         #expect(
             try Self.error(Self.file(subject: "\"\(String(repeating: "é", count: 321))\""))
                 == Self.prefix + "subject: is longer than 320 characters")
+    }
+
+    @Test func anIdMadeFromALongSubjectIsNamedAsMadeNotGiven() throws {
+        let text = Self.file(subject: "\"\(String(repeating: "z", count: 320))\"")
+            .replacingOccurrences(of: "{\"id\": \"ws\", ", with: "{")
+        let error = try #require(throws: ImportError.self) { try ImportFile.parse(Data(text.utf8), source: "ws.json") }
+        #expect(error.description.hasSuffix(
+            "id: missing, and the one made from the integration and the subject would be longer than 200 characters; "
+                + "give the connection an \"id\""), "\(error.description)")
     }
 
     @Test func anInvisibleSubjectIsRefused() throws {

@@ -450,7 +450,8 @@ extension DashboardKeyTests {
     @Test func aMessageTooLongForItsLineEndsWithAnEllipsis() throws {
         let harness = Fixtures.harness(columns: 80)
         harness.frame()
-        harness.dashboard.say("refresh requested: 3 connections (" + String(repeating: "umbrella-grace, ", count: 6) + ")")
+        let names = String(repeating: "umbrella-grace, ", count: 6)
+        harness.dashboard.say("refresh requested: 3 connections (" + names + ")")
         let line = harness.frame()[38]
         let cut = try #require(line.range(of: "…"), "\(line)")
         #expect(line[..<cut.lowerBound].hasPrefix(" refresh requested: 3 connections (umbrella-grace, "))

@@ -73,10 +73,15 @@ public enum ConfigFile {
             }
             settings.readOnly = flag
         }
+        // "-" is standard error for the log, as `--log -` is; the metrics file is replaced whole, so it is a file.
         settings.logFile = try nonEmpty(
             "log_file", reader, "name the daemon's log file, or leave log_file out to log to standard error")
+            .flatMap { $0 == "-" ? nil : $0 }
         settings.metricsFile = try nonEmpty(
             "metrics_file", reader, "name the file for the textfile collector, or leave metrics_file out")
+        if settings.metricsFile == "-" {
+            throw reader.fail("metrics_file", "needs a file, which is replaced whole every 5 seconds, not -")
+        }
         settings.onEvent = try nonEmpty(
             "on_event", reader, "give the command to run for each event, or leave on_event out")
         if let timeout = try reader.number("on_event_timeout_seconds") {

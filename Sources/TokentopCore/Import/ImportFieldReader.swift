@@ -71,12 +71,19 @@ struct ImportFieldReader {
 
     /// Refuses `text` longer than `maximumLength` characters.
     func checkLength(_ text: String, field: String, maximumLength: Int) throws {
-        // The byte count bounds the cost of counting characters.
-        guard text.utf8.count <= 4 * maximumLength else {
-            throw fail(field, "is \(text.utf8.count) bytes long, more than \(maximumLength) characters can take")
+        // The byte count bounds the cost of counting characters; a flag or a joined emoji takes 8 to 30 bytes.
+        let maximumBytes = 32 * maximumLength
+        guard text.utf8.count <= maximumBytes else {
+            throw fail(
+                field,
+                "is \(text.utf8.count) bytes long, more than the \(maximumBytes) bytes of \(maximumLength) "
+                    + "characters allowed")
         }
         guard text.count <= maximumLength else { throw fail(field, "is longer than \(maximumLength) characters") }
     }
+
+    /// The longest identifier (a connection's or an integration's id).
+    static let maximumIdentifierLength = 200
 
     /// An identifier: letters, digits and `. _ - @ : +`, so that it is easy to type in a shell.
     func identifier(_ key: String, _ purpose: String) throws -> String? {
@@ -87,7 +94,9 @@ struct ImportFieldReader {
 
     func checkIdentifier(_ text: String, field: String, purpose: String) throws {
         guard !text.isEmpty else { throw fail(field, "must not be empty; give \(purpose)") }
-        guard text.count <= 200 else { throw fail(field, "is longer than 200 characters") }
+        guard text.count <= Self.maximumIdentifierLength else {
+            throw fail(field, "is longer than \(Self.maximumIdentifierLength) characters")
+        }
         guard text.allSatisfy(Self.isIdentifierCharacter) else {
             throw fail(field, "\(ImportError.quoted(text)) may contain only letters, digits and . _ - @ : +")
         }

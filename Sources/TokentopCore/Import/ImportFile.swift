@@ -290,6 +290,12 @@ public enum ImportFile {
                     "missing, and the subject has no letters or digits to derive one from; "
                         + "give the connection an \"id\"")
             }
+            guard id.count <= ImportFieldReader.maximumIdentifierLength else {
+                throw reader.fail(
+                    "id",
+                    "missing, and the one made from the integration and the subject would be longer than "
+                        + "\(ImportFieldReader.maximumIdentifierLength) characters; give the connection an \"id\"")
+            }
             try reader.checkIdentifier(id, field: "id", purpose: "the connection a name")
         }
         let credential = try reader.choice("credential", CredentialKind.self) ?? .oauth2

@@ -107,6 +107,10 @@ public final class OperationsLoop: Sendable {
     /// as a log file that cannot be opened is, rather than a line in the log later.
     public static func check(_ settings: Settings) throws {
         guard let path = settings.metricsFile else { return }
+        // Replaced whole every 5 seconds, it would wipe the log, and the log's lines would stop the replacing.
+        if let log = settings.logFile {
+            try ReplaceableFile.refuse(path, ifItIs: [(log, "the log file as well (--log, log_file)")])
+        }
         try checkReplaceable(path)
         let directory = (path as NSString).deletingLastPathComponent
         let folder = directory.isEmpty ? "." : directory
