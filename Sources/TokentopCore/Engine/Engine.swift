@@ -60,8 +60,9 @@ public final class Engine: Sendable {
                 .readOnly,
                 "\(id): not \(action): this tokentop runs read-only (--readonly, or readonly in the configuration)")
         }
-        // A new token stored in a deleted file is lost, and a rotated refresh token with it: nothing is sent.
-        if let problem = store.fileProblem() {
+        // A new token stored in a deleted file is lost, and a rotated refresh token with it: nothing is sent. Nor
+        // is a revocation the store could not record.
+        if let problem = store.fileProblem() ?? store.readOnlyProblem() {
             throw EngineError(.storage, "\(id): not \(action): \(problem)")
         }
     }

@@ -8,6 +8,8 @@ import Foundation
 final class SQLiteDatabase: SQLDatabase {
     let path: String
     var location: String { path }
+    /// Whether the file was opened read-only as one nothing changes (see `init(path:create:unchanging:)`).
+    let unchanging: Bool
     let dialect = SQLDialect.sqlite
     private let handle: OpaquePointer
     private let busyTimeoutMilliseconds: Int32
@@ -24,6 +26,7 @@ final class SQLiteDatabase: SQLDatabase {
     ///   store this user may read but not write beside: see ``canReadUnchanging(_:)``.
     init(path: String, create: Bool = true, unchanging: Bool = false, busyTimeoutMilliseconds: Int32 = 5000) throws {
         self.path = path
+        self.unchanging = unchanging
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         if !create, !FileManager.default.fileExists(atPath: path) {
             throw StoreError(

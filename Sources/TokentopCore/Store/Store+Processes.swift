@@ -63,6 +63,13 @@ extension Store {
         }
     }
 
+    /// Why nothing may be written into the store: it was opened read-only, as a file this user may read but not
+    /// write beside; nil when it may be written.
+    public func readOnlyProblem() -> String? {
+        guard (database as? SQLiteDatabase)?.unchanging == true else { return nil }
+        return "the database \(path) is open read-only: this user may not write it or its directory"
+    }
+
     /// Why this store's file can no longer be written to any purpose (it was deleted or moved since it was opened),
     /// or nil while it is where it was. A PostgreSQL store has no file: always nil.
     public func fileProblem() -> String? {
