@@ -216,6 +216,67 @@ struct CurlTransportTests {
         #expect(try await post("/count") == "2", "each token request reached the server once")
     }
 
+    /// HTTPS that half-closes a connection idle for half a second (its close alert and FIN) and reads on: a request
+    /// that still comes is counted and dropped unanswered. Each answer is how many times its body arrived.
+    static let halfClosingScript = #"""
+        import http.server, socket, ssl, sys
+        seen = {}
+        def count(body):
+            seen[body] = seen.get(body, 0) + 1
+            return seen[body]
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+            timeout = 0.5
+            def log_message(self, *a): pass
+            def do_POST(self):
+                out = str(count(self.rfile.read(int(self.headers.get('Content-Length', 0))))).encode()
+                self.send_response(200)
+                self.send_header('Content-Length', str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+            def finish(self):
+                try:
+                    super().finish()
+                    # Non-blocking: the close alert goes out, and nothing waits for the client's.
+                    self.connection.setblocking(False)
+                    try:
+                        self.connection._sslobj.shutdown()
+                    except Exception:
+                        pass
+                    socket.socket.shutdown(self.connection, socket.SHUT_WR)
+                    self.connection.settimeout(5)
+                    late = self.connection.recv(65536)
+                    if late:
+                        count(late.split(b'\r\n\r\n', 1)[-1])
+                except Exception:
+                    pass
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(sys.argv[1], sys.argv[2])
+        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        print(server.server_port, flush=True)
+        server.serve_forever()
+        """#
+
+    @Test func aRequestIsNeverSentOnAConnectionTheServerHalfClosed() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tokentop-tls-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (certificate, key) = try Self.testCertificate(in: directory)
+        let server = try await Server(script: Self.halfClosingScript, arguments: [certificate, key])
+        let transport = try CurlTransport(timeout: 10, certificateAuthorities: certificate)
+        let url = URL(string: "https://127.0.0.1:\(server.port)/token")!
+        func post(_ body: String) async throws -> String {
+            let response = try await transport.send(HTTPRequest(url: url, body: Data(body.utf8)))
+            #expect(response.status == 200)
+            return String(decoding: response.body, as: UTF8.self)
+        }
+        #expect(try await post("refresh_token=fake-refresh-1") == "1")
+        // The server half-closes the kept connection after half a second idle, and would still read a request.
+        try await Task.sleep(for: .seconds(1.5))
+        #expect(try await post("refresh_token=fake-refresh-2") == "1", "the request went out once, on a new connection")
+    }
+
     /// openssl's TLS 1.3 server, driven through its standard input: it answers the first `/token` request, sends a
     /// key update on the idle connection (bytes waiting on a connection the server keeps using), closes the
     /// connection on the second without answering, and answers any later one. The number of requests that arrived

@@ -29,8 +29,8 @@ final class CurlMulti: @unchecked Sendable {
     private var socketsByPorts: [Ports: Int32] = [:]
 
     /// A TCP connection's local and remote ports: all the pre-request callback tells of its connection. Connections
-    /// to two hosts may share both; then one is looked at for the other, which at worst misjudges whether a retry
-    /// may go out.
+    /// to two hosts may share both; then one is looked at for the other, which at worst starts a transfer again on a
+    /// new connection, or lets one go out on a connection that turns out closed.
     private struct Ports: Hashable {
         let local: Int32
         let remote: Int32
@@ -126,12 +126,30 @@ final class CurlMulti: @unchecked Sendable {
                 _ = tokentop_curl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
                 let response = HTTPResponse(status: status, headers: transfer.headers, body: Data(transfer.body))
                 end(easy, with: .success(response))
+            } else if code == CURLE_ABORTED_BY_CALLBACK, transfer.connectionEnded {
+                reconnect(easy, transfer)
             } else {
-                let resent = code == CURLE_ABORTED_BY_CALLBACK && transfer.requestsSent > 0
+                let resent = code == CURLE_ABORTED_BY_CALLBACK && transfer.sent
                 let error = Self.error(code, tooLarge: transfer.tooLarge, resent: resent)
                 end(easy, with: .failure(error))
             }
         }
+    }
+
+    /// Starts `transfer` again on a new connection: its request never went out on the one the server had closed.
+    private func reconnect(_ easy: UnsafeMutableRawPointer, _ transfer: CurlTransfer) {
+        curl_multi_remove_handle(multi, easy)
+        transfer.connectionEnded = false
+        transfer.reconnected = true
+        transfer.headers = [:]
+        transfer.body = []
+        curl_easy_reset(easy)
+        do {
+            try configure(easy, for: transfer)
+        } catch {
+            return end(easy, with: .failure(error))
+        }
+        if curl_multi_add_handle(multi, easy) != CURLM_OK { end(easy, with: .failure(URLError(.unknown))) }
     }
 
     private func end(_ easy: UnsafeMutableRawPointer, with result: Result<HTTPResponse, any Error>) {
@@ -159,9 +177,12 @@ final class CurlMulti: @unchecked Sendable {
         // HTTP/1.1, one request at a time on a connection: `sendOnce` judges a connection by what waits on it
         // before a request, which under HTTP/2 may be another request's answer or the server's settings.
         check(tokentop_curl_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1)))
+        // After a kept connection turned out closed, a new one: any other kept one may be closed as well.
+        if transfer.reconnected { check(tokentop_curl_setopt_long(easy, CURLOPT_FRESH_CONNECT, 1)) }
         if let authorities = transfer.certificateAuthorities {
             check(tokentop_curl_setopt_pointer(easy, CURLOPT_CAINFO, authorities))
         }
+        if let old = transfer.headerList { curl_slist_free_all(old) }
         var list: UnsafeMutablePointer<curl_slist>?
         // An empty `Expect:` stops libcurl from waiting for `100 Continue` before a larger body.
         for line in request.headers.map({ "\($0.name): \($0.value)" }) + ["Expect:"] {
@@ -206,21 +227,26 @@ final class CurlMulti: @unchecked Sendable {
 
     private static var noBody: UnsafeRawPointer { UnsafeRawPointer(("" as StaticString).utf8Start) }
 
-    /// Lets a request go out again only when every earlier try went into a connection the server had closed.
+    /// Sends a token request once, and never into a connection the server has closed.
     ///
     /// When a kept connection dies after the request went out and before any answer, libcurl sends the request
     /// again at once, up to five times over other kept connections. A token request must not be repeated behind the
-    /// refresh policy's back: the provider may have rotated the refresh token on the first. But a try that went into
-    /// a connection the server had closed while it was idle (servers do after a minute or so) never reached it, and
-    /// the next try, on a new connection, is the first the server sees. Any other repeat fails the transfer, and the
-    /// policy decides.
+    /// refresh policy's back: the provider may have rotated the refresh token on the first. So a second call fails
+    /// the transfer, and the policy decides. Servers close idle connections, though (after a minute or so), and
+    /// this libcurl reuses a TLS connection whose server sent its close alert and closed it; a request sent there
+    /// may or may not be read (a server may still read after closing its side). So before the request, a kept
+    /// connection whose server's close has arrived is given up, and the transfer starts again on a new one.
     private static let sendOnce: tokentop_curl_prereq_callback = { context, _, _, remotePort, localPort in
         guard let context else { return Int32(CURL_PREREQFUNC_ABORT) }
         let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
-        guard transfer.sentIntoClosedConnections == transfer.requestsSent else { return Int32(CURL_PREREQFUNC_ABORT) }
-        transfer.requestsSent += 1
-        let socket = transfer.multi?.socket(of: Ports(local: localPort, remote: remotePort))
-        if let socket, CurlMulti.hasEnded(socket) { transfer.sentIntoClosedConnections += 1 }
+        guard !transfer.sent else { return Int32(CURL_PREREQFUNC_ABORT) }
+        if !transfer.reconnected, let socket = transfer.multi?.socket(of: Ports(local: localPort, remote: remotePort)),
+            CurlMulti.hasEnded(socket)
+        {
+            transfer.connectionEnded = true
+            return Int32(CURL_PREREQFUNC_ABORT)
+        }
+        transfer.sent = true
         return Int32(CURL_PREREQFUNC_OK)
     }
 

@@ -23,10 +23,13 @@ final class CurlTransfer: @unchecked Sendable {
     /// The header list handed to libcurl, freed when the transfer ends.
     var headerList: UnsafeMutablePointer<curl_slist>?
     var tooLarge = false
-    /// How many times libcurl set out to send the request (see `CurlMulti.sendOnce`).
-    var requestsSent = 0
-    /// How many of those went into a kept connection that the server had already closed.
-    var sentIntoClosedConnections = 0
+    /// Whether the request went out (see `CurlMulti.sendOnce`).
+    var sent = false
+    /// Whether the transfer was stopped before its request, on a kept connection the server had closed, to start
+    /// again on a new one.
+    var connectionEnded = false
+    /// Whether it runs on a new connection of its own after that.
+    var reconnected = false
     /// The multi running the transfer, while it runs.
     weak var multi: CurlMulti?
 

@@ -10,8 +10,8 @@ import Foundation
 /// refreshes; at scale this reaches many times the rate of URLSession on Linux (see the README's benchmark). Like
 /// ``URLSessionTransport`` it never follows a redirect, bounds each whole exchange by `timeout`, speaks only HTTP and
 /// HTTPS (HTTP/1.1), verifies TLS certificates against the system's store, and honours the `http_proxy`,
-/// `https_proxy` and `no_proxy` environment variables. Bodies over 4 MiB are refused. A request is sent once: when a
-/// kept connection dies before its answer, it is sent again only if the server had already closed that connection.
+/// `https_proxy` and `no_proxy` environment variables. Bodies over 4 MiB are refused. A request is sent once, and
+/// never on a kept connection whose server has closed it (it goes out on a new one instead).
 public final class CurlTransport: HTTPTransport {
     private let multi: CurlMulti
     private let timeout: Double
