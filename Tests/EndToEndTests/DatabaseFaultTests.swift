@@ -125,7 +125,8 @@ struct DatabaseFaultTests {
             "import.json",
             CommandLineTests.importFile.replacingOccurrences(
                 of: "\"token_url\": \"http://127.0.0.1:9/token\",",
-                with: "\"token_url\": \"http://127.0.0.1:9/token\", \"revocation_url\": \"http://127.0.0.1:9/revoke\","))
+                with: "\"token_url\": \"http://127.0.0.1:9/token\", "
+                    + "\"revocation_url\": \"http://127.0.0.1:9/revoke\","))
         let imported = try Binary.run(
             ["import", file, "--db", database], environment: sandbox.environment.merging(["TOKENTOP_KEY": key]) { $1 })
         try #require(imported.status == 0, "\(imported.stderr)")
@@ -153,6 +154,50 @@ struct DatabaseFaultTests {
             "\(revoke.stderr)")
         #expect(try Self.bytes(database) == before)
         #expect(!FileManager.default.fileExists(atPath: database + "-wal"))
+    }
+
+    /// Such a store whose write-ahead log still holds changes (its writer was killed) is refused, not shown stale, and
+    /// the message names the log and who can read it in.
+    @Test func aDirectoryTheUserMayNotWriteWithAnUnreadLogIsRefusedByName() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let key = Self.newKey()
+        let closed = sandbox.root.appendingPathComponent("closed")
+        try FileManager.default.createDirectory(at: closed, withIntermediateDirectories: true)
+        let database = closed.appendingPathComponent("tokentop.sqlite3").path
+        let file = try sandbox.write("import.json", CommandLineTests.importFile)
+        let imported = try Binary.run(
+            ["import", file, "--db", database], environment: sandbox.environment.merging(["TOKENTOP_KEY": key]) { $1 })
+        try #require(imported.status == 0, "\(imported.stderr)")
+        // A writer killed after its commit: the change is in the log only, and its shared-memory file is gone.
+        let killed = try Binary.run(
+            executable: "/usr/bin/env",
+            [
+                "python3", "-c",
+                "import os, sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+                    + "c.execute('PRAGMA wal_autocheckpoint=0'); "
+                    + "c.execute(\"UPDATE connections SET subject = subject || ' (changed)'\"); c.commit(); "
+                    + "os._exit(0)",
+                database,
+            ])
+        try #require(killed.status == 0, "\(killed.stderr)")
+        try? FileManager.default.removeItem(atPath: database + "-shm")
+        let log = try #require(try FileManager.default.attributesOfItem(atPath: database + "-wal")[.size] as? Int)
+        try #require(log > 0)
+        let binary = try Unprivileged.copyOfBinary(into: sandbox.root)
+        let modes = [(sandbox.root.path, 0o755), (closed.path, 0o755), (database, 0o644), (database + "-wal", 0o644)]
+        for (path, mode) in modes {
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        }
+        let nobody = ["TOKENTOP_KEY": key, "HOME": "/nonexistent", "XDG_CONFIG_HOME": "/nonexistent"]
+        let list = try Unprivileged.run([binary, "list", "--db", database], environment: nobody)
+        #expect(list.status == 1)
+        #expect(
+            list.stderr == "tokentop: cannot read the database \(database): its write-ahead log \(database)-wal holds "
+                + "changes that only a user who may write \(closed.path) can read in; run `tokentop list --db "
+                + "\(database)` once as that user, or copy the files to a directory you may write; nothing was "
+                + "changed\n",
+            "\(list.stderr)")
     }
 
     // MARK: - Busy

@@ -335,6 +335,21 @@ final class SQLiteDatabase: SQLDatabase {
         return access(path, R_OK) == 0 && log == 0
     }
 
+    /// Why `path` cannot be read by this user when its write-ahead log holds changes that SQLite may read only with
+    /// a shared-memory file it cannot make beside it; nil when that is not the case.
+    static func unreadLogProblem(_ path: String) -> StoreError? {
+        var info = stat()
+        let directory = (path as NSString).deletingLastPathComponent
+        guard stat(path + "-wal", &info) == 0, info.st_size > 0, access(directory.isEmpty ? "." : directory, W_OK) != 0
+        else { return nil }
+        return StoreError(
+            .readOnly,
+            "cannot read the database \(path): its write-ahead log \(path)-wal holds changes that only a user who may "
+                + "write \(directory.isEmpty ? "its directory" : directory) can read in; run `tokentop list --db "
+                + "\(path)` once as that user, or copy the files to a directory you may write; nothing was changed",
+            path: path)
+    }
+
     /// `file:` URI for `path` with `immutable=1`: characters a URI gives a meaning are percent-encoded.
     private static func unchangingURI(_ path: String) -> String {
         var allowed = CharacterSet.urlPathAllowed

@@ -124,10 +124,12 @@ public final class Store: @unchecked Sendable {
             try Schema.checkCompatible(database)
             try database.configureJournal()
             return database
-        } catch let error as StoreError where error.code == .readOnly && !create {
+        } catch let error as StoreError where [.readOnly, .cannotOpen].contains(error.code) && !create {
             // A store this user may read but not write beside (a backup, another user's file in a directory
             // closed to this one): SQLite cannot make its shared-memory file, so it is read as an unchanging file.
-            guard SQLiteDatabase.canReadUnchanging(path) else { throw error }
+            guard SQLiteDatabase.canReadUnchanging(path) else {
+                throw SQLiteDatabase.unreadLogProblem(path) ?? error
+            }
             let database = try SQLiteDatabase(path: path, create: false, unchanging: true)
             try Schema.checkCompatible(database)
             return database
