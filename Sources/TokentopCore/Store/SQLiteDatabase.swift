@@ -331,8 +331,9 @@ final class SQLiteDatabase: SQLDatabase {
     /// has none).
     static func canReadUnchanging(_ path: String) -> Bool {
         var info = stat()
-        let log = stat(path + "-wal", &info) == 0 ? info.st_size : 0
-        return access(path, R_OK) == 0 && log == 0
+        // A regular file only: a pipe or a device named as the store would block the read or never end.
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, access(path, R_OK) == 0 else { return false }
+        return stat(path + "-wal", &info) != 0 || info.st_size == 0
     }
 
     /// Why `path` cannot be read by this user when its write-ahead log holds changes that SQLite may read only with
