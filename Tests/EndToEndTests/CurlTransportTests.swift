@@ -197,23 +197,12 @@ struct CurlTransportTests {
         """#
 
     @Test func aRequestAfterTheServerClosedAnIdleTLSConnectionGoesOutOnANewOne() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tokentop-tls-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let (certificate, key) = try Self.testCertificate(in: directory)
-        let server = try await Server(script: Self.idleClosingScript, arguments: [certificate, key])
-        let transport = try CurlTransport(timeout: 10, certificateAuthorities: certificate)
-        func post(_ path: String) async throws -> String {
-            let url = URL(string: "https://127.0.0.1:\(server.port)\(path)")!
-            let response = try await transport.send(HTTPRequest(url: url, body: Data("x=1".utf8)))
-            #expect(response.status == 200)
-            return String(decoding: response.body, as: UTF8.self)
-        }
-        #expect(try await post("/token") == "1")
+        let tls = try await TLSFixture(Self.idleClosingScript)
+        #expect(try await tls.post("/token", "x=1") == "1")
         // The server closes the kept connection after half a second idle.
         try await Task.sleep(for: .seconds(1.5))
-        #expect(try await post("/token") == "2", "the request went out on a new connection")
-        #expect(try await post("/count") == "2", "each token request reached the server once")
+        #expect(try await tls.post("/token", "x=1") == "2", "the request went out on a new connection")
+        #expect(try await tls.post("/count", "x=1") == "2", "each token request reached the server once")
     }
 
     /// HTTPS that half-closes a connection idle for half a second (its close alert and FIN) and reads on: a request
@@ -259,22 +248,13 @@ struct CurlTransportTests {
         """#
 
     @Test func aRequestIsNeverSentOnAConnectionTheServerHalfClosed() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tokentop-tls-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let (certificate, key) = try Self.testCertificate(in: directory)
-        let server = try await Server(script: Self.halfClosingScript, arguments: [certificate, key])
-        let transport = try CurlTransport(timeout: 10, certificateAuthorities: certificate)
-        let url = URL(string: "https://127.0.0.1:\(server.port)/token")!
-        func post(_ body: String) async throws -> String {
-            let response = try await transport.send(HTTPRequest(url: url, body: Data(body.utf8)))
-            #expect(response.status == 200)
-            return String(decoding: response.body, as: UTF8.self)
-        }
-        #expect(try await post("refresh_token=fake-refresh-1") == "1")
+        let tls = try await TLSFixture(Self.halfClosingScript)
+        #expect(try await tls.post("/token", "refresh_token=fake-refresh-1") == "1")
         // The server half-closes the kept connection after half a second idle, and would still read a request.
         try await Task.sleep(for: .seconds(1.5))
-        #expect(try await post("refresh_token=fake-refresh-2") == "1", "the request went out once, on a new connection")
+        #expect(
+            try await tls.post("/token", "refresh_token=fake-refresh-2") == "1",
+            "the request went out once, on a new connection")
     }
 
     /// openssl's TLS 1.3 server, driven through its standard input: it answers the first `/token` request, sends a
@@ -315,38 +295,54 @@ struct CurlTransportTests {
         """#
 
     @Test func aRequestOnAConnectionTheServerStillUsesIsNotSentAgain() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tokentop-tls-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let (certificate, key) = try Self.testCertificate(in: directory)
-        let counts = directory.appendingPathComponent("requests").path
-        let server = try await Server(script: Self.keyUpdatingScript, arguments: [certificate, key, counts])
-        let transport = try CurlTransport(timeout: 10, certificateAuthorities: certificate)
-        let url = URL(string: "https://127.0.0.1:\(server.port)/token")!
-        let first = try await transport.send(HTTPRequest(url: url, body: Data("refresh_token=fake-refresh-1".utf8)))
-        #expect(first.status == 200)
+        let tls = try await TLSFixture(Self.keyUpdatingScript, files: ["requests"])
+        #expect(try await tls.post("/token", "refresh_token=fake-refresh-1") == "{}\n")
         // The key update arrives 0.3 s after the answer; the connection stays open.
         try await Task.sleep(for: .seconds(1.5))
         let lost = await #expect(throws: URLError.self) {
-            _ = try await transport.send(HTTPRequest(url: url, body: Data("refresh_token=fake-refresh-2".utf8)))
+            _ = try await tls.post("/token", "refresh_token=fake-refresh-2")
         }
         #expect(lost?.code == .networkConnectionLost)
-        #expect(try String(contentsOfFile: counts, encoding: .utf8) == "2", "the second request went out once")
+        #expect(try String(contentsOfFile: tls.file("requests"), encoding: .utf8) == "2", "the second went out once")
     }
 
-    /// A self-signed certificate for 127.0.0.1 and its key, made with openssl in `directory`: their paths.
-    static func testCertificate(in directory: URL) throws -> (certificate: String, key: String) {
-        let key = directory.appendingPathComponent("key.pem").path
-        let certificate = directory.appendingPathComponent("cert.pem").path
-        let made = try Binary.run(
-            executable: "/usr/bin/env",
-            [
-                "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days",
-                "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out",
-                certificate,
-            ])
-        try #require(made.status == 0, "openssl made no test certificate: \(made.stderr)")
-        return (certificate, key)
+    /// An HTTPS server of the tests': `script` run with a new self-signed certificate for 127.0.0.1, its key and
+    /// the paths of `files` in a directory of its own, removed with the fixture; and a transport that trusts it.
+    final class TLSFixture {
+        let directory: URL
+        let server: Server
+        let transport: CurlTransport
+
+        init(_ script: String, files: [String] = []) async throws {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tokentop-tls-\(UUID())")
+            self.directory = directory
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let key = directory.appendingPathComponent("key.pem").path
+            let certificate = directory.appendingPathComponent("cert.pem").path
+            let made = try Binary.run(
+                executable: "/usr/bin/env",
+                [
+                    "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key,
+                    "-out", certificate,
+                ])
+            try #require(made.status == 0, "openssl made no test certificate: \(made.stderr)")
+            let paths = files.map { directory.appendingPathComponent($0).path }
+            server = try await Server(script: script, arguments: [certificate, key] + paths)
+            transport = try CurlTransport(timeout: 10, certificateAuthorities: certificate)
+        }
+
+        deinit { try? FileManager.default.removeItem(at: directory) }
+
+        func file(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+        /// POSTs `body` to `path`: the answer's body as text, once it is seen to be 200.
+        func post(_ path: String, _ body: String) async throws -> String {
+            let url = URL(string: "https://127.0.0.1:\(server.port)\(path)")!
+            let response = try await transport.send(HTTPRequest(url: url, body: Data(body.utf8)))
+            #expect(response.status == 200)
+            return String(decoding: response.body, as: UTF8.self)
+        }
     }
 
     @Test func aBodyOverTheLimitIsRefusedNotKept() async throws {

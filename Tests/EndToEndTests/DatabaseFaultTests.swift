@@ -111,25 +111,34 @@ struct DatabaseFaultTests {
         #expect(alice["last_refresh_at"] is NSNull)
     }
 
+    /// A store of `text` imported under a new key into `closed/tokentop.sqlite3` of `sandbox` (the modes that close
+    /// the directory to nobody are each test's own): the key, the directory and the database.
+    static func storeInClosedDirectory(
+        _ sandbox: Sandbox, importing text: String
+    ) throws -> (key: String, closed: URL, database: String) {
+        let key = newKey()
+        let closed = sandbox.root.appendingPathComponent("closed")
+        try FileManager.default.createDirectory(at: closed, withIntermediateDirectories: true)
+        let database = closed.appendingPathComponent("tokentop.sqlite3").path
+        let file = try sandbox.write("import.json", text)
+        let imported = try Binary.run(
+            ["import", file, "--db", database], environment: sandbox.environment.merging(["TOKENTOP_KEY": key]) { $1 })
+        try #require(imported.status == 0, "\(imported.stderr)")
+        return (key, closed, database)
+    }
+
     /// A store in a directory this user may not write (a backup, another user's file) is read as an unchanging
     /// file; a command that would write it says so in one clear line and changes nothing.
     @Test func aDirectoryTheUserMayNotWriteIsReadButNotWritten() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
-        let key = Self.newKey()
-        let closed = sandbox.root.appendingPathComponent("closed")
-        try FileManager.default.createDirectory(at: closed, withIntermediateDirectories: true)
-        let database = closed.appendingPathComponent("tokentop.sqlite3").path
         // A revocation endpoint on a closed port: a revoke that reached for it would fail there, not here.
-        let file = try sandbox.write(
-            "import.json",
-            CommandLineTests.importFile.replacingOccurrences(
+        let (key, closed, database) = try Self.storeInClosedDirectory(
+            sandbox,
+            importing: CommandLineTests.importFile.replacingOccurrences(
                 of: "\"token_url\": \"http://127.0.0.1:9/token\",",
                 with: "\"token_url\": \"http://127.0.0.1:9/token\", "
                     + "\"revocation_url\": \"http://127.0.0.1:9/revoke\","))
-        let imported = try Binary.run(
-            ["import", file, "--db", database], environment: sandbox.environment.merging(["TOKENTOP_KEY": key]) { $1 })
-        try #require(imported.status == 0, "\(imported.stderr)")
         let binary = try Unprivileged.copyOfBinary(into: sandbox.root)
         for (path, mode) in [(sandbox.root.path, 0o755), (closed.path, 0o755), (database, 0o644)] {
             try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
@@ -161,14 +170,7 @@ struct DatabaseFaultTests {
     @Test func aDirectoryTheUserMayNotWriteWithAnUnreadLogIsRefusedByName() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
-        let key = Self.newKey()
-        let closed = sandbox.root.appendingPathComponent("closed")
-        try FileManager.default.createDirectory(at: closed, withIntermediateDirectories: true)
-        let database = closed.appendingPathComponent("tokentop.sqlite3").path
-        let file = try sandbox.write("import.json", CommandLineTests.importFile)
-        let imported = try Binary.run(
-            ["import", file, "--db", database], environment: sandbox.environment.merging(["TOKENTOP_KEY": key]) { $1 })
-        try #require(imported.status == 0, "\(imported.stderr)")
+        let (key, closed, database) = try Self.storeInClosedDirectory(sandbox, importing: CommandLineTests.importFile)
         // A writer killed after its commit: the change is in the log only, and its shared-memory file is gone.
         let killed = try Binary.run(
             executable: "/usr/bin/env",
