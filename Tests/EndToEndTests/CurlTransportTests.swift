@@ -164,6 +164,17 @@ struct CurlTransportTests {
         #expect(String(decoding: count.body, as: UTF8.self) == "1", "the token request went out once")
     }
 
+    /// The end of an HTTPS server script: handler `H` served on 127.0.0.1 with the certificate and key its first
+    /// two arguments name, printing its port.
+    static let servingTLS = #"""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(sys.argv[1], sys.argv[2])
+        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        print(server.server_port, flush=True)
+        server.serve_forever()
+        """#
+
     /// HTTPS that ends a connection idle for half a second the way nginx and Go do: a TLS close alert, then the
     /// close. `/count` answers how many `/token` requests arrived.
     static let idleClosingScript = #"""
@@ -188,13 +199,7 @@ struct CurlTransportTests {
                     self.connection.unwrap()
                 except Exception:
                     pass
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(sys.argv[1], sys.argv[2])
-        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        print(server.server_port, flush=True)
-        server.serve_forever()
-        """#
+        """# + "\n" + servingTLS
 
     @Test func aRequestAfterTheServerClosedAnIdleTLSConnectionGoesOutOnANewOne() async throws {
         let tls = try await TLSFixture(Self.idleClosingScript)
@@ -239,13 +244,7 @@ struct CurlTransportTests {
                         count(late.split(b'\r\n\r\n', 1)[-1])
                 except Exception:
                     pass
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(sys.argv[1], sys.argv[2])
-        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        print(server.server_port, flush=True)
-        server.serve_forever()
-        """#
+        """# + "\n" + servingTLS
 
     @Test func aRequestIsNeverSentOnAConnectionTheServerHalfClosed() async throws {
         let tls = try await TLSFixture(Self.halfClosingScript)
