@@ -99,20 +99,20 @@ final class CurlMulti: @unchecked Sendable {
         guard let easy = spare.popLast() ?? curl_easy_init() else {
             return transfer.finish(.failure(URLError(.unknown)))
         }
+        running[easy] = transfer
+        transfer.multi = self
+        attach(easy, transfer)
+    }
+
+    /// Sets `easy` up for `transfer` and adds it to the multi; a transfer that cannot start ends with why.
+    private func attach(_ easy: UnsafeMutableRawPointer, _ transfer: CurlTransfer) {
         curl_easy_reset(easy)
         do {
             try configure(easy, for: transfer)
         } catch {
-            spare.append(easy)
-            return transfer.finish(.failure(error))
+            return end(easy, with: .failure(error))
         }
-        running[easy] = transfer
-        transfer.multi = self
-        if curl_multi_add_handle(multi, easy) != CURLM_OK {
-            running[easy] = nil
-            spare.append(easy)
-            transfer.finish(.failure(URLError(.unknown)))
-        }
+        if curl_multi_add_handle(multi, easy) != CURLM_OK { end(easy, with: .failure(URLError(.unknown))) }
     }
 
     private func collectFinished() {
@@ -143,13 +143,7 @@ final class CurlMulti: @unchecked Sendable {
         transfer.reconnected = true
         transfer.headers = [:]
         transfer.body = []
-        curl_easy_reset(easy)
-        do {
-            try configure(easy, for: transfer)
-        } catch {
-            return end(easy, with: .failure(error))
-        }
-        if curl_multi_add_handle(multi, easy) != CURLM_OK { end(easy, with: .failure(URLError(.unknown))) }
+        attach(easy, transfer)
     }
 
     private func end(_ easy: UnsafeMutableRawPointer, with result: Result<HTTPResponse, any Error>) {
