@@ -403,10 +403,14 @@ actor RefreshActor {
     // FIXME: 9,000-11,000 refreshes/s at N = 100,000 on 2 cores, 0.10-0.13 of wrk's rate (issue 5 wants 0.15; wrk
     // itself swings 80,000-166,000). About 190 µs of CPU a refresh, machine-wide, and the 2 cores are nearly busy:
     // 2/5 on `RefreshWriter`'s queue (a quarter of that appending write-ahead-log frames to a log that grows through
-    // a storm), 1/5 in libcurl's loop, 2/5 on the actor and its tasks. Tried, no gain beyond ±10 % noise: a claim
-    // that writes no row, a writer that gathers bigger batches, checkpoints that keep the log short (inline: slower),
-    // a bigger page cache, mmap, more concurrency, the client on the actor's executor. Left: fewer hand-offs between
-    // the actor, the pool, libcurl's thread and the writer (about six a refresh).
+    // a storm), 1/5 in libcurl's loop, 2/5 on the actor and its tasks. With an answer made in the process instead of
+    // HTTP the engine alone reaches ~18,500/s, and the writer is in a transaction ~93 % of the run either way (~88 µs
+    // a refresh, a third of it waiting for a core): the HTTP path and the engine share 2 cores, so 0.15 needs about a
+    // quarter less CPU across all three. Tried, no gain beyond ±10 % noise: a claim that writes no row, a writer that
+    // gathers bigger batches, checkpoints that keep the log short (inline: slower), a log already grown, 1-8 KiB
+    // pages, a bigger page cache, mmap, more concurrency or a deeper queue, the client on the actor's executor, a
+    // lower priority for libcurl's thread. Left: fewer hand-offs between the actor, the pool, libcurl's thread and
+    // the writer (about six a refresh), and less work per claim (it reads and decodes the whole row).
     @discardableResult
     func performRefresh(_ id: String, requestedAt: Date? = nil, claimed: ClaimedRefresh? = nil) async -> Attempt {
         defer { finish(id) }
