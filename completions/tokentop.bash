@@ -11,7 +11,7 @@ _tokentop() {
     local scopes="user org delegated workspace bot"
     local statuses="healthy expiring refreshing failing needs-reauth expired revoked static"
     case $prev in
-        --db|--config|--log|--metrics) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --db|--config|--log|--metrics|--ca-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --themes) COMPREPLY=($(compgen -d -- "$cur")); return ;;
         --theme) COMPREPLY=($(compgen -W "default light high-contrast monochrome" -- "$cur")); return ;;
         --scope) COMPREPLY=($(compgen -W "$scopes" -- "$cur")); return ;;
@@ -25,16 +25,18 @@ _tokentop() {
     local running="--lead --concurrency --readonly --metrics --on-event --on-event-timeout --history-days"
     local options
     case $command in
-        ""|dashboard|demo) options="--db --store --theme --themes --config $running --help --version" ;;
+        ""|dashboard) options="--db --store --theme --themes --config --ca-file $running --help --version" ;;
+        demo) options="--db --store --theme --themes --config $running" ;;
         list) options="--json --scope --status --workspace --db --store" ;;
         show) options="--json --db --store" ;;
-        import|export|refresh|revoke|rekey|migrate) options="--db --store" ;;
+        import|export|rekey|migrate) options="--db --store" ;;
+        refresh|revoke) options="--db --store --ca-file" ;;
         status) options="--lead --db --store" ;;
-        reauth) options="--no-browser --timeout --db --store" ;;
-        daemon) options="--db --store --config --log $running" ;;
+        reauth) options="--no-browser --timeout --db --store --ca-file" ;;
+        daemon) options="--db --store --config --log --ca-file $running" ;;
         providers) options="--json" ;;
         audit) options="--json --verify --db --store" ;;
-        config) options="--config --log $running" ;;
+        config) options="--config --log --ca-file $running" ;;
         explain) COMPREPLY=($(compgen -W "$scopes" -- "$cur")); return ;;
         help) COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;
     esac

@@ -36,6 +36,7 @@ complete -c tokentop -l on-event -x -d 'a command run for each event'
 complete -c tokentop -l on-event-timeout -x -d 'seconds before an event command is killed'
 complete -c tokentop -l history-days -x -d 'days of history to keep (0 keeps all)'
 complete -c tokentop -l log -r -F -d 'the daemon log file'
+complete -c tokentop -l ca-file -r -F -d 'certificate authorities to trust for providers'
 complete -c tokentop -n '__fish_seen_subcommand_from list show providers audit' -l json -d 'JSON output'
 complete -c tokentop -n '__fish_seen_subcommand_from list' -l scope -x -a "$scopes"
 complete -c tokentop -n '__fish_seen_subcommand_from list' -l status -x -a "$statuses"

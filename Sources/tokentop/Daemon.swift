@@ -4,10 +4,12 @@ import TokentopCore
 
 /// `tokentop daemon`: the refresh actor without a terminal, logging JSON lines until SIGTERM or SIGINT.
 ///
-/// SIGHUP reloads the configuration: the lead window and concurrency, the metrics file, the event command, and
-/// the log file, which is opened again (as logrotate expects).
+/// SIGHUP reloads the configuration: the lead window and concurrency, the metrics file, the event command, the
+/// certificate authorities file, and the log file, which is opened again (as logrotate expects).
 struct Daemon {
     var engine: Engine
+    /// The engine's network, which a reload points at another `ca_file`.
+    var transport: CurlTransport
     var settings: Settings
     /// Reads the configuration again, as at start-up (the flags still win over the file).
     var reload: @Sendable () throws -> EffectiveConfiguration
@@ -105,8 +107,10 @@ struct Daemon {
                 let fresh = try reload()
                 try OperationsLoop.check(fresh.settings)
                 try JSONLinesLog.check(fresh.settings.logFile, store: engine.store)
+                try CertificateAuthorityFile.check(fresh)
                 if fresh.settings.logFile != logFile { try log.reopen(path: fresh.settings.logFile) }
                 logFile = fresh.settings.logFile
+                transport.trust(certificateAuthorities: fresh.settings.caFile)
                 operations.apply(fresh.settings)
                 await engine.apply(policy: fresh.policy(base: engine.policy))
                 log.write(

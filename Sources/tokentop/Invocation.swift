@@ -171,6 +171,9 @@ extension Invocation {
                 settings.historyDays = try Self.number(
                     try take(), name, range: Settings.historyDaysRange, whole: true)
                 note("history_days")
+            case "--ca-file":
+                settings.caFile = try take()
+                note("ca_file")
             case "--verify":
                 verify = true
                 flags.append(name)
@@ -239,7 +242,7 @@ extension Invocation {
         ]
         switch verb {
         case nil, "dashboard":
-            try allow(running)
+            try allow(running.union(["--ca-file"]))
             try exactly(0, "no operands")
             command = .dashboard
         case "demo":
@@ -269,7 +272,7 @@ extension Invocation {
             try nonEmpty("file name", hint: "name a file, or - (or nothing) for standard output")
             command = .exportStore(path: operands.first)
         case "refresh", "revoke":
-            try allow([])
+            try allow(["--ca-file"])
             guard !operands.isEmpty else {
                 throw UsageError(description: "'\(verb!)' needs at least one connection id")
             }
@@ -279,12 +282,12 @@ extension Invocation {
             let once = operands.filter { seen.insert($0).inserted }
             command = verb == "refresh" ? .refresh(ids: once) : .revoke(ids: once)
         case "reauth":
-            try allow(["--no-browser", "--timeout"])
+            try allow(["--no-browser", "--timeout", "--ca-file"])
             try exactly(1, "one connection id")
             try ids()
             command = .reauth(id: operands[0], browser: browser, timeout: timeout)
         case "daemon":
-            try allow(running.union(["--log"]))
+            try allow(running.union(["--log", "--ca-file"]))
             try exactly(0, "no operands")
             command = .daemon
         case "audit":
@@ -333,7 +336,7 @@ extension Invocation {
             }
             command = .version
         case "config":
-            try allow(running.union(["--log"]))
+            try allow(running.union(["--log", "--ca-file"]))
             try exactly(0, "no operands")
             command = .config
         case "migrate":

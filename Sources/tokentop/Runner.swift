@@ -47,6 +47,7 @@ struct Runner {
             let look = Self.look(configuration.settings)
             let themeWarning = try checkDashboardSettings(
                 themesDirectory: look.themesDirectory, themeName: look.themeName, keys: look.keys)
+            try CertificateAuthorityFile.check(configuration)
             let report = configuration.report()
             let exists = FileManager.default.fileExists(atPath: path)
             Output.out("configuration file: \(path)\(exists ? "" : " (not present; defaults apply)")")
@@ -80,7 +81,8 @@ struct Runner {
             // Asked first: a dashboard that cannot start here must not create a database or a key file.
             try checkDashboard()
             // A read-only dashboard makes no store: it shows one that exists, even one this user cannot write.
-            let engine = try openEngine(create: !(try configuration().settings.readOnly ?? false))
+            let engine = try openEngine(
+                create: !(try configuration().settings.readOnly ?? false), transport: try transport(checked: true))
             return try await dashboard(engine)
         case .demo:
             return try await demo()
@@ -157,7 +159,7 @@ struct Runner {
             Output.out(json ? AuditReport.json(entries) : AuditReport.text(entries))
             return 0
         case .refresh(let ids):
-            let engine = try openEngine()
+            let engine = try openEngine(transport: try transport(checked: true))
             try requireKnown(ids, in: engine, undone: "refreshed")
             var status: Int32 = 0
             for id in ids {
@@ -188,7 +190,7 @@ struct Runner {
             }
             return status
         case .revoke(let ids):
-            let engine = try openEngine()
+            let engine = try openEngine(transport: try transport(checked: true))
             try requireKnown(ids, in: engine, undone: "revoked")
             var status: Int32 = 0
             for id in ids {
@@ -206,7 +208,7 @@ struct Runner {
             }
             return status
         case .reauth(let id, let browser, let timeout):
-            let engine = try openEngine()
+            let engine = try openEngine(transport: try transport(checked: true))
             let refusal: ReauthFailure
             switch engine.reauthMethod(for: id) {
             case .success:
@@ -230,10 +232,12 @@ struct Runner {
             Output.error("\(id): not re-authorized here: \(refusal.message)")
             return 1
         case .daemon:
-            let engine = try openEngine(create: true)
+            let transport = try transport(checked: true)
+            let engine = try openEngine(create: true, transport: transport)
             let runner = self
             return try await Daemon(
-                engine: engine, settings: try configuration().settings, reload: { try runner.configuration() }
+                engine: engine, transport: transport, settings: try configuration().settings,
+                reload: { try runner.configuration() }
             ).run()
         }
     }
@@ -264,10 +268,20 @@ struct Runner {
         return store
     }
 
-    private func openEngine(create: Bool = false) throws -> Engine {
+    /// The network to providers, trusting the `ca_file` in force too.
+    /// - Parameter checked: whether the file is checked first: commands that reach providers refuse a wrong one at
+    ///   once, rather than failing each request with a TLS error; commands that only read never send a request.
+    private func transport(checked: Bool) throws -> CurlTransport {
+        let configuration = try configuration()
+        if checked { try CertificateAuthorityFile.check(configuration) }
+        return try CurlTransport(certificateAuthorities: configuration.settings.caFile)
+    }
+
+    /// - Parameter transport: the network to providers; by default one whose `ca_file` is not checked.
+    private func openEngine(create: Bool = false, transport: CurlTransport? = nil) throws -> Engine {
         let configuration = try configuration()
         return try Engine(
-            store: try openStore(create: create), transport: try CurlTransport(),
+            store: try openStore(create: create), transport: try transport ?? self.transport(checked: false),
             policy: configuration.policy(base: .standard), databasePath: storeName,
             readOnly: configuration.settings.readOnly ?? false)
     }

@@ -32,7 +32,7 @@ enum Usage {
                 The terminal dashboard on the database: connections grouped by identity model, live countdowns, \
                 failures and re-auth prompts; the refresh actor runs in the same process. Press ? inside for the \
                 keys.
-                """, options: ["--db", "--theme", "--themes", "--config"] + running),
+                """, options: ["--db", "--theme", "--themes", "--config", "--ca-file"] + running),
         Command(
             name: "demo", synopsis: ["tokentop demo [--db PATH]"],
             summary: "open the dashboard on a fresh demo database",
@@ -83,7 +83,7 @@ enum Usage {
                 refreshed once; an unknown id refuses the whole command, naming it, before any connection is \
                 refreshed.
                 """,
-            options: ["--db"]),
+            options: ["--db", "--ca-file"]),
         Command(
             name: "revoke", synopsis: ["tokentop revoke ID..."], summary: "revoke at the provider (RFC 7009) and here",
             details: """
@@ -91,7 +91,7 @@ enum Usage {
                 Without a revocation endpoint it is revoked here only, and the command says so. An id given \
                 twice is revoked once; an unknown id refuses the whole command, naming it, before any connection is \
                 revoked.
-                """, options: ["--db"]),
+                """, options: ["--db", "--ca-file"]),
         Command(
             name: "reauth", synopsis: ["tokentop reauth ID [--no-browser] [--timeout SECONDS]"],
             summary: "sign a user connection in again (browser with PKCE, or a device code)",
@@ -100,7 +100,7 @@ enum Usage {
                 PKCE over a loopback listener on 127.0.0.1, or the device flow when the integration has a device \
                 endpoint. Exit 0 once the new tokens are stored. For other scopes, and a user connection without \
                 a sign-in endpoint, it says who must act and why, and exits 1: nothing was re-authorized.
-                """, options: ["--no-browser", "--timeout", "--db"]),
+                """, options: ["--no-browser", "--timeout", "--db", "--ca-file"]),
         Command(
             name: "daemon", synopsis: ["tokentop daemon [--log FILE] [--metrics FILE] [--on-event CMD]"],
             summary: "run the refresh actor without a terminal (JSON lines on stderr)",
@@ -108,7 +108,7 @@ enum Usage {
                 SIGTERM or SIGINT lets the refreshes in flight finish and exits 0. SIGHUP reloads the \
                 configuration and reopens the log file. Several daemons, dashboards and CLI commands may share \
                 one database.
-                """, options: ["--db", "--config", "--log"] + running),
+                """, options: ["--db", "--config", "--log", "--ca-file"] + running),
         Command(
             name: "status", synopsis: ["tokentop status [--lead SECONDS]"],
             summary: "one line for monitoring; exit 0 OK, 1 failing or overdue, 2 re-auth or expired",
@@ -155,7 +155,7 @@ enum Usage {
             name: "config", synopsis: ["tokentop config"],
             summary: "the settings in force, and where each comes from",
             details: "Each setting, its value, and whether a flag, the configuration file or the default set it.",
-            options: ["--config", "--log"] + running),
+            options: ["--config", "--log", "--ca-file"] + running),
         Command(
             name: "explain", synopsis: ["tokentop explain [SCOPE]"],
             summary: "the five identity models side by side; SCOPE's column is marked",
@@ -200,6 +200,10 @@ enum Usage {
         ),
         ("--on-event-timeout", "SECONDS", "kill an event command after this long (default 10)"),
         ("--history-days", "N", "delete history entries older than N whole days (default 90; 0 keeps them all)"),
+        (
+            "--ca-file", "FILE",
+            "a PEM file of certificate authorities to trust for providers' TLS, besides the system's (a private CA)"
+        ),
         ("--no-browser", "", "print the sign-in URL without opening a browser"),
         ("--timeout", "SECONDS", "how long to wait for the user (default 300, or the device code's lifetime)"),
     ]

@@ -23,7 +23,7 @@ import Testing
             {"lead_seconds": 120, "concurrency": 4, "theme": "light", "themes_dir": "/opt/themes",
              "readonly": true, "log_file": "/var/log/tt.log", "metrics_file": "/var/lib/node/tt.prom",
              "on_event": "logger -t tokentop", "on_event_timeout_seconds": 2.5, "history_days": 30,
-             "keys": {"refresh": "R"}}
+             "ca_file": "/etc/tokentop/ca.pem", "keys": {"refresh": "R"}}
             """)
         #expect(settings.leadSeconds == 120)
         #expect(settings.concurrency == 4)
@@ -35,6 +35,7 @@ import Testing
         #expect(settings.onEvent == "logger -t tokentop")
         #expect(settings.onEventTimeout == 2.5)
         #expect(settings.historyDays == 30)
+        #expect(settings.caFile == "/etc/tokentop/ca.pem")
         #expect(settings.keys == ["refresh": "R"])
     }
 

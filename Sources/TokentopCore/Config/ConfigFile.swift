@@ -99,6 +99,8 @@ public enum ConfigFile {
             }
             settings.historyDays = days
         }
+        settings.caFile = try nonEmpty(
+            "ca_file", reader, "name a PEM file of certificate authorities, or leave ca_file out for the system's")
         if let value = reader.value("keys") {
             settings.keys = try keys(value, reader: reader)
         }

@@ -90,7 +90,8 @@ public struct EffectiveConfiguration: Sendable, Equatable {
     // MARK: - One setting at a time
 
     private enum Key {
-        case lead, concurrency, theme, themes, readOnly, log, metrics, onEvent, onEventTimeout, historyDays, keys
+        case lead, concurrency, theme, themes, readOnly, log, metrics, onEvent, onEventTimeout, historyDays, caFile
+        case keys
     }
 
     private static func path(_ name: String) -> Key {
@@ -105,6 +106,7 @@ public struct EffectiveConfiguration: Sendable, Equatable {
         case "on_event": .onEvent
         case "on_event_timeout_seconds": .onEventTimeout
         case "history_days": .historyDays
+        case "ca_file": .caFile
         default: .keys
         }
     }
@@ -125,6 +127,7 @@ public struct EffectiveConfiguration: Sendable, Equatable {
         case .onEvent: target.onEvent = source.onEvent
         case .onEventTimeout: target.onEventTimeout = source.onEventTimeout
         case .historyDays: target.historyDays = source.historyDays
+        case .caFile: target.caFile = source.caFile
         case .keys: target.keys = source.keys
         }
     }
@@ -145,6 +148,7 @@ public struct EffectiveConfiguration: Sendable, Equatable {
         case .onEvent: return settings.onEvent ?? "-"
         case .onEventTimeout: return number(settings.onEventTimeout)
         case .historyDays: return number(settings.historyDays)
+        case .caFile: return settings.caFile ?? "-"
         case .keys:
             guard let keys = settings.keys else { return "-" }
             return "{" + keys.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"

@@ -25,6 +25,9 @@ public struct Settings: Sendable, Equatable {
     public var onEventTimeout: Double?
     /// History entries are kept this many days; 0 keeps them all (`history_days`, `--history-days`).
     public var historyDays: Double?
+    /// A PEM file of certificate authorities trusted for providers' TLS besides the system's (`ca_file`,
+    /// `--ca-file`).
+    public var caFile: String?
     /// Key binding overrides of the dashboard: action name to key (`keys`; file only).
     public var keys: [String: String]?
 
@@ -34,7 +37,7 @@ public struct Settings: Sendable, Equatable {
     /// Every setting's name in the file, in the order `tokentop config` prints them.
     public static let names = [
         "lead_seconds", "concurrency", "theme", "themes_dir", "readonly", "log_file", "metrics_file", "on_event",
-        "on_event_timeout_seconds", "history_days", "keys",
+        "on_event_timeout_seconds", "history_days", "ca_file", "keys",
     ]
 
     /// Why `name` cannot name a theme, or nil when it can: a theme is the file `NAME.theme` in a themes

@@ -119,7 +119,8 @@ public struct OAuthClient: Sendable {
             description =
                 switch urlError.code {
                 case .unsupportedURL: "the answer was not HTTP, or the URL is not http(s)\(detail)"
-                case .serverCertificateUntrusted: "the provider's TLS certificate is not trusted\(detail)"
+                case .serverCertificateUntrusted:
+                    "the provider's TLS certificate is not trusted\(detail); a private CA is trusted with ca_file"
                 case .secureConnectionFailed: "the TLS handshake with the provider failed\(detail)"
                 case .timedOut: "no answer before the timeout"
                 case .cannotConnectToHost: "could not connect to the provider"

@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+import TokentopCore
+
+/// A provider behind a private certificate authority (`--ca-file`, `ca_file`): a real HTTPS token endpoint on
+/// 127.0.0.1 whose certificate only the test's own file vouches for, refreshed through the real binary.
+@Suite(.serialized)
+struct PrivateAuthorityTests {
+    /// Answers every POST with a fresh token; `/count` answers how many token requests came.
+    static let tokenScript = #"""
+        import http.server, ssl, sys
+        seen = [0]
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+            def log_message(self, *a): pass
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get('Content-Length', 0)))
+                if self.path == '/count':
+                    out = str(seen[0]).encode()
+                else:
+                    seen[0] += 1
+                    out = b'{"access_token":"fake-access-token-ca-0002","token_type":"Bearer","expires_in":3600}'
+                self.send_response(200)
+                self.send_header('Content-Type', 'application/json')
+                self.send_header('Content-Length', str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+        """# + "\n" + CurlTransportTests.servingTLS
+
+    /// A store with one user connection whose token endpoint is the fixture's.
+    static func sandbox(for tls: CurlTransportTests.TLSFixture) throws -> Sandbox {
+        let sandbox = try Sandbox()
+        let file = try sandbox.write(
+            "import.json",
+            CommandLineTests.importFile.replacingOccurrences(
+                of: "http://127.0.0.1:9/token", with: "https://127.0.0.1:\(tls.server.port)/token"))
+        let run = try Binary.run(["import", file], environment: sandbox.environment)
+        try #require(run.status == 0, "import failed: \(run.stderr)")
+        return sandbox
+    }
+
+    @Test func aRefreshTrustsTheAuthoritiesOfTheFileBesidesTheSystems() async throws {
+        let tls = try await CurlTransportTests.TLSFixture(Self.tokenScript)
+        let sandbox = try Self.sandbox(for: tls)
+        defer { sandbox.remove() }
+        let environment = sandbox.environment
+
+        // No system authority vouches for the test's certificate: a recorded failure that says what helps.
+        let untrusted = try Binary.run(["refresh", "acme-alice"], environment: environment)
+        #expect(untrusted.status == 1)
+        #expect(
+            untrusted.stdout.hasPrefix(
+                "acme-alice: refresh failed: network_error: the provider's TLS certificate is not trusted"),
+            "\(untrusted.stdout)")
+        #expect(untrusted.stdout.contains("a private CA is trusted with ca_file"), "\(untrusted.stdout)")
+        #expect(try await tls.post("/count", "") == "0", "nothing reached the server past the handshake")
+
+        let flagged = try Binary.run(
+            ["refresh", "acme-alice", "--ca-file", tls.file("cert.pem")], environment: environment)
+        #expect(flagged.status == 0, "\(flagged.stderr)")
+        #expect(flagged.stdout == "acme-alice: refreshed, expires in 1h00m\n", "\(flagged.stdout)")
+
+        // From the configuration file, as `tokentop config` shows it.
+        let config = try sandbox.write("config.json", #"{"ca_file": "\#(tls.file("cert.pem"))"}"#)
+        var configured = environment
+        configured["TOKENTOP_CONFIG"] = config
+        let shown = try Binary.run(["config"], environment: configured)
+        #expect(shown.status == 0, "\(shown.stderr)")
+        #expect(
+            shown.stdout.split(separator: "\n").contains {
+                $0.hasPrefix("ca_file ") && $0.contains(tls.file("cert.pem")) && $0.hasSuffix("(file \(config))")
+            }, "\(shown.stdout)")
+        let filed = try Binary.run(["refresh", "acme-alice"], environment: configured)
+        #expect(filed.status == 0, "\(filed.stderr)")
+        #expect(try await tls.post("/count", "") == "2", "each trusted refresh reached the server once")
+    }
+
+    /// Each wrong file is refused before the store is opened or a request sent, in one line that names the file,
+    /// where it came from and what is wrong.
+    @Test func aWrongFileIsRefusedAtStartNamingWhatIsWrong() async throws {
+        let tls = try await CurlTransportTests.TLSFixture(Self.tokenScript)
+        let sandbox = try Self.sandbox(for: tls)
+        defer { sandbox.remove() }
+        let certificate = try String(contentsOfFile: tls.file("cert.pem"), encoding: .utf8)
+        let lines = certificate.split(separator: "\n")
+        let fifo = sandbox.root.appendingPathComponent("pipe.pem").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let cases: [(name: String, text: String?, problem: String)] = [
+            ("missing.pem", nil, "no such file"),
+            ("key.pem", try String(contentsOfFile: tls.file("key.pem"), encoding: .utf8),
+                "holds a private key; a CA file holds only certificates (the key must stay with its server)"),
+            ("words.pem", "not a certificate\n",
+                "holds no PEM certificate (-----BEGIN CERTIFICATE-----); a DER file converts with "
+                + "`openssl x509 -inform der -in FILE -out FILE.pem`"),
+            (
+                "cut.pem", lines.prefix(3).joined(separator: "\n"),
+                "certificate 1 has no END line; the file was cut short"
+            ),
+            ("garbled.pem", "\(lines[0])\nAAAA!!!!\n\(lines[lines.count - 1])\n",
+                "certificate 1 cannot be read (OpenSSL: bad base64 decode)"),
+            ("pipe.pem", nil, "is not a regular file; name a PEM file of certificates"),
+            ("", nil, "is a directory; name one PEM file of certificates (cat them into one file)"),
+        ]
+        for (name, text, problem) in cases {
+            let path = name.isEmpty ? sandbox.root.path : sandbox.root.appendingPathComponent(name).path
+            if let text { _ = try sandbox.write(name, text) }
+            for command in [["refresh", "acme-alice"], ["revoke", "acme-alice"], ["config"]] {
+                let run = try Binary.run(command + ["--ca-file", path], environment: sandbox.environment)
+                #expect(run.status == 1, "\(command) \(name)")
+                #expect(run.stderr == "tokentop: ca_file \(path) (flag --ca-file): \(problem)\n", "\(command)")
+                #expect(run.stdout.isEmpty)
+            }
+        }
+        // Nothing was sent, and the connection is as imported.
+        #expect(try await tls.post("/count", "") == "0")
+        let shown = try Binary.run(["show", "acme-alice", "--json"], environment: sandbox.environment)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        #expect(json["revoked_at"] is NSNull && json["last_refresh_at"] is NSNull, "\(shown.stdout)")
+        // A command that reaches no provider takes no --ca-file.
+        let listed = try Binary.run(["list", "--ca-file", tls.file("cert.pem")], environment: sandbox.environment)
+        #expect(listed.status == 2)
+        #expect(listed.stderr.hasPrefix("tokentop: --ca-file does not apply to 'list'\n"))
+    }
+
+    /// A reloaded daemon's transport trusts the new file from its next request, and no connection made under the
+    /// old one is reused after it is dropped.
+    @Test func theTransportsTrustChangesFromTheNextRequest() async throws {
+        let tls = try await CurlTransportTests.TLSFixture(Self.tokenScript)
+        let transport = try CurlTransport(timeout: 10)
+        let url = URL(string: "https://127.0.0.1:\(tls.server.port)/token")!
+        func status() async -> String {
+            do {
+                return "\(try await transport.send(HTTPRequest(url: url, body: Data("x=1".utf8))).status)"
+            } catch let error as URLError {
+                return "URLError \(error.code == .serverCertificateUntrusted ? "untrusted" : "\(error.code)")"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(await status() == "URLError untrusted")
+        transport.trust(certificateAuthorities: tls.file("cert.pem"))
+        #expect(await status() == "200")
+        #expect(await status() == "200")
+        transport.trust(certificateAuthorities: nil)
+        #expect(await status() == "URLError untrusted", "the connection made under the file was not reused")
+        #expect(try await tls.post("/count", "") == "2")
+    }
+}
