@@ -98,8 +98,10 @@ enum Usage {
             details: """
                 For a user connection whose integration has a sign-in endpoint: the authorization code flow with \
                 PKCE over a loopback listener on 127.0.0.1, or the device flow when the integration has a device \
-                endpoint. Exit 0 once the new tokens are stored. For other scopes, and a user connection without \
-                a sign-in endpoint, it says who must act and why, and exits 1: nothing was re-authorized.
+                endpoint. Exit 0 once the new tokens are stored. For other scopes, a user connection without a \
+                sign-in endpoint, and one whose last refresh the token endpoint refused for the integration itself \
+                (invalid_client, a redirect: the sign-in would end the same way), it says who must act and why, and \
+                exits 1: nothing was re-authorized.
                 """, options: ["--no-browser", "--timeout", "--db", "--ca-file"]),
         Command(
             name: "daemon", synopsis: ["tokentop daemon [--log FILE] [--metrics FILE] [--on-event CMD]"],

@@ -159,15 +159,47 @@ struct ReauthInteropTests {
         #expect(try setup.show("alice")["status"] as? String == "healthy")
     }
 
+    /// The client secret went wrong after the last refresh: the sign-in starts, and its code exchange's refusal is
+    /// named.
     @Test func aTokenEndpointThatRefusesTheClientIsNamed() async throws {
-        let setup = try await setup([("alice", "dot-user")], userClientSecret: "fake-wrong-secret-0000")
+        let setup = try await setup([("alice", "dot-user")])
         defer { setup.sandbox.remove() }
+        let file = try setup.server.importFile(
+            sandbox: setup.sandbox, userClientSecret: "fake-wrong-secret-0000", connections: [])
+        let imported = try setup.run(["import", file])
+        #expect(imported.status == 0, "\(imported.stderr)")
         let process = try setup.reauth("alice")
         _ = try setup.server.consent(to: try await signInURL(process))
         #expect(try await process.finish() == 1)
         #expect(process.stderr.contains("re-auth failed: the token endpoint refused (invalid_client (HTTP 401)"))
         #expect(process.stderr.contains("check integration dot-user's client id, secret and authentication method"))
         #expect(!process.stderr.contains("fake-wrong-secret-0000"))
+    }
+
+    /// While the last refresh was refused for the client itself, no sign-in starts: the user would go through it
+    /// only to see the same refusal at its end. The operator is told what to fix, and how to go on.
+    @Test func noSignInStartsWhileTheTokenEndpointRefusesTheClient() async throws {
+        let setup = try await setup([("alice", "dot-user")], userClientSecret: "fake-wrong-secret-0000")
+        defer { setup.sandbox.remove() }
+        let run = try setup.run(["reauth", "alice", "--no-browser"])
+        #expect(run.status == 1)
+        #expect(
+            run.stdout.hasPrefix(
+                "alice: an operator must fix integration dot-user (client id, secret, authentication method or "
+                    + "token URL)\nwhy: the provider refused the integration's configuration: invalid_client (HTTP "
+                    + "401)"), "\(run.stdout)")
+        #expect(!run.stdout.contains("http"), "no sign-in URL: \(run.stdout)")
+        #expect(
+            run.stderr.hasPrefix(
+                "tokentop: alice: not re-authorized here: the token endpoint refused integration dot-user at the "
+                    + "last refresh of alice (invalid_client (HTTP 401)"), "\(run.stderr)")
+        #expect(
+            run.stderr.hasSuffix(
+                "a sign-in ends with a request there, made the same way: fix the integration first (import it "
+                    + "again), then refresh alice; it renews itself, or shows that it needs re-auth\n"),
+            "\(run.stderr)")
+        #expect(!(run.stdout + run.stderr).contains("fake-wrong-secret-0000"))
+        #expect(try setup.show("alice")["status"] as? String == "failing")
     }
 
     @Test func aTakenPortFailsAtOnceWithoutAURL() async throws {

@@ -28,7 +28,24 @@ extension Engine {
             return .failure(
                 ReauthFailure(.configuration, "\(id) names an unknown integration \(connection.integrationID)"))
         }
+        if let refusal = Self.integrationRefusal(of: connection) { return .failure(refusal) }
         return Result { () throws(ReauthFailure) in try ReauthMethod.choose(for: connection, integration: integration) }
+    }
+
+    /// Why no sign-in starts for `connection` while its token endpoint refuses the integration itself (its client
+    /// credentials, or a redirect away from its URL): a sign-in ends with a request there, made the same way, which
+    /// would be refused alike after the user went through it all. Other configuration errors (`invalid_scope`, a
+    /// grant type the client may not use for refreshes) may well be mended by a new sign-in.
+    static func integrationRefusal(of connection: Connection) -> ReauthFailure? {
+        guard connection.failures > 0, connection.reauthReason == nil, let error = connection.lastError,
+            error.kind == .configuration, ["invalid_client", "redirect"].contains(error.error)
+        else { return nil }
+        return ReauthFailure(
+            .configuration,
+            "the token endpoint refused integration \(connection.integrationID) at the last refresh of "
+                + "\(connection.id) (\(error.summary)), and a sign-in ends with a request there, made the same way: "
+                + "fix the integration first (import it again), then refresh \(connection.id); it renews itself, or "
+                + "shows that it needs re-auth")
     }
 
     /// Starts the re-authorization of user connection `id` in the background and returns its session; when one

@@ -10,9 +10,10 @@ import Testing
 
     /// An engine whose store holds user connection `alice`, refused by the provider (so it needs re-auth), and bot
     /// connection `robot`.
+    /// - Parameter failure: the error of alice's last refresh instead, with no re-auth reason recorded.
     func makeEngine(
         _ provider: SignInProvider, device: Bool = false, authorizationURL: Bool = true, redirect: String? = nil,
-        readOnly: Bool = false
+        readOnly: Bool = false, failure: ProviderError? = nil
     ) throws -> Engine {
         let store = try Store.open(
             path: try temporaryDirectory().appendingPathComponent("t.sqlite3").path, secrets: .ephemeral())
@@ -40,8 +41,10 @@ import Testing
         ])
         _ = try store.importBundle(try ImportFile.parse(data, source: "test"), at: clock.now())
         try store.recordRefreshFailure(
-            connectionID: "alice", error: ProviderError(kind: .invalidGrant, error: "invalid_grant", status: 400),
-            retryAt: nil, reauthReason: "the provider refused the grant: invalid_grant (HTTP 400)", at: clock.now())
+            connectionID: "alice",
+            error: failure ?? ProviderError(kind: .invalidGrant, error: "invalid_grant", status: 400), retryAt: nil,
+            reauthReason: failure == nil ? "the provider refused the grant: invalid_grant (HTTP 400)" : nil,
+            at: clock.now())
         return try Engine(
             store: store, transport: provider, timeSource: clock, user: "operator", readOnly: readOnly)
     }
@@ -522,6 +525,33 @@ import Testing
         guard case .failure(let none) = bare.reauthMethod(for: "alice") else { throw SignInError("no endpoint") }
         #expect(none.code == .configuration)
         #expect(none.message.hasPrefix("integration signin has neither authorization_url nor device_authorization_url"))
+    }
+
+    /// While the token endpoint refuses the integration itself, a sign-in would end refused after the user went
+    /// through it: none starts, and nothing is sent. An error a new sign-in may mend still starts one.
+    @Test func noSignInStartsWhileTheTokenEndpointRefusesTheIntegration() throws {
+        for code in ["invalid_client", "redirect"] {
+            let provider = SignInProvider()
+            let refused = ProviderError(
+                kind: .configuration, error: code, errorDescription: "client authentication failed", status: 401)
+            let engine = try makeEngine(provider, failure: refused)
+            guard case .failure(let failure) = engine.reauthMethod(for: "alice") else { throw SignInError(code) }
+            #expect(failure.code == .configuration)
+            #expect(
+                failure.message
+                    == "the token endpoint refused integration signin at the last refresh of alice (\(code) (HTTP 401): "
+                    + "client authentication failed), and a sign-in ends with a request there, made the same way: "
+                    + "fix the integration first (import it again), then refresh alice; it renews itself, or shows "
+                    + "that it needs re-auth")
+            #expect(engine.startReauth(for: "alice") == false)
+            #expect(provider.requests.isEmpty)
+            // The re-auth prompt names who must act instead.
+            let prompt = try #require(engine.requestReauth(for: "alice"))
+            #expect(prompt.who.hasPrefix("an operator must fix integration signin"))
+        }
+        let scoped = try makeEngine(
+            SignInProvider(), failure: ProviderError(kind: .configuration, error: "invalid_scope", status: 400))
+        guard case .success = scoped.reauthMethod(for: "alice") else { throw SignInError("invalid_scope refused") }
     }
 
     @Test func aReadOnlyProcessStartsNoSignIn() throws {
