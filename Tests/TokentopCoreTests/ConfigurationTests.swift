@@ -120,6 +120,17 @@ import Testing
         #expect(report.split(separator: "\n").count == Settings.names.count)
     }
 
+    /// `--log -` means standard error: it wins over the file's log file, and `config` names the flag.
+    @Test func aFlagThatSaysNoneWinsOverTheFile() throws {
+        let file = try Self.parse(#"{"log_file": "/var/log/tt.log", "metrics_file": "/var/lib/node/tt.prom"}"#)
+        let effective = EffectiveConfiguration(
+            file: (file, "/etc/tt.json"), flags: Settings(), flagNames: ["log_file": "--log"])
+        #expect(effective.settings.logFile == nil)
+        #expect(effective.settings.metricsFile == "/var/lib/node/tt.prom")
+        let log = effective.entries.first { $0.name == "log_file" }
+        #expect(log?.value == "-" && log?.source == .flag("--log"))
+    }
+
     @Test func aMissingFileIsNoSettingsUnlessItWasNamed() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("no-\(UUID()).json").path
         #expect(try ConfigFile.load(path: path) == Settings())

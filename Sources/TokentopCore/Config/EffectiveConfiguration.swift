@@ -52,17 +52,18 @@ public struct EffectiveConfiguration: Sendable, Equatable {
     ) {
         var settings = defaults
         var sources: [String: Source] = [:]
-        func layer(_ layer: Settings, _ source: (String) -> Source) {
+        func layer(_ layer: Settings, named: Set<String> = [], _ source: (String) -> Source) {
             for name in Settings.names {
                 let key = Self.path(name)
-                if Self.isSet(layer, key) {
+                if Self.isSet(layer, key) || named.contains(name) {
                     Self.copy(key, from: layer, to: &settings)
                     sources[name] = source(name)
                 }
             }
         }
         if let (fileSettings, path) = file { layer(fileSettings) { _ in .file(path) } }
-        layer(flags) { .flag(flagNames[$0] ?? $0) }
+        // A flag given wins even when it says "none" (`--log -`: standard error, over the file's log_file).
+        layer(flags, named: Set(flagNames.keys)) { .flag(flagNames[$0] ?? $0) }
         self.settings = settings
         entries = Settings.names.map { name in
             Entry(name: name, value: Self.text(settings, Self.path(name)), source: sources[name] ?? .builtIn)
