@@ -193,6 +193,40 @@ import Testing
                 at: StoreFixtures.epoch.addingTimeInterval(6)) == nil)
     }
 
+    /// A probe's history entry is shown by the prober itself: this process's history feed passes over it (read
+    /// back first, it was shown, and logged by a daemon, twice), while another process's feed reads it.
+    @Test func theFeedOfTheProcessThatProbedPassesOverItsEntry() throws {
+        let directory = try StoreTemporaryDirectory()
+        let path = directory.file("feed.sqlite3")
+        let here = try Store.open(path: path, secrets: SecretBox(key: StoreFixtures.key))
+        let there = try Store.open(path: path, secrets: SecretBox(key: StoreFixtures.key))
+        _ = try here.importBundle(
+            ImportBundle(
+                source: "test", integrations: [StoreFixtures.integration()],
+                connections: [
+                    ImportBundle.ConnectionEntry(
+                        id: "acme-key", integrationID: "acme", scope: .org, subject: "org:acme", credential: .apiKey,
+                        grant: .none, accessToken: Secret("fake-api-key-0002"))
+                ]), at: StoreFixtures.epoch)
+        let start = try here.latestHistoryID()
+        let fingerprint = try #require(try here.connection(id: "acme-key")?.accessFingerprint)
+        let probed = try here.recordProbe(
+            connectionID: "acme-key", verdict: ProbeVerdict(outcome: .ok, detail: "HTTP 200", status: 200),
+            fingerprint: fingerprint, rejectedReason: nil, at: StoreFixtures.epoch.addingTimeInterval(1))
+        #expect(probed?.entry?.kind == .probeOK)
+        // Another writer's entry after it is read by both.
+        try there.appendHistory(
+            HistoryEntry(
+                at: StoreFixtures.epoch.addingTimeInterval(2), connectionID: "acme-key", kind: .refreshFailed,
+                message: "written elsewhere"))
+        let ownFeed = try here.history(since: start, skipping: { [] })
+        #expect(ownFeed.entries.map(\.message) == ["written elsewhere"])
+        #expect(ownFeed.latest == start + 2)
+        let otherFeed = try there.history(since: start, skipping: { [] })
+        #expect(otherFeed.entries.map(\.kind) == [.probeOK, .refreshFailed])
+        #expect(try here.locked { here.shownHere }.isEmpty, "forgotten once the feed passed it")
+    }
+
     // MARK: - Ages and import
 
     @Test(

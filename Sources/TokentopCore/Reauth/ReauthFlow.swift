@@ -257,7 +257,7 @@ struct ReauthFlow: Sendable {
             at: clock.now(), connectionID: connection.id, kind: .reauthFailed, message: message,
             error: failure.providerError)
         // A history that cannot be written is not worth failing over: the outcome still reaches the caller.
-        try? store.appendHistory(entry)
+        try? store.appendHistory(entry, shownHere: true)
         return entry
     }
 

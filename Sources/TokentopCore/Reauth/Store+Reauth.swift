@@ -49,7 +49,7 @@ extension Store {
                 connection.revokedAtProvider = false
                 try updateFacts(connection)
                 try markChanged(connectionID)
-                try insertHistory(
+                try insertShownHistory(
                     HistoryEntry(at: at, connectionID: connectionID, kind: .reauthorized, message: message))
                 return connection
             }

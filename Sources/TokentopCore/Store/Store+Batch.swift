@@ -94,14 +94,18 @@ extension Store {
         ) { try connection(from: $0, cache: &cache) }
     }
 
-    /// History entries written after entry number `since`, leaving out the ranges this process wrote itself, and
-    /// the newest entry number.
+    /// History entries written after entry number `since`, leaving out the ranges this process wrote itself and
+    /// those its prober and sign-ins showed (``shownHere``), and the newest entry number.
     func history(
         since: Int, skipping own: () -> [ClosedRange<Int>]
     ) throws -> (entries: [HistoryEntry], latest: Int) {
-        try feed(table: "history", number: "id", columns: Self.historyColumns, since: since, skipping: own) {
-            try historyEntry(from: $0)
-        }
+        let read = try feed(
+            table: "history", number: "id", columns: Self.historyColumns, since: since,
+            skipping: { own() + shownHere }
+        ) { try historyEntry(from: $0) }
+        // Entries past the feed are never read again: what of them was shown here need not be remembered.
+        try locked { shownHere.removeAll { $0.upperBound <= read.1 } }
+        return read
     }
 
     /// The rows of `table` whose `number` is past `since`, in that order, leaving out the ranges of `own`, and the

@@ -236,6 +236,18 @@ extension Store {
         try announceChange()
     }
 
+    /// Inserts `entry` as one that its writer in this process shows itself, so that the history feed passes over
+    /// it (see ``shownHere``). Called with the lock held, so the feed sees the entry and the note together.
+    func insertShownHistory(_ entry: HistoryEntry) throws {
+        let error = try entry.error.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        let id = try database.query(
+            "INSERT INTO history (at, connection_id, kind, message, error) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            [entry.at, entry.connectionID, entry.kind.rawValue, entry.message, error]
+        ) { $0.int(0) }.first
+        if let id { shownHere.append(id...id) }
+        try announceChange()
+    }
+
     func historyEntry(from row: SQLRow) throws -> HistoryEntry {
         let connectionID = row.string(1) ?? ""
         let error = try row.string(4).map { text in

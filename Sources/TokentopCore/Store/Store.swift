@@ -31,6 +31,10 @@ public final class Store: @unchecked Sendable {
     /// The schedule written into each connection's `due_at`, which refreshers sharing the store claim by; set by
     /// the engine to its refresh policy (``setDuePolicy(_:)``). Guarded by `lock`.
     var duePolicy = RefreshPolicy.standard
+    /// History entries that this process's prober and sign-ins wrote and show themselves, which the history feed
+    /// passes over (``history(since:skipping:)``): read back before their writer showed them, they were shown, and
+    /// logged by a daemon, twice. Guarded by `lock`.
+    var shownHere: [ClosedRange<Int>] = []
     /// PostgreSQL's change notices, for a store that follows other processes' writes (see ``followChanges()``).
     private let listener: PostgresListener?
     private var following = false
@@ -398,10 +402,14 @@ public final class Store: @unchecked Sendable {
     // MARK: - History
 
     /// Appends one entry to a connection's history.
-    public func appendHistory(_ entry: HistoryEntry) throws {
+    /// - Parameter shownHere: whether the caller shows the entry in this process itself, so that this process's
+    ///   history feed passes over it (``shownHere``).
+    public func appendHistory(_ entry: HistoryEntry, shownHere: Bool = false) throws {
         // In a write transaction, so that history numbers are handed out in commit order on both engines, and a
         // reader following them by number never skips one.
-        try locked { try database.transaction { try insertHistory(entry) } }
+        try locked {
+            try database.transaction { try shownHere ? insertShownHistory(entry) : insertHistory(entry) }
+        }
     }
 
     /// The newest `limit` entries of one connection's history, oldest first.
