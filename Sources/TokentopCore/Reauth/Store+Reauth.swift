@@ -49,8 +49,9 @@ extension Store {
                 connection.revokedAtProvider = false
                 try updateFacts(connection)
                 try markChanged(connectionID)
-                try insertShownHistory(
-                    HistoryEntry(at: at, connectionID: connectionID, kind: .reauthorized, message: message))
+                try insertHistory(
+                    HistoryEntry(at: at, connectionID: connectionID, kind: .reauthorized, message: message),
+                    shown: true)
                 return connection
             }
         }

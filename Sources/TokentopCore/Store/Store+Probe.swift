@@ -44,7 +44,7 @@ extension Store {
                 guard changed || cleared else { return ProbeRecord(connection: connection, entry: nil) }
                 let entry = Self.historyEntry(
                     verdict, connectionID: connectionID, rejectedReason: rejectedReason, cleared: cleared, at: at)
-                try insertShownHistory(entry)
+                try insertHistory(entry, shown: true)
                 return ProbeRecord(connection: connection, entry: entry)
             }
         }

@@ -228,23 +228,21 @@ extension Store {
 
     // MARK: - History
 
-    func insertHistory(_ entry: HistoryEntry) throws {
+    /// Appends `entry` to its connection's history, within the caller's transaction.
+    /// - Parameter shown: whether its writer in this process shows the entry itself, so that this process's history
+    ///   feed passes over it (``shownHere``); noted with the lock held, so the feed sees the entry and the note
+    ///   together.
+    func insertHistory(_ entry: HistoryEntry, shown: Bool = false) throws {
         let error = try entry.error.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
-        try database.execute(
-            "INSERT INTO history (at, connection_id, kind, message, error) VALUES (?, ?, ?, ?, ?)",
-            [entry.at, entry.connectionID, entry.kind.rawValue, entry.message, error])
-        try announceChange()
-    }
-
-    /// Inserts `entry` as one that its writer in this process shows itself, so that the history feed passes over
-    /// it (see ``shownHere``). Called with the lock held, so the feed sees the entry and the note together.
-    func insertShownHistory(_ entry: HistoryEntry) throws {
-        let error = try entry.error.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
-        let id = try database.query(
-            "INSERT INTO history (at, connection_id, kind, message, error) VALUES (?, ?, ?, ?, ?) RETURNING id",
-            [entry.at, entry.connectionID, entry.kind.rawValue, entry.message, error]
-        ) { $0.int(0) }.first
-        if let id { shownHere.append(id...id) }
+        let insert = "INSERT INTO history (at, connection_id, kind, message, error) VALUES (?, ?, ?, ?, ?)"
+        let values: [any SQLBindable] = [entry.at, entry.connectionID, entry.kind.rawValue, entry.message, error]
+        if shown {
+            if let id = try database.query(insert + " RETURNING id", values, row: { $0.int(0) }).first {
+                shownHere.append(id...id)
+            }
+        } else {
+            try database.execute(insert, values)
+        }
         try announceChange()
     }
 

@@ -408,7 +408,7 @@ public final class Store: @unchecked Sendable {
         // In a write transaction, so that history numbers are handed out in commit order on both engines, and a
         // reader following them by number never skips one.
         try locked {
-            try database.transaction { try shownHere ? insertShownHistory(entry) : insertHistory(entry) }
+            try database.transaction { try insertHistory(entry, shown: shownHere) }
         }
     }
 
