@@ -303,9 +303,11 @@ struct DaemonShutdownLogTests {
         let daemon = try Binary.start(
             ["daemon", "--log", log, "--on-event", "cat >> '\(events)'"], environment: sandbox.environment)
         defer { daemon.kill() }
-        // Held open right now: a refresh that a loaded machine let time out before the signal would not count.
-        try await DaemonOperationsTests.waitFor(20, "the refresh in flight") { server.holding > 0 }
-        daemon.signal(SIGTERM)
+        // Signalled the moment the request is held, from the server's thread: a test task that a loaded machine kept
+        // waiting could signal only after the daemon's own time limit had ended the refresh.
+        let pid = daemon.process.processIdentifier
+        server.whenHolding { _ = kill(pid, SIGTERM) }
+        try await DaemonOperationsTests.waitFor(60, "the refresh in flight") { server.holding > 0 }
         try await DaemonOperationsTests.waitFor(10, "the daemon stopping") {
             DaemonOperationsTests.read(log).contains("\"msg\":\"stopping\"")
         }

@@ -31,6 +31,8 @@ final class ProbeServer: @unchecked Sendable {
     private var seen: [Request] = []
     private var held: [Int32] = []
     private var stopped = false
+    /// Run once, on the server's thread, when the next `/slow` request is held.
+    private var onHold: (@Sendable () -> Void)?
 
     /// `http://127.0.0.1:PORT`.
     var base: String { "http://127.0.0.1:\(port)" }
@@ -40,6 +42,16 @@ final class ProbeServer: @unchecked Sendable {
 
     /// How many `/slow` requests are held open right now: sent, read, and not answered.
     var holding: Int { lock.withLock { held.count } }
+
+    /// Runs `action` on the server's own thread the moment a `/slow` request is held (at once when one is held
+    /// already): a test whose tasks wait for a busy pool may not look until the client's own time limit ended it.
+    func whenHolding(_ action: @escaping @Sendable () -> Void) {
+        let already = lock.withLock { () -> Bool in
+            if held.isEmpty { onHold = action }
+            return !held.isEmpty
+        }
+        if already { action() }
+    }
 
     /// Starts listening.
     /// - Parameters:
@@ -116,11 +128,14 @@ final class ProbeServer: @unchecked Sendable {
         lock.withLock { seen.append(request) }
         switch request.path {
         case "/slow":
-            let keep = lock.withLock { () -> Bool in
-                if !stopped { held.append(client) }
-                return !stopped
+            let (keep, action) = lock.withLock { () -> (Bool, (@Sendable () -> Void)?) in
+                guard !stopped else { return (false, nil) }
+                held.append(client)
+                defer { onHold = nil }
+                return (true, onHold)
             }
             if !keep { close(client) }
+            action?()
             return
         case "/check":
             if isAccepted(request) {
