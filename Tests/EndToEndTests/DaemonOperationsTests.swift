@@ -308,7 +308,7 @@ struct DaemonShutdownLogTests {
         let pid = daemon.process.processIdentifier
         server.whenHolding { _ = kill(pid, SIGTERM) }
         try await DaemonOperationsTests.waitFor(60, "the refresh in flight") { server.holding > 0 }
-        try await DaemonOperationsTests.waitFor(10, "the daemon stopping") {
+        try await DaemonOperationsTests.waitFor(60, "the daemon stopping") {
             DaemonOperationsTests.read(log).contains("\"msg\":\"stopping\"")
         }
         // The refresh fails now, while the daemon waits for it.
