@@ -149,7 +149,8 @@ import Testing
 
     // MARK: - Storing
 
-    @Test func historyOnlyWhenTheOutcomeChangesEvenAcrossProcesses() throws {
+    /// Two stores on one file, as two processes open it, holding API key `acme-key`; the directory goes with them.
+    static func twoStores() throws -> (Store, Store, StoreTemporaryDirectory) {
         let directory = try StoreTemporaryDirectory()
         let path = directory.file("probe.sqlite3")
         let first = try Store.open(path: path, secrets: SecretBox(key: StoreFixtures.key))
@@ -162,6 +163,12 @@ import Testing
                         id: "acme-key", integrationID: "acme", scope: .org, subject: "org:acme", credential: .apiKey,
                         grant: .none, accessToken: Secret("fake-api-key-0001"))
                 ]), at: StoreFixtures.epoch)
+        return (first, second, directory)
+    }
+
+    @Test func historyOnlyWhenTheOutcomeChangesEvenAcrossProcesses() throws {
+        let (first, second, directory) = try Self.twoStores()
+        defer { withExtendedLifetime(directory) {} }
         let fingerprint = try #require(try first.connection(id: "acme-key")?.accessFingerprint)
         func record(_ store: Store, _ verdict: ProbeVerdict, _ seconds: Double) throws -> Store.ProbeRecord? {
             try store.recordProbe(
@@ -196,18 +203,8 @@ import Testing
     /// A probe's history entry is shown by the prober itself: this process's history feed passes over it (read
     /// back first, it was shown, and logged by a daemon, twice), while another process's feed reads it.
     @Test func theFeedOfTheProcessThatProbedPassesOverItsEntry() throws {
-        let directory = try StoreTemporaryDirectory()
-        let path = directory.file("feed.sqlite3")
-        let here = try Store.open(path: path, secrets: SecretBox(key: StoreFixtures.key))
-        let there = try Store.open(path: path, secrets: SecretBox(key: StoreFixtures.key))
-        _ = try here.importBundle(
-            ImportBundle(
-                source: "test", integrations: [StoreFixtures.integration()],
-                connections: [
-                    ImportBundle.ConnectionEntry(
-                        id: "acme-key", integrationID: "acme", scope: .org, subject: "org:acme", credential: .apiKey,
-                        grant: .none, accessToken: Secret("fake-api-key-0002"))
-                ]), at: StoreFixtures.epoch)
+        let (here, there, directory) = try Self.twoStores()
+        defer { withExtendedLifetime(directory) {} }
         let start = try here.latestHistoryID()
         let fingerprint = try #require(try here.connection(id: "acme-key")?.accessFingerprint)
         let probed = try here.recordProbe(
