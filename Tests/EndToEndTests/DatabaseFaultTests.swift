@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokentopCore
 
 /// Database faults met by the real binary: a file it may read but not write, a writer that holds the lock past the
 /// busy timeout, a full disk (a small tmpfs) and a damaged file. Each gives a clear message naming the file, the
@@ -237,6 +238,62 @@ struct DatabaseFaultTests {
         deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
     }
 
+    /// A token endpoint that rotates the refresh token, and that has another process take the database's write lock
+    /// (the path its first argument names) as it answers, holding it for 7 s: longer than the 5 s busy timeout.
+    static let lockingProvider = #"""
+        import http.server, sqlite3, sys, threading, time
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+            def log_message(self, *a): pass
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get('Content-Length', 0)))
+                lock = sqlite3.connect(sys.argv[1], isolation_level=None, check_same_thread=False)
+                lock.execute('BEGIN IMMEDIATE')
+                def release():
+                    time.sleep(7)
+                    lock.execute('ROLLBACK')
+                    lock.close()
+                threading.Thread(target=release).start()
+                out = (b'{"access_token":"fake-access-token-lock-0002","refresh_token":"fake-refresh-token-lock-0002",'
+                       b'"token_type":"Bearer","expires_in":3600}')
+                self.send_response(200)
+                self.send_header('Content-Type', 'application/json')
+                self.send_header('Content-Length', str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+        print(server.server_port, flush=True)
+        server.serve_forever()
+        """#
+
+    /// The provider has rotated the refresh token when the write meets a lock held longer than the busy timeout:
+    /// the new tokens are held and written once the lock goes. Dropped, the old token would have been sent again at
+    /// the next refresh and refused, and the connection lost to re-auth.
+    @Test func aRotatedTokenIsKeptThroughALockLongerThanTheBusyTimeout() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let provider = try await HostileProviderTests.Server(
+            script: Self.lockingProvider, arguments: [sandbox.database])
+        try #require(provider.port > 0, "the provider did not start")
+        let file = try sandbox.write(
+            "import.json",
+            CommandLineTests.importFile.replacingOccurrences(
+                of: "http://127.0.0.1:9/token", with: "http://127.0.0.1:\(provider.port)/token"))
+        try #require(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+        let started = Date()
+        let refresh = try Binary.run(["refresh", "acme-alice"], environment: sandbox.environment)
+        #expect(Date().timeIntervalSince(started) >= 5, "the write met the lock")
+        #expect(refresh.status == 0, "\(refresh.stdout)\(refresh.stderr)")
+        // Its lifetime counts from the answer, seconds before the write.
+        #expect(refresh.stdout.hasPrefix("acme-alice: refreshed, expires in 59m"), "\(refresh.stdout)")
+        let shown = try Binary.run(["show", "acme-alice", "--json"], environment: sandbox.environment)
+        let object = try #require(try JSONSerialization.jsonObject(with: shown.output) as? [String: Any])
+        #expect(object["refresh_fingerprint"] as? String == Secret("fake-refresh-token-lock-0002").fingerprint)
+        let history = try #require(object["history"] as? [[String: Any]])
+        #expect(history.last?["message"] as? String == "refreshed; refresh token rotated", "\(history)")
+        #expect(try Self.sqlite(sandbox.database, "PRAGMA integrity_check") == "ok")
+    }
+
     @Test func aWriterHoldingTheLockIsShownAndTheDashboardRecovers() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
@@ -257,13 +314,14 @@ struct DatabaseFaultTests {
         let shownAfter = Date().timeIntervalSince(lockedAt)
         #expect(screen.contains(notice), "no database notice while locked:\n\(screen)")
         #expect(screen.contains("nothing was changed"))
-        // A refresh falls due while the lock lasts: its result is not recorded, and the events say why.
-        let unrecorded = "refresh not recorded, database problem: the database \(database) stayed locked"
+        // A refresh falls due while the lock lasts: the provider's answer is held, and the notice says so.
+        let holding = " ! database problem: holding the new tokens of "
+        let why = " and trying again to store them: the database \(database) stayed locked by another process"
         // The demo's first renewal falls due up to about 40 s after it starts: wait for it, and then 5 s more.
-        screen = try await tmux.wait(timeout: 90) { $0.contains(unrecorded) }
+        screen = try await tmux.wait(timeout: 90) { $0.contains(holding) }
         let refreshAfter = Date().timeIntervalSince(lockedAt)
-        #expect(screen.contains(unrecorded), "no refresh met the lock:\n\(screen)")
-        #expect(screen.contains(notice))
+        #expect(screen.contains(holding), "no refresh met the lock:\n\(screen)")
+        #expect(screen.contains(why), "\(screen)")
         // Still running while the lock lasts: the rows stay, and the header keeps its clock.
         #expect(DashboardTmuxTests.row(of: "acme-alice", in: screen) != nil, "rows gone:\n\(screen)")
         let header = screen.split(separator: "\n").first.map(String.init) ?? ""
@@ -294,7 +352,7 @@ struct DatabaseFaultTests {
         #expect(try Self.sqlite(database, "PRAGMA integrity_check") == "ok")
         #expect(Set(try Self.list(database, environment: environment).compactMap { $0["id"] as? String }) == ids)
         print(
-            "database-faults: lock notice shown \(String(format: "%.1f", shownAfter)) s and a refresh's failure "
+            "database-faults: lock notice shown \(String(format: "%.1f", shownAfter)) s and a refresh held "
                 + "\(String(format: "%.1f", refreshAfter)) s after the lock was taken")
     }
 

@@ -616,9 +616,20 @@ actor RefreshActor {
         // Sealed here rather than on the writer's one thread, the narrowest part of a refresh storm; should it fail,
         // the writer seals again and reports why with the record.
         var sealed: SealedGrant?
-        if case .success(let grant, _) = outcome { sealed = try? store.seal(grant, connectionID: id) }
-        let written = await writer.record(
-            RefreshRecord(connection: connection, lease: lease, outcome: outcome, at: now, sealed: sealed))
+        var renewed = false
+        var rotated = false
+        if case .success(let grant, _) = outcome {
+            sealed = try? store.seal(grant, connectionID: id)
+            renewed = true
+            rotated = grant.refreshToken != nil
+        }
+        let pending = RefreshRecord(connection: connection, lease: lease, outcome: outcome, at: now, sealed: sealed)
+        var written = await writer.record(pending)
+        if renewed {
+            // Within the lease, so that no other refresher takes the connection and sends the old token meanwhile.
+            let giveUp = min(now.addingTimeInterval(storeRetryLimit), claimedAt.addingTimeInterval(leaseDuration - 5))
+            written = await retryStoring(pending, after: written, until: giveUp)
+        }
         storing -= 1
         switch written {
         case .success(let updated):
@@ -634,10 +645,46 @@ actor RefreshActor {
                 queue.schedule(id, at: policy.dueAt(current))
             }
         case .failure(let error):
-            record(storageFailure: error, for: connection)
-            return .storageFailed("\(error)")
+            // The provider has moved on to the new refresh token: the message must not say that nothing changed.
+            let problem =
+                rotated
+                ? "\(error); the provider had already issued a new refresh token, which could not be stored and is "
+                    + "lost, so the stored one may be refused at the next refresh"
+                : "\(error)"
+            record(storageFailure: problem, for: connection)
+            return .storageFailed(problem)
         }
         return .done
+    }
+
+    /// How long a success whose write failed is tried again before it is given up (see ``retryStoring``).
+    let storeRetryLimit = 60.0
+
+    /// Writes a success again while its write fails on a database problem (the file locked by another process
+    /// for longer than the busy timeout, a full disk, a lost server), until `giveUp`: the provider has issued the
+    /// new tokens, and a rotated refresh token that is not stored is gone for good.
+    private func retryStoring(
+        _ record: RefreshRecord, after first: Result<Connection, any Error>, until giveUp: Date
+    ) async -> Result<Connection, any Error> {
+        var written = first
+        var delay = 0.25
+        while case .failure(let error) = written, clock.now() < giveUp {
+            if let refusal = error as? StoreError,
+                [.revoked, .leaseLost, .keyChanged, .unknownConnection].contains(refusal.code)
+            {
+                break
+            }
+            // The problem's first clause says what is wrong; its advice ("then retry; nothing was changed") is for a
+            // write given up, which this is not yet.
+            let problem = "\(error)".split(separator: ";", maxSplits: 1).first.map(String.init) ?? "\(error)"
+            state.setNotice(
+                "database problem: holding the new tokens of \(record.connection.id) and trying again to store them: "
+                    + problem)
+            do { try await clock.sleep(seconds: delay) } catch { break }
+            delay = min(delay * 2, 2)
+            written = await writer.record(record)
+        }
+        return written
     }
 
     /// The integration's client secret (or private key), read from the store at most once a second.
@@ -674,14 +721,17 @@ actor RefreshActor {
 
     /// A store that cannot be read or written: keep the stored token, show the problem, and try again later.
     private func record(storageFailure error: any Error, for connection: Connection) {
+        record(storageFailure: "\(error)", for: connection, keyChanged: (error as? StoreError)?.code == .keyChanged)
+    }
+
+    private func record(storageFailure problem: String, for connection: Connection, keyChanged: Bool = false) {
         let now = clock.now()
-        state.setNotice("database problem: \(error)")
+        state.setNotice("database problem: \(problem)")
         state.append(
             event: HistoryEntry(
                 at: now, connectionID: connection.id, kind: .refreshFailed,
-                message: "refresh not recorded, database problem: \(error)"))
+                message: "refresh not recorded, database problem: \(problem)"))
         // A key changed under us will not come back by itself: look again rarely, and say so in the notice.
-        let keyChanged = (error as? StoreError)?.code == .keyChanged
         let delay = keyChanged ? policy.backoffCap : policy.backoff(failures: 1, retryAfter: nil)
         queue.schedule(connection.id, at: now.addingTimeInterval(delay))
     }
