@@ -7,3 +7,14 @@
 #include <openssl/bio.h>
 #include <openssl/pem.h>
 #include <openssl/core_names.h>
+#include <openssl/x509.h>
+
+/* OpenSSL's typed stacks are macros, which Swift cannot call: the few calls on a stack of X509_INFO (what
+   PEM_X509_INFO_read_bio reads from a certificate bundle) as functions. */
+static inline int tokentop_x509_info_count(const STACK_OF(X509_INFO) *infos) { return sk_X509_INFO_num(infos); }
+static inline int tokentop_x509_info_has_certificate(const STACK_OF(X509_INFO) *infos, int index) {
+    return sk_X509_INFO_value(infos, index)->x509 != NULL;
+}
+static inline void tokentop_free_x509_infos(STACK_OF(X509_INFO) *infos) {
+    sk_X509_INFO_pop_free(infos, X509_INFO_free);
+}

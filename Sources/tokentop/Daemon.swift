@@ -107,10 +107,10 @@ struct Daemon {
                 let fresh = try reload()
                 try OperationsLoop.check(fresh.settings)
                 try JSONLinesLog.check(fresh.settings.logFile, store: engine.store)
-                try CertificateAuthorityFile.check(fresh)
+                let authorities = try CertificateAuthorityFile.load(fresh)
                 if fresh.settings.logFile != logFile { try log.reopen(path: fresh.settings.logFile) }
                 logFile = fresh.settings.logFile
-                transport.trust(certificateAuthorities: fresh.settings.caFile)
+                transport.trust(authorities)
                 operations.apply(fresh.settings)
                 await engine.apply(policy: fresh.policy(base: engine.policy))
                 log.write(

@@ -47,7 +47,7 @@ struct Runner {
             let look = Self.look(configuration.settings)
             let themeWarning = try checkDashboardSettings(
                 themesDirectory: look.themesDirectory, themeName: look.themeName, keys: look.keys)
-            try CertificateAuthorityFile.check(configuration)
+            _ = try CertificateAuthorityFile.load(configuration)
             let report = configuration.report()
             let exists = FileManager.default.fileExists(atPath: path)
             Output.out("configuration file: \(path)\(exists ? "" : " (not present; defaults apply)")")
@@ -268,13 +268,14 @@ struct Runner {
         return store
     }
 
-    /// The network to providers, trusting the `ca_file` in force too.
-    /// - Parameter checked: whether the file is checked first: commands that reach providers refuse a wrong one at
-    ///   once, rather than failing each request with a TLS error; commands that only read never send a request.
+    /// The network to providers.
+    /// - Parameter checked: whether it trusts the `ca_file` in force too, read and checked first: commands that
+    ///   reach providers refuse a wrong one at once, rather than failing each request with a TLS error; commands
+    ///   that only read never send a request, and do not read the file.
     private func transport(checked: Bool) throws -> CurlTransport {
         let configuration = try configuration()
-        if checked { try CertificateAuthorityFile.check(configuration) }
-        return try CurlTransport(certificateAuthorities: configuration.settings.caFile)
+        let authorities = checked ? try CertificateAuthorityFile.load(configuration) : nil
+        return try CurlTransport(certificateAuthorities: authorities)
     }
 
     /// - Parameter transport: the network to providers; by default one whose `ca_file` is not checked.

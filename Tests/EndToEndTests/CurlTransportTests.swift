@@ -328,7 +328,8 @@ struct CurlTransportTests {
             try #require(made.status == 0, "openssl made no test certificate: \(made.stderr)")
             let paths = files.map { directory.appendingPathComponent($0).path }
             server = try await Server(script: script, arguments: [certificate, key] + paths)
-            transport = try CurlTransport(timeout: 10, certificateAuthorities: certificate)
+            transport = try CurlTransport(
+                timeout: 10, certificateAuthorities: try CertificateAuthorityFile.load(certificate, origin: "test"))
         }
 
         deinit { try? FileManager.default.removeItem(at: directory) }

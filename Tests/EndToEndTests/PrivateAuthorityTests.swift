@@ -94,10 +94,10 @@ struct PrivateAuthorityTests {
                 + "`openssl x509 -inform der -in FILE -out FILE.pem`"),
             (
                 "cut.pem", lines.prefix(3).joined(separator: "\n"),
-                "certificate 1 has no END line; the file was cut short"
+                "its CERTIFICATE block has no END line; the file was cut short"
             ),
             ("garbled.pem", "\(lines[0])\nAAAA!!!!\n\(lines[lines.count - 1])\n",
-                "certificate 1 cannot be read (OpenSSL: bad base64 decode)"),
+                "cannot be read as certificates (OpenSSL: bad base64 decode)"),
             ("pipe.pem", nil, "is not a regular file; name a PEM file of certificates"),
             ("", nil, "is a directory; name one PEM file of certificates (cat them into one file)"),
         ]
@@ -122,8 +122,9 @@ struct PrivateAuthorityTests {
         #expect(listed.stderr.hasPrefix("tokentop: --ca-file does not apply to 'list'\n"))
     }
 
-    /// A reloaded daemon's transport trusts the new file from its next request, and no connection made under the
-    /// old one is reused after it is dropped.
+    /// A reloaded daemon's transport trusts the new certificates from its next request; no connection made under
+    /// other certificates is reused (withdrawing a CA takes effect at once), and the file changing after it was read
+    /// changes nothing until the next reload reads it again.
     @Test func theTransportsTrustChangesFromTheNextRequest() async throws {
         let tls = try await CurlTransportTests.TLSFixture(Self.tokenScript)
         let transport = try CurlTransport(timeout: 10)
@@ -138,11 +139,46 @@ struct PrivateAuthorityTests {
             }
         }
         #expect(await status() == "URLError untrusted")
-        transport.trust(certificateAuthorities: tls.file("cert.pem"))
+        let trusted = try CertificateAuthorityFile.load(tls.file("cert.pem"), origin: "test")
+        transport.trust(trusted)
         #expect(await status() == "200")
+        // Emptied after it was read: the certificates in force are the ones read.
+        try Data().write(to: URL(fileURLWithPath: tls.file("cert.pem")))
         #expect(await status() == "200")
-        transport.trust(certificateAuthorities: nil)
-        #expect(await status() == "URLError untrusted", "the connection made under the file was not reused")
-        #expect(try await tls.post("/count", "") == "2")
+        // Another authority instead: the connection the withdrawn one vouched for is not used again.
+        let other = try await CurlTransportTests.TLSFixture(Self.tokenScript)
+        transport.trust(try CertificateAuthorityFile.load(other.file("cert.pem"), origin: "test"))
+        #expect(await status() == "URLError untrusted", "the connection made under the other file was not reused")
+        transport.trust(trusted)
+        #expect(await status() == "200")
+        transport.trust(nil)
+        #expect(await status() == "URLError untrusted")
+        #expect(try await tls.post("/count", "") == "3")
+    }
+
+    /// A bundle is read as libcurl reads it: the legacy label and a revocation list pass, and a block OpenSSL cannot
+    /// read fails the whole file at the check rather than every request later.
+    @Test func aBundleIsReadAsLibcurlReadsIt() async throws {
+        let tls = try await CurlTransportTests.TLSFixture(Self.tokenScript)
+        let certificate = try String(contentsOfFile: tls.file("cert.pem"), encoding: .utf8)
+        let legacy = certificate.replacingOccurrences(of: "BEGIN CERTIFICATE", with: "BEGIN X509 CERTIFICATE")
+            .replacingOccurrences(of: "END CERTIFICATE", with: "END X509 CERTIFICATE")
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let legacyFile = try sandbox.write("legacy.pem", legacy)
+        let loaded = try CertificateAuthorityFile.load(legacyFile, origin: "test")
+        #expect(loaded.count == 1)
+        let transport = try CurlTransport(timeout: 10, certificateAuthorities: loaded)
+        let url = URL(string: "https://127.0.0.1:\(tls.server.port)/token")!
+        #expect(try await transport.send(HTTPRequest(url: url, body: Data("x=1".utf8))).status == 200)
+        let damaged = try sandbox.write(
+            "damaged.pem", certificate + "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n")
+        #expect(throws: ConfigError.self) { try CertificateAuthorityFile.load(damaged, origin: "test") }
+        let bom = try sandbox.write("bom.pem", "\u{FEFF}" + certificate)
+        let refused = #expect(throws: ConfigError.self) { try CertificateAuthorityFile.load(bom, origin: "test") }
+        #expect(
+            refused?.description
+                == "ca_file \(bom) (test): starts with a UTF-8 byte order mark, which OpenSSL does not read; save it "
+                + "without one")
     }
 }

@@ -1,29 +1,58 @@
 import CCrypto
 import Foundation
 
+/// The certificate authorities of a `ca_file`, read into memory once: libcurl takes them from here for every new
+/// connection (`CURLOPT_CAINFO_BLOB`), besides the system's certificate directory, which it keeps reading (Debian's
+/// libcurl is built with one), so public providers stay trusted.
+///
+/// Held in memory rather than named by path, so that what was checked is what is trusted: a file changed, emptied
+/// or swapped for a pipe after the check changes nothing until a reload reads and checks it again, and a reload
+/// that refuses the new file keeps these.
+public final class CertificateAuthorities: @unchecked Sendable {
+    // @unchecked Sendable: the bytes are written once, in init, and only read from then on.
+
+    /// The file the certificates were read from, for messages.
+    public let path: String
+    /// How many certificates the file holds.
+    public let count: Int
+    /// The file's bytes, at an address that stays put while libcurl reads them.
+    private let bytes: UnsafeMutableRawBufferPointer
+
+    init(path: String, count: Int, data: Data) {
+        self.path = path
+        self.count = count
+        bytes = .allocate(byteCount: max(data.count, 1), alignment: 1)
+        _ = data.copyBytes(to: bytes)
+    }
+
+    deinit { bytes.deallocate() }
+
+    /// The bytes for `curl_blob`; valid while this object lives.
+    var pointer: UnsafeMutableRawPointer? { bytes.baseAddress }
+    var byteCount: Int { bytes.count }
+}
+
 /// The PEM file of certificate authorities an operator trusts for providers' TLS (`ca_file`, `--ca-file`): an
 /// identity provider behind a private CA, such as a company's Keycloak.
 ///
-/// libcurl reads the file for each new connection, besides the system's certificate directory (Debian's libcurl
-/// is built with both), so public providers stay trusted. It is checked once at start and on each reload, so that
-/// a wrong file is a clear refusal then rather than every refresh failing with a TLS error later.
+/// Read and checked at start and on each reload, with OpenSSL's reader of certificate bundles, the one libcurl
+/// uses for them: what passes is what libcurl will load, and a wrong file is a clear refusal then rather than every
+/// refresh failing with a TLS error later.
 public enum CertificateAuthorityFile {
     /// Larger than any real bundle (Debian's whole system bundle is about 200 KiB).
     static let sizeLimit = 4 << 20
 
-    /// Checks the `ca_file` of `configuration`, if it names one, saying where the setting came from.
-    public static func check(_ configuration: EffectiveConfiguration) throws {
-        guard let path = configuration.settings.caFile else { return }
+    /// Reads the `ca_file` of `configuration`, if it names one, saying where the setting came from in a refusal.
+    public static func load(_ configuration: EffectiveConfiguration) throws -> CertificateAuthorities? {
+        guard let path = configuration.settings.caFile else { return nil }
         let source = configuration.entries.first { $0.name == "ca_file" }?.source ?? .builtIn
-        try check(path, origin: "\(source)")
+        return try load(path, origin: "\(source)")
     }
 
-    /// Checks that `path` names a regular file of PEM certificates that OpenSSL reads, and nothing else.
+    /// Reads `path`: a regular file of PEM certificates that OpenSSL reads, and no private key.
     /// - Parameter origin: where the path came from (`flag --ca-file`, `file PATH`), for the message.
-    /// - Returns: how many certificates it holds.
     /// - Throws: ``ConfigError`` naming the file and what is wrong with it.
-    @discardableResult
-    public static func check(_ path: String, origin: String) throws -> Int {
+    public static func load(_ path: String, origin: String) throws -> CertificateAuthorities {
         func fail(_ problem: String) -> ConfigError { ConfigError("ca_file \(path) (\(origin)): \(problem)") }
         var info = stat()
         guard stat(path, &info) == 0 else {
@@ -47,27 +76,41 @@ public enum CertificateAuthorityFile {
         if blocks.contains(where: { $0.isPrivateKey || $0.isEncrypted }) {
             throw fail("holds a private key; a CA file holds only certificates (the key must stay with its server)")
         }
-        let certificates = blocks.filter { $0.label == "CERTIFICATE" || $0.label == "TRUSTED CERTIFICATE" }
-        guard !certificates.isEmpty else {
+        if let cut = blocks.firstIndex(where: { !$0.complete }) {
+            throw fail("its \(blocks[cut].label) block has no END line; the file was cut short")
+        }
+        if data.starts(with: [0xEF, 0xBB, 0xBF]) {
+            throw fail("starts with a UTF-8 byte order mark, which OpenSSL does not read; save it without one")
+        }
+        let (found, problem) = certificates(in: data)
+        guard let count = found else { throw fail("cannot be read as certificates (OpenSSL: \(problem))") }
+        guard count > 0 else {
             throw fail(
                 "holds no PEM certificate (-----BEGIN CERTIFICATE-----); a DER file converts with "
                     + "`openssl x509 -inform der -in FILE -out FILE.pem`")
         }
-        for (index, block) in certificates.enumerated() {
-            guard block.complete else { throw fail("certificate \(index + 1) has no END line; the file was cut short") }
-            OpenSSLErrorQueue.clear()
-            let bytes = Array(block.text.utf8)
-            let readable = bytes.withUnsafeBytes { raw -> Bool in
-                guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return false }
-                defer { BIO_free(bio) }
-                guard let certificate = PEM_read_bio_X509_AUX(bio, nil, nil, nil) else { return false }
-                X509_free(certificate)
-                return true
+        return CertificateAuthorities(path: path, count: count, data: data)
+    }
+
+    /// How many certificates OpenSSL's bundle reader finds in `data`, as libcurl reads a `CURLOPT_CAINFO_BLOB`;
+    /// any block it cannot read (a cut revocation list, a damaged certificate) fails the whole bundle, there too.
+    /// - Returns: the count, or nil and OpenSSL's reasons.
+    private static func certificates(in data: Data) -> (Int?, String) {
+        OpenSSLErrorQueue.clear()
+        return data.withUnsafeBytes { raw -> (Int?, String) in
+            guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else {
+                return (nil, OpenSSLErrorQueue.drain())
             }
-            guard readable else {
-                throw fail("certificate \(index + 1) cannot be read (OpenSSL: \(OpenSSLErrorQueue.drain()))")
+            defer { BIO_free(bio) }
+            guard let infos = PEM_X509_INFO_read_bio(bio, nil, nil, nil) else {
+                return (nil, OpenSSLErrorQueue.drain())
             }
+            defer { tokentop_free_x509_infos(infos) }
+            var count = 0
+            for index in 0..<tokentop_x509_info_count(infos) where tokentop_x509_info_has_certificate(infos, index) != 0 {
+                count += 1
+            }
+            return (count, "")
         }
-        return certificates.count
     }
 }

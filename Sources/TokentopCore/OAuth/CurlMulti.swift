@@ -130,7 +130,7 @@ final class CurlMulti: @unchecked Sendable {
                 reconnect(easy, transfer)
             } else {
                 let resent = code == CURLE_ABORTED_BY_CALLBACK && transfer.sent
-                let error = Self.error(code, tooLarge: transfer.tooLarge, resent: resent)
+                let error = Self.error(code, tooLarge: transfer.tooLarge, resent: resent, detail: transfer.errorText)
                 end(easy, with: .failure(error))
             }
         }
@@ -148,6 +148,8 @@ final class CurlMulti: @unchecked Sendable {
 
     private func end(_ easy: UnsafeMutableRawPointer, with result: Result<HTTPResponse, any Error>) {
         curl_multi_remove_handle(multi, easy)
+        // The buffer goes with the transfer; the handle waits for the next one.
+        _ = tokentop_curl_setopt_pointer(easy, CURLOPT_ERRORBUFFER, nil)
         let transfer = running.removeValue(forKey: easy)
         transfer?.multi = nil
         spare.append(easy)
@@ -168,13 +170,18 @@ final class CurlMulti: @unchecked Sendable {
         check(tokentop_curl_setopt_long(easy, CURLOPT_TIMEOUT_MS, transfer.timeoutMilliseconds))
         check(tokentop_curl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, transfer.connectTimeoutMilliseconds))
         check(tokentop_curl_setopt_pointer(easy, CURLOPT_USERAGENT, "tokentop"))
+        transfer.errorBuffer.initialize(repeating: 0)
+        check(tokentop_curl_setopt_pointer(easy, CURLOPT_ERRORBUFFER, transfer.errorBuffer.baseAddress))
         // HTTP/1.1, one request at a time on a connection: `sendOnce` judges a connection by what waits on it
         // before a request, which under HTTP/2 may be another request's answer or the server's settings.
         check(tokentop_curl_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1)))
         // After a kept connection turned out closed, a new one: any other kept one may be closed as well.
         if transfer.reconnected { check(tokentop_curl_setopt_long(easy, CURLOPT_FRESH_CONNECT, 1)) }
-        if let authorities = transfer.certificateAuthorities {
-            check(tokentop_curl_setopt_pointer(easy, CURLOPT_CAINFO, authorities))
+        if let authorities = transfer.certificateAuthorities, let bytes = authorities.pointer {
+            // Not copied: the transfer keeps the bytes until it ends, and libcurl copies them into a connection
+            // it keeps, which it then reuses only for the same certificates.
+            var blob = curl_blob(data: bytes, len: authorities.byteCount, flags: UInt32(CURL_BLOB_NOCOPY))
+            check(tokentop_curl_setopt_pointer(easy, CURLOPT_CAINFO_BLOB, &blob))
         }
         if let old = transfer.headerList { curl_slist_free_all(old) }
         var list: UnsafeMutablePointer<curl_slist>?
@@ -331,8 +338,12 @@ final class CurlMulti: @unchecked Sendable {
     /// The `URLError` that says the same as libcurl's `code`, so that ``OAuthClient`` words every transport's
     /// failures alike.
     /// - Parameter resent: whether libcurl was about to send the request again (see `sendOnce`).
-    static func error(_ code: CURLcode, tooLarge: Bool = false, resent: Bool = false) -> URLError {
-        let reason = String(cString: curl_easy_strerror(code))
+    /// - Parameter detail: libcurl's own words for this transfer (its error buffer), which name the reason (for
+    ///   TLS: an unknown issuer, an expired certificate, another host's name); its generic words for `code` else.
+    static func error(
+        _ code: CURLcode, tooLarge: Bool = false, resent: Bool = false, detail: String = ""
+    ) -> URLError {
+        let reason = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : SafeText.clean(detail)
         let info = [NSLocalizedDescriptionKey: "libcurl: \(reason)"]
         if tooLarge { return URLError(.dataLengthExceedsMaximum, userInfo: info) }
         if resent {

@@ -33,13 +33,28 @@ final class CurlTransfer: @unchecked Sendable {
     /// The multi running the transfer, while it runs.
     weak var multi: CurlMulti?
 
-    let certificateAuthorities: String?
+    /// Kept while the transfer runs: libcurl reads their bytes where they are.
+    let certificateAuthorities: CertificateAuthorities?
 
-    init(request: HTTPRequest, timeout: Double, connectTimeout: Double, certificateAuthorities: String? = nil) {
+    init(
+        request: HTTPRequest, timeout: Double, connectTimeout: Double,
+        certificateAuthorities: CertificateAuthorities? = nil
+    ) {
         self.request = request
         self.certificateAuthorities = certificateAuthorities
         timeoutMilliseconds = max(1, Int(timeout * 1_000))
         connectTimeoutMilliseconds = max(1, Int(min(timeout, connectTimeout) * 1_000))
+    }
+
+    /// Where libcurl writes why the transfer failed, in its own words; it stays put while libcurl may write it.
+    let errorBuffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
+
+    deinit { errorBuffer.deallocate() }
+
+    /// What libcurl wrote to ``errorBuffer``; empty when nothing.
+    var errorText: String {
+        let bytes = errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Resumes the caller, once.

@@ -18,24 +18,26 @@ public final class CurlTransport: HTTPTransport {
     private let multi: CurlMulti
     private let timeout: Double
     private let connectTimeout: Double
-    private let certificateAuthorities: Mutex<String?>
+    private let certificateAuthorities: Mutex<CertificateAuthorities?>
 
     /// - Parameters:
     ///   - timeout: seconds an exchange may take in all before the request counts as lost.
     ///   - connectTimeout: seconds to set up the connection (TCP and TLS), within `timeout`.
-    ///   - certificateAuthorities: a PEM file of more authorities to trust (see ``CertificateAuthorityFile``).
+    ///   - certificateAuthorities: more authorities to trust, from a ``CertificateAuthorityFile``.
     /// - Throws: `URLError` when libcurl cannot be initialised.
-    public init(timeout: Double = 30, connectTimeout: Double = 10, certificateAuthorities: String? = nil) throws {
+    public init(
+        timeout: Double = 30, connectTimeout: Double = 10, certificateAuthorities: CertificateAuthorities? = nil
+    ) throws {
         multi = try CurlMulti()
         self.timeout = timeout
         self.connectTimeout = connectTimeout
         self.certificateAuthorities = Mutex(certificateAuthorities)
     }
 
-    /// Trusts the authorities of `path` from the next request on, instead of the file given before (a reloaded
-    /// configuration); nil trusts the system's store alone. libcurl reuses no connection made under another file.
-    public func trust(certificateAuthorities path: String?) {
-        certificateAuthorities.withLock { $0 = path }
+    /// Trusts `authorities` from the next request on, instead of those given before (a reloaded configuration);
+    /// nil trusts the system's store alone. libcurl reuses no connection made under other certificates.
+    public func trust(_ authorities: CertificateAuthorities?) {
+        certificateAuthorities.withLock { $0 = authorities }
     }
 
     deinit { multi.stop() }

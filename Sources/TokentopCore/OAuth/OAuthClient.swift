@@ -105,6 +105,14 @@ public struct OAuthClient: Sendable {
         }
     }
 
+    /// Where OpenSSL found no authority it trusts for the certificate (one of a private CA, or self-signed), what
+    /// helps; nothing for a name or a date that is wrong, which trusting a CA does not mend.
+    static func privateAuthorityHint(_ detail: String) -> String {
+        let unknownIssuer = ["unable to get local issuer certificate", "self-signed certificate", "self signed"]
+        guard unknownIssuer.contains(where: { detail.contains($0) }) else { return "" }
+        return "; a private CA is trusted with ca_file"
+    }
+
     /// A request that got no answer: always transient.
     static func networkError(_ error: any Error) -> ProviderError {
         let description: String
@@ -120,7 +128,7 @@ public struct OAuthClient: Sendable {
                 switch urlError.code {
                 case .unsupportedURL: "the answer was not HTTP, or the URL is not http(s)\(detail)"
                 case .serverCertificateUntrusted:
-                    "the provider's TLS certificate is not trusted\(detail); a private CA is trusted with ca_file"
+                    "the provider's TLS certificate is not trusted\(detail)\(Self.privateAuthorityHint(detail))"
                 case .secureConnectionFailed: "the TLS handshake with the provider failed\(detail)"
                 case .timedOut: "no answer before the timeout"
                 case .cannotConnectToHost: "could not connect to the provider"
