@@ -147,6 +147,20 @@ import TokentopCore
         #expect(harness.dashboard.rows.connectionPositions.count == 1)
     }
 
+    /// A paste gone astray stops at the longest field a filter can match, with a message, instead of filtering
+    /// again for each of thousands of characters.
+    @Test func theFilterStopsAtItsLimit() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.press(.character("/"))
+        _ = harness.send(TerminalInput.characters(String(repeating: "z", count: 1_000)))
+        #expect(harness.dashboard.filter == String(repeating: "z", count: Dashboard.filterLimit))
+        #expect(harness.dashboard.isEditingFilter)
+        #expect(harness.text.contains("the filter takes at most 320 characters"), "\(harness.text)")
+        harness.press(.backspace)
+        #expect(harness.dashboard.filter.count == Dashboard.filterLimit - 1)
+    }
+
     @Test func backspaceEditsTheFilter() {
         let harness = Fixtures.harness()
         harness.frame()

@@ -52,11 +52,19 @@ extension Dashboard {
 
     // MARK: - The filter prompt
 
+    /// The longest filter: longer than any id, subject or provider (a subject is at most 320 characters) is not
+    /// needed, since a filter matches within one field.
+    static let filterLimit = 320
+
     func handleFilterKey(_ key: Key) {
         switch key {
         case .character:
             // Only printable text: Ctrl-A or a pasted escape byte would add a character nothing can match.
-            if let typed = key.typedCharacter { setFilter(filter + String(typed), editing: true) }
+            guard let typed = key.typedCharacter else { break }
+            // No connection's field is this long: more is a paste gone astray, which each key would filter again.
+            // The hint bar says why the rest is not taken.
+            guard filter.count < Self.filterLimit else { break }
+            setFilter(filter + String(typed), editing: true)
         case .backspace: setFilter(String(filter.dropLast()), editing: true)
         case .enter: setFilter(filter, editing: false)
         case .escape: setFilter("", editing: false)

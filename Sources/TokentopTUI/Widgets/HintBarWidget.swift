@@ -28,7 +28,13 @@ struct HintBarWidget: Widget {
         case .signIn: return SignInDialog.hints(dashboard)
         case nil: break
         }
-        if dashboard.isEditingFilter { return ["type to filter", "Enter keep", "Esc clear", "↑↓ move"] }
+        if dashboard.isEditingFilter {
+            let full = dashboard.filter.count >= Dashboard.filterLimit
+            return [
+                full ? "the filter takes at most \(Dashboard.filterLimit) characters" : "type to filter", "Enter keep",
+                "Esc clear", "↑↓ move",
+            ]
+        }
         // Most important first, since a narrow terminal drops hints from the end: leaving, help, then the actions.
         let keys = dashboard.keyMap
         func hint(_ action: ListAction, _ text: String) -> String { "\(keys.label(action)) \(text)" }
