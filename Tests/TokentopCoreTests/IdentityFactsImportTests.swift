@@ -157,6 +157,10 @@ import Testing
         ("\"expires_at\": \"2026-13-01T00:00:00Z\"", "expires_at: 2026-13-01 is not a day of the calendar"),
         ("\"expires_at\": \"2027-01-01T00:00:00+24:00\"", "expires_at: its offset +24:00 is past ±23:59"),
         ("\"expires_at\": \"9999-01-01T00:00:00Z\"", "expires_at: more than ten years ahead"),
+        ("\"expires_at\": \"2026-01-01T24:00:00Z\"", "expires_at: 2026-01-01T24:00:00 is not a time of day"),
+        ("\"expires_at\": \"2026-01-01T12:60:00Z\"", "expires_at: 2026-01-01T12:60:00 is not a time of day"),
+        ("\"expires_at\": \"0001-01-01T00:00:00Z\"", "expires_at: 0001-01-01T00:00:00Z is before 1970"),
+        ("\"secret_set_at\": \"1969-12-31T23:59:59Z\"", "secret_set_at: 1969-12-31T23:59:59Z is before 1970"),
     ])
     func badConnectionFactsAreNamed(_ extra: String, _ expected: String) throws {
         let text = Self.file.replacingOccurrences(of: "\"parent\": \"admin\"", with: extra)

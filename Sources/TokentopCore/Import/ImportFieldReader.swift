@@ -248,7 +248,12 @@ struct ImportFieldReader {
         guard let value = value(key) else { return nil }
         guard case .string(let text) = value else { throw fail(key, Self.notATime) }
         switch Self.checkRFC3339(text) {
-        case .success(let date): return date
+        case .success(let date):
+            // Before 1970 no token existed; and before 1583 the calendar itself changed under the date.
+            guard date.timeIntervalSince1970 >= 0 else {
+                throw fail(key, "\(text) is before 1970, which no token or secret is; \(Self.notATime)")
+            }
+            return date
         case .failure(let problem): throw fail(key, problem.reason)
         }
     }
@@ -275,8 +280,12 @@ struct ImportFieldReader {
         }
         guard bytes.count >= 20, byte(4, is: "-"), byte(7, is: "-"), byte(13, is: ":"), byte(16, is: ":"),
             let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-            let minute = number(14..<16), let second = number(17..<19)
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19)
         else { return .failure(TimeProblem(reason: notATime)) }
+        // ISO8601DateFormatter reads 24:00 as the next day's midnight; RFC 3339's hours end at 23.
+        guard hour <= 23, minute <= 59 else {
+            return .failure(TimeProblem(reason: "\(text.prefix(19)) is not a time of day; \(notATime)"))
+        }
         // ISO8601DateFormatter rolls 30 February over into March; a date that does not exist is a typo.
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
         let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
