@@ -202,6 +202,23 @@ struct ReauthInteropTests {
         #expect(try setup.show("alice")["status"] as? String == "failing")
     }
 
+    /// The database stays locked past the busy timeout when the sign-in's tokens arrive: they are held and written
+    /// once the lock goes, not lost with the user's sign-in.
+    @Test func aDatabaseLockedWhenTheTokensArriveIsWaitedOut() async throws {
+        let setup = try await setup([("alice", "dot-user")])
+        defer { setup.sandbox.remove() }
+        let process = try setup.reauth("alice")
+        let url = try await signInURL(process)
+        let holder = try await DatabaseFaultTests.LockHolder(setup.sandbox.database)
+        _ = try setup.server.consent(to: url)
+        // Longer than the lease's 10 s wait and the write's 5 s busy timeout after it: the first write fails.
+        try await Task.sleep(for: .seconds(18))
+        try await holder.release()
+        #expect(try await process.finish() == 0, "\(process.stderr)")
+        #expect(process.stdout.contains("alice: re-authorized; expires in"), "\(process.stdout)")
+        #expect(try setup.show("alice")["status"] as? String == "healthy")
+    }
+
     @Test func aTakenPortFailsAtOnceWithoutAURL() async throws {
         let holder = try PortHolder()
         let setup = try await setup([("alice", "dot-user")], redirectURI: "http://127.0.0.1:\(holder.port)/callback")

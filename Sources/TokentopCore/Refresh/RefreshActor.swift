@@ -668,12 +668,7 @@ actor RefreshActor {
     ) async -> Result<Connection, any Error> {
         var written = first
         var delay = 0.25
-        while case .failure(let error) = written, clock.now() < giveUp {
-            if let refusal = error as? StoreError,
-                [.revoked, .leaseLost, .keyChanged, .unknownConnection].contains(refusal.code)
-            {
-                break
-            }
+        while case .failure(let error) = written, clock.now() < giveUp, (error as? StoreError)?.mayPass == true {
             // The problem's first clause says what is wrong; its advice ("then retry; nothing was changed") is for a
             // write given up, which this is not yet.
             let problem = "\(error)".split(separator: ";", maxSplits: 1).first.map(String.init) ?? "\(error)"

@@ -61,4 +61,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { message }
+
+    /// Whether the problem may pass by itself (another process's lock, a full disk, a failing disk or a lost server):
+    /// a write worth keeping, such as new tokens a provider has issued, is tried again rather than dropped.
+    public var mayPass: Bool { [.busy, .diskFull, .ioError, .unreachable].contains(code) }
 }
