@@ -172,7 +172,9 @@ extension Invocation {
                     try take(), name, range: Settings.historyDaysRange, whole: true)
                 note("history_days")
             case "--ca-file":
-                settings.caFile = try take()
+                // `-` is no file: the system's store alone, over a configuration file's ca_file.
+                let file = try take()
+                settings.caFile = file == "-" ? nil : file
                 note("ca_file")
             case "--verify":
                 verify = true

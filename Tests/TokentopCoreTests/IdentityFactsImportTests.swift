@@ -178,6 +178,19 @@ import Testing
         #expect(ImportFieldReader.parseRFC3339("2016-12-31T23:59:59-24:00") == nil)
     }
 
+    /// RFC 3339's letters may be lower case; nothing may follow the zone, and an offset has its colon.
+    @Test func theZoneEndsTheTime() throws {
+        #expect(ImportFieldReader.parseRFC3339("2030-01-01t00:00:00z") == ImportFieldReader.parseRFC3339("2030-01-01T00:00:00Z"))
+        #expect(ImportFieldReader.parseRFC3339("2030-01-01T00:00:00.25z") != nil)
+        for text in ["2030-01-01T12:00:00Z ", "2030-01-01T12:00:00+0100", "2030-01-01T12:00:00.Z", "2030-01-01 12:00:00Z"] {
+            guard case .failure(let problem) = ImportFieldReader.checkRFC3339(text) else {
+                Issue.record("\(text) was read")
+                continue
+            }
+            #expect(problem.reason == "expected an RFC 3339 time, such as \"2030-01-31T12:00:00Z\"", "\(text)")
+        }
+    }
+
     @Test func leapDaysExistOnlyInLeapYears() {
         #expect(ImportFieldReader.parseRFC3339("2028-02-29T00:00:00Z") != nil)
         #expect(ImportFieldReader.parseRFC3339("2027-02-29T00:00:00Z") == nil)

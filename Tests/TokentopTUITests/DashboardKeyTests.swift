@@ -156,9 +156,14 @@ import TokentopCore
         _ = harness.send(TerminalInput.characters(String(repeating: "z", count: 1_000)))
         #expect(harness.dashboard.filter == String(repeating: "z", count: Dashboard.filterLimit))
         #expect(harness.dashboard.isEditingFilter)
-        #expect(harness.text.contains("the filter takes at most 320 characters"), "\(harness.text)")
+        #expect(harness.text.contains("the filter takes at most 320 code points"), "\(harness.text)")
         harness.press(.backspace)
         #expect(harness.dashboard.filter.count == Dashboard.filterLimit - 1)
+        // Combining marks make one character of any length: the limit counts code points.
+        harness.press(.escape)
+        harness.press(.character("/"))
+        _ = harness.send(TerminalInput.characters("a" + String(repeating: "\u{301}", count: 1_000)))
+        #expect(harness.dashboard.filter.unicodeScalars.count == Dashboard.filterLimit)
     }
 
     @Test func backspaceEditsTheFilter() {

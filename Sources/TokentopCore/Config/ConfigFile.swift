@@ -101,6 +101,7 @@ public enum ConfigFile {
         }
         settings.caFile = try nonEmpty(
             "ca_file", reader, "name a PEM file of certificate authorities, or leave ca_file out for the system's")
+            .flatMap { $0 == "-" ? nil : $0 }
         if let value = reader.value("keys") {
             settings.keys = try keys(value, reader: reader)
         }

@@ -292,16 +292,33 @@ struct ImportFieldReader {
         guard (1...12).contains(month), (1...lengths[month - 1]).contains(day) else {
             return .failure(TimeProblem(reason: "\(text.prefix(10)) is not a day of the calendar; \(notATime)"))
         }
-        // ISO8601DateFormatter takes +24:00 and more; RFC 3339's offsets end at ±23:59.
-        if let sign = bytes.lastIndex(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") }), sign > 18 {
-            let offset = String(decoding: bytes[sign...], as: UTF8.self)
-            guard bytes.count == sign + 6, byte(sign + 3, is: ":"), let hours = number((sign + 1)..<(sign + 3)),
-                let minutes = number((sign + 4)..<(sign + 6)), hours <= 23, minutes <= 59
-            else { return .failure(TimeProblem(reason: "its offset \(offset) is past ±23:59; \(notATime)")) }
+        // RFC 3339 allows a lower-case t and z; the rest of the text after the seconds is an optional fraction,
+        // then Z or an offset ±hh:mm, and nothing more (ISO8601DateFormatter lets a trailing space pass).
+        guard byte(10, is: "T") || byte(10, is: "t") else { return .failure(TimeProblem(reason: notATime)) }
+        var end = 19
+        if end < bytes.count, byte(end, is: ".") {
+            end += 1
+            let digits = bytes[end...].prefix { (0x30...0x39).contains($0) }.count
+            guard digits > 0 else { return .failure(TimeProblem(reason: notATime)) }
+            end += digits
+        }
+        let zone = Array(bytes[end...])
+        if zone.count == 6, zone[0] == UInt8(ascii: "+") || zone[0] == UInt8(ascii: "-"), zone[3] == UInt8(ascii: ":"),
+            let hours = number((end + 1)..<(end + 3)), let minutes = number((end + 4)..<(end + 6))
+        {
+            // ISO8601DateFormatter takes +24:00 and more; RFC 3339's offsets end at ±23:59.
+            guard hours <= 23, minutes <= 59 else {
+                let offset = String(decoding: zone, as: UTF8.self)
+                return .failure(TimeProblem(reason: "its offset \(offset) is past ±23:59; \(notATime)"))
+            }
+        } else if zone != [UInt8(ascii: "Z")] && zone != [UInt8(ascii: "z")] {
+            return .failure(TimeProblem(reason: notATime))
         }
         // A leap second is read as :59 and moved one second on.
         let leapSecond = second == 60 && minute == 59
-        let readable = leapSecond ? String(decoding: bytes[..<17] + "59".utf8 + bytes[19...], as: UTF8.self) : text
+        let upper = Array(text.uppercased().utf8)
+        let readable = String(
+            decoding: leapSecond ? upper[..<17] + "59".utf8 + upper[19...] : upper[...], as: UTF8.self)
         let formatter = ISO8601DateFormatter()
         let forms: [ISO8601DateFormatter.Options] = [
             [.withInternetDateTime], [.withInternetDateTime, .withFractionalSeconds],

@@ -73,7 +73,7 @@ public enum CertificateAuthorityFile {
         }
         let blocks = PEMArmor(String(decoding: data, as: UTF8.self)).blocks
         // The file is read by every process that refreshes, and often shared: a key has no business in it.
-        if blocks.contains(where: { $0.isPrivateKey || $0.isEncrypted }) {
+        if blocks.contains(where: { $0.isPrivateKey || ($0.isEncrypted && $0.label.hasSuffix("PRIVATE KEY")) }) {
             throw fail("holds a private key; a CA file holds only certificates (the key must stay with its server)")
         }
         if let cut = blocks.firstIndex(where: { !$0.complete }) {

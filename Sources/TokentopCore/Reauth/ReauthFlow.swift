@@ -225,6 +225,12 @@ struct ReauthFlow: Sendable {
                 try? await clock.sleep(seconds: delay)
                 delay = min(delay * 2, 2)
                 continue
+            } catch let error as StoreError where error.mayPass {
+                if let lease { try? store.releaseLease(connectionID: connection.id, lease) }
+                throw ReauthFailure(
+                    .storage,
+                    "the sign-in succeeded but its tokens could not be stored within a minute (\(error.fact)), so "
+                        + "they are lost; run the re-auth again once the database can be written")
             } catch {
                 if let lease { try? store.releaseLease(connectionID: connection.id, lease) }
                 throw ReauthFailure(

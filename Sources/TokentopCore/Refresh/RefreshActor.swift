@@ -645,11 +645,13 @@ actor RefreshActor {
                 queue.schedule(id, at: policy.dueAt(current))
             }
         case .failure(let error):
-            // The provider has moved on to the new refresh token: the message must not say that nothing changed.
+            // The provider has moved on to the new refresh token: the message must not say that nothing changed,
+            // nor invite a retry that sends the old one.
             let problem =
                 rotated
-                ? "\(error); the provider had already issued a new refresh token, which could not be stored and is "
-                    + "lost, so the stored one may be refused at the next refresh"
+                ? "\((error as? StoreError)?.fact ?? "\(error)"); the provider had already issued a new refresh "
+                    + "token, which could not be stored and is lost: the next refresh will probably be refused, and "
+                    + "the connection then needs re-auth"
                 : "\(error)"
             record(storageFailure: problem, for: connection)
             return .storageFailed(problem)
@@ -669,12 +671,10 @@ actor RefreshActor {
         var written = first
         var delay = 0.25
         while case .failure(let error) = written, clock.now() < giveUp, (error as? StoreError)?.mayPass == true {
-            // The problem's first clause says what is wrong; its advice ("then retry; nothing was changed") is for a
-            // write given up, which this is not yet.
-            let problem = "\(error)".split(separator: ";", maxSplits: 1).first.map(String.init) ?? "\(error)"
+            // What is wrong, without the advice for a write given up, which this is not yet.
             state.setNotice(
                 "database problem: holding the new tokens of \(record.connection.id) and trying again to store them: "
-                    + problem)
+                    + ((error as? StoreError)?.fact ?? "\(error)"))
             do { try await clock.sleep(seconds: delay) } catch { break }
             delay = min(delay * 2, 2)
             written = await writer.record(record)

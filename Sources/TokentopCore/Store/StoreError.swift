@@ -62,6 +62,10 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { message }
 
+    /// What went wrong, without the advice that follows it ("…; then retry; nothing was changed"): for a message
+    /// about a write that is still being tried, or was given up after something else happened.
+    public var fact: String { message.split(separator: ";", maxSplits: 1).first.map(String.init) ?? message }
+
     /// Whether the problem may pass by itself (another process's lock, a full disk, a failing disk or a lost server):
     /// a write worth keeping, such as new tokens a provider has issued, is tried again rather than dropped.
     public var mayPass: Bool { [.busy, .diskFull, .ioError, .unreachable].contains(code) }

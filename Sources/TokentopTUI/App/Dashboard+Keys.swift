@@ -63,7 +63,8 @@ extension Dashboard {
             guard let typed = key.typedCharacter else { break }
             // No connection's field is this long: more is a paste gone astray, which each key would filter again.
             // The hint bar says why the rest is not taken.
-            guard filter.count < Self.filterLimit else { break }
+            // Counted in code points: a run of combining marks is one character however long it grows.
+            guard filter.unicodeScalars.count < Self.filterLimit else { break }
             setFilter(filter + String(typed), editing: true)
         case .backspace: setFilter(String(filter.dropLast()), editing: true)
         case .enter: setFilter(filter, editing: false)

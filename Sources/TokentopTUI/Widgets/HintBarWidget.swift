@@ -29,9 +29,9 @@ struct HintBarWidget: Widget {
         case nil: break
         }
         if dashboard.isEditingFilter {
-            let full = dashboard.filter.count >= Dashboard.filterLimit
+            let full = dashboard.filter.unicodeScalars.count >= Dashboard.filterLimit
             return [
-                full ? "the filter takes at most \(Dashboard.filterLimit) characters" : "type to filter", "Enter keep",
+                full ? "the filter takes at most \(Dashboard.filterLimit) code points" : "type to filter", "Enter keep",
                 "Esc clear", "↑↓ move",
             ]
         }
