@@ -136,6 +136,10 @@ struct CurlTransportTests {
                 self.send_header('Content-Length', str(len(out)))
                 self.end_headers()
                 self.wfile.write(out)
+        """# + "\n" + serving
+
+    /// The end of a plain HTTP server script: handler `H` served on 127.0.0.1, printing its port.
+    static let serving = #"""
         server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
         print(server.server_port, flush=True)
         server.serve_forever()

@@ -261,10 +261,7 @@ struct DatabaseFaultTests {
                 self.send_header('Content-Length', str(len(out)))
                 self.end_headers()
                 self.wfile.write(out)
-        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
-        print(server.server_port, flush=True)
-        server.serve_forever()
-        """#
+        """# + "\n" + CurlTransportTests.serving
 
     /// The provider has rotated the refresh token when the write meets a lock held longer than the busy timeout:
     /// the new tokens are held and written once the lock goes. Dropped, the old token would have been sent again at

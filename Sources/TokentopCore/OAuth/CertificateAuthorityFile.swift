@@ -107,8 +107,8 @@ public enum CertificateAuthorityFile {
             }
             defer { tokentop_free_x509_infos(infos) }
             var count = 0
-            for index in 0..<tokentop_x509_info_count(infos) where tokentop_x509_info_has_certificate(infos, index) != 0 {
-                count += 1
+            for index in 0..<tokentop_x509_info_count(infos) {
+                if tokentop_x509_info_has_certificate(infos, index) != 0 { count += 1 }
             }
             return (count, "")
         }
