@@ -99,8 +99,10 @@ struct PostgresFixtureTests {
         return process
     }
 
+    /// Up to 30 s: under a full parallel run, psql's own start and this task's turn on the pool each took seconds
+    /// (10 s once did not suffice in CI).
     private func waitForSession(_ admin: String, database: String) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if try PostgresServer.psql(admin, "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(database)'")
                 != "0"
