@@ -206,8 +206,7 @@ struct ReauthFlow: Sendable {
         var attempt = 0
         // The user has signed in and the provider issued the tokens: a database that stays locked past the busy
         // timeout, or a full disk, is waited out for a minute rather than losing them.
-        let giveUp = clock.now().addingTimeInterval(Self.storeRetryLimit)
-        var delay = 0.25
+        var retry = StoreRetry(from: clock.now())
         while true {
             attempt += 1
             let lease = await claimLease(owner: owner)
@@ -221,11 +220,8 @@ struct ReauthFlow: Sendable {
             } catch let error as StoreError where error.code == .leaseLost && attempt < 3 {
                 // Someone wrote the connection between the claim and the write: claim again on the fresh row.
                 continue
-            } catch let error as StoreError where error.mayPass && clock.now() < giveUp {
-                try? await clock.sleep(seconds: delay)
-                delay = min(delay * 2, 2)
-                continue
             } catch let error as StoreError where error.mayPass {
+                if await retry.wait(after: error, clock: clock) { continue }
                 if let lease { try? store.releaseLease(connectionID: connection.id, lease) }
                 throw ReauthFailure(
                     .storage,
@@ -276,9 +272,6 @@ struct ReauthFlow: Sendable {
     }
 
     static let cancelled = ReauthFailure(.cancelled, "the re-auth was cancelled; nothing was stored")
-
-    /// How long new tokens whose write fails on a database problem are tried again.
-    static let storeRetryLimit = 60.0
 
     /// The integration's client secret; a key integration signs instead and sends none.
     private func clientSecret() throws(ReauthFailure) -> Secret? {

@@ -627,8 +627,14 @@ actor RefreshActor {
         var written = await writer.record(pending)
         if renewed {
             // Within the lease, so that no other refresher takes the connection and sends the old token meanwhile.
-            let giveUp = min(now.addingTimeInterval(storeRetryLimit), claimedAt.addingTimeInterval(leaseDuration - 5))
-            written = await retryStoring(pending, after: written, until: giveUp)
+            var retry = StoreRetry(from: now, until: claimedAt.addingTimeInterval(leaseDuration - 5))
+            while case .failure(let error) = written, await retry.wait(after: error, clock: clock) {
+                // What is wrong, without the advice for a write given up, which this is not yet.
+                state.setNotice(
+                    "database problem: holding the new tokens of \(id) and trying again to store them: "
+                        + ((error as? StoreError)?.fact ?? "\(error)"))
+                written = await writer.record(pending)
+            }
         }
         storing -= 1
         switch written {
@@ -657,29 +663,6 @@ actor RefreshActor {
             return .storageFailed(problem)
         }
         return .done
-    }
-
-    /// How long a success whose write failed is tried again before it is given up (see ``retryStoring``).
-    let storeRetryLimit = 60.0
-
-    /// Writes a success again while its write fails on a database problem (the file locked by another process
-    /// for longer than the busy timeout, a full disk, a lost server), until `giveUp`: the provider has issued the
-    /// new tokens, and a rotated refresh token that is not stored is gone for good.
-    private func retryStoring(
-        _ record: RefreshRecord, after first: Result<Connection, any Error>, until giveUp: Date
-    ) async -> Result<Connection, any Error> {
-        var written = first
-        var delay = 0.25
-        while case .failure(let error) = written, clock.now() < giveUp, (error as? StoreError)?.mayPass == true {
-            // What is wrong, without the advice for a write given up, which this is not yet.
-            state.setNotice(
-                "database problem: holding the new tokens of \(record.connection.id) and trying again to store them: "
-                    + ((error as? StoreError)?.fact ?? "\(error)"))
-            do { try await clock.sleep(seconds: delay) } catch { break }
-            delay = min(delay * 2, 2)
-            written = await writer.record(record)
-        }
-        return written
     }
 
     /// The integration's client secret (or private key), read from the store at most once a second.
