@@ -82,7 +82,7 @@ struct Runner {
             try checkDashboard()
             // A read-only dashboard makes no store: it shows one that exists, even one this user cannot write.
             let engine = try openEngine(
-                create: !(try configuration().settings.readOnly ?? false), transport: try transport(checked: true))
+                create: !(try configuration().settings.readOnly ?? false), transport: try providerTransport())
             return try await dashboard(engine)
         case .demo:
             return try await demo()
@@ -159,7 +159,7 @@ struct Runner {
             Output.out(json ? AuditReport.json(entries) : AuditReport.text(entries))
             return 0
         case .refresh(let ids):
-            let engine = try openEngine(transport: try transport(checked: true))
+            let engine = try openEngine(transport: try providerTransport())
             try requireKnown(ids, in: engine, undone: "refreshed")
             var status: Int32 = 0
             for id in ids {
@@ -190,7 +190,7 @@ struct Runner {
             }
             return status
         case .revoke(let ids):
-            let engine = try openEngine(transport: try transport(checked: true))
+            let engine = try openEngine(transport: try providerTransport())
             try requireKnown(ids, in: engine, undone: "revoked")
             var status: Int32 = 0
             for id in ids {
@@ -208,7 +208,7 @@ struct Runner {
             }
             return status
         case .reauth(let id, let browser, let timeout):
-            let engine = try openEngine(transport: try transport(checked: true))
+            let engine = try openEngine(transport: try providerTransport())
             let refusal: ReauthFailure
             switch engine.reauthMethod(for: id) {
             case .success:
@@ -232,7 +232,7 @@ struct Runner {
             Output.error("\(id): not re-authorized here: \(refusal.message)")
             return 1
         case .daemon:
-            let transport = try transport(checked: true)
+            let transport = try providerTransport()
             let engine = try openEngine(create: true, transport: transport)
             let runner = self
             return try await Daemon(
@@ -268,21 +268,18 @@ struct Runner {
         return store
     }
 
-    /// The network to providers.
-    /// - Parameter checked: whether it trusts the `ca_file` in force too, read and checked first: commands that
-    ///   reach providers refuse a wrong one at once, rather than failing each request with a TLS error; commands
-    ///   that only read never send a request, and do not read the file.
-    private func transport(checked: Bool) throws -> CurlTransport {
-        let configuration = try configuration()
-        let authorities = checked ? try CertificateAuthorityFile.load(configuration) : nil
-        return try CurlTransport(certificateAuthorities: authorities)
+    /// The network to providers, trusting the `ca_file` in force too, read and checked first: commands that reach
+    /// providers refuse a wrong one at once, rather than failing each request with a TLS error.
+    private func providerTransport() throws -> CurlTransport {
+        try CurlTransport(certificateAuthorities: try CertificateAuthorityFile.load(try configuration()))
     }
 
-    /// - Parameter transport: the network to providers; by default one whose `ca_file` is not checked.
+    /// - Parameter transport: the network to providers; by default the system's trust alone, for commands that only
+    ///   read, never send a request, and so do not read the `ca_file`.
     private func openEngine(create: Bool = false, transport: CurlTransport? = nil) throws -> Engine {
         let configuration = try configuration()
         return try Engine(
-            store: try openStore(create: create), transport: try transport ?? self.transport(checked: false),
+            store: try openStore(create: create), transport: try transport ?? CurlTransport(),
             policy: configuration.policy(base: .standard), databasePath: storeName,
             readOnly: configuration.settings.readOnly ?? false)
     }

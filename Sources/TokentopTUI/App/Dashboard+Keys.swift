@@ -56,6 +56,10 @@ extension Dashboard {
     /// needed, since a filter matches within one field.
     static let filterLimit = 320
 
+    /// Whether the filter has reached ``filterLimit``, counted in code points: a run of combining marks is one
+    /// character however long it grows.
+    var filterIsFull: Bool { filter.unicodeScalars.count >= Self.filterLimit }
+
     func handleFilterKey(_ key: Key) {
         switch key {
         case .character:
@@ -63,8 +67,7 @@ extension Dashboard {
             guard let typed = key.typedCharacter else { break }
             // No connection's field is this long: more is a paste gone astray, which each key would filter again.
             // The hint bar says why the rest is not taken.
-            // Counted in code points: a run of combining marks is one character however long it grows.
-            guard filter.unicodeScalars.count < Self.filterLimit else { break }
+            guard !filterIsFull else { break }
             setFilter(filter + String(typed), editing: true)
         case .backspace: setFilter(String(filter.dropLast()), editing: true)
         case .enter: setFilter(filter, editing: false)

@@ -29,11 +29,9 @@ struct HintBarWidget: Widget {
         case nil: break
         }
         if dashboard.isEditingFilter {
-            let full = dashboard.filter.unicodeScalars.count >= Dashboard.filterLimit
-            return [
-                full ? "the filter takes at most \(Dashboard.filterLimit) code points" : "type to filter", "Enter keep",
-                "Esc clear", "↑↓ move",
-            ]
+            let first = dashboard.filterIsFull
+                ? "the filter takes at most \(Dashboard.filterLimit) code points" : "type to filter"
+            return [first, "Enter keep", "Esc clear", "↑↓ move"]
         }
         // Most important first, since a narrow terminal drops hints from the end: leaving, help, then the actions.
         let keys = dashboard.keyMap
