@@ -26,6 +26,7 @@ struct ReauthCommand {
         let subject = engine.snapshot().connections.first { $0.id == id }?.subject ?? id
         say("\(id): signing \(subject) in again by \(session.method.title)")
         var shownInterval: Double?
+        var shownProblem: String?
         for await progress in session.updates() {
             switch progress {
             case .starting:
@@ -58,6 +59,13 @@ struct ReauthCommand {
                 shownInterval = step.interval
             case .exchanging:
                 say("\(id): signed in; fetching and storing the new tokens")
+            case .waitingToStore(let problem):
+                // Said once for each problem, not at every try.
+                guard problem != shownProblem else { break }
+                shownProblem = problem
+                say(
+                    "\(id): the database cannot take the new tokens yet (\(problem)); trying again for up to a "
+                        + "minute; Ctrl-C gives them up")
             case .succeeded(let connection):
                 let left = Countdown.format(
                     until: connection.expiresAt, now: engine.timeSource.now(), assumed: connection.expiryAssumed)

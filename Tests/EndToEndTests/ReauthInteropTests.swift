@@ -215,8 +215,41 @@ struct ReauthInteropTests {
         try await Task.sleep(for: .seconds(18))
         try await holder.release()
         #expect(try await process.finish() == 0, "\(process.stderr)")
+        #expect(
+            process.stdout.contains(
+                "alice: the database cannot take the new tokens yet (the database \(setup.sandbox.database) stayed "
+                    + "locked by another process for more than 5 seconds); trying again for up to a minute"),
+            "\(process.stdout)")
         #expect(process.stdout.contains("alice: re-authorized; expires in"), "\(process.stdout)")
         #expect(try setup.show("alice")["status"] as? String == "healthy")
+    }
+
+    @Test func ctrlCWhileTheDatabaseIsLockedGivesTheNewTokensUp() async throws {
+        let setup = try await setup([("alice", "dot-user")])
+        defer { setup.sandbox.remove() }
+        let before = try setup.show("alice")
+        let process = try setup.reauth("alice")
+        let url = try await signInURL(process)
+        let holder = try await DatabaseFaultTests.LockHolder(setup.sandbox.database)
+        _ = try setup.server.consent(to: url)
+        _ = try await process.waitForOutput(timeout: 40) { $0.contains("the database cannot take the new tokens yet") }
+        let interrupted = Date()
+        process.interrupt()
+        // At most one write is under way, bounded by the 5 s busy timeout.
+        #expect(try await process.finish(timeout: 15) == 1)
+        #expect(Date().timeIntervalSince(interrupted) < 8)
+        #expect(
+            process.stderr.contains(
+                "alice: re-auth failed: the re-auth was cancelled while the database could not take the new tokens "
+                    + "(the database \(setup.sandbox.database) stayed locked by another process"),
+            "\(process.stderr)")
+        #expect(process.stderr.contains("they were not stored and alice is as it was"), "\(process.stderr)")
+        try await holder.release()
+        let after = try setup.show("alice")
+        #expect(after["status"] as? String == before["status"] as? String)
+        #expect(after["access_fingerprint"] as? String == before["access_fingerprint"] as? String)
+        // The failure's history entry met the same lock and was not written; the sign-in left no trace either.
+        #expect(try setup.lastHistory("alice")["kind"] as? String != "reauthorized")
     }
 
     @Test func aTakenPortFailsAtOnceWithoutAURL() async throws {

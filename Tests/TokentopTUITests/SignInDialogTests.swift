@@ -138,6 +138,23 @@ import TokentopCore
         #expect(lines[38].hasPrefix(" gh-alice re-authorized"))
     }
 
+    @Test func aDatabaseThatCannotTakeTheTokensIsNamedAndEscGivesThemUp() {
+        let harness = opened(Self.browser)
+        let problem = "the database /tmp/t.db stayed locked by another process for more than 5 seconds"
+        harness.backend.publishSignIn("gh-alice", .waitingToStore(problem))
+        harness.frame()
+        let text = Self.dialog(harness)
+        #expect(
+            text.contains(
+                "Signed in, but the database cannot take the new tokens yet: the database /tmp/t.db stayed locked by "
+                    + "another process for more than 5 seconds."), "\(text)")
+        #expect(text.contains("Trying again for up to a minute; Esc gives them up, and gh-alice stays as it was."))
+        #expect(harness.screen.text[39] == " Esc cancel")
+        let lines = harness.press(.escape)
+        #expect(harness.backend.calls.signInsCancelled == ["gh-alice"])
+        #expect(lines[38].hasPrefix(" re-auth of gh-alice cancelled"))
+    }
+
     @Test func aFailureSaysWhyAndNothingWasStored() {
         let harness = opened(Self.browser)
         let failure = ReauthFailure(

@@ -207,9 +207,15 @@ struct ReauthFlow: Sendable {
         // The user has signed in and the provider issued the tokens: a database that stays locked past the busy
         // timeout, or a full disk, is waited out for a minute rather than losing them.
         var retry = StoreRetry(from: clock.now())
+        var lease: Lease?
+        var claimed = false
         while true {
             attempt += 1
-            let lease = await claimLease(owner: owner)
+            // Claimed once: a write that failed changed nothing, so the lease is still this flow's.
+            if !claimed {
+                lease = await claimLease(owner: owner)
+                claimed = true
+            }
             let at = clock.now()
             do {
                 let updated = try store.recordReauthorization(
@@ -219,10 +225,17 @@ struct ReauthFlow: Sendable {
                 return (updated, event)
             } catch let error as StoreError where error.code == .leaseLost && attempt < 3 {
                 // Someone wrote the connection between the claim and the write: claim again on the fresh row.
+                claimed = false
                 continue
             } catch let error as StoreError where error.mayPass {
-                if await retry.wait(after: error, clock: clock) { continue }
+                // The lease stays while the write is tried again, so that no refresher sends the old token meanwhile.
+                // Cancelling gives the held tokens up: the operator chose not to wait for the database.
+                if !Task.isCancelled {
+                    publish(.waitingToStore(error.fact))
+                    if await retry.wait(after: error, clock: clock) { continue }
+                }
                 if let lease { try? store.releaseLease(connectionID: connection.id, lease) }
+                if Task.isCancelled { throw storeCancelled(error) }
                 throw ReauthFailure(
                     .storage,
                     "the sign-in succeeded but its tokens could not be stored within a minute (\(error.fact)), so "
@@ -267,11 +280,22 @@ struct ReauthFlow: Sendable {
             at: clock.now(), connectionID: connection.id, kind: .reauthFailed, message: message,
             error: failure.providerError)
         // A history that cannot be written is not worth failing over: the outcome still reaches the caller.
-        try? store.appendHistory(entry, shownHere: true)
+        if !failure.databaseRefusing { try? store.appendHistory(entry, shownHere: true) }
         return entry
     }
 
     static let cancelled = ReauthFailure(.cancelled, "the re-auth was cancelled; nothing was stored")
+
+    /// A cancel while the database could not take the tokens: they are dropped, and the connection is as it was.
+    private func storeCancelled(_ error: StoreError) -> ReauthFailure {
+        var failure = ReauthFailure(
+            .cancelled,
+            "the re-auth was cancelled while the database could not take the new tokens (\(error.fact)); they were "
+                + "not stored and \(connection.id) is as it was; run the re-auth again once the database can be "
+                + "written")
+        failure.databaseRefusing = true
+        return failure
+    }
 
     /// The integration's client secret; a key integration signs instead and sends none.
     private func clientSecret() throws(ReauthFailure) -> Secret? {

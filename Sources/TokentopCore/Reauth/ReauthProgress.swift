@@ -10,6 +10,9 @@ public enum ReauthProgress: Sendable, Equatable {
     case waitingForDevice(DeviceStep)
     /// The user finished; the tokens are being fetched and stored.
     case exchanging(ReauthMethod)
+    /// The tokens arrived, but the database cannot take them yet (locked by another process past its busy timeout,
+    /// a full disk): they are held and tried again for up to a minute. The text is the database's problem.
+    case waitingToStore(String)
     /// Stored: the connection as it is now.
     case succeeded(Connection)
     /// Ended without storing anything.
@@ -62,7 +65,7 @@ public enum ReauthProgress: Sendable, Equatable {
     public var isFinished: Bool {
         switch self {
         case .succeeded, .failed: true
-        case .starting, .waitingForBrowser, .waitingForDevice, .exchanging: false
+        case .starting, .waitingForBrowser, .waitingForDevice, .exchanging, .waitingToStore: false
         }
     }
 

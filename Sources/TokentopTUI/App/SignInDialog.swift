@@ -48,6 +48,14 @@ struct SignInDialog: Equatable {
             return (title, paragraphs)
         case .exchanging:
             return (title, ["Signed in. Fetching and storing the new tokens…"])
+        case .waitingToStore(let problem):
+            return (
+                title,
+                [
+                    "Signed in, but the database cannot take the new tokens yet: \(problem).",
+                    "Trying again for up to a minute; Esc gives them up, and \(id) stays as it was.",
+                ]
+            )
         case .succeeded(let connection):
             var facts = "Expires in \(Countdown.format(until: connection.expiresAt, now: now))"
             if !connection.grantedScopes.isEmpty {
