@@ -78,11 +78,12 @@ struct Runner {
             Output.out(summary.line)
             return summary.exitCode
         case .dashboard:
-            // Asked first: a dashboard that cannot start here must not create a database or a key file.
+            // What the flags and the file name is checked first (the ca_file, then the theme and keys), then the
+            // terminal: a dashboard that cannot start here must not create a database or a key file.
+            let transport = try providerTransport()
             try checkDashboard()
             // A read-only dashboard makes no store: it shows one that exists, even one this user cannot write.
-            let engine = try openEngine(
-                create: !(try configuration().settings.readOnly ?? false), transport: try providerTransport())
+            let engine = try openEngine(create: !(try configuration().settings.readOnly ?? false), transport: transport)
             return try await dashboard(engine)
         case .demo:
             return try await demo()

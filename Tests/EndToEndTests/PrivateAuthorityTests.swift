@@ -104,7 +104,8 @@ struct PrivateAuthorityTests {
         for (name, text, problem) in cases {
             let path = name.isEmpty ? sandbox.root.path : sandbox.root.appendingPathComponent(name).path
             if let text { _ = try sandbox.write(name, text) }
-            for command in [["refresh", "acme-alice"], ["revoke", "acme-alice"], ["config"]] {
+            // The dashboard (no command, and no terminal here) names the file before the missing terminal.
+            for command in [[], ["refresh", "acme-alice"], ["revoke", "acme-alice"], ["config"]] {
                 let run = try Binary.run(command + ["--ca-file", path], environment: sandbox.environment)
                 #expect(run.status == 1, "\(command) \(name)")
                 #expect(run.stderr == "tokentop: ca_file \(path) (flag --ca-file): \(problem)\n", "\(command)")
