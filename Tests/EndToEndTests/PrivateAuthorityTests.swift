@@ -27,6 +27,22 @@ struct PrivateAuthorityTests {
                 self.wfile.write(out)
         """# + "\n" + CurlTransportTests.servingTLS
 
+    /// A self-signed authority's certificate, valid only on 1 January 2020 (made once with Python's cryptography;
+    /// a certificate is public, and its key was not kept).
+    static let expiredAuthority = """
+        -----BEGIN CERTIFICATE-----
+        MIIBXTCCAQOgAwIBAgIUZoqFQTAB4eNowGJYC+EUBxWl4x4wCgYIKoZIzj0EAwIw
+        JDEiMCAGA1UEAwwZdG9rZW50b3AgdGVzdCBDQSwgZXhwaXJlZDAeFw0yMDAxMDEw
+        MDAwMDBaFw0yMDAxMDIwMDAwMDBaMCQxIjAgBgNVBAMMGXRva2VudG9wIHRlc3Qg
+        Q0EsIGV4cGlyZWQwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAS5FfunpqobvxIS
+        2R5+iAEbHf//cFcp1tvwC8jmPgXMSm55NEITlPOghj0b0TPVWj4CXnLup+XvZcDY
+        +OBu6QN2oxMwETAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIQD5
+        lG+YsTo0isCi9OEdx5AZvuObuq7Wr10eMyef5+b35wIgdFa7LN0guszTld/6NdDy
+        lKxDH72Ha7ufVPNQPnFX89Q=
+        -----END CERTIFICATE-----
+
+        """
+
     /// A store with one user connection whose token endpoint is the fixture's.
     static func sandbox(for tls: CurlTransportTests.TLSFixture) throws -> Sandbox {
         let sandbox = try Sandbox()
@@ -53,6 +69,22 @@ struct PrivateAuthorityTests {
                 "acme-alice: refresh failed: network_error: the provider's TLS certificate is not trusted"),
             "\(untrusted.stdout)")
         #expect(untrusted.stdout.contains("a private CA is trusted with ca_file"), "\(untrusted.stdout)")
+        // A ca_file of other authorities: the failure says that it did not help either.
+        let other = sandbox.root.appendingPathComponent("other.pem").path
+        let made = try Binary.run(
+            executable: "/usr/bin/env",
+            [
+                "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days",
+                "1", "-subj", "/CN=other", "-keyout", sandbox.root.appendingPathComponent("other.key").path, "-out",
+                other,
+            ])
+        try #require(made.status == 0, "\(made.stderr)")
+        let elsewhere = try Binary.run(["refresh", "acme-alice", "--ca-file", other], environment: environment)
+        #expect(elsewhere.status == 1)
+        #expect(
+            elsewhere.stdout.contains("; no authority of the system's or of ca_file \(other) issued it"),
+            "\(elsewhere.stdout)")
+        #expect(!elsewhere.stdout.contains("a private CA is trusted with ca_file"), "\(elsewhere.stdout)")
         #expect(try await tls.post("/count", "") == "0", "nothing reached the server past the handshake")
 
         let flagged = try Binary.run(
@@ -99,6 +131,11 @@ struct PrivateAuthorityTests {
             ("garbled.pem", "\(lines[0])\nAAAA!!!!\n\(lines[lines.count - 1])\n",
                 "cannot be read as certificates (OpenSSL: bad base64 decode)"),
             ("pipe.pem", nil, "is not a regular file; name a PEM file of certificates"),
+            ("expired.pem", Self.expiredAuthority, "its certificate has expired; get the authority's current one"),
+            (
+                "expired-twice.pem", Self.expiredAuthority + Self.expiredAuthority,
+                "all 2 of its certificates have expired; get the authorities' current ones"
+            ),
             ("", nil, "is a directory; name one PEM file of certificates (cat them into one file)"),
         ]
         for (name, text, problem) in cases {
@@ -181,5 +218,12 @@ struct PrivateAuthorityTests {
             refused?.description
                 == "ca_file \(bom) (test): starts with a UTF-8 byte order mark, which OpenSSL does not read; save it "
                 + "without one")
+        // An expired certificate beside a current one is kept, as in a bundle between two rotations, and the
+        // current one is trusted.
+        let mixed = try sandbox.write("mixed.pem", Self.expiredAuthority + certificate)
+        let both = try CertificateAuthorityFile.load(mixed, origin: "test")
+        #expect(both.count == 2)
+        let rotated = try CurlTransport(timeout: 10, certificateAuthorities: both)
+        #expect(try await rotated.send(HTTPRequest(url: url, body: Data("x=1".utf8))).status == 200)
     }
 }

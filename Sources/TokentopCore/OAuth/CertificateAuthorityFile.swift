@@ -83,21 +83,30 @@ public enum CertificateAuthorityFile {
             throw fail("starts with a UTF-8 byte order mark, which OpenSSL does not read; save it without one")
         }
         let (found, problem) = certificates(in: data)
-        guard let count = found else { throw fail("cannot be read as certificates (OpenSSL: \(problem))") }
+        guard let (count, expired) = found else {
+            throw fail("cannot be read as certificates (OpenSSL: \(problem))")
+        }
         guard count > 0 else {
             throw fail(
                 "holds no PEM certificate (-----BEGIN CERTIFICATE-----); a DER file converts with "
                     + "`openssl x509 -inform der -in FILE -out FILE.pem`")
+        }
+        // A bundle may carry an old certificate beside current ones; one with nothing current vouches for nobody.
+        guard expired < count else {
+            throw fail(
+                count == 1
+                    ? "its certificate has expired; get the authority's current one"
+                    : "all \(count) of its certificates have expired; get the authorities' current ones")
         }
         return CertificateAuthorities(path: path, count: count, data: data)
     }
 
     /// How many certificates OpenSSL's bundle reader finds in `data`, as libcurl reads a `CURLOPT_CAINFO_BLOB`;
     /// any block it cannot read (a cut revocation list, a damaged certificate) fails the whole bundle, there too.
-    /// - Returns: the count, or nil and OpenSSL's reasons.
-    private static func certificates(in data: Data) -> (Int?, String) {
+    /// - Returns: the count and how many of them have expired, or nil and OpenSSL's reasons.
+    private static func certificates(in data: Data) -> ((count: Int, expired: Int)?, String) {
         OpenSSLErrorQueue.clear()
-        return data.withUnsafeBytes { raw -> (Int?, String) in
+        return data.withUnsafeBytes { raw -> ((count: Int, expired: Int)?, String) in
             guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else {
                 return (nil, OpenSSLErrorQueue.drain())
             }
@@ -107,10 +116,12 @@ public enum CertificateAuthorityFile {
             }
             defer { tokentop_free_x509_infos(infos) }
             var count = 0
+            var expired = 0
             for index in 0..<tokentop_x509_info_count(infos) {
                 if tokentop_x509_info_has_certificate(infos, index) != 0 { count += 1 }
+                if tokentop_x509_info_has_expired(infos, index) != 0 { expired += 1 }
             }
-            return (count, "")
+            return ((count, expired), "")
         }
     }
 }

@@ -130,7 +130,9 @@ final class CurlMulti: @unchecked Sendable {
                 reconnect(easy, transfer)
             } else {
                 let resent = code == CURLE_ABORTED_BY_CALLBACK && transfer.sent
-                let error = Self.error(code, tooLarge: transfer.tooLarge, resent: resent, detail: transfer.errorText)
+                let error = Self.error(
+                    code, tooLarge: transfer.tooLarge, resent: resent, detail: transfer.errorText,
+                    caFile: transfer.certificateAuthorities?.path)
                 end(easy, with: .failure(error))
             }
         }
@@ -340,11 +342,14 @@ final class CurlMulti: @unchecked Sendable {
     /// - Parameter resent: whether libcurl was about to send the request again (see `sendOnce`).
     /// - Parameter detail: libcurl's own words for this transfer (its error buffer), which name the reason (for
     ///   TLS: an unknown issuer, an expired certificate, another host's name); its generic words for `code` else.
+    /// - Parameter caFile: the file of authorities the transfer trusted besides the system's, named in a refused
+    ///   certificate's error.
     static func error(
-        _ code: CURLcode, tooLarge: Bool = false, resent: Bool = false, detail: String = ""
+        _ code: CURLcode, tooLarge: Bool = false, resent: Bool = false, detail: String = "", caFile: String? = nil
     ) -> URLError {
         let reason = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : SafeText.clean(detail)
-        let info = [NSLocalizedDescriptionKey: "libcurl: \(reason)"]
+        var info: [String: Any] = [NSLocalizedDescriptionKey: "libcurl: \(reason)"]
+        if let caFile { info[OAuthClient.caFileKey] = caFile }
         if tooLarge { return URLError(.dataLengthExceedsMaximum, userInfo: info) }
         if resent {
             return URLError(

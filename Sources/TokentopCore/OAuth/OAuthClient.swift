@@ -106,12 +106,18 @@ public struct OAuthClient: Sendable {
     }
 
     /// Where OpenSSL found no authority it trusts for the certificate (one of a private CA, or self-signed), what
-    /// helps; nothing for a name or a date that is wrong, which trusting a CA does not mend.
-    static func privateAuthorityHint(_ detail: String) -> String {
+    /// helps, or that the ca_file in force did not; nothing for a name or a date that is wrong, which trusting a CA
+    /// does not mend.
+    /// - Parameter caFile: the file of authorities the request trusted besides the system's, if any.
+    static func privateAuthorityHint(_ detail: String, caFile: String? = nil) -> String {
         let unknownIssuer = ["unable to get local issuer certificate", "self-signed certificate", "self signed"]
         guard unknownIssuer.contains(where: { detail.contains($0) }) else { return "" }
-        return "; a private CA is trusted with ca_file"
+        guard let caFile else { return "; a private CA is trusted with ca_file" }
+        return "; no authority of the system's or of ca_file \(caFile) issued it"
     }
+
+    /// The key of a `URLError`'s user info that names the ca_file its request trusted.
+    static let caFileKey = "TokentopCAFile"
 
     /// A request that got no answer: always transient.
     static func networkError(_ error: any Error) -> ProviderError {
@@ -128,7 +134,8 @@ public struct OAuthClient: Sendable {
                 switch urlError.code {
                 case .unsupportedURL: "the answer was not HTTP, or the URL is not http(s)\(detail)"
                 case .serverCertificateUntrusted:
-                    "the provider's TLS certificate is not trusted\(detail)\(Self.privateAuthorityHint(detail))"
+                    "the provider's TLS certificate is not trusted\(detail)"
+                        + Self.privateAuthorityHint(detail, caFile: urlError.userInfo[Self.caFileKey] as? String)
                 case .secureConnectionFailed: "the TLS handshake with the provider failed\(detail)"
                 case .timedOut: "no answer before the timeout"
                 case .cannotConnectToHost: "could not connect to the provider"
