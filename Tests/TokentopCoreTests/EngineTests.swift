@@ -13,8 +13,24 @@ struct EngineTests {
         outage: ClosedRange<Date>? = nil, latency: ClosedRange<Double> = 0...0, connections: [[String: Any]],
         refused: Set<String> = [], readOnly: Bool = false
     ) throws -> (Engine, SandboxProvider) {
+        let (store, sandbox) = try makeStore(
+            provider: provider, rotates: rotates, revocation: revocation, outage: outage, latency: latency,
+            connections: connections, refused: refused)
+        let engine = try Engine(
+            store: store, transport: sandbox, timeSource: clock, policy: .standard, readOnly: readOnly)
+        return (engine, sandbox)
+    }
+
+    /// The store and sandbox provider that `makeEngine` runs on, with the busy timeout of its choice.
+    func makeStore(
+        provider: String = "acme", rotates: Bool = true, revocation: Bool = true,
+        outage: ClosedRange<Date>? = nil, latency: ClosedRange<Double> = 0...0, connections: [[String: Any]],
+        refused: Set<String> = [], busyTimeoutMilliseconds: Int32 = 5_000
+    ) throws -> (Store, SandboxProvider) {
         let directory = try temporaryDirectory()
-        let store = try Store.open(path: directory.appendingPathComponent("t.sqlite3").path, secrets: .ephemeral())
+        let store = try Store.open(
+            path: directory.appendingPathComponent("t.sqlite3").path, secrets: .ephemeral(), create: true,
+            busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         let sandbox = SandboxProvider(clock: clock, latency: latency)
         sandbox.addProvider(provider, behaviour: .init(rotates: rotates, lifetimes: 600...600, outage: outage))
         sandbox.addClient(id: "client-1", secret: Secret("fake-client-secret"), provider: provider)
@@ -32,9 +48,7 @@ struct EngineTests {
             "integrations": [integration], "connections": connections,
         ])
         _ = try store.importBundle(try ImportFile.parse(data, source: "test"), at: clock.now())
-        let engine = try Engine(
-            store: store, transport: sandbox, timeSource: clock, policy: .standard, readOnly: readOnly)
-        return (engine, sandbox)
+        return (store, sandbox)
     }
 
     func userConnection(_ id: String, refresh: String = "fake-rt-0001", expiresIn: Int = 3600) -> [String: Any] {
@@ -60,6 +74,36 @@ struct EngineTests {
         // The rotated token works for the next refresh: the old one would be refused.
         let again = try await engine.refreshNow("alice")
         #expect(again.failures == 0)
+    }
+
+    @Test func aRotatedTokenThatCannotBeStoredWithinAMinuteIsSaidToBeLost() async throws {
+        // Each write waits 20 ms for the lock instead of 5 s, and each wait between tries moves the clock as long
+        // as it asks: the minute of tries passes in about a second.
+        let (store, sandbox) = try makeStore(connections: [userConnection("alice")], busyTimeoutMilliseconds: 20)
+        let holder = try SQLiteDatabase(path: store.path)
+        let transport = LockingAnswer(inner: sandbox, holder: holder)
+        let engine = try Engine(store: store, transport: transport, timeSource: clock, policy: .standard)
+        let before = try store.tokenSecrets(connectionID: "alice")
+        clock.advance(100)
+        clock.letSleepingMoveTime()
+        let started = clock.now()
+        let error = try await #require(throws: EngineError.self) { try await engine.refreshNow("alice") }
+        try holder.execute("ROLLBACK")
+        #expect(error.code == .storage)
+        #expect(
+            error.message.hasPrefix(
+                "alice was not refreshed: database problem: the database \(store.path) stayed locked by another "
+                    + "process for more than 20 ms; the provider had already issued a new refresh token, which "
+                    + "could not be stored and is lost"), "\(error.message)")
+        // Tried for the minute, backing off to 2 s, and no longer.
+        let waited = clock.now().timeIntervalSince(started)
+        #expect(waited >= 60 && waited < 63, "\(waited)")
+        #expect(clock.sleeps.prefix(4) == [0.25, 0.5, 1, 2])
+        #expect(Set(clock.sleeps.dropFirst(3)) == [2])
+        // Nothing of the answer was stored, and the connection's event says what was lost.
+        let after = try store.tokenSecrets(connectionID: "alice")
+        #expect(after.refresh == before.refresh && after.access == before.access)
+        #expect(engine.snapshot().events.last?.message.contains("could not be stored and is lost") == true)
     }
 
     @Test func refreshWithoutRotationKeepsTheOldRefreshToken() async throws {
@@ -201,6 +245,25 @@ struct EngineTests {
         #expect(snapshot.connections.first { $0.id == "later" }?.lastRefreshAt == nil)
         #expect(snapshot.nextDue != nil)
         await engine.stop()
+    }
+}
+
+/// The sandbox provider, and another connection that takes the database's write lock as each answer arrives and
+/// keeps it: the refresh's claim went through, its result's write cannot.
+private final class LockingAnswer: HTTPTransport, @unchecked Sendable {
+    // @unchecked Sendable: the holder's connection is used by one request at a time in these tests.
+    let inner: SandboxProvider
+    let holder: SQLiteDatabase
+
+    init(inner: SandboxProvider, holder: SQLiteDatabase) {
+        self.inner = inner
+        self.holder = holder
+    }
+
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let response = try await inner.send(request)
+        try holder.execute("BEGIN IMMEDIATE")
+        return response
     }
 }
 

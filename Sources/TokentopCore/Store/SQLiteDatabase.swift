@@ -266,11 +266,16 @@ final class SQLiteDatabase: SQLDatabase {
     // MARK: - Errors
 
     private func failure(_ result: Int32, doing: String) -> StoreError {
-        Self.error(result, String(cString: sqlite3_errmsg(handle)), path: path, doing: doing)
+        Self.error(
+            result, String(cString: sqlite3_errmsg(handle)), path: path, doing: doing,
+            busyTimeoutMilliseconds: busyTimeoutMilliseconds)
     }
 
     /// Turns an SQLite result code into an error that says what the user can do.
-    static func error(_ result: Int32, _ detail: String, path: String, doing: String) -> StoreError {
+    /// - Parameter busyTimeoutMilliseconds: how long the connection waited for a lock, for the message.
+    static func error(
+        _ result: Int32, _ detail: String, path: String, doing: String, busyTimeoutMilliseconds: Int32 = 5_000
+    ) -> StoreError {
         let code = Int(result)
         switch result & 0xff {
         case SQLITE_CANTOPEN:
@@ -291,7 +296,10 @@ final class SQLiteDatabase: SQLDatabase {
         case SQLITE_BUSY, SQLITE_LOCKED:
             return StoreError(
                 .busy,
-                "the database \(path) stayed locked by another process for more than 5 seconds; check whether "
+                "the database \(path) stayed locked by another process for more than "
+                    + (busyTimeoutMilliseconds % 1_000 == 0
+                        ? "\(busyTimeoutMilliseconds / 1_000) seconds" : "\(busyTimeoutMilliseconds) ms")
+                    + "; check whether "
                     + "another tokentop (for example `tokentop daemon`) is stuck, then retry; nothing was changed",
                 path: path, sqliteResult: code)
         case SQLITE_FULL:

@@ -57,7 +57,14 @@ public final class Store: @unchecked Sendable {
     /// - Parameter path: an SQLite file, or a PostgreSQL URL (`postgres://USER@HOST:PORT/DB`); see
     ///   ``isPostgres(_:)``. A PostgreSQL store is named by its URL without the password from then on.
     public static func open(path: String, secrets: SecretBox, create: Bool = true) throws -> Store {
-        let database = try openDatabase(path, create: create)
+        try open(path: path, secrets: secrets, create: create, busyTimeoutMilliseconds: 5_000)
+    }
+
+    /// - Parameter busyTimeoutMilliseconds: how long an SQLite write waits for another process's lock.
+    static func open(
+        path: String, secrets: SecretBox, create: Bool, busyTimeoutMilliseconds: Int32
+    ) throws -> Store {
+        let database = try openDatabase(path, create: create, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         if database.dialect.isPostgres, !create, try database.schemaVersion() == 0 {
             throw StoreError(
                 .cannotOpen,
@@ -108,7 +115,9 @@ public final class Store: @unchecked Sendable {
     public var changePollInterval: Double { listener == nil ? 1 : 5 }
 
     /// Opens the engine `path` names and checks that this tokentop understands what is there; writes nothing.
-    static func openDatabase(_ path: String, create: Bool) throws -> any SQLDatabase {
+    static func openDatabase(
+        _ path: String, create: Bool, busyTimeoutMilliseconds: Int32 = 5_000
+    ) throws -> any SQLDatabase {
         // A URL of another scheme (a typo, another engine) must not become a local file of that name.
         if path.contains("://"), !PostgresDatabase.isURL(path) {
             throw StoreError(
@@ -124,7 +133,8 @@ public final class Store: @unchecked Sendable {
         let directory = (path as NSString).deletingLastPathComponent
         if create, !directory.isEmpty { try PrivateFiles.makeDirectory(directory, for: "the database") }
         do {
-            let database = try SQLiteDatabase(path: path, create: create)
+            let database = try SQLiteDatabase(
+                path: path, create: create, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
             try Schema.checkCompatible(database)
             try database.configureJournal()
             return database
