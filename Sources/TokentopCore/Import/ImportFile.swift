@@ -237,7 +237,7 @@ public enum ImportFile {
         let pem: Secret
         if let path {
             // Relative to the import file, like any path in a configuration file.
-            let base = source == "-" ? "" : (source as NSString).deletingLastPathComponent
+            let base = source == "-" ? "" : Paths.directory(of: source)
             let resolved = path.hasPrefix("/") || base.isEmpty ? path : base + "/" + path
             guard let data = FileManager.default.contents(atPath: resolved) else {
                 throw reader.fail(field, "cannot read the key file \(resolved)")

@@ -44,8 +44,8 @@ public enum AtomicFile {
     /// The temporary file ``write(_:to:mode:)`` writes before it renames it to `path`: a dot file beside it, named
     /// after it and this process.
     static func temporaryPath(for path: String) -> String {
-        let directory = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
+        let directory = Paths.directory(of: path)
+        let name = Paths.name(of: path)
         // The collector skips dot files, so it never reads the half-written temporary one.
         return (directory.isEmpty ? "." : directory) + "/.\(name).\(getpid()).tmp"
     }

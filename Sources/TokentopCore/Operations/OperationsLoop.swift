@@ -112,7 +112,7 @@ public final class OperationsLoop: Sendable {
             try ReplaceableFile.refuse(path, ifItIs: [(log, "the log file as well (--log, log_file)")])
         }
         try checkReplaceable(path)
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = Paths.directory(of: path)
         let folder = directory.isEmpty ? "." : directory
         guard access(folder, W_OK | X_OK) == 0 else {
             throw AtomicFileError(

@@ -68,7 +68,7 @@ enum KeyFile {
     /// The key is written to a private temporary file and then hard-linked into place, so a reader never sees a
     /// half-written key and two processes starting together end up sharing one key.
     static func create(path: String) throws {
-        try PrivateFiles.makeDirectory((path as NSString).deletingLastPathComponent, for: "the key file")
+        try PrivateFiles.makeDirectory(Paths.directory(of: path), for: "the key file")
         var key = [UInt8](repeating: 0, count: SecretBox.keyLength)
         guard RAND_bytes(&key, Int32(key.count)) == 1 else {
             throw StoreError(.crypto, "the system's random number generator failed; cannot create \(path)")
@@ -111,8 +111,8 @@ enum KeyFile {
 
     /// The kept keys beside `path`, newest first.
     static func retained(besides path: String) -> [String] {
-        let directory = (path as NSString).deletingLastPathComponent
-        let prefix = (path as NSString).lastPathComponent + ".replaced-"
+        let directory = Paths.directory(of: path)
+        let prefix = Paths.name(of: path) + ".replaced-"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.filter { $0.hasPrefix(prefix) }.sorted(by: >).map { directory + "/" + $0 }
     }

@@ -348,7 +348,7 @@ final class SQLiteDatabase: SQLDatabase {
     /// a shared-memory file it cannot make beside it; nil when that is not the case.
     static func unreadLogProblem(_ path: String) -> StoreError? {
         var info = stat()
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = Paths.directory(of: path)
         guard stat(path + "-wal", &info) == 0, info.st_size > 0, access(directory.isEmpty ? "." : directory, W_OK) != 0
         else { return nil }
         return StoreError(

@@ -130,7 +130,7 @@ public final class Store: @unchecked Sendable {
             try Schema.checkCompatible(database)
             return database
         }
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = Paths.directory(of: path)
         if create, !directory.isEmpty { try PrivateFiles.makeDirectory(directory, for: "the database") }
         do {
             let database = try SQLiteDatabase(

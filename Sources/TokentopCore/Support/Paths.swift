@@ -12,6 +12,23 @@ public enum Paths {
         base("XDG_CONFIG_HOME", fallback: ".config", environment: environment) + "/tokentop"
     }
 
+    /// The directory part of `path`, as `dirname` gives it but "" for a bare name: Foundation's
+    /// `deletingLastPathComponent` traps on Linux for some short paths (`a`, `.`, `a//`).
+    public static func directory(of path: String) -> String { split(path).directory }
+
+    /// The last part of `path`, trailing slashes left out, as `basename` gives it (see ``directory(of:)``).
+    public static func name(of path: String) -> String { split(path).name }
+
+    private static func split(_ path: String) -> (directory: String, name: String) {
+        var trimmed = Substring(path)
+        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed.removeLast() }
+        if trimmed == "/" { return ("/", "/") }
+        guard let slash = trimmed.lastIndex(of: "/") else { return ("", String(trimmed)) }
+        var directory = trimmed[..<slash]
+        while directory.count > 1, directory.hasSuffix("/") { directory.removeLast() }
+        return (directory.isEmpty ? "/" : String(directory), String(trimmed[trimmed.index(after: slash)...]))
+    }
+
     private static func base(_ variable: String, fallback: String, environment: [String: String]) -> String {
         if let value = environment[variable], value.hasPrefix("/") { return value }
         let home = environment["HOME"] ?? NSHomeDirectory()
