@@ -77,6 +77,46 @@ struct ExportCommandTests {
         }
     }
 
+    /// A revoked connection keeps its fingerprints without its tokens; its export is restored as it is.
+    @Test func aStoreWithARevokedConnectionIsRestored() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        let source = try Self.importedSource(sandbox)
+        #expect(try Binary.run(["revoke", "acme-alice", "--db", source], environment: env).status == 0)
+        let export = sandbox.root.appendingPathComponent("store.json").path
+        #expect(try Binary.run(["export", export, "--db", source], environment: env).status == 0)
+        let target = sandbox.root.appendingPathComponent("target.sqlite3").path
+        let imported = try Binary.run(["import", export, "--db", target], environment: env)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let shown = try [source, target].map { try Binary.run(["show", "acme-alice", "--json", "--db", $0], environment: env) }
+        #expect(shown[0].stdout == shown[1].stdout)
+        #expect(shown[1].stdout.contains("\"status\":\"revoked\""), "\(shown[1].stdout)")
+        #expect(try Binary.run(["audit", "--verify", "--db", target], environment: env).status == 0)
+    }
+
+    /// Short relative names, which Foundation's path methods trap on, are names like any other.
+    @Test func oneLetterNamesAreTakenAndTheCurrentDirectoryIsRefused() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        _ = try sandbox.write("i", CommandLineTests.importFile)
+        func run(_ arguments: [String]) throws -> Binary.Run {
+            try Binary.run(executable: Binary.path, arguments, environment: sandbox.environment, directory: sandbox.root)
+        }
+        let imported = try run(["import", "i", "--db", "d"])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let exported = try run(["export", "e", "--db", "d"])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        #expect(try run(["import", "e", "--db", "r"]).status == 0)
+        for name in [".", "./"] {
+            let refused = try run(["export", name, "--db", "d"])
+            #expect(refused.status == 1, "\(name)")
+            #expect(
+                refused.stderr == "tokentop: \(name) is not a regular file (a directory, a device, a pipe or a link); name a file "
+                    + "for the export, or - for standard output; nothing was written\n", "\(refused.stderr)")
+        }
+    }
+
     @Test func aGarbledOrForeignExportIsRefusedAndNothingIsWritten() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

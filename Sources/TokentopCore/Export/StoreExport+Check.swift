@@ -156,9 +156,11 @@ extension StoreExport {
                 throw fields.fail("parent_id", "missing; grant \(grant.rawValue) derives its token from a parent")
             }
             // A fingerprint stands for a stored token: without the token, `show` would describe one that is gone.
+            // Revoking erases the tokens and keeps their fingerprints, which say what was revoked.
+            let revoked = row.contains { $0.column == "revoked_at" && $0.value != .null }
             let sealedBy = [("access_fingerprint", "access_token"), ("refresh_fingerprint", "refresh_token")]
             for (fingerprint, token) in sealedBy
-            where row.contains(where: { $0.column == fingerprint && $0.value != .null })
+            where !revoked && row.contains(where: { $0.column == fingerprint && $0.value != .null })
                 && !row.contains(where: { $0.column == token && $0.value != .null })
             {
                 throw fields.fail(token, "missing, though \(fingerprint) says a token is stored")
