@@ -48,6 +48,18 @@ import TokentopCore
         #expect(harness.screen.requestedTimeouts == [250])
     }
 
+    @Test func aPasteIntoTheFilterIsTakenWholeBeforeTheNextFrame() {
+        let harness = Fixtures.harness()
+        let pasted = String(repeating: "gh-zoe", count: 60)
+        harness.screen.keys = [.character("/")] + pasted.map { Key.character($0) } + [.enter, .character("j")]
+        harness.loop.run(maxIterations: 4)
+        // A frame for `/`, one for the whole paste, one for Enter, one for `j`: not one for each of its keys.
+        #expect(harness.loop.iterations == 4)
+        #expect(harness.screen.keys.isEmpty)
+        #expect(harness.dashboard.filter == String(pasted.unicodeScalars.prefix(Dashboard.filterLimit)))
+        #expect(!harness.dashboard.isEditingFilter)
+    }
+
     @Test func runsABoundedNumberOfFrames() {
         let harness = Fixtures.harness()
         harness.loop.run(maxIterations: 5)

@@ -27,10 +27,13 @@ final class DashboardLoop {
 
     /// Runs until `q` (or a signal), or until `maxIterations` frames were drawn, like htop's `-n`.
     func run(maxIterations: Int? = nil) {
+        /// A key read while taking typed text, to be handled after the next frame.
+        var pending: Key?
         while !dashboard.shouldQuit {
             drawFrame()
             if let maxIterations, iterations >= maxIterations { return }
-            guard let key = waitForKey() else { continue }
+            guard let key = pending ?? waitForKey() else { continue }
+            pending = nil
             switch key {
             case .resize, .redraw:
                 screen.clear()
@@ -43,8 +46,22 @@ final class DashboardLoop {
                 // until it reads the resize queued behind this key.
                 dashboard.resize(to: screen.sizeNow)
                 dashboard.handle(key)
+                pending = takeTypedText()
             }
         }
+    }
+
+    /// Takes the text already waiting while the filter is being typed, a key at a time, with no frame between: a
+    /// paste arrives as hundreds of keys, and a frame for each kept the dashboard deaf for seconds. Returns the first
+    /// key that is not text (Enter, Esc, a resize), which waits for the frame that shows the text.
+    private func takeTypedText() -> Key? {
+        while dashboard.isEditingFilter, let key = screen.readKey(timeoutMilliseconds: 0) {
+            switch key {
+            case .character, .backspace: dashboard.handle(key)
+            default: return key
+            }
+        }
+        return nil
     }
 
     /// A key, or nil at the next whole second or as soon as the snapshot changed.
