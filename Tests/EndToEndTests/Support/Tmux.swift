@@ -13,7 +13,7 @@ final class Tmux {
         for (key, value) in environment { env.append("\(key)=\(value)") }
         // The server forks from this command and keeps its descriptors: give it none of ours to hold open.
         try Self.tmux(
-            captureOutput: false,
+            captureOutput: false, closingInherited: true,
             [
                 "-S", socket, "-f", "/dev/null", "new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)",
                 // The test runner's own NO_COLOR (swift test may set it) must not leak into the terminal under test.
@@ -73,8 +73,12 @@ final class Tmux {
     ///
     /// Spawned and reaped by hand: Foundation's `Process` never sees the exit of a tmux client whose forked server
     /// keeps the descriptors it inherited, and waits forever.
+    /// - Parameter closingInherited: whether every descriptor past standard error is closed before tmux runs. A
+    ///   descriptor another test opened at that moment (its child's pipe, not yet close-on-exec) is inherited by a
+    ///   spawned child; a server keeps it for its life, and that test's read to the end of the pipe then waited for
+    ///   the server, with a thread of the cooperative pool, until the tests hung.
     @discardableResult
-    static func tmux(captureOutput: Bool = true, _ arguments: [String]) throws -> String {
+    static func tmux(captureOutput: Bool = true, closingInherited: Bool = false, _ arguments: [String]) throws -> String {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("tmux-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: output) }
         var actions = posix_spawn_file_actions_t()
@@ -84,7 +88,13 @@ final class Tmux {
         posix_spawn_file_actions_addopen(
             &actions, 1, captureOutput ? output : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let argv: [UnsafeMutablePointer<CChar>?] = (["/usr/bin/env", "tmux"] + arguments).map { strdup($0) } + [nil]
+        // Closed by the shell in the child itself, so that nothing opened meanwhile in this process slips through.
+        let closing = [
+            "bash", "-c", #"for p in /proc/$$/fd/*; do f=${p##*/}; [ "$f" -gt 2 ] && eval "exec $f>&-"; done; exec tmux "$@""#,
+            "tmux",
+        ]
+        let program = closingInherited ? closing : ["tmux"]
+        let argv: [UnsafeMutablePointer<CChar>?] = (["/usr/bin/env"] + program + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         // The test runner's threads block some signals, and a spawned child inherits that mask: tmux's server
         // needs SIGCHLD and SIGWINCH, so start it with an empty mask and default handlers.
