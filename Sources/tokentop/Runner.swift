@@ -201,7 +201,7 @@ struct Runner {
                         connection.revokedAtProvider
                             ? "\(id): revoked at the provider and here"
                             : "\(id): revoked here only; the integration has no revocation endpoint, "
-                                + "so the token stays valid at the provider until it expires")
+                                + "so \(connection.validAtProviderAfterLocalRevoke)")
                 } catch let error as EngineError {
                     Output.error("\(error)")
                     status = 1

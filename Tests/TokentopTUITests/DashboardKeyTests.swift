@@ -329,6 +329,18 @@ import TokentopCore
         #expect(lines[38].hasPrefix(" refresh requested: gh-alice"))
     }
 
+    @Test func aRevokedRowIsNotSentForRefreshAndTheMessageSaysWhy() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.press(.character("/"))
+        for character in "slack-bot" { harness.press(.character(character)) }
+        let lines = harness.press(.enter, .character("r"))
+        #expect(harness.backend.calls.refreshed.isEmpty)
+        #expect(
+            lines[38].hasPrefix(
+                " slack-bot is revoked: nothing to refresh; import a new credential to restore it"), "\(lines[38])")
+    }
+
     @Test func spaceMarksAndRefreshActsOnTheMarkedRows() throws {
         let harness = Fixtures.harness()
         harness.frame()
@@ -358,6 +370,12 @@ import TokentopCore
         // Without a revocation endpoint the dialog does not promise a call to one.
         let here = DialogWidget(overlay: .confirmRevoke(ids: ["stripe-acme"])).content(harness.dashboard)
         #expect(here.paragraphs.first?.contains("has no revocation endpoint: it is marked revoked here only") == true)
+        // A static key does not expire: it lives at the provider until revoked there.
+        let key = DialogWidget(overlay: .confirmRevoke(ids: ["linear-ws"])).content(harness.dashboard)
+        #expect(
+            key.paragraphs.first?.hasSuffix(
+                "marked revoked here only, and the key stays valid at the provider until someone revokes it there. "
+                    + "[y/N]") == true, "\(key.paragraphs)")
         #expect(harness.screen.text[39].contains("y revoke"))
         #expect(harness.backend.calls.revoked.isEmpty)
         let lines = harness.press(.character("y"))

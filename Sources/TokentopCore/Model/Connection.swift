@@ -88,4 +88,12 @@ public struct Connection: Codable, Sendable, Equatable, Identifiable {
     public var isRenewable: Bool {
         credential.expires && grant != .none && (grant != .refreshToken || refreshFingerprint != nil)
     }
+
+    /// What revoking it here only leaves at the provider: a token lives until it expires, a static key until someone
+    /// revokes it there.
+    public var validAtProviderAfterLocalRevoke: String {
+        credential.expires
+            ? "the token stays valid at the provider until it expires"
+            : "the key stays valid at the provider until someone revokes it there"
+    }
 }

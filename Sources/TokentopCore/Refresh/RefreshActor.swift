@@ -366,7 +366,7 @@ actor RefreshActor {
         var atProvider = false
         var message =
             "revoked here only: \(integration.id) has no revocation endpoint, "
-            + "so the token stays valid at the provider until it expires"
+            + "so \(connection.validAtProviderAfterLocalRevoke)"
         if integration.revocationURL != nil {
             let tokens = try storage { try store.tokenSecrets(connectionID: id) }
             let secret = try storage { try store.integrationSecret(id: integration.id) }

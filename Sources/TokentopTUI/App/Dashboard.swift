@@ -272,6 +272,18 @@ final class Dashboard {
     func requestRefresh(_ ids: [String]) {
         guard writable("refresh") else { return }
         guard !ids.isEmpty else { return say("no connection to refresh", isError: true) }
+        // Said at once, rather than "refresh requested" and the refusal in the event pane a moment later.
+        let asked = Set(ids)
+        let revoked = snapshot.connections.filter { asked.contains($0.id) && $0.revokedAt != nil }
+        if revoked.count == ids.count {
+            let one = ids.count == 1
+            let restore =
+                revoked.allSatisfy { $0.credential.expires }
+                ? "re-authorize \(one ? "it" : "them")" : "import \(one ? "a new credential" : "new credentials")"
+            return say(
+                "\(Self.describe(ids)) \(one ? "is" : "are") revoked: nothing to refresh; \(restore) to restore "
+                    + (one ? "it" : "them"), isError: true)
+        }
         backend.refresh(ids)
         pending.add(.refresh, ids: ids, at: now, snapshot: snapshot)
         say("refresh requested: \(Self.describe(ids))")

@@ -40,10 +40,10 @@ struct DialogWidget: Widget {
             if ids.count == 1 {
                 let subject = connections.first.map { " (\($0.subject))" } ?? ""
                 let how =
-                    noEndpoint.isEmpty
-                    ? "This calls the provider's revocation endpoint."
-                    : "Its integration has no revocation endpoint: it is marked revoked here only, and its token "
-                        + "stays valid at the provider until it expires."
+                    noEndpoint.first.map {
+                        "Its integration has no revocation endpoint: it is marked revoked here only, and "
+                            + "\($0.validAtProviderAfterLocalRevoke)."
+                    } ?? "This calls the provider's revocation endpoint."
                 return ("Revoke", ["Revoke \(ids[0])\(subject)? \(how) [y/N]"])
             } else {
                 paragraphs = [
