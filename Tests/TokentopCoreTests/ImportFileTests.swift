@@ -602,6 +602,24 @@ import Testing
             ])
     }
 
+    /// What Foundation would send to another place than the one written, or that no server listens on.
+    @Test(arguments: [
+        ("http://[::1]:99999/token", "has the port 99999, which no server listens on (ports are 1 to 65535)"),
+        ("https://auth.acme.test:0/token", "has the port 0, which no server listens on (ports are 1 to 65535)"),
+        ("https://auth.acme.test/oauth/token#frag", "has a fragment (#…), which an endpoint URL must not have"),
+        ("https://auth.acme.test/oauth/tok%zzen", "has a % not followed by two hexadecimal digits; write a literal % as %25"),
+        ("https://auth.acme.test/oauth/tok%2", "has a % not followed by two hexadecimal digits; write a literal % as %25"),
+        ("https://auth.acme.test/oauth/to ken", "contains a space or a line break; write a space in a path as %20"),
+    ])
+    func aURLThatWouldBeSentElsewhereIsRefused(url: String, problem: String) throws {
+        let text = Self.file(
+            integrations: [Self.integration { $0.replacingOccurrences(of: "https://auth.acme.test/oauth/token", with: url) }],
+            connections: [Self.alice])
+        let error = try #require(throws: ImportError.self) { try ImportFile.parse(Data(text.utf8), source: "u.json") }
+        #expect(error.field == "token_url")
+        #expect(error.problem == problem, "\(error)")
+    }
+
     @Test func aURLWithoutCredentialsButWithAnAtInItsPathIsAccepted() throws {
         let text = Self.file(
             integrations: [

@@ -159,7 +159,29 @@ struct ImportFieldReader {
         // Before the host: `https:user:pw@host` has none for Foundation, but credentials for a browser.
         try refuseUserInfo(text, key)
         guard let host = url.host, !host.isEmpty else { throw fail(key, "expected a URL with a host name") }
+        if let port = url.port, !(1...65_535).contains(port) {
+            throw fail(key, "has the port \(port), which no server listens on (ports are 1 to 65535)")
+        }
+        // Foundation would send these escaped, to another path than the one written.
+        if text.contains(where: \.isWhitespace) {
+            throw fail(key, "contains a space or a line break; write a space in a path as %20")
+        }
+        if Self.hasBrokenPercentEscape(text) {
+            throw fail(key, "has a % not followed by two hexadecimal digits; write a literal % as %25")
+        }
+        // RFC 6749 §3.1 and §3.2: an endpoint URI carries no fragment, and none is ever sent.
+        if url.fragment != nil { throw fail(key, "has a fragment (#…), which an endpoint URL must not have") }
         return url
+    }
+
+    /// Whether some `%` in `text` is not followed by two hexadecimal digits.
+    static func hasBrokenPercentEscape(_ text: String) -> Bool {
+        let scalars = Array(text.unicodeScalars)
+        return scalars.indices.contains { index in
+            scalars[index] == "%"
+                && (index + 2 >= scalars.count || !scalars[index + 1].properties.isASCIIHexDigit
+                    || !scalars[index + 2].properties.isASCIIHexDigit)
+        }
     }
 
     /// An absolute URI for the redirect back from sign-in: a loopback http URL, or an app's own scheme
