@@ -208,6 +208,19 @@ final class LoopbackListener: Sendable {
             Self.respond(client.socket, Page(status: 404, html: Self.page(title: "Not found", text: text)))
             return nil
         }
+        let pairs = FormEncoding.pairs(Data(request.query.utf8))
+        var seen: Set<String> = []
+        if let repeated = pairs.first(where: { !seen.insert($0.name).inserted })?.name {
+            // RFC 6749 §3.1: no parameter appears twice. Which `code` or `state` would count is anyone's guess, so
+            // none does, and the sign-in goes on. The page names the parameter, never a value.
+            let name = SafeText.clean(String(repeated.prefix(40)))
+            let text =
+                "This redirect carries the parameter \(name) more than once, which OAuth forbids; tokentop keeps "
+                + "waiting for the sign-in it started."
+            Self.respond(client.socket, Page(status: 400, html: Self.page(title: "Repeated parameter", text: text)))
+            ignored.add("repeating a parameter")
+            return nil
+        }
         let query = FormEncoding.decode(Data(request.query.utf8))
         guard query["code"] != nil || query["error"] != nil else {
             // A stale tab or a browser's prefetch, not the provider's redirect: the sign-in goes on.

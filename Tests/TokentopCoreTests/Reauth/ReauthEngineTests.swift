@@ -198,6 +198,31 @@ import Testing
         #expect(exchanges.map { SignInProvider.query(String(decoding: $0.body, as: UTF8.self))["code"] } == [code])
     }
 
+    /// RFC 6749 §3.1: no parameter twice. Which code would be exchanged is anyone's guess, so none is: the redirect
+    /// gets a 400 page naming the parameter, and the real redirect still signs the user in.
+    @Test func aRedirectRepeatingAParameterIsIgnored() async throws {
+        let provider = SignInProvider()
+        let engine = try makeEngine(provider)
+        let session = try engine.startReauth("alice")
+        let step = try await browserStep(session)
+        let redirect = try provider.authorize(step.url)
+        let code = try #require(SignInProvider.query(redirect.query ?? "")["code"])
+        for extra in ["&code=fake-code-planted-0001", "&state=fake-forged-state-0001"] {
+            let page = try await Browser.get(redirect.absoluteString + extra)
+            #expect(page.status == 400)
+            let name = extra.hasPrefix("&code") ? "code" : "state"
+            #expect(page.body.contains("This redirect carries the parameter \(name) more than once"), "\(page.body)")
+            for value in [code, "fake-code-planted-0001", "fake-forged-state-0001", stateParameter(step.url)] {
+                #expect(!page.body.contains(value))
+            }
+        }
+        #expect(!provider.requests.contains { $0.url.path == "/token" })
+        guard let after = try await signedIn(at: redirect, session) else { return }
+        #expect(after.reauthReason == nil)
+        let exchanges = provider.requests.filter { $0.url.path == "/token" }
+        #expect(exchanges.map { SignInProvider.query(String(decoding: $0.body, as: UTF8.self))["code"] } == [code])
+    }
+
     /// A time-out after ignored requests says how many came, so an operator can tell that something odd happened;
     /// it names none of their values.
     @Test(.timeLimit(.minutes(2))) func aTimeOutCountsTheRequestsThatWereIgnored() async throws {
