@@ -34,13 +34,13 @@ struct ExportCommandTests {
         let export = sandbox.root.appendingPathComponent("store.json").path
         let exported = try Binary.run(["export", export, "--db", source], environment: env)
         #expect(exported.status == 0, "\(exported.stderr)")
-        #expect(exported.stdout.contains("exported \(source) to \(export): 1 integrations, 2 connections"))
+        #expect(exported.stdout.contains("exported \(source) to \(export): 1 integration, 2 connections"))
         let mode = try FileManager.default.attributesOfItem(atPath: export)[.posixPermissions] as? Int
         #expect(mode == 0o600)
 
         let imported = try Binary.run(["import", export, "--db", target], environment: env)
         #expect(imported.status == 0, "\(imported.stderr)")
-        #expect(imported.stdout.contains("whole store restored: 1 integrations, 2 connections"), "\(imported.stdout)")
+        #expect(imported.stdout.contains("whole store restored: 1 integration, 2 connections"), "\(imported.stdout)")
 
         let listed = try [source, target].map { try Binary.run(["list", "--json", "--db", $0], environment: env) }
         #expect(listed[0].status == 0 && listed[1].status == 0)

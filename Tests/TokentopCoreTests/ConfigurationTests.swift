@@ -50,6 +50,10 @@ import Testing
         ("{\"keys\": {\"refesh\": \"R\"}}", "config.json: keys.refesh: unknown action; actions are refresh, revoke"),
         ("{\"keys\": {\"refresh\": \"RR\"}}", "config.json: keys.refresh: expected one printable ASCII character"),
         (
+            "{\"keys\": {\"refresh\": \" \"}}",
+            "config.json: keys.refresh: expected one printable ASCII character other than a space"
+        ),
+        (
             "{\"keys\": {\"refresh\": \"R\", \"revoke\": \"R\"}}",
             "config.json: keys.revoke: \"R\" is already the key of refresh"
         ),
@@ -137,6 +141,18 @@ import Testing
         #expect(throws: ConfigError("\(path): no such file")) { try ConfigFile.load(path: path, required: true) }
         #expect(throws: ConfigError("\(path): no such file (named by TOKENTOP_CONFIG)")) {
             try ConfigFile.load(path: path, required: true, namedBy: "TOKENTOP_CONFIG")
+        }
+    }
+
+    /// A device or a pipe is named for what it is, and a FIFO nobody writes to is not waited on.
+    @Test func aDeviceOrAPipeIsRefusedWithoutReadingIt() throws {
+        let fifo = try temporaryDirectory().appendingPathComponent("config.json").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        for path in ["/dev/null", fifo] {
+            #expect(
+                throws: ConfigError(
+                    "\(path): is not a regular file (a device, a pipe or a socket); name a JSON file")
+            ) { try ConfigFile.load(path: path, required: true) }
         }
     }
 }

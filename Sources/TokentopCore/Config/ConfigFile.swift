@@ -13,15 +13,24 @@ public enum ConfigFile {
     ///   a file that cannot be read is traced to it.
     /// - Throws: ``ConfigError`` naming the file, the key and what is wrong.
     public static func load(path: String, required: Bool = false, namedBy: String? = nil) throws -> Settings {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let origin = namedBy.map { " (named by \($0))" } ?? ""
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-                let why = isDirectory.boolValue ? "it is a directory" : "denied"
-                throw ConfigError("\(path): cannot be read (\(why))\(origin)")
+        let origin = namedBy.map { " (named by \($0))" } ?? ""
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            if errno == ENOENT {
+                if required { throw ConfigError("\(path): no such file\(origin)") }
+                return Settings()
             }
-            if required { throw ConfigError("\(path): no such file\(origin)") }
-            return Settings()
+            throw ConfigError("\(path): cannot be read (\(String(cString: strerror(errno))))\(origin)")
+        }
+        // A pipe or a device would be read until it ends, which a FIFO nobody writes to never does.
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw ConfigError("\(path): cannot be read (it is a directory)\(origin)")
+        default:
+            throw ConfigError("\(path): is not a regular file (a device, a pipe or a socket); name a JSON file\(origin)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError("\(path): cannot be read (permission denied)\(origin)")
         }
         return try parse(data, source: path)
     }
@@ -133,7 +142,8 @@ public enum ConfigFile {
                 let scalar = key.unicodeScalars.first,
                 scalar.value > 0x20, scalar.value < 0x7f
             else {
-                throw reader.fail("keys.\(action)", "expected one printable ASCII character, such as \"R\"")
+                throw reader.fail(
+                    "keys.\(action)", "expected one printable ASCII character other than a space, such as \"R\"")
             }
             if let other = owner[key] {
                 throw reader.fail("keys.\(action)", "\"\(key)\" is already the key of \(other)")

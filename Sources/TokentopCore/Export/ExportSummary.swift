@@ -19,6 +19,9 @@ public struct ExportSummary: Sendable, Equatable, CustomStringConvertible {
 
     /// For example `2 integrations, 5 connections, 31 history entries, 4 audit entries`.
     public var description: String {
-        "\(integrations) integrations, \(connections) connections, \(history) history entries, \(audit) audit entries"
+        [
+            counted(integrations, "integration"), counted(connections, "connection"),
+            counted(history, "history entry", "history entries"), counted(audit, "audit entry", "audit entries"),
+        ].joined(separator: ", ")
     }
 }

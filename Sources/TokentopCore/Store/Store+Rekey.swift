@@ -80,7 +80,8 @@ extension Store {
             let expires = Countdown.format(seconds: max(1, latest.addingTimeInterval(window).timeIntervalSince(now)))
             throw StoreError(
                 .busy,
-                "\(running.count) tokentop process(es) are using \(path) (\(named.joined(separator: "; "))); stop "
+                "\(counted(running.count, "tokentop process", "tokentop processes")) "
+                    + "\(running.count == 1 ? "is" : "are") using \(path) (\(named.joined(separator: "; "))); stop "
                     + "every dashboard and daemon on it, then run rekey again; an entry of a process that stopped "
                     + "without saying so (on another host, or with its id reused) may be stale and expires within "
                     + "\(expires); nothing was changed", path: path)
