@@ -27,7 +27,8 @@ public enum ConfigFile {
         case S_IFREG: break
         case S_IFDIR: throw ConfigError("\(path): cannot be read (it is a directory)\(origin)")
         default:
-            throw ConfigError("\(path): is not a regular file (a device, a pipe or a socket); name a JSON file\(origin)")
+            throw ConfigError(
+                "\(path): is not a regular file (a device, a pipe or a socket); name a JSON file\(origin)")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError("\(path): cannot be read (permission denied)\(origin)")
