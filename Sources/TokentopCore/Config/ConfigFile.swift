@@ -16,10 +16,10 @@ public enum ConfigFile {
         let origin = namedBy.map { " (named by \($0))" } ?? ""
         var info = stat()
         guard stat(path, &info) == 0 else {
-            if errno == ENOENT {
-                if required { throw ConfigError("\(path): no such file\(origin)") }
-                return Settings()
-            }
+            // The default file in a directory this user may not look into (another user's home, a read-only
+            // session) is as good as absent; a file the user named is not.
+            guard required else { return Settings() }
+            if errno == ENOENT { throw ConfigError("\(path): no such file\(origin)") }
             throw ConfigError("\(path): cannot be read (\(String(cString: strerror(errno))))\(origin)")
         }
         // A pipe or a device would be read until it ends, which a FIFO nobody writes to never does.
