@@ -159,16 +159,24 @@ import Testing
         #expect(after.reauthReason == nil)
     }
 
-    /// Any program on this machine can reach the listener, so a request with another state, or none, must not end
-    /// the sign-in: it gets a 400 page that repeats none of its values, its code is never exchanged, and the real
-    /// redirect still signs the user in.
-    @Test func requestsWithAnotherStateOrNoneAreIgnoredAndTheRealRedirectSignsIn() async throws {
+    /// alice's browser sign-in started, and the provider's redirect with its code, not yet followed.
+    func signInToTheRedirect() async throws -> (
+        SignInProvider, Engine, ReauthSession, ReauthProgress.BrowserStep, URL, String
+    ) {
         let provider = SignInProvider()
         let engine = try makeEngine(provider)
         let session = try engine.startReauth("alice")
         let step = try await browserStep(session)
         let redirect = try provider.authorize(step.url)
         let code = try #require(SignInProvider.query(redirect.query ?? "")["code"])
+        return (provider, engine, session, step, redirect, code)
+    }
+
+    /// Any program on this machine can reach the listener, so a request with another state, or none, must not end
+    /// the sign-in: it gets a 400 page that repeats none of its values, its code is never exchanged, and the real
+    /// redirect still signs the user in.
+    @Test func requestsWithAnotherStateOrNoneAreIgnoredAndTheRealRedirectSignsIn() async throws {
+        let (provider, engine, session, step, redirect, code) = try await signInToTheRedirect()
         // The real code with a forged state: exchanging it would spend it, and the real redirect would then fail.
         let forged = try await Browser.get(
             redirect.absoluteString.replacingOccurrences(of: stateParameter(step.url), with: "fake-forged-state-0001"))
@@ -201,12 +209,7 @@ import Testing
     /// RFC 6749 §3.1: no parameter twice. Which code would be exchanged is anyone's guess, so none is: the redirect
     /// gets a 400 page naming the parameter, and the real redirect still signs the user in.
     @Test func aRedirectRepeatingAParameterIsIgnored() async throws {
-        let provider = SignInProvider()
-        let engine = try makeEngine(provider)
-        let session = try engine.startReauth("alice")
-        let step = try await browserStep(session)
-        let redirect = try provider.authorize(step.url)
-        let code = try #require(SignInProvider.query(redirect.query ?? "")["code"])
+        let (provider, _, session, step, redirect, code) = try await signInToTheRedirect()
         for extra in ["&code=fake-code-planted-0001", "&state=fake-forged-state-0001"] {
             let page = try await Browser.get(redirect.absoluteString + extra)
             #expect(page.status == 400)
