@@ -103,6 +103,8 @@ struct EngineTests {
         // Nothing of the answer was stored, and the connection's event says what was lost.
         let after = try store.tokenSecrets(connectionID: "alice")
         #expect(after.refresh == before.refresh && after.access == before.access)
+        // The audit entry met the same lock; its notice does not hide the one about the lost token.
+        #expect(engine.snapshot().notice?.hasSuffix("and the connection then needs re-auth") == true)
         #expect(engine.snapshot().events.last?.message.contains("could not be stored and is lost") == true)
     }
 

@@ -215,13 +215,14 @@ public final class Engine: Sendable {
         }
     }
 
-    /// Appends to the audit log; a log that cannot be written shows as the dashboard's notice.
+    /// Appends to the audit log; a log that cannot be written shows as the dashboard's notice, unless one is shown
+    /// already (a refresh whose rotated token was lost to the same database problem says more).
     func audit(_ action: AuditEntry.Action, _ target: String?, _ outcome: String, _ detail: String) {
         do {
             try store.appendAudit(
                 action: action, target: target, outcome: outcome, detail: detail, user: user, at: timeSource.now())
         } catch {
-            state.setNotice("audit log not written: \(error)")
+            state.offerNotice("audit log not written: \(error)")
         }
     }
 

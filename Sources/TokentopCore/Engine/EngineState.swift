@@ -253,6 +253,15 @@ final class EngineState: Sendable {
         }
     }
 
+    /// Shows `notice` unless another is shown.
+    func offerNotice(_ notice: String) {
+        inner.withLock { state in
+            guard state.snapshot.notice == nil else { return }
+            state.snapshot.notice = notice
+            state.snapshot.version &+= 1
+        }
+    }
+
     func setOutages(_ outages: [ProviderOutage]) {
         inner.withLock { state in
             guard state.snapshot.outages != outages else { return }

@@ -68,15 +68,15 @@ extension Engine {
             publish: { [weak session] in session?.publish($0) })
         session.run { [self] in
             // Written here, off the caller's thread: the dashboard starts a sign-in between two keystrokes.
-            recordAudit(id, "started", "\(method.title) for \(connection.subject)")
+            audit(.reauth, id, "started", "\(method.title) for \(connection.subject)")
             let outcome = await flow.run()
             switch outcome.progress {
             case .succeeded(let updated):
                 state.update(updated, event: outcome.event)
-                recordAudit(id, "ok", outcome.event.message)
+                audit(.reauth, id, "ok", outcome.event.message)
             case .failed(let failure):
                 state.append(event: outcome.event)
-                recordAudit(id, failure.code == .cancelled ? "cancelled" : "failed", failure.message)
+                audit(.reauth, id, failure.code == .cancelled ? "cancelled" : "failed", failure.message)
             default:
                 break
             }
@@ -110,13 +110,4 @@ extension Engine {
         }
     }
 
-    /// Appends a re-auth entry to the audit log; a log that cannot be written shows as the dashboard's notice.
-    private func recordAudit(_ id: String, _ outcome: String, _ detail: String) {
-        do {
-            try store.appendAudit(
-                action: .reauth, target: id, outcome: outcome, detail: detail, user: user, at: timeSource.now())
-        } catch {
-            state.setNotice("audit log not written: \(error)")
-        }
-    }
 }
