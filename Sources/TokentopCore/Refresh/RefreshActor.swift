@@ -410,7 +410,10 @@ actor RefreshActor {
     // gathers bigger batches, checkpoints that keep the log short (inline: slower), a log already grown, 1-8 KiB
     // pages, a bigger page cache, mmap, more concurrency or a deeper queue, the client on the actor's executor, a
     // lower priority for libcurl's thread. Left: fewer hand-offs between the actor, the pool, libcurl's thread and
-    // the writer (about six a refresh), and less work per claim (it reads and decodes the whole row).
+    // the writer (about six a refresh), and less work per claim (it reads and decodes the whole row). Measured since:
+    // the writer's thread alone uses ~70 % of a core, a third of it in the kernel appending ~4 log frames a refresh
+    // (two writes each); the log grows to ~850 MB in a 50,000-refresh storm, as it restarts only when a checkpoint
+    // catches up between two commits.
     @discardableResult
     func performRefresh(_ id: String, requestedAt: Date? = nil, claimed: ClaimedRefresh? = nil) async -> Attempt {
         defer { finish(id) }
