@@ -329,6 +329,22 @@ import TokentopCore
         #expect(lines[38].hasPrefix(" refresh requested: gh-alice"))
     }
 
+    /// A paste is text for the filter, whatever it holds: its newline is no Enter and its `x` `y` revoke nothing.
+    @Test func aPasteIsFilterTextAndNeverACommand() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        let outside = harness.press(.paste("gh-alice\nxy"))
+        #expect(harness.dashboard.overlay == nil)
+        #expect(outside[38].hasPrefix(" a paste goes into the filter only: press / first"))
+        harness.press(.character("/"), .paste("gh-al\u{1B}ice\nxy"))
+        #expect(harness.dashboard.filter == "gh-alice")
+        #expect(harness.dashboard.isEditingFilter)
+        #expect(harness.dashboard.overlay == nil)
+        #expect(harness.backend.calls.revoked.isEmpty)
+        harness.press(.paste(String(repeating: "z", count: 400)))
+        #expect(harness.dashboard.filter.unicodeScalars.count == Dashboard.filterLimit)
+    }
+
     @Test func aRevokedRowIsNotSentForRefreshAndTheMessageSaysWhy() {
         let harness = Fixtures.harness()
         harness.frame()

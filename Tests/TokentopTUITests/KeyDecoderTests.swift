@@ -31,9 +31,25 @@ import TokentopCore
         #expect(decode(text(sequence)) == [key])
     }
 
-    @Test(arguments: ["\u{1B}[2~", "\u{1B}[3;2~", "\u{1B}[200~", "\u{1B}[?1;2c", "\u{1B}[Z", "\u{1B}OP", "\u{1B}[I"])
+    @Test(arguments: ["\u{1B}[2~", "\u{1B}[3;2~", "\u{1B}[201~", "\u{1B}[?1;2c", "\u{1B}[Z", "\u{1B}OP", "\u{1B}[I"])
     func unknownSequencesAreSwallowedWhole(sequence: String) {
         #expect(decode(text(sequence)) == [nil])
+    }
+
+    /// Between the bracketed-paste markers everything is text: a newline is no Enter, an ESC no Esc, and a false
+    /// start of the end marker is text too.
+    @Test(arguments: [
+        ("acme-bob\nxy", "acme-bob\nxy"), ("a\u{1B}b\u{1B}[20c", "a\u{1B}b\u{1B}[20c"), ("", ""),
+        ("zo\u{00EB} \u{1F600}", "zo\u{00EB} \u{1F600}"),
+    ])
+    func aBracketedPasteIsOneKeyOfText(pasted: String, text expected: String) {
+        #expect(decode(text("\u{1B}[200~" + pasted + "\u{1B}[201~j")) == [.paste(expected), .character("j")])
+    }
+
+    @Test func aPasteIsCutAtItsLimitAndReadToItsEnd() {
+        let long = String(repeating: "x", count: KeyDecoder.maximumPasteLength + 100)
+        let keys = decode(text("\u{1B}[200~" + long + "\u{1B}[201~y"))
+        #expect(keys == [.paste(String(repeating: "x", count: KeyDecoder.maximumPasteLength)), .character("y")])
     }
 
     @Test func aLoneEscapeIsEsc() {

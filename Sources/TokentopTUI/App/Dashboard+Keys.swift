@@ -69,6 +69,17 @@ extension Dashboard {
             // The hint bar says why the rest is not taken.
             guard !filterIsFull else { break }
             setFilter(filter + String(typed), editing: true)
+        case .paste(let text):
+            // The first line, printable text only: a pasted id often ends with a newline, and nothing in a paste
+            // may act as Enter or Esc. Cut at the filter's limit, as typing is.
+            let line = text.split(omittingEmptySubsequences: false) { $0.isNewline }.first ?? ""
+            var typed = filter
+            for character in line {
+                guard let character = Key.character(character).typedCharacter else { continue }
+                guard typed.unicodeScalars.count + character.unicodeScalars.count <= Self.filterLimit else { break }
+                typed.append(character)
+            }
+            setFilter(typed, editing: true)
         case .backspace: setFilter(String(filter.dropLast()), editing: true)
         case .enter: setFilter(filter, editing: false)
         case .escape: setFilter("", editing: false)

@@ -131,6 +131,8 @@ final class Dashboard {
             handleExplainKey(key)
         } else if case .detail(let id) = view {
             handleDetailKey(key, id: id)
+        } else if case .paste = key {
+            say("a paste goes into the filter only: press / first", isError: true)
         } else if let action = keyMap.action(for: key) {
             perform(action, key: key)
         }

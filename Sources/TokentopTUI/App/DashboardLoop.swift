@@ -57,7 +57,7 @@ final class DashboardLoop {
     private func takeTypedText() -> Key? {
         while dashboard.isEditingFilter, let key = screen.readKey(timeoutMilliseconds: 0) {
             switch key {
-            case .character, .backspace: dashboard.handle(key)
+            case .character, .backspace, .paste: dashboard.handle(key)
             default: return key
             }
         }

@@ -68,7 +68,13 @@ final class CursesScreen: Screen {
         signalTrap = SignalTrap()
         stderrHold = StderrHold()
         clipboardUsable = TerminalClipboard.isUsable(environment: environment, outputIsTerminal: true)
+        // Bracketed paste: the terminal marks pasted text, so that a newline or an ESC in a paste is text for the
+        // filter, never Enter, Esc or a command. A terminal without it ignores the request.
+        _ = Self.writeToTerminal(Self.bracketedPasteOn)
     }
+
+    static let bracketedPasteOn = "\u{1B}[?2004h"
+    static let bracketedPasteOff = "\u{1B}[?2004l"
 
     deinit { close() }
 
@@ -122,6 +128,11 @@ final class CursesScreen: Screen {
         guard clipboardUsable, let sequence = TerminalClipboard.sequence(for: text) else { return false }
         // Straight to the terminal between two frames, when curses has flushed everything: the sequence moves no
         // cursor and draws nothing, so curses' picture of the screen stays true.
+        return Self.writeToTerminal(sequence)
+    }
+
+    /// Writes a sequence that draws nothing straight to the terminal; false when it could not be written whole.
+    private static func writeToTerminal(_ sequence: String) -> Bool {
         let bytes = Array(sequence.utf8)
         var written = 0
         while written < bytes.count {
@@ -136,6 +147,7 @@ final class CursesScreen: Screen {
     func close() {
         guard !isClosed else { return }
         isClosed = true
+        _ = Self.writeToTerminal(Self.bracketedPasteOff)
         curs_set(1)
         endwin()
         delscreen(terminal)

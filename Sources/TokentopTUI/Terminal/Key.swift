@@ -21,6 +21,8 @@ enum Key: Hashable, Sendable {
     case redraw
     /// SIGINT, SIGTERM or SIGHUP arrived: the dashboard closes and the terminal is restored.
     case signal(Int32)
+    /// Text the terminal marked as pasted (bracketed paste): only the filter takes it, as text.
+    case paste(String)
 
     /// The character this key types into a text field such as the filter, or nil for a key that types nothing: a
     /// control character (Ctrl-A arrives as U+0001, C1 controls as U+0080…U+009F) or an invisible mark that would

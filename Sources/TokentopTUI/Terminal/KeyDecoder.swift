@@ -51,10 +51,38 @@ struct KeyDecoder {
                 pending.append(input)
                 return nil
             }
-            if byte.value >= 0x40 { return Self.key(introducer: introducer, parameters: parameters, final: byte) }
+            if byte.value >= 0x40 {
+                if introducer == "[", parameters == "200", byte == "~" { return readPaste(read: read) }
+                return Self.key(introducer: introducer, parameters: parameters, final: byte)
+            }
             parameters.unicodeScalars.append(byte)
         }
         return nil
+    }
+
+    /// How long a paste may pause between two pieces (a slow link delivers it in bursts) before it counts as ended.
+    static let pasteGapMilliseconds = 2_000
+    /// A paste is kept up to this many scalars; the rest is read and dropped.
+    static let maximumPasteLength = 4_096
+
+    /// Reads a bracketed paste (`ESC [ 200 ~` … `ESC [ 201 ~`, which the terminal sends around pasted text once
+    /// asked to) as one ``Key/paste(_:)``: a newline or an ESC in it is text, never Enter or Esc, so a paste can
+    /// never confirm a dialog or run a command. Keys curses recognised inside it are dropped.
+    private mutating func readPaste(read: (Int) -> TerminalInput?) -> Key {
+        let end: [Unicode.Scalar] = ["\u{1B}", "[", "2", "0", "1", "~"]
+        var text: [Unicode.Scalar] = []
+        var recent: [Unicode.Scalar] = []
+        while let input = pending.isEmpty ? read(Self.pasteGapMilliseconds) : pending.removeFirst() {
+            guard case .scalar(let scalar) = input else { continue }
+            recent.append(scalar)
+            if recent.count > end.count { recent.removeFirst() }
+            if text.count < Self.maximumPasteLength + end.count { text.append(scalar) }
+            if recent == end { break }
+        }
+        if recent == end, text.suffix(end.count).elementsEqual(end) { text.removeLast(end.count) }
+        var pasted = ""
+        pasted.unicodeScalars.append(contentsOf: text.prefix(Self.maximumPasteLength))
+        return .paste(pasted)
     }
 
     /// The key a complete sequence stands for, or nil for one the dashboard has no use for.
