@@ -610,6 +610,7 @@ import Testing
         ("https://auth.acme.test/oauth/tok%zzen", "has a % not followed by two hexadecimal digits; write a literal % as %25"),
         ("https://auth.acme.test/oauth/tok%2", "has a % not followed by two hexadecimal digits; write a literal % as %25"),
         ("https://auth.acme.test/oauth/to ken", "contains a space or a line break; write a space in a path as %20"),
+        ("http://127.0.0.1:99999999999999999999/token", "has the port 999999999999, which no server listens on (ports are 1 to 65535)"),
     ])
     func aURLThatWouldBeSentElsewhereIsRefused(url: String, problem: String) throws {
         let text = Self.file(
@@ -618,6 +619,31 @@ import Testing
         let error = try #require(throws: ImportError.self) { try ImportFile.parse(Data(text.utf8), source: "u.json") }
         #expect(error.field == "token_url")
         #expect(error.problem == problem, "\(error)")
+        // The redirect back from a sign-in too (RFC 6749 §3.1.2), for a loopback or an app's own scheme.
+        let redirect = Self.file(
+            integrations: [
+                Self.integration {
+                    $0.replacingOccurrences(of: "\"provider\"", with: "\"redirect_uri\": \"\(url)\", \"provider\"")
+                }
+            ], connections: [Self.alice])
+        let refused = try #require(throws: ImportError.self) {
+            try ImportFile.parse(Data(redirect.utf8), source: "u.json")
+        }
+        #expect(refused.field == "redirect_uri")
+        #expect(refused.problem == problem, "\(refused)")
+    }
+
+    @Test func aRedirectURIWithAPortOrAnAppSchemeIsTaken() throws {
+        for uri in ["http://127.0.0.1:8765/callback", "http://[::1]:8765/cb", "com.example.app:/oauth2redirect"] {
+            let text = Self.file(
+                integrations: [
+                    Self.integration {
+                        $0.replacingOccurrences(of: "\"provider\"", with: "\"redirect_uri\": \"\(uri)\", \"provider\"")
+                    }
+                ], connections: [Self.alice])
+            let bundle = try ImportFile.parse(Data(text.utf8), source: "ok.json")
+            #expect(bundle.integrations.first?.integration.redirectURI == uri)
+        }
     }
 
     @Test func aURLWithoutCredentialsButWithAnAtInItsPathIsAccepted() throws {

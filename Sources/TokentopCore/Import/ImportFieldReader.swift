@@ -159,19 +159,34 @@ struct ImportFieldReader {
         // Before the host: `https:user:pw@host` has none for Foundation, but credentials for a browser.
         try refuseUserInfo(text, key)
         guard let host = url.host, !host.isEmpty else { throw fail(key, "expected a URL with a host name") }
-        if let port = url.port, !(1...65_535).contains(port) {
-            throw fail(key, "has the port \(port), which no server listens on (ports are 1 to 65535)")
+        try refuseUnsendable(text, url, key)
+        return url
+    }
+
+    /// Refuses what would reach another place than the one written, or none: a port outside 1–65535 (Foundation
+    /// reads one past its integer as no port at all), a space or a broken `%` escape (sent escaped, to another
+    /// path), a fragment (RFC 6749 §3.1, §3.1.2 and §3.2: an endpoint or redirect URI carries none).
+    private func refuseUnsendable(_ text: String, _ url: URL, _ key: String) throws {
+        if let port = Self.portText(text), !(Int(port).map { (1...65_535).contains($0) } ?? false) {
+            throw fail(key, "has the port \(port.prefix(12)), which no server listens on (ports are 1 to 65535)")
         }
-        // Foundation would send these escaped, to another path than the one written.
         if text.contains(where: \.isWhitespace) {
             throw fail(key, "contains a space or a line break; write a space in a path as %20")
         }
         if Self.hasBrokenPercentEscape(text) {
             throw fail(key, "has a % not followed by two hexadecimal digits; write a literal % as %25")
         }
-        // RFC 6749 §3.1 and §3.2: an endpoint URI carries no fragment, and none is ever sent.
         if url.fragment != nil { throw fail(key, "has a fragment (#…), which an endpoint URL must not have") }
-        return url
+    }
+
+    /// The port as written in `text`'s authority (`//host:PORT`, `//[::1]:PORT`), nil when none is written.
+    static func portText(_ text: String) -> Substring? {
+        guard let start = text.range(of: "://")?.upperBound else { return nil }
+        let authority = text[start...].prefix { !"/?#".contains($0) }
+        let afterHost = authority.hasPrefix("[") ? authority.drop { $0 != "]" }.dropFirst() : authority
+        guard let colon = afterHost.lastIndex(of: ":") else { return nil }
+        let port = afterHost[afterHost.index(after: colon)...]
+        return port.isEmpty ? nil : port
     }
 
     /// Whether some `%` in `text` is not followed by two hexadecimal digits.
@@ -192,6 +207,7 @@ struct ImportFieldReader {
             throw fail(key, "expected an absolute URI, such as \"http://127.0.0.1:8765/callback\"")
         }
         try refuseUserInfo(text, key)
+        try refuseUnsendable(text, url, key)
         return text
     }
 

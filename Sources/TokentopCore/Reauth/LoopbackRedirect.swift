@@ -33,7 +33,13 @@ struct LoopbackRedirect: Sendable, Equatable {
         guard let components = URLComponents(string: registered), components.scheme?.lowercased() == "http",
             let host = components.host?.lowercased()
         else { throw refuse("is not an http URI") }
-        guard host == "127.0.0.1" || host == "localhost" else { throw refuse("does not point at this machine") }
+        guard host == "127.0.0.1" || host == "localhost" else {
+            // The IPv6 loopback is this machine too, but the listener takes IPv4 only.
+            throw refuse(
+                ["::1", "[::1]"].contains(host)
+                    ? "is the IPv6 loopback, where tokentop does not listen; register http://127.0.0.1 instead"
+                    : "does not point at this machine")
+        }
         guard components.query == nil, components.fragment == nil, components.user == nil else {
             throw refuse("has a query, fragment or user part")
         }

@@ -131,4 +131,14 @@ import Testing
                     == true
         }
     }
+
+    @Test func theIPv6LoopbackIsNamedAsSuch() throws {
+        let failure = try #require(throws: ReauthFailure.self) {
+            try LoopbackRedirect(registered: "http://[::1]:8765/cb", integrationID: "acme")
+        }
+        #expect(
+            failure.message.hasPrefix(
+                "integration acme's redirect_uri http://[::1]:8765/cb is the IPv6 loopback, where tokentop does not "
+                    + "listen; register http://127.0.0.1 instead"), "\(failure.message)")
+    }
 }
