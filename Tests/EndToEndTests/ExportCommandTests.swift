@@ -100,14 +100,29 @@ struct ExportCommandTests {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         _ = try sandbox.write("i", CommandLineTests.importFile)
-        func run(_ arguments: [String]) throws -> Binary.Run {
-            try Binary.run(executable: Binary.path, arguments, environment: sandbox.environment, directory: sandbox.root)
+        func run(_ arguments: [String], key: String = "") throws -> Binary.Run {
+            var environment = sandbox.environment
+            environment["TOKENTOP_KEY"] = key
+            return try Binary.run(executable: Binary.path, arguments, environment: environment, directory: sandbox.root)
         }
         let imported = try run(["import", "i", "--db", "d"])
         #expect(imported.status == 0, "\(imported.stderr)")
         let exported = try run(["export", "e", "--db", "d"])
         #expect(exported.status == 0, "\(exported.stderr)")
         #expect(try run(["import", "e", "--db", "r"]).status == 0)
+        // An empty file (a `touch`) takes a whole store, as it takes an import file.
+        _ = try sandbox.write("z", "")
+        let restored = try run(["import", "e", "--db", "z"])
+        #expect(restored.status == 0, "\(restored.stderr)")
+        #expect(try run(["list", "--db", "z"]).stdout.contains("acme-alice"))
+        // A restore that fails into an empty file leaves it empty.
+        _ = try sandbox.write("y", "")
+        let otherKey = Data(repeating: 7, count: 32).base64EncodedString()
+        let refused = try run(["import", "e", "--db", "y"], key: otherKey)
+        #expect(refused.status == 1, "\(refused.stdout)")
+        let left = try FileManager.default.attributesOfItem(atPath: sandbox.root.appendingPathComponent("y").path)
+        #expect(left[.size] as? Int == 0, "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.root.appendingPathComponent("y-wal").path))
         for name in [".", "./"] {
             let refused = try run(["export", name, "--db", "d"])
             #expect(refused.status == 1, "\(name)")

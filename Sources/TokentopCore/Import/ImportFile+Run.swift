@@ -42,6 +42,8 @@ extension ImportFile {
         _ export: StoreDump, path: String, openStore: (_ create: Bool) throws -> Store, user: String, at now: Date
     ) throws -> ImportSummary {
         var created: String?
+        /// An empty file the restore fills (a `touch`), put back empty when the restore fails.
+        var filled: String?
         func attempt() throws -> ImportSummary {
             let store: Store
             do {
@@ -49,6 +51,12 @@ extension ImportFile {
             } catch let error as StoreError where error.code == .cannotOpen {
                 store = try openStore(true)
                 if !store.isShared { created = store.path }
+            } catch let error as StoreError
+                where error.code == .notADatabase && error.path.map(SQLiteDatabase.isEmptyFile) == true
+            {
+                // Empty is what an import into a new store needs; the ordinary import takes such a file too.
+                store = try openStore(true)
+                filled = store.path
             }
             do {
                 return ImportSummary(wholeStore: try store.restore(export, file: path, user: user, at: now))
@@ -65,6 +73,10 @@ extension ImportFile {
         } catch {
             // The store is closed once `attempt` returns; its files go with it.
             if let created { for suffix in ["", "-wal", "-shm"] { unlink(created + suffix) } }
+            if let filled {
+                truncate(filled, 0)
+                for suffix in ["-wal", "-shm"] { unlink(filled + suffix) }
+            }
             throw error
         }
     }

@@ -327,7 +327,8 @@ final class SQLiteDatabase: SQLDatabase {
     /// Creates `path` with mode 0600 if it does not exist, so that no other user can ever read it.
     /// Whether `path` is a regular file of 0 bytes with no write-ahead log holding its content: nothing was ever
     /// committed to it. (A store switched to WAL has its header written, so even a new one is not empty.)
-    private static func isEmptyFile(_ path: String) -> Bool {
+    /// Whether `path` is a regular file of 0 bytes with no write-ahead log holding changes.
+    static func isEmptyFile(_ path: String) -> Bool {
         var info = stat()
         guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size == 0 else { return false }
         var log = stat()
