@@ -20,6 +20,11 @@ static inline int tokentop_x509_info_has_expired(const STACK_OF(X509_INFO) *info
     X509 *certificate = sk_X509_INFO_value(infos, index)->x509;
     return certificate != NULL && X509_cmp_current_time(X509_get0_notAfter(certificate)) < 0;
 }
+/* Whether the certificate at `index` is not valid before a time still to come. */
+static inline int tokentop_x509_info_is_not_yet_valid(const STACK_OF(X509_INFO) *infos, int index) {
+    X509 *certificate = sk_X509_INFO_value(infos, index)->x509;
+    return certificate != NULL && X509_cmp_current_time(X509_get0_notBefore(certificate)) > 0;
+}
 static inline void tokentop_free_x509_infos(STACK_OF(X509_INFO) *infos) {
     sk_X509_INFO_pop_free(infos, X509_INFO_free);
 }

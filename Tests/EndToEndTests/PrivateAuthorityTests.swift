@@ -43,6 +43,21 @@ struct PrivateAuthorityTests {
 
         """
 
+    /// A self-signed authority's certificate valid only in 2090 (made as ``expiredAuthority`` was).
+    static let futureAuthority = """
+        -----BEGIN CERTIFICATE-----
+        MIIBcDCCARegAwIBAgIUCNg/b1OP4T2NVukil3zjXwtalFMwCgYIKoZIzj0EAwIw
+        LDEqMCgGA1UEAwwhdG9rZW50b3AgdGVzdCBDQSwgdmFsaWQgZnJvbSAyMDkwMCIY
+        DzIwOTAwMTAxMDAwMDAwWhgPMjA5MTAxMDEwMDAwMDBaMCwxKjAoBgNVBAMMIXRv
+        a2VudG9wIHRlc3QgQ0EsIHZhbGlkIGZyb20gMjA5MDBZMBMGByqGSM49AgEGCCqG
+        SM49AwEHA0IABP7w7B3aCoYKmStklvUDkjSntxz+d2wBCI0JD7EOAx49tmLbolaj
+        gjxAZe2Y5ttSIMJLQ5Eh/19ZqwNQDc+Hy1WjEzARMA8GA1UdEwEB/wQFMAMBAf8w
+        CgYIKoZIzj0EAwIDRwAwRAIgavQA8fhRRTY0MfkQaosPo+5EwQZAwmVi3I/wQ2zT
+        KNsCIDK85M3r3zxQwVLG7QJMTT18ObtvOv7WrHkrC8lMHtx+
+        -----END CERTIFICATE-----
+
+        """
+
     /// A store with one user connection whose token endpoint is the fixture's.
     static func sandbox(for tls: CurlTransportTests.TLSFixture) throws -> Sandbox {
         let sandbox = try Sandbox()
@@ -135,6 +150,15 @@ struct PrivateAuthorityTests {
             (
                 "expired-twice.pem", Self.expiredAuthority + Self.expiredAuthority,
                 "all 2 of its certificates have expired; get the authorities' current ones"
+            ),
+            (
+                "future.pem", Self.futureAuthority,
+                "its certificate is not valid yet; check this machine's clock, or get the authority's current one"
+            ),
+            (
+                "neither.pem", Self.expiredAuthority + Self.futureAuthority,
+                "none of its 2 certificates is valid now (1 expired, 1 not valid yet); check this machine's clock, or "
+                    + "get the authorities' current ones"
             ),
             ("", nil, "is a directory; name one PEM file of certificates (cat them into one file)"),
         ]

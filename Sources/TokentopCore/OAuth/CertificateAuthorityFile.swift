@@ -83,7 +83,7 @@ public enum CertificateAuthorityFile {
             throw fail("starts with a UTF-8 byte order mark, which OpenSSL does not read; save it without one")
         }
         let (found, problem) = certificates(in: data)
-        guard let (count, expired) = found else {
+        guard let (count, expired, early) = found else {
             throw fail("cannot be read as certificates (OpenSSL: \(problem))")
         }
         guard count > 0 else {
@@ -92,21 +92,29 @@ public enum CertificateAuthorityFile {
                     + "`openssl x509 -inform der -in FILE -out FILE.pem`")
         }
         // A bundle may carry an old certificate beside current ones; one with nothing current vouches for nobody.
-        guard expired < count else {
+        guard expired + early < count else {
+            if early == 0 {
+                throw fail(
+                    count == 1
+                        ? "its certificate has expired; get the authority's current one"
+                        : "all \(count) of its certificates have expired; get the authorities' current ones")
+            }
             throw fail(
                 count == 1
-                    ? "its certificate has expired; get the authority's current one"
-                    : "all \(count) of its certificates have expired; get the authorities' current ones")
+                    ? "its certificate is not valid yet; check this machine's clock, or get the authority's current one"
+                    : "none of its \(count) certificates is valid now (\(expired) expired, \(early) not valid yet); "
+                        + "check this machine's clock, or get the authorities' current ones")
         }
         return CertificateAuthorities(path: path, count: count, data: data)
     }
 
     /// How many certificates OpenSSL's bundle reader finds in `data`, as libcurl reads a `CURLOPT_CAINFO_BLOB`;
     /// any block it cannot read (a cut revocation list, a damaged certificate) fails the whole bundle, there too.
-    /// - Returns: the count and how many of them have expired, or nil and OpenSSL's reasons.
-    private static func certificates(in data: Data) -> ((count: Int, expired: Int)?, String) {
+    /// - Returns: the count, how many of them have expired and how many are not valid yet, or nil and OpenSSL's
+    ///   reasons.
+    private static func certificates(in data: Data) -> ((count: Int, expired: Int, early: Int)?, String) {
         OpenSSLErrorQueue.clear()
-        return data.withUnsafeBytes { raw -> ((count: Int, expired: Int)?, String) in
+        return data.withUnsafeBytes { raw -> ((count: Int, expired: Int, early: Int)?, String) in
             guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else {
                 return (nil, OpenSSLErrorQueue.drain())
             }
@@ -117,11 +125,13 @@ public enum CertificateAuthorityFile {
             defer { tokentop_free_x509_infos(infos) }
             var count = 0
             var expired = 0
+            var early = 0
             for index in 0..<tokentop_x509_info_count(infos) {
                 if tokentop_x509_info_has_certificate(infos, index) != 0 { count += 1 }
                 if tokentop_x509_info_has_expired(infos, index) != 0 { expired += 1 }
+                if tokentop_x509_info_is_not_yet_valid(infos, index) != 0 { early += 1 }
             }
-            return ((count, expired), "")
+            return ((count, expired, early), "")
         }
     }
 }
