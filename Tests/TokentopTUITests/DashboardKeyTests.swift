@@ -354,7 +354,7 @@ import TokentopCore
         #expect(harness.backend.calls.refreshed.isEmpty)
         #expect(
             lines[38].hasPrefix(
-                " slack-bot is revoked: nothing to refresh; import a new credential to restore it"), "\(lines[38])")
+                " slack-bot is revoked, nothing to refresh: import a new credential"), "\(lines[38])")
     }
 
     @Test func spaceMarksAndRefreshActsOnTheMarkedRows() throws {

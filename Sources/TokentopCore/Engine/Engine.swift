@@ -112,9 +112,12 @@ public final class Engine: Sendable {
             keep(
                 Task { [self] in
                     do { _ = try await refreshNow(id) } catch {
+                        // The event pane shows the id beside the message: "acme-bob  is revoked; …", not twice.
+                        let text = "\(error)"
+                        let message = text.hasPrefix(id + " ") ? String(text.dropFirst(id.count + 1)) : text
                         state.append(
                             event: HistoryEntry(
-                                at: timeSource.now(), connectionID: id, kind: .refreshFailed, message: "\(error)"))
+                                at: timeSource.now(), connectionID: id, kind: .refreshFailed, message: message))
                     }
                 })
         }

@@ -278,13 +278,13 @@ final class Dashboard {
         let asked = Set(ids)
         let revoked = snapshot.connections.filter { asked.contains($0.id) && $0.revokedAt != nil }
         if revoked.count == ids.count {
+            // Short enough to fit beside the position at 120 columns.
             let one = ids.count == 1
             let restore =
                 revoked.allSatisfy { $0.credential.expires }
-                ? "re-authorize \(one ? "it" : "them")" : "import \(one ? "a new credential" : "new credentials")"
+                ? "re-authorize \(one ? "it" : "them")" : "import \(one ? "a new credential" : "new ones")"
             return say(
-                "\(Self.describe(ids)) \(one ? "is" : "are") revoked: nothing to refresh; \(restore) to restore "
-                    + (one ? "it" : "them"), isError: true)
+                "\(Self.describe(ids)) \(one ? "is" : "are") revoked, nothing to refresh: \(restore)", isError: true)
         }
         backend.refresh(ids)
         pending.add(.refresh, ids: ids, at: now, snapshot: snapshot)
