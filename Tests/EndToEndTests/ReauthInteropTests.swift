@@ -224,6 +224,22 @@ struct ReauthInteropTests {
         #expect(try setup.show("alice")["status"] as? String == "healthy")
     }
 
+    /// Cancelling is not held up by another process's lock: its history and audit entries wait 100 ms for it, not
+    /// the busy timeout (which made Ctrl-C take 10 s).
+    @Test func ctrlCWhileTheDatabaseIsLockedBeforeTheSignInEndsAtOnce() async throws {
+        let setup = try await setup([("alice", "dot-user")])
+        defer { setup.sandbox.remove() }
+        let process = try setup.reauth("alice")
+        _ = try await signInURL(process)
+        let holder = try await DatabaseFaultTests.LockHolder(setup.sandbox.database)
+        let interrupted = Date()
+        process.interrupt()
+        #expect(try await process.finish(timeout: 15) == 1)
+        #expect(Date().timeIntervalSince(interrupted) < 3, "\(Date().timeIntervalSince(interrupted)) s")
+        #expect(process.stderr.contains("re-auth failed: the sign-in was cancelled; nothing was stored"))
+        try await holder.release()
+    }
+
     @Test func ctrlCWhileTheDatabaseIsLockedGivesTheNewTokensUp() async throws {
         let setup = try await setup([("alice", "dot-user")])
         defer { setup.sandbox.remove() }

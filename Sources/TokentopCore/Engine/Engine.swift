@@ -220,10 +220,15 @@ public final class Engine: Sendable {
 
     /// Appends to the audit log; a log that cannot be written shows as the dashboard's notice, unless one is shown
     /// already (a refresh whose rotated token was lost to the same database problem says more).
-    func audit(_ action: AuditEntry.Action, _ target: String?, _ outcome: String, _ detail: String) {
+    /// - Parameter briefly: whether another process's lock is waited for 100 ms only: for an operator who cancelled
+    ///   and wants the prompt back, not the busy timeout's 5 s.
+    func audit(
+        _ action: AuditEntry.Action, _ target: String?, _ outcome: String, _ detail: String, briefly: Bool = false
+    ) {
         do {
             try store.appendAudit(
-                action: action, target: target, outcome: outcome, detail: detail, user: user, at: timeSource.now())
+                action: action, target: target, outcome: outcome, detail: detail, user: user, at: timeSource.now(),
+                briefly: briefly)
         } catch {
             state.offerNotice("audit log not written: \(error)")
         }

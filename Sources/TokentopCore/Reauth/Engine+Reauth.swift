@@ -76,7 +76,8 @@ extension Engine {
                 audit(.reauth, id, "ok", outcome.event.message)
             case .failed(let failure):
                 state.append(event: outcome.event)
-                audit(.reauth, id, failure.code == .cancelled ? "cancelled" : "failed", failure.message)
+                let cancelled = failure.code == .cancelled
+                audit(.reauth, id, cancelled ? "cancelled" : "failed", failure.message, briefly: cancelled)
             default:
                 break
             }

@@ -40,9 +40,6 @@ public struct ReauthFailure: Error, Sendable, Equatable, CustomStringConvertible
     public var message: String
     /// The provider's error, verbatim, when the provider gave one.
     public var providerError: ProviderError?
-    /// Whether the database was refusing writes when the flow ended: its history entry is then not tried, which
-    /// would only wait out the same lock once more before the operator who cancelled gets the prompt back.
-    var databaseRefusing = false
 
     /// Creates a failure; `message` should say what to do.
     public init(_ code: Code, _ message: String, providerError: ProviderError? = nil) {

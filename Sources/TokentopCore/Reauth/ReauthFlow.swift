@@ -279,8 +279,9 @@ struct ReauthFlow: Sendable {
         let entry = HistoryEntry(
             at: clock.now(), connectionID: connection.id, kind: .reauthFailed, message: message,
             error: failure.providerError)
-        // A history that cannot be written is not worth failing over: the outcome still reaches the caller.
-        if !failure.databaseRefusing { try? store.appendHistory(entry, shownHere: true) }
+        // A history that cannot be written is not worth failing over: the outcome still reaches the caller. An
+        // operator who cancelled wants the prompt back: another process's lock is not waited out for it.
+        try? store.appendHistory(entry, shownHere: true, briefly: failure.code == .cancelled)
         return entry
     }
 
@@ -288,13 +289,11 @@ struct ReauthFlow: Sendable {
 
     /// A cancel while the database could not take the tokens: they are dropped, and the connection is as it was.
     private func storeCancelled(_ error: StoreError) -> ReauthFailure {
-        var failure = ReauthFailure(
+        ReauthFailure(
             .cancelled,
             "the re-auth was cancelled while the database could not take the new tokens (\(error.fact)); they were "
                 + "not stored and \(connection.id) is as it was; run the re-auth again once the database can be "
                 + "written")
-        failure.databaseRefusing = true
-        return failure
     }
 
     /// The integration's client secret; a key integration signs instead and sends none.

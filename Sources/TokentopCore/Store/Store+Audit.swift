@@ -8,15 +8,18 @@ extension Store {
     /// - Parameter plain: more names the detail may quote that are known to be no secret, such as the temporary
     ///   file of an export to the target.
     @discardableResult
+    /// - Parameter briefly: whether another process's lock is waited for 100 ms only (see ``waiting(briefly:_:)``).
     public func appendAudit(
         action: AuditEntry.Action, target: String?, outcome: String, detail: String, user: String, at: Date,
-        plain: [String] = []
+        plain: [String] = [], briefly: Bool = false
     ) throws -> AuditEntry {
         try locked {
-            try database.transaction {
-                try insertAudit(
-                    action: action, target: target, outcome: outcome, detail: detail, user: user, at: at,
-                    plain: plain)
+            try waiting(briefly: briefly) {
+                try database.transaction {
+                    try insertAudit(
+                        action: action, target: target, outcome: outcome, detail: detail, user: user, at: at,
+                        plain: plain)
+                }
             }
         }
     }

@@ -6,18 +6,13 @@ extension Store {
         // Written every second; a heartbeat lost to a power cut is rewritten by the next one.
         try locked {
             try database.withoutWaitingForDisk {
-                let write = {
-                    try self.database.execute(
-                        "INSERT INTO processes (owner, last_seen) VALUES (?, ?) "
-                            + "ON CONFLICT(owner) DO UPDATE SET last_seen = excluded.last_seen", [owner, now])
-                }
                 // A heartbeat may be skipped, so it never waits out the busy timeout for another process's lock:
                 // that held the store (and the refresh actor that beats) for 5 s of every second, and delayed the
                 // refreshes' own writes, and so the notice of the lock, by tens of seconds.
-                if let sqlite = database as? SQLiteDatabase {
-                    try sqlite.waitingBriefly(write)
-                } else {
-                    try write()
+                try waiting(briefly: true) {
+                    try self.database.execute(
+                        "INSERT INTO processes (owner, last_seen) VALUES (?, ?) "
+                            + "ON CONFLICT(owner) DO UPDATE SET last_seen = excluded.last_seen", [owner, now])
                 }
             }
         }

@@ -414,12 +414,20 @@ public final class Store: @unchecked Sendable {
     /// Appends one entry to a connection's history.
     /// - Parameter shownHere: whether the caller shows the entry in this process itself, so that this process's
     ///   history feed passes over it (``shownHere``).
-    public func appendHistory(_ entry: HistoryEntry, shownHere: Bool = false) throws {
+    /// - Parameter briefly: whether another process's lock is waited for 100 ms only (see ``waiting(briefly:_:)``).
+    public func appendHistory(_ entry: HistoryEntry, shownHere: Bool = false, briefly: Bool = false) throws {
         // In a write transaction, so that history numbers are handed out in commit order on both engines, and a
         // reader following them by number never skips one.
         try locked {
-            try database.transaction { try insertHistory(entry, shown: shownHere) }
+            try waiting(briefly: briefly) { try database.transaction { try insertHistory(entry, shown: shownHere) } }
         }
+    }
+
+    /// Runs `body`, a write that may be skipped, waiting at most 100 ms for another process's lock on an SQLite
+    /// store when `briefly`, instead of the busy timeout; the caller holds the lock.
+    func waiting<T>(briefly: Bool, _ body: () throws -> T) throws -> T {
+        guard briefly, let sqlite = database as? SQLiteDatabase else { return try body() }
+        return try sqlite.waitingBriefly(body)
     }
 
     /// The newest `limit` entries of one connection's history, oldest first.
