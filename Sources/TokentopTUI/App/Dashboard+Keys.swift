@@ -60,26 +60,26 @@ extension Dashboard {
     /// character however long it grows.
     var filterIsFull: Bool { filter.unicodeScalars.count >= Self.filterLimit }
 
+    /// The filter with `characters` typed at its end: printable ones only (Ctrl-A or an escape byte would add a
+    /// character nothing can match), and no further than ``filterLimit`` (no connection's field is longer: more is
+    /// a paste gone astray, which each key would filter again; the hint bar says why the rest is not taken).
+    private func filter(typing characters: some Sequence<Character>) -> String {
+        var typed = filter
+        for character in characters {
+            guard let character = Key.character(character).typedCharacter else { continue }
+            guard typed.unicodeScalars.count + character.unicodeScalars.count <= Self.filterLimit else { break }
+            typed.append(character)
+        }
+        return typed
+    }
+
     func handleFilterKey(_ key: Key) {
         switch key {
-        case .character:
-            // Only printable text: Ctrl-A or a pasted escape byte would add a character nothing can match.
-            guard let typed = key.typedCharacter else { break }
-            // No connection's field is this long: more is a paste gone astray, which each key would filter again.
-            // The hint bar says why the rest is not taken.
-            guard !filterIsFull else { break }
-            setFilter(filter + String(typed), editing: true)
+        case .character(let character): setFilter(filter(typing: [character]), editing: true)
         case .paste(let text):
-            // The first line, printable text only: a pasted id often ends with a newline, and nothing in a paste
-            // may act as Enter or Esc. Cut at the filter's limit, as typing is.
-            let line = text.split(omittingEmptySubsequences: false) { $0.isNewline }.first ?? ""
-            var typed = filter
-            for character in line {
-                guard let character = Key.character(character).typedCharacter else { continue }
-                guard typed.unicodeScalars.count + character.unicodeScalars.count <= Self.filterLimit else { break }
-                typed.append(character)
-            }
-            setFilter(typed, editing: true)
+            // The first line: a pasted id often ends with a newline, and nothing in a paste may act as Enter.
+            setFilter(filter(typing: text.split(omittingEmptySubsequences: false) { $0.isNewline }.first ?? ""),
+                editing: true)
         case .backspace: setFilter(String(filter.dropLast()), editing: true)
         case .enter: setFilter(filter, editing: false)
         case .escape: setFilter("", editing: false)
