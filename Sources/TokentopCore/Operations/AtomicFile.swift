@@ -44,10 +44,8 @@ public enum AtomicFile {
     /// The temporary file ``write(_:to:mode:)`` writes before it renames it to `path`: a dot file beside it, named
     /// after it and this process.
     static func temporaryPath(for path: String) -> String {
-        let directory = Paths.directory(of: path)
-        let name = Paths.name(of: path)
         // The collector skips dot files, so it never reads the half-written temporary one.
-        return (directory.isEmpty ? "." : directory) + "/.\(name).\(getpid()).tmp"
+        return Paths.folder(of: path) + "/.\(Paths.name(of: path)).\(getpid()).tmp"
     }
 
     private static func failure(_ what: String) -> AtomicFileError {

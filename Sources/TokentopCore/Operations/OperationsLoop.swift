@@ -112,8 +112,7 @@ public final class OperationsLoop: Sendable {
             try ReplaceableFile.refuse(path, ifItIs: [(log, "the log file as well (--log, log_file)")])
         }
         try checkReplaceable(path)
-        let directory = Paths.directory(of: path)
-        let folder = directory.isEmpty ? "." : directory
+        let folder = Paths.folder(of: path)
         guard access(folder, W_OK | X_OK) == 0 else {
             throw AtomicFileError(
                 description: "cannot write the metrics file \(path): its folder \(folder) "

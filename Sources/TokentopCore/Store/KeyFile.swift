@@ -111,8 +111,7 @@ enum KeyFile {
 
     /// The kept keys beside `path`, newest first.
     static func retained(besides path: String) -> [String] {
-        // A bare name is in the current directory.
-        let directory = Paths.directory(of: path).isEmpty ? "." : Paths.directory(of: path)
+        let directory = Paths.folder(of: path)
         let prefix = Paths.name(of: path) + ".replaced-"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.filter { $0.hasPrefix(prefix) }.sorted(by: >).map { directory + "/" + $0 }

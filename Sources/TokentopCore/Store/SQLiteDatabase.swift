@@ -324,10 +324,8 @@ final class SQLiteDatabase: SQLDatabase {
         }
     }
 
-    /// Creates `path` with mode 0600 if it does not exist, so that no other user can ever read it.
     /// Whether `path` is a regular file of 0 bytes with no write-ahead log holding its content: nothing was ever
     /// committed to it. (A store switched to WAL has its header written, so even a new one is not empty.)
-    /// Whether `path` is a regular file of 0 bytes with no write-ahead log holding changes.
     static func isEmptyFile(_ path: String) -> Bool {
         var info = stat()
         guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size == 0 else { return false }
@@ -350,7 +348,7 @@ final class SQLiteDatabase: SQLDatabase {
     static func unreadLogProblem(_ path: String) -> StoreError? {
         var info = stat()
         let directory = Paths.directory(of: path)
-        guard stat(path + "-wal", &info) == 0, info.st_size > 0, access(directory.isEmpty ? "." : directory, W_OK) != 0
+        guard stat(path + "-wal", &info) == 0, info.st_size > 0, access(Paths.folder(of: path), W_OK) != 0
         else { return nil }
         return StoreError(
             .readOnly,
@@ -368,6 +366,7 @@ final class SQLiteDatabase: SQLDatabase {
         return "file:" + (absolute.addingPercentEncoding(withAllowedCharacters: allowed) ?? absolute) + "?immutable=1"
     }
 
+    /// Creates `path` with mode 0600 if it does not exist, so that no other user can ever read it.
     private static func createPrivateFile(_ path: String) throws {
         let descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if descriptor >= 0 {

@@ -16,6 +16,12 @@ public enum Paths {
     /// `deletingLastPathComponent` traps on Linux for some short paths (`a`, `.`, `a//`).
     public static func directory(of path: String) -> String { split(path).directory }
 
+    /// The directory `path` is in, `.` for a bare name: where to look for it or beside it.
+    public static func folder(of path: String) -> String {
+        let directory = directory(of: path)
+        return directory.isEmpty ? "." : directory
+    }
+
     /// The last part of `path`, trailing slashes left out, as `basename` gives it (see ``directory(of:)``).
     public static func name(of path: String) -> String { split(path).name }
 
