@@ -366,7 +366,7 @@ struct Runner {
         if flying > 0 {
             // The terminal is back; say why the prompt does not return at once.
             Output.error(
-                "waiting for \(flying) refresh\(flying == 1 ? "" : "es") in flight to be stored (at most 30s for "
+                "waiting for \(counted(flying, "refresh", "refreshes")) in flight to be stored (at most 30s for "
                     + "the answer, and a minute more while the database is locked); Ctrl-C abandons "
                     + "\(flying == 1 ? "it" : "them"), and a rotated refresh token with it")
         }

@@ -24,7 +24,7 @@ public struct ProviderOutage: Sendable, Equatable {
 
     /// One line for a banner: `provider acme-crm is failing: 37 refreshes paused, next try in 12s (...)`.
     public func banner(at now: Date) -> String {
-        let held = "\(heldRefreshes) refresh\(heldRefreshes == 1 ? "" : "es") paused"
+        let held = counted(heldRefreshes, "refresh", "refreshes") + " paused"
         let next =
             nextProbeAt.map { $0 > now ? "next try in \(Countdown.format(until: $0, now: now))" : "next try now" }
             ?? "trying now"

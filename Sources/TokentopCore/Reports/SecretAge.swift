@@ -7,7 +7,7 @@ public enum SecretAge {
     /// `set 41 days ago`, `set 3 hours ago`, `set 1 minute ago`, `set just now`.
     public static func phrase(since date: Date, now: Date) -> String {
         let seconds = max(0, Countdown.wholeSeconds(now.timeIntervalSince(date)))
-        func count(_ value: Int, _ unit: String) -> String { "set \(value) \(unit)\(value == 1 ? "" : "s") ago" }
+        func count(_ value: Int, _ unit: String) -> String { "set \(counted(value, unit)) ago" }
         if seconds >= 86_400 { return count(seconds / 86_400, "day") }
         if seconds >= 3_600 { return count(seconds / 3_600, "hour") }
         if seconds >= 60 { return count(seconds / 60, "minute") }

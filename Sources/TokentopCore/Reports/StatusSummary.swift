@@ -74,7 +74,7 @@ public struct StatusSummary: Sendable, Equatable {
                 + "\(Countdown.format(seconds: snapshot.policy.minimumLead)) with nothing to renew "
                 + "\(count == 1 ? "it" : "them") (\(Self.named(expiringUnrenewable)))"
         }
-        line = "\(verdict): \(total) connection\(total == 1 ? "" : "s"): \(detail)"
+        line = "\(verdict): \(counted(total, "connection")): \(detail)"
     }
 
     /// How many of the connections a human must act on the line names; it says how many more there are.

@@ -37,7 +37,7 @@ extension DetailContent {
         let held = blocked > 0 ? "; \(blocked) held back by this connection's status" : ""
         builder.fact(
             "derived",
-            "\(children.count) connection\(children.count == 1 ? "" : "s"): "
+            counted(children.count, "connection") + ": "
                 + ids.joined(separator: ", ") + more + held)
     }
 

@@ -54,7 +54,7 @@ extension RowList {
             }
             rows.append(.subgroup(title: titles.count, shown: shown.count))
             titles.append(
-                "  workspace \(facts.name)" + (people > 0 ? " · \(people) member\(people == 1 ? "" : "s")" : ""))
+                "  workspace \(facts.name)" + (people > 0 ? " · " + counted(people, "member") : ""))
             marks.append(.none)
             appendTree(shown, snapshot: snapshot, order: order, scope: scope, to: &rows, marks: &marks, titles: &titles)
         }

@@ -20,7 +20,7 @@ struct HeaderWidget: Widget {
 
         let counts = context.dashboard.statusCounts(at: context.now)
         let total = snapshot.connections.count
-        let lead = " \(total) connection\(total == 1 ? "" : "s")"
+        let lead = " " + counted(total, "connection")
         let shown = ConnectionStatus.allCases.compactMap { status -> (ConnectionStatus, Int)? in
             guard let count = counts[status], count > 0 else { return nil }
             return (status, count)
@@ -54,7 +54,7 @@ struct HeaderWidget: Widget {
         let held = snapshot.outages.reduce(0) { $0 + $1.heldRefreshes }
         guard let due = snapshot.nextDue else {
             // Held refreshes are not in the queue, but they are scheduled: the banner says when they go out.
-            return held > 0 ? "\(held) refresh\(held == 1 ? "" : "es") held" : "no refresh scheduled"
+            return held > 0 ? counted(held, "refresh", "refreshes") + " held" : "no refresh scheduled"
         }
         if due <= now { return "refresh due now" }
         return "next refresh in \(Countdown.format(until: due, now: now))"
