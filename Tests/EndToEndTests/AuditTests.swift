@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TokentopTestSupport
 
 /// `tokentop audit`: every operator action from the command line, hash-chained, and a broken chain detected.
 struct AuditTests {
     /// Changes entry `seq`'s outcome behind tokentop's back, as someone with write access to the file could.
     static func rewriteOutcome(of seq: Int, to outcome: String, in database: String) async throws {
-        let edit = Process()
+        let edit = Child()
         edit.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         edit.arguments = [
             "python3", "-c",

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokentopTestSupport
 
 /// The shell surface of the real binary: import, list, show, refresh, revoke and their bad inputs.
 struct CommandLineTests {
@@ -224,7 +225,7 @@ struct CommandLineTests {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let other = sandbox.root.appendingPathComponent("other.sqlite3").path
-        let make = Process()
+        let make = Child()
         make.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         make.arguments = [
             "python3", "-c", "import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute('CREATE TABLE foo (x)')", other,
@@ -268,7 +269,7 @@ struct CommandLineTests {
     }
 
     @Test func aFullDiskIsAnErrorNotASuccess() async throws {
-        let process = Process()
+        let process = Child()
         process.executableURL = URL(fileURLWithPath: Binary.path)
         process.arguments = ["--version"]
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: "/dev/full"))

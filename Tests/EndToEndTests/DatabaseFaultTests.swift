@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TokentopCore
+import TokentopTestSupport
 
 /// Database faults met by the real binary: a file it may read but not write, a writer that holds the lock past the
 /// busy timeout, a full disk (a small tmpfs) and a damaged file. Each gives a clear message naming the file, the
@@ -207,7 +208,7 @@ struct DatabaseFaultTests {
 
     /// Another process that holds `BEGIN IMMEDIATE` on `database` until its stdin gets a line.
     final class LockHolder {
-        let process = Process()
+        let process = Child()
         private let input = Pipe()
 
         init(_ database: String) async throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TokentopCore
+import TokentopTestSupport
 
 /// The real HTTP path against a provider of our own on 127.0.0.1 that misbehaves on purpose.
 @Suite(.serialized)
@@ -59,7 +60,7 @@ struct HostileProviderTests {
         """#
 
     final class Server {
-        let process = Process()
+        let process = Child()
         let port: Int
 
         /// Starts `script`, which prints the port it listens on; its first line is read on a thread of its own.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokentopTestSupport
 
 /// Reading commands never create the key file: only import (and the dashboard, the daemon and the demo) do, for a
 /// store that holds no secret yet.
@@ -71,11 +72,11 @@ struct MissingKeyCommandTests {
         for round in 1...4 {
             let database = sandbox.root.appendingPathComponent("new-\(round).sqlite3").path
             try? FileManager.default.removeItem(atPath: Self.keyFile(sandbox))
-            var running: [(Process, String)] = []
+            var running: [(Child, String)] = []
             for index in 1...5 {
                 let output = sandbox.root.appendingPathComponent("import-\(round)-\(index).txt").path
                 _ = FileManager.default.createFile(atPath: output, contents: nil)
-                let process = Process()
+                let process = Child()
                 process.executableURL = URL(fileURLWithPath: Binary.path)
                 process.arguments = ["import", file, "--db", database]
                 process.environment = environment

@@ -1,7 +1,8 @@
+
 import Foundation
 import Testing
-
 @testable import TokentopCore
+import TokentopTestSupport
 
 /// Refresh leases left behind by a process that is gone are taken over at once, and say so.
 struct LeaseOwnerTests {
@@ -10,7 +11,7 @@ struct LeaseOwnerTests {
 
     /// The pid of a process that has run and been reaped.
     func deadPID() throws -> Int32 {
-        let process = Process()
+        let process = Child()
         process.executableURL = URL(fileURLWithPath: "/bin/true")
         try process.run()
         process.waitUntilExit()

@@ -88,8 +88,8 @@ struct PostgresFixtureTests {
     // MARK: - Helpers
 
     /// A psql that connects to `url` and sleeps; it exits when the server ends its session.
-    private func heldSession(_ url: String) throws -> Process {
-        let process = Process()
+    private func heldSession(_ url: String) throws -> Child {
+        let process = Child()
         process.executableURL = URL(fileURLWithPath: try PostgresServer.psqlExecutable())
         process.arguments = ["-X", "-q", "-w", "-d", url, "-c", "SELECT pg_sleep(60)"]
         process.standardInput = FileHandle.nullDevice

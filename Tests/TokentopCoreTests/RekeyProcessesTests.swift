@@ -1,7 +1,8 @@
+
 import Foundation
 import Testing
-
 @testable import TokentopCore
+import TokentopTestSupport
 
 /// `rekey` refuses while a refresher uses the store, judged by its heartbeat: a refresher that was killed on this
 /// host is not counted, and one it cannot check is named with when its entry expires.
@@ -28,7 +29,7 @@ struct RekeyProcessesTests {
     @Test func aRefresherKilledOnThisHostIsNotCounted() throws {
         let directory = try temporaryDirectory()
         let (path, environment) = try store(in: directory)
-        let process = Process()
+        let process = Child()
         process.executableURL = URL(fileURLWithPath: "/bin/true")
         try process.run()
         process.waitUntilExit()

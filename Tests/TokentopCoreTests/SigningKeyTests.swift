@@ -1,9 +1,10 @@
+
 import CCrypto
 import Foundation
 import Synchronization
 import Testing
-
 @testable import TokentopCore
+import TokentopTestSupport
 
 struct SigningKeyTests {
     // MARK: - Loading each PEM form
@@ -437,7 +438,7 @@ enum OpenSSLTool {
     /// Runs the command and returns its standard output; throws when it fails.
     @discardableResult
     static func run(_ tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
+        let process = Child()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = arguments
         let output = Pipe()

@@ -1,8 +1,9 @@
+
 import Foundation
 import Synchronization
 import Testing
-
 @testable import TokentopCore
+import TokentopTestSupport
 
 /// Refreshers sharing a store claim due connections through the index over due times, each row by one of them.
 struct StoreClaimTests {
@@ -82,7 +83,7 @@ struct StoreClaimTests {
         let directory = try StoreTemporaryDirectory(engine)
         let store = try store(in: directory, expiries: [600, 600, 600])
         let host = ProcessInfo.processInfo.hostName
-        let process = Process()
+        let process = Child()
         process.executableURL = URL(fileURLWithPath: "/bin/true")
         try process.run()
         process.waitUntilExit()

@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Both pipes are drained at once (stderr on a `PipeDrain` thread), so a tool that fills one of them cannot stall
 /// on the other. The tool must not leave a daemon holding the pipes: `scripts/postgres` closes them for the
-/// server it starts, which is why `waitUntilExit` returns here although `pg_ctl` daemonizes.
+/// server it starts, which is why the reads end here although `pg_ctl` daemonizes. A tool still running after
+/// 240 s is killed, and its test fails naming it.
 struct ToolRun {
     var status: Int32
     var stdout: String
@@ -12,7 +13,7 @@ struct ToolRun {
 
     /// Runs `executable` with `arguments`; `environment` is added to this process's own.
     init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
-        let process = Process()
+        let process = Child()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
@@ -22,6 +23,7 @@ struct ToolRun {
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        process.killIfRunning(after: 240)
         let errors = PipeDrain(err.fileHandleForReading)
         let output = out.fileHandleForReading.readDataToEndOfFile()
         let errorBytes = errors.wait()

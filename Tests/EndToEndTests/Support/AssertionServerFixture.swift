@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokentopTestSupport
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -66,7 +67,7 @@ final class AssertionServerFixture {
     /// Its public half, which the server was given.
     let publicKeyPath: String
     let port: Int
-    private let process: Process
+    private let process: Child
 
     /// The server's process id.
     var pid: Int32 { process.processIdentifier }

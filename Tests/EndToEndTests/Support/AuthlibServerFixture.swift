@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokentopTestSupport
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -34,7 +35,7 @@ final class AuthlibServerFixture {
     /// The service account's private key (PEM, mode 0600); the server has its public half.
     let privateKeyPath: String
     let port: Int
-    private let process: Process
+    private let process: Child
 
     /// `http://127.0.0.1:PORT/token`: the token endpoint, and the `aud` its assertions must name.
     var tokenURL: URL { URL(string: "http://127.0.0.1:\(port)/token")! }

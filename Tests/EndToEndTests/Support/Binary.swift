@@ -28,15 +28,15 @@ enum Binary {
     }
 
     /// Starts `tokentop daemon` in the background with `environment` added; its output goes nowhere.
-    static func startDaemon(environment: [String: String]) throws -> Process {
+    static func startDaemon(environment: [String: String]) throws -> Child {
         try start(["daemon"], environment: environment).process
     }
 
     /// A `tokentop` running in the background; its output goes nowhere (tests read its log files instead).
     final class Background {
-        let process: Process
+        let process: Child
 
-        init(_ process: Process) { self.process = process }
+        init(_ process: Child) { self.process = process }
 
         func signal(_ number: Int32) { Foundation.kill(process.processIdentifier, number) }
 
@@ -54,7 +54,7 @@ enum Binary {
     static func start(
         _ arguments: [String], environment: [String: String], directory: URL? = nil, stderr: String? = nil
     ) throws -> Background {
-        let process = Process()
+        let process = Child()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
@@ -85,7 +85,7 @@ enum Binary {
         executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil,
         stdout: String? = nil, directory: URL? = nil
     ) throws -> Run {
-        let process = Process()
+        let process = Child()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
@@ -104,6 +104,8 @@ enum Binary {
         let input = Pipe()
         process.standardInput = input
         try process.run()
+        // Far past any command's own waits (a busy timeout, a minute of retries): only a hang meets it.
+        process.killIfRunning(after: 240)
         // stderr drains on a thread of its own while stdout is read here: read one after the other, a child that
         // fills the stderr pipe before it closes stdout would wait on us while we wait on it.
         let errors = PipeDrain(err.fileHandleForReading)

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TokentopTestSupport
 
 /// Collects a process's JSON-lines log on a thread of its own, so a test can wait for a line with a deadline.
 final class LineCollector: Sendable {
@@ -60,8 +61,8 @@ extension Binary {
     /// Starts `tokentop daemon` with `environment` added, collecting its log lines from standard error.
     static func startLoggingDaemon(
         environment: [String: String], arguments: [String] = []
-    ) throws -> (Process, LineCollector) {
-        let process = Process()
+    ) throws -> (Child, LineCollector) {
+        let process = Child()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = ["daemon"] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }

@@ -1,10 +1,11 @@
 import Foundation
 import Synchronization
+import TokentopTestSupport
 
 /// A run of the binary that the test talks to while it runs: its output is read as it comes, so the test can
 /// act on a line (a URL, a user code) before the program ends.
 final class LiveProcess {
-    private let process = Process()
+    private let process = Child()
     private let output = Collected()
     private let errors = Collected()
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokentopTestSupport
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -198,7 +199,7 @@ struct OAuthServerFixture: Sendable {
         runDirectory: String?, settings: [String: String]
     ) async throws -> [String: String] {
         let script = packageRoot.appendingPathComponent("scripts/oauth-server")
-        let process = Process()
+        let process = Child()
         process.executableURL = script
         process.arguments = ["start"]
         var environment = ProcessInfo.processInfo.environment

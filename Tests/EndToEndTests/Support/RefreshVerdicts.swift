@@ -1,11 +1,12 @@
 import Foundation
+import TokentopTestSupport
 
 /// Asks a django-oauth-toolkit server's database whether it would accept refresh tokens, without presenting them
 /// (which would rotate them): `Tests/Interop/dot/refresh_verdicts.py`, one process for the whole test.
 ///
 /// Tokens go to the script through a pipe, never on a command line; what comes back names no token.
 final class RefreshVerdicts {
-    private let process = Process()
+    private let process = Child()
     private let input = Pipe()
     private let output = Pipe()
     private var buffered = Data()

@@ -1,4 +1,5 @@
 import Foundation
+import TokentopTestSupport
 
 /// Reads a freshly started test server's first line of stdout (its port) with a deadline.
 ///
@@ -10,9 +11,9 @@ enum ServerLaunch {
     /// prints first; a server that prints none is killed and its log quoted in the error.
     static func startPython(
         _ python: String, script relativePath: String, arguments: [String], directory: URL
-    ) async throws -> (process: Process, port: Int) {
+    ) async throws -> (process: Child, port: Int) {
         let script = OAuthServerFixture.packageRoot.appendingPathComponent(relativePath)
-        let process = Process()
+        let process = Child()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [script.path] + arguments
         // No __pycache__ written into the source tree.

@@ -1,4 +1,5 @@
 import Foundation
+import TokentopTestSupport
 
 /// A real terminal: a detached tmux session that the test types into and reads back.
 final class Tmux {
@@ -13,7 +14,7 @@ final class Tmux {
         for (key, value) in environment { env.append("\(key)=\(value)") }
         // The server forks from this command and keeps its descriptors: give it none of ours to hold open.
         try Self.tmux(
-            captureOutput: false, closingInherited: true,
+            captureOutput: false,
             [
                 "-S", socket, "-f", "/dev/null", "new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)",
                 // The test runner's own NO_COLOR (swift test may set it) must not leak into the terminal under test.
@@ -71,53 +72,30 @@ final class Tmux {
 
     /// Runs one tmux command and returns what it printed.
     ///
-    /// Spawned and reaped by hand: Foundation's `Process` never sees the exit of a tmux client whose forked server
-    /// keeps the descriptors it inherited, and waits forever.
-    /// - Parameter closingInherited: whether every descriptor past standard error is closed before tmux runs. A
-    ///   descriptor another test opened at that moment (its child's pipe, not yet close-on-exec) is inherited by a
-    ///   spawned child; a server keeps it for its life, and that test's read to the end of the pipe then waited for
-    ///   the server, with a thread of the cooperative pool, until the tests hung.
+    /// Its output goes to a file, not a pipe: a tmux client that starts the server forks it, and the server keeps
+    /// the client's descriptors for its life, so a pipe's reader would wait for the server's end. A `Child`, so that
+    /// the server holds nothing else of this process open either (another test's pipe kept open by it made that
+    /// test wait for the server, until the run hung), and starts with the signals tmux needs unblocked.
     @discardableResult
-    static func tmux(captureOutput: Bool = true, closingInherited: Bool = false, _ arguments: [String]) throws -> String {
+    static func tmux(captureOutput: Bool = true, _ arguments: [String]) throws -> String {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("tmux-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: output) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(
-            &actions, 1, captureOutput ? output : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        // Closed by the shell in the child itself, so that nothing opened meanwhile in this process slips through.
-        let closing = [
-            "bash", "-c", #"for p in /proc/$$/fd/*; do f=${p##*/}; [ "$f" -gt 2 ] && eval "exec $f>&-"; done; exec tmux "$@""#,
-            "tmux",
-        ]
-        let program = closingInherited ? closing : ["tmux"]
-        let argv: [UnsafeMutablePointer<CChar>?] = (["/usr/bin/env"] + program + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        // The test runner's threads block some signals, and a spawned child inherits that mask: tmux's server
-        // needs SIGCHLD and SIGWINCH, so start it with an empty mask and default handlers.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        sigdelset(&all, SIGKILL)
-        sigdelset(&all, SIGSTOP)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, "/usr/bin/env", &actions, &attributes, argv, environ) == 0 else {
-            throw TmuxError(arguments: arguments, status: -1)
+        let child = Child()
+        child.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        child.arguments = ["tmux"] + arguments
+        var file: FileHandle?
+        if captureOutput {
+            guard FileManager.default.createFile(atPath: output, contents: nil, attributes: [.posixPermissions: 0o600])
+            else { throw TmuxError(arguments: arguments, status: -1) }
+            file = FileHandle(forWritingAtPath: output)
+            child.standardOutput = file
         }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-        let exitCode = (status >> 8) & 0xff
-        guard status & 0x7f == 0, exitCode == 0 else { throw TmuxError(arguments: arguments, status: exitCode) }
+        try child.run()
+        try? file?.close()
+        child.waitUntilExit()
+        guard child.terminationStatus == 0 else {
+            throw TmuxError(arguments: arguments, status: child.terminationStatus)
+        }
         guard captureOutput else { return "" }
         return (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
     }
