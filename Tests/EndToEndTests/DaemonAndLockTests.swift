@@ -64,9 +64,14 @@ struct DaemonAndLockTests {
 
         // Held until released, not for a while: a loaded machine cannot let the lock go before the import tries.
         let holder = try await DatabaseFaultTests.LockHolder(sandbox.database)
+        let started = Date()
         let run = try Binary.run(["import", file], environment: sandbox.environment)
+        let took = Date().timeIntervalSince(started)
         try await holder.release()
         #expect(run.status == 1)
+        // One busy timeout (5 s), as the message says; the failure's audit entry waited a second one before.
+        #expect(took < 8, "\(took) s")
+        #expect(run.stderr.contains("for more than 5 seconds"), "\(run.stderr)")
         #expect(run.stderr.contains(sandbox.database), "\(run.stderr)")
         #expect(run.stderr.lowercased().contains("lock") || run.stderr.lowercased().contains("busy"), "\(run.stderr)")
         #expect(run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")

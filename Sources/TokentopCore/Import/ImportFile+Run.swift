@@ -62,8 +62,10 @@ extension ImportFile {
                 return ImportSummary(wholeStore: try store.restore(export, file: path, user: user, at: now))
             } catch {
                 if created == nil {
+                    // Not a second busy timeout for an entry that would meet the same lock (see `Store.audited`).
                     _ = try? store.appendAudit(
-                        action: .import, target: path, outcome: "failed", detail: "\(error)", user: user, at: now)
+                        action: .import, target: path, outcome: "failed", detail: "\(error)", user: user, at: now,
+                        briefly: (error as? StoreError)?.code == .busy)
                 }
                 throw error
             }

@@ -55,6 +55,10 @@ extension Store {
 
     /// Runs `body` and records it in the audit log: `ok` with `detail` of what it returned, or `failed` with the
     /// error it threw, which is then thrown on.
+    ///
+    /// A failure because another process held the database's lock past the busy timeout is recorded only if the
+    /// lock goes within a moment: its entry would meet the same lock, and waiting a second busy timeout for it
+    /// doubled the wait before the user learned what was wrong.
     func audited<T>(
         _ action: AuditEntry.Action, target: String?, user: String, at: Date, plain: [String] = [],
         detail: (T) -> String, _ body: () throws -> T
@@ -67,7 +71,7 @@ extension Store {
         } catch {
             _ = try? appendAudit(
                 action: action, target: target, outcome: "failed", detail: "\(error)", user: user, at: at,
-                plain: plain)
+                plain: plain, briefly: (error as? StoreError)?.code == .busy)
             throw error
         }
     }
