@@ -27,6 +27,26 @@ import Testing
         #expect(error.message.contains("it is a directory"))
     }
 
+    /// A trailing slash names a directory: said as such whether a directory, a file or nothing is there, for
+    /// reading commands and creating ones alike (it was "cannot create the database e/ (Is a directory)").
+    @Test func aPathEndingInASlashIsNamedForIt() throws {
+        let directory = try StoreTemporaryDirectory()
+        let file = directory.file("e")
+        #expect(FileManager.default.createFile(atPath: file, contents: Data()))
+        for path in [directory.path + "/", file + "/", directory.file("missing") + "/"] {
+            for create in [true, false] {
+                let error = try #require(throws: StoreError.self) {
+                    try Store.open(path: path, secrets: SecretBox(key: StoreFixtures.key), create: create)
+                }
+                #expect(error.code == .cannotOpen)
+                #expect(
+                    error.message == "the database \(path) ends with a slash, which names a directory; name the "
+                        + "database's file with --db or TOKENTOP_DB; nothing was changed")
+            }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["e"])
+    }
+
     @Test func anEmptyExistingFileBecomesADatabase() throws {
         let directory = try StoreTemporaryDirectory()
         let path = directory.file("empty.sqlite3")

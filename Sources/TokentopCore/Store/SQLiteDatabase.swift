@@ -28,6 +28,13 @@ final class SQLiteDatabase: SQLDatabase {
         self.path = path
         self.unchanging = unchanging
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
+        // Whatever is there: a creating open would report "Is a directory" even for a file named before the slash.
+        if path.hasSuffix("/") {
+            throw StoreError(
+                .cannotOpen,
+                "the database \(path) ends with a slash, which names a directory; name the database's file with "
+                    + "--db or TOKENTOP_DB; nothing was changed", path: path)
+        }
         if !create, !FileManager.default.fileExists(atPath: path) {
             throw StoreError(
                 .cannotOpen,
