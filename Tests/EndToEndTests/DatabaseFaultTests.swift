@@ -24,8 +24,10 @@ struct DatabaseFaultTests {
         return try #require(try JSONSerialization.jsonObject(with: run.output) as? [[String: Any]])
     }
 
+    /// Runs `sql` with the sqlite3 shell; it waits up to 10 s for a writer's lock (the shared OAuth server's
+    /// database is written by other tests meanwhile, and the shell's default is not to wait at all).
     static func sqlite(_ database: String, _ sql: String) throws -> String {
-        let run = try Binary.run(executable: "/usr/bin/sqlite3", [database, sql])
+        let run = try Binary.run(executable: "/usr/bin/sqlite3", ["-cmd", ".timeout 10000", database, sql])
         guard run.status == 0 else { throw OAuthServerFixture.Failure("sqlite3 failed: \(run.stderr)") }
         return run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
