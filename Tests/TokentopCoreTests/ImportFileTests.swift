@@ -442,6 +442,12 @@ import Testing
                 refresh_token (or choose another grant, or "none")
                 """),
         BadFile(
+            text: file(connections: [alice("grant", "\"none\"")]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): refresh_token: grant none never renews the token, so the \
+                refresh token would be stored and never used; leave it out, or choose grant refresh_token
+                """),
+        BadFile(
             text: file(connections: [alice("grant", "\"implicit\"")]),
             expected: """
                 bad.json: connections[0] (id "acme-alice"): grant: unknown value "implicit"; expected one of \

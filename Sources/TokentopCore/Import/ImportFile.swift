@@ -322,6 +322,12 @@ public enum ImportFile {
         if grant != .none, credential != .oauth2 {
             throw reader.fail("grant", "\(credential.rawValue) credentials are static; their grant is none")
         }
+        if grant == .none, refreshToken != nil {
+            throw reader.fail(
+                "refresh_token",
+                "grant none never renews the token, so the refresh token would be stored and never used; leave it "
+                    + "out, or choose grant refresh_token")
+        }
         if grant == .refreshToken, refreshToken == nil {
             throw reader.fail(
                 "refresh_token",
