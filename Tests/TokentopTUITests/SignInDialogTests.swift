@@ -37,8 +37,8 @@ import TokentopCore
     }
 
     /// The dashboard with `a` pressed on gh-alice, whose sign-in has reached `progress`.
-    func opened(_ progress: ReauthProgress, clipboard: Bool = true) -> Harness {
-        let harness = Fixtures.harness()
+    func opened(_ progress: ReauthProgress, clipboard: Bool = true, columns: Int = 120, rows: Int = 40) -> Harness {
+        let harness = Fixtures.harness(columns: columns, rows: rows)
         harness.screen.acceptsClipboard = clipboard
         harness.backend.allowSignIn(["gh-alice"])
         harness.frame()
@@ -82,6 +82,23 @@ import TokentopCore
         #expect(
             text.contains("Waiting for alice@example.com to approve: checking every 5s; the code expires in 15m00s."))
         #expect(harness.screen.clipboard == ["https://github.example/login/device?user_code=WDJB-MJHT"])
+    }
+
+    /// When the paragraphs and the blank lines between them do not fit (a long URL at 80×24), the blank lines go
+    /// before any text does: the URL and the countdown under it stay whole.
+    @Test func aLongURLOnAShortTerminalDropsTheBlankLinesBeforeAnyText() {
+        let complete = "https://github.example/login/device?user_code=WDJB-MJHT&context="
+            + String(repeating: "fake-context-0001", count: 50)
+        let long = ReauthProgress.waitingForDevice(
+            .init(
+                userCode: "WDJB-MJHT", verificationURI: URL(string: "https://github.example/login/device")!,
+                verificationURIComplete: URL(string: complete)!, expiresAt: Fixtures.at(900), interval: 5))
+        let harness = opened(long, columns: 80, rows: 24)
+        #expect(!Self.boxLines(harness).contains(""), "\(harness.text)")
+        #expect(Self.boxLines(harness).joined().contains(complete), "\(harness.text)")
+        #expect(Self.dialog(harness).hasSuffix("the code expires in 15m00s."), "\(harness.text)")
+        // With room, the paragraphs keep their blank lines.
+        #expect(Self.boxLines(opened(long, columns: 80, rows: 40)).contains(""))
     }
 
     @Test func aTerminalWithoutOSC52IsToldToCopyByHand() {

@@ -7,11 +7,11 @@ struct DialogWidget: Widget {
     func draw(in rect: Rect, on canvas: inout Canvas, context: RenderContext) {
         let (title, paragraphs) = content(context.dashboard)
         let width = min(rect.width - 4, 76)
-        var lines: [String] = []
-        for (index, paragraph) in paragraphs.enumerated() {
-            if index > 0 { lines.append("") }
-            lines += paragraph.wrapped(toWidth: width - 4)
-        }
+        let wrapped = paragraphs.map { $0.wrapped(toWidth: width - 4) }
+        // A blank line between paragraphs while they fit; without, on a terminal too short for them, so that the
+        // text (a URL and a code to type) is cut later, or not at all.
+        let spaced = wrapped.count + wrapped.reduce(0) { $0 + $1.count } + 1 <= rect.height
+        let lines = wrapped.enumerated().flatMap { index, paragraph in (spaced && index > 0 ? [""] : []) + paragraph }
         let box = rect.centered(height: min(rect.height, lines.count + 2), width: width)
         let style = context.theme[.dialog]
         canvas.box(box, title: title, style: style)
