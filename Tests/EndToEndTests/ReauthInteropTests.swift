@@ -202,6 +202,24 @@ struct ReauthInteropTests {
         #expect(try setup.show("alice")["status"] as? String == "failing")
     }
 
+    /// Another process's lock when the sign-in starts delays its "started" audit entry, not the sign-in: the URL
+    /// showed only after the entry's 5 s busy timeout before. The entries keep their order.
+    @Test func aSignInStartsAtOnceWhileAnotherProcessHoldsTheLock() async throws {
+        let setup = try await setup([("alice", "dot-user")])
+        defer { setup.sandbox.remove() }
+        let holder = try await DatabaseFaultTests.LockHolder(setup.sandbox.database)
+        let started = Date()
+        let process = try setup.reauth("alice")
+        let url = try await signInURL(process)
+        let shownAfter = Date().timeIntervalSince(started)
+        try await holder.release()
+        #expect(shownAfter < 4.5, "the URL showed after \(shownAfter) s")
+        _ = try setup.server.consent(to: url)
+        #expect(try await process.finish() == 0, "\(process.stderr)")
+        let entries = try setup.store().auditLog().filter { $0.action == .reauth && $0.target == "alice" }
+        #expect(entries.map(\.outcome) == ["started", "ok"], "\(entries)")
+    }
+
     /// The database stays locked past the busy timeout when the sign-in's tokens arrive: they are held and written
     /// once the lock goes, not lost with the user's sign-in.
     @Test func aDatabaseLockedWhenTheTokensArriveIsWaitedOut() async throws {

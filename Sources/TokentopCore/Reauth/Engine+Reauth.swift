@@ -67,9 +67,12 @@ extension Engine {
             integration: integration, method: method, options: options,
             publish: { [weak session] in session?.publish($0) })
         session.run { [self] in
-            // Written here, off the caller's thread: the dashboard starts a sign-in between two keystrokes.
-            audit(.reauth, id, "started", "\(method.title) for \(connection.subject)")
+            // Written off the caller's thread (the dashboard starts a sign-in between two keystrokes) and beside the
+            // flow: another process's lock delays the entry by up to the busy timeout, not the sign-in. The outcome
+            // is written after it, so the log keeps their order.
+            let started = Task { audit(.reauth, id, "started", "\(method.title) for \(connection.subject)") }
             let outcome = await flow.run()
+            await started.value
             switch outcome.progress {
             case .succeeded(let updated):
                 state.update(updated, event: outcome.event)
