@@ -76,7 +76,7 @@ struct HostileProviderTests {
         }
 
         deinit {
-            // SIGKILL: the test runner's threads block SIGTERM, and a child started from one inherits that mask.
+            // SIGKILL: gone at once, before the test removes its files.
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }

@@ -75,7 +75,7 @@ final class AuthlibServerFixture {
     }
 
     deinit {
-        // SIGKILL: the test runner's threads block SIGTERM, and a child started from one inherits that mask.
+        // SIGKILL: gone at once, before the test removes its files.
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         try? FileManager.default.removeItem(at: directory)
