@@ -401,7 +401,8 @@ actor RefreshActor {
     ///
     /// - Parameter requestedAt: when an operator asked for this refresh; nil for the actor's own schedule.
     // FIXME: 9,000-11,000 refreshes/s at N = 100,000 on 2 cores, 0.10-0.13 of wrk's rate (issue 5 wants 0.15; wrk
-    // itself swings 80,000-166,000; at a fast moment 16,200/s against wrk's 187,600, 0.086). About 190 µs of CPU a refresh, machine-wide, and the 2 cores are nearly busy:
+    // itself swings 80,000-166,000; at a fast moment 16,200/s against wrk's 187,600, 0.086). About 190 µs of CPU a
+    // refresh, machine-wide, and the 2 cores are nearly busy:
     // 2/5 on `RefreshWriter`'s queue (a quarter of that appending write-ahead-log frames to a log that grows through
     // a storm), 1/5 in libcurl's loop, 2/5 on the actor and its tasks. With an answer made in the process instead of
     // HTTP the engine alone reaches ~18,500/s, and the writer is in a transaction ~93 % of the run either way (~88 µs
