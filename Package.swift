@@ -27,7 +27,9 @@ let package = Package(
             name: "tokentop-bench", dependencies: ["TokentopCore", "TokentopTUI"], swiftSettings: strict),
         // Fixtures that more than one test target uses (the PostgreSQL server); a library, since SwiftPM lets
         // no source file belong to two targets.
-        .target(name: "TokentopTestSupport", path: "Tests/TokentopTestSupport", swiftSettings: strict),
+        .target(
+            name: "TokentopTestSupport", dependencies: ["TokentopCore"], path: "Tests/TokentopTestSupport",
+            swiftSettings: strict),
         .testTarget(
             name: "TokentopCoreTests", dependencies: ["TokentopCore", "TokentopTestSupport"], swiftSettings: strict),
         .testTarget(

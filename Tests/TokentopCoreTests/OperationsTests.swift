@@ -154,6 +154,26 @@ import Testing
         #expect(logged.lines.isEmpty)
     }
 
+    /// The command holds its input, output and error and nothing else of this process: a descriptor open here
+    /// without close-on-exec (libcurl's wake-up sockets in a daemon) is not inherited.
+    @Test func theCommandHoldsOnlyItsThreeStreams() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let out = directory.appendingPathComponent("fds.txt").path
+        var inherited: [Int32] = [0, 0]
+        #expect(pipe(&inherited) == 0)
+        defer { inherited.forEach { close($0) } }
+        let logged = LogRecorder()
+        // The shell's own descriptors, listed by a child of it (a pipeline: a redirection would have the shell keep
+        // a copy of its output aside).
+        let runner = HookRunner(command: "ls /proc/$$/fd | cat > '\(out)'", timeout: 5, log: logged.record)
+        runner.submit(Self.event())
+        runner.drain()
+        let listed = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").compactMap { Int32($0) }
+        #expect(listed.sorted() == [0, 1, 2], "also \(listed), with \(inherited) open here")
+        #expect(logged.lines.isEmpty)
+    }
+
     @Test func aFailingCommandAndASlowOneAreLoggedNotFatal() throws {
         let logged = LogRecorder()
         let failing = HookRunner(command: "exit 3", timeout: 5, log: logged.record)

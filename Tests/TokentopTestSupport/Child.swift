@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TokentopCore
 
 /// A program the tests start: configured and used as Foundation's `Process` is, but started so that it holds no
 /// descriptor of this process beyond the three it is given, and waited for with `waitpid` on a thread of its own.
@@ -10,7 +11,7 @@ import Synchronization
 /// then keeps it, and that other test's read to the end of its pipe, or its wait for the exit, lasts as long as the
 /// long-lived child. Two such waits hold both threads of the cooperative pool on a 2-core machine, the test that
 /// would stop the long-lived child never runs again, and the run hung until CI's watchdog stopped it. Here the
-/// spawn itself closes every descriptor from 3 up (`posix_spawn_file_actions_addclosefrom_np`), so nothing opened
+/// spawn itself closes every descriptor from 3 up (`SpawnActions.closeFrom`), so nothing opened
 /// at any moment reaches the child.
 ///
 /// The child starts in a process group of its own, as with `Process`, with an empty signal mask and default
@@ -67,9 +68,11 @@ public final class Child: @unchecked Sendable {
                 posix_spawn_file_actions_addopen(&actions, target, "/dev/null", reading ? O_RDONLY : O_WRONLY, 0)
             }
         }
-        try Self.spawnActions.closeFrom(&actions, 3)
-        if let directory = currentDirectoryURL?.path {
-            try Self.spawnActions.changeDirectory(&actions, directory)
+        guard SpawnActions.closeFrom(3, in: &actions) else {
+            throw StartError(description: "this C library cannot close a child's descriptors (glibc 2.34 needed)")
+        }
+        if let directory = currentDirectoryURL?.path, !SpawnActions.changeDirectory(to: directory, in: &actions) {
+            throw StartError(description: "this C library cannot start a child in \(directory) (glibc 2.29 needed)")
         }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -169,37 +172,4 @@ public final class Child: @unchecked Sendable {
             if let status { continuation.resume(returning: Self.code(status)) }
         }
     }
-
-    /// glibc's spawn actions that Swift's Glibc module does not declare, found at run time (glibc 2.34 and later).
-    private struct SpawnActions: Sendable {
-        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-        typealias ChangeDirectory =
-            @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
-        let closeFromFunction: CloseFrom?
-        let changeDirectoryFunction: ChangeDirectory?
-
-        init() {
-            let handle = dlopen(nil, RTLD_NOW)
-            closeFromFunction = dlsym(handle, "posix_spawn_file_actions_addclosefrom_np").map {
-                unsafeBitCast($0, to: CloseFrom.self)
-            }
-            changeDirectoryFunction = dlsym(handle, "posix_spawn_file_actions_addchdir_np").map {
-                unsafeBitCast($0, to: ChangeDirectory.self)
-            }
-        }
-
-        func closeFrom(_ actions: inout posix_spawn_file_actions_t, _ first: Int32) throws {
-            guard let closeFromFunction, closeFromFunction(&actions, first) == 0 else {
-                throw StartError(description: "this C library cannot close a child's descriptors (glibc 2.34 needed)")
-            }
-        }
-
-        func changeDirectory(_ actions: inout posix_spawn_file_actions_t, _ path: String) throws {
-            guard let changeDirectoryFunction, changeDirectoryFunction(&actions, path) == 0 else {
-                throw StartError(description: "this C library cannot start a child in \(path) (glibc 2.29 needed)")
-            }
-        }
-    }
-
-    private static let spawnActions = SpawnActions()
 }

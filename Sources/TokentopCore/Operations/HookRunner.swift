@@ -93,6 +93,9 @@ public final class HookRunner: Sendable {
         // Its output is not ours to show: a command that wants a record writes one itself.
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        // Nothing else of ours: a command (or what it leaves running) held libcurl's wake-up sockets and its own
+        // pipe's other copy. Where the C library cannot, the descriptors tokentop opens close on exec anyway.
+        _ = SpawnActions.closeFrom(3, in: &actions)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
