@@ -47,6 +47,27 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["e"])
     }
 
+    /// A store that follows changes (a dashboard, a daemon) checkpoints its write-ahead log on a thread of its own,
+    /// and the log restarts from its beginning. The thread's connection had never read the file, took it for one
+    /// not in WAL mode, and checkpointed nothing: the log grew a page a second under an idle daemon.
+    @Test func aFollowingStoreCheckpointsAndRestartsItsLog() async throws {
+        let directory = try StoreTemporaryDirectory()
+        let path = directory.file("log.sqlite3")
+        let store = try Store.open(path: path, secrets: SecretBox(key: StoreFixtures.key))
+        store.followChanges()
+        // A write every 50 ms for 2 s: the checkpoints run twice a second between them.
+        for index in 0..<40 {
+            _ = try store.appendAudit(
+                action: .import, target: "file-\(index)", outcome: "ok", detail: "", user: "tester", at: Date())
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        // The log's header counts its restarts (bytes 12-15, big-endian: SQLite's file format).
+        let log = try FileHandle(forReadingFrom: URL(fileURLWithPath: path + "-wal"))
+        let header = try #require(try log.read(upToCount: 16))
+        let restarts = header.suffix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        #expect(restarts > 0, "the log never restarted")
+    }
+
     @Test func anEmptyExistingFileBecomesADatabase() throws {
         let directory = try StoreTemporaryDirectory()
         let path = directory.file("empty.sqlite3")

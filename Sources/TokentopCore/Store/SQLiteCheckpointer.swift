@@ -20,6 +20,12 @@ final class SQLiteCheckpointer: Sendable {
             return nil
         }
         sqlite3_busy_timeout(handle, 1000)
+        // A connection learns that the file is in WAL mode when it first reads it; until then a checkpoint is a
+        // no-op that reports no log (-1), and the log grew without end, a page a second for an idle daemon.
+        guard sqlite3_exec(handle, "SELECT 1 FROM sqlite_master LIMIT 1", nil, nil, nil) == SQLITE_OK else {
+            sqlite3_close_v2(handle)
+            return nil
+        }
         let connection = Handle(handle)
         // The thread keeps this object until ``stop()``.
         let thread = Thread { [self] in
