@@ -112,6 +112,28 @@ struct DashboardTmuxTests {
         }
     }
 
+    /// A dashboard whose terminal goes away while SIGHUP is ignored (`nohup`, `trap '' HUP`) ends all the same:
+    /// every read of the gone terminal failed at once, and it read on at a full core, for ever.
+    @Test func aDashboardWhoseTerminalGoesAwayEndsEvenWithSIGHUPIgnored() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let tmux = try Tmux(environment: sandbox.environment, directory: sandbox.root)
+        let pidFile = sandbox.root.appendingPathComponent("dashboard.pid").path
+        let database = sandbox.root.appendingPathComponent("demo.sqlite3").path
+        // A job of the interactive shell, as a user starts it; the shell ignores SIGHUP, and so does the job.
+        try tmux.send("trap '' HUP; sh -c 'echo $$ > \(pidFile); exec \(Binary.path) demo --db \(database)'", "Enter")
+        let screen = try await tmux.wait(timeout: 20) { $0.contains("connections") && $0.contains("acme-bob") }
+        #expect(screen.contains("acme-bob"), "no dashboard:\n\(screen)")
+        let text = try String(contentsOfFile: pidFile, encoding: .utf8)
+        let pid = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+        // The terminal goes: the server and its window are killed, and with them the dashboard's terminal.
+        try Tmux.tmux(["-S", tmux.socket, "kill-server"])
+        let deadline = Date().addingTimeInterval(20)
+        while kill(pid, 0) == 0, Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(kill(pid, 0) != 0, "the dashboard still runs 20 s after its terminal went away")
+        if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+    }
+
     /// `demo --db` keeps its database for reading, and says as it ends that nothing there renews any more: its
     /// sandbox providers ended with the demo.
     @Test func aKeptDemoDatabaseIsForReadingAndTheDemoSaysSo() async throws {

@@ -111,8 +111,14 @@ final class CursesScreen: Screen {
     func readKey(timeoutMilliseconds: Int) -> Key? {
         let key = decoder.nextKey(timeoutMilliseconds: timeoutMilliseconds) { readInput(timeoutMilliseconds: $0) }
         if let signal = signalTrap.received { return .signal(signal) }
+        // The terminal went away without a SIGHUP (one ignored, as under `nohup` or `trap '' HUP`): every read
+        // fails at once, and the loop read on at a full core. It ends as the hangup would have ended it.
+        if hungUp { return .signal(SIGHUP) }
         return key
     }
+
+    /// Whether the terminal has hung up: its input reports an end rather than a timeout.
+    private var hungUp = false
 
     /// One character or one key curses recognised, within the timeout; nil for none, or for a signal.
     private func readInput(timeoutMilliseconds: Int) -> TerminalInput? {
@@ -120,8 +126,19 @@ final class CursesScreen: Screen {
         let result = tt_read_key(window, Int32(clamping: timeoutMilliseconds), &value)
         if signalTrap.received != nil { return nil }
         if result == tt_key_code_yes() { return Self.key(code: Int32(bitPattern: value)).map(TerminalInput.key) }
-        guard result == tt_ok(), let scalar = Unicode.Scalar(value) else { return nil }
+        guard result == tt_ok(), let scalar = Unicode.Scalar(value) else {
+            // A timeout, or the end of input (curses gives the gone terminal's end as a value past Unicode).
+            if Self.inputHungUp() { hungUp = true }
+            return nil
+        }
         return .scalar(scalar)
+    }
+
+    /// Whether standard input, the terminal, reports a hangup or an error instead of waiting for input.
+    private static func inputHungUp() -> Bool {
+        var descriptor = pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)
+        guard poll(&descriptor, 1, 0) >= 0 else { return false }
+        return descriptor.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0
     }
 
     func copyToClipboard(_ text: String) -> Bool {
