@@ -95,6 +95,39 @@ struct ExportCommandTests {
         #expect(try Binary.run(["audit", "--verify", "--db", target], environment: env).status == 0)
     }
 
+    /// Every store an import made is restored: a list (6,000 scopes, 1,000 members of 300 characters) is held to
+    /// what an import takes of each entry, not the whole list to one field's 64 KiB (it was refused at 84,001 bytes).
+    @Test func aStoreWithLongListsIsRestored() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        let scopes = (0..<6_000).map { "\"scope.read.\($0)\"" }.joined(separator: ",")
+        let members = (0..<1_000).map { "\"member-\($0)-" + String(repeating: "m", count: 280) + "@example.com\"" }
+            .joined(separator: ",")
+        let file = try sandbox.write(
+            "wide.json",
+            """
+            {"integrations": [{"id": "wide", "provider": "acme", "token_url": "http://127.0.0.1:9/token",
+              "client_id": "fake-client", "client_auth": "none", "scopes": [\(scopes)]}],
+             "connections": [{"id": "wide-space", "integration": "wide", "scope": "workspace", "subject": "team:wide",
+              "access_token": "fake-access-token-wide-0001", "workspace": "wide", "members": [\(members)]}]}
+            """)
+        let source = sandbox.root.appendingPathComponent("source.sqlite3").path
+        let first = try Binary.run(["import", file, "--db", source], environment: env)
+        #expect(first.status == 0, "\(first.stderr)")
+        let export = sandbox.root.appendingPathComponent("store.json").path
+        #expect(try Binary.run(["export", export, "--db", source], environment: env).status == 0)
+        let target = sandbox.root.appendingPathComponent("target.sqlite3").path
+        let restored = try Binary.run(["import", export, "--db", target], environment: env)
+        #expect(restored.status == 0, "\(restored.stderr)")
+        let shown = try [source, target].map {
+            try Binary.run(["show", "wide-space", "--json", "--db", $0], environment: env).stdout
+        }
+        // Compared, not quoted: each is some 300 KB.
+        #expect(shown[0] == shown[1], "the restored connection differs")
+        #expect(shown[1].contains("member-999-"), "\(shown[1].prefix(400))")
+    }
+
     /// Short relative names, which Foundation's path methods trap on, are names like any other.
     @Test func oneLetterNamesAreTakenAndTheCurrentDirectoryIsRefused() throws {
         let sandbox = try Sandbox()

@@ -103,8 +103,7 @@ extension StoreExport {
             _ = try fields.httpURL("probe_url")
             _ = try fields.redirectURI("redirect_uri")
             // The import file's `resource` rule, for the list the column holds (its JSON shape is read back later).
-            if let text = try fields.string("resources"),
-                case .array(let resources)? = try? JSONValue.parse(Data(text.utf8))
+            if let text = listText(row, "resources"), case .array(let resources)? = try? JSONValue.parse(Data(text.utf8))
             {
                 for case .string(let resource) in resources { try fields.refuseUserInfo(resource, "resources") }
             }
@@ -133,7 +132,7 @@ extension StoreExport {
             }
             let lists = [("members", ImportFile.maximumMembers), ("granted_scopes", ImportFieldReader.maximumListCount)]
             for (column, limit) in lists {
-                guard let text = try fields.string(column) else { continue }
+                guard let text = listText(row, column) else { continue }
                 let parsed = try? JSONValue.parse(Data(text.utf8))
                 guard case .array(let elements)? = parsed,
                     elements.allSatisfy({ if case .string = $0 { true } else { false } })
@@ -212,6 +211,8 @@ extension StoreExport {
             }
         } else if sealedColumns.contains(column) {
             guard case .blob = value else { throw refuse("expected {\"base64\": …} holding the sealed bytes") }
+        } else if case .text(let text) = value, listColumns.contains(column) {
+            try checkList(text, refuse: refuse)
         } else if case .text(let text) = value {
             guard textColumns.contains(column) else { return }
             if let control = text.unicodeScalars.first(where: SafeText.isUnsafe) {
@@ -225,6 +226,37 @@ extension StoreExport {
             // A column this tokentop does not know is left to the restore, which names it as unknown.
             throw refuse("expected a string, found \(describe(value))")
         }
+    }
+
+    /// The columns that hold a list as a JSON array of strings: each string is held to what an import takes (so
+    /// that every store an import made is restored), not the whole list to one field's 64 KiB.
+    static let listColumns: Set<String> = ["scopes", "granted_scopes", "audiences", "resources", "members"]
+
+    private static func checkList(_ text: String, refuse: (String) -> ImportError) throws {
+        guard let list = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else {
+            throw refuse("expected a JSON array of strings")
+        }
+        guard list.count <= ImportFieldReader.maximumListCount else {
+            throw refuse("has \(list.count) entries, more than the \(ImportFieldReader.maximumListCount) allowed")
+        }
+        for (index, element) in list.enumerated() {
+            if let control = element.unicodeScalars.first(where: SafeText.isUnsafe) {
+                throw refuse(
+                    "entry \(index) contains the control or invisible character U+"
+                        + "\(String(format: "%04X", control.value)); remove it")
+            }
+            guard element.utf8.count <= ImportFieldReader.maximumStringBytes else {
+                throw refuse(
+                    "entry \(index) is \(element.utf8.count) bytes long, more than the 64 KiB any entry may be")
+            }
+        }
+    }
+
+    /// The JSON text of a list column, its entries already checked one by one (`checkList`), so not held to one
+    /// field's 64 KiB as a whole.
+    private static func listText(_ row: [(column: String, value: SQLValue)], _ column: String) -> String? {
+        guard case .text(let text)? = row.first(where: { $0.column == column })?.value else { return nil }
+        return text
     }
 
     /// A value as the error quotes it: numbers and kinds, never text (which may be anything).
