@@ -103,7 +103,8 @@ extension StoreExport {
             _ = try fields.httpURL("probe_url")
             _ = try fields.redirectURI("redirect_uri")
             // The import file's `resource` rule, for the list the column holds (its JSON shape is read back later).
-            if let text = listText(row, "resources"), case .array(let resources)? = try? JSONValue.parse(Data(text.utf8))
+            if let text = listText(row, "resources"),
+                case .array(let resources)? = try? JSONValue.parse(Data(text.utf8))
             {
                 for case .string(let resource) in resources { try fields.refuseUserInfo(resource, "resources") }
             }
