@@ -76,6 +76,8 @@ struct ReauthFlow: Sendable {
         let authorization: DeviceAuthorization
         switch await client.deviceAuthorization(integration: integration, clientSecret: secret, scopes: scopes) {
         case .success(let answer): authorization = answer
+        // Esc before the provider answered: the request was abandoned, not refused.
+        case .failure where Task.isCancelled: throw Self.cancelled
         case .failure(let error):
             throw ReauthFailure(
                 .provider,

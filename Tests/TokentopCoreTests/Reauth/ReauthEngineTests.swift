@@ -320,6 +320,23 @@ import Testing
         await #expect(throws: (any Error).self) { _ = try await Browser.get(step.redirectURI) }
     }
 
+    /// Esc before the device authorization endpoint answered abandons the request: a cancellation, not the
+    /// provider refusing ("refused: network_error: CancellationError" before).
+    @Test func cancellingBeforeTheDeviceEndpointAnswersIsACancellation() async throws {
+        let provider = SignInProvider()
+        provider.delayDeviceAuthorization(seconds: 30)
+        let engine = try makeEngine(provider, device: true)
+        let session = try engine.startReauth("alice")
+        while provider.requests.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        engine.cancelReauth(for: "alice")
+        let failure = try #require(failureOf(await session.outcome()))
+        #expect(failure.code == .cancelled, "\(failure.message)")
+        #expect(
+            try engine.store.history(connectionID: "alice", limit: 1).first?.message
+                == "re-auth cancelled; nothing was stored")
+        #expect(try engine.store.auditLog().last?.outcome == "cancelled")
+    }
+
     @Test func stoppingTheEngineCancelsASignInInProgress() async throws {
         let engine = try makeEngine(SignInProvider())
         let session = try engine.startReauth("alice")

@@ -38,6 +38,7 @@ final class SignInProvider: HTTPTransport {
         var refreshTokenIssued = true
         /// The `email` the answer's ID token names; nil sends no ID token.
         var signedInEmail: String?
+        var deviceAuthorizationDelay: Double = 0
     }
 
     private let state = Mutex(State())
@@ -62,6 +63,9 @@ final class SignInProvider: HTTPTransport {
         }
     }
     func issueRefreshTokens(_ issue: Bool) { state.withLock { $0.refreshTokenIssued = issue } }
+    /// From now on the device authorization endpoint answers only after `seconds` (or never, when the request's
+    /// task is cancelled first).
+    func delayDeviceAuthorization(seconds: Double) { state.withLock { $0.deviceAuthorizationDelay = seconds } }
     /// From now on the answers carry an OpenID Connect ID token naming `email` (unsigned: only its claims count).
     func signIn(as email: String) { state.withLock { $0.signedInEmail = email } }
 
@@ -85,7 +89,10 @@ final class SignInProvider: HTTPTransport {
         let form = Self.query(String(decoding: request.body, as: UTF8.self))
         switch request.url.path {
         case "/device_authorization":
-            let (interval, lifetime) = state.withLock { ($0.deviceInterval, $0.deviceLifetime) }
+            let (interval, lifetime, delay) = state.withLock {
+                ($0.deviceInterval, $0.deviceLifetime, $0.deviceAuthorizationDelay)
+            }
+            if delay > 0 { try await Task.sleep(for: .seconds(delay)) }
             return Self.json(
                 200,
                 """
