@@ -357,6 +357,19 @@ import TokentopCore
                 " slack-bot is revoked, nothing to refresh: import a new credential"), "\(lines[38])")
     }
 
+    /// `x` on a revoked row says so at once, as `r` does, instead of asking and refusing after `y`.
+    @Test func aRevokedRowIsNotAskedAboutForRevoking() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.press(.character("/"))
+        for character in "slack-bot" { harness.press(.character(character)) }
+        let lines = harness.press(.enter, .character("x"))
+        #expect(harness.dashboard.overlay == nil)
+        #expect(lines[38].hasPrefix(" slack-bot is already revoked"), "\(lines[38])")
+        harness.press(.character("y"))
+        #expect(harness.backend.calls.revoked.isEmpty)
+    }
+
     @Test func spaceMarksAndRefreshActsOnTheMarkedRows() throws {
         let harness = Fixtures.harness()
         harness.frame()

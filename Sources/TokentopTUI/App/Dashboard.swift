@@ -310,9 +310,16 @@ final class Dashboard {
         overlay = .confirmRefresh(ids: ids)
     }
 
+    /// Asks before revoking; when every row is already revoked, says so at once (as `r` on them does) rather than
+    /// asking and refusing after.
     func askToRevoke(_ ids: [String]) {
         guard writable("revoke") else { return }
         guard !ids.isEmpty else { return say("no connection to revoke", isError: true) }
+        let asked = Set(ids)
+        let revoked = snapshot.connections.filter { asked.contains($0.id) && $0.revokedAt != nil }
+        guard revoked.count < ids.count else {
+            return say("\(Self.describe(ids)) \(ids.count == 1 ? "is" : "are") already revoked", isError: true)
+        }
         overlay = .confirmRevoke(ids: ids)
     }
 
