@@ -71,10 +71,18 @@ struct Runner {
             Output.out(outcome.description)
             return 0
         case .status:
-            let engine = try openEngine()
-            let now = engine.timeSource.now()
-            let running = (try? engine.store.liveRefreshers(at: now)).map { !$0.isEmpty }
-            let summary = StatusSummary(engine.snapshot(), at: now, refresherRunning: running)
+            let summary: StatusSummary
+            do {
+                let engine = try openEngine()
+                let now = engine.timeSource.now()
+                let running = (try? engine.store.liveRefreshers(at: now)).map { !$0.isEmpty }
+                summary = StatusSummary(engine.snapshot(), at: now, refresherRunning: running)
+            } catch {
+                // A check that cannot look is UNKNOWN to a monitor, not a warning about the tokens.
+                Output.error("\(error)")
+                Output.out("UNKNOWN: " + SafeText.clean("\(error)"))
+                return StatusSummary.unknownExitCode
+            }
             Output.out(summary.line)
             return summary.exitCode
         case .dashboard:

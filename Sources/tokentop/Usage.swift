@@ -113,9 +113,10 @@ enum Usage {
                 """, options: ["--db", "--config", "--log", "--ca-file"] + running),
         Command(
             name: "status", synopsis: ["tokentop status [--lead SECONDS]"],
-            summary: "one line for monitoring; exit 0 OK, 1 failing or overdue, 2 re-auth or expired",
+            summary: "one line for monitoring; exit 0 OK, 1 failing or overdue, 2 re-auth or expired, 3 unknown",
             details: """
-                The convention of monitoring checks (Nagios, Sensu): the worst status decides the exit code. \
+                The convention of monitoring checks (Nagios, Sensu): the worst status decides the exit code, and a \
+                store that cannot be read is UNKNOWN (exit 3: the line says why, as standard error does). \
                 Overdue: a token that a refresh token or grant can renew, past its expiry and not renewed. It \
                 reads expiring (or failing), not expired, since no human must act; but nothing is refreshing it \
                 (no daemon or dashboard runs), or its refreshes do not get through. Expired: past expiry, with \
@@ -234,7 +235,8 @@ enum Usage {
     static let exitStatus = """
         0 success; 1 a failure (a refresh or revocation failed, a re-auth tokentop cannot do, a bad file, a \
         database problem); \
-        2 a command line that makes no sense
+        2 a command line that makes no sense; status exits as a monitoring check does (0 OK, 1 warning, \
+        2 critical, 3 unknown: the store could not be read)
         """
 
     // MARK: - Text

@@ -404,6 +404,12 @@ struct CommandLineTests {
         #expect(failing.status == 1)
         #expect(failing.stdout == "WARNING: 2 connections: 1 failing, 1 static\n")
         _ = try Binary.run(["revoke", "acme-alice"], environment: sandbox.environment)
+        // A store it cannot read is UNKNOWN (3), not a warning about the tokens.
+        let notAStore = try sandbox.write("notes.txt", String(repeating: "not a database\n", count: 400))
+        let unknown = try Binary.run(["status", "--db", notAStore], environment: sandbox.environment)
+        #expect(unknown.status == 3, "\(unknown.stderr)")
+        #expect(unknown.stdout.hasPrefix("UNKNOWN: \(notAStore) is not a tokentop database"), "\(unknown.stdout)")
+        #expect(unknown.stderr.hasPrefix("tokentop: \(notAStore) is not a tokentop database"), "\(unknown.stderr)")
         let version = try Binary.run(["--version"], environment: sandbox.environment)
         #expect(version.stdout.contains("ncurses 6") && version.stdout.contains("SQLite 3"))
         #expect(version.stdout.contains("OpenSSL 3"))

@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import Testing
 
@@ -66,6 +67,21 @@ import Testing
         let header = try #require(try log.read(upToCount: 16))
         let restarts = header.suffix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         #expect(restarts > 0, "the log never restarted")
+    }
+
+    /// A disk that filled up while SQLite made its shared-memory file, which even a reading command needs, is an
+    /// I/O error to SQLite; its errno says the disk is full, and so does the message ("the operating system failed
+    /// to read or write" before).
+    @Test func anIOErrorFromAFullDiskIsNamedAsAFullDisk() {
+        let path = "/srv/tokentop.sqlite3"
+        for systemError in [ENOSPC, EDQUOT] {
+            let error = SQLiteDatabase.error(
+                SQLITE_IOERR | (19 << 8), "disk I/O error", path: path, doing: "reading", systemError: systemError)
+            #expect(error.code == .diskFull)
+            #expect(error.message.hasPrefix("the disk holding \(path) is full (disk I/O error); free some space"))
+        }
+        let other = SQLiteDatabase.error(SQLITE_IOERR, "disk I/O error", path: path, doing: "reading", systemError: EIO)
+        #expect(other.code == .ioError)
     }
 
     @Test func anEmptyExistingFileBecomesADatabase() throws {

@@ -6,6 +6,8 @@ public struct StatusSummary: Sendable, Equatable {
     /// token nothing can renew expires soon; 2 when something needs a human (re-auth, or a token expired that
     /// nothing can renew).
     public var exitCode: Int32
+    /// The exit status when the store cannot be read at all: UNKNOWN, as monitoring checks say it.
+    public static let unknownExitCode: Int32 = 3
     public var line: String
     /// How many renewable tokens are past their expiry and not renewed (see ``Connection/isOverdue(at:status:)``).
     public var overdue: Int

@@ -63,8 +63,9 @@ final class SQLiteDatabase: SQLDatabase {
         }
         guard result == SQLITE_OK else {
             let message = String(cString: sqlite3_errmsg(opened))
+            let systemError = sqlite3_system_errno(opened)
             sqlite3_close_v2(opened)
-            throw Self.error(result, message, path: path, doing: "opening")
+            throw Self.error(result, message, path: path, doing: "opening", systemError: systemError)
         }
         handle = opened
         sqlite3_extended_result_codes(handle, 1)
@@ -275,16 +276,21 @@ final class SQLiteDatabase: SQLDatabase {
     private func failure(_ result: Int32, doing: String) -> StoreError {
         Self.error(
             result, String(cString: sqlite3_errmsg(handle)), path: path, doing: doing,
-            busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+            busyTimeoutMilliseconds: busyTimeoutMilliseconds, systemError: sqlite3_system_errno(handle))
     }
 
     /// Turns an SQLite result code into an error that says what the user can do.
-    /// - Parameter busyTimeoutMilliseconds: how long the connection waited for a lock, for the message.
+    /// - Parameters:
+    ///   - busyTimeoutMilliseconds: how long the connection waited for a lock, for the message.
+    ///   - systemError: the `errno` of SQLite's last failed system call: a disk that filled up while SQLite made
+    ///     its shared-memory file (which even a reading command needs) is an I/O error to SQLite, ENOSPC here.
     static func error(
-        _ result: Int32, _ detail: String, path: String, doing: String, busyTimeoutMilliseconds: Int32 = 5_000
+        _ result: Int32, _ detail: String, path: String, doing: String, busyTimeoutMilliseconds: Int32 = 5_000,
+        systemError: Int32 = 0
     ) -> StoreError {
         let code = Int(result)
-        switch result & 0xff {
+        let spaceRanOut = systemError == ENOSPC || systemError == EDQUOT
+        switch result & 0xff == SQLITE_IOERR && spaceRanOut ? SQLITE_FULL : result & 0xff {
         case SQLITE_CANTOPEN:
             return StoreError(
                 .cannotOpen,
