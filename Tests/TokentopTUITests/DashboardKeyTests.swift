@@ -229,6 +229,18 @@ import TokentopCore
 
     // MARK: - Detail view
 
+    /// A revoked connection's tokens are erased; the detail view says so beside the fingerprint it keeps, as
+    /// `show` does, instead of a bare fingerprint that reads as a token still held.
+    @Test func aRevokedConnectionsDetailSaysItsTokenWasWiped() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.press(.character("/"))
+        for character in "slack-bot" { harness.press(.character(character)) }
+        let text = harness.press(.enter, .enter).joined(separator: "\n")
+        #expect(text.contains("none (wiped when revoked; it was xoxb…55443322)"), "\(text)")
+        #expect(!text.contains("fingerprint xoxb"))
+    }
+
     @Test func enterOpensTheDetailViewWithFingerprintsOnly() throws {
         let harness = Fixtures.harness()
         harness.frame()

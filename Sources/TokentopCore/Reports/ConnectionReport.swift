@@ -117,8 +117,11 @@ public enum ConnectionReport {
     /// A token's line in `show`: its fingerprint, or for a revoked connection that the token is gone.
     private static func tokenLine(_ fingerprint: String?, revoked: Bool) -> String {
         guard let fingerprint else { return "—" }
-        return revoked ? "none (wiped when revoked; it was \(fingerprint))" : fingerprint
+        return revoked ? wipedToken(fingerprint) : fingerprint
     }
+
+    /// A revoked connection's token: erased, but its fingerprint kept to say which one was revoked.
+    public static func wipedToken(_ fingerprint: String) -> String { "none (wiped when revoked; it was \(fingerprint))" }
 
     /// `list`: an aligned text table, one row per connection.
     public static func table(_ snapshot: DashboardSnapshot, connections: [Connection], at now: Date) -> String {

@@ -78,8 +78,13 @@ struct DetailContent {
                 ? "none"
                 : connection.grantedScopes.joined(
                     separator: " "))
-        builder.fact("access token", connection.accessFingerprint.map { "fingerprint \($0)" } ?? "none")
-        builder.fact("refresh token", connection.refreshFingerprint.map { "fingerprint \($0)" } ?? "none")
+        // A revoked connection keeps its tokens' fingerprints, not the tokens: said so, as `show` says it.
+        func token(_ fingerprint: String?) -> String {
+            guard let fingerprint else { return "none" }
+            return connection.revokedAt == nil ? "fingerprint \(fingerprint)" : ConnectionReport.wipedToken(fingerprint)
+        }
+        builder.fact("access token", token(connection.accessFingerprint))
+        builder.fact("refresh token", token(connection.refreshFingerprint))
         builder.fact("issued", TimeText.absoluteAndRelative(connection.issuedAt, now: now))
         builder.fact("expires", expiresText(connection, status: status))
         builder.fact(
