@@ -121,7 +121,9 @@ public enum ConnectionReport {
     }
 
     /// A revoked connection's token: erased, but its fingerprint kept to say which one was revoked.
-    public static func wipedToken(_ fingerprint: String) -> String { "none (wiped when revoked; it was \(fingerprint))" }
+    public static func wipedToken(_ fingerprint: String) -> String {
+        "none (wiped when revoked; it was \(fingerprint))"
+    }
 
     /// `list`: an aligned text table, one row per connection.
     public static func table(_ snapshot: DashboardSnapshot, connections: [Connection], at now: Date) -> String {
