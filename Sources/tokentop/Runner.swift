@@ -125,7 +125,7 @@ struct Runner {
         case .importFile(let path):
             let summary = try ImportFile.run(
                 path: path, openStore: { try openStore(create: $0) }, user: OperatorIdentity.current(), at: Date())
-            Output.out("imported \(path) into \(storeName): \(summary)")
+            Output.out("imported \(ImportFile.displayName(path)) into \(storeName): \(summary)")
             return 0
         case .exportStore(let path):
             let summary = try StoreExport.run(

@@ -247,9 +247,14 @@ struct CommandLineTests {
             ["import", "-"], environment: sandbox.environment, stdin: Data(Self.importFile.utf8))
         #expect(piped.status == 0, "\(piped.stderr)")
         #expect(try Binary.run(["list"], environment: sandbox.environment).stdout.contains("acme-alice"))
+        #expect(piped.stdout.hasPrefix("imported standard input into "), "\(piped.stdout)")
+        let shown = try Binary.run(["show", "acme-alice"], environment: sandbox.environment).stdout
+        #expect(shown.contains("imported from standard input"), "\(shown)")
         let hostile = Self.importFile.replacingOccurrences(of: "alice@example.com", with: "alice\\u001b[31m")
         let run = try Binary.run(["import", "-"], environment: sandbox.environment, stdin: Data(hostile.utf8))
         #expect(run.status == 1)
+        // Named as standard input, not `-`.
+        #expect(run.stderr.hasPrefix("tokentop: standard input: connections[0]"), "\(run.stderr)")
         #expect(run.stderr.contains("subject: contains the control or invisible character U+001B"), "\(run.stderr)")
         #expect(!run.stderr.contains("\u{1b}"))
     }
@@ -263,7 +268,7 @@ struct CommandLineTests {
         #expect(run.status == 1)
         #expect(
             run.stderr.contains(
-                "-: standard input holds more than the 64 MiB an import file may be; nothing was imported"),
+                "standard input: it holds more than the 64 MiB an import file may be; nothing was imported"),
             "\(run.stderr)")
         #expect(!FileManager.default.fileExists(atPath: sandbox.database))
     }

@@ -17,11 +17,13 @@ extension ImportFile {
     ) throws -> ImportSummary {
         let bundle: ImportBundle
         let export: StoreDump?
+        // What errors and the history name the input by: `-` is not a name a user reads.
+        let source = displayName(path)
         do {
             let data = try read(path)
-            let root = try document(data, source: path)
-            export = StoreExport.isExport(root) ? try StoreExport.read(root, source: path) : nil
-            bundle = export == nil ? try parse(root, source: path) : ImportBundle(source: path)
+            let root = try document(data, source: source)
+            export = StoreExport.isExport(root) ? try StoreExport.read(root, source: source) : nil
+            bundle = export == nil ? try parse(root, source: source) : ImportBundle(source: source)
         } catch {
             if let store = try? openStore(false) {
                 _ = try? store.appendAudit(
@@ -92,7 +94,7 @@ extension ImportFile {
     /// The bytes of `path` (`-` is standard input, so that secrets need never sit in a file), refusing a file larger
     /// than ``maximumFileBytes`` (``maximumExportBytes`` for one that starts like an export) without reading it all.
     static func read(_ path: String) throws -> Data {
-        let cannotRead = { ImportError(file: path, problem: "cannot read the file: \(readProblem(path))") }
+        let cannotRead = { ImportError(file: displayName(path), problem: "cannot read the file: \(readProblem(path))") }
         let descriptor = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw cannotRead() }
         defer { if path != "-" { close(descriptor) } }
@@ -120,13 +122,17 @@ extension ImportFile {
         if export { try fill(upTo: maximumExportBytes) }
         let limit = export ? maximumExportBytes : maximumFileBytes
         guard data.count <= limit else {
-            let source = path == "-" ? "standard input holds" : "the file is"
+            let source = path == "-" ? "it holds" : "the file is"
             let what = export ? "a whole-store export" : "an import file"
             throw ImportError(
-                file: path, problem: "\(source) more than the \(limit >> 20) MiB \(what) may be; nothing was imported")
+                file: displayName(path),
+                problem: "\(source) more than the \(limit >> 20) MiB \(what) may be; nothing was imported")
         }
         return data
     }
+
+    /// `path` as messages name it: `standard input` for `-`.
+    public static func displayName(_ path: String) -> String { path == "-" ? "standard input" : path }
 
     private static func readProblem(_ path: String) -> String {
         var isDirectory: ObjCBool = false
