@@ -67,10 +67,15 @@ struct PostgresFixtureTests {
         #expect(try PostgresServer.psql(admin, exists) == "1")
 
         // A session that stays connected, as a store a failed test did not close would: the drop ends it.
-        let holder = try heldSession(url)
-        // SIGKILL: children of the test runner inherit its blocked SIGTERM.
-        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
-        #expect(try await waitForSession(admin, database: name))
+        let errors = FileManager.default.temporaryDirectory.appendingPathComponent("psql-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: errors) }
+        let holder = try heldSession(url, errors: errors)
+        defer { if holder.isRunning { holder.signal(SIGKILL) } }
+        let shown = try await waitForSession(admin, database: name, holder: holder)
+        // A psql that could not connect ends at once; what it said is the failure's reason.
+        let said = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+        let state = holder.isRunning ? "still runs" : "exited \(holder.terminationStatus)"
+        #expect(shown, "psql \(state): \(said)")
 
         try PostgresServer.dropDatabase(url)
         #expect(try PostgresServer.psql(admin, exists) == "0")
@@ -88,22 +93,23 @@ struct PostgresFixtureTests {
     // MARK: - Helpers
 
     /// A psql that connects to `url` and sleeps; it exits when the server ends its session.
-    private func heldSession(_ url: String) throws -> Child {
+    private func heldSession(_ url: String, errors: String) throws -> Child {
         let process = Child()
         process.executableURL = URL(fileURLWithPath: try PostgresServer.psqlExecutable())
         process.arguments = ["-X", "-q", "-w", "-d", url, "-c", "SELECT pg_sleep(60)"]
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        _ = FileManager.default.createFile(atPath: errors, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: errors)
         try process.run()
         return process
     }
 
     /// Up to 30 s: under a full parallel run, psql's own start and this task's turn on the pool each took seconds
     /// (10 s once did not suffice in CI).
-    private func waitForSession(_ admin: String, database: String) async throws -> Bool {
+    private func waitForSession(_ admin: String, database: String, holder: Child) async throws -> Bool {
         let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
+        while Date() < deadline, holder.isRunning {
             if try PostgresServer.psql(admin, "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(database)'")
                 != "0"
             {
