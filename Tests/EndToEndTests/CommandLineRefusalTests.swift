@@ -249,9 +249,9 @@ struct CommandLineRefusalTests {
         ]
         for command in commands {
             let run = try Binary.run(command + ["--db", empty], environment: sandbox.environment)
-            #expect(run.status == 1, "\(command)")
+            #expect(run.status == Binary.failureStatus(of: command), "\(command)")
             #expect(run.stderr == message, "\(command): \(run.stderr)")
-            #expect(run.stdout.isEmpty, "\(command)")
+            #expect(run.stdout == Binary.failureOutput(of: command, stderr: message), "\(command): \(run.stdout)")
             let attributes = try FileManager.default.attributesOfItem(atPath: empty)
             #expect(attributes[.size] as? Int == 0, "\(command)")
             #expect(attributes[.posixPermissions] as? Int == 0o644, "\(command)")
@@ -287,7 +287,7 @@ struct CommandLineRefusalTests {
             _ = chmod(file, 0o644)
             for command in [["list"], ["status"], ["import", "-"]] {
                 let run = try Binary.run(command + ["--db", named], environment: sandbox.environment, stdin: Data())
-                #expect(run.status == 1, "\(command) \(named): \(run.stderr)")
+                #expect(run.status == Binary.failureStatus(of: command), "\(command) \(named): \(run.stderr)")
                 let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
                 #expect(mode == 0o644, "\(command) \(named) changed the mode of \(file)")
             }

@@ -117,9 +117,9 @@ struct MissingKeyCommandTests {
             + [["refresh", "acme-alice"], ["revoke", "acme-alice"], ["rekey"], ["import", file]]
         for command in commands {
             let run = try Binary.run(command, environment: sandbox.environment)
-            #expect(run.status == 1, "\(command)")
+            #expect(run.status == Binary.failureStatus(of: command), "\(command)")
             #expect(run.stderr == expected, "\(command)")
-            #expect(run.stdout.isEmpty, "\(command)")
+            #expect(run.stdout == Binary.failureOutput(of: command, stderr: expected), "\(command)")
             #expect(Self.configFiles(sandbox) == [], "\(command)")
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: sandbox.database)) == before, "the store is unchanged")

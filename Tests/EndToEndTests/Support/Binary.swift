@@ -16,6 +16,17 @@ enum Binary {
         return bundle.appendingPathComponent("tokentop").path
     }
 
+    /// The exit status of `command` when it cannot read the store: 1, but `status` says UNKNOWN (3) as monitoring
+    /// checks do.
+    static func failureStatus(of command: [String]) -> Int32 { command.first == "status" ? 3 : 1 }
+
+    /// What `command` prints on standard output when it fails with `stderr`: nothing, but `status` gives its
+    /// monitor the same line as `UNKNOWN: …`.
+    static func failureOutput(of command: [String], stderr: String) -> String {
+        guard command.first == "status", stderr.hasPrefix("tokentop: ") else { return "" }
+        return "UNKNOWN: " + stderr.dropFirst("tokentop: ".count)
+    }
+
     /// The result of one run of the binary.
     struct Run {
         var status: Int32
