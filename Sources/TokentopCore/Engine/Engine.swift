@@ -234,6 +234,25 @@ public final class Engine: Sendable {
         }
     }
 
+    /// Like ``audit(_:_:_:_:briefly:)``, but an entry that meets a problem that may pass (another process's lock,
+    /// a full disk) is written again, with its first time, for up to a minute or until the task is cancelled.
+    func auditRetrying(_ action: AuditEntry.Action, _ target: String?, _ outcome: String, _ detail: String) async {
+        let at = timeSource.now()
+        var retry = StoreRetry(from: at)
+        while true {
+            do {
+                _ = try store.appendAudit(
+                    action: action, target: target, outcome: outcome, detail: detail, user: user, at: at)
+                return
+            } catch {
+                guard !Task.isCancelled, await retry.wait(after: error, clock: timeSource) else {
+                    state.offerNotice("audit log not written: \(error)")
+                    return
+                }
+            }
+        }
+    }
+
     /// Builds the re-auth prompt for `connection`.
     public static func reauthPrompt(for connection: Connection, at now: Date, policy: RefreshPolicy) -> ReauthPrompt {
         let who: String

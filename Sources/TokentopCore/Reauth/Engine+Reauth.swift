@@ -68,10 +68,14 @@ extension Engine {
             publish: { [weak session] in session?.publish($0) })
         session.run { [self] in
             // Written off the caller's thread (the dashboard starts a sign-in between two keystrokes) and beside the
-            // flow: another process's lock delays the entry by up to the busy timeout, not the sign-in. The outcome
-            // is written after it, so the log keeps their order.
-            let started = Task { audit(.reauth, id, "started", "\(method.title) for \(connection.subject)") }
+            // flow: another process's lock delays the entry, not the sign-in, and the entry is written again while
+            // the lock lasts (up to a minute). The outcome is written after it, so the log keeps their order.
+            let started = Task {
+                await auditRetrying(.reauth, id, "started", "\(method.title) for \(connection.subject)")
+            }
             let outcome = await flow.run()
+            // A cancelled sign-in does not wait out a lock for its start's entry.
+            if case .failed(let failure) = outcome.progress, failure.code == .cancelled { started.cancel() }
             await started.value
             switch outcome.progress {
             case .succeeded(let updated):

@@ -9,11 +9,21 @@ final class LiveProcess {
     private let output = Collected()
     private let errors = Collected()
 
-    /// Bytes a pipe delivered so far, appended from the pipe's reading thread.
+    /// Bytes a pipe delivered so far, appended from the pipe's reading thread with the moment each chunk came.
     private final class Collected: Sendable {
-        private let data = Mutex(Data())
-        func append(_ chunk: Data) { data.withLock { $0.append(chunk) } }
-        var text: String { String(decoding: data.withLock { $0 }, as: UTF8.self) }
+        private let chunks = Mutex<[(at: Date, bytes: Data)]>([])
+        func append(_ chunk: Data) { chunks.withLock { $0.append((Date(), chunk)) } }
+        var text: String { String(decoding: chunks.withLock { $0.reduce(Data()) { $0 + $1.bytes } }, as: UTF8.self) }
+
+        /// When the output first held `text`, as the pipe's thread saw it: a measure a busy test task cannot delay.
+        func arrival(of text: String) -> Date? {
+            var seen = Data()
+            for chunk in chunks.withLock({ $0 }) {
+                seen += chunk.bytes
+                if String(decoding: seen, as: UTF8.self).contains(text) { return chunk.at }
+            }
+            return nil
+        }
     }
 
     /// Starts `tokentop` with `arguments`; `environment` is added to this process's.
@@ -32,6 +42,9 @@ final class LiveProcess {
     }
 
     var stdout: String { output.text }
+
+    /// When standard output first held `text`, timed on the pipe's reading thread; nil when it never did.
+    func arrival(ofOutput text: String) -> Date? { output.arrival(of: text) }
     var stderr: String { errors.text }
 
     /// Waits until stdout satisfies `condition` (or the program ends, or `timeout` passes); returns stdout.
