@@ -56,6 +56,58 @@ struct DaemonAndLockTests {
         #expect(objects.last?["msg"] as? String == "daemon stopped")
     }
 
+    /// A token endpoint and a revocation endpoint that answer 200 and count the revocations (`GET /count`).
+    static let revocationCounter = #"""
+        import http.server
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+            def log_message(self, *a): pass
+            def answer(self, body):
+                self.send_response(200)
+                self.send_header('Content-Type', 'application/json')
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get('Content-Length', 0)))
+                if self.path == '/revoke':
+                    self.server.revoked += 1
+                self.answer(b'{}')
+            def do_GET(self):
+                self.answer(str(self.server.revoked).encode())
+        """# + "\n" + CurlTransportTests.serving.replacingOccurrences(
+        of: "print(server.server_port", with: "server.revoked = 0\nprint(server.server_port")
+
+    /// A revocation at the provider cannot be taken back: while another process holds the database's lock, revoke
+    /// sends nothing and says so. It revoked the tokens there, then said nothing was changed, and recorded nothing.
+    @Test func revokeUnderALockSendsNothingToTheProvider() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let server = try await HostileProviderTests.Server(script: Self.revocationCounter)
+        let file = try sandbox.write(
+            "import.json",
+            CommandLineTests.importFile.replacingOccurrences(
+                of: #""token_url": "http://127.0.0.1:9/token","#,
+                with: #""token_url": "\#(server.url("/token"))", "revocation_url": "\#(server.url("/revoke"))","#))
+        let imported = try Binary.run(["import", file], environment: sandbox.environment)
+        try #require(imported.status == 0, "\(imported.stderr)")
+        func revocations() throws -> String { try String(contentsOf: server.url("/count"), encoding: .utf8) }
+
+        let holder = try await DatabaseFaultTests.LockHolder(sandbox.database)
+        let refused = try Binary.run(["revoke", "acme-alice"], environment: sandbox.environment)
+        try await holder.release()
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("stayed locked by another process"), "\(refused.stderr)")
+        #expect(refused.stderr.hasSuffix("nothing was sent to the provider\n"), "\(refused.stderr)")
+        #expect(try revocations() == "0")
+        #expect(try DatabaseFaultTests.list(sandbox.database, environment: sandbox.environment)
+            .first { $0["id"] as? String == "acme-alice" }?["status"] as? String == "healthy")
+
+        let revoked = try Binary.run(["revoke", "acme-alice"], environment: sandbox.environment)
+        #expect(revoked.status == 0, "\(revoked.stderr)")
+        #expect(try revocations() == "2", "the refresh token and the access token")
+    }
+
     @Test func aDatabaseLockedByAnotherWriterIsOneClearLine() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

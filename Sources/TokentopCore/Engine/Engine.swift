@@ -137,7 +137,7 @@ public final class Engine: Sendable {
             audit(.refresh, id, failed ? "failed" : "ok", detail)
             return connection
         } catch {
-            audit(.refresh, id, "failed", "\(error)")
+            audit(.refresh, id, "failed", "\(error)", briefly: Self.metTheDatabase(error))
             throw error
         }
     }
@@ -169,10 +169,14 @@ public final class Engine: Sendable {
             audit(.revoke, id, "ok", detail)
             return connection
         } catch {
-            audit(.revoke, id, "failed", "\(error)")
+            audit(.revoke, id, "failed", "\(error)", briefly: Self.metTheDatabase(error))
             throw error
         }
     }
+
+    /// Whether an operator's action failed on the database (another process's lock, most often): its failure's
+    /// audit entry would meet the same problem, and waits only a moment for it rather than a second busy timeout.
+    static func metTheDatabase(_ error: any Error) -> Bool { (error as? EngineError)?.code == .storage }
 
     /// What a human must do to bring `id` back, or nil for an unknown connection.
     ///

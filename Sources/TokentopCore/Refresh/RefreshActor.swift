@@ -370,6 +370,14 @@ actor RefreshActor {
         if integration.revocationURL != nil {
             let tokens = try storage { try store.tokenSecrets(connectionID: id) }
             let secret = try storage { try store.integrationSecret(id: integration.id) }
+            // A revocation at the provider cannot be taken back: the database must take its record first, or the
+            // tokens were dead and the store said nothing had changed (another process holding the lock).
+            do {
+                try store.checkWritable()
+            } catch {
+                queue.schedule(id, at: policy.dueAt(connection))
+                throw EngineError(.storage, "database problem: \(error); nothing was sent to the provider")
+            }
             // The refresh token first: revoking it ends the grant, and most providers then end its access tokens.
             for (token, hint) in [(tokens.refresh, "refresh_token"), (tokens.access, "access_token")] {
                 guard let token else { continue }
@@ -388,11 +396,27 @@ actor RefreshActor {
         // One time for the stored entry and the shown one: the history feed reads the stored one back, and only an
         // entry of the same time is known for one already shown.
         let at = clock.now()
-        let revoked = try storage {
-            try store.recordRevoked(connectionID: id, atProvider: atProvider, at: at, message: message)
+        // Written again while a problem that may pass lasts (a lock taken since the check, a disk filling up): the
+        // provider has revoked the tokens, and the store must say so.
+        var retry = StoreRetry(from: at)
+        while true {
+            do {
+                let revoked = try store.recordRevoked(
+                    connectionID: id, atProvider: atProvider, at: at, message: message)
+                state.update(revoked, event: HistoryEntry(at: at, connectionID: id, kind: .revoked, message: message))
+                return revoked
+            } catch {
+                guard await retry.wait(after: error, clock: clock) else {
+                    guard atProvider else { throw EngineError(.storage, "database problem: \(error)") }
+                    let fact = (error as? StoreError)?.fact ?? "\(error)"
+                    throw EngineError(
+                        .storage,
+                        "\(id) was revoked at the provider, but the database could not record it (\(fact)); it "
+                            + "still shows as before here: run `tokentop revoke \(id)` again once the database takes "
+                            + "writes (the provider answers a revoked token's revocation as done)")
+                }
+            }
         }
-        state.update(revoked, event: HistoryEntry(at: at, connectionID: id, kind: .revoked, message: message))
-        return revoked
     }
 
     // MARK: - One refresh

@@ -394,6 +394,13 @@ public final class Store: @unchecked Sendable {
         }
     }
 
+    /// Waits, as any write does, until the database takes a write, and writes nothing: for an action that cannot
+    /// be taken back (a revocation at the provider), so that its record is not refused after it was done.
+    /// - Throws: ``StoreError`` when the database takes no write now (another process's lock, a full disk).
+    public func checkWritable() throws {
+        try locked { try database.transaction {} }
+    }
+
     /// Marks a connection revoked and erases both of its stored tokens.
     ///
     /// - Parameter atProvider: whether the provider confirmed the revocation, or it was recorded here only.

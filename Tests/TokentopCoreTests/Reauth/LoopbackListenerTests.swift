@@ -124,6 +124,9 @@ enum Browser {
     static func get(_ address: String, method: String = "GET") async throws -> Page {
         var request = URLRequest(url: URL(string: address)!, timeoutInterval: 10)
         request.httpMethod = method
+        // The listener closes every connection after its answer (`Connection: close`); a kept one that the client
+        // reused for the next request was sometimes already closed (NSURLErrorNetworkConnectionLost).
+        request.setValue("close", forHTTPHeaderField: "Connection")
         let (data, response) = try await session.data(for: request)
         let http = response as! HTTPURLResponse
         var headers: [String: String] = [:]
