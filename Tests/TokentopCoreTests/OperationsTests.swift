@@ -174,6 +174,24 @@ import Testing
         #expect(logged.lines.isEmpty)
     }
 
+    /// A stopping process gives its commands a grace: the one running then is killed and the queued ones are
+    /// dropped, said once. Each queued command ran to its own timeout before, and a backlog of slow ones held a
+    /// daemon's stop (and a dashboard's quit) for minutes.
+    @Test func finishingKillsTheRunningCommandAndDropsTheQueuedOnes() {
+        let logged = LogRecorder()
+        let runner = HookRunner(command: "sleep 30", timeout: 20, log: logged.record)
+        for _ in 0..<5 { runner.submit(Self.event()) }
+        let started = Date()
+        runner.finish(within: 0.5)
+        let took = Date().timeIntervalSince(started)
+        #expect(took >= 0.4 && took < 5, "\(took) s")
+        #expect(
+            logged.lines == [
+                "stopping: event command killed event=refresh_failed connection.id=acme-alice",
+                "stopping: event commands not run events=4",
+            ])
+    }
+
     @Test func aFailingCommandAndASlowOneAreLoggedNotFatal() throws {
         let logged = LogRecorder()
         let failing = HookRunner(command: "exit 3", timeout: 5, log: logged.record)
@@ -229,7 +247,7 @@ final class LogRecorder: Sendable {
     }
 
     private func append(_ message: String, _ fields: [String: String]) {
-        let order = ["event", "connection.id", "exit.status", "signal", "timeout.seconds", "reason"]
+        let order = ["event", "connection.id", "exit.status", "signal", "timeout.seconds", "reason", "events"]
         let parts = order.compactMap { key in fields[key].map { "\(key)=\($0)" } }
         store.withLock { $0.append(([message] + parts).joined(separator: " ")) }
     }

@@ -17,6 +17,12 @@ public final class HookRunner: Sendable {
     private let log: @Sendable (String, [String: String]) -> Void
     private let queue = DispatchQueue(label: "tokentop.hooks")
     private let waiting = Mutex(0)
+    /// Once the process stops: the moment (uptime, ns) by which every command must have ended, and how many
+    /// queued events were not handed to one because of it.
+    private let stopping = Mutex<(deadline: UInt64, skipped: Int)?>(nil)
+    /// How long a stopping process gives the commands still queued or running: a backlog of slow commands
+    /// (256 events × their timeout) must not hold a daemon's stop, or a dashboard's quit, for minutes.
+    public static let stopGrace = 5.0
 
     /// - Parameters:
     ///   - command: run with `sh -c`; the event arrives on its standard input.
@@ -47,7 +53,17 @@ public final class HookRunner: Sendable {
         let input = Data((event.json + "\n").utf8)
         queue.async { [self] in
             defer { waiting.withLock { $0 -= 1 } }
-            let outcome = Self.run(command, input: input, timeout: timeout)
+            let late = stopping.withLock { state -> Bool in
+                guard let deadline = state?.deadline, DispatchTime.now().uptimeNanoseconds >= deadline else {
+                    return false
+                }
+                state?.skipped += 1
+                return true
+            }
+            guard !late else { return }
+            let outcome = Self.run(command, input: input, timeout: timeout) { [self] in
+                stopping.withLock { $0?.deadline }
+            }
             var fields = ["event": event.kind.rawValue, "connection.id": event.entry.connectionID]
             switch outcome {
             case .exited(0): return
@@ -60,6 +76,8 @@ public final class HookRunner: Sendable {
             case .timedOut:
                 fields["timeout.seconds"] = PrometheusExposition.number(timeout)
                 log("event command timed out and was killed", fields)
+            case .stopped:
+                log("stopping: event command killed", fields)
             case .notStarted(let reason):
                 fields["reason"] = reason
                 log("event command could not start", fields)
@@ -73,16 +91,30 @@ public final class HookRunner: Sendable {
         queue.sync {}
     }
 
+    /// Gives the queued and running commands `grace` seconds, then kills the one still running and drops the
+    /// rest, saying how many: for a process that stops.
+    public func finish(within grace: Double = stopGrace) {
+        stopping.withLock { $0 = (DispatchTime.now().uptimeNanoseconds + UInt64(grace * 1e9), 0) }
+        queue.sync {}
+        let skipped = stopping.withLock { $0?.skipped ?? 0 }
+        if skipped > 0 { log("stopping: event commands not run", ["events": String(skipped)]) }
+    }
+
     /// How a command run by ``run(_:input:timeout:)`` ended.
     public enum Outcome: Equatable, Sendable {
         case exited(Int32)
         case killed(Int32)
         case timedOut
+        /// Killed because this process stopped (see ``finish()``).
+        case stopped
         case notStarted(String)
     }
 
     /// Runs `sh -c command` in a process group of its own, feeds it `input`, and waits at most `timeout`.
-    public static func run(_ command: String, input: Data, timeout: Double) -> Outcome {
+    /// - Parameter stopBy: an earlier end (uptime, ns) that may come while it runs: the process is stopping.
+    public static func run(
+        _ command: String, input: Data, timeout: Double, stopBy: @Sendable () -> UInt64? = { nil }
+    ) -> Outcome {
         var pipe: [Int32] = [0, 0]
         guard Glibc.pipe(&pipe) == 0 else { return .notStarted(String(cString: strerror(errno))) }
         var actions = posix_spawn_file_actions_t()
@@ -134,10 +166,11 @@ public final class HookRunner: Sendable {
             let reaped = waitpid(pid, &status, WNOHANG)
             if reaped == pid { break }
             if reaped < 0, errno != EINTR { return .notStarted(String(cString: strerror(errno))) }
-            if DispatchTime.now().uptimeNanoseconds >= deadline {
+            let now = DispatchTime.now().uptimeNanoseconds
+            if now >= deadline || now >= stopBy() ?? .max {
                 kill(-pid, SIGKILL)
                 _ = waitpid(pid, &status, 0)
-                return .timedOut
+                return now >= deadline ? .timedOut : .stopped
             }
             usleep(10_000)
         }

@@ -45,8 +45,8 @@ public final class OperationsLoop: Sendable {
     }
 
     /// Stops, hands the command the events that came since the last look, writes the metrics one last time, and
-    /// waits for queued event commands. Call it after the engine stopped, so that those events include the
-    /// outcomes of the refreshes that were in flight.
+    /// gives queued event commands a few seconds (``HookRunner/stopGrace``). Call it after the engine stopped, so
+    /// that those events include the outcomes of the refreshes that were in flight.
     public func stop() async {
         let running = task.withLock { running -> Task<Void, Never>? in
             defer { running = nil }
@@ -55,7 +55,7 @@ public final class OperationsLoop: Sendable {
         running?.cancel()
         await running?.value
         writeMetrics()
-        config.withLock { $0.hooks }?.drain()
+        config.withLock { $0.hooks }?.finish()
     }
 
     private func run() async {
