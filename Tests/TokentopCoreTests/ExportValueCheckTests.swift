@@ -41,6 +41,11 @@ import TokentopTestSupport
         ("connections", 0, "scope", "\"god\"", "scope: unknown value \"god\""),
         ("connections", 0, "subject", "\"   \"", "subject: must not be empty"),
         ("connections", 0, "members", "\"[1,2]\"", "members: expected a JSON array of strings"),
+        // Entries are held to an import file's rules: none blank, a member no longer than an address.
+        ("connections", 0, "members", #""[\"  \"]""#, "members: entry 0 has no visible character"),
+        ("connections", 0, "members", #""[\"\#(String(repeating: "m", count: 321))\"]""#,
+            "members[0]: is longer than 320 characters"),
+        ("integrations", 0, "scopes", #""[\"read\",\"\"]""#, "scopes: entry 1 has no visible character"),
         ("connections", 0, "refresh_token", "null", "refresh_token: missing, though refresh_fingerprint says"),
         ("integrations", 0, "token_url", "\"http://fakeuser:fakepass@127.0.0.1/x\"", "token_url: carries credentials"),
         ("integrations", 0, "token_url", "\"ftp://x/\"", "token_url: expected an http or https URL"),

@@ -442,6 +442,12 @@ import Testing
                 refresh_token (or choose another grant, or "none")
                 """),
         BadFile(
+            text: file(connections: [alice("granted_scopes", #"["read", "  "]"#)]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): granted_scopes[1]: has no visible character, only \
+                spaces or invisible format characters
+                """),
+        BadFile(
             text: file(connections: [alice("grant", "\"none\"")]),
             expected: """
                 bad.json: connections[0] (id "acme-alice"): refresh_token: grant none never renews the token, so the \

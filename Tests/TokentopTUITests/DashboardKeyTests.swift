@@ -382,6 +382,23 @@ import TokentopCore
         #expect(harness.backend.calls.revoked.isEmpty)
     }
 
+    /// Marked rows that are all revoked are refused at once, as one is, not asked about and refused after `y`.
+    @Test func markedRowsAllRevokedAreNotAskedAboutForRefreshing() {
+        let harness = Fixtures.harness()
+        // gh-alice (the first row) revoked too, beside slack-bot (the last).
+        harness.backend.publish { snapshot in
+            if let index = snapshot.connections.firstIndex(where: { $0.id == "gh-alice" }) {
+                snapshot.connections[index].revokedAt = Fixtures.at(-60)
+            }
+        }
+        harness.frame()
+        let lines = harness.press(.character(" "), .character("G"), .character(" "), .character("r"))
+        #expect(harness.dashboard.marked == ["gh-alice", "slack-bot"])
+        #expect(harness.dashboard.overlay == nil)
+        #expect(lines[38].contains("are revoked, nothing to refresh"), "\(lines[38])")
+        #expect(harness.backend.calls.refreshed.isEmpty)
+    }
+
     @Test func spaceMarksAndRefreshActsOnTheMarkedRows() throws {
         let harness = Fixtures.harness()
         harness.frame()

@@ -143,6 +143,11 @@ extension StoreExport {
                 guard elements.count <= limit else {
                     throw fields.fail(column, "has \(elements.count) entries, more than the \(limit) allowed")
                 }
+                // A member is a name as an import file's is: visible, and as long as an address may be.
+                for case (let index, .string(let member)) in elements.enumerated() where column == "members" {
+                    try fields.checkName(
+                        member, field: "members[\(index)]", maximumLength: ImportFile.maximumMemberLength)
+                }
             }
             let id = try fields.string("id") ?? ""
             if let parent = parents[id] {
@@ -241,6 +246,10 @@ extension StoreExport {
             throw refuse("has \(list.count) entries, more than the \(ImportFieldReader.maximumListCount) allowed")
         }
         for (index, element) in list.enumerated() {
+            // An import file's lists hold no blank entry: a blank scope or member is nothing to send or to show.
+            guard !SafeText.isInvisible(element) else {
+                throw refuse("entry \(index) has no visible character, only spaces or invisible format characters")
+            }
             if let control = element.unicodeScalars.first(where: SafeText.isUnsafe) {
                 throw refuse(
                     "entry \(index) contains the control or invisible character U+"

@@ -128,6 +128,9 @@ struct ImportFieldReader {
                 throw fail(field, "expected a non-empty string, found \(element.kindName)")
             }
             guard !text.isEmpty else { throw fail(field, "expected a non-empty string, found an empty string") }
+            guard !SafeText.isInvisible(text) else {
+                throw fail(field, "has no visible character, only spaces or invisible format characters")
+            }
             if let control = text.unicodeScalars.first(where: SafeText.isUnsafe) {
                 throw fail(
                     field,

@@ -303,9 +303,12 @@ final class Dashboard {
         }
     }
 
-    /// One connection refreshes at once; several marked ones ask first, naming how many.
+    /// One connection refreshes at once; several marked ones ask first, naming how many, unless all are revoked
+    /// (said at once, as for one).
     func askToRefresh(_ ids: [String]) {
-        guard ids.count > 1 else { return requestRefresh(ids) }
+        let asked = Set(ids)
+        let revoked = snapshot.connections.filter { asked.contains($0.id) && $0.revokedAt != nil }.count
+        guard ids.count > 1, revoked < ids.count else { return requestRefresh(ids) }
         guard writable("refresh") else { return }
         overlay = .confirmRefresh(ids: ids)
     }
