@@ -232,11 +232,7 @@ import TokentopCore
     /// A revoked connection's tokens are erased; the detail view says so beside the fingerprint it keeps, as
     /// `show` does, instead of a bare fingerprint that reads as a token still held.
     @Test func aRevokedConnectionsDetailSaysItsTokenWasWiped() {
-        let harness = Fixtures.harness()
-        harness.frame()
-        harness.press(.character("/"))
-        for character in "slack-bot" { harness.press(.character(character)) }
-        let text = harness.press(.enter, .enter).joined(separator: "\n")
+        let text = onTheRevokedRow().press(.enter).joined(separator: "\n")
         #expect(text.contains("none (wiped when revoked; it was xoxb…55443322)"), "\(text)")
         #expect(!text.contains("fingerprint xoxb"))
     }
@@ -357,12 +353,19 @@ import TokentopCore
         #expect(harness.dashboard.filter.unicodeScalars.count == Dashboard.filterLimit)
     }
 
-    @Test func aRevokedRowIsNotSentForRefreshAndTheMessageSaysWhy() {
+    /// The dashboard filtered down to slack-bot, the fixture's revoked row, under the cursor.
+    func onTheRevokedRow() -> Harness {
         let harness = Fixtures.harness()
         harness.frame()
         harness.press(.character("/"))
         for character in "slack-bot" { harness.press(.character(character)) }
-        let lines = harness.press(.enter, .character("r"))
+        harness.press(.enter)
+        return harness
+    }
+
+    @Test func aRevokedRowIsNotSentForRefreshAndTheMessageSaysWhy() {
+        let harness = onTheRevokedRow()
+        let lines = harness.press(.character("r"))
         #expect(harness.backend.calls.refreshed.isEmpty)
         #expect(
             lines[38].hasPrefix(
@@ -371,11 +374,8 @@ import TokentopCore
 
     /// `x` on a revoked row says so at once, as `r` does, instead of asking and refusing after `y`.
     @Test func aRevokedRowIsNotAskedAboutForRevoking() {
-        let harness = Fixtures.harness()
-        harness.frame()
-        harness.press(.character("/"))
-        for character in "slack-bot" { harness.press(.character(character)) }
-        let lines = harness.press(.enter, .character("x"))
+        let harness = onTheRevokedRow()
+        let lines = harness.press(.character("x"))
         #expect(harness.dashboard.overlay == nil)
         #expect(lines[38].hasPrefix(" slack-bot is already revoked"), "\(lines[38])")
         harness.press(.character("y"))
