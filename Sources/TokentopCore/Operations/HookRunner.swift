@@ -100,12 +100,12 @@ public final class HookRunner: Sendable {
         if skipped > 0 { log("stopping: event commands not run", ["events": String(skipped)]) }
     }
 
-    /// How a command run by ``run(_:input:timeout:)`` ended.
+    /// How a command run by ``run(_:input:timeout:stopBy:)`` ended.
     public enum Outcome: Equatable, Sendable {
         case exited(Int32)
         case killed(Int32)
         case timedOut
-        /// Killed because this process stopped (see ``finish()``).
+        /// Killed because this process stopped (see ``finish(within:)``).
         case stopped
         case notStarted(String)
     }
@@ -126,7 +126,7 @@ public final class HookRunner: Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         // Nothing else of ours: a command (or what it leaves running) held libcurl's wake-up sockets and its own
-        // pipe's other copy. Where the C library cannot, the descriptors tokentop opens close on exec anyway.
+        // pipe's other copy. A C library before glibc 2.34 cannot, and they are inherited there as before.
         _ = SpawnActions.closeFrom(3, in: &actions)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
