@@ -448,6 +448,13 @@ import Testing
                 spaces or invisible format characters
                 """),
         BadFile(
+            text: file(connections: [alice("grant", "\"client_credentials\"")]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): refresh_token: grant client_credentials renews without a \
+                refresh token, so the refresh token would be stored and never used; leave it out, or choose grant \
+                refresh_token
+                """),
+        BadFile(
             text: file(connections: [alice("grant", "\"none\"")]),
             expected: """
                 bad.json: connections[0] (id "acme-alice"): refresh_token: grant none never renews the token, so the \

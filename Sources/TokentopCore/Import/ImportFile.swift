@@ -322,11 +322,15 @@ public enum ImportFile {
         if grant != .none, credential != .oauth2 {
             throw reader.fail("grant", "\(credential.rawValue) credentials are static; their grant is none")
         }
-        if grant == .none, refreshToken != nil {
+        if grant != .refreshToken, refreshToken != nil {
+            // Only the refresh_token grant sends one; any other grant would keep a secret it never uses.
+            let why =
+                grant == .none
+                ? "grant none never renews the token" : "grant \(grant.rawValue) renews without a refresh token"
             throw reader.fail(
                 "refresh_token",
-                "grant none never renews the token, so the refresh token would be stored and never used; leave it "
-                    + "out, or choose grant refresh_token")
+                "\(why), so the refresh token would be stored and never used; leave it out, or choose grant "
+                    + "refresh_token")
         }
         if grant == .refreshToken, refreshToken == nil {
             throw reader.fail(
