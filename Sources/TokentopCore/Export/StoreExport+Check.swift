@@ -246,19 +246,7 @@ extension StoreExport {
             throw refuse("has \(list.count) entries, more than the \(ImportFieldReader.maximumListCount) allowed")
         }
         for (index, element) in list.enumerated() {
-            // An import file's lists hold no blank entry: a blank scope or member is nothing to send or to show.
-            guard !SafeText.isInvisible(element) else {
-                throw refuse("entry \(index) has no visible character, only spaces or invisible format characters")
-            }
-            if let control = element.unicodeScalars.first(where: SafeText.isUnsafe) {
-                throw refuse(
-                    "entry \(index) contains the control or invisible character U+"
-                        + "\(String(format: "%04X", control.value)); remove it")
-            }
-            guard element.utf8.count <= ImportFieldReader.maximumStringBytes else {
-                throw refuse(
-                    "entry \(index) is \(element.utf8.count) bytes long, more than the 64 KiB any entry may be")
-            }
+            if let problem = ImportFieldReader.entryProblem(element) { throw refuse("entry \(index) \(problem)") }
         }
     }
 

@@ -128,19 +128,22 @@ struct ImportFieldReader {
                 throw fail(field, "expected a non-empty string, found \(element.kindName)")
             }
             guard !text.isEmpty else { throw fail(field, "expected a non-empty string, found an empty string") }
-            guard !SafeText.isInvisible(text) else {
-                throw fail(field, "has no visible character, only spaces or invisible format characters")
-            }
-            if let control = text.unicodeScalars.first(where: SafeText.isUnsafe) {
-                throw fail(
-                    field,
-                    "contains the control or invisible character U+\(String(format: "%04X", control.value)); remove it")
-            }
-            guard text.utf8.count <= Self.maximumStringBytes else {
-                throw fail(field, "is \(text.utf8.count) bytes long, more than the 64 KiB any field may be")
-            }
+            if let problem = Self.entryProblem(text) { throw fail(field, problem) }
             return text
         }
+    }
+
+    /// What is wrong with a list's non-empty entry, or nil: the rules an import file's lists and a restored
+    /// store's list columns share.
+    static func entryProblem(_ text: String) -> String? {
+        if SafeText.isInvisible(text) { return "has no visible character, only spaces or invisible format characters" }
+        if let control = text.unicodeScalars.first(where: SafeText.isUnsafe) {
+            return "contains the control or invisible character U+\(String(format: "%04X", control.value)); remove it"
+        }
+        guard text.utf8.count <= maximumStringBytes else {
+            return "is \(text.utf8.count) bytes long, more than the 64 KiB any field may be"
+        }
+        return nil
     }
 
     func number(_ key: String) throws -> Double? {

@@ -275,8 +275,7 @@ final class Dashboard {
         guard writable("refresh") else { return }
         guard !ids.isEmpty else { return say("no connection to refresh", isError: true) }
         // Said at once, rather than "refresh requested" and the refusal in the event pane a moment later.
-        let asked = Set(ids)
-        let revoked = snapshot.connections.filter { asked.contains($0.id) && $0.revokedAt != nil }
+        let revoked = revokedConnections(among: ids)
         if revoked.count == ids.count {
             // Short enough to fit beside the position at 120 columns.
             let one = ids.count == 1
@@ -306,11 +305,14 @@ final class Dashboard {
     /// One connection refreshes at once; several marked ones ask first, naming how many, unless all are revoked
     /// (said at once, as for one).
     func askToRefresh(_ ids: [String]) {
-        let asked = Set(ids)
-        let revoked = snapshot.connections.filter { asked.contains($0.id) && $0.revokedAt != nil }.count
-        guard ids.count > 1, revoked < ids.count else { return requestRefresh(ids) }
+        guard ids.count > 1, revokedConnections(among: ids).count < ids.count else { return requestRefresh(ids) }
         guard writable("refresh") else { return }
         overlay = .confirmRefresh(ids: ids)
+    }
+
+    /// The connections of `ids` that are revoked, looked up one by one (not a pass over every connection).
+    private func revokedConnections(among ids: [String]) -> [Connection] {
+        ids.compactMap { snapshot.connection(id: $0) }.filter { $0.revokedAt != nil }
     }
 
     /// Asks before revoking; when every row is already revoked, says so at once (as `r` on them does) rather than
@@ -318,9 +320,7 @@ final class Dashboard {
     func askToRevoke(_ ids: [String]) {
         guard writable("revoke") else { return }
         guard !ids.isEmpty else { return say("no connection to revoke", isError: true) }
-        let asked = Set(ids)
-        let revoked = snapshot.connections.filter { asked.contains($0.id) && $0.revokedAt != nil }
-        guard revoked.count < ids.count else {
+        guard revokedConnections(among: ids).count < ids.count else {
             return say("\(Self.describe(ids)) \(ids.count == 1 ? "is" : "are") already revoked", isError: true)
         }
         overlay = .confirmRevoke(ids: ids)
