@@ -32,7 +32,11 @@ struct DemoReauthTmuxTests {
         #expect(screen.contains("✓ Re-authorized acme-frank (frank@example.com)."), "no outcome:\n\(screen)")
         #expect(screen.contains("refresh token stored."))
         try tmux.send("Enter")
-        screen = try await tmux.wait { !$0.contains("Re-auth acme-frank") }
+        // The demo's short-lived token may be renewed at once (`↻ refreshing` for a moment); it settles as healthy.
+        screen = try await tmux.wait {
+            !$0.contains("Re-auth acme-frank")
+                && DashboardTmuxTests.row(of: "acme-frank", in: $0)?.contains("● healthy") == true
+        }
         #expect(DashboardTmuxTests.row(of: "acme-frank", in: screen)?.contains("● healthy") == true, "\(screen)")
         #expect(screen.contains("acme-frank re-authorized"), "no event:\n\(screen)")
         try tmux.send("Escape")
