@@ -18,19 +18,8 @@ struct Daemon {
         try OperationsLoop.check(settings)
         try JSONLinesLog.check(settings.logFile, store: engine.store)
         let log = try JSONLinesLog(path: settings.logFile)
-        // A parent may have started us with these blocked (threads of a test runner do); we must hear them.
-        var wanted = sigset_t()
-        sigemptyset(&wanted)
-        for number in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&wanted, number) }
-        pthread_sigmask(SIG_UNBLOCK, &wanted, nil)
-        for number in [SIGTERM, SIGINT, SIGHUP] { signal(number, SIG_IGN) }
         let (signals, continuation) = AsyncStream<Int32>.makeStream()
-        let sources = [SIGTERM, SIGINT, SIGHUP].map { number in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { continuation.yield(number) }
-            source.resume()
-            return source
-        }
+        let sources = SignalSources.watch([SIGTERM, SIGINT, SIGHUP]) { continuation.yield($0) }
         defer { sources.forEach { $0.cancel() } }
         let operations = OperationsLoop(engine: engine) { message, fields in log.write(message, fields) }
         operations.apply(settings)

@@ -121,16 +121,6 @@ struct ReauthCommand {
 
     /// Ctrl-C and SIGTERM cancel the sign-in, so that its listener closes and the attempt is recorded.
     private func cancelOnSignal(_ session: ReauthSession) -> [any DispatchSourceSignal] {
-        var wanted = sigset_t()
-        sigemptyset(&wanted)
-        for number in [SIGINT, SIGTERM] { sigaddset(&wanted, number) }
-        pthread_sigmask(SIG_UNBLOCK, &wanted, nil)
-        return [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { session.cancel() }
-            source.resume()
-            return source
-        }
+        SignalSources.watch([SIGINT, SIGTERM]) { _ in session.cancel() }
     }
 }

@@ -361,25 +361,44 @@ struct Runner {
         engine.start()
         // Nothing to write and nobody to tell: no loop waking five times a second in an idle dashboard.
         if settings.metricsFile != nil || settings.onEvent != nil { operations.start() }
-        do {
-            let look = Self.look(settings)
+        let look = Self.look(settings)
+        let outcome = Result {
             try runDashboard(
                 backend: engine, themesDirectory: look.themesDirectory, themeName: look.themeName, keys: look.keys)
-        } catch {
-            await engine.stop()
-            await operations.stop()
-            throw error
         }
+        await stopAfterDashboard(engine, operations)
+        if case .failure(let error as TerminalError) = outcome, case .interrupted = error {
+            // Ctrl-C is a way to quit: said as a shell expects, 128 + the signal.
+            Output.error("\(error)")
+            return error.exitCode
+        }
+        try outcome.get()
+        return 0
+    }
+
+    /// Stops the refresh actor and the event commands once the terminal is back, saying why the prompt does not
+    /// return at once. A signal meanwhile (a second Ctrl-C) abandons the refreshes in flight and kills the running
+    /// event command, which runs in a process group of its own and would otherwise outlive us.
+    private func stopAfterDashboard(_ engine: Engine, _ operations: OperationsLoop) async {
+        let signals = SignalSources.watch([SIGINT, SIGTERM, SIGHUP]) { number in
+            operations.abandonEventCommands()
+            Output.error("\(TerminalError.interrupted(signal: number))")
+            _exit(128 + number)
+        }
+        defer { signals.forEach { $0.cancel() } }
         let flying = engine.snapshot().inFlight.count
         if flying > 0 {
-            // The terminal is back; say why the prompt does not return at once.
             Output.error(
                 "waiting for \(counted(flying, "refresh", "refreshes")) in flight to be stored (at most 30s for "
                     + "the answer, and a minute more while the database is locked); Ctrl-C abandons "
                     + "\(flying == 1 ? "it" : "them"), and a rotated refresh token with it")
         }
         await engine.stop()
+        if operations.eventCommandsBusy {
+            Output.error(
+                "waiting at most \(Countdown.format(seconds: HookRunner.stopGrace)) for the --on-event command to "
+                    + "finish; Ctrl-C kills it now")
+        }
         await operations.stop()
-        return 0
     }
 }

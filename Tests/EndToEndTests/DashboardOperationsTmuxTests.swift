@@ -39,6 +39,36 @@ struct DashboardOperationsTmuxTests {
         }
     }
 
+    /// Quitting with an event command still running waits for it a few seconds and says so; a second Ctrl-C kills
+    /// it and exits at once. The command runs in a process group of its own, which the terminal's Ctrl-C does not
+    /// reach: it outlived a dashboard killed by that second Ctrl-C.
+    @Test func aSecondCtrlCKillsTheRunningEventCommandAndExits() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let pidFile = sandbox.root.appendingPathComponent("event.pid").path
+        let tmux = try Tmux(width: 160, environment: sandbox.environment, directory: sandbox.root)
+        try tmux.send(
+            "\(Binary.path) demo --on-event 'echo $$ > \(pidFile); exec sleep 300'; echo \"exit\"=$?", literal: true)
+        try tmux.send("Enter")
+        _ = try await tmux.wait(timeout: 30) { $0.contains("acme-alice") }
+        // An operator's refresh is an event: the command starts and keeps running.
+        try tmux.send("r")
+        let written = { Int32(DaemonOperationsTests.read(pidFile).trimmingCharacters(in: .whitespacesAndNewlines)) }
+        try await DaemonOperationsTests.waitFor(20, "the event command's pid") { written() != nil }
+        let pid = try #require(written())
+        #expect(kill(pid, 0) == 0, "the event command is running")
+        try tmux.send("C-c")
+        var screen = try await tmux.wait { $0.contains("for the --on-event command to finish") }
+        let waiting = "waiting at most 5s for the --on-event command to finish; Ctrl-C kills it now"
+        #expect(screen.contains(waiting), "\(screen)")
+        try tmux.send("C-c")
+        screen = try await tmux.wait { DatabaseFaultTests.exitStatus(in: $0) != nil }
+        #expect(DatabaseFaultTests.exitStatus(in: screen) == 130, "\(screen)")
+        #expect(screen.contains("tokentop: interrupted by signal 2"), "\(screen)")
+        // Killed and reaped before the exit: no process is left with that id.
+        #expect(kill(pid, 0) == -1 && errno == ESRCH, "the event command outlived the dashboard")
+    }
+
     /// Opens the demo in a terminal with `environment` and puts the cursor on acme-bob.
     static func demoOnAcmeBob(_ sandbox: Sandbox, environment: [String: String]) async throws -> Tmux {
         let tmux = try Tmux(

@@ -91,10 +91,15 @@ public final class HookRunner: Sendable {
         queue.sync {}
     }
 
+    /// Whether a command is running or an event waits for one.
+    public var isBusy: Bool { waiting.withLock { $0 > 0 } }
+
     /// Gives the queued and running commands `grace` seconds, then kills the one still running and drops the
-    /// rest, saying how many: for a process that stops.
+    /// rest, saying how many: for a process that stops. A second call, from another thread while the first waits,
+    /// may shorten the grace (0 kills the running command now).
     public func finish(within grace: Double = stopGrace) {
-        stopping.withLock { $0 = (DispatchTime.now().uptimeNanoseconds + UInt64(grace * 1e9), 0) }
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(grace * 1e9)
+        stopping.withLock { $0 = (min($0?.deadline ?? .max, deadline), $0?.skipped ?? 0) }
         queue.sync {}
         let skipped = stopping.withLock { $0?.skipped ?? 0 }
         if skipped > 0 { log("stopping: event commands not run", ["events": String(skipped)]) }

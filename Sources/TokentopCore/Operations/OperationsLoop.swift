@@ -58,6 +58,15 @@ public final class OperationsLoop: Sendable {
         config.withLock { $0.hooks }?.finish()
     }
 
+    /// Whether an event command is running or an event waits for one: a stopping process says why it waits.
+    public var eventCommandsBusy: Bool { config.withLock { $0.hooks }?.isBusy ?? false }
+
+    /// Kills the running event command and drops the queued events now, while ``stop()`` may be waiting for them:
+    /// for a second Ctrl-C, so that no command outlives the process.
+    public func abandonEventCommands() {
+        config.withLock { $0.hooks }?.finish(within: 0)
+    }
+
     private func run() async {
         var cursor = EventCursor(after: engine.snapshot())
         var filter = HookEventFilter(engine.snapshot())
