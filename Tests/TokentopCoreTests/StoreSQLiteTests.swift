@@ -48,6 +48,33 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["e"])
     }
 
+    /// A symbolic link that loops or leads nowhere is named as one, for reading commands and creating ones alike:
+    /// a reading command said "there is no database", a creating one SQLite's "unable to open database file".
+    @Test func aBrokenSymbolicLinkIsNamedForWhatItIs() throws {
+        let directory = try StoreTemporaryDirectory()
+        let loop = directory.file("loop")
+        let dangling = directory.file("dangling")
+        try FileManager.default.createSymbolicLink(atPath: loop, withDestinationPath: loop)
+        try FileManager.default.createSymbolicLink(atPath: dangling, withDestinationPath: directory.file("gone/db"))
+        let expected = [
+            loop: "cannot open the database \(loop): its symbolic links lead in a loop; fix the link, or name another "
+                + "file with --db or TOKENTOP_DB; nothing was changed",
+            dangling: "cannot open the database \(dangling): it is a symbolic link to \(directory.file("gone/db")), "
+                + "which does not exist; fix the link, or name another file with --db or TOKENTOP_DB; nothing was "
+                + "changed",
+        ]
+        for (path, message) in expected {
+            for create in [true, false] {
+                let error = try #require(throws: StoreError.self) {
+                    try Store.open(path: path, secrets: SecretBox(key: StoreFixtures.key), create: create)
+                }
+                #expect(error.code == .cannotOpen)
+                #expect(error.message == message, "create: \(create)")
+            }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["dangling", "loop"])
+    }
+
     /// A store that follows changes (a dashboard, a daemon) checkpoints its write-ahead log on a thread of its own,
     /// and the log restarts from its beginning. The thread's connection had never read the file, took it for one
     /// not in WAL mode, and checkpointed nothing: the log grew a page a second under an idle daemon.

@@ -35,11 +35,13 @@ final class SQLiteDatabase: SQLDatabase {
                 "the database \(path) ends with a slash, which names a directory; name the database's file with "
                     + "--db or TOKENTOP_DB; nothing was changed", path: path)
         }
-        if !create, !FileManager.default.fileExists(atPath: path) {
+        var info = stat()
+        if !create, stat(path, &info) != 0 {
             throw StoreError(
                 .cannotOpen,
-                "there is no database at \(path); `tokentop import FILE` creates one, `tokentop demo` shows how "
-                    + "tokentop works, and --db or TOKENTOP_DB choose another file", path: path)
+                Self.unreachable(path, code: errno)
+                    ?? "there is no database at \(path); `tokentop import FILE` creates one, `tokentop demo` shows "
+                    + "how tokentop works, and --db or TOKENTOP_DB choose another file", path: path)
         }
         if !create, Self.isEmptyFile(path) {
             // SQLite would take it for a new database and our migration would fill it: a reading command must
@@ -379,6 +381,28 @@ final class SQLiteDatabase: SQLDatabase {
         return "file:" + (absolute.addingPercentEncoding(withAllowedCharacters: allowed) ?? absolute) + "?immutable=1"
     }
 
+    /// Why `path`, which `stat` could not follow (`code`, its errno), cannot be opened: a symbolic link that loops
+    /// or leads nowhere, a directory on the way this user may not search; nil when nothing is there at all.
+    private static func unreachable(_ path: String, code: Int32) -> String? {
+        var info = stat()
+        let isLink = lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK
+        let other = "name another file with --db or TOKENTOP_DB; nothing was changed"
+        switch code {
+        case ENOENT where isLink:
+            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "a missing file"
+            return "cannot open the database \(path): it is a symbolic link to \(target), which does not exist; fix "
+                + "the link, or \(other)"
+        case ENOENT: return nil
+        case ELOOP:
+            return "cannot open the database \(path): its symbolic links lead in a loop; fix the link, or \(other)"
+        case EACCES:
+            return "cannot open the database \(path): a directory on its path may not be searched by this user "
+                + "(permission denied); ask for access to it, or \(other)"
+        default:
+            return "cannot open the database \(path): \(String(cString: strerror(code))); \(other)"
+        }
+    }
+
     /// Creates `path` with mode 0600 if it does not exist, so that no other user can ever read it.
     private static func createPrivateFile(_ path: String) throws {
         let descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -403,6 +427,11 @@ final class SQLiteDatabase: SQLDatabase {
                     .cannotOpen,
                     "cannot open the database \(path): it is not a regular file (a device, a pipe or a socket); "
                         + "name a file with --db or TOKENTOP_DB; nothing was changed", path: path)
+            }
+            // A symbolic link that loops or leads nowhere: O_EXCL refused to follow it, and SQLite would only say
+            // that it is "unable to open database file".
+            if stat(path, &info) != 0, let problem = unreachable(path, code: errno) {
+                throw StoreError(.cannotOpen, problem, path: path)
             }
             // Its mode is tightened only once it proves to be a tokentop store (tightenFiles).
             return
