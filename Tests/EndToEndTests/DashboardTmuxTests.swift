@@ -112,6 +112,24 @@ struct DashboardTmuxTests {
         }
     }
 
+    /// In the C locale (a bare container, an SSH session that sends no LANG) the dashboard draws its symbols in
+    /// ASCII: every status symbol and tree branch was a question mark.
+    @Test func theCLocaleGetsASCIISymbols() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let tmux = try Tmux(
+            environment: sandbox.environment.merging(["LANG": "C", "LC_ALL": "C"]) { $1 }, directory: sandbox.root)
+        try tmux.send("\(Binary.path) demo; echo \"exit\"=$?", "Enter")
+        let screen = try await tmux.wait(timeout: 30) { $0.contains("contoso-kim-graph") }
+        let header = screen.split(separator: "\n").first { $0.contains("connections") }.map(String.init) ?? ""
+        #expect(header.contains(" healthy") && !header.contains("?"), "\(screen)")
+        #expect(Self.row(of: "acme-alice", in: screen)?.hasPrefix(" * healthy") == true, "\(screen)")
+        #expect(screen.contains("`- contoso-kim-graph"), "\(screen)")
+        try tmux.send("q")
+        let after = try await tmux.wait { DatabaseFaultTests.exitStatus(in: $0) != nil }
+        #expect(DatabaseFaultTests.exitStatus(in: after) == 0, "\(after)")
+    }
+
     /// A dashboard whose terminal goes away while SIGHUP is ignored (`nohup`, `trap '' HUP`) ends all the same:
     /// every read of the gone terminal failed at once, and it read on at a full core, for ever.
     @Test func aDashboardWhoseTerminalGoesAwayEndsEvenWithSIGHUPIgnored() async throws {

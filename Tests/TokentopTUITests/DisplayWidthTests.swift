@@ -56,6 +56,20 @@ import TokentopCore
         #expect(encoded == "?? wifi")
     }
 
+    /// In a C or POSIX locale the terminal can print no character past ASCII: the dashboard's own symbols and lines
+    /// are drawn in ASCII, as wide as the canvas has them, where they were rows of question marks.
+    @Test func aTerminalThatPrintsOnlyASCIIGetsTheDashboardsGlyphsInASCII() {
+        let asciiOnly: (Unicode.Scalar) -> Int = { $0.isASCII ? 1 : -1 }
+        #expect(TerminalText.encode("● healthy  ■ static ✓  ├─ kim-graph  🔒 read-only", scalarWidth: asciiOnly)
+            == "* healthy  # static +  |- kim-graph  [] read-only")
+        // Each status keeps a symbol of its own.
+        let symbols = ConnectionStatus.allCases.map { TerminalText.encode($0.symbol, scalarWidth: asciiOnly) }
+        #expect(Set(symbols).count == ConnectionStatus.allCases.count, "\(symbols)")
+        #expect(symbols.allSatisfy { $0.count == 1 && $0 != "?" }, "\(symbols)")
+        // Text that is not the dashboard's own, a subject's, still shows that something is there.
+        #expect(TerminalText.encode("日本", scalarWidth: asciiOnly) == "????")
+    }
+
     @Test func controlAndFormatCharactersAreUnsafeAndPrintableOnesAreNot() {
         let unsafe: [Character] = ["\u{0}", "\u{1B}", "\n", "\u{7F}", "\u{85}", "\u{202E}", "\u{2028}", "\u{200D}"]
         #expect(unsafe.filter { !$0.isUnsafeForTerminal }.isEmpty)

@@ -35,6 +35,11 @@ enum TerminalText {
         let widths = scalars.map(scalarWidth)
         let joins = scalars.contains { $0.value == 0x200D }
         if !joins, widths.allSatisfy({ $0 >= 0 }), widths.reduce(0, +) == cells { return scalars }
+        if widths.contains(where: { $0 < 0 }), let plain = asciiStandIns[character], plain.count == cells {
+            // A terminal that cannot print it at all (a C or POSIX locale) gets the dashboard's own glyphs in ASCII,
+            // as htop draws its meters there, rather than a row of question marks.
+            return Array(plain.unicodeScalars)
+        }
         let base = widths[0]
         guard base > 0, base <= cells else { return Array(repeating: "?", count: cells) }
         if base < cells {
@@ -49,4 +54,13 @@ enum TerminalText {
         }
         return kept
     }
+
+    /// The dashboard's own symbols and lines in ASCII, as wide as they are drawn. Each status keeps a symbol of its
+    /// own (its word is always beside it); a tree's branches stay branches.
+    static let asciiStandIns: [Character: String] = [
+        "●": "*", "◐": "%", "↻": "@", "▲": "^", "✕": "x", "⊘": "/", "■": "#",
+        "✓": "+", "✗": "x", "×": "x", "…": ".", "·": ".", "—": "-", "–": "-", "“": "\"", "”": "\"",
+        "─": "-", "│": "|", "├": "|", "└": "`", "┌": "+", "┐": "+", "┘": "+", "┬": "+", "┴": "+", "┼": "+",
+        "↑": "^", "↓": "v", "→": ">", "←": "<", "↵": "<", "🔒": "[]", "±": "+", "½": "/",
+    ]
 }
