@@ -78,4 +78,34 @@ struct AuditTests {
         #expect(
             broken.run.stderr.contains("is broken: entry 2 was changed after it was written"), "\(broken.run.stderr)")
     }
+
+    /// An import or a restore from standard input is audited as `standard input`, as its messages name it, not as
+    /// `-`; so are the ones that fail.
+    @Test func standardInputIsAuditedByName() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        let file = Data(CommandLineTests.importFile.utf8)
+        #expect(try Binary.run(["import", "-"], environment: env, stdin: file).status == 0)
+        #expect(try Binary.run(["import", "-"], environment: env, stdin: Data()).status == 1)
+        let export = try Binary.run(["export", "-"], environment: env)
+        #expect(export.status == 0, "\(export.stderr)")
+        // A restore into the store it came from, which is not empty, fails; into a new one it succeeds.
+        let refused = try Binary.run(["import", "-"], environment: env, stdin: Data(export.stdout.utf8))
+        #expect(refused.status == 1)
+        #expect(refused.stderr.hasPrefix("tokentop: standard input: "), "\(refused.stderr)")
+        let copy = sandbox.database + ".copy"
+        let restored = try Binary.run(["import", "-", "--db", copy], environment: env, stdin: Data(export.stdout.utf8))
+        #expect(restored.status == 0, "\(restored.stderr)")
+
+        // The copy carries the source's log over, and adds its own restore.
+        for (database, outcomes) in [(sandbox.database, ["ok", "failed", "failed"]), (copy, ["ok", "failed", "ok"])] {
+            let json = try Binary.run(["audit", "--json", "--db", database], environment: env)
+            let entries = try #require(
+                try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+            let imports = entries.filter { $0["action"] as? String == "import" }
+            #expect(imports.map { $0["outcome"] as? String } == outcomes, "\(json.stdout)")
+            #expect(imports.map { $0["target"] as? String } == Array(repeating: "standard input", count: 3))
+        }
+    }
 }

@@ -17,7 +17,7 @@ extension ImportFile {
     ) throws -> ImportSummary {
         let bundle: ImportBundle
         let export: StoreDump?
-        // What errors and the history name the input by: `-` is not a name a user reads.
+        // What errors, the history and the audit log name the input by: `-` is not a name a user reads.
         let source = displayName(path)
         do {
             let data = try read(path)
@@ -27,13 +27,13 @@ extension ImportFile {
         } catch {
             if let store = try? openStore(false) {
                 _ = try? store.appendAudit(
-                    action: .import, target: path, outcome: "failed", detail: "\(error)", user: user, at: now)
+                    action: .import, target: source, outcome: "failed", detail: "\(error)", user: user, at: now)
             }
             throw error
         }
-        if let export { return try restore(export, path: path, openStore: openStore, user: user, at: now) }
+        if let export { return try restore(export, source: source, openStore: openStore, user: user, at: now) }
         let store = try openStore(true)
-        return try store.audited(.import, target: path, user: user, at: now, detail: \.description) {
+        return try store.audited(.import, target: source, user: user, at: now, detail: \.description) {
             try store.importBundle(bundle, at: now)
         }
     }
@@ -41,7 +41,7 @@ extension ImportFile {
     /// Restores a whole-store export; a store this call created is taken away again when the restore fails, so
     /// that nothing is left behind.
     private static func restore(
-        _ export: StoreDump, path: String, openStore: (_ create: Bool) throws -> Store, user: String, at now: Date
+        _ export: StoreDump, source: String, openStore: (_ create: Bool) throws -> Store, user: String, at now: Date
     ) throws -> ImportSummary {
         var created: String?
         /// An empty file the restore fills (a `touch`), put back empty when the restore fails.
@@ -61,12 +61,12 @@ extension ImportFile {
                 filled = store.path
             }
             do {
-                return ImportSummary(wholeStore: try store.restore(export, file: path, user: user, at: now))
+                return ImportSummary(wholeStore: try store.restore(export, file: source, user: user, at: now))
             } catch {
                 if created == nil {
                     // Not a second busy timeout for an entry that would meet the same lock (see `Store.audited`).
                     _ = try? store.appendAudit(
-                        action: .import, target: path, outcome: "failed", detail: "\(error)", user: user, at: now,
+                        action: .import, target: source, outcome: "failed", detail: "\(error)", user: user, at: now,
                         briefly: (error as? StoreError)?.code == .busy)
                 }
                 throw error
