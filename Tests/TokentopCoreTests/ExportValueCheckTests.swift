@@ -42,17 +42,17 @@ import TokentopTestSupport
         ("connections", 0, "subject", "\"   \"", "subject: must not be empty"),
         ("connections", 0, "members", "\"[1,2]\"", "members: expected a JSON array of strings"),
         // Entries are held to an import file's rules: none blank, a member no longer than an address.
-        ("connections", 0, "members", #""[\"  \"]""#, "members: entry 0 has no visible character"),
+        ("connections", 0, "members", #""[\"  \"]""#, "members[0]: has no visible character"),
         ("connections", 0, "members", #""[\"\#(String(repeating: "m", count: 321))\"]""#,
             "members[0]: is longer than 320 characters"),
-        ("integrations", 0, "scopes", #""[\"read\",\"\"]""#, "scopes: entry 1 has no visible character"),
+        ("integrations", 0, "scopes", #""[\"read\",\"\"]""#, "scopes[1]: has no visible character"),
         ("connections", 0, "refresh_token", "null", "refresh_token: missing, though refresh_fingerprint says"),
         ("integrations", 0, "token_url", "\"http://fakeuser:fakepass@127.0.0.1/x\"", "token_url: carries credentials"),
         ("integrations", 0, "token_url", "\"ftp://x/\"", "token_url: expected an http or https URL"),
         // Credentials a browser reads where RFC 3986 sees a path, in a URL column and in the resources list.
         ("integrations", 0, "token_url", "\"https:fakeuser:fakepass@127.0.0.1/x\"", "token_url: carries credentials"),
         ("integrations", 0, "redirect_uri", #""http:/fakeuser@127.0.0.1/cb""#, "redirect_uri: carries credentials"),
-        ("integrations", 0, "resources", #""[\"https:fakeuser@127.0.0.1\"]""#, "resources: carries credentials"),
+        ("integrations", 0, "resources", #""[\"https:fakeuser@127.0.0.1\"]""#, "resources[0]: carries credentials"),
     ])
     func anOutOfRangeValueIsRefusedAndNothingIsWritten(
         table: String, row: Int, column: String, json: String, message: String
@@ -65,6 +65,41 @@ import TokentopTestSupport
         try Self.expectRefusedAndNothingWritten(file, in: directory) { error in
             error.hasPrefix("\(file): tables.\(table)[\(row)]") && error.contains(message)
         }
+    }
+
+    /// A row holding what an import file refuses in the same field is refused by the restore, with the import's
+    /// message, naming the table, the row and the field (the list entry, for a list), and nothing is written.
+    @Test(arguments: [
+        // A resource is an absolute URI without a fragment (RFC 8707 §2), as an import's `resource` is.
+        ("integrations", 0, "resources", #""[\"api.acme.test/orders\"]""#, "resources[0]: expected an absolute URI"),
+        ("integrations", 0, "resources", #""[\"https://api.acme.test/#x\"]""#, "resources[0]: expected an absolute"),
+        ("integrations", 0, "audiences", #""[\"api orders\"]""#, "audiences[0]: must not contain spaces"),
+        // A list column holds the JSON array itself: a byte order mark before its [ is refused.
+        ("integrations", 0, "scopes", #""\ufeff[\"read\"]""#, "scopes: starts with a byte order mark (U+FEFF)"),
+        ("connections", 0, "members", #""\ufeff[\"a@example.com\"]""#, "members: starts with a byte order mark"),
+        ("connections", 0, "granted_scopes", #""\ufeff[\"read\"]""#, "granted_scopes: starts with a byte order"),
+        ("connections", 0, "granted_scopes", #"" [\"read\"]""#, "granted_scopes: expected a JSON array of strings"),
+        // A subject is at most 320 characters; a workspace at most 200, with a visible one.
+        ("connections", 0, "subject", "\"\(String(repeating: "s", count: 400))\"", "subject: is longer than 320"),
+        ("connections", 0, "workspace", #""   ""#, "workspace: has no visible character"),
+        ("connections", 0, "workspace", #""\u200d\u2060""#, "workspace: has no visible character"),
+        ("connections", 0, "workspace", #""""#, "workspace: must not be empty"),
+        ("connections", 0, "workspace", "\"\(String(repeating: "w", count: 201))\"", "workspace: is longer than 200"),
+        // The rest of an integration's and a connection's fields, as an import holds them.
+        ("integrations", 0, "provider", #""  ""#, "provider: must not be empty"),
+        ("integrations", 0, "client_id", #""  ""#, "client_id: must not be empty"),
+        ("integrations", 0, "api_key_in", #""body""#, "api_key_in: unknown value \"body\"; expected one of header"),
+        ("integrations", 0, "api_key_in", #""header""#, "api_key_name: missing; api_key_in needs"),
+        ("integrations", 0, "api_key_name", #""X-API-Key""#, "api_key_in: missing"),
+        ("integrations", 0, "probe_interval", "600", "probe_interval: given without a probe_url to check"),
+        ("integrations", 0, "probe_interval", #""600""#, "probe_interval: expected a number of seconds"),
+        ("connections", 0, "credential", #""api_key""#, "grant_kind: api_key credentials are static"),
+    ])
+    func aValueAnImportRefusesIsRefusedByTheRestore(
+        table: String, row: Int, column: String, json: String, message: String
+    ) throws {
+        try anOutOfRangeValueIsRefusedAndNothingIsWritten(
+            table: table, row: row, column: column, json: json, message: message)
     }
 
     /// An export of the fixture store with the rows of `table` changed by `edit`, written as edited.json; returns

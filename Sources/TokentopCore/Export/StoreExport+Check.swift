@@ -84,30 +84,34 @@ extension StoreExport {
     }
 
     /// Holds the rows to the import file's rules of meaning, with the same readers: URLs are http or https with a
-    /// host and no credentials, names come from their lists, a subject is visible, members are bounded, and a
-    /// derived connection names a root grant as its parent.
+    /// host and no credentials, names come from their lists, a subject and a workspace are visible and bounded, an
+    /// API key's placement and a probe's interval are whole, and a derived connection names a root grant as its
+    /// parent. (Each list column's entries are held to the import's rules by `checkList`.)
     private static func checkMeaning(_ dump: StoreDump, file: String) throws {
         func reader(_ table: String, _ index: Int, _ row: [(column: String, value: SQLValue)]) -> ImportFieldReader {
             var object = JSONObject()
             for (column, value) in row {
-                if case .text(let text) = value { _ = object.insert(column, .string(text)) }
+                switch value {
+                case .text(let text): _ = object.insert(column, .string(text))
+                case .integer(let number): _ = object.insert(column, .number(Double(number)))
+                case .real(let number): _ = object.insert(column, .number(number))
+                case .null, .blob: break
+                }
             }
             return ImportFieldReader(object: object, file: file, entry: label(table, index: index, row: row))
         }
         for (index, row) in dump.rows(of: "integrations").enumerated() {
             let fields = reader("integrations", index, row)
+            _ = try fields.requiredString("provider", "the provider's name, for example \"github\"")
             _ = try fields.requiredString("token_url", "the token endpoint")
+            _ = try fields.requiredString("client_id", "the client id the provider issued")
             for column in ["token_url", "revocation_url", "authorization_url", "device_authorization_url"] {
                 _ = try fields.httpURL(column)
             }
             _ = try fields.httpURL("probe_url")
+            _ = try ImportFile.probeInterval(fields)
             _ = try fields.redirectURI("redirect_uri")
-            // The import file's `resource` rule, for the list the column holds (its JSON shape is read back later).
-            if let text = listText(row, "resources"),
-                case .array(let resources)? = try? JSONValue.parse(Data(text.utf8))
-            {
-                for case .string(let resource) in resources { try fields.refuseUserInfo(resource, "resources") }
-            }
+            _ = try ImportFile.apiKeyPlacement(fields)
             _ = try fields.choice("client_auth", ClientAuthMethod.self)
             if let kind = try fields.string("secret_kind"), Integration.SecretKind(rawValue: kind) == nil {
                 throw fields.fail("secret_kind", "unknown value \"\(SafeText.clean(kind))\"")
@@ -125,30 +129,13 @@ extension StoreExport {
         for (index, row) in connections.enumerated() {
             let fields = reader("connections", index, row)
             _ = try fields.choice("scope", IdentityScope.self)
-            _ = try fields.choice("credential", CredentialKind.self)
+            let credential = try fields.choice("credential", CredentialKind.self)
             let grant = try fields.choice("grant_kind", GrantKind.self)
-            let subject = try fields.requiredString("subject", "who the credential stands for")
-            guard !SafeText.isInvisible(subject) else {
-                throw fields.fail("subject", "has no visible character, only spaces or invisible format characters")
+            if let credential, let grant {
+                try ImportFile.checkStaticGrant(fields, "grant_kind", grant: grant, credential: credential)
             }
-            let lists = [("members", ImportFile.maximumMembers), ("granted_scopes", ImportFieldReader.maximumListCount)]
-            for (column, limit) in lists {
-                guard let text = listText(row, column) else { continue }
-                let parsed = try? JSONValue.parse(Data(text.utf8))
-                guard case .array(let elements)? = parsed,
-                    elements.allSatisfy({ if case .string = $0 { true } else { false } })
-                else {
-                    throw fields.fail(column, "expected a JSON array of strings")
-                }
-                guard elements.count <= limit else {
-                    throw fields.fail(column, "has \(elements.count) entries, more than the \(limit) allowed")
-                }
-                // A member is a name as an import file's is: visible, and as long as an address may be.
-                for case (let index, .string(let member)) in elements.enumerated() where column == "members" {
-                    try fields.checkName(
-                        member, field: "members[\(index)]", maximumLength: ImportFile.maximumMemberLength)
-                }
-            }
+            _ = try fields.subject("subject")
+            _ = try fields.workspace("workspace")
             let id = try fields.string("id") ?? ""
             if let parent = parents[id] {
                 guard parent != id else { throw fields.fail("parent_id", "a connection cannot be its own parent") }
@@ -186,8 +173,8 @@ extension StoreExport {
     private static func checkValue(
         _ value: SQLValue, table: String, column: String, file: String, entry: String
     ) throws {
-        func refuse(_ problem: String) -> ImportError {
-            ImportError(file: file, entry: entry, field: column, problem: problem)
+        func refuse(_ problem: String, field: String? = nil) -> ImportError {
+            ImportError(file: file, entry: entry, field: field ?? column, problem: problem)
         }
         // A lease is dropped on the way in.
         if case .null = value { return }
@@ -212,13 +199,12 @@ extension StoreExport {
                 throw refuse("expected 0 or 1, found \(describe(value))")
             }
         } else if column == "probe_interval" {
-            guard let number, (60...604_800).contains(number) else {
-                throw refuse("expected seconds between 60 (one minute) and 604800 (one week), found \(describe(value))")
-            }
+            // Its range, and that it comes with a probe_url, are the import's rules (see `checkMeaning`).
+            guard number != nil else { throw refuse("expected a number of seconds, found \(describe(value))") }
         } else if sealedColumns.contains(column) {
             guard case .blob = value else { throw refuse("expected {\"base64\": …} holding the sealed bytes") }
-        } else if case .text(let text) = value, listColumns.contains(column) {
-            try checkList(text, refuse: refuse)
+        } else if case .text(let text) = value, let list = listColumns[column] {
+            try checkList(text, column: column, as: list, refuse: refuse)
         } else if case .text(let text) = value {
             guard textColumns.contains(column) else { return }
             if let control = text.unicodeScalars.first(where: SafeText.isUnsafe) {
@@ -234,27 +220,38 @@ extension StoreExport {
         }
     }
 
-    /// The columns that hold a list as a JSON array of strings: each string is held to what an import takes (so
-    /// that every store an import made is restored), not the whole list to one field's 64 KiB.
-    static let listColumns: Set<String> = ["scopes", "granted_scopes", "audiences", "resources", "members"]
+    /// The columns that hold a list as a JSON array of strings, with the most entries and what each entry is: each
+    /// string is held to what an import takes (so that every store an import made is restored), not the whole list
+    /// to one field's 64 KiB.
+    static let listColumns: [String: (maximumCount: Int, entries: ImportFieldReader.ListEntry)] = [
+        "scopes": (ImportFieldReader.maximumListCount, .text),
+        "granted_scopes": (ImportFieldReader.maximumListCount, .text),
+        "audiences": (ImportFieldReader.maximumListCount, .audience),
+        "resources": (ImportFieldReader.maximumListCount, .resource),
+        "members": (ImportFile.maximumMembers, ImportFile.memberEntries),
+    ]
 
-    private static func checkList(_ text: String, refuse: (String) -> ImportError) throws {
-        guard let list = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else {
-            throw refuse("expected a JSON array of strings")
+    private static func checkList(
+        _ text: String, column: String, as list: (maximumCount: Int, entries: ImportFieldReader.ListEntry),
+        refuse: (String, String?) -> ImportError
+    ) throws {
+        // A byte order mark may start a file, never a value inside one: the column holds the array itself.
+        if text.unicodeScalars.first == "\u{FEFF}" {
+            throw refuse("starts with a byte order mark (U+FEFF) before its [; remove it", nil)
         }
-        guard list.count <= ImportFieldReader.maximumListCount else {
-            throw refuse("has \(list.count) entries, more than the \(ImportFieldReader.maximumListCount) allowed")
+        guard text.utf8.first == UInt8(ascii: "["),
+            let entries = try? JSONDecoder().decode([String].self, from: Data(text.utf8))
+        else {
+            throw refuse("expected a JSON array of strings", nil)
         }
-        for (index, element) in list.enumerated() {
-            if let problem = ImportFieldReader.entryProblem(element) { throw refuse("entry \(index) \(problem)") }
+        guard entries.count <= list.maximumCount else {
+            throw refuse("has \(entries.count) entries, more than the \(list.maximumCount) allowed", nil)
         }
-    }
-
-    /// The JSON text of a list column, its entries already checked one by one (`checkList`), so not held to one
-    /// field's 64 KiB as a whole.
-    private static func listText(_ row: [(column: String, value: SQLValue)], _ column: String) -> String? {
-        guard case .text(let text)? = row.first(where: { $0.column == column })?.value else { return nil }
-        return text
+        for (index, entry) in entries.enumerated() {
+            if let problem = ImportFieldReader.entryProblem(entry, as: list.entries) {
+                throw refuse(problem, "\(column)[\(index)]")
+            }
+        }
     }
 
     /// A value as the error quotes it: numbers and kinds, never text (which may be anything).

@@ -61,25 +61,50 @@ struct ImportFieldReader {
         return text
     }
 
-    /// A name shown on the dashboard: at most `maximumLength` characters, with at least one visible character.
-    func checkName(_ text: String, field: String, maximumLength: Int) throws {
-        try checkLength(text, field: field, maximumLength: maximumLength)
-        guard !SafeText.isInvisible(text) else {
-            throw fail(field, "has no visible character, only spaces or invisible format characters; give a name")
+    /// A connection's subject: present, not blank, at most ``ImportFile/maximumSubjectLength`` characters, with at
+    /// least one visible character. An import file's `subject` and a restored row's are held to this.
+    func subject(_ key: String) throws -> String {
+        let subject = try requiredString(key, "who the credential stands for, such as an e-mail address")
+        if let problem = Self.lengthProblem(subject, maximumLength: ImportFile.maximumSubjectLength) {
+            throw fail(key, problem)
         }
+        guard !SafeText.isInvisible(subject) else {
+            throw fail(key, "has no visible character, only spaces or invisible format characters")
+        }
+        return subject
     }
 
-    /// Refuses `text` longer than `maximumLength` characters.
-    func checkLength(_ text: String, field: String, maximumLength: Int) throws {
+    /// A connection's workspace, when given: a name of at most ``ImportFile/maximumWorkspaceLength`` characters
+    /// with a visible one. An import file's `workspace` and a restored row's are held to this.
+    func workspace(_ key: String) throws -> String? {
+        guard let workspace = try string(key) else { return nil }
+        guard !workspace.isEmpty else { throw fail(key, "must not be empty; leave it out instead") }
+        if let problem = Self.nameProblem(workspace, maximumLength: ImportFile.maximumWorkspaceLength) {
+            throw fail(key, problem)
+        }
+        return workspace
+    }
+
+    /// What is wrong with a name shown on the dashboard, or nil: more than `maximumLength` characters, or no
+    /// visible character.
+    static func nameProblem(_ text: String, maximumLength: Int) -> String? {
+        if let problem = lengthProblem(text, maximumLength: maximumLength) { return problem }
+        guard !SafeText.isInvisible(text) else {
+            return "has no visible character, only spaces or invisible format characters; give a name"
+        }
+        return nil
+    }
+
+    /// Why `text` is longer than `maximumLength` characters, or nil.
+    static func lengthProblem(_ text: String, maximumLength: Int) -> String? {
         // The byte count bounds the cost of counting characters; a flag or a joined emoji takes 8 to 30 bytes.
         let maximumBytes = 32 * maximumLength
         guard text.utf8.count <= maximumBytes else {
-            throw fail(
-                field,
-                "is \(text.utf8.count) bytes long, more than the \(maximumBytes) bytes of \(maximumLength) "
-                    + "characters allowed")
+            return "is \(text.utf8.count) bytes long, more than the \(maximumBytes) bytes of \(maximumLength) "
+                + "characters allowed"
         }
-        guard text.count <= maximumLength else { throw fail(field, "is longer than \(maximumLength) characters") }
+        guard text.count <= maximumLength else { return "is longer than \(maximumLength) characters" }
+        return nil
     }
 
     /// The longest identifier (a connection's or an integration's id).
@@ -113,8 +138,9 @@ struct ImportFieldReader {
         character.isLetter || character.isNumber || "._-@:+".contains(character)
     }
 
-    /// An array of non-empty strings of at most `maximumCount` elements, each held to the rules of ``string(_:)``.
-    func strings(_ key: String, maximumCount: Int = maximumListCount) throws -> [String]? {
+    /// An array of non-empty strings of at most `maximumCount` elements, each held to the rules of ``string(_:)``
+    /// and to what `entries` are.
+    func strings(_ key: String, maximumCount: Int = maximumListCount, entries: ListEntry = .text) throws -> [String]? {
         guard let value = value(key) else { return nil }
         guard case .array(let elements) = value else {
             throw fail(key, "expected an array of strings, found \(value.kindName)")
@@ -128,8 +154,40 @@ struct ImportFieldReader {
                 throw fail(field, "expected a non-empty string, found \(element.kindName)")
             }
             guard !text.isEmpty else { throw fail(field, "expected a non-empty string, found an empty string") }
-            if let problem = Self.entryProblem(text) { throw fail(field, problem) }
+            if let problem = Self.entryProblem(text, as: entries) { throw fail(field, problem) }
             return text
+        }
+    }
+
+    /// What the entries of a list are: each rule holds an import file's list and a restored store's list column
+    /// alike.
+    enum ListEntry {
+        /// Any text.
+        case text
+        /// A name shown on the dashboard, such as a member: at most `maximumLength` characters.
+        case name(maximumLength: Int)
+        /// An RFC 8693 `audience`: a logical name, without spaces.
+        case audience
+        /// An RFC 8693 `resource` (RFC 8707): an absolute URI without a fragment or credentials.
+        case resource
+    }
+
+    /// What is wrong with a list's non-empty entry that is to be `kind`, or nil.
+    static func entryProblem(_ text: String, as kind: ListEntry) -> String? {
+        if let problem = entryProblem(text) { return problem }
+        switch kind {
+        case .text:
+            return nil
+        case .name(let maximumLength):
+            return nameProblem(text, maximumLength: maximumLength)
+        case .audience, .resource:
+            if text.unicodeScalars.contains(" ") { return "must not contain spaces or control characters" }
+            guard case .resource = kind else { return nil }
+            // RFC 8707 §2: a resource is an absolute URI without a fragment.
+            guard let url = URL(string: text), url.scheme != nil, url.fragment == nil else {
+                return "expected an absolute URI without a fragment, such as \"https://api.example.com\""
+            }
+            return userInfoProblem(text)
         }
     }
 
@@ -224,13 +282,16 @@ struct ImportFieldReader {
     /// paths; a WHATWG parser (a browser, many HTTP libraries) reads the same text as credentials for `host`, so
     /// ``hasUserInfo(_:)`` looks at the text that way too.
     func refuseUserInfo(_ text: String, _ key: String) throws {
+        if let problem = Self.userInfoProblem(text) { throw fail(key, problem) }
+    }
+
+    /// The problem ``refuseUserInfo(_:_:)`` names, or nil when `text` carries no credentials.
+    static func userInfoProblem(_ text: String) -> String? {
         let url = URL(string: text)
-        guard url?.user != nil || url?.password != nil || Self.hasUserInfo(text) else { return }
-        throw fail(
-            key,
-            "carries credentials before the host (\"user:password@\" or \"user@\"), which would be shown and "
-                + "logged with the URL; remove them and give the client's credentials as client_id and "
-                + "client_secret (sent with HTTP basic auth by \"client_auth\": \"client_secret_basic\")")
+        guard url?.user != nil || url?.password != nil || hasUserInfo(text) else { return nil }
+        return "carries credentials before the host (\"user:password@\" or \"user@\"), which would be shown and "
+            + "logged with the URL; remove them and give the client's credentials as client_id and "
+            + "client_secret (sent with HTTP basic auth by \"client_auth\": \"client_secret_basic\")"
     }
 
     /// The schemes for which the WHATWG URL standard reads an authority after any run of `/` or `\`, even none.

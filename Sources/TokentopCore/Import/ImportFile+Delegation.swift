@@ -7,33 +7,13 @@ extension ImportFile {
     /// repeat).
     static func exchangeTargets(_ reader: ImportFieldReader, _ key: String) throws -> [String] {
         guard let value = reader.value(key) else { return [] }
-        let values: [String]
-        let single: Bool
-        if case .string = value {
-            guard let text = try reader.string(key), !text.isEmpty else {
-                throw reader.fail(key, "must not be empty; leave it out instead")
-            }
-            values = [text]
-            single = true
-        } else {
-            values = try reader.strings(key) ?? []
-            single = false
+        let kind: ImportFieldReader.ListEntry = key == "resource" ? .resource : .audience
+        guard case .string = value else { return try reader.strings(key, entries: kind) ?? [] }
+        guard let text = try reader.string(key), !text.isEmpty else {
+            throw reader.fail(key, "must not be empty; leave it out instead")
         }
-        for (index, text) in values.enumerated() {
-            let field = single ? key : "\(key)[\(index)]"
-            if text.unicodeScalars.contains(where: { SafeText.isUnsafe($0) || $0 == " " }) {
-                throw reader.fail(field, "must not contain spaces or control characters")
-            }
-            // RFC 8707 §2: a resource is an absolute URI without a fragment.
-            if key == "resource" {
-                guard let url = URL(string: text), url.scheme != nil, url.fragment == nil else {
-                    throw reader.fail(
-                        field, "expected an absolute URI without a fragment, such as \"https://api.example.com\"")
-                }
-                try reader.refuseUserInfo(text, field)
-            }
-        }
-        return values
+        if let problem = ImportFieldReader.entryProblem(text, as: kind) { throw reader.fail(key, problem) }
+        return [text]
     }
 
     /// On-behalf-of and token exchange mint the connection's token from its parent's access token: they need a

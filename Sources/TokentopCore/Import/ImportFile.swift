@@ -26,6 +26,8 @@ public enum ImportFile {
     static let maximumWorkspaceLength = 200
     /// The longest subject: an e-mail address's longest, which also bounds the list's and dashboard's column.
     static let maximumSubjectLength = 320
+    /// What each of a connection's `members` is.
+    static let memberEntries = ImportFieldReader.ListEntry.name(maximumLength: maximumMemberLength)
 
     /// Parses and validates an import file.
     /// - Parameters:
@@ -183,8 +185,9 @@ public enum ImportFile {
         return ImportBundle.IntegrationEntry(integration: integration, clientSecret: clientSecret)
     }
 
-    /// `api_key_in` and `api_key_name`: where the integration's API keys travel; both or neither.
-    private static func apiKeyPlacement(_ reader: ImportFieldReader) throws -> APIKeyPlacement? {
+    /// `api_key_in` and `api_key_name`: where the integration's API keys travel; both or neither. An import file's
+    /// integration and a restored row are held to this.
+    static func apiKeyPlacement(_ reader: ImportFieldReader) throws -> APIKeyPlacement? {
         let location = try reader.choice("api_key_in", APIKeyPlacement.Location.self)
         let name = try reader.string("api_key_name")
         switch (location, name) {
@@ -205,14 +208,15 @@ public enum ImportFile {
         }
     }
 
-    /// `probe_interval`: seconds between scheduled probes, from one minute to one week.
-    private static func probeInterval(_ reader: ImportFieldReader) throws -> TimeInterval? {
+    /// `probe_interval`: seconds between scheduled probes, from one minute to one week, with a `probe_url` to
+    /// probe. An import file's integration and a restored row are held to this.
+    static func probeInterval(_ reader: ImportFieldReader) throws -> TimeInterval? {
         guard let seconds = try reader.number("probe_interval") else { return nil }
-        guard reader.value("probe_url") != nil else {
-            throw reader.fail("probe_interval", "given without a probe_url to check")
-        }
         guard seconds >= 60, seconds <= 7 * 86_400 else {
             throw reader.fail("probe_interval", "expected seconds between 60 (one minute) and 604800 (one week)")
+        }
+        guard reader.value("probe_url") != nil else {
+            throw reader.fail("probe_interval", "given without a probe_url to check")
         }
         return seconds
     }
@@ -276,11 +280,7 @@ public enum ImportFile {
             let valid = IdentityScope.allCases.map(\.rawValue).joined(separator: ", ")
             throw reader.fail("scope", "missing; give one of \(valid)")
         }
-        let subject = try reader.requiredString("subject", "who the credential stands for, such as an e-mail address")
-        try reader.checkLength(subject, field: "subject", maximumLength: Self.maximumSubjectLength)
-        guard !SafeText.isInvisible(subject) else {
-            throw reader.fail("subject", "has no visible character, only spaces or invisible format characters")
-        }
+        let subject = try reader.subject("subject")
         let givenID = try reader.identifier("id", "the connection a name")
         let id = givenID ?? defaultConnectionID(integration: integration, subject: subject)
         if givenID == nil {
@@ -319,9 +319,7 @@ public enum ImportFile {
                 "only an oauth2 credential has a refresh token, not \(credential.rawValue)")
         }
         let grant = try reader.choice("grant", GrantKind.self) ?? (refreshToken == nil ? .none : .refreshToken)
-        if grant != .none, credential != .oauth2 {
-            throw reader.fail("grant", "\(credential.rawValue) credentials are static; their grant is none")
-        }
+        try checkStaticGrant(reader, "grant", grant: grant, credential: credential)
         if grant != .refreshToken, refreshToken != nil {
             // Only the refresh_token grant sends one; any other grant would keep a secret it never uses.
             let why =
@@ -361,16 +359,9 @@ public enum ImportFile {
             throw reader.fail("parent", "a connection cannot be its own parent")
         }
         try checkDerivedGrant(reader, grant: grant, parentID: parentID)
-        let workspace = try reader.string("workspace")
-        if let workspace {
-            guard !workspace.isEmpty else { throw reader.fail("workspace", "must not be empty; leave it out instead") }
-            try reader.checkName(workspace, field: "workspace", maximumLength: Self.maximumWorkspaceLength)
-        }
+        let workspace = try reader.workspace("workspace")
         // The dashboard lists and filters members on every frame; an address is at most 320 characters (RFC 3696).
-        let members = try reader.strings("members", maximumCount: Self.maximumMembers) ?? []
-        for (index, member) in members.enumerated() {
-            try reader.checkName(member, field: "members[\(index)]", maximumLength: Self.maximumMemberLength)
-        }
+        let members = try reader.strings("members", maximumCount: Self.maximumMembers, entries: memberEntries) ?? []
         let secretSetAt = try reader.time("secret_set_at")
         // As for every time of the file: not more than ten years ahead (a demo or a test may run on a later clock).
         if let secretSetAt, secretSetAt.timeIntervalSinceNow > 10 * 365 * 86_400 {
@@ -382,6 +373,16 @@ public enum ImportFile {
             grantedScopes: try reader.strings("granted_scopes") ?? [], parentID: parentID, workspace: workspace,
             members: members, secretSetAt: secretSetAt)
         return (entry, givenID == nil)
+    }
+
+    /// Refuses a grant other than `none` for a credential other than OAuth 2.0, which nothing renews. An import
+    /// file's connection (`grant`) and a restored row (`grant_kind`) are held to this.
+    static func checkStaticGrant(
+        _ reader: ImportFieldReader, _ field: String, grant: GrantKind, credential: CredentialKind
+    ) throws {
+        if grant != .none, credential != .oauth2 {
+            throw reader.fail(field, "\(credential.rawValue) credentials are static; their grant is none")
+        }
     }
 
     /// The access token, or for other credentials the key in `access_token` or its alias `secret`.
