@@ -85,6 +85,9 @@ import TokentopTestSupport
         ("connections", 0, "workspace", #""\u200d\u2060""#, "workspace: has no visible character"),
         ("connections", 0, "workspace", #""""#, "workspace: must not be empty"),
         ("connections", 0, "workspace", "\"\(String(repeating: "w", count: 201))\"", "workspace: is longer than 200"),
+        // A scope the integration asks for is one OAuth scope token (RFC 6749 §3.3).
+        ("integrations", 0, "scopes", #""[\"read write\"]""#, "scopes[0]: contains a space, and an OAuth scope is"),
+        ("integrations", 0, "scopes", #""[\"read\",\"a\\\\b\"]""#, "scopes[1]: contains a backslash"),
         // The rest of an integration's and a connection's fields, as an import holds them.
         ("integrations", 0, "provider", #""  ""#, "provider: must not be empty"),
         ("integrations", 0, "client_id", #""  ""#, "client_id: must not be empty"),

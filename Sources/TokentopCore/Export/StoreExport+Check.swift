@@ -222,9 +222,10 @@ extension StoreExport {
 
     /// The columns that hold a list as a JSON array of strings, with the most entries and what each entry is: each
     /// string is held to what an import takes (so that every store an import made is restored), not the whole list
-    /// to one field's 64 KiB.
+    /// to one field's 64 KiB. `granted_scopes` also holds what providers granted, which tokentop keeps readable
+    /// rather than refused (``TokenGrant/storable(_:)``), so its entries are held to an import's rules for any text.
     static let listColumns: [String: (maximumCount: Int, entries: ImportFieldReader.ListEntry)] = [
-        "scopes": (ImportFieldReader.maximumListCount, .text),
+        "scopes": (ImportFieldReader.maximumListCount, .scopeToken),
         "granted_scopes": (ImportFieldReader.maximumListCount, .text),
         "audiences": (ImportFieldReader.maximumListCount, .audience),
         "resources": (ImportFieldReader.maximumListCount, .resource),

@@ -164,6 +164,8 @@ struct ImportFieldReader {
     enum ListEntry {
         /// Any text.
         case text
+        /// An OAuth scope token (RFC 6749 §3.3): `scopes`, `granted_scopes`.
+        case scopeToken
         /// A name shown on the dashboard, such as a member: at most `maximumLength` characters.
         case name(maximumLength: Int)
         /// An RFC 8693 `audience`: a logical name, without spaces.
@@ -178,6 +180,8 @@ struct ImportFieldReader {
         switch kind {
         case .text:
             return nil
+        case .scopeToken:
+            return scopeTokenProblem(text)
         case .name(let maximumLength):
             return nameProblem(text, maximumLength: maximumLength)
         case .audience, .resource:
@@ -188,6 +192,27 @@ struct ImportFieldReader {
                 return "expected an absolute URI without a fragment, such as \"https://api.example.com\""
             }
             return userInfoProblem(text)
+        }
+    }
+
+    /// Why `text` is no OAuth scope token, or nil: RFC 6749 §3.3 makes a scope one or more of the printable ASCII
+    /// characters other than the space, `"` and `\` (NQCHAR). A list of scopes is sent joined by spaces, so one
+    /// entry with a space would ask for two scopes.
+    static func scopeTokenProblem(_ text: String) -> String? {
+        let isNQChar = { (scalar: Unicode.Scalar) in
+            scalar.value == 0x21 || (0x23...0x5B).contains(scalar.value) || (0x5D...0x7E).contains(scalar.value)
+        }
+        guard let bad = text.unicodeScalars.first(where: { !isNQChar($0) }) else { return nil }
+        let rule = "an OAuth scope is printable ASCII without spaces, \" or \\ (RFC 6749 §3.3)"
+        switch bad {
+        case " ":
+            return "contains a space, and \(rule); give each scope as an entry of its own"
+        case "\"":
+            return "contains a double quote, and \(rule)"
+        case "\\":
+            return "contains a backslash, and \(rule)"
+        default:
+            return "contains the character U+\(String(format: "%04X", bad.value)), and \(rule)"
         }
     }
 

@@ -167,7 +167,7 @@ public enum ImportFile {
                 "missing; client_auth \(clientAuth.rawValue) needs a client_secret "
                     + "(use \"client_auth\": \"none\" for a public client)")
         }
-        let scopes = try reader.strings("scopes") ?? []
+        let scopes = try reader.strings("scopes", entries: .scopeToken) ?? []
         let redirectURI = try reader.redirectURI("redirect_uri")
         let integration = Integration(
             id: id, provider: provider, tokenURL: tokenURL, revocationURL: revocationURL, clientID: clientID,
@@ -370,8 +370,8 @@ public enum ImportFile {
         let entry = ImportBundle.ConnectionEntry(
             id: id, integrationID: integration, scope: scope, subject: subject, credential: credential, grant: grant,
             accessToken: accessToken, refreshToken: refreshToken, expiresAt: expiresAt, expiresIn: expiresIn,
-            grantedScopes: try reader.strings("granted_scopes") ?? [], parentID: parentID, workspace: workspace,
-            members: members, secretSetAt: secretSetAt)
+            grantedScopes: try reader.strings("granted_scopes", entries: .scopeToken) ?? [], parentID: parentID,
+            workspace: workspace, members: members, secretSetAt: secretSetAt)
         return (entry, givenID == nil)
     }
 
