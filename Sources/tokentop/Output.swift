@@ -8,9 +8,16 @@ enum Output {
         print(SafeText.lines(text))
     }
 
-    /// Writes `tokentop: MESSAGE` on stderr.
+    /// Writes `tokentop: MESSAGE` on stderr; a terminal that is gone (EIO) or a closed pipe loses the message, and
+    /// nothing else: FileHandle's write stops the process on such an error, before its cleanup.
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data("tokentop: \(SafeText.lines(message))\n".utf8))
+        var bytes = Array("tokentop: \(SafeText.lines(message))\n".utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
+            if written < 0, errno == EINTR { continue }
+            guard written > 0 else { return }
+            bytes = bytes.dropFirst(written)
+        }
     }
 
     /// Flushes stdout; a full disk or a closed pipe is an error, not a silent success.

@@ -326,7 +326,9 @@ struct Runner {
         let engine = try Engine(
             store: store, transport: sandbox, timeSource: clock, policy: policy,
             databasePath: invocation.database ?? "demo (temporary)", readOnly: configuration.settings.readOnly ?? false)
-        let status = try await dashboard(engine)
+        // An abandoned stop (a second Ctrl-C) ends the process at once: the throwaway directory goes first.
+        let throwaway = temporary
+        let status = try await dashboard(engine) { throwaway?.remove() }
         if let kept = invocation.database {
             // The sandbox's providers and the tokens they issued end with this process; the file does not.
             Output.error(
@@ -349,7 +351,8 @@ struct Runner {
         (settings.themesDirectory ?? ShippedThemesDirectory.find(), settings.theme ?? "default", settings.keys ?? [:])
     }
 
-    private func dashboard(_ engine: Engine) async throws -> Int32 {
+    /// - Parameter abandoning: what must still happen when a signal abandons the stop and the process ends at once.
+    private func dashboard(_ engine: Engine, abandoning: @escaping @Sendable () -> Void = {}) async throws -> Int32 {
         let settings = try configuration().settings
         try OperationsLoop.check(settings)
         let operations = OperationsLoop(engine: engine) { message, fields in
@@ -362,11 +365,15 @@ struct Runner {
         // Nothing to write and nobody to tell: no loop waking five times a second in an idle dashboard.
         if settings.metricsFile != nil || settings.onEvent != nil { operations.start() }
         let look = Self.look(settings)
+        // The dashboard's own trap catches these while it runs and puts back what it found when it closes: ignored,
+        // not the default action, so that a second signal (a closed terminal sends SIGHUP twice) cannot end the
+        // process before the stop below watches for it, and before its cleanup.
+        SignalSources.ignore(Self.stopSignals)
         let outcome = Result {
             try runDashboard(
                 backend: engine, themesDirectory: look.themesDirectory, themeName: look.themeName, keys: look.keys)
         }
-        await stopAfterDashboard(engine, operations)
+        await stopAfterDashboard(engine, operations, abandoning: abandoning)
         if case .failure(let error as TerminalError) = outcome, case .interrupted = error {
             // Ctrl-C is a way to quit: said as a shell expects, 128 + the signal.
             Output.error("\(error)")
@@ -376,12 +383,19 @@ struct Runner {
         return 0
     }
 
+    private static let stopSignals = [SIGINT, SIGTERM, SIGHUP]
+
     /// Stops the refresh actor and the event commands once the terminal is back, saying why the prompt does not
-    /// return at once. A signal meanwhile (a second Ctrl-C) abandons the refreshes in flight and kills the running
-    /// event command, which runs in a process group of its own and would otherwise outlive us.
-    private func stopAfterDashboard(_ engine: Engine, _ operations: OperationsLoop) async {
-        let signals = SignalSources.watch([SIGINT, SIGTERM, SIGHUP]) { number in
+    /// return at once. SIGINT or SIGTERM meanwhile (a second Ctrl-C) abandons the refreshes in flight and kills the
+    /// running event command, which runs in a process group of its own and would otherwise outlive us. SIGHUP only
+    /// says the terminal is gone, which hurries nothing: the stop goes on, and so does the cleanup after it.
+    private func stopAfterDashboard(
+        _ engine: Engine, _ operations: OperationsLoop, abandoning: @escaping @Sendable () -> Void
+    ) async {
+        let signals = SignalSources.watch(Self.stopSignals) { number in
+            guard number != SIGHUP else { return }
             operations.abandonEventCommands()
+            abandoning()
             Output.error("\(TerminalError.interrupted(signal: number))")
             _exit(128 + number)
         }

@@ -15,12 +15,17 @@ enum SignalSources {
         sigemptyset(&wanted)
         for number in signals { sigaddset(&wanted, number) }
         pthread_sigmask(SIG_UNBLOCK, &wanted, nil)
+        ignore(signals)
         return signals.map { number in
-            signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { handler(number) }
             source.resume()
             return source
         }
+    }
+
+    /// Turns off the default action of `signals` (which ends the process), so that they are lost unless watched.
+    static func ignore(_ signals: [Int32]) {
+        for number in signals { signal(number, SIG_IGN) }
     }
 }

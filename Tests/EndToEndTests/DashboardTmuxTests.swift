@@ -152,6 +152,35 @@ struct DashboardTmuxTests {
         if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
     }
 
+    /// A demo whose terminal is closed (a killed tmux session, a dropped SSH connection) removes its throwaway
+    /// directory as `q` does. The closing terminal sends SIGHUP twice, from the shell and from the kernel: the second
+    /// arrived after the dashboard had put back the default action, and ended the process before its cleanup.
+    @Test func aDemoWhoseTerminalClosesRemovesItsDirectory() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let temporary = sandbox.root.appendingPathComponent("tmp")
+        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+        let pidFile = sandbox.root.appendingPathComponent("demo.pid").path
+        for _ in 0..<3 {
+            let tmux = try Tmux(
+                environment: sandbox.environment.merging(["TMPDIR": temporary.path]) { $1 }, directory: sandbox.root)
+            // A job of the interactive shell, as a user starts it.
+            try tmux.send("sh -c 'echo $$ > \(pidFile); exec \(Binary.path) demo'", "Enter")
+            let screen = try await tmux.wait(timeout: 30) { $0.contains("acme-bob") }
+            #expect(screen.contains("acme-bob"), "no dashboard:\n\(screen)")
+            let made = try FileManager.default.contentsOfDirectory(atPath: temporary.path)
+            #expect(made.count == 1 && made[0].hasPrefix("tokentop-demo-"), "\(made)")
+            let text = try String(contentsOfFile: pidFile, encoding: .utf8)
+            let pid = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+            try Tmux.tmux(["-S", tmux.socket, "kill-server"])
+            let deadline = Date().addingTimeInterval(30)
+            while kill(pid, 0) == 0, Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+            #expect(kill(pid, 0) != 0, "the demo still runs 30 s after its terminal closed")
+            if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: temporary.path) == [], "left behind")
+        }
+    }
+
     /// `demo --db` keeps its database for reading, and says as it ends that nothing there renews any more: its
     /// sandbox providers ended with the demo.
     @Test func aKeptDemoDatabaseIsForReadingAndTheDemoSaysSo() async throws {

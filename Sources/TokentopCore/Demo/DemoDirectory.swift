@@ -5,7 +5,7 @@ import Foundation
 /// A running demo holds a lock on a file inside it. A demo that ends removes its directory; one killed outright
 /// (SIGKILL, or a terminal closed while refreshes were still being stored) cannot, so each new demo first removes
 /// the directories of this user's demos whose lock nobody holds any more.
-public final class DemoDirectory {
+public final class DemoDirectory: Sendable {
     /// The directory, such as `/tmp/tokentop-demo-Ab12Cd`.
     public let path: String
     /// The open lock file, locked for as long as this demo runs.
