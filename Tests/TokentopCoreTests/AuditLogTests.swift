@@ -28,6 +28,22 @@ struct AuditLogTests {
         #expect(sqlite3_exec(handle, sql, nil, nil, nil) == SQLITE_OK)
     }
 
+    /// An action that waited for another process's lock is written after it with its own, earlier start time: the
+    /// log then went back in time (`seq` 3 stamped before `seq` 1 after four imports at once). Its time is now
+    /// never before the entry it follows, and the chain still verifies.
+    @Test func anEntryWrittenLateIsNeverStampedBeforeTheOneItFollows() throws {
+        let store = try store()
+        let at = Date(timeIntervalSince1970: 1_800_000_000)
+        try store.appendAudit(action: .import, target: "a.json", outcome: "ok", detail: "1 added", user: "ops", at: at)
+        try store.appendAudit(
+            action: .import, target: "b.json", outcome: "ok", detail: "1 added", user: "ops", at: at - 3)
+        try store.appendAudit(
+            action: .import, target: "c.json", outcome: "ok", detail: "1 added", user: "ops", at: at + 5)
+        let log = try store.auditLog()
+        #expect(log.map(\.at) == [at, at, at + 5])
+        #expect(try store.verifyAudit() == AuditVerification(entries: 3, firstBroken: nil, problem: nil))
+    }
+
     @Test func entriesChainAndVerify() throws {
         let store = try store()
         try fill(store)

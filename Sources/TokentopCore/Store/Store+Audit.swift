@@ -30,9 +30,12 @@ extension Store {
         action: AuditEntry.Action, target: String?, outcome: String, detail: String, user: String, at: Date,
         plain: [String] = []
     ) throws -> AuditEntry {
-        let last = try database.query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1") {
-            ($0.int(0), $0.string(1) ?? AuditEntry.genesis)
+        let last = try database.query("SELECT seq, hash, at FROM audit ORDER BY seq DESC LIMIT 1") {
+            ($0.int(0), $0.string(1) ?? AuditEntry.genesis, $0.date(2))
         }.first
+        // An action that waited for another process's lock is written after the actions that held it: its time is
+        // never before theirs, so the log reads in order by time as by number.
+        let at = max(at, last?.2 ?? at)
         // The target is stored in plain text beside the detail; the store's name has no password in it.
         let names = [target, Store.displayName(path), SecretBox.keyFilePath(), secrets.missingKeyFile]
         var entry = AuditEntry(
