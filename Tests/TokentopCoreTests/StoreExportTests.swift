@@ -170,6 +170,7 @@ import TokentopTestSupport
         ("newer-version", "version: export format version 2 is newer"),
         ("moved-token", "tables.connections (id \"acme-bob\"): access_token does not open in its place"),
         ("edited-audit", "tables.audit: the audit chain does not verify"),
+        ("edited-fingerprint", "access_fingerprint does not match the sealed access_token (it is "),
         ("unknown-column", "tables.connections[0]: colour: no such column"),
         ("bad-blob", "tables.integrations[0]: client_secret: expected {\"base64\""),
     ])
@@ -187,6 +188,10 @@ import TokentopTestSupport
             text = text.replacingOccurrences(of: "\"id\":\"acme-alice\"", with: "\"id\":\"acme-bob\"")
                 .replacingOccurrences(of: "\"connection_id\":\"acme-alice\"", with: "\"connection_id\":\"acme-bob\"")
         case "edited-audit": text = text.replacingOccurrences(of: "\"detail\":\"503\"", with: "\"detail\":\"504\"")
+        case "edited-fingerprint":
+            // `show` would name a token that is not the one stored.
+            let stated = try #require(text.range(of: #""access_fingerprint":"[^"]+""#, options: .regularExpression))
+            text.replaceSubrange(stated, with: #""access_fingerprint":"evil…00000000""#)
         case "unknown-column":
             text = text.replacingOccurrences(of: "{\"id\":\"acme-alice\"", with: "{\"colour\":1,\"id\":\"acme-alice\"")
         default:

@@ -144,17 +144,27 @@ extension Store {
             ("connections", "access_token", Self.accessTokenContext),
             ("connections", "refresh_token", Self.refreshTokenContext),
         ]
+        // A token's fingerprint is what `list` and `show` say is stored: one edited in the export would name another.
+        let fingerprints = ["access_token": "access_fingerprint", "refresh_token": "refresh_fingerprint"]
         for (table, column, context) in sealed {
-            let rows = try database.query("SELECT id, \(column) FROM \(table) WHERE \(column) IS NOT NULL") {
-                ($0.string(0) ?? "", $0.blob(1) ?? [])
-            }
-            for (id, value) in rows {
+            let fingerprint = fingerprints[column]
+            let rows = try database.query(
+                "SELECT id, \(column), \(fingerprint ?? "NULL") FROM \(table) WHERE \(column) IS NOT NULL"
+            ) { ($0.string(0) ?? "", $0.blob(1) ?? [], $0.string(2)) }
+            for (id, value, stated) in rows {
+                let opened: Secret
                 do {
-                    _ = try secrets.open(value, context: context(id))
+                    opened = try secrets.open(value, context: context(id))
                 } catch {
                     throw refuse(
                         "tables.\(table) (id \"\(id)\")",
                         "\(column) does not open in its place: it was altered, or moved from another row")
+                }
+                if let fingerprint, stated != opened.fingerprint {
+                    throw refuse(
+                        "tables.\(table) (id \"\(id)\")",
+                        "\(fingerprint) does not match the sealed \(column) (it is \(opened.fingerprint)): the export "
+                            + "was edited")
                 }
             }
         }
