@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import Testing
 import TokentopTestSupport
@@ -128,6 +129,29 @@ import TokentopTestSupport
             #expect(!document.contains(secret), "the export shows \(secret)")
             #expect(!(try Self.bytes(target)).contains(secret), "the target database shows \(secret)")
         }
+    }
+
+    /// A sealed value altered in the database (a disk error, a hand edit) made an export that no restore could
+    /// read: the export opens every sealed value first, names the rows, and writes nothing.
+    @Test func aStoreWithAnAlteredSecretIsNotExported() throws {
+        let directory = try StoreTemporaryDirectory()
+        let store = try Self.source(directory)
+        var handle: OpaquePointer?
+        #expect(sqlite3_open(store.path, &handle) == SQLITE_OK)
+        let sql = "UPDATE connections SET access_token = randomblob(length(access_token)) WHERE id = 'acme-alice'"
+        #expect(sqlite3_exec(handle, sql, nil, nil, nil) == SQLITE_OK)
+        sqlite3_close(handle)
+        let file = directory.file("store.json")
+        let error = try #require(throws: StoreError.self) {
+            try StoreExport.run(store: store, to: file, user: "tester", at: Self.later)
+        }
+        #expect(
+            error.message
+                == "cannot export \(store.path): 1 sealed value does not open under this key (connections acme-alice "
+                + "access_token): altered in the database, and an export holding them could never be restored; import "
+                + "those credentials again (or revoke them) first; nothing was written")
+        #expect(!FileManager.default.fileExists(atPath: file))
+        #expect(try store.auditLog().last?.outcome == "failed")
     }
 
     @Test func anotherKeyIsRefusedAndNoTargetIsLeft() throws {

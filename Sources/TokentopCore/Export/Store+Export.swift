@@ -127,6 +127,39 @@ extension Store {
         }
     }
 
+    /// Where sealed values live, and the context each is sealed for (its row's id binds it to its place).
+    static let sealedPlaces: [(table: String, column: String, context: @Sendable (String) -> String)] = [
+        ("integrations", "client_secret", Store.clientSecretContext),
+        ("connections", "access_token", Store.accessTokenContext),
+        ("connections", "refresh_token", Store.refreshTokenContext),
+    ]
+
+    /// Opens every sealed value of `dump` in its place: an export holding one that does not open could never be
+    /// restored, and would be found out only when it is needed.
+    /// - Throws: ``StoreError`` naming each row whose value does not open, and what to do.
+    func checkSealed(_ dump: StoreDump) throws {
+        var damaged: [String] = []
+        for (table, column, context) in Self.sealedPlaces {
+            for row in dump.rows(of: table) {
+                guard case .blob(let value)? = row.first(where: { $0.column == column })?.value,
+                    case .text(let id)? = row.first(where: { $0.column == "id" })?.value
+                else { continue }
+                if (try? secrets.open(value, context: context(id))) == nil {
+                    damaged.append("\(table) \(id) \(column)")
+                }
+            }
+        }
+        guard !damaged.isEmpty else { return }
+        let more = damaged.count > 5 ? ", and \(damaged.count - 5) more" : ""
+        let count = damaged.count == 1 ? "1 sealed value does" : "\(damaged.count) sealed values do"
+        throw StoreError(
+            .cannotDecrypt,
+            "cannot export \(Store.displayName(path)): \(count) not open under this key "
+                + "(\(damaged.prefix(5).joined(separator: ", "))\(more)): altered in the database, and an export "
+                + "holding them could never be restored; import those credentials again (or revoke them) first; "
+                + "nothing was written", path: path)
+    }
+
     /// Reads back what was restored as tokentop reads it, opens every sealed value in its place, and checks the
     /// audit chain, so that a damaged or edited export fails here rather than on some later refresh.
     private func checkRestored(_ file: String) throws {
@@ -139,14 +172,9 @@ extension Store {
             try connection(from: $0, cache: &cache)
         }
         _ = try database.query("SELECT \(Self.historyColumns) FROM history") { try historyEntry(from: $0) }
-        let sealed: [(table: String, column: String, context: (String) -> String)] = [
-            ("integrations", "client_secret", Self.clientSecretContext),
-            ("connections", "access_token", Self.accessTokenContext),
-            ("connections", "refresh_token", Self.refreshTokenContext),
-        ]
         // A token's fingerprint is what `list` and `show` say is stored: one edited in the export would name another.
         let fingerprints = ["access_token": "access_fingerprint", "refresh_token": "refresh_fingerprint"]
-        for (table, column, context) in sealed {
+        for (table, column, context) in Self.sealedPlaces {
             let fingerprint = fingerprints[column]
             let rows = try database.query(
                 "SELECT id, \(column), \(fingerprint ?? "NULL") FROM \(table) WHERE \(column) IS NOT NULL"

@@ -32,6 +32,7 @@ public enum StoreExport {
             .export, target: target, user: user, at: now, plain: temporary, detail: \.description
         ) {
             let dump = try store.dump()
+            try store.checkSealed(dump)
             let document = try self.document(dump, at: now)
             if target == "standard output" {
                 try writeToStandardOutput(document)

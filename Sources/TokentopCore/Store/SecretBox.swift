@@ -161,7 +161,10 @@ public final class SecretBox: @unchecked Sendable {
         let overhead = 1 + Self.nonceLength + Self.tagLength
         guard sealed.count >= overhead else { throw damaged(describing, path, "it is too short") }
         guard sealed[0] == Self.formatVersion else {
-            throw damaged(describing, path, "it is in an unknown format (version \(sealed[0])) from a newer tokentop")
+            throw damaged(
+                describing, path,
+                "it is in no format this tokentop knows (version byte \(sealed[0])): it was altered, or sealed by a "
+                    + "newer tokentop")
         }
         let nonce = Array(sealed[1..<(1 + Self.nonceLength)])
         let ciphertext = Array(sealed[(1 + Self.nonceLength)..<(sealed.count - Self.tagLength)])
