@@ -174,17 +174,19 @@ struct Runner {
             for id in ids {
                 do {
                     let connection = try await engine.refreshNow(id)
+                    // Results on stdout, failures on stderr, as revoke and every other command say them.
                     if !connection.credential.expires, let probe = connection.probe {
                         // A static credential is not renewed, only checked at its probe URL.
-                        Output.out("\(id): probe \(probe.ok ? "ok" : "failed"): \(probe.detail)")
-                        if let reason = connection.reauthReason { Output.out("\(id): needs re-auth: \(reason)") }
+                        let line = "\(id): probe \(probe.ok ? "ok" : "failed"): \(probe.detail)"
+                        if probe.ok { Output.out(line) } else { Output.error(line) }
+                        if let reason = connection.reauthReason { Output.error("\(id): needs re-auth: \(reason)") }
                         if !probe.ok { status = 1 }
                     } else if let reason = connection.reauthReason {
-                        Output.out("\(id): needs re-auth: \(reason)")
+                        Output.error("\(id): needs re-auth: \(reason)")
                         status = 1
                     } else if connection.failures > 0, let error = connection.lastError {
                         let detail = error.refreshFailureDetail(integrationID: connection.integrationID)
-                        Output.out("\(id): refresh failed: \(detail)")
+                        Output.error("\(id): refresh failed: \(detail)")
                         status = 1
                     } else {
                         let left = Countdown.format(

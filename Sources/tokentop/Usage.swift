@@ -79,7 +79,8 @@ enum Usage {
             name: "refresh", synopsis: ["tokentop refresh ID..."],
             summary: "refresh connections now (a static key: check it at its probe URL)",
             details: """
-                Exit status 1 when any refresh or probe failed; each connection gets one line. An id given twice is \
+                Exit status 1 when any refresh or probe failed; each connection gets one line, on stdout when it \
+                was renewed or its probe passed, on stderr when not. An id given twice is \
                 refreshed once; an unknown id refuses the whole command, naming it, before any connection is \
                 refreshed.
                 """,

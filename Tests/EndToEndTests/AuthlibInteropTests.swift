@@ -164,7 +164,7 @@ struct AuthlibInteropTests {
 
         let refresh = try Binary.run(["refresh", "dwd-user"], environment: sandbox.environment)
         #expect(refresh.status == 1)
-        #expect(refresh.stdout.contains("needs re-auth"), "\(refresh.stdout)\(refresh.stderr)")
+        #expect(refresh.stderr.contains("needs re-auth"), "\(refresh.stdout)\(refresh.stderr)")
         let shown = try Binary.run(["show", "dwd-user", "--json"], environment: sandbox.environment)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
         #expect(object["status"] as? String == "needs-reauth")

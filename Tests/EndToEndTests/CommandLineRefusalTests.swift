@@ -220,7 +220,7 @@ struct CommandLineRefusalTests {
         defer { sandbox.remove() }
         let refresh = try Binary.run(["refresh", "acme-alice", "acme-alice"], environment: sandbox.environment)
         #expect(refresh.status == 1, "its endpoint is a closed port")
-        #expect(refresh.stdout.components(separatedBy: "acme-alice: refresh failed").count == 2, "\(refresh.stdout)")
+        #expect(refresh.stderr.components(separatedBy: "acme-alice: refresh failed").count == 2, "\(refresh.stderr)")
         let revoke = try Binary.run(["revoke", "acme-key", "acme-key"], environment: sandbox.environment)
         #expect(revoke.status == 0, "\(revoke.stderr)")
         #expect(revoke.stdout.split(separator: "\n").count == 1, "\(revoke.stdout)")

@@ -188,7 +188,9 @@ struct CommandLineTests {
         _ = try Binary.run(["import", file], environment: sandbox.environment)
         let run = try Binary.run(["refresh", "acme-alice"], environment: sandbox.environment)
         #expect(run.status == 1)
-        #expect(run.stdout.contains("acme-alice: refresh failed: network_error"), "\(run.stdout)\(run.stderr)")
+        // A failure goes to stderr, as every command's does; stdout keeps the results.
+        #expect(run.stderr.contains("tokentop: acme-alice: refresh failed: network_error"), "\(run.stderr)")
+        #expect(run.stdout.isEmpty, "\(run.stdout)")
         let show = try Binary.run(["show", "acme-alice", "--json"], environment: sandbox.environment)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
         #expect(object["status"] as? String == "failing")

@@ -401,7 +401,7 @@ struct DelegatedGrantTests {
 
         let refresh = try Binary.run(["refresh", "gh-install"], environment: sandbox.environment)
         #expect(refresh.status == 1)
-        #expect(refresh.stdout.contains("needs re-auth"), "\(refresh.stdout)\(refresh.stderr)")
+        #expect(refresh.stderr.contains("needs re-auth"), "\(refresh.stdout)\(refresh.stderr)")
         let (object, _) = try Self.show("gh-install", sandbox)
         #expect(object["status"] as? String == "needs-reauth")
         let error = try #require(object["last_error"] as? [String: Any])
@@ -424,7 +424,7 @@ struct DelegatedGrantTests {
 
         let refresh = try Binary.run(["refresh", "dwd-alice"], environment: sandbox.environment)
         #expect(refresh.status == 1)
-        #expect(refresh.stdout.contains("needs re-auth"), "\(refresh.stdout)\(refresh.stderr)")
+        #expect(refresh.stderr.contains("needs re-auth"), "\(refresh.stdout)\(refresh.stderr)")
         let (object, _) = try Self.show("dwd-alice", sandbox)
         #expect(object["status"] as? String == "needs-reauth")
         #expect(object["failures"] as? Int == 1)
@@ -451,7 +451,7 @@ struct DelegatedGrantTests {
         // GitHub answers 401 to a JWT it cannot verify: the app's key or id is wrong, which no user can fix.
         let refresh = try Binary.run(["refresh", "gh-install"], environment: sandbox.environment)
         #expect(refresh.status == 1)
-        #expect(refresh.stdout.contains("refresh failed"), "\(refresh.stdout)\(refresh.stderr)")
+        #expect(refresh.stderr.contains("refresh failed"), "\(refresh.stdout)\(refresh.stderr)")
         let (object, _) = try Self.show("gh-install", sandbox)
         #expect(object["status"] as? String == "failing")
         #expect(object["reauth_reason"] is NSNull)

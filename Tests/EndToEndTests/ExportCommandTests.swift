@@ -53,7 +53,7 @@ struct ExportCommandTests {
         // The moved store refreshes with the moved secrets; the closed port is a recorded failure, not a crash.
         let refreshed = try Binary.run(["refresh", "acme-alice", "--db", target], environment: env)
         #expect(refreshed.status == 1)
-        #expect(refreshed.stdout.contains("acme-alice: refresh failed"), "\(refreshed.stdout)\(refreshed.stderr)")
+        #expect(refreshed.stderr.contains("acme-alice: refresh failed"), "\(refreshed.stdout)\(refreshed.stderr)")
         let after = try Binary.run(["list", "--json", "--db", target], environment: env).stdout
         #expect(after.contains("\"failures\":2"), "\(after)")
         #expect(try Binary.run(["audit", "--verify", "--db", target], environment: env).status == 0)

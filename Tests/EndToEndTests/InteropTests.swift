@@ -111,7 +111,7 @@ struct InteropTests {
 
         let refresh = try Binary.run(["refresh", "dot-stale"], environment: environment)
         #expect(refresh.status == 1)
-        #expect(refresh.stdout.contains("needs re-auth"), "\(refresh.stdout)\(refresh.stderr)")
+        #expect(refresh.stderr.contains("needs re-auth"), "\(refresh.stdout)\(refresh.stderr)")
         let shown = try Binary.run(["show", "dot-stale", "--json"], environment: environment)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
         #expect(object["status"] as? String == "needs-reauth")

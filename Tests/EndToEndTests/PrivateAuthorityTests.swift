@@ -80,10 +80,10 @@ struct PrivateAuthorityTests {
         let untrusted = try Binary.run(["refresh", "acme-alice"], environment: environment)
         #expect(untrusted.status == 1)
         #expect(
-            untrusted.stdout.hasPrefix(
-                "acme-alice: refresh failed: network_error: the provider's TLS certificate is not trusted"),
-            "\(untrusted.stdout)")
-        #expect(untrusted.stdout.contains("a private CA is trusted with ca_file"), "\(untrusted.stdout)")
+            untrusted.stderr.hasPrefix(
+                "tokentop: acme-alice: refresh failed: network_error: the provider's TLS certificate is not trusted"),
+            "\(untrusted.stderr)")
+        #expect(untrusted.stderr.contains("a private CA is trusted with ca_file"), "\(untrusted.stderr)")
         // A ca_file of other authorities: the failure says that it did not help either.
         let other = sandbox.root.appendingPathComponent("other.pem").path
         let made = try Binary.run(
@@ -97,9 +97,9 @@ struct PrivateAuthorityTests {
         let elsewhere = try Binary.run(["refresh", "acme-alice", "--ca-file", other], environment: environment)
         #expect(elsewhere.status == 1)
         #expect(
-            elsewhere.stdout.contains("; no authority of the system's or of ca_file \(other) issued it"),
-            "\(elsewhere.stdout)")
-        #expect(!elsewhere.stdout.contains("a private CA is trusted with ca_file"), "\(elsewhere.stdout)")
+            elsewhere.stderr.contains("; no authority of the system's or of ca_file \(other) issued it"),
+            "\(elsewhere.stderr)")
+        #expect(!elsewhere.stderr.contains("a private CA is trusted with ca_file"), "\(elsewhere.stderr)")
         #expect(try await tls.post("/count", "") == "0", "nothing reached the server past the handshake")
 
         let flagged = try Binary.run(
