@@ -352,6 +352,27 @@ extension Invocation {
             command: command, database: database, settings: settings, flagNames: flagNames, configFile: configFile)
     }
 
+    /// The command `arguments` name, found without parsing them: the first operand that no option takes as its
+    /// value. For a command line that does not parse, so that `status` can still answer as a monitoring check does.
+    static func verb(of arguments: [String]) -> String? {
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--" { return index + 1 < arguments.count ? arguments[index + 1] : nil }
+            if !argument.hasPrefix("-") || argument == "-" { return argument }
+            if valued.contains(argument) { index += 1 }
+            index += 1
+        }
+        return nil
+    }
+
+    /// The options that take a value, written apart from it (`--lead 60`; `--lead=60` is one argument).
+    private static let valued: Set<String> = [
+        "--db", "--store", "--themes", "--theme", "--config", "--lead", "--concurrency", "--log", "--metrics",
+        "--on-event", "--on-event-timeout", "--history-days", "--ca-file", "--timeout", "--scope", "--status",
+        "--workspace",
+    ]
+
     /// The options that take no value: each is on by being given.
     private static let switches: Set<String> = [
         "--readonly", "--verify", "--json", "--roff", "--no-browser", "--help", "--version",

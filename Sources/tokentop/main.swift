@@ -4,9 +4,16 @@ import TokentopCore
 // The executable only parses the command line and wires the core to the front end; see Runner.
 
 let invocation: Invocation
+let arguments = Array(CommandLine.arguments.dropFirst())
 do {
-    invocation = try Invocation.parse(Array(CommandLine.arguments.dropFirst()))
+    invocation = try Invocation.parse(arguments)
 } catch {
+    // A monitor reads exit 2 from `status` as CRITICAL: a check that cannot run is UNKNOWN, with its line.
+    if Invocation.verb(of: arguments) == "status" {
+        Output.error("\(error)\nRun 'tokentop help status' for usage.")
+        Output.out("UNKNOWN: " + SafeText.clean("\(error)"))
+        exit(Output.finish(StatusSummary.unknownExitCode))
+    }
     Output.error("\(error)\nRun 'tokentop --help' for usage.")
     exit(2)
 }

@@ -155,6 +155,31 @@ struct CommandLineRefusalTests {
         #expect(extra.stdout.isEmpty)
     }
 
+    /// `status` is a monitoring check: a command line it cannot run is UNKNOWN (exit 3, its line on stdout), never
+    /// exit 2, which a monitor reads as CRITICAL. Other commands keep exit 2 for a command line that makes no sense.
+    @Test(arguments: [
+        (["status", "--lead", "abc"], "--lead needs a number in plain decimal digits from 10 to 86400, not 'abc'"),
+        (["status", "--bogus"], "unknown option '--bogus'"),
+        (["--bogus", "status"], "unknown option '--bogus'"),
+        (["status", "--json"], "--json does not apply to 'status'"),
+        (["status", "extra"], "'status' takes no operands, not 'extra'"),
+        (["--lead=5", "status"], "--lead needs a number from 10 to 86400, not '5'"),
+    ])
+    func aStatusCommandLineThatMakesNoSenseIsUnknown(arguments: [String], message: String) throws {
+        let run = try Binary.run(arguments)
+        #expect(run.status == 3)
+        #expect(run.stdout == "UNKNOWN: \(message)\n", "\(run.stdout)")
+        #expect(run.stderr == "tokentop: \(message)\nRun 'tokentop help status' for usage.\n", "\(run.stderr)")
+    }
+
+    @Test(arguments: [["list", "--bogus"], ["--lead", "status"], ["help", "status", "--bogus"]])
+    func otherCommandLinesThatMakeNoSenseStayExitTwo(arguments: [String]) throws {
+        let run = try Binary.run(arguments)
+        #expect(run.status == 2)
+        #expect(run.stdout.isEmpty, "\(run.stdout)")
+        #expect(run.stderr.hasSuffix("Run 'tokentop --help' for usage.\n"), "\(run.stderr)")
+    }
+
     /// An empty id (`show ''`, an unset shell variable) gets its own message, not `no connection named  in …`.
     @Test(arguments: [
         (["show", ""], "'show' was given an empty connection id; `tokentop list` shows the ids"),

@@ -391,7 +391,9 @@ struct CommandLineTests {
         #expect(flagWins.status == 0, "\(flagWins.stderr)")
         #expect(flagWins.stdout == plain.stdout)
         let bad = try Binary.run(["status", "--lead", "5"], environment: sandbox.environment)
-        #expect(bad.status == 2)
+        // A check that cannot run is UNKNOWN to its monitor, not exit 2 (CRITICAL).
+        #expect(bad.status == 3)
+        #expect(bad.stdout == "UNKNOWN: --lead needs a number from 10 to 86400, not '5'\n", "\(bad.stdout)")
         #expect(bad.stderr.hasPrefix("tokentop: --lead needs a number from 10 to 86400, not '5'\n"), "\(bad.stderr)")
         let help = try Binary.run(["help", "status"], environment: sandbox.environment)
         #expect(help.stdout.hasPrefix("Usage: tokentop status [--lead SECONDS]\n"), "\(help.stdout)")
