@@ -208,12 +208,18 @@ struct Runner {
             var status: Int32 = 0
             for id in ids {
                 do {
+                    let before = engine.connection(id)
                     let connection = try await engine.revokeNow(id)
-                    Output.out(
-                        connection.revokedAtProvider
-                            ? "\(id): revoked at the provider and here"
-                            : "\(id): revoked here only; the integration has no revocation endpoint, "
-                                + "so \(connection.validAtProviderAfterLocalRevoke)")
+                    if connection.revokedAtProvider {
+                        Output.out("\(id): revoked at the provider and here")
+                    } else {
+                        // Done as asked (exit 0), but what still works at the provider must not pass unseen.
+                        Output.out("\(id): revoked here only, not at the provider")
+                        Output.error(
+                            "\(id): warning: the provider was not told: integration \(connection.integrationID) has "
+                                + "no revocation endpoint, so \((before ?? connection).leftValidAtProvider); revoke "
+                                + "it at the provider to end it sooner")
+                    }
                 } catch let error as EngineError {
                     Output.error("\(error)")
                     status = 1

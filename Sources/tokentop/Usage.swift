@@ -89,9 +89,14 @@ enum Usage {
             name: "revoke", synopsis: ["tokentop revoke ID..."], summary: "revoke at the provider (RFC 7009) and here",
             details: """
                 The refresh token is revoked first, then the connection is marked revoked and its tokens erased. \
-                Without a revocation endpoint it is revoked here only, and the command says so. An id given \
-                twice is revoked once; an unknown id refuses the whole command, naming it, before any connection is \
-                revoked.
+                When the refresh token's revocation went through but the access token's failed, the grant is \
+                revoked (RFC 7009 ends its access tokens with it): the connection is marked revoked, and the \
+                command says until when the access token lives should the provider keep it, and exits 1. A \
+                revocation the provider refuses changes nothing here, shows in the connection's history and last \
+                error, and exits 1. Without a revocation endpoint it is revoked here only and exits 0, with a \
+                warning on stderr that the provider was not told and until when the token stays valid there. An id \
+                given twice is revoked once; an unknown id refuses the whole command, naming it, before any \
+                connection is revoked.
                 """, options: ["--db", "--ca-file"]),
         Command(
             name: "reauth", synopsis: ["tokentop reauth ID [--no-browser] [--timeout SECONDS]"],

@@ -250,6 +250,7 @@ struct CommandLineRefusalTests {
         #expect(revoke.status == 0, "\(revoke.stderr)")
         #expect(revoke.stdout.split(separator: "\n").count == 1, "\(revoke.stdout)")
         #expect(revoke.stdout.hasPrefix("acme-key: revoked here only"))
+        #expect(revoke.stderr.split(separator: "\n").count == 1, "one warning: \(revoke.stderr)")
         let audit = try Binary.run(["audit", "--json"], environment: sandbox.environment)
         let entries = try #require(try JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as? [[String: Any]])
         #expect(entries.map { $0["action"] as? String } == ["import", "refresh", "revoke"])

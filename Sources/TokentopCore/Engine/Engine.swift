@@ -148,9 +148,12 @@ public final class Engine: Sendable {
             keep(
                 Task { [self] in
                     do { _ = try await revokeNow(id) } catch {
+                        // What the provider answered is in the history and the events already.
+                        let told: [EngineError.Code] = [.revocationFailed, .revocationIncomplete]
+                        if let known = error as? EngineError, told.contains(known.code) { return }
                         state.append(
                             event: HistoryEntry(
-                                at: timeSource.now(), connectionID: id, kind: .revoked, message: "\(error)")
+                                at: timeSource.now(), connectionID: id, kind: .revocationFailed, message: "\(error)")
                         )
                     }
                 })
@@ -168,6 +171,9 @@ public final class Engine: Sendable {
             let detail = connection.revokedAtProvider ? "revoked at the provider and here" : "revoked here only"
             audit(.revoke, id, "ok", detail)
             return connection
+        } catch let error as EngineError where error.code == .revocationIncomplete {
+            audit(.revoke, id, "partial", error.message)
+            throw error
         } catch {
             audit(.revoke, id, "failed", "\(error)", briefly: Self.metTheDatabase(error))
             throw error

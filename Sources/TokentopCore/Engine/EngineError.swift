@@ -5,6 +5,8 @@ public struct EngineError: Error, Sendable, CustomStringConvertible, Equatable {
         case notRenewable = "not_renewable"
         case alreadyRevoked = "already_revoked"
         case revocationFailed = "revocation_failed"
+        /// Revoked, and the grant with its refresh token at the provider, but the access token's revocation failed.
+        case revocationIncomplete = "revocation_incomplete"
         case storage
         case readOnly = "read_only"
     }

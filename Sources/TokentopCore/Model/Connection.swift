@@ -89,6 +89,21 @@ public struct Connection: Codable, Sendable, Equatable, Identifiable {
         credential.expires && grant != .none && (grant != .refreshToken || refreshFingerprint != nil)
     }
 
+    /// When its access token runs out, for "valid until …": `2026-12-04T15:22:22Z`, `about …` when the provider gave
+    /// no expiry and one was assumed, `it expires` when none is known.
+    public var accessExpiryText: String {
+        guard let expiresAt else { return "it expires" }
+        return (expiryAssumed ? "about " : "") + RFC3339.string(from: expiresAt)
+    }
+
+    /// What revoking it here only leaves working at the provider, and until when, for a warning: the access token
+    /// until its expiry, a refresh token until the provider ends it, a static key until someone revokes it there.
+    public var leftValidAtProvider: String {
+        guard credential.expires else { return "the key stays valid at the provider until someone revokes it there" }
+        let access = "the access token stays valid at the provider until \(accessExpiryText)"
+        return refreshFingerprint == nil ? access : access + ", and the refresh token until the provider ends it"
+    }
+
     /// What revoking it here only leaves at the provider: a token lives until it expires, a static key until someone
     /// revokes it there.
     public var validAtProviderAfterLocalRevoke: String {

@@ -49,6 +49,8 @@ public struct HistoryEntry: Codable, Sendable, Equatable {
         case refreshFailed = "refresh_failed"
         case needsReauth = "needs_reauth"
         case revoked
+        /// A revocation the provider refused or never answered; nothing was revoked, here or there.
+        case revocationFailed = "revocation_failed"
         case reauthRequested = "reauth_requested"
         /// A user signed in again and the connection got new tokens.
         case reauthorized

@@ -74,8 +74,9 @@ public struct HookEventFilter: Sendable {
         case .refreshed, .probeOK, .reauthorized:
             guard troubled.remove(entry.connectionID) != nil else { return nil }
             kind = .recovered
-        case .imported, .reauthRequested, .reauthFailed:
-            // A sign-in that did not finish leaves the connection as it was, and its trouble was told already.
+        case .imported, .reauthRequested, .reauthFailed, .revocationFailed:
+            // A sign-in or revocation that did not finish leaves the connection as it was; the operator who asked
+            // for it was told, and its trouble was told already.
             return nil
         }
         let connection = lookup(entry.connectionID)

@@ -364,6 +364,8 @@ actor RefreshActor {
         queue.schedule(id, at: nil)
 
         var atProvider = false
+        /// The access token's revocation failed after the refresh token's went through.
+        var accessTokenError: ProviderError?
         var message =
             "revoked here only: \(integration.id) has no revocation endpoint, "
             + "so \(connection.validAtProviderAfterLocalRevoke)"
@@ -376,22 +378,36 @@ actor RefreshActor {
                 try store.checkWritable()
             } catch {
                 queue.schedule(id, at: policy.dueAt(connection))
-                throw EngineError(.storage, "database problem: \(error); nothing was sent to the provider")
+                throw EngineError(
+                    .storage, "\(id) was not revoked: database problem: \(error); nothing was sent to the provider")
             }
-            // The refresh token first: revoking it ends the grant, and most providers then end its access tokens.
+            // The refresh token first: revoking it ends the grant, and with it the grant's access tokens (RFC 7009
+            // §2.1 asks the provider to), so once it is revoked the connection is revoked, whatever follows.
+            var grantEnded = false
             for (token, hint) in [(tokens.refresh, "refresh_token"), (tokens.access, "access_token")] {
                 guard let token else { continue }
                 let result = await client.revoke(
                     integration: integration, clientSecret: secret, token: token, hint: hint)
-                if case .failure(let error) = result {
+                guard case .failure(let error) = result else {
+                    if hint == "refresh_token" { grantEnded = true }
+                    continue
+                }
+                guard grantEnded else {
                     queue.schedule(id, at: policy.dueAt(connection))
+                    record(revocationFailure: error, of: connection)
                     throw EngineError(
                         .revocationFailed,
                         "revoking \(id) failed at the provider, nothing was changed: \(error.summary)")
                 }
+                accessTokenError = error
             }
             atProvider = true
             message = "revoked at the provider and here"
+            if let accessTokenError {
+                message = "refresh token revoked at the provider, and the connection here; revoking the access token "
+                    + "failed: \(accessTokenError.summary); it should end with its grant (RFC 7009 §2.1), but if the "
+                    + "provider keeps it, it stays valid until \(connection.accessExpiryText)"
+            }
         }
         // One time for the stored entry and the shown one: the history feed reads the stored one back, and only an
         // entry of the same time is known for one already shown.
@@ -400,11 +416,10 @@ actor RefreshActor {
         // provider has revoked the tokens, and the store must say so.
         var retry = StoreRetry(from: at)
         while true {
+            let revoked: Connection
             do {
-                let revoked = try store.recordRevoked(
-                    connectionID: id, atProvider: atProvider, at: at, message: message)
-                state.update(revoked, event: HistoryEntry(at: at, connectionID: id, kind: .revoked, message: message))
-                return revoked
+                revoked = try store.recordRevoked(
+                    connectionID: id, atProvider: atProvider, at: at, message: message, error: accessTokenError)
             } catch {
                 guard await retry.wait(after: error, clock: clock) else {
                     guard atProvider else { throw EngineError(.storage, "database problem: \(error)") }
@@ -415,7 +430,14 @@ actor RefreshActor {
                             + "still shows as before here: run `tokentop revoke \(id)` again once the database takes "
                             + "writes (the provider answers a revoked token's revocation as done)")
                 }
+                continue
             }
+            state.update(
+                revoked,
+                event: HistoryEntry(at: at, connectionID: id, kind: .revoked, message: message, error: accessTokenError))
+            // Revoked, but not all of it: the operator must hear that the access token may still work.
+            if accessTokenError != nil { throw EngineError(.revocationIncomplete, "\(id): \(message)") }
+            return revoked
         }
     }
 
@@ -728,6 +750,22 @@ actor RefreshActor {
     /// A store that cannot be read or written: keep the stored token, show the problem, and try again later.
     private func record(storageFailure error: any Error, for connection: Connection) {
         record(storageFailure: "\(error)", for: connection, keyChanged: (error as? StoreError)?.code == .keyChanged)
+    }
+
+    /// Keeps a revocation the provider refused in the connection's history and as its last error, as a failed
+    /// refresh is kept; shown as an event even when the store cannot take it.
+    private func record(revocationFailure error: ProviderError, of connection: Connection) {
+        let at = clock.now()
+        let message = "revocation failed at the provider, nothing was changed: \(error.summary)"
+        let entry = HistoryEntry(
+            at: at, connectionID: connection.id, kind: .revocationFailed, message: message, error: error)
+        if let failed = try? store.recordRevocationFailure(
+            connectionID: connection.id, error: error, at: at, message: message)
+        {
+            state.update(failed, event: entry)
+        } else {
+            state.append(event: entry)
+        }
     }
 
     private func record(storageFailure problem: String, for connection: Connection, keyChanged: Bool = false) {

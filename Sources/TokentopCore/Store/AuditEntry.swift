@@ -18,7 +18,8 @@ public struct AuditEntry: Sendable, Equatable {
     public var action: Action
     /// The connection acted on, or the file imported; nil for whole-store actions.
     public var target: String?
-    /// `ok`, or `failed`.
+    /// `ok`, `failed`, `partial` (a revocation that ended the grant but not its access token), or `prompted` (a
+    /// re-auth that a human must carry out).
     public var outcome: String
     /// One line; never a secret.
     public var detail: String

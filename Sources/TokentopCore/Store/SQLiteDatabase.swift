@@ -197,6 +197,30 @@ final class SQLiteDatabase: SQLDatabase {
         return sqlite3_file_control(handle, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved != 0
     }
 
+    /// Why nothing written through this connection would reach the file, or nil when a write can. SQLite opens a
+    /// file this user may not write (mode 0400, another user's 0644) or one on a read-only file system read-only
+    /// without a word, and even `BEGIN IMMEDIATE` goes through; only the first write fails.
+    func writeProblem() -> StoreError? {
+        guard unchanging || sqlite3_db_readonly(handle, "main") == 1 else { return nil }
+        let cause: String
+        let fix: String
+        var volume = statvfs()
+        if statvfs(path, &volume) == 0, volume.f_flag & UInt(ST_RDONLY) != 0 {
+            cause = "its file system is mounted read-only"
+            fix = "remount it read-write"
+        } else if access(path, W_OK) != 0 {
+            cause = "this user may not write it (permission denied)"
+            fix = "make the file writable for this user (chmod u+w, or run as its owner)"
+        } else {
+            cause = "SQLite opened it read-only"
+            fix = "make the file and its directory writable"
+        }
+        return StoreError(
+            .readOnly,
+            "cannot write the database \(path): \(cause); \(fix), or choose another file with --db",
+            path: path)
+    }
+
     /// Rows changed by the last INSERT, UPDATE or DELETE.
     var changes: Int { Int(sqlite3_changes(handle)) }
 

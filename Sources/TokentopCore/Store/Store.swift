@@ -396,23 +396,48 @@ public final class Store: @unchecked Sendable {
 
     /// Waits, as any write does, until the database takes a write, and writes nothing: for an action that cannot
     /// be taken back (a revocation at the provider), so that its record is not refused after it was done.
-    /// - Throws: ``StoreError`` when the database takes no write now (another process's lock, a full disk).
+    /// - Throws: ``StoreError`` when the database takes no write now (another process's lock, a full disk), or
+    ///   never will (a file this user may not write, a read-only file system).
     public func checkWritable() throws {
-        try locked { try database.transaction {} }
+        try locked {
+            if let problem = (database as? SQLiteDatabase)?.writeProblem() { throw problem }
+            try database.transaction {}
+        }
     }
 
     /// Marks a connection revoked and erases both of its stored tokens.
     ///
-    /// - Parameter atProvider: whether the provider confirmed the revocation, or it was recorded here only.
+    /// - Parameters:
+    ///   - atProvider: whether the provider confirmed the revocation, or it was recorded here only.
+    ///   - error: what the provider answered to a part of the revocation that failed (the access token's, after
+    ///     the refresh token's went through); it becomes the connection's last error and rides on the entry.
     @discardableResult
-    public func recordRevoked(connectionID: String, atProvider: Bool, at: Date, message: String) throws -> Connection {
+    public func recordRevoked(
+        connectionID: String, atProvider: Bool, at: Date, message: String, error: ProviderError? = nil
+    ) throws -> Connection {
         try update(connectionID) { connection in
             try database.execute(
                 "UPDATE connections SET access_token = NULL, refresh_token = NULL WHERE id = ?", [connectionID])
             connection.revokedAt = at
             connection.revokedAtProvider = atProvider
             connection.retryAt = nil
-            return HistoryEntry(at: at, connectionID: connectionID, kind: .revoked, message: message)
+            if let error { connection.lastError = error }
+            return HistoryEntry(at: at, connectionID: connectionID, kind: .revoked, message: message, error: error)
+        }
+    }
+
+    /// Records a revocation the provider refused or never answered: nothing was revoked and the tokens stay, but
+    /// the provider's words become the connection's last error and its history says what failed, as a failed
+    /// refresh's do. The failure count and the refresh schedule are the refreshes' and stay as they are.
+    @discardableResult
+    public func recordRevocationFailure(
+        connectionID: String, error: ProviderError, at: Date, message: String
+    ) throws -> Connection {
+        // Losing it to a power cut loses a record, never a credential: no need to wait for the disk.
+        try update(connectionID, durable: false) { connection in
+            connection.lastError = error
+            return HistoryEntry(
+                at: at, connectionID: connectionID, kind: .revocationFailed, message: message, error: error)
         }
     }
 

@@ -16,7 +16,7 @@ struct EventPaneWidget: Widget {
         let lines: [(text: String, failed: Bool)] =
             context.dashboard.snapshot.events.suffix(rect.height - 1).map { entry in
                 let failed = entry.error != nil || entry.kind == .refreshFailed || entry.kind == .needsReauth
-                    || entry.kind == .reauthFailed
+                    || entry.kind == .reauthFailed || entry.kind == .revocationFailed
                 return (Self.line(at: entry.at, id: entry.connectionID, message: entry.message), failed)
             } + context.dashboard.pending.requests.map { (Self.line(for: $0), false) }
         if lines.isEmpty {
