@@ -107,7 +107,8 @@ struct RevokeOutcomeTests {
         await engine.drainAudit()
         let events = engine.snapshot().events.filter { $0.connectionID == "alice" && $0.kind != .imported }
         #expect(events.map(\.kind) == [.revocationFailed])
-        #expect(events.first?.message == "revocation failed at the provider, nothing was changed: server_error (HTTP 500)")
+        #expect(
+            events.first?.message == "revocation failed at the provider, nothing was changed: server_error (HTTP 500)")
         #expect(events.first?.error?.status == 500)
     }
 }

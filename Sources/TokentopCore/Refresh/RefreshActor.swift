@@ -434,7 +434,8 @@ actor RefreshActor {
             }
             state.update(
                 revoked,
-                event: HistoryEntry(at: at, connectionID: id, kind: .revoked, message: message, error: accessTokenError))
+                event: HistoryEntry(
+                    at: at, connectionID: id, kind: .revoked, message: message, error: accessTokenError))
             // Revoked, but not all of it: the operator must hear that the access token may still work.
             if accessTokenError != nil { throw EngineError(.revocationIncomplete, "\(id): \(message)") }
             return revoked
