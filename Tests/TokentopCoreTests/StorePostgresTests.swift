@@ -21,7 +21,10 @@ struct StorePostgresTests {
             url, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1")
         #expect(
             tables.split(separator: "\n")
-                == ["audit", "connections", "history", "integrations", "meta", "processes", "tokentop_schema"])
+                == [
+                    "audit", "connections", "deleted_connections", "history", "integrations", "meta", "processes",
+                    "tokentop_schema",
+                ])
         #expect(try PostgresServer.psql(url, "SELECT version FROM tokentop_schema") == "\(Schema.latest)")
         // Refreshers sharing the store claim due work through this index; only SQLite drops it.
         #expect(

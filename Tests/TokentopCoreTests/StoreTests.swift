@@ -98,7 +98,8 @@ enum StoreFixtures {
         let tables = try store.database.query(
             "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
         ) { $0.string(0) ?? "" }
-        #expect(tables == ["audit", "connections", "history", "integrations", "meta", "processes"])
+        #expect(
+            tables == ["audit", "connections", "deleted_connections", "history", "integrations", "meta", "processes"])
         let indexes = try store.database.query(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name"
         ) {

@@ -176,6 +176,19 @@ enum Schema {
                 // for 20,000 refreshes at N = 100,000). Refreshers sharing a PostgreSQL store keep it.
                 "DROP INDEX IF EXISTS connections_by_due"
             ]),
+        Migration(
+            version: 12,
+            statements: [
+                // One row per deleted connection, numbered in the change feed: followers (a dashboard, a daemon)
+                // learn that it is gone, and change numbers keep rising when the newest changed row is deleted.
+                """
+                CREATE TABLE deleted_connections (
+                    change_seq INTEGER NOT NULL PRIMARY KEY,
+                    id TEXT NOT NULL,
+                    at REAL NOT NULL
+                )
+                """
+            ]),
     ]
 
     /// The newest schema version this binary knows.

@@ -85,13 +85,27 @@ extension Store {
     /// knows already), and the newest change number.
     /// - Parameter own: read with the lock held, so that a batch committing meanwhile is either in it or not yet
     ///   visible.
+    ///
+    /// The ids of connections deleted since `since` (``deleteConnections(_:force:user:at:)``) come with them, unless
+    /// a row read here brings the id back (imported again since).
     func changes(
         since: Int, skipping own: () -> [ClosedRange<Int>]
-    ) throws -> (connections: [Connection], latest: Int) {
+    ) throws -> (connections: [Connection], deleted: [String], latest: Int) {
         var cache = RowCache()
-        return try feed(
-            table: "connections", number: "change_seq", columns: Self.connectionColumns, since: since, skipping: own
+        let (connections, latest) = try feed(
+            table: "connections", number: "change_seq", columns: Self.connectionColumns, since: since,
+            latestQuery: Self.latestChangeQuery, skipping: own
         ) { try connection(from: $0, cache: &cache) }
+        guard latest > since else { return (connections, [], latest) }
+        // A refresher never deletes: its own ranges hold none of these. One deleted after `latest` was read has a
+        // later number, and comes with the next reading.
+        let deletions = try locked {
+            try database.query(
+                "SELECT id FROM deleted_connections WHERE change_seq > ? AND change_seq <= ? ORDER BY change_seq",
+                [since, latest]
+            ) { $0.string(0) ?? "" }
+        }
+        return (connections, Self.stillDeleted(deletions, besides: connections), latest)
     }
 
     /// History entries written after entry number `since`, leaving out the ranges this process wrote itself and
@@ -110,15 +124,15 @@ extension Store {
 
     /// The rows of `table` whose `number` is past `since`, in that order, leaving out the ranges of `own`, and the
     /// newest number: one reading of the change feed and of the history.
+    /// - Parameter latestQuery: the query for the newest number, when it is not the largest in `table`.
     private func feed<Row>(
-        table: String, number: String, columns: String, since: Int, skipping own: () -> [ClosedRange<Int>],
-        row: (SQLRow) throws -> Row
+        table: String, number: String, columns: String, since: Int, latestQuery: String? = nil,
+        skipping own: () -> [ClosedRange<Int>], row: (SQLRow) throws -> Row
     ) throws -> ([Row], Int) {
         try locked {
             let own = own()
-            let latest = max(
-                since, try database.query("SELECT COALESCE(MAX(\(number)), 0) FROM \(table)") { $0.int(0) }.first
-                    ?? since)
+            let newest = latestQuery ?? "SELECT COALESCE(MAX(\(number)), 0) FROM \(table)"
+            let latest = max(since, try database.query(newest) { $0.int(0) }.first ?? since)
             var rows: [Row] = []
             for (low, high) in Self.gaps(after: since, upTo: latest, skipping: own) {
                 rows += try database.query(
@@ -148,8 +162,7 @@ extension Store {
         Connection, StoreError
     >] {
         // Every change number of the batch follows the newest one, as `markChanged` numbers a single write.
-        let firstChange =
-            try database.query("SELECT COALESCE(MAX(change_seq), 0) FROM connections") { $0.int(0) }.first ?? 0
+        let firstChange = try database.query(Self.latestChangeQuery) { $0.int(0) }.first ?? 0
         let historyBefore = try database.query("SELECT COALESCE(MAX(id), 0) FROM history") { $0.int(0) }.first ?? 0
         var nextChange = firstChange + 1
         // The key is checked once for the batch, before anything is sealed under it.

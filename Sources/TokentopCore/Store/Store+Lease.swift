@@ -72,7 +72,7 @@ extension Store {
         try database.execute(
             """
             UPDATE connections SET generation = generation + 1, lease_owner = NULL, lease_until = NULL,
-                change_seq = (SELECT COALESCE(MAX(change_seq), 0) + 1 FROM connections)
+                change_seq = (\(Self.latestChangeQuery)) + 1
             WHERE id = ?
             """, [connectionID])
         try announceChange()
@@ -83,13 +83,20 @@ extension Store {
 
     /// The newest change number, to start following changes from.
     public func latestChange() throws -> Int {
-        try locked {
-            try database.query("SELECT COALESCE(MAX(change_seq), 0) FROM connections") { $0.int(0) }.first ?? 0
-        }
+        try locked { try database.query(Self.latestChangeQuery) { $0.int(0) }.first ?? 0 }
     }
 
-    /// Connections written after change number `since` (by any process), and the newest change number.
-    public func changes(since: Int) throws -> (connections: [Connection], latest: Int) {
+    /// The query for the newest change number: a stored connection's, or a deleted one's (`deleted_connections`),
+    /// so that deleting the connection changed last never hands its number out again, to a write that followers
+    /// would then take for one they had read.
+    static let latestChangeQuery = """
+        SELECT MAX(latest) FROM (SELECT COALESCE(MAX(change_seq), 0) AS latest FROM connections \
+        UNION ALL SELECT COALESCE(MAX(change_seq), 0) FROM deleted_connections) AS newest
+        """
+
+    /// Connections written after change number `since` (by any process), the ids of those deleted since then and
+    /// not added again, and the newest change number.
+    public func changes(since: Int) throws -> (connections: [Connection], deleted: [String], latest: Int) {
         try locked {
             var cache = RowCache()
             var latest = since
@@ -102,8 +109,23 @@ extension Store {
                 latest = max(latest, row.int(Self.changeSeqColumn))
                 return try connection(from: row, cache: &cache)
             }
-            return (connections, latest)
+            let deletions = try database.query(
+                "SELECT id, change_seq FROM deleted_connections WHERE change_seq > ? ORDER BY change_seq", [since]
+            ) { row -> String in
+                latest = max(latest, row.int(1))
+                return row.string(0) ?? ""
+            }
+            return (connections, Self.stillDeleted(deletions, besides: connections), latest)
         }
+    }
+
+    /// The ids of `deletions` that none of `connections` (rows as stored now) brings back: a connection deleted and
+    /// then imported again under its id is there, and stays.
+    static func stillDeleted(_ deletions: [String], besides connections: [Connection]) -> [String] {
+        guard !deletions.isEmpty else { return [] }
+        let present = Set(connections.map(\.id))
+        var seen: Set<String> = []
+        return deletions.filter { !present.contains($0) && seen.insert($0).inserted }
     }
 
     /// The newest history entry's number.
