@@ -41,6 +41,9 @@ public final class Engine: Sendable {
         self.readOnly = readOnly
         self.user = user
         self.timeSource = timeSource
+        // Read before the rows, so that whatever another process writes (or deletes) from here on comes through the
+        // feeds: read after, a change that landed in between was in neither the rows nor the feed.
+        let following = (change: try store.latestChange(), history: try store.latestHistoryID())
         let connections = try store.connectionList()
         state = EngineState(
             databasePath: databasePath ?? store.path, connections: connections, integrations: try store.integrations(),
@@ -48,7 +51,7 @@ public final class Engine: Sendable {
         client = OAuthClient(transport: transport, clock: timeSource)
         actor = RefreshActor(
             store: store, client: client, clock: timeSource, policy: policy, state: state, observeOnly: readOnly,
-            metrics: metrics)
+            metrics: metrics, following: following)
         prober = Prober(store: store, transport: transport, clock: timeSource, policy: probePolicy, state: state)
         state.setReadOnly(readOnly)
     }

@@ -81,6 +81,9 @@ actor RefreshActor {
         case blockedByParent(String)
     }
 
+    /// The change and history numbers read just before the engine loaded the rows it schedules, to follow the
+    /// store from; nil to start from the newest when scheduling.
+    private let following: (change: Int, history: Int)?
     /// Follows other processes' writes but renews nothing: a read-only dashboard.
     private let observeOnly: Bool
     /// Counts refreshes, failures and their latency for `--metrics`.
@@ -88,8 +91,10 @@ actor RefreshActor {
 
     init(
         store: Store, client: OAuthClient, clock: any TimeSource, policy: RefreshPolicy, state: EngineState,
-        observeOnly: Bool = false, metrics: RefreshMetrics = RefreshMetrics()
+        observeOnly: Bool = false, metrics: RefreshMetrics = RefreshMetrics(),
+        following: (change: Int, history: Int)? = nil
     ) {
+        self.following = following
         self.observeOnly = observeOnly
         self.metrics = metrics
         self.store = store
@@ -110,8 +115,8 @@ actor RefreshActor {
             noteParent(of: connection)
         }
         state.setNextDue(queue.nextDue())
-        lastChange = (try? store.latestChange()) ?? 0
-        lastHistory = (try? store.latestHistoryID()) ?? 0
+        lastChange = following?.change ?? (try? store.latestChange()) ?? 0
+        lastHistory = following?.history ?? (try? store.latestHistoryID()) ?? 0
         lastSync = clock.now()
         store.followChanges()
         // Rows written before due times were stored, or by a process that only reads, have none: claims would
