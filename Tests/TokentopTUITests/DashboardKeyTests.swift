@@ -327,6 +327,21 @@ import TokentopCore
         #expect(harness.text.contains("Connection gh-alice no longer exists. Esc goes back."))
     }
 
+    /// `tokentop delete` in another process: the mark goes with the row, and `r` acts on the marks left.
+    @Test func aMarkOnAConnectionDeletedElsewhereGoesWithIt() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.press(.character(" "), .character("j"), .character(" "))
+        let marked = harness.dashboard.marked
+        #expect(marked.count == 2 && marked.contains("gh-alice"))
+        harness.backend.publish { $0.connections.removeAll { $0.id == "gh-alice" } }
+        harness.frame()
+        let left = marked.subtracting(["gh-alice"])
+        #expect(harness.dashboard.marked == left)
+        harness.press(.character("r"))
+        #expect(harness.backend.calls.refreshed == [left.sorted()])
+    }
+
     // MARK: - Commands
 
     @Test func refreshActsOnTheCursorRow() {

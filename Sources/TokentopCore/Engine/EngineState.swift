@@ -142,6 +142,28 @@ final class EngineState: Sendable {
         }
     }
 
+    /// Drops the connections another process deleted (``Store/deleteConnections(_:force:user:at:)``); returns the
+    /// ids that were here.
+    @discardableResult
+    func remove(_ ids: [String]) -> [String] {
+        inner.withLock { state in
+            let here = ids.filter { Self.position(of: $0, in: state) != nil }
+            guard !here.isEmpty else { return [] }
+            let gone = Set(here)
+            // Positions move: the index and the counts start afresh, as for an insert (an operator's delete; rare).
+            state.snapshot.connections.removeAll { gone.contains($0.id) }
+            state.index = Self.index(state.snapshot.connections)
+            state.snapshot.positions = state.index ?? [:]
+            for id in here {
+                state.snapshot.inFlight.remove(id)
+                state.snapshot.histories[id] = nil
+            }
+            Self.recount(&state)
+            state.snapshot.version &+= 1
+            return here
+        }
+    }
+
     func setIntegrations(_ integrations: [Integration]) {
         inner.withLock { state in
             state.snapshot.integrations = Dictionary(integrations.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })

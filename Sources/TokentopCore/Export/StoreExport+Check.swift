@@ -74,6 +74,9 @@ extension StoreExport {
         for (table, column, target) in references {
             for (index, row) in dump.rows(of: table).enumerated() {
                 guard case .text(let id)? = row.first(where: { $0.column == column })?.value else { continue }
+                // The entry `tokentop delete` leaves names the connection it deleted, which is no longer there.
+                let kind = row.first(where: { $0.column == "kind" })?.value
+                if table == "history", case .text(HistoryEntry.Kind.deleted.rawValue)? = kind { continue }
                 guard ids[target]?.contains(id) == true else {
                     throw ImportError(
                         file: file, entry: label(table, index: index, row: row), field: column,

@@ -60,6 +60,8 @@ public struct HistoryEntry: Codable, Sendable, Equatable {
         case probeOK = "probe_ok"
         /// A static credential's probe failed for a reason other than a rejected credential.
         case probeFailed = "probe_failed"
+        /// An operator deleted the connection (`tokentop delete`); its other entries went with it.
+        case deleted
     }
 
     public var at: Date

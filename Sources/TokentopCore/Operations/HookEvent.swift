@@ -74,9 +74,9 @@ public struct HookEventFilter: Sendable {
         case .refreshed, .probeOK, .reauthorized:
             guard troubled.remove(entry.connectionID) != nil else { return nil }
             kind = .recovered
-        case .imported, .reauthRequested, .reauthFailed, .revocationFailed:
+        case .imported, .reauthRequested, .reauthFailed, .revocationFailed, .deleted:
             // A sign-in or revocation that did not finish leaves the connection as it was; the operator who asked
-            // for it was told, and its trouble was told already.
+            // for it was told, and its trouble was told already. A deletion leaves nothing to tell about.
             return nil
         }
         let connection = lookup(entry.connectionID)

@@ -246,6 +246,12 @@ actor Prober {
 
     /// A store that cannot be read or written: show the problem, and look again after a while.
     private func storageFailure(_ error: any Error, id: String) -> Attempt {
+        if (error as? StoreError)?.code == .unknownConnection {
+            // Deleted by an operator while the probe was out: no database problem, and nothing left to probe. The
+            // refresh actor's store sync takes it out of the state.
+            schedule(id, at: nil)
+            return .done(nil)
+        }
         let now = clock.now()
         state.setNotice("database problem: \(error)")
         state.append(

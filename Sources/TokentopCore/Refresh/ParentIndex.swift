@@ -19,6 +19,13 @@ struct ParentIndex {
         if let parent { childrenByParent[parent, default: []].insert(connection.id) }
     }
 
+    /// Forgets a deleted connection, as a child; its children (deleted with it) are forgotten one by one.
+    mutating func forget(_ id: String) {
+        guard let parent = parentByChild.removeValue(forKey: id) else { return }
+        childrenByParent[parent]?.remove(id)
+        if childrenByParent[parent]?.isEmpty == true { childrenByParent[parent] = nil }
+    }
+
     /// The ids of the derived connections that hang from `parentID`.
     func children(of parentID: String) -> Set<String> {
         childrenByParent[parentID] ?? []

@@ -155,6 +155,7 @@ actor RefreshActor {
             noteParent(of: connection)
             wakeChildren(of: connection.id)
         }
+        for id in changes.deleted { forget(id) }
         if let history = try? store.history(since: lastHistory, skipping: writer.ownHistory) {
             lastHistory = history.latest
             state.merge(events: history.entries)
@@ -486,6 +487,10 @@ actor RefreshActor {
                     connectionID: id, owner: owner, until: claimedAt.addingTimeInterval(leaseDuration),
                     now: claimedAt))
             {
+            case .failure(let error) where Self.vanished(error):
+                // Deleted by an operator since the last look at the store: nothing to refresh, and no database problem.
+                forget(id)
+                return .done
             case .failure(let error):
                 record(storageFailure: error, for: known)
                 return .storageFailed("\(error)")
@@ -700,6 +705,11 @@ actor RefreshActor {
             queue.schedule(id, at: policy.dueAt(updated))
             if case .success = result { wakeChildren(of: id) }
             state.setNotice(nil)
+        case .failure(let error) where Self.vanished(error):
+            // Deleted while its request was out: the provider's answer has nowhere to go, and is dropped. A token it
+            // rotated dies with the connection, as the operator's delete meant.
+            stored = true
+            forget(id)
         case .failure(let error as StoreError) where error.code == .revoked || error.code == .leaseLost:
             // Another process revoked or refreshed it while the request was out; its write stands, ours is dropped.
             if let current = try? store.connection(id: id) {
@@ -719,6 +729,18 @@ actor RefreshActor {
             return .storageFailed(problem)
         }
         return .done
+    }
+
+    /// Whether `error` says the connection is no longer in the store: an operator deleted it (`tokentop delete`).
+    static func vanished(_ error: any Error) -> Bool { (error as? StoreError)?.code == .unknownConnection }
+
+    /// Drops a connection an operator deleted: out of the queue, the parents' index, the breaker and the state.
+    /// Its refresh in flight, if any, finds no row to store its result in, and drops it too.
+    func forget(_ id: String) {
+        queue.schedule(id, at: nil)
+        parents.forget(id)
+        breaker.abandon(id, at: clock.now())
+        state.remove([id])
     }
 
     /// The integration's client secret (or private key), read from the store at most once a second.

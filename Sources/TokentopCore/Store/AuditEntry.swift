@@ -7,7 +7,7 @@ import Foundation
 public struct AuditEntry: Sendable, Equatable {
     /// The operator actions that are audited.
     public enum Action: String, Sendable, CaseIterable {
-        case refresh, revoke, reauth, `import`, rekey, export
+        case refresh, revoke, reauth, `import`, rekey, export, delete
     }
 
     /// Position in the log, from 1.

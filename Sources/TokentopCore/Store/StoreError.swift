@@ -29,6 +29,9 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case unknownConnection = "unknown_connection"
         /// No integration has the given id.
         case unknownIntegration = "unknown_integration"
+        /// An operator's change was refused before anything was written, and the message says why (a connection
+        /// that still holds a live token, one that others derive from, an integration still in use).
+        case refused
         /// The connection was revoked, so the store refused to give it new tokens.
         case revoked
         /// Another process took over the connection's refresh lease; this process's result was not stored.

@@ -105,6 +105,8 @@ final class Dashboard {
         snapshot = newSnapshot
         guard changed else { return }
         pending.settle(with: snapshot)
+        // A connection another process deleted (`tokentop delete`) is no longer there to act on.
+        if !marked.isEmpty { marked = marked.filter { snapshot.index(of: $0) != nil } }
         rebuildRows()
         if case .detail(let id) = view { detailChanged(id: id) }
     }
