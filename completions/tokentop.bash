@@ -7,7 +7,7 @@ _tokentop() {
         words=("${COMP_WORDS[@]}")
         cword=$COMP_CWORD
     }
-    local commands="dashboard demo list show import export refresh revoke reauth daemon status providers rekey migrate audit config explain help"
+    local commands="dashboard demo list show import export refresh revoke delete reauth daemon status providers rekey migrate audit config explain help"
     local scopes="user org delegated workspace bot"
     local statuses="healthy expiring refreshing failing needs-reauth expired revoked static"
     case $prev in
@@ -31,6 +31,7 @@ _tokentop() {
         show) options="--json --db --store" ;;
         import|export|rekey|migrate) options="--db --store" ;;
         refresh|revoke) options="--db --store --ca-file" ;;
+        delete) options="--force --integration --db --store" ;;
         status) options="--lead --db --store" ;;
         reauth) options="--no-browser --timeout --db --store --ca-file" ;;
         daemon) options="--db --store --config --log --ca-file $running" ;;

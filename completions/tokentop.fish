@@ -1,5 +1,5 @@
 # fish completion for tokentop; installed as $PREFIX/share/fish/vendor_completions.d/tokentop.fish
-set -l commands dashboard demo list show import export refresh revoke reauth daemon status providers rekey migrate audit config explain help
+set -l commands dashboard demo list show import export refresh revoke delete reauth daemon status providers rekey migrate audit config explain help
 set -l scopes user org delegated workspace bot
 set -l statuses healthy expiring refreshing failing needs-reauth expired revoked static
 
@@ -12,6 +12,7 @@ complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a import -d
 complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a export -d 'the whole store as one JSON file'
 complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a refresh -d 'refresh connections now'
 complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a revoke -d 'revoke at the provider and here'
+complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a delete -d 'delete connections, or unused integrations'
 complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a reauth -d 'sign a user connection in again'
 complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a daemon -d 'the refresh actor without a terminal'
 complete -c tokentop -n "not __fish_seen_subcommand_from $commands" -a status -d 'one line for monitoring'
@@ -42,6 +43,8 @@ complete -c tokentop -n '__fish_seen_subcommand_from list' -l scope -x -a "$scop
 complete -c tokentop -n '__fish_seen_subcommand_from list' -l status -x -a "$statuses"
 complete -c tokentop -n '__fish_seen_subcommand_from list' -l workspace -x -d 'one workspace'
 complete -c tokentop -n '__fish_seen_subcommand_from audit' -l verify -d 'check the hash chain'
+complete -c tokentop -n '__fish_seen_subcommand_from delete' -l force -d 'delete a connection that holds a live token'
+complete -c tokentop -n '__fish_seen_subcommand_from delete' -l integration -d 'the ids name integrations'
 complete -c tokentop -n '__fish_seen_subcommand_from reauth' -l no-browser -d 'print the URL only'
 complete -c tokentop -n '__fish_seen_subcommand_from reauth' -l timeout -x -d 'seconds to wait for the user'
 complete -c tokentop -n '__fish_seen_subcommand_from explain' -x -a "$scopes"

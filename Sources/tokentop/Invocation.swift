@@ -12,6 +12,8 @@ struct Invocation: Equatable {
         case exportStore(path: String?)
         case refresh(ids: [String])
         case revoke(ids: [String])
+        /// `tokentop delete ID...`: connections, or with `--integration` integrations.
+        case delete(ids: [String], force: Bool, integrations: Bool)
         /// `browser`: whether to try to open a browser for the sign-in URL (`--no-browser` turns it off).
         case reauth(id: String, browser: Bool, timeout: Double?)
         case daemon
@@ -56,6 +58,8 @@ extension Invocation {
         var configFile: String?
         var json = false
         var verify = false
+        var force = false
+        var integrations = false
         var browser = true
         var timeout: Double?
         var scope: IdentityScope?
@@ -179,6 +183,12 @@ extension Invocation {
             case "--verify":
                 verify = true
                 flags.append(name)
+            case "--force":
+                force = true
+                flags.append(name)
+            case "--integration":
+                integrations = true
+                flags.append(name)
             case "--json": json = true; flags.append(name)
             // Not in the help: it prints the man page, which the repository keeps as doc/tokentop.1.
             case "--roff": flags.append(name)
@@ -283,6 +293,21 @@ extension Invocation {
             var seen: Set<String> = []
             let once = operands.filter { seen.insert($0).inserted }
             command = verb == "refresh" ? .refresh(ids: once) : .revoke(ids: once)
+        case "delete":
+            try allow(["--force", "--integration"])
+            let what = integrations ? "integration id" : "connection id"
+            guard !operands.isEmpty else { throw UsageError(description: "'delete' needs at least one \(what)") }
+            if integrations, force {
+                throw UsageError(
+                    description: "--force does not apply to 'delete --integration': an integration is deleted only "
+                        + "when no connection uses it")
+            }
+            let hint =
+                integrations ? "`tokentop show ID` names a connection's integration" : "`tokentop list` shows the ids"
+            try nonEmpty(what, hint: hint)
+            var seen: Set<String> = []
+            let once = operands.filter { seen.insert($0).inserted }
+            command = .delete(ids: once, force: force, integrations: integrations)
         case "reauth":
             try allow(["--no-browser", "--timeout", "--ca-file"])
             try exactly(1, "one connection id")
@@ -375,7 +400,8 @@ extension Invocation {
 
     /// The options that take no value: each is on by being given.
     private static let switches: Set<String> = [
-        "--readonly", "--verify", "--json", "--roff", "--no-browser", "--help", "--version",
+        "--readonly", "--verify", "--json", "--roff", "--no-browser", "--help", "--version", "--force",
+        "--integration",
     ]
 
     /// Whether `text` is a number as people write one: decimal digits, for a fraction with one point among them.

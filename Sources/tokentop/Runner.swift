@@ -226,6 +226,25 @@ struct Runner {
                 }
             }
             return status
+        case .delete(let ids, let force, let integrations):
+            // Nothing goes to a provider: the store alone, as `import` writes it.
+            let store = try openStore()
+            let user = OperatorIdentity.current()
+            if integrations {
+                for id in try store.deleteIntegrations(ids, user: user, at: Date()) {
+                    Output.out("integration \(id): deleted")
+                }
+                return 0
+            }
+            for gone in try store.deleteConnections(ids, force: force, user: user, at: Date()) {
+                let history = counted(gone.historyEntries, "history entry", "history entries")
+                Output.out(
+                    "\(gone.id): deleted, with \(history)"
+                        + (gone.forced
+                            ? "; forced: it was not revoked, and its token stays valid at the provider until it expires"
+                            : ""))
+            }
+            return 0
         case .reauth(let id, let browser, let timeout):
             let engine = try openEngine(transport: try providerTransport())
             let refusal: ReauthFailure

@@ -99,6 +99,21 @@ enum Usage {
                 connection is revoked.
                 """, options: ["--db", "--ca-file"]),
         Command(
+            name: "delete", synopsis: ["tokentop delete ID... [--force]", "tokentop delete --integration ID..."],
+            summary: "delete connections (revoke them first), or integrations no connection uses",
+            details: """
+                Removes each connection and its history from the store, but for one `deleted` history entry that \
+                running dashboards and daemons show; the audit log keeps an entry for each, saying whether \
+                --force was needed. Nothing is sent to the provider: a connection that is not \
+                revoked and still holds a live token (a refresh token, or an access token or key not known to \
+                have expired) is refused unless --force is given, since its token stays valid there. Revoke it \
+                first with `tokentop revoke ID`. A connection that others derive their tokens from (their parent) \
+                is refused unless those are named too. All or nothing: when any id is refused (an unknown one as \
+                well), nothing is deleted, exit 1, and the message names every refusal. A running dashboard or \
+                daemon drops a deleted connection within a second. With --integration the ids name \
+                integrations, each deleted with its client secret or key only when no connection uses it.
+                """, options: ["--force", "--integration", "--db"]),
+        Command(
             name: "reauth", synopsis: ["tokentop reauth ID [--no-browser] [--timeout SECONDS]"],
             summary: "sign a user connection in again (browser with PKCE, or a device code)",
             details: """
@@ -192,6 +207,8 @@ enum Usage {
         ("--status", "S", "healthy, expiring, refreshing, failing, needs-reauth, expired, revoked or static"),
         ("--workspace", "W", "connections whose workspace is W, or workspace-scope ones whose subject is W"),
         ("--verify", "", "check the audit log's hash chain"),
+        ("--force", "", "delete a connection that still holds a live token, without telling the provider"),
+        ("--integration", "", "the ids name integrations, not connections"),
         (
             "--config", "FILE",
             "the configuration file (default: $TOKENTOP_CONFIG, else $XDG_CONFIG_HOME/tokentop/config.json)"
