@@ -59,8 +59,13 @@ import Testing
             ["list", "--workspace", "--db", sandbox.database], environment: sandbox.environment)
         #expect(swallowed.status == 2)
         #expect(swallowed.stderr.contains("--workspace needs a value, not the option '--db'"), "\(swallowed.stderr)")
+        // A monitor reads status's usage errors as UNKNOWN (3), not CRITICAL (2).
         let elsewhere = try Binary.run(["status", "--workspace", "Design"], environment: sandbox.environment)
-        #expect(elsewhere.status == 2)
+        #expect(elsewhere.status == 3)
+        #expect(elsewhere.stdout == "UNKNOWN: --workspace does not apply to 'status'\n", "\(elsewhere.stdout)")
         #expect(elsewhere.stderr.contains("--workspace does not apply to 'status'"))
+        let other = try Binary.run(["show", "x", "--workspace", "Design"], environment: sandbox.environment)
+        #expect(other.status == 2)
+        #expect(other.stderr.contains("--workspace does not apply to 'show'"))
     }
 }
