@@ -14,6 +14,10 @@ struct Runner {
             ?? Paths.defaultDatabase(environment: environment)
     }
 
+    /// Whether a missing directory of the store is created: only for the default database (however it is named).
+    /// A directory missing from a path the user gave is more likely a typo than a wish for a new, empty store.
+    var createsDirectories: Bool { databasePath == Paths.defaultDatabase(environment: environment) }
+
     /// Where ``databasePath`` came from, for `tokentop config`.
     var storeSource: String {
         if invocation.database != nil { return "flag" }
@@ -67,7 +71,7 @@ struct Runner {
             Output.out("linked: \(terminalLibraryVersion()), \(LinkedLibraries.sqlite), \(LinkedLibraries.openssl)")
             return 0
         case .migrate:
-            let outcome = try Store.migrate(path: databasePath)
+            let outcome = try Store.migrate(path: databasePath, createDirectory: createsDirectories)
             Output.out(outcome.description)
             return 0
         case .status:
@@ -301,7 +305,8 @@ struct Runner {
     ///   without a key they still read a store that holds no secret).
     private func openStore(create: Bool = false) throws -> Store {
         let (store, note) = try Store.open(
-            path: databasePath, environment: environment, create: create, createKey: create)
+            path: databasePath, environment: environment, create: create, createKey: create,
+            createDirectory: createsDirectories)
         if let note { Output.error("note: \(note)") }
         return store
     }
@@ -337,6 +342,8 @@ struct Runner {
                 throw UsageError(
                     description: "\(chosen) exists; the demo needs a fresh database, remove it or name another")
             }
+            // Before the key is read, which may create the key file: nothing is made for a path with a typo.
+            try Store.requireDirectory(ofDatabase: chosen)
             path = chosen
         } else {
             let directory = try DemoDirectory()
@@ -346,7 +353,7 @@ struct Runner {
         defer { temporary?.remove() }
         let clock = SystemTimeSource()
         let secrets = invocation.database == nil ? SecretBox.ephemeral() : try SecretBox.load(environment: environment)
-        let store = try Store.open(path: path, secrets: secrets)
+        let store = try Store.open(path: path, secrets: secrets, createDirectory: invocation.database == nil)
         let sandbox = SandboxProvider(clock: clock)
         try DemoSeed.seed(store: store, sandbox: sandbox, now: clock.now())
         let configuration = try configuration()

@@ -327,4 +327,46 @@ struct CommandLineRefusalTests {
                 + "socket); name a file with --db or TOKENTOP_DB; nothing was changed\n")
         #expect(!FileManager.default.fileExists(atPath: pipe + "-journal"))
     }
+
+    /// A store path the user named (`--db`, `TOKENTOP_DB`) whose directory is missing is a typo, not a new store:
+    /// the commands that create stores refuse it by name and create nothing, not the directory, the store or the
+    /// key file. Only the default database gets its directories made.
+    @Test func aNamedStoreInAMissingDirectoryIsRefusedAndNothingIsCreated() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write("import.json", CommandLineTests.importFile)
+        let missing = sandbox.root.appendingPathComponent("typo/dir").path
+        let named = missing + "/x.db"
+        let message =
+            "tokentop: cannot create the database \(named): its directory \(missing) does not exist; tokentop "
+            + "creates directories only for its default database; check the path, or create the directory with "
+            + "`mkdir -p -m 700 \(missing)`; nothing was created\n"
+        var byVariable = sandbox.environment
+        byVariable["TOKENTOP_DB"] = named
+        let typo = sandbox.root.appendingPathComponent("typo").path
+        let runs = [
+            ("import --db", ["import", file, "--db", named], sandbox.environment),
+            ("import, TOKENTOP_DB", ["import", file], byVariable),
+            ("migrate --db", ["migrate", "--db", named], sandbox.environment),
+        ]
+        for (label, arguments, environment) in runs {
+            let run = try Binary.run(arguments, environment: environment)
+            #expect(run.status == 1, "\(label)")
+            #expect(run.stderr == message, "\(label): \(run.stderr)")
+            #expect(run.stdout.isEmpty, "\(label)")
+            #expect(!FileManager.default.fileExists(atPath: typo), "\(label)")
+            #expect(!FileManager.default.fileExists(atPath: sandbox.root.appendingPathComponent("config").path))
+        }
+        // The default database still gets its directories, as before; restoring its export is refused as well.
+        let imported = try Binary.run(["import", file], environment: sandbox.environment)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(FileManager.default.fileExists(atPath: sandbox.database))
+        let export = try Binary.run(["export"], environment: sandbox.environment)
+        #expect(export.status == 0, "\(export.stderr)")
+        let restore = try Binary.run(
+            ["import", "-", "--db", named], environment: sandbox.environment, stdin: Data(export.stdout.utf8))
+        #expect(restore.status == 1)
+        #expect(restore.stderr == message, "\(restore.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: typo))
+    }
 }

@@ -19,8 +19,10 @@ extension Store {
     ///
     /// It needs no key: migrations move no secret. Two processes migrating at once take turns (SQLite's write lock,
     /// PostgreSQL's advisory lock), and the second finds nothing left to do.
-    public static func migrate(path: String) throws -> MigrationOutcome {
-        let database = try openDatabase(path, create: true)
+    /// - Parameter createDirectory: whether a missing directory of a new SQLite store is created (the default
+    ///   location), or named as missing (a path the user gave).
+    public static func migrate(path: String, createDirectory: Bool = true) throws -> MigrationOutcome {
+        let database = try openDatabase(path, create: true, createDirectory: createDirectory)
         // What this process applied, not what it saw before: another one may have migrated meanwhile.
         let applied = try Schema.migrate(database)
         let now = try database.schemaVersion()

@@ -167,22 +167,27 @@ extension Store {
     ///     writes secrets (import, the dashboard, the daemon). With no key anywhere, a store that holds no sealed
     ///     value opens without one (or with the new key), and one that holds any is refused, naming where the key
     ///     was looked for, and no key file is created.
+    ///   - createDirectory: whether a missing directory of a database that is created is created too (the default
+    ///     location) or named as missing (a path the user gave).
     /// - Returns: the store, and a note for the user when an earlier key opened it.
     public static func open(
-        path: String, environment: [String: String], create: Bool, createKey: Bool
+        path: String, environment: [String: String], create: Bool, createKey: Bool, createDirectory: Bool = true
     ) throws -> (store: Store, note: String?) {
         let current = try SecretBox.load(environment: environment, createKey: false)
         do {
             let store: Store
             do {
-                store = try Store.open(path: path, secrets: current, create: create)
+                store = try Store.open(
+                    path: path, secrets: current, create: create, createDirectory: createDirectory)
             } catch let error as StoreError where error.code == .badKey && !current.hasKey {
                 // No key file when this process looked, yet something sealed in the store: another process (several
                 // `import`s into a new store at once) created the key file and sealed the first value in between.
                 // Its key is read once more, never made up: a store sealed under a lost key stays refused.
                 let again = try SecretBox.load(environment: environment, createKey: false)
                 guard again.hasKey else { throw error }
-                return (try Store.open(path: path, secrets: again, create: create), nil)
+                return (
+                    try Store.open(path: path, secrets: again, create: create, createDirectory: createDirectory),
+                    nil)
             }
             if !current.hasKey, createKey {
                 // Only now that the store proved to hold no secret: a key made up for one that holds some could

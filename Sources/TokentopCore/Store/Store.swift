@@ -56,15 +56,22 @@ public final class Store: @unchecked Sendable {
     /// - Parameter create: whether a missing database (and its directory) is created, or named as missing.
     /// - Parameter path: an SQLite file, or a PostgreSQL URL (`postgres://USER@HOST:PORT/DB`); see
     ///   ``isPostgres(_:)``. A PostgreSQL store is named by its URL without the password from then on.
-    public static func open(path: String, secrets: SecretBox, create: Bool = true) throws -> Store {
-        try open(path: path, secrets: secrets, create: create, busyTimeoutMilliseconds: 5_000)
+    /// - Parameter createDirectory: whether a missing directory of a database that is created is created too (the
+    ///   default location), or named as missing (a path the user gave, where it is more likely a typo).
+    public static func open(
+        path: String, secrets: SecretBox, create: Bool = true, createDirectory: Bool = true
+    ) throws -> Store {
+        try open(
+            path: path, secrets: secrets, create: create, createDirectory: createDirectory,
+            busyTimeoutMilliseconds: 5_000)
     }
 
     /// - Parameter busyTimeoutMilliseconds: how long an SQLite write waits for another process's lock.
     static func open(
-        path: String, secrets: SecretBox, create: Bool, busyTimeoutMilliseconds: Int32
+        path: String, secrets: SecretBox, create: Bool, createDirectory: Bool = true, busyTimeoutMilliseconds: Int32
     ) throws -> Store {
-        let database = try openDatabase(path, create: create, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        let database = try openDatabase(
+            path, create: create, createDirectory: createDirectory, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         if database.dialect.isPostgres, !create, try database.schemaVersion() == 0 {
             throw StoreError(
                 .cannotOpen,
@@ -115,8 +122,9 @@ public final class Store: @unchecked Sendable {
     public var changePollInterval: Double { listener == nil ? 1 : 5 }
 
     /// Opens the engine `path` names and checks that this tokentop understands what is there; writes nothing.
+    /// - Parameter createDirectory: with `create`, whether a missing directory is created, or refused by name.
     static func openDatabase(
-        _ path: String, create: Bool, busyTimeoutMilliseconds: Int32 = 5_000
+        _ path: String, create: Bool, createDirectory: Bool = true, busyTimeoutMilliseconds: Int32 = 5_000
     ) throws -> any SQLDatabase {
         // A URL of another scheme (a typo, another engine) must not become a local file of that name.
         if path.contains("://"), !PostgresDatabase.isURL(path) {
@@ -131,7 +139,13 @@ public final class Store: @unchecked Sendable {
             return database
         }
         let directory = Paths.directory(of: path)
-        if create, !directory.isEmpty { try PrivateFiles.makeDirectory(directory, for: "the database") }
+        if create, !directory.isEmpty {
+            if createDirectory {
+                try PrivateFiles.makeDirectory(directory, for: "the database")
+            } else {
+                try requireDirectory(directory, of: path)
+            }
+        }
         do {
             let database = try SQLiteDatabase(
                 path: path, create: create, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
@@ -148,6 +162,27 @@ public final class Store: @unchecked Sendable {
             try Schema.checkCompatible(database)
             return database
         }
+    }
+
+    /// Refuses to create the SQLite database `path` when its directory is missing: a path the user named with a
+    /// typo in it must not become a new, empty store beside the real one. A PostgreSQL URL passes.
+    /// - Throws: ``StoreError`` `cannotOpen`, naming the directory.
+    public static func requireDirectory(ofDatabase path: String) throws {
+        let directory = Paths.directory(of: path)
+        guard !isPostgres(path), !directory.isEmpty else { return }
+        try requireDirectory(directory, of: path)
+    }
+
+    private static func requireDirectory(_ directory: String, of path: String) throws {
+        var info = stat()
+        guard stat(directory, &info) != 0 else { return }
+        // Another reason (a directory that may not be searched, a loop) is SQLite's to name, as before.
+        guard errno == ENOENT || errno == ENOTDIR else { return }
+        throw StoreError(
+            .cannotOpen,
+            "cannot create the database \(path): its directory \(directory) does not exist; tokentop creates "
+                + "directories only for its default database; check the path, or create the directory with "
+                + "`mkdir -p -m 700 \(directory)`; nothing was created", path: path)
     }
 
     /// `location` as messages show it: a PostgreSQL URL without its password or query.
