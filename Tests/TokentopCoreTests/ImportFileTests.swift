@@ -119,10 +119,11 @@ import Testing
                     expiresAt: Date(timeIntervalSince1970: 1_896_091_200), grantedScopes: ["read"]),
                 ImportBundle.ConnectionEntry(
                     id: "acme-build-bot", integrationID: "acme", scope: .bot, subject: "Build Bot",
-                    grant: .clientCredentials, accessToken: Secret("fake-access-token-0002"), expiresIn: 3600),
+                    grant: .clientCredentials, accessToken: Secret("fake-access-token-0002"), expiresIn: 3600,
+                    idDerived: true),
                 ImportBundle.ConnectionEntry(
                     id: "globex-org-42", integrationID: "globex", scope: .org, subject: "org-42", credential: .apiKey,
-                    grant: .none, accessToken: Secret("fake-api-key-0003")),
+                    grant: .none, accessToken: Secret("fake-api-key-0003"), idDerived: true),
             ])
     }
 

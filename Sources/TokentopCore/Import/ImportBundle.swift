@@ -51,13 +51,16 @@ public struct ImportBundle: Sendable, Equatable {
         public var members: [String]
         /// When the secret was set; nil means the moment of the import.
         public var secretSetAt: Date?
+        /// Whether `id` was made from the integration and the subject rather than given: such an id may replace
+        /// only the same identity, never another connection that happens to hold that name.
+        public var idDerived: Bool
 
         /// Creates an entry; `expiresAt` wins over `expiresIn` when both are given.
         public init(
             id: String, integrationID: String, scope: IdentityScope, subject: String,
             credential: CredentialKind = .oauth2, grant: GrantKind, accessToken: Secret?, refreshToken: Secret? = nil,
             expiresAt: Date? = nil, expiresIn: Double? = nil, grantedScopes: [String] = [], parentID: String? = nil,
-            workspace: String? = nil, members: [String] = [], secretSetAt: Date? = nil
+            workspace: String? = nil, members: [String] = [], secretSetAt: Date? = nil, idDerived: Bool = false
         ) {
             self.id = id
             self.integrationID = integrationID
@@ -74,6 +77,7 @@ public struct ImportBundle: Sendable, Equatable {
             self.workspace = workspace
             self.members = members
             self.secretSetAt = secretSetAt
+            self.idDerived = idDerived
         }
 
         /// The expiry this entry gives its access token when imported at `now`.

@@ -371,7 +371,7 @@ public enum ImportFile {
             id: id, integrationID: integration, scope: scope, subject: subject, credential: credential, grant: grant,
             accessToken: accessToken, refreshToken: refreshToken, expiresAt: expiresAt, expiresIn: expiresIn,
             grantedScopes: try reader.strings("granted_scopes", entries: .scopeToken) ?? [], parentID: parentID,
-            workspace: workspace, members: members, secretSetAt: secretSetAt)
+            workspace: workspace, members: members, secretSetAt: secretSetAt, idDerived: givenID == nil)
         return (entry, givenID == nil)
     }
 

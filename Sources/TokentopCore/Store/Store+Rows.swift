@@ -148,38 +148,6 @@ extension Store {
             expiryAssumed: row.bool(26))
     }
 
-    /// Inserts or replaces a connection from an import; returns whether it replaced one.
-    func saveConnection(_ entry: ImportBundle.ConnectionEntry, at: Date) throws -> Bool {
-        let existingCreatedAt = try database.query(
-            "SELECT created_at FROM connections WHERE id = ?", [entry.id]
-        ) { $0.date(0) }.first
-        let connection = Connection(
-            id: entry.id, integrationID: entry.integrationID, scope: entry.scope, subject: entry.subject,
-            credential: entry.credential, grant: entry.grant, grantedScopes: entry.grantedScopes,
-            accessFingerprint: entry.accessToken?.fingerprint, refreshFingerprint: entry.refreshToken?.fingerprint,
-            // The import is the start of the token's lifetime as far as tokentop can know.
-            issuedAt: entry.accessToken == nil ? nil : at, expiresAt: entry.expiry(importedAt: at),
-            createdAt: (existingCreatedAt ?? nil) ?? at, parentID: entry.parentID, workspace: entry.workspace,
-            members: entry.members, secretSetAt: entry.accessToken == nil ? nil : (entry.secretSetAt ?? at))
-        let access = try entry.accessToken.map { try secrets.seal($0, context: Self.accessTokenContext(entry.id)) }
-        let refresh = try entry.refreshToken.map {
-            try secrets.seal($0, context: Self.refreshTokenContext(entry.id))
-        }
-        let values = try factValues(connection) + [access, refresh, connection.id]
-        if existingCreatedAt == nil {
-            let columns = Self.factColumns.joined(separator: ", ")
-            let marks = Array(repeating: "?", count: values.count).joined(separator: ", ")
-            try database.execute(
-                "INSERT INTO connections (\(columns), access_token, refresh_token, id) VALUES (\(marks))", values)
-        } else {
-            let assignments = Self.factColumns.map { "\($0) = ?" }.joined(separator: ", ")
-            try database.execute(
-                "UPDATE connections SET \(assignments), access_token = ?, refresh_token = ? WHERE id = ?", values)
-        }
-        try markChanged(entry.id)
-        return existingCreatedAt != nil
-    }
-
     /// The columns of a connection other than its id and its secrets, in the order of ``factValues(_:)``.
     static let factColumns = [
         "integration_id", "scope", "subject", "credential", "grant_kind", "granted_scopes", "access_fingerprint",

@@ -323,7 +323,7 @@ public final class Store: @unchecked Sendable {
                             problem: "no integration \(ImportError.quoted(entry.integrationID)) in the file or in "
                                 + "the database \(path); add it to \"integrations\"")
                     }
-                    let replaced = try saveConnection(entry, at: at)
+                    let replaced = try saveConnection(bundle, index, at: at)
                     if replaced { summary.connectionsUpdated += 1 } else { summary.connectionsAdded += 1 }
                     let what = replaced ? "re-imported" : "imported"
                     try insertHistory(

@@ -1,0 +1,77 @@
+import Foundation
+
+/// How an import writes one connection, and what it refuses to replace. Every function here runs with the store's
+/// lock held, inside the import's transaction, so a refusal leaves nothing of the file written.
+extension Store {
+    /// What an import needs to know of a stored connection before it replaces it.
+    struct StoredForImport {
+        var createdAt: Date
+        var integrationID: String
+        var scope: String
+        var subject: String
+    }
+
+    /// The facts of the stored connection `id` that decide how an import may replace it, or nil when there is none.
+    func storedForImport(_ id: String) throws -> StoredForImport? {
+        try database.query(
+            "SELECT created_at, integration_id, scope, subject FROM connections WHERE id = ?", [id]
+        ) { row in
+            StoredForImport(
+                createdAt: row.date(0) ?? Date(timeIntervalSince1970: 0), integrationID: row.string(1) ?? "",
+                scope: row.string(2) ?? "", subject: row.string(3) ?? "")
+        }.first
+    }
+
+    /// Inserts or replaces the bundle's connection at `index`; returns whether it replaced one.
+    /// - Throws: ``ImportError`` when the stored connection of that id may not be replaced by this entry.
+    func saveConnection(_ bundle: ImportBundle, _ index: Int, at: Date) throws -> Bool {
+        let entry = bundle.connections[index]
+        let stored = try storedForImport(entry.id)
+        if let stored { try checkReplaceable(stored, by: bundle, index) }
+        let connection = Connection(
+            id: entry.id, integrationID: entry.integrationID, scope: entry.scope, subject: entry.subject,
+            credential: entry.credential, grant: entry.grant, grantedScopes: entry.grantedScopes,
+            accessFingerprint: entry.accessToken?.fingerprint, refreshFingerprint: entry.refreshToken?.fingerprint,
+            // The import is the start of the token's lifetime as far as tokentop can know.
+            issuedAt: entry.accessToken == nil ? nil : at, expiresAt: entry.expiry(importedAt: at),
+            createdAt: stored?.createdAt ?? at, parentID: entry.parentID, workspace: entry.workspace,
+            members: entry.members, secretSetAt: entry.accessToken == nil ? nil : (entry.secretSetAt ?? at))
+        let access = try entry.accessToken.map { try secrets.seal($0, context: Self.accessTokenContext(entry.id)) }
+        let refresh = try entry.refreshToken.map {
+            try secrets.seal($0, context: Self.refreshTokenContext(entry.id))
+        }
+        let values = try factValues(connection) + [access, refresh, connection.id]
+        if stored == nil {
+            let columns = Self.factColumns.joined(separator: ", ")
+            let marks = Array(repeating: "?", count: values.count).joined(separator: ", ")
+            try database.execute(
+                "INSERT INTO connections (\(columns), access_token, refresh_token, id) VALUES (\(marks))", values)
+        } else {
+            let assignments = Self.factColumns.map { "\($0) = ?" }.joined(separator: ", ")
+            try database.execute(
+                "UPDATE connections SET \(assignments), access_token = ?, refresh_token = ? WHERE id = ?", values)
+        }
+        try markChanged(entry.id)
+        return stored != nil
+    }
+
+    /// Refuses to replace `stored` with the bundle's connection at `index` when that would destroy another
+    /// credential: an id the file did not give, made from the integration and the subject, that names a connection
+    /// of another identity.
+    private func checkReplaceable(_ stored: StoredForImport, by bundle: ImportBundle, _ index: Int) throws {
+        let entry = bundle.connections[index]
+        let sameIdentity =
+            stored.integrationID == entry.integrationID && stored.scope == entry.scope.rawValue
+            && stored.subject == entry.subject
+        if entry.idDerived, !sameIdentity {
+            throw ImportError(
+                file: bundle.source, entry: bundle.connectionLabel(index), field: "id",
+                problem: "missing, and the id made from the integration and the subject, "
+                    + "\(ImportError.quoted(entry.id)), already names another connection in the database \(path) "
+                    + "(integration \(ImportError.quoted(stored.integrationID)), "
+                    + "scope \(SafeText.clean(stored.scope)), subject \(ImportError.quoted(stored.subject))), "
+                    + "which the import would replace; give this entry an \"id\" of its own (or that id, to "
+                    + "replace it on purpose); nothing was imported")
+        }
+    }
+}

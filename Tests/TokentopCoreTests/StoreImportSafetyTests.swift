@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+
+@testable import TokentopCore
+
+/// What importing again must not destroy: another connection that holds a derived id, a revoked token, tokens
+/// tokentop renewed since the file was written, a static key's age.
+@Suite struct StoreImportSafetyTests {
+    static let integration = """
+        {"id": "acme", "provider": "acme", "token_url": "https://auth.acme.test/oauth/token",
+         "client_id": "fake-client-id", "client_secret": "fake-client-secret-0001"}
+        """
+
+    /// An import file of `connections`, each a JSON object, with the acme integration.
+    static func file(_ connections: String...) -> Data {
+        Data(#"{"integrations": [\#(integration)], "connections": [\#(connections.joined(separator: ", "))]}"#.utf8)
+    }
+
+    static let bob = """
+        {"integration": "acme", "scope": "user", "subject": "bob@example.com",
+         "access_token": "fake-access-token-0001", "refresh_token": "fake-refresh-token-0001", "expires_in": 3600}
+        """
+    static let key = """
+        {"id": "acme-key", "integration": "acme", "scope": "org", "subject": "org-1", "credential": "api_key",
+         "secret": "fake-api-key-0001"}
+        """
+
+    static func store(_ directory: StoreTemporaryDirectory) throws -> Store {
+        try Store.open(path: directory.file("db.sqlite3"), secrets: SecretBox(key: StoreFixtures.key))
+    }
+
+    static func importing(_ data: Data, _ name: String, into store: Store, at: Date) throws -> ImportSummary {
+        try store.importBundle(try ImportFile.parse(data, source: name), at: at)
+    }
+
+    // MARK: - A derived id
+
+    @Test func aDerivedIDThatNamesAnotherIdentityRefusesTheWholeImport() throws {
+        let directory = try StoreTemporaryDirectory()
+        let store = try Self.store(directory)
+        let bot = """
+            {"id": "acme-bob-example-com", "integration": "acme", "scope": "bot", "subject": "build-bot",
+             "access_token": "fake-bot-access-0001", "refresh_token": "fake-bot-refresh-0001"}
+            """
+        _ = try Self.importing(Self.file(bot), "bot.json", into: store, at: StoreFixtures.epoch)
+
+        let later = StoreFixtures.epoch.addingTimeInterval(60)
+        let error = try #require(throws: ImportError.self) {
+            try Self.importing(Self.file(Self.key, Self.bob), "team.json", into: store, at: later)
+        }
+        #expect(
+            error.description == """
+                team.json: connections[1] (id "acme-bob-example-com"): id: missing, and the id made from the \
+                integration and the subject, "acme-bob-example-com", already names another connection in the \
+                database \(store.path) (integration "acme", scope bot, subject "build-bot"), which the import would \
+                replace; give this entry an "id" of its own (or that id, to replace it on purpose); nothing was \
+                imported
+                """)
+        // Nothing of the file was written: the bot keeps its credential, and acme-key was not added.
+        let kept = try #require(try store.connection(id: "acme-bob-example-com"))
+        #expect(kept.scope == .bot && kept.subject == "build-bot")
+        #expect(try store.tokenSecrets(connectionID: "acme-bob-example-com").access == Secret("fake-bot-access-0001"))
+        #expect(try store.tokenSecrets(connectionID: "acme-bob-example-com").refresh == Secret("fake-bot-refresh-0001"))
+        #expect(try store.connections().map(\.id) == ["acme-bob-example-com"])
+        #expect(try store.recentHistory(limit: 10).map(\.message) == ["imported from bot.json"])
+    }
+
+    @Test func aDerivedIDReplacesTheSameIdentityAndAGivenIDReplacesAnyOther() throws {
+        let directory = try StoreTemporaryDirectory()
+        let store = try Self.store(directory)
+        _ = try Self.importing(Self.file(Self.bob), "team.json", into: store, at: StoreFixtures.epoch)
+        let again = try Self.importing(
+            Self.file(Self.bob.replacingOccurrences(of: "0001", with: "0002")), "team.json", into: store,
+            at: StoreFixtures.epoch.addingTimeInterval(60))
+        #expect(again == ImportSummary(integrationsUpdated: 1, connectionsUpdated: 1))
+        #expect(try store.tokenSecrets(connectionID: "acme-bob-example-com").access == Secret("fake-access-token-0002"))
+
+        // Naming the id is how a file replaces another identity on purpose.
+        let named = """
+            {"id": "acme-bob-example-com", "integration": "acme", "scope": "bot", "subject": "build-bot",
+             "access_token": "fake-bot-access-0001", "refresh_token": "fake-bot-refresh-0001"}
+            """
+        let replaced = try Self.importing(
+            Self.file(named), "bot.json", into: store, at: StoreFixtures.epoch.addingTimeInterval(120))
+        #expect(replaced == ImportSummary(integrationsUpdated: 1, connectionsUpdated: 1))
+        #expect(try store.connection(id: "acme-bob-example-com")?.scope == .bot)
+    }
+}
