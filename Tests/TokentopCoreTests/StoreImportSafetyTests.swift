@@ -85,4 +85,58 @@ import Testing
         #expect(replaced == ImportSummary(integrationsUpdated: 1, connectionsUpdated: 1))
         #expect(try store.connection(id: "acme-bob-example-com")?.scope == .bot)
     }
+
+    // MARK: - A revoked token
+
+    @Test func theTokenThatWasRevokedIsRefusedAndNewTokensRestoreTheConnection() throws {
+        let directory = try StoreTemporaryDirectory()
+        let store = try Self.store(directory)
+        _ = try Self.importing(Self.file(Self.key, Self.bob), "team.json", into: store, at: StoreFixtures.epoch)
+        let revokedAt = StoreFixtures.epoch.addingTimeInterval(60)
+        for id in ["acme-bob-example-com", "acme-key"] {
+            _ = try store.recordRevoked(connectionID: id, atProvider: id == "acme-key", at: revokedAt, message: "x")
+        }
+
+        let later = StoreFixtures.epoch.addingTimeInterval(120)
+        let error = try #require(throws: ImportError.self) {
+            try Self.importing(Self.file(Self.bob, Self.key), "team.json", into: store, at: later)
+        }
+        #expect(
+            error.description == """
+                team.json: connections[0] (id "acme-bob-example-com"): refresh_token: is the refresh token this \
+                connection held when it was revoked here at 2023-11-14T22:14:20Z; a revoked refresh token is not \
+                imported again: a new one is needed (the user signs in again: `tokentop reauth ID`); nothing was \
+                imported
+                """)
+        // A static key: the secret itself; revoked at the provider too.
+        let keyError = try #require(throws: ImportError.self) {
+            try Self.importing(Self.file(Self.key), "keys.json", into: store, at: later)
+        }
+        #expect(
+            keyError.description == """
+                keys.json: connections[0] (id "acme-key"): secret: is the secret this connection held when it was \
+                revoked at the provider and here at 2023-11-14T22:14:20Z; a revoked secret is not imported again: a \
+                new one is needed; nothing was imported
+                """)
+        // Only the access token the same is refused too.
+        let sameAccess = Self.bob.replacingOccurrences(of: "fake-refresh-token-0001", with: "fake-refresh-token-0002")
+        let accessError = try #require(throws: ImportError.self) {
+            try Self.importing(Self.file(sameAccess), "team.json", into: store, at: later)
+        }
+        #expect(accessError.field == "access_token")
+        for id in ["acme-bob-example-com", "acme-key"] {
+            let connection = try #require(try store.connection(id: id))
+            #expect(connection.revokedAt == revokedAt, "\(id)")
+            #expect(try store.tokenSecrets(connectionID: id) == (nil, nil), "\(id)")
+            #expect(try store.history(connectionID: id, limit: 1).first?.kind == .revoked, "\(id)")
+        }
+
+        // New tokens restore the revoked connection, as the import format documents.
+        let renewed = Self.bob.replacingOccurrences(of: "0001", with: "0002")
+        let summary = try Self.importing(Self.file(renewed), "new.json", into: store, at: later)
+        #expect(summary == ImportSummary(integrationsUpdated: 1, connectionsUpdated: 1))
+        let restored = try #require(try store.connection(id: "acme-bob-example-com"))
+        #expect(restored.revokedAt == nil)
+        #expect(try store.tokenSecrets(connectionID: restored.id).refresh == Secret("fake-refresh-token-0002"))
+    }
 }

@@ -9,16 +9,26 @@ extension Store {
         var integrationID: String
         var scope: String
         var subject: String
+        var revokedAt: Date?
+        var revokedAtProvider: Bool
+        /// The tokens' fingerprints, which revoking keeps (it erases the tokens): they say what was revoked.
+        var accessFingerprint: String?
+        var refreshFingerprint: String?
     }
 
     /// The facts of the stored connection `id` that decide how an import may replace it, or nil when there is none.
     func storedForImport(_ id: String) throws -> StoredForImport? {
         try database.query(
-            "SELECT created_at, integration_id, scope, subject FROM connections WHERE id = ?", [id]
+            """
+            SELECT created_at, integration_id, scope, subject, revoked_at, revoked_at_provider, access_fingerprint,
+                refresh_fingerprint
+            FROM connections WHERE id = ?
+            """, [id]
         ) { row in
             StoredForImport(
                 createdAt: row.date(0) ?? Date(timeIntervalSince1970: 0), integrationID: row.string(1) ?? "",
-                scope: row.string(2) ?? "", subject: row.string(3) ?? "")
+                scope: row.string(2) ?? "", subject: row.string(3) ?? "", revokedAt: row.date(4),
+                revokedAtProvider: row.bool(5), accessFingerprint: row.string(6), refreshFingerprint: row.string(7))
         }.first
     }
 
@@ -56,8 +66,8 @@ extension Store {
     }
 
     /// Refuses to replace `stored` with the bundle's connection at `index` when that would destroy another
-    /// credential: an id the file did not give, made from the integration and the subject, that names a connection
-    /// of another identity.
+    /// credential (an id the file did not give, made from the integration and the subject, that names a connection
+    /// of another identity), or bring a revoked token back to life.
     private func checkReplaceable(_ stored: StoredForImport, by bundle: ImportBundle, _ index: Int) throws {
         let entry = bundle.connections[index]
         let sameIdentity =
@@ -72,6 +82,28 @@ extension Store {
                     + "scope \(SafeText.clean(stored.scope)), subject \(ImportError.quoted(stored.subject))), "
                     + "which the import would replace; give this entry an \"id\" of its own (or that id, to "
                     + "replace it on purpose); nothing was imported")
+        }
+        // New tokens for a revoked connection restore it (documented); the very token that was revoked must not,
+        // or `status` would call a dead credential healthy. Revoking keeps the fingerprints for this.
+        if let revokedAt = stored.revokedAt {
+            let field: String? =
+                if let refresh = entry.refreshToken, refresh.fingerprint == stored.refreshFingerprint {
+                    "refresh_token"
+                } else if let access = entry.accessToken, access.fingerprint == stored.accessFingerprint {
+                    entry.credential == .oauth2 ? "access_token" : "secret"
+                } else {
+                    nil
+                }
+            if let field {
+                let token = field == "secret" ? "secret" : field.replacingOccurrences(of: "_", with: " ")
+                let place = stored.revokedAtProvider ? "at the provider and here" : "here"
+                throw ImportError(
+                    file: bundle.source, entry: bundle.connectionLabel(index), field: field,
+                    problem: "is the \(token) this connection held when it was revoked \(place) at "
+                        + "\(RFC3339.string(from: revokedAt)); a revoked \(token) is not imported again: a new one is "
+                        + "needed\(entry.scope == .user ? " (the user signs in again: `tokentop reauth ID`)" : ""); "
+                        + "nothing was imported")
+            }
         }
     }
 }
