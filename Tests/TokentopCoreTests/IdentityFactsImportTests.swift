@@ -23,7 +23,7 @@ import Testing
            "access_token": "fake-access-token-0001", "refresh_token": "fake-refresh-token-0001"},
           {"id": "ws", "integration": "vandelay", "scope": "workspace", "subject": "ws:sales",
            "credential": "api_key", "secret": "fake-api-key-0003", "workspace": "Sales",
-           "members": ["ann@example.com", "bo@example.com"], "secret_set_at": "2026-10-24T09:00:00Z"}
+           "members": ["ann@example.com", "bo@example.com"], "secret_set_at": "2023-10-24T09:00:00Z"}
         ]}
         """
 
@@ -48,7 +48,7 @@ import Testing
         let ws = try #require(try store.connection(id: "ws"))
         #expect(ws.workspace == "Sales")
         #expect(ws.members == ["ann@example.com", "bo@example.com"])
-        #expect(ws.secretSetAt == ImportFieldReader.parseRFC3339("2026-10-24T09:00:00Z"))
+        #expect(ws.secretSetAt == ImportFieldReader.parseRFC3339("2023-10-24T09:00:00Z"))
         #expect(ws.parentID == nil && ws.probe == nil)
 
         var probed = ws

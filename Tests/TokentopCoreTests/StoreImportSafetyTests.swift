@@ -139,4 +139,49 @@ import Testing
         #expect(restored.revokedAt == nil)
         #expect(try store.tokenSecrets(connectionID: restored.id).refresh == Secret("fake-refresh-token-0002"))
     }
+
+    // MARK: - A static key's age
+
+    @Test func anUnchangedKeyKeepsItsAgeAndANewKeyStartsAnother() throws {
+        let directory = try StoreTemporaryDirectory()
+        let store = try Self.store(directory)
+        _ = try Self.importing(Self.file(Self.key), "keys.json", into: store, at: StoreFixtures.epoch)
+        let day = StoreFixtures.epoch.addingTimeInterval(86_400)
+        _ = try Self.importing(Self.file(Self.key), "keys.json", into: store, at: day)
+        #expect(try store.connection(id: "acme-key")?.secretSetAt == StoreFixtures.epoch)
+
+        let given = Self.key.replacingOccurrences(of: "}", with: #", "secret_set_at": "2023-01-02T03:04:05Z"}"#)
+        _ = try Self.importing(Self.file(given), "keys.json", into: store, at: day)
+        let setAt = try store.connection(id: "acme-key")?.secretSetAt
+        #expect(setAt == ImportFieldReader.parseRFC3339("2023-01-02T03:04:05Z"))
+
+        let rotated = Self.key.replacingOccurrences(of: "fake-api-key-0001", with: "fake-api-key-0002")
+        let week = StoreFixtures.epoch.addingTimeInterval(7 * 86_400)
+        _ = try Self.importing(Self.file(rotated), "keys.json", into: store, at: week)
+        #expect(try store.connection(id: "acme-key")?.secretSetAt == week)
+    }
+
+    @Test(arguments: [(-3_600.0, true), (240.0, true), (360.0, false), (86_400.0 * 365 * 4, false)] as [(Double, Bool)])
+    func aSecretSetInTheFutureIsRefused(ahead: Double, accepted: Bool) throws {
+        let directory = try StoreTemporaryDirectory()
+        let store = try Self.store(directory)
+        // On the import's clock, which the demo and tests set: the real one may be years behind it.
+        let setAt = RFC3339.string(from: StoreFixtures.epoch.addingTimeInterval(ahead))
+        let key = Self.key.replacingOccurrences(of: "}", with: #", "secret_set_at": "\#(setAt)"}"#)
+        guard !accepted else {
+            _ = try Self.importing(Self.file(key), "keys.json", into: store, at: StoreFixtures.epoch)
+            #expect(try store.connection(id: "acme-key")?.secretSetAt == ImportFieldReader.parseRFC3339(setAt))
+            return
+        }
+        let error = try #require(throws: ImportError.self) {
+            try Self.importing(Self.file(Self.bob, key), "keys.json", into: store, at: StoreFixtures.epoch)
+        }
+        #expect(
+            error.description == """
+                keys.json: connections[1] (id "acme-key"): secret_set_at: \(setAt) is in the future; give when the \
+                secret was set (at most 5 minutes ahead of this machine's clock, for clock skew); nothing was imported
+                """)
+        #expect(try store.connections().isEmpty)
+        #expect(try store.integrations().isEmpty)
+    }
 }

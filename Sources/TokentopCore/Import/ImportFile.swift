@@ -26,6 +26,9 @@ public enum ImportFile {
     static let maximumWorkspaceLength = 200
     /// The longest subject: an e-mail address's longest, which also bounds the list's and dashboard's column.
     static let maximumSubjectLength = 320
+    /// How far ahead of the import's clock a time that has passed (`secret_set_at`) may be: the clock of the machine
+    /// that wrote the file may run a little ahead.
+    static let clockSkew: TimeInterval = 5 * 60
     /// What each of a connection's `members` is.
     static let memberEntries = ImportFieldReader.ListEntry.name(maximumLength: maximumMemberLength)
 
@@ -364,6 +367,7 @@ public enum ImportFile {
         let members = try reader.strings("members", maximumCount: Self.maximumMembers, entries: memberEntries) ?? []
         let secretSetAt = try reader.time("secret_set_at")
         // As for every time of the file: not more than ten years ahead (a demo or a test may run on a later clock).
+        // That it has passed at the moment of the import is the store's to check, on the import's clock.
         if let secretSetAt, secretSetAt.timeIntervalSinceNow > 10 * 365 * 86_400 {
             throw reader.fail("secret_set_at", "more than ten years ahead; give when the secret was set")
         }

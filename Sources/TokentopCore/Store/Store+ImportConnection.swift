@@ -14,6 +14,7 @@ extension Store {
         /// The tokens' fingerprints, which revoking keeps (it erases the tokens): they say what was revoked.
         var accessFingerprint: String?
         var refreshFingerprint: String?
+        var secretSetAt: Date?
     }
 
     /// The facts of the stored connection `id` that decide how an import may replace it, or nil when there is none.
@@ -21,14 +22,15 @@ extension Store {
         try database.query(
             """
             SELECT created_at, integration_id, scope, subject, revoked_at, revoked_at_provider, access_fingerprint,
-                refresh_fingerprint
+                refresh_fingerprint, secret_set_at
             FROM connections WHERE id = ?
             """, [id]
         ) { row in
             StoredForImport(
                 createdAt: row.date(0) ?? Date(timeIntervalSince1970: 0), integrationID: row.string(1) ?? "",
                 scope: row.string(2) ?? "", subject: row.string(3) ?? "", revokedAt: row.date(4),
-                revokedAtProvider: row.bool(5), accessFingerprint: row.string(6), refreshFingerprint: row.string(7))
+                revokedAtProvider: row.bool(5), accessFingerprint: row.string(6), refreshFingerprint: row.string(7),
+                secretSetAt: row.date(8))
         }.first
     }
 
@@ -38,6 +40,18 @@ extension Store {
         let entry = bundle.connections[index]
         let stored = try storedForImport(entry.id)
         if let stored { try checkReplaceable(stored, by: bundle, index) }
+        // A secret set later than now would show as set just now until then, and its age would be wrong after.
+        if let setAt = entry.secretSetAt, setAt.timeIntervalSince(at) > ImportFile.clockSkew {
+            throw ImportError(
+                file: bundle.source, entry: bundle.connectionLabel(index), field: "secret_set_at",
+                problem: "\(RFC3339.string(from: setAt)) is in the future; give when the secret was set (at most "
+                    + "\(Int(ImportFile.clockSkew / 60)) minutes ahead of this machine's clock, for clock skew); "
+                    + "nothing was imported")
+        }
+        // The secret's age is the age of the secret, not of the file's last import: the same key keeps its own.
+        let unchanged = entry.accessToken.map { $0.fingerprint == stored?.accessFingerprint } ?? false
+        let secretSetAt =
+            entry.accessToken == nil ? nil : entry.secretSetAt ?? (unchanged ? stored?.secretSetAt : nil) ?? at
         let connection = Connection(
             id: entry.id, integrationID: entry.integrationID, scope: entry.scope, subject: entry.subject,
             credential: entry.credential, grant: entry.grant, grantedScopes: entry.grantedScopes,
@@ -45,7 +59,7 @@ extension Store {
             // The import is the start of the token's lifetime as far as tokentop can know.
             issuedAt: entry.accessToken == nil ? nil : at, expiresAt: entry.expiry(importedAt: at),
             createdAt: stored?.createdAt ?? at, parentID: entry.parentID, workspace: entry.workspace,
-            members: entry.members, secretSetAt: entry.accessToken == nil ? nil : (entry.secretSetAt ?? at))
+            members: entry.members, secretSetAt: secretSetAt)
         let access = try entry.accessToken.map { try secrets.seal($0, context: Self.accessTokenContext(entry.id)) }
         let refresh = try entry.refreshToken.map {
             try secrets.seal($0, context: Self.refreshTokenContext(entry.id))
