@@ -103,8 +103,8 @@ import Testing
         }
         #expect(
             error.description == """
-                team.json: connections[0] (id "acme-bob-example-com"): refresh_token: is the refresh token this \
-                connection held when it was revoked here at 2023-11-14T22:14:20Z; a revoked refresh token is not \
+                team.json: connections[0] (id "acme-bob-example-com"): refresh_token: was this connection's \
+                refresh token before it was revoked here at 2023-11-14T22:14:20Z; a revoked refresh token is not \
                 imported again: a new one is needed (the user signs in again: `tokentop reauth ID`); nothing was \
                 imported
                 """)
@@ -114,7 +114,7 @@ import Testing
         }
         #expect(
             keyError.description == """
-                keys.json: connections[0] (id "acme-key"): secret: is the secret this connection held when it was \
+                keys.json: connections[0] (id "acme-key"): secret: was this connection's secret before it was \
                 revoked at the provider and here at 2023-11-14T22:14:20Z; a revoked secret is not imported again: a \
                 new one is needed; nothing was imported
                 """)
@@ -138,6 +138,101 @@ import Testing
         let restored = try #require(try store.connection(id: "acme-bob-example-com"))
         #expect(restored.revokedAt == nil)
         #expect(try store.tokenSecrets(connectionID: restored.id).refresh == Secret("fake-refresh-token-0002"))
+    }
+
+    // MARK: - Tokens tokentop renewed since the import
+
+    @Test(arguments: StoreEngine.available)
+    func theSameFileAfterARotationKeepsTheRotatedTokensAndUpdatesTheRest(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
+        let store = try Store.open(path: try directory.location("db"), secrets: SecretBox(key: StoreFixtures.key))
+        let file = Self.file(Self.bob)
+        _ = try Self.importing(file, "team.json", into: store, at: StoreFixtures.epoch)
+        let refreshedAt = StoreFixtures.epoch.addingTimeInterval(600)
+        _ = try store.recordRefreshSuccess(
+            connectionID: "acme-bob-example-com",
+            grant: TokenGrant(
+                accessToken: Secret("fake-access-token-0002"), refreshToken: Secret("fake-refresh-token-0002"),
+                expiresIn: 3600, scopes: ["read"]),
+            at: refreshedAt, message: "refreshed; refresh token rotated")
+
+        // The same file again, with a workspace added: the workspace is the file's, the tokens stay tokentop's.
+        let later = StoreFixtures.epoch.addingTimeInterval(1_200)
+        let edited = Self.file(Self.bob.replacingOccurrences(of: "}", with: #", "workspace": "Sales"}"#))
+        let summary = try Self.importing(edited, "team.json", into: store, at: later)
+        let note =
+            "acme-bob-example-com: kept the refresh token tokentop rotated since the last import (last renewed at "
+            + "2023-11-14T22:23:20Z); the file's is older"
+        #expect(summary.keptTokens == [note])
+        #expect(
+            summary.description
+                == "integrations: 0 added, 1 updated; connections: 0 added, 1 updated; \(note)")
+        let secrets = try store.tokenSecrets(connectionID: "acme-bob-example-com")
+        #expect(secrets.access == Secret("fake-access-token-0002"))
+        #expect(secrets.refresh == Secret("fake-refresh-token-0002"))
+        let connection = try #require(try store.connection(id: "acme-bob-example-com"))
+        #expect(connection.refreshFingerprint == Secret("fake-refresh-token-0002").fingerprint)
+        #expect(connection.expiresAt == refreshedAt.addingTimeInterval(3600))
+        #expect(connection.lastRefreshAt == refreshedAt)
+        #expect(connection.grantedScopes == ["read"])
+        #expect(connection.workspace == "Sales")
+        #expect(
+            try store.history(connectionID: connection.id, limit: 1).first?.message
+                == "re-imported from team.json; kept the refresh token tokentop rotated since the last import (last "
+                + "renewed at 2023-11-14T22:23:20Z); the file's is older")
+
+        // Again: still the file it was imported from, still kept.
+        #expect(try Self.importing(file, "team.json", into: store, at: later).keptTokens.count == 1)
+        #expect(try store.tokenSecrets(connectionID: connection.id).refresh == Secret("fake-refresh-token-0002"))
+
+        // New tokens in the file are the file's, as ever.
+        let renewed = Self.file(Self.bob.replacingOccurrences(of: "0001", with: "0003"))
+        let replaced = try Self.importing(renewed, "team.json", into: store, at: later)
+        #expect(replaced.keptTokens.isEmpty)
+        #expect(try store.tokenSecrets(connectionID: connection.id).refresh == Secret("fake-refresh-token-0003"))
+    }
+
+    @Test func theSameFileAfterARefreshWithoutRotationKeepsTheNewerAccessToken() throws {
+        let directory = try StoreTemporaryDirectory()
+        let store = try Self.store(directory)
+        _ = try Self.importing(Self.file(Self.bob), "team.json", into: store, at: StoreFixtures.epoch)
+        let refreshedAt = StoreFixtures.epoch.addingTimeInterval(600)
+        _ = try store.recordRefreshSuccess(
+            connectionID: "acme-bob-example-com",
+            grant: TokenGrant(accessToken: Secret("fake-access-token-0002"), expiresIn: 3600),
+            at: refreshedAt, message: "refreshed")
+        let summary = try Self.importing(
+            Self.file(Self.bob), "team.json", into: store, at: StoreFixtures.epoch.addingTimeInterval(1_200))
+        #expect(
+            summary.keptTokens == [
+                "acme-bob-example-com: kept the access token tokentop renewed at 2023-11-14T22:23:20Z; the file's is "
+                    + "older"
+            ])
+        let secrets = try store.tokenSecrets(connectionID: "acme-bob-example-com")
+        #expect(secrets.access == Secret("fake-access-token-0002"))
+        #expect(secrets.refresh == Secret("fake-refresh-token-0001"))
+    }
+
+    @Test func theSameFileAfterARotationAndARevocationIsRefused() throws {
+        let directory = try StoreTemporaryDirectory()
+        let store = try Self.store(directory)
+        _ = try Self.importing(Self.file(Self.bob), "team.json", into: store, at: StoreFixtures.epoch)
+        _ = try store.recordRefreshSuccess(
+            connectionID: "acme-bob-example-com",
+            grant: TokenGrant(
+                accessToken: Secret("fake-access-token-0002"), refreshToken: Secret("fake-refresh-token-0002"),
+                expiresIn: 3600),
+            at: StoreFixtures.epoch.addingTimeInterval(600), message: "refreshed; refresh token rotated")
+        _ = try store.recordRevoked(
+            connectionID: "acme-bob-example-com", atProvider: true, at: StoreFixtures.epoch.addingTimeInterval(900),
+            message: "x")
+        let error = try #require(throws: ImportError.self) {
+            try Self.importing(
+                Self.file(Self.bob), "team.json", into: store, at: StoreFixtures.epoch.addingTimeInterval(1_200))
+        }
+        #expect(error.field == "refresh_token")
+        #expect(error.problem.hasPrefix("was this connection's refresh token before it was revoked at the provider"))
+        #expect(try store.connection(id: "acme-bob-example-com")?.revokedAt != nil)
     }
 
     // MARK: - A static key's age

@@ -21,7 +21,7 @@ extension StoreExport {
         "secret_fingerprint", "secret_kind", "authorization_url", "device_authorization_url", "api_key_in",
         "api_key_name", "probe_url", "audiences", "resources", "integration_id", "scope", "subject", "credential",
         "grant_kind", "granted_scopes", "access_fingerprint", "refresh_fingerprint", "parent_id", "workspace",
-        "members", "connection_id", "kind", "name",
+        "members", "connection_id", "kind", "name", "imported_access_fingerprint", "imported_refresh_fingerprint",
     ]
     /// Text a provider or tokentop wrote as prose (it may span lines, and is cleaned when shown), or the audit
     /// log's, which its hash chain covers.

@@ -10,6 +10,9 @@ public struct ImportSummary: Sendable, Equatable, CustomStringConvertible {
     public var connectionsUpdated: Int
     /// What a whole-store export restored, when the file was one (`tokentop export`); nil for an import file.
     public var wholeStore: ExportSummary?
+    /// One line per updated connection whose stored tokens were kept because the file's are the older ones
+    /// tokentop renewed since it last imported them: `acme-alice: kept the refresh token tokentop rotated …`.
+    public var keptTokens: [String] = []
 
     /// Creates a summary; all counts default to zero.
     public init(
@@ -30,7 +33,17 @@ public struct ImportSummary: Sendable, Equatable, CustomStringConvertible {
     /// For example `integrations: 1 added, 0 updated; connections: 3 added, 1 updated`.
     public var description: String {
         if let wholeStore { return "whole store restored: \(wholeStore)" }
-        return "integrations: \(integrationsAdded) added, \(integrationsUpdated) updated; "
+        let counts =
+            "integrations: \(integrationsAdded) added, \(integrationsUpdated) updated; "
             + "connections: \(connectionsAdded) added, \(connectionsUpdated) updated"
+        guard !keptTokens.isEmpty else { return counts }
+        // A few by name; a fleet's worth would bury the counts (each connection's history names its own).
+        let shown = keptTokens.prefix(Self.keptShown).joined(separator: "; ")
+        let more = keptTokens.count - Self.keptShown
+        return counts + "; " + shown
+            + (more > 0 ? "; and \(more) more kept their renewed tokens (`tokentop show ID` tells which)" : "")
     }
+
+    /// How many connections whose tokens were kept the summary names.
+    static let keptShown = 3
 }

@@ -189,6 +189,14 @@ enum Schema {
                 )
                 """
             ]),
+        Migration(
+            version: 13,
+            statements: [
+                // The fingerprints of the tokens a connection was last imported with: an import file run again
+                // after tokentop renewed them (a rotated refresh token) is told from one that brings new tokens.
+                "ALTER TABLE connections ADD COLUMN imported_access_fingerprint TEXT",
+                "ALTER TABLE connections ADD COLUMN imported_refresh_fingerprint TEXT",
+            ]),
     ]
 
     /// The newest schema version this binary knows.

@@ -15,6 +15,35 @@ extension Store {
         var accessFingerprint: String?
         var refreshFingerprint: String?
         var secretSetAt: Date?
+        var credential: String
+        /// The fingerprints of the tokens it was last imported with; nil for both before tokentop recorded them.
+        var importedAccessFingerprint: String?
+        var importedRefreshFingerprint: String?
+
+        /// Whether the import of `entry` keeps the stored tokens rather than the file's: the file's are exactly
+        /// those this connection was last imported with, and tokentop has replaced them since (a refresh, a
+        /// rotated refresh token, a sign-in). Putting them back would bring an older token, and after a rotation a
+        /// refresh token the provider no longer takes.
+        func keepsRenewedTokens(_ entry: ImportBundle.ConnectionEntry) -> Bool {
+            guard revokedAt == nil, credential == entry.credential.rawValue,
+                entry.accessToken != nil || entry.refreshToken != nil,
+                importedAccessFingerprint != nil || importedRefreshFingerprint != nil
+            else { return false }
+            let file = (entry.accessToken?.fingerprint, entry.refreshToken?.fingerprint)
+            guard file == (importedAccessFingerprint, importedRefreshFingerprint) else { return false }
+            return (accessFingerprint, refreshFingerprint) != file
+        }
+
+        /// What the import summary and the history say of tokens kept by ``keepsRenewedTokens(_:)``.
+        func keptNote(_ current: Connection) -> String {
+            let when = current.lastRefreshAt.map { RFC3339.string(from: $0) }
+            if refreshFingerprint != importedRefreshFingerprint {
+                return "kept the refresh token tokentop rotated since the last import"
+                    + (when.map { " (last renewed at \($0))" } ?? "") + "; the file's is older"
+            }
+            return "kept the access token tokentop renewed" + (when.map { " at \($0)" } ?? " since the last import")
+                + "; the file's is older"
+        }
     }
 
     /// The facts of the stored connection `id` that decide how an import may replace it, or nil when there is none.
@@ -22,7 +51,8 @@ extension Store {
         try database.query(
             """
             SELECT created_at, integration_id, scope, subject, revoked_at, revoked_at_provider, access_fingerprint,
-                refresh_fingerprint, secret_set_at
+                refresh_fingerprint, secret_set_at, credential, imported_access_fingerprint,
+                imported_refresh_fingerprint
             FROM connections WHERE id = ?
             """, [id]
         ) { row in
@@ -30,13 +60,16 @@ extension Store {
                 createdAt: row.date(0) ?? Date(timeIntervalSince1970: 0), integrationID: row.string(1) ?? "",
                 scope: row.string(2) ?? "", subject: row.string(3) ?? "", revokedAt: row.date(4),
                 revokedAtProvider: row.bool(5), accessFingerprint: row.string(6), refreshFingerprint: row.string(7),
-                secretSetAt: row.date(8))
+                secretSetAt: row.date(8), credential: row.string(9) ?? "", importedAccessFingerprint: row.string(10),
+                importedRefreshFingerprint: row.string(11))
         }.first
     }
 
-    /// Inserts or replaces the bundle's connection at `index`; returns whether it replaced one.
+    /// Inserts or replaces the bundle's connection at `index`.
+    /// - Returns: whether it replaced one, and what it kept of the stored one when the file's tokens are the ones
+    ///   last imported and tokentop has renewed them since (``StoredForImport/keepsRenewedTokens(_:)``).
     /// - Throws: ``ImportError`` when the stored connection of that id may not be replaced by this entry.
-    func saveConnection(_ bundle: ImportBundle, _ index: Int, at: Date) throws -> Bool {
+    func saveConnection(_ bundle: ImportBundle, _ index: Int, at: Date) throws -> (replaced: Bool, kept: String?) {
         let entry = bundle.connections[index]
         let stored = try storedForImport(entry.id)
         if let stored { try checkReplaceable(stored, by: bundle, index) }
@@ -52,7 +85,7 @@ extension Store {
         let unchanged = entry.accessToken.map { $0.fingerprint == stored?.accessFingerprint } ?? false
         let secretSetAt =
             entry.accessToken == nil ? nil : entry.secretSetAt ?? (unchanged ? stored?.secretSetAt : nil) ?? at
-        let connection = Connection(
+        var connection = Connection(
             id: entry.id, integrationID: entry.integrationID, scope: entry.scope, subject: entry.subject,
             credential: entry.credential, grant: entry.grant, grantedScopes: entry.grantedScopes,
             accessFingerprint: entry.accessToken?.fingerprint, refreshFingerprint: entry.refreshToken?.fingerprint,
@@ -60,23 +93,55 @@ extension Store {
             issuedAt: entry.accessToken == nil ? nil : at, expiresAt: entry.expiry(importedAt: at),
             createdAt: stored?.createdAt ?? at, parentID: entry.parentID, workspace: entry.workspace,
             members: entry.members, secretSetAt: secretSetAt)
+        // What the file brings is recorded whether or not it is stored: the next run of the same file is then
+        // known for what it is.
+        let imported: [any SQLBindable] = [entry.accessToken?.fingerprint, entry.refreshToken?.fingerprint]
+        let importedAssignments = "imported_access_fingerprint = ?, imported_refresh_fingerprint = ?"
+        if let stored, stored.keepsRenewedTokens(entry), let current = try loadConnection(entry.id) {
+            // The file's tokens are the ones tokentop replaced: the stored, newer ones stay, with all that describes
+            // them (grant, expiry, scopes granted, how their last renewal went); the rest is the file's.
+            connection.grant = current.grant
+            connection.grantedScopes = current.grantedScopes
+            connection.accessFingerprint = current.accessFingerprint
+            connection.refreshFingerprint = current.refreshFingerprint
+            connection.issuedAt = current.issuedAt
+            connection.expiresAt = current.expiresAt
+            connection.expiryAssumed = current.expiryAssumed
+            connection.lastRefreshAt = current.lastRefreshAt
+            connection.failures = current.failures
+            connection.lastError = current.lastError
+            connection.retryAt = current.retryAt
+            connection.reauthReason = current.reauthReason
+            connection.secretSetAt = entry.secretSetAt ?? current.secretSetAt
+            let assignments = Self.factColumns.map { "\($0) = ?" }.joined(separator: ", ")
+            try database.execute(
+                "UPDATE connections SET \(assignments), \(importedAssignments) WHERE id = ?",
+                try factValues(connection) + imported + [connection.id])
+            try markChanged(entry.id)
+            return (true, stored.keptNote(current))
+        }
         let access = try entry.accessToken.map { try secrets.seal($0, context: Self.accessTokenContext(entry.id)) }
         let refresh = try entry.refreshToken.map {
             try secrets.seal($0, context: Self.refreshTokenContext(entry.id))
         }
-        let values = try factValues(connection) + [access, refresh, connection.id]
+        let values = try factValues(connection) + imported + [access, refresh, connection.id]
         if stored == nil {
             let columns = Self.factColumns.joined(separator: ", ")
             let marks = Array(repeating: "?", count: values.count).joined(separator: ", ")
             try database.execute(
-                "INSERT INTO connections (\(columns), access_token, refresh_token, id) VALUES (\(marks))", values)
+                """
+                INSERT INTO connections (\(columns), imported_access_fingerprint, imported_refresh_fingerprint,
+                    access_token, refresh_token, id)
+                VALUES (\(marks))
+                """, values)
         } else {
             let assignments = Self.factColumns.map { "\($0) = ?" }.joined(separator: ", ")
             try database.execute(
-                "UPDATE connections SET \(assignments), access_token = ?, refresh_token = ? WHERE id = ?", values)
+                "UPDATE connections SET \(assignments), \(importedAssignments), access_token = ?, refresh_token = ? "
+                    + "WHERE id = ?", values)
         }
         try markChanged(entry.id)
-        return stored != nil
+        return (stored != nil, nil)
     }
 
     /// Refuses to replace `stored` with the bundle's connection at `index` when that would destroy another
@@ -100,10 +165,14 @@ extension Store {
         // New tokens for a revoked connection restore it (documented); the very token that was revoked must not,
         // or `status` would call a dead credential healthy. Revoking keeps the fingerprints for this.
         if let revokedAt = stored.revokedAt {
+            // The tokens it held then, and those it was last imported with (a file run again after tokentop renewed
+            // them and the connection was revoked: they come from the same grant).
+            let refreshes = [stored.refreshFingerprint, stored.importedRefreshFingerprint].compactMap { $0 }
+            let accesses = [stored.accessFingerprint, stored.importedAccessFingerprint].compactMap { $0 }
             let field: String? =
-                if let refresh = entry.refreshToken, refresh.fingerprint == stored.refreshFingerprint {
+                if let refresh = entry.refreshToken, refreshes.contains(refresh.fingerprint) {
                     "refresh_token"
-                } else if let access = entry.accessToken, access.fingerprint == stored.accessFingerprint {
+                } else if let access = entry.accessToken, accesses.contains(access.fingerprint) {
                     entry.credential == .oauth2 ? "access_token" : "secret"
                 } else {
                     nil
@@ -113,7 +182,7 @@ extension Store {
                 let place = stored.revokedAtProvider ? "at the provider and here" : "here"
                 throw ImportError(
                     file: bundle.source, entry: bundle.connectionLabel(index), field: field,
-                    problem: "is the \(token) this connection held when it was revoked \(place) at "
+                    problem: "was this connection's \(token) before it was revoked \(place) at "
                         + "\(RFC3339.string(from: revokedAt)); a revoked \(token) is not imported again: a new one is "
                         + "needed\(entry.scope == .user ? " (the user signs in again: `tokentop reauth ID`)" : ""); "
                         + "nothing was imported")

@@ -323,13 +323,14 @@ public final class Store: @unchecked Sendable {
                             problem: "no integration \(ImportError.quoted(entry.integrationID)) in the file or in "
                                 + "the database \(path); add it to \"integrations\"")
                     }
-                    let replaced = try saveConnection(bundle, index, at: at)
+                    let (replaced, kept) = try saveConnection(bundle, index, at: at)
                     if replaced { summary.connectionsUpdated += 1 } else { summary.connectionsAdded += 1 }
+                    if let kept { summary.keptTokens.append("\(entry.id): \(kept)") }
                     let what = replaced ? "re-imported" : "imported"
                     try insertHistory(
                         HistoryEntry(
                             at: at, connectionID: entry.id, kind: .imported,
-                            message: "\(what) from \(bundle.source)"))
+                            message: "\(what) from \(bundle.source)" + (kept.map { "; \($0)" } ?? "")))
                 }
                 // Checked once every entry is written: a parent may come later in the file than its children.
                 for (index, entry) in bundle.connections.enumerated() {
