@@ -142,14 +142,21 @@ struct DashboardTmuxTests {
         try tmux.send("trap '' HUP; sh -c 'echo $$ > \(pidFile); exec \(Binary.path) demo --db \(database)'", "Enter")
         let screen = try await tmux.wait(timeout: 20) { $0.contains("connections") && $0.contains("acme-bob") }
         #expect(screen.contains("acme-bob"), "no dashboard:\n\(screen)")
+        let ended = try await Self.closeTerminal(tmux, pidFile: pidFile, waiting: 20)
+        #expect(ended, "the dashboard still ran 20 s after its terminal went away")
+    }
+
+    /// Kills the terminal (the tmux server, its window with it) and waits up to `seconds` for the process whose id
+    /// the shell wrote to `pidFile` to end; kills it if it does not. Returns whether it ended by itself.
+    static func closeTerminal(_ tmux: Tmux, pidFile: String, waiting seconds: Double) async throws -> Bool {
         let text = try String(contentsOfFile: pidFile, encoding: .utf8)
         let pid = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
-        // The terminal goes: the server and its window are killed, and with them the dashboard's terminal.
         try Tmux.tmux(["-S", tmux.socket, "kill-server"])
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Date().addingTimeInterval(seconds)
         while kill(pid, 0) == 0, Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
-        #expect(kill(pid, 0) != 0, "the dashboard still runs 20 s after its terminal went away")
-        if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+        guard kill(pid, 0) == 0 else { return true }
+        kill(pid, SIGKILL)
+        return false
     }
 
     /// A demo whose terminal is closed (a killed tmux session, a dropped SSH connection) removes its throwaway
@@ -170,13 +177,8 @@ struct DashboardTmuxTests {
             #expect(screen.contains("acme-bob"), "no dashboard:\n\(screen)")
             let made = try FileManager.default.contentsOfDirectory(atPath: temporary.path)
             #expect(made.count == 1 && made[0].hasPrefix("tokentop-demo-"), "\(made)")
-            let text = try String(contentsOfFile: pidFile, encoding: .utf8)
-            let pid = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
-            try Tmux.tmux(["-S", tmux.socket, "kill-server"])
-            let deadline = Date().addingTimeInterval(30)
-            while kill(pid, 0) == 0, Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
-            #expect(kill(pid, 0) != 0, "the demo still runs 30 s after its terminal closed")
-            if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+            let ended = try await Self.closeTerminal(tmux, pidFile: pidFile, waiting: 30)
+            #expect(ended, "the demo still ran 30 s after its terminal closed")
             #expect(try FileManager.default.contentsOfDirectory(atPath: temporary.path) == [], "left behind")
         }
     }
