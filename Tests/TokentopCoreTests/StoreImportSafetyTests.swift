@@ -140,6 +140,37 @@ import Testing
         #expect(try store.tokenSecrets(connectionID: restored.id).refresh == Secret("fake-refresh-token-0002"))
     }
 
+    // MARK: - A refused token
+
+    /// The same file run again after the provider refused the refresh token (invalid_grant) put that dead token back
+    /// as healthy, cleared `needs-reauth`, and `status` said OK. A new token is still taken.
+    @Test func theRefreshTokenTheProviderRefusedIsRefusedAndANewOneIsTaken() throws {
+        let directory = try StoreTemporaryDirectory()
+        let store = try Self.store(directory)
+        _ = try Self.importing(Self.file(Self.bob), "team.json", into: store, at: StoreFixtures.epoch)
+        let id = "acme-bob-example-com"
+        _ = try store.recordRefreshFailure(
+            connectionID: id, error: ProviderError(kind: .invalidGrant, error: "invalid_grant"), retryAt: nil,
+            reauthReason: "the provider refused the grant: invalid_grant", at: StoreFixtures.epoch.addingTimeInterval(60))
+        let later = StoreFixtures.epoch.addingTimeInterval(120)
+        let error = try #require(throws: ImportError.self) {
+            try Self.importing(Self.file(Self.bob), "team.json", into: store, at: later)
+        }
+        #expect(
+            error.description == """
+                team.json: connections[0] (id "acme-bob-example-com"): refresh_token: is the refresh token the \
+                provider refused (this connection needs re-auth: the provider refused the grant: invalid_grant); it \
+                is not imported again: a new one is needed (the user signs in again: `tokentop reauth ID`); nothing \
+                was imported
+                """)
+        #expect(try store.connection(id: id)?.reauthReason != nil)
+        // A new refresh token is taken, and the connection is no longer waiting for a human.
+        let renewed = Self.bob.replacingOccurrences(of: "fake-refresh-token-0001", with: "fake-refresh-token-0002")
+        _ = try Self.importing(Self.file(renewed), "new.json", into: store, at: later)
+        #expect(try store.connection(id: id)?.reauthReason == nil)
+        #expect(try store.tokenSecrets(connectionID: id).refresh == Secret("fake-refresh-token-0002"))
+    }
+
     // MARK: - Tokens tokentop renewed since the import
 
     @Test(arguments: StoreEngine.available)

@@ -19,6 +19,8 @@ extension Store {
         /// The fingerprints of the tokens it was last imported with; nil for both before tokentop recorded them.
         var importedAccessFingerprint: String?
         var importedRefreshFingerprint: String?
+        /// Why it needs a human: the provider refused its refresh token or its key (`needs-reauth`).
+        var reauthReason: String?
 
         /// Whether the import of `entry` keeps the stored tokens rather than the file's: the file's are exactly
         /// those this connection was last imported with, and tokentop has replaced them since (a refresh, a
@@ -52,7 +54,7 @@ extension Store {
             """
             SELECT created_at, integration_id, scope, subject, revoked_at, revoked_at_provider, access_fingerprint,
                 refresh_fingerprint, secret_set_at, credential, imported_access_fingerprint,
-                imported_refresh_fingerprint
+                imported_refresh_fingerprint, reauth_reason
             FROM connections WHERE id = ?
             """, [id]
         ) { row in
@@ -61,7 +63,7 @@ extension Store {
                 scope: row.string(2) ?? "", subject: row.string(3) ?? "", revokedAt: row.date(4),
                 revokedAtProvider: row.bool(5), accessFingerprint: row.string(6), refreshFingerprint: row.string(7),
                 secretSetAt: row.date(8), credential: row.string(9) ?? "", importedAccessFingerprint: row.string(10),
-                importedRefreshFingerprint: row.string(11))
+                importedRefreshFingerprint: row.string(11), reauthReason: row.string(12))
         }.first
     }
 
@@ -185,6 +187,28 @@ extension Store {
                     problem: "was this connection's \(token) before it was revoked \(place) at "
                         + "\(RFC3339.string(from: revokedAt)); a revoked \(token) is not imported again: a new one is "
                         + "needed\(entry.scope == .user ? " (the user signs in again: `tokentop reauth ID`)" : ""); "
+                        + "nothing was imported")
+            }
+        } else if let reason = stored.reauthReason {
+            // The provider refused the stored refresh token (or key): the same one again would read as healthy,
+            // and `status` would say OK, until the next refresh is refused once more.
+            let field: String? =
+                if let refresh = entry.refreshToken, refresh.fingerprint == stored.refreshFingerprint {
+                    "refresh_token"
+                } else if entry.refreshToken == nil, let access = entry.accessToken,
+                    access.fingerprint == stored.accessFingerprint
+                {
+                    entry.credential == .oauth2 ? "access_token" : "secret"
+                } else {
+                    nil
+                }
+            if let field {
+                let token = field == "secret" ? "secret" : field.replacingOccurrences(of: "_", with: " ")
+                throw ImportError(
+                    file: bundle.source, entry: bundle.connectionLabel(index), field: field,
+                    problem: "is the \(token) the provider refused (this connection needs re-auth: "
+                        + "\(SafeText.clean(reason))); it is not imported again: a new one is needed"
+                        + "\(entry.scope == .user ? " (the user signs in again: `tokentop reauth ID`)" : ""); "
                         + "nothing was imported")
             }
         }
