@@ -108,6 +108,23 @@ struct EngineTests {
         #expect(engine.snapshot().events.last?.message.contains("could not be stored and is lost") == true)
     }
 
+    /// An operator's refresh whose connection is deleted (`tokentop delete --force`) while the request is out:
+    /// the answer is dropped, and the refresh says so and fails. It printed "refreshed", exit 0, and audited "ok".
+    @Test func aRefreshWhoseConnectionIsDeletedMeanwhileFailsAndSaysSo() async throws {
+        let (store, sandbox) = try makeStore(connections: [userConnection("alice")])
+        let transport = DeletingAnswer(inner: sandbox, store: store, id: "alice", at: clock.now())
+        let engine = try Engine(store: store, transport: transport, timeSource: clock, policy: .standard)
+        clock.advance(100)
+        let error = try await #require(throws: EngineError.self) { try await engine.refreshNow("alice") }
+        #expect(error.code == .unknownConnection)
+        #expect(
+            error.message == "alice was deleted while its refresh was in flight; the provider's answer was not stored")
+        #expect(try store.connection(id: "alice") == nil)
+        #expect(engine.connection("alice") == nil)
+        let last = try #require(try store.auditLog().last)
+        #expect(last.action == .refresh && last.outcome == "failed", "\(last)")
+    }
+
     @Test func refreshWithoutRotationKeepsTheOldRefreshToken() async throws {
         let (engine, _) = try makeEngine(rotates: false, connections: [userConnection("bob")])
         let after = try await engine.refreshNow("bob")
@@ -265,6 +282,20 @@ private final class LockingAnswer: HTTPTransport, @unchecked Sendable {
     func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let response = try await inner.send(request)
         try holder.execute("BEGIN IMMEDIATE")
+        return response
+    }
+}
+
+/// The sandbox provider, and an operator who deletes the connection while its request is out.
+private struct DeletingAnswer: HTTPTransport {
+    let inner: SandboxProvider
+    let store: Store
+    let id: String
+    let at: Date
+
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let response = try await inner.send(request)
+        _ = try store.deleteConnections([id], force: true, user: "operator", at: at)
         return response
     }
 }

@@ -151,7 +151,8 @@ import Testing
         let id = "acme-bob-example-com"
         _ = try store.recordRefreshFailure(
             connectionID: id, error: ProviderError(kind: .invalidGrant, error: "invalid_grant"), retryAt: nil,
-            reauthReason: "the provider refused the grant: invalid_grant", at: StoreFixtures.epoch.addingTimeInterval(60))
+            reauthReason: "the provider refused the grant: invalid_grant",
+            at: StoreFixtures.epoch.addingTimeInterval(60))
         let later = StoreFixtures.epoch.addingTimeInterval(120)
         let error = try #require(throws: ImportError.self) {
             try Self.importing(Self.file(Self.bob), "team.json", into: store, at: later)

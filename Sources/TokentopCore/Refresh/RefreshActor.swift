@@ -352,7 +352,13 @@ actor RefreshActor {
             // Another process is refreshing it; wait for its result, which the next attempt adopts.
             try? await clock.sleep(seconds: 0.5)
         }
-        return state.connection(id) ?? connection
+        guard let refreshed = state.connection(id) else {
+            // Deleted meanwhile (`tokentop delete`): the refresh was dropped, not stored.
+            throw EngineError(
+                .unknownConnection,
+                "\(id) was deleted while its refresh was in flight; the provider's answer was not stored")
+        }
+        return refreshed
     }
 
     /// Revokes `id` at the provider when it has a revocation endpoint, then marks it revoked here.
