@@ -32,6 +32,9 @@ extension ImportFile {
             throw error
         }
         if let export { return try restore(export, source: source, openStore: openStore, user: user, at: now) }
+        // FIXME: a file refused only against the store (an integration neither it nor the database holds) leaves a
+        // new database, with the refusal in its audit log, and a new key file: the store is created before the
+        // checks that need it. Importing into a temporary file renamed into place would leave nothing.
         let store = try openStore(true)
         return try store.audited(.import, target: source, user: user, at: now, detail: \.description) {
             try store.importBundle(bundle, at: now)
