@@ -69,7 +69,8 @@ struct DashboardTmuxTests {
         let row = try #require(Self.row(of: "vandelay-key", in: screen), "no vandelay-key row:\n\(screen)")
         #expect(row.contains("■ static ✓") && row.contains("41d old"), "row: \(row)")
         try tmux.send("i")
-        screen = try await tmux.wait { $0.contains("Identity models") }
+        // Until its last line is drawn: a capture between the first and the last once caught the title alone.
+        screen = try await tmux.wait { $0.contains("Identity models") && $0.contains("enforces") }
         #expect(screen.contains("Identity models · vandelay-key is Org"), "no explainer:\n\(screen)")
         #expect(screen.contains("[Org]") && screen.contains("Delegated") && screen.contains("Workspace"))
         #expect(screen.contains("enforces"))
