@@ -89,8 +89,8 @@ public struct Connection: Codable, Sendable, Equatable, Identifiable {
         credential.expires && grant != .none && (grant != .refreshToken || refreshFingerprint != nil)
     }
 
-    /// When its access token runs out, for "valid until …": `2026-12-04T15:22:22Z`, `about …` when the provider gave
-    /// no expiry and one was assumed, `it expires` when none is known.
+    /// When its access token runs out, for "valid until …": `2026-12-04T15:22:22Z`, `about …` when the provider
+    /// gave no expiry and one was assumed, `it expires` when none is known.
     public var accessExpiryText: String {
         guard let expiresAt else { return "it expires" }
         return (expiryAssumed ? "about " : "") + RFC3339.string(from: expiresAt)
