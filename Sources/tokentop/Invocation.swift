@@ -290,9 +290,7 @@ extension Invocation {
             }
             try ids()
             // `refresh a a` means a, once: a second refresh or revocation of the same connection is no one's wish.
-            var seen: Set<String> = []
-            let once = operands.filter { seen.insert($0).inserted }
-            command = verb == "refresh" ? .refresh(ids: once) : .revoke(ids: once)
+            command = verb == "refresh" ? .refresh(ids: Self.once(operands)) : .revoke(ids: Self.once(operands))
         case "delete":
             try allow(["--force", "--integration"])
             let what = integrations ? "integration id" : "connection id"
@@ -305,9 +303,7 @@ extension Invocation {
             let hint =
                 integrations ? "`tokentop show ID` names a connection's integration" : "`tokentop list` shows the ids"
             try nonEmpty(what, hint: hint)
-            var seen: Set<String> = []
-            let once = operands.filter { seen.insert($0).inserted }
-            command = .delete(ids: once, force: force, integrations: integrations)
+            command = .delete(ids: Self.once(operands), force: force, integrations: integrations)
         case "reauth":
             try allow(["--no-browser", "--timeout", "--ca-file"])
             try exactly(1, "one connection id")
@@ -391,12 +387,15 @@ extension Invocation {
         return nil
     }
 
-    /// The options that take a value, written apart from it (`--lead 60`; `--lead=60` is one argument).
-    private static let valued: Set<String> = [
-        "--db", "--store", "--themes", "--theme", "--config", "--lead", "--concurrency", "--log", "--metrics",
-        "--on-event", "--on-event-timeout", "--history-days", "--ca-file", "--timeout", "--scope", "--status",
-        "--workspace",
-    ]
+    /// The options that take a value, written apart from it (`--lead 60`; `--lead=60` is one argument): those the
+    /// help lists with an argument.
+    private static let valued = Set(Usage.options.filter { !$0.argument.isEmpty }.map(\.flag))
+
+    /// `ids` in their order, each once.
+    private static func once(_ ids: [String]) -> [String] {
+        var seen: Set<String> = []
+        return ids.filter { seen.insert($0).inserted }
+    }
 
     /// The options that take no value: each is on by being given.
     private static let switches: Set<String> = [
