@@ -29,16 +29,7 @@ struct SharedStoreEngineTests {
                 "refresh_token": refresh, "expires_in": 300,
             ])
         }
-        let data = try JSONSerialization.data(withJSONObject: [
-            "integrations": [
-                [
-                    "id": "acme", "provider": "acme", "token_url": SandboxProvider.tokenURL("acme").absoluteString,
-                    "client_id": "client-acme", "client_secret": "fake-client-secret",
-                ]
-            ],
-            "connections": connections,
-        ])
-        _ = try first.importBundle(try ImportFile.parse(data, source: "test"), at: clock.now())
+        try importSandboxAcme(connections, into: first, at: clock.now())
         var policy = RefreshPolicy.standard
         policy.concurrency = 4
         let engines = try [first, Store.open(path: url, secrets: key)].map {

@@ -233,16 +233,7 @@ extension StoreDeleteTests {
                 "access_token": "fake-at-\(name)", "refresh_token": "fake-rt-\(name)", "expires_in": 300,
             ])
         }
-        let data = try JSONSerialization.data(withJSONObject: [
-            "integrations": [
-                [
-                    "id": "acme", "provider": "acme", "token_url": SandboxProvider.tokenURL("acme").absoluteString,
-                    "client_id": "client-acme", "client_secret": "fake-client-secret",
-                ]
-            ],
-            "connections": connections,
-        ])
-        _ = try store.importBundle(try ImportFile.parse(data, source: "test"), at: clock.now())
+        try importSandboxAcme(connections, into: store, at: clock.now())
         let engine = try Engine(store: store, transport: sandbox, timeSource: clock, policy: .standard)
         engine.start()
         // Another process (`tokentop delete`) deletes acme-alice while it is due soon.
