@@ -39,11 +39,16 @@ struct Fleet {
     mutating func seed(into store: Store, at now: Date) throws -> [String: Int] {
         var random = SplitMix(seed: 0x7070_6572_6600_0001)
         var integrations: [ImportBundle.IntegrationEntry] = []
+        // One key for every service account: an RSA key takes a moment to make, and none is ever committed.
+        let serviceAccountKey = Secret(try SigningKey.generateRSAPEM().value)
         for provider in Self.providers {
             for app in 0..<Self.appsPerProvider {
                 integrations.append(integration(provider, app: app))
             }
+            integrations.append(serviceAccount(provider, key: serviceAccountKey))
         }
+        // Each tenant's latest user connection: the parent its token-exchange connections derive from.
+        var parents: [Int: String] = [:]
         var trouble: [(Int, String)] = []
         entries.reserveCapacity(count)
         for index in 0..<count {
@@ -54,7 +59,8 @@ struct Fleet {
             let scope: IdentityScope =
                 roll < 0.60 ? .user : roll < 0.66 ? .org : roll < 0.80 ? .delegated : roll < 0.90 ? .workspace : .bot
             var entry = connection(
-                index: index, scope: scope, provider: provider, app: app, tenant: tenant, random: &random, now: now)
+                index: index, scope: scope, provider: provider, app: app, tenant: tenant, parents: &parents,
+                random: &random, now: now)
             let fate = random.unit()
             if entry.credential.expires {
                 if fate < 0.02 {
@@ -148,9 +154,22 @@ struct Fleet {
             clientSecret: Secret("fake-client-secret-\(id)"))
     }
 
+    /// A provider's service account: domain-wide delegation mints tokens for users with its private key.
+    private func serviceAccount(_ provider: Provider, key: Secret) -> ImportBundle.IntegrationEntry {
+        let id = "\(provider.name)-sa"
+        return ImportBundle.IntegrationEntry(
+            integration: Integration(
+                id: id, provider: provider.name, tokenURL: tokenURL, revocationURL: nil,
+                clientID: "fake-sa@\(provider.host)", clientAuth: .none, scopes: ["read"], secretKind: .privateKey),
+            clientSecret: key)
+    }
+
+    /// One connection. Delegated ones come in the three shapes the dashboard draws: a token exchanged for a
+    /// tenant's user (a child beneath its parent), a service account acting for a user (grouped under its key),
+    /// and a grant a user delegated with a refresh token of its own.
     private func connection(
-        index: Int, scope: IdentityScope, provider: Provider, app: Int, tenant: Int, random: inout SplitMix,
-        now: Date
+        index: Int, scope: IdentityScope, provider: Provider, app: Int, tenant: Int, parents: inout [Int: String],
+        random: inout SplitMix, now: Date
     ) -> ImportBundle.ConnectionEntry {
         let tenantName = String(format: "t%03d", tenant)
         let integrationID = "\(provider.name)-app\(app)"
@@ -164,6 +183,7 @@ struct Fleet {
         switch scope {
         case .user:
             let subject = "user\(random.below(50_000))@\(tenantName).example.com"
+            parents[tenant] = id
             return .init(
                 id: id, integrationID: integrationID, scope: .user, subject: subject, grant: .refreshToken,
                 accessToken: access, refreshToken: refresh, expiresAt: expires, grantedScopes: scopes)
@@ -184,6 +204,16 @@ struct Fleet {
                 accessToken: access, refreshToken: refresh, expiresAt: expires, grantedScopes: scopes)
         case .delegated:
             let subject = "user\(random.below(50_000))@\(tenantName).example.com"
+            let shape = random.below(10)
+            if shape < 4, let parent = parents[tenant] {
+                return .init(
+                    id: id, integrationID: integrationID, scope: .delegated, subject: subject, grant: .tokenExchange,
+                    accessToken: access, expiresAt: expires, grantedScopes: scopes, parentID: parent)
+            } else if shape < 7 {
+                return .init(
+                    id: id, integrationID: "\(provider.name)-sa", scope: .delegated, subject: subject,
+                    grant: .jwtBearer, accessToken: access, expiresAt: expires, grantedScopes: ["read"])
+            }
             return .init(
                 id: id, integrationID: integrationID, scope: .delegated, subject: subject, grant: .refreshToken,
                 accessToken: access, refreshToken: refresh, expiresAt: expires, grantedScopes: scopes)
