@@ -119,6 +119,35 @@ import TokentopCore
             ])
     }
 
+    @Test func aTokenMintedUnderAnotherKeyMovesToThatKeysHeadingOnTheNextSnapshot() {
+        let harness = Self.harness()
+        harness.frame()
+        harness.backend.publish { snapshot in
+            snapshot.integrations["google-dwd-eu"] = Integration(
+                id: "google-dwd-eu", provider: "google", tokenURL: URL(string: "https://oauth2.google.example/token")!,
+                clientID: "eu@fake.example", clientAuth: .none, scopes: ["read"], secretKind: .privateKey)
+        }
+        harness.frame()
+        // Same ids, scopes, grants, parents and integrations: only the one whose key mints gws-dave differs.
+        harness.backend.publish { snapshot in
+            let position = snapshot.connections.firstIndex { $0.id == "gws-dave" }!
+            snapshot.connections[position].integrationID = "google-dwd-eu"
+        }
+        harness.frame()
+        #expect(
+            Self.tree(harness).prefix(9) == [
+                "Delegated (6)",
+                " ● healthy      acme-admin",
+                " ● healthy      ├─ obo-graph",
+                " ● healthy      └─ obo-mail",
+                "  google-dwd · key of svc@fake.example (1)",
+                " ● healthy      └─ gws-bob",
+                "  google-dwd-eu · key of eu@fake.example (1)",
+                " ● healthy      └─ gws-dave",
+                " ● healthy      gh-alice (user)",
+            ])
+    }
+
     @Test func theFilterMatchesTheParentID() {
         let harness = Self.harness()
         harness.frame()

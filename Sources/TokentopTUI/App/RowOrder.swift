@@ -13,8 +13,14 @@ struct RowOrder {
     let buckets: [[Int]]
     /// Per scope ordinal: how many connections the scope has.
     let totals: [Int]
-    /// For each connection whose parent the snapshot has: the parent's position, by the child's position.
-    let parents: [Int: Int]
+    /// Each connection's parent's position, by position; -1 for one without a parent in the snapshot.
+    let parentOf: [Int32]
+    /// Whether any connection's parent is in the snapshot.
+    let hasParents: Bool
+    /// Each delegated JWT bearer connection's key number (into ``keyIntegrations``), by position; -1 for the others.
+    let keyOf: [Int32]
+    /// The integrations whose keys mint delegated JWT bearer tokens, numbered.
+    let keyIntegrations: [String]
     /// The positions of every connection's children, by parent id, in snapshot order.
     let children: [String: [Int]]
     /// The connections this order was last checked against, kept so that a new version's unchanged chunks are
@@ -51,6 +57,8 @@ struct RowOrder {
         var heading: String?
         var members: [String]
         var grant: GrantKind
+        /// A delegated JWT bearer connection's integration, whose key heads its group; nil for the others.
+        var keyIntegration: String?
 
         init(_ connection: Connection) {
             parentID = connection.parentID
@@ -58,11 +66,18 @@ struct RowOrder {
             heading = workspace ? connection.workspaceName ?? connection.subject : nil
             members = workspace ? connection.members : []
             grant = connection.grant
+            keyIntegration = Self.heldByKey(connection) ? connection.integrationID : nil
+        }
+
+        /// Whether `connection` hangs beneath the key of its integration in the delegated group.
+        static func heldByKey(_ connection: Connection) -> Bool {
+            connection.scope == .delegated && connection.grant == .jwtBearer
         }
 
         /// Whether `connection` has these facts, without copying them out of it.
         func matches(_ connection: Connection) -> Bool {
             guard grant == connection.grant, parentID == connection.parentID else { return false }
+            if let keyIntegration, keyIntegration != connection.integrationID { return false }
             guard connection.scope == .workspace else { return heading == nil }
             return heading == connection.workspaceName ?? connection.subject && members == connection.members
         }
@@ -90,14 +105,19 @@ struct RowOrder {
         }
         // Parents are found by one more pass only when some connection names one: hashing every id costs
         // milliseconds at 100,000 connections that a fleet without derived tokens need not pay.
-        var parents: [Int: Int] = [:]
+        var parentOf = [Int32](repeating: -1, count: connections.count)
+        var hasParents = false
         if !children.isEmpty {
             for (position, id) in ids.enumerated() {
                 guard let held = children[id] else { continue }
-                for child in held where parents[child] == nil { parents[child] = position }
+                for child in held where parentOf[child] < 0 {
+                    parentOf[child] = Int32(position)
+                    hasParents = true
+                }
             }
         }
-        self.parents = parents
+        (self.parentOf, self.hasParents) = (parentOf, hasParents)
+        (keyOf, keyIntegrations) = Self.keyNumbers(trees)
         self.children = children
         self.trees = trees
         let workspaces = Self.workspaceHeadings(trees)
@@ -139,6 +159,24 @@ struct RowOrder {
 
     /// The grant of the connection at `position`.
     func grant(at position: Int) -> GrantKind { trees[position].grant }
+
+    /// The key numbers of `trees`: see ``keyOf`` and ``keyIntegrations``.
+    private static func keyNumbers(_ trees: [TreeFacts]) -> ([Int32], [String]) {
+        var keyOf = [Int32](repeating: -1, count: trees.count)
+        var integrations: [String] = []
+        var numbers: [String: Int32] = [:]
+        for (position, facts) in trees.enumerated() {
+            guard let integration = facts.keyIntegration else { continue }
+            if let number = numbers[integration] {
+                keyOf[position] = number
+            } else {
+                keyOf[position] = Int32(integrations.count)
+                numbers[integration] = Int32(integrations.count)
+                integrations.append(integration)
+            }
+        }
+        return (keyOf, integrations)
+    }
 
     /// The workspace headings of `trees`: see ``headingOf``, ``headings`` and ``memberNumbers``.
     private static func workspaceHeadings(
