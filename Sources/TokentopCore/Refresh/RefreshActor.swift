@@ -387,7 +387,7 @@ actor RefreshActor {
             // A revocation at the provider cannot be taken back: the database must take its record first, or the
             // tokens were dead and the store said nothing had changed (another process holding the lock).
             do {
-                try store.checkWritable()
+                try store.checkWritable(connectionID: id)
             } catch {
                 queue.schedule(id, at: policy.dueAt(connection))
                 throw EngineError(

@@ -432,14 +432,40 @@ public final class Store: @unchecked Sendable {
 
     /// Waits, as any write does, until the database takes a write, and writes nothing: for an action that cannot
     /// be taken back (a revocation at the provider), so that its record is not refused after it was done.
+    ///
+    /// The statements of a revocation's record run in a transaction that is rolled back: a PostgreSQL role may
+    /// read the tables without the right to write them (`GRANT SELECT` only), a server may take no writes at all
+    /// (a standby, `default_transaction_read_only`), and only a write says so.
+    /// - Parameter connectionID: the connection whose row the record will update.
     /// - Throws: ``StoreError`` when the database takes no write now (another process's lock, a full disk), or
-    ///   never will (a file this user may not write, a read-only file system).
-    public func checkWritable() throws {
+    ///   never will (a file this user may not write, a read-only file system, a role without write privileges).
+    public func checkWritable(connectionID: String) throws {
         try locked {
             if let problem = (database as? SQLiteDatabase)?.writeProblem() { throw problem }
-            try database.transaction {}
+            do {
+                try database.transaction {
+                    try database.execute(Self.writeChecks[0], [connectionID])
+                    for statement in Self.writeChecks.dropFirst() { try database.execute(statement) }
+                    throw RolledBack()
+                }
+            } catch is RolledBack {}
         }
     }
+
+    /// Statements that change nothing but need the privileges of a revocation's record: an UPDATE of the
+    /// connection's row (its id bound first), then INSERTs into its history, the audit log and the audit anchor's
+    /// table that select no row. PostgreSQL checks a statement's privileges before it runs, whatever it matches.
+    private static let writeChecks = [
+        "UPDATE connections SET generation = generation WHERE id = ?",
+        "INSERT INTO history (at, connection_id, kind, message) SELECT at, connection_id, kind, message FROM history "
+            + "WHERE 1 = 0",
+        "INSERT INTO audit SELECT * FROM audit WHERE 1 = 0",
+        "UPDATE meta SET value = value WHERE 1 = 0",
+        "INSERT INTO meta (name, value) SELECT name, value FROM meta WHERE 1 = 0",
+    ]
+
+    /// Thrown inside ``checkWritable(connectionID:)``'s transaction to roll it back.
+    private struct RolledBack: Error {}
 
     /// Marks a connection revoked and erases both of its stored tokens.
     ///
