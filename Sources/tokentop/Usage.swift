@@ -138,7 +138,8 @@ enum Usage {
             details: """
                 The convention of monitoring checks (Nagios, Sensu): the worst status decides the exit code, and a \
                 store that cannot be read is UNKNOWN (exit 3: the line says why, as standard error does). \
-                Overdue: a token that a refresh token or grant can renew, past its expiry and not renewed. It \
+                Overdue: a token that a refresh token or grant can renew, past its expiry and not renewed, or \
+                never minted (a grant that mints its token, imported without one, holds none yet). It \
                 reads expiring (or failing), not expired, since no human must act; but nothing is refreshing it \
                 (no daemon or dashboard runs), or its refreshes do not get through. Expired: past expiry, with \
                 nothing to renew it. A static credential whose last probe failed (a 5xx, no answer) is a warning \

@@ -338,6 +338,37 @@ struct CommandLineTests {
         #expect(array.first { $0["id"] as? String == "acme-key" }?["overdue"] as? Bool == false)
     }
 
+    /// A token exchange child imported without a token, never minted (no daemon runs): it holds no token at all,
+    /// which the dashboard shows as `expiring` (a refresh is due); `status` warns rather than saying OK.
+    @Test func aDerivedTokenNeverMintedIsOverdueAndAWarning() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write(
+            "import.json",
+            """
+            {"integrations": [{"id": "wonka", "provider": "wonka", "token_url": "http://127.0.0.1:9/token",
+              "client_id": "fake-client", "client_secret": "fake-client-secret-0005"}],
+             "connections": [
+              {"id": "leo", "integration": "wonka", "scope": "user", "subject": "leo@example.com",
+               "access_token": "fake-at-0005", "refresh_token": "fake-rt-0005", "expires_in": 3600},
+              {"id": "leo-ledger", "integration": "wonka", "scope": "delegated", "subject": "leo@example.com",
+               "grant": "token_exchange", "parent": "leo"}]}
+            """)
+        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+        let status = try Binary.run(["status"], environment: sandbox.environment)
+        #expect(status.status == 1)
+        #expect(
+            status.stdout
+                == "WARNING: 2 connections: 1 healthy, 1 expiring; 1 overdue (past expiry or never minted, not "
+                + "renewed: no daemon or dashboard refreshes this store)\n")
+        let list = try Binary.run(["list", "--json"], environment: sandbox.environment)
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        let child = try #require(array.first { $0["id"] as? String == "leo-ledger" })
+        #expect(child["status"] as? String == "expiring")
+        #expect(child["overdue"] as? Bool == true)
+        #expect(array.first { $0["id"] as? String == "leo" }?["overdue"] as? Bool == false)
+    }
+
     /// A token nothing can renew (no refresh token), past its expiry: `expired` in DESIGN.md's sense, exit 2.
     @Test func aTokenNothingCanRenewPastItsExpiryIsExpiredAndCritical() throws {
         let sandbox = try Sandbox()

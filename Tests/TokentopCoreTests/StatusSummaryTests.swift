@@ -35,6 +35,26 @@ import Testing
                 + "1 overdue (past expiry, not renewed: is a daemon or dashboard running?)")
     }
 
+    /// A token exchange child that was never minted has no token at all: a refresh is due (`expiring`, as the
+    /// dashboard shows it) since it was created, so it is overdue, a warning, not OK.
+    @Test func aDerivedTokenNeverMintedIsOverdueAndAWarning() {
+        let parent = Self.renewable("leo", expiresIn: 3000)
+        let child = Connection(
+            id: "leo-ledger", integrationID: "acme", scope: .delegated, subject: "leo@example.com",
+            credential: .oauth2, grant: .tokenExchange, createdAt: Self.now.addingTimeInterval(-600), parentID: "leo")
+        let snapshot = DashboardSnapshot(databasePath: "test", connections: [parent, child])
+        let status = snapshot.status(of: child, at: Self.now)
+        #expect(status == .expiring)
+        #expect(child.isOverdue(at: Self.now, status: status))
+        let summary = StatusSummary(snapshot, at: Self.now, refresherRunning: false)
+        #expect(summary.exitCode == 1)
+        #expect(summary.overdue == 1)
+        #expect(
+            summary.line
+                == "WARNING: 2 connections: 1 healthy, 1 expiring; 1 overdue (past expiry or never minted, not "
+                + "renewed: no daemon or dashboard refreshes this store)")
+    }
+
     /// Whether a refresher runs decides what an overdue token suggests: none running, or its refreshes failing.
     @Test(arguments: [
         (true, "a refresher is running: `tokentop show ID` gives each one's last error"),

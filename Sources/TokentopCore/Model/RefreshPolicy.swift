@@ -143,7 +143,7 @@ extension Connection {
         guard credential.expires else { return .static }
         guard let expiresAt else {
             if failures > 0 { return .failing }
-            return accessFingerprint == nil && isRenewable ? .expiring : .healthy
+            return isUnminted ? .expiring : .healthy
         }
         // Nothing retries a token that cannot renew: once it runs out, only a human brings it back.
         if now >= expiresAt, !isRenewable { return .expired }
@@ -157,11 +157,19 @@ extension Connection {
     /// Whether the token is past its expiry though something could renew it, and nothing has: its status is
     /// `expiring` or `failing` (never `expired`, which is for tokens nothing can renew), but the refresh actor renews
     /// inside the lead window, so no refresher runs or its refreshes do not get through.
+    ///
+    /// A grant that mints its token and never has (``isUnminted``) holds no token at all: it was due when it was
+    /// created, and is overdue as one past its expiry is.
     /// - Parameters:
     ///   - now: the clock's time.
     ///   - status: the connection's status at `now`, as ``DashboardSnapshot/status(of:at:)`` gives it.
     public func isOverdue(at now: Date, status: ConnectionStatus) -> Bool {
-        guard status == .expiring || status == .failing, let expiresAt else { return false }
+        guard status == .expiring || status == .failing else { return false }
+        guard let expiresAt else { return isUnminted }
         return now >= expiresAt
     }
+
+    /// Whether a renewable connection holds no token yet: no expiry and no access token, as a connection imported
+    /// without one (token exchange, on-behalf-of, JWT bearer, client credentials) until the refresh actor mints it.
+    public var isUnminted: Bool { isRenewable && expiresAt == nil && accessFingerprint == nil }
 }

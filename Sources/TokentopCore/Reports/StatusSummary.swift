@@ -9,7 +9,8 @@ public struct StatusSummary: Sendable, Equatable {
     /// The exit status when the store cannot be read at all: UNKNOWN, as monitoring checks say it.
     public static let unknownExitCode: Int32 = 3
     public var line: String
-    /// How many renewable tokens are past their expiry and not renewed (see ``Connection/isOverdue(at:status:)``).
+    /// How many renewable tokens are past their expiry, or were never minted, and not renewed (see
+    /// ``Connection/isOverdue(at:status:)``).
     public var overdue: Int
     /// The static credentials, not revoked, whose last probe failed (`■ static ✗`); a refused one (401, 403) is
     /// needs-reauth instead, and counted there.
@@ -29,7 +30,8 @@ public struct StatusSummary: Sendable, Equatable {
         let parts = ConnectionStatus.allCases.compactMap { status in
             counts[status].map { "\($0) \(status.rawValue)" }
         }
-        overdue = Self.overdue(snapshot, at: now, counts: counts)
+        let (overdue, unminted) = Self.overdue(snapshot, at: now, counts: counts)
+        self.overdue = overdue
         let humans = (counts[.needsReauth] ?? 0) + (counts[.expired] ?? 0)
         // Read only when there are some: the counts come from a tally, and naming them costs a pass over every row.
         let stranded: [(id: String, status: ConnectionStatus)] =
@@ -65,7 +67,8 @@ public struct StatusSummary: Sendable, Equatable {
                 case false?: "no daemon or dashboard refreshes this store"
                 case nil: "is a daemon or dashboard running?"
                 }
-            detail += "; \(overdue) overdue (past expiry, not renewed: \(why))"
+            let what = unminted > 0 ? "past expiry or never minted" : "past expiry"
+            detail += "; \(overdue) overdue (\(what), not renewed: \(why))"
         }
         if !probeFailing.isEmpty {
             detail += "; \(probeFailing.count) static with a failed probe (\(Self.named(probeFailing)))"
@@ -87,14 +90,22 @@ public struct StatusSummary: Sendable, Equatable {
         ids.prefix(3).joined(separator: ", ") + (ids.count > 3 ? ", …" : "")
     }
 
-    /// Counts the overdue connections; only when some are expiring or failing, since no other status can be.
-    private static func overdue(_ snapshot: DashboardSnapshot, at now: Date, counts: [ConnectionStatus: Int]) -> Int {
-        guard (counts[.expiring] ?? 0) + (counts[.failing] ?? 0) > 0 else { return 0 }
+    /// Counts the overdue connections, and among them those never minted; only when some are expiring or failing,
+    /// since no other status can be.
+    private static func overdue(
+        _ snapshot: DashboardSnapshot, at now: Date, counts: [ConnectionStatus: Int]
+    ) -> (overdue: Int, unminted: Int) {
+        guard (counts[.expiring] ?? 0) + (counts[.failing] ?? 0) > 0 else { return (0, 0) }
         var overdue = 0
+        var unminted = 0
         for connection in snapshot.connections where connection.isRenewable {
-            guard let expiresAt = connection.expiresAt, now >= expiresAt else { continue }
-            if connection.isOverdue(at: now, status: snapshot.status(of: connection, at: now)) { overdue += 1 }
+            // The status is worked out only for the few that can be overdue: it costs a parent lookup.
+            if let expiresAt = connection.expiresAt, now < expiresAt { continue }
+            guard connection.expiresAt != nil || connection.isUnminted else { continue }
+            guard connection.isOverdue(at: now, status: snapshot.status(of: connection, at: now)) else { continue }
+            overdue += 1
+            if connection.isUnminted { unminted += 1 }
         }
-        return overdue
+        return (overdue, unminted)
     }
 }
