@@ -119,7 +119,7 @@ struct Runner {
             let engine = try openEngine()
             let snapshot = engine.snapshot()
             guard let connection = snapshot.connections.first(where: { $0.id == id }) else {
-                throw EngineError(.unknownConnection, "no connection named \(id) in \(storeName)")
+                throw EngineError(.unknownConnection, "no connection named \(SafeText.name(id)) in \(storeName)")
             }
             let history = try engine.store.history(connectionID: id, limit: 50)
             let now = engine.timeSource.now()
@@ -264,7 +264,7 @@ struct Runner {
                 refusal = why
             }
             guard let prompt = engine.requestReauth(for: id) else {
-                throw EngineError(.unknownConnection, "no connection named \(id) in \(storeName)")
+                throw EngineError(.unknownConnection, "no connection named \(SafeText.name(id)) in \(storeName)")
             }
             Output.out("\(id): \(prompt.who)")
             Output.out("why: \(prompt.reason)")
@@ -294,7 +294,7 @@ struct Runner {
         let named = unknown.count == 1 ? "no connection named" : "no connections named"
         throw EngineError(
             .unknownConnection,
-            "\(named) \(unknown.joined(separator: ", ")) in \(storeName); nothing was \(undone); "
+            "\(named) \(unknown.map(SafeText.name).joined(separator: ", ")) in \(storeName); nothing was \(undone); "
                 + "`tokentop list` shows the ids")
     }
 

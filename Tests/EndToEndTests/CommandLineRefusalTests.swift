@@ -13,6 +13,18 @@ struct CommandLineRefusalTests {
         return sandbox
     }
 
+    /// An id is echoed on the one line of its error with a line break or an escape in it spelled out (`"bad\nid"`):
+    /// split over two lines, the message read as two, the second one a message of its own.
+    @Test(arguments: ["show", "refresh", "revoke", "delete", "reauth"])
+    func anIdWithALineBreakIsEchoedOnOneLine(command: String) throws {
+        let sandbox = try Self.imported()
+        defer { sandbox.remove() }
+        let run = try Binary.run([command, "bad\nid\u{1B}[2J"], environment: sandbox.environment)
+        #expect(run.status == 1)
+        #expect(run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
+        #expect(run.stderr.contains(#"no connection named "bad\nid\u001b[2J" in "#), "\(run.stderr)")
+    }
+
     /// `reauth` that can only say who must act re-authorized nothing, so `reauth ID && …` must not go on.
     @Test(arguments: [
         (

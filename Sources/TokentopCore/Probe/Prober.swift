@@ -109,7 +109,7 @@ actor Prober {
     /// - Throws: ``EngineError`` when the connection is unknown, revoked, or not something a probe can check.
     func probeNow(_ id: String) async throws -> Connection {
         guard let connection = state.connection(id) else {
-            throw EngineError(.unknownConnection, "no connection named \(id) in \(store.path)")
+            throw EngineError(.unknownConnection, "no connection named \(SafeText.name(id)) in \(store.path)")
         }
         if connection.revokedAt != nil {
             throw EngineError(.notRenewable, "\(id) is revoked; import a new credential to restore it")

@@ -11,7 +11,8 @@ extension Engine {
             return .failure(
                 ReauthFailure(
                     .unknownConnection,
-                    "no connection named \(id) in \(store.path); `tokentop list` shows the connection ids"))
+                    "no connection named \(SafeText.name(id)) in \(store.path); `tokentop list` shows the "
+                        + "connection ids"))
         }
         guard !readOnly else {
             return .failure(
@@ -59,7 +60,7 @@ extension Engine {
     ) throws(ReauthFailure) -> ReauthSession {
         let method = try reauthMethod(for: id).get()
         guard let connection = state.connection(id), let integration = state.integration(connection.integrationID)
-        else { throw ReauthFailure(.unknownConnection, "no connection named \(id) in \(store.path)") }
+        else { throw ReauthFailure(.unknownConnection, "no connection named \(SafeText.name(id)) in \(store.path)") }
         let (session, isNew) = try reauths.insert(for: id) { ReauthSession(connectionID: id, method: method) }
         guard isNew else { return session }
         let flow = ReauthFlow(

@@ -315,7 +315,7 @@ actor RefreshActor {
     /// Refreshes `id` now, or waits for the refresh already in flight; returns the connection afterwards.
     func refreshNow(_ id: String) async throws -> Connection {
         guard let connection = state.connection(id) else {
-            throw EngineError(.unknownConnection, "no connection named \(id) in \(store.path)")
+            throw EngineError(.unknownConnection, "no connection named \(SafeText.name(id)) in \(store.path)")
         }
         if connection.revokedAt != nil {
             throw EngineError(.notRenewable, "\(id) is revoked; re-authorize it to restore it")
@@ -364,7 +364,7 @@ actor RefreshActor {
     /// Revokes `id` at the provider when it has a revocation endpoint, then marks it revoked here.
     func revoke(_ id: String) async throws -> Connection {
         guard let connection = state.connection(id) else {
-            throw EngineError(.unknownConnection, "no connection named \(id) in \(store.path)")
+            throw EngineError(.unknownConnection, "no connection named \(SafeText.name(id)) in \(store.path)")
         }
         if connection.revokedAt != nil { throw EngineError(.alreadyRevoked, "\(id) is already revoked") }
         guard let integration = state.integration(connection.integrationID) else {

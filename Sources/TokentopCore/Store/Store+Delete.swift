@@ -101,7 +101,8 @@ extension Store {
                     var reasons = used
                     if !unknown.isEmpty {
                         let named = unknown.count == 1 ? "no integration named" : "no integrations named"
-                        reasons.insert("\(named) \(unknown.joined(separator: ", ")) in \(path)", at: 0)
+                        let names = unknown.map(SafeText.name).joined(separator: ", ")
+                        reasons.insert("\(named) \(names) in \(path)", at: 0)
                     }
                     throw StoreError(
                         used.isEmpty ? .unknownIntegration : .refused,
@@ -129,7 +130,7 @@ extension Store {
         var reasons: [String] = []
         if !unknown.isEmpty {
             let named = unknown.count == 1 ? "no connection named" : "no connections named"
-            reasons.append("\(named) \(unknown.joined(separator: ", ")) in \(path)")
+            reasons.append("\(named) \(unknown.map(SafeText.name).joined(separator: ", ")) in \(path)")
         }
         for id in live {
             reasons.append(

@@ -272,8 +272,8 @@ public final class Store: @unchecked Sendable {
             guard let row = rows.first else {
                 throw StoreError(
                     .unknownIntegration,
-                    "no integration named \(id) in \(path); `tokentop list` shows the connections and their "
-                        + "integrations", path: path)
+                    "no integration named \(SafeText.name(id)) in \(path); `tokentop list` shows the connections "
+                        + "and their integrations", path: path)
             }
             return try row.map { try unseal($0, context: Self.clientSecretContext(id)) }
         }
@@ -580,7 +580,7 @@ public final class Store: @unchecked Sendable {
     func unknownConnection(_ id: String) -> StoreError {
         StoreError(
             .unknownConnection,
-            "no connection named \(id) in \(path); `tokentop list` shows the connection ids", path: path)
+            "no connection named \(SafeText.name(id)) in \(path); `tokentop list` shows the connection ids", path: path)
     }
 
     /// Whether anything in the store is sealed: a key check, an audit anchor, a client secret or key, a token.

@@ -36,6 +36,32 @@ extension SafeText {
     }
 }
 
+extension SafeText {
+    /// A name a user gave (a connection id on the command line) as a one-line message shows it: as it is when it is
+    /// not empty and holds nothing unsafe, else in double quotes with quotes, backslashes, line breaks, control and
+    /// invisible characters escaped (`"bad\nid"`, `"\u001b[2J"`, `""`), so that the message stays on one line and
+    /// says exactly what was given.
+    public static func name(_ text: String) -> String {
+        guard text.isEmpty || text.unicodeScalars.contains(where: isUnsafe) else { return text }
+        var quoted = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": quoted += "\\\""
+            case "\\": quoted += "\\\\"
+            case "\n": quoted += "\\n"
+            case "\r": quoted += "\\r"
+            case "\t": quoted += "\\t"
+            case _ where isUnsafe(scalar):
+                // Every unsafe scalar is in the Basic Multilingual Plane: four hex digits, as JSON spells them.
+                let hex = String(scalar.value, radix: 16)
+                quoted += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+            default: quoted.unicodeScalars.append(scalar)
+            }
+        }
+        return quoted + "\""
+    }
+}
+
 extension String {
     /// Whether every character is printable ASCII (U+0020…U+007E): safe, one cell wide on every terminal, and
     /// nothing to look up further. The fast path of the secret rule and of drawing.
