@@ -68,7 +68,48 @@ struct SQLRow {
         }
     }
 
+    // FIXME: history, audit, processes and lease times still read text edited into them as 0 (1970); only a
+    // connection's times go through time(_:), which refuses it.
     func date(_ column: Int32) -> Date? { double(column).map { Date(timeIntervalSince1970: $0) } }
+
+    /// What a column that should hold a time holds instead, for an error that names the column and the row.
+    struct NotATime: Error {
+        /// The value as stored, quoted and clipped: `"soon"`, `NaN`, `a blob of 8 bytes`.
+        let stored: String
+    }
+
+    /// The column's time, stored as seconds since 1970, or nil for NULL. Unlike ``date(_:)``, which reads what
+    /// is no number as 0, it refuses what a hand edit can leave: SQLite keeps text written into a REAL column
+    /// (`SET expires_at = 'soon'`) as text, and PostgreSQL's double precision takes `'NaN'` and `'Infinity'`.
+    /// - Throws: ``NotATime`` with the stored value when it is no finite number.
+    func time(_ column: Int32) throws(NotATime) -> Date? {
+        let seconds: Double
+        switch source {
+        case .sqlite(let statement):
+            switch sqlite3_column_type(statement, column) {
+            case SQLITE_NULL: return nil
+            case SQLITE_INTEGER, SQLITE_FLOAT: seconds = sqlite3_column_double(statement, column)
+            case SQLITE_BLOB:
+                throw NotATime(stored: "a blob of \(sqlite3_column_bytes(statement, column)) bytes")
+            default:
+                let text = string(column) ?? ""
+                guard let number = Double(text) else { throw NotATime(stored: Self.quoted(text)) }
+                seconds = number
+            }
+        case .postgres(let result, let row):
+            guard PQgetisnull(result, row, column) == 0 else { return nil }
+            let text = string(column) ?? ""
+            guard let number = Double(text) else { throw NotATime(stored: Self.quoted(text)) }
+            seconds = number
+        }
+        guard seconds.isFinite else { throw NotATime(stored: "\(seconds)") }
+        return Date(timeIntervalSince1970: seconds)
+    }
+
+    /// `text` in double quotes for a message, escaped, and cut after 40 characters.
+    private static func quoted(_ text: String) -> String {
+        JSONValue.quoted(text.count > 40 ? String(text.prefix(39)) + "…" : text)
+    }
 
     func blob(_ column: Int32) -> [UInt8]? {
         if isNull(column) { return nil }

@@ -139,13 +139,37 @@ extension Store {
             credential: try value(row.string(4), CredentialKind.self, { "credential of connection \(id)" }),
             grant: try value(row.string(5), GrantKind.self, { "grant of connection \(id)" }),
             grantedScopes: grantedScopes, accessFingerprint: row.string(7), refreshFingerprint: row.string(8),
-            issuedAt: row.date(9), expiresAt: row.date(10), lastRefreshAt: row.date(11), failures: row.int(12),
-            lastError: lastError, retryAt: row.date(14), reauthReason: row.string(15), revokedAt: row.date(16),
-            revokedAtProvider: row.bool(17), createdAt: row.date(18) ?? Date(timeIntervalSince1970: 0),
+            issuedAt: try time(row, 9, of: id), expiresAt: try time(row, 10, of: id),
+            lastRefreshAt: try time(row, 11, of: id), failures: row.int(12), lastError: lastError,
+            retryAt: try time(row, 14, of: id), reauthReason: row.string(15), revokedAt: try time(row, 16, of: id),
+            revokedAtProvider: row.bool(17), createdAt: try time(row, 18, of: id) ?? Date(timeIntervalSince1970: 0),
             parentID: row.string(19), workspace: row.string(20),
-            members: try list(row.string(21), &cache) { "members of connection \(id)" }, secretSetAt: row.date(22),
-            probe: row.date(23).map { ProbeResult(at: $0, ok: row.bool(24), detail: row.string(25) ?? "") },
+            members: try list(row.string(21), &cache) { "members of connection \(id)" },
+            secretSetAt: try time(row, 22, of: id),
+            probe: try time(row, 23, of: id).map {
+                ProbeResult(at: $0, ok: row.bool(24), detail: row.string(25) ?? "")
+            },
             expiryAssumed: row.bool(26))
+    }
+
+    /// The names of ``connectionColumns``, by position.
+    private static let connectionColumnNames = connectionColumns.split(separator: ",").map {
+        $0.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The time in `column` of the row of connection `id`; one that is no time is named by table, column and row,
+    /// rather than read as 1970.
+    private func time(_ row: SQLRow, _ column: Int32, of id: String) throws -> Date? {
+        do {
+            return try row.time(column)
+        } catch {
+            throw StoreError(
+                .notADatabase,
+                "the database \(path) holds data tokentop cannot read: table connections, column "
+                    + "\(Self.connectionColumnNames[Int(column)]), row \(SafeText.name(id)) holds \(error.stored), "
+                    + "not a time in seconds since 1970; set it to a number of seconds or NULL, or import the "
+                    + "credential again", path: path)
+        }
     }
 
     /// The columns of a connection other than its id and its secrets, in the order of ``factValues(_:)``.
