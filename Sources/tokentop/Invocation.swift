@@ -234,6 +234,8 @@ extension Invocation {
             }
         }
         func exactly(_ count: Int, _ what: String) throws(UsageError) {
+            // FIXME: usage errors quote operands and option values in '…' as given: a line break in one (`show 'a
+            // b' c`) still splits the message; they should spell unsafe ones out as SafeText.name does.
             guard operands.count == count else {
                 throw UsageError(
                     description: operands.count < count
