@@ -94,6 +94,47 @@ struct CommandLineTests {
         #expect(!FileManager.default.fileExists(atPath: sandbox.database), "a malformed file creates no database")
     }
 
+    /// A file refused only against the store (a connection names an integration neither it nor the database
+    /// holds) leaves no database and no key file where the import would have created them, and an empty file it
+    /// would have filled stays empty; a store that existed keeps its contents and records the refusal.
+    @Test func anImportRefusedByTheStoreLeavesNothingNew() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let orphan = Self.importFile.replacingOccurrences(
+            of: #""integration": "acme", "scope": "org""#, with: #""integration": "globex", "scope": "org""#)
+        let file = try sandbox.write("orphan.json", orphan)
+        func refusal(_ database: String) -> String {
+            "tokentop: \(file): connections[1] (id \"acme-key\"): integration: no integration \"globex\" in the file "
+                + "or in the database \(database); add it to \"integrations\"\n"
+        }
+        let database = sandbox.root.appendingPathComponent("new.sqlite3").path
+        let refused = try Binary.run(["import", file, "--db", database], environment: sandbox.environment)
+        #expect(refused.status == 1)
+        #expect(refused.stderr == refusal(database), "\(refused.stderr)")
+        for path in [database, database + "-wal", database + "-shm", sandbox.keyFile] {
+            #expect(!FileManager.default.fileExists(atPath: path), "\(path) was left behind")
+        }
+
+        let touched = sandbox.root.appendingPathComponent("touched.sqlite3").path
+        #expect(FileManager.default.createFile(atPath: touched, contents: nil))
+        let filled = try Binary.run(["import", file, "--db", touched], environment: sandbox.environment)
+        #expect(filled.status == 1)
+        #expect(filled.stderr == refusal(touched), "\(filled.stderr)")
+        #expect(try FileManager.default.attributesOfItem(atPath: touched)[.size] as? Int == 0)
+        #expect(!FileManager.default.fileExists(atPath: sandbox.keyFile))
+
+        let good = try sandbox.write("import.json", Self.importFile)
+        #expect(try Binary.run(["import", good, "--db", database], environment: sandbox.environment).status == 0)
+        let again = try Binary.run(["import", file, "--db", database], environment: sandbox.environment)
+        #expect(again.status == 1)
+        #expect(again.stderr == refusal(database), "\(again.stderr)")
+        #expect(FileManager.default.fileExists(atPath: sandbox.keyFile))
+        let list = try Binary.run(["list", "--db", database], environment: sandbox.environment)
+        #expect(list.status == 0 && list.stdout.contains("acme-alice") && list.stdout.contains("acme-key"))
+        let audit = try Binary.run(["audit", "--db", database], environment: sandbox.environment).stdout
+        #expect(audit.contains("import  \(file)  failed"), "\(audit)")
+    }
+
     @Test(arguments: [
         (["frobnicate"], "unknown command 'frobnicate'"),
         (["list", "--colour"], "unknown option '--colour'"),

@@ -187,6 +187,20 @@ struct ExportCommandTests {
         #expect(foreign.stderr.contains("the export was sealed with another key"), "\(foreign.stderr)")
         #expect(!FileManager.default.fileExists(atPath: target))
 
+        // With no key at all: the key the restore would make up opens nothing, and goes with the new store.
+        var keyless = env
+        keyless["XDG_CONFIG_HOME"] = sandbox.root.appendingPathComponent("other-config").path
+        let missingKey = sandbox.root.appendingPathComponent("other-config/tokentop/key").path
+        let unkeyed = try Binary.run(["import", whole, "--db", target], environment: keyless)
+        #expect(unkeyed.status == 1)
+        #expect(
+            unkeyed.stderr.contains(
+                "the export was sealed with another key; use the same TOKENTOP_KEY or key file as the source "
+                    + "(\(source)); this tokentop has no key (TOKENTOP_KEY is unset and there is no key file at "
+                    + "\(missingKey)); nothing was written"), "\(unkeyed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: target))
+        #expect(!FileManager.default.fileExists(atPath: missingKey))
+
         // Into the store it came from: it holds connections already.
         let occupied = try Binary.run(["import", whole, "--db", source], environment: env)
         #expect(occupied.status == 1)

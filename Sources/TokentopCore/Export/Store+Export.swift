@@ -44,11 +44,15 @@ extension Store {
                 do {
                     _ = try secrets.open(dump.keyCheck, context: "meta/key_check")
                 } catch {
+                    // A key file made just now for this new store goes with it (`NewStoreFiles`): there was none.
+                    let uses =
+                        secrets.createdKeyFile.map {
+                            "has no key (\(SecretBox.keyVariable) is unset and there is no key file at \($0))"
+                        } ?? "uses \(secrets.keySource)"
                     throw StoreError(
                         .cannotDecrypt,
                         "\(file): the export was sealed with another key; use the same TOKENTOP_KEY or key file as "
-                            + "the source (\(dump.source)); this tokentop uses \(secrets.keySource); nothing was "
-                            + "written", path: path)
+                            + "the source (\(dump.source)); this tokentop \(uses); nothing was written", path: path)
                 }
                 try requireEmpty(file)
                 let earlier = try readAuditLog()
@@ -87,9 +91,21 @@ extension Store {
         }
     }
 
+    /// The tables a store holds its credentials and their history in: a new store has no row in any of them.
+    static let contentTables = ["connections", "integrations", "history"]
+
+    /// Whether the store holds no row in ``contentTables``, as a new one does: only its key check and audit log.
+    func holdsNothing() throws -> Bool {
+        try locked {
+            try Self.contentTables.allSatisfy { table in
+                try database.query("SELECT count(*) FROM \(table)") { $0.int(0) }.first == 0
+            }
+        }
+    }
+
     /// Refuses a store that already holds anything an export would collide with or silently merge into.
     private func requireEmpty(_ file: String) throws {
-        for table in ["connections", "integrations", "history"] {
+        for table in Self.contentTables {
             let count = try database.query("SELECT count(*) FROM \(table)") { $0.int(0) }.first ?? 0
             guard count == 0 else {
                 throw ImportError(

@@ -7,7 +7,9 @@ extension ImportFile {
     /// no connections yet; see ``Store/restore(_:file:user:at:)``.
     ///
     /// The file is read and checked before the database is touched, so a malformed file creates no database;
-    /// when one already exists, the failed import is audited there.
+    /// when one already exists, the failed import is audited there. A file refused only against the store (it names
+    /// an integration neither it nor the database holds) leaves no database or key file the import created: they
+    /// are taken away again (``NewStoreFiles``), and an empty file it filled is emptied.
     /// - Parameter openStore: opens the database; its argument says whether a missing one may be created.
     /// - Returns: what was added and updated.
     /// - Throws: ``ImportError`` for a file that cannot be read or is malformed (nothing is stored), or
@@ -32,41 +34,52 @@ extension ImportFile {
             throw error
         }
         if let export { return try restore(export, source: source, openStore: openStore, user: user, at: now) }
-        // FIXME: a file refused only against the store (an integration neither it nor the database holds) leaves a
-        // new database, with the refusal in its audit log, and a new key file: the store is created before the
-        // checks that need it. Importing into a temporary file renamed into place would leave nothing.
-        let store = try openStore(true)
-        return try store.audited(.import, target: source, user: user, at: now, detail: \.description) {
-            try store.importBundle(bundle, at: now)
+        var made = NewStoreFiles()
+        func attempt() throws -> ImportSummary {
+            let store = try openStore(true)
+            do {
+                return try store.audited(.import, target: source, user: user, at: now, detail: \.description) {
+                    try store.importBundle(bundle, at: now)
+                }
+            } catch {
+                // Only while the store holds nothing: one that was filled since it was created stays as it is.
+                if (try? store.holdsNothing()) == true { made = store.newFiles }
+                throw error
+            }
+        }
+        do {
+            return try attempt()
+        } catch {
+            // The store is closed once `attempt` returns; what its opening made goes with it.
+            made.remove()
+            throw error
         }
     }
 
-    /// Restores a whole-store export; a store this call created is taken away again when the restore fails, so
-    /// that nothing is left behind.
+    /// Restores a whole-store export; a store (and key file) this call created is taken away again when the restore
+    /// fails, and an empty file it filled is emptied, so that nothing is left behind.
     private static func restore(
         _ export: StoreDump, source: String, openStore: (_ create: Bool) throws -> Store, user: String, at now: Date
     ) throws -> ImportSummary {
-        var created: String?
-        /// An empty file the restore fills (a `touch`), put back empty when the restore fails.
-        var filled: String?
+        var made = NewStoreFiles()
         func attempt() throws -> ImportSummary {
             let store: Store
             do {
                 store = try openStore(false)
             } catch let error as StoreError where error.code == .cannotOpen {
                 store = try openStore(true)
-                if !store.isShared { created = store.path }
+                made = store.newFiles
             } catch let error as StoreError
                 where error.code == .notADatabase && error.path.map(SQLiteDatabase.isEmptyFile) == true
             {
                 // Empty is what an import into a new store needs; the ordinary import takes such a file too.
                 store = try openStore(true)
-                filled = store.path
+                made = store.newFiles
             }
             do {
                 return ImportSummary(wholeStore: try store.restore(export, file: source, user: user, at: now))
             } catch {
-                if created == nil {
+                if made.created == nil {
                     // Not a second busy timeout for an entry that would meet the same lock (see `Store.audited`).
                     _ = try? store.appendAudit(
                         action: .import, target: source, outcome: "failed", detail: "\(error)", user: user, at: now,
@@ -78,12 +91,8 @@ extension ImportFile {
         do {
             return try attempt()
         } catch {
-            // The store is closed once `attempt` returns; its files go with it.
-            if let created { for suffix in ["", "-wal", "-shm"] { unlink(created + suffix) } }
-            if let filled {
-                truncate(filled, 0)
-                for suffix in ["-wal", "-shm"] { unlink(filled + suffix) }
-            }
+            // The store is closed once `attempt` returns; what its opening made goes with it.
+            made.remove()
             throw error
         }
     }

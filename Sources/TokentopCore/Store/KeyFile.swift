@@ -4,13 +4,15 @@ import Foundation
 /// The key file: base64 of 32 random bytes on one line, mode 0600, created on first use.
 enum KeyFile {
     /// Reads the key at `path`, creating the file with a fresh random key when it does not exist.
-    static func readOrCreate(path: String) throws -> [UInt8] {
-        if let key = try read(path: path) { return key }
-        try create(path: path)
+    /// - Returns: the key, and whether this call created the file (rather than read one that was there, or one
+    ///   another process created first).
+    static func readOrCreate(path: String) throws -> (key: [UInt8], created: Bool) {
+        if let key = try read(path: path) { return (key, false) }
+        let created = try create(path: path)
         guard let key = try read(path: path) else {
             throw StoreError(.badKey, "the key file \(path) vanished right after it was created; retry", path: path)
         }
-        return key
+        return (key, created)
     }
 
     /// The key in the file at `path`, or nil when there is no such file.
@@ -67,7 +69,9 @@ enum KeyFile {
     ///
     /// The key is written to a private temporary file and then hard-linked into place, so a reader never sees a
     /// half-written key and two processes starting together end up sharing one key.
-    static func create(path: String) throws {
+    /// - Returns: whether this call wrote the file; false when another process's was there first.
+    @discardableResult
+    static func create(path: String) throws -> Bool {
         try PrivateFiles.makeDirectory(Paths.directory(of: path), for: "the key file")
         var key = [UInt8](repeating: 0, count: SecretBox.keyLength)
         guard RAND_bytes(&key, Int32(key.count)) == 1 else {
@@ -87,7 +91,11 @@ enum KeyFile {
         let code = errno
         close(descriptor)
         guard written == line.count, synced == 0 else { throw failure(path, code) }
-        if link(temporary, path) != 0, errno != EEXIST { throw failure(path, errno) }
+        guard link(temporary, path) == 0 else {
+            if errno == EEXIST { return false }
+            throw failure(path, errno)
+        }
+        return true
     }
 
     private static func failure(_ path: String, _ code: Int32) -> StoreError {

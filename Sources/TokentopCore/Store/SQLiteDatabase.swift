@@ -10,6 +10,10 @@ final class SQLiteDatabase: SQLDatabase {
     var location: String { path }
     /// Whether the file was opened read-only as one nothing changes (see `init(path:create:unchanging:)`).
     let unchanging: Bool
+    /// Whether this open created the file: there was none.
+    let createdFile: Bool
+    /// Whether this open found an empty file (0 bytes, a `touch`), which the store's tables fill.
+    let foundEmptyFile: Bool
     let dialect = SQLDialect.sqlite
     private let handle: OpaquePointer
     private let busyTimeoutMilliseconds: Int32
@@ -51,7 +55,8 @@ final class SQLiteDatabase: SQLDatabase {
                 "\(path) is empty (0 bytes), not a tokentop store; `tokentop import FILE --db \(path)` fills it, "
                     + "or name another file with --db; nothing was changed", path: path)
         }
-        if !unchanging { try Self.createPrivateFile(path) }
+        foundEmptyFile = !unchanging && Self.isEmptyFile(path)
+        createdFile = unchanging ? false : try Self.createPrivateFile(path)
         var opened: OpaquePointer?
         // No SQLITE_OPEN_CREATE: the file exists now, and SQLite must never create it with the umask's mode.
         // NOMUTEX because our owner serialises every call; SQLite's own mutex would only add cost.
@@ -428,13 +433,14 @@ final class SQLiteDatabase: SQLDatabase {
     }
 
     /// Creates `path` with mode 0600 if it does not exist, so that no other user can ever read it.
-    private static func createPrivateFile(_ path: String) throws {
+    /// - Returns: whether it created the file; false for one that was there.
+    private static func createPrivateFile(_ path: String) throws -> Bool {
         let descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if descriptor >= 0 {
             // The umask may only remove bits, but say 0600 explicitly in case the file system adds some.
             _ = fchmod(descriptor, 0o600)
             close(descriptor)
-            return
+            return true
         }
         let code = errno
         if code == EEXIST {
@@ -458,7 +464,7 @@ final class SQLiteDatabase: SQLDatabase {
                 throw StoreError(.cannotOpen, problem, path: path)
             }
             // Its mode is tightened only once it proves to be a tokentop store (tightenFiles).
-            return
+            return false
         }
         let reason = String(cString: strerror(code))
         let hint =

@@ -29,6 +29,9 @@ public final class SecretBox: @unchecked Sendable {
     private let key: UnsafeMutableBufferPointer<UInt8>?
     /// The key file that did not exist, in a box without a key.
     let missingKeyFile: String?
+    /// The key file that loading this box created, which an import that fails in the store it created takes away
+    /// again (see ``NewStoreFiles``).
+    let createdKeyFile: String?
 
     /// Whether the box has a key; a box without one seals and opens nothing.
     public var hasKey: Bool { key != nil }
@@ -38,13 +41,15 @@ public final class SecretBox: @unchecked Sendable {
         self.init(key: key, source: "a given key")
     }
 
-    init(key bytes: [UInt8], source: String) {
+    /// - Parameter createdKeyFile: the key file the key was just written to, by this process.
+    init(key bytes: [UInt8], source: String, createdKeyFile: String? = nil) {
         precondition(bytes.count == Self.keyLength, "SecretBox needs a key of exactly 32 bytes")
         let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: Self.keyLength)
         _ = buffer.initialize(from: bytes)
         key = buffer
         keySource = source
         missingKeyFile = nil
+        self.createdKeyFile = createdKeyFile
     }
 
     /// A box without a key: `TOKENTOP_KEY` is unset and `keyFile` does not exist.
@@ -52,6 +57,7 @@ public final class SecretBox: @unchecked Sendable {
         key = nil
         missingKeyFile = keyFile
         keySource = "no key"
+        createdKeyFile = nil
     }
 
     deinit {
@@ -84,11 +90,13 @@ public final class SecretBox: @unchecked Sendable {
             return SecretBox(key: bytes, source: keyVariable)
         }
         let path = keyFilePath(environment: environment)
-        guard var bytes = try createKey ? KeyFile.readOrCreate(path: path) : KeyFile.read(path: path) else {
-            return SecretBox(missingKeyFile: path)
-        }
+        // Matched straight from the call, so that `bytes` holds the only copy of the key that the cleanse wipes.
+        guard
+            case (var bytes, let created)? =
+                try createKey ? KeyFile.readOrCreate(path: path) : KeyFile.read(path: path).map({ ($0, false) })
+        else { return SecretBox(missingKeyFile: path) }
         defer { OPENSSL_cleanse(&bytes, bytes.count) }
-        return SecretBox(key: bytes, source: "key file \(path)")
+        return SecretBox(key: bytes, source: "key file \(path)", createdKeyFile: created ? path : nil)
     }
 
     /// The error of a box without a key, for `what` (for example `the secrets of PATH`): where the key was looked

@@ -196,6 +196,15 @@ public final class Store: @unchecked Sendable {
     /// Whether this store lives on a PostgreSQL server, shared by processes on several machines.
     public var isShared: Bool { database.dialect.isPostgres }
 
+    /// What opening this store made that was not there before; see ``NewStoreFiles``.
+    var newFiles: NewStoreFiles {
+        let sqlite = database as? SQLiteDatabase
+        let created = sqlite?.createdFile == true ? path : nil
+        let filled = sqlite?.foundEmptyFile == true ? path : nil
+        let keyFile = created == nil && filled == nil ? nil : secrets.createdKeyFile
+        return NewStoreFiles(created: created, filled: filled, keyFile: keyFile)
+    }
+
     func locked<T>(_ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }

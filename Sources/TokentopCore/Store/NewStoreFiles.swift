@@ -1,0 +1,27 @@
+import Foundation
+
+/// What opening a store made that was not there before: its database file (or the empty file it filled) and the key
+/// file. An import that fails takes them away again, so that a refused file leaves nothing behind.
+///
+/// A PostgreSQL store names none: its database existed before (`createdb`), and once the key check is written there
+/// the key that opens it stays. Neither does a store whose file held a database before, for the same reason.
+struct NewStoreFiles {
+    /// A database file this process created: removed, with its `-wal` and `-shm`.
+    var created: String?
+    /// An empty file (a `touch`) that this process filled: emptied again.
+    var filled: String?
+    /// The key file this process created for the new database: removed.
+    var keyFile: String?
+
+    /// Takes away what was made. Call it once the store is released, so that no handle of this process writes on
+    /// into a removed file. Another process that opened the same new database, or read the new key, in between
+    /// (two first imports at once) would lose them with it; the window is one import's transaction.
+    func remove() {
+        if let created { for suffix in ["", "-wal", "-shm"] { unlink(created + suffix) } }
+        if let filled {
+            truncate(filled, 0)
+            for suffix in ["-wal", "-shm"] { unlink(filled + suffix) }
+        }
+        if let keyFile { unlink(keyFile) }
+    }
+}
