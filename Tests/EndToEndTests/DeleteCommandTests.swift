@@ -93,6 +93,97 @@ struct DeleteCommandTests {
         #expect(verify.status == 0, "\(verify.stderr)")
     }
 
+    /// Revoked, deleted, and the same file imported again: its revoked tokens are refused as they were while the
+    /// connection was there, with the same message, and nothing is imported; a store restored from an export of
+    /// it refuses them too; new tokens bring the connection back.
+    @Test func aDeletedConnectionsRevokedTokensAreNotImportedAgain() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        let file = try sandbox.write("import.json", CommandLineTests.importFile)
+        #expect(try Binary.run(["import", file], environment: env).status == 0)
+        #expect(try Binary.run(["revoke", "acme-alice"], environment: env).status == 0)
+        let whileThere = try Binary.run(["import", file], environment: env)
+        #expect(whileThere.status == 1)
+        #expect(
+            whileThere.stderr.hasPrefix(
+                "tokentop: \(file): connections[0] (id \"acme-alice\"): refresh_token: was this connection's refresh "
+                    + "token before it was revoked here at "), "\(whileThere.stderr)")
+        let deleted = try Binary.run(["delete", "acme-alice"], environment: env)
+        #expect(deleted.status == 0, "\(deleted.stderr)")
+
+        let again = try Binary.run(["import", file], environment: env)
+        #expect(again.status == 1)
+        #expect(again.stderr == whileThere.stderr)
+        #expect(try ids(sandbox) == ["acme-key"])
+        // The access token alone, beside a new refresh token, is refused too.
+        let access = try sandbox.write(
+            "access.json",
+            CommandLineTests.importFile.replacingOccurrences(
+                of: "fake-refresh-token-0001", with: "fake-refresh-token-0002"))
+        let accessRefused = try Binary.run(["import", access], environment: env)
+        #expect(accessRefused.status == 1)
+        #expect(
+            accessRefused.stderr.contains(
+                "connections[0] (id \"acme-alice\"): access_token: was this connection's access token before it was "
+                    + "revoked here at "), "\(accessRefused.stderr)")
+
+        // An export carries what was revoked to the store it is restored into.
+        let export = sandbox.root.appendingPathComponent("store.json").path
+        let exported = try Binary.run(["export", export], environment: env)
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let target = sandbox.root.appendingPathComponent("target.sqlite3").path
+        let restored = try Binary.run(["import", export, "--db", target], environment: env)
+        #expect(restored.status == 0, "\(restored.stderr)")
+        let intoRestored = try Binary.run(["import", file, "--db", target], environment: env)
+        #expect(intoRestored.status == 1)
+        #expect(intoRestored.stderr == whileThere.stderr)
+
+        let fresh = try sandbox.write(
+            "fresh.json",
+            CommandLineTests.importFile.replacingOccurrences(of: "token-0001", with: "token-0003"))
+        let back = try Binary.run(["import", fresh], environment: env)
+        #expect(back.status == 0, "\(back.stderr)")
+        #expect(try ids(sandbox) == ["acme-alice", "acme-key"])
+        let shown = try Binary.run(["show", "acme-alice", "--json"], environment: env)
+        #expect(shown.stdout.contains("\"status\":\"healthy\""), "\(shown.stdout)")
+    }
+
+    /// A connection whose refresh token the provider refused (invalid_grant), deleted, and the same file imported
+    /// again: the refused token is refused as it was while the connection was there.
+    @Test func aDeletedConnectionsRefusedRefreshTokenIsNotImportedAgain() async throws {
+        let server = try await TokenAnswerShapeTests.server(
+            status: 400, type: "application/json", body: #"{"error": "invalid_grant"}"#)
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        // The access token expired long ago: once the refresh token is refused, nothing live is left to delete.
+        let file = try sandbox.write(
+            "import.json",
+            CommandLineTests.importFile
+                .replacingOccurrences(of: "http://127.0.0.1:9/token", with: "http://127.0.0.1:\(server.port)/token")
+                .replacingOccurrences(of: CommandLineTests.farFuture, with: "2020-01-01T00:00:00Z"))
+        #expect(try Binary.run(["import", file], environment: env).status == 0)
+        let refreshed = try Binary.run(["refresh", "acme-alice"], environment: env)
+        #expect(refreshed.status != 0)
+        let whileThere = try Binary.run(["import", file], environment: env)
+        #expect(whileThere.status == 1)
+        let refusal =
+            "tokentop: \(file): connections[0] (id \"acme-alice\"): refresh_token: is the refresh token the provider "
+            + "refused (this connection "
+        #expect(whileThere.stderr.hasPrefix(refusal + "needs re-auth: "), "\(whileThere.stderr)")
+        let deleted = try Binary.run(["delete", "acme-alice"], environment: env)
+        #expect(deleted.status == 0, "\(deleted.stderr)")
+
+        let again = try Binary.run(["import", file], environment: env)
+        #expect(again.status == 1)
+        #expect(
+            again.stderr
+                == whileThere.stderr.replacingOccurrences(
+                    of: "this connection needs re-auth", with: "this connection needed re-auth when it was deleted"))
+        #expect(try ids(sandbox) == ["acme-key"])
+    }
+
     @Test func deletesAnIntegrationOnlyOnceNoConnectionUsesIt() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

@@ -154,10 +154,19 @@ import Testing
         let afterImport = try store.changes(since: afterDelete.latest, skipping: { [] })
         #expect(afterImport.connections.map(\.id) == ["acme-carol"])
         #expect(afterImport.deleted.isEmpty)
-        // Imported again under its id, it is there, not deleted, for a follower that missed both.
+        // Its revoked tokens stay refused; with new ones, imported again under its id, it is there, not deleted,
+        // for a follower that missed both.
+        let refused = try #require(throws: ImportError.self) {
+            try store.importBundle(
+                ImportBundle(
+                    source: "again.json", integrations: [], connections: [StoreFixtures.connection("acme-bob")]),
+                at: later)
+        }
+        #expect(refused.description.contains("refresh_token: was this connection's refresh token before it was"))
+        let renewed = StoreFixtures.connection(
+            "acme-bob", access: "fake-access-token-0009", refresh: "fake-refresh-token-0009")
         _ = try store.importBundle(
-            ImportBundle(source: "again.json", integrations: [], connections: [StoreFixtures.connection("acme-bob")]),
-            at: later)
+            ImportBundle(source: "again.json", integrations: [], connections: [renewed]), at: later)
         let both = try store.changes(since: seen, skipping: { [] })
         #expect(both.deleted.isEmpty)
         #expect(Set(both.connections.map(\.id)) == ["acme-bob", "acme-carol"])

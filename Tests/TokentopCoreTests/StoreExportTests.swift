@@ -233,6 +233,35 @@ import TokentopTestSupport
         #expect(!FileManager.default.fileExists(atPath: target))
     }
 
+    /// An export of a store of schema 13, from before the rows of deleted connections were exported, restores
+    /// without them; one of a later schema must hold that table, as every other.
+    @Test func anExportFromBeforeDeletedConnectionsRestoresWithoutThem() throws {
+        let directory = try StoreTemporaryDirectory()
+        let good = directory.file("store.json")
+        _ = try StoreExport.run(store: try Self.source(directory), to: good, user: "tester", at: Self.later)
+        var document = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: good))) as? [String: Any])
+        var tables = try #require(document["tables"] as? [String: Any])
+        #expect(tables["deleted_connections"] is [Any])
+        tables["deleted_connections"] = nil
+        document["tables"] = tables
+        let missing = directory.file("missing.json")
+        try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: missing))
+        #expect {
+            try ImportFile.run(
+                path: missing, openStore: Self.openTarget(directory.file("a.sqlite3")), user: "tester", at: Self.later)
+        } throws: { error in
+            "\(error)" == "\(missing): tables: deleted_connections: missing or not an array; an export holds every "
+                + "table, even an empty one"
+        }
+        document["schema"] = 13
+        let older = directory.file("older.json")
+        try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: older))
+        let summary = try ImportFile.run(
+            path: older, openStore: Self.openTarget(directory.file("b.sqlite3")), user: "tester", at: Self.later)
+        #expect(summary.description.contains("2 connections"), "\(summary)")
+    }
+
     @Test func auditEntriesTheTargetHeldFollowTheImportedOnes() throws {
         let directory = try StoreTemporaryDirectory()
         let file = directory.file("store.json")

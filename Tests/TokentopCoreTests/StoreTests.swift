@@ -109,7 +109,7 @@ enum StoreFixtures {
         #expect(
             indexes == [
                 "connections_by_change", "connections_by_integration", "connections_by_lease", "connections_by_parent",
-                "history_by_connection", "history_by_time",
+                "deleted_connections_dead", "history_by_connection", "history_by_time",
             ])
         #expect(try store.database.query("PRAGMA journal_mode") { $0.string(0) } == ["wal"])
         #expect(try store.database.query("PRAGMA foreign_keys") { $0.int(0) } == [1])

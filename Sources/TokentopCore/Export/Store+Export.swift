@@ -11,7 +11,7 @@ extension Store {
                     throw StoreError(.notADatabase, "\(path) has no key check; it is not a tokentop store", path: path)
                 }
                 var tables: [StoreDump.Table] = []
-                for (name, key) in StoreDump.tables {
+                for (name, key, _) in StoreDump.tables {
                     let columns = try database.columns(of: name).filter { !StoreDump.leaseColumns.contains($0) }
                     // The key check travels on its own, and every store writes its own.
                     let skip = name == "meta" ? " WHERE name <> 'key_check'" : ""
@@ -91,13 +91,17 @@ extension Store {
         }
     }
 
-    /// The tables a store holds its credentials and their history in: a new store has no row in any of them.
-    static let contentTables = ["connections", "integrations", "history"]
+    /// The tables a store holds its credentials and their history in, each with what its rows are: a new store has
+    /// no row in any of them.
+    static let contentTables = [
+        ("connections", "connections"), ("integrations", "integrations"), ("history", "history entries"),
+        ("deleted_connections", "rows of deleted connections"),
+    ]
 
     /// Whether the store holds no row in ``contentTables``, as a new one does: only its key check and audit log.
     func holdsNothing() throws -> Bool {
         try locked {
-            try Self.contentTables.allSatisfy { table in
+            try Self.contentTables.allSatisfy { table, _ in
                 try database.query("SELECT count(*) FROM \(table)") { $0.int(0) }.first == 0
             }
         }
@@ -105,12 +109,12 @@ extension Store {
 
     /// Refuses a store that already holds anything an export would collide with or silently merge into.
     private func requireEmpty(_ file: String) throws {
-        for table in Self.contentTables {
+        for (table, rows) in Self.contentTables {
             let count = try database.query("SELECT count(*) FROM \(table)") { $0.int(0) }.first ?? 0
             guard count == 0 else {
                 throw ImportError(
                     file: file,
-                    problem: "\(path) already holds \(count) \(table == "history" ? "history entries" : table); an "
+                    problem: "\(path) already holds \(count) \(rows); an "
                         + "export is imported only into a new, empty store (a new file with --db, or a new "
                         + "PostgreSQL database made with createdb); nothing was written")
             }

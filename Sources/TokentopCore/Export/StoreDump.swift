@@ -22,9 +22,11 @@ struct StoreDump {
     /// In ``tables`` order: integrations before the connections that reference them.
     var tables: [Table]
 
-    /// The tables an export holds, in the order they are restored, each with the column that orders its rows.
-    static let tables: [(name: String, key: String)] = [
-        ("integrations", "id"), ("connections", "id"), ("history", "id"), ("audit", "seq"), ("meta", "name"),
+    /// The tables an export holds, in the order they are restored, each with the column that orders its rows and
+    /// the first schema version whose exports hold it: an export of an older store lacks it, and restores none.
+    static let tables: [(name: String, key: String, since: Int)] = [
+        ("integrations", "id", 1), ("connections", "id", 1), ("history", "id", 1),
+        ("deleted_connections", "change_seq", 14), ("audit", "seq", 1), ("meta", "name", 1),
     ]
 
     /// Columns that describe one process's claim on a connection, meaningless in another store.

@@ -51,7 +51,12 @@ extension StoreExport {
         let names = StoreDump.tables.map(\.name)
         try ImportFieldReader(object: tablesObject, file: file, entry: "tables").rejectUnknownKeys(names)
         var tables: [StoreDump.Table] = []
-        for name in names {
+        for (name, _, since) in StoreDump.tables {
+            if tablesObject[name] == nil, schema < since {
+                // The store it came from had no such table yet.
+                tables.append(StoreDump.Table(name: name, rows: []))
+                continue
+            }
             guard case .array(let values)? = tablesObject[name] else {
                 throw ImportError(
                     file: file, entry: "tables", field: name,

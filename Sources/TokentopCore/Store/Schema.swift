@@ -197,6 +197,22 @@ enum Schema {
                 "ALTER TABLE connections ADD COLUMN imported_access_fingerprint TEXT",
                 "ALTER TABLE connections ADD COLUMN imported_refresh_fingerprint TEXT",
             ]),
+        Migration(
+            version: 14,
+            statements: [
+                // What made a deleted connection's tokens dead (revoked, or refused by the provider) and their
+                // fingerprints: the same file imported again after `delete` is refused as it was while the
+                // connection was there, rather than bringing a dead token back as healthy.
+                "ALTER TABLE deleted_connections ADD COLUMN revoked_at REAL",
+                "ALTER TABLE deleted_connections ADD COLUMN revoked_at_provider INTEGER NOT NULL DEFAULT 0",
+                "ALTER TABLE deleted_connections ADD COLUMN reauth_reason TEXT",
+                "ALTER TABLE deleted_connections ADD COLUMN access_fingerprint TEXT",
+                "ALTER TABLE deleted_connections ADD COLUMN refresh_fingerprint TEXT",
+                "ALTER TABLE deleted_connections ADD COLUMN imported_access_fingerprint TEXT",
+                "ALTER TABLE deleted_connections ADD COLUMN imported_refresh_fingerprint TEXT",
+                "CREATE INDEX deleted_connections_dead ON deleted_connections(id) "
+                    + "WHERE revoked_at IS NOT NULL OR reauth_reason IS NOT NULL",
+            ]),
     ]
 
     /// The newest schema version this binary knows.

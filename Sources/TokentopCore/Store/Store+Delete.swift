@@ -18,12 +18,11 @@ extension Store {
     /// not end it at the provider; and when connections derive their tokens from it (their `parent`) that `ids`
     /// does not name as well. Each deleted connection leaves one `deleted` entry in the history, which other
     /// processes' event panes and logs read, and a row in `deleted_connections` that their change feed reads, so
-    /// that a running dashboard or daemon drops it.
+    /// that a running dashboard or daemon drops it. That row also keeps whether its tokens were revoked or refused
+    /// by the provider, and their fingerprints, so that an import refuses them again (``DeadTokens``).
     /// - Returns: what went, in the order of `ids` (each id once).
     /// - Throws: ``StoreError`` `.unknownConnection` when the only refusals are unknown ids, `.refused` for any other
     ///   refusal, or a database error; nothing is then written.
-    // FIXME: the fingerprints of a deleted connection's revoked or refused tokens go with it, so importing the same
-    // file after `revoke` and `delete` brings the dead token back as healthy; deleted_connections could keep them.
     @discardableResult
     public func deleteConnections(
         _ ids: [String], force: Bool, user: String, at: Date
@@ -169,8 +168,10 @@ extension Store {
             "DELETE FROM history WHERE connection_id = ? "
                 + "AND id < (SELECT MAX(id) FROM history WHERE connection_id = ?)", [id, id])
         try database.execute(
-            "INSERT INTO deleted_connections (change_seq, id, at) VALUES ((\(Self.latestChangeQuery)) + 1, ?, ?)",
-            [id, at])
+            """
+            INSERT INTO deleted_connections (change_seq, id, at, \(DeadTokens.columns))
+            SELECT (\(Self.latestChangeQuery)) + 1, id, ?, \(DeadTokens.columns) FROM connections WHERE id = ?
+            """, [at, id])
         try database.execute("DELETE FROM connections WHERE id = ?", [id])
         let entries = counted(history, "history entry", "history entries")
         try insertAudit(

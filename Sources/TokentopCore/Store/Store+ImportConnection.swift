@@ -3,6 +3,28 @@ import Foundation
 /// How an import writes one connection, and what it refuses to replace. Every function here runs with the store's
 /// lock held, inside the import's transaction, so a refusal leaves nothing of the file written.
 extension Store {
+    /// What says whether a connection's tokens are dead: revoked (here, or at the provider too) or refused by the
+    /// provider (it needs re-auth), with the fingerprints of the tokens it holds and was last imported with. A
+    /// stored connection has these facts, and so does the row `tokentop delete` leaves of one in
+    /// `deleted_connections`, so that its dead tokens are not imported again either.
+    struct DeadTokens {
+        var revokedAt: Date?
+        var revokedAtProvider: Bool
+        /// Why it needs a human: the provider refused its refresh token or its key (`needs-reauth`).
+        var reauthReason: String?
+        var accessFingerprint: String?
+        var refreshFingerprint: String?
+        var importedAccessFingerprint: String?
+        var importedRefreshFingerprint: String?
+        /// Whether the connection has been deleted since, which the refusal of a refused token says.
+        var deleted = false
+
+        /// The columns of these facts, in the order of the properties, in `connections` and `deleted_connections`.
+        static let columns =
+            "revoked_at, revoked_at_provider, reauth_reason, access_fingerprint, refresh_fingerprint, "
+            + "imported_access_fingerprint, imported_refresh_fingerprint"
+    }
+
     /// What an import needs to know of a stored connection before it replaces it.
     struct StoredForImport {
         var createdAt: Date
@@ -21,6 +43,15 @@ extension Store {
         var importedRefreshFingerprint: String?
         /// Why it needs a human: the provider refused its refresh token or its key (`needs-reauth`).
         var reauthReason: String?
+
+        /// Its facts that say which of its tokens are dead.
+        var deadTokens: DeadTokens {
+            DeadTokens(
+                revokedAt: revokedAt, revokedAtProvider: revokedAtProvider, reauthReason: reauthReason,
+                accessFingerprint: accessFingerprint, refreshFingerprint: refreshFingerprint,
+                importedAccessFingerprint: importedAccessFingerprint,
+                importedRefreshFingerprint: importedRefreshFingerprint)
+        }
 
         /// Whether the import of `entry` keeps the stored tokens rather than the file's: the file's are exactly
         /// those this connection was last imported with, and tokentop has replaced them since (a refresh, a
@@ -67,6 +98,22 @@ extension Store {
         }.first
     }
 
+    /// What the rows of deleted connections of id `id` say of their dead tokens, the latest deletion first; none
+    /// when no connection of that id was deleted with a revoked or refused token.
+    func deletedDeadTokens(_ id: String) throws -> [DeadTokens] {
+        try database.query(
+            """
+            SELECT \(DeadTokens.columns) FROM deleted_connections
+            WHERE id = ? AND (revoked_at IS NOT NULL OR reauth_reason IS NOT NULL) ORDER BY change_seq DESC
+            """, [id]
+        ) { row in
+            DeadTokens(
+                revokedAt: row.date(0), revokedAtProvider: row.bool(1), reauthReason: row.string(2),
+                accessFingerprint: row.string(3), refreshFingerprint: row.string(4),
+                importedAccessFingerprint: row.string(5), importedRefreshFingerprint: row.string(6), deleted: true)
+        }
+    }
+
     /// Inserts or replaces the bundle's connection at `index`.
     /// - Returns: whether it replaced one, and what it kept of the stored one when the file's tokens are the ones
     ///   last imported and tokentop has renewed them since (``StoredForImport/keepsRenewedTokens(_:)``).
@@ -75,6 +122,10 @@ extension Store {
         let entry = bundle.connections[index]
         let stored = try storedForImport(entry.id)
         if let stored { try checkReplaceable(stored, by: bundle, index) }
+        // A connection of this id deleted before keeps its dead tokens' fingerprints: they stay dead.
+        if entry.accessToken != nil || entry.refreshToken != nil {
+            for dead in try deletedDeadTokens(entry.id) { try refuseDeadTokens(dead, by: bundle, index) }
+        }
         // A secret set later than now would show as set just now until then, and its age would be wrong after.
         if let setAt = entry.secretSetAt, setAt.timeIntervalSince(at) > ImportFile.clockSkew {
             throw ImportError(
@@ -164,13 +215,20 @@ extension Store {
                     + "which the import would replace; give this entry an \"id\" of its own (or that id, to "
                     + "replace it on purpose); nothing was imported")
         }
+        try refuseDeadTokens(stored.deadTokens, by: bundle, index)
+    }
+
+    /// Refuses the bundle's connection at `index` when it brings back a token that `dead` says was revoked, or
+    /// that the provider refused: `dead` is the stored connection of its id, or one deleted.
+    private func refuseDeadTokens(_ dead: DeadTokens, by bundle: ImportBundle, _ index: Int) throws {
+        let entry = bundle.connections[index]
         // New tokens for a revoked connection restore it (documented); the very token that was revoked must not,
         // or `status` would call a dead credential healthy. Revoking keeps the fingerprints for this.
-        if let revokedAt = stored.revokedAt {
+        if let revokedAt = dead.revokedAt {
             // The tokens it held then, and those it was last imported with (a file run again after tokentop renewed
             // them and the connection was revoked: they come from the same grant).
-            let refreshes = [stored.refreshFingerprint, stored.importedRefreshFingerprint].compactMap { $0 }
-            let accesses = [stored.accessFingerprint, stored.importedAccessFingerprint].compactMap { $0 }
+            let refreshes = [dead.refreshFingerprint, dead.importedRefreshFingerprint].compactMap { $0 }
+            let accesses = [dead.accessFingerprint, dead.importedAccessFingerprint].compactMap { $0 }
             let field: String? =
                 if let refresh = entry.refreshToken, refreshes.contains(refresh.fingerprint) {
                     "refresh_token"
@@ -181,7 +239,7 @@ extension Store {
                 }
             if let field {
                 let token = field == "secret" ? "secret" : field.replacingOccurrences(of: "_", with: " ")
-                let place = stored.revokedAtProvider ? "at the provider and here" : "here"
+                let place = dead.revokedAtProvider ? "at the provider and here" : "here"
                 throw ImportError(
                     file: bundle.source, entry: bundle.connectionLabel(index), field: field,
                     problem: "was this connection's \(token) before it was revoked \(place) at "
@@ -189,14 +247,14 @@ extension Store {
                         + "needed\(entry.scope == .user ? " (the user signs in again: `tokentop reauth ID`)" : ""); "
                         + "nothing was imported")
             }
-        } else if let reason = stored.reauthReason {
+        } else if let reason = dead.reauthReason {
             // The provider refused the stored refresh token (or key): the same one again would read as healthy,
             // and `status` would say OK, until the next refresh is refused once more.
             let field: String? =
-                if let refresh = entry.refreshToken, refresh.fingerprint == stored.refreshFingerprint {
+                if let refresh = entry.refreshToken, refresh.fingerprint == dead.refreshFingerprint {
                     "refresh_token"
                 } else if entry.refreshToken == nil, let access = entry.accessToken,
-                    access.fingerprint == stored.accessFingerprint
+                    access.fingerprint == dead.accessFingerprint
                 {
                     entry.credential == .oauth2 ? "access_token" : "secret"
                 } else {
@@ -204,9 +262,10 @@ extension Store {
                 }
             if let field {
                 let token = field == "secret" ? "secret" : field.replacingOccurrences(of: "_", with: " ")
+                let state = dead.deleted ? "needed re-auth when it was deleted" : "needs re-auth"
                 throw ImportError(
                     file: bundle.source, entry: bundle.connectionLabel(index), field: field,
-                    problem: "is the \(token) the provider refused (this connection needs re-auth: "
+                    problem: "is the \(token) the provider refused (this connection \(state): "
                         + "\(SafeText.clean(reason))); it is not imported again: a new one is needed"
                         + "\(entry.scope == .user ? " (the user signs in again: `tokentop reauth ID`)" : ""); "
                         + "nothing was imported")
