@@ -105,6 +105,31 @@ import TokentopTestSupport
             table: table, row: row, column: column, json: json, message: message)
     }
 
+    /// A secret set later than the restore's clock, beyond the clock skew an import allows, is refused by the
+    /// import's rule with the import's message, and nothing is written; one within the skew restores.
+    @Test(arguments: [(240.0, true), (360.0, false), (86_400.0 * 365 * 4, false)] as [(Double, Bool)])
+    func aSecretSetInTheFutureIsRefusedAsAnImportRefusesIt(ahead: Double, accepted: Bool) throws {
+        let directory = try StoreTemporaryDirectory()
+        // Whole seconds, which the edited JSON carries exactly.
+        let setAt = Date(timeIntervalSince1970: (StoreExportTests.later.timeIntervalSince1970 + ahead).rounded())
+        let (file, _) = try Self.editedExport(in: directory, table: "connections") { rows in
+            rows[1]["secret_set_at"] = setAt.timeIntervalSince1970
+        }
+        guard !accepted else {
+            let target = directory.file("target.sqlite3")
+            _ = try ImportFile.run(
+                path: file, openStore: StoreExportTests.openTarget(target), user: "tester", at: StoreExportTests.later)
+            let restored = try Store.open(path: target, secrets: SecretBox(key: StoreFixtures.key), create: false)
+            #expect(try restored.connection(id: "acme-bot")?.secretSetAt == setAt)
+            return
+        }
+        let expected =
+            "\(file): tables.connections[1] (id \"acme-bot\"): secret_set_at: \(RFC3339.string(from: setAt)) is in "
+            + "the future; give when the secret was set (at most 5 minutes ahead of this machine's clock, for clock "
+            + "skew); nothing was imported"
+        try Self.expectRefusedAndNothingWritten(file, in: directory) { $0 == expected }
+    }
+
     /// An export of the fixture store with the rows of `table` changed by `edit`, written as edited.json; returns
     /// its path and the edited rows.
     static func editedExport(

@@ -31,8 +31,9 @@ extension StoreExport {
     ]
 
     /// Checks every plain value of `dump`, that no key appears twice in a table, and every reference between rows.
+    /// - Parameter now: the restore's clock, which the times that must have passed are checked against.
     /// - Throws: ``ImportError`` naming the table, the row (by id) and the column.
-    static func check(_ dump: StoreDump, file: String) throws {
+    static func check(_ dump: StoreDump, file: String, at now: Date) throws {
         var ids: [String: Set<String>] = [:]
         let keys = Dictionary(uniqueKeysWithValues: StoreDump.tables.map { ($0.name, $0.key) })
         for table in dump.tables {
@@ -70,7 +71,7 @@ extension StoreExport {
             ("connections", "integration_id", "integrations"), ("connections", "parent_id", "connections"),
             ("history", "connection_id", "connections"),
         ]
-        try checkMeaning(dump, file: file)
+        try checkMeaning(dump, file: file, at: now)
         for (table, column, target) in references {
             for (index, row) in dump.rows(of: table).enumerated() {
                 guard case .text(let id)? = row.first(where: { $0.column == column })?.value else { continue }
@@ -88,9 +89,10 @@ extension StoreExport {
 
     /// Holds the rows to the import file's rules of meaning, with the same readers: URLs are http or https with a
     /// host and no credentials, names come from their lists, a subject and a workspace are visible and bounded, an
-    /// API key's placement and a probe's interval are whole, and a derived connection names a root grant as its
-    /// parent. (Each list column's entries are held to the import's rules by `checkList`.)
-    private static func checkMeaning(_ dump: StoreDump, file: String) throws {
+    /// API key's placement and a probe's interval are whole, a secret was set no later than `now`, and a derived
+    /// connection names a root grant as its parent. (Each list column's entries are held to the import's rules by
+    /// `checkList`.)
+    private static func checkMeaning(_ dump: StoreDump, file: String, at now: Date) throws {
         func reader(_ table: String, _ index: Int, _ row: [(column: String, value: SQLValue)]) -> ImportFieldReader {
             var object = JSONObject()
             for (column, value) in row {
@@ -139,6 +141,11 @@ extension StoreExport {
             }
             _ = try fields.subject("subject")
             _ = try fields.workspace("workspace")
+            if let setAt = try fields.number("secret_set_at"),
+                let problem = ImportFile.secretSetAtProblem(Date(timeIntervalSince1970: setAt), at: now)
+            {
+                throw fields.fail("secret_set_at", problem)
+            }
             let id = try fields.string("id") ?? ""
             if let parent = parents[id] {
                 guard parent != id else { throw fields.fail("parent_id", "a connection cannot be its own parent") }

@@ -20,8 +20,9 @@ extension StoreExport {
     }
 
     /// Reads and checks an export document; every error names the file, and the table, row and column.
+    /// - Parameter now: the restore's clock, which the times that must have passed are checked against.
     /// - Throws: ``ImportError``.
-    static func read(_ root: JSONValue, source file: String) throws -> StoreDump {
+    static func read(_ root: JSONValue, source file: String, at now: Date) throws -> StoreDump {
         guard case .object(let top) = root else { throw ImportError(file: file, problem: "expected a JSON object") }
         let reader = ImportFieldReader(object: top, file: file, entry: nil)
         try reader.rejectUnknownKeys(topKeys)
@@ -72,7 +73,7 @@ extension StoreExport {
         let dump = StoreDump(
             schema: schema, exportedAt: (try reader.string("exported_at")) ?? "an unknown time",
             source: (try reader.string("source")) ?? "an unknown store", keyCheck: [UInt8](keyCheck), tables: tables)
-        try check(dump, file: file)
+        try check(dump, file: file, at: now)
         return dump
     }
 

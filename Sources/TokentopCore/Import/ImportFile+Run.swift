@@ -24,7 +24,7 @@ extension ImportFile {
         do {
             let data = try read(path)
             let root = try document(data, source: source)
-            export = StoreExport.isExport(root) ? try StoreExport.read(root, source: source) : nil
+            export = StoreExport.isExport(root) ? try StoreExport.read(root, source: source, at: now) : nil
             bundle = export == nil ? try parse(root, source: source) : ImportBundle(source: source)
         } catch {
             if let store = try? openStore(false) {

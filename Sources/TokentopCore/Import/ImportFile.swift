@@ -379,6 +379,15 @@ public enum ImportFile {
         return (entry, givenID == nil)
     }
 
+    /// What is wrong with a secret set at `setAt`, on the clock of an import at `now`, or nil: it must have passed,
+    /// give or take ``clockSkew``, or the secret would show as set just now until then, and its age would be wrong
+    /// after. An import file's connection and a restored row (`secret_set_at` in both) are held to this.
+    static func secretSetAtProblem(_ setAt: Date, at now: Date) -> String? {
+        guard setAt.timeIntervalSince(now) > clockSkew else { return nil }
+        return "\(RFC3339.string(from: setAt)) is in the future; give when the secret was set (at most "
+            + "\(Int(clockSkew / 60)) minutes ahead of this machine's clock, for clock skew); nothing was imported"
+    }
+
     /// Refuses a grant other than `none` for a credential other than OAuth 2.0, which nothing renews. An import
     /// file's connection (`grant`) and a restored row (`grant_kind`) are held to this.
     static func checkStaticGrant(

@@ -126,13 +126,9 @@ extension Store {
         if entry.accessToken != nil || entry.refreshToken != nil {
             for dead in try deletedDeadTokens(entry.id) { try refuseDeadTokens(dead, by: bundle, index) }
         }
-        // A secret set later than now would show as set just now until then, and its age would be wrong after.
-        if let setAt = entry.secretSetAt, setAt.timeIntervalSince(at) > ImportFile.clockSkew {
+        if let setAt = entry.secretSetAt, let problem = ImportFile.secretSetAtProblem(setAt, at: at) {
             throw ImportError(
-                file: bundle.source, entry: bundle.connectionLabel(index), field: "secret_set_at",
-                problem: "\(RFC3339.string(from: setAt)) is in the future; give when the secret was set (at most "
-                    + "\(Int(ImportFile.clockSkew / 60)) minutes ahead of this machine's clock, for clock skew); "
-                    + "nothing was imported")
+                file: bundle.source, entry: bundle.connectionLabel(index), field: "secret_set_at", problem: problem)
         }
         // The secret's age is the age of the secret, not of the file's last import: the same key keeps its own.
         let unchanged = entry.accessToken.map { $0.fingerprint == stored?.accessFingerprint } ?? false
