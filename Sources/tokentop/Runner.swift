@@ -409,12 +409,13 @@ struct Runner {
             try runDashboard(
                 backend: engine, themesDirectory: look.themesDirectory, themeName: look.themeName, keys: look.keys)
         }
+        // Ctrl-C is a way to quit: said at once, before the wait for the refreshes in flight, and given back as a
+        // shell expects, 128 + the signal.
+        var interrupted: TerminalError?
+        if case .failure(let error as TerminalError) = outcome, case .interrupted = error { interrupted = error }
+        if let interrupted { Output.error("\(interrupted)") }
         await stopAfterDashboard(engine, operations, abandoning: abandoning)
-        if case .failure(let error as TerminalError) = outcome, case .interrupted = error {
-            // Ctrl-C is a way to quit: said as a shell expects, 128 + the signal.
-            Output.error("\(error)")
-            return error.exitCode
-        }
+        if let interrupted { return interrupted.exitCode }
         try outcome.get()
         return 0
     }
@@ -432,7 +433,7 @@ struct Runner {
             guard number != SIGHUP else { return }
             operations.abandonEventCommands()
             abandoning()
-            Output.error("\(TerminalError.interrupted(signal: number))")
+            Output.error("interrupted again by signal \(number): stopped without waiting")
             _exit(128 + number)
         }
         defer { signals.forEach { $0.cancel() } }
