@@ -1,3 +1,4 @@
+import Foundation
 import TokentopCore
 
 /// What the user asked for on the command line, parsed and checked, before anything runs.
@@ -271,7 +272,7 @@ extension Invocation {
             try allow(["--json"])
             try exactly(1, "one connection id")
             try ids()
-            command = .show(id: operands[0], json: json)
+            command = .show(id: Self.composed(operands[0]), json: json)
         case "import":
             try allow([])
             try exactly(1, "one file")
@@ -292,7 +293,8 @@ extension Invocation {
             }
             try ids()
             // `refresh a a` means a, once: a second refresh or revocation of the same connection is no one's wish.
-            command = verb == "refresh" ? .refresh(ids: Self.once(operands)) : .revoke(ids: Self.once(operands))
+            let named = Self.once(operands.map(Self.composed))
+            command = verb == "refresh" ? .refresh(ids: named) : .revoke(ids: named)
         case "delete":
             try allow(["--force", "--integration"])
             let what = integrations ? "integration id" : "connection id"
@@ -305,12 +307,12 @@ extension Invocation {
             let hint =
                 integrations ? "`tokentop show ID` names a connection's integration" : "`tokentop list` shows the ids"
             try nonEmpty(what, hint: hint)
-            command = .delete(ids: Self.once(operands), force: force, integrations: integrations)
+            command = .delete(ids: Self.once(operands.map(Self.composed)), force: force, integrations: integrations)
         case "reauth":
             try allow(["--no-browser", "--timeout", "--ca-file"])
             try exactly(1, "one connection id")
             try ids()
-            command = .reauth(id: operands[0], browser: browser, timeout: timeout)
+            command = .reauth(id: Self.composed(operands[0]), browser: browser, timeout: timeout)
         case "daemon":
             try allow(running.union(["--log", "--ca-file"]))
             try exactly(0, "no operands")
@@ -398,6 +400,10 @@ extension Invocation {
         var seen: Set<String> = []
         return ids.filter { seen.insert($0).inserted }
     }
+
+    /// `id` as the store keeps every id: in Unicode NFC, so that an id typed with a combining accent (`e` and
+    /// U+0301, as some keyboards and file names give it) names the stored, composed one (`é`), and not another.
+    private static func composed(_ id: String) -> String { id.precomposedStringWithCanonicalMapping }
 
     /// The options that take no value: each is on by being given.
     private static let switches: Set<String> = [

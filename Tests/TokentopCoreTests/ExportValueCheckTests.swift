@@ -53,6 +53,12 @@ import TokentopTestSupport
         ("integrations", 0, "token_url", "\"https:fakeuser:fakepass@127.0.0.1/x\"", "token_url: carries credentials"),
         ("integrations", 0, "redirect_uri", #""http:/fakeuser@127.0.0.1/cb""#, "redirect_uri: carries credentials"),
         ("integrations", 0, "resources", #""[\"https:fakeuser@127.0.0.1\"]""#, "resources[0]: carries credentials"),
+        // Ids and references to them in Unicode's composed form (NFC), as an import file's: the store compares bytes.
+        ("integrations", 0, "id", #""acme\u0301""#, "id: \"acme\u{301}\" is not in Unicode's composed form (NFC)"),
+        ("connections", 0, "id", #""acme-alice\u0301""#, "id: \"acme-alice\u{301}\" is not in Unicode's composed"),
+        ("connections", 0, "integration_id", #""acme\u0301""#, "integration_id: \"acme\u{301}\" is not in Unicode"),
+        ("connections", 0, "parent_id", #""acme-bo\u0301b""#, "parent_id: \"acme-bo\u{301}b\" is not in Unicode"),
+        ("history", 0, "connection_id", #""acme-alice\u0301""#, "connection_id: \"acme-alice\u{301}\" is not in"),
     ])
     func anOutOfRangeValueIsRefusedAndNothingIsWritten(
         table: String, row: Int, column: String, json: String, message: String

@@ -45,6 +45,11 @@ import Testing
             + "\"connections\": [\(connections.joined(separator: ",\n"))]}"
     }
 
+    /// The valid integration with its id replaced by the JSON text `opening` (`{"id": "other"`).
+    static func integration(opening: String) -> String {
+        integration.replacingOccurrences(of: #"{"id": "acme""#, with: opening)
+    }
+
     /// The valid integration with `change` applied to its text.
     static func integration(_ change: (String) -> String) -> String { change(integration) }
 
@@ -152,6 +157,40 @@ import Testing
     ])
     func defaultIDsAreSlugsOfTheSubject(_ subject: String, _ id: String) {
         #expect(ImportFile.defaultConnectionID(integration: "acme", subject: subject) == id)
+    }
+
+    /// A subject that spells an accent with a combining mark gives a composed (NFC) id, as every id is: byte for
+    /// byte, since Swift's `==` takes the two spellings for one.
+    @Test func aDefaultIDIsComposed() throws {
+        let subject = "Zoe\u{308}@example.com"
+        #expect(Array(ImportFile.defaultConnectionID(integration: "acme", subject: subject).utf8)
+            == Array("acme-zo\u{EB}-example-com".utf8))
+        let bundle = try ImportFile.parse(
+            Data(Self.file(connections: [Self.alice(replacing: ["id": nil, "subject": #""Zoe\u0308@example.com""#])])
+                .utf8),
+            source: "ok.json")
+        #expect(bundle.connections.map { Array($0.id.utf8) } == [Array("acme-zo\u{EB}-example-com".utf8)])
+    }
+
+    /// An id, or a reference to one, spelled with a combining mark (`e` and U+0301 for `é`) is refused, naming the
+    /// entry and the field: the store compares ids by their bytes and Swift's strings canonically, so it would be a
+    /// second row that every lookup takes for the first.
+    @Test(arguments: [
+        (file(connections: [alice("id", #""acme-alice\u0301""#)]), "connections[0] (id \"acme-alice\u{301}\"): id"),
+        (
+            file(integrations: [integration(opening: #"{"id": "acme\u0301""#)], connections: []),
+            "integrations[0] (id \"acme\u{301}\"): id"
+        ),
+        (
+            file(connections: [alice("integration", #""acme\u0301""#)]),
+            "connections[0] (id \"acme-alice\"): integration"
+        ),
+        (file(connections: [alice("parent", #""acme-bo\u0301b""#)]), "connections[0] (id \"acme-alice\"): parent"),
+    ])
+    func anIdThatIsNotComposedIsRefused(text: String, entryAndField: String) throws {
+        let error = try #require(throws: ImportError.self) { try ImportFile.parse(Data(text.utf8), source: "bad.json") }
+        #expect(error.description.hasPrefix("bad.json: \(entryAndField): "), "\(error.description)")
+        #expect(error.description.contains("is not in Unicode's composed form (NFC)"), "\(error.description)")
     }
 
     // MARK: - Bad files

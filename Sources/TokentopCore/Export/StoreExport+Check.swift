@@ -87,11 +87,11 @@ extension StoreExport {
         }
     }
 
-    /// Holds the rows to the import file's rules of meaning, with the same readers: URLs are http or https with a
-    /// host and no credentials, names come from their lists, a subject and a workspace are visible and bounded, an
-    /// API key's placement and a probe's interval are whole, a secret was set no later than `now`, and a derived
-    /// connection names a root grant as its parent. (Each list column's entries are held to the import's rules by
-    /// `checkList`.)
+    /// Holds the rows to the import file's rules of meaning, with the same readers: ids are in Unicode NFC, URLs
+    /// are http or https with a host and no credentials, names come from their lists, a subject and a workspace are
+    /// visible and bounded, an API key's placement and a probe's interval are whole, a secret was set no later than
+    /// `now`, and a derived connection names a root grant as its parent. (Each list column's entries are held to
+    /// the import's rules by `checkList`.)
     private static func checkMeaning(_ dump: StoreDump, file: String, at now: Date) throws {
         func reader(_ table: String, _ index: Int, _ row: [(column: String, value: SQLValue)]) -> ImportFieldReader {
             var object = JSONObject()
@@ -104,6 +104,17 @@ extension StoreExport {
                 }
             }
             return ImportFieldReader(object: object, file: file, entry: label(table, index: index, row: row))
+        }
+        // Ids and the references to them are composed (NFC), as an import file's are.
+        let idColumns = [
+            ("integrations", ["id"]), ("connections", ["id", "integration_id", "parent_id"]),
+            ("history", ["connection_id"]), ("deleted_connections", ["id"]),
+        ]
+        for (table, columns) in idColumns {
+            for (index, row) in dump.rows(of: table).enumerated() {
+                let fields = reader(table, index, row)
+                for column in columns { try fields.requireComposed(column) }
+            }
         }
         for (index, row) in dump.rows(of: "integrations").enumerated() {
             let fields = reader("integrations", index, row)

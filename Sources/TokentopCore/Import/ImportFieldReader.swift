@@ -125,6 +125,7 @@ struct ImportFieldReader {
         guard text.allSatisfy(Self.isIdentifierCharacter) else {
             throw fail(field, "\(ImportError.quoted(text)) may contain only letters, digits and . _ - @ : +")
         }
+        if let problem = Self.compositionProblem(text) { throw fail(field, problem) }
         // `tokentop show --help` prints the help: an id the command line takes for an option cannot be named there.
         guard !text.hasPrefix("-") else {
             throw fail(
@@ -132,6 +133,23 @@ struct ImportFieldReader {
                 "\(ImportError.quoted(text)) starts with \"-\", so tokentop's command line would take it for an "
                     + "option; start it with a letter or digit")
         }
+    }
+
+    /// Refuses the id at `key`, when present, unless it is in Unicode NFC; see ``compositionProblem(_:)``. For a
+    /// restored row, whose ids are held to the rule of an import file's.
+    func requireComposed(_ key: String) throws {
+        guard let text = try string(key), let problem = Self.compositionProblem(text) else { return }
+        throw fail(key, problem)
+    }
+
+    /// Why the id `text` is not in Unicode NFC (composed form), or nil. The store compares ids byte for byte but
+    /// Swift's strings compare canonically equivalent spellings as equal (`é` and `e` with a combining accent), so
+    /// a second spelling of one id would be a second row that every lookup takes for the first.
+    static func compositionProblem(_ text: String) -> String? {
+        guard !text.precomposedStringWithCanonicalMapping.utf8.elementsEqual(text.utf8) else { return nil }
+        return "\(ImportError.quoted(text)) is not in Unicode's composed form (NFC): it spells a character as a base "
+            + "and a combining mark, which looks the same as the composed character but is another id; write it "
+            + "composed (NFC), as keyboards type it"
     }
 
     static func isIdentifierCharacter(_ character: Character) -> Bool {

@@ -102,7 +102,8 @@ public enum ImportFile {
         return bundle
     }
 
-    /// The default id of a connection: `<integration>-<subject slug>`, for example `acme-alice-example-com`.
+    /// The default id of a connection: `<integration>-<subject slug>`, for example `acme-alice-example-com`; in
+    /// Unicode NFC, as every id is, whichever way the subject spells its accents.
     public static func defaultConnectionID(integration: String, subject: String) -> String {
         var slug = ""
         for character in subject.lowercased() {
@@ -113,7 +114,7 @@ public enum ImportFile {
             }
         }
         while slug.last == "-" { slug.removeLast() }
-        return slug.isEmpty ? "" : "\(integration)-\(slug)"
+        return slug.isEmpty ? "" : "\(integration)-\(slug)".precomposedStringWithCanonicalMapping
     }
 
     // MARK: - Entries
