@@ -126,10 +126,8 @@ extension Invocation {
             switch name {
             case "--db", "--store":
                 let value = try take()
-                if name == "--store", !Store.isPostgres(value) {
-                    throw UsageError(
-                        description: "--store \(Store.displayName(value)) is not a PostgreSQL URL; write "
-                            + "postgres://USER@HOST:PORT/DATABASE, or name an SQLite file with --db")
+                if name == "--store", let problem = Self.storeURLProblem(value, namedBy: name, fileOption: "--db") {
+                    throw UsageError(description: problem)
                 }
                 database = value
             case "--themes":
@@ -399,6 +397,18 @@ extension Invocation {
     private static func once(_ ids: [String]) -> [String] {
         var seen: Set<String> = []
         return ids.filter { seen.insert($0).inserted }
+    }
+
+    /// Why `value`, given as `name` (`--store`, `TOKENTOP_STORE`), names no PostgreSQL store, or nil. Only a URL is
+    /// taken there: a libpq `key=value` string would be opened as an SQLite file of that name. The value is quoted
+    /// with any password hidden.
+    /// - Parameter fileOption: where an SQLite file is named instead.
+    static func storeURLProblem(_ value: String, namedBy name: String, fileOption: String) -> String? {
+        guard !Store.isPostgres(value) else { return nil }
+        let keywords = value.contains("=") && !value.contains("://") ? "a libpq key=value string is not taken; " : ""
+        return "\(name) \(Store.displayName(value)) is not a PostgreSQL URL; \(keywords)write "
+            + "postgres://USER@HOST:PORT/DATABASE (the password in PGPASSWORD or ~/.pgpass), or name an SQLite file "
+            + "with \(fileOption)"
     }
 
     /// `id` as the store keeps every id: in Unicode NFC, so that an id typed with a combining accent (`e` and

@@ -28,6 +28,15 @@ struct Runner {
     /// The store as messages name it: a PostgreSQL URL loses its password.
     var storeName: String { Store.displayName(databasePath) }
 
+    /// Refuses a `TOKENTOP_STORE` in force that is no PostgreSQL URL (a libpq `key=value` string, a path), which would
+    /// otherwise be opened, or created, as an SQLite file of that name. Every command that opens the store asks first.
+    func requireStoreURL() throws {
+        guard invocation.database == nil, let value = environment["TOKENTOP_STORE"], !value.isEmpty,
+            let problem = Invocation.storeURLProblem(value, namedBy: "TOKENTOP_STORE", fileOption: "TOKENTOP_DB")
+        else { return }
+        throw UsageError(description: problem)
+    }
+
     /// Where the configuration file is: `--config`, `TOKENTOP_CONFIG` (which `namedBy` says), or the XDG default.
     var configPath: (path: String, required: Bool, namedBy: String?) {
         if let given = invocation.configFile { return (given, true, nil) }
@@ -46,6 +55,7 @@ struct Runner {
         switch invocation.command {
         case .config:
             let path = configPath.path
+            try requireStoreURL()
             let configuration = try configuration()
             // The theme as the dashboard reads it: one it cannot find is no setting in force.
             let look = Self.look(configuration.settings)
@@ -71,6 +81,7 @@ struct Runner {
             Output.out("linked: \(terminalLibraryVersion()), \(LinkedLibraries.sqlite), \(LinkedLibraries.openssl)")
             return 0
         case .migrate:
+            try requireStoreURL()
             let outcome = try Store.migrate(path: databasePath, createDirectory: createsDirectories)
             Output.out(outcome.description)
             return 0
@@ -149,6 +160,7 @@ struct Runner {
             Output.out(json ? catalog.reportJSON() : catalog.reportTable())
             return 0
         case .rekey:
+            try requireStoreURL()
             let outcome = try Store.rekey(
                 path: databasePath, environment: environment, user: OperatorIdentity.current(), at: Date())
             Output.out(
@@ -304,6 +316,7 @@ struct Runner {
     ///   the daemon: they write secrets) or named as missing (commands that only read or act on what is there:
     ///   without a key they still read a store that holds no secret).
     private func openStore(create: Bool = false) throws -> Store {
+        try requireStoreURL()
         let (store, note) = try Store.open(
             path: databasePath, environment: environment, create: create, createKey: create,
             createDirectory: createsDirectories)

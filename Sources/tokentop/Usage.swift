@@ -198,8 +198,8 @@ enum Usage {
         ("--db", "PATH", "the database (default: $TOKENTOP_DB, else $XDG_DATA_HOME/tokentop/tokentop.sqlite3)"),
         (
             "--store", "URL",
-            "a PostgreSQL store, postgres://USER@HOST:PORT/DB, in place of the database file (default: "
-                + "$TOKENTOP_STORE); the password comes from PGPASSWORD or ~/.pgpass"
+            "a PostgreSQL store, postgres://USER@HOST:PORT/DB (a URL, not a key=value string), in place of the "
+                + "database file (default: $TOKENTOP_STORE); the password comes from PGPASSWORD or ~/.pgpass"
         ),
         ("--themes", "DIR", "where theme files live (default: the themes/ folder shipped with tokentop)"),
         ("--theme", "NAME", "the dashboard's theme: default, light, high-contrast, monochrome, or NAME for NAME.theme"),
@@ -236,7 +236,7 @@ enum Usage {
     ]
 
     static let environment: [(name: String, text: String)] = [
-        ("TOKENTOP_STORE", "a PostgreSQL URL (or a database file), when neither --db nor --store is given"),
+        ("TOKENTOP_STORE", "a PostgreSQL URL, postgres://…, when neither --db nor --store is given; nothing else"),
         ("TOKENTOP_DB", "the database, when --db, --store and TOKENTOP_STORE are not given"),
         ("TOKENTOP_CONFIG", "the configuration file, when --config is not given"),
         (

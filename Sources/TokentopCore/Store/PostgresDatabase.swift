@@ -43,6 +43,17 @@ final class PostgresDatabase: SQLDatabase {
         return components.string ?? "the --store URL"
     }
 
+    /// `text` with the value of each libpq `password` keyword (`password=…`, `password = '…'`) replaced by
+    /// `[redacted]`: a `key=value` connection string given where tokentop takes only a URL is quoted back safely.
+    static func redactedKeywords(_ text: String) -> String {
+        guard text.range(of: "password", options: .caseInsensitive) != nil else { return text }
+        // A value is a single-quoted string (with \' and \\ escapes), or runs to the next white space.
+        let pattern = #"(?i)\bpassword(\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)"#
+        guard let expression = try? NSRegularExpression(pattern: pattern) else { return "the --store value" }
+        let range = NSRange(text.startIndex..., in: text)
+        return expression.stringByReplacingMatches(in: text, range: range, withTemplate: "password$1[redacted]")
+    }
+
     /// Connects to `url`, a libpq connection URI (`postgres://USER@HOST:PORT/DB`).
     init(url: String) throws {
         self.url = url

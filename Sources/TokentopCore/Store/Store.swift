@@ -185,9 +185,10 @@ public final class Store: @unchecked Sendable {
                 + "`mkdir -p -m 700 \(directory)`; nothing was created", path: path)
     }
 
-    /// `location` as messages show it: a PostgreSQL URL without its password or query.
+    /// `location` as messages show it: a PostgreSQL URL without its password or query, and any other text (a file
+    /// path, or a libpq `key=value` string given where a URL belongs) with the value of each `password=` hidden.
     public static func displayName(_ location: String) -> String {
-        location.contains("://") ? PostgresDatabase.redacted(location) : location
+        location.contains("://") ? PostgresDatabase.redacted(location) : PostgresDatabase.redactedKeywords(location)
     }
 
     /// Whether `location` names a PostgreSQL store (a `postgres://` or `postgresql://` URL) rather than a file.
