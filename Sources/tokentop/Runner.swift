@@ -93,10 +93,8 @@ struct Runner {
                 let running = (try? engine.store.liveRefreshers(at: now)).map { !$0.isEmpty }
                 summary = StatusSummary(engine.snapshot(), at: now, refresherRunning: running)
             } catch {
-                // A check that cannot look is UNKNOWN to a monitor, not a warning about the tokens. Its line goes to
-                // stdout, which monitors read, and to stderr as every error does (`status >/dev/null` in a script,
-                // a monitor that keeps only stderr for its log).
-                Output.error("\(error)")
+                // A check that cannot look is UNKNOWN to a monitor, not a warning about the tokens. Its one line goes
+                // to stdout, the check's contract; on stderr as well, a monitor that keeps both would show it twice.
                 Output.out("UNKNOWN: " + SafeText.clean("\(error)"))
                 return StatusSummary.unknownExitCode
             }

@@ -137,7 +137,8 @@ enum Usage {
             summary: "one line for monitoring; exit 0 OK, 1 failing or overdue, 2 re-auth or expired, 3 unknown",
             details: """
                 The convention of monitoring checks (Nagios, Sensu): the worst status decides the exit code, and a \
-                store that cannot be read is UNKNOWN (exit 3: the line says why, as standard error does). \
+                store that cannot be read, or a command line it cannot run, is UNKNOWN (exit 3: its one line, on \
+                standard output alone, says why). \
                 Overdue: a token that a refresh token or grant can renew, past its expiry and not renewed, or \
                 never minted (a grant that mints its token, imported without one, holds none yet). It \
                 reads expiring (or failing), not expired, since no human must act; but nothing is refreshing it \
@@ -260,7 +261,7 @@ enum Usage {
         0 success; 1 a failure (a refresh or revocation failed, a re-auth tokentop cannot do, a bad file, a \
         database problem); \
         2 a command line that makes no sense; status exits as a monitoring check does (0 OK, 1 warning, \
-        2 critical, 3 unknown: the store could not be read)
+        2 critical, 3 unknown: the store could not be read, or its command line makes no sense)
         """
 
     // MARK: - Text

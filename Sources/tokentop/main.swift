@@ -8,9 +8,9 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 do {
     invocation = try Invocation.parse(arguments)
 } catch {
-    // A monitor reads exit 2 from `status` as CRITICAL: a check that cannot run is UNKNOWN, with its line.
+    // A monitor reads exit 2 from `status` as CRITICAL: a check that cannot run is UNKNOWN, with its one line on
+    // stdout, the check's contract (said on stderr too, a monitor that keeps both would show it twice).
     if Invocation.verb(of: arguments) == "status" {
-        Output.error("\(error)\nRun 'tokentop help status' for usage.")
         Output.out("UNKNOWN: " + SafeText.clean("\(error)"))
         exit(Output.finish(StatusSummary.unknownExitCode))
     }

@@ -118,7 +118,7 @@ struct MissingKeyCommandTests {
         for command in commands {
             let run = try Binary.run(command, environment: sandbox.environment)
             #expect(run.status == Binary.failureStatus(of: command), "\(command)")
-            #expect(run.stderr == expected, "\(command)")
+            #expect(run.stderr == Binary.failureError(of: command, stderr: expected), "\(command)")
             #expect(run.stdout == Binary.failureOutput(of: command, stderr: expected), "\(command)")
             #expect(Self.configFiles(sandbox) == [], "\(command)")
         }

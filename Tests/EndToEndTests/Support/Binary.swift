@@ -27,6 +27,12 @@ enum Binary {
         return "UNKNOWN: " + stderr.dropFirst("tokentop: ".count)
     }
 
+    /// What `command` prints on standard error when it fails with the error line `stderr`: that line, but `status`
+    /// says it once, on standard output (see ``failureOutput(of:stderr:)``), and nothing here.
+    static func failureError(of command: [String], stderr: String) -> String {
+        command.first == "status" ? "" : stderr
+    }
+
     /// The result of one run of the binary.
     struct Run {
         var status: Int32
