@@ -3,6 +3,9 @@ import TokentopCore
 
 // The executable only parses the command line and wires the core to the front end; see Runner.
 
+// Before anything opens a file: a closed stderr must not become the number of the first file opened.
+StandardDescriptors.openClosedOnes()
+
 let invocation: Invocation
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
