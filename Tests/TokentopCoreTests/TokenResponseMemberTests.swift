@@ -163,9 +163,12 @@ struct TokenResponseMemberTests {
     }
 
     @Test func aNumericScopeAndTokenTypeAreText() throws {
-        let grant = try parse(200, #"{"access_token":"fake-at","scope":3600,"token_type":7}"#).get()
+        let grant = try parse(200, #"{"access_token":"fake-at","scope":3600}"#).get()
         #expect(grant.scopes == ["3600"])
-        #expect(grant.tokenType == "7")
+        // A token of type "7" is no Bearer token, and is refused by name.
+        let error = try #require(failure(200, #"{"access_token":"fake-at","token_type":7}"#))
+        #expect(error.error == "unsupported_token_type")
+        #expect(error.errorDescription?.hasPrefix(#"the provider issued a "7" token"#) == true)
     }
 
     /// `true` is no number of seconds, no scope and no token type; an `error` that is one is written as JSON,
@@ -180,9 +183,10 @@ struct TokenResponseMemberTests {
     }
 
     @Test func aBooleanIsNoText() throws {
-        let grant = try parse(200, #"{"access_token":"fake-at","scope":true,"token_type":false}"#).get()
-        #expect(grant.scopes == nil)
-        #expect(grant.tokenType == "Bearer")
+        let scope = try #require(failure(200, #"{"access_token":"fake-at","scope":true}"#))
+        #expect(scope.errorDescription == "the answer's scope is a boolean, not a string; no token was stored")
+        let type = try #require(failure(200, #"{"access_token":"fake-at","token_type":false}"#))
+        #expect(type.errorDescription == "the answer's token_type is a boolean, not a string; no token was stored")
         let error = try #require(failure(400, #"{"error":true,"error_description":false}"#))
         #expect(error.error == "true")
         #expect(error.errorDescription == "false")

@@ -254,10 +254,66 @@ struct TokenResponseShapeTests {
         #expect(grant.expiresIn == expected)
     }
 
-    @Test(arguments: ["bearer", "BEARER", "Bearer", "mac"])
-    func tokenTypeInAnyCaseIsKept(type: String) throws {
+    private func parse(_ status: Int, _ body: String) -> Result<TokenGrant, ProviderError> {
+        TokenResponseParser.parse(HTTPResponse(status: status, body: Data(body.utf8)), now: Self.now)
+    }
+
+    /// Bearer in any case, and Slack's names for its bearer tokens, are kept as given.
+    @Test(arguments: ["bearer", "BEARER", "Bearer", "bot", "user"])
+    func aBearerTokenTypeInAnyCaseIsKept(type: String) throws {
         let body = #"{"access_token":"a","token_type":""# + type + #""}"#
         #expect(try TokenResponseParser.parse(HTTPResponse(status: 200, body: Data(body.utf8))).get().tokenType == type)
+    }
+
+    /// An answer without a token type, or with null for one, is read as Bearer, as the providers that leave it out
+    /// mean.
+    @Test(arguments: [#"{"access_token":"a"}"#, #"{"access_token":"a","token_type":null}"#])
+    func noTokenTypeIsBearer(body: String) throws {
+        #expect(try parse(200, body).get().tokenType == "Bearer")
+    }
+
+    /// RFC 6749 §7.1: a token of a type tokentop does not understand is not used. The answer is a failure on the
+    /// connection that names the type when it is a plain word, and no token of it is kept.
+    @Test(arguments: [
+        ("mac", #"a "mac" token"#), ("MAC", #"a "MAC" token"#), ("DPoP", #"a "DPoP" token"#),
+        ("N_A", "a token whose type is not Bearer"), ("bearer ", "a token whose type is not Bearer"),
+        (#"\u001b[31mred"#, "a token whose type is not Bearer"),
+        (String(repeating: "x", count: 21), "a token whose type is not Bearer"),
+    ])
+    func aTokenOfAnotherTypeIsRefused(type: String, named: String) throws {
+        let body = #"{"access_token":"fake-at-mac-0001","refresh_token":"fake-rt-mac-0001","token_type":""#
+            + type + #"","expires_in":3600}"#
+        guard case .failure(let error) = parse(200, body) else {
+            Issue.record("a \(type) token was taken")
+            return
+        }
+        #expect(error.error == "unsupported_token_type")
+        #expect(error.kind == .configuration)
+        #expect(error.status == 200)
+        let description = error.errorDescription ?? ""
+        #expect(description.hasPrefix("the provider issued \(named); tokentop sends Bearer tokens only"), "\(error)")
+        #expect(error.bodyPrefix == nil)
+        let text = [error.error, error.errorDescription ?? "", error.summary].joined(separator: "\n")
+        #expect(!text.contains("fake-at-mac") && !text.contains("fake-rt-mac") && !text.contains("\u{1B}"))
+    }
+
+    /// A token type or a scope that is no text (a boolean, an array, an object) makes the answer malformed, like a
+    /// token of the wrong type: what the provider meant is unknown. A number is text (`"scope": 3600`).
+    @Test(arguments: [
+        (#""scope":{"read":true}"#, "scope", "an object"), (#""scope":["read","write"]"#, "scope", "an array"),
+        (#""scope":true"#, "scope", "a boolean"), (#""token_type":{"type":"Bearer"}"#, "token_type", "an object"),
+        (#""token_type":false"#, "token_type", "a boolean"),
+    ])
+    func aScopeOrTokenTypeThatIsNoTextIsMalformed(member: String, name: String, kind: String) throws {
+        let body = #"{"access_token":"fake-at-shape-0001","expires_in":3600,"# + member + "}"
+        guard case .failure(let error) = parse(200, body) else {
+            Issue.record("\(member) was taken")
+            return
+        }
+        #expect(error.error == "malformed_response")
+        #expect(error.kind == .malformed)
+        #expect(error.errorDescription == "the answer's \(name) is \(kind), not a string; no token was stored")
+        #expect(error.bodyPrefix == nil)
     }
 
     @Test func extraFieldsAreIgnored() throws {

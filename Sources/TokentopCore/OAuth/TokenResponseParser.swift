@@ -54,13 +54,20 @@ public enum TokenResponseParser {
             case .unusable(let why): return .failure(unusableToken(status: status, why: why))
             case .present(let secret): refresh = secret
             }
+            let tokenType: String
+            switch self.tokenType(fields, status: status) {
+            case .success(let type): tokenType = type
+            case .failure(let error): return .failure(error)
+            }
+            let scopes: [String]?
+            switch text("scope", in: fields, status: status) {
+            case .success(let scope): scopes = scope.map { $0.split(separator: " ").map(String.init) }
+            case .failure(let error): return .failure(error)
+            }
             let (expiresIn, unusable) = expiry(fields, now: now)
             var grant = TokenGrant(
-                accessToken: access,
-                refreshToken: refresh,
-                expiresIn: expiresIn,
-                scopes: string(fields["scope"]).map { $0.split(separator: " ").map(String.init) },
-                tokenType: string(fields["token_type"]) ?? "Bearer")
+                accessToken: access, refreshToken: refresh, expiresIn: expiresIn, scopes: scopes,
+                tokenType: tokenType)
             grant.unusableExpiry = unusable
             grant.signedInUser = string(fields["id_token"]).flatMap(SignedInUser.read)
             return .success(grant)
@@ -140,6 +147,45 @@ public enum TokenResponseParser {
     /// mask may not catch (a short one, or one cut by whitespace).
     private static func unusableToken(status: Int, why: String) -> ProviderError {
         ProviderError(kind: .malformed, error: "malformed_response", errorDescription: why, status: status)
+    }
+
+    /// The token types tokentop sends as `Authorization: Bearer`, lower-cased: Bearer (RFC 6750), and the names
+    /// Slack gives its bearer tokens (`bot`, `user`; its API takes them as Bearer tokens).
+    static let bearerTokenTypes: Set<String> = ["bearer", "bot", "user"]
+
+    /// The answer's `token_type` as given, or `Bearer` when it gives none (absent or null), as providers that leave
+    /// it out mean. A token of any other type (`mac`, `DPoP`, RFC 8693's `N_A`) is refused, since RFC 6749 §7.1
+    /// forbids using a token whose type the client does not understand; so is a `token_type` that is no text.
+    static func tokenType(_ fields: JSONObject, status: Int) -> Result<String, ProviderError> {
+        let type: String
+        switch text("token_type", in: fields, status: status) {
+        case .success(let given?): type = given
+        case .success(nil): return .success("Bearer")
+        case .failure(let error): return .failure(error)
+        }
+        guard !bearerTokenTypes.contains(type.lowercased()) else { return .success(type) }
+        // The provider's word, when it is one; anything else (long, or with other characters) is not repeated.
+        let plain = type.count <= 20 && type.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        let issued = plain ? "a \"\(type)\" token" : "a token whose type is not Bearer"
+        return .failure(
+            ProviderError(
+                kind: .configuration, error: "unsupported_token_type",
+                errorDescription: "the provider issued \(issued); tokentop sends Bearer tokens only, and RFC 6749 "
+                    + "§7.1 forbids using a token of a type the client does not understand, so it was not stored",
+                status: status))
+    }
+
+    /// A member that is text: a string, or a number written as text (`"scope": 3600`); nil when absent or null.
+    /// A boolean, an array or an object is a malformed answer: its meaning is unknown, so none is guessed. The
+    /// message names the member, never its value, and no body is kept, since the answer holds a token.
+    private static func text(_ name: String, in fields: JSONObject, status: Int) -> Result<String?, ProviderError> {
+        guard let value = present(fields[name]) else { return .success(nil) }
+        if let text = string(value) { return .success(text) }
+        return .failure(
+            ProviderError(
+                kind: .malformed, error: "malformed_response",
+                errorDescription: "the answer's \(name) is \(value.kindName), not a string; no token was stored",
+                status: status))
     }
 
     /// What an answer's body holds.

@@ -21,9 +21,9 @@ public final class RefreshMetrics: Sendable {
         "invalid_target",
         // tokentop's: the network, an answer that is not OAuth, GitHub's answers, and the integration's set-up.
         "network_error", "http_error", "rate_limited", "redirect", "unexpected_status", "malformed_response",
-        "oversized_response", "answer_too_large", "forbidden", "validation_failed", "installation_gone",
-        "installation_suspended", "clock_skew", "no_refresh_token", "no_grant", "no_private_key", "invalid_signing_key",
-        "invalid_installation_id", "invalid_api_base", "private_key_as_client_secret",
+        "oversized_response", "answer_too_large", "unsupported_token_type", "forbidden", "validation_failed",
+        "installation_gone", "installation_suspended", "clock_skew", "no_refresh_token", "no_grant", "no_private_key",
+        "invalid_signing_key", "invalid_installation_id", "invalid_api_base", "private_key_as_client_secret",
     ]
     /// The `reason` of a failure whose code is not one of ``reasons``.
     static let otherReason = "other"
