@@ -81,6 +81,7 @@ extension Invocation {
             guard index < arguments.count, !arguments[index].isEmpty else {
                 throw UsageError(description: "\(flag) needs a value")
             }
+            try Self.refuseBlank(arguments[index], flag)
             // `list --workspace --db x` forgot the workspace: taking `--db` for it would leave `x` unexplained.
             let next = arguments[index]
             if next.hasPrefix("--"), next.count > 2 {
@@ -110,6 +111,7 @@ extension Invocation {
                 }
                 if let inline {
                     guard !inline.isEmpty else { throw UsageError(description: "\(name) needs a value") }
+                    try Self.refuseBlank(inline, name)
                     return inline
                 }
                 return try value(for: name)
@@ -428,6 +430,13 @@ extension Invocation {
         guard !whole || parts.count == 1 else { return false }
         return parts.allSatisfy { $0.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }
             && parts.contains { !$0.isEmpty }
+    }
+
+    /// Refuses a value of only blanks, as an empty one is refused: a file, a folder or a command named " " is a
+    /// slip (a variable that expanded to nothing), never what anyone meant.
+    private static func refuseBlank(_ text: String, _ flag: String) throws(UsageError) {
+        guard text.allSatisfy(\.isWhitespace) else { return }
+        throw UsageError(description: "\(flag) needs a value, not only blanks")
     }
 
     /// A number within `range`, in plain decimal digits, or a usage error naming the flag, the value and the form.

@@ -99,6 +99,34 @@ struct ConfigCommandTests {
         #expect(refused.stderr.hasPrefix("tokentop: \(flag) needs a value"))
     }
 
+    /// A path or command of only blanks names nothing anyone meant, in the file or as a flag: it is refused as an
+    /// empty one is, before the daemon creates a log file named " ".
+    @Test(arguments: [
+        ("metrics_file", "--metrics", "name the file for the textfile collector"),
+        ("log_file", "--log", "name the daemon's log file"),
+        ("on_event", "--on-event", "give the command to run for each event"),
+        ("themes_dir", "--themes", "name the folder of theme files"),
+        ("ca_file", "--ca-file", "name a PEM file of certificate authorities"),
+    ])
+    func aBlankPathOrCommandIsRefusedAsAnEmptyOneIs(key: String, flag: String, hint: String) throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write("c.json", "{\"\(key)\": \"   \"}")
+        for command in [["config"], ["daemon"]] {
+            let run = try Binary.run(command + ["--config", file], environment: sandbox.environment)
+            #expect(run.status == 1, "\(command): \(run.stdout)")
+            #expect(run.stdout.isEmpty, "\(command): \(run.stdout)")
+            #expect(run.stderr.hasPrefix("tokentop: \(file): \(key): must not be only blanks; \(hint)"), "\(run)")
+            #expect(run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: sandbox.database), "a refused daemon created the store")
+        for arguments in [[flag, " "], ["\(flag)=\t"]] {
+            let refused = try Binary.run(["config"] + arguments, environment: sandbox.environment)
+            #expect(refused.status == 2, "\(arguments)")
+            #expect(refused.stderr.hasPrefix("tokentop: \(flag) needs a value, not only blanks\n"), "\(refused.stderr)")
+        }
+    }
+
     /// `-` in the file means what it means as a flag: standard error for the log; the metrics file needs a file.
     @Test func aDashInTheFileIsTakenAsItsFlagTakesIt() throws {
         let sandbox = try Sandbox()

@@ -79,6 +79,12 @@ import Testing
         ("{\"metrics_file\": \"\"}", "config.json: metrics_file: must not be empty; name the file for the"),
         ("{\"on_event\": \"\"}", "config.json: on_event: must not be empty; give the command to run"),
         ("{\"theme\": \"\"}", "config.json: theme: a theme name is a file name without '/' or '.theme'"),
+        ("{\"theme\": \"  \"}", "config.json: theme: a theme name is a file name without '/' or '.theme'"),
+        ("{\"themes_dir\": \" \"}", "config.json: themes_dir: must not be only blanks; name the folder of theme"),
+        ("{\"log_file\": \" \"}", "config.json: log_file: must not be only blanks; name the daemon's log file"),
+        ("{\"metrics_file\": \"    \"}", "config.json: metrics_file: must not be only blanks; name the file for"),
+        ("{\"on_event\": \"   \"}", "config.json: on_event: must not be only blanks; give the command to run"),
+        ("{\"ca_file\": \" \"}", "config.json: ca_file: must not be only blanks; name a PEM file"),
         ("[1]", "config.json: expected a JSON object of settings, found an array"),
         ("{\"theme\": \"light\",}", "config.json: not valid JSON: line 1, column 19"),
     ])

@@ -119,10 +119,12 @@ public enum ConfigFile {
     }
 
     /// A file, folder or command: an empty one names nothing, so it is refused here, as its flag refuses it, rather
-    /// than failing later (`cannot replace : No such file`) in words that name neither this file nor the key.
+    /// than failing later (`cannot replace : No such file`) in words that name neither this file nor the key. One
+    /// of only blanks names nothing a person meant either (a log file named " ", a command that does nothing).
     private static func nonEmpty(_ key: String, _ reader: ImportFieldReader, _ hint: String) throws -> String? {
         guard let text = try reader.string(key) else { return nil }
         guard !text.isEmpty else { throw reader.fail(key, "must not be empty; \(hint)") }
+        guard !text.allSatisfy(\.isWhitespace) else { throw reader.fail(key, "must not be only blanks; \(hint)") }
         return text
     }
 

@@ -45,7 +45,7 @@ public struct Settings: Sendable, Equatable {
     /// file, and for every command that reads the setting (`--theme`, `theme` in the file), so that `tokentop
     /// config` never shows as in force a theme the dashboard would refuse.
     public static func themeNameProblem(_ name: String) -> String? {
-        guard name.isEmpty || name.contains("/") || name.hasSuffix(".theme") else { return nil }
+        guard name.allSatisfy(\.isWhitespace) || name.contains("/") || name.hasSuffix(".theme") else { return nil }
         return "a theme name is a file name without '/' or '.theme', such as 'default' or 'monochrome'"
     }
 
