@@ -161,4 +161,24 @@ import Testing
             ) { try ConfigFile.load(path: path, required: true) }
         }
     }
+
+    /// A file larger than any configuration is refused without being read whole (a daemon reads it on every
+    /// SIGHUP), naming the file and the limit; one just within the limit is read.
+    @Test func aConfigurationFileLargerThanOneMiBIsRefused() throws {
+        let directory = try temporaryDirectory()
+        let path = directory.appendingPathComponent("config.json").path
+        let padding = (1 << 20) - #"{"lead_seconds": 120}"#.utf8.count
+        try Data((#"{"lead_seconds": 120"# + String(repeating: " ", count: padding) + "}").utf8)
+            .write(to: URL(fileURLWithPath: path))
+        #expect(try ConfigFile.load(path: path).leadSeconds == 120)
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(" ".utf8))
+        try handle.close()
+        #expect(
+            throws: ConfigError(
+                "\(path): is larger than 1 MiB, which no configuration file is; name the JSON file of settings "
+                    + "(named by TOKENTOP_CONFIG)")
+        ) { try ConfigFile.load(path: path, required: true, namedBy: "TOKENTOP_CONFIG") }
+    }
 }

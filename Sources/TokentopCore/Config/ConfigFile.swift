@@ -30,10 +30,27 @@ public enum ConfigFile {
             throw ConfigError(
                 "\(path): is not a regular file (a device, a pipe or a socket); name a JSON file\(origin)")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard info.st_size <= maximumBytes else { throw tooLarge(path, origin) }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
             throw ConfigError("\(path): cannot be read (permission denied)\(origin)")
         }
+        defer { try? handle.close() }
+        // At most one byte past the limit, however the file grew since it was looked at.
+        guard let data = try? handle.read(upToCount: maximumBytes + 1) ?? Data() else {
+            throw ConfigError("\(path): cannot be read\(origin)")
+        }
+        guard data.count <= maximumBytes else { throw tooLarge(path, origin) }
         return try parse(data, source: path)
+    }
+
+    /// The most bytes a configuration file may hold: a few hundred bytes is typical, and a daemon reads the file
+    /// again on every SIGHUP, so a file that grew by mistake (a log written into it) is refused, not parsed.
+    public static let maximumBytes = 1 << 20
+
+    private static func tooLarge(_ path: String, _ origin: String) -> ConfigError {
+        ConfigError(
+            "\(path): is larger than \(maximumBytes >> 20) MiB, which no configuration file is; name the JSON file "
+                + "of settings\(origin)")
     }
 
     /// Parses a configuration document.
