@@ -67,7 +67,12 @@ struct Runner {
             Output.out("configuration file: \(path)\(exists ? "" : " (not present; defaults apply)")")
             Output.out("store: \(storeName) (\(storeSource))")
             Output.out(report)
-            if let themeWarning { Output.error(themeWarning) }
+            // The dashboard still opens on a theme with a bad line, in the default theme; `config`, which is run to
+            // check a set-up, says what to fix and fails, so that a script or a package's check notices.
+            if let themeWarning {
+                Output.error(themeWarning)
+                return 1
+            }
             return 0
         case .help(let topic):
             Output.out(topic.flatMap(Usage.help) ?? Usage.text)
