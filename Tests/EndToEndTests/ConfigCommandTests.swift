@@ -275,4 +275,30 @@ struct ConfigCommandTests {
             "\(broken.stderr)")
         #expect(broken.stderr.hasSuffix("; the dashboard would use the built-in default theme\n"), "\(broken.stderr)")
     }
+
+    /// A theme file that is a link to the key file is refused unread, naming the file and never what it holds.
+    @Test func aThemeThatIsTheKeyFileIsRefusedWithoutItsContent() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let key = sandbox.root.appendingPathComponent("config/tokentop/key").path
+        try FileManager.default.createDirectory(
+            atPath: sandbox.root.appendingPathComponent("config/tokentop").path, withIntermediateDirectories: true)
+        try Data("ZmFrZS1rZXktMDAwMS1ub3QtYS1yZWFsLWtleS0wMDA=\n".utf8).write(to: URL(fileURLWithPath: key))
+        let themes = sandbox.root.appendingPathComponent("themes").path
+        try FileManager.default.createDirectory(atPath: themes, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: themes + "/k.theme", withDestinationPath: key)
+        let run = try Binary.run(["config", "--themes", themes, "--theme", "k"], environment: sandbox.environment)
+        #expect(run.status == 1)
+        #expect(
+            run.stderr == "tokentop: \(themes)/k.theme: refusing to read the key file as a theme; name a theme file "
+                + "with --theme or --themes\n", "\(run.stderr)")
+        #expect(!(run.stdout + run.stderr).contains("ZmFrZS"))
+        // A copy of it is no key file, and is read as a theme: its line is not repeated.
+        try FileManager.default.removeItem(atPath: themes + "/k.theme")
+        try FileManager.default.copyItem(atPath: key, toPath: themes + "/k.theme")
+        let copy = try Binary.run(["config", "--themes", themes, "--theme", "k"], environment: sandbox.environment)
+        #expect(copy.status == 1)
+        #expect(copy.stderr.hasPrefix("tokentop: \(themes)/k.theme:1: unknown role (not repeated here"), "\(copy)")
+        #expect(!(copy.stdout + copy.stderr).contains("ZmFrZS"))
+    }
 }

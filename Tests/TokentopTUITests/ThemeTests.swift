@@ -102,6 +102,57 @@ import Testing
         }
     }
 
+    /// A word that is not plainly one a person typed for a role, a colour or an attribute is not repeated: a
+    /// theme file may be a link to the key file, or hold a line a secret was pasted into.
+    @Test(
+        arguments: [
+            ("ZmFrZS1rZXktMDAwMS1ub3QtYS1yZWFsLWtleS0wMDA=\n", "unknown role (not repeated here"),
+            ("row = fake-secret-0001-not-a-colour\n", "row: unknown colour (not repeated here"),
+            ("row = Fake9Secret\n", "row: unknown colour (not repeated here"),
+            ("row = red default fakesecret0001\n", "row: unknown colour or attribute (not repeated here"),
+            ("fake_key_0001 = red\n", "unknown role (not repeated here"),
+        ] as [(String, String)])
+    func anUnknownWordThatIsNoPlainWordIsNotRepeated(text: String, message: String) {
+        #expect {
+            try Theme.parse(text, file: "bad.theme")
+        } throws: { error in
+            guard let error = error as? ThemeError else { return false }
+            let line = text.split(separator: "\n")[0]
+            let secret = line.split(separator: " ").last { $0 != "=" && $0 != "red" && $0 != "default" } ?? ""
+            return error.line == 1 && error.message.hasPrefix(message) && !error.description.contains(secret)
+        }
+    }
+
+    /// A theme file that is the key file, by a link, is refused before it is read, and the dashboard does not open
+    /// on it; a pipe would never end, and no theme is larger than 64 KiB.
+    @Test func aThemeThatIsTheKeyFileAPipeOrTooLargeIsRefusedUnread() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("tokentop-themes-\(UUID())").path
+        let config = root + "/config"
+        try FileManager.default.createDirectory(atPath: config + "/tokentop", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/themes", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try "ZmFrZS1rZXktMDAwMS1ub3QtYS1yZWFsLWtleS0wMDA=\n".write(
+            toFile: config + "/tokentop/key", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(
+            atPath: root + "/themes/key.theme", withDestinationPath: config + "/tokentop/key")
+        #expect(mkfifo(root + "/themes/pipe.theme", 0o600) == 0)
+        try Data(repeating: UInt8(ascii: "#"), count: 64 << 10 + 1).write(
+            to: URL(fileURLWithPath: root + "/themes/big.theme"))
+        let environment = ["XDG_CONFIG_HOME": config]
+        for (name, message) in [
+            ("key", "refusing to read the key file as a theme"), ("pipe", "not a regular file"),
+            ("big", "larger than 64 KiB"),
+        ] {
+            #expect {
+                try Theme.loadFallingBack(name: name, directory: root + "/themes", environment: environment)
+            } throws: { error in
+                guard let error = error as? ThemeError else { return false }
+                return error.line == nil && error.file == root + "/themes/\(name).theme"
+                    && error.message.hasPrefix(message) && !error.description.contains("ZmFrZS")
+            }
+        }
+    }
+
     @Test func missingThemeIsAnErrorButMissingDefaultIsNot() throws {
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("tokentop-themes-\(UUID())").path
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)

@@ -19,7 +19,8 @@ extension Theme {
             guard sides.count == 2 else { throw fail("expected 'role = foreground [background] [attributes]'") }
             let name = sides[0].trimmingWhitespace
             guard let role = known[name] else {
-                throw fail("unknown role '\(name)'; known roles: \(ThemeRole.all.map(\.name).joined(separator: ", "))")
+                let roles = ThemeRole.all.map(\.name).joined(separator: ", ")
+                throw fail("unknown role\(quoted(name)); known roles: \(roles)")
             }
             if let first = seenAt[role] { throw fail("role '\(name)' is already set on line \(first)") }
             seenAt[role] = number
@@ -36,7 +37,7 @@ extension Theme {
         let colours = "default, black, red, green, yellow, blue, magenta, cyan, white, bright-<colour> or 0-255"
         guard let first = words.first else { throw fail("missing a foreground colour (\(colours))") }
         guard let foreground = ThemeColor(name: first) else {
-            throw fail("unknown colour '\(first)'; use \(colours)")
+            throw fail("unknown colour\(quoted(first)); use \(colours)")
         }
         var style = Style(foreground: foreground)
         var rest = words.dropFirst()
@@ -47,11 +48,22 @@ extension Theme {
         for word in rest {
             if word.lowercased() == "none" { continue }
             guard let attribute = TextAttributes.names.first(where: { $0.0 == word.lowercased() })?.1 else {
-                throw fail("unknown colour or attribute '\(word)'; attributes are bold, dim, reverse, underline, none")
+                throw fail(
+                    "unknown colour or attribute\(quoted(word)); attributes are bold, dim, reverse, underline, none")
             }
             style.attributes.insert(attribute)
         }
         return style
+    }
+
+    /// ` 'word'` when `word` is plainly a word a person typed for a role, a colour or an attribute (at most 20
+    /// lower-case letters, dots and dashes, or a number of up to 4 digits), else a note that it is not repeated:
+    /// a theme file may be a link to a secret (the key file), and an error must not print what it holds.
+    static func quoted(_ word: String) -> String {
+        let plain =
+            (word.count <= 20 && word.allSatisfy { ("a"..."z").contains($0) || $0 == "." || $0 == "-" })
+            || (word.count <= 4 && word.allSatisfy { $0.isASCII && $0.isNumber })
+        return plain && !word.isEmpty ? " '\(word)'" : " (not repeated here: not a short lower-case word)"
     }
 }
 

@@ -40,7 +40,8 @@ struct Theme: Sendable {
     ///   than `default` is not there; the error names the path it looked for. A `default.theme` missing from an
     ///   existing directory falls back to the built-in copy.
     static func load(name: String, directory: String?, environment: [String: String]) throws -> Theme {
-        let theme = try loadColored(name: name, directory: userDirectory(holding: name, environment) ?? directory)
+        let theme = try loadColored(
+            name: name, directory: userDirectory(holding: name, environment) ?? directory, environment: environment)
         return noColorRequested(environment: environment) ? theme.monochrome() : theme
     }
 
@@ -66,7 +67,7 @@ struct Theme: Sendable {
         return FileManager.default.fileExists(atPath: file) ? directory : nil
     }
 
-    private static func loadColored(name: String, directory: String?) throws -> Theme {
+    private static func loadColored(name: String, directory: String?, environment: [String: String]) throws -> Theme {
         if let problem = Settings.themeNameProblem(name) { throw ThemeError(file: name, line: nil, message: problem) }
         let file = "\(name).theme"
         guard let directory else {
@@ -90,6 +91,7 @@ struct Theme: Sendable {
                 file: path, line: nil,
                 message: "no theme named '\(name)': the file does not exist; \(available(in: directory))")
         }
+        try checkFile(path, environment: environment)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ThemeError(file: path, line: nil, message: "cannot read the file")
         }
@@ -100,6 +102,33 @@ struct Theme: Sendable {
             throw ThemeError(file: path, line: bad, message: "not UTF-8 text; save the file as UTF-8")
         }
         return try parse(text, file: path)
+    }
+
+    /// The most bytes a theme file may hold: the shipped ones hold about 2 KiB.
+    static let maximumFileBytes = 64 << 10
+
+    /// Refuses a theme file that is the key file by any name (a link to it, another path to the same file), one
+    /// that is no regular file (a pipe would stop the start for ever), and one larger than any theme: each is a
+    /// whole-file problem, so the dashboard does not open on it either.
+    private static func checkFile(_ path: String, environment: [String: String]) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }  // the read that follows says why it cannot be read
+        var key = stat()
+        if stat(SecretBox.keyFilePath(environment: environment), &key) == 0, key.st_dev == info.st_dev,
+            key.st_ino == info.st_ino
+        {
+            throw ThemeError(
+                file: path, line: nil,
+                message: "refusing to read the key file as a theme; name a theme file with --theme or --themes")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw ThemeError(file: path, line: nil, message: "not a regular file; a theme is a text file")
+        }
+        guard info.st_size <= maximumFileBytes else {
+            throw ThemeError(
+                file: path, line: nil,
+                message: "larger than \(maximumFileBytes >> 10) KiB, which no theme file is; name a theme file")
+        }
     }
 
     /// A shipped theme built into the binary, for when its file is not at hand.
