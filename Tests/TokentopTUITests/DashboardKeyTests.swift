@@ -541,6 +541,31 @@ import TokentopCore
         #expect(lines.contains { $0.contains("└───") }, "the box is cut:\n\(lines.joined(separator: "\n"))")
     }
 
+    /// The quit key goes back from the detail view and the explainer, wherever the configuration put it: a `q`
+    /// given to refresh refreshes there, as in the list, and the hint bar says so.
+    @Test func theQuitKeyGoesBackFromDetailsAndAQGivenToRefreshRefreshesThere() throws {
+        let harness = Fixtures.harness(columns: 120, rows: 40)
+        harness.dashboard.keyMap = try KeyMap(overrides: ["quit": "Q", "refresh": "q"])
+        harness.frame()
+        let lines = harness.press(.enter)
+        #expect(harness.dashboard.view == .detail(id: "gh-alice"))
+        let hints = try #require(lines.last)
+        #expect(hints.hasPrefix(" Q/Esc back  ? help  q refresh"), "\(hints)")
+        harness.press(.character("q"))
+        #expect(harness.dashboard.view == .detail(id: "gh-alice"))
+        #expect(harness.backend.calls.refreshed == [["gh-alice"]])
+        harness.press(.character("Q"))
+        #expect(harness.dashboard.view == .list)
+        #expect(!harness.dashboard.shouldQuit)
+        let explain = harness.press(.character("i"))
+        #expect(try #require(explain.last).hasPrefix(" Q/Esc back  ? help"), "\(explain.last ?? "")")
+        harness.press(.character("q"))
+        #expect(harness.dashboard.view != .list, "q is refresh's key now, not back")
+        harness.press(.character("Q"))
+        #expect(harness.dashboard.view == .list)
+        #expect(!harness.dashboard.shouldQuit)
+    }
+
     @Test func everyBoundKeyIsOneActionOnly() {
         let keys = KeyBinding.list.flatMap(\.keys)
         #expect(Set(keys).count == keys.count)

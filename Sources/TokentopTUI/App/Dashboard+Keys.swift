@@ -97,7 +97,7 @@ extension Dashboard {
         let page = max(1, layout.body.height - 1)
         let lastTop = max(0, detailLineCount - layout.body.height)
         switch key {
-        case .escape, .character("q"), .left: closeDetail()
+        case .escape, .left: closeDetail()
         case .up, .character("k"): setDetailScroll(min(detailScroll, lastTop) - 1)
         case .down, .character("j"): setDetailScroll(min(detailScroll + 1, lastTop))
         case .pageUp: setDetailScroll(min(detailScroll, lastTop) - page)
@@ -105,8 +105,10 @@ extension Dashboard {
         case .home, .character("g"): setDetailScroll(0)
         case .end, .character("G"): setDetailScroll(lastTop)
         default:
-            // The actions go by the key map, so a rebound key works here as in the list.
+            // The actions go by the key map, so a rebound key works here as in the list; the quit key goes back,
+            // as `q` does by default, and a `q` given to another action does that action here too.
             switch keyMap.action(for: key) {
+            case .quit?: closeDetail()
             case .refresh?: requestRefresh([id])
             case .revoke?: askToRevoke([id])
             case .reauth?: showReauth(for: id)

@@ -36,13 +36,15 @@ struct HintBarWidget: Widget {
         // Most important first, since a narrow terminal drops hints from the end: leaving, help, then the actions.
         let keys = dashboard.keyMap
         func hint(_ action: ListAction, _ text: String) -> String { "\(keys.label(action)) \(text)" }
+        // The quit key goes back from the detail view and the explainer.
+        let back = "\(keys.label(.quit))/Esc back"
         if case .detail = dashboard.view {
             return [
-                "q/Esc back", hint(.help, "help"), hint(.refresh, "refresh"), hint(.revoke, "revoke"),
-                hint(.reauth, "re-auth"), "↑↓ scroll",
+                back, hint(.help, "help"), hint(.refresh, "refresh"), hint(.revoke, "revoke"), hint(.reauth, "re-auth"),
+                "↑↓ scroll",
             ]
         }
-        if case .explain = dashboard.view { return ["q/Esc back", "? help", "↑↓ scroll", "g/G top/bottom"] }
+        if case .explain = dashboard.view { return [back, hint(.help, "help"), "↑↓ scroll", "g/G top/bottom"] }
         return [
             hint(.quit, "quit"), hint(.help, "help"), hint(.refresh, "refresh"), hint(.revoke, "revoke"),
             hint(.reauth, "re-auth"), "Enter details", hint(.startFilter, "filter"), "↑↓ move", "1-5 scope",
