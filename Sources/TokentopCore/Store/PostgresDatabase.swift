@@ -148,6 +148,31 @@ final class PostgresDatabase: SQLDatabase {
         return rows
     }
 
+    /// How many rows ``forEachRow(_:_:)`` fetches at a time.
+    static let cursorBlock = 1_000
+
+    func forEachRow(_ sql: String, _ row: (SQLRow) throws -> Void) throws {
+        precondition(inTransaction, "a cursor lives only as long as its transaction")
+        // One cursor at a time: `row` does not start another.
+        try command("DECLARE tokentop_rows NO SCROLL CURSOR FOR \(sql)")
+        do {
+            while true {
+                let result = try attempt(retry: false, doing: "reading rows from") {
+                    PQexec(handle, "FETCH \(Self.cursorBlock) FROM tokentop_rows")
+                }
+                defer { PQclear(result) }
+                let count = PQntuples(result)
+                for index in 0..<count { try row(SQLRow(source: .postgres(result, index))) }
+                if count < Self.cursorBlock { break }
+            }
+        } catch {
+            // A caller that goes on in the same transaction may read rows again.
+            try? command("CLOSE tokentop_rows")
+            throw error
+        }
+        try command("CLOSE tokentop_rows")
+    }
+
     /// Prepares (once) and runs one statement, reopening a lost connection first when no transaction is open.
     private func run(_ sql: String, _ values: [any SQLBindable]) throws -> OpaquePointer {
         let texts = values.map { Self.text($0.sqlValue) }

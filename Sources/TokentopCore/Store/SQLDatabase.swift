@@ -20,6 +20,10 @@ protocol SQLDatabase: AnyObject {
     func query<T>(
         _ sql: String, _ values: [any SQLBindable], capacity: Int, row: (SQLRow) throws -> T
     ) throws -> [T]
+    /// Runs one query and hands each result row to `row` as it is read, keeping none: for reading whole tables (an
+    /// export of 100,000 connections) without holding them. Inside a transaction only: PostgreSQL hands the rows
+    /// over through a cursor, a block at a time, rather than the whole result at once.
+    func forEachRow(_ sql: String, _ row: (SQLRow) throws -> Void) throws
     /// Runs `body` in one write transaction: committed when it returns, rolled back when it throws. Write
     /// transactions never overlap, in this process or another: each engine serialises them.
     ///

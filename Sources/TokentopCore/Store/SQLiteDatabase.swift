@@ -195,6 +195,11 @@ final class SQLiteDatabase: SQLDatabase {
         return rows
     }
 
+    /// SQLite steps through the rows one at a time already.
+    func forEachRow(_ sql: String, _ row: (SQLRow) throws -> Void) throws {
+        _ = try query(sql, [], capacity: 0, row: row)
+    }
+
     /// Whether the file this connection opened was deleted, or renamed and perhaps replaced, since: what is written
     /// from then on reaches no file that anyone can open again.
     var fileMoved: Bool {
