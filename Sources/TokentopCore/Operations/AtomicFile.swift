@@ -1,36 +1,31 @@
 import Foundation
 
 /// Writes a whole file so that a reader sees the old contents or the new, never half of either: a temporary file
-/// in the same directory, flushed, then renamed over the target.
+/// in the same directory, filled, flushed, then renamed over the target.
 public enum AtomicFile {
     /// Replaces `path` with `text`; the file gets `mode` (readable by a collector running as another user).
     /// - Throws: a message naming the path and the system's reason.
     public static func write(_ text: String, to path: String, mode: mode_t = 0o644) throws {
+        try write(to: path, mode: mode) { try $0.write(Array(text.utf8)) }
+    }
+
+    /// Replaces `path` with what `body` writes to the output it is handed, a block at a time, so that a large file
+    /// is never held whole: the blocks go to the temporary file, which is flushed and renamed over `path` once `body`
+    /// returns. When `body` throws, the temporary file is removed and `path` is left as it was.
+    /// - Throws: what `body` throws, or a message naming the path and the system's reason.
+    static func write(to path: String, mode: mode_t = 0o644, _ body: (Output) throws -> Void) throws {
         let temporary = temporaryPath(for: path)
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw failure("cannot create \(temporary)") }
-        var ok = true
-        text.utf8CString.withUnsafeBufferPointer { buffer in
-            var offset = 0
-            let total = buffer.count - 1
-            while offset < total {
-                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, total - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    ok = false
-                    return
-                }
-                offset += written
-            }
-        }
-        let synced = fsync(descriptor) == 0
-        let reason = errno
-        close(descriptor)
-        guard ok, synced else {
+        do {
+            try body(Output(descriptor: descriptor, temporary: temporary))
+            guard fsync(descriptor) == 0 else { throw failure("cannot write \(temporary)") }
+        } catch {
+            close(descriptor)
             unlink(temporary)
-            errno = reason
-            throw failure("cannot write \(temporary)")
+            throw error
         }
+        close(descriptor)
         // The umask may have narrowed the mode `open` gave.
         _ = chmod(temporary, mode)
         guard rename(temporary, path) == 0 else {
@@ -41,14 +36,35 @@ public enum AtomicFile {
         }
     }
 
-    /// The temporary file ``write(_:to:mode:)`` writes before it renames it to `path`: a dot file beside it, named
+    /// The temporary file a ``write(to:mode:_:)`` fills.
+    struct Output {
+        fileprivate let descriptor: Int32
+        fileprivate let temporary: String
+
+        /// Appends `bytes` to the file, all of them, or throws.
+        func write(_ bytes: [UInt8]) throws {
+            try bytes.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
+                var offset = 0
+                while offset < buffer.count {
+                    let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        throw AtomicFile.failure("cannot write \(temporary)")
+                    }
+                    offset += written
+                }
+            }
+        }
+    }
+
+    /// The temporary file ``write(to:mode:_:)`` writes before it renames it to `path`: a dot file beside it, named
     /// after it and this process.
     static func temporaryPath(for path: String) -> String {
         // The collector skips dot files, so it never reads the half-written temporary one.
         return Paths.folder(of: path) + "/.\(Paths.name(of: path)).\(getpid()).tmp"
     }
 
-    private static func failure(_ what: String) -> AtomicFileError {
+    fileprivate static func failure(_ what: String) -> AtomicFileError {
         AtomicFileError(description: "\(what): \(String(cString: strerror(errno)))")
     }
 }
