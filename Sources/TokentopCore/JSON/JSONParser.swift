@@ -29,7 +29,7 @@ struct JSONParser {
         return value
     }
 
-    private mutating func parseValue() throws(JSONSyntaxError) -> JSONValue {
+    mutating func parseValue() throws(JSONSyntaxError) -> JSONValue {
         skipWhitespace()
         guard let byte = peek() else { throw fail("the file ends where a value was expected") }
         switch byte {
@@ -117,7 +117,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func parseString() throws(JSONSyntaxError) -> String {
+    mutating func parseString() throws(JSONSyntaxError) -> String {
         let start = offset
         offset += 1
         // Most strings hold no escape and no control character: they are taken from the bytes in one piece.
@@ -264,18 +264,18 @@ struct JSONParser {
         offset += count
     }
 
-    private mutating func enter() throws(JSONSyntaxError) {
+    mutating func enter() throws(JSONSyntaxError) {
         depth += 1
         guard depth <= Self.maximumDepth else { throw fail("values nested more than \(Self.maximumDepth) deep") }
     }
 
-    private mutating func skipWhitespace() {
+    mutating func skipWhitespace() {
         while let byte = peek(), byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { offset += 1 }
     }
 
-    private func peek() -> UInt8? { offset < bytes.count ? bytes[offset] : nil }
+    func peek() -> UInt8? { offset < bytes.count ? bytes[offset] : nil }
 
-    private func fail(_ problem: String, at position: Int? = nil) -> JSONSyntaxError {
+    func fail(_ problem: String, at position: Int? = nil) -> JSONSyntaxError {
         let end = min(position ?? offset, bytes.count)
         var line = 1
         var lineStart = 0
