@@ -51,7 +51,7 @@ import Testing
         var data = Data("{}".utf8)
         data.append(Data(repeating: UInt8(ascii: " "), count: ImportFile.maximumFileBytes - data.count))
         try data.write(to: URL(fileURLWithPath: path))
-        #expect(try ImportFile.read(path) == data)
+        #expect(try ImportFile.read(path) == [UInt8](data))
     }
 
     /// `tokentop export` writes `format` first; such a file may be larger, since a big store's export is.

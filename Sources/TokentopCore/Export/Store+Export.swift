@@ -1,8 +1,10 @@
 import Foundation
 
 extension Store {
-    /// Every exported table, read in one snapshot so that the audit chain, its anchor and the rows agree.
-    func dump() throws -> StoreDump {
+    /// Runs `body` on one snapshot of the store, under its lock, so that the audit chain, its anchor and the rows
+    /// it reads agree; every sealed value is opened first (see ``checkSealed()``).
+    /// - Throws: ``StoreError`` for the store and a sealed value that does not open, and what `body` throws.
+    func withExportSnapshot<T>(_ body: (ExportSnapshot) throws -> T) throws -> T {
         try locked {
             try database.snapshot {
                 let keyCheck =
@@ -10,21 +12,10 @@ extension Store {
                 guard let keyCheck else {
                     throw StoreError(.notADatabase, "\(path) has no key check; it is not a tokentop store", path: path)
                 }
-                var tables: [StoreDump.Table] = []
-                for (name, key, _) in StoreDump.tables {
-                    let columns = try database.columns(of: name).filter { !StoreDump.leaseColumns.contains($0) }
-                    // The key check travels on its own, and every store writes its own.
-                    let skip = name == "meta" ? " WHERE name <> 'key_check'" : ""
-                    let rows = try database.query(
-                        "SELECT \(columns.joined(separator: ", ")) FROM \(name)\(skip) ORDER BY \(key)"
-                    ) { row in
-                        columns.indices.map { (column: columns[$0], value: row.value(Int32($0))) }
-                    }
-                    tables.append(StoreDump.Table(name: name, rows: rows))
-                }
-                return StoreDump(
-                    schema: try database.schemaVersion(), exportedAt: "", source: path, keyCheck: keyCheck,
-                    tables: tables)
+                try checkSealed()
+                return try body(
+                    ExportSnapshot(
+                        database: database, schema: try database.schemaVersion(), source: path, keyCheck: keyCheck))
             }
         }
     }
@@ -37,8 +28,9 @@ extension Store {
     /// entries the store already held (a failed attempt, say) follow the imported ones, renumbered.
     /// - Throws: ``ImportError`` for a row the store refuses, ``StoreError`` for the key and the database; on any
     ///   error nothing is written.
-    func restore(_ dump: StoreDump, file: String, user: String, at now: Date) throws -> ExportSummary {
-        try locked {
+    func restore(_ dump: StoreDump, user: String, at now: Date) throws -> ExportSummary {
+        let file = dump.file
+        return try locked {
             try database.transaction {
                 try checkKeyUnchanged()
                 do {
@@ -67,7 +59,7 @@ extension Store {
                 }
                 // The export brings its own anchor, or none for an empty log.
                 try database.execute("DELETE FROM meta WHERE name = 'audit_anchor'")
-                for table in dump.tables { try insert(table, file: file) }
+                for (table, _, _) in StoreDump.tables { try insert(table, of: dump) }
                 if database.dialect.isPostgres {
                     // Rows came with their numbers, so the identity must move past them for the next entry.
                     try database.execute(
@@ -121,28 +113,27 @@ extension Store {
         }
     }
 
-    /// Inserts one table's rows, each column checked against the table's own.
-    private func insert(_ table: StoreDump.Table, file: String) throws {
-        let known = Set(try database.columns(of: table.name))
-        for (index, row) in table.rows.enumerated() {
+    /// Inserts one table's rows as the document gives them, each column checked against the table's own.
+    private func insert(_ table: String, of dump: StoreDump) throws {
+        let known = Set(try database.columns(of: table))
+        try dump.forEachRow(of: table) { index, row in
             let kept = row.filter { !StoreDump.leaseColumns.contains($0.column) }
             if let unknown = kept.first(where: { !known.contains($0.column) }) {
                 throw ImportError(
-                    file: file, entry: "tables.\(table.name)[\(index)]", field: unknown.column,
-                    problem: "no such column in \(table.name) (schema version \(Schema.latest))")
+                    file: dump.file, entry: "tables.\(table)[\(index)]", field: unknown.column,
+                    problem: "no such column in \(table) (schema version \(Schema.latest))")
             }
-            if table.name == "meta", kept.contains(where: { $0.column == "name" && $0.value == .text("key_check") }) {
-                continue
+            if table == "meta", kept.contains(where: { $0.column == "name" && $0.value == .text("key_check") }) {
+                return
             }
             let columns = kept.map(\.column).joined(separator: ", ")
             let marks = kept.map { _ in "?" }.joined(separator: ", ")
             // The store wrote its own key check (and perhaps an anchor) when it was opened.
-            let upsert = table.name == "meta" ? " ON CONFLICT(name) DO UPDATE SET value = excluded.value" : ""
+            let upsert = table == "meta" ? " ON CONFLICT(name) DO UPDATE SET value = excluded.value" : ""
             do {
-                try database.execute(
-                    "INSERT INTO \(table.name) (\(columns)) VALUES (\(marks))\(upsert)", kept.map(\.value))
+                try database.execute("INSERT INTO \(table) (\(columns)) VALUES (\(marks))\(upsert)", kept.map(\.value))
             } catch let error as StoreError {
-                throw ImportError(file: file, entry: "tables.\(table.name)[\(index)]", problem: error.message)
+                throw ImportError(file: dump.file, entry: "tables.\(table)[\(index)]", problem: error.message)
             }
         }
     }
@@ -154,16 +145,15 @@ extension Store {
         ("connections", "refresh_token", Store.refreshTokenContext),
     ]
 
-    /// Opens every sealed value of `dump` in its place: an export holding one that does not open could never be
-    /// restored, and would be found out only when it is needed.
+    /// Opens every sealed value of the store in its place, a row at a time: an export holding one that does not open
+    /// could never be restored, and would be found out only when it is needed. Runs inside the export's snapshot,
+    /// before anything is written.
     /// - Throws: ``StoreError`` naming each row whose value does not open, and what to do.
-    func checkSealed(_ dump: StoreDump) throws {
+    private func checkSealed() throws {
         var damaged: [String] = []
         for (table, column, context) in Self.sealedPlaces {
-            for row in dump.rows(of: table) {
-                guard case .blob(let value)? = row.first(where: { $0.column == column })?.value,
-                    case .text(let id)? = row.first(where: { $0.column == "id" })?.value
-                else { continue }
+            try database.forEachRow("SELECT id, \(column) FROM \(table) WHERE \(column) IS NOT NULL ORDER BY id") {
+                guard let value = $0.blob(1), let id = $0.string(0) else { return }
                 if (try? secrets.open(value, context: context(id))) == nil {
                     damaged.append("\(table) \(id) \(column)")
                 }
@@ -186,20 +176,21 @@ extension Store {
         func refuse(_ entry: String, _ problem: String) -> ImportError {
             ImportError(file: file, entry: entry, problem: problem)
         }
-        _ = try database.query("SELECT \(Self.integrationColumns) FROM integrations") { try integration(from: $0) }
+        // A row at a time: the restored store is read, not kept.
+        try database.forEachRow("SELECT \(Self.integrationColumns) FROM integrations") { _ = try integration(from: $0) }
         var cache = RowCache()
-        _ = try database.query("SELECT \(Self.connectionColumns) FROM connections") {
-            try connection(from: $0, cache: &cache)
+        try database.forEachRow("SELECT \(Self.connectionColumns) FROM connections") {
+            _ = try connection(from: $0, cache: &cache)
         }
-        _ = try database.query("SELECT \(Self.historyColumns) FROM history") { try historyEntry(from: $0) }
+        try database.forEachRow("SELECT \(Self.historyColumns) FROM history") { _ = try historyEntry(from: $0) }
         // A token's fingerprint is what `list` and `show` say is stored: one edited in the export would name another.
         let fingerprints = ["access_token": "access_fingerprint", "refresh_token": "refresh_fingerprint"]
         for (table, column, context) in Self.sealedPlaces {
             let fingerprint = fingerprints[column]
-            let rows = try database.query(
+            try database.forEachRow(
                 "SELECT id, \(column), \(fingerprint ?? "NULL") FROM \(table) WHERE \(column) IS NOT NULL"
-            ) { ($0.string(0) ?? "", $0.blob(1) ?? [], $0.string(2)) }
-            for (id, value, stated) in rows {
+            ) { row in
+                let (id, value, stated) = (row.string(0) ?? "", row.blob(1) ?? [], row.string(2))
                 let opened: Secret
                 do {
                     opened = try secrets.open(value, context: context(id))
@@ -219,6 +210,30 @@ extension Store {
         let audit = try checkAudit()
         if let problem = audit.problem {
             throw refuse("tables.audit", "the audit chain does not verify: \(problem)")
+        }
+    }
+}
+
+/// The tables of a store as an export reads them, inside ``Store/withExportSnapshot(_:)``: only there, under the
+/// store's lock and in its snapshot.
+struct ExportSnapshot {
+    fileprivate let database: any SQLDatabase
+    /// The store's schema version.
+    let schema: Int
+    /// The store's path or URL, safe to show.
+    let source: String
+    /// The store's key check, sealed with its key.
+    let keyCheck: [UInt8]
+
+    /// Reads `table`'s rows ordered by `key`, each as (column, value) pairs in the table's column order, and hands
+    /// them to `body` one at a time; lease columns are left out, and meta's key check, which every store writes
+    /// for itself.
+    func forEachRow(of table: String, orderedBy key: String, _ body: (StoreDump.Row) throws -> Void) throws {
+        let columns = try database.columns(of: table).filter { !StoreDump.leaseColumns.contains($0) }
+        let skip = table == "meta" ? " WHERE name <> 'key_check'" : ""
+        let sql = "SELECT \(columns.joined(separator: ", ")) FROM \(table)\(skip) ORDER BY \(key)"
+        try database.forEachRow(sql) { row in
+            try body(columns.indices.map { (column: columns[$0], value: row.value(Int32($0))) })
         }
     }
 }

@@ -30,70 +30,119 @@ extension StoreExport {
         "outcome", "previous_hash", "hash",
     ]
 
-    /// Checks every plain value of `dump`, that no key appears twice in a table, and every reference between rows.
-    /// - Parameter now: the restore's clock, which the times that must have passed are checked against.
-    /// - Throws: ``ImportError`` naming the table, the row (by id) and the column.
-    static func check(_ dump: StoreDump, file: String, at now: Date) throws {
-        var ids: [String: Set<String>] = [:]
-        let keys = Dictionary(uniqueKeysWithValues: StoreDump.tables.map { ($0.name, $0.key) })
-        for table in dump.tables {
-            // Each key's first row, so that a second is refused here by both positions rather than by the
-            // database's bare UNIQUE constraint (or, for meta's upsert, not at all).
-            var firstRow: [String: Int] = [:]
-            let keyColumn = keys[table.name] ?? "id"
-            for (index, row) in table.rows.enumerated() {
-                let entry = label(table.name, index: index, row: row)
-                for (column, value) in row {
-                    try checkValue(value, table: table.name, column: column, file: file, entry: entry)
-                }
-                // The raw value finds the earlier row; the message shows it cleaned.
-                let key: (raw: String, shown: String)? =
-                    switch row.first(where: { $0.column == keyColumn })?.value {
-                    case .text(let text)?: ("text " + text, "\"\(SafeText.clean(text))\"")
-                    case .integer(let number)?: ("integer \(number)", "\(number)")
-                    default: nil
-                    }
-                if let key {
-                    if let earlier = firstRow[key.raw] {
-                        throw ImportError(
-                            file: file, entry: entry, field: keyColumn,
-                            problem: "\(key.shown) is already used by tables.\(table.name)[\(earlier)]; each "
-                                + "\(keyColumn) appears once in a table")
-                    }
-                    firstRow[key.raw] = index
-                }
-                if case .text(let id)? = row.first(where: { $0.column == "id" })?.value {
-                    ids[table.name, default: []].insert(id)
-                }
-            }
-        }
-        let references: [(table: String, column: String, target: String)] = [
-            ("connections", "integration_id", "integrations"), ("connections", "parent_id", "connections"),
-            ("history", "connection_id", "connections"),
-        ]
-        try checkMeaning(dump, file: file, at: now)
-        for (table, column, target) in references {
-            for (index, row) in dump.rows(of: table).enumerated() {
-                guard case .text(let id)? = row.first(where: { $0.column == column })?.value else { continue }
-                // The entry `tokentop delete` leaves names the connection it deleted, which is no longer there.
-                let kind = row.first(where: { $0.column == "kind" })?.value
-                if table == "history", case .text(HistoryEntry.Kind.deleted.rawValue)? = kind { continue }
-                guard ids[target]?.contains(id) == true else {
-                    throw ImportError(
-                        file: file, entry: label(table, index: index, row: row), field: column,
-                        problem: "names \(ImportError.quoted(id)), which is not in tables.\(target)")
-                }
-            }
-        }
-    }
+    /// Checks an export's rows one at a time, table by table in ``StoreDump/tables`` order: every plain value, that
+    /// no key appears twice in a table, that ids are in Unicode NFC, the import file's rules of meaning, and every
+    /// reference between rows. It keeps the keys and ids it has seen, never the rows.
+    struct RowCheck {
+        let file: String
+        /// The restore's clock, which the times that must have passed are checked against.
+        let now: Date
+        /// How many rows each table held.
+        private(set) var counts: [String: Int] = [:]
+        /// The ids of each table's rows, which references name.
+        private var ids: [String: Set<String>] = [:]
+        /// Each key of the table being checked, with its first row, so that a second is refused here by both
+        /// positions rather than by the database's bare UNIQUE constraint (or, for meta's upsert, not at all).
+        private var firstRow: [String: Int] = [:]
+        /// Each derived connection's parent, by the connection's id.
+        private var parents: [String: String] = [:]
+        /// Derived connections, checked against their parents once every connection has been seen.
+        private var derived: [(entry: String, parent: String)] = []
 
-    /// Holds the rows to the import file's rules of meaning, with the same readers: ids are in Unicode NFC, URLs
-    /// are http or https with a host and no credentials, names come from their lists, a subject and a workspace are
-    /// visible and bounded, an API key's placement and a probe's interval are whole, a secret was set no later than
-    /// `now`, and a derived connection names a root grant as its parent. (Each list column's entries are held to
-    /// the import's rules by `checkList`.)
-    private static func checkMeaning(_ dump: StoreDump, file: String, at now: Date) throws {
-        func reader(_ table: String, _ index: Int, _ row: [(column: String, value: SQLValue)]) -> ImportFieldReader {
+        init(file: String, at now: Date) {
+            self.file = file
+            self.now = now
+        }
+
+        /// Checks one row of `table`, at `index` in it.
+        /// - Throws: ``ImportError`` naming the table, the row (by id) and the column.
+        mutating func check(_ row: StoreDump.Row, table: String, index: Int) throws {
+            counts[table, default: 0] += 1
+            let entry = label(table, index: index, row: row)
+            for (column, value) in row {
+                try checkValue(value, table: table, column: column, file: file, entry: entry)
+            }
+            try checkUnique(row, table: table, index: index, entry: entry)
+            if case .text(let id)? = row.first(where: { $0.column == "id" })?.value {
+                ids[table, default: []].insert(id)
+            }
+            // Ids and the references to them are composed (NFC), as an import file's are.
+            if let columns = Self.idColumns[table] {
+                let fields = reader(row, entry: entry)
+                for column in columns { try fields.requireComposed(column) }
+            }
+            switch table {
+            case "integrations": try checkIntegration(reader(row, entry: entry))
+            case "connections":
+                try checkConnection(row, fields: reader(row, entry: entry), entry: entry)
+                try checkReference(row, table: table, column: "integration_id", target: "integrations", entry: entry)
+            case "history":
+                // The entry `tokentop delete` leaves names the connection it deleted, which is no longer there.
+                if case .text(HistoryEntry.Kind.deleted.rawValue)? = row.first(where: { $0.column == "kind" })?.value {
+                    break
+                }
+                try checkReference(row, table: table, column: "connection_id", target: "connections", entry: entry)
+            default: break
+            }
+        }
+
+        /// The columns of each table that hold ids or name them.
+        private static let idColumns = [
+            "integrations": ["id"], "connections": ["id", "integration_id", "parent_id"],
+            "history": ["connection_id"], "deleted_connections": ["id"],
+        ]
+
+        /// Checks what needed every row of `table`, and forgets its keys.
+        /// - Throws: ``ImportError`` for a derived connection whose parent is derived too, or is not there.
+        mutating func endTable(_ table: String) throws {
+            firstRow = [:]
+            guard table == "connections" else { return }
+            for (entry, parent) in derived where parents[parent] != nil {
+                throw ImportError(
+                    file: file, entry: entry, field: "parent_id",
+                    problem: "\"\(parent)\" is itself derived from another connection; one level of derivation only")
+            }
+            for (entry, parent) in derived where ids["connections"]?.contains(parent) != true {
+                throw ImportError(
+                    file: file, entry: entry, field: "parent_id",
+                    problem: "names \(ImportError.quoted(parent)), which is not in tables.connections")
+            }
+            derived = []
+        }
+
+        private mutating func checkUnique(_ row: StoreDump.Row, table: String, index: Int, entry: String) throws {
+            let keyColumn = StoreDump.tables.first { $0.name == table }?.key ?? "id"
+            // The raw value finds the earlier row; the message shows it cleaned.
+            let key: (raw: String, shown: String)? =
+                switch row.first(where: { $0.column == keyColumn })?.value {
+                case .text(let text)?: ("text " + text, "\"\(SafeText.clean(text))\"")
+                case .integer(let number)?: ("integer \(number)", "\(number)")
+                default: nil
+                }
+            guard let key else { return }
+            if let earlier = firstRow[key.raw] {
+                throw ImportError(
+                    file: file, entry: entry, field: keyColumn,
+                    problem: "\(key.shown) is already used by tables.\(table)[\(earlier)]; each \(keyColumn) appears "
+                        + "once in a table")
+            }
+            firstRow[key.raw] = index
+        }
+
+        /// Refuses a reference to a row that `target`, checked before this table, does not hold.
+        private func checkReference(
+            _ row: StoreDump.Row, table: String, column: String, target: String, entry: String
+        ) throws {
+            guard case .text(let id)? = row.first(where: { $0.column == column })?.value else { return }
+            guard ids[target]?.contains(id) == true else {
+                throw ImportError(
+                    file: file, entry: entry, field: column,
+                    problem: "names \(ImportError.quoted(id)), which is not in tables.\(target)")
+            }
+        }
+
+        /// The row's plain values as the import file's reader reads its fields.
+        private func reader(_ row: StoreDump.Row, entry: String) -> ImportFieldReader {
             var object = JSONObject()
             for (column, value) in row {
                 switch value {
@@ -103,21 +152,13 @@ extension StoreExport {
                 case .null, .blob: break
                 }
             }
-            return ImportFieldReader(object: object, file: file, entry: label(table, index: index, row: row))
+            return ImportFieldReader(object: object, file: file, entry: entry)
         }
-        // Ids and the references to them are composed (NFC), as an import file's are.
-        let idColumns = [
-            ("integrations", ["id"]), ("connections", ["id", "integration_id", "parent_id"]),
-            ("history", ["connection_id"]), ("deleted_connections", ["id"]),
-        ]
-        for (table, columns) in idColumns {
-            for (index, row) in dump.rows(of: table).enumerated() {
-                let fields = reader(table, index, row)
-                for column in columns { try fields.requireComposed(column) }
-            }
-        }
-        for (index, row) in dump.rows(of: "integrations").enumerated() {
-            let fields = reader("integrations", index, row)
+
+        /// Holds an integration to the import file's rules of meaning, with the same readers: URLs are http or
+        /// https with a host and no credentials, names come from their lists, an API key's placement and a probe's
+        /// interval are whole. (Each list column's entries are held to the import's rules by `checkList`.)
+        private func checkIntegration(_ fields: ImportFieldReader) throws {
             _ = try fields.requiredString("provider", "the provider's name, for example \"github\"")
             _ = try fields.requiredString("token_url", "the token endpoint")
             _ = try fields.requiredString("client_id", "the client id the provider issued")
@@ -133,17 +174,13 @@ extension StoreExport {
                 throw fields.fail("secret_kind", "unknown value \"\(SafeText.clean(kind))\"")
             }
         }
-        let connections = dump.rows(of: "connections")
-        var parents: [String: String] = [:]
-        for row in connections {
-            if case .text(let id)? = row.first(where: { $0.column == "id" })?.value,
-                case .text(let parent)? = row.first(where: { $0.column == "parent_id" })?.value
-            {
-                parents[id] = parent
-            }
-        }
-        for (index, row) in connections.enumerated() {
-            let fields = reader("connections", index, row)
+
+        /// Holds a connection to the import file's rules of meaning: names from their lists, a subject and a
+        /// workspace visible and bounded, a secret set no later than ``now``, a derived connection with a parent
+        /// (which ``endTable(_:)`` checks once every connection is known), and a token for each fingerprint.
+        private mutating func checkConnection(
+            _ row: StoreDump.Row, fields: ImportFieldReader, entry: String
+        ) throws {
             _ = try fields.choice("scope", IdentityScope.self)
             let credential = try fields.choice("credential", CredentialKind.self)
             let grant = try fields.choice("grant_kind", GrantKind.self)
@@ -158,13 +195,10 @@ extension StoreExport {
                 throw fields.fail("secret_set_at", problem)
             }
             let id = try fields.string("id") ?? ""
-            if let parent = parents[id] {
+            if case .text(let parent)? = row.first(where: { $0.column == "parent_id" })?.value {
                 guard parent != id else { throw fields.fail("parent_id", "a connection cannot be its own parent") }
-                guard parents[parent] == nil else {
-                    throw fields.fail(
-                        "parent_id", "\"\(parent)\" is itself derived from another connection; one level of "
-                            + "derivation only")
-                }
+                parents[id] = parent
+                derived.append((entry, parent))
             } else if let grant, grant.derivesFromParent {
                 throw fields.fail("parent_id", "missing; grant \(grant.rawValue) derives its token from a parent")
             }
@@ -182,7 +216,7 @@ extension StoreExport {
     }
 
     /// `tables.connections[0] (id "acme-bob")`, or `tables.audit[3] (seq 4)`.
-    private static func label(_ table: String, index: Int, row: [(column: String, value: SQLValue)]) -> String {
+    static func label(_ table: String, index: Int, row: StoreDump.Row) -> String {
         let key = row.first { $0.column == "id" || $0.column == "seq" || $0.column == "name" }
         switch key?.value {
         case .text(let id)?: return "tables.\(table)[\(index)] (\(key!.column) \(ImportError.quoted(id)))"

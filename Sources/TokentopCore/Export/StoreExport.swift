@@ -31,28 +31,30 @@ public enum StoreExport {
         return try store.audited(
             .export, target: target, user: user, at: now, plain: temporary, detail: \.description
         ) {
-            let dump = try store.dump()
-            try store.checkSealed(dump)
-            let document = try self.document(dump, at: now)
             if target == "standard output" {
-                try writeToStandardOutput(document)
-            } else {
-                var info = stat()
-                if lstat(target, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
-                    throw AtomicFileError(
-                        description: "\(target) is not a regular file (a directory, a device, a pipe or a link); "
-                            + "name a file for the export, or - for standard output; nothing was written")
-                }
-                try checkReplaceable(target, store: store)
-                do {
-                    try AtomicFile.write(String(decoding: document, as: UTF8.self), to: target, mode: 0o600)
-                } catch let error as AtomicFileError {
-                    throw AtomicFileError(
-                        description: "cannot write the export \(target) (\(error)); check that its directory exists "
-                            + "and is writable; nothing was written")
+                return try write(store, at: now, cutShort: "standard output holds an incomplete export") {
+                    try writeToStandardOutput($0)
                 }
             }
-            return dump.summary
+            var info = stat()
+            if lstat(target, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+                throw AtomicFileError(
+                    description: "\(target) is not a regular file (a directory, a device, a pipe or a link); "
+                        + "name a file for the export, or - for standard output; nothing was written")
+            }
+            try checkReplaceable(target, store: store)
+            var summary = ExportSummary()
+            do {
+                // A failure midway removes the temporary file: the target shows the whole export or none.
+                try AtomicFile.write(to: target, mode: 0o600) { file in
+                    summary = try write(store, at: now, cutShort: "nothing was written") { try file.write($0) }
+                }
+            } catch let error as AtomicFileError {
+                throw AtomicFileError(
+                    description: "cannot write the export \(target) (\(error)); check that its directory exists "
+                        + "and is writable; nothing was written")
+            }
+            return summary
         }
     }
 
@@ -89,39 +91,77 @@ public enum StoreExport {
         }
     }
 
-    /// The export document: one table row per line, so that a large export can be read and compared by eye.
-    // FIXME: the rows and the document are both held in memory (about 90 MB for 10,000 connections with their
-    // history); streaming rows to the file would bound that for the 100,000-connection fleets.
-    static func document(_ dump: StoreDump, at now: Date) throws -> [UInt8] {
-        var writer = JSONWriter()
-        writer.raw("{\n")
-        let header: [(String, JSONWriter.Value)] = [
-            ("format", .string(format)), ("version", .int(version)), ("schema", .int(dump.schema)),
-            ("exported_at", .string(timestamp(now))), ("source", .string(dump.source)),
-            ("key_check", .string(Data(dump.keyCheck).base64EncodedString())),
-        ]
-        for (name, value) in header {
-            writer.key(name)
-            writer.append(value)
-            writer.raw(",\n")
-        }
-        writer.key("tables")
-        writer.raw("{\n")
-        for (index, table) in dump.tables.enumerated() {
-            writer.key(table.name)
-            writer.raw("[\n")
-            for (position, row) in table.rows.enumerated() {
-                writer.object(try row.map { ($0.column, try value($0.value, table: table.name, column: $0.column)) })
-                writer.raw(position == table.rows.count - 1 ? "\n" : ",\n")
+    /// How many bytes of the document ``write(_:at:blockSize:cutShort:to:)`` gathers before it hands them on.
+    static let blockSize = 1 << 16
+
+    /// Writes the export document of `store` through `emit`, a block of about `blockSize` bytes at a time: the
+    /// tables are read in one snapshot, row by row, and each row is written as it is read, one row per line, so
+    /// that a large export can be read and compared by eye. Neither the rows nor the document are ever held whole.
+    ///
+    /// Every sealed value is opened before the first block is emitted (``Store/withExportSnapshot(_:)``).
+    /// - Parameter cutShort: what a failure after the first block leaves behind, for its message.
+    /// - Returns: how much the export holds.
+    /// - Throws: ``StoreError`` for the store and for a value a JSON number cannot carry, and what `emit` throws.
+    static func write(
+        _ store: Store, at now: Date, blockSize: Int = blockSize, cutShort: String, to emit: ([UInt8]) throws -> Void
+    ) throws -> ExportSummary {
+        try store.withExportSnapshot { snapshot in
+            var writer = JSONWriter()
+            var emitted = false
+            func flush(over limit: Int) throws {
+                guard writer.bytes.count > limit else { return }
+                try emit(writer.bytes)
+                writer.removeAll()
+                emitted = true
             }
-            writer.raw(index == dump.tables.count - 1 ? "]\n" : "],\n")
+            writer.raw("{\n")
+            let header: [(String, JSONWriter.Value)] = [
+                ("format", .string(format)), ("version", .int(version)), ("schema", .int(snapshot.schema)),
+                ("exported_at", .string(timestamp(now))), ("source", .string(snapshot.source)),
+                ("key_check", .string(Data(snapshot.keyCheck).base64EncodedString())),
+            ]
+            for (name, value) in header {
+                writer.key(name)
+                writer.append(value)
+                writer.raw(",\n")
+            }
+            writer.key("tables")
+            writer.raw("{\n")
+            var counts: [String: Int] = [:]
+            for (index, (table, key, _)) in StoreDump.tables.enumerated() {
+                writer.key(table)
+                writer.raw("[\n")
+                var position = 0
+                try snapshot.forEachRow(of: table, orderedBy: key) { row in
+                    if position > 0 { writer.raw(",\n") }
+                    let consequence = emitted ? cutShort : "nothing was written"
+                    writer.object(
+                        try row.map { field in
+                            let place = { "\(label(table, index: position, row: row)): \(field.column)" }
+                            return (field.column, try value(field.value, place, store: store, consequence))
+                        })
+                    position += 1
+                    try flush(over: blockSize)
+                }
+                counts[table] = position
+                if position > 0 { writer.raw("\n") }
+                writer.raw(index == StoreDump.tables.count - 1 ? "]\n" : "],\n")
+            }
+            writer.raw("}\n}\n")
+            try flush(over: 0)
+            return ExportSummary(
+                integrations: counts["integrations"] ?? 0, connections: counts["connections"] ?? 0,
+                history: counts["history"] ?? 0, audit: counts["audit"] ?? 0)
         }
-        writer.raw("}\n}\n")
-        return writer.bytes
     }
 
     /// A column's value as JSON: null, a number, a string, or `{"base64": …}` for bytes (the sealed secrets).
-    private static func value(_ value: SQLValue, table: String, column: String) throws -> JSONWriter.Value {
+    /// - Parameters:
+    ///   - place: the table, row and column, for the message of a value that cannot be exported.
+    ///   - consequence: what the export leaves behind when it stops here.
+    private static func value(
+        _ value: SQLValue, _ place: () -> String, store: Store, _ consequence: String
+    ) throws -> JSONWriter.Value {
         switch value {
         case .null: return .string(nil)
         case .text(let text): return .string(text)
@@ -132,8 +172,8 @@ public enum StoreExport {
             guard abs(number) <= 1 << 53 else {
                 throw StoreError(
                     .notADatabase,
-                    "cannot export \(table).\(column): it holds \(number), beyond the integers a JSON number "
-                        + "carries exactly; nothing was written")
+                    "cannot export \(Store.displayName(store.path)): \(place()) holds \(number), beyond the "
+                        + "integers a JSON number carries exactly; \(consequence)", path: store.path)
             }
             return .int(number)
         }
@@ -144,14 +184,5 @@ public enum StoreExport {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         return formatter.string(from: date)
-    }
-}
-
-extension StoreDump {
-    /// How many rows of each kind the dump holds.
-    var summary: ExportSummary {
-        ExportSummary(
-            integrations: rows(of: "integrations").count, connections: rows(of: "connections").count,
-            history: rows(of: "history").count, audit: rows(of: "audit").count)
     }
 }

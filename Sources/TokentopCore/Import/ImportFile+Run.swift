@@ -4,7 +4,7 @@ extension ImportFile {
     /// Reads `path`, checks it, stores it in one transaction, and records the import in the audit log.
     ///
     /// A whole-store export (`tokentop export`, its `format` says so) is restored instead, into a store that holds
-    /// no connections yet; see ``Store/restore(_:file:user:at:)``.
+    /// no connections yet; see ``Store/restore(_:user:at:)``.
     ///
     /// The file is read and checked before the database is touched, so a malformed file creates no database;
     /// when one already exists, the failed import is audited there. A file refused only against the store (it names
@@ -22,10 +22,14 @@ extension ImportFile {
         // What errors, the history and the audit log name the input by: `-` is not a name a user reads.
         let source = displayName(path)
         do {
-            let data = try read(path)
-            let root = try document(data, source: source)
-            export = StoreExport.isExport(root) ? try StoreExport.read(root, source: source, at: now) : nil
-            bundle = export == nil ? try parse(root, source: source) : ImportBundle(source: source)
+            switch try StoreExport.read(try read(path), source: source, at: now) {
+            case .export(let dump):
+                export = dump
+                bundle = ImportBundle(source: source)
+            case .other(let root):
+                export = nil
+                bundle = try parse(root, source: source)
+            }
         } catch {
             if let store = try? openStore(false) {
                 _ = try? store.appendAudit(
@@ -77,7 +81,7 @@ extension ImportFile {
                 made = store.newFiles
             }
             do {
-                return ImportSummary(wholeStore: try store.restore(export, file: source, user: user, at: now))
+                return ImportSummary(wholeStore: try store.restore(export, user: user, at: now))
             } catch {
                 if made.created == nil {
                     // Not a second busy timeout for an entry that would meet the same lock (see `Store.audited`).
@@ -105,7 +109,7 @@ extension ImportFile {
 
     /// The bytes of `path` (`-` is standard input, so that secrets need never sit in a file), refusing a file larger
     /// than ``maximumFileBytes`` (``maximumExportBytes`` for one that starts like an export) without reading it all.
-    static func read(_ path: String) throws -> Data {
+    static func read(_ path: String) throws -> [UInt8] {
         let cannotRead = { ImportError(file: displayName(path), problem: "cannot read the file: \(readProblem(path))") }
         let descriptor = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw cannotRead() }
@@ -115,7 +119,11 @@ extension ImportFile {
         if path != "-", fstat(descriptor, &status) != 0 || ![S_IFREG, S_IFIFO].contains(status.st_mode & S_IFMT) {
             throw cannotRead()
         }
-        var data = Data()
+        var data: [UInt8] = []
+        // A file's size is known: one buffer of that size, not a growing one copied as it grows.
+        if path != "-", status.st_mode & S_IFMT == S_IFREG {
+            data.reserveCapacity(min(Int(status.st_size), maximumExportBytes) + 1)
+        }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         func fill(upTo limit: Int) throws {
             while data.count <= limit {

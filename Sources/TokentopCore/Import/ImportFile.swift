@@ -43,19 +43,29 @@ public enum ImportFile {
 
     /// The file's JSON, before anyone looks at what it holds (an import file or a whole-store export).
     static func document(_ data: Data, source: String) throws -> JSONValue {
+        try document([UInt8](data), source: source)
+    }
+
+    /// The file's JSON, from its bytes.
+    static func document(_ bytes: [UInt8], source: String) throws -> JSONValue {
         // An empty file (or /dev/null) would otherwise be named as invalid JSON at line 1, column 1.
-        guard data.contains(where: { !" \t\r\n".utf8.contains($0) }) else {
+        guard bytes.contains(where: { !" \t\r\n".utf8.contains($0) }) else {
             throw ImportError(
                 file: source,
                 problem: "the file is empty; expected a JSON object with \"integrations\" and \"connections\" arrays")
         }
         do {
-            return try JSONValue.parse(data)
+            var parser = JSONParser(bytes: bytes)
+            return try parser.parseDocument()
         } catch {
-            throw ImportError(
-                file: source,
-                problem: "not valid JSON: line \(error.line), column \(error.column): \(error.problem)")
+            throw notJSON(error, source: source)
         }
+    }
+
+    /// How an import names a file that is not JSON: where, and why.
+    static func notJSON(_ error: JSONSyntaxError, source: String) -> ImportError {
+        ImportError(
+            file: source, problem: "not valid JSON: line \(error.line), column \(error.column): \(error.problem)")
     }
 
     /// Checks an import file already parsed as JSON.

@@ -29,6 +29,9 @@ struct JSONWriter {
 
     mutating func raw(_ text: String) { bytes.append(contentsOf: text.utf8) }
 
+    /// Forgets what was written, keeping the room, once a block of a large document has been handed on.
+    mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
+
     /// Appends `"key":`, for a document written member by member (an export too large to build first).
     mutating func key(_ key: String) {
         string(key)
