@@ -190,6 +190,8 @@ import TokentopTestSupport
 
     @Test(arguments: [
         ("truncated", "not valid JSON"),
+        // A row is parsed, and its syntax checked, only once the tables before it are checked.
+        ("broken-row", "not valid JSON: line 13, column 7: expected ':' after the key \"id\""),
         ("newer-schema", "schema: the export comes from a store of schema version 99"),
         ("newer-version", "version: export format version 2 is newer"),
         ("moved-token", "tables.connections (id \"acme-bob\"): access_token does not open in its place"),
@@ -205,6 +207,8 @@ import TokentopTestSupport
         var text = try String(contentsOfFile: good, encoding: .utf8)
         switch damage {
         case "truncated": text = String(text.prefix(text.count / 2))
+        case "broken-row":
+            text = text.replacingOccurrences(of: "{\"id\":\"acme-alice\"", with: "{\"id\" \"acme-alice\"")
         case "newer-schema": text = text.replacingOccurrences(of: "\"schema\":\(Schema.latest)", with: "\"schema\":99")
         case "newer-version": text = text.replacingOccurrences(of: "\"version\":1", with: "\"version\":2")
         case "moved-token":
