@@ -191,36 +191,9 @@ struct Runner {
         case .refresh(let ids):
             let engine = try openEngine(transport: try providerTransport())
             try requireKnown(ids, in: engine, undone: "refreshed")
-            var status: Int32 = 0
-            for id in ids {
-                do {
-                    let connection = try await engine.refreshNow(id)
-                    // Results on stdout, failures on stderr, as revoke and every other command say them.
-                    if !connection.credential.expires, let probe = connection.probe {
-                        // A static credential is not renewed, only checked at its probe URL.
-                        let line = "\(id): probe \(probe.ok ? "ok" : "failed"): \(probe.detail)"
-                        if probe.ok { Output.out(line) } else { Output.error(line) }
-                        if let reason = connection.reauthReason { Output.error("\(id): needs re-auth: \(reason)") }
-                        if !probe.ok { status = 1 }
-                    } else if let reason = connection.reauthReason {
-                        Output.error("\(id): needs re-auth: \(reason)")
-                        status = 1
-                    } else if connection.failures > 0, let error = connection.lastError {
-                        let detail = error.refreshFailureDetail(integrationID: connection.integrationID)
-                        Output.error("\(id): refresh failed: \(detail)")
-                        status = 1
-                    } else {
-                        let left = Countdown.format(
-                            until: connection.expiresAt, now: engine.timeSource.now(),
-                            assumed: connection.expiryAssumed)
-                        Output.out("\(id): refreshed, expires in \(left)")
-                    }
-                } catch let error as EngineError {
-                    Output.error("\(error)")
-                    status = 1
-                }
-            }
-            return status
+            // Registered while it runs, as a dashboard is: rekey must not change the key under a refresh whose
+            // answer carries a rotated refresh token.
+            return try await engine.whileRegistered(as: "refresh") { try await refresh(ids, with: engine) }
         case .revoke(let ids):
             let engine = try openEngine(transport: try providerTransport())
             try requireKnown(ids, in: engine, undone: "revoked")
@@ -269,10 +242,11 @@ struct Runner {
             let refusal: ReauthFailure
             switch engine.reauthMethod(for: id) {
             case .success:
-                return await ReauthCommand(
+                // Registered while the user signs in, so that rekey waits for the new tokens to be stored.
+                let command = ReauthCommand(
                     engine: engine, id: id, options: ReauthOptions(timeout: timeout), openBrowser: browser,
-                    environment: environment
-                ).run()
+                    environment: environment)
+                return await engine.whileRegistered(as: "reauth") { await command.run() }
             case .failure(let why) where why.code == .readOnly:
                 throw why
             case .failure(let why):
@@ -297,6 +271,40 @@ struct Runner {
                 reload: { try runner.configuration() }
             ).run()
         }
+    }
+
+    /// `tokentop refresh ID…`: each connection in turn; results on stdout, failures on stderr, 1 when any failed.
+    private func refresh(_ ids: [String], with engine: Engine) async throws -> Int32 {
+        var status: Int32 = 0
+        for id in ids {
+            do {
+                let connection = try await engine.refreshNow(id)
+                // Results on stdout, failures on stderr, as revoke and every other command say them.
+                if !connection.credential.expires, let probe = connection.probe {
+                    // A static credential is not renewed, only checked at its probe URL.
+                    let line = "\(id): probe \(probe.ok ? "ok" : "failed"): \(probe.detail)"
+                    if probe.ok { Output.out(line) } else { Output.error(line) }
+                    if let reason = connection.reauthReason { Output.error("\(id): needs re-auth: \(reason)") }
+                    if !probe.ok { status = 1 }
+                } else if let reason = connection.reauthReason {
+                    Output.error("\(id): needs re-auth: \(reason)")
+                    status = 1
+                } else if connection.failures > 0, let error = connection.lastError {
+                    let detail = error.refreshFailureDetail(integrationID: connection.integrationID)
+                    Output.error("\(id): refresh failed: \(detail)")
+                    status = 1
+                } else {
+                    let left = Countdown.format(
+                        until: connection.expiresAt, now: engine.timeSource.now(),
+                        assumed: connection.expiryAssumed)
+                    Output.out("\(id): refreshed, expires in \(left)")
+                }
+            } catch let error as EngineError {
+                Output.error("\(error)")
+                status = 1
+            }
+        }
+        return status
     }
 
     /// Refuses the whole command, naming every id of `ids` that names no connection, before any of the others is

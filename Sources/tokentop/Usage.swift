@@ -160,7 +160,11 @@ enum Usage {
         Command(
             name: "rekey", synopsis: ["tokentop rekey"],
             summary: "re-encrypt every secret under a new key (TOKENTOP_NEW_KEY, or a fresh key file)",
-            details: "In one transaction; refused while a refresher runs on the database.", options: ["--db"]),
+            details: """
+                In one transaction; refused while a dashboard, a daemon, or a refresh or reauth command runs on the \
+                database.
+                """,
+            options: ["--db"]),
         Command(
             name: "audit", synopsis: ["tokentop audit [--json] [--verify]"],
             summary: "the operators' actions, hash-chained; --verify checks the chain",

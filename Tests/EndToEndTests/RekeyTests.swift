@@ -141,6 +141,47 @@ struct RekeyWhileRunningTests {
         #expect(refused.stderr.contains("may be stale and expires within "), "\(refused.stderr)")
     }
 
+    /// `tokentop refresh` counts as a refresher while it runs: a rekey meanwhile would leave it unable to store the
+    /// refresh token its provider rotates. Once it has stored it, rekey goes ahead.
+    @Test func rekeyRefusesWhileARefreshCommandWaitsForItsAnswer() async throws {
+        let server = try await HostileProviderTests.Server()
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        let file = try sandbox.write(
+            "slow.json",
+            """
+            {"integrations": [{"id": "slow", "provider": "slow", "token_url": "\(server.url("/slow-rotate"))",
+              "client_id": "fake-client", "client_secret": "fake-client-secret-0001"}],
+             "connections": [{"id": "slow-1", "integration": "slow", "scope": "user", "subject": "u@example.com",
+              "access_token": "fake-at-0", "refresh_token": "fake-rt-original", "expires_in": 3600}]}
+            """)
+        #expect(try Binary.run(["import", file], environment: env).status == 0)
+        let errors = sandbox.root.appendingPathComponent("refresh.err").path
+        let refresh = try Binary.start(["refresh", "slow-1"], environment: env, stderr: errors)
+        defer { refresh.kill() }
+        // The provider rotates at once and answers three seconds later: rekey now, while the answer is on its way.
+        let issued = server.url("/issued")
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline, (try? String(contentsOf: issued, encoding: .utf8)) != "1" {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let refused = try Binary.run(["rekey"], environment: env)
+        #expect(refused.status == 1, "rekey ran under the refresh: \(refused.stdout)")
+        #expect(refused.stderr.contains(":\(refresh.process.processIdentifier):refresh-"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("let any refresh or reauth command end"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("nothing was changed"), "\(refused.stderr)")
+
+        #expect(await refresh.wait() == 0, "\((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")")
+        let rekey = try Binary.run(["rekey"], environment: env)
+        #expect(rekey.status == 0, "\(rekey.stderr)")
+        let shown = try Binary.run(["show", "slow-1", "--json"], environment: env)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        #expect(object["failures"] as? Int == 0, "\(shown.stdout)")
+        #expect(object["status"] as? String == "healthy", "\(shown.stdout)")
+        #expect(object["last_refresh_at"] is String, "the rotated token was stored: \(shown.stdout)")
+    }
+
     /// A daemon killed with SIGKILL leaves its heartbeat behind, but its process id on this host is gone: rekey
     /// goes ahead at once instead of counting it for the heartbeat's window.
     @Test func rekeyRightAfterADaemonWasKilledGoesAhead() async throws {

@@ -731,7 +731,8 @@ actor RefreshActor {
                     + "token, which could not be stored and is lost: the next refresh will probably be refused, and "
                     + "the connection then needs re-auth"
                 : "\(error)"
-            record(storageFailure: problem, for: connection)
+            let keyChanged = (error as? StoreError)?.code == .keyChanged
+            record(storageFailure: problem, for: connection, keyChanged: keyChanged, kept: rotated)
             return .storageFailed(problem)
         }
         return .done
@@ -802,13 +803,20 @@ actor RefreshActor {
         }
     }
 
-    private func record(storageFailure problem: String, for connection: Connection, keyChanged: Bool = false) {
+    /// - Parameter kept: whether the entry is also written into the connection's history, when the store still
+    ///   takes a write: a rotated refresh token was lost, and the next refresh's refusal must find its reason there.
+    private func record(
+        storageFailure problem: String, for connection: Connection, keyChanged: Bool = false, kept: Bool = false
+    ) {
         let now = clock.now()
         state.setNotice("database problem: \(problem)")
-        state.append(
-            event: HistoryEntry(
-                at: now, connectionID: connection.id, kind: .refreshFailed,
-                message: "refresh not recorded, database problem: \(problem)"))
+        let entry = HistoryEntry(
+            at: now, connectionID: connection.id, kind: .refreshFailed,
+            message: "\(kept ? "new tokens not stored" : "refresh not recorded"), database problem: \(problem)")
+        state.append(event: entry)
+        // A history entry seals nothing, so a changed key does not refuse it; a lock is not waited out, as the new
+        // tokens' write already waited for it.
+        if kept { try? store.appendHistory(entry, shownHere: true, briefly: true) }
         // A key changed under us will not come back by itself: look again rarely, and say so in the notice.
         let delay = keyChanged ? policy.backoffCap : policy.backoff(failures: 1, retryAfter: nil)
         queue.schedule(connection.id, at: now.addingTimeInterval(delay))

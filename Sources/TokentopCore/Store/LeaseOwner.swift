@@ -8,8 +8,11 @@ import Foundation
 /// On the same host a dead pid is certain, so its leases are taken over at once.
 enum LeaseOwner {
     /// A fresh name for this process: host, process id and a random part (several engines may share a process).
-    static func make() -> String {
-        "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
+    /// - Parameter label: what the process is doing (`refresh`), put before the random part so that a message
+    ///   naming it says so: `host:4242:refresh-1a2b3c4d`.
+    static func make(label: String? = nil) -> String {
+        let random = UUID().uuidString.prefix(8)
+        return "\(ProcessInfo.processInfo.hostName):\(getpid()):\(label.map { "\($0)-\(random)" } ?? String(random))"
     }
 
     /// Whether `owner` names a process on this host that no longer exists.

@@ -2,14 +2,16 @@ import Foundation
 
 extension Store {
     /// Records that refresher `owner` is alive.
-    public func heartbeat(owner: String, at now: Date) throws {
+    /// - Parameter briefly: whether another process's lock is waited for 100 ms only, as a heartbeat that the next
+    ///   one replaces may be; false for the first, which `rekey` must see before the process sends anything.
+    public func heartbeat(owner: String, at now: Date, briefly: Bool = true) throws {
         // Written every second; a heartbeat lost to a power cut is rewritten by the next one.
         try locked {
             try database.withoutWaitingForDisk {
                 // A heartbeat may be skipped, so it never waits out the busy timeout for another process's lock:
                 // that held the store (and the refresh actor that beats) for 5 s of every second, and delayed the
                 // refreshes' own writes, and so the notice of the lock, by tens of seconds.
-                try waiting(briefly: true) {
+                try waiting(briefly: briefly) {
                     try self.database.execute(
                         "INSERT INTO processes (owner, last_seen) VALUES (?, ?) "
                             + "ON CONFLICT(owner) DO UPDATE SET last_seen = excluded.last_seen", [owner, now])
@@ -23,8 +25,8 @@ extension Store {
         try locked { try database.execute("DELETE FROM processes WHERE owner = ?", [owner]) }
     }
 
-    /// The refreshers (dashboards, daemons) that beat within the heartbeat window before `now`, leaving out those
-    /// killed on this host, whose heartbeat outlives them.
+    /// The refreshers (dashboards, daemons, and `refresh` and `reauth` commands while they run) that beat within the
+    /// heartbeat window before `now`, leaving out those killed on this host, whose heartbeat outlives them.
     public func liveRefreshers(at now: Date) throws -> [(owner: String, lastSeen: Date)] {
         let window = Self.heartbeatWindow
         return try activeProcesses(since: now.addingTimeInterval(-window)).filter { !LeaseOwner.isGone($0.owner) }

@@ -68,8 +68,8 @@ extension Store {
             // A new key file would rename the one every other store that shares it opens with, for nothing.
             return RekeyOutcome(secrets: 0, keyLocation: current.keySource, keyUnchanged: true)
         }
-        // A running dashboard or daemon would go on sealing with the old key: stop them first. One killed on this
-        // host (kill -9) left its heartbeat behind, but its process id is gone: it seals nothing any more.
+        // A running dashboard, daemon, `refresh` or `reauth` would go on sealing with the old key: stop them first.
+        // One killed on this host (kill -9) left its heartbeat behind, but its process id is gone: it seals nothing.
         let window = Self.heartbeatWindow
         let running = try store.liveRefreshers(at: now)
         guard running.isEmpty else {
@@ -82,7 +82,8 @@ extension Store {
                 .busy,
                 "\(counted(running.count, "tokentop process", "tokentop processes")) "
                     + "\(running.count == 1 ? "is" : "are") using \(path) (\(named.joined(separator: "; "))); stop "
-                    + "every dashboard and daemon on it, then run rekey again; an entry of a process that stopped "
+                    + "every dashboard and daemon on it and let any refresh or reauth command end, then run rekey "
+                    + "again; an entry of a process that stopped "
                     + "without saying so (on another host, or with its id reused) may be stale and expires within "
                     + "\(expires); nothing was changed", path: path)
         }

@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+@testable import TokentopCore
+
+/// The sandbox provider, whose token endpoint has the store re-keyed by another handle (another process) before it
+/// answers: the answer, a rotated refresh token, meets a key that no longer opens the store.
+private final class RekeyingProvider: HTTPTransport, @unchecked Sendable {
+    // @unchecked Sendable: `rekeyed` is only touched under `lock`; the rest never changes.
+    let inner: SandboxProvider
+    let path: String
+    let key: SecretBox
+    private let lock = NSLock()
+    private var rekeyed = false
+
+    init(inner: SandboxProvider, path: String, key: SecretBox) {
+        self.inner = inner
+        self.path = path
+        self.key = key
+    }
+
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        if request.url.path.hasSuffix("/token"), lock.withLock({ !rekeyed }) {
+            let other = try Store.open(path: path, secrets: key, create: false)
+            try other.rekey(to: .ephemeral())
+            lock.withLock { rekeyed = true }
+        }
+        return try await inner.send(request)
+    }
+}
+
+/// `tokentop refresh` and `reauth` count as running refreshers while they run, and a refresh whose rotated refresh
+/// token meets a changed key says so in the connection's history.
+struct RekeyDuringRefreshTests {
+    let base = EngineTests()
+
+    @Test func aCommandIsARunningRefresherUntilItsBodyEnds() async throws {
+        let (engine, _) = try base.makeEngine(connections: [base.userConnection("alice")])
+        let store = engine.store
+        let now = base.clock.now()
+        #expect(try store.liveRefreshers(at: now).isEmpty)
+        let seen = try await engine.whileRegistered(as: "refresh") { try store.liveRefreshers(at: now) }
+        #expect(seen.count == 1)
+        let owner = try #require(seen.first?.owner)
+        #expect(owner.hasPrefix("\(ProcessInfo.processInfo.hostName):\(getpid()):refresh-"), "\(owner)")
+        #expect(try store.liveRefreshers(at: now).isEmpty, "the entry stayed after the command")
+    }
+
+    @Test func aRotatedTokenLostToAChangedKeyIsKeptInTheHistory() async throws {
+        let (store, sandbox) = try base.makeStore(connections: [base.userConnection("alice")])
+        let transport = RekeyingProvider(inner: sandbox, path: store.path, key: store.secrets)
+        let engine = try Engine(store: store, transport: transport, timeSource: base.clock, policy: .standard)
+        let error = try await #require(throws: EngineError.self) { try await engine.refreshNow("alice") }
+        #expect(error.message.contains("re-keyed by another process"), "\(error.message)")
+        #expect(error.message.contains("could not be stored and is lost"), "\(error.message)")
+
+        let entry = try #require(try store.history(connectionID: "alice", limit: 1).last)
+        #expect(entry.kind == .refreshFailed)
+        #expect(entry.message.hasPrefix("new tokens not stored, database problem: the database "), "\(entry.message)")
+        #expect(entry.message.contains("re-keyed by another process"), "\(entry.message)")
+        #expect(entry.message.contains("the provider had already issued a new refresh token"), "\(entry.message)")
+        #expect(engine.snapshot().events.filter { $0.message == entry.message }.count == 1, "shown once")
+    }
+}
