@@ -441,6 +441,12 @@ struct Runner {
         await stopAfterDashboard(engine, operations, abandoning: abandoning)
         if let interrupted { return interrupted.exitCode }
         try outcome.get()
+        if let problem = engine.store.fileProblem() {
+            // The dashboard stopped refreshing when its file went, and said so on screen; the shell hears it too, as
+            // it does from the daemon, now that the terminal is back.
+            Output.error("database problem: \(problem)")
+            return 1
+        }
         return 0
     }
 

@@ -184,6 +184,30 @@ struct DashboardTmuxTests {
         }
     }
 
+    /// A dashboard whose database file is deleted under it stops refreshing and says so on screen; quitting it then
+    /// fails as the daemon does, with the problem on stderr once the terminal is back.
+    @Test func aDashboardWhoseDatabaseFileIsDeletedExitsOneAndSaysWhy() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write("import.json", CommandLineTests.importFile)
+        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+        let tmux = try Tmux(width: 200, height: 50, environment: sandbox.environment, directory: sandbox.root)
+        try tmux.send("\(Binary.path); echo \"exit\"=$?", "Enter")
+        var screen = try await tmux.wait(timeout: 20) { $0.contains("acme-alice") }
+        #expect(screen.contains("acme-alice"), "no dashboard:\n\(screen)")
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: sandbox.database + suffix) }
+        screen = try await tmux.wait(timeout: 20) { $0.contains("was deleted or moved") }
+        #expect(screen.contains("! database problem: the database file"), "no notice:\n\(screen)")
+        try tmux.send("q")
+        let after = try await tmux.wait(timeout: 40) { $0.contains("exit=") }
+        func squeezed(_ text: String) -> String { text.filter { $0 != " " && $0 != "\n" } }
+        #expect(after.contains("exit=1"), "\(after)")
+        #expect(
+            squeezed(after).contains(
+                squeezed("tokentop: database problem: the database file \(sandbox.database) was deleted or moved")),
+            "\(after)")
+    }
+
     /// `demo --db` keeps its database for reading, and says as it ends that nothing there renews any more: its
     /// sandbox providers ended with the demo.
     @Test func aKeptDemoDatabaseIsForReadingAndTheDemoSaysSo() async throws {
