@@ -44,6 +44,35 @@ struct StorePostgresTests {
         #expect(again.description.hasSuffix("schema already at version \(Schema.latest); nothing to do"))
     }
 
+    /// Another session's lock fails a statement within the lock timeout, as a `busy` error that says so and may
+    /// pass, instead of holding tokentop (and its stop) for as long as the lock lasts.
+    @Test func aStatementGivesUpOnAnotherSessionsLockWithinTheTimeout() throws {
+        let directory = try StoreTemporaryDirectory(.postgres)
+        let url = try directory.location("locked")
+        let store = try Store.open(path: url, secrets: key, create: true, busyTimeoutMilliseconds: 1_000)
+        let holder = try PostgresDatabase(url: url)
+        var caught: (any Error)?
+        var waited = Duration.zero
+        try holder.transaction(durable: false) {
+            try holder.execute("LOCK TABLE processes IN ACCESS EXCLUSIVE MODE", [])
+            let started = ContinuousClock.now
+            do { try store.heartbeat(owner: "elsewhere.example:4242:lock0001", at: Date(), briefly: false) } catch {
+                caught = error
+            }
+            waited = started.duration(to: .now)
+        }
+        let error = try #require(caught as? StoreError, "the heartbeat waited out the lock")
+        #expect(error.code == .busy && error.mayPass)
+        #expect(
+            error.message
+                == "\(store.path) stayed locked by another process for more than 1 second (canceling statement due "
+                + "to lock timeout); retry; nothing was changed")
+        #expect(waited >= .milliseconds(900) && waited < .seconds(4), "waited \(waited)")
+        // Once the lock is gone, the same statement goes through.
+        try store.heartbeat(owner: "elsewhere.example:4242:lock0001", at: Date(), briefly: false)
+        #expect(try PostgresServer.psql(url, "SELECT count(*) FROM processes") == "1")
+    }
+
     @Test func twoProcessesMigratingAtOnceTakeTurns() throws {
         let directory = try StoreTemporaryDirectory(.postgres)
         let url = try directory.location("race")

@@ -11,6 +11,11 @@ import Foundation
 ///
 /// A lost connection is reopened, with backoff, before the next statement; a statement inside a transaction is
 /// never retried (the server rolled the transaction back), and the error says that nothing was written.
+///
+/// No statement waits without limit: another session's lock is waited for 5 seconds (`lock_timeout`, as SQLite's
+/// busy timeout), and a statement runs for at most 30 seconds (`statement_timeout`). Either ends as a `busy`
+/// ``StoreError``, which callers treat as any problem that may pass: retried while tokentop runs, given up and
+/// reported when it stops, within the stop time the README promises.
 final class PostgresDatabase: SQLDatabase {
     /// The URL without its password or query, safe to show.
     let location: String
@@ -54,17 +59,28 @@ final class PostgresDatabase: SQLDatabase {
         return expression.stringByReplacingMatches(in: text, range: range, withTemplate: "password$1[redacted]")
     }
 
+    /// How long a statement waits for another session's lock, in milliseconds (`lock_timeout`).
+    let lockTimeoutMilliseconds: Int32
+    /// How long one statement may run, in milliseconds (`statement_timeout`).
+    static let statementTimeoutMilliseconds: Int32 = 30_000
+
     /// Connects to `url`, a libpq connection URI (`postgres://USER@HOST:PORT/DB`).
-    init(url: String) throws {
+    /// - Parameter lockTimeoutMilliseconds: how long a statement waits for another session's lock before it fails.
+    init(url: String, lockTimeoutMilliseconds: Int32 = 5_000) throws {
         self.url = url
+        self.lockTimeoutMilliseconds = lockTimeoutMilliseconds
         location = Self.redacted(url)
-        handle = try Self.connect(url, location: location)
+        let settings = "-c lock_timeout=\(lockTimeoutMilliseconds) "
+            + "-c statement_timeout=\(Self.statementTimeoutMilliseconds)"
+        handle = try Self.connect(url, location: location, options: settings)
     }
 
     deinit { PQfinish(handle) }
 
     /// Opens one connection; shared with ``PostgresListener``.
-    static func connect(_ url: String, location: String) throws -> OpaquePointer {
+    /// - Parameter options: server settings for the session (libpq's `options`, `-c name=value …`), which a
+    ///   reconnection keeps; the URL's own `options` replace them.
+    static func connect(_ url: String, location: String, options: String? = nil) throws -> OpaquePointer {
         // A URL libpq cannot parse is a mistake in what the user typed, not a server that cannot be reached.
         var parseError: UnsafeMutablePointer<CChar>?
         if let options = PQconninfoParse(url, &parseError) {
@@ -80,8 +96,8 @@ final class PostgresDatabase: SQLDatabase {
                     + "postgres://USER@HOST:PORT/DATABASE", path: location)
         }
         // Defaults first: libpq keeps the last value of a repeated keyword, so the URL's own settings win.
-        let keywords = ["connect_timeout", "application_name", "dbname"]
-        let values = ["5", "tokentop", url]
+        let keywords = ["connect_timeout", "application_name"] + (options == nil ? [] : ["options"]) + ["dbname"]
+        let values = ["5", "tokentop"] + (options.map { [$0] } ?? []) + [url]
         let handle = withCStrings(keywords) { keywordPointers in
             withCStrings(values) { valuePointers in
                 // Both lists end with a null pointer.
@@ -291,7 +307,14 @@ final class PostgresDatabase: SQLDatabase {
     }
 
     func migrationTransaction(_ body: () throws -> Void) throws {
-        try transaction(lock: Self.migrationLock, durable: true, body)
+        // A process that starts while another migrates waits for it as long as it takes, as before: a migration of
+        // a large store may take longer than the statements' own bounds, and waiting for one is no stop.
+        try inTransaction(begin: "BEGIN") {
+            try command("SET LOCAL lock_timeout = 0")
+            try command("SET LOCAL statement_timeout = 0")
+            try command("SELECT pg_advisory_xact_lock(\(Self.migrationLock))")
+            try body()
+        }
     }
 
     func claimTransaction<T>(_ body: () throws -> T) throws -> T {
@@ -454,7 +477,18 @@ final class PostgresDatabase: SQLDatabase {
                 .readOnly,
                 "cannot write \(location) (\(detail)); grant the user write access, or use a writable server",
                 path: location)
-        case "55P03", "40P01", "40001":
+        case "55P03":
+            return StoreError(
+                .busy,
+                "\(location) stayed locked by another process for more than \(Self.seconds(lockTimeoutMilliseconds)) "
+                    + "(\(detail)); retry; nothing was changed", path: location)
+        case "57014":
+            return StoreError(
+                .busy,
+                "\(location) did not finish a statement within \(Self.seconds(Self.statementTimeoutMilliseconds)) "
+                    + "(\(detail)); the server may be overloaded or another process holds what it needs; retry; "
+                    + "nothing was changed", path: location)
+        case "40P01", "40001":
             return StoreError(
                 .busy,
                 "\(location) was locked by another process (\(detail)); retry; nothing was changed", path: location)
@@ -463,6 +497,12 @@ final class PostgresDatabase: SQLDatabase {
                 .postgres, "PostgreSQL failed while \(doing) \(location): \(detail) (SQLSTATE \(state))",
                 path: location)
         }
+    }
+
+    /// A time limit in words: `5 seconds`, `250 ms`.
+    private static func seconds(_ milliseconds: Int32) -> String {
+        guard milliseconds % 1_000 == 0 else { return "\(milliseconds) ms" }
+        return milliseconds == 1_000 ? "1 second" : "\(milliseconds / 1_000) seconds"
     }
 
     /// libpq's last message on `handle`, on one line.

@@ -66,7 +66,8 @@ public final class Store: @unchecked Sendable {
             busyTimeoutMilliseconds: 5_000)
     }
 
-    /// - Parameter busyTimeoutMilliseconds: how long an SQLite write waits for another process's lock.
+    /// - Parameter busyTimeoutMilliseconds: how long a statement waits for another process's lock (SQLite's busy
+    ///   timeout, PostgreSQL's `lock_timeout`).
     static func open(
         path: String, secrets: SecretBox, create: Bool, createDirectory: Bool = true, busyTimeoutMilliseconds: Int32
     ) throws -> Store {
@@ -134,7 +135,7 @@ public final class Store: @unchecked Sendable {
                     + "nothing was created", path: displayName(path))
         }
         if PostgresDatabase.isURL(path) {
-            let database = try PostgresDatabase(url: path)
+            let database = try PostgresDatabase(url: path, lockTimeoutMilliseconds: busyTimeoutMilliseconds)
             try Schema.checkCompatible(database)
             return database
         }
