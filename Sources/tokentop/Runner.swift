@@ -474,7 +474,10 @@ struct Runner {
                     + "the answer, and a minute more while the database is locked); Ctrl-C abandons "
                     + "\(flying == 1 ? "it" : "them"), and a rotated refresh token with it")
         }
+        // With nothing in flight to name, a stop that takes long waits for the store: said once it does.
+        let slow = flying > 0 ? nil : SlowStopNotice(engine: engine, storeName: storeName)
         await engine.stop()
+        slow?.cancel()
         if operations.eventCommandsBusy {
             Output.error(
                 "waiting at most \(Countdown.format(seconds: HookRunner.stopGrace)) for the --on-event command to "

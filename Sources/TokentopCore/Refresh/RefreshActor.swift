@@ -180,6 +180,9 @@ actor RefreshActor {
                     state.setNotice("database problem: \(problem)")
                 }
             }
+            // Each step below may wait out another process's lock (PostgreSQL's lock timeout, SQLite's busy
+            // timeout): a stop asked meanwhile does not wait for the next ones too.
+            if Task.isCancelled { break }
             let notice = store.changeNotices
             if notice != lastNotice || now.timeIntervalSince(lastSync) >= store.changePollInterval || now < lastSync {
                 lastNotice = notice
@@ -187,6 +190,7 @@ actor RefreshActor {
                 lastSync = now
             }
             if !observeOnly, now >= nextPrune { pruneHistory(at: now) }
+            if Task.isCancelled { break }
             startDue(at: now)
             let next = queue.nextDue()
             state.setNextDue(next)
