@@ -249,13 +249,18 @@ public final class Engine: Sendable {
 
     /// Like ``audit(_:_:_:_:briefly:)``, but an entry that meets a problem that may pass (another process's lock,
     /// a full disk) is written again, with its first time, for up to a minute or until the task is cancelled.
+    ///
+    /// Each attempt waits for another process's lock 100 ms only, and the pauses between them hold nothing: a
+    /// whole busy timeout held the store's own lock for 5 s, and the work beside the entry (a sign-in reading its
+    /// client's secret before it shows its URL) waited for it.
     func auditRetrying(_ action: AuditEntry.Action, _ target: String?, _ outcome: String, _ detail: String) async {
         let at = timeSource.now()
         var retry = StoreRetry(from: at)
         while true {
             do {
                 _ = try store.appendAudit(
-                    action: action, target: target, outcome: outcome, detail: detail, user: user, at: at)
+                    action: action, target: target, outcome: outcome, detail: detail, user: user, at: at,
+                    briefly: true)
                 return
             } catch {
                 guard !Task.isCancelled, await retry.wait(after: error, clock: timeSource) else {
