@@ -243,10 +243,13 @@ struct Runner {
             switch engine.reauthMethod(for: id) {
             case .success:
                 // Registered while the user signs in, so that rekey waits for the new tokens to be stored.
-                let command = ReauthCommand(
+                // Not registered as a refresher, as `refresh` is: the sign-in must start at once, and a store call
+                // before it waits out another process's lock. A rekey meanwhile makes the storing fail, which the
+                // command says and the connection's history keeps; the user signs in again.
+                return await ReauthCommand(
                     engine: engine, id: id, options: ReauthOptions(timeout: timeout), openBrowser: browser,
-                    environment: environment)
-                return await engine.whileRegistered(as: "reauth") { await command.run() }
+                    environment: environment
+                ).run()
             case .failure(let why) where why.code == .readOnly:
                 throw why
             case .failure(let why):

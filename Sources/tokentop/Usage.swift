@@ -161,8 +161,7 @@ enum Usage {
             name: "rekey", synopsis: ["tokentop rekey"],
             summary: "re-encrypt every secret under a new key (TOKENTOP_NEW_KEY, or a fresh key file)",
             details: """
-                In one transaction; refused while a dashboard, a daemon, or a refresh or reauth command runs on the \
-                database.
+                In one transaction; refused while a dashboard, a daemon, or a refresh command runs on the database.
                 """,
             options: ["--db"]),
         Command(

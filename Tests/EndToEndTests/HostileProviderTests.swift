@@ -30,10 +30,11 @@ struct HostileProviderTests {
                     self.send_header('Content-Type', 'application/json')
                     self.end_headers()
                     self.wfile.write(out)
-                elif self.path == '/slow-rotate':
-                    # Rotates at once, answers three seconds later: a stop in between must not lose the answer.
+                elif self.path.split('?')[0] == '/slow-rotate':
+                    # Rotates at once, answers three seconds later (or ?seconds=N): a stop in between must not lose
+                    # the answer.
                     self.server.issued += 1
-                    time.sleep(3)
+                    time.sleep(int(self.path.partition('seconds=')[2] or 3))
                     out = json.dumps({'access_token': 'fake-at-%d' % self.server.issued, 'expires_in': 3600,
                         'refresh_token': 'fake-rt-rotated-%d' % self.server.issued}).encode()
                     self.send_response(200)

@@ -52,7 +52,7 @@ struct RekeyProcessesTests {
         #expect(
             error.message
                 == "1 tokentop process is using \(path) (elsewhere.example:4242:abcd0005, seen 1s ago); stop "
-                + "every dashboard and daemon on it and let any refresh or reauth command end, then run rekey "
+                + "every dashboard and daemon on it and let any refresh command end, then run rekey "
                 + "again; an entry of a process that stopped "
                 + "without saying so (on another host, or with its id reused) may be stale and expires within 4s; "
                 + "nothing was changed")

@@ -4,7 +4,7 @@ extension Engine {
     /// Runs `body` with this process counted among the store's running refreshers, as a dashboard or a daemon is:
     /// its heartbeat is written before `body` starts and every second until it ends, then removed.
     ///
-    /// For the commands that may store new tokens without the refresh loop (`tokentop refresh`, `reauth`): while
+    /// For `tokentop refresh`, which may store new tokens without the refresh loop: while
     /// they run, `tokentop rekey` refuses, naming them, instead of changing the key under a refresh whose answer
     /// may carry a rotated refresh token that could then not be stored. A read-only process stores nothing and
     /// registers nothing.
@@ -15,7 +15,8 @@ extension Engine {
         let store = store
         let clock = timeSource
         // The first beat waits out another process's lock as any write does: rekey must see it before a request
-        // leaves. Should it fail all the same, the command goes on; storing its result finds a changed key.
+        // leaves. Should it fail all the same, the command goes on; storing its result finds a changed key, and
+        // the connection's history says so.
         try? store.heartbeat(owner: owner, at: clock.now(), briefly: false)
         let beating = Task.detached {
             while true {
@@ -38,6 +39,6 @@ extension Engine {
     private func unregister(_ owner: String, _ beating: Task<Void, Never>) async {
         beating.cancel()
         await beating.value
-        try? store.removeHeartbeat(owner: owner)
+        try? store.removeHeartbeat(owner: owner, briefly: true)
     }
 }

@@ -21,8 +21,14 @@ extension Store {
     }
 
     /// Removes refresher `owner`, which is stopping.
-    public func removeHeartbeat(owner: String) throws {
-        try locked { try database.execute("DELETE FROM processes WHERE owner = ?", [owner]) }
+    /// - Parameter briefly: whether another process's lock is waited for 100 ms only: an entry left behind is
+    ///   passed over once its process is gone (``LeaseOwner/isGone(_:)``), and a command must not linger for it.
+    public func removeHeartbeat(owner: String, briefly: Bool = false) throws {
+        try locked {
+            try waiting(briefly: briefly) {
+                try self.database.execute("DELETE FROM processes WHERE owner = ?", [owner])
+            }
+        }
     }
 
     /// The refreshers (dashboards, daemons, and `refresh` and `reauth` commands while they run) that beat within the

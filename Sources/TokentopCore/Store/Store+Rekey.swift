@@ -82,7 +82,7 @@ extension Store {
                 .busy,
                 "\(counted(running.count, "tokentop process", "tokentop processes")) "
                     + "\(running.count == 1 ? "is" : "are") using \(path) (\(named.joined(separator: "; "))); stop "
-                    + "every dashboard and daemon on it and let any refresh or reauth command end, then run rekey "
+                    + "every dashboard and daemon on it and let any refresh command end, then run rekey "
                     + "again; an entry of a process that stopped "
                     + "without saying so (on another host, or with its id reused) may be stale and expires within "
                     + "\(expires); nothing was changed", path: path)
