@@ -76,19 +76,10 @@ public enum StoreExport {
     /// Writes all of `document` to standard output, or throws: a full disk or a closed pipe must not pass for a
     /// finished export.
     private static func writeToStandardOutput(_ document: [UInt8]) throws {
-        try document.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc.write(STDOUT_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    let reason = String(cString: strerror(errno))
-                    throw AtomicFileError(
-                        description: "cannot write the export to standard output (\(reason)); it is incomplete")
-                }
-                offset += written
-            }
-        }
+        guard let code = AtomicFile.writeAll(document, to: STDOUT_FILENO) else { return }
+        throw AtomicFileError(
+            description: "cannot write the export to standard output (\(String(cString: strerror(code)))); it is "
+                + "incomplete")
     }
 
     /// How many bytes of the document ``write(_:at:blockSize:cutShort:to:)`` gathers before it hands them on.

@@ -38,8 +38,7 @@ extension ImportFile {
             throw error
         }
         if let export { return try restore(export, source: source, openStore: openStore, user: user, at: now) }
-        var made = NewStoreFiles()
-        func attempt() throws -> ImportSummary {
+        return try removingNewFiles { made in
             let store = try openStore(true)
             do {
                 return try store.audited(.import, target: source, user: user, at: now, detail: \.description) {
@@ -51,8 +50,13 @@ extension ImportFile {
                 throw error
             }
         }
+    }
+
+    /// Runs `attempt`, which says in `made` what opening its store made; when it throws, that goes again.
+    private static func removingNewFiles<T>(_ attempt: (_ made: inout NewStoreFiles) throws -> T) throws -> T {
+        var made = NewStoreFiles()
         do {
-            return try attempt()
+            return try attempt(&made)
         } catch {
             // The store is closed once `attempt` returns; what its opening made goes with it.
             made.remove()
@@ -65,8 +69,7 @@ extension ImportFile {
     private static func restore(
         _ export: StoreDump, source: String, openStore: (_ create: Bool) throws -> Store, user: String, at now: Date
     ) throws -> ImportSummary {
-        var made = NewStoreFiles()
-        func attempt() throws -> ImportSummary {
+        try removingNewFiles { made in
             let store: Store
             do {
                 store = try openStore(false)
@@ -91,13 +94,6 @@ extension ImportFile {
                 }
                 throw error
             }
-        }
-        do {
-            return try attempt()
-        } catch {
-            // The store is closed once `attempt` returns; what its opening made goes with it.
-            made.remove()
-            throw error
         }
     }
 

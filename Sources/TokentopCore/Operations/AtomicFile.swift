@@ -43,16 +43,9 @@ public enum AtomicFile {
 
         /// Appends `bytes` to the file, all of them, or throws.
         func write(_ bytes: [UInt8]) throws {
-            try bytes.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
-                var offset = 0
-                while offset < buffer.count {
-                    let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        throw AtomicFile.failure("cannot write \(temporary)")
-                    }
-                    offset += written
-                }
+            if let code = AtomicFile.writeAll(bytes, to: descriptor) {
+                errno = code
+                throw AtomicFile.failure("cannot write \(temporary)")
             }
         }
     }
@@ -62,6 +55,23 @@ public enum AtomicFile {
     static func temporaryPath(for path: String) -> String {
         // The collector skips dot files, so it never reads the half-written temporary one.
         return Paths.folder(of: path) + "/.\(Paths.name(of: path)).\(getpid()).tmp"
+    }
+
+    /// Writes all of `bytes` to `descriptor`, again where a write was interrupted or short.
+    /// - Returns: nil once all are written, else the `errno` of the write that failed.
+    static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Int32? {
+        bytes.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                offset += written
+            }
+            return nil
+        }
     }
 
     fileprivate static func failure(_ what: String) -> AtomicFileError {
