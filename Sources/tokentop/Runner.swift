@@ -462,6 +462,8 @@ struct Runner {
     private func stopAfterDashboard(
         _ engine: Engine, _ operations: OperationsLoop, abandoning: @escaping @Sendable () -> Void
     ) async {
+        // FIXME: in one of four fresh-clone CI runs a second Ctrl-C during the event command's 5 s grace went unseen
+        // (no message; the stop ran out the grace, then exited 130); the cause was not found.
         let signals = SignalSources.watch(Self.stopSignals) { number in
             guard number != SIGHUP else { return }
             operations.abandonEventCommands()
