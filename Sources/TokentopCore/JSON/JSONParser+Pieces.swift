@@ -18,20 +18,7 @@ extension JSONParser {
             return
         }
         while true {
-            skipWhitespace()
-            guard peek() == UInt8(ascii: "\"") else {
-                throw fail(
-                    names.isEmpty
-                        ? "expected a key in double quotes"
-                        : "expected a key in double quotes after ',' (JSON allows no trailing comma)")
-            }
-            let keyOffset = offset
-            let key = try parseString()
-            skipWhitespace()
-            guard peek() == UInt8(ascii: ":") else {
-                throw fail("expected ':' after the key \(ImportError.quoted(key))")
-            }
-            offset += 1
+            let (key, keyOffset) = try parseKey(first: names.isEmpty)
             guard names.insert(key).inserted else {
                 var error = fail("the key \(ImportError.quoted(key)) appears twice in one object", at: keyOffset)
                 error.duplicateKey = key

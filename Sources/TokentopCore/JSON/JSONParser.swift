@@ -56,21 +56,7 @@ struct JSONParser {
             return .object(object)
         }
         while true {
-            skipWhitespace()
-            guard peek() == UInt8(ascii: "\"") else {
-                throw fail(
-                    object.keys.isEmpty
-                        ? "expected a key in double quotes"
-                        : "expected a key in double "
-                            + "quotes after ',' (JSON allows no trailing comma)")
-            }
-            let keyOffset = offset
-            let key = try parseString()
-            skipWhitespace()
-            guard peek() == UInt8(ascii: ":") else {
-                throw fail("expected ':' after the key \(ImportError.quoted(key))")
-            }
-            offset += 1
+            let (key, keyOffset) = try parseKey(first: object.keys.isEmpty)
             let value = try parseValue()
             if !object.insert(key, value) {
                 // The top-level object is entered at depth 1.
@@ -115,6 +101,26 @@ struct JSONParser {
             default: throw fail("expected ',' or ']' in an array")
             }
         }
+    }
+
+    /// An object's key and the `:` after it, with where the key starts; `first` says whether it is the object's
+    /// first, for the message when a key is missing (a trailing comma).
+    mutating func parseKey(first: Bool) throws(JSONSyntaxError) -> (key: String, offset: Int) {
+        skipWhitespace()
+        guard peek() == UInt8(ascii: "\"") else {
+            throw fail(
+                first
+                    ? "expected a key in double quotes"
+                    : "expected a key in double quotes after ',' (JSON allows no trailing comma)")
+        }
+        let keyOffset = offset
+        let key = try parseString()
+        skipWhitespace()
+        guard peek() == UInt8(ascii: ":") else {
+            throw fail("expected ':' after the key \(ImportError.quoted(key))")
+        }
+        offset += 1
+        return (key, keyOffset)
     }
 
     mutating func parseString() throws(JSONSyntaxError) -> String {

@@ -234,14 +234,13 @@ extension Store {
                     nil
                 }
             if let field {
-                let token = field == "secret" ? "secret" : field.replacingOccurrences(of: "_", with: " ")
+                let token = Self.tokenName(field)
                 let place = dead.revokedAtProvider ? "at the provider and here" : "here"
                 throw ImportError(
                     file: bundle.source, entry: bundle.connectionLabel(index), field: field,
                     problem: "was this connection's \(token) before it was revoked \(place) at "
                         + "\(RFC3339.string(from: revokedAt)); a revoked \(token) is not imported again: a new one is "
-                        + "needed\(entry.scope == .user ? " (the user signs in again: `tokentop reauth ID`)" : ""); "
-                        + "nothing was imported")
+                        + "needed\(Self.signInHint(entry)); nothing was imported")
             }
         } else if let reason = dead.reauthReason {
             // The provider refused the stored refresh token (or key): the same one again would read as healthy,
@@ -257,15 +256,21 @@ extension Store {
                     nil
                 }
             if let field {
-                let token = field == "secret" ? "secret" : field.replacingOccurrences(of: "_", with: " ")
                 let state = dead.deleted ? "needed re-auth when it was deleted" : "needs re-auth"
                 throw ImportError(
                     file: bundle.source, entry: bundle.connectionLabel(index), field: field,
-                    problem: "is the \(token) the provider refused (this connection \(state): "
+                    problem: "is the \(Self.tokenName(field)) the provider refused (this connection \(state): "
                         + "\(SafeText.clean(reason))); it is not imported again: a new one is needed"
-                        + "\(entry.scope == .user ? " (the user signs in again: `tokentop reauth ID`)" : ""); "
-                        + "nothing was imported")
+                        + "\(Self.signInHint(entry)); nothing was imported")
             }
         }
+    }
+
+    /// A refused field as a message names it: `refresh token`, `access token`, `secret`.
+    private static func tokenName(_ field: String) -> String { field.replacingOccurrences(of: "_", with: " ") }
+
+    /// How a user connection gets a new token, for a refusal of a dead one; nothing for the other scopes.
+    private static func signInHint(_ entry: ImportBundle.ConnectionEntry) -> String {
+        entry.scope == .user ? " (the user signs in again: `tokentop reauth ID`)" : ""
     }
 }
