@@ -8,7 +8,7 @@ import TokentopTestSupport
 struct HostileProviderTests {
     /// A small Python server: redirects, echoes what it was sent, or trickles its answer.
     static let script = #"""
-        import http.server, json, sys, time, urllib.parse
+        import http.server, json, sys, threading, time, urllib.parse
         class H(http.server.BaseHTTPRequestHandler):
             def log_message(self, *a): pass
             def do_POST(self):
@@ -31,10 +31,13 @@ struct HostileProviderTests {
                     self.end_headers()
                     self.wfile.write(out)
                 elif self.path.split('?')[0] == '/slow-rotate':
-                    # Rotates at once, answers three seconds later (or ?seconds=N): a stop in between must not lose
-                    # the answer.
+                    # Rotates at once, answers three seconds later (or ?seconds=N, or ?held: once GET /release
+                    # came): a stop in between must not lose the answer.
                     self.server.issued += 1
-                    time.sleep(int(self.path.partition('seconds=')[2] or 3))
+                    if self.path.endswith('?held'):
+                        self.server.released.wait(120)
+                    else:
+                        time.sleep(int(self.path.partition('seconds=')[2] or 3))
                     out = json.dumps({'access_token': 'fake-at-%d' % self.server.issued, 'expires_in': 3600,
                         'refresh_token': 'fake-rt-rotated-%d' % self.server.issued}).encode()
                     self.send_response(200)
@@ -51,11 +54,14 @@ struct HostileProviderTests {
                         self.wfile.flush()
                         time.sleep(1)
             def do_GET(self):
+                if self.path == '/release':
+                    self.server.released.set()
                 self.send_response(200)
                 self.end_headers()
                 self.wfile.write(str(self.server.issued).encode())
         server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
         server.issued = 0
+        server.released = threading.Event()
         print(server.server_port, flush=True)
         server.serve_forever()
         """#

@@ -152,7 +152,7 @@ struct RekeyWhileRunningTests {
             "slow.json",
             """
             {"integrations": [{"id": "slow", "provider": "slow",
-              "token_url": "\(server.url("/slow-rotate?seconds=12"))",
+              "token_url": "\(server.url("/slow-rotate?held"))",
               "client_id": "fake-client", "client_secret": "fake-client-secret-0001"}],
              "connections": [{"id": "slow-1", "integration": "slow", "scope": "user", "subject": "u@example.com",
               "access_token": "fake-at-0", "refresh_token": "fake-rt-original", "expires_in": 3600}]}
@@ -161,8 +161,8 @@ struct RekeyWhileRunningTests {
         let errors = sandbox.root.appendingPathComponent("refresh.err").path
         let refresh = try Binary.start(["refresh", "slow-1"], environment: env, stderr: errors)
         defer { refresh.kill() }
-        // The provider rotates at once and answers 12 seconds later: rekey now, while the answer is on its way.
-        // A debug build under the whole suite's load may take many seconds to send it.
+        // The provider rotates at once and answers only once released: rekey now, while the answer is on its way.
+        // A debug build under the whole suite's load may take many seconds to send it, and rekey many to start.
         let issued = server.url("/issued")
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, (try? String(contentsOf: issued, encoding: .utf8)) != "1" {
@@ -175,6 +175,7 @@ struct RekeyWhileRunningTests {
         #expect(refused.stderr.contains("let any refresh command end"), "\(refused.stderr)")
         #expect(refused.stderr.contains("nothing was changed"), "\(refused.stderr)")
 
+        _ = try String(contentsOf: server.url("/release"), encoding: .utf8)
         #expect(await refresh.wait() == 0, "\((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")")
         let rekey = try Binary.run(["rekey"], environment: env)
         #expect(rekey.status == 0, "\(rekey.stderr)")
