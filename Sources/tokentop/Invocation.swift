@@ -86,8 +86,8 @@ extension Invocation {
             let next = arguments[index]
             if next.hasPrefix("--"), next.count > 2 {
                 throw UsageError(
-                    description: "\(flag) needs a value, not the option '\(next)' (write \(flag)=\(next) for a value "
-                        + "that starts with --)")
+                    description: "\(flag) needs a value, not the option \(Self.quoted(next)) (write "
+                        + "\(flag)=\(SafeText.name(next)) for a value that starts with --)")
             }
             return next
         }
@@ -215,7 +215,7 @@ extension Invocation {
             case "--": positional.append(contentsOf: arguments[(index + 1)...]); index = arguments.count
             default:
                 if argument.hasPrefix("-") && argument.count > 1 {
-                    throw UsageError(description: "unknown option '\(argument)'")
+                    throw UsageError(description: "unknown option \(Self.quoted(argument))")
                 }
                 positional.append(argument)
             }
@@ -229,19 +229,19 @@ extension Invocation {
         }
         let verb = positional.first
         let operands = Array(positional.dropFirst())
+        /// The operands as a usage error quotes them.
+        let typed = Self.quoted(operands.joined(separator: " "))
         func allow(_ allowed: Set<String>) throws(UsageError) {
             if let extra = flags.first(where: { !allowed.contains($0) }) {
                 throw UsageError(description: "\(extra) does not apply to '\(verb ?? "tokentop")'")
             }
         }
         func exactly(_ count: Int, _ what: String) throws(UsageError) {
-            // FIXME: usage errors quote operands and option values in '…' as given: a line break in one (`show 'a
-            // b' c`) still splits the message; they should spell unsafe ones out as SafeText.name does.
             guard operands.count == count else {
                 throw UsageError(
                     description: operands.count < count
                         ? "'\(verb!)' needs \(what)"
-                        : "'\(verb!)' takes \(what), not '\(operands.joined(separator: " "))'")
+                        : "'\(verb!)' takes \(what), not \(typed)")
             }
         }
         /// An empty operand (`show ''`, an unset shell variable) names nothing: said so, not looked up.
@@ -282,7 +282,7 @@ extension Invocation {
             try allow([])
             guard operands.count <= 1 else {
                 throw UsageError(
-                    description: "'export' takes at most one file, not '\(operands.joined(separator: " "))'")
+                    description: "'export' takes at most one file, not \(typed)")
             }
             try nonEmpty("file name", hint: "name a file, or - (or nothing) for standard output")
             command = .exportStore(path: operands.first)
@@ -334,7 +334,7 @@ extension Invocation {
             try allow([])
             guard operands.count <= 1 else {
                 throw UsageError(
-                    description: "'explain' takes at most one scope, not '\(operands.joined(separator: " "))'")
+                    description: "'explain' takes at most one scope, not \(typed)")
             }
             var scope: IdentityScope?
             if let operand = operands.first { scope = try Self.choice(operand, "scope") }
@@ -347,11 +347,11 @@ extension Invocation {
             try allow(["--roff"])
             guard operands.count <= 1 else {
                 throw UsageError(
-                    description: "'help' takes at most one command, not '\(operands.joined(separator: " "))'")
+                    description: "'help' takes at most one command, not \(typed)")
             }
             if let topic = operands.first, Usage.help(topic) == nil {
                 let names = Usage.commands.map(\.name).joined(separator: ", ")
-                throw UsageError(description: "no command '\(topic)'; commands are \(names)")
+                throw UsageError(description: "no command \(Self.quoted(topic)); commands are \(names)")
             }
             command = flags.contains("--roff") ? .manPage : .help(topic: operands.first)
         case "version":
@@ -359,7 +359,7 @@ extension Invocation {
             // `tokentop --version extra` asked for something besides the version; saying only the version hides it.
             guard operands.isEmpty else {
                 throw UsageError(
-                    description: "'\(versionSpelling)' takes no operands, not '\(operands.joined(separator: " "))'")
+                    description: "'\(versionSpelling)' takes no operands, not \(typed)")
             }
             command = .version
         case "config":
@@ -371,7 +371,7 @@ extension Invocation {
             try exactly(0, "no operands")
             command = .migrate
         case let other?:
-            throw UsageError(description: "unknown command '\(other)'")
+            throw UsageError(description: "unknown command \(Self.quoted(other))")
         }
         return Invocation(
             command: command, database: database, settings: settings, flagNames: flagNames, configFile: configFile)
@@ -439,6 +439,13 @@ extension Invocation {
         throw UsageError(description: "\(flag) needs a value, not only blanks")
     }
 
+    /// What the user typed, as a usage error quotes it: in single quotes when it holds nothing unsafe, else spelled
+    /// out as ``SafeText/name(_:)`` does (`"a\nb"`), so that the message stays one line and shows what was given.
+    static func quoted(_ text: String) -> String {
+        let named = SafeText.name(text)
+        return named == text ? "'\(text)'" : named
+    }
+
     /// A number within `range`, in plain decimal digits, or a usage error naming the flag, the value and the form.
     private static func number(
         _ text: String, _ flag: String, range: ClosedRange<Double>, whole: Bool = false
@@ -449,7 +456,7 @@ extension Invocation {
             let low =
                 range.lowerBound == range.lowerBound.rounded() ? "\(Int(range.lowerBound))" : "\(range.lowerBound)"
             throw UsageError(
-                description: "\(flag) needs \(kind) from \(low) to \(Int(range.upperBound)), not '\(text)'")
+                description: "\(flag) needs \(kind) from \(low) to \(Int(range.upperBound)), not \(quoted(text))")
         }
         return value
     }
@@ -459,7 +466,7 @@ extension Invocation {
         let plain = isPlainDecimal(text, whole: false)
         guard plain, let value = Double(text), value >= 1, value <= 86_400 else {
             let form = plain ? "" : " in plain decimal digits"
-            throw UsageError(description: "\(flag) takes seconds from 1 to 86400\(form), not '\(text)'")
+            throw UsageError(description: "\(flag) takes seconds from 1 to 86400\(form), not \(quoted(text))")
         }
         return value
     }
@@ -472,7 +479,7 @@ extension Invocation {
             let names = T.allCases.map(\.rawValue).joined(separator: ", ")
             throw UsageError(
                 description: text.isEmpty
-                    ? "an empty \(noun); use one of \(names)" : "unknown \(noun) '\(text)'; use one of \(names)")
+                    ? "an empty \(noun); use one of \(names)" : "unknown \(noun) \(quoted(text)); use one of \(names)")
         }
         return value
     }

@@ -141,6 +141,10 @@ struct CommandLineTests {
         (["list", "--scope", "galaxy"], "unknown scope 'galaxy'"),
         (["show"], "'show' needs one connection id"),
         (["refresh"], "'refresh' needs at least one connection id"),
+        // What the user typed is spelled out when it holds a line break or a control character: one line still.
+        (["show", "a\nb", "c"], #"'show' takes one connection id, not "a\nb c""#),
+        (["fro\u{1B}[2Jb"], #"unknown command "fro\u001b[2Jb""#),
+        (["list", "--scope", "org\r"], #"unknown scope "org\r""#),
         (
             ["list", "--store", "mysql://u:fake-pw-0001@127.0.0.1/y"],
             "--store mysql://u@127.0.0.1/y is not a PostgreSQL URL"
@@ -151,7 +155,10 @@ struct CommandLineTests {
         defer { sandbox.remove() }
         let run = try Binary.run(arguments, environment: sandbox.environment)
         #expect(run.status == 2)
-        #expect(run.stderr.contains(message), "\(run.stderr)")
+        // The message and the pointer to the help, a line each.
+        let lines = run.stderr.split(separator: "\n")
+        #expect(lines.first?.contains(message) == true, "\(run.stderr)")
+        #expect(lines.dropFirst() == ["Run 'tokentop --help' for usage."], "\(run.stderr)")
         #expect(run.stdout.isEmpty)
     }
 
