@@ -44,6 +44,19 @@ struct AuditLogTests {
         #expect(try store.verifyAudit() == AuditVerification(entries: 3, firstBroken: nil, problem: nil))
     }
 
+    /// A time edited into text (`SET at = 'yesterday'`) is named by table, column and entry, not read as 1970.
+    @Test func anEntryTimeEditedIntoTextIsNamed() throws {
+        let store = try store()
+        try fill(store)
+        try tamper(store, "UPDATE audit SET at = 'yesterday' WHERE seq = 2")
+        let error = try #require(throws: StoreError.self) { try store.auditLog() }
+        #expect(
+            error.message.contains(
+                "table audit, column at, row 2 holds \"yesterday\", not a time in seconds since 1970; set it to a "
+                    + "number of seconds or NULL, or restore the audit log from an export"),
+            "\(error.message)")
+    }
+
     @Test func entriesChainAndVerify() throws {
         let store = try store()
         try fill(store)

@@ -138,6 +138,26 @@ import Testing
         }
     }
 
+    /// The same for a history entry's time: named by its connection, not shown as an entry of 1970.
+    @Test func aHistoryTimeEditedIntoTextIsNamed() throws {
+        let directory = try StoreTemporaryDirectory()
+        let store = try StoreFixtures.store(in: directory)
+        try store.appendHistory(
+            HistoryEntry(at: StoreFixtures.epoch, connectionID: "acme-alice", kind: .refreshed, message: "renewed"))
+        try store.database.execute("UPDATE history SET at = 'soon' WHERE connection_id = 'acme-alice'")
+        let reads: [() throws -> Any] = [
+            { try store.history(connectionID: "acme-alice", limit: 10) }, { try store.recentHistory(limit: 10) },
+        ]
+        for read in reads {
+            let error = try #require(throws: StoreError.self) { try read() }
+            #expect(
+                error.message.contains(
+                    "table history, column at, row of connection acme-alice holds \"soon\", not a time in seconds "
+                        + "since 1970; set it to a number of seconds or NULL, or delete that row"),
+                "\(error.message)")
+        }
+    }
+
     @Test func aLockHeldPastTheTimeoutIsReportedAsBusy() throws {
         let directory = try StoreTemporaryDirectory()
         let path = directory.file("busy.sqlite3")

@@ -68,8 +68,8 @@ struct SQLRow {
         }
     }
 
-    // FIXME: history, audit, processes and lease times still read text edited into them as 0 (1970); only a
-    // connection's times go through time(_:), which refuses it.
+    // FIXME: process heartbeats and lease times still read text edited into them as 0 (1970): an entry seen
+    // long ago, a lease already over; connections, history and audit times go through time(_:), which refuses it.
     func date(_ column: Int32) -> Date? { double(column).map { Date(timeIntervalSince1970: $0) } }
 
     /// What a column that should hold a time holds instead, for an error that names the column and the row.

@@ -90,7 +90,11 @@ extension Store {
             "SELECT seq, at, os_user, action, target, outcome, detail, previous_hash, hash FROM audit ORDER BY seq"
         ) { row in
             AuditEntry(
-                sequence: row.int(0), at: row.date(1) ?? .distantPast, user: row.string(2) ?? "",
+                sequence: row.int(0),
+                at: try storedTime(
+                    row, 1, table: "audit", named: "at", row: "\(row.int(0))",
+                    remedy: "restore the audit log from an export") ?? .distantPast,
+                user: row.string(2) ?? "",
                 action: AuditEntry.Action(rawValue: row.string(3) ?? "") ?? .refresh, target: row.string(4),
                 outcome: row.string(5) ?? "", detail: row.string(6) ?? "", previousHash: row.string(7) ?? "",
                 hash: row.string(8) ?? "")

@@ -160,15 +160,24 @@ extension Store {
     /// The time in `column` of the row of connection `id`; one that is no time is named by table, column and row,
     /// rather than read as 1970.
     private func time(_ row: SQLRow, _ column: Int32, of id: String) throws -> Date? {
+        try storedTime(
+            row, column, table: "connections", named: Self.connectionColumnNames[Int(column)],
+            row: SafeText.name(id), remedy: "import the credential again")
+    }
+
+    /// The time in `column` (called `name`) of a row of `table`, or nil for NULL; one that is no time (text a hand
+    /// edit left, NaN) is an error naming the table, the column and the row (`described`), not a time in 1970.
+    func storedTime(
+        _ row: SQLRow, _ column: Int32, table: String, named name: String, row described: String, remedy: String
+    ) throws -> Date? {
         do {
             return try row.time(column)
         } catch {
             throw StoreError(
                 .notADatabase,
-                "the database \(path) holds data tokentop cannot read: table connections, column "
-                    + "\(Self.connectionColumnNames[Int(column)]), row \(SafeText.name(id)) holds \(error.stored), "
-                    + "not a time in seconds since 1970; set it to a number of seconds or NULL, or import the "
-                    + "credential again", path: path)
+                "the database \(path) holds data tokentop cannot read: table \(table), column \(name), row "
+                    + "\(described) holds \(error.stored), not a time in seconds since 1970; set it to a number of "
+                    + "seconds or NULL, or \(remedy)", path: path)
         }
     }
 
@@ -248,7 +257,10 @@ extension Store {
             }
         }
         return HistoryEntry(
-            at: row.date(0) ?? Date(timeIntervalSince1970: 0), connectionID: connectionID,
+            at: try storedTime(
+                row, 0, table: "history", named: "at", row: "of connection \(SafeText.name(connectionID))",
+                remedy: "delete that row") ?? Date(timeIntervalSince1970: 0),
+            connectionID: connectionID,
             kind: try value(row.string(2), HistoryEntry.Kind.self, { "history kind of connection \(connectionID)" }),
             message: row.string(3) ?? "", error: error)
     }
