@@ -35,6 +35,13 @@ import TokentopTestSupport
         ),
         ("history", 0, "at", "1e300", "tables.history[0] (id 1): at: expected seconds since 1970"),
         ("history", 0, "id", "-1", "id: expected a whole number from 0 to 2^53, found -1"),
+        // What the history reader would refuse only after the restore wrote every row.
+        ("history", 0, "kind", "\"exploded\"", "tables.history[0] (id 1): kind: unknown value \"exploded\""),
+        ("history", 0, "error", "\"{not json\"", "error: is not an error as tokentop records one"),
+        (
+            "history", 0, "message", "\"\(String(repeating: "m", count: 65_537))\"",
+            "message: is 65537 bytes long, more than the 64 KiB any field may be"
+        ),
         ("audit", 0, "seq", "-1", "tables.audit[0] (seq -1): seq: expected a whole number"),
         // The import file's rules of meaning, which a second tester found the export path lacked.
         ("connections", 0, "parent_id", "\"acme-alice\"", "parent_id: a connection cannot be its own parent"),

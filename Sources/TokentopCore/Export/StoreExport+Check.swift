@@ -77,6 +77,7 @@ extension StoreExport {
                 try checkConnection(row, fields: reader(row, entry: entry), entry: entry)
                 try checkReference(row, table: table, column: "integration_id", target: "integrations", entry: entry)
             case "history":
+                try checkHistory(row, fields: reader(row, entry: entry))
                 // The entry `tokentop delete` leaves names the connection it deleted, which is no longer there.
                 if case .text(HistoryEntry.Kind.deleted.rawValue)? = row.first(where: { $0.column == "kind" })?.value {
                     break
@@ -178,6 +179,23 @@ extension StoreExport {
         /// Holds a connection to the import file's rules of meaning: names from their lists, a subject and a
         /// workspace visible and bounded, a secret set no later than ``now``, a derived connection with a parent
         /// (which ``endTable(_:)`` checks once every connection is known), and a token for each fingerprint.
+        /// A history entry as tokentop reads it back: a kind it knows, an error it can decode, and a message no
+        /// longer than any field may be (a message of megabytes held the detail view for seconds at each frame).
+        private func checkHistory(_ row: StoreDump.Row, fields: ImportFieldReader) throws {
+            _ = try fields.choice("kind", HistoryEntry.Kind.self)
+            for (column, value) in row {
+                guard case .text(let text) = value else { continue }
+                switch column {
+                case "message" where text.utf8.count > ImportFieldReader.maximumStringBytes:
+                    throw fields.fail(
+                        column, "is \(text.utf8.count) bytes long, more than the 64 KiB any field may be")
+                case "error" where (try? JSONDecoder().decode(ProviderError.self, from: Data(text.utf8))) == nil:
+                    throw fields.fail(column, "is not an error as tokentop records one (JSON with kind and error)")
+                default: break
+                }
+            }
+        }
+
         private mutating func checkConnection(
             _ row: StoreDump.Row, fields: ImportFieldReader, entry: String
         ) throws {

@@ -43,7 +43,7 @@ public struct TokenGrant: Sendable, Equatable {
 
 /// One entry of a connection's history: what the refresh actor or an operator did, and how it ended.
 public struct HistoryEntry: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
         case imported
         case refreshed
         case refreshFailed = "refresh_failed"
