@@ -166,6 +166,16 @@ import TokentopCore
         #expect(harness.dashboard.filter.unicodeScalars.count == Dashboard.filterLimit)
     }
 
+    /// A filter longer than its line shows its end, where the next character goes, after `…`.
+    @Test func aLongFilterShowsWhereTypingGoes() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.press(.character("/"))
+        let lines = harness.send(TerminalInput.characters(String(repeating: "x", count: 150) + "ZQ"))
+        #expect(lines[38].hasPrefix("/…xxx"), "\(lines[38])")
+        #expect(lines[38].contains("xZQ "), "\(lines[38])")
+    }
+
     @Test func backspaceEditsTheFilter() {
         let harness = Fixtures.harness()
         harness.frame()

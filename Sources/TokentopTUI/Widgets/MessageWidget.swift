@@ -7,9 +7,10 @@ struct MessageWidget: Widget {
         let right = canvas.putRight(Self.position(dashboard) + " ", in: rect, row: 0, style: theme[.row])
         let room = max(0, right - rect.column - 1)
         if dashboard.isEditingFilter {
+            // A filter longer than the line shows its end, where typing goes, after `…`.
             let used = canvas.put(
-                "/" + dashboard.filter, row: rect.row, column: rect.column, width: room - 1,
-                style: theme[.row])
+                "/" + dashboard.filter.truncatedFromLeft(toWidth: room - 2), row: rect.row, column: rect.column,
+                width: room - 1, style: theme[.row])
             // The terminal cursor is hidden, so a reverse-video block shows where typing goes.
             var block = theme[.row]
             block.attributes.insert(.reverse)
