@@ -39,6 +39,14 @@ import Testing
                 == Self.prefix + "members: has 200000 entries, more than the 1000 allowed")
     }
 
+    /// A member named twice would be listed twice under a heading that counts one.
+    @Test func aRepeatedMemberIsRefused() throws {
+        let members = "[\"ann@example.com\", \"bob@example.com\", \"ann@example.com\"]"
+        #expect(
+            try Self.error(Self.file(members: members))
+                == Self.prefix + "members[2]: repeats members[0]; name each member once")
+    }
+
     @Test func aLongMemberOrWorkspaceIsRefused() throws {
         let member = "[\"ok@example.com\", \"\(String(repeating: "b", count: 321))\"]"
         #expect(

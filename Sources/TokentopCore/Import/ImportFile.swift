@@ -376,6 +376,13 @@ public enum ImportFile {
         let workspace = try reader.workspace("workspace")
         // The dashboard lists and filters members on every frame; an address is at most 320 characters (RFC 3696).
         let members = try reader.strings("members", maximumCount: Self.maximumMembers, entries: memberEntries) ?? []
+        // A member named twice would be listed twice under a heading that counts people.
+        var seen: [String: Int] = [:]
+        for (index, member) in members.enumerated() {
+            if let first = seen.updateValue(index, forKey: member) {
+                throw reader.fail("members[\(index)]", "repeats members[\(first)]; name each member once")
+            }
+        }
         let secretSetAt = try reader.time("secret_set_at")
         // As for every time of the file: not more than ten years ahead (a demo or a test may run on a later clock).
         // That it has passed at the moment of the import is the store's to check, on the import's clock.
