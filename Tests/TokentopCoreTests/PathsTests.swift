@@ -21,4 +21,14 @@ struct PathsTests {
         #expect(AtomicFile.temporaryPath(for: ".") == "./...\(pid).tmp")
         #expect(AtomicFile.temporaryPath(for: "/srv/metrics.prom") == "/srv/.metrics.prom.\(pid).tmp")
     }
+
+    /// An empty or relative `HOME` falls back to the account's home directory, as the password database names it.
+    @Test(arguments: ["", "relative/home"])
+    func aHomeThatIsNoAbsolutePathIsTheAccounts(home: String) throws {
+        let account = String(cString: try #require(getpwuid(getuid())?.pointee.pw_dir))
+        let database = "/.local/share/tokentop/tokentop.sqlite3"
+        #expect(Paths.defaultDatabase(environment: ["HOME": home]) == account + database)
+        #expect(Paths.configDirectory(environment: ["HOME": home]) == account + "/.config/tokentop")
+        #expect(Paths.defaultDatabase(environment: ["HOME": "/srv/ops"]) == "/srv/ops" + database)
+    }
 }

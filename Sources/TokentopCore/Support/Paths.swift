@@ -37,7 +37,17 @@ public enum Paths {
 
     private static func base(_ variable: String, fallback: String, environment: [String: String]) -> String {
         if let value = environment[variable], value.hasPrefix("/") { return value }
-        let home = environment["HOME"] ?? NSHomeDirectory()
-        return home + "/" + fallback
+        return home(environment: environment) + "/" + fallback
+    }
+
+    /// `HOME` when it is an absolute path, else the account's home directory: an empty or relative `HOME` (`HOME=`
+    /// in a service's unit) put the store at `/.local/share/…` or under whatever directory tokentop started in.
+    static func home(environment: [String: String]) -> String {
+        if let home = environment["HOME"], home.hasPrefix("/") { return home }
+        if let account = getpwuid(getuid()), let directory = account.pointee.pw_dir {
+            let home = String(cString: directory)
+            if home.hasPrefix("/") { return home }
+        }
+        return NSHomeDirectory()
     }
 }
