@@ -440,6 +440,25 @@ import TokentopCore
         #expect(harness.dashboard.marked == ["gh-alice", "gh-zoe"])
     }
 
+    /// Marks outlive a filter; `u` drops them all at once, and says how many, so that `r` and `x` act on the cursor
+    /// row again.
+    @Test func uUnmarksEveryRowEvenThoseAFilterHides() throws {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.press(.character(" "), .character(" "))
+        harness.press(.character("/"))
+        harness.type("slack")
+        harness.press(.enter)
+        #expect(harness.dashboard.marked == ["gh-alice", "gh-zoe"])
+        var lines = harness.press(.character("u"))
+        #expect(harness.dashboard.marked.isEmpty)
+        #expect(lines[38].hasPrefix(" unmarked 2 rows"), "\(lines[38])")
+        lines = harness.press(.character("u"))
+        #expect(lines[38].hasPrefix(" no row is marked"), "\(lines[38])")
+        harness.press(.character("x"))
+        #expect(harness.text.contains("Revoke slack-"), "\(harness.text)")
+    }
+
     @Test func revokeAsksFirst() {
         let harness = Fixtures.harness()
         harness.frame()
@@ -525,13 +544,16 @@ import TokentopCore
         let harness = Fixtures.harness()
         harness.frame()
         let lines = harness.press(.character("?"))
-        let moves: Set<ListAction> = [.up, .down, .pageUp, .pageDown, .first, .last]
-        for binding in KeyBinding.list where !moves.contains(binding.action) {
+        let paired: Set<ListAction> = [.up, .down, .pageUp, .pageDown, .first, .last, .toggleMark, .unmarkAll]
+        for binding in KeyBinding.list where !paired.contains(binding.action) {
             #expect(
                 lines.contains { $0.contains("│ \(binding.label.padded(toWidth: 8))  \(binding.summary)") },
                 "help lacks \(binding.label)")
         }
-        for moving in ["↑↓ k j    cursor up, down", "PgUp/Dn   one page up, down", "g G       first row, last row"] {
+        for moving in [
+            "↑↓ k j    cursor up, down", "PgUp/Dn   one page up, down", "g G       first row, last row",
+            "space u   mark or unmark the row; u unmarks every row, hidden too",
+        ] {
             #expect(lines.contains { $0.contains("│ \(moving)") }, "help lacks \(moving)")
         }
         harness.press(.character("q"))

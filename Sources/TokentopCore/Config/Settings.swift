@@ -67,7 +67,8 @@ public struct Settings: Sendable, Equatable {
 
     /// The dashboard actions whose keys the `keys` setting may change.
     public static let bindableActions = [
-        "refresh", "revoke", "reauth", "help", "quit", "filter", "sort", "mark", "details", "explain", "copy",
+        "refresh", "revoke", "reauth", "help", "quit", "filter", "sort", "mark", "unmark", "details", "explain",
+        "copy",
     ]
 
     /// Every character the dashboard's list answers to before any override, with what it does: a bindable action
@@ -77,6 +78,6 @@ public struct Settings: Sendable, Equatable {
         "k": "cursor up", "j": "cursor down", "g": "first row", "G": "last row", "/": "filter",
         "1": "one scope", "2": "one scope", "3": "one scope", "4": "one scope", "5": "one scope",
         "0": "every scope", "s": "sort", " ": "mark", "r": "refresh", "x": "revoke", "a": "reauth", "i": "explain",
-        "c": "copy", "?": "help", "q": "quit",
+        "c": "copy", "?": "help", "q": "quit", "u": "unmark",
     ]
 }

@@ -33,6 +33,12 @@ extension Dashboard {
             if marks.remove(id) == nil { marks.insert(id) }
             setMarked(marks)
             moveCursor(by: 1)
+        case .unmarkAll:
+            guard !marked.isEmpty else { return say("no row is marked") }
+            // Marks outlive a filter, so that `r` and `x` may act on rows gathered under several: say how many went.
+            let count = marked.count
+            setMarked([])
+            say(count == 1 ? "unmarked 1 row" : "unmarked \(count) rows")
         case .refresh: askToRefresh(targets)
         case .copy:
             guard let id = cursorConnection?.id else { return say("no connection under the cursor", isError: true) }

@@ -3,7 +3,7 @@ import TokentopCore
 /// What a key does in the connection list.
 enum ListAction: Equatable {
     case up, down, pageUp, pageDown, first, last
-    case openDetail, startFilter, scope, allScopes, cycleSort, toggleMark
+    case openDetail, startFilter, scope, allScopes, cycleSort, toggleMark, unmarkAll
     case refresh, revoke, reauth, explain, copy, help, back, quit
 }
 
@@ -40,6 +40,9 @@ struct KeyBinding {
             keys: [.character("s")], label: "s", action: .cycleSort,
             summary: "sort within each scope: " + SortOrder.allCases.map(\.rawValue).joined(separator: " → ")),
         KeyBinding(keys: [.character(" ")], label: "space", action: .toggleMark, summary: "mark or unmark the row"),
+        KeyBinding(
+            keys: [.character("u")], label: "u", action: .unmarkAll,
+            summary: "unmark every row (marks stay through filters and scopes)"),
         KeyBinding(
             keys: [.character("r")], label: "r", action: .refresh,
             summary: "refresh the marked rows, or the cursor row"),
@@ -80,7 +83,7 @@ struct KeyMap {
     /// The actions a configuration may rebind, by the name the configuration file uses.
     static let bindable: [String: ListAction] = [
         "refresh": .refresh, "revoke": .revoke, "reauth": .reauth, "help": .help, "quit": .quit,
-        "filter": .startFilter, "sort": .cycleSort, "mark": .toggleMark, "details": .openDetail,
+        "filter": .startFilter, "sort": .cycleSort, "mark": .toggleMark, "unmark": .unmarkAll, "details": .openDetail,
         "explain": .explain, "copy": .copy,
     ]
 

@@ -1,7 +1,7 @@
 /// The `?` overlay: every key of the key table, and what it does.
 struct HelpWidget: Widget {
-    /// The overlay's lines for `keys`: one per binding, except that each pair of opposite moves shares one, so
-    /// that the whole table fits the smallest terminal the dashboard takes (80×24).
+    /// The overlay's lines for `keys`: one per binding, except that each pair of opposite moves shares one, as
+    /// marking and unmarking all do, so that the whole table fits the smallest terminal the dashboard takes (80×24).
     static func lines(_ keys: KeyMap) -> [String] {
         let labelWidth = 8
         var rows: [(label: String, summary: String)] = []
@@ -10,7 +10,11 @@ struct HelpWidget: Widget {
             case .up: rows.append(("↑↓ k j", "cursor up, down"))
             case .pageUp: rows.append(("PgUp/Dn", "one page up, down"))
             case .first: rows.append(("g G", "first row, last row (also Home, End)"))
-            case .down, .pageDown, .last: continue
+            case .toggleMark:
+                let unmark = keys.label(.unmarkAll)
+                let summary = "mark or unmark the row; \(unmark) unmarks every row, hidden too"
+                rows.append(("\(binding.label) \(unmark)", summary))
+            case .down, .pageDown, .last, .unmarkAll: continue
             case .back: rows.append((binding.label, KeyBinding.escapeSummary(quit: keys.label(.quit))))
             default: rows.append((binding.label, binding.summary))
             }
