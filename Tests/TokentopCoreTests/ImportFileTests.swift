@@ -669,6 +669,8 @@ import Testing
         ("https://auth.acme.test/oauth/tok%zzen", "has a % not followed by two hexadecimal digits; write a literal % as %25"),
         ("https://auth.acme.test/oauth/tok%2", "has a % not followed by two hexadecimal digits; write a literal % as %25"),
         ("https://auth.acme.test/oauth/to ken", "contains a space or a line break; write a space in a path as %20"),
+        // Written escaped for the JSON text: the URL holds one backslash.
+        (#"https://auth.acme.test/oauth\\token"#, "has a backslash, which browsers and many HTTP libraries send as /; write it as %5C"),
         ("http://127.0.0.1:99999999999999999999/token", "has the port 999999999999, which no server listens on (ports are 1 to 65535)"),
     ])
     func aURLThatWouldBeSentElsewhereIsRefused(url: String, problem: String) throws {

@@ -39,14 +39,19 @@ final class PostgresDatabase: SQLDatabase {
         location.hasPrefix("postgres://") || location.hasPrefix("postgresql://")
     }
 
-    /// `url` without a password or query parameters (which may carry one).
+    /// `url` without its password, and without the query parameters that carry one (``secretParameters``).
     static func redacted(_ url: String) -> String {
         guard var components = URLComponents(string: url) else { return "the --store URL" }
         components.password = nil
-        components.query = nil
+        // A parameter may send the session elsewhere (`?host=/run/other`): shown, all but passwords.
+        let shown = components.queryItems?.filter { !Self.secretParameters.contains($0.name.lowercased()) } ?? []
+        components.queryItems = shown.isEmpty ? nil : shown
         components.fragment = nil
         return components.string ?? "the --store URL"
     }
+
+    /// The libpq parameters whose value is a secret, left out of a URL shown in messages.
+    static let secretParameters: Set<String> = ["password", "sslpassword"]
 
     /// `text` with the value of each libpq `password` keyword (`password=…`, `password = '…'`) replaced by
     /// `[redacted]`: a `key=value` connection string given where tokentop takes only a URL is quoted back safely.
