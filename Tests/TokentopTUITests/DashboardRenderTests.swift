@@ -273,11 +273,17 @@ import Testing
         let lines = Fixtures.harness(columns: 200, snapshot: Fixtures.snapshot(notice: notice)).frame()
         #expect(lines[2] == " ! \(notice)")
         #expect(lines[3].contains("STATUS"))
-        // Narrower than the notice: it ends in an ellipsis rather than pushing the table down.
+        // Narrower than the notice: it wraps onto a second line, indented, so that its remedy still shows.
         let narrow = Fixtures.harness(columns: 120, snapshot: Fixtures.snapshot(notice: notice)).frame()
         #expect(narrow[2].hasPrefix(" ! database problem: cannot write the database /srv/tt.sqlite3"))
-        #expect(narrow[2].hasSuffix("…") && narrow[2].displayWidth == 120, "\(narrow[2])")
-        #expect(narrow[3].contains("STATUS"))
+        #expect(narrow[3].hasPrefix("   "), "\(narrow[3])")
+        #expect(narrow[3].hasSuffix("or choose another file with --db"), "\(narrow[3])")
+        #expect(narrow[4].contains("STATUS"))
+        // Longer than two lines: the second ends in an ellipsis rather than pushing the table further down.
+        let long = Fixtures.harness(columns: 80, rows: 24, snapshot: Fixtures.snapshot(notice: notice + notice))
+            .frame()
+        #expect(long[3].hasSuffix("…") && long[3].displayWidth == 80, "\(long[3])")
+        #expect(long[4].contains("STATUS"))
     }
 
     @Test func eachOpenProviderBreakerIsOneBannerLine() {

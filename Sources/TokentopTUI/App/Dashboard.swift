@@ -59,7 +59,7 @@ final class Dashboard {
     /// The clock the countdowns use.
     var now: Date { backend.timeSource.now() }
 
-    var layout: Layout { Layout(size: size, noticeLines: NoticeWidget.lineCount(snapshot)) }
+    var layout: Layout { Layout(size: size, noticeLines: NoticeWidget.lineCount(snapshot, width: size.columns)) }
 
     /// The connection under the cursor.
     var cursorConnection: Connection? {
