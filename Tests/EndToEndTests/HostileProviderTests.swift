@@ -34,6 +34,7 @@ struct HostileProviderTests {
                     # Rotates at once, answers three seconds later (or ?seconds=N, or ?held: once GET /release
                     # came): a stop in between must not lose the answer.
                     self.server.issued += 1
+                    self.server.seen.append(form.get('refresh_token', [''])[0])
                     if self.path.endswith('?held'):
                         self.server.released.wait(120)
                     else:
@@ -44,6 +45,11 @@ struct HostileProviderTests {
                     self.send_header('Content-Type', 'application/json')
                     self.end_headers()
                     self.wfile.write(out)
+                elif self.path == '/revoke':
+                    # RFC 7009: every token it is sent is revoked, and GET /revoked lists them.
+                    self.server.revoked.append(form.get('token', [''])[0])
+                    self.send_response(200)
+                    self.end_headers()
                 elif self.path == '/drip':
                     self.send_response(200)
                     self.send_header('Content-Type', 'application/json')
@@ -58,9 +64,15 @@ struct HostileProviderTests {
                     self.server.released.set()
                 self.send_response(200)
                 self.end_headers()
-                self.wfile.write(str(self.server.issued).encode())
+                # The refresh tokens /slow-rotate was sent and the tokens /revoke revoked, one a line; else the count
+                # of tokens issued.
+                lists = {'/seen': self.server.seen, '/revoked': self.server.revoked}
+                out = '\n'.join(lists[self.path]) if self.path in lists else str(self.server.issued)
+                self.wfile.write(out.encode())
         server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
         server.issued = 0
+        server.seen = []
+        server.revoked = []
         server.released = threading.Event()
         print(server.server_port, flush=True)
         server.serve_forever()
