@@ -144,7 +144,8 @@ struct Runner {
             return 0
         case .importFile(let path):
             let summary = try ImportFile.run(
-                path: path, openStore: { try openStore(create: $0) }, user: OperatorIdentity.current(), at: Date())
+                path: path, openStore: { try openStore(create: $0) }, user: OperatorIdentity.current(), at: Date(),
+                waiting: { Output.error("note: \($0)") })
             Output.out("imported \(ImportFile.displayName(path)) into \(storeName): \(summary)")
             return 0
         case .exportStore(let path):

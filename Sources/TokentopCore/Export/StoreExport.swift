@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Secrets stay sealed: each sealed value is bound to its row (the connection or integration id is its additional
 /// authenticated data), so it is copied as ciphertext and opens in a store that uses the same key. The format is
-/// documented in `docs/import-format.md`; ``ImportFile/run(path:openStore:user:at:)`` restores it.
+/// documented in `docs/import-format.md`; ``ImportFile/run(path:openStore:user:at:waiting:)`` restores it.
 public enum StoreExport {
     /// The value of the document's `format` member, by which `tokentop import` tells an export from an import file.
     public static let format = "tokentop-export"

@@ -3,7 +3,7 @@ import Foundation
 /// Integrations and connections to import into a ``Store``, with their secrets.
 ///
 /// ``ImportFile/parse(_:source:)`` builds one from an import file; the demo and tests may build one in code.
-/// ``Store/importBundle(_:at:)`` writes a bundle in one transaction, replacing entries whose ids already exist.
+/// ``Store/importBundle(_:at:waiting:)`` writes a bundle in one transaction, replacing entries whose ids already exist.
 public struct ImportBundle: Sendable, Equatable {
     /// One integration and its client secret.
     public struct IntegrationEntry: Sendable, Equatable {

@@ -10,12 +10,16 @@ extension ImportFile {
     /// when one already exists, the failed import is audited there. A file refused only against the store (it names
     /// an integration neither it nor the database holds) leaves no database or key file the import created: they
     /// are taken away again (``NewStoreFiles``), and an empty file it filled is emptied.
-    /// - Parameter openStore: opens the database; its argument says whether a missing one may be created.
+    /// - Parameters:
+    ///   - openStore: opens the database; its argument says whether a missing one may be created.
+    ///   - waiting: told what the import waits for: another process's refresh of a connection it replaces (see
+    ///     ``Store/importBundle(_:at:waiting:)``).
     /// - Returns: what was added and updated.
     /// - Throws: ``ImportError`` for a file that cannot be read or is malformed (nothing is stored), or
     ///   ``StoreError``.
     public static func run(
-        path: String, openStore: (_ create: Bool) throws -> Store, user: String, at now: Date
+        path: String, openStore: (_ create: Bool) throws -> Store, user: String, at now: Date,
+        waiting: (String) -> Void = { _ in }
     ) throws -> ImportSummary {
         let bundle: ImportBundle
         let export: StoreDump?
@@ -42,7 +46,7 @@ extension ImportFile {
             let store = try openStore(true)
             do {
                 return try store.audited(.import, target: source, user: user, at: now, detail: \.description) {
-                    try store.importBundle(bundle, at: now)
+                    try store.importBundle(bundle, at: now, waiting: waiting)
                 }
             } catch {
                 // Only while the store holds nothing: one that was filled since it was created stays as it is.

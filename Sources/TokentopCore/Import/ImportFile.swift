@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Parsing checks everything that can be checked without the store: the JSON itself, unknown keys, types, URLs,
 /// enum values, duplicate ids and required secrets. Whether a connection's integration exists when the file does not
-/// define it is checked by ``Store/importBundle(_:at:)``.
+/// define it is checked by ``Store/importBundle(_:at:waiting:)``.
 public enum ImportFile {
     static let topKeys = ["integrations", "connections"]
     static let integrationKeys = [

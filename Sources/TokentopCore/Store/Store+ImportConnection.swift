@@ -25,6 +25,15 @@ extension Store {
             + "imported_access_fingerprint, imported_refresh_fingerprint"
     }
 
+    /// Another process's refresh of the bundle's connection at `index`, which the import waits for (see
+    /// ``importBundle(_:at:waiting:)``).
+    struct RefreshInFlight: Error {
+        var index: Int
+        var connectionID: String
+        var owner: String
+        var until: Date
+    }
+
     /// What an import needs to know of a stored connection before it replaces it.
     struct StoredForImport {
         var createdAt: Date
@@ -43,6 +52,9 @@ extension Store {
         var importedRefreshFingerprint: String?
         /// Why it needs a human: the provider refused its refresh token or its key (`needs-reauth`).
         var reauthReason: String?
+        /// The refresh lease on it, if any: a refresh may be in flight in another process.
+        var leaseOwner: String?
+        var leaseUntil: Date?
 
         /// Its facts that say which of its tokens are dead.
         var deadTokens: DeadTokens {
@@ -85,16 +97,17 @@ extension Store {
             """
             SELECT created_at, integration_id, scope, subject, revoked_at, revoked_at_provider, access_fingerprint,
                 refresh_fingerprint, secret_set_at, credential, imported_access_fingerprint,
-                imported_refresh_fingerprint, reauth_reason
+                imported_refresh_fingerprint, reauth_reason, lease_owner, lease_until
             FROM connections WHERE id = ?
-            """, [id]
+            """ + database.dialect.lockRows, [id]
         ) { row in
             StoredForImport(
                 createdAt: row.date(0) ?? Date(timeIntervalSince1970: 0), integrationID: row.string(1) ?? "",
                 scope: row.string(2) ?? "", subject: row.string(3) ?? "", revokedAt: row.date(4),
                 revokedAtProvider: row.bool(5), accessFingerprint: row.string(6), refreshFingerprint: row.string(7),
                 secretSetAt: row.date(8), credential: row.string(9) ?? "", importedAccessFingerprint: row.string(10),
-                importedRefreshFingerprint: row.string(11), reauthReason: row.string(12))
+                importedRefreshFingerprint: row.string(11), reauthReason: row.string(12), leaseOwner: row.string(13),
+                leaseUntil: row.date(14))
         }.first
     }
 
@@ -115,12 +128,23 @@ extension Store {
     }
 
     /// Inserts or replaces the bundle's connection at `index`.
+    /// - Parameter leaseTime: the time leases are judged by: the import's, plus how long it has waited for them.
     /// - Returns: whether it replaced one, and what it kept of the stored one when the file's tokens are the ones
     ///   last imported and tokentop has renewed them since (``StoredForImport/keepsRenewedTokens(_:)``).
-    /// - Throws: ``ImportError`` when the stored connection of that id may not be replaced by this entry.
-    func saveConnection(_ bundle: ImportBundle, _ index: Int, at: Date) throws -> (replaced: Bool, kept: String?) {
+    /// - Throws: ``ImportError`` when the stored connection of that id may not be replaced by this entry;
+    ///   ``RefreshInFlight`` when another process holds its refresh lease, before anything of it is written.
+    func saveConnection(
+        _ bundle: ImportBundle, _ index: Int, at: Date, leaseTime: Date
+    ) throws -> (replaced: Bool, kept: String?) {
         let entry = bundle.connections[index]
         let stored = try storedForImport(entry.id)
+        // Writing now would bump the generation under the refresher, whose result (a rotated refresh token, maybe)
+        // would then be refused: the import waits for it outside the transaction, and runs again.
+        if let stored, let holder = Self.liveLease(stored.leaseOwner, until: stored.leaseUntil, now: leaseTime),
+            let until = stored.leaseUntil
+        {
+            throw RefreshInFlight(index: index, connectionID: entry.id, owner: holder, until: until)
+        }
         if let stored { try checkReplaceable(stored, by: bundle, index) }
         // A connection of this id deleted before keeps its dead tokens' fingerprints: they stay dead.
         if entry.accessToken != nil || entry.refreshToken != nil {

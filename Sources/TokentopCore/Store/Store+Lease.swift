@@ -40,6 +40,23 @@ extension Store {
         }
     }
 
+    /// Who holds the refresh lease of `connectionID` and until when, live or not; nil when nobody does.
+    func leaseHolder(connectionID: String) throws -> (owner: String, until: Date)? {
+        try locked {
+            let rows = try database.query(
+                "SELECT lease_owner, lease_until FROM connections WHERE id = ?", [connectionID]
+            ) { ($0.string(0), $0.date(1)) }
+            guard let (holder, until) = rows.first, let holder, let until else { return nil }
+            return (holder, until)
+        }
+    }
+
+    /// `holder` when its lease until `until` stops a claim at `now`: unexpired, not `owner`'s, its process alive.
+    static func liveLease(_ holder: String?, until: Date?, besides owner: String? = nil, now: Date) -> String? {
+        guard let holder, holder != owner, let until, until > now, !LeaseOwner.isGone(holder) else { return nil }
+        return holder
+    }
+
     /// Gives the lease back without writing a result, when the refresh turned out not to be needed.
     public func releaseLease(connectionID: String, _ lease: Lease) throws {
         try locked {

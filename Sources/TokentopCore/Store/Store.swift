@@ -311,9 +311,73 @@ public final class Store: @unchecked Sendable {
     ///
     /// A replaced connection gets the bundle's tokens and a clean slate: no failures, no pending re-auth, not
     /// revoked. Each connection gets an `imported` history entry. On any error nothing is written.
+    ///
+    /// A connection that another process is refreshing (it holds the refresh lease) is not written under it: the
+    /// refresher's result would be refused, and with it a refresh token the provider has already rotated. The
+    /// import waits, outside any transaction, for the refresher to store its result, then runs again and so meets
+    /// the renewed tokens (which it keeps when the file's are those last imported).
+    /// - Parameter waiting: told, once per refresh waited for, what the import waits for.
     /// - Throws: ``ImportError`` when a connection names an integration that is neither in the bundle nor in the
-    ///   store; ``StoreError`` for database and key failures.
-    public func importBundle(_ bundle: ImportBundle, at: Date) throws -> ImportSummary {
+    ///   store, or when a refresher still holds a connection's lease at the lease's end; ``StoreError`` for
+    ///   database and key failures.
+    public func importBundle(
+        _ bundle: ImportBundle, at: Date, waiting: (String) -> Void = { _ in }
+    ) throws -> ImportSummary {
+        let started = Date()
+        var waits = 0
+        while true {
+            // Leases are judged by the import's time, moved on by the time spent waiting for them.
+            let leaseTime = at.addingTimeInterval(max(0, Date().timeIntervalSince(started)))
+            do {
+                return try importOnce(bundle, at: at, leaseTime: leaseTime)
+            } catch let busy as RefreshInFlight {
+                waits += 1
+                try waitForRefresh(busy, of: bundle, waits: waits, waiting: waiting) {
+                    at.addingTimeInterval(max(0, Date().timeIntervalSince(started)))
+                }
+            }
+        }
+    }
+
+    /// How many refreshes in flight one import waits for, one after another, before it gives up.
+    static let maximumRefreshWaits = 100
+
+    /// Waits until the refresher of `busy` gives its lease back (or its process is gone), polling outside any
+    /// transaction so that it can store its result.
+    /// - Throws: ``ImportError`` when it still holds the lease at the lease's end, or after
+    ///   ``maximumRefreshWaits`` waits; nothing of the bundle is written then.
+    private func waitForRefresh(
+        _ busy: RefreshInFlight, of bundle: ImportBundle, waits: Int, waiting: (String) -> Void, now: () -> Date
+    ) throws {
+        let refusal = { (why: String) in
+            ImportError(
+                file: bundle.source, entry: bundle.connectionLabel(busy.index),
+                problem: "connection \(ImportError.quoted(busy.connectionID)) is being refreshed by process "
+                    + "\(SafeText.clean(busy.owner)), \(why); importing it now would discard that refresh's result "
+                    + "and the refresh token the provider may have rotated in it; nothing was imported: run the import "
+                    + "again once that refresh has ended")
+        }
+        guard waits <= Self.maximumRefreshWaits else {
+            throw refusal("and this import has waited for \(Self.maximumRefreshWaits) refreshes already")
+        }
+        waiting(
+            "waiting for process \(SafeText.clean(busy.owner)), which is refreshing connection "
+                + "\(SafeText.name(busy.connectionID)), to store its result (its lease ends at "
+                + "\(RFC3339.string(from: busy.until)))")
+        while true {
+            guard let lease = try leaseHolder(connectionID: busy.connectionID), lease.owner == busy.owner,
+                !LeaseOwner.isGone(lease.owner)
+            else { return }
+            guard now() < lease.until else {
+                let end = RFC3339.string(from: lease.until)
+                throw refusal("which still held its refresh lease when the lease ended at \(end)")
+            }
+            usleep(50_000)
+        }
+    }
+
+    /// One attempt of ``importBundle(_:at:waiting:)``, in one transaction.
+    private func importOnce(_ bundle: ImportBundle, at: Date, leaseTime: Date) throws -> ImportSummary {
         try locked {
             try database.transaction {
                 try checkKeyUnchanged()
@@ -334,7 +398,7 @@ public final class Store: @unchecked Sendable {
                             problem: "no integration \(ImportError.quoted(entry.integrationID)) in the file or in "
                                 + "the database \(path); add it to \"integrations\"")
                     }
-                    let (replaced, kept) = try saveConnection(bundle, index, at: at)
+                    let (replaced, kept) = try saveConnection(bundle, index, at: at, leaseTime: leaseTime)
                     if replaced { summary.connectionsUpdated += 1 } else { summary.connectionsAdded += 1 }
                     if let kept { summary.keptTokens.append("\(entry.id): \(kept)") }
                     let what = replaced ? "re-imported" : "imported"

@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+import TokentopTestSupport
+
+/// Another process's import, revoke or write while `tokentop refresh` waits for a provider that has rotated the
+/// refresh token already: the rotated token is stored or revoked, never dropped. The provider holds its answer until
+/// the test releases it (`/slow-rotate?held`), so nothing here depends on timing.
+@Suite(.serialized)
+struct RefreshRaceTests {
+    typealias Server = HostileProviderTests.Server
+
+    /// One connection renewed at the held endpoint, with a revocation endpoint; returns the import file's path.
+    static func importFile(_ server: Server, _ sandbox: Sandbox) throws -> String {
+        let base = "http://127.0.0.1:\(server.port)"
+        return try sandbox.write(
+            "slow.json",
+            """
+            {"integrations": [{"id": "slow", "provider": "slow", "token_url": "\(base)/slow-rotate?held",
+              "revocation_url": "\(base)/revoke",
+              "client_id": "fake-client", "client_secret": "fake-client-secret-0001"}],
+             "connections": [{"id": "slow-1", "integration": "slow", "scope": "user", "subject": "u@example.com",
+              "access_token": "fake-at-0001", "refresh_token": "fake-rt-0001", "expires_in": 0}]}
+            """)
+    }
+
+    /// What the server answers a GET of `path`: `/seen`, `/revoked` (one a line), `/release`, or the count issued.
+    static func get(_ server: Server, _ path: String) throws -> String {
+        try String(contentsOf: server.url(path), encoding: .utf8)
+    }
+
+    static func lines(_ server: Server, _ path: String) throws -> [String] {
+        try get(server, path).split(separator: "\n").map(String.init)
+    }
+
+    /// Starts `tokentop refresh slow-1` and waits until the provider has rotated the token and holds its answer.
+    static func startHeldRefresh(_ server: Server, env: [String: String]) async throws -> Task<Binary.Run, any Error> {
+        let refresh = Task.detached { try Binary.run(["refresh", "slow-1"], environment: env) }
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, (try? get(server, "/issued")) != "1" {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try #require(try get(server, "/issued") == "1", "the refresh never reached the provider")
+        return refresh
+    }
+
+    /// Waits until `process` says on standard error (written to `file`) that it waits, or has ended.
+    static func waitForWaitingNote(_ process: Binary.Background, file: String) async throws {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, process.process.isRunning {
+            let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+            if text.contains("waiting") { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    static func show(_ env: [String: String]) throws -> [String: Any] {
+        let shown = try Binary.run(["show", "slow-1", "--json"], environment: env)
+        return try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+    }
+
+    static func historyMessages(_ object: [String: Any]) -> [String] {
+        ((object["history"] as? [[String: Any]]) ?? []).compactMap { $0["message"] as? String }
+    }
+
+    static func sql(_ sandbox: Sandbox, _ statement: String) throws -> String {
+        let run = try Binary.run(
+            executable: "/usr/bin/sqlite3", ["-cmd", ".timeout 10000", sandbox.database, statement])
+        try #require(run.status == 0, "\(run.stderr)")
+        return run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func importRunAgainWaitsForARefreshInFlightAndKeepsTheRotatedToken() async throws {
+        let server = try await Server()
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        let file = try Self.importFile(server, sandbox)
+        #expect(try Binary.run(["import", file], environment: env).status == 0)
+        let refresh = try await Self.startHeldRefresh(server, env: env)
+        let errors = sandbox.root.appendingPathComponent("import.err").path
+        let again = try Binary.start(["import", file], environment: env, stderr: errors)
+        defer { again.kill() }
+        try await Self.waitForWaitingNote(again, file: errors)
+        _ = try Self.get(server, "/release")
+        #expect(await again.wait() == 0, "\((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")")
+        let refreshed = try await refresh.value
+        #expect(refreshed.status == 0, "\(refreshed.stderr)")
+        #expect(refreshed.stdout.hasPrefix("slow-1: refreshed"))
+        let object = try Self.show(env)
+        #expect(object["last_refresh_at"] is String, "the rotated token was not stored")
+        #expect(object["failures"] as? Int == 0)
+        #expect(object["status"] as? String == "healthy")
+        #expect(Self.historyMessages(object).contains { $0.contains("kept the refresh token tokentop rotated") })
+        // The next refresh sends the token the provider rotated, not the spent one.
+        #expect(try Binary.run(["refresh", "slow-1"], environment: env).status == 0)
+        #expect(try Self.lines(server, "/seen") == ["fake-rt-0001", "fake-rt-rotated-1"])
+        #expect(try Self.get(server, "/issued") == "2")
+    }
+
+    @Test func importRefusesAConnectionWhoseRefreshOutlastsItsLease() async throws {
+        let server = try await Server()
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        let file = try Self.importFile(server, sandbox)
+        #expect(try Binary.run(["import", file], environment: env).status == 0)
+        // A live process on this host (the provider's) holds the lease for a few seconds and never gives it back.
+        let owner = "\(ProcessInfo.processInfo.hostName):\(server.process.processIdentifier):refresh-fake"
+        let until = Date().timeIntervalSince1970 + 4
+        _ = try Self.sql(
+            sandbox, "UPDATE connections SET lease_owner = '\(owner)', lease_until = \(until) WHERE id = 'slow-1'")
+        let generation = try Self.sql(sandbox, "SELECT generation FROM connections WHERE id = 'slow-1'")
+        let run = try Binary.run(["import", file], environment: env)
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("slow-1"), "\(run.stderr)")
+        #expect(run.stderr.contains(owner), "\(run.stderr)")
+        #expect(run.stderr.contains("nothing was imported"), "\(run.stderr)")
+        #expect(try Self.sql(sandbox, "SELECT generation FROM connections WHERE id = 'slow-1'") == generation)
+        #expect(try Self.sql(sandbox, "SELECT COUNT(*) FROM history WHERE connection_id = 'slow-1'") == "1")
+    }
+}
