@@ -118,4 +118,50 @@ struct RefreshRaceTests {
         #expect(try Self.sql(sandbox, "SELECT generation FROM connections WHERE id = 'slow-1'") == generation)
         #expect(try Self.sql(sandbox, "SELECT COUNT(*) FROM history WHERE connection_id = 'slow-1'") == "1")
     }
+
+    @Test func refreshRevokedMeanwhileSaysSoAndKeepsTheLostTokenInHistory() async throws {
+        let server = try await Server()
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        #expect(try Binary.run(["import", try Self.importFile(server, sandbox)], environment: env).status == 0)
+        let refresh = try await Self.startHeldRefresh(server, env: env)
+        // The refresher has outlived its lease: a revoke takes the connection at once.
+        _ = try Self.sql(sandbox, "UPDATE connections SET lease_until = 0 WHERE id = 'slow-1'")
+        let revoked = try Binary.run(["revoke", "slow-1"], environment: env)
+        #expect(revoked.status == 0, "\(revoked.stderr)")
+        _ = try Self.get(server, "/release")
+        let refreshed = try await refresh.value
+        #expect(refreshed.status == 1)
+        #expect(!refreshed.stdout.contains("refreshed"), "\(refreshed.stdout)")
+        #expect(refreshed.stderr.contains("slow-1") && refreshed.stderr.contains("revoked"), "\(refreshed.stderr)")
+        let object = try Self.show(env)
+        #expect(object["status"] as? String == "revoked")
+        #expect(object["last_refresh_at"] is NSNull)
+        #expect(Self.historyMessages(object).contains { $0.contains("had already issued a new refresh token") })
+    }
+
+    @Test func refreshSupersededByAnotherWriteSaysSoAndKeepsTheLostTokenInHistory() async throws {
+        let server = try await Server()
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        #expect(try Binary.run(["import", try Self.importFile(server, sandbox)], environment: env).status == 0)
+        let refresh = try await Self.startHeldRefresh(server, env: env)
+        // Another process wrote the connection meanwhile, as any write does: a new generation, no lease.
+        _ = try Self.sql(
+            sandbox,
+            "UPDATE connections SET generation = generation + 1, lease_owner = NULL, lease_until = NULL "
+                + "WHERE id = 'slow-1'")
+        _ = try Self.get(server, "/release")
+        let refreshed = try await refresh.value
+        #expect(refreshed.status == 1)
+        #expect(!refreshed.stdout.contains("refreshed"), "\(refreshed.stdout)")
+        #expect(
+            refreshed.stderr.contains("slow-1") && refreshed.stderr.contains("another process"),
+            "\(refreshed.stderr)")
+        let object = try Self.show(env)
+        #expect(object["last_refresh_at"] is NSNull)
+        #expect(Self.historyMessages(object).contains { $0.contains("had already issued a new refresh token") })
+    }
 }

@@ -8,6 +8,11 @@ public struct EngineError: Error, Sendable, CustomStringConvertible, Equatable {
         /// Revoked, and the grant with its refresh token at the provider, but the access token's revocation failed.
         case revocationIncomplete = "revocation_incomplete"
         case storage
+        /// Another process refreshed, changed or revoked the connection while this one refreshed it: this result
+        /// was discarded.
+        case superseded
+        /// Another process held the connection's refresh lease for as long as this one could wait.
+        case busy
         case readOnly = "read_only"
     }
 

@@ -79,6 +79,9 @@ actor RefreshActor {
         case storageFailed(String)
         /// A derived connection's parent cannot serve it now; nothing was sent, and the reason says why.
         case blockedByParent(String)
+        /// The provider answered, but another process changed the connection meanwhile (`revoked` when it revoked
+        /// it), and this result was discarded; `rotated` when the answer carried a new refresh token.
+        case superseded(revoked: Bool, rotated: Bool)
     }
 
     /// The change and history numbers read just before the engine loaded the rows it schedules, to follow the
@@ -352,7 +355,19 @@ actor RefreshActor {
             if case .blockedByParent(let reason) = attempt {
                 throw EngineError(.notRenewable, "\(id) was not refreshed: \(reason)")
             }
-            guard case .busyElsewhere = attempt, clock.now() < deadline else { break }
+            if case .superseded(let revoked, let rotated) = attempt {
+                throw Self.superseded(id, revoked: revoked, rotated: rotated)
+            }
+            guard case .busyElsewhere = attempt else { break }
+            guard clock.now() < deadline else {
+                let holder = (try? store.leaseHolder(connectionID: id)).flatMap { $0 }
+                throw EngineError(
+                    .busy,
+                    "\(id) was not refreshed here: "
+                        + (holder.map { "process \(SafeText.clean($0.owner))" } ?? "another process")
+                        + " is refreshing it and has not stored its result yet; `tokentop show \(id)` shows it once "
+                        + "it has")
+            }
             // Another process is refreshing it; wait for its result, which the next attempt adopts.
             try? await clock.sleep(seconds: 0.5)
         }
@@ -362,7 +377,25 @@ actor RefreshActor {
                 .unknownConnection,
                 "\(id) was deleted while its refresh was in flight; the provider's answer was not stored")
         }
+        // Revoked by another process before this one's refresh went out: it adopted that, and renewed nothing.
+        if refreshed.revokedAt != nil { throw Self.superseded(id, revoked: true, rotated: false) }
         return refreshed
+    }
+
+    /// What an operator's refresh says when another process changed `id` under it and its result was discarded.
+    static func superseded(_ id: String, revoked: Bool, rotated: Bool) -> EngineError {
+        let lost =
+            rotated
+            ? "; the provider had already issued a new refresh token, which was not stored (the connection's history "
+                + "says so)" : ""
+        if revoked {
+            return EngineError(
+                .superseded, "\(id) was not refreshed: another process revoked it meanwhile" + lost)
+        }
+        return EngineError(
+            .superseded,
+            "\(id) was not refreshed here: another process refreshed or changed it while this refresh was in flight; "
+                + "its result was kept and this one discarded" + lost + "; `tokentop show \(id)` shows it now")
     }
 
     /// Revokes `id` at the provider when it has a revocation endpoint, then marks it revoked here.
@@ -722,10 +755,14 @@ actor RefreshActor {
             forget(id)
         case .failure(let error as StoreError) where error.code == .revoked || error.code == .leaseLost:
             // Another process revoked or refreshed it while the request was out; its write stands, ours is dropped.
-            if let current = try? store.connection(id: id) {
+            let current = try? store.connection(id: id)
+            if let current {
                 state.update(current, event: nil)
                 queue.schedule(id, at: policy.dueAt(current))
             }
+            let revoked = error.code == .revoked || current?.revokedAt != nil
+            if rotated { record(lostRotation: error, of: connection, revoked: revoked) }
+            return .superseded(revoked: revoked, rotated: rotated)
         case .failure(let error):
             // The provider has moved on to the new refresh token: the message must not say that nothing changed,
             // nor invite a retry that sends the old one.
@@ -805,6 +842,23 @@ actor RefreshActor {
         } else {
             state.append(event: entry)
         }
+    }
+
+    /// Keeps in the connection's history that the provider rotated its refresh token in an answer that was then
+    /// discarded, because another process wrote the connection meanwhile: a later refusal of the refresh token
+    /// finds its reason there.
+    private func record(lostRotation error: StoreError, of connection: Connection, revoked: Bool) {
+        let consequence =
+            revoked
+            ? "the connection was revoked meanwhile, and that token was not revoked at the provider"
+            : "the connection keeps what the other process stored; if that is the spent token, the next refresh will "
+                + "probably be refused, and the connection then needs re-auth"
+        let entry = HistoryEntry(
+            at: clock.now(), connectionID: connection.id, kind: .refreshFailed,
+            message: "refresh result discarded: \(error.fact); the provider had already issued a new refresh token, "
+                + "which was not stored: \(consequence)")
+        state.append(event: entry)
+        try? store.appendHistory(entry, shownHere: true, briefly: true)
     }
 
     /// - Parameter kept: whether the entry is also written into the connection's history, when the store still
