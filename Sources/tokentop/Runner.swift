@@ -202,7 +202,7 @@ struct Runner {
             for id in ids {
                 do {
                     let before = engine.connection(id)
-                    let connection = try await engine.revokeNow(id)
+                    let connection = try await engine.revokeNow(id, waiting: { Output.error("note: \($0)") })
                     if connection.revokedAtProvider {
                         Output.out("\(id): revoked at the provider and here")
                     } else {

@@ -119,6 +119,27 @@ struct RefreshRaceTests {
         #expect(try Self.sql(sandbox, "SELECT COUNT(*) FROM history WHERE connection_id = 'slow-1'") == "1")
     }
 
+    @Test func revokeWaitsForARefreshInFlightAndRevokesTheFreshTokens() async throws {
+        let server = try await Server()
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        #expect(try Binary.run(["import", try Self.importFile(server, sandbox)], environment: env).status == 0)
+        let refresh = try await Self.startHeldRefresh(server, env: env)
+        let errors = sandbox.root.appendingPathComponent("revoke.err").path
+        let revoke = try Binary.start(["revoke", "slow-1"], environment: env, stderr: errors)
+        defer { revoke.kill() }
+        try await Self.waitForWaitingNote(revoke, file: errors)
+        _ = try Self.get(server, "/release")
+        #expect(await revoke.wait() == 0, "\((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")")
+        let refreshed = try await refresh.value
+        #expect(refreshed.status == 0, "\(refreshed.stderr)")
+        #expect(try Self.lines(server, "/revoked") == ["fake-rt-rotated-1", "fake-at-1"])
+        let object = try Self.show(env)
+        #expect(object["status"] as? String == "revoked")
+        #expect(object["last_refresh_at"] is String, "the refresh was stored before the revocation")
+    }
+
     @Test func refreshRevokedMeanwhileSaysSoAndKeepsTheLostTokenInHistory() async throws {
         let server = try await Server()
         let sandbox = try Sandbox()

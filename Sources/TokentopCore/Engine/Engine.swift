@@ -166,11 +166,16 @@ public final class Engine: Sendable {
     /// Revokes one connection: at the provider when it has a revocation endpoint, and always here.
     ///
     /// The operator's request and its outcome go to the audit log.
+    /// It first waits for a refresh of `id` in flight, here or in another process, and then revokes what that
+    /// refresh stored.
+    /// - Parameter waiting: told what the revocation waits for (another process's refresh).
     /// - Returns: the connection afterwards; `revokedAtProvider` says whether the provider was told.
-    public func revokeNow(_ id: String) async throws -> Connection {
+    public func revokeNow(_ id: String, waiting: @escaping @Sendable (String) -> Void = { _ in }) async throws
+        -> Connection
+    {
         try checkWritable("revoked", id)
         do {
-            let connection = try await actor.revoke(id)
+            let connection = try await actor.revoke(id, waiting: waiting)
             let detail = connection.revokedAtProvider ? "revoked at the provider and here" : "revoked here only"
             audit(.revoke, id, "ok", detail)
             return connection

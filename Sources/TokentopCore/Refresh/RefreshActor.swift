@@ -399,18 +399,33 @@ actor RefreshActor {
     }
 
     /// Revokes `id` at the provider when it has a revocation endpoint, then marks it revoked here.
-    func revoke(_ id: String) async throws -> Connection {
-        guard let connection = state.connection(id) else {
+    ///
+    /// It takes the refresh lease first, waiting for a refresh in flight here or in another process, so that it
+    /// revokes the tokens that refresh stored rather than the spent ones.
+    /// - Parameter waiting: told what the revocation waits for: another process's refresh of `id`.
+    func revoke(_ id: String, waiting: @Sendable (String) -> Void = { _ in }) async throws -> Connection {
+        guard let known = state.connection(id) else {
             throw EngineError(.unknownConnection, "no connection named \(SafeText.name(id)) in \(store.path)")
         }
-        if connection.revokedAt != nil { throw EngineError(.alreadyRevoked, "\(id) is already revoked") }
-        guard let integration = state.integration(connection.integrationID) else {
-            throw EngineError(.unknownConnection, "\(id) names an unknown integration \(connection.integrationID)")
-        }
+        if known.revokedAt != nil { throw EngineError(.alreadyRevoked, "\(id) is already revoked") }
         while inFlight.contains(id) { await withCheckedContinuation { waiters[id, default: []].append($0) } }
         inFlight.insert(id)
         defer { finish(id) }
         queue.schedule(id, at: nil)
+        let lease: Lease
+        let connection: Connection
+        do {
+            (connection, lease) = try await claimForRevocation(id, waiting: waiting)
+        } catch {
+            if let current = state.connection(id) { queue.schedule(id, at: policy.dueAt(current)) }
+            throw error
+        }
+        // Revoking ends the lease with the write; a revocation that fails gives it back.
+        defer { try? store.releaseLease(connectionID: id, lease) }
+        if connection.revokedAt != nil { throw EngineError(.alreadyRevoked, "\(id) is already revoked") }
+        guard let integration = state.integration(connection.integrationID) else {
+            throw EngineError(.unknownConnection, "\(id) names an unknown integration \(connection.integrationID)")
+        }
 
         var atProvider = false
         /// The access token's revocation failed after the refresh token's went through.
@@ -488,6 +503,57 @@ actor RefreshActor {
             // Revoked, but not all of it: the operator must hear that the access token may still work.
             if accessTokenError != nil { throw EngineError(.revocationIncomplete, "\(id): \(message)") }
             return revoked
+        }
+    }
+
+    /// Takes `id`'s refresh lease for a revocation, waiting while another live process holds it (at most until
+    /// its lease ends, when it may be taken over).
+    /// - Returns: the connection as stored now, perhaps refreshed by that process meanwhile, and the lease.
+    private func claimForRevocation(
+        _ id: String, waiting: @Sendable (String) -> Void
+    ) async throws -> (Connection, Lease) {
+        // A store this user may not write says so before anything else, in the words of `checkWritable`.
+        do {
+            try store.checkWritable(connectionID: id)
+        } catch {
+            throw EngineError(
+                .storage, "\(id) was not revoked: database problem: \(error); nothing was sent to the provider")
+        }
+        let deadline = clock.now().addingTimeInterval(leaseDuration + 5)
+        var told: String?
+        while true {
+            let now = clock.now()
+            let claimed: (Connection, Lease)?
+            do {
+                claimed = try store.claimLease(
+                    connectionID: id, owner: owner, until: now.addingTimeInterval(leaseDuration), now: now)
+            } catch let error as StoreError where error.code == .unknownConnection {
+                forget(id)
+                throw EngineError(.unknownConnection, "\(id) was deleted meanwhile; nothing was revoked")
+            } catch {
+                throw EngineError(
+                    .storage, "\(id) was not revoked: database problem: \(error); nothing was sent to the provider")
+            }
+            if let (connection, lease) = claimed {
+                if connection != state.connection(id) { state.update(connection, event: nil) }
+                return (connection, lease)
+            }
+            let holder = (try? store.leaseHolder(connectionID: id)).flatMap { $0 }
+            guard now < deadline else {
+                throw EngineError(
+                    .busy,
+                    "\(id) was not revoked: "
+                        + (holder.map { "process \(SafeText.clean($0.owner))" } ?? "another process")
+                        + " is refreshing it and has not stored its result; nothing was sent to the provider; run "
+                        + "`tokentop revoke \(id)` again")
+            }
+            if let holder, holder.owner != told {
+                told = holder.owner
+                waiting(
+                    "waiting for process \(SafeText.clean(holder.owner)), which is refreshing \(SafeText.name(id)), "
+                        + "to store its result (its lease ends at \(RFC3339.string(from: holder.until)))")
+            }
+            try? await clock.sleep(seconds: 0.2)
         }
     }
 
