@@ -342,10 +342,10 @@ public final class Store: @unchecked Sendable {
     /// How many refreshes in flight one import waits for, one after another, before it gives up.
     static let maximumRefreshWaits = 100
 
-    /// Waits until the refresher of `busy` gives its lease back (or its process is gone), polling outside any
-    /// transaction so that it can store its result.
-    /// - Throws: ``ImportError`` when it still holds the lease at the lease's end, or after
-    ///   ``maximumRefreshWaits`` waits; nothing of the bundle is written then.
+    /// Waits until the refresher of `busy` gives its lease back, its process is gone or its lease ends, polling
+    /// outside any transaction so that it can store its result. A lease that ended protects nothing: a refresh
+    /// outlives its lease (90 s) only when hung, as its HTTP time limit (30 s) ends it first.
+    /// - Throws: ``ImportError`` after ``maximumRefreshWaits`` waits; nothing of the bundle is written then.
     private func waitForRefresh(
         _ busy: RefreshInFlight, of bundle: ImportBundle, waits: Int, waiting: (String) -> Void, now: () -> Date
     ) throws {
@@ -364,14 +364,11 @@ public final class Store: @unchecked Sendable {
             "waiting for process \(SafeText.clean(busy.owner)), which is refreshing connection "
                 + "\(SafeText.name(busy.connectionID)), to store its result (its lease ends at "
                 + "\(RFC3339.string(from: busy.until)))")
-        while true {
-            guard let lease = try leaseHolder(connectionID: busy.connectionID), lease.owner == busy.owner,
-                !LeaseOwner.isGone(lease.owner)
-            else { return }
-            guard now() < lease.until else {
-                let end = RFC3339.string(from: lease.until)
-                throw refusal("which still held its refresh lease when the lease ended at \(end)")
-            }
+        // FIXME: a lease a shared store's refresher parks while its provider's breaker cools down (15 s to 5 min)
+        // or a derived connection's parent is blocked is waited for too, though no refresh is in flight.
+        while let lease = try leaseHolder(connectionID: busy.connectionID), lease.owner == busy.owner,
+            !LeaseOwner.isGone(lease.owner), now() < lease.until
+        {
             usleep(50_000)
         }
     }
