@@ -47,7 +47,11 @@ struct DeviceAuthorization: Sendable, Equatable {
         guard let deviceCode = object["device_code"]?.string, !deviceCode.isEmpty else {
             return .failure(malformed(response, "the answer has no device_code"))
         }
-        guard let userCode = object["user_code"]?.string, !userCode.isEmpty, userCode.count <= 64 else {
+        // A code the user is to type must show as sent: one with an escape or another control character in it would
+        // be garbled on the screen (or drive the terminal), so it is refused like a missing one.
+        guard let userCode = object["user_code"]?.string, !SafeText.isInvisible(userCode), userCode.count <= 64,
+            !userCode.unicodeScalars.contains(where: SafeText.isUnsafe)
+        else {
             return .failure(malformed(response, "the answer has no usable user_code"))
         }
         // Google's endpoint says verification_url; RFC 8628 says verification_uri.
@@ -56,7 +60,7 @@ struct DeviceAuthorization: Sendable, Equatable {
         }
         return .success(
             DeviceAuthorization(
-                deviceCode: Secret(deviceCode), userCode: SafeText.clean(userCode), verificationURI: verification,
+                deviceCode: Secret(deviceCode), userCode: userCode, verificationURI: verification,
                 verificationURIComplete: webURL(object["verification_uri_complete"]),
                 expiresIn: positive(object["expires_in"]) ?? defaultLifetime,
                 interval: min(max(positive(object["interval"]) ?? defaultInterval, shortestInterval), longestInterval)

@@ -89,6 +89,22 @@ struct DeviceAuthorizationTests {
         #expect(error.errorDescription?.hasPrefix("the answer names \"error\" twice") == true)
     }
 
+    /// A code the user must type is shown as the provider sent it, or refused: one holding an escape, another control
+    /// character or an invisible mark would show garbled, so it is an odd answer like a missing code.
+    @Test(arguments: [
+        // As the JSON answer spells them.
+        #"WDJB\u001b[2JMJHT"#, #"WDJB\u0007MJHT"#, #"WDJB\nMJHT"#, #"WDJB\u202eMJHT"#, "   ",
+        String(repeating: "A", count: 65),
+    ])
+    func aUserCodeThatCannotBeShownAsSentIsRefused(json code: String) throws {
+        let body = #"{"device_code":"fake-device-code-0008","user_code":"# + "\"\(code)\","
+            + #""verification_uri":"https://auth.example.test/device","expires_in":600}"#
+        let error = try #require(failure(200, body))
+        #expect(error.kind == .malformed)
+        #expect(error.error == "malformed_response")
+        #expect(error.errorDescription == "the answer has no usable user_code")
+    }
+
     @Test(arguments: [
         (400, #"{"error":"invalid_client","error_description":"unknown client"}"#, "invalid_client", "unknown client"),
         (200, #"{"error":"access_denied"}"#, "access_denied", nil as String?),
