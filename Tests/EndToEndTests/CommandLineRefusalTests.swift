@@ -185,6 +185,18 @@ struct CommandLineRefusalTests {
         #expect(run.stderr.isEmpty, "\(run.stderr)")
     }
 
+    /// A very long id is echoed cut to its first 79 characters and `…`: a 100,000-character one filled the terminal.
+    @Test(arguments: ["show", "refresh", "revoke", "delete", "reauth"])
+    func aVeryLongIdIsEchoedCut(command: String) throws {
+        let sandbox = try Self.imported()
+        defer { sandbox.remove() }
+        let run = try Binary.run([command, String(repeating: "a", count: 100_000)], environment: sandbox.environment)
+        #expect(run.status == 1)
+        let shown = String(repeating: "a", count: 79) + "…"
+        #expect(run.stderr.contains("no connection named \(shown) in "), "\(run.stderr.prefix(300))")
+        #expect(run.stderr.utf8.count < 600, "\(run.stderr.utf8.count) bytes on stderr")
+    }
+
     @Test(arguments: [["list", "--bogus"], ["--lead", "status"], ["help", "status", "--bogus"]])
     func otherCommandLinesThatMakeNoSenseStayExitTwo(arguments: [String]) throws {
         let run = try Binary.run(arguments)

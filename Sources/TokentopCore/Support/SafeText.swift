@@ -40,11 +40,16 @@ extension SafeText {
     /// A name a user gave (a connection id on the command line) as a one-line message shows it: as it is when it is
     /// not empty and holds nothing unsafe, else in double quotes with quotes, backslashes, line breaks, control and
     /// invisible characters escaped (`"bad\nid"`, `"\u001b[2J"`, `""`), so that the message stays on one line and
-    /// says exactly what was given.
+    /// says exactly what was given. A name longer than ``maximumNameLength`` characters is cut there and marked with
+    /// `…` (after the closing quote of a quoted one), so that a 100,000-character id does not fill the terminal.
     public static func name(_ text: String) -> String {
-        guard text.isEmpty || text.unicodeScalars.contains(where: isUnsafe) else { return text }
+        // The byte count first: it is free, and counting the characters of a huge text is not.
+        let long = text.utf8.count > maximumNameLength && text.count > maximumNameLength
+        let shown = long ? String(text.prefix(maximumNameLength - 1)) : text
+        let cut = long ? "…" : ""
+        guard shown.isEmpty || shown.unicodeScalars.contains(where: isUnsafe) else { return shown + cut }
         var quoted = "\""
-        for scalar in text.unicodeScalars {
+        for scalar in shown.unicodeScalars {
             switch scalar {
             case "\"": quoted += "\\\""
             case "\\": quoted += "\\\\"
@@ -58,8 +63,11 @@ extension SafeText {
             default: quoted.unicodeScalars.append(scalar)
             }
         }
-        return quoted + "\""
+        return quoted + "\"" + cut
     }
+
+    /// The most characters of a name ``name(_:)`` shows, its `…` included (as an import error quotes at most).
+    public static let maximumNameLength = 80
 }
 
 extension String {
