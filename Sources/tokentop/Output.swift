@@ -21,12 +21,13 @@ enum Output {
     }
 
     /// Flushes stdout; a full disk or a closed pipe is an error, not a silent success.
-    static func finish(_ status: Int32) -> Int32 {
+    /// - Parameter unwritten: the exit status when the output could not be written (`status` says UNKNOWN, 3).
+    static func finish(_ status: Int32, unwritten: Int32 = 1) -> Int32 {
         // A part of a long output that failed earlier is seen here too: glibc keeps the unwritten bytes in the
         // buffer after a failed write, so this last flush tries them again and fails the same way (a test holds it).
         guard fflush(nil) == 0 else {
             error("cannot write the output: \(String(cString: strerror(errno)))")
-            return 1
+            return unwritten
         }
         return status
     }

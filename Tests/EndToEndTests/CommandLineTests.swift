@@ -336,6 +336,19 @@ struct CommandLineTests {
         #expect(message.contains("cannot write the output"))
     }
 
+    /// A monitor reads exit 1 from `status` as WARNING: a verdict that could not be written is UNKNOWN (3), whatever
+    /// the tokens' state (here OK).
+    @Test func aStatusThatCannotBeWrittenIsUnknown() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write("import.json", Self.importFile)
+        try #require(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+        #expect(try Binary.run(["status"], environment: sandbox.environment).status == 0)
+        let run = try Binary.run(["status"], environment: sandbox.environment, stdout: "/dev/full")
+        #expect(run.status == 3)
+        #expect(run.stderr.contains("cannot write the output"), "\(run.stderr)")
+    }
+
     /// The manual page is longer than stdout's buffer, so its first part fails while it is still being written and
     /// the last flush finds an empty buffer: the error must not be lost in between.
     @Test func aFullDiskUnderALongOutputIsAnErrorToo() throws {
