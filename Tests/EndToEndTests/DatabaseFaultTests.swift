@@ -440,6 +440,34 @@ struct DatabaseFaultTests {
         print("database-faults: disk full after \(filled) bytes of filler on a 1 MiB tmpfs, shown and recovered")
     }
 
+    /// An import into a new store on a disk too small for it is refused, and leaves neither the database (nor its
+    /// `-wal` and `-shm`) nor the key behind: a half-made store read as an empty one afterwards.
+    @Test(arguments: [true, false])
+    func anImportRefusedOnAFullDiskLeavesNothingBehind(keyInEnvironment: Bool) throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let disk = sandbox.root.appendingPathComponent("disk")
+        guard try Self.mountSmallFilesystem(at: disk, kilobytes: 120) else {
+            print("DatabaseFaultTests: full-disk import not run: this machine does not let the tests mount a tmpfs")
+            return
+        }
+        defer { _ = try? Binary.run(executable: "/usr/bin/env", ["umount", "-l", disk.path]) }
+        let environment =
+            keyInEnvironment ? sandbox.environment.merging(["TOKENTOP_KEY": Self.newKey()]) { $1 } : sandbox.environment
+        let database = disk.appendingPathComponent("f.db").path
+        let file = try sandbox.write("import.json", CommandLineTests.importFile)
+        let run = try Binary.run(["import", file, "--db", database], environment: environment)
+        #expect(run.status == 1)
+        #expect(
+            run.stderr.hasPrefix("tokentop: the disk holding \(database) is full") && run.stderr.contains(
+                "nothing was changed"), "\(run.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: disk.path) == [])
+        #expect(!FileManager.default.fileExists(atPath: sandbox.keyFile))
+        let list = try Binary.run(["list", "--db", database], environment: environment)
+        #expect(list.status == 1)
+        #expect(list.stderr.hasPrefix("tokentop: there is no database at \(database)"), "\(list.stderr)")
+    }
+
     // MARK: - Damaged
 
     @Test func aDamagedDatabaseIsNamedByListAndTheDashboard() async throws {

@@ -9,7 +9,8 @@ extension ImportFile {
     /// The file is read and checked before the database is touched, so a malformed file creates no database;
     /// when one already exists, the failed import is audited there. A file refused only against the store (it names
     /// an integration neither it nor the database holds) leaves no database or key file the import created: they
-    /// are taken away again (``NewStoreFiles``), and an empty file it filled is emptied.
+    /// are taken away again (``NewStoreFiles``), and an empty file it filled is emptied; so do a new database and key
+    /// file that a full disk kept from being set up.
     /// - Parameters:
     ///   - openStore: opens the database; its argument says whether a missing one may be created.
     ///   - waiting: told what the import waits for: another process's refresh of a connection it replaces (see
@@ -62,8 +63,10 @@ extension ImportFile {
         do {
             return try attempt(&made)
         } catch {
-            // The store is closed once `attempt` returns; what its opening made goes with it.
+            // The store is closed once `attempt` returns; what its opening made goes with it, and what an opening
+            // that failed on a full disk made (its handle is gone with it).
             made.remove()
+            (error as? StoreError)?.leftBehind?.remove()
             throw error
         }
     }

@@ -5,13 +5,38 @@ import Foundation
 ///
 /// A PostgreSQL store names none: its database existed before (`createdb`), and once the key check is written there
 /// the key that opens it stays. Neither does a store whose file held a database before, for the same reason.
-struct NewStoreFiles {
+struct NewStoreFiles: Equatable {
     /// A database file this process created: removed, with its `-wal` and `-shm`.
     var created: String?
     /// An empty file (a `touch`) that this process filled: emptied again.
     var filled: String?
     /// The key file this process created for the new database: removed.
     var keyFile: String?
+
+    /// What opening `database` at `path` made, with `keyFile` when the key was created for it; nothing for a database
+    /// that was there before, or one on PostgreSQL.
+    init(_ database: any SQLDatabase, path: String, keyFile: String?) {
+        let sqlite = database as? SQLiteDatabase
+        created = sqlite?.createdFile == true ? path : nil
+        filled = sqlite?.foundEmptyFile == true ? path : nil
+        self.keyFile = created == nil && filled == nil ? nil : keyFile
+    }
+
+    init(created: String? = nil, filled: String? = nil, keyFile: String? = nil) {
+        self.created = created
+        self.filled = filled
+        self.keyFile = keyFile
+    }
+
+    /// `error`, saying that a store whose opening failed with it left `made` behind, when the disk refused the new
+    /// store (full, or failing): an import takes them away again. Another failure (a lock, another key) may be
+    /// another process's first import of the same new store under way, whose files must stay.
+    static func leaving(_ made: NewStoreFiles, after error: StoreError) -> StoreError {
+        guard [.diskFull, .ioError].contains(error.code), made != NewStoreFiles() else { return error }
+        var error = error
+        error.leftBehind = made
+        return error
+    }
 
     /// Takes away what was made. Call it once the store is released, so that no handle of this process writes on
     /// into a removed file. Another process that opened the same new database, or read the new key, in between

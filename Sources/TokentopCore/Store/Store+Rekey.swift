@@ -193,7 +193,12 @@ extension Store {
             if !current.hasKey, createKey {
                 // Only now that the store proved to hold no secret: a key made up for one that holds some could
                 // open none of them, and would stay behind to confuse the next command.
-                try store.adopt(try SecretBox.load(environment: environment, createKey: true))
+                do {
+                    try store.adopt(try SecretBox.load(environment: environment, createKey: true))
+                } catch let error as StoreError {
+                    // The key file made just now goes with the new store, when the disk refused the store.
+                    throw NewStoreFiles.leaving(store.newFiles, after: error)
+                }
             }
             return (store, nil)
         } catch let error as StoreError

@@ -80,12 +80,17 @@ public final class Store: @unchecked Sendable {
                     + "--store URL` creates its tables and `tokentop import FILE --store URL` fills it",
                 path: database.location)
         }
-        try Schema.migrate(database)
-        let listener = database.dialect.isPostgres ? PostgresListener(url: path, location: database.location) : nil
-        let store = Store(path: database.location, secrets: secrets, database: database, listener: listener)
-        try store.verifyKey()
-        (database as? SQLiteDatabase)?.tightenFiles()
-        return store
+        do {
+            try Schema.migrate(database)
+            let listener = database.dialect.isPostgres ? PostgresListener(url: path, location: database.location) : nil
+            let store = Store(path: database.location, secrets: secrets, database: database, listener: listener)
+            try store.verifyKey()
+            (database as? SQLiteDatabase)?.tightenFiles()
+            return store
+        } catch let error as StoreError {
+            throw NewStoreFiles.leaving(
+                NewStoreFiles(database, path: database.location, keyFile: secrets.createdKeyFile), after: error)
+        }
     }
 
     /// Takes `box`, the first key of a store opened without one, and binds the store to it (its key check).
@@ -150,8 +155,12 @@ public final class Store: @unchecked Sendable {
         do {
             let database = try SQLiteDatabase(
                 path: path, create: create, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
-            try Schema.checkCompatible(database)
-            try database.configureJournal()
+            do {
+                try Schema.checkCompatible(database)
+                try database.configureJournal()
+            } catch let error as StoreError {
+                throw NewStoreFiles.leaving(NewStoreFiles(database, path: path, keyFile: nil), after: error)
+            }
             return database
         } catch let error as StoreError where [.readOnly, .cannotOpen].contains(error.code) && !create {
             // A store this user may read but not write beside (a backup, another user's file in a directory
@@ -199,13 +208,7 @@ public final class Store: @unchecked Sendable {
     public var isShared: Bool { database.dialect.isPostgres }
 
     /// What opening this store made that was not there before; see ``NewStoreFiles``.
-    var newFiles: NewStoreFiles {
-        let sqlite = database as? SQLiteDatabase
-        let created = sqlite?.createdFile == true ? path : nil
-        let filled = sqlite?.foundEmptyFile == true ? path : nil
-        let keyFile = created == nil && filled == nil ? nil : secrets.createdKeyFile
-        return NewStoreFiles(created: created, filled: filled, keyFile: keyFile)
-    }
+    var newFiles: NewStoreFiles { NewStoreFiles(database, path: path, keyFile: secrets.createdKeyFile) }
 
     func locked<T>(_ body: () throws -> T) throws -> T {
         lock.lock()

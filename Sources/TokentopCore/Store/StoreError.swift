@@ -54,6 +54,9 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public var path: String?
     /// SQLite's extended result code, when SQLite reported the failure.
     public var sqliteResult: Int?
+    /// What a store that failed to open had made (a new database file, its key file), for an import to take away
+    /// again; see ``NewStoreFiles/leaving(_:after:)``.
+    var leftBehind: NewStoreFiles?
 
     /// Creates an error; `message` should already name the file and say how to fix the problem.
     public init(_ code: Code, _ message: String, path: String? = nil, sqliteResult: Int? = nil) {
