@@ -88,6 +88,9 @@ struct Daemon {
             }
             do {
                 // logrotate moved the file: what this reload finds, a broken configuration too, goes to a new one.
+                // A file put in its place that is no log of ours is refused as at start-up, and the log stays where
+                // it was.
+                try JSONLinesLog.check(logFile, store: engine.store)
                 try log.reopen(path: logFile)
             } catch {
                 log.write("log file not reopened", ["path": logFile ?? "-", "reason": "\(error)"])

@@ -254,6 +254,37 @@ struct LogPathTests {
         #expect(lines.dropFirst(2).allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil })
     }
 
+    /// The log replaced by another program's file, then SIGHUP: the file is refused as at start-up and left as it
+    /// is; the daemon writes on into the log it had open, which says why.
+    @Test func aLogReplacedByAnotherFileIsRefusedOnReopenAndLeftAlone() async throws {
+        let sandbox = try Sandbox.holdingAnExpiredToken()
+        defer { sandbox.remove() }
+        let log = sandbox.root.appendingPathComponent("lr2.log").path
+        let daemon = try Binary.start(["daemon", "--log", log], environment: sandbox.environment)
+        defer { daemon.kill() }
+        try await DaemonOperationsTests.waitFor(10, "the daemon's start") {
+            DaemonOperationsTests.read(log).contains("daemon started")
+        }
+        try FileManager.default.moveItem(atPath: log, toPath: log + ".1")
+        let foreign = "not a log of tokentop's\n"
+        try Data(foreign.utf8).write(to: URL(fileURLWithPath: log))
+        daemon.signal(SIGHUP)
+        try await DaemonOperationsTests.waitFor(10, "the refusal in the log it had open") {
+            DaemonOperationsTests.read(log + ".1").contains("log file not reopened")
+        }
+        daemon.signal(SIGTERM)
+        #expect(await daemon.wait() == 0)
+        #expect(DaemonOperationsTests.read(log) == foreign)
+        let kept = DaemonOperationsTests.read(log + ".1").split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let refusal = try #require(kept.first { $0["msg"] as? String == "log file not reopened" })
+        #expect(
+            refusal["reason"] as? String == "refusing to write the log into \(log): it exists and is not a log of "
+                + "tokentop's (its lines are not all tokentop's JSON); name a new file")
+        #expect(kept.last?["msg"] as? String == "daemon stopped")
+    }
+
     @Test func aReloadThatNamesTheKeyFileKeepsTheLogAndSaysWhy() async throws {
         let sandbox = try Sandbox.holdingAnExpiredToken()
         defer { sandbox.remove() }
