@@ -337,6 +337,29 @@ import TokentopCore
         #expect(harness.text.contains("Connection gh-alice no longer exists. Esc goes back."))
     }
 
+    /// Deleted by another process while its detail view is open: `r`, `x` and `a` say it is gone and do nothing, rather
+    /// than "refresh requested" or a revoke dialog for a connection that is not there.
+    @Test func actionsOnAVanishedConnectionSaySoAndDoNothing() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.press(.enter)
+        harness.backend.publish { $0.connections.removeAll { $0.id == "gh-alice" } }
+        harness.frame()
+        for key in ["r", "x", "a"] {
+            let lines = harness.press(.character(Character(key)))
+            #expect(harness.dashboard.overlay == nil, "\(key)")
+            #expect(harness.dashboard.message?.isError == true, "\(key)")
+            #expect(
+                lines[38].hasPrefix(" connection gh-alice no longer exists: nothing to act on; Esc goes back"),
+                "\(key): \(lines[38])")
+        }
+        #expect(harness.dashboard.view == .detail(id: "gh-alice"))
+        #expect(harness.backend.calls.refreshed.isEmpty)
+        #expect(harness.backend.calls.revoked.isEmpty)
+        #expect(harness.backend.calls.reauthPromptRequests.isEmpty)
+        #expect(harness.backend.calls.signInsStarted.isEmpty)
+    }
+
     /// `tokentop delete` in another process: the mark goes with the row, and `r` acts on the marks left.
     @Test func aMarkOnAConnectionDeletedElsewhereGoesWithIt() {
         let harness = Fixtures.harness()

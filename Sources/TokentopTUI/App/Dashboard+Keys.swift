@@ -113,7 +113,12 @@ extension Dashboard {
         default:
             // The actions go by the key map, so a rebound key works here as in the list; the quit key goes back,
             // as `q` does by default, and a `q` given to another action does that action here too.
-            switch keyMap.action(for: key) {
+            let action = keyMap.action(for: key)
+            if let action, [.refresh, .revoke, .reauth].contains(action), snapshot.connection(id: id) == nil {
+                // Deleted by another process (`tokentop delete`) while shown: there is nothing left to act on.
+                return say("connection \(id) no longer exists: nothing to act on; Esc goes back", isError: true)
+            }
+            switch action {
             case .quit?: closeDetail()
             case .refresh?: requestRefresh([id])
             case .revoke?: askToRevoke([id])
