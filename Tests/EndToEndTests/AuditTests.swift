@@ -47,6 +47,47 @@ struct AuditTests {
         #expect(broken.stderr.contains("entry 2 was changed after it was written"), "\(broken.stderr)")
     }
 
+    /// The whole log and its anchor deleted behind tokentop's back: `verify` said "intact: 0 entries". A restore of
+    /// an export emptied the same way is refused.
+    @Test func aLogRemovedWithItsAnchorIsCaught() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write("import.json", CommandLineTests.importFile)
+        let env = sandbox.environment
+        #expect(try Binary.run(["import", file], environment: env).status == 0)
+        let export = sandbox.root.appendingPathComponent("whole.json").path
+        #expect(try Binary.run(["export", export], environment: env).status == 0)
+        let wipe = try Binary.run(
+            executable: "/usr/bin/sqlite3",
+            [sandbox.database, "DELETE FROM audit; DELETE FROM meta WHERE name = 'audit_anchor'"])
+        #expect(wipe.status == 0, "\(wipe.stderr)")
+        let verify = try Binary.run(["audit", "--verify"], environment: env)
+        #expect(verify.status == 1)
+        #expect(
+            verify.stderr == "tokentop: audit log of \(sandbox.database) is broken: the log's anchor is missing, "
+                + "yet the store holds (or held) connections, integrations or history: the log may have been removed\n")
+
+        // The export with its log emptied and its anchor left out.
+        var document = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: export))) as? [String: Any])
+        var tables = try #require(document["tables"] as? [String: Any])
+        tables["audit"] = [Any]()
+        tables["meta"] = (tables["meta"] as? [[String: Any]] ?? []).filter { $0["name"] as? String != "audit_anchor" }
+        document["tables"] = tables
+        let emptied = sandbox.root.appendingPathComponent("emptied.json")
+        try JSONSerialization.data(withJSONObject: document).write(to: emptied)
+        let target = sandbox.root.appendingPathComponent("restored.sqlite3").path
+        let restore = try Binary.run(["import", emptied.path, "--db", target], environment: env)
+        #expect(restore.status == 1)
+        #expect(restore.stderr.contains("the log's anchor is missing"), "\(restore.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: target))
+        // The export as written restores, and its log verifies there.
+        let genuine = try Binary.run(["import", export, "--db", target], environment: env)
+        #expect(genuine.status == 0, "\(genuine.stderr)")
+        let restored = try Binary.run(["audit", "--verify", "--db", target], environment: env)
+        #expect(restored.stdout == "audit log intact: 2 entries\n", "\(restored.stderr)")
+    }
+
     /// `audit --verify --json` answers in JSON, intact or not; a broken chain still exits 1 and says so on stderr.
     @Test func verifyWithJSONPrintsOneObject() async throws {
         let sandbox = try Sandbox()

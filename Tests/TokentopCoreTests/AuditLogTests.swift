@@ -102,6 +102,45 @@ struct AuditLogTests {
         #expect(result.problem == problem)
     }
 
+    static let oneConnection = """
+        {"integrations": [{"id": "acme", "provider": "acme", "token_url": "http://127.0.0.1:9/token",
+          "client_id": "fake-client", "client_secret": "fake-client-secret-0001"}],
+         "connections": [{"id": "acme-key", "integration": "acme", "scope": "org", "subject": "org:acme",
+          "credential": "api_key", "access_token": "fake-api-key-0001"}]}
+        """
+
+    /// A new store's log is anchored at birth, so a store filled without any audited action (the demo's seed)
+    /// verifies, and so does an anchor with no log in a store that never held anything.
+    @Test func aNewStoreIsAnchoredAndVerifiesEmpty() throws {
+        let store = try store()
+        #expect(try store.verifyAudit() == AuditVerification(entries: 0, firstBroken: nil, problem: nil))
+        _ = try store.importBundle(try ImportFile.parse(Data(Self.oneConnection.utf8), source: "t.json"), at: Date())
+        #expect(try store.verifyAudit() == AuditVerification(entries: 0, firstBroken: nil, problem: nil))
+        let fresh = try self.store()
+        try tamper(fresh, "DELETE FROM meta WHERE name = 'audit_anchor'")
+        #expect(try fresh.verifyAudit() == AuditVerification(entries: 0, firstBroken: nil, problem: nil))
+    }
+
+    /// The whole log and its anchor removed from a store that holds connections, or held them (a deleted one
+    /// leaves its row behind): `verify` said "intact: 0 entries".
+    @Test(arguments: [false, true])
+    func removingTheWholeLogAndItsAnchorShows(deleteTheConnection: Bool) throws {
+        let store = try store()
+        _ = try store.importBundle(try ImportFile.parse(Data(Self.oneConnection.utf8), source: "t.json"), at: Date())
+        try fill(store)
+        if deleteTheConnection {
+            try tamper(store, "DELETE FROM connections; DELETE FROM integrations")
+            try tamper(store, "INSERT INTO deleted_connections (change_seq, id, at) VALUES (7, 'acme-key', 0)")
+        }
+        try tamper(store, "DELETE FROM audit; DELETE FROM meta WHERE name = 'audit_anchor'")
+        #expect(
+            try store.verifyAudit()
+                == AuditVerification(
+                    entries: 0, firstBroken: 1,
+                    problem: "the log's anchor is missing, yet the store holds (or held) connections, integrations "
+                        + "or history: the log may have been removed"))
+    }
+
     @Test func aChainRecomputedWithoutTheKeyDoesNotMatchTheAnchor() throws {
         let store = try store()
         try fill(store)

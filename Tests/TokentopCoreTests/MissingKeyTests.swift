@@ -99,7 +99,7 @@ import Testing
             path: database, environment: Self.environment(directory), create: true, createKey: true)
         #expect(store.secrets.keySource == "key file \(Self.keyFile(directory))")
         #expect(StoreFixtures.mode(Self.keyFile(directory)) == 0o600)
-        #expect(try Self.meta(store) == ["key_check"])
+        #expect(try Self.meta(store) == ["audit_anchor", "key_check"])
         _ = try store.importBundle(
             ImportBundle(
                 source: "fixture.json", integrations: [StoreFixtures.integration()],

@@ -92,10 +92,14 @@ extension Store {
 
     /// Whether the store holds no row in ``contentTables``, as a new one does: only its key check and audit log.
     func holdsNothing() throws -> Bool {
-        try locked {
-            try Self.contentTables.allSatisfy { table, _ in
-                try database.query("SELECT count(*) FROM \(table)") { $0.int(0) }.first == 0
-            }
+        try locked { try holdsNoRows() }
+    }
+
+    /// ``holdsNothing()`` for a caller that holds the lock. A connection deleted since leaves its row in
+    /// `deleted_connections`: a store that held anything is never taken for a new one.
+    func holdsNoRows() throws -> Bool {
+        try Self.contentTables.allSatisfy { table, _ in
+            try database.query("SELECT count(*) FROM \(table)") { $0.int(0) }.first == 0
         }
     }
 

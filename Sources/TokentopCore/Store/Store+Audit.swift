@@ -151,7 +151,13 @@ extension Store {
             AuditVerification(entries: entries.count, firstBroken: at, problem: problem)
         }
         guard let sealed else {
-            return entries.isEmpty ? nil : broken(1, "the log's sealed anchor is missing")
+            guard entries.isEmpty else { return broken(1, "the log's sealed anchor is missing") }
+            // A new store is anchored with its key check; without an anchor, only one that never held anything is.
+            guard try !holdsNoRows() else { return nil }
+            return broken(
+                1,
+                "the log's anchor is missing, yet the store holds (or held) connections, integrations or history: "
+                    + "the log may have been removed")
         }
         let anchor: String
         do {
@@ -167,7 +173,8 @@ extension Store {
             let which = first == sequence ? "entry \(sequence) was" : "entries \(first) to \(sequence) were"
             return broken(first, "\(which) removed from the end of the log")
         }
-        if last?.sequence != sequence || last?.hash != parts[1] {
+        // An empty log's anchor is entry 0, the chain's start.
+        if (last?.sequence ?? 0) != sequence || (last?.hash ?? AuditEntry.genesis) != parts[1] {
             return broken(sequence, "the log was rewritten: its newest entry does not match the sealed anchor")
         }
         return nil

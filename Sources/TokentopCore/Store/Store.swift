@@ -698,6 +698,12 @@ public final class Store: @unchecked Sendable {
             guard try read().isEmpty else { return }
             let sealed = try secrets.seal(Secret("tokentop key check"), context: context)
             try database.execute("INSERT INTO meta (name, value) VALUES ('key_check', ?)", [sealed])
+            // The audit log is anchored from the store's birth (an empty log's anchor: entry 0), so that a store
+            // whose log and anchor were removed is told from a new one (see ``checkAudit()``).
+            let anchors = try database.query("SELECT count(*) FROM meta WHERE name = 'audit_anchor'") { $0.int(0) }
+            if anchors.first == 0, try holdsNoRows() {
+                try writeAuditAnchor(sequence: 0, hash: AuditEntry.genesis)
+            }
         }
         // Another process may have written its check first, with another key.
         if let stored = try read().first ?? nil {
