@@ -62,6 +62,10 @@ struct Runner {
             let themeWarning = try checkDashboardSettings(
                 themesDirectory: look.themesDirectory, themeName: look.themeName, keys: look.keys)
             _ = try CertificateAuthorityFile.load(configuration)
+            // The files the daemon would refuse at start-up, refused here in its words.
+            try OperationsLoop.check(configuration.settings)
+            try JSONLinesLog.check(
+                configuration.settings.logFile, database: Store.isPostgres(databasePath) ? nil : databasePath)
             let report = configuration.report()
             let exists = FileManager.default.fileExists(atPath: path)
             Output.out("configuration file: \(path)\(exists ? "" : " (not present; defaults apply)")")

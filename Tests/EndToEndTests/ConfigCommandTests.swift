@@ -31,6 +31,38 @@ struct ConfigCommandTests {
         #expect(!store.stdout.contains("fake-password-0003"))
     }
 
+    /// `config` refuses a log file or a metrics file the daemon would refuse at start-up, in the daemon's words:
+    /// it said nothing of a directory as the log or a metrics file in a missing folder.
+    @Test func configRefusesTheLogAndMetricsFilesTheDaemonRefuses() throws {
+        let sandbox = try Sandbox.holdingAnExpiredToken()
+        defer { sandbox.remove() }
+        let folder = sandbox.root.appendingPathComponent("no/such/dir").path
+        let cases = [
+            (
+                #"{"log_file": "\#(sandbox.root.path)"}"#,
+                "cannot open the log file \(sandbox.root.path): Is a directory"
+            ),
+            (
+                #"{"metrics_file": "\#(folder)/m.prom"}"#,
+                "cannot write the metrics file \(folder)/m.prom: its folder \(folder) does not exist"
+            ),
+            (
+                #"{"log_file": "\#(folder)/d.log"}"#,
+                "cannot open the log file \(folder)/d.log: No such file or directory"
+            ),
+        ]
+        for (text, message) in cases {
+            let config = try sandbox.write("checked.json", text)
+            let checked = try Binary.run(["config", "--config", config], environment: sandbox.environment)
+            #expect(checked.status == 1)
+            #expect(checked.stderr == "tokentop: \(message)\n")
+            #expect(checked.stdout.isEmpty, "\(checked.stdout)")
+            let daemon = try Binary.run(["daemon", "--config", config], environment: sandbox.environment)
+            #expect(daemon.status == 1)
+            #expect(daemon.stderr == checked.stderr)
+        }
+    }
+
     @Test func aBrokenConfigurationFileStopsEveryCommandWithItsName() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

@@ -42,11 +42,26 @@ public final class JSONLinesLog: Sendable {
     /// destroy the key, the store, or a file (a config file, an import file) that a typo named.
     /// - Throws: a message naming the file and what it is.
     public static func check(_ path: String?, store: Store) throws {
+        try check(path, protected: ReplaceableFile.storeFiles(store, database: "the database"))
+    }
+
+    /// ``check(_:store:)`` without opening the store, for `tokentop config`: `database` is the store's file, or nil
+    /// for a PostgreSQL store.
+    public static func check(_ path: String?, database: String?) throws {
+        try check(path, protected: ReplaceableFile.storeFiles(database: database, named: "the database"))
+    }
+
+    private static func check(_ path: String?, protected: [(path: String, what: String)]) throws {
         guard let path else { return }
-        try ReplaceableFile.refuse(
-            path, ifItIs: ReplaceableFile.storeFiles(store, database: "the database"), action: "write the log into")
-        // A terminal, a pipe or /dev/null is a stream to write to, never read back; only a file is looked at.
+        try ReplaceableFile.refuse(path, ifItIs: protected, action: "write the log into")
+        // What opening it would meet, said before anything is created: a directory, a missing or closed folder.
         var info = stat()
+        if stat(path, &info) == 0 {
+            if info.st_mode & S_IFMT == S_IFDIR { throw cannotOpen(path, EISDIR) }
+        } else if errno == ENOENT, access(Paths.folder(of: path), W_OK | X_OK) != 0 {
+            throw cannotOpen(path, errno)
+        }
+        // A terminal, a pipe or /dev/null is a stream to write to, never read back; only a file is looked at.
         guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
             let handle = FileHandle(forReadingAtPath: path)
         else { return }
@@ -71,12 +86,14 @@ public final class JSONLinesLog: Sendable {
         }
     }
 
+    private static func cannotOpen(_ path: String, _ code: Int32) -> ConfigError {
+        ConfigError("cannot open the log file \(path): \(String(cString: strerror(code)))")
+    }
+
     private static func open(_ path: String?) throws -> Int32 {
         guard let path else { return STDERR_FILENO }
         let descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw ConfigError("cannot open the log file \(path): \(String(cString: strerror(errno)))")
-        }
+        guard descriptor >= 0 else { throw cannotOpen(path, errno) }
         // A file whose last line was cut short (a daemon killed mid-write) gets its newline first, so that the next
         // line starts on its own; a terminal or a pipe is never read.
         var info = stat()

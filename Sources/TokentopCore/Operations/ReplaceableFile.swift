@@ -43,10 +43,15 @@ enum ReplaceableFile {
     /// SQLite keeps beside it.
     /// - Parameter database: how the messages name the database (`the database being exported`).
     static func storeFiles(_ store: Store, database: String) -> [(path: String, what: String)] {
+        storeFiles(database: store.database.dialect.isPostgres ? nil : store.path, named: database)
+    }
+
+    /// ``storeFiles(_:database:)`` for the database file `path` (nil for a PostgreSQL store), which may not be open.
+    static func storeFiles(database path: String?, named database: String) -> [(path: String, what: String)] {
         var protected = [(path: SecretBox.keyFilePath(), what: "the key file, without which no sealed secret opens")]
-        if !store.database.dialect.isPostgres {
+        if let path {
             protected += ["", "-wal", "-shm", "-journal"].map {
-                (store.path + $0, $0.isEmpty ? database : "a file of \(database)")
+                (path + $0, $0.isEmpty ? database : "a file of \(database)")
             }
         }
         return protected
