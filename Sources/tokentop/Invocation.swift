@@ -440,10 +440,11 @@ extension Invocation {
     }
 
     /// What the user typed, as a usage error quotes it: in single quotes when it holds nothing unsafe, else spelled
-    /// out as ``SafeText/name(_:)`` does (`"a\nb"`), so that the message stays one line and shows what was given.
+    /// out as ``SafeText/name(_:)`` does (`"a\nb"`), so that the message stays one line and shows what was given;
+    /// cut as that cuts a long name.
     static func quoted(_ text: String) -> String {
         let named = SafeText.name(text)
-        return named == text ? "'\(text)'" : named
+        return text.isEmpty || text.unicodeScalars.contains(where: SafeText.isUnsafe) ? named : "'\(named)'"
     }
 
     /// A number within `range`, in plain decimal digits, or a usage error naming the flag, the value and the form.
