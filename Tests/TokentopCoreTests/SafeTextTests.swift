@@ -22,4 +22,18 @@ struct SafeTextTests {
         let unsafe = "\n" + String(repeating: "b", count: 100)
         #expect(SafeText.name(unsafe) == #""\n"# + String(repeating: "b", count: 78) + #"""# + "…")
     }
+
+    /// The control characters are matched by number, not by looking their category up: the same set, for every
+    /// scalar Unicode has.
+    @Test func theControlCharactersAreExactlyUnicodesCc() {
+        let marks: Set<UInt32> = [0x061C, 0x200B, 0x200E, 0x200F, 0x2028, 0x2029, 0xFEFF]
+        var differing: [UInt32] = []
+        for value in UInt32(0)...0x10FFFF {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            let expected = scalar.properties.generalCategory == .control || marks.contains(value)
+                || (0x202A...0x202E).contains(value) || (0x2066...0x2069).contains(value)
+            if SafeText.isUnsafe(scalar) != expected { differing.append(value) }
+        }
+        #expect(differing.isEmpty, "\(differing.prefix(10))")
+    }
 }

@@ -166,9 +166,11 @@ extension Store {
     }
 
     /// The time in `column` (called `name`) of a row of `table`, or nil for NULL; one that is no time (text a hand
-    /// edit left, NaN) is an error naming the table, the column and the row (`described`), not a time in 1970.
+    /// edit left, NaN) is an error naming the table, the column and the row (`described`, worked out only then: it
+    /// is read for every time of every row), not a time in 1970.
     func storedTime(
-        _ row: SQLRow, _ column: Int32, table: String, named name: String, row described: String, remedy: String
+        _ row: SQLRow, _ column: Int32, table: String, named name: String, row described: @autoclosure () -> String,
+        remedy: String
     ) throws -> Date? {
         do {
             return try row.time(column)
@@ -176,7 +178,7 @@ extension Store {
             throw StoreError(
                 .notADatabase,
                 "the database \(path) holds data tokentop cannot read: table \(table), column \(name), row "
-                    + "\(described) holds \(error.stored), not a time in seconds since 1970; set it to a number of "
+                    + "\(described()) holds \(error.stored), not a time in seconds since 1970; set it to a number of "
                     + "seconds or NULL, or \(remedy)", path: path)
         }
     }

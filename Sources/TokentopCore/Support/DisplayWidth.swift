@@ -90,7 +90,11 @@ extension Unicode.Scalar {
 
 extension StringProtocol {
     /// How many terminal cells the text takes.
-    public var displayWidth: Int { reduce(0) { $0 + $1.displayWidth } }
+    public var displayWidth: Int {
+        // Printable ASCII, nearly every id and address, is a cell a byte: no grapheme breaking for it.
+        if utf8.allSatisfy({ (0x20..<0x7F).contains($0) }) { return utf8.count }
+        return reduce(0) { $0 + $1.displayWidth }
+    }
 
     /// The text cut to at most `width` cells, ending in `…` when something was cut.
     public func truncated(toWidth width: Int) -> String {
