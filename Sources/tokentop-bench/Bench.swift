@@ -12,7 +12,8 @@ struct Bench {
     static let order = [
         "first_frame_ms", "frame_ms_p50_cursor", "frame_ms_p99_cursor", "frame_ms_p50_page", "frame_ms_p99_page",
         "frame_ms_p50_filter", "frame_ms_p99_filter", "frame_ms_p50_scope", "frame_ms_p99_scope",
-        "idle_cpu_percent", "peak_rss_mb", "refresh_per_s", "wrk_per_s", "refresh_ratio", "lateness_ms_p99",
+        "idle_cpu_percent", "peak_rss_mb", "status_ms", "list_ms", "list_json_ms", "refresh_per_s", "wrk_per_s",
+        "refresh_ratio", "lateness_ms_p99",
     ]
 
     func run() async throws {
@@ -49,6 +50,17 @@ struct Bench {
                 frames = try phase("frames", copyOf: base, environment: environment)
                 figures.merge(frames) { $1 }
                 rss.append(Double(frames["peak_rss_mb"] ?? "0") ?? 0)
+            }
+
+            if options.phases.contains("commands"), !options.prepareOnly {
+                let path = base.replacingOccurrences(of: ".sqlite3", with: "-commands.sqlite3")
+                try removeDatabase(path)
+                try FileManager.default.copyItem(atPath: base, toPath: path)
+                let commands = CommandPhase(
+                    tokentop: try Self.tokentopExecutable(), database: path,
+                    environment: Self.commandEnvironment(environment, work: work))
+                figures.merge(try commands.run()) { $1 }
+                if options.work == nil { try? removeDatabase(path) }
             }
 
             if let endpoint, options.phases.contains("throughput") {
@@ -174,6 +186,25 @@ struct Bench {
         var template = Array((NSTemporaryDirectory() + "/tokentop-bench.XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw BenchError("cannot create a temporary directory") }
         return String(cString: made)
+    }
+
+    /// The environment of a `tokentop` the benchmark starts: its key, and no configuration file or store of the
+    /// user's.
+    static func commandEnvironment(_ environment: [String: String], work: String) -> [String: String] {
+        var environment = environment
+        for name in ["TOKENTOP_CONFIG", "TOKENTOP_STORE", "TOKENTOP_DB"] { environment[name] = nil }
+        environment["XDG_CONFIG_HOME"] = work + "/no-config"
+        return environment
+    }
+
+    /// `tokentop`, built beside this benchmark in the same build directory.
+    static func tokentopExecutable() throws -> String {
+        let directory = (try ownExecutable() as NSString).deletingLastPathComponent
+        let path = directory + "/tokentop"
+        guard access(path, X_OK) == 0 else {
+            throw BenchError("no tokentop beside this benchmark at \(path); build it (--product tokentop) first")
+        }
+        return path
     }
 
     static func ownExecutable() throws -> String {

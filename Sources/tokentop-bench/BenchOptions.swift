@@ -20,7 +20,7 @@ struct BenchOptions {
           --transport NAME      the HTTP transport the engine uses (default: the one tokentop uses)
           --work DIR            where databases and nginx's files go (default: a new temporary directory)
           --no-network          skip refresh_per_s, wrk_per_s, refresh_ratio, lateness_ms_p99 and the pg phase
-          --phases LIST         run only some of frames,throughput,lateness,pg (default all)
+          --phases LIST         run only some of frames,commands,throughput,lateness,pg (default all)
           --prepare-only        prepare each phase's database under --work and print its command, for a profiler
 
         The pg phase (daemons sharing one store; `--phases pg` runs it alone):
@@ -38,7 +38,7 @@ struct BenchOptions {
     /// Prepare the phases' databases and print their commands instead of running them (for profiling).
     var prepareOnly = false
     /// Which phases run; all by default.
-    var phases: Set<String> = ["frames", "throughput", "lateness", "pg"]
+    var phases: Set<String> = ["frames", "commands", "throughput", "lateness", "pg"]
     /// The options of the pg phase.
     var postgres = PostgresOptions()
     var columns = 160
@@ -85,8 +85,8 @@ struct BenchOptions {
             case "--prepare-only": prepareOnly = true
             case "--phases":
                 phases = Set(try value(flag).split(separator: ",").map(String.init))
-                guard phases.isSubset(of: ["frames", "throughput", "lateness", "pg"]) else {
-                    throw BenchError("--phases names some of frames,throughput,lateness,pg")
+                guard phases.isSubset(of: ["frames", "commands", "throughput", "lateness", "pg"]) else {
+                    throw BenchError("--phases names some of frames,commands,throughput,lateness,pg")
                 }
             case let flag where PostgresOptions.flags.contains(flag): try postgres.parse(flag, try value(flag))
             case "--no-sqlite-daemon": postgres.sqlite = false

@@ -22,7 +22,7 @@ struct PostgresPhase {
 
     func run() throws -> [(String, String)] {
         let settings = options.postgres
-        let tokentop = try Self.tokentopExecutable()
+        let tokentop = try Bench.tokentopExecutable()
         var figures: [(String, String)] = [
             ("pg_connections", "\(settings.connections)"), ("pg_lateness_due", "\(settings.due)"),
         ]
@@ -157,22 +157,7 @@ struct PostgresPhase {
     }
 
     /// The environment of the daemons: the benchmark's key, and no configuration file or store of the user's.
-    private var daemonEnvironment: [String: String] {
-        var environment = environment
-        for name in ["TOKENTOP_CONFIG", "TOKENTOP_STORE", "TOKENTOP_DB"] { environment[name] = nil }
-        environment["XDG_CONFIG_HOME"] = work + "/no-config"
-        return environment
-    }
-
-    /// `tokentop`, built beside this benchmark in the same build directory.
-    private static func tokentopExecutable() throws -> String {
-        let directory = (try Bench.ownExecutable() as NSString).deletingLastPathComponent
-        let path = directory + "/tokentop"
-        guard access(path, X_OK) == 0 else {
-            throw BenchError("no tokentop beside this benchmark at \(path); build it (--product tokentop) first")
-        }
-        return path
-    }
+    private var daemonEnvironment: [String: String] { Bench.commandEnvironment(environment, work: work) }
 
     private static func removeSQLite(_ path: String) {
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
