@@ -360,13 +360,10 @@ actor RefreshActor {
             }
             guard case .busyElsewhere = attempt else { break }
             guard clock.now() < deadline else {
-                let holder = (try? store.leaseHolder(connectionID: id)).flatMap { $0 }
                 throw EngineError(
                     .busy,
-                    "\(id) was not refreshed here: "
-                        + (holder.map { "process \(SafeText.clean($0.owner))" } ?? "another process")
-                        + " is refreshing it and has not stored its result yet; `tokentop show \(id)` shows it once "
-                        + "it has")
+                    "\(id) was not refreshed here: \(Self.named(leaseHolder(id))) is refreshing it and has not stored "
+                        + "its result yet; `tokentop show \(id)` shows it once it has")
             }
             // Another process is refreshing it; wait for its result, which the next attempt adopts.
             try? await clock.sleep(seconds: 0.5)
@@ -506,6 +503,16 @@ actor RefreshActor {
         }
     }
 
+    /// Who holds `id`'s refresh lease, if anybody does and the store can say.
+    private func leaseHolder(_ id: String) -> (owner: String, until: Date)? {
+        (try? store.leaseHolder(connectionID: id)).flatMap { $0 }
+    }
+
+    /// The holder of a lease as a message names it: `process HOST:PID:LABEL`, or `another process`.
+    private static func named(_ holder: (owner: String, until: Date)?) -> String {
+        holder.map { "process \(SafeText.clean($0.owner))" } ?? "another process"
+    }
+
     /// Takes `id`'s refresh lease for a revocation, waiting while another live process holds it (at most until
     /// its lease ends, when it may be taken over).
     /// - Returns: the connection as stored now, perhaps refreshed by that process meanwhile, and the lease.
@@ -538,14 +545,12 @@ actor RefreshActor {
                 if connection != state.connection(id) { state.update(connection, event: nil) }
                 return (connection, lease)
             }
-            let holder = (try? store.leaseHolder(connectionID: id)).flatMap { $0 }
+            let holder = leaseHolder(id)
             guard now < deadline else {
                 throw EngineError(
                     .busy,
-                    "\(id) was not revoked: "
-                        + (holder.map { "process \(SafeText.clean($0.owner))" } ?? "another process")
-                        + " is refreshing it and has not stored its result; nothing was sent to the provider; run "
-                        + "`tokentop revoke \(id)` again")
+                    "\(id) was not revoked: \(Self.named(holder)) is refreshing it and has not stored its result; "
+                        + "nothing was sent to the provider; run `tokentop revoke \(id)` again")
             }
             if let holder, holder.owner != told {
                 told = holder.owner
