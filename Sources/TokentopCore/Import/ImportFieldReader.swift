@@ -272,7 +272,8 @@ struct ImportFieldReader {
 
     /// Refuses what would reach another place than the one written, or none: a port outside 1–65535 (Foundation
     /// reads one past its integer as no port at all), a space or a broken `%` escape (sent escaped, to another
-    /// path), a backslash (a WHATWG parser reads it as `/`), a fragment (RFC 6749 §3.1, §3.1.2 and §3.2: an endpoint or redirect URI carries none).
+    /// path), a backslash (a WHATWG parser reads it as `/`), a fragment (RFC 6749 §3.1, §3.1.2 and §3.2: an endpoint
+    /// or redirect URI carries none).
     private func refuseUnsendable(_ text: String, _ url: URL, _ key: String) throws {
         if let port = Self.portText(text), !(Int(port).map { (1...65_535).contains($0) } ?? false) {
             throw fail(key, "has the port \(port.prefix(12)), which no server listens on (ports are 1 to 65535)")

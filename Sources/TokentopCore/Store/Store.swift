@@ -321,8 +321,8 @@ public final class Store: @unchecked Sendable {
     /// the renewed tokens (which it keeps when the file's are those last imported).
     /// - Parameter waiting: told, once per refresh waited for, what the import waits for.
     /// - Throws: ``ImportError`` when a connection names an integration that is neither in the bundle nor in the
-    ///   store, or when a refresher still holds a connection's lease at the lease's end; ``StoreError`` for
-    ///   database and key failures.
+    ///   store, or after waiting for ``maximumRefreshWaits`` refreshes; ``StoreError`` for database and key
+    ///   failures.
     public func importBundle(
         _ bundle: ImportBundle, at: Date, waiting: (String) -> Void = { _ in }
     ) throws -> ImportSummary {
