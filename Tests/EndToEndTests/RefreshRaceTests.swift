@@ -91,6 +91,9 @@ struct RefreshRaceTests {
         #expect(object["failures"] as? Int == 0)
         #expect(object["status"] as? String == "healthy")
         #expect(Self.historyMessages(object).contains { $0.contains("kept the refresh token tokentop rotated") })
+        // The import's entry is written, and timed, after the refresh it waited for.
+        let order = try Self.sql(sandbox, "SELECT kind FROM history WHERE connection_id = 'slow-1' ORDER BY at, id")
+        #expect(order.split(separator: "\n") == ["imported", "refreshed", "imported"], "\(order)")
         // The next refresh sends the token the provider rotated, not the spent one.
         #expect(try Binary.run(["refresh", "slow-1"], environment: env).status == 0)
         #expect(try Self.lines(server, "/seen") == ["fake-rt-0001", "fake-rt-rotated-1"])

@@ -28,6 +28,25 @@ private final class RekeyingProvider: HTTPTransport, @unchecked Sendable {
     }
 }
 
+/// A token endpoint whose request outlives its refresher's lease: another handle (another process) writes the
+/// connection meanwhile, and the answer never comes (a refresher stopped past its lease, then timed out).
+private final class LostAnswerProvider: HTTPTransport, @unchecked Sendable {
+    // @unchecked Sendable: nothing changes after init.
+    let path: String
+    let key: SecretBox
+
+    init(path: String, key: SecretBox) {
+        self.path = path
+        self.key = key
+    }
+
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let other = try Store.open(path: path, secrets: key, create: false)
+        try other.database.execute("UPDATE connections SET generation = generation + 1, lease_owner = NULL")
+        throw URLError(.timedOut)
+    }
+}
+
 /// `tokentop refresh` and `reauth` count as running refreshers while they run, and a refresh whose rotated refresh
 /// token meets a changed key says so in the connection's history.
 struct RekeyDuringRefreshTests {
@@ -59,5 +78,21 @@ struct RekeyDuringRefreshTests {
         #expect(entry.message.contains("re-keyed by another process"), "\(entry.message)")
         #expect(entry.message.contains("the provider had already issued a new refresh token"), "\(entry.message)")
         #expect(engine.snapshot().events.filter { $0.message == entry.message }.count == 1, "shown once")
+    }
+
+    /// A refresh whose request got no answer, discarded because another process wrote the connection meanwhile,
+    /// leaves in the history that the provider may have rotated the token: a later refusal finds its reason there.
+    @Test func anAnswerLostWhileAnotherProcessWroteIsKeptInTheHistory() async throws {
+        let (store, _) = try base.makeStore(connections: [base.userConnection("alice")])
+        let transport = LostAnswerProvider(path: store.path, key: store.secrets)
+        let engine = try Engine(store: store, transport: transport, timeSource: base.clock, policy: .standard)
+        let error = try await #require(throws: EngineError.self) { try await engine.refreshNow("alice") }
+        #expect(error.code == .superseded, "\(error.message)")
+        let entry = try #require(try store.history(connectionID: "alice", limit: 1).last)
+        #expect(entry.kind == .refreshFailed)
+        #expect(entry.message.hasPrefix("refresh result discarded: "), "\(entry.message)")
+        #expect(
+            entry.message.contains("the provider may have issued a new refresh token in the answer that was not read"),
+            "\(entry.message)")
     }
 }

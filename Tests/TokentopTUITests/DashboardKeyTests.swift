@@ -176,6 +176,17 @@ import TokentopCore
         #expect(lines[38].contains("xZQ "), "\(lines[38])")
     }
 
+    /// A long kept filter is cut on the position line, so that the marks and the position after it stay in sight.
+    @Test func aLongKeptFilterLeavesTheMarksInSight() {
+        let harness = Fixtures.harness(columns: 80, rows: 24)
+        harness.frame()
+        harness.press(.character(" "), .character("/"))
+        harness.type("gh" + String(repeating: "-and-a-much-longer-query", count: 4))
+        let lines = harness.press(.enter)
+        #expect(lines[22].contains("1 marked  0/0"), "\(lines[22])")
+        #expect(lines[22].contains("filter: “gh-and-a-much-longer-qu…”"), "\(lines[22])")
+    }
+
     @Test func backspaceEditsTheFilter() {
         let harness = Fixtures.harness()
         harness.frame()

@@ -832,7 +832,16 @@ actor RefreshActor {
                 queue.schedule(id, at: policy.dueAt(current))
             }
             let revoked = error.code == .revoked || current?.revokedAt != nil
-            if rotated { record(lostRotation: error, of: connection, revoked: revoked) }
+            if rotated {
+                record(lostRotation: error, of: connection, revoked: revoked, certain: true)
+            } else if case .failure(let failure, _, _) = outcome, connection.grant == .refreshToken,
+                failure.error == "network_error"
+            {
+                // A process stopped past its lease (kill -STOP, a suspended machine) finds its answer timed out,
+                // and the connection written by another process meanwhile: the answer it never read may have
+                // rotated the token.
+                record(lostRotation: error, of: connection, revoked: revoked, certain: false)
+            }
             return .superseded(revoked: revoked, rotated: rotated)
         case .failure(let error):
             // The provider has moved on to the new refresh token: the message must not say that nothing changed,
@@ -918,7 +927,8 @@ actor RefreshActor {
     /// Keeps in the connection's history that the provider rotated its refresh token in an answer that was then
     /// discarded, because another process wrote the connection meanwhile: a later refusal of the refresh token
     /// finds its reason there.
-    private func record(lostRotation error: StoreError, of connection: Connection, revoked: Bool) {
+    /// - Parameter certain: false when no answer was read, so the provider may have rotated it.
+    private func record(lostRotation error: StoreError, of connection: Connection, revoked: Bool, certain: Bool) {
         let consequence =
             revoked
             ? "the connection was revoked meanwhile, and that token was not revoked at the provider"
@@ -926,8 +936,11 @@ actor RefreshActor {
                 + "probably be refused, and the connection then needs re-auth"
         let entry = HistoryEntry(
             at: clock.now(), connectionID: connection.id, kind: .refreshFailed,
-            message: "refresh result discarded: \(error.fact); the provider had already issued a new refresh token, "
-                + "which was not stored: \(consequence)")
+            message: "refresh result discarded: \(error.fact); "
+                + (certain
+                    ? "the provider had already issued a new refresh token, which was not stored: "
+                    : "its request got no answer in time, and the provider may have issued a new refresh token in "
+                        + "the answer that was not read: ") + consequence)
         state.append(event: entry)
         try? store.appendHistory(entry, shownHere: true, briefly: true)
     }

@@ -329,10 +329,11 @@ public final class Store: @unchecked Sendable {
         let started = Date()
         var waits = 0
         while true {
-            // Leases are judged by the import's time, moved on by the time spent waiting for them.
+            // Leases are judged by the import's time, moved on by the time spent waiting for them; after a wait, the
+            // entries take that time too, so that they come after the refresh they waited for.
             let leaseTime = at.addingTimeInterval(max(0, Date().timeIntervalSince(started)))
             do {
-                return try importOnce(bundle, at: at, leaseTime: leaseTime)
+                return try importOnce(bundle, at: waits == 0 ? at : leaseTime, leaseTime: leaseTime)
             } catch let busy as RefreshInFlight {
                 waits += 1
                 try waitForRefresh(busy, of: bundle, waits: waits, waiting: waiting) {

@@ -23,6 +23,9 @@ struct MessageWidget: Widget {
         }
     }
 
+    /// The most cells a kept filter takes in ``position(_:)``.
+    static let shownFilterWidth = 24
+
     /// `[User]  sort: expiry  filter: “ali”  3 marked  12/340`; the sort always in the list, the rest when they
     /// say something.
     static func position(_ dashboard: Dashboard) -> String {
@@ -31,7 +34,10 @@ struct MessageWidget: Widget {
         let listing = dashboard.view == .list && !dashboard.snapshot.connections.isEmpty
         // Always stated under the table: rows are sorted inside each scope group, which the rows alone do not tell.
         if listing { parts.append("sort: \(dashboard.sort.rawValue)") }
-        if !dashboard.filter.isEmpty, !dashboard.isEditingFilter { parts.append("filter: “\(dashboard.filter)”") }
+        // A long filter is cut, so that the marks and the position after it stay in sight.
+        if !dashboard.filter.isEmpty, !dashboard.isEditingFilter {
+            parts.append("filter: “\(dashboard.filter.truncated(toWidth: Self.shownFilterWidth))”")
+        }
         if !dashboard.marked.isEmpty { parts.append("\(dashboard.marked.count) marked") }
         if listing {
             let count = dashboard.rows.connectionPositions.count
