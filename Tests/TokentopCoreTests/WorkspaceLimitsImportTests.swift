@@ -41,10 +41,13 @@ import Testing
 
     /// A member named twice would be listed twice under a heading that counts one.
     @Test func aRepeatedMemberIsRefused() throws {
-        let members = "[\"ann@example.com\", \"bob@example.com\", \"ann@example.com\"]"
+        let members = "[\"ann@example.com\", \"bob@example.com\", \"Ann@Example.COM\"]"
         #expect(
             try Self.error(Self.file(members: members))
-                == Self.prefix + "members[2]: repeats members[0]; name each member once")
+                == Self.prefix + "members[2]: repeats members[0] (compared without case); name each member once")
+        #expect(
+            try Self.error(Self.file(members: "[\"ann@example.com\", \" bob@example.com\"]"))
+                == Self.prefix + "members[1]: has spaces around it; remove them")
     }
 
     @Test func aLongMemberOrWorkspaceIsRefused() throws {

@@ -489,6 +489,11 @@ import TokentopCore
         #expect(lines[38].hasPrefix(" unmarked 2 rows"), "\(lines[38])")
         lines = harness.press(.character("u"))
         #expect(lines[38].hasPrefix(" no row is marked"), "\(lines[38])")
+        // Marking again makes that message false: it goes.
+        lines = harness.press(.character(" "))
+        #expect(!lines[38].contains("no row is marked"), "\(lines[38])")
+        // Unmarked, and back on the row it marked: `x` acts on the cursor row.
+        harness.press(.character("u"), .character("k"))
         harness.press(.character("x"))
         #expect(harness.text.contains("Revoke slack-"), "\(harness.text)")
     }

@@ -376,11 +376,17 @@ public enum ImportFile {
         let workspace = try reader.workspace("workspace")
         // The dashboard lists and filters members on every frame; an address is at most 320 characters (RFC 3696).
         let members = try reader.strings("members", maximumCount: Self.maximumMembers, entries: memberEntries) ?? []
-        // A member named twice would be listed twice under a heading that counts people.
+        // A member named twice would be listed twice under a heading that counts people: `Ann@Example.com` and
+        // `ann@example.com` are one mailbox, and spaces around a name are invisible in a list.
         var seen: [String: Int] = [:]
         for (index, member) in members.enumerated() {
-            if let first = seen.updateValue(index, forKey: member) {
-                throw reader.fail("members[\(index)]", "repeats members[\(first)]; name each member once")
+            let trimmed = member.trimmingCharacters(in: .whitespaces)
+            guard trimmed == member else {
+                throw reader.fail("members[\(index)]", "has spaces around it; remove them")
+            }
+            if let first = seen.updateValue(index, forKey: trimmed.lowercased()) {
+                throw reader.fail(
+                    "members[\(index)]", "repeats members[\(first)] (compared without case); name each member once")
             }
         }
         let secretSetAt = try reader.time("secret_set_at")

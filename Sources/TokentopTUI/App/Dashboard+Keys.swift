@@ -32,6 +32,8 @@ extension Dashboard {
             var marks = marked
             if marks.remove(id) == nil { marks.insert(id) }
             setMarked(marks)
+            // What the last message said of the marks ("no row is marked") no longer holds.
+            clearMessage()
             moveCursor(by: 1)
         case .unmarkAll:
             guard !marked.isEmpty else { return say("no row is marked") }
