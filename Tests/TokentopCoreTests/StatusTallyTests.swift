@@ -149,6 +149,25 @@ import Testing
         }
     }
 
+    /// A fleet large enough to be counted on two cores counts as a scan does, derived connections included, and
+    /// keeps following the clock from there: each position's status and next change came back in place.
+    @Test func aLargeFleetCountedOnTwoCoresAgreesWithAScan() {
+        let parents = StatusTally.twoCoresFrom / 3 + 1
+        let list = ConnectionList(Self.family(parents))
+        #expect(list.count >= StatusTally.twoCoresFrom)
+        var inFlight: Set<String> = ["c5", "child8"]
+        var tally = StatusTally(list, inFlight: inFlight, policy: Self.policy, at: Self.start)
+        #expect(Self.nonZero(tally.counts) == Self.snapshotScan(list, inFlight: inFlight, at: Self.start))
+        inFlight = []
+        for position in [5, parents + 8] { tally.update(position, list, inFlight: inFlight) }
+        for step in 1...12 {
+            let now = Self.start.addingTimeInterval(Double(step) * 311)
+            tally.advance(to: now, list, inFlight: inFlight)
+            #expect(
+                Self.nonZero(tally.counts) == Self.snapshotScan(list, inFlight: inFlight, at: now), "at step \(step)")
+        }
+    }
+
     @Test func aNewPolicyCountsAfresh() {
         let list = ConnectionList(Self.family(200))
         let state = EngineState(

@@ -29,12 +29,14 @@ struct StoredListTests {
     }
 }
 
-/// Loading a large SQLite file with two readers at once reads every connection once, as one reader does.
+/// Loading a large SQLite file with two readers at once reads every connection once, as one reader does, and puts
+/// them in list order.
 struct TwoReadersTests {
     @Test func twoReadersReadWhatOneReads() throws {
         let directory = try StoreTemporaryDirectory(.sqlite)
         let connections = (0..<301).map { index in
-            var entry = StoreFixtures.connection(String(format: "acme-%04d", index))
+            var entry = StoreFixtures.connection(String(format: "acme-%04d", (index * 7_919) % 301))
+            entry.scope = IdentityScope.allCases[index % 5]
             if index % 7 == 0 { entry.grantedScopes = ["read", "write", "ünïcödé \(index)"] }
             return entry
         }
@@ -43,10 +45,62 @@ struct TwoReadersTests {
             connectionID: "acme-0150", error: ProviderError(kind: .transient, error: "temporarily_unavailable"),
             retryAt: nil, reauthReason: nil, at: StoreFixtures.epoch)
         let file = try #require(store.database as? SQLiteDatabase)
-        let halves = try #require(try store.locked { try store.connectionsByTwoReaders(file, count: 301) })
+        let (rows, order) = try #require(try store.locked { try store.connectionsByTwoReaders(file, count: 301) })
         let one = try store.connections()
-        #expect(halves.count == 301)
-        #expect(halves.sorted { $0.id < $1.id } == one.sorted { $0.id < $1.id })
-        #expect(halves.first { $0.id == "acme-0150" }?.lastError?.error == "temporarily_unavailable")
+        #expect(rows.count == 301)
+        #expect(rows.sorted { $0.id < $1.id } == one.sorted { $0.id < $1.id })
+        #expect(rows.first { $0.id == "acme-0150" }?.lastError?.error == "temporarily_unavailable")
+        #expect(order.map { rows[$0].id } == ListOrderTests.reference(rows).map(\.id))
+        let listed = try store.connectionList()
+        #expect(Array(ConnectionList(moving: rows, order: order)).map(\.id) == Array(listed).map(\.id))
+    }
+}
+
+/// List order: by scope, then by id as UTF-8 bytes (SQLite's BINARY collation), however the ids begin and end.
+struct ListOrderTests {
+    /// The order by plain comparison of scopes and byte arrays.
+    static func reference(_ rows: [Connection]) -> [Connection] {
+        rows.sorted { left, right in
+            left.scope.ordinal != right.scope.ordinal
+                ? left.scope.ordinal < right.scope.ordinal
+                : Array(left.id.utf8).lexicographicallyPrecedes(Array(right.id.utf8))
+        }
+    }
+
+    /// Ids that tie on their first 23 bytes, that are prefixes of one another, that hold a zero byte, bytes above
+    /// 0x7f, or nothing at all.
+    static let ids: [String] = {
+        let long = "t111-salesforce-u031777-"
+        var ids = [
+            "", "a", "a\u{0}", "a\u{0}b", "ab", "A", "z", "é", "e\u{301}", "🔑", "Z🔑", long, long + "a",
+            long + "b", long + "ab", String(long.dropLast()), String(long.dropLast(2)) + "8", long + "\u{0}",
+            "t111-salesforce", "t111-salesforce-", "t111-salesforce-u0", "ünïcödé", "\u{7f}", "\u{80}",
+        ]
+        for index in 0..<60 { ids.append("t\(index % 7)-okta-u\(String(format: "%06d", index * 7_919 % 1_000))") }
+        return ids
+    }()
+
+    static func rows(_ ids: [String], scopes: Bool) -> [Connection] {
+        ids.enumerated().map { index, id in
+            Connection(
+                id: id, integrationID: "acme", scope: scopes ? IdentityScope.allCases[(index * 3) % 5] : .user,
+                subject: "s", credential: .oauth2, grant: .refreshToken, createdAt: StoreFixtures.epoch)
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func sortsAsBytesCompare(scopes: Bool) {
+        let rows = Self.rows(Self.ids, scopes: scopes)
+        let order = ListOrder(rows).positions
+        #expect(order.map { rows[$0].id } == Self.reference(rows).map(\.id))
+        #expect(Set(order).count == rows.count)
+    }
+
+    @Test(arguments: [0, 1, 17, 40])
+    func mergesTwoSortedHalves(split: Int) {
+        let rows = Self.rows(Self.ids.shuffled(), scopes: true)
+        let (lower, upper) = (Array(rows[..<split]), Array(rows[split...]))
+        let merged = ListOrder.merged(ListOrder(lower), ListOrder(upper), offset: lower.count)
+        #expect(merged.map { rows[$0].id } == Self.reference(rows).map(\.id))
     }
 }

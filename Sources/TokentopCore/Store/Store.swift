@@ -234,41 +234,19 @@ public final class Store: @unchecked Sendable {
 
     /// Every connection, ordered as ``connections()`` orders them, straight into the engine's chunked list.
     func connectionList() throws -> ConnectionList {
-        let rows = try locked {
+        let (rows, order) = try locked { () throws -> ([Connection], [Int]) in
             var cache = RowCache()
             // Room for every row at once: growing the array moved 100,000 connections several times over.
             let count = try database.query("SELECT count(*) FROM connections") { $0.int(0) }.first ?? 0
             if count >= Self.twoReadersFrom, let file = database as? SQLiteDatabase,
-                let rows = try connectionsByTwoReaders(file, count: count)
+                let halves = try connectionsByTwoReaders(file, count: count)
             {
-                return rows
+                return halves
             }
-            return try database.query("SELECT \(Self.connectionColumns) FROM connections", capacity: count) {
+            let rows = try database.query("SELECT \(Self.connectionColumns) FROM connections", capacity: count) {
                 try connection(from: $0, cache: &cache)
             }
-        }
-        // Sorted here rather than by SQLite, whose sorter copied every column of every row: at 100,000 connections
-        // that cost as much as reading them. Ids compare as UTF-8 bytes, as SQLite's BINARY collation does, from
-        // one buffer, so that no comparison touches a String.
-        var bytes: [UInt8] = []
-        var bounds: [(start: Int, end: Int, scope: Int)] = []
-        bounds.reserveCapacity(rows.count)
-        for row in rows {
-            let start = bytes.count
-            bytes.append(contentsOf: row.id.utf8)
-            bounds.append((start, bytes.count, row.scope.ordinal))
-        }
-        let order = bytes.withUnsafeBufferPointer { buffer in
-            rows.indices.sorted { lhs, rhs in
-                let left = bounds[lhs]
-                let right = bounds[rhs]
-                if left.scope != right.scope { return left.scope < right.scope }
-                let common = min(left.end - left.start, right.end - right.start)
-                let shorter = left.end - left.start < right.end - right.start
-                guard common > 0, let base = buffer.baseAddress else { return shorter }
-                let order = memcmp(base + left.start, base + right.start, common)
-                return order != 0 ? order < 0 : shorter
-            }
+            return (rows, ListOrder(rows).positions)
         }
         return ConnectionList(moving: rows, order: order)
     }
