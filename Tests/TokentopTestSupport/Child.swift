@@ -38,6 +38,8 @@ public final class Child: @unchecked Sendable {
 
     private let state = Mutex(State())
     private let ended = DispatchSemaphore(value: 0)
+    /// Signalled once when the child is reaped, for the watch `killIfRunning` keeps.
+    private let reaped = DispatchSemaphore(value: 0)
 
     public init() {}
 
@@ -113,6 +115,7 @@ public final class Child: @unchecked Sendable {
             return state.waiters
         }
         ended.signal()
+        reaped.signal()
         let code = Self.code(status)
         for waiter in waiters { waiter.resume(returning: code) }
     }
@@ -144,10 +147,14 @@ public final class Child: @unchecked Sendable {
 
     /// Kills the child with SIGKILL if it still runs `seconds` from now, saying so on standard error: a program
     /// that hangs fails its test, naming it, instead of holding a thread until the whole run is stopped.
+    ///
+    /// The watch is a thread of its own that ends with the child, not a dispatch timer: a run starts thousands of
+    /// short children, and a timer left pending for each one's 240 s lay on libdispatch's manager thread, where the
+    /// test process crashed now and then (`_dispatch_event_loop_drain`).
     public func killIfRunning(after seconds: Double) {
         let name = ([executableURL?.lastPathComponent ?? "?"] + arguments.prefix(3)).joined(separator: " ")
-        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
-            guard isRunning else { return }
+        Thread.detachNewThread { [self] in
+            guard reaped.wait(timeout: .now() + seconds) == .timedOut, isRunning else { return }
             FileHandle.standardError.write(Data("test harness: \(name) ran for \(Int(seconds)) s; killed\n".utf8))
             signal(SIGKILL)
         }
