@@ -168,6 +168,37 @@ import Testing
         }
     }
 
+    /// Connections another process wrote, taken in one step: new ones in their places in list order, changed ones
+    /// replaced, one moved to another parent; every one found by id, and the counts those a scan gives.
+    @Test func manyWrittenConnectionsGoInAtOnce() {
+        let state = EngineState(
+            databasePath: "t", connections: ConnectionList(ListOrderTests.reference(Self.family(300))),
+            integrations: [], events: [], policy: Self.policy, now: Self.start)
+        state.buildIndex()
+        var written = Self.fleet(450).suffix(150).map { connection in
+            var connection = connection
+            connection.id = "c\(connection.id.dropFirst())x"
+            return connection
+        }
+        var changed = state.connection("c7")!
+        changed.failures = 3
+        var moved = state.connection("child4")!
+        moved.parentID = "c9"
+        written += [changed, moved, written[0]]
+        state.upsert(written)
+        let snapshot = state.snapshot(at: Self.start)
+        #expect(snapshot.connections.count == 900 + 150)
+        let ids = Array(snapshot.connections).map(\.id)
+        #expect(ids == ListOrderTests.reference(Array(snapshot.connections)).map(\.id), "not in list order")
+        for connection in written { #expect(state.connection(connection.id) == connection) }
+        #expect(snapshot.counts(at: Self.start) == Self.snapshotScan(snapshot.connections, inFlight: [], at: Self.start))
+        state.remove(["c7", "c300x", "child4"])
+        let after = state.snapshot(at: Self.start)
+        #expect(after.connections.count == 1_047)
+        #expect(state.connection("c7") == nil && state.connection("c8") != nil)
+        #expect(after.counts(at: Self.start) == Self.snapshotScan(after.connections, inFlight: [], at: Self.start))
+    }
+
     @Test func aNewPolicyCountsAfresh() {
         let list = ConnectionList(Self.family(200))
         let state = EngineState(

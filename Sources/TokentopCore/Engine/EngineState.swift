@@ -122,22 +122,42 @@ final class EngineState: Sendable {
     }
 
     /// Replaces a connection, or inserts one another process added, keeping the scope-then-id order.
-    func upsert(_ connection: Connection) {
+    func upsert(_ connection: Connection) { upsert([connection]) }
+
+    /// Replaces or adds connections another process wrote, in one step: an import of 1,000 new connections into a
+    /// fleet of 100,000 moves positions once, and counts and indexes afresh once, not once per connection (which
+    /// held a running daemon's actor, and this lock, for minutes).
+    func upsert(_ connections: [Connection]) {
+        guard !connections.isEmpty else { return }
         inner.withLock { state in
-            if let position = Self.position(of: connection.id, in: state) {
-                state.snapshot.connections[position] = connection
-                Self.tally(&state, position)
-            } else {
-                let position =
-                    state.snapshot.connections.firstIndex {
-                        ($0.scope, $0.id) > (connection.scope, connection.id)
-                    } ?? state.snapshot.connections.endIndex
-                // Positions move: the index and the counts start afresh (another process's import; rare).
-                state.snapshot.connections.insert(connection, at: position)
+            if state.index == nil, connections.count > 1 {
                 state.index = Self.index(state.snapshot.connections)
                 state.snapshot.positions = state.index ?? [:]
-                Self.recount(&state)
             }
+            var added: [String: Connection] = [:]
+            var countAfresh = false
+            for connection in connections {
+                guard let position = Self.position(of: connection.id, in: state) else {
+                    added[connection.id] = connection
+                    continue
+                }
+                state.snapshot.connections[position] = connection
+                // A connection that names another parent (a re-import) is counted afresh, as an insert is.
+                if !countAfresh, state.tally.knowsParent(of: connection, at: position) {
+                    state.tally.update(position, state.snapshot.connections, inFlight: state.snapshot.inFlight)
+                } else {
+                    countAfresh = true
+                }
+            }
+            if !added.isEmpty {
+                // Positions move: the new connections go into list order, and the index and the counts start afresh.
+                state.snapshot.connections = ListOrder.merging(Array(added.values), into: state.snapshot.connections)
+                state.index = Self.index(state.snapshot.connections)
+                state.snapshot.positions = state.index ?? [:]
+                countAfresh = true
+            }
+            if countAfresh { Self.recount(&state) }
+            state.snapshot.tally = nil
             state.snapshot.version &+= 1
         }
     }

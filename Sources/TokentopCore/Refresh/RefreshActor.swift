@@ -149,16 +149,20 @@ actor RefreshActor {
         // This actor's own results are in the state already: only other writers' rows are read.
         guard let changes = try? store.changes(since: lastChange, skipping: writer.ownChanges) else { return }
         lastChange = changes.latest
-        for connection in changes.connections where !inFlight.contains(connection.id) {
-            if state.integration(connection.integrationID) == nil, let integrations = try? store.integrations() {
-                state.setIntegrations(integrations)
-            }
-            state.upsert(connection)
+        let written = changes.connections.filter { !inFlight.contains($0.id) }
+        if written.contains(where: { state.integration($0.integrationID) == nil }),
+            let integrations = try? store.integrations()
+        {
+            state.setIntegrations(integrations)
+        }
+        // In one step: an import of thousands of connections into a large fleet counts and indexes afresh once.
+        state.upsert(written)
+        for connection in written {
             queue.schedule(connection.id, at: policy.dueAt(connection))
             noteParent(of: connection)
             wakeChildren(of: connection.id)
         }
-        for id in changes.deleted { forget(id) }
+        forget(changes.deleted)
         if let history = try? store.history(since: lastHistory, skipping: writer.ownHistory) {
             lastHistory = history.latest
             state.merge(events: history.entries)
@@ -864,11 +868,17 @@ actor RefreshActor {
 
     /// Drops a connection an operator deleted: out of the queue, the parents' index, the breaker and the state.
     /// Its refresh in flight, if any, finds no row to store its result in, and drops it too.
-    func forget(_ id: String) {
-        queue.schedule(id, at: nil)
-        parents.forget(id)
-        breaker.abandon(id, at: clock.now())
-        state.remove([id])
+    func forget(_ id: String) { forget([id]) }
+
+    /// Forgets connections deleted from the store, their positions dropped from the state in one step.
+    func forget(_ ids: [String]) {
+        guard !ids.isEmpty else { return }
+        for id in ids {
+            queue.schedule(id, at: nil)
+            parents.forget(id)
+            breaker.abandon(id, at: clock.now())
+        }
+        state.remove(ids)
     }
 
     /// The integration's client secret (or private key), read from the store at most once a second.

@@ -58,6 +58,33 @@ struct ListOrder: Sendable {
         return order
     }
 
+    /// `list`, in list order, with `added` in their places.
+    static func merging(_ added: [Connection], into list: ConnectionList) -> ConnectionList {
+        let incoming = ListOrder(added).positions.map { added[$0] }
+        var merged: [Connection] = []
+        merged.reserveCapacity(list.count + incoming.count)
+        var next = 0
+        for position in list.indices {
+            while next < incoming.count, precedes(incoming[next], list[position]) {
+                merged.append(incoming[next])
+                next += 1
+            }
+            merged.append(list[position])
+        }
+        merged += incoming[next...]
+        return ConnectionList(merged)
+    }
+
+    /// Whether `left` comes before `right` in list order.
+    static func precedes(_ left: Connection, _ right: Connection) -> Bool {
+        let (leftScope, rightScope) = (left.scope.ordinal, right.scope.ordinal)
+        if leftScope != rightScope { return leftScope < rightScope }
+        var (leftID, rightID) = (left.id, right.id)
+        return leftID.withUTF8 { leftBytes in
+            rightID.withUTF8 { rightBytes in leftBytes.lexicographicallyPrecedes(rightBytes) }
+        }
+    }
+
     /// The scope, then the id's first 23 bytes, big-endian, padded with zeros: integers ordered as the pairs are.
     /// A zero pad sorts a shorter id first, as a prefix is; an id holding a zero byte ties and is compared whole.
     private static func keys(scope: Int, _ id: ArraySlice<UInt8>) -> (UInt64, UInt64, UInt64) {
