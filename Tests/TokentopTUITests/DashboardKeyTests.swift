@@ -538,6 +538,20 @@ import TokentopCore
         #expect(!harness.dashboard.shouldQuit)
     }
 
+    /// A message about the list does not follow into the detail view, nor one about the detail view back out.
+    @Test func theMessageLineStaysWithItsView() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        #expect(harness.press(.character("x"), .character("n"))[38].hasPrefix(" revoke cancelled"))
+        let detail = harness.press(.enter)
+        #expect(harness.dashboard.message == nil)
+        #expect(!detail.joined().contains("revoke cancelled"))
+        #expect(harness.press(.character("x"), .character("n")).joined().contains("revoke cancelled"))
+        let list = harness.press(.escape)
+        #expect(harness.dashboard.message == nil)
+        #expect(!list.joined().contains("revoke cancelled"))
+    }
+
     @Test func revokeOfMarkedRowsListsThemAndClearsTheMarks() {
         let harness = Fixtures.harness()
         harness.frame()

@@ -334,7 +334,9 @@ final class Dashboard {
         overlay = .reauth(id: id, prompt: backend.requestReauth(for: id))
     }
 
+    /// Opens the detail view of `id`; what the list's message line said stays with the list.
     func openDetail(_ id: String) {
+        clearMessage()
         view = .detail(id: id)
         detailScroll = 0
         historyRequestedFor = nil
@@ -353,7 +355,9 @@ final class Dashboard {
         }
     }
 
+    /// Back to the list; what the message line said of the detail view's connection stays with it.
     func closeDetail() {
+        clearMessage()
         view = .list
         detailPrompt = nil
         historyRequestedFor = nil
