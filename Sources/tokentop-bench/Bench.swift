@@ -17,6 +17,16 @@ struct Bench {
     ]
 
     func run() async throws {
+        if options.prepareOnly, options.work == nil {
+            throw BenchError(
+                "--prepare-only needs --work DIR: the prepared databases stay there for the printed commands")
+        }
+        if options.prepareOnly, (ProcessInfo.processInfo.environment[SecretBox.keyVariable] ?? "").isEmpty {
+            throw BenchError(
+                "--prepare-only needs \(SecretBox.keyVariable) set: the prepared databases are sealed with it, and the "
+                    + "printed commands (and tokentop --db) open them with it; for example export "
+                    + "\(SecretBox.keyVariable)=$(openssl rand -base64 32)")
+        }
         let work = try options.work ?? Self.temporaryDirectory()
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         var environment = ProcessInfo.processInfo.environment
@@ -59,7 +69,9 @@ struct Bench {
                 let commands = CommandPhase(
                     tokentop: try Self.tokentopExecutable(), database: path,
                     environment: Self.commandEnvironment(environment, work: work))
-                figures.merge(try commands.run()) { $1 }
+                let timed = try commands.run()
+                figures.merge(timed) { $1 }
+                rss.append(Double(timed["peak_rss_mb_commands"] ?? "0") ?? 0)
                 if options.work == nil { try? removeDatabase(path) }
             }
 
@@ -100,6 +112,8 @@ struct Bench {
                 figures.merge(lateness) { $1 }
                 rss.append(Double(lateness["peak_rss_mb"] ?? "0") ?? 0)
             }
+            // Prepared phases ran nothing: no figure to print.
+            if options.prepareOnly { continue }
             figures["peak_rss_mb_frames"] = frames["peak_rss_mb"]
             figures["peak_rss_mb"] = Measure.format(rss.max() ?? 0, digits: 1)
             printBlock(figures)

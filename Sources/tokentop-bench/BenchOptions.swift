@@ -22,6 +22,7 @@ struct BenchOptions {
           --no-network          skip refresh_per_s, wrk_per_s, refresh_ratio, lateness_ms_p99 and the pg phase
           --phases LIST         run only some of frames,commands,throughput,lateness,pg (default all)
           --prepare-only        prepare each phase's database under --work and print its command, for a profiler
+                                (needs --work and TOKENTOP_KEY, which the printed commands open them with)
 
         The pg phase (daemons sharing one store; `--phases pg` runs it alone):
         \(PostgresOptions.usage)

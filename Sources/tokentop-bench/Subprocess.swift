@@ -63,11 +63,17 @@ struct Subprocess {
     }
 
     /// Waits for the child to end; its exit status, or 128 + the signal that ended it.
-    func wait() -> Int32 {
+    func wait() -> Int32 { waitMeasured().status }
+
+    /// Waits for the child to end: its exit status (or 128 + the signal that ended it) and its peak resident memory
+    /// in MiB, as the kernel counted it.
+    func waitMeasured() -> (status: Int32, peakResidentMB: Double) {
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0, errno == EINTR {}
         let signal = status & 0x7f
-        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        // Linux counts ru_maxrss in KiB.
+        return (signal == 0 ? (status >> 8) & 0xff : 128 + signal, Double(usage.ru_maxrss) / 1_024)
     }
 
     /// Sends `signal` to this child only.
