@@ -11,6 +11,13 @@ struct DueQueue {
     /// How many connections are scheduled.
     var count: Int { current.count }
 
+    /// Makes room for `count` connections at once: scheduling a fleet of 100,000 grew the table by doubling, and
+    /// rehashed every id each time.
+    mutating func reserveCapacity(_ count: Int) {
+        current.reserveCapacity(count)
+        heap.reserveCapacity(count)
+    }
+
     /// Schedules `id` at `due`, replacing any earlier schedule; nil removes it.
     mutating func schedule(_ id: String, at due: Date?) {
         guard let due else {

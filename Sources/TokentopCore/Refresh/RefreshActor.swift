@@ -113,6 +113,7 @@ actor RefreshActor {
 
     /// Puts every connection's next due time into the queue, and starts following other processes' writes.
     func scheduleAll(_ connections: ConnectionList) {
+        queue.reserveCapacity(queue.count + connections.count)
         for connection in connections {
             queue.schedule(connection.id, at: policy.dueAt(connection))
             noteParent(of: connection)

@@ -17,6 +17,8 @@ struct MinHeap<Key: Comparable, Value> {
         for index in stride(from: entries.count / 2 - 1, through: 0, by: -1) { siftDown(index) }
     }
 
+    mutating func reserveCapacity(_ count: Int) { entries.reserveCapacity(count) }
+
     mutating func push(_ value: Value, key: Key) {
         entries.append((key, value))
         var child = entries.count - 1
