@@ -56,6 +56,22 @@ struct TwoReadersTests {
     }
 }
 
+extension TwoReadersTests {
+    /// Row ids a hand edit put at both ends of the 64-bit range cannot be split into ranges: one reader reads them.
+    @Test func rowIdsAtTheEndsOfTheRangeAreReadAlone() throws {
+        let directory = try StoreTemporaryDirectory(.sqlite)
+        let connections = (0..<40).map { StoreFixtures.connection(String(format: "acme-%04d", $0)) }
+        let store = try StoreFixtures.store(in: directory, connections: connections)
+        let file = try #require(store.database as? SQLiteDatabase)
+        try store.locked {
+            try file.execute("UPDATE connections SET rowid = ? WHERE id = ?", [Int.max, "acme-0003"])
+            try file.execute("UPDATE connections SET rowid = ? WHERE id = ?", [Int.min, "acme-0007"])
+        }
+        #expect(try store.locked { try store.connectionsByTwoReaders(file, count: 40) } == nil)
+        #expect(Array(try store.connectionList()).map(\.id) == connections.map(\.id).sorted())
+    }
+}
+
 /// List order: by scope, then by id as UTF-8 bytes (SQLite's BINARY collation), however the ids begin and end.
 struct ListOrderTests {
     /// The order by plain comparison of scopes and byte arrays.

@@ -21,12 +21,14 @@ extension Store {
         let bounds = try database.query("SELECT min(rowid), max(rowid) FROM connections") {
             ($0.int(0), $0.int(1))
         }.first
-        guard let (low, high) = bounds, high > low,
+        // Row ids a hand edit spread across the whole 64-bit range (or that Double cannot split) are read alone.
+        guard let (low, high) = bounds, high > low, low > Int.min,
+            case let (span, false) = high.subtractingReportingOverflow(low), span < 1 << 52,
             let reader = try? SQLiteDatabase(path: database.path, create: false)
         else { return nil }
         let ranges = Self.readerRanges
         // Range i holds the row ids after edges[i] up to edges[i + 1]; the last has no end, as a single read has none.
-        let edges = (0...ranges).map { low - 1 + Int((Double(high - low + 1) * Double($0) / Double(ranges)).rounded()) }
+        let edges = (0...ranges).map { low - 1 + Int((Double(span + 1) * Double($0) / Double(ranges)).rounded()) }
         let select = "SELECT \(Self.connectionColumns) FROM connections WHERE rowid > ?"
         let second = SecondReader(reader: reader)
         @Sendable func read(_ database: SQLiteDatabase, capacity: Int) throws -> ([Connection], ListOrder) {
