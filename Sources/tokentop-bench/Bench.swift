@@ -12,8 +12,8 @@ struct Bench {
     static let order = [
         "first_frame_ms", "frame_ms_p50_cursor", "frame_ms_p99_cursor", "frame_ms_p50_page", "frame_ms_p99_page",
         "frame_ms_p50_filter", "frame_ms_p99_filter", "frame_ms_p50_scope", "frame_ms_p99_scope",
-        "idle_cpu_percent", "peak_rss_mb", "status_ms", "list_ms", "list_json_ms", "refresh_per_s", "wrk_per_s",
-        "refresh_ratio", "lateness_ms_p99",
+        "idle_cpu_percent", "peak_rss_mb", "status_ms", "list_ms", "list_json_ms", "import_seen_ms",
+        "import_sync_cpu_ms", "refresh_per_s", "wrk_per_s", "refresh_ratio", "lateness_ms_p99",
     ]
 
     func run() async throws {

@@ -64,9 +64,45 @@ struct FramePhase {
         let idleCPU = (Measure.cpuSeconds() - cpuBefore) / wall * 100
         figures.append(("idle_cpu_percent", Measure.format(idleCPU, digits: 3)))
         figures.append(("idle_seconds", Measure.format(wall, digits: 1)))
+        figures += try await importSeen(engine, total: total)
         await engine.stop()
         figures.append(("peak_rss_mb", Measure.format(Measure.peakResidentMB(), digits: 1)))
         return figures
+    }
+
+    /// How many connections another process imports while the dashboard runs, for ``importSeen(_:total:)``.
+    static let imported = 1_000
+
+    /// Another store handle on the file (as another process's `tokentop import`) adds ``imported`` new connections;
+    /// `import_seen_ms` is the time from its commit until the running engine's snapshot holds them all, which the
+    /// change feed's poll bounds, and `import_sync_cpu_ms` the CPU this process spent meanwhile: taking them in must
+    /// cost about one pass over the fleet, not one per new connection (which cost 178 s at 100,000).
+    private func importSeen(_ engine: Engine, total: Int) async throws -> [(String, String)] {
+        let snapshot = engine.snapshot()
+        guard let integration = snapshot.integrations.keys.sorted().first else { return [] }
+        let now = Date()
+        let entries = (0..<Self.imported).map { index in
+            let id = String(format: "bench-import-%05d", index)
+            return ImportBundle.ConnectionEntry(
+                id: id, integrationID: integration, scope: .user, subject: "\(id)@import.example.com",
+                grant: .refreshToken, accessToken: Secret("fake-access-token-\(id)"),
+                refreshToken: Secret("fake-refresh-token-\(id)"), expiresAt: now.addingTimeInterval(7_200))
+        }
+        let other = try Store.open(path: options.database, secrets: try SecretBox.load(), create: false)
+        _ = try other.importBundle(ImportBundle(source: "tokentop-bench import", connections: entries), at: now)
+        let committed = Measure.monotonicNanoseconds()
+        let cpuBefore = Measure.cpuSeconds()
+        while engine.snapshot().connections.count < total + Self.imported {
+            guard Measure.milliseconds(since: committed) < 600_000 else {
+                throw BenchError("the engine did not show \(Self.imported) imported connections within 10 minutes")
+            }
+            try await Task.sleep(nanoseconds: 2_000_000)
+        }
+        let seen = Measure.milliseconds(since: committed)
+        let cpu = (Measure.cpuSeconds() - cpuBefore) * 1_000
+        return [
+            ("import_seen_ms", Measure.format(seen, digits: 1)), ("import_sync_cpu_ms", Measure.format(cpu, digits: 1)),
+        ]
     }
 
     /// Presses `press(k)` for k in 0..<samples, at most `limit` seconds in all; the time of each key to its frame.
