@@ -369,7 +369,11 @@ struct CurlTransportTests {
             return
         }
         #expect(error.kind == .transient)
-        #expect(error.errorDescription == "could not connect to the provider")
+        // libcurl failed before the request went out: the provider cannot have acted on it.
+        #expect(error.requestSent == false)
+        let description = try #require(error.errorDescription)
+        #expect(description.hasPrefix("could not connect to 127.0.0.1:\(port) (libcurl: "), "\(description)")
+        #expect(description.hasSuffix("; the request was not sent"))
     }
 
     @Test func otherSchemesAreRefused() async throws {

@@ -1,3 +1,4 @@
+import CCurl
 import Foundation
 import Testing
 
@@ -35,6 +36,79 @@ import Testing
         #expect(
             junk.errorDescription
                 == "the answer was not HTTP, or the URL is not http(s) (libcurl: Unsupported protocol)")
+    }
+
+    /// Failures that come before a request is sent: the provider cannot have acted on it.
+    @Test(arguments: [
+        (URLError.Code.cannotConnectToHost, "could not connect to 127.0.0.1:18099"),
+        (.cannotFindHost, "could not resolve 127.0.0.1"), (.dnsLookupFailed, "could not resolve 127.0.0.1"),
+        (.secureConnectionFailed, "the TLS handshake with the provider failed"),
+        (.serverCertificateUntrusted, "the provider's TLS certificate is not trusted"),
+    ])
+    func aRequestNeverSentSaysSo(code: URLError.Code, words: String) {
+        let error = OAuthClient.networkError(URLError(code), url: URL(string: "http://127.0.0.1:18099/bad")!)
+        #expect(error.error == "network_error")
+        #expect(error.kind == .transient)
+        #expect(error.requestSent == false)
+        #expect(!error.answerMayBeLost && !error.followsLostAnswer)
+        #expect(error.errorDescription == words + "; the request was not sent")
+    }
+
+    /// Failures after the request may have gone out: its answer, which may have rotated a token, is lost.
+    @Test(arguments: [URLError.Code.timedOut, .networkConnectionLost, .badServerResponse, .unknown])
+    func aRequestThatMayHaveGoneOutMayHaveLostItsAnswer(code: URLError.Code) {
+        let error = OAuthClient.networkError(URLError(code), url: URL(string: "http://127.0.0.1:18099/bad")!)
+        #expect(error.requestSent == nil)
+        #expect(error.answerMayBeLost && error.followsLostAnswer)
+        #expect(error.errorDescription?.contains("not sent") == false)
+    }
+
+    /// libcurl knows whether the request went out, whatever the code: a timeout before it is no lost answer, and
+    /// its own words name the host it tried (a proxy's, say) rather than the token URL's.
+    @Test func libcurlSaysWhetherTheRequestWentOut() {
+        let url = URL(string: "https://idp.example/token")!
+        let connecting = OAuthClient.networkError(
+            CurlMulti.error(CURLE_OPERATION_TIMEDOUT, sent: false, detail: "Connection timed out after 5001 ms"),
+            url: url)
+        #expect(connecting.requestSent == false)
+        #expect(
+            connecting.errorDescription
+                == "no connection before the timeout (libcurl: Connection timed out after 5001 ms); the request was "
+                + "not sent")
+        let answering = OAuthClient.networkError(CurlMulti.error(CURLE_OPERATION_TIMEDOUT, sent: true), url: url)
+        #expect(answering.requestSent == nil)
+        #expect(answering.errorDescription == "no answer before the timeout")
+        let proxy = OAuthClient.networkError(
+            CurlMulti.error(
+                CURLE_COULDNT_CONNECT, sent: false,
+                detail: "Failed to connect to proxy.example port 3128 after 2 ms: Connection refused"),
+            url: url)
+        #expect(
+            proxy.errorDescription
+                == "could not connect to a host (libcurl: Failed to connect to proxy.example port 3128 after 2 ms: "
+                + "Connection refused); the request was not sent")
+        let direct = OAuthClient.networkError(
+            CurlMulti.error(
+                CURLE_COULDNT_CONNECT, sent: false,
+                detail: "Failed to connect to idp.example port 443 after 2 ms: Connection refused"),
+            url: url)
+        #expect(direct.errorDescription?.hasPrefix("could not connect to idp.example (libcurl: Failed") == true)
+        // A reset after the request went out, and libcurl's refused resend: the answer may be lost.
+        #expect(OAuthClient.networkError(CurlMulti.error(CURLE_RECV_ERROR, sent: true)).answerMayBeLost)
+        #expect(OAuthClient.networkError(CurlMulti.error(CURLE_ABORTED_BY_CALLBACK, resent: true)).answerMayBeLost)
+    }
+
+    /// A network error stored before tokentop told unsent requests apart has no such member: it still counts as an
+    /// answer that may be lost, and reads back unchanged.
+    @Test func aStoredNetworkErrorFromBeforeStillCountsAsALostAnswer() throws {
+        let stored =
+            #"{"kind":"transient","error":"network_error","errorDescription":"could not connect to the provider"}"#
+        let error = try JSONDecoder().decode(ProviderError.self, from: Data(stored.utf8))
+        #expect(error.requestSent == nil && error.earlierAnswerLost == nil)
+        #expect(error.answerMayBeLost && error.followsLostAnswer)
+        #expect(try JSONEncoder().encode(error).count == stored.utf8.count, "no new member is written for it")
+        // Only a network error can have lost an answer.
+        #expect(!ProviderError(kind: .transient, error: "server_error", status: 503).answerMayBeLost)
     }
 }
 

@@ -23,10 +23,18 @@ public struct ProviderError: Error, Codable, Sendable, Equatable {
     public var bodyPrefix: String?
     /// Seconds the provider asked us to wait (`Retry-After`).
     public var retryAfter: Double?
+    /// False for a `network_error` whose request never left: the host did not resolve, the connection was refused
+    /// or timed out, or the TLS handshake failed. The provider cannot have acted on it. Nil when it may have been
+    /// sent (a timeout or a closed connection after sending), or when an answer arrived; errors stored before
+    /// tokentop told the two apart have nil.
+    public var requestSent: Bool?
+    /// True on a failure whose request never left, when a request earlier in the same run of failures went out and
+    /// got no answer: the provider may have rotated the refresh token in that lost answer, and still may have.
+    public var earlierAnswerLost: Bool?
 
     public init(
         kind: Kind, error: String, errorDescription: String? = nil, status: Int? = nil,
-        bodyPrefix: String? = nil, retryAfter: Double? = nil
+        bodyPrefix: String? = nil, retryAfter: Double? = nil, requestSent: Bool? = nil
     ) {
         self.kind = kind
         // A provider's text is kept short: it is stored, logged and drawn, and a page of it helps nobody.
@@ -35,7 +43,19 @@ public struct ProviderError: Error, Codable, Sendable, Equatable {
         self.status = status
         self.bodyPrefix = bodyPrefix.map { Self.bounded($0, Self.descriptionLimit) }
         self.retryAfter = retryAfter
+        self.requestSent = requestSent
     }
+
+    /// The error code of a request that got no answer, sent or not.
+    static let networkErrorCode = "network_error"
+
+    /// Whether this request may have reached the provider and its answer was lost: a `network_error` that is not
+    /// known to have stayed unsent. Such an answer may have carried a rotated refresh token.
+    var answerMayBeLost: Bool { error == Self.networkErrorCode && requestSent != false }
+
+    /// Whether the provider may have rotated the refresh token in an answer that never arrived, this request's or
+    /// that of an earlier request in the same run of failures (see ``earlierAnswerLost``).
+    var followsLostAnswer: Bool { answerMayBeLost || earlierAnswerLost == true }
 
     /// The longest `error` kept, in characters.
     static let errorLimit = 200

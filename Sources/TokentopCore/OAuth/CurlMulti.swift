@@ -97,7 +97,7 @@ final class CurlMulti: @unchecked Sendable {
             return transfer.finish(.failure(CancellationError()))
         }
         guard let easy = spare.popLast() ?? curl_easy_init() else {
-            return transfer.finish(.failure(URLError(.unknown)))
+            return transfer.finish(.failure(URLError(.unknown, userInfo: [OAuthClient.sentKey: false])))
         }
         running[easy] = transfer
         transfer.multi = self
@@ -112,7 +112,9 @@ final class CurlMulti: @unchecked Sendable {
         } catch {
             return end(easy, with: .failure(error))
         }
-        if curl_multi_add_handle(multi, easy) != CURLM_OK { end(easy, with: .failure(URLError(.unknown))) }
+        if curl_multi_add_handle(multi, easy) != CURLM_OK {
+            end(easy, with: .failure(URLError(.unknown, userInfo: [OAuthClient.sentKey: false])))
+        }
     }
 
     private func collectFinished() {
@@ -131,7 +133,7 @@ final class CurlMulti: @unchecked Sendable {
             } else {
                 let resent = code == CURLE_ABORTED_BY_CALLBACK && transfer.sent
                 let error = Self.error(
-                    code, tooLarge: transfer.tooLarge, resent: resent, detail: transfer.errorText,
+                    code, tooLarge: transfer.tooLarge, resent: resent, sent: transfer.sent, detail: transfer.errorText,
                     caFile: transfer.certificateAuthorities?.path)
                 end(easy, with: .failure(error))
             }
@@ -224,7 +226,10 @@ final class CurlMulti: @unchecked Sendable {
         check(tokentop_curl_setopt_pointer(easy, CURLOPT_HEADERDATA, context))
         if failed {
             throw URLError(
-                .unsupportedURL, userInfo: [NSLocalizedDescriptionKey: "libcurl refused the request's options"])
+                .unsupportedURL,
+                userInfo: [
+                    NSLocalizedDescriptionKey: "libcurl refused the request's options", OAuthClient.sentKey: false,
+                ])
         }
     }
 
@@ -340,21 +345,27 @@ final class CurlMulti: @unchecked Sendable {
     /// The `URLError` that says the same as libcurl's `code`, so that ``OAuthClient`` words every transport's
     /// failures alike.
     /// - Parameter resent: whether libcurl was about to send the request again (see `sendOnce`).
+    /// - Parameter sent: whether the request went out at all (see `sendOnce`); false when libcurl failed before it
+    ///   (resolving, connecting, the TLS handshake), so that the provider cannot have acted on it.
     /// - Parameter detail: libcurl's own words for this transfer (its error buffer), which name the reason (for
     ///   TLS: an unknown issuer, an expired certificate, another host's name); its generic words for `code` else.
     /// - Parameter caFile: the file of authorities the transfer trusted besides the system's, named in a refused
     ///   certificate's error.
     static func error(
-        _ code: CURLcode, tooLarge: Bool = false, resent: Bool = false, detail: String = "", caFile: String? = nil
+        _ code: CURLcode, tooLarge: Bool = false, resent: Bool = false, sent: Bool = true, detail: String = "",
+        caFile: String? = nil
     ) -> URLError {
         let reason = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : SafeText.clean(detail)
-        var info: [String: Any] = [NSLocalizedDescriptionKey: "libcurl: \(reason)"]
+        var info: [String: Any] = [NSLocalizedDescriptionKey: "libcurl: \(reason)", OAuthClient.sentKey: sent]
         if let caFile { info[OAuthClient.caFileKey] = caFile }
         if tooLarge { return URLError(.dataLengthExceedsMaximum, userInfo: info) }
         if resent {
             return URLError(
                 .networkConnectionLost,
-                userInfo: [NSLocalizedDescriptionKey: "libcurl: the connection closed before an answer came"])
+                userInfo: [
+                    NSLocalizedDescriptionKey: "libcurl: the connection closed before an answer came",
+                    OAuthClient.sentKey: true,
+                ])
         }
         switch code {
         case CURLE_OPERATION_TIMEDOUT: return URLError(.timedOut, userInfo: info)

@@ -101,7 +101,7 @@ public struct OAuthClient: Sendable {
         do {
             return .success(try await transport.send(request))
         } catch {
-            return .failure(Self.networkError(error))
+            return .failure(Self.networkError(error, url: request.url))
         }
     }
 
@@ -119,36 +119,64 @@ public struct OAuthClient: Sendable {
     /// The key of a `URLError`'s user info that names the ca_file its request trusted.
     static let caFileKey = "TokentopCAFile"
 
-    /// A request that got no answer: always transient.
-    static func networkError(_ error: any Error) -> ProviderError {
-        let description: String
+    /// The key of a `URLError`'s user info that says whether its request went out (a `Bool`), where the transport
+    /// knows: libcurl's does, from the moment it hands the request to the connection.
+    static let sentKey = "TokentopRequestSent"
+
+    /// What `URLError` codes say of a request whose transport does not tell: a host that does not resolve, a
+    /// connection refused, or a TLS handshake that failed come before the request is sent.
+    private static let unsentCodes: Set<URLError.Code> = [
+        .cannotFindHost, .dnsLookupFailed, .cannotConnectToHost, .notConnectedToInternet, .secureConnectionFailed,
+        .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateNotYetValid,
+        .serverCertificateHasUnknownRoot,
+    ]
+
+    /// A request that got no answer: always transient. One that never went out says so, since the provider cannot
+    /// have acted on it (nor rotated a refresh token in an answer that was lost).
+    /// - Parameter url: the request's URL, whose host and port name where a connection failed.
+    static func networkError(_ error: any Error, url: URL? = nil) -> ProviderError {
         if let urlError = error as? URLError, urlError.code == .dataLengthExceedsMaximum {
             // Not a network fault: the provider sent more than any token answer needs.
             return ProviderError(
                 kind: .malformed, error: "answer_too_large",
                 errorDescription: "the answer was larger than tokentop reads (4 MiB); it was not parsed")
         }
-        if let urlError = error as? URLError {
-            let detail = (urlError.userInfo[NSLocalizedDescriptionKey] as? String).map { " (\($0))" } ?? ""
-            description =
-                switch urlError.code {
-                case .unsupportedURL: "the answer was not HTTP, or the URL is not http(s)\(detail)"
-                case .serverCertificateUntrusted:
-                    "the provider's TLS certificate is not trusted\(detail)"
-                        + Self.privateAuthorityHint(detail, caFile: urlError.userInfo[Self.caFileKey] as? String)
-                case .secureConnectionFailed: "the TLS handshake with the provider failed\(detail)"
-                case .timedOut: "no answer before the timeout"
-                case .cannotConnectToHost: "could not connect to the provider"
-                case .cannotFindHost, .dnsLookupFailed: "could not resolve the provider's host"
-                case .networkConnectionLost: "the connection was lost before the answer arrived"
-                case .notConnectedToInternet: "no network"
-                case .badServerResponse, .unknown:
-                    "the connection failed before a complete answer arrived"
-                default: "network error (URLError \(urlError.code.rawValue))\(detail)"
-                }
-        } else {
-            description = String(describing: type(of: error))
+        guard let urlError = error as? URLError else {
+            return ProviderError(
+                kind: .transient, error: ProviderError.networkErrorCode,
+                errorDescription: String(describing: type(of: error)))
         }
-        return ProviderError(kind: .transient, error: "network_error", errorDescription: description)
+        let sent = urlError.userInfo[sentKey] as? Bool ?? !unsentCodes.contains(urlError.code)
+        let detail = (urlError.userInfo[NSLocalizedDescriptionKey] as? String).map { " (\($0))" } ?? ""
+        // The token URL's host, named only where the transport's own words name it too or there are none: libcurl's
+        // name the host it tried, which is the proxy's when one is in the way.
+        let host = url.flatMap(\.host).map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "[]")) }
+            .flatMap { detail.isEmpty || detail.contains($0) ? $0 : nil }
+        let bracketed = host.map { $0.contains(":") ? "[\($0)]" : $0 }
+        let place = bracketed.map { host in url?.port.map { "\(host):\($0)" } ?? host }
+        var description =
+            switch urlError.code {
+            case .unsupportedURL: "the answer was not HTTP, or the URL is not http(s)\(detail)"
+            case .serverCertificateUntrusted:
+                "the provider's TLS certificate is not trusted\(detail)"
+                    + Self.privateAuthorityHint(detail, caFile: urlError.userInfo[Self.caFileKey] as? String)
+            case .secureConnectionFailed: "the TLS handshake with the provider failed\(detail)"
+            case .timedOut where !sent: "no connection\(place.map { " to \($0)" } ?? "") before the timeout\(detail)"
+            case .timedOut: "no answer before the timeout"
+            case .cannotConnectToHost:
+                "could not connect to \(place ?? (detail.isEmpty ? "the provider" : "a host"))\(detail)"
+            case .cannotFindHost, .dnsLookupFailed:
+                "could not resolve \(bracketed ?? (detail.isEmpty ? "the provider's host" : "a host"))\(detail)"
+            case .networkConnectionLost: "the connection was lost before the answer arrived"
+            case .notConnectedToInternet: "no network"
+            case .badServerResponse where !sent, .unknown where !sent: "the connection failed\(detail)"
+            case .badServerResponse, .unknown:
+                "the connection failed before a complete answer arrived"
+            default: "network error (URLError \(urlError.code.rawValue))\(detail)"
+            }
+        if !sent { description += "; the request was not sent" }
+        return ProviderError(
+            kind: .transient, error: ProviderError.networkErrorCode, errorDescription: description,
+            requestSent: sent ? nil : false)
     }
 }
