@@ -743,7 +743,12 @@ actor RefreshActor {
             let message = notes.joined(separator: "; ")
             outcome = .success(grant, message: message)
             event = HistoryEntry(at: now, connectionID: id, kind: .refreshed, message: message)
-        case .failure(let error):
+        case .failure(var error):
+            if error.requestSent == false, connection.failures > 0, connection.lastError?.followsLostAnswer == true {
+                // A request that never left changes nothing at the provider: an answer lost before it may still
+                // have rotated the refresh token, and a later refusal must still say so.
+                error.earlierAnswerLost = true
+            }
             let failures = connection.failures + 1
             var reauth: String?
             var retryAt: Date?
@@ -755,9 +760,10 @@ actor RefreshActor {
                         "the provider refused the refresh token after a refresh by a process that stopped "
                         + "before storing its answer; the provider probably rotated the token in that answer, "
                         + "and no rotation grace window let us get it back (\(error.summary))"
-                } else if connection.lastError?.error == "network_error", connection.failures > 0 {
-                    // The last request went out and no answer came back: the provider may have rotated the
-                    // refresh token in an answer that was lost. That is not the user withdrawing consent.
+                } else if connection.lastError?.followsLostAnswer == true, connection.failures > 0 {
+                    // An earlier request went out and no answer came back: the provider may have rotated the
+                    // refresh token in an answer that was lost. That is not the user withdrawing consent. A request
+                    // that was never sent (no connection, no TLS handshake) rotated nothing.
                     reauth =
                         "the provider refused the refresh token after an earlier request got no answer; it "
                         + "probably rotated the token and the answer carrying the new one was lost "
@@ -769,9 +775,10 @@ actor RefreshActor {
                 retryAt = now.addingTimeInterval(policy.configurationRetry)
             case .transient, .malformed:
                 var delay = policy.backoff(failures: failures, retryAfter: error.retryAfter)
-                if connection.grant == .refreshToken, error.error == "network_error" {
-                    // The request may have rotated the refresh token in an answer that never came: retry
-                    // with the same token while the provider still accepts it (its grace window).
+                if connection.grant == .refreshToken, error.answerMayBeLost {
+                    // The request may have rotated the refresh token in an answer that never came: retry with the
+                    // same token while the provider still accepts it (its grace window). One never sent rotated
+                    // nothing, and waits its backoff.
                     delay = policy.lostAnswerRetry(provider: integration.provider, backoff: delay)
                 }
                 retryAt = now.addingTimeInterval(delay)
@@ -840,7 +847,7 @@ actor RefreshActor {
             if rotated {
                 record(lostRotation: error, of: connection, revoked: revoked, certain: true)
             } else if case .failure(let failure, _, _) = outcome, connection.grant == .refreshToken,
-                failure.error == "network_error"
+                failure.answerMayBeLost
             {
                 // A process stopped past its lease (kill -STOP, a suspended machine) finds its answer timed out,
                 // and the connection written by another process meanwhile: the answer it never read may have
