@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TokentopCore
 import TokentopTUI
 
@@ -202,8 +203,29 @@ struct Runner {
         case .revoke(let ids):
             let engine = try openEngine(transport: try providerTransport())
             try requireKnown(ids, in: engine, undone: "revoked")
+            // Ctrl-C while a revocation waits for the provider: the wait stops at once, and the revocation records
+            // that its request may have reached the provider, gives its lease back, and says so below. A second one
+            // ends the process without waiting for that record.
+            let interrupted = Mutex<Int32?>(nil)
+            let signals = SignalSources.watch(Self.stopSignals) { number in
+                let first = interrupted.withLock { signal in
+                    defer { signal = signal ?? number }
+                    return signal == nil
+                }
+                guard first else {
+                    Output.error("interrupted again by signal \(number): stopped without waiting")
+                    _exit(128 + number)
+                }
+                engine.interruptRevocations()
+            }
+            defer { signals.forEach { $0.cancel() } }
             var status: Int32 = 0
-            for id in ids {
+            for (index, id) in ids.enumerated() {
+                if let signal = interrupted.withLock({ $0 }) {
+                    let left = ids[index...].map(SafeText.name).joined(separator: ", ")
+                    Output.error("interrupted by signal \(signal): not revoked: \(left)")
+                    return 128 + signal
+                }
                 do {
                     let before = engine.connection(id)
                     let connection = try await engine.revokeNow(id, waiting: { Output.error("note: \($0)") })
@@ -219,9 +241,10 @@ struct Runner {
                     }
                 } catch let error as EngineError {
                     Output.error("\(error)")
-                    status = 1
+                    status = error.code == .interrupted ? 128 + (interrupted.withLock { $0 } ?? SIGINT) : 1
                 }
             }
+            // Interrupted after the last answer came: everything asked was done, and said.
             return status
         case .delete(let ids, let force, let integrations):
             // Nothing goes to a provider: the store alone, as `import` writes it.
@@ -472,20 +495,18 @@ struct Runner {
         let signals = SignalSources.watch(Self.stopSignals) { number in
             guard number != SIGHUP else { return }
             operations.abandonEventCommands()
+            Self.recordRevocationsAbandoned(engine)
             abandoning()
             Output.error("interrupted again by signal \(number): stopped without waiting")
             _exit(128 + number)
         }
         defer { signals.forEach { $0.cancel() } }
-        let flying = engine.snapshot().inFlight.count
-        if flying > 0 {
-            Output.error(
-                "waiting for \(counted(flying, "refresh", "refreshes")) in flight to be stored (at most 30s for "
-                    + "the answer, and a minute more while the database is locked); Ctrl-C abandons "
-                    + "\(flying == 1 ? "it" : "them"), and a rotated refresh token with it")
-        }
+        // From here on nothing new goes to a provider: refreshes an operator marked that have not left yet wait for
+        // the schedule of the next run, and only the requests already sent are waited for.
+        let flying = engine.beginStop()
+        if let waiting = Self.waiting(for: flying) { Output.error(waiting) }
         // With nothing in flight to name, a stop that takes long waits for the store: said once it does.
-        let slow = flying > 0 ? nil : SlowStopNotice(engine: engine, storeName: storeName)
+        let slow = Self.waiting(for: flying) != nil ? nil : SlowStopNotice(engine: engine, storeName: storeName)
         await engine.stop()
         slow?.cancel()
         if operations.eventCommandsBusy {
@@ -494,5 +515,35 @@ struct Runner {
                     + "finish; Ctrl-C kills it now")
         }
         await operations.stop()
+    }
+
+    /// What a dashboard's stop says it waits for, or nil when nothing is in flight.
+    static func waiting(for flying: Engine.InFlight) -> String? {
+        var what: [String] = []
+        if flying.refreshes > 0 {
+            what.append("\(counted(flying.refreshes, "refresh", "refreshes")) in flight to be stored")
+        }
+        if flying.revocations > 0 {
+            what.append(
+                "\(counted(flying.revocations, "revocation", "revocations")) in flight to be answered by the provider "
+                    + "and recorded")
+        }
+        guard !what.isEmpty else { return nil }
+        let them = flying.refreshes + flying.revocations == 1 ? "it" : "them"
+        return "waiting for \(what.joined(separator: " and ")) (at most 30s for each answer, and a minute more while "
+            + "the database is locked); Ctrl-C abandons \(them)"
+            + (flying.refreshes > 0 ? ", and a rotated refresh token with \(them)" : "")
+            + (flying.revocations > 0
+                ? "; an abandoned revocation is recorded as interrupted, as its request may have reached the provider"
+                : "")
+    }
+
+    /// A second Ctrl-C during a stop: the revocations in flight stop waiting and record that their request may have
+    /// reached the provider, for at most two seconds, before the process ends.
+    private static func recordRevocationsAbandoned(_ engine: Engine) {
+        guard engine.inFlight.revocations > 0 else { return }
+        engine.interruptRevocations()
+        let deadline = Date().addingTimeInterval(2)
+        while engine.inFlight.revocations > 0, Date() < deadline { usleep(20_000) }
     }
 }

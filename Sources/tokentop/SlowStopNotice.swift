@@ -1,8 +1,9 @@
 import Dispatch
 import TokentopCore
 
-/// Says once on stderr what a dashboard's stop waits for when it takes longer than a moment: the store, with the
-/// problem the engine last met there (another process's lock), so that the prompt's delay is never silent.
+/// Says once on stderr what a dashboard's stop waits for when it takes longer than a moment: revocations that went
+/// to the provider after the stop began, or the store, with the problem the engine last met there (another
+/// process's lock), so that the prompt's delay is never silent.
 ///
 /// It looks twice a second from a Dispatch timer, not a task: while the store holds tokentop's statements, those
 /// may hold every thread of the cooperative pool.
@@ -35,6 +36,16 @@ final class SlowStopNotice: @unchecked Sendable {
     private func look(_ engine: Engine, _ storeName: String) {
         guard !said else { return }
         looks += 1
+        // A revocation that was still waiting for its lease when the stop began, and has sent its request since.
+        let revocations = engine.inFlight.revocations
+        if revocations > 0, looks >= 2 {
+            said = true
+            Output.error(
+                "stopping: waiting for \(counted(revocations, "revocation", "revocations")) in flight to be answered "
+                    + "by the provider and recorded (at most 30s for each answer); Ctrl-C stops now, and records "
+                    + "\(revocations == 1 ? "it" : "them") as interrupted")
+            return
+        }
         let notice = engine.snapshot().notice.flatMap(Self.databaseProblem)
         // After a second when the store is known to be in trouble; after five seconds in any case.
         guard (looks >= 2 && notice != nil) || looks >= Self.quietLooks else { return }

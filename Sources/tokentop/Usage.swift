@@ -96,7 +96,9 @@ enum Usage {
                 error, and exits 1. Without a revocation endpoint it is revoked here only and exits 0, with a \
                 warning on stderr that the provider was not told and until when the token stays valid there. An id \
                 given twice is revoked once; an unknown id refuses the whole command, naming it, before any \
-                connection is revoked.
+                connection is revoked. Ctrl-C stops the wait for the provider's answer at once: the connection is \
+                not marked revoked, since the request may have reached the provider, but its history, last error \
+                and the audit log say so; the ids not reached are named, and it exits 130. Run it again to finish.
                 """, options: ["--db", "--ca-file"]),
         Command(
             name: "delete", synopsis: ["tokentop delete ID... [--force]", "tokentop delete --integration ID..."],

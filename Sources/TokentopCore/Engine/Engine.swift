@@ -28,6 +28,10 @@ public final class Engine: Sendable {
     private let probeLoop = LoopHandle()
     /// Work started for the front end (refreshes, revocations, audit entries) that stopping waits for.
     private let pending = Mutex<[UUID: Task<Void, Never>]>([:])
+    /// Closed when a stop begins, after which no refresh sends a request.
+    private let gate = StopGate()
+    /// Set by an operator's Ctrl-C during a revocation.
+    private let revocationInterrupt = RevocationInterrupt()
 
     /// Loads the store's connections and prepares the refresh actor; nothing runs until ``start()``.
     /// - Parameters:
@@ -51,7 +55,7 @@ public final class Engine: Sendable {
         client = OAuthClient(transport: transport, clock: timeSource)
         actor = RefreshActor(
             store: store, client: client, clock: timeSource, policy: policy, state: state, observeOnly: readOnly,
-            metrics: metrics, following: following)
+            metrics: metrics, following: following, gate: gate, interrupt: revocationInterrupt)
         prober = Prober(store: store, transport: transport, clock: timeSource, policy: probePolicy, state: state)
         state.setReadOnly(readOnly)
     }
@@ -72,6 +76,7 @@ public final class Engine: Sendable {
 
     /// Starts the background refresh actor.
     public func start() {
+        gate.open()
         let actor = actor
         let state = state
         let connections = state.snapshot().connections
@@ -86,9 +91,39 @@ public final class Engine: Sendable {
         probeLoop.start { await prober.run() }
     }
 
-    /// Stops the refresh actor after the refreshes in flight finish, cancels users' sign-ins in progress, and
-    /// finishes writing the audit log.
+    /// What a stop waits for: refreshes whose request left, and revocations in flight.
+    public struct InFlight: Sendable, Equatable {
+        public var refreshes: Int
+        public var revocations: Int
+    }
+
+    /// Begins a stop: from now on no refresh sends a request, here or queued for an operator (the schedule picks
+    /// those up next time); their leases go back. Returns what the stop waits for.
+    ///
+    /// Never waits for the actor or the store, so that a stop can say at once what it waits for.
+    @discardableResult
+    public func beginStop() -> InFlight {
+        let (refreshes, revocations) = gate.close()
+        // Refreshes waiting for a request slot are turned away now, not when a request in flight answers.
+        Task { [actor] in await actor.refuseWaitingRefreshes() }
+        return InFlight(refreshes: refreshes, revocations: revocations)
+    }
+
+    /// What is in flight now: refreshes whose request left, and revocations.
+    public var inFlight: InFlight {
+        let (refreshes, revocations) = gate.inFlight
+        return InFlight(refreshes: refreshes, revocations: revocations)
+    }
+
+    /// Stops waiting for the answers of revocations in flight (Ctrl-C during `tokentop revoke`): each records, in the
+    /// connection's history and the audit log, that its request may have reached the provider, gives its lease
+    /// back and fails with ``EngineError/Code/interrupted``; revocations not yet sent send nothing.
+    public func interruptRevocations() { revocationInterrupt.set() }
+
+    /// Stops the refresh actor after the refreshes in flight finish (none starts once the stop begins, see
+    /// ``beginStop()``), cancels users' sign-ins in progress, and finishes writing the audit log.
     public func stop() async {
+        beginStop()
         await cancelAllReauths()
         await loop.stop()
         await probeLoop.stop()
@@ -122,6 +157,8 @@ public final class Engine: Sendable {
             keep(
                 Task { [self] in
                     do { _ = try await refreshNow(id) } catch {
+                        // Not started because the dashboard is closing: there is nobody left to tell.
+                        if (error as? EngineError)?.code == .stopped { return }
                         // The event pane shows the id beside the message: "acme-bob  is revoked; …", not twice.
                         let text = "\(error)"
                         let message = text.hasPrefix(id + " ") ? String(text.dropFirst(id.count + 1)) : text
@@ -146,6 +183,9 @@ public final class Engine: Sendable {
             let detail = failed ? (connection.lastError?.summary ?? "refresh failed") : "refreshed"
             audit(.refresh, id, failed ? "failed" : "ok", detail)
             return connection
+        } catch let error as EngineError where error.code == .stopped {
+            // Nothing was done, nor sent: a stop with thousands of refreshes queued must not write as many entries.
+            throw error
         } catch {
             audit(.refresh, id, "failed", "\(error)", briefly: Self.metTheDatabase(error))
             throw error
@@ -159,7 +199,7 @@ public final class Engine: Sendable {
                 Task { [self] in
                     do { _ = try await revokeNow(id) } catch {
                         // What the provider answered is in the history and the events already.
-                        let told: [EngineError.Code] = [.revocationFailed, .revocationIncomplete]
+                        let told: [EngineError.Code] = [.revocationFailed, .revocationIncomplete, .interrupted]
                         if let known = error as? EngineError, told.contains(known.code) { return }
                         state.append(
                             event: HistoryEntry(
@@ -188,6 +228,9 @@ public final class Engine: Sendable {
             return connection
         } catch let error as EngineError where error.code == .revocationIncomplete {
             audit(.revoke, id, "partial", error.message)
+            throw error
+        } catch let error as EngineError where error.code == .interrupted {
+            audit(.revoke, id, "interrupted", error.message)
             throw error
         } catch {
             audit(.revoke, id, "failed", "\(error)", briefly: Self.metTheDatabase(error))

@@ -14,6 +14,10 @@ public struct EngineError: Error, Sendable, CustomStringConvertible, Equatable {
         /// Another process held the connection's refresh lease for as long as this one could wait.
         case busy
         case readOnly = "read_only"
+        /// A stop began before the refresh's request was sent: nothing was sent.
+        case stopped
+        /// An operator interrupted a revocation (Ctrl-C); the message says whether its request was sent.
+        case interrupted
     }
 
     public var code: Code

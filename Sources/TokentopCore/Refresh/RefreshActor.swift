@@ -59,7 +59,12 @@ actor RefreshActor {
     private var storing = 0
     /// Requests at providers now, which the policy's concurrency bounds, and refreshes waiting for a free slot.
     private var sending = 0
-    private var slotWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Refreshes waiting for a slot: resumed with true when handed one, with false when a stop began.
+    private var slotWaiters: [CheckedContinuation<Bool, Never>] = []
+    /// Closed when a stop begins: no refresh sends its request after that.
+    let gate: StopGate
+    /// An operator's Ctrl-C during `tokentop revoke`.
+    let interrupt: RevocationInterrupt
     /// Client secrets read from the store, by integration id with the fingerprint they were read under; emptied at
     /// each look at the store, so a secret another process imported is used within a second.
     private var clientSecrets: [String: (fingerprint: String?, secret: Secret?)] = [:]
@@ -82,6 +87,8 @@ actor RefreshActor {
         /// The provider answered, but another process changed the connection meanwhile (`revoked` when it revoked
         /// it), and this result was discarded; `rotated` when the answer carried a new refresh token.
         case superseded(revoked: Bool, rotated: Bool)
+        /// A stop began before its request was sent: nothing was sent, and the schedule picks it up next time.
+        case stopped
     }
 
     /// The change and history numbers read just before the engine loaded the rows it schedules, to follow the
@@ -95,8 +102,11 @@ actor RefreshActor {
     init(
         store: Store, client: OAuthClient, clock: any TimeSource, policy: RefreshPolicy, state: EngineState,
         observeOnly: Bool = false, metrics: RefreshMetrics = RefreshMetrics(),
-        following: (change: Int, history: Int)? = nil
+        following: (change: Int, history: Int)? = nil, gate: StopGate = StopGate(),
+        interrupt: RevocationInterrupt = RevocationInterrupt()
     ) {
+        self.gate = gate
+        self.interrupt = interrupt
         self.following = following
         self.observeOnly = observeOnly
         self.metrics = metrics
@@ -221,7 +231,7 @@ actor RefreshActor {
 
     /// Starts due refreshes while fewer than the policy's concurrency are in flight.
     private func startDue(at now: Date) {
-        guard !observeOnly, !fileGone else { return }
+        guard !observeOnly, !fileGone, !gate.isClosed else { return }
         for id in breaker.probes(at: now) where !inFlight.contains(id) {
             inFlight.insert(id)
             launch(id)
@@ -348,6 +358,7 @@ actor RefreshActor {
         let requestedAt = clock.now()
         let deadline = requestedAt.addingTimeInterval(leaseDuration + 5)
         while true {
+            if gate.isClosed { throw Self.stopped(id) }
             if inFlight.contains(id) {
                 await withCheckedContinuation { waiters[id, default: []].append($0) }
                 break
@@ -363,6 +374,7 @@ actor RefreshActor {
             if case .superseded(let revoked, let rotated) = attempt {
                 throw Self.superseded(id, revoked: revoked, rotated: rotated)
             }
+            if case .stopped = attempt { throw Self.stopped(id) }
             guard case .busyElsewhere = attempt else { break }
             guard clock.now() < deadline else {
                 throw EngineError(
@@ -382,6 +394,14 @@ actor RefreshActor {
         // Revoked by another process before this one's refresh went out: it adopted that, and renewed nothing.
         if refreshed.revokedAt != nil { throw Self.superseded(id, revoked: true, rotated: false) }
         return refreshed
+    }
+
+    /// What an operator's refresh says when a stop began before its request was sent.
+    static func stopped(_ id: String) -> EngineError {
+        EngineError(
+            .stopped,
+            "\(id) was not refreshed: tokentop is stopping, and nothing was sent to the provider; it is "
+                + "refreshed on schedule by the next tokentop that runs")
     }
 
     /// What an operator's refresh says when another process changed `id` under it and its result was discarded.
@@ -410,6 +430,7 @@ actor RefreshActor {
             throw EngineError(.unknownConnection, "no connection named \(SafeText.name(id)) in \(store.path)")
         }
         if known.revokedAt != nil { throw EngineError(.alreadyRevoked, "\(id) is already revoked") }
+        if interrupt.isSet { throw Self.interruptedBeforeSending(id) }
         while inFlight.contains(id) { await withCheckedContinuation { waiters[id, default: []].append($0) } }
         inFlight.insert(id)
         defer { finish(id) }
@@ -428,6 +449,9 @@ actor RefreshActor {
         guard let integration = state.integration(connection.integrationID) else {
             throw EngineError(.unknownConnection, "\(id) names an unknown integration \(connection.integrationID)")
         }
+        // A stop waits for it, and says so, until it is recorded.
+        gate.revocationStarted()
+        defer { gate.revocationDone() }
 
         var atProvider = false
         /// The access token's revocation failed after the refresh token's went through.
@@ -450,10 +474,31 @@ actor RefreshActor {
             // The refresh token first: revoking it ends the grant, and with it the grant's access tokens (RFC 7009
             // §2.1 asks the provider to), so once it is revoked the connection is revoked, whatever follows.
             var grantEnded = false
+            var sent = false
             for (token, hint) in [(tokens.refresh, "refresh_token"), (tokens.access, "access_token")] {
                 guard let token else { continue }
-                let result = await client.revoke(
-                    integration: integration, clientSecret: secret, token: token, hint: hint)
+                if interrupt.isSet, !sent {
+                    queue.schedule(id, at: policy.dueAt(connection))
+                    throw Self.interruptedBeforeSending(id)
+                }
+                sent = true
+                // Ctrl-C stops the wait for the answer at once; whether the request reached the provider is unknown.
+                let client = client
+                guard
+                    let result = await interrupt.race({
+                        await client.revoke(integration: integration, clientSecret: secret, token: token, hint: hint)
+                    })
+                else {
+                    if grantEnded {
+                        // The grant is ended, so the connection is revoked; only the access token's answer is missing.
+                        accessTokenError = ProviderError(
+                            kind: .transient, error: "interrupted",
+                            errorDescription: "the wait for the provider's answer was interrupted")
+                        break
+                    }
+                    queue.schedule(id, at: policy.dueAt(connection))
+                    throw record(interruptedRevocation: connection)
+                }
                 guard case .failure(let error) = result else {
                     if hint == "refresh_token" { grantEnded = true }
                     continue
@@ -508,6 +553,32 @@ actor RefreshActor {
         }
     }
 
+    /// What a revocation interrupted before anything was sent says.
+    private static func interruptedBeforeSending(_ id: String) -> EngineError {
+        EngineError(.interrupted, "\(id) was not revoked: interrupted before anything was sent to the provider")
+    }
+
+    /// Keeps a revocation whose request was sent but whose answer an operator stopped waiting for (Ctrl-C) in the
+    /// connection's history and as its last error: the provider may have revoked the tokens, or not. The connection
+    /// is not marked revoked, since nobody knows that it is; it returns what the operator is told.
+    private func record(interruptedRevocation connection: Connection) -> EngineError {
+        let id = connection.id
+        let again =
+            "run `tokentop revoke \(id)` again to finish it (the provider answers a revoked token's "
+            + "revocation as done)"
+        let error = ProviderError(
+            kind: .transient, error: "revocation_interrupted",
+            errorDescription: "interrupted before the provider answered; the request may have reached it")
+        let message =
+            "revocation interrupted: the request may have reached the provider; not marked revoked here; "
+            + again
+        record(revocationFailure: error, of: connection, message: message)
+        return EngineError(
+            .interrupted,
+            "\(id): revocation interrupted: the request was sent and may have reached the provider, which may have "
+                + "revoked its tokens; it is not marked revoked here; \(again)")
+    }
+
     /// Who holds `id`'s refresh lease, if anybody does and the store can say.
     private func leaseHolder(_ id: String) -> (owner: String, until: Date)? {
         (try? store.leaseHolder(connectionID: id)).flatMap { $0 }
@@ -550,6 +621,7 @@ actor RefreshActor {
                 if connection != state.connection(id) { state.update(connection, event: nil) }
                 return (connection, lease)
             }
+            if interrupt.isSet { throw Self.interruptedBeforeSending(id) }
             let holder = leaseHolder(id)
             guard now < deadline else {
                 throw EngineError(
@@ -595,6 +667,12 @@ actor RefreshActor {
         else {
             if let claimed { try? store.releaseLease(connectionID: id, claimed.lease) }
             return .done
+        }
+        // A stop began: nothing new is claimed or sent.
+        if gate.isClosed {
+            if let claimed { try? store.releaseLease(connectionID: id, claimed.lease) }
+            queue.schedule(id, at: policy.dueAt(known))
+            return .stopped
         }
         let claimedAt = clock.now()
         let claim: ClaimedRefresh?
@@ -643,7 +721,11 @@ actor RefreshActor {
         // children waiting for parents can never hold every slot.
         var holdsSlot = !connection.grant.derivesFromParent
         if holdsSlot {
-            await acquireSlot()
+            // A stop that began while it waited for a slot gives it none: its lease goes back, nothing is sent.
+            guard await acquireSlot() else {
+                queue.schedule(id, at: policy.dueAt(connection))
+                return .stopped
+            }
             // Admitted before its claim; the provider's breaker may have opened meanwhile.
             guard breaker.readmit(id, provider: integration.provider, at: clock.now()) else {
                 releaseSlot()
@@ -651,6 +733,12 @@ actor RefreshActor {
             }
         }
         defer { if holdsSlot { releaseSlot() } }
+        // The last look before the request leaves; from here on a stop waits for this refresh.
+        guard gate.admitRefresh() else {
+            queue.schedule(id, at: policy.dueAt(connection))
+            return .stopped
+        }
+        defer { gate.refreshDone() }
 
         let result: Result<TokenGrant, ProviderError>
         let started = ContinuousClock.now
@@ -928,9 +1016,9 @@ actor RefreshActor {
 
     /// Keeps a revocation the provider refused in the connection's history and as its last error, as a failed
     /// refresh is kept; shown as an event even when the store cannot take it.
-    private func record(revocationFailure error: ProviderError, of connection: Connection) {
+    private func record(revocationFailure error: ProviderError, of connection: Connection, message: String? = nil) {
         let at = clock.now()
-        let message = "revocation failed at the provider, nothing was changed: \(error.summary)"
+        let message = message ?? "revocation failed at the provider, nothing was changed: \(error.summary)"
         let entry = HistoryEntry(
             at: at, connectionID: connection.id, kind: .revocationFailed, message: message, error: error)
         if let failed = try? store.recordRevocationFailure(
@@ -1013,22 +1101,33 @@ actor RefreshActor {
         if looping { startDue(at: clock.now()) }
     }
 
-    /// Waits for one of the policy's request slots.
-    private func acquireSlot() async {
+    /// Waits for one of the policy's request slots; false when a stop began first, and no slot is held.
+    private func acquireSlot() async -> Bool {
+        guard !gate.isClosed else { return false }
         if sending < policy.concurrency {
             sending += 1
-            return
+            return true
         }
-        await withCheckedContinuation { slotWaiters.append($0) }
+        return await withCheckedContinuation { slotWaiters.append($0) }
     }
 
-    /// Hands the slot to the longest waiting refresh, or frees it.
+    /// Hands the slot to the longest waiting refresh, or frees it; once a stop began, frees it and turns every
+    /// waiting refresh away.
     private func releaseSlot() {
-        if slotWaiters.isEmpty {
+        if slotWaiters.isEmpty || gate.isClosed {
             sending -= 1
+            refuseWaitingRefreshes()
         } else {
-            slotWaiters.removeFirst().resume()
+            slotWaiters.removeFirst().resume(returning: true)
         }
+    }
+
+    /// Once a stop began: the refreshes waiting for a slot send nothing, and give their leases back.
+    func refuseWaitingRefreshes() {
+        guard gate.isClosed else { return }
+        let waiting = slotWaiters
+        slotWaiters = []
+        for waiter in waiting { waiter.resume(returning: false) }
     }
 
     private func storage<T>(_ body: () throws -> T) throws -> T {
