@@ -45,9 +45,12 @@ struct HostileProviderTests {
                     self.send_header('Content-Type', 'application/json')
                     self.end_headers()
                     self.wfile.write(out)
-                elif self.path == '/revoke':
-                    # RFC 7009: every token it is sent is revoked, and GET /revoked lists them.
+                elif self.path.split('?')[0] == '/revoke':
+                    # RFC 7009: every token it is sent is revoked, and GET /revoked lists them; ?held answers only
+                    # once GET /release came.
                     self.server.revoked.append(form.get('token', [''])[0])
+                    if self.path.endswith('?held'):
+                        self.server.released.wait(120)
                     self.send_response(200)
                     self.end_headers()
                 elif self.path == '/drip':

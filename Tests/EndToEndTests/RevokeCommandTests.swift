@@ -31,11 +31,11 @@ struct RevokeCommandTests {
         """# + "\n" + CurlTransportTests.serving.replacingOccurrences(
         of: "print(server.server_port", with: "server.revoked = 0\nprint(server.server_port")
 
-    /// The command line tests' import file, with acme's revocation endpoint at `server`.
-    static func importFile(revokingAt server: HostileProviderTests.Server) -> String {
+    /// The command line tests' import file, with acme's revocation endpoint at `server`'s `path`.
+    static func importFile(revokingAt server: HostileProviderTests.Server, path: String = "/revoke") -> String {
         CommandLineTests.importFile.replacingOccurrences(
             of: #""token_url": "http://127.0.0.1:9/token","#,
-            with: #""token_url": "http://127.0.0.1:9/token", "revocation_url": "\#(server.url("/revoke"))","#)
+            with: #""token_url": "http://127.0.0.1:9/token", "revocation_url": "\#(server.url(path))","#)
     }
 
     static func show(_ id: String, _ sandbox: Sandbox) throws -> [String: Any] {
@@ -96,6 +96,59 @@ struct RevokeCommandTests {
         #expect(
             history.last?["message"] as? String
                 == "revocation failed at the provider, nothing was changed: server_error (HTTP 500)")
+    }
+
+    /// Ctrl-C while the provider holds its answer to the revocation: the command stops waiting at once, says that
+    /// the request may have reached the provider and what to do, records that in the history and the audit log,
+    /// leaves the connection as it was (not marked revoked: nobody knows) and gives its lease back.
+    @Test func ctrlCWhileTheProviderHoldsItsAnswerRecordsThatTheRevocationMayHaveReachedIt() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let server = try await HostileProviderTests.Server()
+        let file = try sandbox.write("import.json", Self.importFile(revokingAt: server, path: "/revoke?held"))
+        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+
+        let revoke = try LiveProcess(["revoke", "acme-alice"], environment: sandbox.environment)
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, (try? String(contentsOf: server.url("/revoked"), encoding: .utf8)) ?? "" == "" {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(try String(contentsOf: server.url("/revoked"), encoding: .utf8) == "fake-refresh-token-0001")
+        revoke.interrupt()
+        // The provider still holds its answer: the command must not wait for it.
+        let status = try await revoke.finish(timeout: 10)
+        _ = try String(contentsOf: server.url("/release"), encoding: .utf8)
+        #expect(status == 130, "\(revoke.stderr)")
+        #expect(revoke.stdout.isEmpty, "\(revoke.stdout)")
+        let again =
+            "run `tokentop revoke acme-alice` again to finish it (the provider answers a revoked token's "
+            + "revocation as done)"
+        #expect(
+            revoke.stderr == "tokentop: acme-alice: revocation interrupted: the request was sent and may have reached "
+                + "the provider, which may have revoked its tokens; it is not marked revoked here; \(again)\n",
+            "\(revoke.stderr)")
+
+        let shown = try Self.show("acme-alice", sandbox)
+        #expect(shown["revoked_at"] is NSNull)
+        #expect((shown["last_error"] as? [String: Any])?["error"] as? String == "revocation_interrupted")
+        let history = try #require(shown["history"] as? [[String: Any]])
+        #expect(history.last?["kind"] as? String == "revocation_failed")
+        #expect(
+            history.last?["message"] as? String
+                == "revocation interrupted: the request may have reached the provider; not marked revoked here; "
+                + again)
+        let audit = try Binary.run(["audit", "--json"], environment: sandbox.environment)
+        let entries = try #require(try JSONSerialization.jsonObject(with: audit.output) as? [[String: Any]])
+        let last = try #require(entries.last)
+        #expect(last["action"] as? String == "revoke")
+        #expect(last["target"] as? String == "acme-alice")
+        #expect(last["outcome"] as? String == "interrupted")
+
+        // No lease is left held: the next revocation goes out at once, and the provider answers it.
+        let run = try Binary.run(["revoke", "acme-alice"], environment: sandbox.environment)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.isEmpty, "\(run.stderr)")
+        #expect(run.stdout == "acme-alice: revoked at the provider and here\n")
     }
 
     /// A store file this user may not write, in a directory it may (so SQLite opens the file read-only without a
