@@ -52,6 +52,9 @@ public enum ConnectionReport {
     }
 
     /// `list --json`: one JSON array, keys sorted, one element per line.
+    // FIXME: the whole document is built in memory and copied into a String before it is written: at 100,000
+    // connections `list --json` peaks at 234 MB (the benchmark's peak_rss_mb_commands); it should be written as it is
+    // built.
     public static func json(_ snapshot: DashboardSnapshot, connections: [Connection], at now: Date) -> String {
         var writer = JSONWriter()
         writer.raw("[")
