@@ -8,6 +8,11 @@ enum Output {
         print(SafeText.lines(text))
     }
 
+    /// Writes a piece of a longer output, as it is made: `text` without a line break after it.
+    static func outPiece(_ text: String) {
+        print(SafeText.lines(text), terminator: "")
+    }
+
     /// Writes `tokentop: MESSAGE` on stderr; a terminal that is gone (EIO) or a closed pipe loses the message, and
     /// nothing else: FileHandle's write stops the process on such an error, before its cleanup.
     static func error(_ message: String) {

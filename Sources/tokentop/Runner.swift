@@ -129,10 +129,12 @@ struct Runner {
                     && (workspace == nil || connection.workspaceName == workspace)
                     && (status == nil || snapshot.status(of: connection, at: now) == status)
             }
-            Output.out(
-                json
-                    ? ConnectionReport.json(snapshot, connections: chosen, at: now)
-                    : ConnectionReport.table(snapshot, connections: chosen, at: now))
+            if json {
+                ConnectionReport.json(snapshot, connections: chosen, at: now) { Output.outPiece($0) }
+                Output.outPiece("\n")
+            } else {
+                Output.out(ConnectionReport.table(snapshot, connections: chosen, at: now))
+            }
             return 0
         case .show(let id, let json):
             let engine = try openEngine()

@@ -73,7 +73,9 @@ struct MissingKeyCommandTests {
             let database = sandbox.root.appendingPathComponent("new-\(round).sqlite3").path
             try? FileManager.default.removeItem(atPath: Self.keyFile(sandbox))
             var running: [(Child, String)] = []
-            for index in 1...5 {
+            // Three, not five: on a loaded 2-core machine five debug builds in a row outlasted one another's 5 s
+            // wait for the write lock (a legitimate "stayed locked" refusal, and not what this test is about).
+            for index in 1...3 {
                 let output = sandbox.root.appendingPathComponent("import-\(round)-\(index).txt").path
                 _ = FileManager.default.createFile(atPath: output, contents: nil)
                 let process = Child()
@@ -96,7 +98,7 @@ struct MissingKeyCommandTests {
             let list = try Binary.run(["list", "--db", database], environment: sandbox.environment)
             #expect(list.status == 0 && list.stdout.contains("acme-alice"), "round \(round): \(list.stderr)")
             let audit = try Binary.run(["audit", "--verify", "--db", database], environment: sandbox.environment)
-            #expect(audit.stdout == "audit log intact: 5 entries\n", "round \(round): \(audit.stderr)")
+            #expect(audit.stdout == "audit log intact: 3 entries\n", "round \(round): \(audit.stderr)")
         }
     }
 

@@ -52,13 +52,26 @@ public enum ConnectionReport {
     }
 
     /// `list --json`: one JSON array, keys sorted, one element per line.
-    // FIXME: the whole document is built in memory and copied into a String before it is written: at 100,000
-    // connections `list --json` peaks at 234 MB (the benchmark's peak_rss_mb_commands); it should be written as it is
-    // built.
     public static func json(_ snapshot: DashboardSnapshot, connections: [Connection], at now: Date) -> String {
+        var text = ""
+        json(snapshot, connections: connections, at: now) { text += $0 }
+        return text
+    }
+
+    /// `list --json` handed to `write` in pieces of whole lines, each of at most `piece` connections, as it is
+    /// built: at 100,000 connections the whole document, built and copied before it was written, made `list --json`
+    /// peak at 234 MB.
+    public static func json(
+        _ snapshot: DashboardSnapshot, connections: [Connection], at now: Date, piece: Int = 1_000,
+        write: (String) -> Void
+    ) {
         var writer = JSONWriter()
         writer.raw("[")
         for (index, connection) in connections.enumerated() {
+            if index > 0, index % piece == 0 {
+                write(String(decoding: writer.bytes, as: UTF8.self))
+                writer = JSONWriter()
+            }
             writer.raw(index == 0 ? "\n" : ",\n")
             let status = snapshot.status(of: connection, at: now)
             writer.object(
@@ -67,7 +80,7 @@ public enum ConnectionReport {
                     at: now, block: snapshot.parentBlock(of: connection, at: now)))
         }
         writer.raw(connections.isEmpty ? "]" : "\n]")
-        return String(decoding: writer.bytes, as: UTF8.self)
+        write(String(decoding: writer.bytes, as: UTF8.self))
     }
 
     /// `show ID --json`: the connection's object, its integration (without secrets) and its history.
