@@ -267,6 +267,32 @@ struct EngineTests {
     }
 }
 
+extension EngineTests {
+    /// An integration another process re-imports with a new token URL and client id is the one a running engine
+    /// uses from its next look at the store on: before, it kept the old URL and sent the new secret there.
+    @Test func aReimportedIntegrationTakesEffectInARunningEngine() async throws {
+        let (engine, _) = try makeEngine(connections: [userConnection("alice")])
+        engine.start()
+        // Written past the engine, as another process's import is: no connection changes with it.
+        let moved: [String: Any] = [
+            "id": "acme", "provider": "acme", "token_url": "https://moved.acme.example/oauth/token",
+            "client_id": "client-2", "client_auth": "none",
+        ]
+        let data = try JSONSerialization.data(withJSONObject: ["integrations": [moved], "connections": []])
+        _ = try engine.store.importBundle(try ImportFile.parse(data, source: "test"), at: clock.now())
+        var seen: Integration?
+        for _ in 0..<500 {
+            clock.advance(1.1)
+            seen = engine.snapshot().integrations["acme"]
+            if seen?.clientID == "client-2" { break }
+            try await Task.sleep(nanoseconds: 5_000_000)
+        }
+        #expect(seen?.tokenURL.absoluteString == "https://moved.acme.example/oauth/token")
+        #expect(seen?.clientID == "client-2")
+        await engine.stop()
+    }
+}
+
 /// The sandbox provider, and another connection that takes the database's write lock as each answer arrives and
 /// keeps it: the refresh's claim went through, its result's write cannot.
 private final class LockingAnswer: HTTPTransport, @unchecked Sendable {

@@ -184,7 +184,9 @@ import Testing
         changed.failures = 3
         var moved = state.connection("child4")!
         moved.parentID = "c9"
-        written += [changed, moved, written[0]]
+        var rescoped = state.connection("c12")!
+        rescoped.scope = rescoped.scope == .bot ? .user : .bot
+        written += [changed, moved, written[0], rescoped]
         state.upsert(written)
         let snapshot = state.snapshot(at: Self.start)
         #expect(snapshot.connections.count == 900 + 150)

@@ -135,9 +135,16 @@ final class EngineState: Sendable {
                 state.snapshot.positions = state.index ?? [:]
             }
             var added: [String: Connection] = [:]
+            var moved: Set<String> = []
             var countAfresh = false
             for connection in connections {
                 guard let position = Self.position(of: connection.id, in: state) else {
+                    added[connection.id] = connection
+                    continue
+                }
+                guard state.snapshot.connections[position].scope == connection.scope else {
+                    // Another scope puts it elsewhere in list order: out of its place, and in again as a new one.
+                    moved.insert(connection.id)
                     added[connection.id] = connection
                     continue
                 }
@@ -151,6 +158,7 @@ final class EngineState: Sendable {
             }
             if !added.isEmpty {
                 // Positions move: the new connections go into list order, and the index and the counts start afresh.
+                if !moved.isEmpty { state.snapshot.connections.removeAll { moved.contains($0.id) } }
                 state.snapshot.connections = ListOrder.merging(Array(added.values), into: state.snapshot.connections)
                 state.index = Self.index(state.snapshot.connections)
                 state.snapshot.positions = state.index ?? [:]
@@ -184,9 +192,12 @@ final class EngineState: Sendable {
         }
     }
 
+    /// Takes the store's integrations; a new version only when they changed.
     func setIntegrations(_ integrations: [Integration]) {
+        let table = Dictionary(integrations.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         inner.withLock { state in
-            state.snapshot.integrations = Dictionary(integrations.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            guard state.snapshot.integrations != table else { return }
+            state.snapshot.integrations = table
             state.snapshot.version &+= 1
         }
     }

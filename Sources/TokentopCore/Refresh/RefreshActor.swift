@@ -161,11 +161,10 @@ actor RefreshActor {
         guard let changes = try? store.changes(since: lastChange, skipping: writer.ownChanges) else { return }
         lastChange = changes.latest
         let written = changes.connections.filter { !inFlight.contains($0.id) }
-        if written.contains(where: { state.integration($0.integrationID) == nil }),
-            let integrations = try? store.integrations()
-        {
-            state.setIntegrations(integrations)
-        }
+        // Read at each look, not only when a connection names one not seen yet: a re-imported integration's token
+        // and revocation URLs, client id and authentication take effect at once, as its secret (read afresh) does.
+        // Before, a new client secret went to the token URL the import had just replaced. Integrations are few.
+        if let integrations = try? store.integrations() { state.setIntegrations(integrations) }
         // In one step: an import of thousands of connections into a large fleet counts and indexes afresh once.
         state.upsert(written)
         for connection in written {
