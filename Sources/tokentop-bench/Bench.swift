@@ -27,6 +27,10 @@ struct Bench {
                     + "printed commands (and tokentop --db) open them with it; for example export "
                     + "\(SecretBox.keyVariable)=$(openssl rand -base64 32)")
         }
+        // A key given is checked before anything is made with it.
+        if let given = ProcessInfo.processInfo.environment[SecretBox.keyVariable], !given.isEmpty {
+            _ = try SecretBox.load(environment: [SecretBox.keyVariable: given])
+        }
         let work = try options.work ?? Self.temporaryDirectory()
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         var environment = ProcessInfo.processInfo.environment

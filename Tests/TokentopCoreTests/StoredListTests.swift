@@ -117,6 +117,16 @@ struct ListOrderTests {
         let rows = Self.rows(Self.ids.shuffled(), scopes: true)
         let (lower, upper) = (Array(rows[..<split]), Array(rows[split...]))
         let merged = ListOrder.merged(ListOrder(lower), ListOrder(upper), offset: lower.count)
-        #expect(merged.map { rows[$0].id } == Self.reference(rows).map(\.id))
+        #expect(merged?.map { rows[$0].id } == Self.reference(rows).map(\.id))
+    }
+
+    /// Two readers whose snapshots disagreed may both hold a connection that moved between their row ranges: the
+    /// merge refuses such halves rather than list it twice.
+    @Test func mergingHalvesThatShareAnIdRefuses() {
+        let rows = Self.rows(Self.ids, scopes: true)
+        let twice = [rows[30]]
+        #expect(ListOrder.merged(ListOrder(rows), ListOrder(twice), offset: rows.count) == nil)
+        #expect(ListOrder.merged(ListOrder(twice), ListOrder(rows), offset: 1) == nil)
+        #expect(ListOrder.merged(ListOrder(Array(rows[..<30])), ListOrder(Array(rows[30...])), offset: 30) != nil)
     }
 }

@@ -39,17 +39,20 @@ struct ListOrder: Sendable {
     /// The positions of the rows, in list order.
     var positions: [Int] { entries.map(\.position) }
 
-    /// The positions of `lower`'s rows followed by `upper`'s (each moved by `offset`), in list order.
-    static func merged(_ lower: ListOrder, _ upper: ListOrder, offset: Int) -> [Int] {
+    /// The positions of `lower`'s rows followed by `upper`'s (each moved by `offset`), in list order; nil when both
+    /// hold a connection of the same scope and id.
+    static func merged(_ lower: ListOrder, _ upper: ListOrder, offset: Int) -> [Int]? {
         var order: [Int] = []
         order.reserveCapacity(lower.entries.count + upper.entries.count)
         var (left, right) = (0, 0)
         while left < lower.entries.count, right < upper.entries.count {
-            if precedes(upper.entries[right], in: upper, lower.entries[left], in: lower) {
-                order.append(offset + upper.entries[right].position)
+            let (low, high) = (lower.entries[left], upper.entries[right])
+            if precedes(high, in: upper, low, in: lower) {
+                order.append(offset + high.position)
                 right += 1
             } else {
-                order.append(lower.entries[left].position)
+                guard precedes(low, in: lower, high, in: upper) else { return nil }
+                order.append(low.position)
                 left += 1
             }
         }

@@ -15,8 +15,8 @@ extension Store {
     /// each, one reader finished 50-70 ms before the other. The ranges are separate reads, not one: a write
     /// committed between them may show in one and not another, as one committed just after a single read would; the
     /// change feed brings it either way.
-    /// - Returns: nil when the second connection cannot be opened or the row ids cannot be split; the caller then
-    ///   reads alone.
+    /// - Returns: nil when the second connection cannot be opened, the row ids cannot be split, or the two readers'
+    ///   snapshots disagree; the caller then reads alone.
     func connectionsByTwoReaders(_ database: SQLiteDatabase, count: Int) throws -> ([Connection], [Int])? {
         let bounds = try database.query("SELECT min(rowid), max(rowid) FROM connections") {
             ($0.int(0), $0.int(1))
@@ -31,18 +31,22 @@ extension Store {
         let edges = (0...ranges).map { low - 1 + Int((Double(span + 1) * Double($0) / Double(ranges)).rounded()) }
         let select = "SELECT \(Self.connectionColumns) FROM connections WHERE rowid > ?"
         let second = SecondReader(reader: reader)
-        @Sendable func read(_ database: SQLiteDatabase, capacity: Int) throws -> ([Connection], ListOrder) {
-            var cache = RowCache()
-            var rows: [Connection] = []
-            rows.reserveCapacity(capacity)
-            while case let range = second.nextRange.add(1, ordering: .relaxed).oldValue, range < ranges {
-                let last = range == ranges - 1
-                let values = last ? [edges[range]] : [edges[range], edges[range + 1]]
-                _ = try database.query(last ? select : select + " AND rowid <= ?", values, capacity: 0) {
-                    rows.append(try self.connection(from: $0, cache: &cache))
+        // Each reader reads in one snapshot of its own, and counts the rows there.
+        @Sendable func read(_ database: SQLiteDatabase, capacity: Int) throws -> Half {
+            try database.snapshot {
+                let total = try database.query("SELECT count(*) FROM connections") { $0.int(0) }.first ?? 0
+                var cache = RowCache()
+                var rows: [Connection] = []
+                rows.reserveCapacity(capacity)
+                while case let range = second.nextRange.add(1, ordering: .relaxed).oldValue, range < ranges {
+                    let last = range == ranges - 1
+                    let values = last ? [edges[range]] : [edges[range], edges[range + 1]]
+                    _ = try database.query(last ? select : select + " AND rowid <= ?", values, capacity: 0) {
+                        rows.append(try self.connection(from: $0, cache: &cache))
+                    }
                 }
+                return Half(rows: rows, order: ListOrder(rows), total: total)
             }
-            return (rows, ListOrder(rows))
         }
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
@@ -52,11 +56,23 @@ extension Store {
         let first = Result { try read(database, capacity: count / 2 + 1_024) }
         // The thread uses this store's decoder and the second connection: it ends before either can go.
         done.wait()
-        var (rows, firstOrder) = try first.get()
-        let (secondRows, secondOrder) = try second.rows?.get() ?? ([], ListOrder([]))
-        let order = ListOrder.merged(firstOrder, secondOrder, offset: rows.count)
-        rows += secondRows
-        return (rows, order)
+        var one = try first.get()
+        let other = try second.rows?.get() ?? Half(rows: [], order: ListOrder([]), total: -1)
+        // The two snapshots may differ: a row whose row id changed between them (a connection deleted and imported
+        // again) was read twice, or not at all. Both snapshots must count as many rows as were read, with no id
+        // twice; else one reader reads them all in one snapshot.
+        guard one.total == other.total, one.rows.count + other.rows.count == one.total,
+            let order = ListOrder.merged(one.order, other.order, offset: one.rows.count)
+        else { return nil }
+        one.rows += other.rows
+        return (one.rows, order)
+    }
+
+    /// What one reader read: the rows, their order, and how many rows its snapshot held.
+    private struct Half: Sendable {
+        var rows: [Connection]
+        var order: ListOrder
+        var total: Int
     }
 
     /// How many ranges of row ids the two readers take in turn.
@@ -69,7 +85,7 @@ extension Store {
         let reader: SQLiteDatabase
         /// The next range of row ids either reader takes.
         let nextRange = Atomic<Int>(0)
-        var rows: Result<([Connection], ListOrder), any Error>?
+        var rows: Result<Half, any Error>?
         init(reader: SQLiteDatabase) { self.reader = reader }
     }
 }
