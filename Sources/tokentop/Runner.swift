@@ -511,6 +511,7 @@ struct Runner {
         let slow = Self.waiting(for: flying) != nil ? nil : SlowStopNotice(engine: engine, storeName: storeName)
         await engine.stop()
         slow?.cancel()
+        if let notSent = Self.notSent(engine.refreshesTurnedAway) { Output.error(notSent) }
         if operations.eventCommandsBusy {
             Output.error(
                 "waiting at most \(Countdown.format(seconds: HookRunner.stopGrace)) for the --on-event command to "
@@ -538,6 +539,17 @@ struct Runner {
             + (flying.revocations > 0
                 ? "; an abandoned revocation is recorded as interrupted, as its request may have reached the provider"
                 : "")
+    }
+
+    /// What a dashboard's stop says of the refreshes an operator asked for that it turned away before their
+    /// request left, or nil when there were none: at most ten are named, the rest counted.
+    static func notSent(_ ids: [String]) -> String? {
+        guard !ids.isEmpty else { return nil }
+        let shown = ids.prefix(10).map(SafeText.name).joined(separator: ", ")
+        let more = ids.count > 10 ? " (and \(ids.count - 10) more)" : ""
+        let (were, they) = ids.count == 1 ? ("was", "it is") : ("were", "they are")
+        return "stopping: \(counted(ids.count, "refresh", "refreshes")) you asked for \(were) not sent (tokentop "
+            + "stopped first); \(they) renewed on schedule, or run `tokentop refresh ID…` now: \(shown)\(more)"
     }
 
     /// A second Ctrl-C during a stop: the revocations in flight stop waiting and record that their request may have

@@ -32,6 +32,9 @@ public final class Engine: Sendable {
     private let gate = StopGate()
     /// Set by an operator's Ctrl-C during a revocation.
     private let revocationInterrupt = RevocationInterrupt()
+    /// The refreshes an operator asked for (``refresh(_:)``) that a stop turned away before their request left,
+    /// each with its place among the requests, and the count of requests so far.
+    private let turnedAway = Mutex<(asked: Int, ids: [(order: Int, id: String)])>((0, []))
 
     /// Loads the store's connections and prepares the refresh actor; nothing runs until ``start()``.
     /// - Parameters:
@@ -77,6 +80,7 @@ public final class Engine: Sendable {
     /// Starts the background refresh actor.
     public func start() {
         gate.open()
+        turnedAway.withLock { $0.ids = [] }
         let actor = actor
         let state = state
         let connections = state.snapshot().connections
@@ -153,12 +157,20 @@ public final class Engine: Sendable {
 
     /// Asks the actor to refresh `ids` now; failures arrive as events.
     public func refresh(_ ids: [String]) {
-        for id in ids {
+        let first = turnedAway.withLock { turned in
+            defer { turned.asked += ids.count }
+            return turned.asked
+        }
+        for (offset, id) in ids.enumerated() {
             keep(
                 Task { [self] in
                     do { _ = try await refreshNow(id) } catch {
-                        // Not started because the dashboard is closing: there is nobody left to tell.
-                        if (error as? EngineError)?.code == .stopped { return }
+                        // Not sent because the dashboard is closing: the screen is gone, so the stop names it once
+                        // the terminal is back (``refreshesTurnedAway``).
+                        if (error as? EngineError)?.code == .stopped {
+                            turnedAway.withLock { $0.ids.append((first + offset, id)) }
+                            return
+                        }
                         // The event pane shows the id beside the message: "acme-bob  is revoked; …", not twice.
                         let text = "\(error)"
                         let message = text.hasPrefix(id + " ") ? String(text.dropFirst(id.count + 1)) : text
@@ -168,6 +180,14 @@ public final class Engine: Sendable {
                     }
                 })
         }
+    }
+
+    /// The connections whose refresh an operator asked for (``refresh(_:)``) and a stop turned away before the
+    /// request left, in the order asked, each once. Complete once ``stop()`` returns.
+    public var refreshesTurnedAway: [String] {
+        let turned = turnedAway.withLock { $0.ids }.sorted { $0.order < $1.order }
+        var seen = Set<String>()
+        return turned.map(\.id).filter { seen.insert($0).inserted }
     }
 
     /// Refreshes one connection and returns it afterwards; its `lastError` tells whether the refresh failed.
