@@ -409,15 +409,8 @@ private final class LostAnswer: HTTPTransport, @unchecked Sendable {
 struct LostAnswerTests {
     @Test func invalidGrantAfterALostAnswerIsExplainedAsSuch() async throws {
         let clock = TestClock()
-        let directory = try temporaryDirectory()
-        let store = try Store.open(path: directory.appendingPathComponent("t.sqlite3").path, secrets: .ephemeral())
-        let file = """
-            {"integrations": [{"id": "lossy", "provider": "lossy", "token_url": "https://lossy.example/token",
-              "client_id": "c", "client_secret": "fake-secret"}],
-             "connections": [{"id": "lossy-1", "integration": "lossy", "scope": "user", "subject": "u@example.com",
-              "access_token": "fake-at", "refresh_token": "fake-rt", "expires_in": 3600}]}
-            """
-        _ = try store.importBundle(try ImportFile.parse(Data(file.utf8), source: "test"), at: clock.now())
+        let store = try oneConnectionStore(
+            integration: "lossy", tokenURL: "https://lossy.example/token", connection: "lossy-1", at: clock.now())
         let engine = try Engine(store: store, transport: LostAnswer(), timeSource: clock)
         let first = try await engine.refreshNow("lossy-1")
         #expect(first.lastError?.error == "network_error")

@@ -17,15 +17,8 @@ import Testing
 
     /// An engine on a fresh store with one Okta connection whose token URL is on `port` of 127.0.0.1.
     func makeEngine(port: UInt16) throws -> (Engine, Store) {
-        let directory = try temporaryDirectory()
-        let store = try Store.open(path: directory.appendingPathComponent("t.sqlite3").path, secrets: .ephemeral())
-        let file = """
-            {"integrations": [{"id": "okta", "provider": "okta", "token_url": "http://127.0.0.1:\(port)/token",
-              "client_id": "fake-client", "client_secret": "fake-client-secret-0001"}],
-             "connections": [{"id": "ursula", "integration": "okta", "scope": "user", "subject": "u@example.com",
-              "access_token": "fake-at-0001", "refresh_token": "fake-rt-0001", "expires_in": 3600}]}
-            """
-        _ = try store.importBundle(try ImportFile.parse(Data(file.utf8), source: "test"), at: clock.now())
+        let store = try oneConnectionStore(
+            integration: "okta", tokenURL: "http://127.0.0.1:\(port)/token", connection: "ursula", at: clock.now())
         let transport = try CurlTransport(timeout: 10, connectTimeout: 5)
         return (try Engine(store: store, transport: transport, timeSource: clock, policy: policy), store)
     }
@@ -98,15 +91,8 @@ private final class ScriptedFailures: HTTPTransport, @unchecked Sendable {
     /// provider may still hold the token it rotated in the lost answer, and the refusal says so.
     @Test func anUnsentRequestKeepsAnEarlierLostAnswersExplanation() async throws {
         let clock = TestClock()
-        let directory = try temporaryDirectory()
-        let store = try Store.open(path: directory.appendingPathComponent("t.sqlite3").path, secrets: .ephemeral())
-        let file = """
-            {"integrations": [{"id": "lossy", "provider": "lossy", "token_url": "https://lossy.example/token",
-              "client_id": "c", "client_secret": "fake-secret"}],
-             "connections": [{"id": "lossy-1", "integration": "lossy", "scope": "user", "subject": "u@example.com",
-              "access_token": "fake-at", "refresh_token": "fake-rt", "expires_in": 3600}]}
-            """
-        _ = try store.importBundle(try ImportFile.parse(Data(file.utf8), source: "test"), at: clock.now())
+        let store = try oneConnectionStore(
+            integration: "lossy", tokenURL: "https://lossy.example/token", connection: "lossy-1", at: clock.now())
         let transport = ScriptedFailures([
             URLError(.networkConnectionLost), URLError(.cannotConnectToHost), URLError(.cannotFindHost),
         ])
