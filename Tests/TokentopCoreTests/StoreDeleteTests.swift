@@ -16,6 +16,23 @@ import Testing
         try store.database.query("SELECT connection_id FROM history ORDER BY id") { $0.string(0) ?? "" }
     }
 
+    /// Many live connections are refused in one sentence, ten named and the rest counted, not with the advice once
+    /// for each (500 ids made one line of 60 KB).
+    @Test func refusesManyLiveConnectionsInOneSentence() throws {
+        let directory = try StoreTemporaryDirectory(.sqlite)
+        let ids = (0..<25).map { String(format: "acme-%02d", $0) }
+        let store = try StoreFixtures.store(in: directory, connections: ids.map { StoreFixtures.connection($0) })
+        let error = try #require(throws: StoreError.self) {
+            try store.deleteConnections(ids, force: false, user: "tester", at: later)
+        }
+        #expect(
+            error.message
+                == "25 connections are not revoked and hold live tokens: \(ids.prefix(10).joined(separator: ", ")) "
+                + "(and 15 more); revoke them first with `tokentop revoke ID…`, or --force to delete them without "
+                + "telling the provider; nothing was deleted")
+        #expect(try store.connections().count == 25)
+    }
+
     @Test(arguments: StoreEngine.available)
     func refusesALiveConnectionAndDeletesNothingUnlessForced(engine: StoreEngine) throws {
         let directory = try StoreTemporaryDirectory(engine)

@@ -122,6 +122,11 @@ extension Store {
 
     // MARK: - Helpers
 
+    /// Up to how many live connections a refused deletion advises one by one; how many it names when there are
+    /// more (the rest are counted).
+    static let advisedOneByOne = 3
+    static let namedInRefusal = 10
+
     /// The one error that names every reason a deletion was refused, or nil when nothing was.
     private func deleteRefusal(
         unknown: [String], live: [String], parents: [(id: String, children: [String])]
@@ -131,10 +136,19 @@ extension Store {
             let named = unknown.count == 1 ? "no connection named" : "no connections named"
             reasons.append("\(named) \(unknown.map(SafeText.name).joined(separator: ", ")) in \(path)")
         }
-        for id in live {
+        if live.count <= Self.advisedOneByOne {
+            for id in live.map(SafeText.name) {
+                reasons.append(
+                    "\(id) is not revoked and holds a live token: revoke it first with `tokentop revoke \(id)`, "
+                        + "or --force to delete it without telling the provider")
+            }
+        } else {
+            // Said once for all of them: 500 ids each with its own advice made one line of 60 KB.
+            let shown = live.prefix(Self.namedInRefusal).map(SafeText.name).joined(separator: ", ")
+            let more = live.count > Self.namedInRefusal ? " (and \(live.count - Self.namedInRefusal) more)" : ""
             reasons.append(
-                "\(id) is not revoked and holds a live token: revoke it first with `tokentop revoke \(id)`, "
-                    + "or --force to delete it without telling the provider")
+                "\(live.count) connections are not revoked and hold live tokens: \(shown)\(more); revoke them first "
+                    + "with `tokentop revoke ID…`, or --force to delete them without telling the provider")
         }
         for (id, children) in parents {
             let they = children.count == 1 ? "it" : "them"
