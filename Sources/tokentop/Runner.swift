@@ -505,10 +505,10 @@ struct Runner {
         defer { signals.forEach { $0.cancel() } }
         // From here on nothing new goes to a provider: refreshes an operator marked that have not left yet wait for
         // the schedule of the next run, and only the requests already sent are waited for.
-        let flying = engine.beginStop()
-        if let waiting = Self.waiting(for: flying) { Output.error(waiting) }
+        let waiting = Self.waiting(for: engine.beginStop())
+        if let waiting { Output.error(waiting) }
         // With nothing in flight to name, a stop that takes long waits for the store: said once it does.
-        let slow = Self.waiting(for: flying) != nil ? nil : SlowStopNotice(engine: engine, storeName: storeName)
+        let slow = waiting != nil ? nil : SlowStopNotice(engine: engine, storeName: storeName)
         await engine.stop()
         slow?.cancel()
         if let notSent = Self.notSent(engine.refreshesTurnedAway) { Output.error(notSent) }
