@@ -149,8 +149,7 @@ public final class Child: @unchecked Sendable {
     /// that hangs fails its test, naming it, instead of holding a thread until the whole run is stopped.
     ///
     /// The watch is a thread of its own that ends with the child, not a dispatch timer: a run starts thousands of
-    /// short children, and a timer left pending for each one's 240 s lay on libdispatch's manager thread, where the
-    /// test process crashed now and then (`_dispatch_event_loop_drain`).
+    /// short children, and a timer left pending for each one's 240 s kept libdispatch's manager thread busy.
     public func killIfRunning(after seconds: Double) {
         let name = ([executableURL?.lastPathComponent ?? "?"] + arguments.prefix(3)).joined(separator: " ")
         Thread.detachNewThread { [self] in

@@ -34,11 +34,22 @@ final class LiveProcess {
         process.standardInput = FileHandle.nullDevice
         let out = Pipe()
         let err = Pipe()
-        out.fileHandleForReading.readabilityHandler = { [output] in output.append($0.availableData) }
-        err.fileHandleForReading.readabilityHandler = { [errors] in errors.append($0.availableData) }
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        Self.collect(out.fileHandleForReading, into: output)
+        Self.collect(err.fileHandleForReading, into: errors)
+    }
+
+    /// Reads `handle` as its bytes come, to the end, on a thread of its own.
+    ///
+    /// Not Foundation's `readabilityHandler`: its dispatch read source, never cleared, lived on after the pipe was
+    /// closed, and the test process crashed now and then in libdispatch's manager thread
+    /// (`_dispatch_event_loop_drain`, CI runs 25, 29 and 36).
+    private static func collect(_ handle: FileHandle, into collected: Collected) {
+        Thread.detachNewThread {
+            while case let chunk = handle.availableData, !chunk.isEmpty { collected.append(chunk) }
+        }
     }
 
     var stdout: String { output.text }
