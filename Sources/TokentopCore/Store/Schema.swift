@@ -1,8 +1,8 @@
 /// The store's tables, as an ordered list of migrations keyed by the schema version (SQLite's `PRAGMA
 /// user_version`, a one-row table in PostgreSQL).
 ///
-/// Each migration runs in its own transaction together with the version bump, so a crash leaves the database at
-/// either the old or the new version. Migrations are only ever appended; an applied one is never edited. They are
+/// The migrations a database lacks run in one transaction together with the version bump, so a crash leaves the
+/// database at either the old or the new version. Migrations are only ever appended; an applied one is never edited. They are
 /// written once, in SQLite's types; ``statement(_:for:)`` spells them for PostgreSQL.
 enum Schema {
     struct Migration {
@@ -239,24 +239,27 @@ enum Schema {
         }
     }
 
-    /// Applies every migration the database lacks, each in its own transaction.
+    /// Applies every migration the database lacks, all in one transaction with the version bump.
+    ///
+    /// One transaction, not one each: a new store takes its whole schema with one commit, where fourteen commits,
+    /// each waiting for the disk, kept other processes opening the same new store waiting for seconds on a busy disk.
+    /// A crash still leaves the database at the old version or the new one.
     ///
     /// - Returns: the versions applied, oldest first; empty when the database was up to date.
     @discardableResult
     static func migrate(_ database: any SQLDatabase) throws -> [Int] {
         // Checked first so that an up-to-date database (perhaps a read-only one) is not even locked for writing.
-        let before = try database.schemaVersion()
+        guard try database.schemaVersion() < latest else { return [] }
         var applied: [Int] = []
-        for migration in migrations where migration.version > before {
-            try database.migrationTransaction {
-                // Read again under the lock: another process may have migrated since we looked.
-                let current = try database.schemaVersion()
-                guard current <= latest else { throw newer(current, path: database.location) }
-                guard current < migration.version else { return }
+        try database.migrationTransaction {
+            // Read again under the lock: another process may have migrated since we looked.
+            let current = try database.schemaVersion()
+            guard current <= latest else { throw newer(current, path: database.location) }
+            for migration in migrations where migration.version > current {
                 for text in migration.statements(for: database.dialect) { try database.execute(text) }
-                try database.setSchemaVersion(migration.version)
                 applied.append(migration.version)
             }
+            if let last = applied.last { try database.setSchemaVersion(last) }
         }
         return applied
     }
