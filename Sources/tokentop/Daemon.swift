@@ -20,7 +20,7 @@ struct Daemon {
         let log = try JSONLinesLog(path: settings.logFile)
         let (signals, continuation) = AsyncStream<Int32>.makeStream()
         let sources = SignalSources.watch([SIGTERM, SIGINT, SIGHUP]) { continuation.yield($0) }
-        defer { sources.forEach { $0.cancel() } }
+        defer { sources.cancel() }
         let operations = OperationsLoop(engine: engine) { message, fields in log.write(message, fields) }
         operations.apply(settings)
         engine.start()

@@ -22,7 +22,7 @@ struct ReauthCommand {
             return 1
         }
         let signals = cancelOnSignal(session)
-        defer { signals.forEach { $0.cancel() } }
+        defer { signals.cancel() }
         let subject = engine.snapshot().connections.first { $0.id == id }?.subject ?? id
         say("\(id): signing \(subject) in again by \(session.method.title)")
         var shownInterval: Double?
@@ -120,7 +120,7 @@ struct ReauthCommand {
     }
 
     /// Ctrl-C and SIGTERM cancel the sign-in, so that its listener closes and the attempt is recorded.
-    private func cancelOnSignal(_ session: ReauthSession) -> [any DispatchSourceSignal] {
+    private func cancelOnSignal(_ session: ReauthSession) -> SignalSources.Watch {
         SignalSources.watch([SIGINT, SIGTERM]) { _ in session.cancel() }
     }
 }

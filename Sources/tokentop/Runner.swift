@@ -220,7 +220,7 @@ struct Runner {
                 }
                 engine.interruptRevocations()
             }
-            defer { signals.forEach { $0.cancel() } }
+            defer { signals.cancel() }
             var status: Int32 = 0
             for (index, id) in ids.enumerated() {
                 if let signal = interrupted.withLock({ $0 }) {
@@ -492,8 +492,6 @@ struct Runner {
     private func stopAfterDashboard(
         _ engine: Engine, _ operations: OperationsLoop, abandoning: @escaping @Sendable () -> Void
     ) async {
-        // FIXME: in one of four fresh-clone CI runs a second Ctrl-C during the event command's 5 s grace went unseen
-        // (no message; the stop ran out the grace, then exited 130); the cause was not found.
         let signals = SignalSources.watch(Self.stopSignals) { number in
             guard number != SIGHUP else { return }
             operations.abandonEventCommands()
@@ -502,7 +500,7 @@ struct Runner {
             Output.error("interrupted again by signal \(number): stopped without waiting")
             _exit(128 + number)
         }
-        defer { signals.forEach { $0.cancel() } }
+        defer { signals.cancel() }
         // From here on nothing new goes to a provider: refreshes an operator marked that have not left yet wait for
         // the schedule of the next run, and only the requests already sent are waited for.
         let waiting = Self.waiting(for: engine.beginStop())
