@@ -492,8 +492,12 @@ struct Runner {
     private func stopAfterDashboard(
         _ engine: Engine, _ operations: OperationsLoop, abandoning: @escaping @Sendable () -> Void
     ) async {
+        // Set by a second signal, which ends the process itself once it has killed the event command and recorded
+        // what it abandons: the stop below, which that kill lets finish, must not end it first without a word.
+        let abandoned = Atomic<Bool>(false)
         let signals = SignalSources.watch(Self.stopSignals) { number in
             guard number != SIGHUP else { return }
+            abandoned.store(true, ordering: .sequentiallyConsistent)
             operations.abandonEventCommands()
             Self.recordRevocationsAbandoned(engine)
             abandoning()
@@ -516,6 +520,7 @@ struct Runner {
                     + "finish; Ctrl-C kills it now")
         }
         await operations.stop()
+        while abandoned.load(ordering: .sequentiallyConsistent) { try? await Task.sleep(for: .seconds(1)) }
     }
 
     /// What a dashboard's stop says it waits for, or nil when nothing is in flight.
