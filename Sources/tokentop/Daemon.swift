@@ -34,6 +34,7 @@ struct Daemon {
             var fileGone = false
             var outages: [String: ProviderOutage] = [:]
             var notice: String?
+            var unreadable: Set<String> = []
             while true {
                 // Read before the snapshot: once cancelled, one pass more logs the events that landed while the
                 // daemon waited for the refreshes in flight.
@@ -50,6 +51,11 @@ struct Daemon {
                     }
                     notice = snapshot.notice
                 }
+                // Each row that cannot be read is said once, when it is found: the others go on being refreshed.
+                for row in snapshot.unreadable where !unreadable.contains(row.id) {
+                    log.write("connection_unreadable", ["connection.id": row.id, "detail": row.problem])
+                }
+                unreadable = Set(snapshot.unreadable.map(\.id))
                 for event in cursor.unseen(in: snapshot) {
                     var fields: [String: Any] = ["connection.id": event.connectionID, "detail": event.message]
                     if let error = event.error {

@@ -135,11 +135,19 @@ struct Runner {
             } else {
                 Output.out(ConnectionReport.table(snapshot, connections: chosen, at: now))
             }
+            // The rest is listed; the rows left out are named, and the exit status says the list is not whole.
+            if let left = UnreadableConnection.summary(snapshot.unreadable) {
+                Output.error(left)
+                return 1
+            }
             return 0
         case .show(let id, let json):
             let engine = try openEngine()
             let snapshot = engine.snapshot()
             guard let connection = snapshot.connections.first(where: { $0.id == id }) else {
+                if let unreadable = snapshot.unreadable.first(where: { $0.id == id }) {
+                    throw EngineError(.storage, unreadable.refusal)
+                }
                 throw EngineError(.unknownConnection, "no connection named \(SafeText.name(id)) in \(storeName)")
             }
             let history = try engine.store.history(connectionID: id, limit: 50)
@@ -347,6 +355,9 @@ struct Runner {
         let snapshot = engine.snapshot()
         let unknown = ids.filter { snapshot.index(of: $0) == nil }
         guard !unknown.isEmpty else { return }
+        if let unreadable = snapshot.unreadable.first(where: { unknown.contains($0.id) }) {
+            throw EngineError(.storage, "\(unreadable.refusal); nothing was \(undone)")
+        }
         let named = unknown.count == 1 ? "no connection named" : "no connections named"
         throw EngineError(
             .unknownConnection,

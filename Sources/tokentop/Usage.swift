@@ -148,7 +148,8 @@ enum Usage {
                 nothing to renew it. A static credential whose last probe failed (a 5xx, no answer) is a warning \
                 too; one the provider refused (401, 403) needs re-auth. So is a token nothing can renew that \
                 expires within the shortest lead window (5 minutes by default): a human must act before it runs \
-                out.
+                out. A stored connection whose row cannot be read (edited by hand, or written by a newer \
+                version) is critical: nothing refreshes it until it is imported again.
                 """, options: ["--lead", "--db"],
             ownText: [
                 "--lead": "the shortest refresh lead window the check assumes (default: lead_seconds from the "

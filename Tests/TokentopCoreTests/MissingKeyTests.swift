@@ -47,7 +47,7 @@ import Testing
             path: database, environment: Self.environment(directory), create: false, createKey: false)
         #expect(note == nil)
         #expect(!store.secrets.hasKey)
-        #expect(try store.connectionList().count == 0)
+        #expect(try store.connectionList().list.count == 0)
         #expect(try store.verifyAudit().isIntact)
         #expect(try Self.meta(store) == [], "no key check: the first key to come binds the store")
         #expect(!FileManager.default.fileExists(atPath: directory.file("config")))

@@ -120,22 +120,23 @@ import Testing
     }
 
     /// SQLite keeps what a hand edit puts in a REAL column (`SET expires_at = 'soon'`) as text, which reads as 0:
-    /// a token that expired in 1970. The read names the table, the column and the row instead.
+    /// a token that expired in 1970. The read names the table, the column and the row instead; the whole fleet's
+    /// read leaves that row out and names it (``UnreadableConnection``).
     @Test(arguments: ["issued_at", "expires_at", "last_refresh_at", "retry_at", "revoked_at", "created_at"])
     func aTimeEditedIntoTextIsNamedNotReadAs1970(column: String) throws {
         let directory = try StoreTemporaryDirectory()
         let store = try StoreFixtures.store(in: directory)
         try store.database.execute("UPDATE connections SET \(column) = 'soon' WHERE id = 'acme-alice'")
-        let reads: [() throws -> Any] = [{ try store.connections() }, { try store.connection(id: "acme-alice") as Any }]
-        for read in reads {
-            let error = try #require(throws: StoreError.self) { try read() }
-            #expect(error.code == .notADatabase)
-            #expect(
-                error.message.contains(
-                    "table connections, column \(column), row acme-alice holds \"soon\", not a time in seconds since "
-                        + "1970; set it to a number of seconds or NULL, or import the credential again"),
-                "\(error.message)")
-        }
+        let named =
+            "table connections, column \(column), row acme-alice holds \"soon\", not a time in seconds since "
+            + "1970; set it to a number of seconds or NULL, or import the credential again"
+        let error = try #require(throws: StoreError.self) { try store.connection(id: "acme-alice") }
+        #expect(error.code == .notADatabase)
+        #expect(error.message.contains(named), "\(error.message)")
+        let all = try store.connectionList()
+        #expect(all.list.isEmpty)
+        #expect(all.unreadable.map(\.id) == ["acme-alice"])
+        #expect(all.unreadable.first?.problem.contains(named) == true)
     }
 
     /// The same for a history entry's time: named by its connection, not shown as an entry of 1970.

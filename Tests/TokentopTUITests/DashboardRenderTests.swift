@@ -315,6 +315,31 @@ import Testing
         #expect(Fixtures.harness(snapshot: held).frame()[0].hasSuffix("148 refreshes held"))
     }
 
+    /// Rows the store could not read get a notice line of their own, after the core's; with a two-line notice,
+    /// two lines of them and outages besides, the area keeps to its three lines (the outages then find no room).
+    @Test func unreadableRowsAreNamedUnderTheNoticeWithinItsLines() {
+        var snapshot = Fixtures.snapshot(notice: Self.readOnlyNotice)
+        snapshot.unreadable = [UnreadableConnection(id: "acme-9", problem: "the scope is \"galaxy\"")]
+        let lines = Fixtures.harness(columns: 200, snapshot: snapshot).frame()
+        #expect(lines[2] == " ! \(Self.readOnlyNotice)")
+        #expect(
+            lines[3]
+                == " ! 1 stored connection cannot be read and is left out, not refreshed: acme-9; `tokentop show ID` "
+                + "says why")
+        #expect(lines[4].contains("STATUS"))
+        let error = ProviderError(kind: .transient, error: "server_error", status: 503)
+        var crowded = Fixtures.snapshot(
+            notice: Self.readOnlyNotice + " " + Self.readOnlyNotice,
+            outages: ["acme-crm", "globex"].map {
+                ProviderOutage(
+                    provider: $0, since: Fixtures.at(-60), heldRefreshes: 1, nextProbeAt: nil, lastError: error)
+            })
+        crowded.unreadable = (1...30).map { UnreadableConnection(id: "acme-\($0)", problem: "damaged") }
+        let frame = Fixtures.harness(columns: 80, rows: 24, snapshot: crowded).frame()
+        #expect(frame[2].hasPrefix(" ! ") && frame[3].hasPrefix("   ") && frame[4].hasPrefix(" ! 30 stored"))
+        #expect(frame[5].contains("STATUS"), "\(frame[5])")
+    }
+
     @Test func stylesComeFromTheirRoles() throws {
         let harness = Fixtures.harness()
         let lines = harness.frame()

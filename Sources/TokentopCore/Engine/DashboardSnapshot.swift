@@ -21,6 +21,8 @@ public struct DashboardSnapshot: Sendable {
     public var policy: RefreshPolicy
     /// A problem the whole dashboard should show, such as a database that cannot be written.
     public var notice: String?
+    /// Stored connections whose rows cannot be read, by id: left out of ``connections``, and not refreshed.
+    public var unreadable: [UnreadableConnection] = []
     /// How many events were ever appended; the last of ``arrivals`` is number `eventsAppended`. Lets a reader that
     /// polls pick up exactly the events it has not seen, even several within one clock tick.
     public var eventsAppended: Int = 0

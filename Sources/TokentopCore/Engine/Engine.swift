@@ -51,10 +51,11 @@ public final class Engine: Sendable {
         // Read before the rows, so that whatever another process writes (or deletes) from here on comes through the
         // feeds: read after, a change that landed in between was in neither the rows nor the feed.
         let following = (change: try store.latestChange(), history: try store.latestHistoryID())
-        let connections = try store.connectionList()
+        let (connections, unreadable) = try store.connectionList()
         state = EngineState(
             databasePath: databasePath ?? store.path, connections: connections, integrations: try store.integrations(),
-            events: try store.recentHistory(limit: EngineState.eventLimit), policy: policy, now: timeSource.now())
+            events: try store.recentHistory(limit: EngineState.eventLimit), policy: policy, now: timeSource.now(),
+            unreadable: unreadable)
         client = OAuthClient(transport: transport, clock: timeSource)
         actor = RefreshActor(
             store: store, client: client, clock: timeSource, policy: policy, state: state, observeOnly: readOnly,

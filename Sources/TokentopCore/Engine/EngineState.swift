@@ -19,13 +19,14 @@ final class EngineState: Sendable {
 
     init(
         databasePath: String, connections: ConnectionList, integrations: [Integration], events: [HistoryEntry],
-        policy: RefreshPolicy, now: Date
+        policy: RefreshPolicy, now: Date, unreadable: [UnreadableConnection] = []
     ) {
         var snapshot = DashboardSnapshot(
             version: 1, databasePath: databasePath,
             integrations: Dictionary(integrations.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
             events: events, policy: policy)
         snapshot.connections = connections
+        snapshot.unreadable = unreadable
         let tally = StatusTally(snapshot.connections, inFlight: [], policy: policy, at: now)
         inner = Mutex(Inner(snapshot: snapshot, index: nil, tally: tally))
     }
@@ -189,6 +190,20 @@ final class EngineState: Sendable {
             Self.recount(&state)
             state.snapshot.version &+= 1
             return here
+        }
+    }
+
+    /// Names `found` as unreadable and stops naming `readable` (read since, or deleted); a new version only when
+    /// that changes anything.
+    func setUnreadable(_ found: [UnreadableConnection], readable: [String]) {
+        guard !found.isEmpty || !readable.isEmpty else { return }
+        inner.withLock { state in
+            let cleared = Set(readable).union(found.map(\.id))
+            let kept = state.snapshot.unreadable.filter { !cleared.contains($0.id) }
+            let updated = Store.byID(kept + found)
+            guard updated != state.snapshot.unreadable else { return }
+            state.snapshot.unreadable = updated
+            state.snapshot.version &+= 1
         }
     }
 

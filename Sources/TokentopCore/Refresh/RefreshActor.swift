@@ -172,7 +172,11 @@ actor RefreshActor {
             noteParent(of: connection)
             wakeChildren(of: connection.id)
         }
-        forget(changes.deleted)
+        // A row written so that this tokentop cannot read it (a hand edit, a newer version) leaves the fleet: what
+        // was known of it is out of date, and refreshing it on that would overwrite the other writer's change.
+        // One whose refresh is in flight stays until its result is stored.
+        forget(changes.deleted + changes.unreadable.map(\.id).filter { !inFlight.contains($0) })
+        state.setUnreadable(changes.unreadable, readable: changes.connections.map(\.id) + changes.deleted)
         if let history = try? store.history(since: lastHistory, skipping: writer.ownHistory) {
             lastHistory = history.latest
             state.merge(events: history.entries)

@@ -3,8 +3,8 @@ import Foundation
 /// `tokentop status`: one line and the exit status of a monitoring check.
 public struct StatusSummary: Sendable, Equatable {
     /// 0 when all is well; 1 when something is failing or overdue, a static credential's last probe failed, or a
-    /// token nothing can renew expires soon; 2 when something needs a human (re-auth, or a token expired that
-    /// nothing can renew).
+    /// token nothing can renew expires soon; 2 when something needs a human (re-auth, a token expired that nothing
+    /// can renew, or a stored row that cannot be read).
     public var exitCode: Int32
     /// The exit status when the store cannot be read at all: UNKNOWN, as monitoring checks say it.
     public static let unknownExitCode: Int32 = 3
@@ -51,8 +51,10 @@ public struct StatusSummary: Sendable, Equatable {
             return expiresAt > now && expiresAt <= horizon
         }.map(\.id)
         let warnings = (counts[.failing] ?? 0) + overdue + probeFailing.count + expiringUnrenewable.count
-        exitCode = humans > 0 ? 2 : warnings > 0 ? 1 : 0
-        let verdict = humans > 0 ? "CRITICAL" : warnings > 0 ? "WARNING" : "OK"
+        // A row that cannot be read is refreshed by nobody until a human imports it again.
+        let critical = humans > 0 || !snapshot.unreadable.isEmpty
+        exitCode = critical ? 2 : warnings > 0 ? 1 : 0
+        let verdict = critical ? "CRITICAL" : warnings > 0 ? "WARNING" : "OK"
         var detail = parts.isEmpty ? "no connections" : parts.joined(separator: ", ")
         if !stranded.isEmpty {
             let named = stranded.prefix(Self.namedHumans).map { "\($0.id) (\($0.status.rawValue))" }
@@ -79,6 +81,7 @@ public struct StatusSummary: Sendable, Equatable {
                 + "\(Countdown.format(seconds: snapshot.policy.minimumLead)) with nothing to renew "
                 + "\(count == 1 ? "it" : "them") (\(Self.named(expiringUnrenewable)))"
         }
+        if let unreadable = UnreadableConnection.summary(snapshot.unreadable) { detail += "; " + unreadable }
         line = "\(verdict): \(counted(total, "connection")): \(detail)"
     }
 

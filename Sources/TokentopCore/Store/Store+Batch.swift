@@ -88,15 +88,19 @@ extension Store {
     ///
     /// The ids of connections deleted since `since` (``deleteConnections(_:force:user:at:)``) come with them, unless
     /// a row read here brings the id back (imported again since).
+    ///
+    /// A row whose values cannot be read comes in `unreadable`, not in `connections`: the feed moves past it.
     func changes(
         since: Int, skipping own: () -> [ClosedRange<Int>]
-    ) throws -> (connections: [Connection], deleted: [String], latest: Int) {
+    ) throws -> (connections: [Connection], unreadable: [UnreadableConnection], deleted: [String], latest: Int) {
         var cache = RowCache()
-        let (connections, latest) = try feed(
+        var connections: [Connection] = []
+        var unreadable: [UnreadableConnection] = []
+        let (_, latest) = try feed(
             table: "connections", number: "change_seq", columns: Self.connectionColumns, since: since,
             latestQuery: Self.latestChangeQuery, skipping: own
-        ) { try connection(from: $0, cache: &cache) }
-        guard latest > since else { return (connections, [], latest) }
+        ) { take($0, into: &connections, unreadable: &unreadable, cache: &cache) }
+        guard latest > since else { return (connections, unreadable, [], latest) }
         // A refresher never deletes: its own ranges hold none of these. One deleted after `latest` was read has a
         // later number, and comes with the next reading.
         let deletions = try locked {
@@ -105,7 +109,8 @@ extension Store {
                 [since, latest]
             ) { $0.string(0) ?? "" }
         }
-        return (connections, Self.stillDeleted(deletions, besides: connections), latest)
+        let present = connections.map(\.id) + unreadable.map(\.id)
+        return (connections, unreadable, Self.stillDeleted(deletions, besides: present), latest)
     }
 
     /// History entries written after entry number `since`, leaving out the ranges this process wrote itself and

@@ -132,15 +132,15 @@ extension Store {
                 latest = max(latest, row.int(1))
                 return row.string(0) ?? ""
             }
-            return (connections, Self.stillDeleted(deletions, besides: connections), latest)
+            return (connections, Self.stillDeleted(deletions, besides: connections.map(\.id)), latest)
         }
     }
 
-    /// The ids of `deletions` that none of `connections` (rows as stored now) brings back: a connection deleted and
+    /// The ids of `deletions` that none of `ids` (rows as stored now) brings back: a connection deleted and
     /// then imported again under its id is there, and stays.
-    static func stillDeleted(_ deletions: [String], besides connections: [Connection]) -> [String] {
+    static func stillDeleted(_ deletions: [String], besides ids: [String]) -> [String] {
         guard !deletions.isEmpty else { return [] }
-        let present = Set(connections.map(\.id))
+        let present = Set(ids)
         var seen: Set<String> = []
         return deletions.filter { !present.contains($0) && seen.insert($0).inserted }
     }

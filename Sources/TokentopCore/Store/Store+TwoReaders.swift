@@ -17,7 +17,9 @@ extension Store {
     /// change feed brings it either way.
     /// - Returns: nil when the second connection cannot be opened, the row ids cannot be split, or the two readers'
     ///   snapshots disagree; the caller then reads alone.
-    func connectionsByTwoReaders(_ database: SQLiteDatabase, count: Int) throws -> ([Connection], [Int])? {
+    func connectionsByTwoReaders(
+        _ database: SQLiteDatabase, count: Int
+    ) throws -> ([Connection], [Int], [UnreadableConnection])? {
         let bounds = try database.query("SELECT min(rowid), max(rowid) FROM connections") {
             ($0.int(0), $0.int(1))
         }.first
@@ -38,14 +40,15 @@ extension Store {
                 var cache = RowCache()
                 var rows: [Connection] = []
                 rows.reserveCapacity(capacity)
+                var unreadable: [UnreadableConnection] = []
                 while case let range = second.nextRange.add(1, ordering: .relaxed).oldValue, range < ranges {
                     let last = range == ranges - 1
                     let values = last ? [edges[range]] : [edges[range], edges[range + 1]]
                     _ = try database.query(last ? select : select + " AND rowid <= ?", values, capacity: 0) {
-                        rows.append(try self.connection(from: $0, cache: &cache))
+                        self.take($0, into: &rows, unreadable: &unreadable, cache: &cache)
                     }
                 }
-                return Half(rows: rows, order: ListOrder(rows), total: total)
+                return Half(rows: rows, order: ListOrder(rows), unreadable: unreadable, total: total)
             }
         }
         let done = DispatchSemaphore(value: 0)
@@ -57,21 +60,23 @@ extension Store {
         // The thread uses this store's decoder and the second connection: it ends before either can go.
         done.wait()
         var one = try first.get()
-        let other = try second.rows?.get() ?? Half(rows: [], order: ListOrder([]), total: -1)
+        let other = try second.rows?.get() ?? Half(rows: [], order: ListOrder([]), unreadable: [], total: -1)
         // The two snapshots may differ: a row whose row id changed between them (a connection deleted and imported
         // again) was read twice, or not at all. Both snapshots must count as many rows as were read, with no id
         // twice; else one reader reads them all in one snapshot.
-        guard one.total == other.total, one.rows.count + other.rows.count == one.total,
+        let read = one.rows.count + other.rows.count + one.unreadable.count + other.unreadable.count
+        guard one.total == other.total, read == one.total,
             let order = ListOrder.merged(one.order, other.order, offset: one.rows.count)
         else { return nil }
         one.rows += other.rows
-        return (one.rows, order)
+        return (one.rows, order, one.unreadable + other.unreadable)
     }
 
-    /// What one reader read: the rows, their order, and how many rows its snapshot held.
+    /// What one reader read: the rows, their order, those it could not read, and how many rows its snapshot held.
     private struct Half: Sendable {
         var rows: [Connection]
         var order: ListOrder
+        var unreadable: [UnreadableConnection]
         var total: Int
     }
 

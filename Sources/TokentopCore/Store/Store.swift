@@ -227,14 +227,15 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    /// Every connection, ordered by scope (user, org, delegated, workspace, bot) and then by id.
+    /// Every connection that can be read, ordered by scope (user, org, delegated, workspace, bot) and then by id.
     public func connections() throws -> [Connection] {
-        Array(try connectionList())
+        Array(try connectionList().list)
     }
 
-    /// Every connection, ordered as ``connections()`` orders them, straight into the engine's chunked list.
-    func connectionList() throws -> ConnectionList {
-        let (rows, order) = try locked { () throws -> ([Connection], [Int]) in
+    /// Every connection, ordered as ``connections()`` orders them, straight into the engine's chunked list; and the
+    /// rows that cannot be read (``UnreadableConnection``), by id, which the list leaves out.
+    func connectionList() throws -> (list: ConnectionList, unreadable: [UnreadableConnection]) {
+        let (rows, order, unreadable) = try locked { () throws -> ([Connection], [Int], [UnreadableConnection]) in
             var cache = RowCache()
             // Room for every row at once: growing the array moved 100,000 connections several times over.
             let count = try database.query("SELECT count(*) FROM connections") { $0.int(0) }.first ?? 0
@@ -243,12 +244,22 @@ public final class Store: @unchecked Sendable {
             {
                 return halves
             }
-            let rows = try database.query("SELECT \(Self.connectionColumns) FROM connections", capacity: count) {
-                try connection(from: $0, cache: &cache)
+            var rows: [Connection] = []
+            rows.reserveCapacity(count)
+            var unreadable: [UnreadableConnection] = []
+            _ = try database.query("SELECT \(Self.connectionColumns) FROM connections", capacity: 0) {
+                take($0, into: &rows, unreadable: &unreadable, cache: &cache)
             }
-            return (rows, ListOrder(rows).positions)
+            return (rows, ListOrder(rows).positions, unreadable)
         }
-        return ConnectionList(moving: rows, order: order)
+        return (ConnectionList(moving: rows, order: order), Self.byID(unreadable))
+    }
+
+    /// `unreadable` by id, each id once (two readers whose ranges moved under them may both have read one).
+    static func byID(_ unreadable: [UnreadableConnection]) -> [UnreadableConnection] {
+        Dictionary(unreadable.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }).values.sorted {
+            $0.id < $1.id
+        }
     }
 
     /// The connection named `id`, or nil when there is none.

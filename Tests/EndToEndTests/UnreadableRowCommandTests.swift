@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+
+/// A row edited by hand into something this tokentop cannot read: the commands show the rest of the fleet, name
+/// the row and say the list is not whole; asked for by name, it is refused with the reason; importing it again
+/// repairs it.
+struct UnreadableRowCommandTests {
+    @Test func theCommandsShowTheRestNameTheRowAndAReimportRepairsIt() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let file = try sandbox.write("import.json", CommandLineTests.importFile)
+        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+        _ = try DatabaseFaultTests.sqlite(
+            sandbox.database, "UPDATE connections SET scope = 'galaxy' WHERE id = 'acme-key'")
+        let left = "tokentop: 1 stored connection cannot be read and is left out, not refreshed: acme-key; "
+            + "`tokentop show ID` says why\n"
+
+        let list = try Binary.run(["list"], environment: sandbox.environment)
+        #expect(list.status == 1)
+        #expect(list.stdout.contains("acme-alice") && !list.stdout.contains("acme-key"), "\(list.stdout)")
+        #expect(list.stderr == left)
+        let json = try Binary.run(["list", "--json"], environment: sandbox.environment)
+        #expect(json.status == 1 && json.stderr == left)
+        let rows = try #require(try JSONSerialization.jsonObject(with: json.output) as? [[String: Any]])
+        #expect(rows.compactMap { $0["id"] as? String } == ["acme-alice"])
+
+        let status = try Binary.run(["status"], environment: sandbox.environment)
+        #expect(status.status == 2)
+        #expect(status.stdout.hasPrefix("CRITICAL: 1 connection: 1 healthy; 1 stored connection cannot be read"))
+
+        for command in [["show", "acme-key"], ["refresh", "acme-key"]] {
+            let refused = try Binary.run(command, environment: sandbox.environment)
+            #expect(refused.status == 1, "\(command): \(refused.stderr)")
+            #expect(
+                refused.stderr.hasPrefix(
+                    "tokentop: acme-key cannot be read: the database \(sandbox.database) holds data tokentop cannot "
+                        + "read: the scope of connection acme-key is \"galaxy\", which this tokentop does not know"),
+                "\(command): \(refused.stderr)")
+        }
+
+        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+        let repaired = try Binary.run(["list"], environment: sandbox.environment)
+        #expect(repaired.status == 0 && repaired.stderr.isEmpty, "\(repaired.stderr)")
+        #expect(repaired.stdout.contains("acme-key"))
+    }
+}
