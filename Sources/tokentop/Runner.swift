@@ -150,7 +150,14 @@ struct Runner {
                 }
                 throw EngineError(.unknownConnection, "no connection named \(SafeText.name(id)) in \(storeName)")
             }
-            let history = try engine.store.history(connectionID: id, limit: 50)
+            var unreadable: [String] = []
+            let history = try engine.store.history(connectionID: id, limit: 50, unreadable: &unreadable)
+            if let problem = unreadable.first {
+                let count = unreadable.count == 1 ? "1 entry" : "\(unreadable.count) entries"
+                let verb = unreadable.count == 1 ? "is" : "are"
+                Output.error(
+                    "\(count) of \(SafeText.name(id))'s history cannot be read and \(verb) left out: \(problem)")
+            }
             let now = engine.timeSource.now()
             Output.out(
                 json

@@ -139,24 +139,32 @@ import Testing
         #expect(all.unreadable.first?.problem.contains(named) == true)
     }
 
-    /// The same for a history entry's time: named by its connection, not shown as an entry of 1970.
-    @Test func aHistoryTimeEditedIntoTextIsNamed() throws {
+    /// The same for a history entry's time: named by its connection, not shown as an entry of 1970. The entries
+    /// shown and the history feed leave it out (one such entry stopped a dashboard from starting, and the feed at
+    /// that entry for good); the reads of one connection's history say what is wrong with it.
+    @Test func aHistoryTimeEditedIntoTextIsNamedAndLeftOut() throws {
         let directory = try StoreTemporaryDirectory()
         let store = try StoreFixtures.store(in: directory)
-        try store.appendHistory(
-            HistoryEntry(at: StoreFixtures.epoch, connectionID: "acme-alice", kind: .refreshed, message: "renewed"))
-        try store.database.execute("UPDATE history SET at = 'soon' WHERE connection_id = 'acme-alice'")
-        let reads: [() throws -> Any] = [
-            { try store.history(connectionID: "acme-alice", limit: 10) }, { try store.recentHistory(limit: 10) },
-        ]
-        for read in reads {
-            let error = try #require(throws: StoreError.self) { try read() }
-            #expect(
-                error.message.contains(
-                    "table history, column at, row of connection acme-alice holds \"soon\", not a time in seconds "
-                        + "since 1970; set it to a number of seconds or NULL, or delete that row"),
-                "\(error.message)")
+        let before = try store.latestHistoryID()
+        for message in ["renewed", "renewed again"] {
+            try store.appendHistory(
+                HistoryEntry(at: StoreFixtures.epoch, connectionID: "acme-alice", kind: .refreshed, message: message))
         }
+        try store.database.execute("UPDATE history SET at = 'soon' WHERE message = 'renewed'")
+        var unreadable: [String] = []
+        let shown = try store.history(connectionID: "acme-alice", limit: 10, unreadable: &unreadable)
+        #expect(shown.map(\.message).suffix(1) == ["renewed again"])
+        #expect(!shown.contains { $0.message == "renewed" })
+        #expect(unreadable.count == 1)
+        #expect(
+            unreadable.first?.contains(
+                "table history, column at, row of connection acme-alice holds \"soon\", not a time in seconds "
+                    + "since 1970; set it to a number of seconds or NULL, or delete that row") == true,
+            "\(unreadable)")
+        #expect(try store.recentHistory(limit: 10).last?.message == "renewed again")
+        let feed = try store.history(since: before, skipping: { [] })
+        #expect(feed.entries.map(\.message) == ["renewed again"])
+        #expect(feed.latest == before + 2)
     }
 
     @Test func aLockHeldPastTheTimeoutIsReportedAsBusy() throws {

@@ -2,8 +2,8 @@
 /// user_version`, a one-row table in PostgreSQL).
 ///
 /// The migrations a database lacks run in one transaction together with the version bump, so a crash leaves the
-/// database at either the old or the new version. Migrations are only ever appended; an applied one is never edited. They are
-/// written once, in SQLite's types; ``statement(_:for:)`` spells them for PostgreSQL.
+/// database at either the old or the new version. Migrations are only ever appended; an applied one is never
+/// edited. They are written once, in SQLite's types; ``statement(_:for:)`` spells them for PostgreSQL.
 enum Schema {
     struct Migration {
         let version: Int

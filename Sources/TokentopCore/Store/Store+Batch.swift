@@ -118,13 +118,14 @@ extension Store {
     func history(
         since: Int, skipping own: () -> [ClosedRange<Int>]
     ) throws -> (entries: [HistoryEntry], latest: Int) {
+        var problems: [String] = []
         let read = try feed(
             table: "history", number: "id", columns: Self.historyColumns, since: since,
             skipping: { own() + shownHere }
-        ) { try historyEntry(from: $0) }
+        ) { readableHistoryEntry(from: $0, problems: &problems) }
         // Entries past the feed are never read again: what of them was shown here need not be remembered.
         try locked { shownHere.removeAll { $0.upperBound <= read.1 } }
-        return read
+        return (read.0.compactMap { $0 }, read.1)
     }
 
     /// The rows of `table` whose `number` is past `since`, in that order, leaving out the ranges of `own`, and the

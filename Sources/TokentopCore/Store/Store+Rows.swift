@@ -249,6 +249,19 @@ extension Store {
         try announceChange()
     }
 
+    /// The entry of `row`, or nil when its values cannot be read (a hand edit, or a kind a newer version wrote to a
+    /// shared store), with what is wrong added to `problems`: it is left out of what is shown and of the history
+    /// feed, where it failed every read of the history (a dashboard would not start) or stopped the feed at that
+    /// entry for good. An export still refuses it.
+    func readableHistoryEntry(from row: SQLRow, problems: inout [String]) -> HistoryEntry? {
+        do {
+            return try historyEntry(from: row)
+        } catch {
+            problems.append("\(error)")
+            return nil
+        }
+    }
+
     func historyEntry(from row: SQLRow) throws -> HistoryEntry {
         let connectionID = row.string(1) ?? ""
         let error = try row.string(4).map { text in

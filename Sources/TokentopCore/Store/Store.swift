@@ -592,20 +592,31 @@ public final class Store: @unchecked Sendable {
 
     /// The newest `limit` entries of one connection's history, oldest first.
     public func history(connectionID: String, limit: Int) throws -> [HistoryEntry] {
-        try locked {
+        var unreadable: [String] = []
+        return try history(connectionID: connectionID, limit: limit, unreadable: &unreadable)
+    }
+
+    /// The newest `limit` entries of one connection's history, oldest first; what is wrong with each of them that
+    /// cannot be read (see ``readableHistoryEntry(from:problems:)``) goes to `unreadable`.
+    public func history(connectionID: String, limit: Int, unreadable: inout [String]) throws -> [HistoryEntry] {
+        var problems: [String] = []
+        let entries = try locked {
             try database.query(
                 "SELECT \(Self.historyColumns) FROM history WHERE connection_id = ? ORDER BY at DESC, id DESC LIMIT ?",
                 [connectionID, max(0, limit)]
-            ) { try historyEntry(from: $0) }.reversed()
+            ) { readableHistoryEntry(from: $0, problems: &problems) }.compactMap { $0 }.reversed()
         }
+        unreadable += problems
+        return Array(entries)
     }
 
-    /// The newest `limit` entries across all connections, oldest first.
+    /// The newest `limit` entries across all connections that can be read, oldest first.
     public func recentHistory(limit: Int) throws -> [HistoryEntry] {
-        try locked {
+        var problems: [String] = []
+        return try locked {
             try database.query(
                 "SELECT \(Self.historyColumns) FROM history ORDER BY at DESC, id DESC LIMIT ?", [max(0, limit)]
-            ) { try historyEntry(from: $0) }.reversed()
+            ) { readableHistoryEntry(from: $0, problems: &problems) }.compactMap { $0 }.reversed()
         }
     }
 
