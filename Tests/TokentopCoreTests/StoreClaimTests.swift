@@ -59,6 +59,37 @@ struct StoreClaimTests {
         #expect(again.map(\.connection.id) == [held.id])
     }
 
+    /// A lease held while its refresh cannot happen (a breaker cools down, a parent is blocked) holds off other
+    /// refreshers, but no request of it is in flight: an import does not wait for it (it waited up to the breaker's
+    /// five minutes), a revocation takes it over, and whoever takes it once it ends interrupts nothing.
+    @Test(arguments: StoreEngine.available)
+    func aParkedLeaseHoldsOffRefreshersButNobodyWaitsForIt(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
+        let store = try store(in: directory, expiries: [600, 900, 1200])
+        let claimed = try store.claimDue(owner: "host:1:a", limit: 10, now: now, until: now.addingTimeInterval(90))
+        #expect(claimed.count == 3)
+        for claim in claimed {
+            try store.holdLease(connectionID: claim.connection.id, claim.lease, until: now.addingTimeInterval(300))
+        }
+        let soon = now.addingTimeInterval(120)
+        #expect(try store.claimDue(owner: "host:2:b", limit: 10, now: soon, until: soon.addingTimeInterval(90)).isEmpty)
+        let revoking = try #require(
+            try store.claimLease(
+                connectionID: "acme-000", owner: "host:2:b", until: soon.addingTimeInterval(90), now: soon))
+        #expect(!revoking.1.interrupted)
+        try store.releaseLease(connectionID: "acme-000", revoking.1)
+        var waited: [String] = []
+        let bundle = ImportBundle(
+            source: "again.json", integrations: [], connections: [StoreFixtures.connection("acme-001")])
+        _ = try store.importBundle(bundle, at: soon) { waited.append($0) }
+        #expect(waited.isEmpty, "\(waited)")
+        let after = now.addingTimeInterval(301)
+        let taken = try store.claimDue(owner: "host:3:c", limit: 10, now: after, until: after.addingTimeInterval(90))
+        // acme-001, imported again, is due later now.
+        #expect(taken.map(\.connection.id) == ["acme-000", "acme-002"])
+        #expect(taken.allSatisfy { !$0.lease.interrupted })
+    }
+
     @Test(arguments: StoreEngine.available)
     func concurrentClaimersShareTheWorkWithoutOverlap(engine: StoreEngine) throws {
         let directory = try StoreTemporaryDirectory(engine)

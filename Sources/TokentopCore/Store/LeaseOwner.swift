@@ -15,6 +15,17 @@ enum LeaseOwner {
         return "\(ProcessInfo.processInfo.hostName):\(getpid()):\(label.map { "\($0)-\(random)" } ?? String(random))"
     }
 
+    /// The name a lease is held under while it is parked (``Store/holdLease(connectionID:_:until:)``): `owner`
+    /// keeps the connection until a moment, but no request of it is in flight.
+    static func parked(_ owner: String) -> String { owner + parkedMark }
+
+    /// Whether `owner` is a parked lease's name: nothing of it waits for a provider's answer, so an import, a
+    /// revocation or a sign-in need not wait for it, and a refresher taking it over interrupts nothing.
+    static func isParked(_ owner: String) -> Bool { owner.hasSuffix(parkedMark) }
+
+    /// Ends `owner`'s names of parked leases; after the random part, so that the process id is still found.
+    private static let parkedMark = "#parked"
+
     /// Whether `owner` names a process on this host that no longer exists.
     ///
     /// Another host's process, a name of another shape, or a pid that is alive (even if reused by an unrelated

@@ -263,7 +263,10 @@ extension Store {
         guard let (connection, holder, expiry, generation, sealed) = rows.first else {
             return .failure(unknownConnection(id))
         }
-        if let holder, holder != request.owner, let expiry, expiry > request.now, !LeaseOwner.isGone(holder) {
+        // Its own parked lease is taken back as its own lease is; another's parked one waits, as a refresher must.
+        if let holder, holder != request.owner, holder != LeaseOwner.parked(request.owner), let expiry,
+            expiry > request.now, !LeaseOwner.isGone(holder)
+        {
             return .success(nil)
         }
         var refreshToken: Secret?
@@ -278,7 +281,7 @@ extension Store {
         try database.execute(
             "UPDATE connections SET lease_owner = ?, lease_until = ? WHERE id = ?", [request.owner, request.until, id])
         // A lease still recorded under another name was never given back: its refresh did not finish.
-        let interrupted = holder.map { $0 != request.owner } ?? false
+        let interrupted = Self.interrupts(holder, besides: request.owner)
         return .success(
             ClaimedRefresh(
                 connection: connection,

@@ -32,7 +32,7 @@ extension Store {
                         ? try sealed.map { try unseal($0, context: Self.refreshTokenContext(id)) } : nil
                     try database.execute(
                         "UPDATE connections SET lease_owner = ?, lease_until = ? WHERE id = ?", [owner, until, id])
-                    let interrupted = holder.map { $0 != owner } ?? false
+                    let interrupted = Self.interrupts(holder, besides: owner)
                     claimed.append(
                         ClaimedRefresh(
                             connection: connection,
@@ -68,14 +68,18 @@ extension Store {
     }
 
     /// Keeps `lease` without writing a result until `until`, when the refresh cannot happen yet (its parent is not
-    /// ready, its provider's circuit breaker is open): nobody claims the connection again before then, and if this
-    /// process dies the lease simply expires.
+    /// ready, its provider's circuit breaker is open): no refresher claims the connection again before then, and if
+    /// this process dies the lease simply expires. It is held under its parked name (``LeaseOwner/parked(_:)``):
+    /// no request is in flight, so an import, a revocation or a sign-in does not wait for it (they waited up to the
+    /// breaker's five minutes), and taking it over is no interrupted refresh.
     public func holdLease(connectionID: String, _ lease: Lease, until: Date) throws {
         try locked {
             try database.withoutWaitingForDisk {
                 try database.execute(
-                    "UPDATE connections SET lease_until = ? WHERE id = ? AND lease_owner = ? AND generation = ?",
-                    [until, connectionID, lease.owner, lease.generation])
+                    """
+                    UPDATE connections SET lease_owner = ?, lease_until = ?
+                    WHERE id = ? AND lease_owner = ? AND generation = ?
+                    """, [LeaseOwner.parked(lease.owner), until, connectionID, lease.owner, lease.generation])
             }
         }
     }

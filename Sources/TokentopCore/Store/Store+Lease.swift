@@ -26,7 +26,10 @@ extension Store {
                         + database.dialect.lockRows, [connectionID]
                 ) { ($0.string(0), $0.date(1), $0.int(2)) }
                 guard let row = rows.first else { throw unknownConnection(connectionID) }
-                if let holder = row.0, holder != owner, let expiry = row.1, expiry > now, !LeaseOwner.isGone(holder) {
+                // A parked lease is taken over: nothing of it is in flight (revocations and sign-ins come here).
+                if let holder = row.0, holder != owner, !LeaseOwner.isParked(holder), let expiry = row.1, expiry > now,
+                    !LeaseOwner.isGone(holder)
+                {
                     return nil
                 }
                 try database.execute(
@@ -34,7 +37,7 @@ extension Store {
                     [owner, until, connectionID])
                 guard let connection = try loadConnection(connectionID) else { throw unknownConnection(connectionID) }
                 // A lease still recorded under another name was never given back: its refresh did not finish.
-                let interrupted = row.0.map { $0 != owner } ?? false
+                let interrupted = Self.interrupts(row.0, besides: owner)
                 return (connection, Lease(owner: owner, generation: row.2, interrupted: interrupted))
             }
         }
@@ -51,10 +54,20 @@ extension Store {
         }
     }
 
-    /// `holder` when its lease until `until` stops a claim at `now`: unexpired, not `owner`'s, its process alive.
+    /// `holder` when its lease until `until` has a refresh in flight at `now`: unexpired, not `owner`'s, not
+    /// parked, its process alive.
     static func liveLease(_ holder: String?, until: Date?, besides owner: String? = nil, now: Date) -> String? {
-        guard let holder, holder != owner, let until, until > now, !LeaseOwner.isGone(holder) else { return nil }
+        guard let holder, holder != owner, !LeaseOwner.isParked(holder), let until, until > now,
+            !LeaseOwner.isGone(holder)
+        else { return nil }
         return holder
+    }
+
+    /// Whether taking over a lease last held by `holder` interrupts a refresh: a lease `owner` does not hold, that
+    /// was not parked, was never given back.
+    static func interrupts(_ holder: String?, besides owner: String) -> Bool {
+        guard let holder else { return false }
+        return holder != owner && holder != LeaseOwner.parked(owner) && !LeaseOwner.isParked(holder)
     }
 
     /// Gives the lease back without writing a result, when the refresh turned out not to be needed.

@@ -357,9 +357,6 @@ public final class Store: @unchecked Sendable {
             "waiting for process \(SafeText.clean(busy.owner)), which is refreshing connection "
                 + "\(SafeText.name(busy.connectionID)), to store its result (its lease ends at "
                 + "\(RFC3339.string(from: busy.until)))")
-        // FIXME: a lease a shared store's refresher parks while its provider's breaker cools down (15 s to 5 min)
-        // or a derived connection's parent is blocked is waited for too (by revoke as well), though no refresh is in
-        // flight.
         while let lease = try leaseHolder(connectionID: busy.connectionID), lease.owner == busy.owner,
             !LeaseOwner.isGone(lease.owner), now() < lease.until
         {
