@@ -106,7 +106,8 @@ enum KeyFile {
     }
 
     /// Keeps the key at `path` as `path.replaced-TIME` (a hard link, so mode 0600 stays) before it is replaced.
-    static func retain(path: String) throws {
+    /// - Parameter file: the file to keep under that name, when it is not `path` itself (a staged key).
+    static func retain(path: String, file: String? = nil) throws {
         let stamp = RFC3339.string(from: Date()).replacingOccurrences(of: ":", with: "")
         var target = "\(path).replaced-\(stamp)"
         var attempt = 1
@@ -114,14 +115,28 @@ enum KeyFile {
             attempt += 1
             target = "\(path).replaced-\(stamp)-\(attempt)"
         }
-        guard link(path, target) == 0 else { throw failure(target, errno) }
+        guard link(file ?? path, target) == 0 else { throw failure(target, errno) }
     }
 
-    /// The kept keys beside `path`, newest first.
+    /// Where `rekey` writes the new key for the key file at `path` before the database is sealed under it.
+    static func staged(_ path: String) -> String { path + ".new" }
+
+    /// Keeps a staged key that a `rekey` left behind as a kept key, before another `rekey` stages its own: the
+    /// rekey that wrote it stopped (killed, a power cut) after sealing its database under it and before moving it
+    /// onto `path`, and it may be that database's only key. It was deleted, and that database with it.
+    static func keepStaged(of path: String) throws {
+        let staged = staged(path)
+        guard FileManager.default.fileExists(atPath: staged) else { return }
+        try retain(path: path, file: staged)
+        unlink(staged)
+    }
+
+    /// The kept keys beside `path`, newest first, after a staged key a stopped `rekey` left (``keepStaged(of:)``).
     static func retained(besides path: String) -> [String] {
         let directory = Paths.folder(of: path)
         let prefix = Paths.name(of: path) + ".replaced-"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.filter { $0.hasPrefix(prefix) }.sorted(by: >).map { directory + "/" + $0 }
+        let staged = FileManager.default.fileExists(atPath: staged(path)) ? [staged(path)] : []
+        return staged + names.filter { $0.hasPrefix(prefix) }.sorted(by: >).map { directory + "/" + $0 }
     }
 }

@@ -132,8 +132,8 @@ extension Store {
                     + "random bytes, e.g. `openssl rand -base64 32`) and run rekey again; nothing was changed")
         }
         let keyPath = SecretBox.keyFilePath(environment: environment)
-        let staged = keyPath + ".new"
-        unlink(staged)
+        let staged = KeyFile.staged(keyPath)
+        try KeyFile.keepStaged(of: keyPath)
         try KeyFile.create(path: staged)
         guard var bytes = try KeyFile.read(path: staged) else {
             throw StoreError(.badKey, "the new key file \(staged) vanished; nothing was changed", path: staged)
@@ -211,11 +211,13 @@ extension Store {
                 guard let store = try? Store.open(
                     path: path, secrets: SecretBox(key: bytes, source: "key file \(retained)"), create: false)
                 else { continue }
-                return (
-                    store,
-                    "\(store.path) is sealed with an earlier key, kept in \(retained) since rekey gave \(keyPath) a "
-                        + "new one; run `tokentop rekey --db \(store.path)` to move it to a key of its own"
-                )
+                let why =
+                    retained == KeyFile.staged(keyPath)
+                    ? "is sealed with the key in \(retained), which a rekey that stopped before its last step did not "
+                        + "move to \(keyPath)"
+                    : "is sealed with an earlier key, kept in \(retained) since rekey gave \(keyPath) a new one"
+                let remedy = "run `tokentop rekey --db \(store.path)` to move it to a key of its own"
+                return (store, "\(store.path) \(why); \(remedy)")
             }
             throw error
         }
