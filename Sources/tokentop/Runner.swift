@@ -216,7 +216,29 @@ struct Runner {
             try requireKnown(ids, in: engine, undone: "refreshed")
             // Registered while it runs, as a dashboard is: rekey must not change the key under a refresh whose
             // answer carries a rotated refresh token.
-            return try await engine.whileRegistered(as: "refresh") { try await refresh(ids, with: engine) }
+            // Ctrl-C waits for the refresh in flight (its answer may carry a rotated refresh token) and starts no
+            // other; a second one abandons it, recorded in the history and the audit log, as a dashboard's does.
+            let interrupted = Mutex<Int32?>(nil)
+            let signals = SignalSources.watch(Self.stopSignals) { number in
+                let first = interrupted.withLock { signal in
+                    defer { signal = signal ?? number }
+                    return signal == nil
+                }
+                guard first else {
+                    engine.recordRefreshesAbandoned()
+                    Output.error(
+                        "interrupted again by signal \(number): stopped without waiting; the refresh in flight was "
+                            + "abandoned, and a refresh token rotated in its answer with it")
+                    _exit(128 + number)
+                }
+                Output.error(
+                    "interrupted by signal \(number): waiting for the refresh in flight to be stored (at most 30s for "
+                        + "its answer); Ctrl-C again abandons it, and a rotated refresh token with it")
+            }
+            defer { signals.cancel() }
+            return try await engine.whileRegistered(as: "refresh") {
+                try await refresh(ids, with: engine, interrupted: { interrupted.withLock { $0 } })
+            }
         case .revoke(let ids):
             let engine = try openEngine(transport: try providerTransport())
             try requireKnown(ids, in: engine, undone: "revoked")
@@ -322,9 +344,17 @@ struct Runner {
     }
 
     /// `tokentop refresh ID…`: each connection in turn; results on stdout, failures on stderr, 1 when any failed.
-    private func refresh(_ ids: [String], with engine: Engine) async throws -> Int32 {
+    /// - Parameter interrupted: the signal that interrupted the command, if one did: no further id is refreshed.
+    private func refresh(
+        _ ids: [String], with engine: Engine, interrupted: () -> Int32? = { nil }
+    ) async throws -> Int32 {
         var status: Int32 = 0
-        for id in ids {
+        for (index, id) in ids.enumerated() {
+            if let signal = interrupted() {
+                let left = ids[index...].map(SafeText.name).joined(separator: ", ")
+                Output.error("interrupted by signal \(signal): not refreshed: \(left)")
+                return 128 + signal
+            }
             do {
                 let connection = try await engine.refreshNow(id)
                 // Results on stdout, failures on stderr, as revoke and every other command say them.
@@ -352,7 +382,7 @@ struct Runner {
                 status = 1
             }
         }
-        return status
+        return interrupted().map { 128 + $0 } ?? status
     }
 
     /// Refuses the whole command, naming every id of `ids` that names no connection, before any of the others is
@@ -518,6 +548,7 @@ struct Runner {
             abandoned.store(true, ordering: .sequentiallyConsistent)
             operations.abandonEventCommands()
             Self.recordRevocationsAbandoned(engine)
+            engine.recordRefreshesAbandoned()
             abandoning()
             Output.error("interrupted again by signal \(number): stopped without waiting")
             _exit(128 + number)

@@ -42,6 +42,37 @@ struct DashboardStopTmuxTests {
         #expect(try RevokeCommandTests.show("acme-alice", sandbox)["status"] as? String == "revoked")
     }
 
+    /// `r`, then Ctrl-C twice while the provider holds its answer: the second abandons the refresh, and the
+    /// connection's history and the audit log say so (an abandoned refresh left no record at all).
+    @Test func aRefreshAbandonedByASecondCtrlCIsOnRecord() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let server = try await HostileProviderTests.Server()
+        let file = try sandbox.write(
+            "import.json",
+            CommandLineTests.importFile.replacingOccurrences(
+                of: "http://127.0.0.1:9/token", with: server.url("/slow-rotate?held").absoluteString))
+        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+        let tmux = try Tmux(width: 200, height: 50, environment: sandbox.environment, directory: sandbox.root)
+        try tmux.send("\(Binary.path); echo \"exit\"=$?", "Enter")
+        let screen = try await tmux.wait(timeout: 30) { DashboardTmuxTests.row(of: "acme-alice", in: $0) != nil }
+        try #require(DashboardTmuxTests.row(of: "acme-alice", in: screen) != nil, "no dashboard:\n\(screen)")
+        try tmux.send("r")
+        try await RefreshCommandInterruptTests.waitForRequest(server, count: 1)
+        try tmux.send("C-c")
+        _ = try await tmux.wait { $0.contains("Ctrl-C abandons it") }
+        try tmux.send("C-c")
+        let ended = try await tmux.wait { DatabaseFaultTests.exitStatus(in: $0) != nil }
+        _ = try String(contentsOf: server.url("/release"), encoding: .utf8)
+        #expect(DatabaseFaultTests.exitStatus(in: ended) == 130, "\(ended)")
+        let history = try #require(RevokeCommandTests.show("acme-alice", sandbox)["history"] as? [[String: Any]])
+        #expect((history.last?["message"] as? String)?.hasPrefix("refresh interrupted: abandoned before") == true)
+        let audit = try Binary.run(["audit", "--json"], environment: sandbox.environment)
+        let entries = try #require(try JSONSerialization.jsonObject(with: audit.output) as? [[String: Any]])
+        #expect(entries.last?["action"] as? String == "refresh")
+        #expect(entries.last?["outcome"] as? String == "interrupted", "\(entries.last ?? [:])")
+    }
+
     /// Fourteen marked rows refreshed two at a time against a provider that holds its answers, then `q`: the stop
     /// waits for the two requests that left, says two, sends none of the twelve still queued, and says so once the
     /// terminal is back, naming ten of them and counting the rest; no lease stays held.

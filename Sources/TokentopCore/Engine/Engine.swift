@@ -35,6 +35,8 @@ public final class Engine: Sendable {
     /// The refreshes an operator asked for (``refresh(_:)``) that a stop turned away before their request left,
     /// each with its place among the requests, and the count of requests so far.
     private let turnedAway = Mutex<(asked: Int, ids: [(order: Int, id: String)])>((0, []))
+    /// How many of an operator's refreshes (``refreshNow(_:)``) of each connection wait for their outcome.
+    private let operatorRefreshes = Mutex<[String: Int]>([:])
 
     /// Loads the store's connections and prepares the refresh actor; nothing runs until ``start()``.
     /// - Parameters:
@@ -198,6 +200,13 @@ public final class Engine: Sendable {
     public func refreshNow(_ id: String) async throws -> Connection {
         try checkWritable("refreshed", id)
         if let connection = state.connection(id), !connection.credential.expires { return try await probeNow(id) }
+        operatorRefreshes.withLock { $0[id, default: 0] += 1 }
+        defer {
+            operatorRefreshes.withLock { running in
+                running[id, default: 1] -= 1
+                if running[id] == 0 { running[id] = nil }
+            }
+        }
         do {
             let connection = try await actor.refreshNow(id)
             let failed = connection.failures > 0 || connection.reauthReason != nil
@@ -210,6 +219,26 @@ public final class Engine: Sendable {
         } catch {
             audit(.refresh, id, "failed", "\(error)", briefly: Self.metTheDatabase(error))
             throw error
+        }
+    }
+
+    /// Records the refreshes an operator asked for that still wait for their outcome, for a process that ends
+    /// without waiting for them (a second Ctrl-C): each gets an audit entry (`interrupted`) and a history entry
+    /// saying that its request may have been sent and a refresh token rotated in its answer is lost. Without them an
+    /// abandoned refresh left no trace but the next refresh's note. Each write waits for another process's lock
+    /// briefly.
+    public func recordRefreshesAbandoned() {
+        let ids = operatorRefreshes.withLock { $0.keys.sorted() }
+        for id in ids {
+            let detail =
+                "abandoned before its outcome was stored: the request may have reached the provider, and a refresh "
+                + "token rotated in its answer is lost"
+            audit(.refresh, id, "interrupted", detail, briefly: true)
+            try? store.appendHistory(
+                HistoryEntry(
+                    at: timeSource.now(), connectionID: id, kind: .refreshFailed,
+                    message: "refresh interrupted: \(detail)"),
+                briefly: true)
         }
     }
 

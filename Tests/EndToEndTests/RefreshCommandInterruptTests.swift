@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+
+/// `tokentop refresh` interrupted while the provider holds its answer: the first Ctrl-C waits for the refresh in
+/// flight (its answer may carry a rotated refresh token) and starts no other; a second one abandons it, and that is
+/// recorded in the connection's history and the audit log. Before, the first Ctrl-C ended the command at once
+/// without a word or a record.
+struct RefreshCommandInterruptTests {
+    @Test func ctrlCWaitsForTheRefreshInFlightAndASecondAbandonsItOnRecord() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let server = try await HostileProviderTests.Server()
+        let file = try sandbox.write(
+            "import.json",
+            CommandLineTests.importFile.replacingOccurrences(
+                of: "http://127.0.0.1:9/token", with: server.url("/slow-rotate?held").absoluteString))
+        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+
+        // Waits: the held answer comes once released, and the second id is not started.
+        var refresh = try LiveProcess(["refresh", "acme-alice", "acme-key"], environment: sandbox.environment)
+        try await Self.waitForRequest(server, count: 1)
+        refresh.interrupt()
+        try await Task.sleep(for: .milliseconds(500))
+        _ = try String(contentsOf: server.url("/release"), encoding: .utf8)
+        var status = try await refresh.finish(timeout: 20)
+        #expect(status == 130, "\(refresh.stderr)")
+        #expect(refresh.stdout.hasPrefix("acme-alice: refreshed, expires in "), "\(refresh.stdout)")
+        #expect(
+            refresh.stderr == "tokentop: interrupted by signal 2: waiting for the refresh in flight to be stored "
+                + "(at most 30s for its answer); Ctrl-C again abandons it, and a rotated refresh token with it\n"
+                + "tokentop: interrupted by signal 2: not refreshed: acme-key\n", "\(refresh.stderr)")
+
+        // A second Ctrl-C abandons the refresh in flight, on record.
+        let heldAgain = try sandbox.write(
+            "again.json",
+            CommandLineTests.importFile.replacingOccurrences(
+                of: "http://127.0.0.1:9/token", with: server.url("/slow-rotate?seconds=60").absoluteString))
+        #expect(try Binary.run(["import", heldAgain], environment: sandbox.environment).status == 0)
+        refresh = try LiveProcess(["refresh", "acme-alice"], environment: sandbox.environment)
+        try await Self.waitForRequest(server, count: 2)
+        refresh.interrupt()
+        try await Task.sleep(for: .milliseconds(500))
+        refresh.interrupt()
+        status = try await refresh.finish(timeout: 10)
+        #expect(status == 130, "\(refresh.stderr)")
+        #expect(refresh.stderr.hasSuffix(
+            "tokentop: interrupted again by signal 2: stopped without waiting; the refresh in flight was abandoned, "
+                + "and a refresh token rotated in its answer with it\n"), "\(refresh.stderr)")
+        let shown = try RevokeCommandTests.show("acme-alice", sandbox)
+        let history = try #require(shown["history"] as? [[String: Any]])
+        let abandoned =
+            "abandoned before its outcome was stored: the request may have reached the provider, and a refresh "
+            + "token rotated in its answer is lost"
+        #expect(history.last?["kind"] as? String == "refresh_failed")
+        #expect(history.last?["message"] as? String == "refresh interrupted: " + abandoned)
+        let audit = try Binary.run(["audit", "--json"], environment: sandbox.environment)
+        let entries = try #require(try JSONSerialization.jsonObject(with: audit.output) as? [[String: Any]])
+        let last = try #require(entries.last)
+        #expect(last["action"] as? String == "refresh" && last["target"] as? String == "acme-alice")
+        #expect(last["outcome"] as? String == "interrupted" && last["detail"] as? String == abandoned)
+    }
+
+    /// Waits until the provider has been sent `count` refresh requests in all.
+    static func waitForRequest(_ server: HostileProviderTests.Server, count: Int) async throws {
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            let seen = (try? String(contentsOf: server.url("/seen"), encoding: .utf8)) ?? ""
+            if seen.split(separator: "\n").count >= count { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("the provider was not sent \(count) refresh requests")
+    }
+}
