@@ -31,6 +31,9 @@ struct AuditDetailTests {
         // A one-character name cannot split a secret into short pieces that pass.
         ("echoed \(token) back", ["a", "0", "/"], "echoed [masked] back"),
         ("", ["/tmp/x"], ""),
+        // A provider's standard error code stays, with no name given; one inside a longer run does not.
+        ("c-1 failed temporarily_unavailable (HTTP 503)", [], "c-1 failed temporarily_unavailable (HTTP 503)"),
+        ("said xtemporarily_unavailable", [], "said [masked]"),
     ])
     func pathsTheEntryNamesStayAndEverythingElseIsMasked(detail: String, names: [String], expected: String) {
         #expect(AuditDetail.masked(detail, keeping: names) == expected)
