@@ -82,6 +82,12 @@ final class PostgresDatabase: SQLDatabase {
 
     deinit { PQfinish(handle) }
 
+    /// Whether `url` sets libpq's `options` (`?options=-c%20statement_timeout%3D…`), which replace tokentop's.
+    static func setsOptions(_ url: String) -> Bool {
+        guard let query = URLComponents(string: url)?.queryItems else { return false }
+        return query.contains { $0.name == "options" && !($0.value ?? "").isEmpty }
+    }
+
     /// Opens one connection; shared with ``PostgresListener``.
     /// - Parameter options: server settings for the session (libpq's `options`, `-c name=value …`), which a
     ///   reconnection keeps; the URL's own `options` replace them.
@@ -488,9 +494,13 @@ final class PostgresDatabase: SQLDatabase {
                 "\(location) stayed locked by another process for more than \(Self.seconds(lockTimeoutMilliseconds)) "
                     + "(\(detail)); retry; nothing was changed", path: location)
         case "57014":
+            // The URL's own `options` replace tokentop's limit (see ``connect(_:location:options:)``).
+            let limit =
+                Self.setsOptions(url)
+                ? "the statement_timeout of the URL's options" : Self.seconds(Self.statementTimeoutMilliseconds)
             return StoreError(
                 .busy,
-                "\(location) did not finish a statement within \(Self.seconds(Self.statementTimeoutMilliseconds)) "
+                "\(location) did not finish a statement within \(limit) "
                     + "(\(detail)); the server may be overloaded or another process holds what it needs; retry; "
                     + "nothing was changed", path: location)
         case "40P01", "40001":
