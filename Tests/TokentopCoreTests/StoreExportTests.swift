@@ -169,6 +169,24 @@ import TokentopTestSupport
         #expect(!FileManager.default.fileExists(atPath: target))
     }
 
+    /// An export whose format was mistyped is named by its format, not read as an import file whose every member
+    /// is an unknown key.
+    @Test func aMistypedFormatIsNamed() throws {
+        let directory = try StoreTemporaryDirectory()
+        let file = directory.file("store.json")
+        _ = try StoreExport.run(store: try Self.source(directory), to: file, user: "tester", at: Self.later)
+        let text = try Self.bytes(file).replacingOccurrences(of: "\"tokentop-export\"", with: "\"tokentop-export \"")
+        try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+        let target = directory.file("target.sqlite3")
+        #expect {
+            try ImportFile.run(path: file, openStore: Self.openTarget(target), user: "tester", at: Self.later)
+        } throws: { error in
+            "\(error)" == "\(file): format: \"tokentop-export \" is not the format of a tokentop export "
+                + "(\"tokentop-export\"), and an import file has no format member; nothing was imported"
+        }
+        #expect(!FileManager.default.fileExists(atPath: target))
+    }
+
     @Test func aTargetThatHoldsConnectionsIsRefusedUnchanged() throws {
         let directory = try StoreTemporaryDirectory()
         let file = directory.file("store.json")

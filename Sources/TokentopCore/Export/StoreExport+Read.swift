@@ -47,7 +47,16 @@ extension StoreExport {
         } catch let error as JSONSyntaxError {
             throw ImportFile.notJSON(error, source: file)
         }
-        guard top["format"]?.string == format else {
+        if let given = top["format"], given.string != format {
+            // An import file has no `format`: this is an export whose format was mistyped (or another program's
+            // file), and its members would otherwise be named one by one as unknown keys of an import file.
+            let named = given.string.map { "\(ImportError.quoted($0)) is" } ?? "\(given.kindName) is"
+            throw ImportError(
+                file: file, field: "format",
+                problem: "\(named) not the format of a tokentop export (\"\(format)\"), and an import file has no "
+                    + "format member; nothing was imported")
+        }
+        guard top["format"] != nil else {
             // An import file has no tables; one that does is refused by the import's reader, which sees it whole.
             return .other(hasTables ? try ImportFile.document(bytes, source: file) : .object(top))
         }
