@@ -129,6 +129,21 @@ import TokentopCore
         #expect(harness.screen.text[29].hasPrefix(" q quit"))
     }
 
+    /// A terminal made tiny scrolls the table to keep the cursor in view; grown back, the table shows its top again
+    /// (it stayed scrolled, its first group's heading hidden, though there was room).
+    @Test func aTableScrolledWhileTheTerminalWasTinyComesBackToItsTop() {
+        let harness = Fixtures.harness()
+        harness.frame()
+        harness.press(.down, .down)
+        let top = harness.screen.text[3]
+        Self.resize(harness, columns: 200, rows: 5)
+        #expect(harness.dashboard.scrollTop > 0)
+        Self.resize(harness, columns: 120, rows: 40)
+        harness.frame()
+        #expect(harness.dashboard.scrollTop == 0)
+        #expect(harness.screen.text[3] == top, "\(harness.screen.text[3])")
+    }
+
     @Test func keysStillWorkOnASmallTerminal() {
         let harness = Fixtures.harness(columns: 60, rows: 20)
         harness.screen.keys = [.character("q")]

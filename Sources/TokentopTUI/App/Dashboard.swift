@@ -111,10 +111,15 @@ final class Dashboard {
         if case .detail(let id) = view { detailChanged(id: id) }
     }
 
-    /// Takes the terminal's size; the cursor stays visible.
+    /// Takes the terminal's size; the cursor stays visible. A taller table shows its new lines above the first
+    /// row shown, as far as there are rows there: a table scrolled down while the terminal was small (to keep the
+    /// cursor in view) comes back to its top once there is room again, rather than staying scrolled.
     func resize(to newSize: TerminalSize) {
         guard newSize != size else { return }
+        let before = layout.table.height
         size = newSize
+        let grown = layout.table.height - before
+        if grown > 0 { scrollTop = max(0, scrollTop - grown) }
         scrollToCursor()
     }
 
