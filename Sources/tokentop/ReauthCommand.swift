@@ -119,8 +119,9 @@ struct ReauthCommand {
         return "(opened in the browser; --no-browser turns that off)\n"
     }
 
-    /// Ctrl-C and SIGTERM cancel the sign-in, so that its listener closes and the attempt is recorded.
+    /// Ctrl-C, SIGTERM and SIGHUP (a closed terminal, a dropped SSH session) cancel the sign-in, so that its listener
+    /// closes and the attempt is recorded.
     private func cancelOnSignal(_ session: ReauthSession) -> SignalSources.Watch {
-        SignalSources.watch([SIGINT, SIGTERM]) { _ in session.cancel() }
+        SignalSources.watch([SIGINT, SIGTERM, SIGHUP]) { _ in session.cancel() }
     }
 }

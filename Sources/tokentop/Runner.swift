@@ -306,6 +306,9 @@ struct Runner {
             return 0
         case .reauth(let id, let browser, let timeout):
             let engine = try openEngine(transport: try providerTransport())
+            if let unreadable = engine.snapshot().unreadable.first(where: { $0.id == id }) {
+                throw EngineError(.storage, unreadable.refusal)
+            }
             let refusal: ReauthFailure
             switch engine.reauthMethod(for: id) {
             case .success:

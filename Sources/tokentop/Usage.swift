@@ -136,7 +136,8 @@ enum Usage {
                 """, options: ["--db", "--config", "--log", "--ca-file"] + running),
         Command(
             name: "status", synopsis: ["tokentop status [--lead SECONDS]"],
-            summary: "one line for monitoring; exit 0 OK, 1 failing or overdue, 2 re-auth or expired, 3 unknown",
+            summary:
+                "one line for monitoring; exit 0 OK, 1 failing or overdue, 2 re-auth, expired or unreadable, 3 unknown",
             details: """
                 The convention of monitoring checks (Nagios, Sensu): the worst status decides the exit code, and a \
                 store that cannot be read, or a command line it cannot run, is UNKNOWN (exit 3: its one line, on \

@@ -12,8 +12,8 @@ struct UnreadableRowCommandTests {
         #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
         _ = try DatabaseFaultTests.sqlite(
             sandbox.database, "UPDATE connections SET scope = 'galaxy' WHERE id = 'acme-key'")
-        let left = "tokentop: 1 stored connection cannot be read and is left out, not refreshed: acme-key; "
-            + "`tokentop show ID` says why\n"
+        let left = "tokentop: 1 stored connection cannot be read, left out and not refreshed (`tokentop show ID` "
+            + "says why): acme-key\n"
 
         let list = try Binary.run(["list"], environment: sandbox.environment)
         #expect(list.status == 1)
@@ -37,6 +37,15 @@ struct UnreadableRowCommandTests {
                         + "read: the scope of connection acme-key is \"galaxy\", which this tokentop does not know"),
                 "\(command): \(refused.stderr)")
         }
+
+        // An export of it would never restore: refused, and no file written.
+        let target = sandbox.root.appendingPathComponent("backup.json").path
+        let export = try Binary.run(["export", target], environment: sandbox.environment)
+        #expect(export.status == 1 && export.stderr.hasPrefix("tokentop: cannot export "), "\(export.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: target))
+        let reauth = try Binary.run(["reauth", "acme-key", "--no-browser"], environment: sandbox.environment)
+        #expect(reauth.status == 1, "\(reauth.stderr)")
+        #expect(reauth.stderr.hasPrefix("tokentop: acme-key cannot be read: "), "\(reauth.stderr)")
 
         #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
         let repaired = try Binary.run(["list"], environment: sandbox.environment)

@@ -25,8 +25,8 @@ struct UnreadableRowTests {
         #expect(status.exitCode == 2)
         #expect(
             status.line.hasSuffix(
-                "; 1 stored connection cannot be read and is left out, not refreshed: acme-bob; `tokentop show ID` "
-                    + "says why"), "\(status.line)")
+                "; 1 stored connection cannot be read, left out and not refreshed (`tokentop show ID` says why): "
+                    + "acme-bob"), "\(status.line)")
 
         // Damaged while the engine runs: it leaves the fleet, and the change feed goes on past it.
         engine.start()
@@ -44,13 +44,77 @@ struct UnreadableRowTests {
         await engine.stop()
     }
 
+    /// Importing the credential again repairs its row, as the message advises, also when tokentop renewed its
+    /// tokens since the import (the renewed ones are kept): that import failed with the same message.
+    @Test func importingAgainRepairsARowWhoseTokensWereRenewed() throws {
+        let directory = try StoreTemporaryDirectory(.sqlite)
+        let store = try StoreFixtures.store(in: directory, connections: [StoreFixtures.connection("acme-bob")])
+        _ = try store.recordRefreshSuccess(
+            connectionID: "acme-bob",
+            grant: TokenGrant(
+                accessToken: Secret("fake-access-token-0102"), refreshToken: Secret("fake-refresh-token-0102"),
+                expiresIn: 3600),
+            at: StoreFixtures.epoch.addingTimeInterval(60), message: "refreshed")
+        try damage("acme-bob", in: store, "scope = 'galaxy'")
+        #expect(try store.connectionList().unreadable.map(\.id) == ["acme-bob"])
+        let summary = try store.importBundle(
+            ImportBundle(
+                source: "again.json", integrations: [StoreFixtures.integration()],
+                connections: [StoreFixtures.connection("acme-bob")]),
+            at: StoreFixtures.epoch.addingTimeInterval(120))
+        #expect(summary.keptTokens.first?.hasSuffix("; its stored row could not be read, and was repaired") == true)
+        let repaired = try #require(try store.connection(id: "acme-bob"))
+        #expect(repaired.scope == .user && repaired.expiresAt == nil)
+        #expect(try store.tokenSecrets(connectionID: "acme-bob").refresh == Secret("fake-refresh-token-0102"))
+        #expect(try store.connectionList().unreadable.isEmpty)
+    }
+
+    /// A due row that cannot be read is passed over by the claims of a shared store, not a failure of them all.
+    @Test(arguments: StoreEngine.available)
+    func aDueRowThatCannotBeReadIsPassedOverByClaims(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
+        let ids = ["acme-a", "acme-b", "acme-c"]
+        let store = try StoreFixtures.store(in: directory, connections: ids.map { StoreFixtures.connection($0) })
+        try store.locked {
+            try store.database.execute("UPDATE connections SET scope = 'galaxy' WHERE id = ?", ["acme-a"])
+        }
+        let now = StoreFixtures.epoch.addingTimeInterval(3600)
+        let first = try store.claimDue(owner: "host:1:a", limit: 1, now: now, until: now.addingTimeInterval(90))
+        #expect(first.map(\.connection.id).count == 1 && first.first?.connection.id != "acme-a")
+        let rest = try store.claimDue(owner: "host:1:a", limit: 5, now: now, until: now.addingTimeInterval(90))
+        #expect(Set((first + rest).map(\.connection.id)) == ["acme-b", "acme-c"])
+    }
+
+    /// A row damaged where the change feed does not see it (or while its refresh was in flight) fails its next
+    /// claim alone: it leaves the fleet and is named, with no database problem, instead of failing at every due
+    /// time (and, thrown out of a batch, taking the batch's other results with it).
+    @Test func aRowThatCannotBeReadAtItsClaimLeavesTheFleet() async throws {
+        let directory = try StoreTemporaryDirectory(.sqlite)
+        let store = try StoreFixtures.store(
+            in: directory, connections: ["acme-alice", "acme-bob"].map { StoreFixtures.connection($0) })
+        let sandbox = SandboxProvider(clock: clock, latency: 0...0)
+        let engine = try Engine(store: store, transport: sandbox, timeSource: clock)
+        engine.start()
+        try store.locked {
+            try store.database.execute("UPDATE connections SET grant_kind = 'telepathy' WHERE id = 'acme-alice'")
+        }
+        // Past the lead window of both tokens: their refreshes are claimed.
+        clock.advance(3_300)
+        let snapshot = try await waitFor(engine) { $0.unreadable.count == 1 }
+        await engine.stop()
+        #expect(snapshot.unreadable.map(\.id) == ["acme-alice"])
+        #expect(snapshot.unreadable.first?.problem.contains("grant of connection acme-alice") == true)
+        #expect(snapshot.connections.map(\.id) == ["acme-bob"])
+        #expect(snapshot.notice == nil, "\(snapshot.notice ?? "")")
+    }
+
     /// The summary names ten ids and counts the rest.
     @Test func theSummaryNamesTenAndCountsTheRest() {
         let rows = (1...12).map { UnreadableConnection(id: "c\($0)", problem: "damaged") }
         #expect(
             UnreadableConnection.summary(rows)
-                == "12 stored connections cannot be read and are left out, not refreshed: c1, c2, c3, c4, c5, c6, c7, "
-                + "c8, c9, c10 and 2 more; `tokentop show ID` says why")
+                == "12 stored connections cannot be read, left out and not refreshed (`tokentop show ID` says why): "
+                + "c1, c2, c3, c4, c5, c6, c7, c8, c9, c10 and 2 more")
         #expect(UnreadableConnection.summary([]) == nil)
     }
 

@@ -13,6 +13,7 @@ extension Store {
                     throw StoreError(.notADatabase, "\(path) has no key check; it is not a tokentop store", path: path)
                 }
                 try checkSealed()
+                try checkReadable()
                 return try body(
                     ExportSnapshot(
                         database: database, schema: try database.schemaVersion(), source: path, keyCheck: keyCheck))
@@ -171,6 +172,32 @@ extension Store {
             "cannot export \(Store.displayName(path)): \(count) not open under this key "
                 + "(\(damaged.prefix(5).joined(separator: ", "))\(more)): altered in the database, and an export "
                 + "holding them could never be restored; import those credentials again (or revoke them) first; "
+                + "nothing was written", path: path)
+    }
+
+    /// Reads every connection and history entry as tokentop reads them, inside the export's snapshot: an export
+    /// holding a row that cannot be read (``UnreadableConnection``) was written without a word and then refused at
+    /// its restore, when the backup was needed.
+    /// - Throws: ``StoreError`` naming the first such row, and what to do; nothing is written.
+    private func checkReadable() throws {
+        var cache = RowCache()
+        var connections: [Connection] = []
+        var unreadable: [UnreadableConnection] = []
+        try database.forEachRow("SELECT \(Self.connectionColumns) FROM connections") {
+            take($0, into: &connections, unreadable: &unreadable, cache: &cache)
+            connections.removeAll(keepingCapacity: true)
+        }
+        var history: [String] = []
+        try database.forEachRow("SELECT \(Self.historyColumns) FROM history") {
+            _ = readableHistoryEntry(from: $0, problems: &history)
+        }
+        let problems = unreadable.map(\.problem) + history
+        guard let first = problems.first else { return }
+        let more = problems.count > 1 ? " (and \(problems.count - 1) more)" : ""
+        throw StoreError(
+            .notADatabase,
+            "cannot export \(Store.displayName(path)): \(first)\(more); an export holding such rows could never be "
+                + "restored; repair them (import the credentials again, or `tokentop delete --force ID`) first; "
                 + "nothing was written", path: path)
     }
 

@@ -691,6 +691,12 @@ actor RefreshActor {
                 // Deleted by an operator since the last look at the store: nothing to refresh, and no database problem.
                 forget(id)
                 return .done
+            case .failure(let error) where (error as? StoreError)?.isUnreadableRow == true:
+                // Its row was changed so that it cannot be read (while a refresh of it was in flight, or before the
+                // change feed brought it): it leaves the fleet and is named, not failed again at every due time.
+                forget(id)
+                state.setUnreadable([UnreadableConnection(id: id, problem: "\(error)")], readable: [])
+                return .done
             case .failure(let error):
                 record(storageFailure: error, for: known)
                 return .storageFailed("\(error)")

@@ -248,19 +248,28 @@ extension Store {
     private func takeLease(_ request: LeaseRequest) throws -> Result<ClaimedRefresh?, StoreError> {
         let id = request.connectionID
         var cache = RowCache()
+        // A row that cannot be read fails this claim alone: thrown, it rolled back every other claim and result
+        // of the batch, rotated refresh tokens included.
+        var unreadable: StoreError?
         let rows = try database.query(
             """
             SELECT \(Self.connectionColumns), lease_owner, lease_until, generation, refresh_token
             FROM connections WHERE id = ?
             """ + database.dialect.lockRows, [id]
-        ) { row in
-            (
-                try connection(from: row, cache: &cache), row.string(Self.changeSeqColumn),
-                row.date(Self.changeSeqColumn + 1), row.int(Self.changeSeqColumn + 2),
-                row.blob(Self.changeSeqColumn + 3)
-            )
+        ) { row -> (Connection, String?, Date?, Int, [UInt8]?)? in
+            do {
+                return (
+                    try connection(from: row, cache: &cache), row.string(Self.changeSeqColumn),
+                    row.date(Self.changeSeqColumn + 1), row.int(Self.changeSeqColumn + 2),
+                    row.blob(Self.changeSeqColumn + 3)
+                )
+            } catch let error as StoreError where error.isUnreadableRow {
+                unreadable = error
+                return nil
+            }
         }
-        guard let (connection, holder, expiry, generation, sealed) = rows.first else {
+        if let unreadable { return .failure(unreadable) }
+        guard let (connection, holder, expiry, generation, sealed) = rows.first ?? nil else {
             return .failure(unknownConnection(id))
         }
         // Its own parked lease is taken back as its own lease is; another's parked one waits, as a refresher must.

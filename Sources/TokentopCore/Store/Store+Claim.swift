@@ -14,33 +14,57 @@ extension Store {
         guard limit > 0 else { return [] }
         return try locked {
             try database.claimTransaction {
-                let rows = try database.query(
-                    """
-                    SELECT id, lease_owner, generation, refresh_token FROM connections
-                    WHERE due_at <= ? AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until <= ?)
-                    ORDER BY due_at LIMIT ?
-                    """ + database.dialect.skipLocked, [now, now, limit]
-                ) { ($0.string(0) ?? "", $0.string(1), $0.int(2), $0.blob(3)) }
+                // A row that cannot be read is passed over, not claimed: it failed every claim, and since it was
+                // never refreshed its due time stayed the earliest, so a daemon on a shared store refreshed nothing
+                // more. As many more rows are read as there are such rows known, and again when a read finds more
+                // (the rows claimed meanwhile hold a lease now, and are not read again).
                 var claimed: [ClaimedRefresh] = []
-                claimed.reserveCapacity(rows.count)
-                for (id, holder, generation, sealed) in rows {
-                    guard let connection = try loadConnection(id) else { continue }
-                    // Opened before the lease is taken: a token that cannot be opened fails the claim and leaves
-                    // no lease behind.
-                    let refreshToken =
-                        connection.grant == .refreshToken
-                        ? try sealed.map { try unseal($0, context: Self.refreshTokenContext(id)) } : nil
-                    try database.execute(
-                        "UPDATE connections SET lease_owner = ?, lease_until = ? WHERE id = ?", [owner, until, id])
-                    let interrupted = Self.interrupts(holder, besides: owner)
-                    claimed.append(
-                        ClaimedRefresh(
-                            connection: connection,
-                            lease: Lease(owner: owner, generation: generation, interrupted: interrupted),
-                            refreshToken: refreshToken))
+                while claimed.count < limit {
+                    let known = unreadableDue.count
+                    let wanted = limit - claimed.count + known
+                    let rows = try database.query(
+                        """
+                        SELECT id, lease_owner, generation, refresh_token FROM connections
+                        WHERE due_at <= ? AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until <= ?)
+                        ORDER BY due_at LIMIT ?
+                        """ + database.dialect.skipLocked, [now, now, wanted]
+                    ) { ($0.string(0) ?? "", $0.string(1), $0.int(2), $0.blob(3)) }
+                    for (id, holder, generation, sealed) in rows where claimed.count < limit {
+                        guard let connection = try claimable(id) else { continue }
+                        // Opened before the lease is taken: a token that cannot be opened fails the claim and
+                        // leaves no lease behind.
+                        let refreshToken =
+                            connection.grant == .refreshToken
+                            ? try sealed.map { try unseal($0, context: Self.refreshTokenContext(id)) } : nil
+                        try database.execute(
+                            "UPDATE connections SET lease_owner = ?, lease_until = ? WHERE id = ?",
+                            [owner, until, id])
+                        let interrupted = Self.interrupts(holder, besides: owner)
+                        claimed.append(
+                            ClaimedRefresh(
+                                connection: connection,
+                                lease: Lease(owner: owner, generation: generation, interrupted: interrupted),
+                                refreshToken: refreshToken))
+                    }
+                    // Every due row was read, or none found unreadable just now: nothing more to read.
+                    guard rows.count == wanted, unreadableDue.count > known else { break }
                 }
                 return claimed
             }
+        }
+    }
+
+    /// The connection `id` as stored, to claim; nil when it is gone, or when its row cannot be read, which
+    /// ``unreadableDue`` then keeps (and forgets once it can be read again).
+    private func claimable(_ id: String) throws -> Connection? {
+        switch try readableConnection(id) {
+        case nil: return nil
+        case .failure?:
+            unreadableDue.insert(id)
+            return nil
+        case .success(let connection)?:
+            unreadableDue.remove(id)
+            return connection
         }
     }
 
@@ -91,15 +115,16 @@ extension Store {
     public func fillMissingDueTimes() throws -> Int {
         try locked {
             try database.transaction(durable: false) {
-                let pending = try database.query(
+                // A row that cannot be read gets no due time, and the others get theirs.
+                var pending: [Connection] = []
+                var unreadable: [UnreadableConnection] = []
+                var cache = RowCache()
+                _ = try database.query(
                     """
                     SELECT \(Self.connectionColumns) FROM connections
                     WHERE due_at IS NULL AND revoked_at IS NULL AND reauth_reason IS NULL
                     """
-                ) { row -> Connection in
-                    var cache = RowCache()
-                    return try connection(from: row, cache: &cache)
-                }
+                ) { take($0, into: &pending, unreadable: &unreadable, cache: &cache) }
                 var filled = 0
                 for connection in pending {
                     guard let due = duePolicy.dueAt(connection) else { continue }

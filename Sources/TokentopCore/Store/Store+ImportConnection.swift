@@ -170,7 +170,24 @@ extension Store {
         // known for what it is.
         let imported: [any SQLBindable] = [entry.accessToken?.fingerprint, entry.refreshToken?.fingerprint]
         let importedAssignments = "imported_access_fingerprint = ?, imported_refresh_fingerprint = ?"
-        if let stored, stored.keepsRenewedTokens(entry), let current = try loadConnection(entry.id) {
+        // A stored row that cannot be read (``UnreadableConnection``) is repaired from the file, its renewed tokens
+        // kept: importing the credential again is what its message advises, and this refused with the same message.
+        let renewed = stored.map { $0.keepsRenewedTokens(entry) } == true ? try readableConnection(entry.id) : nil
+        if let stored, case .failure? = renewed {
+            connection.accessFingerprint = stored.accessFingerprint
+            connection.refreshFingerprint = stored.refreshFingerprint
+            // The renewed token's expiry is not the file's, and the stored one may be what cannot be read: the next
+            // refresh learns it (a token of unknown expiry is due at once).
+            connection.issuedAt = nil
+            connection.expiresAt = nil
+            let assignments = Self.factColumns.map { "\($0) = ?" }.joined(separator: ", ")
+            try database.execute(
+                "UPDATE connections SET \(assignments), \(importedAssignments) WHERE id = ?",
+                try factValues(connection) + imported + [connection.id])
+            try markChanged(entry.id)
+            return (true, stored.keptNote(connection) + "; its stored row could not be read, and was repaired")
+        }
+        if let stored, case .success(let current)? = renewed {
             // The file's tokens are the ones tokentop replaced: the stored, newer ones stay, with all that describes
             // them (grant, expiry, scopes granted, how their last renewal went); the rest is the file's.
             connection.grant = current.grant

@@ -35,6 +35,9 @@ public final class Store: @unchecked Sendable {
     /// passes over (``history(since:skipping:)``): read back before their writer showed them, they were shown, and
     /// logged by a daemon, twice. Guarded by `lock`.
     var shownHere: [ClosedRange<Int>] = []
+    /// Due connections whose rows ``claimDue(owner:limit:now:until:)`` could not read, by id: each claim reads as
+    /// many more rows, so that they never take the places of readable ones, and tries them again. Guarded by `lock`.
+    var unreadableDue: Set<String> = []
     /// PostgreSQL's change notices, for a store that follows other processes' writes (see ``followChanges()``).
     private let listener: PostgresListener?
     private var following = false

@@ -3,7 +3,7 @@ import Foundation
 /// A stored connection whose row this tokentop cannot read: a value edited in by hand, or written by a newer
 /// version (a scope or grant it does not know). It is left out of the fleet instead of failing every read of the
 /// store, and named wherever the fleet is shown: one damaged row stopped a daemon from refreshing the other 99,999.
-public struct UnreadableConnection: Sendable, Equatable {
+public struct UnreadableConnection: Error, Sendable, Equatable {
     /// The row's id, as stored.
     public var id: String
     /// What is wrong with it and what to do, naming the store, the column and the row.
@@ -27,15 +27,30 @@ extension UnreadableConnection {
         let more = unreadable.count > named ? " and \(unreadable.count - named) more" : ""
         let one = unreadable.count == 1
         let count = one ? "1 stored connection" : "\(unreadable.count) stored connections"
-        return "\(count) cannot be read and \(one ? "is" : "are") left out, not refreshed: \(ids)\(more); "
-            + "`tokentop show ID` says why"
+        // The remedy before the ids: a line cut at the screen's edge loses ids, not what to do.
+        return "\(count) cannot be read, left out and not refreshed (`tokentop show ID` says why): \(ids)\(more)"
     }
 
     /// What an operator asking for `id` by name is told when its row cannot be read.
     public var refusal: String { "\(SafeText.name(id)) cannot be read: \(problem)" }
 }
 
+extension StoreError {
+    /// Whether this is a row's value this tokentop cannot read (``UnreadableConnection``), not a failure of the
+    /// store itself.
+    var isUnreadableRow: Bool { code == .notADatabase && message.contains("holds data tokentop cannot read") }
+}
+
 extension Store {
+    /// The connection named `id`, nil when there is none, or the row's problem when its values cannot be read.
+    func readableConnection(_ id: String) throws -> Result<Connection, UnreadableConnection>? {
+        do {
+            return try loadConnection(id).map { .success($0) }
+        } catch let error as StoreError where error.isUnreadableRow {
+            return .failure(UnreadableConnection(id: id, problem: "\(error)"))
+        }
+    }
+
     /// Decodes `row` into `rows`, or, when its values cannot be read, names it in `unreadable`.
     ///
     /// Only the decoding of values is caught: a failure of the database itself (a damaged page, an I/O error) is

@@ -1,8 +1,8 @@
 import Foundation
 import TokentopCore
 
-/// The core's dashboard-wide notice, such as a database that cannot be written, the stored rows it cannot read, and
-/// one banner line per provider whose refreshes are paused by its circuit breaker.
+/// The core's dashboard-wide notice, such as a database that cannot be written, one banner line per provider whose
+/// refreshes are paused by its circuit breaker, and a line for the stored rows it cannot read.
 struct NoticeWidget: Widget {
     /// At most this many lines, so that a wide outage never pushes the table off the screen.
     static let maximumLines = 3
@@ -20,13 +20,8 @@ struct NoticeWidget: Widget {
 
     /// How many lines the notice area needs for `snapshot` on a screen `width` columns wide.
     static func lineCount(_ snapshot: DashboardSnapshot, width: Int) -> Int {
-        min(maximumLines, noticeLines(snapshot, width: width).count + snapshot.outages.count)
-    }
-
-    /// The core's notice, and the rows it could not read (``UnreadableConnection``), each wrapped as below.
-    private static func noticeLines(_ snapshot: DashboardSnapshot, width: Int) -> [String] {
-        noticeLines(snapshot.notice, width: width)
-            + noticeLines(UnreadableConnection.summary(snapshot.unreadable), width: width)
+        min(maximumLines, noticeLines(snapshot.notice, width: width).count + snapshot.outages.count)
+            + (snapshot.unreadable.isEmpty ? 0 : 1)
     }
 
     /// The notice as drawn, `!` first and its wrapped lines indented under it; the last cut with `…` when even
@@ -43,14 +38,15 @@ struct NoticeWidget: Widget {
         return lines
     }
 
-    /// The notice, then the outages; when they do not all fit, the last line names the providers left out.
+    /// The notice, then the outages; when they do not all fit, the last line names the providers left out. The
+    /// rows the store could not read (``UnreadableConnection``) get one line more, last, cut at the screen's edge.
     static func lines(_ snapshot: DashboardSnapshot, now: Date, width: Int) -> [String] {
-        var lines = Array(noticeLines(snapshot, width: width).prefix(maximumLines))
+        var lines = noticeLines(snapshot.notice, width: width)
         let room = maximumLines - lines.count
         let outages = snapshot.outages
         if outages.count <= room {
             lines += outages.map { " ! " + $0.banner(at: now) }
-        } else if room > 0 {
+        } else {
             lines += outages.prefix(room - 1).map { " ! " + $0.banner(at: now) }
             let rest = outages.dropFirst(room - 1)
             let held = rest.reduce(0) { $0 + $1.heldRefreshes }
@@ -58,6 +54,7 @@ struct NoticeWidget: Widget {
                 " ! \(rest.count) more providers are failing (\(held) refreshes paused): "
                     + rest.map(\.provider).joined(separator: ", "))
         }
+        if let unreadable = UnreadableConnection.summary(snapshot.unreadable) { lines.append(" ! " + unreadable) }
         return lines
     }
 }
