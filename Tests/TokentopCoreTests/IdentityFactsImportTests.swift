@@ -178,6 +178,18 @@ import Testing
         #expect(ImportFieldReader.parseRFC3339("2016-12-31T23:59:59-24:00") == nil)
     }
 
+    /// A fraction of many digits is the same second, to the millisecond: a dozen digits read as a second earlier,
+    /// and moved an expiry of New Year's midnight into the year before.
+    @Test(arguments: [
+        ".123456789123", ".12345678912", ".123456789123456789123", ".9999999999999999999", ".1239", ".123",
+    ])
+    func aLongFractionKeepsItsSecond(fraction: String) throws {
+        let date = try #require(ImportFieldReader.parseRFC3339("2030-01-01T00:00:00\(fraction)Z"))
+        let midnight = try #require(ImportFieldReader.parseRFC3339("2030-01-01T00:00:00Z"))
+        let milliseconds = Double(fraction.dropFirst().prefix(3))! / 1_000
+        #expect(abs(date.timeIntervalSince(midnight) - milliseconds) < 0.000_5, "\(date)")
+    }
+
     /// RFC 3339's letters may be lower case; nothing may follow the zone, and an offset has its colon.
     @Test func theZoneEndsTheTime() throws {
         #expect(ImportFieldReader.parseRFC3339("2030-01-01t00:00:00z") == ImportFieldReader.parseRFC3339("2030-01-01T00:00:00Z"))

@@ -448,10 +448,14 @@ struct ImportFieldReader {
         // then Z or an offset ±hh:mm, and nothing more (ISO8601DateFormatter lets a trailing space pass).
         guard byte(10, is: "T") || byte(10, is: "t") else { return .failure(TimeProblem(reason: notATime)) }
         var end = 19
+        // Digits of the fraction past milliseconds, which are dropped: ISO8601DateFormatter read a fraction of
+        // twelve digits and more as a second earlier (2030-01-01T00:00:00.123456789123Z as 2029-12-31T23:59:59Z).
+        var finer = 0..<0
         if end < bytes.count, byte(end, is: ".") {
             end += 1
             let digits = bytes[end...].prefix { (0x30...0x39).contains($0) }.count
             guard digits > 0 else { return .failure(TimeProblem(reason: notATime)) }
+            if digits > 3 { finer = (end + 3)..<(end + digits) }
             end += digits
         }
         let zone = Array(bytes[end...])
@@ -468,7 +472,8 @@ struct ImportFieldReader {
         }
         // A leap second is read as :59 and moved one second on.
         let leapSecond = second == 60 && minute == 59
-        let upper = Array(text.uppercased().utf8)
+        var upper = Array(text.uppercased().utf8)
+        upper.removeSubrange(finer)
         let readable = String(
             decoding: leapSecond ? upper[..<17] + "59".utf8 + upper[19...] : upper[...], as: UTF8.self)
         let formatter = ISO8601DateFormatter()

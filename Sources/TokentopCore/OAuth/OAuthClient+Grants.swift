@@ -332,14 +332,8 @@ extension OAuthClient {
             bodyPrefix: TokenResponseParser.bodyPrefix(response.body))
     }
 
-    /// An RFC 3339 time as GitHub writes it, with or without fractional seconds.
-    static func parseISO8601(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
-    }
+    /// An RFC 3339 time as GitHub writes it, with or without fractional seconds, read as an import file's is.
+    static func parseISO8601(_ text: String) -> Date? { ImportFieldReader.parseRFC3339(text) }
 
     // MARK: - Sending
 
