@@ -4,6 +4,21 @@ import Testing
 @testable import TokentopCore
 
 @Suite struct ImportFileTests {
+    /// A value or key that looks like a token, given where none belongs (a secret pasted into the wrong field), is
+    /// not repeated in the error; a plain word is.
+    @Test func aTokenInTheWrongPlaceIsNotRepeated() throws {
+        let pasted = "ghp_FAKEfakeFAKEfake0091"
+        for (text, shown) in [
+            (Self.file(connections: [Self.alice("scope", "\"\(pasted)\"")]), "scope: unknown value (not repeated here"),
+            ("{\"integrations\": [], \"\(pasted)\": 1}", "an unknown key (not repeated here: it looks like a token)"),
+            (Self.file(connections: [Self.alice("scope", "\"galaxy\"")]), "scope: unknown value \"galaxy\""),
+        ] {
+            let error = try #require(throws: ImportError.self) { try ImportFile.parse(Data(text.utf8), source: "f") }
+            #expect(error.description.contains(shown), "\(error)")
+            #expect(!error.description.contains(pasted), "\(error)")
+        }
+    }
+
     /// A secret of several lines (an app key's PEM, a private key) imports: line breaks may stand inside an
     /// imported secret, though not at its edges, and no other control character may.
     @Test func aSecretOfSeveralLinesImports() throws {

@@ -41,4 +41,13 @@ extension ImportError {
 
     /// `text` in double quotes, clipped like ``clipped(_:)``: `"acme-alice"`.
     static func quoted(_ text: String) -> String { "\"" + clipped(text) + "\"" }
+
+    /// `text` quoted, for a key or value the file gave where none was expected, unless it looks like a token (20
+    /// or more token characters, letters and digits both): a secret pasted into the wrong field is not repeated
+    /// on the terminal, as the audit log would not keep it.
+    static func echoed(_ text: String) -> String {
+        let tokenLike =
+            SecretMasking.mask(text) != text && text.contains(where: \.isNumber) && text.contains(where: \.isLetter)
+        return tokenLike ? "(not repeated here: it looks like a token)" : quoted(text)
+    }
 }

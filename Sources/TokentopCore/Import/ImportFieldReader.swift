@@ -19,9 +19,11 @@ struct ImportFieldReader {
         let valid = "valid keys are " + allowed.joined(separator: ", ")
         if unknown.count == 1 {
             let hint = Self.closest(to: first, in: allowed).map { "did you mean \"\($0)\"? " } ?? ""
+            let shown = ImportError.echoed(first)
+            guard shown.hasPrefix("\"") else { throw fail(nil, "an unknown key \(shown); \(hint)\(valid)") }
             throw fail(ImportError.clipped(first), "unknown key; \(hint)\(valid)")
         }
-        let names = unknown.map(ImportError.quoted).joined(separator: ", ")
+        let names = unknown.map(ImportError.echoed).joined(separator: ", ")
         throw fail(nil, "unknown keys \(names); \(valid)")
     }
 
@@ -370,7 +372,7 @@ struct ImportFieldReader {
         guard let text = try string(key) else { return nil }
         guard let value = E(rawValue: text) else {
             let valid = E.allCases.map(\.rawValue).joined(separator: ", ")
-            throw fail(key, "unknown value \(ImportError.quoted(text)); expected one of \(valid)")
+            throw fail(key, "unknown value \(ImportError.echoed(text)); expected one of \(valid)")
         }
         return value
     }
