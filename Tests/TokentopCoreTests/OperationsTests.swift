@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TokentopTestSupport
 
 @testable import TokentopCore
 
@@ -121,6 +122,24 @@ import Testing
         #expect(mode == 0o644)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["tokentop.prom"])
         #expect(throws: AtomicFileError.self) { try AtomicFile.write("x", to: directory.path + "/no/such/dir/f") }
+    }
+
+    /// A write killed before its rename left its temporary file (a whole export, sealed): the next write of the
+    /// same file removes those of processes that are gone, and leaves a live process's.
+    @Test func aKilledWritesTemporaryFileIsRemovedByTheNext() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("export.json").path
+        let gone = Child()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let stale = directory.appendingPathComponent(".export.json.\(gone.processIdentifier).tmp").path
+        let live = directory.appendingPathComponent(".export.json.1.tmp").path
+        for file in [stale, live] { _ = FileManager.default.createFile(atPath: file, contents: Data("x".utf8)) }
+        try AtomicFile.write("{}", to: path)
+        #expect(!FileManager.default.fileExists(atPath: stale))
+        #expect(FileManager.default.fileExists(atPath: live), "pid 1 is alive")
     }
 }
 

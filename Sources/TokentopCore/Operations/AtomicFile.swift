@@ -14,6 +14,7 @@ public enum AtomicFile {
     /// returns. When `body` throws, the temporary file is removed and `path` is left as it was.
     /// - Throws: what `body` throws, or a message naming the path and the system's reason.
     static func write(to path: String, mode: mode_t = 0o644, _ body: (Output) throws -> Void) throws {
+        removeLeftovers(of: path)
         let temporary = temporaryPath(for: path)
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw failure("cannot create \(temporary)") }
@@ -55,6 +56,19 @@ public enum AtomicFile {
     static func temporaryPath(for path: String) -> String {
         // The collector skips dot files, so it never reads the half-written temporary one.
         return Paths.folder(of: path) + "/.\(Paths.name(of: path)).\(getpid()).tmp"
+    }
+
+    /// Removes the temporary files of earlier writes of `path` whose process is gone (killed before its rename): they
+    /// held a whole export, sealed but kept, and each killed export left one more. A live process's stays.
+    static func removeLeftovers(of path: String) {
+        let directory = Paths.folder(of: path)
+        let prefix = ".\(Paths.name(of: path))."
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
+            let middle = name.dropFirst(prefix.count).dropLast(".tmp".count)
+            guard let pid = pid_t(middle), pid > 0, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            unlink(directory + "/" + name)
+        }
     }
 
     /// Writes all of `bytes` to `descriptor`, again where a write was interrupted or short.
