@@ -137,7 +137,16 @@ extension Store {
             reasons.append("\(named) \(unknown.map(SafeText.name).joined(separator: ", ")) in \(path)")
         }
         if live.count <= Self.advisedOneByOne {
-            for id in live.map(SafeText.name) {
+            for raw in live {
+                let id = SafeText.name(raw)
+                // One whose row cannot be read cannot be revoked either: the advice is what can be done.
+                if case .failure? = try? readableConnection(raw) {
+                    reasons.append(
+                        "\(id) is not revoked and holds a live token, and its row cannot be read, so it cannot be "
+                            + "revoked (`tokentop show \(id)` says why): import it again and revoke it, or --force to "
+                            + "delete it without telling the provider")
+                    continue
+                }
                 reasons.append(
                     "\(id) is not revoked and holds a live token: revoke it first with `tokentop revoke \(id)`, "
                         + "or --force to delete it without telling the provider")
