@@ -68,6 +68,6 @@ public func runDashboard(
     loop.run(maxIterations: maxIterations)
     if let signal = loop.endedBySignal {
         screen.close()
-        throw TerminalError.interrupted(signal: signal)
+        throw TerminalError.interrupted(signal: signal, again: screen.interruptedAgain)
     }
 }

@@ -509,10 +509,14 @@ struct Runner {
         // Nothing to write and nobody to tell: no loop waking five times a second in an idle dashboard.
         if settings.metricsFile != nil || settings.onEvent != nil { operations.start() }
         let look = Self.look(settings)
-        // The dashboard's own trap catches these while it runs and puts back what it found when it closes: ignored,
+        // The dashboard's own trap catches these while it runs and puts back what it found when it closes: watched,
         // not the default action, so that a second signal (a closed terminal sends SIGHUP twice) cannot end the
-        // process before the stop below watches for it, and before its cleanup.
-        SignalSources.ignore(Self.stopSignals)
+        // process before the stop below watches for it, and before its cleanup; and counted, so that a second Ctrl-C
+        // between the two is not lost.
+        let between = Atomic<Int>(0)
+        let early = SignalSources.watch(Self.stopSignals) { number in
+            if number != SIGHUP { between.add(1, ordering: .relaxed) }
+        }
         let outcome = Result {
             try runDashboard(
                 backend: engine, themesDirectory: look.themesDirectory, themeName: look.themeName, keys: look.keys)
@@ -520,9 +524,16 @@ struct Runner {
         // Ctrl-C is a way to quit: said at once, before the wait for the refreshes in flight, and given back as a
         // shell expects, 128 + the signal.
         var interrupted: TerminalError?
-        if case .failure(let error as TerminalError) = outcome, case .interrupted = error { interrupted = error }
+        var again: Int32?
+        if case .failure(let error as TerminalError) = outcome, case .interrupted(let signal, let twice) = error {
+            interrupted = error
+            again = twice ? signal : nil
+        }
         if let interrupted { Output.error("\(interrupted)") }
-        await stopAfterDashboard(engine, operations, abandoning: abandoning)
+        await stopAfterDashboard(engine, operations, abandoning: abandoning) {
+            early.cancel()
+            return again ?? (between.load(ordering: .relaxed) > 0 ? SIGINT : nil)
+        }
         if let interrupted { return interrupted.exitCode }
         try outcome.get()
         if let problem = engine.store.fileProblem() {
@@ -540,14 +551,16 @@ struct Runner {
     /// return at once. SIGINT or SIGTERM meanwhile (a second Ctrl-C) abandons the refreshes in flight and kills the
     /// running event command, which runs in a process group of its own and would otherwise outlive us. SIGHUP only
     /// says the terminal is gone, which hurries nothing: the stop goes on, and so does the cleanup after it.
+    /// - Parameter signalledAgain: called once this stop watches the signals itself: the second SIGINT or SIGTERM
+    ///   that came before (two quick Ctrl-C), if one did, which then abandons at once what a second signal abandons.
     private func stopAfterDashboard(
-        _ engine: Engine, _ operations: OperationsLoop, abandoning: @escaping @Sendable () -> Void
+        _ engine: Engine, _ operations: OperationsLoop, abandoning: @escaping @Sendable () -> Void,
+        signalledAgain: () -> Int32? = { nil }
     ) async {
         // Set by a second signal, which ends the process itself once it has killed the event command and recorded
         // what it abandons: the stop below, which that kill lets finish, must not end it first without a word.
         let abandoned = Atomic<Bool>(false)
-        let signals = SignalSources.watch(Self.stopSignals) { number in
-            guard number != SIGHUP else { return }
+        let abandon: @Sendable (Int32) -> Void = { number in
             abandoned.store(true, ordering: .sequentiallyConsistent)
             operations.abandonEventCommands()
             Self.recordRevocationsAbandoned(engine)
@@ -556,7 +569,12 @@ struct Runner {
             Output.error("interrupted again by signal \(number): stopped without waiting")
             _exit(128 + number)
         }
+        let signals = SignalSources.watch(Self.stopSignals) { number in
+            guard number != SIGHUP else { return }
+            abandon(number)
+        }
         defer { signals.cancel() }
+        if let number = signalledAgain() { abandon(number) }
         // From here on nothing new goes to a provider: refreshes an operator marked that have not left yet wait for
         // the schedule of the next run, and only the requests already sent are waited for.
         let waiting = Self.waiting(for: engine.beginStop())

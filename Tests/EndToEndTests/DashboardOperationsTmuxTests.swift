@@ -75,6 +75,30 @@ struct DashboardOperationsTmuxTests {
         #expect(kill(pid, 0) == -1 && errno == ESRCH, "the event command outlived the dashboard")
     }
 
+    /// Two Ctrl-C 30 ms apart, the second before the dashboard has closed: it is not lost (the dashboard's trap
+    /// took both as one), and the stop does not wait out the event command's grace.
+    @Test func twoQuickCtrlCStopWithoutWaiting() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let pidFile = sandbox.root.appendingPathComponent("event.pid").path
+        let tmux = try Tmux(width: 160, environment: sandbox.environment, directory: sandbox.root)
+        try tmux.send(
+            "\(Binary.path) demo --on-event 'echo $$ > \(pidFile); exec sleep 300'; echo \"exit\"=$?", literal: true)
+        try tmux.send("Enter")
+        _ = try await tmux.wait(timeout: 30) { $0.contains("acme-alice") }
+        try tmux.send("r")
+        let written = { Int32(DaemonOperationsTests.read(pidFile).trimmingCharacters(in: .whitespacesAndNewlines)) }
+        try await DaemonOperationsTests.waitFor(20, "the event command's pid") { written() != nil }
+        let pid = try #require(written())
+        try tmux.send("C-c")
+        try await Task.sleep(for: .milliseconds(30))
+        try tmux.send("C-c")
+        let screen = try await tmux.wait(timeout: 4) { DatabaseFaultTests.exitStatus(in: $0) != nil }
+        #expect(DatabaseFaultTests.exitStatus(in: screen) == 130, "waited:\n\(screen)")
+        #expect(screen.contains("tokentop: interrupted again by signal 2: stopped without waiting"), "\(screen)")
+        #expect(kill(pid, 0) == -1 && errno == ESRCH, "the event command outlived the dashboard")
+    }
+
     /// Opens the demo in a terminal with `environment` and puts the cursor on acme-bob.
     static func demoOnAcmeBob(_ sandbox: Sandbox, environment: [String: String]) async throws -> Tmux {
         let tmux = try Tmux(

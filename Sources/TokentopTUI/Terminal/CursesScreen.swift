@@ -11,6 +11,9 @@ final class CursesScreen: Screen {
     private var pairs: [ColorPairKey: Int32] = [:]
     private var nextPair: Int32 = 1
     private let signalTrap: SignalTrap
+
+    /// Whether SIGINT or SIGTERM came twice while the dashboard ran (two quick Ctrl-C).
+    var interruptedAgain: Bool { signalTrap.receivedAgain }
     private let stderrHold: StderrHold
     private var isClosed = false
     private var decoder = KeyDecoder()

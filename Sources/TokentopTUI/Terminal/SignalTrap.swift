@@ -3,6 +3,8 @@ import Synchronization
 
 /// The last SIGINT, SIGTERM or SIGHUP that arrived while the trap was set; 0 for none.
 private let pendingSignal = Atomic<Int32>(0)
+/// How many SIGINT and SIGTERM arrived while the trap was set (a closed terminal's two SIGHUPs are not counted).
+private let stopSignals = Atomic<Int>(0)
 
 /// Catches SIGINT, SIGTERM and SIGHUP while the dashboard owns the terminal, so that it can close cleanly.
 ///
@@ -23,19 +25,26 @@ final class SignalTrap {
 
     init() {
         pendingSignal.store(0, ordering: .relaxed)
+        stopSignals.store(0, ordering: .relaxed)
         var unblock = sigset_t()
         sigemptyset(&unblock)
         for number in Self.unblocked { sigaddset(&unblock, number) }
         maskChanged = pthread_sigmask(SIG_UNBLOCK, &unblock, &previousMask) == 0
         for number in Self.signals {
             var action = sigaction()
-            action.__sigaction_handler.sa_handler = { number in pendingSignal.store(number, ordering: .relaxed) }
+            action.__sigaction_handler.sa_handler = { number in
+                pendingSignal.store(number, ordering: .relaxed)
+                if number != SIGHUP { stopSignals.add(1, ordering: .relaxed) }
+            }
             sigemptyset(&action.sa_mask)
             action.sa_flags = 0
             var old = sigaction()
             if sigaction(number, &action, &old) == 0 { previous[number] = old }
         }
     }
+
+    /// Whether a SIGINT or SIGTERM came twice (two quick Ctrl-C): the stop is not to wait.
+    var receivedAgain: Bool { stopSignals.load(ordering: .relaxed) >= 2 }
 
     /// The signal that arrived, if any.
     var received: Int32? {

@@ -8,8 +8,9 @@ public enum TerminalError: Error, Equatable, CustomStringConvertible {
     case unknownTerminal(String)
     /// The terminal type (from TERM) cannot move the cursor to a given cell, as `dumb` cannot.
     case cannotAddressCursor(String)
-    /// A signal (SIGINT, SIGTERM, SIGHUP) closed the dashboard; the terminal was restored first.
-    case interrupted(signal: Int32)
+    /// A signal (SIGINT, SIGTERM, SIGHUP) closed the dashboard; the terminal was restored first. `again`: a second
+    /// SIGINT or SIGTERM came before the dashboard had closed (two quick Ctrl-C), which asks not to wait.
+    case interrupted(signal: Int32, again: Bool = false)
 
     /// One line that says what is wrong and how to fix it.
     public var description: String {
@@ -25,14 +26,14 @@ public enum TerminalError: Error, Equatable, CustomStringConvertible {
         case .cannotAddressCursor(let name):
             "the terminal type '\(name)' (from TERM) cannot move the cursor, which the dashboard needs; "
                 + "set TERM to a full-screen type, for example TERM=xterm-256color, or use 'tokentop list'"
-        case .interrupted(let signal):
+        case .interrupted(let signal, _):
             "interrupted by signal \(signal)"
         }
     }
 
     /// The exit status a shell expects: 128 + the signal for an interruption, 1 otherwise.
     public var exitCode: Int32 {
-        if case .interrupted(let signal) = self { return 128 + signal }
+        if case .interrupted(let signal, _) = self { return 128 + signal }
         return 1
     }
 }
