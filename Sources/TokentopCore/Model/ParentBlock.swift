@@ -20,6 +20,11 @@ public struct ParentBlock: Sendable, Equatable {
     /// Whether a human must act on the parent first; otherwise the child waits for the refresh actor.
     public var needsHuman: Bool
 
+    /// Why a child whose parent `parentID` is not in the fleet waits: gone, or its row cannot be read.
+    static func missing(_ parentID: String) -> String {
+        "parent \(parentID) is missing from the database, or its row cannot be read; import it again"
+    }
+
     /// The block a parent in `parentStatus` puts on its children, or nil when the parent can serve them.
     /// - Parameters:
     ///   - parent: the parent connection, nil when the database has none with that id.
@@ -29,7 +34,7 @@ public struct ParentBlock: Sendable, Equatable {
         self.parentID = parentID
         self.parentStatus = parentStatus
         guard let parent, let parentStatus else {
-            reason = "parent \(parentID) is missing from the database; import it again"
+            reason = Self.missing(parentID)
             needsHuman = true
             return
         }

@@ -56,8 +56,7 @@ extension RefreshActor {
         var refreshedParent = false
         while true {
             guard let parent = state.connection(parentID) else {
-                return .blocked(
-                    reason: "parent \(parentID) is missing from the database; import it again", retryAt: nil)
+                return .blocked(reason: ParentBlock.missing(parentID), retryAt: nil)
             }
             let now = clock.now()
             if inFlight.contains(parentID) {

@@ -19,7 +19,8 @@ extension ConnectionReport {
         var lines: [(String, String)] = []
         if let parentID = connection.parentID {
             let parentStatus = snapshot.parent(of: connection).map { snapshot.status(of: $0, at: now).rawValue }
-            lines.append(("derived from", "\(parentID) (\(parentStatus ?? "missing"))"))
+            let absent = snapshot.unreadable.contains { $0.id == parentID } ? "cannot be read" : "missing"
+            lines.append(("derived from", "\(parentID) (\(parentStatus ?? absent))"))
         }
         if let block = snapshot.parentBlock(of: connection, at: now) { lines.append(("blocked", block.reason)) }
         let children = snapshot.children(of: connection.id)
