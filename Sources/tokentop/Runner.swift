@@ -165,9 +165,38 @@ struct Runner {
                     : ConnectionReport.detailText(connection, snapshot: snapshot, history: history, at: now))
             return 0
         case .importFile(let path):
-            let summary = try ImportFile.run(
-                path: path, openStore: { try openStore(create: $0) }, user: OperatorIdentity.current(), at: Date(),
-                waiting: { Output.error("note: \($0)") })
+            // Ctrl-C rolls the import back (on SQLite by interrupting its transaction, so that a new store and key
+            // file it made are taken away again, as for a refused file), says so, and exits 128 + the signal.
+            // Held weakly: the import closes its store before it takes away the files a new store made.
+            let opened = WeakStore()
+            let interrupted = Mutex<Int32?>(nil)
+            let signals = SignalSources.watch(Self.stopSignals) { number in
+                let first = interrupted.withLock { signal in
+                    defer { signal = signal ?? number }
+                    return signal == nil
+                }
+                // Before the store is opened (the file is being read) nothing is made yet: the process ends at once.
+                guard first, opened.interrupt() else {
+                    Output.error("interrupted by signal \(number): nothing was imported")
+                    _exit(128 + number)
+                }
+            }
+            defer { signals.cancel() }
+            let summary: ImportSummary
+            do {
+                summary = try ImportFile.run(
+                    path: path,
+                    openStore: { create in
+                        opened.opening()
+                        let store = try openStore(create: create)
+                        opened.set(store)
+                        return store
+                    }, user: OperatorIdentity.current(), at: Date(), waiting: { Output.error("note: \($0)") })
+            } catch {
+                guard let signal = interrupted.withLock({ $0 }) else { throw error }
+                Output.error("interrupted by signal \(signal): nothing was imported")
+                return 128 + signal
+            }
             Output.out("imported \(ImportFile.displayName(path)) into \(storeName): \(summary)")
             return 0
         case .exportStore(let path):
@@ -632,5 +661,35 @@ struct Runner {
         engine.interruptRevocations()
         let deadline = Date().addingTimeInterval(2)
         while engine.inFlight.revocations > 0, Date() < deadline { usleep(20_000) }
+    }
+}
+
+/// A store a signal handler may interrupt while a command uses it, held weakly: the command decides when it closes.
+private final class WeakStore: @unchecked Sendable {
+    // @unchecked Sendable: every property is read and written under `lock` only.
+    private let lock = NSLock()
+    private weak var store: Store?
+    private var isOpening = false
+    private var interrupted = false
+
+    /// Says that the store is being opened (and perhaps created, with its key file): from now on a signal waits for
+    /// it, so that the import's cleanup takes away what the opening made.
+    func opening() { lock.withLock { isOpening = true } }
+
+    /// The store opened; an interruption that came while it opened reaches it now.
+    func set(_ store: Store) {
+        lock.withLock {
+            self.store = store
+            if interrupted { store.interrupt() }
+        }
+    }
+
+    /// Interrupts the store's import, now or once it is open; false before its opening began.
+    func interrupt() -> Bool {
+        lock.withLock {
+            interrupted = true
+            store?.interrupt()
+            return isOpening
+        }
     }
 }

@@ -29,10 +29,11 @@ struct NewStoreFiles: Equatable {
     }
 
     /// `error`, saying that a store whose opening failed with it left `made` behind, when the disk refused the new
-    /// store (full, or failing): an import takes them away again. Another failure (a lock, another key) may be
-    /// another process's first import of the same new store under way, whose files must stay.
+    /// store (full, or failing) or a signal interrupted its setting up: an import takes them away again. Another
+    /// failure (a lock, another key) may be another process's first import of the same new store under way, whose
+    /// files must stay.
     static func leaving(_ made: NewStoreFiles, after error: StoreError) -> StoreError {
-        guard [.diskFull, .ioError].contains(error.code), made != NewStoreFiles() else { return error }
+        guard [.diskFull, .ioError, .interrupted].contains(error.code), made != NewStoreFiles() else { return error }
         var error = error
         error.leftBehind = made
         return error

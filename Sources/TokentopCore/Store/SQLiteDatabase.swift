@@ -351,6 +351,8 @@ final class SQLiteDatabase: SQLDatabase {
                     + "; check whether "
                     + "another tokentop (for example `tokentop daemon`) is stuck, then retry; nothing was changed",
                 path: path, sqliteResult: code)
+        case SQLITE_INTERRUPT:
+            return StoreError(.interrupted, "interrupted; nothing was written", path: path, sqliteResult: code)
         case SQLITE_FULL:
             return StoreError(
                 .diskFull,

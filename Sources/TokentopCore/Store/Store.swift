@@ -38,6 +38,8 @@ public final class Store: @unchecked Sendable {
     /// Due connections whose rows ``claimDue(owner:limit:now:until:)`` could not read, by id: each claim reads as
     /// many more rows, so that they never take the places of readable ones, and tries them again. Guarded by `lock`.
     var unreadableDue: Set<String> = []
+    /// Set by ``interrupt()``.
+    private let interruption = Atomic<Bool>(false)
     /// PostgreSQL's change notices, for a store that follows other processes' writes (see ``followChanges()``).
     private let listener: PostgresListener?
     private var following = false
@@ -265,6 +267,17 @@ public final class Store: @unchecked Sendable {
         }
     }
 
+    /// Stops a long write of this store (an import), from any thread (a signal's): it fails at its next entry with
+    /// ``StoreError/Code/interrupted``, and its transaction is rolled back. (Not SQLite's own interrupt: a statement
+    /// left unfinished kept it in force, and the cleanup's reads failed with it.)
+    public func interrupt() { interruption.store(true, ordering: .sequentiallyConsistent) }
+
+    /// Throws ``StoreError/Code/interrupted`` once ``interrupt()`` was called.
+    func checkInterrupted() throws {
+        guard interruption.load(ordering: .sequentiallyConsistent) else { return }
+        throw StoreError(.interrupted, "interrupted; nothing was written", path: path)
+    }
+
     /// The connection named `id`, or nil when there is none.
     public func connection(id: String) throws -> Connection? {
         try locked { try loadConnection(id) }
@@ -380,6 +393,7 @@ public final class Store: @unchecked Sendable {
                 // Most connections share a few integrations: look each up once.
                 var known = Set(bundle.integrations.map(\.integration.id))
                 for (index, entry) in bundle.connections.enumerated() {
+                    try checkInterrupted()
                     if !known.contains(entry.integrationID), try integrationExists(entry.integrationID) {
                         known.insert(entry.integrationID)
                     }

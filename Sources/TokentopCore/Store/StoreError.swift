@@ -44,6 +44,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case unreachable
         /// Any other PostgreSQL failure; the message carries the server's own words and its SQLSTATE.
         case postgres
+        /// A signal stopped the command (``Store/interrupt()``); its transaction was rolled back.
+        case interrupted
     }
 
     /// The kind of failure.
