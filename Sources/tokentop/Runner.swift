@@ -169,12 +169,9 @@ struct Runner {
             // file it made are taken away again, as for a refused file), says so, and exits 128 + the signal.
             // Held weakly: the import closes its store before it takes away the files a new store made.
             let opened = WeakStore()
-            let interrupted = Mutex<Int32?>(nil)
+            let interrupted = FirstSignal()
             let signals = SignalSources.watch(Self.stopSignals) { number in
-                let first = interrupted.withLock { signal in
-                    defer { signal = signal ?? number }
-                    return signal == nil
-                }
+                let first = interrupted.take(number)
                 // Before the store is opened (the file is being read) nothing is made yet: the process ends at once.
                 guard first, opened.interrupt() else {
                     Output.error("interrupted by signal \(number): nothing was imported")
@@ -193,7 +190,7 @@ struct Runner {
                         return store
                     }, user: OperatorIdentity.current(), at: Date(), waiting: { Output.error("note: \($0)") })
             } catch {
-                guard let signal = interrupted.withLock({ $0 }) else { throw error }
+                guard let signal = interrupted.received else { throw error }
                 Output.error("interrupted by signal \(signal): nothing was imported")
                 return 128 + signal
             }
@@ -247,12 +244,9 @@ struct Runner {
             // answer carries a rotated refresh token.
             // Ctrl-C waits for the refresh in flight (its answer may carry a rotated refresh token) and starts no
             // other; a second one abandons it, recorded in the history and the audit log, as a dashboard's does.
-            let interrupted = Mutex<Int32?>(nil)
+            let interrupted = FirstSignal()
             let signals = SignalSources.watch(Self.stopSignals) { number in
-                let first = interrupted.withLock { signal in
-                    defer { signal = signal ?? number }
-                    return signal == nil
-                }
+                let first = interrupted.take(number)
                 guard first else {
                     engine.recordRefreshesAbandoned()
                     Output.error(
@@ -266,7 +260,7 @@ struct Runner {
             }
             defer { signals.cancel() }
             return try await engine.whileRegistered(as: "refresh") {
-                try await refresh(ids, with: engine, interrupted: { interrupted.withLock { $0 } })
+                try await refresh(ids, with: engine, interrupted: { interrupted.received })
             }
         case .revoke(let ids):
             let engine = try openEngine(transport: try providerTransport())
@@ -274,12 +268,9 @@ struct Runner {
             // Ctrl-C while a revocation waits for the provider: the wait stops at once, and the revocation records
             // that its request may have reached the provider, gives its lease back, and says so below. A second one
             // ends the process without waiting for that record.
-            let interrupted = Mutex<Int32?>(nil)
+            let interrupted = FirstSignal()
             let signals = SignalSources.watch(Self.stopSignals) { number in
-                let first = interrupted.withLock { signal in
-                    defer { signal = signal ?? number }
-                    return signal == nil
-                }
+                let first = interrupted.take(number)
                 guard first else {
                     Output.error("interrupted again by signal \(number): stopped without waiting")
                     _exit(128 + number)
@@ -289,7 +280,7 @@ struct Runner {
             defer { signals.cancel() }
             var status: Int32 = 0
             for (index, id) in ids.enumerated() {
-                if let signal = interrupted.withLock({ $0 }) {
+                if let signal = interrupted.received {
                     let left = ids[index...].map(SafeText.name).joined(separator: ", ")
                     Output.error("interrupted by signal \(signal): not revoked: \(left)")
                     return 128 + signal
@@ -309,7 +300,7 @@ struct Runner {
                     }
                 } catch let error as EngineError {
                     Output.error("\(error)")
-                    status = error.code == .interrupted ? 128 + (interrupted.withLock { $0 } ?? SIGINT) : 1
+                    status = error.code == .interrupted ? 128 + (interrupted.received ?? SIGINT) : 1
                 }
             }
             // Interrupted after the last answer came: everything asked was done, and said.

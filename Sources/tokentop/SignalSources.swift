@@ -94,3 +94,19 @@ enum SignalSources {
         for number in signals { signal(number, SIG_IGN) }
     }
 }
+
+/// The first of a command's stop signals: the first Ctrl-C asks it to wind down, a second one to stop at once.
+final class FirstSignal: Sendable {
+    private let signal = Mutex<Int32?>(nil)
+
+    /// The first signal taken, if any.
+    var received: Int32? { signal.withLock { $0 } }
+
+    /// Takes `number`; true when it is the first.
+    func take(_ number: Int32) -> Bool {
+        signal.withLock { first in
+            defer { first = first ?? number }
+            return first == nil
+        }
+    }
+}

@@ -45,18 +45,7 @@ struct DashboardOperationsTmuxTests {
     @Test func aSecondCtrlCKillsTheRunningEventCommandAndExits() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
-        let pidFile = sandbox.root.appendingPathComponent("event.pid").path
-        let tmux = try Tmux(width: 160, environment: sandbox.environment, directory: sandbox.root)
-        try tmux.send(
-            "\(Binary.path) demo --on-event 'echo $$ > \(pidFile); exec sleep 300'; echo \"exit\"=$?", literal: true)
-        try tmux.send("Enter")
-        _ = try await tmux.wait(timeout: 30) { $0.contains("acme-alice") }
-        // An operator's refresh is an event: the command starts and keeps running.
-        try tmux.send("r")
-        let written = { Int32(DaemonOperationsTests.read(pidFile).trimmingCharacters(in: .whitespacesAndNewlines)) }
-        try await DaemonOperationsTests.waitFor(20, "the event command's pid") { written() != nil }
-        let pid = try #require(written())
-        #expect(kill(pid, 0) == 0, "the event command is running")
+        let (tmux, pid) = try await Self.demoRunningAnEventCommand(sandbox)
         try tmux.send("C-c")
         var screen = try await tmux.wait { $0.contains("for the --on-event command to finish") }
         let waiting = "waiting at most 5s for the --on-event command to finish; Ctrl-C kills it now"
@@ -80,6 +69,19 @@ struct DashboardOperationsTmuxTests {
     @Test func twoQuickCtrlCStopWithoutWaiting() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
+        let (tmux, pid) = try await Self.demoRunningAnEventCommand(sandbox)
+        try tmux.send("C-c")
+        try await Task.sleep(for: .milliseconds(30))
+        try tmux.send("C-c")
+        let screen = try await tmux.wait(timeout: 4) { DatabaseFaultTests.exitStatus(in: $0) != nil }
+        #expect(DatabaseFaultTests.exitStatus(in: screen) == 130, "waited:\n\(screen)")
+        #expect(screen.contains("tokentop: interrupted again by signal 2: stopped without waiting"), "\(screen)")
+        #expect(kill(pid, 0) == -1 && errno == ESRCH, "the event command outlived the dashboard")
+    }
+
+    /// Opens the demo with an event command that writes its pid and sleeps, and presses `r`: an operator's refresh
+    /// is an event, so the command starts and keeps running. Returns the terminal and the command's pid.
+    static func demoRunningAnEventCommand(_ sandbox: Sandbox) async throws -> (Tmux, Int32) {
         let pidFile = sandbox.root.appendingPathComponent("event.pid").path
         let tmux = try Tmux(width: 160, environment: sandbox.environment, directory: sandbox.root)
         try tmux.send(
@@ -90,13 +92,8 @@ struct DashboardOperationsTmuxTests {
         let written = { Int32(DaemonOperationsTests.read(pidFile).trimmingCharacters(in: .whitespacesAndNewlines)) }
         try await DaemonOperationsTests.waitFor(20, "the event command's pid") { written() != nil }
         let pid = try #require(written())
-        try tmux.send("C-c")
-        try await Task.sleep(for: .milliseconds(30))
-        try tmux.send("C-c")
-        let screen = try await tmux.wait(timeout: 4) { DatabaseFaultTests.exitStatus(in: $0) != nil }
-        #expect(DatabaseFaultTests.exitStatus(in: screen) == 130, "waited:\n\(screen)")
-        #expect(screen.contains("tokentop: interrupted again by signal 2: stopped without waiting"), "\(screen)")
-        #expect(kill(pid, 0) == -1 && errno == ESRCH, "the event command outlived the dashboard")
+        #expect(kill(pid, 0) == 0, "the event command is running")
+        return (tmux, pid)
     }
 
     /// Opens the demo in a terminal with `environment` and puts the cursor on acme-bob.

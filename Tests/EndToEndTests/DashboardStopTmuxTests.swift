@@ -47,12 +47,7 @@ struct DashboardStopTmuxTests {
     @Test func aRefreshAbandonedByASecondCtrlCIsOnRecord() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
-        let server = try await HostileProviderTests.Server()
-        let file = try sandbox.write(
-            "import.json",
-            CommandLineTests.importFile.replacingOccurrences(
-                of: "http://127.0.0.1:9/token", with: server.url("/slow-rotate?held").absoluteString))
-        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+        let server = try await RefreshCommandInterruptTests.importRefreshingAt("/slow-rotate?held", into: sandbox)
         let tmux = try Tmux(width: 200, height: 50, environment: sandbox.environment, directory: sandbox.root)
         try tmux.send("\(Binary.path); echo \"exit\"=$?", "Enter")
         let screen = try await tmux.wait(timeout: 30) { DashboardTmuxTests.row(of: "acme-alice", in: $0) != nil }

@@ -9,12 +9,7 @@ struct RefreshCommandInterruptTests {
     @Test func ctrlCWaitsForTheRefreshInFlightAndASecondAbandonsItOnRecord() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
-        let server = try await HostileProviderTests.Server()
-        let file = try sandbox.write(
-            "import.json",
-            CommandLineTests.importFile.replacingOccurrences(
-                of: "http://127.0.0.1:9/token", with: server.url("/slow-rotate?held").absoluteString))
-        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+        let server = try await Self.importRefreshingAt("/slow-rotate?held", into: sandbox)
 
         // Waits: the held answer comes once released, and the second id is not started.
         var refresh = try LiveProcess(["refresh", "acme-alice", "acme-key"], environment: sandbox.environment)
@@ -31,11 +26,7 @@ struct RefreshCommandInterruptTests {
                 + "tokentop: interrupted by signal 2: not refreshed: acme-key\n", "\(refresh.stderr)")
 
         // A second Ctrl-C abandons the refresh in flight, on record.
-        let heldAgain = try sandbox.write(
-            "again.json",
-            CommandLineTests.importFile.replacingOccurrences(
-                of: "http://127.0.0.1:9/token", with: server.url("/slow-rotate?seconds=60").absoluteString))
-        #expect(try Binary.run(["import", heldAgain], environment: sandbox.environment).status == 0)
+        _ = try await Self.importRefreshingAt("/slow-rotate?seconds=60", into: sandbox, server: server)
         refresh = try LiveProcess(["refresh", "acme-alice"], environment: sandbox.environment)
         try await Self.waitForRequest(server, count: 2)
         refresh.interrupt()
@@ -58,6 +49,22 @@ struct RefreshCommandInterruptTests {
         let last = try #require(entries.last)
         #expect(last["action"] as? String == "refresh" && last["target"] as? String == "acme-alice")
         #expect(last["outcome"] as? String == "interrupted" && last["detail"] as? String == abandoned)
+    }
+
+    /// Imports the command line tests' file with acme's token endpoint at `path` of `server` (a new hostile
+    /// provider when none is given), and returns the server.
+    @discardableResult
+    static func importRefreshingAt(
+        _ path: String, into sandbox: Sandbox, server given: HostileProviderTests.Server? = nil
+    ) async throws -> HostileProviderTests.Server {
+        let server: HostileProviderTests.Server
+        if let given { server = given } else { server = try await HostileProviderTests.Server() }
+        let file = try sandbox.write(
+            "import.json",
+            CommandLineTests.importFile.replacingOccurrences(
+                of: "http://127.0.0.1:9/token", with: server.url(path).absoluteString))
+        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+        return server
     }
 
     /// Waits until the provider has been sent `count` refresh requests in all.
