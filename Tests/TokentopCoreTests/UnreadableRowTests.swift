@@ -64,7 +64,11 @@ struct UnreadableRowTests {
             at: StoreFixtures.epoch.addingTimeInterval(120))
         #expect(summary.keptTokens.first?.hasSuffix("; its stored row could not be read, and was repaired") == true)
         let repaired = try #require(try store.connection(id: "acme-bob"))
-        #expect(repaired.scope == .user && repaired.expiresAt == nil)
+        let at = StoreFixtures.epoch.addingTimeInterval(120)
+        #expect(repaired.scope == .user && repaired.expiresAt == at)
+        // Due at once, so that a refresher learns the renewed token's expiry: claimed by a shared store's claims.
+        let claims = try store.claimDue(owner: "host:1:a", limit: 5, now: at, until: at.addingTimeInterval(90))
+        #expect(claims.map(\.connection.id) == ["acme-bob"])
         #expect(try store.tokenSecrets(connectionID: "acme-bob").refresh == Secret("fake-refresh-token-0102"))
         #expect(try store.connectionList().unreadable.isEmpty)
     }

@@ -176,10 +176,11 @@ extension Store {
         if let stored, case .failure? = renewed {
             connection.accessFingerprint = stored.accessFingerprint
             connection.refreshFingerprint = stored.refreshFingerprint
-            // The renewed token's expiry is not the file's, and the stored one may be what cannot be read: the next
-            // refresh learns it (a token of unknown expiry is due at once).
+            // The renewed token's expiry is not the file's, and the stored one may be what cannot be read: taken as
+            // now, so that the connection is due at once and its next refresh learns it. (Left unknown, it was
+            // never due: nothing refreshed it, and it read healthy until its token ran out.)
             connection.issuedAt = nil
-            connection.expiresAt = nil
+            connection.expiresAt = at
             let assignments = Self.factColumns.map { "\($0) = ?" }.joined(separator: ", ")
             try database.execute(
                 "UPDATE connections SET \(assignments), \(importedAssignments) WHERE id = ?",
