@@ -250,13 +250,17 @@ struct Runner {
                 guard first else {
                     engine.recordRefreshesAbandoned()
                     Output.error(
-                        "interrupted again by signal \(number): stopped without waiting; the refresh in flight was "
-                            + "abandoned, and a refresh token rotated in its answer with it")
+                        "interrupted again by signal \(number): stopped without waiting for the request in flight")
                     _exit(128 + number)
                 }
+                // Nothing new leaves from now on, not even after a wait for another process's refresh.
+                let flying = engine.beginStop()
                 Output.error(
-                    "interrupted by signal \(number): waiting for the refresh in flight to be stored (at most 30s for "
-                        + "its answer); Ctrl-C again abandons it, and a rotated refresh token with it")
+                    "interrupted by signal \(number): "
+                        + (flying.refreshes > 0
+                            ? "waiting for the refresh in flight to be stored (at most 30s for its answer); Ctrl-C "
+                                + "again abandons it, and a rotated refresh token with it"
+                            : "nothing more is sent"))
             }
             defer { signals.cancel() }
             return try await engine.whileRegistered(as: "refresh") {

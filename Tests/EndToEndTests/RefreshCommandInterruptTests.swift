@@ -34,9 +34,10 @@ struct RefreshCommandInterruptTests {
         refresh.interrupt()
         status = try await refresh.finish(timeout: 10)
         #expect(status == 130, "\(refresh.stderr)")
-        #expect(refresh.stderr.hasSuffix(
-            "tokentop: interrupted again by signal 2: stopped without waiting; the refresh in flight was abandoned, "
-                + "and a refresh token rotated in its answer with it\n"), "\(refresh.stderr)")
+        #expect(
+            refresh.stderr.hasSuffix(
+                "tokentop: interrupted again by signal 2: stopped without waiting for the request in flight\n"),
+            "\(refresh.stderr)")
         let shown = try RevokeCommandTests.show("acme-alice", sandbox)
         let history = try #require(shown["history"] as? [[String: Any]])
         let abandoned =
@@ -49,6 +50,29 @@ struct RefreshCommandInterruptTests {
         let last = try #require(entries.last)
         #expect(last["action"] as? String == "refresh" && last["target"] as? String == "acme-alice")
         #expect(last["outcome"] as? String == "interrupted" && last["detail"] as? String == abandoned)
+    }
+
+    /// Ctrl-C while the command waits for another process's refresh of the same connection: it sends nothing, not
+    /// even once that refresh ends, and a second Ctrl-C records no abandoned refresh, since none of its own left.
+    @Test func ctrlCWhileWaitingForAnotherProcessSendsAndRecordsNothing() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let server = try await Self.importRefreshingAt("/slow-rotate?held", into: sandbox)
+        let first = try LiveProcess(["refresh", "acme-alice"], environment: sandbox.environment)
+        try await Self.waitForRequest(server, count: 1)
+        let second = try LiveProcess(["refresh", "acme-alice"], environment: sandbox.environment)
+        try await Task.sleep(for: .milliseconds(800))
+        second.interrupt()
+        try await Task.sleep(for: .milliseconds(300))
+        second.interrupt()
+        let status = try await second.finish(timeout: 10)
+        _ = try String(contentsOf: server.url("/release"), encoding: .utf8)
+        #expect(try await first.finish(timeout: 20) == 0, "\(first.stderr)")
+        #expect(status == 130, "\(second.stderr)")
+        let seen = try String(contentsOf: server.url("/seen"), encoding: .utf8)
+        #expect(seen.split(separator: "\n").count == 1, "the waiting command sent a request: \(seen)")
+        let history = try #require(RevokeCommandTests.show("acme-alice", sandbox)["history"] as? [[String: Any]])
+        #expect(!history.contains { ($0["message"] as? String)?.hasPrefix("refresh interrupted") == true })
     }
 
     /// Imports the command line tests' file with acme's token endpoint at `path` of `server` (a new hostile

@@ -228,7 +228,9 @@ public final class Engine: Sendable {
     /// abandoned refresh left no trace but the next refresh's note. Each write waits for another process's lock
     /// briefly.
     public func recordRefreshesAbandoned() {
-        let ids = operatorRefreshes.withLock { $0.keys.sorted() }
+        // Only those whose request left: one that waited for another process's refresh, or for a slot, sent nothing.
+        let flying = state.snapshot().inFlight
+        let ids = operatorRefreshes.withLock { $0.keys.sorted() }.filter { flying.contains($0) }
         for id in ids {
             let detail =
                 "abandoned before its outcome was stored: the request may have reached the provider, and a refresh "
