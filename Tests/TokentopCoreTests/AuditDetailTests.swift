@@ -34,6 +34,7 @@ struct AuditDetailTests {
         // A provider's standard error code stays, with no name given; one inside a longer run does not.
         ("c-1 failed temporarily_unavailable (HTTP 503)", [], "c-1 failed temporarily_unavailable (HTTP 503)"),
         ("said xtemporarily_unavailable", [], "said [masked]"),
+        ("g failed installation_suspended (HTTP 403)", [], "g failed installation_suspended (HTTP 403)"),
     ])
     func pathsTheEntryNamesStayAndEverythingElseIsMasked(detail: String, names: [String], expected: String) {
         #expect(AuditDetail.masked(detail, keeping: names) == expected)

@@ -324,8 +324,7 @@ import Testing
         #expect(lines[2] == " ! \(Self.readOnlyNotice)")
         #expect(
             lines[3]
-                == " ! 1 stored connection cannot be read, left out and not refreshed (`tokentop show ID` says why): "
-                + "acme-9")
+                == " ! 1 unreadable, not refreshed (`tokentop show ID`): acme-9")
         #expect(lines[4].contains("STATUS"))
         let error = ProviderError(kind: .transient, error: "server_error", status: 503)
         var crowded = Fixtures.snapshot(
@@ -338,7 +337,8 @@ import Testing
         let frame = Fixtures.harness(columns: 80, rows: 24, snapshot: crowded).frame()
         #expect(frame[2].hasPrefix(" ! ") && frame[3].hasPrefix("   "))
         #expect(frame[4].hasPrefix(" ! 2 more providers are failing"), "\(frame[4])")
-        #expect(frame[5].hasPrefix(" ! 30 stored connections cannot be read") && frame[5].hasSuffix("…"))
+        #expect(frame[5].hasPrefix(" ! 30 unreadable, not refreshed (`tokentop show ID`): acme-1, acme-2, "))
+        #expect(frame[5].hasSuffix("…"), "\(frame[5])")
         #expect(frame[6].contains("STATUS"), "\(frame[6])")
     }
 

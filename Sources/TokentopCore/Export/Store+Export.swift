@@ -193,12 +193,12 @@ extension Store {
         }
         let problems = unreadable.map(\.problem) + history
         guard let first = problems.first else { return }
-        let more = problems.count > 1 ? " (and \(problems.count - 1) more)" : ""
+        // Each problem names its row and its remedy (a connection is imported again, a history entry deleted).
+        let more = problems.count > 1 ? " (and \(problems.count - 1) more rows that cannot be read)" : ""
         throw StoreError(
             .notADatabase,
             "cannot export \(Store.displayName(path)): \(first)\(more); an export holding such rows could never be "
-                + "restored; repair them (import the credentials again, or `tokentop delete --force ID`) first; "
-                + "nothing was written", path: path)
+                + "restored: repair them first; nothing was written", path: path)
     }
 
     /// Reads back what was restored as tokentop reads it, opens every sealed value in its place, and checks the

@@ -9,15 +9,14 @@ import Foundation
 /// file's path. Each is kept only where it stands as a whole run, with no token character right before or after it,
 /// so that no part of a longer run, which might be a secret, ever escapes the mask.
 enum AuditDetail {
-    /// Error codes of the OAuth RFCs (6749, 7009, 8628, 8693, OpenID Connect) and tokentop's own that are 20
-    /// characters or longer: kept as they are, since a provider's `temporarily_unavailable` read `[masked]`.
-    static let errorCodes = [
-        "temporarily_unavailable", "unsupported_grant_type", "unsupported_response_type", "unsupported_token_type",
-        "authorization_pending", "interaction_required", "invalid_client_metadata", "account_selection_required",
-        "registration_not_supported", "invalid_redirect_uri", "invalid_authorization_details",
-        "revocation_interrupted", "invalid_installation_id", "no_device_authorization_endpoint",
-        "no_revocation_endpoint", "private_key_as_client_secret",
-    ]
+    /// Error codes kept as they are, since a provider's `temporarily_unavailable` read `[masked]`: every failure
+    /// reason the metrics know (the OAuth RFCs' and tokentop's own), and those of sign-ins and revocations.
+    static let errorCodes =
+        RefreshMetrics.reasons.sorted() + [
+            "authorization_pending", "interaction_required", "account_selection_required", "invalid_client_metadata",
+            "invalid_redirect_uri", "revocation_interrupted", "no_device_authorization_endpoint",
+            "no_revocation_endpoint",
+        ]
 
     /// `detail` with every token-like run masked, except the whole runs that are exactly one of `names` or one of
     /// ``errorCodes``.

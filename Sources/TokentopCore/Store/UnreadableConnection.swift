@@ -23,12 +23,24 @@ extension UnreadableConnection {
     /// a check's line and a daemon's log; nil when there are none.
     public static func summary(_ unreadable: [UnreadableConnection]) -> String? {
         guard !unreadable.isEmpty else { return nil }
-        let ids = unreadable.prefix(named).map { SafeText.name($0.id) }.joined(separator: ", ")
-        let more = unreadable.count > named ? " and \(unreadable.count - named) more" : ""
         let one = unreadable.count == 1
         let count = one ? "1 stored connection" : "\(unreadable.count) stored connections"
         // The remedy before the ids: a line cut at the screen's edge loses ids, not what to do.
-        return "\(count) cannot be read, left out and not refreshed (`tokentop show ID` says why): \(ids)\(more)"
+        return "\(count) cannot be read, left out and not refreshed (`tokentop show ID` says why): "
+            + listed(unreadable)
+    }
+
+    /// The dashboard's notice line for `unreadable`, short enough that at 80 columns the ids show: the count, the
+    /// command that says why, then the ids; nil when there are none.
+    public static func notice(_ unreadable: [UnreadableConnection]) -> String? {
+        guard !unreadable.isEmpty else { return nil }
+        return "\(unreadable.count) unreadable, not refreshed (`tokentop show ID`): \(listed(unreadable))"
+    }
+
+    /// The first ``named`` ids, and how many more there are.
+    private static func listed(_ unreadable: [UnreadableConnection]) -> String {
+        let ids = unreadable.prefix(named).map { SafeText.name($0.id) }.joined(separator: ", ")
+        return ids + (unreadable.count > named ? " and \(unreadable.count - named) more" : "")
     }
 
     /// What an operator asking for `id` by name is told when its row cannot be read.

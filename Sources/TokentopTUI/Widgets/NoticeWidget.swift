@@ -54,7 +54,7 @@ struct NoticeWidget: Widget {
                 " ! \(rest.count) more providers are failing (\(held) refreshes paused): "
                     + rest.map(\.provider).joined(separator: ", "))
         }
-        if let unreadable = UnreadableConnection.summary(snapshot.unreadable) { lines.append(" ! " + unreadable) }
+        if let unreadable = UnreadableConnection.notice(snapshot.unreadable) { lines.append(" ! " + unreadable) }
         return lines
     }
 }
