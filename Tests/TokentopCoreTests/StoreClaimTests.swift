@@ -90,6 +90,27 @@ struct StoreClaimTests {
         #expect(taken.allSatisfy { !$0.lease.interrupted })
     }
 
+    /// An operator's refresh takes another process's parked lease over (nothing of it is in flight, and its hold may
+    /// last a breaker's hour); the schedule's refreshes leave it be.
+    @Test(arguments: StoreEngine.available)
+    func anOperatorsRefreshTakesAParkedLeaseOver(engine: StoreEngine) throws {
+        let directory = try StoreTemporaryDirectory(engine)
+        let store = try store(in: directory, expiries: [600])
+        let claimed = try #require(
+            try store.claimDue(owner: "host:1:a", limit: 1, now: now, until: now.addingTimeInterval(90)).first)
+        try store.holdLease(connectionID: "acme-000", claimed.lease, until: now.addingTimeInterval(3_600))
+        let soon = now.addingTimeInterval(60)
+        func claim(operator asked: Bool) throws -> ClaimedRefresh? {
+            let request = LeaseRequest(
+                connectionID: "acme-000", owner: "host:2:b", until: soon.addingTimeInterval(90), now: soon,
+                takesParked: asked)
+            return try store.writeRefreshBatch(claims: [request], records: []).claims.first?.get()
+        }
+        #expect(try claim(operator: false) == nil, "the schedule waits for the parked lease")
+        let taken = try #require(try claim(operator: true))
+        #expect(!taken.lease.interrupted)
+    }
+
     @Test(arguments: StoreEngine.available)
     func concurrentClaimersShareTheWorkWithoutOverlap(engine: StoreEngine) throws {
         let directory = try StoreTemporaryDirectory(engine)

@@ -685,7 +685,7 @@ actor RefreshActor {
             switch await writer.claim(
                 LeaseRequest(
                     connectionID: id, owner: owner, until: claimedAt.addingTimeInterval(leaseDuration),
-                    now: claimedAt))
+                    now: claimedAt, takesParked: requestedAt != nil))
             {
             case .failure(let error) where Self.vanished(error):
                 // Deleted by an operator since the last look at the store: nothing to refresh, and no database problem.

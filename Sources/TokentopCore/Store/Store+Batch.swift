@@ -6,6 +6,10 @@ struct LeaseRequest: Sendable {
     var owner: String
     var until: Date
     var now: Date
+    /// Whether another process's parked lease is taken over (``LeaseOwner/parked(_:)``): for an operator's refresh,
+    /// which no breaker or blocked parent of another process should hold off for minutes, since nothing of that
+    /// lease is in flight. The schedule's refreshes leave it be.
+    var takesParked = false
 }
 
 /// A connection whose refresh lease was taken, with what its refresh needs from the row.
@@ -273,8 +277,9 @@ extension Store {
             return .failure(unknownConnection(id))
         }
         // Its own parked lease is taken back as its own lease is; another's parked one waits, as a refresher must.
-        if let holder, holder != request.owner, holder != LeaseOwner.parked(request.owner), let expiry,
-            expiry > request.now, !LeaseOwner.isGone(holder)
+        if let holder, holder != request.owner, holder != LeaseOwner.parked(request.owner),
+            !(request.takesParked && LeaseOwner.isParked(holder)), let expiry, expiry > request.now,
+            !LeaseOwner.isGone(holder)
         {
             return .success(nil)
         }
