@@ -24,8 +24,9 @@ struct ImportInterruptTests {
             """)
         let database = sandbox.root.appendingPathComponent("new.sqlite3").path
         let run = try LiveProcess(["import", file, "--db", database], environment: sandbox.environment)
-        // Interrupted once the store exists and the import writes into it.
-        let deadline = Date().addingTimeInterval(60)
+        // Interrupted once the store exists and the import writes into it. Reading the file comes first: under the
+        // whole suite's load a debug build took over a minute for it.
+        let deadline = Date().addingTimeInterval(240)
         while Date() < deadline, !FileManager.default.fileExists(atPath: database + "-wal") {
             try await Task.sleep(for: .milliseconds(10))
         }
