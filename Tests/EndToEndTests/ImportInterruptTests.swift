@@ -26,12 +26,9 @@ struct ImportInterruptTests {
         let run = try LiveProcess(["import", file, "--db", database], environment: sandbox.environment)
         // Interrupted once the store exists and the import writes into it. Reading the file comes first: under the
         // whole suite's load a debug build took over a minute for it.
-        let deadline = Date().addingTimeInterval(240)
-        while Date() < deadline, !FileManager.default.fileExists(atPath: database + "-wal") {
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        try #require(FileManager.default.fileExists(atPath: database + "-wal"), "the import never wrote")
-        run.interrupt()
+        let wal = database + "-wal"
+        let sent = await run.interrupt(when: { FileManager.default.fileExists(atPath: wal) }, timeout: 240)
+        try #require(sent, "the import never wrote its store: \(run.stderr)")
         let status = try await run.finish(timeout: 30)
         #expect(status == 130, "\(run.stderr)")
         #expect(run.stderr == "tokentop: interrupted by signal 2: nothing was imported\n", "\(run.stderr)")

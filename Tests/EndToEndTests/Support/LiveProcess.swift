@@ -71,6 +71,22 @@ final class LiveProcess {
     /// Sends SIGINT, as Ctrl-C in a terminal does.
     func interrupt() { process.interrupt() }
 
+    /// Sends SIGINT as soon as `condition` holds, watched on a thread of its own: under the whole suite's load a
+    /// test's task may not run for minutes, and the moment passed unseen (an import's store was written and closed
+    /// meanwhile). Returns whether it did before the program ended or `timeout` passed.
+    func interrupt(when condition: @escaping @Sendable () -> Bool, timeout: Double) async -> Bool {
+        let pid = process.processIdentifier
+        return await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                let deadline = Date().addingTimeInterval(timeout)
+                // kill(pid, 0) fails once the process is gone (reaped).
+                while !condition(), kill(pid, 0) == 0, Date() < deadline { usleep(2_000) }
+                let held = condition() && kill(pid, SIGINT) == 0
+                continuation.resume(returning: held)
+            }
+        }
+    }
+
     /// Waits for the exit (SIGKILL after `timeout`) and returns the status; nil when it had to be killed.
     func finish(timeout: Double = 30) async throws -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
