@@ -198,6 +198,8 @@ final class EngineState: Sendable {
     func setUnreadable(_ found: [UnreadableConnection], readable: [String]) {
         guard !found.isEmpty || !readable.isEmpty else { return }
         inner.withLock { state in
+            // Called at each look at the store with every row read: nothing to do while none is unreadable.
+            guard !found.isEmpty || !state.snapshot.unreadable.isEmpty else { return }
             let cleared = Set(readable).union(found.map(\.id))
             let kept = state.snapshot.unreadable.filter { !cleared.contains($0.id) }
             let updated = Store.byID(kept + found)
