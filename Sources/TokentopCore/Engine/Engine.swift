@@ -222,11 +222,11 @@ public final class Engine: Sendable {
         }
     }
 
-    /// Records the refreshes an operator asked for that still wait for their outcome, for a process that ends
-    /// without waiting for them (a second Ctrl-C): each gets an audit entry (`interrupted`) and a history entry
-    /// saying that its request may have been sent and a refresh token rotated in its answer is lost. Without them an
-    /// abandoned refresh left no trace but the next refresh's note. Each write waits for another process's lock
-    /// briefly.
+    /// Records the refreshes an operator asked for whose request left and whose outcome is not stored yet, for a
+    /// process that ends without waiting for them (a second Ctrl-C): each gets an audit entry (`interrupted`) and a
+    /// history entry saying that its request may have reached the provider and a refresh token rotated in its answer
+    /// is lost. Without them an abandoned refresh left no trace but the next refresh's note. Each write waits for
+    /// another process's lock briefly.
     public func recordRefreshesAbandoned() {
         // Only those whose request left: one that waited for another process's refresh, or for a slot, sent nothing.
         let flying = state.snapshot().inFlight
