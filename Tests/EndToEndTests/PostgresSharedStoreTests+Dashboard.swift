@@ -138,20 +138,18 @@ extension PostgresSharedStoreTests {
     /// satisfies `shows`; the seconds from the command's exit to then (or 10 when it never does).
     static func change(
         _ id: String, _ arguments: [String], url: String, environment: [String: String], tmux: Tmux,
-        shows: (String) -> Bool
+        shows: @escaping @Sendable (String) -> Bool
     ) async throws -> Double {
         let run = try Binary.run(["--store", url] + arguments, environment: environment)
         let exited = Date()
         #expect(run.status == 0, "\(arguments): \(run.stderr)")
-        var screen = try tmux.capture()
-        while Date().timeIntervalSince(exited) < 10 {
-            if let row = DashboardTmuxTests.row(of: id, in: screen), shows(row) {
-                return Date().timeIntervalSince(exited)
-            }
-            try await Task.sleep(for: .milliseconds(20))
-            screen = try tmux.capture()
+        // Timed on a thread of its own: polled from the test's task, a loaded pool's late turn was counted too.
+        if let seconds = try await tmux.seconds(from: exited, until: { screen in
+            DashboardTmuxTests.row(of: id, in: screen).map(shows) ?? false
+        }) {
+            return seconds
         }
-        Issue.record("\(id) never showed the change of `\(arguments.joined(separator: " "))`:\n\(screen)")
+        Issue.record("\(id) never showed the change of `\(arguments.joined(separator: " "))`:\n\(try tmux.capture())")
         return 10
     }
 

@@ -64,6 +64,30 @@ final class Tmux {
         }
     }
 
+    /// The seconds from `start` until the screen satisfies `condition`, measured on the polling thread (see
+    /// ``wait(timeout:until:)``): a test's task resumed late by a loaded pool does not add to it. Nil when it did not
+    /// within `timeout` seconds of `start`.
+    func seconds(
+        from start: Date, timeout: Double = 10, until condition: @escaping @Sendable (String) -> Bool
+    ) async throws -> Double? {
+        let (socket, name) = (socket, name)
+        return try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                let deadline = start.addingTimeInterval(timeout)
+                do {
+                    while Date() < deadline {
+                        let screen = try Self.tmux(["-S", socket, "capture-pane", "-p", "-t", name])
+                        if condition(screen) { return continuation.resume(returning: Date().timeIntervalSince(start)) }
+                        usleep(20_000)
+                    }
+                    continuation.resume(returning: nil)
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
     /// Resizes the terminal; `thenKeys` are typed in the same tmux command, before the program can read the resize.
     func resize(width: Int, height: Int, thenKeys keys: [String] = []) throws {
         let typed = keys.isEmpty ? [] : [";", "send-keys", "-t", name] + keys
