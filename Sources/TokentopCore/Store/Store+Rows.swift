@@ -175,11 +175,13 @@ extension Store {
         do {
             return try row.time(column)
         } catch {
-            throw StoreError(
+            var unreadable = StoreError(
                 .notADatabase,
                 "the database \(path) holds data tokentop cannot read: table \(table), column \(name), row "
                     + "\(described()) holds \(error.stored), not a time in seconds since 1970; set it to a number of "
                     + "seconds or NULL, or \(remedy)", path: path)
+            unreadable.isUnreadableRow = true
+            throw unreadable
         }
     }
 
@@ -363,9 +365,11 @@ extension Store {
     }
 
     private func damaged(_ problem: String) -> StoreError {
-        StoreError(
+        var error = StoreError(
             .notADatabase,
             "the database \(path) holds data tokentop cannot read: \(problem); it was changed outside tokentop "
                 + "or by a newer version; import the credential again", path: path)
+        error.isUnreadableRow = true
+        return error
     }
 }

@@ -59,6 +59,9 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What a store that failed to open had made (a new database file, its key file), for an import to take away
     /// again; see ``NewStoreFiles/leaving(_:after:)``.
     var leftBehind: NewStoreFiles?
+    /// Whether this is a row's value this tokentop cannot read (``UnreadableConnection``), set where such a value
+    /// is met, not a failure of the store itself.
+    var isUnreadableRow = false
 
     /// Creates an error; `message` should already name the file and say how to fix the problem.
     public init(_ code: Code, _ message: String, path: String? = nil, sqliteResult: Int? = nil) {

@@ -47,12 +47,6 @@ extension UnreadableConnection {
     public var refusal: String { "\(SafeText.name(id)) cannot be read: \(problem)" }
 }
 
-extension StoreError {
-    /// Whether this is a row's value this tokentop cannot read (``UnreadableConnection``), not a failure of the
-    /// store itself.
-    var isUnreadableRow: Bool { code == .notADatabase && message.contains("holds data tokentop cannot read") }
-}
-
 extension Store {
     /// The connection named `id`, nil when there is none, or the row's problem when its values cannot be read.
     func readableConnection(_ id: String) throws -> Result<Connection, UnreadableConnection>? {
