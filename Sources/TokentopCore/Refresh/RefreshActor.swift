@@ -647,21 +647,18 @@ actor RefreshActor {
     /// Refreshes one connection under its lease.
     ///
     /// - Parameter requestedAt: when an operator asked for this refresh; nil for the actor's own schedule.
-    // FIXME: 9,000-11,000 refreshes/s at N = 100,000 on 2 cores, 0.10-0.13 of wrk's rate (issue 5 wants 0.15; wrk
-    // itself swings 80,000-166,000; at a fast moment 16,200/s against wrk's 187,600, 0.086). About 190 µs of CPU a
-    // refresh, machine-wide, and the 2 cores are nearly busy:
-    // 2/5 on `RefreshWriter`'s queue (a quarter of that appending write-ahead-log frames to a log that grows through
-    // a storm), 1/5 in libcurl's loop, 2/5 on the actor and its tasks. With an answer made in the process instead of
-    // HTTP the engine alone reaches ~18,500/s, and the writer is in a transaction ~93 % of the run either way (~88 µs
-    // a refresh, a third of it waiting for a core): the HTTP path and the engine share 2 cores, so 0.15 needs about a
-    // quarter less CPU across all three. Tried, no gain beyond ±10 % noise: a claim that writes no row, a writer that
-    // gathers bigger batches, checkpoints that keep the log short (inline: slower), a log already grown, 1-8 KiB
-    // pages, a bigger page cache, mmap, more concurrency or a deeper queue, the client on the actor's executor, a
-    // lower priority for libcurl's thread. Left: fewer hand-offs between the actor, the pool, libcurl's thread and
-    // the writer (about six a refresh), and less work per claim (it reads and decodes the whole row). Measured since:
-    // the writer's thread alone uses ~70 % of a core, a third of it in the kernel appending ~4 log frames a refresh
-    // (two writes each); the log grows through a storm until the checkpoint thread restarts it at 256 MiB (850 MB
-    // in a 50,000-refresh storm while that thread's checkpoints did nothing; the restart costs ~1 %, within noise).
+    // FIXME: 6,000-16,000 refreshes/s at N = 100,000 on 2 cores, 0.045-0.10 of wrk's rate (issue 5 wants 0.15; wrk
+    // itself swings 67,000-187,000). About 220 µs of CPU a refresh machine-wide, the 2 cores ~85 % busy: the writer's
+    // queue ~0.7 of a core (~90 µs a refresh), the pool ~1 core (libcurl's loop a third of it, mostly the kernel's
+    // loopback TCP; the refresh tasks half: sealing ~9 %, building the request ~7 %, hand-offs and wake-ups), nginx
+    // ~0.13. The writer's cost is SQLite's own for this schema, not the Swift around it: the same statements driven
+    // from Python's sqlite3 on a copy of the fleet cost 73-110 µs a refresh (~5 log frames of 4 KiB: the row at the
+    // claim and again at the result, the change index, the history). A claim that writes no row (leases in a table
+    // of their own) saved ~15 % of that test's time, one frame a refresh. Tried before, no gain beyond ±10 % noise:
+    // a claim that writes no row in the engine, bigger batches, short-log checkpoints, 1-8 KiB pages, a bigger page
+    // cache, mmap, more concurrency, the client on the actor's executor. 0.15 needs about a third less CPU across
+    // the writer, the tasks and the HTTP path together: fewer hand-offs (about six a refresh) and fewer pages a
+    // refresh, a redesign rather than a tuning step.
     @discardableResult
     func performRefresh(_ id: String, requestedAt: Date? = nil, claimed: ClaimedRefresh? = nil) async -> Attempt {
         defer { finish(id) }
