@@ -261,6 +261,31 @@ struct DerivedGrantTests {
         #expect(objects["tx-orders"]?["status"] as? String == "healthy")
     }
 
+    /// Another process holds the parent's lease (its refresh in flight, here never given back): an operator's
+    /// refresh of the child waits for it, says nothing failed, and renews both once the lease has ended.
+    @Test func aChildsRefreshWaitsForItsParentsRefreshInAnotherProcess() async throws {
+        let server = try await Server.start()
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        _ = try Self.importFile(server, sandbox, parentExpiresIn: 20)
+        // A live process on this host (this test's own) holds the parent's lease for 3 s.
+        let owner = "\(ProcessInfo.processInfo.hostName):\(getpid()):refresh-fake"
+        let until = Date().timeIntervalSince1970 + 3
+        _ = try RefreshRaceTests.sql(
+            sandbox, "UPDATE connections SET lease_owner = '\(owner)', lease_until = \(until) WHERE id = 'acme-admin'")
+
+        let refresh = try Binary.run(["refresh", "tx-orders"], environment: sandbox.environment)
+        #expect(refresh.status == 0, "\(refresh.stdout)\(refresh.stderr)\n\(server.log)")
+        #expect(refresh.stdout.contains("tx-orders: refreshed"), "\(refresh.stdout)")
+        #expect(Date().timeIntervalSince1970 >= until, "the child's refresh did not wait for the parent's lease")
+        let seen = try await server.seen()
+        #expect(seen.map(\.grant) == ["refresh_token", "token_exchange"])
+        #expect(seen.last?.upstreamGeneration == 1, "the exchange sent the parent's renewed token")
+        let (objects, _) = try Self.list(sandbox)
+        #expect(objects["acme-admin"]?["status"] as? String == "healthy")
+        #expect(objects["tx-orders"]?["status"] as? String == "healthy")
+    }
+
     @Test func afterTheParentRotatesTheChildSendsTheFreshToken() async throws {
         let server = try await Server.start()
         let sandbox = try Sandbox()

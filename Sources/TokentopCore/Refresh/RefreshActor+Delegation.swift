@@ -54,6 +54,8 @@ extension RefreshActor {
             return .blocked(reason: "\(child.id) names no parent to take a token from; import it again", retryAt: nil)
         }
         var refreshedParent = false
+        // Since when an operator's refresh has waited for another process's refresh of the parent.
+        var waitingSince: Date?
         while true {
             guard let parent = state.connection(parentID) else {
                 return .blocked(reason: ParentBlock.missing(parentID), retryAt: nil)
@@ -86,9 +88,17 @@ extension RefreshActor {
             inFlight.insert(parentID)
             let attempt = await performRefresh(parentID, requestedAt: asked ? now : nil)
             refreshedParent = true
-            // FIXME: an operator's refresh of the child gives up here instead of waiting for the other process's
-            // parent refresh, as refreshNow waits for a busy child; the actor's own schedule retries in 2 s.
             if case .busyElsewhere = attempt {
+                // An operator's refresh waits for the other process's result, as `refreshNow` waits for a busy
+                // connection, and adopts it at the next claim; the actor's own schedule looks again in 2 s. The
+                // wait ends well before the child's own lease, taken just before it.
+                let waited = waitingSince ?? clock.now()
+                waitingSince = waited
+                if asked, !gate.isClosed, clock.now() < waited.addingTimeInterval(leaseDuration - 15) {
+                    try? await clock.sleep(seconds: 0.5)
+                    refreshedParent = false
+                    continue
+                }
                 return .blocked(
                     reason: "parent \(parentID) is being refreshed by another process; waiting for it",
                     retryAt: clock.now().addingTimeInterval(2))

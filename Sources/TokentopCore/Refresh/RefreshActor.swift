@@ -23,7 +23,7 @@ actor RefreshActor {
     /// This process's name in refresh leases: host, process id and a random part.
     private let owner = LeaseOwner.make()
     /// How long a lease lasts: longer than any request may take, short enough that a crashed owner's work moves on.
-    private let leaseDuration = 90.0
+    let leaseDuration = 90.0
     /// The newest change and history numbers read from the store, to follow other processes' writes.
     private var lastChange = 0
     private var lastHistory = 0
