@@ -282,33 +282,37 @@ struct Runner {
                 engine.interruptRevocations()
             }
             defer { signals.cancel() }
-            var status: Int32 = 0
-            for (index, id) in ids.enumerated() {
-                if let signal = interrupted.received {
-                    let left = ids[index...].map(SafeText.name).joined(separator: ", ")
-                    Output.error("interrupted by signal \(signal): not revoked: \(left)")
-                    return 128 + signal
-                }
-                do {
-                    let before = engine.connection(id)
-                    let connection = try await engine.revokeNow(id, waiting: { Output.error("note: \($0)") })
-                    if connection.revokedAtProvider {
-                        Output.out("\(id): revoked at the provider and here")
-                    } else {
-                        // Done as asked (exit 0), but what still works at the provider must not pass unseen.
-                        Output.out("\(id): revoked here only, not at the provider")
-                        Output.error(
-                            "\(id): warning: the provider was not told: integration \(connection.integrationID) has "
-                                + "no revocation endpoint, so \((before ?? connection).leftValidAtProvider); revoke "
-                                + "it at the provider to end it sooner")
+            // Registered as `refresh` is: rekey refuses while a revocation may still store or audit under the old
+            // key.
+            return try await engine.whileRegistered(as: "revoke") {
+                var status: Int32 = 0
+                for (index, id) in ids.enumerated() {
+                    if let signal = interrupted.received {
+                        let left = ids[index...].map(SafeText.name).joined(separator: ", ")
+                        Output.error("interrupted by signal \(signal): not revoked: \(left)")
+                        return 128 + signal
                     }
-                } catch let error as EngineError {
-                    Output.error("\(error)")
-                    status = error.code == .interrupted ? 128 + (interrupted.received ?? SIGINT) : 1
+                    do {
+                        let before = engine.connection(id)
+                        let connection = try await engine.revokeNow(id, waiting: { Output.error("note: \($0)") })
+                        if connection.revokedAtProvider {
+                            Output.out("\(id): revoked at the provider and here")
+                        } else {
+                            // Done as asked (exit 0), but what still works at the provider must not pass unseen.
+                            Output.out("\(id): revoked here only, not at the provider")
+                            Output.error(
+                                "\(id): warning: the provider was not told: integration \(connection.integrationID) "
+                                    + "has no revocation endpoint, so \((before ?? connection).leftValidAtProvider); "
+                                    + "revoke it at the provider to end it sooner")
+                        }
+                    } catch let error as EngineError {
+                        Output.error("\(error)")
+                        status = error.code == .interrupted ? 128 + (interrupted.received ?? SIGINT) : 1
+                    }
                 }
+                // Interrupted after the last answer came: everything asked was done, and said.
+                return status
             }
-            // Interrupted after the last answer came: everything asked was done, and said.
-            return status
         case .delete(let ids, let force, let integrations):
             // Nothing goes to a provider: the store alone, as `import` writes it.
             let store = try openStore()

@@ -172,7 +172,7 @@ struct RekeyWhileRunningTests {
         let refused = try Binary.run(["rekey"], environment: env)
         #expect(refused.status == 1, "rekey ran under the refresh: \(refused.stdout)")
         #expect(refused.stderr.contains(":\(refresh.process.processIdentifier):refresh-"), "\(refused.stderr)")
-        #expect(refused.stderr.contains("let any refresh command end"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("let any refresh or revoke command end"), "\(refused.stderr)")
         #expect(refused.stderr.contains("nothing was changed"), "\(refused.stderr)")
 
         _ = try String(contentsOf: server.url("/release"), encoding: .utf8)
@@ -184,6 +184,47 @@ struct RekeyWhileRunningTests {
         #expect(object["failures"] as? Int == 0, "\(shown.stdout)")
         #expect(object["status"] as? String == "healthy", "\(shown.stdout)")
         #expect(object["last_refresh_at"] is String, "the rotated token was stored: \(shown.stdout)")
+    }
+
+    /// A revocation waiting for the provider's answer counts as a refresh does: rekey refuses, naming it, so that
+    /// its history and audit entry are not written under a key the store no longer has (which broke the audit log).
+    @Test func rekeyRefusesWhileARevocationWaitsForTheProvider() async throws {
+        let server = try await HostileProviderTests.Server()
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        let file = try sandbox.write(
+            "slow.json",
+            """
+            {"integrations": [{"id": "slow", "provider": "slow", "token_url": "\(server.url("/token"))",
+              "revocation_url": "\(server.url("/revoke?held"))",
+              "client_id": "fake-client", "client_secret": "fake-client-secret-0001"}],
+             "connections": [{"id": "slow-1", "integration": "slow", "scope": "user", "subject": "u@example.com",
+              "access_token": "fake-at-0", "refresh_token": "fake-rt-original", "expires_in": 3600}]}
+            """)
+        #expect(try Binary.run(["import", file], environment: env).status == 0)
+        let errors = sandbox.root.appendingPathComponent("revoke.err").path
+        let revoke = try Binary.start(["revoke", "slow-1"], environment: env, stderr: errors)
+        defer { revoke.kill() }
+        // The provider records the token at once and answers only once released.
+        let revoked = server.url("/revoked")
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, ((try? String(contentsOf: revoked, encoding: .utf8)) ?? "").isEmpty {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let reached = !((try? String(contentsOf: revoked, encoding: .utf8)) ?? "").isEmpty
+        try #require(reached, "the revocation never reached the server")
+        let refused = try Binary.run(["rekey"], environment: env)
+        #expect(refused.status == 1, "rekey ran under the revocation: \(refused.stdout)")
+        #expect(refused.stderr.contains(":\(revoke.process.processIdentifier):revoke-"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("nothing was changed"), "\(refused.stderr)")
+
+        _ = try String(contentsOf: server.url("/release"), encoding: .utf8)
+        #expect(await revoke.wait() == 0, "\((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")")
+        #expect(try Binary.run(["rekey"], environment: env).status == 0)
+        let verified = try Binary.run(["audit", "--verify"], environment: env)
+        #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
+        #expect(verified.stdout.contains("audit log intact"), "\(verified.stdout)")
     }
 
     /// A daemon killed with SIGKILL leaves its heartbeat behind, but its process id on this host is gone: rekey

@@ -26,6 +26,34 @@ struct RekeyProcessesTests {
         return (path, environment)
     }
 
+    /// A process that opened the store before another one's rekey writes no audit entry under its old key (its
+    /// anchor would fail every later `audit --verify` as altered), and a second rekey started beside the first
+    /// says that the key changed instead of failing to decrypt.
+    @Test func aProcessOpenedBeforeAnotherRekeyLeavesTheAuditLogIntact() throws {
+        let directory = try temporaryDirectory()
+        let (path, environment) = try store(in: directory)
+        let (stale, _) = try Store.open(path: path, environment: environment, create: false, createKey: false)
+        _ = try Store.rekey(path: path, environment: environment, user: "op", at: now)
+
+        let append = try #require(throws: StoreError.self) {
+            try stale.appendAudit(
+                action: .revoke, target: "acme-1", outcome: "ok", detail: "revoked", user: "op", at: now)
+        }
+        #expect(append.code == .keyChanged)
+        #expect(append.message.contains("was re-keyed by another process"))
+        let again = try #require(throws: StoreError.self) {
+            try stale.rekey(to: SecretBox(key: [UInt8](repeating: 11, count: 32), source: "test"))
+        }
+        #expect(again.code == .keyChanged)
+
+        var current = environment
+        current["TOKENTOP_KEY"] = environment[Store.newKeyVariable]
+        let (store, _) = try Store.open(path: path, environment: current, create: false, createKey: false)
+        let verification = try store.verifyAudit()
+        #expect(verification.isIntact, "\(verification)")
+        #expect(try store.auditLog().map(\.action) == [.rekey], "only the rekey that happened")
+    }
+
     @Test func aRefresherKilledOnThisHostIsNotCounted() throws {
         let directory = try temporaryDirectory()
         let (path, environment) = try store(in: directory)
@@ -52,7 +80,7 @@ struct RekeyProcessesTests {
         #expect(
             error.message
                 == "1 tokentop process is using \(path) (elsewhere.example:4242:abcd0005, seen 1s ago); stop "
-                + "every dashboard and daemon on it and let any refresh command end, then run rekey "
+                + "every dashboard and daemon on it and let any refresh or revoke command end, then run rekey "
                 + "again; an entry of a process that stopped "
                 + "without saying so (on another host, or with its id reused) may be stale and expires within 4s; "
                 + "nothing was changed")

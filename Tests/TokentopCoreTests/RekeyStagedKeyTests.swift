@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TokentopTestSupport
 
@@ -45,5 +46,80 @@ struct RekeyStagedKeyTests {
         #expect(kept?.contains("is sealed with an earlier key, kept in \(keyPath).replaced-") == true, "\(kept ?? "")")
         let (second, _) = try Store.open(path: paths[1], environment: environment, create: false, createKey: false)
         #expect(try second.integrationSecret(id: "acme") == Secret("fake-secret-0001"))
+    }
+
+    /// Two rekeys of one store at once take turns on the key file's directory: the second finds the store re-keyed
+    /// and says so; neither moves the other's new key away, and the audit log stays intact.
+    @Test func twoRekeysAtOnceTakeTurns() throws {
+        let directory = try temporaryDirectory()
+        let environment = ["XDG_CONFIG_HOME": directory.appendingPathComponent("config").path]
+        let path = directory.appendingPathComponent("a.sqlite3").path
+        let (store, _) = try Store.open(path: path, environment: environment, create: true, createKey: true)
+        let file = """
+            {"integrations": [{"id": "acme", "provider": "acme", "token_url": "https://acme.example/token",
+              "client_id": "c", "client_secret": "fake-secret-0007"}]}
+            """
+        _ = try store.importBundle(try ImportFile.parse(Data(file.utf8), source: "test"), at: now)
+        let keyPath = SecretBox.keyFilePath(environment: environment)
+        let outcomes = Mutex<[Result<RekeyOutcome, StoreError>]>([])
+        let done = DispatchGroup()
+        // Both have opened the store under the old key and wait for the lock this test holds, seen in /proc/locks.
+        try KeyFile.whileRekeying(keyPath) {
+            for _ in 0..<2 {
+                done.enter()
+                Thread.detachNewThread {
+                    let outcome = Result { try Store.rekey(path: path, environment: environment, user: "ops", at: now) }
+                        .mapError { $0 as? StoreError ?? StoreError(.crypto, "\($0)") }
+                    outcomes.withLock { $0.append(outcome) }
+                    done.leave()
+                }
+            }
+            let deadline = Date().addingTimeInterval(60)
+            while Self.lockWaiters(on: Paths.folder(of: keyPath)) < 2, Date() < deadline { usleep(20_000) }
+            #expect(Self.lockWaiters(on: Paths.folder(of: keyPath)) == 2, "both rekeys wait for the lock")
+        }
+        done.wait()
+        let results = outcomes.withLock { $0 }
+        let refused = results.compactMap { if case .failure(let error) = $0 { error } else { nil } }
+        #expect(results.count == 2 && refused.count == 1, "\(results)")
+        #expect(refused.first?.code == .keyChanged)
+        #expect(refused.first?.message.contains("re-keyed by another process (another rekey)") == true)
+        #expect(!FileManager.default.fileExists(atPath: KeyFile.staged(keyPath)))
+        let (reopened, note) = try Store.open(path: path, environment: environment, create: false, createKey: false)
+        #expect(note == nil, "the key file itself opens it")
+        #expect(try reopened.integrationSecret(id: "acme") == Secret("fake-secret-0007"))
+        #expect(try reopened.verifyAudit().isIntact)
+    }
+
+    /// How many processes' or descriptors' `flock`s on `path` wait, as /proc/locks lists them (`->`).
+    static func lockWaiters(on path: String) -> Int {
+        var info = stat()
+        guard stat(path, &info) == 0, let locks = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else {
+            return 0
+        }
+        return locks.split(separator: "\n").filter { line in
+            line.contains("-> FLOCK") && line.split(separator: " ").contains { $0.hasSuffix(":\(info.st_ino)") }
+        }.count
+    }
+
+    @Test func aKeyFileThatIsADanglingLinkIsNamedAndNoStoreIsLeft() throws {
+        let directory = try temporaryDirectory()
+        let environment = ["XDG_CONFIG_HOME": directory.appendingPathComponent("config").path]
+        let keyPath = SecretBox.keyFilePath(environment: environment)
+        try FileManager.default.createDirectory(
+            atPath: Paths.folder(of: keyPath), withIntermediateDirectories: true)
+        let target = directory.appendingPathComponent("elsewhere/key").path
+        try FileManager.default.createSymbolicLink(atPath: keyPath, withDestinationPath: target)
+        let path = directory.appendingPathComponent("new.sqlite3").path
+        let error = try #require(throws: StoreError.self) {
+            try Store.open(path: path, environment: environment, create: true, createKey: true)
+        }
+        #expect(error.code == .badKey)
+        #expect(
+            error.message
+                == "the key file \(keyPath) is a symbolic link to \(target), which does not exist; point it at the key "
+                + "file, or remove it to have a new key made there")
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect(!FileManager.default.fileExists(atPath: target), "nothing was written through the link")
     }
 }

@@ -4,10 +4,11 @@ extension Engine {
     /// Runs `body` with this process counted among the store's running refreshers, as a dashboard or a daemon is:
     /// its heartbeat is written before `body` starts and every second until it ends, then removed.
     ///
-    /// For `tokentop refresh`, which may store new tokens without the refresh loop: while
-    /// they run, `tokentop rekey` refuses, naming them, instead of changing the key under a refresh whose answer
-    /// may carry a rotated refresh token that could then not be stored. A read-only process stores nothing and
-    /// registers nothing.
+    /// For `tokentop refresh`, which may store new tokens without the refresh loop, and `tokentop revoke`, which
+    /// stores and audits what the provider answered: while they run, `tokentop rekey` refuses, naming them, instead
+    /// of changing the key under a refresh whose answer may carry a rotated refresh token that could then not be
+    /// stored, or under a revocation whose audit entry could then not be written. A read-only process stores nothing
+    /// and registers nothing.
     /// - Parameter label: what the process does, in its name (`host:pid:refresh-1a2b3c4d`).
     public func whileRegistered<T>(as label: String, _ body: () async throws -> T) async rethrows -> T {
         guard !readOnly else { return try await body() }

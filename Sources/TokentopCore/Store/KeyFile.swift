@@ -20,6 +20,14 @@ enum KeyFile {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         if descriptor < 0 {
             let code = errno
+            if code == ENOENT, let target = danglingLink(path) {
+                // Not "no key file": no key can be made there (a new one is never written through a link), and a
+                // store made meanwhile would be left behind.
+                throw StoreError(
+                    .badKey,
+                    "the key file \(path) is a symbolic link to \(target), which does not exist; point it at the key "
+                        + "file, or remove it to have a new key made there", path: path)
+            }
             if code == ENOENT { return nil }
             throw StoreError(
                 .badKey,
@@ -63,6 +71,13 @@ enum KeyFile {
         }
         let text = String(decoding: buffer.prefix(total), as: UTF8.self)
         return try SecretBox.decodeKey(text, origin: "the key file \(path)", path: path)
+    }
+
+    /// Where the symbolic link at `path` points, when `path` is one and its target does not exist.
+    private static func danglingLink(_ path: String) -> String? {
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { return nil }
+        return (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "a missing file"
     }
 
     /// Writes a fresh key to `path`, unless another process does so first.
@@ -111,11 +126,23 @@ enum KeyFile {
         let stamp = RFC3339.string(from: Date()).replacingOccurrences(of: ":", with: "")
         var target = "\(path).replaced-\(stamp)"
         var attempt = 1
-        while FileManager.default.fileExists(atPath: target) {
+        // The link itself claims the name: another rekey may keep a key under the same second's name meanwhile.
+        while link(file ?? path, target) != 0 {
+            guard errno == EEXIST else { throw failure(target, errno) }
             attempt += 1
             target = "\(path).replaced-\(stamp)-\(attempt)"
         }
-        guard link(file ?? path, target) == 0 else { throw failure(target, errno) }
+    }
+
+    /// Runs `body` while no other `rekey` of a store whose key is the file at `path` runs: each stages, keeps and
+    /// moves the files beside it, and two at once moved each other's new key away. They take turns on a lock of
+    /// the key's directory; the second then finds its store re-keyed, and says so.
+    static func whileRekeying<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        let directory = open(Paths.folder(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directory >= 0 else { return try body() }
+        defer { close(directory) }
+        while flock(directory, LOCK_EX) != 0, errno == EINTR {}
+        return try body()
     }
 
     /// Where `rekey` writes the new key for the key file at `path` before the database is sealed under it.

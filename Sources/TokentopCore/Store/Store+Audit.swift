@@ -103,7 +103,11 @@ extension Store {
 
     /// Seals the newest entry's number and hash, so that removing entries from the end, or rewriting the whole
     /// chain, shows: the anchor can only be written with the key.
+    ///
+    /// A process whose key a `rekey` elsewhere replaced writes nothing: an anchor sealed with the old key would fail
+    /// every later `audit --verify` as altered.
     func writeAuditAnchor(sequence: Int, hash: String) throws {
+        try checkKeyUnchanged()
         let sealed = try secrets.seal(Secret("\(sequence):\(hash)"), context: Self.auditAnchorContext)
         try database.execute(
             "INSERT INTO meta (name, value) VALUES ('audit_anchor', ?) "

@@ -23,6 +23,15 @@ extension Store {
     public func rekey(to newBox: SecretBox) throws -> Int {
         try locked {
             let count = try database.transaction { () -> Int in
+                do {
+                    try checkKeyUnchanged()
+                } catch let error as StoreError where error.code == .keyChanged {
+                    // Another rekey committed since this store was opened: its key is not this process's.
+                    throw StoreError(
+                        .keyChanged,
+                        "\(path) was re-keyed by another process (another rekey) after this rekey opened it; "
+                            + "nothing was changed; that rekey said where its key is now", path: path)
+                }
                 var count = 0
                 func reseal(_ table: String, _ column: String, context: (String) -> String) throws {
                     let rows = try database.query(
@@ -82,7 +91,7 @@ extension Store {
                 .busy,
                 "\(counted(running.count, "tokentop process", "tokentop processes")) "
                     + "\(running.count == 1 ? "is" : "are") using \(path) (\(named.joined(separator: "; "))); stop "
-                    + "every dashboard and daemon on it and let any refresh command end, then run rekey "
+                    + "every dashboard and daemon on it and let any refresh or revoke command end, then run rekey "
                     + "again; an entry of a process that stopped "
                     + "without saying so (on another host, or with its id reused) may be stale and expires within "
                     + "\(expires); nothing was changed", path: path)
@@ -132,6 +141,11 @@ extension Store {
                     + "random bytes, e.g. `openssl rand -base64 32`) and run rekey again; nothing was changed")
         }
         let keyPath = SecretBox.keyFilePath(environment: environment)
+        return try KeyFile.whileRekeying(keyPath) { try rotateKeyFile(store, keyPath: keyPath) }
+    }
+
+    /// Seals `store` under a new key written beside the key file at `keyPath`, which then replaces the file.
+    private static func rotateKeyFile(_ store: Store, keyPath: String) throws -> RekeyOutcome {
         let staged = KeyFile.staged(keyPath)
         try KeyFile.keepStaged(of: keyPath)
         try KeyFile.create(path: staged)
