@@ -253,6 +253,30 @@ struct ProviderOutageTests {
         await engine.stop()
     }
 
+    /// An operator's refresh of a connection the open breaker holds goes out: its failure is recorded on it (it
+    /// was held without a word, showed "refreshing" and recorded nothing), and its answer would close the breaker.
+    @Test func anOperatorsRefreshGoesOutThroughAnOpenBreaker() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let engine = try outageEngine(in: directory, down: 3600, providers: [("acme", 12)]) { _ in 200 }
+        clock.advance(100)
+        engine.start()
+        #expect(try await waitFor { engine.snapshot().outages.first?.heldRefreshes ?? 0 >= 5 })
+        #expect(try await waitFor { engine.snapshot().inFlight.isEmpty })
+        let held = try #require(engine.snapshot().connections.first { $0.failures == 0 })
+        let asked = clock.now()
+        let refreshed = try await engine.refreshNow(held.id)
+        #expect(refreshed.failures == 1, "the request went out and its failure is recorded")
+        #expect(refreshed.lastError?.status == 503)
+        #expect(refreshed.lastRefreshAt == nil)
+        let entries = try engine.store.history(since: 0).entries.filter {
+            $0.connectionID == held.id && $0.kind == .refreshFailed
+        }
+        #expect(entries.count == 1 && entries.first.map { $0.at >= asked } == true)
+        #expect(!engine.snapshot().outages.isEmpty, "a failed request by hand leaves the breaker open")
+        await engine.stop()
+    }
+
     /// Polls `condition` for up to ten seconds of real time.
     func waitFor(_ condition: () throws -> Bool) async throws -> Bool {
         for _ in 0..<1000 {

@@ -732,8 +732,10 @@ actor RefreshActor {
                 queue.schedule(id, at: policy.dueAt(connection))
                 return .stopped
             }
-            // Admitted before its claim; the provider's breaker may have opened meanwhile.
-            guard breaker.readmit(id, provider: integration.provider, at: clock.now()) else {
+            // Admitted before its claim; the provider's breaker may have opened meanwhile. An operator's refresh
+            // goes out all the same: one request asked for by hand is no storm, an answer closes the breaker, and
+            // held without a word it showed "refreshing" until the cool-down ended and recorded nothing.
+            guard requestedAt != nil || breaker.readmit(id, provider: integration.provider, at: clock.now()) else {
                 releaseSlot()
                 return .done
             }
