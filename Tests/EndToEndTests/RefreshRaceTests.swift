@@ -126,6 +126,36 @@ struct RefreshRaceTests {
         #expect(try Self.sql(sandbox, "SELECT COUNT(*) FROM history WHERE connection_id = 'slow-1'") == "2")
     }
 
+    /// Ctrl-C while an import waits for another process's refresh ends the wait at once, as it ends a revocation's:
+    /// nothing is imported, and the refresh goes on to store its result.
+    @Test func ctrlCEndsAnImportsWaitForARefreshInFlight() async throws {
+        let server = try await Server()
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let env = sandbox.environment
+        let file = try Self.importFile(server, sandbox)
+        #expect(try Binary.run(["import", file], environment: env).status == 0)
+        let refresh = try await Self.startHeldRefresh(server, env: env)
+        let errors = sandbox.root.appendingPathComponent("import.err").path
+        let importing = try Binary.start(["import", file], environment: env, stderr: errors)
+        defer { importing.kill() }
+        // Interrupted before it waits (a loaded machine), it ends the same way.
+        try await Self.waitForWaitingNote(importing, file: errors)
+        let said = { (try? String(contentsOfFile: errors, encoding: .utf8)) ?? "" }
+        let interrupted = Date()
+        importing.process.interrupt()
+        #expect(await importing.wait() == 130, "\(said())")
+        let seconds = Date().timeIntervalSince(interrupted)
+        #expect(seconds < 20, "the import went on waiting for \(seconds) s after Ctrl-C")
+        #expect(said().contains("interrupted by signal 2: nothing was imported"), "\(said())")
+        #expect(try Self.sql(sandbox, "SELECT COUNT(*) FROM history WHERE connection_id = 'slow-1'") == "1")
+
+        _ = try Self.get(server, "/release")
+        let refreshed = try await refresh.value
+        #expect(refreshed.status == 0, "\(refreshed.stderr)")
+        #expect(try Self.show(env)["last_refresh_at"] is String, "the refresh stored its result")
+    }
+
     @Test func revokeWaitsForARefreshInFlightAndRevokesTheFreshTokens() async throws {
         let server = try await Server()
         let sandbox = try Sandbox()

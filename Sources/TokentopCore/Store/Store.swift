@@ -376,6 +376,8 @@ public final class Store: @unchecked Sendable {
         while let lease = try leaseHolder(connectionID: busy.connectionID), lease.owner == busy.owner,
             !LeaseOwner.isGone(lease.owner), now() < lease.until
         {
+            // Ctrl-C ends the wait at once, as it ends a revocation's: nothing was written yet.
+            try checkInterrupted()
             usleep(50_000)
         }
     }
