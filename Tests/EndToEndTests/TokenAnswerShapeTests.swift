@@ -125,13 +125,17 @@ struct TokenAnswerShapeTests {
                 message: "refreshed; the answer's expires_in was negative (-5), assuming 1h00m (tokentop's default "
                     + "for providers that do not say)")),
         Shape(
-            name: "expires_in absurdly large: clamped to ten years, never wrapped",
+            name: "expires_in absurdly large: clamped to ten years, never wrapped, and the note says so",
             body: #"{"access_token":"fake-at-shapes-0002","token_type":"Bearer","expires_in":1e300}"#,
-            expected: Expected(status: .healthy, lifetime: clamp)),
+            expected: Expected(
+                status: .healthy, lifetime: clamp,
+                message: "refreshed; the answer's lifetime (1e+300 s) is more than 10 years; kept as 10 years")),
         Shape(
             name: "expires_in beyond Int64: clamped, never wrapped",
             body: #"{"access_token":"fake-at-shapes-0002","expires_in":99999999999999999999}"#,
-            expected: Expected(status: .healthy, lifetime: clamp)),
+            expected: Expected(
+                status: .healthy, lifetime: clamp,
+                message: "refreshed; the answer's lifetime (1e+20 s) is more than 10 years; kept as 10 years")),
         Shape(
             name: "expires_at in Unix seconds instead",
             body: #"{"access_token":"fake-at-shapes-0002","token_type":"Bearer","expires_at":1800000900}"#,

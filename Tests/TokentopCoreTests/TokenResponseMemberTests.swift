@@ -211,6 +211,8 @@ struct TokenResponseMemberTests {
     func hugeLifetimesAreClamped(member: String, expected: Double?) throws {
         let grant = try parse(200, #"{"access_token":"fake-at","# + member + "}").get()
         #expect(grant.expiresIn == expected)
+        #expect((grant.shortenedExpiry != nil) == (expected != nil), "a shortened lifetime is said to be")
+        #expect(grant.shortenedExpiry?.hasSuffix("s) is more than 10 years; kept as 10 years") ?? true)
     }
 
     // MARK: - Strict JSON

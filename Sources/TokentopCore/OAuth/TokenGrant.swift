@@ -12,6 +12,8 @@ public struct TokenGrant: Sendable, Equatable {
     /// Why the answer's `expires_in` or `expires_at` gave no lifetime (0, negative, not a number, already past),
     /// such as "the answer's expires_in was 0"; nil when it gave one or carried none.
     public var unusableExpiry: String?
+    /// Why ``expiresIn`` is shorter than the answer said (more than ten years, kept as ten), for the history.
+    public var shortenedExpiry: String?
     /// The granted scopes, when the provider said; nil means unchanged (RFC 6749 §5.1).
     public var scopes: [String]?
     public var tokenType: String

@@ -66,9 +66,14 @@ public enum TokenResponseParser {
             }
             let (expiresIn, unusable) = expiry(fields, now: now)
             var grant = TokenGrant(
-                accessToken: access, refreshToken: refresh, expiresIn: expiresIn, scopes: scopes,
-                tokenType: tokenType)
+                accessToken: access, refreshToken: refresh, expiresIn: expiresIn.map { min($0, maximumLifetime) },
+                scopes: scopes, tokenType: tokenType)
             grant.unusableExpiry = unusable
+            if let expiresIn, expiresIn > maximumLifetime {
+                // A provider's mistake would leave the token unrenewed for ten years without a word.
+                grant.shortenedExpiry =
+                    "the answer's lifetime (\(format(expiresIn)) s) is more than 10 years; kept as 10 years"
+            }
             grant.signedInUser = string(fields["id_token"]).flatMap(SignedInUser.read)
             return .success(grant)
         }
@@ -256,8 +261,8 @@ public enum TokenResponseParser {
         }
     }
 
-    /// The token's lifetime from `expires_in`, else from `expires_at`; and, when the answer carried an expiry that
-    /// is no lifetime (0, negative, not a number, a time already past), why it was not used.
+    /// The token's lifetime from `expires_in`, else from `expires_at`, as the answer gave it (``parse(_:now:)``
+    /// shortens it to ``maximumLifetime``); and, when the answer carried an expiry that is no lifetime (0, negative, not a number, a time already past), why it was not used.
     ///
     /// A positive lifetime, however short, is kept as the provider said; 0 and negative values are not lifetimes
     /// (some providers send 0 for "does not expire"), so the caller assumes one, as for an answer without expiry.
@@ -265,7 +270,7 @@ public enum TokenResponseParser {
         var unusable: String?
         if let value = present(fields["expires_in"]) {
             switch number(value) {
-            case let n? where n.isFinite && n > 0: return (min(n, maximumLifetime), nil)
+            case let n? where n.isFinite && n > 0: return (n, nil)
             case let n? where n == 0: unusable = "the answer's expires_in was 0"
             case let n? where n < 0 && n.isFinite: unusable = "the answer's expires_in was negative (\(format(n)))"
             default: unusable = "the answer's expires_in is not a finite number"
@@ -277,10 +282,10 @@ public enum TokenResponseParser {
         guard seconds.isFinite, seconds > 0 else {
             return (nil, unusable ?? "the answer's expires_at is not in the future")
         }
-        return (min(seconds, maximumLifetime), nil)
+        return (seconds, nil)
     }
 
-    /// The longest lifetime kept: ten years; a larger one is shortened to it.
+    /// The longest lifetime kept: ten years; a larger one is shortened to it (``TokenGrant/shortenedExpiry``).
     static let maximumLifetime: Double = 10 * 365 * 86_400
 
     /// A number or a numeric string; anything else (`true` and `false` among them) is nil.

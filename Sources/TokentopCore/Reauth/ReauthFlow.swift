@@ -194,6 +194,7 @@ struct ReauthFlow: Sendable {
         } else if let lifetime = grant.expiresIn, lifetime < policy.minimumInterval {
             notes.append(policy.shortLifetimeNote(lifetime))
         }
+        if let shortened = grant.shortenedExpiry { notes.append(shortened) }
         let granted = grant.scopes ?? (scopes.isEmpty ? connection.grantedScopes : scopes)
         if let other = grant.signedInUser?.contradiction(with: connection.subject) {
             throw ReauthFailure(

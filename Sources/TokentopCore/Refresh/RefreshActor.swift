@@ -832,6 +832,7 @@ actor RefreshActor {
             } else if let lifetime = grant.expiresIn, lifetime < policy.minimumInterval {
                 notes.append(policy.shortLifetimeNote(lifetime))
             }
+            if let shortened = grant.shortenedExpiry { notes.append(shortened) }
             if let scopes = grant.scopes {
                 let missing = connection.grantedScopes.filter { !scopes.contains($0) }
                 if !missing.isEmpty { notes.append("scopes no longer granted: \(missing.joined(separator: " "))") }
