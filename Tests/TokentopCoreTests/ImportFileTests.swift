@@ -562,6 +562,12 @@ import Testing
                 bad.json: connections[1] (id "acme-alice"): id: "acme-alice" is already used by connections[0]
                 """),
         BadFile(
+            text: file(connections: [alice("access_token", "\"fake-" + String(repeating: "t", count: 65_532) + "\"")]),
+            expected: """
+                bad.json: connections[0] (id "acme-alice"): access_token: is 65537 bytes long, more than the 64 KiB \
+                any field may be
+                """),
+        BadFile(
             text: file(connections: [alice(replacing: ["id": nil, "subject": "\"@@@\""])]),
             expected: """
                 bad.json: connections[0]: id: missing, and the subject has no letters or digits to derive one from; \

@@ -382,6 +382,10 @@ struct ImportFieldReader {
     func secret(_ key: String) throws -> Secret? {
         guard let value = value(key) else { return nil }
         guard case .string(let text) = value else { throw fail(key, "expected a string, found \(value.kindName)") }
+        // As any other field: a token of megabytes would be sent to the provider at every refresh.
+        guard text.utf8.count <= Self.maximumStringBytes else {
+            throw fail(key, "is \(text.utf8.count) bytes long, more than the 64 KiB any field may be")
+        }
         switch Secret.problem(with: text, lines: true) {
         case nil: return Secret(text)
         case .empty: throw fail(key, "must not be empty; leave the key out instead")
