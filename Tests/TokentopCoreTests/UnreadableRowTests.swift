@@ -44,6 +44,18 @@ struct UnreadableRowTests {
         await engine.stop()
     }
 
+    /// A failure count below 0 is no count tokentop wrote: the row is unreadable, not a healthy connection showing
+    /// -3 failures.
+    @Test func aNegativeFailureCountIsUnreadable() throws {
+        let directory = try StoreTemporaryDirectory(.sqlite)
+        let store = try StoreFixtures.store(in: directory, connections: [StoreFixtures.connection("acme-alice")])
+        try damage("acme-alice", in: store, "failures = -3")
+        let (list, unreadable) = try store.connectionList()
+        #expect(list.isEmpty)
+        #expect(unreadable.map(\.id) == ["acme-alice"])
+        #expect(unreadable.first?.problem.contains("connection acme-alice has a negative failure count (-3)") == true)
+    }
+
     /// Importing the credential again repairs its row, as the message advises, also when tokentop renewed its
     /// tokens since the import (the renewed ones are kept): that import failed with the same message.
     @Test func importingAgainRepairsARowWhoseTokensWereRenewed() throws {

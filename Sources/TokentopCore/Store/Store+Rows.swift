@@ -132,6 +132,9 @@ extension Store {
                 throw damaged("connection \(id) has an unreadable last error")
             }
         }
+        let failures = row.int(12)
+        // Counted up from 0 by tokentop; a negative count showed as the connection's failures, its status healthy.
+        guard failures >= 0 else { throw damaged("connection \(id) has a negative failure count (\(failures))") }
         return Connection(
             id: id, integrationID: row.string(1) ?? "",
             scope: try value(row.string(2), IdentityScope.self, { "scope of connection \(id)" }),
@@ -140,7 +143,7 @@ extension Store {
             grant: try value(row.string(5), GrantKind.self, { "grant of connection \(id)" }),
             grantedScopes: grantedScopes, accessFingerprint: row.string(7), refreshFingerprint: row.string(8),
             issuedAt: try time(row, 9, of: id), expiresAt: try time(row, 10, of: id),
-            lastRefreshAt: try time(row, 11, of: id), failures: row.int(12), lastError: lastError,
+            lastRefreshAt: try time(row, 11, of: id), failures: failures, lastError: lastError,
             retryAt: try time(row, 14, of: id), reauthReason: row.string(15), revokedAt: try time(row, 16, of: id),
             revokedAtProvider: row.bool(17), createdAt: try time(row, 18, of: id) ?? Date(timeIntervalSince1970: 0),
             parentID: row.string(19), workspace: row.string(20),
