@@ -605,7 +605,7 @@ import TokentopCore
         }
         for moving in [
             "↑↓ k j    cursor up, down", "PgUp/Dn   one page up, down", "g G       first row, last row",
-            "space u   mark or unmark the row; u unmarks every row, hidden too",
+            "space u   mark/unmark and step down; u unmarks every row, hidden too",
         ] {
             #expect(lines.contains { $0.contains("│ \(moving)") }, "help lacks \(moving)")
         }

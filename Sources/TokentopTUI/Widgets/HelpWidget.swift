@@ -12,7 +12,7 @@ struct HelpWidget: Widget {
             case .first: rows.append(("g G", "first row, last row (also Home, End)"))
             case .toggleMark:
                 let unmark = keys.label(.unmarkAll)
-                let summary = "mark or unmark the row; \(unmark) unmarks every row, hidden too"
+                let summary = "mark/unmark and step down; \(unmark) unmarks every row, hidden too"
                 rows.append(("\(binding.label) \(unmark)", summary))
             case .down, .pageDown, .last, .unmarkAll: continue
             case .back: rows.append((binding.label, KeyBinding.escapeSummary(quit: keys.label(.quit))))
