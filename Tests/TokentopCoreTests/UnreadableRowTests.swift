@@ -124,6 +124,31 @@ struct UnreadableRowTests {
         #expect(snapshot.notice == nil, "\(snapshot.notice ?? "")")
     }
 
+    /// On a shared store a row damaged by hand keeps its change number, so no change feed brings it: the claims
+    /// that pass over it name it, and the process stops refreshing the state it last read.
+    @Test(.enabled(if: PostgresServer.isAvailable, "no PostgreSQL server (scripts/postgres start)"))
+    func aDueRowClaimsPassOverIsNamedThoughNoChangeFeedBringsIt() async throws {
+        let directory = try StoreTemporaryDirectory(.postgres)
+        let store = try StoreFixtures.store(
+            in: directory, connections: ["acme-alice", "acme-bob"].map { StoreFixtures.connection($0) })
+        let sandbox = SandboxProvider(clock: clock, latency: 0...0)
+        let engine = try Engine(store: store, transport: sandbox, timeSource: clock)
+        engine.start()
+        try store.locked {
+            try store.database.execute("UPDATE connections SET scope = 'galaxy' WHERE id = 'acme-alice'")
+        }
+        clock.advance(3_300)
+        // The sandbox serves no provider of the fixture's: the readable one's refresh is tried, and fails.
+        let snapshot = try await waitFor(engine) {
+            $0.unreadable.count == 1 && $0.connections.allSatisfy { $0.lastError != nil }
+        }
+        await engine.stop()
+        #expect(snapshot.unreadable.map(\.id) == ["acme-alice"])
+        #expect(snapshot.unreadable.first?.problem.contains("the scope of connection acme-alice is \"galaxy\"") == true)
+        #expect(snapshot.connections.map(\.id) == ["acme-bob"])
+        #expect(snapshot.connections.first?.lastError != nil, "the readable one was claimed and tried")
+    }
+
     /// The summary names ten ids and counts the rest.
     @Test func theSummaryNamesTenAndCountsTheRest() {
         let rows = (1...12).map { UnreadableConnection(id: "c\($0)", problem: "damaged") }

@@ -293,6 +293,12 @@ actor RefreshActor {
             claimsFailing = false
             state.setNotice(nil)
         }
+        let passed = (try? store.unreadableAtClaims()) ?? []
+        if !passed.isEmpty {
+            // Named as the change feed names them, and no longer refreshed under the state it last read.
+            forget(passed.map(\.id).filter { state.connection($0) != nil })
+            state.setUnreadable(passed, readable: [])
+        }
         for claim in claims {
             let id = claim.connection.id
             guard !inFlight.contains(id) else {

@@ -59,13 +59,20 @@ extension Store {
     private func claimable(_ id: String) throws -> Connection? {
         switch try readableConnection(id) {
         case nil: return nil
-        case .failure?:
-            unreadableDue.insert(id)
+        case .failure(let unreadable)?:
+            unreadableDue[id] = unreadable
             return nil
         case .success(let connection)?:
-            unreadableDue.remove(id)
+            unreadableDue[id] = nil
             return connection
         }
+    }
+
+    /// The due rows claims pass over because they cannot be read, as the last claim found them: a row damaged
+    /// without a new change number (a hand edit on PostgreSQL) reaches no change feed, and would be passed over
+    /// without a word.
+    func unreadableAtClaims() throws -> [UnreadableConnection] {
+        try locked { Self.byID(Array(unreadableDue.values)) }
     }
 
     /// Ends the leases of refreshers on this host that are gone (killed, crashed): their connections can be claimed

@@ -37,7 +37,7 @@ public final class Store: @unchecked Sendable {
     var shownHere: [ClosedRange<Int>] = []
     /// Due connections whose rows ``claimDue(owner:limit:now:until:)`` could not read, by id: each claim reads as
     /// many more rows, so that they never take the places of readable ones, and tries them again. Guarded by `lock`.
-    var unreadableDue: Set<String> = []
+    var unreadableDue: [String: UnreadableConnection] = [:]
     /// Set by ``interrupt()``.
     private let interruption = Atomic<Bool>(false)
     /// PostgreSQL's change notices, for a store that follows other processes' writes (see ``followChanges()``).
