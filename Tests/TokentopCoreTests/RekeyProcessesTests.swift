@@ -54,6 +54,32 @@ struct RekeyProcessesTests {
         #expect(try store.auditLog().map(\.action) == [.rekey], "only the rekey that happened")
     }
 
+    /// The rekey's audit entry is written in the transaction that re-encrypts, sealed under the new key: a rekey
+    /// stopped after it (before the key file's rename) left the store re-keyed and no entry saying so.
+    @Test func theRekeysAuditEntryIsWrittenWithTheReEncryption() throws {
+        let directory = try temporaryDirectory()
+        let (path, environment) = try store(in: directory)
+        let (store, _) = try Store.open(path: path, environment: environment, create: false, createKey: false)
+        let newBox = SecretBox(key: [UInt8](repeating: 9, count: 32), source: "test")
+        let count = try store.rekey(to: newBox, audit: Store.RekeyAudit(user: "op", at: now) { "\($0) re-encrypted" })
+        #expect(count == 1)
+        let entries = try store.auditLog()
+        #expect(entries.map(\.action) == [.rekey] && entries.first?.outcome == "ok")
+        #expect(entries.first?.detail == "1 re-encrypted")
+        #expect(try store.verifyAudit().isIntact)
+        var current = environment
+        current["TOKENTOP_KEY"] = environment[Store.newKeyVariable]
+        let (reopened, _) = try Store.open(path: path, environment: current, create: false, createKey: false)
+        #expect(try reopened.verifyAudit().isIntact, "the anchor is sealed under the new key")
+        // A whole rekey writes that one entry, not a second after it.
+        current[Store.newKeyVariable] = Data(repeating: 5, count: 32).base64EncodedString()
+        _ = try Store.rekey(path: path, environment: current, user: "op", at: now.addingTimeInterval(1))
+        current["TOKENTOP_KEY"] = current[Store.newKeyVariable]
+        let (again, _) = try Store.open(path: path, environment: current, create: false, createKey: false)
+        #expect(try again.auditLog().map(\.outcome) == ["ok", "ok"])
+        #expect(try again.verifyAudit().isIntact)
+    }
+
     @Test func aRefresherKilledOnThisHostIsNotCounted() throws {
         let directory = try temporaryDirectory()
         let (path, environment) = try store(in: directory)

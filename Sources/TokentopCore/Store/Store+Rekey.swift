@@ -15,13 +15,25 @@ extension Store {
     /// The environment variable that carries the key `rekey` moves to, as base64 of 32 bytes.
     public static let newKeyVariable = "TOKENTOP_NEW_KEY"
 
+    /// What a rekey records in the audit log, in the transaction that re-encrypts: a rekey stopped before its last
+    /// step (the key file's rename) left the store under its new key and no entry saying so.
+    struct RekeyAudit {
+        var user: String
+        var at: Date
+        var detail: (Int) -> String
+    }
+
     /// Re-encrypts every secret with `newBox` in one transaction, then uses `newBox` from here on.
     ///
+    /// - Parameter audit: the audit entry to write in the same transaction, sealed under `newBox`.
     /// - Returns: how many secrets were re-encrypted.
     /// - Throws: ``StoreError``; on any error nothing is changed and the old key still opens everything.
     @discardableResult
-    public func rekey(to newBox: SecretBox) throws -> Int {
+    func rekey(to newBox: SecretBox, audit: RekeyAudit? = nil) throws -> Int {
         try locked {
+            let previous = secrets
+            // The entry's anchor is sealed, and the key checked, under the new key, written just before it.
+            defer { if secrets !== newBox { secrets = previous } }
             let count = try database.transaction { () -> Int in
                 do {
                     try checkKeyUnchanged()
@@ -55,12 +67,23 @@ extension Store {
                         try unseal(sealed, context: Self.auditAnchorContext), context: Self.auditAnchorContext)
                     try database.execute("UPDATE meta SET value = ? WHERE name = 'audit_anchor'", [anchor])
                 }
+                if let audit {
+                    secrets = newBox
+                    defer { secrets = previous }
+                    try insertAudit(
+                        action: .rekey, target: nil, outcome: "ok", detail: audit.detail(count), user: audit.user,
+                        at: audit.at)
+                }
                 return count
             }
             secrets = newBox
             return count
         }
     }
+
+    /// ``rekey(to:audit:)`` without an audit entry, for tests and tools.
+    @discardableResult
+    public func rekey(to newBox: SecretBox) throws -> Int { try rekey(to: newBox, audit: nil) }
 
     /// `tokentop rekey`: a new key for the database at `path`, and every secret re-encrypted under it.
     ///
@@ -96,9 +119,18 @@ extension Store {
                     + "without saying so (on another host, or with its id reused) may be stale and expires within "
                     + "\(expires); nothing was changed", path: path)
         }
-        let detail = { (outcome: RekeyOutcome) in "\(outcome.secrets) secrets re-encrypted" }
-        return try store.audited(.rekey, target: nil, user: user, at: now, detail: detail) {
-            try rotate(store, current: current, environment: environment)
+        let audit = RekeyAudit(user: user, at: now) { "\($0) secrets re-encrypted" }
+        do {
+            return try rotate(store, current: current, environment: environment, audit: audit)
+        } catch {
+            // Once the store is sealed under the new key its entry is written; what failed after it (the key
+            // file's rename) the error says.
+            if store.secrets === current {
+                _ = try? store.appendAudit(
+                    action: .rekey, target: nil, outcome: "failed", detail: "\(error)", user: user, at: now,
+                    briefly: (error as? StoreError)?.code == .busy)
+            }
+            throw error
         }
     }
 
@@ -116,9 +148,9 @@ extension Store {
             }
     }
 
-    private static func rotate(_ store: Store, current: SecretBox, environment: [String: String]) throws
-        -> RekeyOutcome
-    {
+    private static func rotate(
+        _ store: Store, current: SecretBox, environment: [String: String], audit: RekeyAudit
+    ) throws -> RekeyOutcome {
         guard current.hasKey else {
             // Opened without a key, so nothing in it is sealed: there is nothing to re-encrypt, and no key to keep.
             throw StoreError(
@@ -130,7 +162,7 @@ extension Store {
         if let text = environment[newKeyVariable], !text.isEmpty {
             var bytes = try SecretBox.decodeKey(text, origin: newKeyVariable, path: nil)
             defer { OPENSSL_cleanse(&bytes, bytes.count) }
-            let count = try store.rekey(to: SecretBox(key: bytes, source: "TOKENTOP_NEW_KEY"))
+            let count = try store.rekey(to: SecretBox(key: bytes, source: "TOKENTOP_NEW_KEY"), audit: audit)
             return RekeyOutcome(
                 secrets: count, keyLocation: "TOKENTOP_NEW_KEY; set TOKENTOP_KEY to it from now on")
         }
@@ -141,11 +173,11 @@ extension Store {
                     + "random bytes, e.g. `openssl rand -base64 32`) and run rekey again; nothing was changed")
         }
         let keyPath = SecretBox.keyFilePath(environment: environment)
-        return try KeyFile.whileRekeying(keyPath) { try rotateKeyFile(store, keyPath: keyPath) }
+        return try KeyFile.whileRekeying(keyPath) { try rotateKeyFile(store, keyPath: keyPath, audit: audit) }
     }
 
     /// Seals `store` under a new key written beside the key file at `keyPath`, which then replaces the file.
-    private static func rotateKeyFile(_ store: Store, keyPath: String) throws -> RekeyOutcome {
+    private static func rotateKeyFile(_ store: Store, keyPath: String, audit: RekeyAudit) throws -> RekeyOutcome {
         let staged = KeyFile.staged(keyPath)
         try KeyFile.keepStaged(of: keyPath)
         try KeyFile.create(path: staged)
@@ -155,7 +187,7 @@ extension Store {
         defer { OPENSSL_cleanse(&bytes, bytes.count) }
         let count: Int
         do {
-            count = try store.rekey(to: SecretBox(key: bytes, source: "key file \(keyPath)"))
+            count = try store.rekey(to: SecretBox(key: bytes, source: "key file \(keyPath)"), audit: audit)
         } catch {
             unlink(staged)
             throw error
