@@ -140,10 +140,67 @@ struct GrantRequestTests {
         #expect(error.errorDescription == "Invalid email or User ID")
     }
 
+    // MARK: - Client authentication with a private key (private_key_jwt)
+
+    @Test func privateKeyJWTAuthenticatesTheClientWithASignedAssertion() throws {
+        let generated = TestKey.shared(.p256)
+        let pem = Secret(generated.privatePEM(.pkcs8))
+        let okta = Integration(
+            id: "okta-service", provider: "okta", tokenURL: URL(string: "https://fake.okta.example/oauth2/v1/token")!,
+            clientID: "fake-client-id-0004", clientAuth: .privateKeyJWT, secretKind: .privateKey)
+        let clock = TestClock(now)
+        let client = OAuthClient(transport: CannedTransport(.success(HTTPResponse(status: 500))), clock: clock)
+        let request = try client.makeRequest(
+            url: okta.tokenURL, integration: okta, clientSecret: pem, fields: [("grant_type", "client_credentials")])
+        #expect(request.header("Authorization") == nil)
+        let fields = FormEncoding.decode(request.body)
+        #expect(
+            Set(fields.keys) == ["grant_type", "client_id", "client_assertion_type", "client_assertion"])
+        #expect(fields["client_id"] == "fake-client-id-0004")
+        #expect(fields["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+        #expect(!String(decoding: request.body, as: UTF8.self).contains("PRIVATE"), "the key itself never goes out")
+        let jwt = try DecodedJWT(try #require(fields["client_assertion"]))
+        #expect(jwt.header["alg"] as? String == "ES256")
+        #expect(jwt.claims["iss"] as? String == "fake-client-id-0004")
+        #expect(jwt.claims["sub"] as? String == "fake-client-id-0004")
+        #expect(jwt.claims["aud"] as? String == "https://fake.okta.example/oauth2/v1/token")
+        #expect(jwt.int("iat") == 1_800_000_000 && jwt.int("exp") == 1_800_000_300)
+        #expect((jwt.claims["jti"] as? String)?.count == 22)
+        #expect(generated.verify(jwsSignature: jwt.signature, message: jwt.signingInput))
+        // Each assertion has a jti of its own: a server that remembers them takes every one once.
+        let again = try client.makeRequest(
+            url: okta.tokenURL, integration: okta, clientSecret: pem, fields: [("grant_type", "client_credentials")])
+        let second = try DecodedJWT(try #require(FormEncoding.decode(again.body)["client_assertion"]))
+        #expect(second.claims["jti"] as? String != jwt.claims["jti"] as? String)
+    }
+
+    /// A key integration that names a secret method (imported before the import refused it) never sends the key as
+    /// the client secret; one that names private_key_jwt without a key says so.
+    @Test(arguments: [ClientAuthMethod.clientSecretBasic, .clientSecretPost])
+    func aPrivateKeyIsNeverSentAsTheClientSecret(_ method: ClientAuthMethod) throws {
+        let pem = Secret(TestKey.shared(.p256).privatePEM(.pkcs8))
+        let integration = Integration(
+            id: "keyed", provider: "acme", tokenURL: URL(string: "https://acme.example/token")!,
+            clientID: "fake-client-id-0005", clientAuth: method, secretKind: .privateKey)
+        let error = try #require(throws: ProviderError.self) {
+            try client.makeRequest(
+                url: integration.tokenURL, integration: integration, clientSecret: pem,
+                fields: [("grant_type", "refresh_token")])
+        }
+        #expect(error.kind == .configuration && error.error == "private_key_as_client_secret")
+        let keyless = Integration(
+            id: "keyless", provider: "acme", tokenURL: URL(string: "https://acme.example/token")!,
+            clientID: "fake-client-id-0006", clientAuth: .privateKeyJWT)
+        let missing = try #require(throws: ProviderError.self) {
+            try client.makeRequest(url: keyless.tokenURL, integration: keyless, clientSecret: secret, fields: [])
+        }
+        #expect(missing.error == "no_private_key")
+    }
+
     // MARK: - On-behalf-of, Microsoft shape
 
-    @Test func onBehalfOfRequestHasMicrosoftShape() {
-        let request = client.onBehalfOfRequest(
+    @Test func onBehalfOfRequestHasMicrosoftShape() throws {
+        let request = try client.onBehalfOfRequest(
             integration: microsoft, clientSecret: secret, assertion: Secret("fake-upstream-access-token-0001"))
         #expect(request.url == microsoft.tokenURL)
         #expect(request.header("Authorization") == nil)
@@ -159,10 +216,10 @@ struct GrantRequestTests {
             ])
     }
 
-    @Test func onBehalfOfWithBasicAuthKeepsTheSecretInTheHeader() {
+    @Test func onBehalfOfWithBasicAuthKeepsTheSecretInTheHeader() throws {
         var integration = microsoft
         integration.clientAuth = .clientSecretBasic
-        let request = client.onBehalfOfRequest(
+        let request = try client.onBehalfOfRequest(
             integration: integration, clientSecret: secret, assertion: Secret("fake-upstream-access-token-0001"),
             scopes: ["User.Read", "Mail.Read"])
         let expected = Data("fake-client-id-0002:fake-client-secret-0002".utf8).base64EncodedString()
@@ -174,8 +231,8 @@ struct GrantRequestTests {
 
     // MARK: - Token exchange, RFC 8693
 
-    @Test func tokenExchangeDefaultsToAnAccessTokenSubject() {
-        let request = client.tokenExchangeRequest(
+    @Test func tokenExchangeDefaultsToAnAccessTokenSubject() throws {
+        let request = try client.tokenExchangeRequest(
             integration: exchanger, clientSecret: secret, subjectToken: Secret("fake-subject-token-0001"))
         #expect(
             FormEncoding.decode(request.body) == [
@@ -187,7 +244,7 @@ struct GrantRequestTests {
     }
 
     @Test func tokenExchangeCarriesEveryOptionalParameter() throws {
-        let request = client.tokenExchangeRequest(
+        let request = try client.tokenExchangeRequest(
             integration: exchanger, clientSecret: secret, subjectToken: Secret("fake-subject-token-0001"),
             subjectTokenType: "urn:ietf:params:oauth:token-type:jwt", actorToken: Secret("fake-actor-token-0001"),
             audiences: ["urn:example:api", "urn:example:other"], resources: ["https://api.example/v1"],
@@ -213,8 +270,8 @@ struct GrantRequestTests {
             ])
     }
 
-    @Test func tokenExchangeSendsNoActorTypeWithoutAnActor() {
-        let request = client.tokenExchangeRequest(
+    @Test func tokenExchangeSendsNoActorTypeWithoutAnActor() throws {
+        let request = try client.tokenExchangeRequest(
             integration: exchanger, clientSecret: secret, subjectToken: Secret("fake-subject-token-0001"),
             actorTokenType: "urn:ietf:params:oauth:token-type:jwt")
         let fields = FormEncoding.decode(request.body)

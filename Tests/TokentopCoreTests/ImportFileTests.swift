@@ -313,7 +313,7 @@ import Testing
                 ], connections: []),
             expected: """
                 bad.json: integrations[0] (id "acme"): client_auth: unknown value "jwt"; expected one of \
-                client_secret_basic, client_secret_post, none
+                client_secret_basic, client_secret_post, private_key_jwt, none
                 """),
         BadFile(
             text: file(

@@ -65,6 +65,33 @@ struct PrivateKeyImportTests {
         }
     }
 
+    /// A key authenticates the client by signing (private_key_jwt): a secret method would send the key itself as
+    /// the client secret, and private_key_jwt without a key has nothing to sign with.
+    @Test func clientAuthMustSuitTheSecretKind() throws {
+        let pem = json(TestKey.shared(.p256).privatePEM(.pkcs8))
+        let signed = try ImportFile.parse(
+            file(integration: #""client_auth": "private_key_jwt", "private_key": "# + pem), source: "keys.json")
+        #expect(signed.integrations.first?.integration.clientAuth == .privateKeyJWT)
+        for method in ["client_secret_basic", "client_secret_post"] {
+            let error = try #require(throws: ImportError.self) {
+                try ImportFile.parse(
+                    file(integration: #""client_auth": "\#(method)", "private_key": "# + pem), source: "keys.json")
+            }
+            #expect(
+                error.description
+                    == "keys.json: integrations[0] (id \"svc\"): client_auth: \(method) would send the private key "
+                    + "itself to the provider as a client secret; a key authenticates by signing: use "
+                    + "\"private_key_jwt\", or \"none\" when the grant's own assertion proves the client (jwt_bearer)")
+        }
+        let keyless = try #require(throws: ImportError.self) {
+            try ImportFile.parse(
+                file(integration: #""client_auth": "private_key_jwt", "client_secret": "fake-secret-0008""#),
+                source: "keys.json")
+        }
+        #expect(keyless.description.hasSuffix("client_auth: private_key_jwt signs with the integration's private key; "
+            + "give it in private_key_file (or private_key), not a client_secret"))
+    }
+
     @Test func staticCredentialsTakeNoGrant() {
         #expect {
             _ = try ImportFile.parse(

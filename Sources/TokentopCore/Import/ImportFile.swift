@@ -175,6 +175,21 @@ public enum ImportFile {
         let clientAuth =
             try reader.choice("client_auth", ClientAuthMethod.self)
             ?? (key == nil ? catalog.profile?.defaultClientAuth ?? .clientSecretBasic : .none)
+        switch (clientAuth, key) {
+        case (.privateKeyJWT, nil):
+            throw reader.fail(
+                "client_auth",
+                "private_key_jwt signs with the integration's private key; give it in private_key_file (or "
+                    + "private_key), not a client_secret")
+        case (.clientSecretBasic, .some), (.clientSecretPost, .some):
+            throw reader.fail(
+                "client_auth",
+                "\(clientAuth.rawValue) would send the private key itself to the provider as a client secret; a key "
+                    + "authenticates by signing: use \"private_key_jwt\", or \"none\" when the grant's own assertion "
+                    + "proves the client (jwt_bearer)")
+        default:
+            break
+        }
         if key == nil, clientAuth != .none, clientSecret == nil {
             throw reader.fail(
                 "client_secret",

@@ -28,5 +28,7 @@ public enum GrantKind: String, CaseIterable, Codable, Sendable {
 public enum ClientAuthMethod: String, CaseIterable, Codable, Sendable {
     case clientSecretBasic = "client_secret_basic"
     case clientSecretPost = "client_secret_post"
+    /// A JWT signed with the integration's private key (RFC 7523 §2.2, OpenID Connect's `private_key_jwt`).
+    case privateKeyJWT = "private_key_jwt"
     case none
 }

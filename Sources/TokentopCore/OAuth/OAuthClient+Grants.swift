@@ -56,13 +56,6 @@ extension OAuthClient {
         keyID: String? = nil, lifetime: Double = OAuthClient.maximumAssertionLifetime, clientSecret: Secret? = nil,
         now: Date
     ) throws(ProviderError) -> HTTPRequest {
-        // A key integration keeps its PEM where others keep the client secret; never put it on the wire.
-        if let clientSecret, clientSecret.value.contains("PRIVATE KEY-----") {
-            throw ProviderError(
-                kind: .configuration, error: "private_key_as_client_secret",
-                errorDescription: "integration \(integration.id) would send its private key as the client secret; "
-                    + "set its client authentication to none")
-        }
         let issuedAt = JWT.numericDate(now)
         let seconds = Int(min(max(lifetime, 1), Self.maximumAssertionLifetime).rounded(.down))
         var claims: JWT.Members = [("iss", .string(issuer))]
@@ -83,7 +76,9 @@ extension OAuthClient {
                 headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
                 body: FormEncoding.encode(fields))
         }
-        return makeRequest(
+        // A key integration keeps its PEM where others keep the client secret: makeRequest never puts it on the
+        // wire as one.
+        return try makeRequest(
             url: integration.tokenURL, integration: integration, clientSecret: clientSecret, fields: fields)
     }
 
@@ -99,22 +94,27 @@ extension OAuthClient {
     public func onBehalfOf(
         integration: Integration, clientSecret: Secret?, assertion: Secret, scopes: [String]? = nil
     ) async -> Result<TokenGrant, ProviderError> {
-        await tokenAnswer(
-            onBehalfOfRequest(
-                integration: integration, clientSecret: clientSecret, assertion: assertion, scopes: scopes),
-            sent: [assertion, clientSecret])
+        do {
+            return await tokenAnswer(
+                try onBehalfOfRequest(
+                    integration: integration, clientSecret: clientSecret, assertion: assertion, scopes: scopes),
+                sent: [assertion, clientSecret])
+        } catch {
+            return .failure(error)
+        }
     }
 
-    // FIXME: certificate credentials (client_assertion, RFC 7523 §2.2) are not built; only client secrets work here.
+    // FIXME: Microsoft's certificate credentials want the certificate's thumbprint (`x5t#S256`) in the client
+    // assertion's header; private_key_jwt signs with the key alone, which servers that know the key take.
     /// The request ``onBehalfOf(integration:clientSecret:assertion:scopes:)`` sends.
     func onBehalfOfRequest(
         integration: Integration, clientSecret: Secret?, assertion: Secret, scopes: [String]? = nil
-    ) -> HTTPRequest {
+    ) throws(ProviderError) -> HTTPRequest {
         var fields = [("grant_type", Self.jwtBearerGrantType), ("assertion", assertion.value)]
         let scope = (scopes ?? integration.scopes).joined(separator: " ")
         if !scope.isEmpty { fields.append(("scope", scope)) }
         fields.append(("requested_token_use", "on_behalf_of"))
-        return makeRequest(
+        return try makeRequest(
             url: integration.tokenURL, integration: integration, clientSecret: clientSecret, fields: fields)
     }
 
@@ -138,12 +138,17 @@ extension OAuthClient {
         actorTokenType: String? = nil, audiences: [String] = [], resources: [String] = [], scopes: [String]? = nil,
         requestedTokenType: String? = nil
     ) async -> Result<TokenGrant, ProviderError> {
-        await tokenAnswer(
-            tokenExchangeRequest(
-                integration: integration, clientSecret: clientSecret, subjectToken: subjectToken,
-                subjectTokenType: subjectTokenType, actorToken: actorToken, actorTokenType: actorTokenType,
-                audiences: audiences, resources: resources, scopes: scopes, requestedTokenType: requestedTokenType),
-            sent: [subjectToken, actorToken, clientSecret])
+        do {
+            return await tokenAnswer(
+                try tokenExchangeRequest(
+                    integration: integration, clientSecret: clientSecret, subjectToken: subjectToken,
+                    subjectTokenType: subjectTokenType, actorToken: actorToken, actorTokenType: actorTokenType,
+                    audiences: audiences, resources: resources, scopes: scopes,
+                    requestedTokenType: requestedTokenType),
+                sent: [subjectToken, actorToken, clientSecret])
+        } catch {
+            return .failure(error)
+        }
     }
 
     /// The request `tokenExchange` sends.
@@ -152,7 +157,7 @@ extension OAuthClient {
         subjectTokenType: String = OAuthClient.accessTokenType, actorToken: Secret? = nil,
         actorTokenType: String? = nil, audiences: [String] = [], resources: [String] = [], scopes: [String]? = nil,
         requestedTokenType: String? = nil
-    ) -> HTTPRequest {
+    ) throws(ProviderError) -> HTTPRequest {
         var fields = [
             ("grant_type", Self.tokenExchangeGrantType), ("subject_token", subjectToken.value),
             ("subject_token_type", subjectTokenType),
@@ -168,7 +173,7 @@ extension OAuthClient {
         let scope = (scopes ?? integration.scopes).joined(separator: " ")
         if !scope.isEmpty { fields.append(("scope", scope)) }
         if let requestedTokenType { fields.append(("requested_token_type", requestedTokenType)) }
-        return makeRequest(
+        return try makeRequest(
             url: integration.tokenURL, integration: integration, clientSecret: clientSecret, fields: fields)
     }
 
@@ -337,7 +342,7 @@ extension OAuthClient {
 
     // MARK: - Sending
 
-    private static func signAssertion(
+    static func signAssertion(
         _ claims: JWT.Members, key: SigningKey, keyID: String?
     ) throws(ProviderError) -> String {
         do {

@@ -1,3 +1,4 @@
+import CCrypto
 import Foundation
 
 #if canImport(FoundationNetworking)
@@ -40,9 +41,14 @@ public struct OAuthClient: Sendable {
         guard let url = integration.revocationURL else {
             return .failure(ProviderError(kind: .configuration, error: "no_revocation_endpoint"))
         }
-        let request = makeRequest(
-            url: url, integration: integration, clientSecret: clientSecret,
-            fields: [("token", token.value), ("token_type_hint", hint)])
+        let request: HTTPRequest
+        do {
+            request = try makeRequest(
+                url: url, integration: integration, clientSecret: clientSecret,
+                fields: [("token", token.value), ("token_type_hint", hint)])
+        } catch {
+            return .failure(error)
+        }
         switch await send(request) {
         case .failure(let error): return .failure(error)
         case .success(let response):
@@ -59,8 +65,13 @@ public struct OAuthClient: Sendable {
     func tokenRequest(
         integration: Integration, clientSecret: Secret?, fields: [(String, String)]
     ) async -> Result<TokenGrant, ProviderError> {
-        let request = makeRequest(
-            url: integration.tokenURL, integration: integration, clientSecret: clientSecret, fields: fields)
+        let request: HTTPRequest
+        do {
+            request = try makeRequest(
+                url: integration.tokenURL, integration: integration, clientSecret: clientSecret, fields: fields)
+        } catch {
+            return .failure(error)
+        }
         switch await send(request) {
         case .failure(let error): return .failure(error)
         case .success(let response):
@@ -75,14 +86,26 @@ public struct OAuthClient: Sendable {
         }
     }
 
-    /// A form POST with the integration's client authentication (RFC 6749 §2.3.1).
+    /// A form POST with the integration's client authentication (RFC 6749 §2.3.1; RFC 7523 §2.2 for
+    /// `private_key_jwt`).
+    /// - Throws: a `configuration` ``ProviderError`` when the integration's secret cannot authenticate it as
+    ///   configured: a private key is never sent as a client secret, and `private_key_jwt` needs one to sign with.
     func makeRequest(
         url: URL, integration: Integration, clientSecret: Secret?, fields: [(String, String)]
-    ) -> HTTPRequest {
+    ) throws(ProviderError) -> HTTPRequest {
         var fields = fields
         var headers: [(name: String, value: String)] = [
             ("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json"),
         ]
+        let holdsKey = integration.secretKind == .privateKey || clientSecret?.value.contains("PRIVATE KEY-----") == true
+        if holdsKey, integration.clientAuth == .clientSecretBasic || integration.clientAuth == .clientSecretPost {
+            // An import before this check let a key integration name a secret method: its PEM went out as the
+            // client secret.
+            throw ProviderError(
+                kind: .configuration, error: "private_key_as_client_secret",
+                errorDescription: "integration \(integration.id) would send its private key as the client secret; "
+                    + "set its client_auth to private_key_jwt (or none) and import it again")
+        }
         switch integration.clientAuth {
         case .clientSecretBasic:
             let pair = FormEncoding.escape(integration.clientID) + ":" + FormEncoding.escape(clientSecret?.value ?? "")
@@ -90,10 +113,52 @@ public struct OAuthClient: Sendable {
         case .clientSecretPost:
             fields.append(("client_id", integration.clientID))
             fields.append(("client_secret", clientSecret?.value ?? ""))
+        case .privateKeyJWT:
+            fields.append(("client_id", integration.clientID))
+            fields.append(("client_assertion_type", Self.clientAssertionType))
+            fields.append(("client_assertion", try clientAssertion(integration, key: clientSecret)))
         case .none:
             fields.append(("client_id", integration.clientID))
         }
         return HTTPRequest(method: "POST", url: url, headers: headers, body: FormEncoding.encode(fields))
+    }
+
+    /// `client_assertion_type` of a JWT that authenticates the client (RFC 7523 §2.2).
+    static let clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+    /// How long a client assertion is valid: long enough for a slow request, short for a replay.
+    static let clientAssertionLifetime = 300
+
+    /// A JWT signed with the integration's private key that authenticates it as the client (RFC 7523 §3, OpenID
+    /// Connect Core §9 `private_key_jwt`): `iss` and `sub` the client id, `aud` the token endpoint, a `jti` of its
+    /// own, valid for ``clientAssertionLifetime`` seconds. The token endpoint is the audience for a revocation as
+    /// well, as RFC 7523 §3 allows and servers that check one audience (Authlib's) want.
+    func clientAssertion(_ integration: Integration, key pem: Secret?) throws(ProviderError) -> String {
+        guard integration.secretKind == .privateKey, let pem else {
+            throw ProviderError(
+                kind: .configuration, error: "no_private_key",
+                errorDescription: "integration \(integration.id) authenticates with private_key_jwt but holds no "
+                    + "private key; import it with private_key_file")
+        }
+        let key: SigningKey
+        do {
+            key = try SigningKey(pem: pem.value, label: "the private key of integration \(integration.id)")
+        } catch {
+            throw ProviderError(kind: .configuration, error: "invalid_signing_key", errorDescription: error.message)
+        }
+        var nonce = [UInt8](repeating: 0, count: 16)
+        guard RAND_bytes(&nonce, Int32(nonce.count)) == 1 else {
+            throw ProviderError(
+                kind: .configuration, error: "random_failed",
+                errorDescription: "the system's random number generator failed; no client assertion was made")
+        }
+        let issuedAt = JWT.numericDate(clock.now())
+        let claims: JWT.Members = [
+            ("iss", .string(integration.clientID)), ("sub", .string(integration.clientID)),
+            ("aud", .string(integration.tokenURL.absoluteString)), ("jti", .string(JWT.base64URL(nonce))),
+            ("iat", .integer(issuedAt)), ("exp", .integer(issuedAt + Self.clientAssertionLifetime)),
+        ]
+        return try Self.signAssertion(claims, key: key, keyID: nil)
     }
 
     /// Sends `request`; a request that got no answer becomes a transient ``ProviderError``.

@@ -30,7 +30,12 @@ extension OAuthClient {
         // them) still read client_id from the body; RFC 8628 §3.1 allows it there.
         if integration.clientAuth == .clientSecretBasic { fields.append(("client_id", integration.clientID)) }
         if !scopes.isEmpty { fields.append(("scope", scopes.joined(separator: " "))) }
-        let request = makeRequest(url: url, integration: integration, clientSecret: clientSecret, fields: fields)
+        let request: HTTPRequest
+        do {
+            request = try makeRequest(url: url, integration: integration, clientSecret: clientSecret, fields: fields)
+        } catch {
+            return .failure(error)
+        }
         switch await send(request) {
         case .failure(let error): return .failure(error)
         case .success(let response):
