@@ -34,6 +34,52 @@ struct AuthlibInteropTests {
         #expect(try await server.refusals().isEmpty)
     }
 
+    /// private_key_jwt client authentication end to end: `tokentop refresh` of a client credentials connection whose
+    /// integration holds a key; Authlib checks each client assertion's signature, audience and jti. A key Authlib
+    /// does not know is refused, and said as the integration's configuration error.
+    @Test func authlibTakesTheClientAssertionOfAKeyIntegration() async throws {
+        let server = try await Server.start()
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        func importFile(key: String) throws -> String {
+            let data = try JSONSerialization.data(withJSONObject: [
+                "integrations": [[
+                    "id": "authlib-key", "provider": "authlib", "token_url": server.tokenURL.absoluteString,
+                    "client_id": Server.keyClient, "client_auth": "private_key_jwt", "private_key_file": key,
+                    "scopes": ["reports"],
+                ]],
+                "connections": [[
+                    "id": "authlib-reports", "integration": "authlib-key", "scope": "org",
+                    "subject": "reports.example", "grant": "client_credentials",
+                ]],
+            ])
+            return try sandbox.write("key-client.json", String(decoding: data, as: UTF8.self))
+        }
+        let env = sandbox.environment
+        let imported = try Binary.run(["import", try importFile(key: server.keyClientKeyPath)], environment: env)
+        try #require(imported.status == 0, "\(imported.stderr)")
+        for _ in 0..<2 {
+            let refresh = try Binary.run(["refresh", "authlib-reports"], environment: env)
+            #expect(refresh.status == 0, "\(refresh.stdout)\(refresh.stderr)\n\(server.log)")
+            #expect(refresh.stdout.contains("authlib-reports: refreshed"), "\(refresh.stdout)")
+        }
+        let issued = try await server.issued()
+        #expect(
+            issued == Array(
+                repeating: Server.Issued(sub: Server.keyClient, scope: "reports", iss: Server.keyClient), count: 2),
+            "each refresh's assertion was taken: a jti of its own")
+        #expect(try await server.refusals().isEmpty)
+
+        // The service account's key is no key of this client's.
+        let stranger = try Binary.run(["import", try importFile(key: server.privateKeyPath)], environment: env)
+        try #require(stranger.status == 0, "\(stranger.stderr)")
+        let refused = try Binary.run(["refresh", "authlib-reports"], environment: env)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("invalid_client"), "\(refused.stderr)")
+        #expect(try await server.refusals().map(\.error) == ["invalid_client"])
+        #expect(!(refused.stdout + refused.stderr).contains("PRIVATE KEY"))
+    }
+
     /// One thing wrong with an otherwise good assertion or request, and what Authlib (or Google's rules on top of
     /// it) answers.
     enum Fault: String, CaseIterable, Sendable {

@@ -7,7 +7,8 @@ import TokentopTestSupport
 #endif
 
 /// Tests/Interop/authlib/server.py, started on 127.0.0.1 with a key pair of its own: Authlib's RFC 7523 JWT bearer
-/// grant, in the shape of Google's domain-wide delegation, verifying assertions with the service account's public key.
+/// grant, in the shape of Google's domain-wide delegation, verifying assertions with the service account's public key;
+/// and a second client, with a key pair of its own, that takes client credentials with private_key_jwt.
 ///
 /// The venv comes from `scripts/authlib-venv` (scripts/test runs it first; the fixture runs it when the venv is
 /// missing). Dropping the fixture kills the server with SIGKILL and removes its folder.
@@ -31,9 +32,14 @@ final class AuthlibServerFixture {
         let errorDescription: String?
     }
 
+    /// The client that takes client credentials and authenticates with private_key_jwt only.
+    static let keyClient = "fake-key-client-0001"
+
     let directory: URL
     /// The service account's private key (PEM, mode 0600); the server has its public half.
     let privateKeyPath: String
+    /// The key client's private key (PEM, mode 0600); the server has its public half.
+    let keyClientKeyPath: String
     let port: Int
     private let process: Child
 
@@ -55,20 +61,27 @@ final class AuthlibServerFixture {
             at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         do {
             let keys = try AssertionServerFixture.generateKeyPair(in: directory, name: "service-account")
+            let clientKeys = try AssertionServerFixture.generateKeyPair(in: directory, name: "key-client")
             return try await AuthlibServerFixture(
-                python: python, directory: directory, privateKey: keys.privateKey, publicKey: keys.publicKey)
+                python: python, directory: directory, privateKey: keys.privateKey, publicKey: keys.publicKey,
+                clientKeys: clientKeys)
         } catch {
             try? FileManager.default.removeItem(at: directory)
             throw error
         }
     }
 
-    private init(python: String, directory: URL, privateKey: String, publicKey: String) async throws {
+    private init(
+        python: String, directory: URL, privateKey: String, publicKey: String,
+        clientKeys: (privateKey: String, publicKey: String)
+    ) async throws {
         self.directory = directory
         privateKeyPath = privateKey
+        keyClientKeyPath = clientKeys.privateKey
         let arguments =
             ["--issuer", Self.serviceAccount]
             + Self.scopes.flatMap { ["--scope", $0] } + Self.users.flatMap { ["--user", $0] }
+            + ["--key-client", Self.keyClient, "--key-client-key", clientKeys.publicKey]
             + ["--watch-pid", String(ProcessInfo.processInfo.processIdentifier), publicKey]
         (process, port) = try await ServerLaunch.startPython(
             python, script: "Tests/Interop/authlib/server.py", arguments: arguments, directory: directory)

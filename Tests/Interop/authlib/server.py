@@ -11,11 +11,16 @@ this file adds only what Authlib leaves to the application, the way Google fills
 - `sub` must be a user of the domain (--user), whom the service account may impersonate;
 - the request is exactly grant_type and assertion, each once: no client authentication, as Google wants.
 
+With --key-client, a second client takes the client credentials grant (authlib's ClientCredentialsGrant) and
+authenticates only with private_key_jwt (RFC 7523 §2.2, authlib.oauth2.rfc7523.JWTBearerClientAssertion): a JWT it
+signs, verified with its public key, whose aud is the token endpoint and whose jti is never seen twice.
+
   POST /token     the grant
   GET  /seen      every token issued, oldest first: {"sub", "scope", "iss"}
   GET  /refused   every refusal: {"error", "error_description"}
 
-Usage: server.py --issuer SERVICE_ACCOUNT --scope S [--scope S...] --user EMAIL [--user EMAIL...] PUBLIC.pem
+Usage: server.py --issuer SERVICE_ACCOUNT --scope S [--scope S...] --user EMAIL [--user EMAIL...]
+                 [--key-client CLIENT_ID --key-client-key CLIENT_PUBLIC.pem] PUBLIC.pem
 
 It binds 127.0.0.1 on a port the kernel picks, prints the port alone on one line to stdout, and exits when its parent
 (or --watch-pid) is gone. Tokens are fake random values, never logged.
@@ -40,7 +45,8 @@ from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc6749 import InvalidScopeError, OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
-from authlib.oauth2.rfc7523 import JWTBearerGrant
+from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion, JWTBearerGrant
 from joserfc.jwk import RSAKey
 
 TOKEN_LIFETIME = 3600
@@ -64,6 +70,52 @@ class ServiceAccount(ClientMixin):
 
     def get_allowed_scope(self, scope):
         return " ".join(part for part in scope.split() if part in self.scopes)
+
+
+class KeyClient(ClientMixin):
+    """A client that proves itself with a JWT signed by its private key, and takes client credentials only."""
+
+    def __init__(self, client_id, public_key):
+        self.client_id = client_id
+        self.public_key = public_key
+
+    def get_client_id(self):
+        return self.client_id
+
+    def check_grant_type(self, grant_type):
+        return grant_type == ClientCredentialsGrant.GRANT_TYPE
+
+    def check_endpoint_auth_method(self, method, endpoint):
+        return method == JWTBearerClientAssertion.CLIENT_AUTH_METHOD
+
+    def get_allowed_scope(self, scope):
+        return scope or ""
+
+
+class KeyClientAssertion(JWTBearerClientAssertion):
+    """Authlib's private_key_jwt check: the key client's public key, this token endpoint, each jti once."""
+
+    def __init__(self, server):
+        super().__init__(validate_jti=True)
+        self.server = server
+        self.jtis = set()
+
+    def get_audiences(self):
+        return [self.server.token_url]
+
+    def validate_jti(self, claims, jti):
+        with self.server.lock:
+            if jti in self.jtis:
+                return False
+            self.jtis.add(jti)
+            return True
+
+    def resolve_client_public_key(self, client):
+        return client.public_key
+
+
+class KeyClientCredentialsGrant(ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = [JWTBearerClientAssertion.CLIENT_AUTH_METHOD]
 
 
 class FormRequest(OAuth2Request):
@@ -148,15 +200,19 @@ class DomainWideDelegationGrant(JWTBearerGrant):
 class Server(AuthorizationServer):
     """Authlib's server core, wired to http.server instead of a web framework."""
 
-    def __init__(self, account, users, port):
+    def __init__(self, account, users, port, key_client=None):
         super().__init__(scopes_supported=None)
         self.account = account
+        self.key_client = key_client
         self.users = set(users)
         self.token_url = f"http://127.0.0.1:{port}/token"
         self.lock = threading.Lock()
         self.seen = []
         self.refused = []
         self.register_grant(DomainWideDelegationGrant)
+        if key_client is not None:
+            self.register_grant(KeyClientCredentialsGrant)
+            self.register_client_auth_method(JWTBearerClientAssertion.CLIENT_AUTH_METHOD, KeyClientAssertion(self))
         self.register_token_generator("default", self.bearer_token)
 
     @staticmethod
@@ -167,11 +223,14 @@ class Server(AuthorizationServer):
         }
 
     def query_client(self, client_id):
-        return self.account if client_id == self.account.client_id else None
+        clients = [self.account] + ([self.key_client] if self.key_client else [])
+        return next((client for client in clients if client.client_id == client_id), None)
 
     def save_token(self, token, request):
         with self.lock:
-            self.seen.append({"sub": request.user, "scope": token["scope"], "iss": request.client.client_id})
+            # A client credentials token stands for the client itself.
+            subject = request.user or request.client.client_id
+            self.seen.append({"sub": subject, "scope": token["scope"] or "", "iss": request.client.client_id})
 
     def send_signal(self, name, *args, **kwargs):
         pass
@@ -232,9 +291,15 @@ class Handler(BaseHTTPRequestHandler):
             repeated = sorted({name for name in names if names.count(name) > 1})
             if repeated:
                 raise ValueError(f"parameters sent more than once: {', '.join(repeated)}")
-            unknown = sorted(set(names) - {"grant_type", "assertion", "scope"})
+            if dict(pairs).get("grant_type") == ClientCredentialsGrant.GRANT_TYPE:
+                taken = {"grant_type", "scope", "client_id", "client_assertion_type", "client_assertion"}
+                grant = "client credentials grant"
+            else:
+                taken = {"grant_type", "assertion", "scope"}
+                grant = "JWT bearer grant"
+            unknown = sorted(set(names) - taken)
             if unknown:
-                raise ValueError(f"parameters the JWT bearer grant does not take: {', '.join(unknown)}")
+                raise ValueError(f"parameters the {grant} does not take: {', '.join(unknown)}")
         except (UnicodeDecodeError, ValueError) as error:
             status, answer, headers = self.server.oauth.handle_response(
                 400, {"error": "invalid_request", "error_description": str(error)}, [])
@@ -276,9 +341,15 @@ def main():
     parser.add_argument("--scope", action="append", default=[], help="a scope granted to it (repeatable)")
     parser.add_argument("--user", action="append", default=[], help="a user it may impersonate (repeatable)")
     parser.add_argument("--watch-pid", type=int, help="exit when this process is gone")
+    parser.add_argument("--key-client", help="the client id of a client that authenticates with private_key_jwt")
+    parser.add_argument("--key-client-key", help="that client's RSA public key (PEM)")
     args = parser.parse_args()
     with open(args.public_key, "rb") as handle:
         public_key = RSAKey.import_key(handle.read())
+    key_client = None
+    if args.key_client:
+        with open(args.key_client_key, "rb") as handle:
+            key_client = KeyClient(args.key_client, RSAKey.import_key(handle.read()))
 
     stop_signals = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
     signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
@@ -287,7 +358,8 @@ def main():
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
-    httpd.oauth = Server(ServiceAccount(args.issuer, args.scope, public_key), args.user, httpd.server_port)
+    account = ServiceAccount(args.issuer, args.scope, public_key)
+    httpd.oauth = Server(account, args.user, httpd.server_port, key_client)
     threading.Thread(target=watch, args=(args.watch_pid,), daemon=True).start()
     print(httpd.server_port, flush=True)
     httpd.serve_forever()
