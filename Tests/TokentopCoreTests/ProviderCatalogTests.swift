@@ -133,7 +133,7 @@ struct BadEntry: Sendable, CustomTestStringConvertible {
             $0["client_auth"] = [String]()
         },
         BadEntry(name: "unknown client auth", field: "client_auth[0]", problem: "client_secret_basic") {
-            $0["client_auth"] = ["private_key_jwt"]
+            $0["client_auth"] = ["tls_client_auth"]
         },
         BadEntry(name: "id not a slug", field: "id", problem: "slug") { $0["id"] = "Acme CRM" },
         BadEntry(name: "rotation as text", field: "refresh_token_rotates", problem: "true, false or null") {
