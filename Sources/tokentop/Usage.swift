@@ -165,7 +165,8 @@ enum Usage {
             name: "rekey", synopsis: ["tokentop rekey"],
             summary: "re-encrypt every secret under a new key (TOKENTOP_NEW_KEY, or a fresh key file)",
             details: """
-                In one transaction; refused while a dashboard, a daemon, or a refresh command runs on the database.
+                In one transaction, with its audit entry; refused while a dashboard, a daemon, or a refresh or \
+                revoke command runs on the database. Two rekeys of stores that share the key file take turns.
                 """,
             options: ["--db"]),
         Command(

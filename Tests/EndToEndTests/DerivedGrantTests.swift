@@ -286,6 +286,34 @@ struct DerivedGrantTests {
         #expect(objects["tx-orders"]?["status"] as? String == "healthy")
     }
 
+    /// The other process stores its refresh of the parent while the child's refresh waits: the child adopts it and
+    /// sends the parent's token as stored, with no second refresh of the parent (one more rotation at the provider).
+    @Test func aChildsRefreshAdoptsItsParentsRefreshByAnotherProcess() async throws {
+        let server = try await Server.start()
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        _ = try Self.importFile(server, sandbox, parentExpiresIn: 20)
+        let owner = "\(ProcessInfo.processInfo.hostName):\(getpid()):refresh-fake"
+        let until = Date().timeIntervalSince1970 + 60
+        _ = try RefreshRaceTests.sql(
+            sandbox, "UPDATE connections SET lease_owner = '\(owner)', lease_until = \(until) WHERE id = 'acme-admin'")
+        let errors = sandbox.root.appendingPathComponent("refresh.err").path
+        let refresh = try Binary.start(["refresh", "tx-orders"], environment: sandbox.environment, stderr: errors)
+        defer { refresh.kill() }
+        try await Task.sleep(for: .seconds(1))
+        // What the other process's result writes: its lease given back, a new generation, an expiry an hour away.
+        let now = Date().timeIntervalSince1970
+        _ = try RefreshRaceTests.sql(
+            sandbox,
+            "UPDATE connections SET lease_owner = NULL, lease_until = NULL, generation = generation + 1, "
+                + "last_refresh_at = \(now), issued_at = \(now), expires_at = \(now + 3600), due_at = \(now + 3000) "
+                + "WHERE id = 'acme-admin'")
+        #expect(await refresh.wait() == 0, "\((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")")
+        let seen = try await server.seen()
+        #expect(seen.map(\.grant) == ["token_exchange"], "the parent was not refreshed a second time")
+        #expect(seen.last?.upstreamGeneration == 0)
+    }
+
     @Test func afterTheParentRotatesTheChildSendsTheFreshToken() async throws {
         let server = try await Server.start()
         let sandbox = try Sandbox()

@@ -80,6 +80,18 @@ struct RekeyDuringRefreshTests {
         #expect(engine.snapshot().events.filter { $0.message == entry.message }.count == 1, "shown once")
     }
 
+    /// An operator's refresh after another process re-keyed the store says so, not that the key may be wrong: its
+    /// claim cannot open the stored refresh token.
+    @Test func aRefreshAfterAnotherProcessRekeyedSaysSo() async throws {
+        let (store, sandbox) = try base.makeStore(connections: [base.userConnection("alice")])
+        let engine = try Engine(store: store, transport: sandbox, timeSource: base.clock, policy: .standard)
+        let other = try Store.open(path: store.path, secrets: store.secrets, create: false)
+        try other.rekey(to: .ephemeral())
+        let error = try await #require(throws: EngineError.self) { try await engine.refreshNow("alice") }
+        #expect(error.message.contains("re-keyed by another process"), "\(error.message)")
+        #expect(!error.message.contains("wrong TOKENTOP_KEY"), "\(error.message)")
+    }
+
     /// A refresh whose request got no answer, discarded because another process wrote the connection meanwhile,
     /// leaves in the history that the provider may have rotated the token: a later refusal finds its reason there.
     @Test func anAnswerLostWhileAnotherProcessWroteIsKeptInTheHistory() async throws {

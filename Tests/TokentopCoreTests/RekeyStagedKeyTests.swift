@@ -117,9 +117,22 @@ struct RekeyStagedKeyTests {
         #expect(error.code == .badKey)
         #expect(
             error.message
-                == "the key file \(keyPath) is a symbolic link to \(target), which does not exist; point it at the key "
-                + "file, or remove it to have a new key made there")
+                == "the key file \(keyPath) is a symbolic link to \(target), which leads to no file; point it at the "
+                + "key file, or remove it to have a new key made there")
         #expect(!FileManager.default.fileExists(atPath: path))
         #expect(!FileManager.default.fileExists(atPath: target), "nothing was written through the link")
+
+        // The key file's directory a link that leads nowhere: named the same way, and no store left.
+        try FileManager.default.removeItem(atPath: Paths.folder(of: keyPath))
+        let missing = directory.appendingPathComponent("missing-directory").path
+        try FileManager.default.createSymbolicLink(atPath: Paths.folder(of: keyPath), withDestinationPath: missing)
+        let folder = try #require(throws: StoreError.self) {
+            try Store.open(path: path, environment: environment, create: true, createKey: true)
+        }
+        #expect(
+            folder.message
+                == "the key file's directory \(Paths.folder(of: keyPath)) is a symbolic link to \(missing), which "
+                + "leads to no directory; point it at one, or remove it to have one made there")
+        #expect(!FileManager.default.fileExists(atPath: path))
     }
 }

@@ -215,6 +215,12 @@ struct TokenResponseMemberTests {
         #expect(grant.shortenedExpiry?.hasSuffix("s) is more than 10 years; kept as 10 years") ?? true)
     }
 
+    @Test func aLifetimeJustOverTenYearsIsSaidInWholeSeconds() throws {
+        let grant = try parse(200, #"{"access_token":"fake-at","expires_in":315360001}"#).get()
+        #expect(grant.expiresIn == 315_360_000)
+        #expect(grant.shortenedExpiry == "the answer's lifetime (315360001 s) is more than 10 years; kept as 10 years")
+    }
+
     // MARK: - Strict JSON
 
     /// RFC 8259 allows no trailing comma (JSONSerialization took one), no number beyond a double, no lone surrogate

@@ -54,6 +54,12 @@ struct UnreadableRowTests {
         #expect(list.isEmpty)
         #expect(unreadable.map(\.id) == ["acme-alice"])
         #expect(unreadable.first?.problem.contains("connection acme-alice has a negative failure count (-3)") == true)
+        // One at the top of the range overflowed at the next failure, crashing the refresher at every start.
+        try damage("acme-alice", in: store, "failures = 9223372036854775807")
+        let (_, huge) = try store.connectionList()
+        #expect(
+            huge.first?.problem.contains("a failure count of 9223372036854775807, more than tokentop ever counts")
+                == true)
     }
 
     /// Importing the credential again repairs its row, as the message advises, also when tokentop renewed its

@@ -71,8 +71,9 @@ public enum TokenResponseParser {
             grant.unusableExpiry = unusable
             if let expiresIn, expiresIn > maximumLifetime {
                 // A provider's mistake would leave the token unrenewed for ten years without a word.
-                grant.shortenedExpiry =
-                    "the answer's lifetime (\(format(expiresIn)) s) is more than 10 years; kept as 10 years"
+                // Whole seconds while they fit: 3.1536e+08 read as exactly ten years.
+                let seconds = expiresIn < 1e15 ? String(Int64(expiresIn)) : format(expiresIn)
+                grant.shortenedExpiry = "the answer's lifetime (\(seconds) s) is more than 10 years; kept as 10 years"
             }
             grant.signedInUser = string(fields["id_token"]).flatMap(SignedInUser.read)
             return .success(grant)

@@ -54,6 +54,9 @@ extension RefreshActor {
             return .blocked(reason: "\(child.id) names no parent to take a token from; import it again", retryAt: nil)
         }
         var refreshedParent = false
+        // When the child's refresh asked for the parent's: a refresh of it that another process stores after this
+        // answers the ask, and is adopted rather than followed by one more (a second rotation at the provider).
+        let askedAt = clock.now()
         // Since when an operator's refresh has waited for another process's refresh of the parent.
         var waitingSince: Date?
         while true {
@@ -86,7 +89,7 @@ extension RefreshActor {
             }
             // The parent's token is expired or due: renew it first, as its own refresh (lease, history, events).
             inFlight.insert(parentID)
-            let attempt = await performRefresh(parentID, requestedAt: asked ? now : nil)
+            let attempt = await performRefresh(parentID, requestedAt: asked ? askedAt : nil)
             refreshedParent = true
             if case .busyElsewhere = attempt {
                 // An operator's refresh waits for the other process's result, as `refreshNow` waits for a busy
@@ -99,9 +102,12 @@ extension RefreshActor {
                     refreshedParent = false
                     continue
                 }
-                return .blocked(
-                    reason: "parent \(parentID) is being refreshed by another process; waiting for it",
-                    retryAt: clock.now().addingTimeInterval(2))
+                let reason =
+                    asked
+                    ? "parent \(parentID) is being refreshed by another process, which did not store its result "
+                        + "within \(Countdown.format(seconds: leaseDuration - 15)); refresh again once it has"
+                    : "parent \(parentID) is being refreshed by another process; waiting for it"
+                return .blocked(reason: reason, retryAt: clock.now().addingTimeInterval(2))
             }
         }
     }

@@ -25,8 +25,15 @@ enum KeyFile {
                 // store made meanwhile would be left behind.
                 throw StoreError(
                     .badKey,
-                    "the key file \(path) is a symbolic link to \(target), which does not exist; point it at the key "
-                        + "file, or remove it to have a new key made there", path: path)
+                    "the key file \(path) is a symbolic link to \(target), which leads to no file; point it at the "
+                        + "key file, or remove it to have a new key made there", path: path)
+            }
+            let directory = Paths.folder(of: path)
+            if code == ENOENT, let target = danglingLink(directory) {
+                throw StoreError(
+                    .badKey,
+                    "the key file's directory \(directory) is a symbolic link to \(target), which leads to no "
+                        + "directory; point it at one, or remove it to have one made there", path: path)
             }
             if code == ENOENT { return nil }
             throw StoreError(
@@ -73,10 +80,11 @@ enum KeyFile {
         return try SecretBox.decodeKey(text, origin: "the key file \(path)", path: path)
     }
 
-    /// Where the symbolic link at `path` points, when `path` is one and its target does not exist.
+    /// Where the symbolic link at `path` points, when `path` is one and it leads to nothing (its target, or the
+    /// target's target, does not exist).
     private static func danglingLink(_ path: String) -> String? {
         var info = stat()
-        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { return nil }
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK, stat(path, &info) != 0 else { return nil }
         return (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "a missing file"
     }
 

@@ -289,6 +289,9 @@ extension Store {
             do {
                 refreshToken = try unseal(sealed, context: Self.refreshTokenContext(id))
             } catch let error as StoreError {
+                // A rekey by another process since this one opened the store, said as such rather than as a key
+                // that may be wrong.
+                do { try checkKeyUnchanged() } catch let changed as StoreError { return .failure(changed) }
                 return .failure(error)
             }
         }

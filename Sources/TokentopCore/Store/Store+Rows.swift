@@ -118,6 +118,9 @@ extension Store {
         var errors: [String: ProviderError] = [:]
     }
 
+    /// The most failures a connection's count may hold: a request a second would take 68 years to reach it.
+    static let maximumFailures = Int(Int32.max)
+
     /// A connection from a row; `cache` saves decoding the same list or error again for each of many rows.
     func connection(from row: SQLRow, cache: inout RowCache) throws -> Connection {
         let id = row.string(0) ?? ""
@@ -133,8 +136,12 @@ extension Store {
             }
         }
         let failures = row.int(12)
-        // Counted up from 0 by tokentop; a negative count showed as the connection's failures, its status healthy.
+        // Counted up from 0 by tokentop, one a request: a negative count showed as the connection's failures, its
+        // status healthy; one near Int.max overflowed at the next failure and crashed the refresher at each start.
         guard failures >= 0 else { throw damaged("connection \(id) has a negative failure count (\(failures))") }
+        guard failures <= Self.maximumFailures else {
+            throw damaged("connection \(id) has a failure count of \(failures), more than tokentop ever counts")
+        }
         return Connection(
             id: id, integrationID: row.string(1) ?? "",
             scope: try value(row.string(2), IdentityScope.self, { "scope of connection \(id)" }),
