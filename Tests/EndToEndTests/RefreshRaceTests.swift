@@ -43,6 +43,19 @@ struct RefreshRaceTests {
         return refresh
     }
 
+    /// Imports slow-1, starts `tokentop refresh slow-1` held by the provider, then the same import again, which
+    /// waits for that refresh; the refresh, the import, and the file its standard error goes to.
+    static func importAgainBehindHeldRefresh(
+        _ server: Server, _ sandbox: Sandbox
+    ) async throws -> (refresh: Task<Binary.Run, any Error>, importing: Binary.Background, errors: String) {
+        let env = sandbox.environment
+        let file = try importFile(server, sandbox)
+        #expect(try Binary.run(["import", file], environment: env).status == 0)
+        let refresh = try await startHeldRefresh(server, env: env)
+        let errors = sandbox.root.appendingPathComponent("import.err").path
+        return (refresh, try Binary.start(["import", file], environment: env, stderr: errors), errors)
+    }
+
     /// Waits until `process` says on standard error (written to `file`) that it waits, or has ended, or 20 s
     /// passed: the held request must be answered within its 30 s HTTP time limit, and on a machine loaded by the
     /// whole suite the other process may not have started yet. What the tests assert holds either way.
@@ -76,11 +89,7 @@ struct RefreshRaceTests {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let env = sandbox.environment
-        let file = try Self.importFile(server, sandbox)
-        #expect(try Binary.run(["import", file], environment: env).status == 0)
-        let refresh = try await Self.startHeldRefresh(server, env: env)
-        let errors = sandbox.root.appendingPathComponent("import.err").path
-        let again = try Binary.start(["import", file], environment: env, stderr: errors)
+        let (refresh, again, errors) = try await Self.importAgainBehindHeldRefresh(server, sandbox)
         defer { again.kill() }
         try await Self.waitForWaitingNote(again, file: errors)
         _ = try Self.get(server, "/release")
@@ -133,11 +142,7 @@ struct RefreshRaceTests {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let env = sandbox.environment
-        let file = try Self.importFile(server, sandbox)
-        #expect(try Binary.run(["import", file], environment: env).status == 0)
-        let refresh = try await Self.startHeldRefresh(server, env: env)
-        let errors = sandbox.root.appendingPathComponent("import.err").path
-        let importing = try Binary.start(["import", file], environment: env, stderr: errors)
+        let (refresh, importing, errors) = try await Self.importAgainBehindHeldRefresh(server, sandbox)
         defer { importing.kill() }
         // Interrupted before it waits (a loaded machine), it ends the same way.
         try await Self.waitForWaitingNote(importing, file: errors)

@@ -120,6 +120,37 @@ struct RekeyTests {
 
 /// Rekey must not pull the key from under a running refresher.
 struct RekeyWhileRunningTests {
+    /// Imports `slow-1`, renewed at the server's `token` path and revoked at its `revocation` path.
+    static func importSlow(
+        _ server: HostileProviderTests.Server, _ sandbox: Sandbox, token: String, revocation: String? = nil
+    ) throws {
+        let revocationURL = revocation.map { "\"revocation_url\": \"\(server.url($0))\"," } ?? ""
+        let file = try sandbox.write(
+            "slow.json",
+            """
+            {"integrations": [{"id": "slow", "provider": "slow", "token_url": "\(server.url(token))", \(revocationURL)
+              "client_id": "fake-client", "client_secret": "fake-client-secret-0001"}],
+             "connections": [{"id": "slow-1", "integration": "slow", "scope": "user", "subject": "u@example.com",
+              "access_token": "fake-at-0", "refresh_token": "fake-rt-original", "expires_in": 3600}]}
+            """)
+        #expect(try Binary.run(["import", file], environment: sandbox.environment).status == 0)
+    }
+
+    /// Waits up to 60 s until the server's answer to GET `path` is `ready`: a debug build under the whole suite's
+    /// load may take many seconds to send its request. Whether it came.
+    static func waitFor(
+        _ server: HostileProviderTests.Server, _ path: String, _ ready: (String) -> Bool
+    ) async throws -> Bool {
+        let url = server.url(path)
+        let deadline = Date().addingTimeInterval(60)
+        while true {
+            if ready((try? String(contentsOf: url, encoding: .utf8)) ?? "") { return true }
+            // Looked at once more after the deadline: this task may be resumed only after it.
+            guard Date() < deadline else { return false }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
     @Test func rekeyRefusesWhileADaemonRuns() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
@@ -148,27 +179,13 @@ struct RekeyWhileRunningTests {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let env = sandbox.environment
-        let file = try sandbox.write(
-            "slow.json",
-            """
-            {"integrations": [{"id": "slow", "provider": "slow",
-              "token_url": "\(server.url("/slow-rotate?held"))",
-              "client_id": "fake-client", "client_secret": "fake-client-secret-0001"}],
-             "connections": [{"id": "slow-1", "integration": "slow", "scope": "user", "subject": "u@example.com",
-              "access_token": "fake-at-0", "refresh_token": "fake-rt-original", "expires_in": 3600}]}
-            """)
-        #expect(try Binary.run(["import", file], environment: env).status == 0)
+        try Self.importSlow(server, sandbox, token: "/slow-rotate?held")
         let errors = sandbox.root.appendingPathComponent("refresh.err").path
         let refresh = try Binary.start(["refresh", "slow-1"], environment: env, stderr: errors)
         defer { refresh.kill() }
         // The provider rotates at once and answers only once released: rekey now, while the answer is on its way.
-        // A debug build under the whole suite's load may take many seconds to send it, and rekey many to start.
-        let issued = server.url("/issued")
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, (try? String(contentsOf: issued, encoding: .utf8)) != "1" {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        try #require((try? String(contentsOf: issued, encoding: .utf8)) == "1", "the refresh never reached the server")
+        let reached = try await Self.waitFor(server, "/issued") { $0 == "1" }
+        try #require(reached, "the refresh never reached the server")
         let refused = try Binary.run(["rekey"], environment: env)
         #expect(refused.status == 1, "rekey ran under the refresh: \(refused.stdout)")
         #expect(refused.stderr.contains(":\(refresh.process.processIdentifier):refresh-"), "\(refused.stderr)")
@@ -193,26 +210,12 @@ struct RekeyWhileRunningTests {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let env = sandbox.environment
-        let file = try sandbox.write(
-            "slow.json",
-            """
-            {"integrations": [{"id": "slow", "provider": "slow", "token_url": "\(server.url("/token"))",
-              "revocation_url": "\(server.url("/revoke?held"))",
-              "client_id": "fake-client", "client_secret": "fake-client-secret-0001"}],
-             "connections": [{"id": "slow-1", "integration": "slow", "scope": "user", "subject": "u@example.com",
-              "access_token": "fake-at-0", "refresh_token": "fake-rt-original", "expires_in": 3600}]}
-            """)
-        #expect(try Binary.run(["import", file], environment: env).status == 0)
+        try Self.importSlow(server, sandbox, token: "/token", revocation: "/revoke?held")
         let errors = sandbox.root.appendingPathComponent("revoke.err").path
         let revoke = try Binary.start(["revoke", "slow-1"], environment: env, stderr: errors)
         defer { revoke.kill() }
         // The provider records the token at once and answers only once released.
-        let revoked = server.url("/revoked")
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, ((try? String(contentsOf: revoked, encoding: .utf8)) ?? "").isEmpty {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let reached = !((try? String(contentsOf: revoked, encoding: .utf8)) ?? "").isEmpty
+        let reached = try await Self.waitFor(server, "/revoked") { !$0.isEmpty }
         try #require(reached, "the revocation never reached the server")
         let refused = try Binary.run(["rekey"], environment: env)
         #expect(refused.status == 1, "rekey ran under the revocation: \(refused.stdout)")

@@ -349,7 +349,9 @@ final class SQLiteDatabase: SQLDatabase {
                     + (busyTimeoutMilliseconds % 1_000 == 0
                         ? "\(busyTimeoutMilliseconds / 1_000) seconds" : "\(busyTimeoutMilliseconds) ms")
                     + "; check whether "
-                    + "another tokentop (for example `tokentop daemon`) is stuck, then retry; nothing was changed",
+                    + "another tokentop (for example `tokentop daemon`) is stuck, then retry; nothing was changed"
+                    // Which of SQLite's busy answers, for a report: some come at once, without the wait.
+                    + (result == SQLITE_BUSY || result == SQLITE_LOCKED ? "" : " (SQLite result \(code))"),
                 path: path, sqliteResult: code)
         case SQLITE_INTERRUPT:
             return StoreError(.interrupted, "interrupted; nothing was written", path: path, sqliteResult: code)

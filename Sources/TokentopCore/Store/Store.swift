@@ -76,6 +76,28 @@ public final class Store: @unchecked Sendable {
     static func open(
         path: String, secrets: SecretBox, create: Bool, createDirectory: Bool = true, busyTimeoutMilliseconds: Int32
     ) throws -> Store {
+        let started = ContinuousClock.now
+        while true {
+            do {
+                return try openOnce(
+                    path: path, secrets: secrets, create: create, createDirectory: createDirectory,
+                    busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+            } catch let error as StoreError
+                where error.code == .busy && !isPostgres(path)
+                && started.duration(to: .now) < .milliseconds(Int(busyTimeoutMilliseconds))
+            {
+                // SQLite answers some lock conflicts at once instead of waiting (where waiting could deadlock, or
+                // while another connection recovers the log): imports started together into a new store met one
+                // within 0.2 s under CI's load, "locked for more than 5 seconds". Opening again settles it; a lock
+                // held longer still fails once the busy timeout has passed.
+                usleep(50_000)
+            }
+        }
+    }
+
+    private static func openOnce(
+        path: String, secrets: SecretBox, create: Bool, createDirectory: Bool, busyTimeoutMilliseconds: Int32
+    ) throws -> Store {
         let database = try openDatabase(
             path, create: create, createDirectory: createDirectory, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         if database.dialect.isPostgres, !create, try database.schemaVersion() == 0 {
