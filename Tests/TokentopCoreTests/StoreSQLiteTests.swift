@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import Synchronization
 import Testing
 
 @testable import TokentopCore
@@ -17,6 +18,36 @@ import Testing
         #expect(error.code == .notADatabase)
         #expect(error.message.hasPrefix("\(path) is not a tokentop database, or it is damaged"))
         #expect(error.message.contains("--db"))
+    }
+
+    /// SQLite answers a switch to write-ahead logging of a new, empty file with SQLITE_BUSY at once, without waiting,
+    /// while another connection makes the same switch: stores opened together at their creation (first imports
+    /// started together) failed as "locked for more than 5 seconds" within a millisecond. They open, all of them.
+    @Test func storesOpenedTogetherAtTheirCreationAllOpen() throws {
+        let directory = try StoreTemporaryDirectory()
+        let failures = Mutex<[String]>([])
+        let threads = 3
+        for round in 0..<60 {
+            let path = directory.file("new-\(round).sqlite3")
+            // Threads of their own, each waiting at the gate until all are there, so that they open together.
+            let arrived = Atomic<Int>(0)
+            let done = DispatchGroup()
+            for _ in 0..<threads {
+                done.enter()
+                Thread.detachNewThread {
+                    arrived.add(1, ordering: .sequentiallyConsistent)
+                    while arrived.load(ordering: .sequentiallyConsistent) < threads { sched_yield() }
+                    do {
+                        _ = try Store.open(path: path, secrets: SecretBox(key: StoreFixtures.key))
+                    } catch {
+                        failures.withLock { $0.append("round \(round): \(error)") }
+                    }
+                    done.leave()
+                }
+            }
+            done.wait()
+        }
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 }.prefix(3))")
     }
 
     @Test func aDirectoryInPlaceOfTheFileCannotBeOpened() throws {
