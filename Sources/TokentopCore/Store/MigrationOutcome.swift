@@ -22,10 +22,12 @@ extension Store {
     /// - Parameter createDirectory: whether a missing directory of a new SQLite store is created (the default
     ///   location), or named as missing (a path the user gave).
     public static func migrate(path: String, createDirectory: Bool = true) throws -> MigrationOutcome {
-        let database = try openDatabase(path, create: true, createDirectory: createDirectory)
-        // What this process applied, not what it saw before: another one may have migrated meanwhile.
-        let applied = try Schema.migrate(database)
-        let now = try database.schemaVersion()
-        return MigrationOutcome(location: database.location, from: applied.first.map { $0 - 1 } ?? now, to: now)
+        try retryingImmediateBusy(path) {
+            let database = try openDatabase(path, create: true, createDirectory: createDirectory)
+            // What this process applied, not what it saw before: another one may have migrated meanwhile.
+            let applied = try Schema.migrate(database)
+            let now = try database.schemaVersion()
+            return MigrationOutcome(location: database.location, from: applied.first.map { $0 - 1 } ?? now, to: now)
+        }
     }
 }

@@ -76,20 +76,30 @@ public final class Store: @unchecked Sendable {
     static func open(
         path: String, secrets: SecretBox, create: Bool, createDirectory: Bool = true, busyTimeoutMilliseconds: Int32
     ) throws -> Store {
+        try retryingImmediateBusy(path, busyTimeoutMilliseconds: busyTimeoutMilliseconds) {
+            try openOnce(
+                path: path, secrets: secrets, create: create, createDirectory: createDirectory,
+                busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        }
+    }
+
+    /// Runs `body`, which opens the SQLite store at `path`, again while it fails as busy within the busy timeout.
+    ///
+    /// SQLite answers the switch of a new, empty file to write-ahead logging with SQLITE_BUSY at once, without
+    /// waiting, while another connection makes the same switch: imports started together into a new store failed
+    /// within 0.2 s as "locked for more than 5 seconds". Opening again settles it; a lock held longer still fails
+    /// once the busy timeout has passed. A PostgreSQL store waits in the server instead.
+    static func retryingImmediateBusy<T>(
+        _ path: String, busyTimeoutMilliseconds: Int32 = 5_000, _ body: () throws -> T
+    ) throws -> T {
         let started = ContinuousClock.now
         while true {
             do {
-                return try openOnce(
-                    path: path, secrets: secrets, create: create, createDirectory: createDirectory,
-                    busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+                return try body()
             } catch let error as StoreError
                 where error.code == .busy && !isPostgres(path)
                 && started.duration(to: .now) < .milliseconds(Int(busyTimeoutMilliseconds))
             {
-                // SQLite answers some lock conflicts at once instead of waiting (where waiting could deadlock, or
-                // while another connection recovers the log): imports started together into a new store met one
-                // within 0.2 s under CI's load, "locked for more than 5 seconds". Opening again settles it; a lock
-                // held longer still fails once the busy timeout has passed.
                 usleep(50_000)
             }
         }
