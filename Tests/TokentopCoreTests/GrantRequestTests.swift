@@ -174,6 +174,22 @@ struct GrantRequestTests {
         #expect(second.claims["jti"] as? String != jwt.claims["jti"] as? String)
     }
 
+    /// A provider that quotes the client assertion back in its error: the assertion, valid for minutes, is not kept.
+    @Test func aClientAssertionQuotedBackIsNotKept() async throws {
+        let okta = Integration(
+            id: "okta-service", provider: "okta", tokenURL: URL(string: "https://fake.okta.example/oauth2/v1/token")!,
+            clientID: "fake-client-id-0004", clientAuth: .privateKeyJWT, secretKind: .privateKey)
+        let transport = EchoingTransport()
+        let client = OAuthClient(transport: transport, clock: TestClock(now))
+        let result = await client.clientCredentials(
+            integration: okta, clientSecret: Secret(TestKey.shared(.p256).privatePEM(.pkcs8)))
+        guard case .failure(let error) = result else { throw Unexpected.success }
+        let assertion = try #require(transport.lastAssertion)
+        #expect(error.error == "invalid_client")
+        #expect(!(error.errorDescription ?? "").contains(assertion), "\(error.errorDescription ?? "")")
+        #expect(!"\(error)".contains(assertion))
+    }
+
     /// A key integration that names a secret method (imported before the import refused it) never sends the key as
     /// the client secret; one that names private_key_jwt without a key says so.
     @Test(arguments: [ClientAuthMethod.clientSecretBasic, .clientSecretPost])
@@ -516,6 +532,20 @@ final class CannedTransport: HTTPTransport {
     func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         sent.withLock { $0.append(request) }
         return try answer.get()
+    }
+}
+
+/// Answers every request 400 `invalid_client`, quoting the client assertion it was sent.
+final class EchoingTransport: HTTPTransport {
+    private let assertion = Mutex<String?>(nil)
+
+    var lastAssertion: String? { assertion.withLock { $0 } }
+
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let sent = FormEncoding.decode(request.body)["client_assertion"] ?? ""
+        assertion.withLock { $0 = sent }
+        let body = #"{"error":"invalid_client","error_description":"assertion "# + sent + #" is not trusted"}"#
+        return HTTPResponse(status: 400, headers: ["content-type": "application/json"], body: Data(body.utf8))
     }
 }
 

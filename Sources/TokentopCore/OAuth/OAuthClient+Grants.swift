@@ -358,7 +358,9 @@ extension OAuthClient {
         switch await send(request) {
         case .failure(let error): return .failure(error)
         case .success(let response):
-            return TokenResponseParser.parse(response, now: clock.now()).mapError { $0.redacting(sent) }
+            return TokenResponseParser.parse(response, now: clock.now()).mapError {
+                $0.redacting(sent + [Self.clientAssertion(in: request)])
+            }
         }
     }
 }

@@ -55,7 +55,7 @@ public struct OAuthClient: Sendable {
             // RFC 7009 §2.2: 200 also for a token that was already invalid; 503 means try later.
             if response.status == 200 { return .success(()) }
             if case .failure(let error) = TokenResponseParser.parse(response, now: clock.now()) {
-                return .failure(error.redacting([token, clientSecret]))
+                return .failure(error.redacting([token, clientSecret, Self.clientAssertion(in: request)]))
             }
             return .failure(ProviderError(kind: .malformed, error: "unexpected_status", status: response.status))
         }
@@ -81,7 +81,7 @@ public struct OAuthClient: Sendable {
             ]
             let sent = fields.filter { secretFields.contains($0.0) }.map { Secret($0.1) }
             return TokenResponseParser.parse(response, now: clock.now()).mapError {
-                $0.redacting(sent + [clientSecret])
+                $0.redacting(sent + [clientSecret, Self.clientAssertion(in: request)])
             }
         }
     }
@@ -121,6 +121,14 @@ public struct OAuthClient: Sendable {
             fields.append(("client_id", integration.clientID))
         }
         return HTTPRequest(method: "POST", url: url, headers: headers, body: FormEncoding.encode(fields))
+    }
+
+    /// The client assertion `request` carries, if any: valid for minutes, so never kept from an answer that quotes
+    /// it. The body is read only for an assertion's request, not on every refresh.
+    static func clientAssertion(in request: HTTPRequest) -> Secret? {
+        guard request.body.count > 0, String(decoding: request.body, as: UTF8.self).contains("client_assertion=")
+        else { return nil }
+        return FormEncoding.decode(request.body)["client_assertion"].map(Secret.init)
     }
 
     /// `client_assertion_type` of a JWT that authenticates the client (RFC 7523 §2.2).

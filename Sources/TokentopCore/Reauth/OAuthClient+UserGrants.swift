@@ -39,7 +39,9 @@ extension OAuthClient {
         switch await send(request) {
         case .failure(let error): return .failure(error)
         case .success(let response):
-            return DeviceAuthorization.parse(response, now: clock.now()).mapError { $0.redacting([clientSecret]) }
+            return DeviceAuthorization.parse(response, now: clock.now()).mapError {
+                $0.redacting([clientSecret, Self.clientAssertion(in: request)])
+            }
         }
     }
 
