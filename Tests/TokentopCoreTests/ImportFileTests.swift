@@ -223,6 +223,12 @@ import Testing
 
     static let badFiles: [BadFile] = [
         BadFile(
+            text: #"{"fromat": "tokentop-export", "version": 1, "tables": {}}"#,
+            expected: """
+                bad.json: format: missing; this looks like a file written by `tokentop export` (it has "tables"), \
+                which starts with "format": "tokentop-export"; this one lacks it or misspells it
+                """),
+        BadFile(
             text: "{\"connections\": [],}",
             expected: """
                 bad.json: not valid JSON: line 1, column 20: expected a key in double quotes after ',' (JSON allows no \

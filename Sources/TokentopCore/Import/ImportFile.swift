@@ -77,6 +77,14 @@ public enum ImportFile {
                     + root.kindName)
         }
         let reader = ImportFieldReader(object: top, file: source, entry: nil)
+        if top["tables"] != nil, top["integrations"] == nil, top["connections"] == nil {
+            // An export whose "format" key was lost or misspelt: read as an import file, it was refused for keys
+            // that are all an export's.
+            throw ImportError(
+                file: source, field: "format",
+                problem: "missing; this looks like a file written by `tokentop export` (it has \"tables\"), which "
+                    + "starts with \"format\": \"\(StoreExport.format)\"; this one lacks it or misspells it")
+        }
         try reader.rejectUnknownKeys(topKeys)
         let integrationValues = try entries(reader, "integrations")
         let connectionValues = try entries(reader, "connections")
