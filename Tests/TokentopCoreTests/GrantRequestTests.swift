@@ -174,6 +174,26 @@ struct GrantRequestTests {
         #expect(second.claims["jti"] as? String != jwt.claims["jti"] as? String)
     }
 
+    /// A JWT bearer grant of a private_key_jwt integration carries the grant's assertion and the client's, both
+    /// signed with the one key (it failed as "no private key" when the refresher passed none).
+    @Test func aJWTBearerGrantAlsoAuthenticatesTheClientWithPrivateKeyJWT() throws {
+        let generated = TestKey.shared(.rsa2048)
+        let integration = Integration(
+            id: "svc", provider: "acme", tokenURL: URL(string: "https://acme.example/token")!,
+            clientID: "fake-client-id-0007", clientAuth: .privateKeyJWT, secretKind: .privateKey)
+        let pem = Secret(generated.privatePEM(.pkcs8))
+        let request = try client.jwtBearerRequest(
+            integration: integration, key: try SigningKey(pem: pem.value), issuer: "fake-client-id-0007",
+            subject: "bob@example.com", clientSecret: pem, now: now)
+        let fields = FormEncoding.decode(request.body)
+        #expect(
+            Set(fields.keys)
+                == ["grant_type", "assertion", "client_id", "client_assertion_type", "client_assertion"])
+        let clientJWT = try DecodedJWT(try #require(fields["client_assertion"]))
+        #expect(clientJWT.claims["sub"] as? String == "fake-client-id-0007")
+        #expect(generated.verify(jwsSignature: clientJWT.signature, message: clientJWT.signingInput))
+    }
+
     /// A provider that quotes the client assertion back in its error: the assertion, valid for minutes, is not kept.
     @Test func aClientAssertionQuotedBackIsNotKept() async throws {
         let okta = Integration(

@@ -242,6 +242,19 @@ struct SigningKeyTests {
         #expect(error.message.hasSuffix("); download or export the key again"))
     }
 
+    /// One base64 character changed inside the modulus: the PEM still decodes, but the key's parts no longer fit
+    /// together, and everything it signed failed at the provider.
+    @Test func aKeyWhosePartsDoNotFitIsMalformed() throws {
+        var lines = TestKey.shared(.rsa2048).privatePEM(.traditional).split(separator: "\n").map(String.init)
+        var line = Array(lines[3])
+        line[10] = line[10] == "A" ? "B" : "A"
+        lines[3] = String(line)
+        let error = try loadError(lines.joined(separator: "\n") + "\n")
+        #expect(error.code == .malformed)
+        #expect(error.message.contains("the key's parts do not fit together (OpenSSL: "), "\(error.message)")
+        #expect(error.message.hasSuffix("so nothing it signs could be verified; download or export the key again"))
+    }
+
     @Test func keyCutShortIsMalformed() throws {
         let pem = TestKey.shared(.rsa2048).privatePEM(.pkcs8)
         let error = try loadError(String(pem.prefix(pem.count / 2)))

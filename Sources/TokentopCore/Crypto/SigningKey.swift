@@ -113,8 +113,18 @@ public final class SigningKey: @unchecked Sendable, CustomStringConvertible, Cus
                     + "(OpenSSL: \(OpenSSLErrorQueue.drain())); "
                     + "download or export the key again")
         }
-        do {
+        do throws(SigningKeyError) {
             let (algorithm, keyType, bits) = try check(pkey, algorithm: algorithm, fail: fail)
+            // A key with one character changed in its PEM may still decode, and sign what nobody can verify.
+            let context = EVP_PKEY_CTX_new(pkey, nil)
+            defer { EVP_PKEY_CTX_free(context) }
+            OpenSSLErrorQueue.clear()
+            guard let context, EVP_PKEY_pairwise_check(context) == 1 else {
+                throw fail(
+                    .malformed,
+                    "the key's parts do not fit together (OpenSSL: \(OpenSSLErrorQueue.drain())), so nothing it "
+                        + "signs could be verified; download or export the key again")
+            }
             let fingerprint = try publicKeyFingerprint(pkey, fail: fail)
             return Loaded(pkey: pkey, algorithm: algorithm, keyType: keyType, bits: bits, fingerprint: fingerprint)
         } catch {

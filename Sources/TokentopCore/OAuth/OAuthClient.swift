@@ -1,5 +1,6 @@
 import CCrypto
 import Foundation
+import Synchronization
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -148,12 +149,7 @@ public struct OAuthClient: Sendable {
                 errorDescription: "integration \(integration.id) authenticates with private_key_jwt but holds no "
                     + "private key; import it with private_key_file")
         }
-        let key: SigningKey
-        do {
-            key = try SigningKey(pem: pem.value, label: "the private key of integration \(integration.id)")
-        } catch {
-            throw ProviderError(kind: .configuration, error: "invalid_signing_key", errorDescription: error.message)
-        }
+        let key = try Self.assertionKey(pem, integration: integration)
         var nonce = [UInt8](repeating: 0, count: 16)
         guard RAND_bytes(&nonce, Int32(nonce.count)) == 1 else {
             throw ProviderError(
@@ -167,6 +163,21 @@ public struct OAuthClient: Sendable {
             ("iat", .integer(issuedAt)), ("exp", .integer(issuedAt + Self.clientAssertionLifetime)),
         ]
         return try Self.signAssertion(claims, key: key, keyID: nil)
+    }
+
+    /// Keys read for client assertions, by a digest of their PEM: read and checked once, not at every request.
+    private static let assertionKeys = Mutex<[String: SigningKey]>([:])
+
+    private static func assertionKey(_ pem: Secret, integration: Integration) throws(ProviderError) -> SigningKey {
+        let digest = SHA256Digest.hex(of: Data(pem.value.utf8))
+        if let key = assertionKeys.withLock({ $0[digest] }) { return key }
+        do {
+            let key = try SigningKey(pem: pem.value, label: "the private key of integration \(integration.id)")
+            assertionKeys.withLock { $0[digest] = key }
+            return key
+        } catch {
+            throw ProviderError(kind: .configuration, error: "invalid_signing_key", errorDescription: error.message)
+        }
     }
 
     /// Sends `request`; a request that got no answer becomes a transient ``ProviderError``.

@@ -299,9 +299,10 @@ struct ReauthFlow: Sendable {
                 + "written")
     }
 
-    /// The integration's client secret; a key integration signs instead and sends none.
+    /// The integration's client secret, or its private key when it signs a client assertion with it
+    /// (`private_key_jwt`); another key integration signs nothing here and sends none.
     private func clientSecret() throws(ReauthFailure) -> Secret? {
-        guard integration.secretKind == .clientSecret else { return nil }
+        guard integration.secretKind == .clientSecret || integration.clientAuth == .privateKeyJWT else { return nil }
         do {
             return try store.integrationSecret(id: integration.id)
         } catch {

@@ -773,10 +773,11 @@ actor RefreshActor {
                 case .failure(let error): result = .failure(error)
                 case .success(let key) where connection.grant == .jwtBearer:
                     // Google domain-wide delegation: the service account (client id) acts as the subject.
+                    // The key also authenticates the client when the integration says private_key_jwt.
                     result = await client.jwtBearer(
                         integration: integration, key: key, issuer: integration.clientID, subject: connection.subject,
                         scopes: integration.scopes.isEmpty ? connection.grantedScopes : integration.scopes,
-                        now: clock.now())
+                        clientSecret: secret, now: clock.now())
                 case .success(let key):
                     result = await client.githubAppInstallationToken(
                         appID: integration.clientID, installationID: connection.subject, key: key,
