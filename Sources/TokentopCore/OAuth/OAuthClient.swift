@@ -98,8 +98,10 @@ public struct OAuthClient: Sendable {
         var headers: [(name: String, value: String)] = [
             ("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json"),
         ]
-        let holdsKey = integration.secretKind == .privateKey || clientSecret?.value.contains("PRIVATE KEY-----") == true
-        if holdsKey, integration.clientAuth == .clientSecretBasic || integration.clientAuth == .clientSecretPost {
+        let sendsSecret = integration.clientAuth == .clientSecretBasic || integration.clientAuth == .clientSecretPost
+        if sendsSecret,
+            integration.secretKind == .privateKey || clientSecret?.value.contains("PRIVATE KEY-----") == true
+        {
             // An import before this check let a key integration name a secret method: its PEM went out as the
             // client secret.
             throw ProviderError(

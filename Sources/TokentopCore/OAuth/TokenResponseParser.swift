@@ -263,7 +263,8 @@ public enum TokenResponseParser {
     }
 
     /// The token's lifetime from `expires_in`, else from `expires_at`, as the answer gave it (``parse(_:now:)``
-    /// shortens it to ``maximumLifetime``); and, when the answer carried an expiry that is no lifetime (0, negative, not a number, a time already past), why it was not used.
+    /// shortens it to ``maximumLifetime``); and, when the answer carried an expiry that is no lifetime (0, negative,
+    /// not a number, a time already past), why it was not used.
     ///
     /// A positive lifetime, however short, is kept as the provider said; 0 and negative values are not lifetimes
     /// (some providers send 0 for "does not expire"), so the caller assumes one, as for an answer without expiry.

@@ -40,7 +40,8 @@ struct KeyBinding {
             keys: [.character("s")], label: "s", action: .cycleSort,
             summary: "sort within each scope: " + SortOrder.allCases.map(\.rawValue).joined(separator: " → ")),
         KeyBinding(
-            keys: [.character(" ")], label: "space", action: .toggleMark, summary: "mark or unmark the row, and step down"),
+            keys: [.character(" ")], label: "space", action: .toggleMark,
+            summary: "mark or unmark the row, and step down"),
         KeyBinding(
             keys: [.character("u")], label: "u", action: .unmarkAll,
             summary: "unmark every row (marks stay through filters and scopes)"),
