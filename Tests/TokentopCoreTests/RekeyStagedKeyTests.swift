@@ -11,17 +11,23 @@ import TokentopTestSupport
 struct RekeyStagedKeyTests {
     let now = Date(timeIntervalSince1970: 1_800_000_000)
 
+    /// A new store at `path`, under the key file of `environment`, holding one integration whose client secret is
+    /// `secret`.
+    func makeStore(_ path: String, environment: [String: String], secret: String) throws {
+        let (store, _) = try Store.open(path: path, environment: environment, create: true, createKey: true)
+        let file = """
+            {"integrations": [{"id": "acme", "provider": "acme", "token_url": "https://acme.example/token",
+              "client_id": "c", "client_secret": "\(secret)"}]}
+            """
+        _ = try store.importBundle(try ImportFile.parse(Data(file.utf8), source: "test"), at: now)
+    }
+
     @Test func aStagedKeyALostRekeyLeftOpensItsStoreAndTheNextRekeyKeepsIt() throws {
         let directory = try temporaryDirectory()
         let environment = ["XDG_CONFIG_HOME": directory.appendingPathComponent("config").path]
         let paths = ["a", "b"].map { directory.appendingPathComponent("\($0).sqlite3").path }
         for (index, path) in paths.enumerated() {
-            let (store, _) = try Store.open(path: path, environment: environment, create: true, createKey: true)
-            let file = """
-                {"integrations": [{"id": "acme", "provider": "acme", "token_url": "https://acme.example/token",
-                  "client_id": "c", "client_secret": "fake-secret-000\(index)"}]}
-                """
-            _ = try store.importBundle(try ImportFile.parse(Data(file.utf8), source: "test"), at: now)
+            try makeStore(path, environment: environment, secret: "fake-secret-000\(index)")
         }
         // What the stopped rekey of a.sqlite3 did: stage a new key and seal the database under it, and no more.
         let keyPath = SecretBox.keyFilePath(environment: environment)
@@ -54,12 +60,7 @@ struct RekeyStagedKeyTests {
         let directory = try temporaryDirectory()
         let environment = ["XDG_CONFIG_HOME": directory.appendingPathComponent("config").path]
         let path = directory.appendingPathComponent("a.sqlite3").path
-        let (store, _) = try Store.open(path: path, environment: environment, create: true, createKey: true)
-        let file = """
-            {"integrations": [{"id": "acme", "provider": "acme", "token_url": "https://acme.example/token",
-              "client_id": "c", "client_secret": "fake-secret-0007"}]}
-            """
-        _ = try store.importBundle(try ImportFile.parse(Data(file.utf8), source: "test"), at: now)
+        try makeStore(path, environment: environment, secret: "fake-secret-0007")
         let keyPath = SecretBox.keyFilePath(environment: environment)
         let outcomes = Mutex<[Result<RekeyOutcome, StoreError>]>([])
         let done = DispatchGroup()

@@ -244,6 +244,17 @@ extension Store {
         return connection
     }
 
+    /// The stored refresh token of connection `id`, opened for its refresh. One another process's rekey sealed
+    /// since this store was opened is said as such (`keyChanged`), rather than as a key that may be wrong.
+    func openRefreshToken(_ sealed: [UInt8], of id: String) throws -> Secret {
+        do {
+            return try unseal(sealed, context: Self.refreshTokenContext(id))
+        } catch {
+            try checkKeyUnchanged()
+            throw error
+        }
+    }
+
     private static let outcomeAssignments = outcomeColumns.map { "\($0) = ?" }.joined(separator: ", ")
 
     // MARK: - Claims
@@ -287,11 +298,8 @@ extension Store {
         if connection.grant == .refreshToken, let sealed {
             // Opened before the lease is taken: a token that cannot be opened leaves no lease behind.
             do {
-                refreshToken = try unseal(sealed, context: Self.refreshTokenContext(id))
+                refreshToken = try openRefreshToken(sealed, of: id)
             } catch let error as StoreError {
-                // A rekey by another process since this one opened the store, said as such rather than as a key
-                // that may be wrong.
-                do { try checkKeyUnchanged() } catch let changed as StoreError { return .failure(changed) }
                 return .failure(error)
             }
         }

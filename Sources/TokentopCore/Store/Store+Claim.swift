@@ -33,16 +33,9 @@ extension Store {
                         guard let connection = try claimable(id) else { continue }
                         // Opened before the lease is taken: a token that cannot be opened fails the claim and
                         // leaves no lease behind.
-                        let refreshToken: Secret?
-                        do {
-                            refreshToken =
-                                connection.grant == .refreshToken
-                                ? try sealed.map { try unseal($0, context: Self.refreshTokenContext(id)) } : nil
-                        } catch {
-                            // Re-keyed by another process since this one opened the store: said as such.
-                            try checkKeyUnchanged()
-                            throw error
-                        }
+                        let refreshToken =
+                            connection.grant == .refreshToken
+                            ? try sealed.map { try openRefreshToken($0, of: id) } : nil
                         try database.execute(
                             "UPDATE connections SET lease_owner = ?, lease_until = ? WHERE id = ?",
                             [owner, until, id])
