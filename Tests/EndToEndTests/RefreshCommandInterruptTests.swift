@@ -61,12 +61,11 @@ struct RefreshCommandInterruptTests {
         let first = try LiveProcess(["refresh", "acme-alice"], environment: sandbox.environment)
         try await Self.waitForRequest(server, count: 1)
         let second = try LiveProcess(["refresh", "acme-alice"], environment: sandbox.environment)
-        try await Task.sleep(for: .milliseconds(800))
-        second.interrupt()
-        try await Task.sleep(for: .milliseconds(300))
-        second.interrupt()
+        let release = server.url("/release")
+        await second.interruptTwice(after: 0.8, again: 0.3, timeout: 10) {
+            _ = try? String(contentsOf: release, encoding: .utf8)
+        }
         let status = try await second.finish(timeout: 10)
-        _ = try String(contentsOf: server.url("/release"), encoding: .utf8)
         #expect(try await first.finish(timeout: 20) == 0, "\(first.stderr)")
         #expect(status == 130, "\(second.stderr)")
         let seen = try String(contentsOf: server.url("/seen"), encoding: .utf8)

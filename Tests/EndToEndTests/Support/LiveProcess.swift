@@ -87,6 +87,27 @@ final class LiveProcess {
         }
     }
 
+    /// Sends SIGINT after `first` seconds and again `second` seconds later, waits for the exit (up to `timeout`
+    /// seconds), then runs `then`: all on a thread of its own, so that a test's task the loaded pool resumes late
+    /// cannot stretch the steps (a held answer was released only after its request's 30 s time limit, CI).
+    func interruptTwice(
+        after first: Double, again second: Double, timeout: Double, then: @escaping @Sendable () -> Void
+    ) async {
+        let child = process
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                Thread.sleep(forTimeInterval: first)
+                child.interrupt()
+                Thread.sleep(forTimeInterval: second)
+                child.interrupt()
+                let deadline = Date().addingTimeInterval(timeout)
+                while child.isRunning, Date() < deadline { usleep(10_000) }
+                then()
+                continuation.resume()
+            }
+        }
+    }
+
     /// Waits for the exit (SIGKILL after `timeout`) and returns the status; nil when it had to be killed.
     func finish(timeout: Double = 30) async throws -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
