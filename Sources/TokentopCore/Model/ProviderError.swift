@@ -57,6 +57,10 @@ public struct ProviderError: Error, Codable, Sendable, Equatable {
     /// that of an earlier request in the same run of failures (see ``earlierAnswerLost``).
     var followsLostAnswer: Bool { answerMayBeLost || earlierAnswerLost == true }
 
+    /// Whether tokentop itself stopped the request before sending it: a configuration problem found here (no key, a
+    /// key that cannot sign, a private key where a secret belongs), never a provider's answer, which has a status.
+    var foundBeforeSending: Bool { kind == .configuration && status == nil }
+
     /// The longest `error` kept, in characters.
     static let errorLimit = 200
     /// The longest `errorDescription` and `bodyPrefix` kept, in characters.

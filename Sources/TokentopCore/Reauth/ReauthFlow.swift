@@ -78,6 +78,8 @@ struct ReauthFlow: Sendable {
         case .success(let answer): authorization = answer
         // Esc before the provider answered: the request was abandoned, not refused.
         case .failure where Task.isCancelled: throw Self.cancelled
+        case .failure(let error) where error.foundBeforeSending:
+            throw Self.notSent(error, integration: integration.id)
         case .failure(let error):
             throw ReauthFailure(
                 .provider,
@@ -310,8 +312,17 @@ struct ReauthFlow: Sendable {
         }
     }
 
+    /// A request this integration's configuration stopped before it left.
+    private static func notSent(_ error: ProviderError, integration id: String) -> ReauthFailure {
+        ReauthFailure(
+            .provider,
+            "integration \(id) cannot sign in as configured: \(error.summary); nothing was sent or stored",
+            providerError: error)
+    }
+
     /// A token endpoint's refusal, in words that say what to do.
     private func tokenFailure(_ error: ProviderError, refused what: String) -> ReauthFailure {
+        if error.foundBeforeSending { return Self.notSent(error, integration: integration.id) }
         let message: String
         switch error.kind {
         case .invalidGrant:

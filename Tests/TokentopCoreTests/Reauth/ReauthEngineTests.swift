@@ -13,7 +13,7 @@ import Testing
     /// - Parameter failure: the error of alice's last refresh instead, with no re-auth reason recorded.
     func makeEngine(
         _ provider: SignInProvider, device: Bool = false, authorizationURL: Bool = true, redirect: String? = nil,
-        readOnly: Bool = false, failure: ProviderError? = nil
+        readOnly: Bool = false, failure: ProviderError? = nil, edit: String? = nil
     ) throws -> Engine {
         let store = try Store.open(
             path: try temporaryDirectory().appendingPathComponent("t.sqlite3").path, secrets: .ephemeral())
@@ -45,6 +45,8 @@ import Testing
             error: failure ?? ProviderError(kind: .invalidGrant, error: "invalid_grant", status: 400), retryAt: nil,
             reauthReason: failure == nil ? "the provider refused the grant: invalid_grant (HTTP 400)" : nil,
             at: clock.now())
+        // What no import lets through, as a hand-edited or long-restored store may hold it.
+        if let edit { try store.locked { try store.database.execute(edit) } }
         return try Engine(
             store: store, transport: provider, timeSource: clock, user: "operator", readOnly: readOnly)
     }
@@ -422,6 +424,30 @@ import Testing
         let failure = try #require(failureOf(await engine.startReauth("alice").outcome()))
         #expect(failure.code == code)
         #expect(failure.message.hasPrefix(message))
+        try expectUnchanged(engine, tokens: before)
+    }
+
+    /// A sign-in its integration's configuration stops before any request leaves says so, in both flows, rather
+    /// than that an endpoint refused it.
+    @Test(arguments: [true, false]) func aSignInStoppedBeforeSendingSaysNothingWasSent(device: Bool) async throws {
+        let provider = SignInProvider()
+        // private_key_jwt with a client secret where the key belongs: no client assertion can be signed.
+        let engine = try makeEngine(
+            provider, device: device, authorizationURL: !device,
+            edit: "UPDATE integrations SET client_auth = 'private_key_jwt' WHERE id = 'signin'")
+        let before = try engine.store.tokenSecrets(connectionID: "alice")
+        let session = try engine.startReauth("alice")
+        if !device {
+            // The user signs in; the code's exchange is where the client must authenticate.
+            let step = try await browserStep(session)
+            _ = try await Browser.get(try provider.authorize(step.url).absoluteString)
+        }
+        let failure = try #require(failureOf(await session.outcome()))
+        #expect(failure.code == .provider)
+        #expect(failure.message.hasPrefix("integration signin cannot sign in as configured: "))
+        #expect(failure.message.contains("nothing was sent or stored"))
+        #expect(!failure.message.contains("refused"))
+        #expect(provider.requests.isEmpty)
         try expectUnchanged(engine, tokens: before)
     }
 
