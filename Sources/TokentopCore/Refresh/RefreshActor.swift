@@ -653,18 +653,16 @@ actor RefreshActor {
     /// Refreshes one connection under its lease.
     ///
     /// - Parameter requestedAt: when an operator asked for this refresh; nil for the actor's own schedule.
-    // FIXME: 6,000-16,000 refreshes/s at N = 100,000 on 2 cores, 0.045-0.10 of wrk's rate (issue 5 wants 0.15; wrk
-    // itself swings 67,000-187,000). About 220 µs of CPU a refresh machine-wide, the 2 cores ~85 % busy: the writer's
-    // queue ~0.7 of a core (~90 µs a refresh), the pool ~1 core (libcurl's loop a third of it, mostly the kernel's
-    // loopback TCP; the refresh tasks half: sealing ~9 %, building the request ~7 %, hand-offs and wake-ups), nginx
-    // ~0.13. The writer's cost is SQLite's own for this schema, not the Swift around it: the same statements driven
-    // from Python's sqlite3 on a copy of the fleet cost 73-110 µs a refresh (~5 log frames of 4 KiB: the row at the
-    // claim and again at the result, the change index, the history). A claim that writes no row (leases in a table
-    // of their own) saved ~15 % of that test's time, one frame a refresh. Tried before, no gain beyond ±10 % noise:
-    // a claim that writes no row in the engine, bigger batches, short-log checkpoints, 1-8 KiB pages, a bigger page
-    // cache, mmap, more concurrency, the client on the actor's executor. 0.15 needs about a third less CPU across
-    // the writer, the tasks and the HTTP path together: fewer hand-offs (about six a refresh) and fewer pages a
-    // refresh, a redesign rather than a tuning step.
+    // FIXME: 9,000-10,500 refreshes/s at N = 100,000 on 2 cores with 2 KiB pages, 0.11-0.13 of wrk's rate (issue 5
+    // wants 0.15; wrk itself swings 67,000-187,000). About 200 µs of CPU a refresh machine-wide, the 2 cores ~87 %
+    // busy: the writer's queue ~0.75 of a core (its commits a third of that: the write-ahead log's frames, ~5 a
+    // refresh; the claim's read and lease a fifth; the result's row and history a quarter), libcurl's loop ~0.45
+    // (half of it the kernel's loopback TCP), the refresh tasks the rest (sealing, building the request, about six
+    // hand-offs). The writer's cost is SQLite's own for this schema: the same statements from Python's sqlite3 cost
+    // as much. Tried, no gain beyond ±10 % noise: a claim that writes no row, bigger batches, short-log checkpoints,
+    // a bigger page cache, mmap, SQLite's memory statistics off, no secure_delete, more concurrency, the client on
+    // the actor's executor. 0.15 needs about a fifth less CPU across the writer, the tasks and the HTTP path
+    // together: fewer hand-offs and fewer pages a refresh, a redesign rather than a tuning step.
     @discardableResult
     func performRefresh(_ id: String, requestedAt: Date? = nil, claimed: ClaimedRefresh? = nil) async -> Attempt {
         defer { finish(id) }
