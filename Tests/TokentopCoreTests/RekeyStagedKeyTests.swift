@@ -103,6 +103,42 @@ struct RekeyStagedKeyTests {
         }.count
     }
 
+    /// A key file that is a link (to a secrets mount, say) stays a link: the new key replaces the file it leads
+    /// to, the old key is kept beside that file, and the store opens through the link with the new key.
+    @Test func rekeyThroughAKeyFileLinkReplacesTheFileItLeadsTo() throws {
+        let directory = try temporaryDirectory()
+        let environment = ["XDG_CONFIG_HOME": directory.appendingPathComponent("config").path]
+        let keyPath = SecretBox.keyFilePath(environment: environment)
+        let mount = directory.appendingPathComponent("secrets").path
+        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+        let target = mount + "/tokentop.key"
+        _ = try KeyFile.create(path: target)
+        let oldKey = try #require(try KeyFile.read(path: target))
+        try FileManager.default.createDirectory(atPath: Paths.folder(of: keyPath), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: keyPath, withDestinationPath: target)
+        let paths = ["a", "b"].map { directory.appendingPathComponent("\($0).sqlite3").path }
+        for (index, path) in paths.enumerated() {
+            try makeStore(path, environment: environment, secret: "fake-secret-000\(index)")
+        }
+
+        let outcome = try Store.rekey(path: paths[0], environment: environment, user: "ops", at: now)
+        #expect(outcome.keyLocation.hasPrefix("key file \(target) "))
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: keyPath) == target)
+        let newKey = try #require(try KeyFile.read(path: target))
+        #expect(newKey != oldKey)
+        let kept = KeyFile.retained(besides: target)
+        #expect(kept.count == 1 && kept.allSatisfy { $0.hasPrefix(target + ".replaced-") })
+        #expect(try kept.map { try KeyFile.read(path: $0) } == [oldKey])
+        #expect(KeyFile.retained(besides: keyPath).isEmpty, "nothing was left beside the link")
+        let (first, note) = try Store.open(path: paths[0], environment: environment, create: false, createKey: false)
+        #expect(note == nil)
+        #expect(try first.integrationSecret(id: "acme") == Secret("fake-secret-0000"))
+        // The other store, still under the old key, opens with the key kept beside the file.
+        let (second, kept2) = try Store.open(path: paths[1], environment: environment, create: false, createKey: false)
+        #expect(try second.integrationSecret(id: "acme") == Secret("fake-secret-0001"))
+        #expect(kept2?.contains("kept in \(target).replaced-") == true, "\(kept2 ?? "")")
+    }
+
     @Test func aKeyFileThatIsADanglingLinkIsNamedAndNoStoreIsLeft() throws {
         let directory = try temporaryDirectory()
         let environment = ["XDG_CONFIG_HOME": directory.appendingPathComponent("config").path]

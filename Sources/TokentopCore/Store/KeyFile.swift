@@ -153,6 +153,16 @@ enum KeyFile {
         return try body()
     }
 
+    /// The file the key file at `path` is, through any symbolic links (a key kept on a secrets mount and linked to
+    /// from the config directory): `rekey` stages, keeps and replaces the key there, leaving the link in place;
+    /// replacing the link itself left the old key behind it and the new one beside the link. `path` itself when it
+    /// leads nowhere.
+    static func resolved(_ path: String) -> String {
+        guard let real = realpath(path, nil) else { return path }
+        defer { free(real) }
+        return String(cString: real)
+    }
+
     /// Where `rekey` writes the new key for the key file at `path` before the database is sealed under it.
     static func staged(_ path: String) -> String { path + ".new" }
 

@@ -172,7 +172,7 @@ extension Store {
                 "the key comes from \(SecretBox.keyVariable); set TOKENTOP_NEW_KEY to the new key (base64 of 32 "
                     + "random bytes, e.g. `openssl rand -base64 32`) and run rekey again; nothing was changed")
         }
-        let keyPath = SecretBox.keyFilePath(environment: environment)
+        let keyPath = KeyFile.resolved(SecretBox.keyFilePath(environment: environment))
         return try KeyFile.whileRekeying(keyPath) { try rotateKeyFile(store, keyPath: keyPath, audit: audit) }
     }
 
@@ -250,7 +250,7 @@ extension Store {
         } catch let error as StoreError
             where error.code == .cannotDecrypt && current.keySource != SecretBox.keyVariable
         {
-            let keyPath = SecretBox.keyFilePath(environment: environment)
+            let keyPath = KeyFile.resolved(SecretBox.keyFilePath(environment: environment))
             for retained in KeyFile.retained(besides: keyPath) {
                 guard var bytes = try? KeyFile.read(path: retained) else { continue }
                 defer { OPENSSL_cleanse(&bytes, bytes.count) }
