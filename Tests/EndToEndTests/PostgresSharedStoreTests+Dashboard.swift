@@ -176,15 +176,35 @@ extension PostgresSharedStoreTests {
         #expect(ended == "t", "one listener session ended: \(ended)")
     }
 
-    /// Waits up to 15 s (the listener's longest reconnect backoff is 10 s) until a listening session exists, or
-    /// none does.
+    /// Waits up to 30 s (the listener's longest reconnect backoff is 10 s, and a loaded CI run once missed 15 s)
+    /// until a listening session exists, or none does; on failure the store's sessions are named.
+    ///
+    /// Polled on a thread of its own, like ``Tmux/wait(timeout:until:)``: the pool that runs the test's tasks is
+    /// only as wide as the machine has cores, and other tests block its threads.
     static func waitForListener(_ url: String, present: Bool) async throws {
-        let deadline = Date().addingTimeInterval(15)
-        var count = try PostgresServer.psql(url, listenerQuery("count(*)"))
-        while (count != "0") != present, Date() < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-            count = try PostgresServer.psql(url, listenerQuery("count(*)"))
+        let count: String = try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                let deadline = Date().addingTimeInterval(30)
+                do {
+                    var count = try PostgresServer.psql(url, listenerQuery("count(*)"))
+                    while (count != "0") != present, Date() < deadline {
+                        usleep(100_000)
+                        count = try PostgresServer.psql(url, listenerQuery("count(*)"))
+                    }
+                    continuation.resume(returning: count)
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
         }
-        #expect((count != "0") == present, "listening sessions: \(count), wanted \(present ? "one" : "none")")
+        guard (count != "0") != present else { return }
+        let sessions = try PostgresServer.psql(
+            url,
+            """
+            SELECT application_name, state, backend_start, left(query, 40) FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid()
+            """)
+        Issue.record(
+            "listening sessions: \(count), wanted \(present ? "one" : "none"); the store's sessions:\n\(sessions)")
     }
 }
