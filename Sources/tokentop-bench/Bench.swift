@@ -31,8 +31,21 @@ struct Bench {
         if let given = ProcessInfo.processInfo.environment[SecretBox.keyVariable], !given.isEmpty {
             _ = try SecretBox.load(environment: [SecretBox.keyVariable: given])
         }
+        if let work = options.work {
+            // A typo in the path must not become a tree of new directories somewhere else.
+            var isDirectory: ObjCBool = false
+            let parent = (work as NSString).deletingLastPathComponent
+            if !parent.isEmpty, !FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory)
+                || !isDirectory.boolValue
+            {
+                throw BenchError(
+                    "--work \(work): its parent \(parent) is not a directory; create it first, or name another place")
+            }
+        }
         let work = try options.work ?? Self.temporaryDirectory()
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: work) {
+            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: false)
+        }
         var environment = ProcessInfo.processInfo.environment
         // A fresh key for fake tokens, unless TOKENTOP_KEY names one (to open the databases a --work run keeps).
         let key =
