@@ -34,18 +34,24 @@ struct Bench {
         if let work = options.work {
             // A typo in the path must not become a tree of new directories somewhere else.
             var isDirectory: ObjCBool = false
-            let parent = (work as NSString).deletingLastPathComponent
-            if !parent.isEmpty, !FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory)
-                || !isDirectory.boolValue
-            {
+            let parent = Paths.folder(of: work)
+            if !FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory) || !isDirectory.boolValue {
                 throw BenchError(
                     "--work \(work): its parent \(parent) is not a directory; create it first, or name another place")
             }
+            var link = stat()
+            if lstat(work, &link) == 0, link.st_mode & S_IFMT == S_IFLNK, stat(work, &link) != 0 {
+                throw BenchError("--work \(work) is a symbolic link that leads nowhere; point it at a directory")
+            }
+            if !FileManager.default.fileExists(atPath: work, isDirectory: &isDirectory) {
+                guard mkdir(work, 0o700) == 0 else {
+                    throw BenchError("--work \(work): cannot create it (\(String(cString: strerror(errno))))")
+                }
+            } else if !isDirectory.boolValue {
+                throw BenchError("--work \(work) is not a directory; name a directory, or a new one to be made")
+            }
         }
         let work = try options.work ?? Self.temporaryDirectory()
-        if !FileManager.default.fileExists(atPath: work) {
-            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: false)
-        }
         var environment = ProcessInfo.processInfo.environment
         // A fresh key for fake tokens, unless TOKENTOP_KEY names one (to open the databases a --work run keeps).
         let key =
