@@ -28,6 +28,7 @@ struct ReauthFlow: Sendable {
 
     func run() async -> Outcome {
         do throws(ReauthFailure) {
+            try checkClientAuthentication()
             let grant: TokenGrant
             switch method {
             case .authorizationCode: grant = try await browserGrant()
@@ -37,6 +38,19 @@ struct ReauthFlow: Sendable {
             return Outcome(progress: .succeeded(updated), event: event)
         } catch {
             return Outcome(progress: .failed(error), event: record(error))
+        }
+    }
+
+    /// Builds, and sends nowhere, a request to the token endpoint, so that a configuration no request can go out
+    /// with (a private_key_jwt integration without a usable key, a private key where a secret belongs) stops the
+    /// sign-in before the user is sent to sign in, rather than at the code's exchange afterwards.
+    private func checkClientAuthentication() throws(ReauthFailure) {
+        let secret = try clientSecret()
+        do {
+            _ = try client.makeRequest(
+                url: integration.tokenURL, integration: integration, clientSecret: secret, fields: [])
+        } catch {
+            throw Self.notSent(error, integration: integration.id)
         }
     }
 
@@ -313,16 +327,21 @@ struct ReauthFlow: Sendable {
     }
 
     /// A request this integration's configuration stopped before it left.
-    private static func notSent(_ error: ProviderError, integration id: String) -> ReauthFailure {
-        ReauthFailure(
-            .provider,
-            "integration \(id) cannot sign in as configured: \(error.summary); nothing was sent or stored",
-            providerError: error)
+    /// - Parameter what: the code the request would have exchanged, when the user had already signed in for it.
+    private static func notSent(_ error: ProviderError, integration id: String, exchanging what: String? = nil)
+        -> ReauthFailure
+    {
+        let message =
+            what.map {
+                "integration \(id) cannot exchange \($0) as configured: \(error.summary); the user's sign-in was not "
+                    + "used: nothing was sent to the token endpoint, and nothing was stored"
+            } ?? "integration \(id) cannot sign in as configured: \(error.summary); nothing was sent or stored"
+        return ReauthFailure(.provider, message, providerError: error)
     }
 
     /// A token endpoint's refusal, in words that say what to do.
     private func tokenFailure(_ error: ProviderError, refused what: String) -> ReauthFailure {
-        if error.foundBeforeSending { return Self.notSent(error, integration: integration.id) }
+        if error.foundBeforeSending { return Self.notSent(error, integration: integration.id, exchanging: what) }
         let message: String
         switch error.kind {
         case .invalidGrant:

@@ -428,7 +428,7 @@ import Testing
     }
 
     /// A sign-in its integration's configuration stops before any request leaves says so, in both flows, rather
-    /// than that an endpoint refused it.
+    /// than that an endpoint refused it, and stops before the browser's step.
     @Test(arguments: [true, false]) func aSignInStoppedBeforeSendingSaysNothingWasSent(device: Bool) async throws {
         let provider = SignInProvider()
         // private_key_jwt with a client secret where the key belongs: no client assertion can be signed.
@@ -437,11 +437,14 @@ import Testing
             edit: "UPDATE integrations SET client_auth = 'private_key_jwt' WHERE id = 'signin'")
         let before = try engine.store.tokenSecrets(connectionID: "alice")
         let session = try engine.startReauth("alice")
-        if !device {
-            // The user signs in; the code's exchange is where the client must authenticate.
-            let step = try await browserStep(session)
-            _ = try await Browser.get(try provider.authorize(step.url).absoluteString)
+        // Before the user is sent to sign in: the code's exchange could not have gone out afterwards either.
+        var shown: [ReauthProgress] = []
+        for await progress in session.updates() {
+            shown.append(progress)
+            // Were the user sent to sign in, this test ends the flow rather than wait for its time-out.
+            if case .waitingForBrowser = progress { engine.cancelReauth(for: "alice") }
         }
+        #expect(!shown.contains { if case .waitingForBrowser = $0 { true } else { false } }, "\(shown)")
         let failure = try #require(failureOf(await session.outcome()))
         #expect(failure.code == .provider)
         #expect(failure.message.hasPrefix("integration signin cannot sign in as configured: "))
