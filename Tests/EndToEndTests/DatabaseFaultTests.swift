@@ -447,7 +447,7 @@ struct DatabaseFaultTests {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let disk = sandbox.root.appendingPathComponent("disk")
-        guard try Self.mountSmallFilesystem(at: disk, kilobytes: 120) else {
+        guard try Self.mountSmallFilesystem(at: disk, kilobytes: 48) else {
             print("DatabaseFaultTests: full-disk import not run: this machine does not let the tests mount a tmpfs")
             return
         }

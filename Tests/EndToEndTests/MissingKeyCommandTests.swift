@@ -105,6 +105,51 @@ struct MissingKeyCommandTests {
         }
     }
 
+    /// A refused import started together with a good one into the same new store takes away only what nobody
+    /// else uses: the good import's store and the key stay (the refused one removed them after the good one said
+    /// "imported", 6 rounds of 20 on a breaker's run, or under it: "no key", "the key file vanished").
+    @Test func aRefusedImportBesideAGoodOneLeavesTheGoodOnesStore() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let good = try sandbox.write("import.json", CommandLineTests.importFile)
+        let refused = try sandbox.write(
+            "refused.json",
+            #"""
+            {"connections": [{"id": "zz", "integration": "nope", "scope": "user", "subject": "z@example.com",
+              "access_token": "fake-access-token-zz01"}]}
+            """#)
+        var environment = ProcessInfo.processInfo.environment
+        for (name, value) in sandbox.environment { environment[name] = value }
+        for round in 1...8 {
+            let database = sandbox.root.appendingPathComponent("race-\(round).sqlite3").path
+            try? FileManager.default.removeItem(atPath: Self.keyFile(sandbox))
+            var running: [(Child, String)] = []
+            let files: [String] = round.isMultiple(of: 2) ? [good, refused] : [refused, good]
+            for (index, file) in files.enumerated() {
+                let output = sandbox.root.appendingPathComponent("race-\(round)-\(index).txt").path
+                _ = FileManager.default.createFile(atPath: output, contents: nil)
+                let process = Child()
+                process.executableURL = URL(fileURLWithPath: Binary.path)
+                process.arguments = ["import", file, "--db", database]
+                process.environment = environment
+                process.standardOutput = FileHandle(forWritingAtPath: output)
+                process.standardError = FileHandle(forWritingAtPath: output)
+                running.append((process, output))
+            }
+            for (process, _) in running { try process.run() }
+            var said: [String] = []
+            for (process, output) in running {
+                process.waitUntilExit()
+                said.append((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+            }
+            let goodSaid = said.first { $0.hasPrefix("imported ") }
+            #expect(goodSaid != nil, "round \(round): the good import failed: \(said)")
+            #expect(said.contains { $0.contains("nope") }, "round \(round): the refused import: \(said)")
+            let list = try Binary.run(["list", "--db", database], environment: sandbox.environment)
+            #expect(list.status == 0 && list.stdout.contains("acme-alice"), "round \(round): \(list.stderr)")
+        }
+    }
+
     @Test func aStoreWithSecretsAndNoKeyIsOneClearErrorAndCreatesNothing() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

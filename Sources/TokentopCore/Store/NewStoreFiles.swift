@@ -40,14 +40,37 @@ struct NewStoreFiles: Equatable {
     }
 
     /// Takes away what was made. Call it once the store is released, so that no handle of this process writes on
-    /// into a removed file. Another process that opened the same new database, or read the new key, in between
-    /// (two first imports at once) would lose them with it; the window is one import's transaction.
+    /// into a removed file.
+    ///
+    /// A new database another process has open (two first imports at once, a daemon started on it: each holds a
+    /// shared lock on the file while open), or has filled and left, is theirs too, and stays with the key file.
+    /// The exclusive lock taken to look is held while the files go, so nobody opens them meanwhile. Another new
+    /// store sealed meanwhile under a key file this process created is not known here: it would lose its key.
     func remove() {
+        guard let database = created ?? filled else { return removeFiles() }
+        let descriptor = open(database, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return removeFiles() }
+        defer { close(descriptor) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0, Self.holdsNoRows(database) else { return }
+        removeFiles()
+    }
+
+    /// Whether the database at `path` holds no row in ``Store/contentTables``. One that cannot be read (half made
+    /// on a full disk, its tables never written) counts as holding none: nobody has it open, and this process made
+    /// it; only a store another process filled, closed, and then could not be read on a failing disk is lost so.
+    private static func holdsNoRows(_ path: String) -> Bool {
+        guard let database = try? SQLiteDatabase(path: path, create: false, announced: false) else { return true }
+        return Store.contentTables.allSatisfy { table, _ in
+            (try? database.query("SELECT count(*) FROM \(table)") { $0.int(0) }.first ?? 0).map { $0 == 0 } ?? true
+        }
+    }
+
+    private func removeFiles() {
         if let created { for suffix in ["", "-wal", "-shm"] { unlink(created + suffix) } }
         if let filled {
             truncate(filled, 0)
             for suffix in ["-wal", "-shm"] { unlink(filled + suffix) }
         }
-        if let keyFile { unlink(keyFile) }
+        if let keyFile { KeyFile.removeUnused(keyFile) }
     }
 }

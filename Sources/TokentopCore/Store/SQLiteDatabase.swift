@@ -16,6 +16,10 @@ final class SQLiteDatabase: SQLDatabase {
     let foundEmptyFile: Bool
     let dialect = SQLDialect.sqlite
     private let handle: OpaquePointer
+    /// A descriptor of the file holding a shared `flock` for as long as this connection is open (-1 when none): a
+    /// process taking away a new store that its failed import made (``NewStoreFiles/remove()``) leaves it to
+    /// another process that has it open. SQLite's own locks are `fcntl` locks, which these do not touch.
+    private let presence: Int32
     private let busyTimeoutMilliseconds: Int32
     /// Prepared statements by SQL text; they are reset after each use and finalized in `deinit`.
     private var statements: [StatementKey: OpaquePointer] = [:]
@@ -28,7 +32,12 @@ final class SQLiteDatabase: SQLDatabase {
     /// - Parameter create: whether a missing file is created; a reading command names the missing file instead.
     /// - Parameter unchanging: open the file read-only as one that nothing changes (SQLite's `immutable`), for a
     ///   store this user may read but not write beside: see ``canReadUnchanging(_:)``.
-    init(path: String, create: Bool = true, unchanging: Bool = false, busyTimeoutMilliseconds: Int32 = 5000) throws {
+    /// - Parameter announced: whether this connection holds the shared lock that keeps its file from being taken
+    ///   away (see ``presence``); not for the look that decides whether to take it away.
+    init(
+        path: String, create: Bool = true, unchanging: Bool = false, busyTimeoutMilliseconds: Int32 = 5000,
+        announced: Bool = true
+    ) throws {
         self.path = path
         self.unchanging = unchanging
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
@@ -56,7 +65,7 @@ final class SQLiteDatabase: SQLDatabase {
                     + "or name another file with --db; nothing was changed", path: path)
         }
         foundEmptyFile = !unchanging && Self.isEmptyFile(path)
-        createdFile = unchanging ? false : try Self.createPrivateFile(path)
+        (createdFile, presence) = unchanging ? (false, -1) : try Self.createAndHold(path, create: create, announced: announced)
         var opened: OpaquePointer?
         // No SQLITE_OPEN_CREATE: the file exists now, and SQLite must never create it with the umask's mode.
         // NOMUTEX because our owner serialises every call; SQLite's own mutex would only add cost.
@@ -72,6 +81,7 @@ final class SQLiteDatabase: SQLDatabase {
             let message = String(cString: sqlite3_errmsg(opened))
             let systemError = sqlite3_system_errno(opened)
             sqlite3_close_v2(opened)
+            if presence >= 0 { close(presence) }
             throw Self.error(result, message, path: path, doing: "opening", systemError: systemError)
         }
         handle = opened
@@ -86,6 +96,7 @@ final class SQLiteDatabase: SQLDatabase {
         checkpointer?.stop()
         for statement in statements.values { sqlite3_finalize(statement) }
         sqlite3_close_v2(handle)
+        if presence >= 0 { close(presence) }
     }
 
     /// Checkpoints the write-ahead log from a thread and a connection of its own, see
@@ -448,6 +459,33 @@ final class SQLiteDatabase: SQLDatabase {
 
     /// Creates `path` with mode 0600 if it does not exist, so that no other user can ever read it.
     /// - Returns: whether it created the file; false for one that was there.
+    /// Creates the file when missing (``createPrivateFile(_:)``) and, when `announced`, takes the shared lock of
+    /// ``presence`` on it. Should the file be taken away meanwhile (another process's failed first import, which
+    /// takes it only while nobody holds the lock), it is made again.
+    private static func createAndHold(_ path: String, create: Bool, announced: Bool) throws -> (
+        created: Bool, presence: Int32
+    ) {
+        var created = try createPrivateFile(path)
+        guard announced else { return (created, -1) }
+        for _ in 0..<5 {
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            // A file this user may write but not read: the lock is the only thing lost.
+            guard descriptor >= 0 else { return (created, -1) }
+            while flock(descriptor, LOCK_SH) != 0, errno == EINTR {}
+            var held = stat()
+            var named = stat()
+            if fstat(descriptor, &held) == 0, stat(path, &named) == 0, held.st_dev == named.st_dev,
+                held.st_ino == named.st_ino
+            {
+                return (created, descriptor)
+            }
+            close(descriptor)
+            guard create else { return (created, -1) }
+            created = try createPrivateFile(path) || created
+        }
+        return (created, -1)
+    }
+
     private static func createPrivateFile(_ path: String) throws -> Bool {
         let descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if descriptor >= 0 {
