@@ -138,7 +138,8 @@ enum KeyFile {
     /// half-written key and two processes starting together end up sharing one key.
     /// - Returns: whether this call wrote the file; false when another process's was there first.
     @discardableResult
-    static func create(path: String) throws -> Bool {
+    /// - Parameter failure: the error for a file that cannot be written, from its path and `errno`.
+    static func create(path: String, failure: (String, Int32) -> StoreError = failure) throws -> Bool {
         try PrivateFiles.makeDirectory(Paths.directory(of: path), for: "the key file")
         var key = [UInt8](repeating: 0, count: SecretBox.keyLength)
         guard RAND_bytes(&key, Int32(key.count)) == 1 else {

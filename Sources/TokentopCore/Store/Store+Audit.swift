@@ -37,7 +37,11 @@ extension Store {
         // never before theirs, so the log reads in order by time as by number.
         let at = max(at, last?.2 ?? at)
         // The target is stored in plain text beside the detail; the store's name has no password in it.
-        let names = [target, Store.displayName(path), SecretBox.keyFilePath(), secrets.missingKeyFile]
+        let keyFile = KeyFile.resolved(SecretBox.keyFilePath())
+        let names = [
+            target, Store.displayName(path), SecretBox.keyFilePath(), keyFile, KeyFile.staged(keyFile),
+            secrets.missingKeyFile,
+        ]
         var entry = AuditEntry(
             sequence: (last?.0 ?? 0) + 1, at: at, user: user, action: action, target: target,
             outcome: outcome, detail: AuditDetail.masked(detail, keeping: names.compactMap { $0 } + plain),

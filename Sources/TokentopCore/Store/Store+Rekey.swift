@@ -180,7 +180,14 @@ extension Store {
     private static func rotateKeyFile(_ store: Store, keyPath: String, audit: RekeyAudit) throws -> RekeyOutcome {
         let staged = KeyFile.staged(keyPath)
         try KeyFile.keepStaged(of: keyPath)
-        try KeyFile.create(path: staged)
+        // Not KeyFile's own advice for a key it cannot create: a random TOKENTOP_KEY would open nothing here.
+        try KeyFile.create(path: staged) { _, code in
+            StoreError(
+                .badKey,
+                "rekey cannot write the new key beside the key file \(keyPath) (\(String(cString: strerror(code)))); "
+                    + "make \(Paths.folder(of: keyPath)) writable, or give the new key in \(newKeyVariable) (base64 "
+                    + "of 32 random bytes, e.g. `openssl rand -base64 32`); nothing was changed", path: keyPath)
+        }
         guard var bytes = try KeyFile.read(path: staged) else {
             throw StoreError(.badKey, "the new key file \(staged) vanished; nothing was changed", path: staged)
         }
@@ -250,8 +257,20 @@ extension Store {
         } catch let error as StoreError
             where error.code == .cannotDecrypt && current.keySource != SecretBox.keyVariable
         {
-            let keyPath = KeyFile.resolved(SecretBox.keyFilePath(environment: environment))
-            for retained in KeyFile.retained(besides: keyPath) {
+            let link = SecretBox.keyFilePath(environment: environment)
+            let keyPath = KeyFile.resolved(link)
+            // The key file itself first: another process's rekey may have replaced it since this one read it. Then
+            // the kept keys beside it, and beside a link to it (where a rekey before links were followed kept them).
+            if var bytes = try? KeyFile.read(path: keyPath) {
+                defer { OPENSSL_cleanse(&bytes, bytes.count) }
+                if let store = try? Store.open(
+                    path: path, secrets: SecretBox(key: bytes, source: "key file \(keyPath)"), create: false)
+                {
+                    return (store, nil)
+                }
+            }
+            let besides = KeyFile.retained(besides: keyPath) + (link == keyPath ? [] : KeyFile.retained(besides: link))
+            for retained in besides {
                 guard var bytes = try? KeyFile.read(path: retained) else { continue }
                 defer { OPENSSL_cleanse(&bytes, bytes.count) }
                 guard let store = try? Store.open(
