@@ -163,7 +163,8 @@ struct DatabaseFaultTests {
         // Refused before the provider is asked: a revocation the store could not record would be lost.
         #expect(
             revoke.stderr == "tokentop: acme-key: not revoked: the database \(database) is open read-only: this user "
-                + "may not write it or its directory\n",
+                + "may not write it or its directory (make them writable, chmod u+w, or run as their owner); nothing "
+                + "was sent to the provider\n",
             "\(revoke.stderr)")
         #expect(try Self.bytes(database) == before)
         #expect(!FileManager.default.fileExists(atPath: database + "-wal"))

@@ -76,7 +76,7 @@ public final class Engine: Sendable {
         // A new token stored in a deleted file is lost, and a rotated refresh token with it: nothing is sent. Nor
         // is a revocation the store could not record.
         if let problem = store.fileProblem() ?? store.readOnlyProblem() {
-            throw EngineError(.storage, "\(id): not \(action): \(problem)")
+            throw EngineError(.storage, "\(id): not \(action): \(problem); nothing was sent to the provider")
         }
     }
 

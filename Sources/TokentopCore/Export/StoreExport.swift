@@ -26,6 +26,13 @@ public enum StoreExport {
                     + "check to bind an export to; import into it first, or set \(SecretBox.keyVariable) to its key; "
                     + "nothing was written", path: store.path)
         }
+        if let problem = store.readOnlyProblem(file: true) {
+            // Every export is audited, and this store can record nothing.
+            throw StoreError(
+                .readOnly,
+                "cannot export: \(problem), so the export could not be recorded in its audit log; or export a "
+                    + "writable copy (cp, with its -wal); nothing was written", path: store.path)
+        }
         // The export's failures quote its temporary file, which is no secret either.
         let temporary = target == "standard output" ? [] : [AtomicFile.temporaryPath(for: target)]
         return try store.audited(

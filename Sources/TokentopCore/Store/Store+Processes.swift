@@ -68,9 +68,12 @@ extension Store {
 
     /// Why nothing may be written into the store: it was opened read-only, as a file this user may read but not
     /// write beside; nil when it may be written.
-    public func readOnlyProblem() -> String? {
-        guard (database as? SQLiteDatabase)?.unchanging == true else { return nil }
-        return "the database \(path) is open read-only: this user may not write it or its directory"
+    /// - Parameter file: whether a file this user may not write, opened read-only by SQLite, counts too.
+    public func readOnlyProblem(file: Bool = false) -> String? {
+        let sqlite = database as? SQLiteDatabase
+        guard sqlite?.unchanging == true || (file && (try? locked { sqlite?.readOnly }) == true) else { return nil }
+        return "the database \(path) is open read-only: this user may not write it or its directory (make them "
+            + "writable, chmod u+w, or run as their owner)"
     }
 
     /// Why this store's file can no longer be written to any purpose (it was deleted or moved since it was opened),
