@@ -72,30 +72,16 @@ struct MissingKeyCommandTests {
         for round in 1...4 {
             let database = sandbox.root.appendingPathComponent("new-\(round).sqlite3").path
             try? FileManager.default.removeItem(atPath: Self.keyFile(sandbox))
-            var running: [(Child, String)] = []
             // Three, not five: on a loaded 2-core machine five debug builds in a row outlasted one another's 5 s
             // wait for the write lock (a legitimate "stayed locked" refusal, and not what this test is about).
-            for index in 1...3 {
-                let output = sandbox.root.appendingPathComponent("import-\(round)-\(index).txt").path
-                _ = FileManager.default.createFile(atPath: output, contents: nil)
-                let process = Child()
-                process.executableURL = URL(fileURLWithPath: Binary.path)
-                process.arguments = ["import", file, "--db", database]
-                process.environment = environment
-                process.standardOutput = FileHandle(forWritingAtPath: output)
-                process.standardError = FileHandle(forWritingAtPath: output)
-                running.append((process, output))
-            }
-            // Started one right after the other, so that they open the new store together.
-            let started = Date()
-            for (process, _) in running { try process.run() }
-            for (process, output) in running {
-                process.waitUntilExit()
-                let said = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            let runs = try Self.runTogether(
+                Array(repeating: ["import", file, "--db", database], count: 3), environment: environment,
+                sandbox: sandbox, label: "import-\(round)")
+            for run in runs {
                 // How long the imports took tells a busy disk (seconds for each) from a lock never waited for.
-                let took = String(format: "%.1f", Date().timeIntervalSince(started))
-                #expect(process.terminationStatus == 0, "round \(round), done within \(took)s of the start: \(said)")
-                #expect(said.hasPrefix("imported "), "round \(round): \(said)")
+                let took = String(format: "%.1f", run.seconds)
+                #expect(run.status == 0, "round \(round), done within \(took)s of the start: \(run.said)")
+                #expect(run.said.hasPrefix("imported "), "round \(round): \(run.said)")
             }
             #expect(Self.configFiles(sandbox) == ["key"], "round \(round): one key file, no temporary one left")
             let list = try Binary.run(["list", "--db", database], environment: sandbox.environment)
@@ -123,30 +109,42 @@ struct MissingKeyCommandTests {
         for round in 1...8 {
             let database = sandbox.root.appendingPathComponent("race-\(round).sqlite3").path
             try? FileManager.default.removeItem(atPath: Self.keyFile(sandbox))
-            var running: [(Child, String)] = []
             let files: [String] = round.isMultiple(of: 2) ? [good, refused] : [refused, good]
-            for (index, file) in files.enumerated() {
-                let output = sandbox.root.appendingPathComponent("race-\(round)-\(index).txt").path
-                _ = FileManager.default.createFile(atPath: output, contents: nil)
-                let process = Child()
-                process.executableURL = URL(fileURLWithPath: Binary.path)
-                process.arguments = ["import", file, "--db", database]
-                process.environment = environment
-                process.standardOutput = FileHandle(forWritingAtPath: output)
-                process.standardError = FileHandle(forWritingAtPath: output)
-                running.append((process, output))
-            }
-            for (process, _) in running { try process.run() }
-            var said: [String] = []
-            for (process, output) in running {
-                process.waitUntilExit()
-                said.append((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
-            }
+            let said = try Self.runTogether(
+                files.map { ["import", $0, "--db", database] }, environment: environment, sandbox: sandbox,
+                label: "race-\(round)"
+            ).map(\.said)
             let goodSaid = said.first { $0.hasPrefix("imported ") }
             #expect(goodSaid != nil, "round \(round): the good import failed: \(said)")
             #expect(said.contains { $0.contains("nope") }, "round \(round): the refused import: \(said)")
             let list = try Binary.run(["list", "--db", database], environment: sandbox.environment)
             #expect(list.status == 0 && list.stdout.contains("acme-alice"), "round \(round): \(list.stderr)")
+        }
+    }
+
+    /// Runs tokentop with each of `argumentLists`, started one right after the other so that they open a new store
+    /// together, and returns each one's exit status, what it printed, and the seconds from the start to its end.
+    static func runTogether(
+        _ argumentLists: [[String]], environment: [String: String], sandbox: Sandbox, label: String
+    ) throws -> [(status: Int32, said: String, seconds: Double)] {
+        var running: [(Child, String)] = []
+        for (index, arguments) in argumentLists.enumerated() {
+            let output = sandbox.root.appendingPathComponent("\(label)-\(index).txt").path
+            _ = FileManager.default.createFile(atPath: output, contents: nil)
+            let process = Child()
+            process.executableURL = URL(fileURLWithPath: Binary.path)
+            process.arguments = arguments
+            process.environment = environment
+            process.standardOutput = FileHandle(forWritingAtPath: output)
+            process.standardError = FileHandle(forWritingAtPath: output)
+            running.append((process, output))
+        }
+        let started = Date()
+        for (process, _) in running { try process.run() }
+        return running.map { process, output in
+            process.waitUntilExit()
+            let said = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            return (process.terminationStatus, said, Date().timeIntervalSince(started))
         }
     }
 

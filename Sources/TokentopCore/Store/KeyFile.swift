@@ -95,20 +95,13 @@ enum KeyFile {
             guard errno == EINTR else { return false }
         }
         held.withLock { held in
-            for (name, old) in held where name == path || !sameFile(old, name) {
+            for (name, old) in held where name == path || !PrivateFiles.isSameFile(old, name) {
                 close(old)
                 held[name] = nil
             }
             held[path] = descriptor
         }
         return true
-    }
-
-    private static func sameFile(_ descriptor: Int32, _ path: String) -> Bool {
-        var open = stat()
-        var named = stat()
-        return fstat(descriptor, &open) == 0 && stat(path, &named) == 0 && open.st_dev == named.st_dev
-            && open.st_ino == named.st_ino
     }
 
     /// Removes the key file at `path`, which this process created, unless another process holds it (it read the
@@ -137,8 +130,8 @@ enum KeyFile {
     /// The key is written to a private temporary file and then hard-linked into place, so a reader never sees a
     /// half-written key and two processes starting together end up sharing one key.
     /// - Returns: whether this call wrote the file; false when another process's was there first.
-    @discardableResult
     /// - Parameter failure: the error for a file that cannot be written, from its path and `errno`.
+    @discardableResult
     static func create(path: String, failure: (String, Int32) -> StoreError = failure) throws -> Bool {
         try PrivateFiles.makeDirectory(Paths.directory(of: path), for: "the key file")
         var key = [UInt8](repeating: 0, count: SecretBox.keyLength)

@@ -31,4 +31,13 @@ enum PrivateFiles {
         let digits = String(mode & 0o7777, radix: 8)
         return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
+
+    /// Whether the open `descriptor` is the file `path` names now: not one taken away, or replaced, since it was
+    /// opened.
+    static func isSameFile(_ descriptor: Int32, _ path: String) -> Bool {
+        var open = stat()
+        var named = stat()
+        return fstat(descriptor, &open) == 0 && stat(path, &named) == 0 && open.st_dev == named.st_dev
+            && open.st_ino == named.st_ino
+    }
 }

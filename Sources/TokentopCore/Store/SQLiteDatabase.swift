@@ -65,7 +65,8 @@ final class SQLiteDatabase: SQLDatabase {
                     + "or name another file with --db; nothing was changed", path: path)
         }
         foundEmptyFile = !unchanging && Self.isEmptyFile(path)
-        (createdFile, presence) = unchanging ? (false, -1) : try Self.createAndHold(path, create: create, announced: announced)
+        (createdFile, presence) =
+            unchanging ? (false, -1) : try Self.createAndHold(path, create: create, announced: announced)
         var opened: OpaquePointer?
         // No SQLITE_OPEN_CREATE: the file exists now, and SQLite must never create it with the umask's mode.
         // NOMUTEX because our owner serialises every call; SQLite's own mutex would only add cost.
@@ -464,8 +465,6 @@ final class SQLiteDatabase: SQLDatabase {
         }
     }
 
-    /// Creates `path` with mode 0600 if it does not exist, so that no other user can ever read it.
-    /// - Returns: whether it created the file; false for one that was there.
     /// Creates the file when missing (``createPrivateFile(_:)``) and, when `announced`, takes the shared lock of
     /// ``presence`` on it. Should the file be taken away meanwhile (another process's failed first import, which
     /// takes it only while nobody holds the lock), it is made again.
@@ -479,13 +478,7 @@ final class SQLiteDatabase: SQLDatabase {
             // A file this user may write but not read: the lock is the only thing lost.
             guard descriptor >= 0 else { return (created, -1) }
             while flock(descriptor, LOCK_SH) != 0, errno == EINTR {}
-            var held = stat()
-            var named = stat()
-            if fstat(descriptor, &held) == 0, stat(path, &named) == 0, held.st_dev == named.st_dev,
-                held.st_ino == named.st_ino
-            {
-                return (created, descriptor)
-            }
+            if PrivateFiles.isSameFile(descriptor, path) { return (created, descriptor) }
             close(descriptor)
             guard create else { return (created, -1) }
             created = try createPrivateFile(path) || created
@@ -493,6 +486,8 @@ final class SQLiteDatabase: SQLDatabase {
         return (created, -1)
     }
 
+    /// Creates `path` with mode 0600 if it does not exist, so that no other user can ever read it.
+    /// - Returns: whether it created the file; false for one that was there.
     private static func createPrivateFile(_ path: String) throws -> Bool {
         let descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if descriptor >= 0 {
