@@ -441,8 +441,8 @@ struct DatabaseFaultTests {
         print("database-faults: disk full after \(filled) bytes of filler on a 1 MiB tmpfs, shown and recovered")
     }
 
-    /// An import into a new store on a disk too small for it is refused, and leaves neither the database (nor its
-    /// `-wal` and `-shm`) nor the key behind: a half-made store read as an empty one afterwards.
+    /// An import into a new store on a disk too small for it is refused, and leaves no database (nor its `-wal` and
+    /// `-shm`) behind: a half-made store read as an empty one afterwards.
     @Test(arguments: [true, false])
     func anImportRefusedOnAFullDiskLeavesNothingBehind(keyInEnvironment: Bool) throws {
         let sandbox = try Sandbox()
@@ -463,6 +463,7 @@ struct DatabaseFaultTests {
             run.stderr.hasPrefix("tokentop: the disk holding \(database) is full") && run.stderr.contains(
                 "nothing was changed"), "\(run.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: disk.path) == [])
+        // The disk refused the store before a key was made for it.
         #expect(!FileManager.default.fileExists(atPath: sandbox.keyFile))
         let list = try Binary.run(["list", "--db", database], environment: environment)
         #expect(list.status == 1)

@@ -37,10 +37,10 @@ extension Store {
                 do {
                     _ = try secrets.open(dump.keyCheck, context: "meta/key_check")
                 } catch {
-                    // A key file made just now for this new store goes with it (`NewStoreFiles`): there was none.
+                    // A key file made just now for this new store: there was none (it stays, see `NewStoreFiles`).
                     let uses =
                         secrets.createdKeyFile.map {
-                            "has no key (\(SecretBox.keyVariable) is unset and there is no key file at \($0))"
+                            "had no key (\(SecretBox.keyVariable) is unset, and the key file at \($0) was made just now)"
                         } ?? "uses \(secrets.keySource)"
                     throw StoreError(
                         .cannotDecrypt,

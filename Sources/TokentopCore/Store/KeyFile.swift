@@ -1,6 +1,5 @@
 import CCrypto
 import Foundation
-import Synchronization
 
 /// The key file: base64 of 32 random bytes on one line, mode 0600, created on first use.
 enum KeyFile {
@@ -42,8 +41,7 @@ enum KeyFile {
                 "cannot read the key file \(path) (\(String(cString: strerror(code)))); "
                     + "check its owner and mode, or set \(SecretBox.keyVariable)", path: path)
         }
-        var kept = false
-        defer { if !kept { close(descriptor) } }
+        defer { close(descriptor) }
         // Checked on the open descriptor, so the file cannot be swapped between the check and the read.
         var info = stat()
         guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
@@ -79,42 +77,7 @@ enum KeyFile {
             total += count
         }
         let text = String(decoding: buffer.prefix(total), as: UTF8.self)
-        let key = try SecretBox.decodeKey(text, origin: "the key file \(path)", path: path)
-        kept = hold(descriptor, of: path)
-        return key
-    }
-
-    /// Descriptors of the key files this process read, by path, each holding a shared `flock` while the process
-    /// runs: a process taking away a key file its failed first import made (``removeUnused(_:)``) leaves one that
-    /// another process read. One whose file is gone or replaced is let go at the next read.
-    private static let held = Mutex<[String: Int32]>([:])
-
-    /// Keeps `descriptor`, just read from `path`, with a shared lock on it; false when it was not kept.
-    private static func hold(_ descriptor: Int32, of path: String) -> Bool {
-        while flock(descriptor, LOCK_SH) != 0 {
-            guard errno == EINTR else { return false }
-        }
-        held.withLock { held in
-            for (name, old) in held where name == path || !PrivateFiles.isSameFile(old, name) {
-                close(old)
-                held[name] = nil
-            }
-            held[path] = descriptor
-        }
-        return true
-    }
-
-    /// Removes the key file at `path`, which this process created, unless another process holds it (it read the
-    /// key, and may have sealed a store of its own with it). One that read it and ended is not known here.
-    static func removeUnused(_ path: String) {
-        held.withLock { held in
-            if let own = held.removeValue(forKey: path) { close(own) }
-        }
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return }
-        defer { close(descriptor) }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { return }
-        unlink(path)
+        return try SecretBox.decodeKey(text, origin: "the key file \(path)", path: path)
     }
 
     /// Where the symbolic link at `path` points, when `path` is one and it leads to nothing (its target, or the

@@ -1,7 +1,8 @@
 import Foundation
 
-/// What opening a store made that was not there before: its database file (or the empty file it filled) and the key
-/// file. An import that fails takes them away again, so that a refused file leaves nothing behind.
+/// What opening a store made that was not there before: its database file, or the empty file it filled. An import
+/// that fails takes them away again, so that a refused file leaves no store behind. A key file it made stays (see
+/// ``remove()``).
 ///
 /// A PostgreSQL store names none: its database existed before (`createdb`), and once the key check is written there
 /// the key that opens it stays. Neither does a store whose file held a database before, for the same reason.
@@ -10,22 +11,17 @@ struct NewStoreFiles: Equatable {
     var created: String?
     /// An empty file (a `touch`) that this process filled: emptied again.
     var filled: String?
-    /// The key file this process created for the new database: removed.
-    var keyFile: String?
 
-    /// What opening `database` at `path` made, with `keyFile` when the key was created for it; nothing for a database
-    /// that was there before, or one on PostgreSQL.
-    init(_ database: any SQLDatabase, path: String, keyFile: String?) {
+    /// What opening `database` at `path` made; nothing for a database that was there before, or one on PostgreSQL.
+    init(_ database: any SQLDatabase, path: String) {
         let sqlite = database as? SQLiteDatabase
         created = sqlite?.createdFile == true ? path : nil
         filled = sqlite?.foundEmptyFile == true ? path : nil
-        self.keyFile = created == nil && filled == nil ? nil : keyFile
     }
 
-    init(created: String? = nil, filled: String? = nil, keyFile: String? = nil) {
+    init(created: String? = nil, filled: String? = nil) {
         self.created = created
         self.filled = filled
-        self.keyFile = keyFile
     }
 
     /// `error`, saying that a store whose opening failed with it left `made` behind, when the disk refused the new
@@ -43,11 +39,11 @@ struct NewStoreFiles: Equatable {
     /// into a removed file.
     ///
     /// A new database another process has open (two first imports at once, a daemon started on it: each holds a
-    /// shared lock on the file while open), or has filled and left, is theirs too, and stays with the key file.
-    /// The exclusive lock taken to look is held while the files go, so nobody opens them meanwhile. Another new
-    /// store sealed meanwhile under a key file this process created is not known here: it would lose its key.
+    /// shared lock on the file while open), or has filled and left, is theirs too, and stays. The exclusive lock
+    /// taken to look is held while the files go, so nobody opens them meanwhile. The key file stays in every case.
     func remove() {
         guard let database = created ?? filled else { return removeFiles() }
+        SQLiteDatabase.releasePresence(database)
         let descriptor = open(database, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return removeFiles() }
         defer { close(descriptor) }
@@ -71,6 +67,9 @@ struct NewStoreFiles: Equatable {
             truncate(filled, 0)
             for suffix in ["-wal", "-shm"] { unlink(filled + suffix) }
         }
-        if let keyFile { KeyFile.removeUnused(keyFile) }
+        // Not the key file this process made: another process may have read it and sealed a store of its own with
+        // it, and ended (a refused import of 20,000 connections beside a good import into another new store took
+        // the good store's only key, every time). A key file left over opens nothing and harms nothing; the next
+        // import uses it.
     }
 }

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import Synchronization
 
 /// The one thin Swift layer over an `sqlite3*` handle.
 ///
@@ -16,10 +17,13 @@ final class SQLiteDatabase: SQLDatabase {
     let foundEmptyFile: Bool
     let dialect = SQLDialect.sqlite
     private let handle: OpaquePointer
-    /// A descriptor of the file holding a shared `flock` for as long as this connection is open (-1 when none): a
-    /// process taking away a new store that its failed import made (``NewStoreFiles/remove()``) leaves it to
-    /// another process that has it open. SQLite's own locks are `fcntl` locks, which these do not touch.
-    private let presence: Int32
+    /// One descriptor of each database file this process opened, by path, holding a shared `flock` while the
+    /// process runs: a process taking away a new store its failed import made (``NewStoreFiles/remove()``) leaves it
+    /// to another that has it open. Kept, not closed with a connection: closing any descriptor of a file drops every
+    /// `fcntl` lock the process holds on it, SQLite's own included (a WAL connection keeps a shared one for its
+    /// life, and a process closing its last connection takes the log away when it can lock the file whole). One
+    /// whose file is gone or replaced is let go at the next open.
+    private static let presences = Mutex<[String: Int32]>([:])
     private let busyTimeoutMilliseconds: Int32
     /// Prepared statements by SQL text; they are reset after each use and finalized in `deinit`.
     private var statements: [StatementKey: OpaquePointer] = [:]
@@ -65,8 +69,7 @@ final class SQLiteDatabase: SQLDatabase {
                     + "or name another file with --db; nothing was changed", path: path)
         }
         foundEmptyFile = !unchanging && Self.isEmptyFile(path)
-        (createdFile, presence) =
-            unchanging ? (false, -1) : try Self.createAndHold(path, create: create, announced: announced)
+        createdFile = unchanging ? false : try Self.createAndHold(path, create: create, announced: announced)
         var opened: OpaquePointer?
         // No SQLITE_OPEN_CREATE: the file exists now, and SQLite must never create it with the umask's mode.
         // NOMUTEX because our owner serialises every call; SQLite's own mutex would only add cost.
@@ -82,7 +85,6 @@ final class SQLiteDatabase: SQLDatabase {
             let message = String(cString: sqlite3_errmsg(opened))
             let systemError = sqlite3_system_errno(opened)
             sqlite3_close_v2(opened)
-            if presence >= 0 { close(presence) }
             throw Self.error(result, message, path: path, doing: "opening", systemError: systemError)
         }
         handle = opened
@@ -97,7 +99,6 @@ final class SQLiteDatabase: SQLDatabase {
         checkpointer?.stop()
         for statement in statements.values { sqlite3_finalize(statement) }
         sqlite3_close_v2(handle)
-        if presence >= 0 { close(presence) }
     }
 
     /// Checkpoints the write-ahead log from a thread and a connection of its own, see
@@ -465,25 +466,43 @@ final class SQLiteDatabase: SQLDatabase {
         }
     }
 
-    /// Creates the file when missing (``createPrivateFile(_:)``) and, when `announced`, takes the shared lock of
-    /// ``presence`` on it. Should the file be taken away meanwhile (another process's failed first import, which
+    /// Creates the file when missing (``createPrivateFile(_:)``) and, when `announced`, holds the shared lock of
+    /// ``presences`` on it. Should the file be taken away meanwhile (another process's failed first import, which
     /// takes it only while nobody holds the lock), it is made again.
-    private static func createAndHold(_ path: String, create: Bool, announced: Bool) throws -> (
-        created: Bool, presence: Int32
-    ) {
+    /// - Returns: whether this call created the file.
+    private static func createAndHold(_ path: String, create: Bool, announced: Bool) throws -> Bool {
         var created = try createPrivateFile(path)
-        guard announced else { return (created, -1) }
+        guard announced else { return created }
         for _ in 0..<5 {
+            if presences.withLock({ $0[path].map { PrivateFiles.isSameFile($0, path) } ?? false }) { return created }
             let descriptor = open(path, O_RDONLY | O_CLOEXEC)
             // A file this user may write but not read: the lock is the only thing lost.
-            guard descriptor >= 0 else { return (created, -1) }
+            guard descriptor >= 0 else { return created }
             while flock(descriptor, LOCK_SH) != 0, errno == EINTR {}
-            if PrivateFiles.isSameFile(descriptor, path) { return (created, descriptor) }
+            if PrivateFiles.isSameFile(descriptor, path) {
+                presences.withLock { presences in
+                    // Files gone or replaced: nobody opens those by their path any more.
+                    for (name, old) in presences where !PrivateFiles.isSameFile(old, name) {
+                        close(old)
+                        presences[name] = nil
+                    }
+                    presences[path] = descriptor
+                }
+                return created
+            }
             close(descriptor)
-            guard create else { return (created, -1) }
+            guard create else { return created }
             created = try createPrivateFile(path) || created
         }
-        return (created, -1)
+        return created
+    }
+
+    /// Lets go of this process's shared lock on the database file at `path` (see ``presences``), for a caller that
+    /// has closed every connection to it and is about to take it away.
+    static func releasePresence(_ path: String) {
+        presences.withLock { presences in
+            if let own = presences.removeValue(forKey: path) { close(own) }
+        }
     }
 
     /// Creates `path` with mode 0600 if it does not exist, so that no other user can ever read it.

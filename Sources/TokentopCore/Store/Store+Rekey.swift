@@ -249,7 +249,7 @@ extension Store {
                 do {
                     try store.adopt(try SecretBox.load(environment: environment, createKey: true))
                 } catch let error as StoreError {
-                    // The key file made just now goes with the new store, when the disk refused the store.
+                    // The new store goes when the disk refused it; the key file made just now stays (NewStoreFiles).
                     throw NewStoreFiles.leaving(store.newFiles, after: error)
                 }
             }

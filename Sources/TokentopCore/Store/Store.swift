@@ -126,7 +126,7 @@ public final class Store: @unchecked Sendable {
             return store
         } catch let error as StoreError {
             throw NewStoreFiles.leaving(
-                NewStoreFiles(database, path: database.location, keyFile: secrets.createdKeyFile), after: error)
+                NewStoreFiles(database, path: database.location), after: error)
         }
     }
 
@@ -196,7 +196,7 @@ public final class Store: @unchecked Sendable {
                 try Schema.checkCompatible(database)
                 try database.configureJournal()
             } catch let error as StoreError {
-                throw NewStoreFiles.leaving(NewStoreFiles(database, path: path, keyFile: nil), after: error)
+                throw NewStoreFiles.leaving(NewStoreFiles(database, path: path), after: error)
             }
             return database
         } catch let error as StoreError where [.readOnly, .cannotOpen].contains(error.code) && !create {
@@ -245,7 +245,7 @@ public final class Store: @unchecked Sendable {
     public var isShared: Bool { database.dialect.isPostgres }
 
     /// What opening this store made that was not there before; see ``NewStoreFiles``.
-    var newFiles: NewStoreFiles { NewStoreFiles(database, path: path, keyFile: secrets.createdKeyFile) }
+    var newFiles: NewStoreFiles { NewStoreFiles(database, path: path) }
 
     func locked<T>(_ body: () throws -> T) throws -> T {
         lock.lock()
