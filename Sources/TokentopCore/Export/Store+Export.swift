@@ -40,7 +40,8 @@ extension Store {
                     // A key file made just now for this new store: there was none (it stays, see `NewStoreFiles`).
                     let uses =
                         secrets.createdKeyFile.map {
-                            "had no key (\(SecretBox.keyVariable) is unset, and the key file at \($0) was made just now)"
+                            "had no key (\(SecretBox.keyVariable) is unset, and the key file at \($0) was made just "
+                                + "now)"
                         } ?? "uses \(secrets.keySource)"
                     throw StoreError(
                         .cannotDecrypt,
