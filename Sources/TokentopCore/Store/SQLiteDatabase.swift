@@ -37,7 +37,7 @@ final class SQLiteDatabase: SQLDatabase {
     /// - Parameter unchanging: open the file read-only as one that nothing changes (SQLite's `immutable`), for a
     ///   store this user may read but not write beside: see ``canReadUnchanging(_:)``.
     /// - Parameter announced: whether this connection holds the shared lock that keeps its file from being taken
-    ///   away (see ``presence``); not for the look that decides whether to take it away.
+    ///   away (see ``presences``); not for the look that decides whether to take it away.
     init(
         path: String, create: Bool = true, unchanging: Bool = false, busyTimeoutMilliseconds: Int32 = 5000,
         announced: Bool = true
