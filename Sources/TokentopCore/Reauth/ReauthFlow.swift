@@ -28,11 +28,12 @@ struct ReauthFlow: Sendable {
 
     func run() async -> Outcome {
         do throws(ReauthFailure) {
-            try checkClientAuthentication()
+            let secret = try clientSecret()
+            try checkClientAuthentication(secret)
             let grant: TokenGrant
             switch method {
-            case .authorizationCode: grant = try await browserGrant()
-            case .deviceCode: grant = try await deviceGrant()
+            case .authorizationCode: grant = try await browserGrant(secret)
+            case .deviceCode: grant = try await deviceGrant(secret)
             }
             let (updated, event) = try await save(grant)
             return Outcome(progress: .succeeded(updated), event: event)
@@ -44,8 +45,7 @@ struct ReauthFlow: Sendable {
     /// Builds, and sends nowhere, a request to the token endpoint, so that a configuration no request can go out
     /// with (a private_key_jwt integration without a usable key, a private key where a secret belongs) stops the
     /// sign-in before the user is sent to sign in, rather than at the code's exchange afterwards.
-    private func checkClientAuthentication() throws(ReauthFailure) {
-        let secret = try clientSecret()
+    private func checkClientAuthentication(_ secret: Secret?) throws(ReauthFailure) {
         do {
             _ = try client.makeRequest(
                 url: integration.tokenURL, integration: integration, clientSecret: secret, fields: [])
@@ -56,9 +56,8 @@ struct ReauthFlow: Sendable {
 
     // MARK: - Browser (authorization code with PKCE, loopback redirect)
 
-    private func browserGrant() async throws(ReauthFailure) -> TokenGrant {
+    private func browserGrant(_ secret: Secret?) async throws(ReauthFailure) -> TokenGrant {
         let redirect = try LoopbackRedirect(registered: integration.redirectURI, integrationID: integration.id)
-        let secret = try clientSecret()
         let listener = try LoopbackListener(redirect)
         defer { listener.close() }
         let request = try AuthorizationRequest(
@@ -84,8 +83,7 @@ struct ReauthFlow: Sendable {
 
     // MARK: - Device authorization (RFC 8628)
 
-    private func deviceGrant() async throws(ReauthFailure) -> TokenGrant {
-        let secret = try clientSecret()
+    private func deviceGrant(_ secret: Secret?) async throws(ReauthFailure) -> TokenGrant {
         let started = clock.now()
         let authorization: DeviceAuthorization
         switch await client.deviceAuthorization(integration: integration, clientSecret: secret, scopes: scopes) {
